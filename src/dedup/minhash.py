@@ -1,0 +1,206 @@
+"""Batched MinHash signatures, Jaccard estimates and datasketch interoperability.
+
+The permutations are datasketch's ``affine32`` scheme (``a * fmix32(h) + b mod 2**32``
+with ``a`` odd, drawn from ``numpy.random.RandomState(seed)`` exactly as datasketch
+draws them), so a signature computed here equals, bit for bit, the ``hashvalues`` of a
+``datasketch.MinHash(num_perm, seed=seed, scheme="affine32")`` updated with the same
+32-bit shingle hashes, and both can live in one ``datasketch.MinHashLSH``.
+
+The hot path applies the permutations to all shingles of a batch of segments with
+NumPy, in blocks sized to stay in cache, and reduces them per segment with
+``np.minimum.reduceat``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ._validate import check_choice, check_int, check_texts
+from .shingle import shingles
+from .text import TOKEN_MODES, Tokens, text_chunks, tokenize
+
+EMPTY = np.uint32(0xFFFFFFFF)  # the value of every slot of an empty set's signature
+
+# Shingles per block and permutations per pass over it: a block of
+# _BLOCK_SHINGLES x _PERMS_PER_PASS uint32 values (256 KiB) stays in L2 cache.
+_BLOCK_SHINGLES = 8192
+_PERMS_PER_PASS = 8
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finaliser (datasketch's pre-mix for the affine schemes)."""
+    values = values ^ (values >> np.uint32(16))
+    values *= np.uint32(0x85EBCA6B)
+    values ^= values >> np.uint32(13)
+    values *= np.uint32(0xC2B2AE35)
+    values ^= values >> np.uint32(16)
+    return values
+
+
+def fold32(hashes: np.ndarray) -> np.ndarray:
+    """64-bit shingle hashes -> the 32-bit values that the permutations take."""
+    hashes = np.asarray(hashes, dtype=np.uint64)
+    return (hashes ^ (hashes >> np.uint64(32))).astype(np.uint32)
+
+
+class MinHasher:
+    """Computes MinHash signatures for many texts or segments in one NumPy pass.
+
+    Parameters
+    ----------
+    num_perm : int, default 128
+        Number of permutations (signature length). More gives finer estimates.
+    ngram : int, default 5
+        Tokens per shingle.
+    mode : {"word", "char"}, default "word"
+        Word tokens, or single characters for scripts written without spaces.
+    seed : int, default 1
+        Seed of the permutations (datasketch's ``seed``). Signatures are comparable
+        only between hashers with the same ``num_perm``, ``ngram``, ``mode`` and ``seed``.
+
+    Examples
+    --------
+    >>> hasher = MinHasher(num_perm=64)
+    >>> sigs = hasher.sign(["the quick brown fox jumps over the lazy dog"] * 2)
+    >>> float(jaccard(sigs[0], sigs[1]))
+    1.0
+    """
+
+    def __init__(self, num_perm: int = 128, *, ngram: int = 5, mode: str = "word", seed: int = 1) -> None:
+        self.num_perm = check_int("num_perm", num_perm, 1, 1 << 20)
+        self.ngram = check_int("ngram", ngram, 1)
+        self.mode = check_choice("mode", mode, TOKEN_MODES)
+        self.seed = check_int("seed", seed, 0, (1 << 32) - 1)
+        generator = np.random.RandomState(self.seed)
+        a = generator.randint(0, 1 << 31, self.num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+        b = generator.randint(0, 1 << 32, self.num_perm, dtype=np.uint32)
+        self.permutations = np.array([a, b])  # datasketch's layout: shape (2, num_perm)
+
+    def __repr__(self) -> str:
+        return f"MinHasher(num_perm={self.num_perm}, ngram={self.ngram}, mode={self.mode!r}, seed={self.seed})"
+
+    @property
+    def params(self) -> dict:
+        """The parameters that must match for two signatures to be comparable."""
+        return {"num_perm": self.num_perm, "ngram": self.ngram, "mode": self.mode, "seed": self.seed}
+
+    def sign(self, texts: Sequence[str]) -> np.ndarray:
+        """Signatures of ``texts``: a ``(len(texts), num_perm)`` uint32 array."""
+        texts = check_texts(texts)
+        out = np.empty((len(texts), self.num_perm), dtype=np.uint32)
+        # Cache-sized groups of texts: every intermediate array stays small.
+        for lo, hi in text_chunks(texts):
+            out[lo:hi] = self.sign_tokens(tokenize(texts[lo:hi], self.mode))
+        return out
+
+    def sign_tokens(self, tokens: Tokens, offsets: np.ndarray | None = None) -> np.ndarray:
+        """Signatures of token segments: ``offsets`` (default: one segment per text)
+        delimit segments in the flattened token array."""
+        offsets = tokens.offsets if offsets is None else offsets
+        hashes, shingle_offsets = shingles(tokens.hashes, offsets, self.ngram)
+        return self.sign_hashes(fold32(hashes), shingle_offsets)
+
+    def sign_hashes(self, hashes32: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Signatures of sets of 32-bit hashes: set ``i`` is ``hashes32[offsets[i]:offsets[i+1]]``.
+
+        This is the step datasketch's ``MinHash.update`` does per value; here it runs over
+        all sets at once. An empty set gets the all-``EMPTY`` signature, as in datasketch.
+        """
+        hashes32 = _fmix32(np.asarray(hashes32, dtype=np.uint32))
+        offsets = np.asarray(offsets, dtype=np.int64)
+        n_sets = len(offsets) - 1
+        out = np.full((n_sets, self.num_perm), EMPTY, dtype=np.uint32)
+        total = len(hashes32)
+        if total == 0:
+            return out
+        a, b = self.permutations
+        nonempty_starts = offsets[:-1][np.diff(offsets) > 0]
+        buffer = np.empty((_PERMS_PER_PASS, _BLOCK_SHINGLES), dtype=np.uint32)
+        for block_start in range(0, total, _BLOCK_SHINGLES):
+            block_end = min(block_start + _BLOCK_SHINGLES, total)
+            block = hashes32[block_start:block_end]
+            # Pieces: the parts of sets that fall inside this block.
+            inner = nonempty_starts[(nonempty_starts > block_start) & (nonempty_starts < block_end)]
+            piece_starts = np.r_[block_start, inner]
+            set_ids = np.searchsorted(offsets, piece_starts, side="right") - 1
+            local = piece_starts - block_start
+            mins = np.empty((self.num_perm, len(piece_starts)), dtype=np.uint32)
+            width = block_end - block_start
+            for p in range(0, self.num_perm, _PERMS_PER_PASS):
+                q = min(p + _PERMS_PER_PASS, self.num_perm)
+                permuted = buffer[: q - p, :width]
+                np.multiply(a[p:q, None], block[None, :], out=permuted)
+                permuted += b[p:q, None]
+                mins[p:q] = np.minimum.reduceat(permuted, local, axis=1)
+            # A set spanning blocks appears once per block: keep the smaller value.
+            np.minimum(out[set_ids], mins.T, out=mins.T)
+            out[set_ids] = mins.T
+        return out
+
+    def sign_one(self, text: str) -> np.ndarray:
+        """Signature of a single text: a ``(num_perm,)`` uint32 array."""
+        return self.sign([text])[0]
+
+    # datasketch interoperability -------------------------------------------------
+
+    def to_datasketch(self, signature: np.ndarray, lean: bool = True):
+        """A ``datasketch.LeanMinHash`` (or ``MinHash``) holding ``signature``.
+
+        It carries this hasher's seed and permutations, so ``jaccard`` and
+        ``MinHashLSH`` work with it as with any datasketch ``affine32`` MinHash.
+        """
+        from datasketch import LeanMinHash, MinHash
+
+        signature = self._check_signature(signature)
+        minhash = MinHash(
+            seed=self.seed, hashvalues=signature.copy(), permutations=self.permutations, scheme="affine32"
+        )
+        return LeanMinHash(minhash) if lean else minhash
+
+    def from_datasketch(self, minhash) -> np.ndarray:
+        """The signature held by a datasketch ``MinHash``/``LeanMinHash``.
+
+        Raises ``ValueError`` when it was made with another scheme, seed or size, since
+        its values would then not be comparable with this hasher's signatures.
+        """
+        scheme = getattr(minhash, "scheme", None)
+        if scheme != "affine32":
+            raise ValueError(f"minhash must use datasketch's 'affine32' scheme, got scheme={scheme!r}")
+        if int(minhash.seed) != self.seed:
+            raise ValueError(f"minhash seed {minhash.seed} differs from this hasher's seed {self.seed}")
+        values = np.asarray(minhash.hashvalues)
+        if len(values) != self.num_perm:
+            raise ValueError(f"minhash has {len(values)} permutations, this hasher has num_perm={self.num_perm}")
+        return values.astype(np.uint32)
+
+    def _check_signature(self, signature: np.ndarray) -> np.ndarray:
+        signature = np.asarray(signature)
+        if signature.shape != (self.num_perm,):
+            raise ValueError(f"signature must have shape ({self.num_perm},), got {signature.shape}")
+        return signature.astype(np.uint32, copy=False)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
+    """Estimated Jaccard similarity: the share of equal slots.
+
+    Works on single signatures or row-wise on 2-D arrays of them.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"signatures differ in length: {a.shape[-1]} vs {b.shape[-1]}")
+    estimate = np.mean(a == b, axis=-1)
+    return float(estimate) if np.ndim(estimate) == 0 else estimate
+
+
+def iter_batches(items: Iterable, size: int) -> Iterable[list]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
