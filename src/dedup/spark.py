@@ -1,0 +1,453 @@
+"""The dedup pipeline on Apache Spark DataFrames (optional extra ``dedup[spark]``).
+
+Two entry points, each the distributed twin of an in-process function:
+
+- :func:`clean_column` runs :func:`dedup.repeats.clean_many` (repeats inside one text)
+  over a string column, a whole Arrow batch at a time.
+- :func:`find_duplicates` clusters near-duplicate documents exactly as the in-process
+  :func:`dedup.corpus.find_duplicates` does (same signatures, same LSH bands, same
+  verification rule), but every stage is a DataFrame operation, so nothing about the
+  corpus is collected on the driver.
+
+How :func:`find_duplicates` runs (each step reuses the in-process stage, see
+``docs/spark.md`` for the costs):
+
+1. **Signatures.** ``mapInArrow`` hands each Python worker Arrow batches of
+   ``(id, text)``; :meth:`dedup.minhash.MinHasher.sign` signs the whole batch in NumPy
+   and :func:`dedup.lsh.band_keys` turns the signatures into one 64-bit key per band.
+2. **Identical signatures.** Documents whose signatures are identical (exact copies,
+   empty texts) are grouped by a 128-bit digest of the signature: each joins the
+   group's smallest id with an edge of similarity 1. Only that representative takes
+   part in the band step, so a text copied 100,000 times costs 100,000 edges instead
+   of 5 billion candidate pairs. Clusters are unchanged, since identical signatures
+   have the same estimated similarity to every other document.
+3. **Candidates.** ``(band, key, id)`` rows are grouped on ``(band, key)``; every pair
+   inside a bucket is a candidate, de-duplicated across bands.
+4. **Verification.** The two signatures of each candidate pair are joined on and
+   compared in NumPy with :func:`dedup.minhash.jaccard`: a pair is kept when the
+   estimated Jaccard similarity is ``>= threshold``, the in-process rule.
+5. **Connected components** of the kept pairs by the alternating large-star /
+   small-star algorithm (Kiveris et al., 2014) on an edge DataFrame: O(log n) rounds,
+   each a few shuffles, with the lineage cut by a checkpoint every round.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator
+
+import numpy as np
+
+from ._validate import check_fraction, check_int
+from .lsh import band_keys, optimal_params
+from .minhash import MinHasher, jaccard
+
+try:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyspark import StorageLevel
+    from pyspark.sql import Column, DataFrame, Window
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+except ImportError as error:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "dedup.spark needs PySpark, pyarrow and pandas: pip install 'dedup[spark]'"
+    ) from error
+
+__all__ = ["clean_column", "find_duplicates"]
+
+log = logging.getLogger(__name__)
+
+# Id columns must be orderable the same way in Spark and Python: the cluster id is the
+# smallest member id, and the kept document of each cluster is that one.
+_ID_TYPES = (T.StringType, T.LongType, T.IntegerType, T.ShortType, T.ByteType)
+# Rounds of large-star + small-star before giving up; O(log n) are needed, so 64 is
+# never reached by a real graph and only guards against a bug looping forever.
+_MAX_ROUNDS = 64
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _col(name: str) -> Column:
+    """A column by its exact name, even when the name contains dots or backticks."""
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def _check_dataframe(df: object) -> DataFrame:
+    if not isinstance(df, DataFrame):
+        raise TypeError(f"df must be a pyspark.sql.DataFrame, got {type(df).__name__}")
+    return df
+
+
+def _check_column(df: DataFrame, name: object, argument: str, accepted: tuple, accepted_text: str) -> T.DataType:
+    """The data type of column ``name``; errors name the argument and what is accepted."""
+    if not isinstance(name, str):
+        raise TypeError(f"{argument} must be a column name (str), got {type(name).__name__}")
+    fields = {field.name: field for field in df.schema.fields}
+    if name not in fields:
+        raise ValueError(f"{argument}={name!r} is not a column of df; its columns are {', '.join(map(repr, fields))}")
+    data_type = fields[name].dataType
+    if not isinstance(data_type, accepted):
+        raise TypeError(f"{argument}={name!r} must be a {accepted_text} column, got {data_type.simpleString()}")
+    return data_type
+
+
+def _describe(spark, text: str) -> None:
+    """Label the next Spark jobs (shown in the Spark UI and history server)."""
+    spark.sparkContext.setJobDescription(f"dedup: {text}")
+
+
+# ------------------------------------------------------------------ clean_column
+
+
+def clean_column(df: DataFrame, column: str, output_col: str | None = None, **params: Any) -> DataFrame:
+    """Remove repeated passages inside each text of a string column.
+
+    The distributed twin of :func:`dedup.repeats.clean_many`: a pandas UDF hands each
+    Python worker whole Arrow batches of the column (``spark.sql.execution.arrow.
+    maxRecordsPerBatch`` texts, 10,000 by default), so the NumPy hot path runs on a
+    batch at a time. Only this column travels to Python; the other columns stay in
+    the JVM and come back untouched. Null texts stay null.
+
+    Parameters
+    ----------
+    df : pyspark.sql.DataFrame
+        The input.
+    column : str
+        Name of a string column holding the texts.
+    output_col : str, optional
+        Name of the column to write; by default ``column`` is replaced in place. A new
+        name is appended as the last column.
+    **params
+        Passed to :func:`dedup.repeats.clean_many` (for example ``threshold``); they are
+        checked on the driver first, so a bad value fails here, not in an executor.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        ``df`` with the cleaned texts (lazy, like any DataFrame transformation).
+
+    Examples
+    --------
+    >>> from dedup.spark import clean_column
+    >>> df = spark.createDataFrame([(1, "Rain today.\\n\\nRain today.")], "id long, text string")
+    >>> clean_column(df, "text", output_col="clean").columns
+    ['id', 'text', 'clean']
+    """
+    from .repeats import clean_many
+
+    df = _check_dataframe(df)
+    _check_column(df, column, "column", (T.StringType,), "string")
+    if output_col is None:
+        output_col = column
+    elif not isinstance(output_col, str) or not output_col:
+        raise TypeError(f"output_col must be a non-empty column name (str) or None, got {output_col!r}")
+    clean_many([""], **params)  # fails on the driver for a bad parameter
+
+    import pandas as pd
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf(T.StringType())
+    def _clean(texts: pd.Series) -> pd.Series:
+        present = texts.notna().to_numpy()
+        cleaned = texts.astype(object)
+        if present.any():
+            cleaned[present] = clean_many(texts[present].tolist(), **params)
+        return cleaned
+
+    return df.withColumn(output_col, _clean(_col(column)))
+
+
+# --------------------------------------------------------------- find_duplicates
+
+
+def _binary_column(rows: np.ndarray) -> pa.Array:
+    """A 2-D array as an Arrow binary array, one row per value, without copying."""
+    rows = np.ascontiguousarray(rows)
+    width = rows.shape[1] * rows.itemsize
+    offsets = np.arange(0, (len(rows) + 1) * width, width, dtype=np.int32)
+    return pa.Array.from_buffers(pa.binary(), len(rows), [None, pa.py_buffer(offsets), pa.py_buffer(rows)])
+
+
+def _signatures_of(column: pa.Array, num_perm: int) -> np.ndarray:
+    """The ``(n, num_perm)`` uint32 signatures held in an Arrow binary column."""
+    column = column.cast(pa.binary()) if column.type != pa.binary() else column
+    n = len(column)
+    if column.null_count:
+        raise ValueError("internal error: a candidate pair lost its signature")
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset : column.offset + n + 1]
+    if np.any(np.diff(offsets) != num_perm * 4):
+        raise ValueError("internal error: signatures of unexpected length")
+    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return data.view("<u4").reshape(n, num_perm)
+
+
+def _digests(signatures: np.ndarray) -> pa.Array:
+    """A 128-bit digest per signature: equal signatures, equal digests (and a collision
+    between different signatures has probability ~2**-128 per pair)."""
+    import xxhash
+
+    rows = np.ascontiguousarray(signatures.astype("<u4", copy=False))
+    return pa.array([xxhash.xxh3_128_digest(row.tobytes()) for row in rows], type=pa.binary())
+
+
+# Every pair (a, b), a < b, of a sorted array column ``ids``, built in the JVM.
+_PAIRS_OF_IDS = (
+    "flatten(transform(sequence(0, size(ids) - 2), i -> "
+    "transform(slice(ids, i + 2, size(ids) - i - 1), y -> named_struct('a', ids[i], 'b', y))))"
+)
+
+
+def _checkpoint(df: DataFrame, reliable: bool) -> DataFrame:
+    """Materialise ``df`` and cut its lineage, so iterative plans do not grow."""
+    return df.checkpoint(eager=True) if reliable else df.localCheckpoint(eager=True)
+
+
+def _connected_components(edges: DataFrame, reliable: bool) -> tuple[DataFrame, int]:
+    """``(u, root)`` for every node of an undirected edge list ``(u, v)``, where ``root``
+    is the smallest node of its component (roots included as ``(root, root)``).
+
+    Alternates large-star and small-star (Kiveris, Lattanzi, Mirrokni, Rastogi,
+    Vassilvitskii: "Connected Components in MapReduce and Beyond", SoCC 2014) until the
+    graph is a forest of stars, each centred on its component's smallest node.
+    Edges are kept as ``(u, v)`` with ``u > v``.
+    """
+    edges = _checkpoint(
+        edges.select(F.greatest("u", "v").alias("u"), F.least("u", "v").alias("v")).where("u != v").distinct(),
+        reliable,
+    )
+    for round_number in range(1, _MAX_ROUNDS + 1):
+        # Large-star: every node links its larger neighbours to the smallest of its
+        # neighbourhood (itself included).
+        both = edges.unionByName(edges.select(F.col("v").alias("u"), F.col("u").alias("v")))
+        smallest = F.least(F.min("v").over(Window.partitionBy("u")), F.col("u"))
+        large = (
+            both.withColumn("m", smallest)
+            .where("v > u")
+            .select(F.col("v").alias("u"), F.col("m").alias("v"))
+            .distinct()
+        )
+        # Small-star: every node links itself and its smaller neighbours to the
+        # smallest of them.
+        m = F.min("v").over(Window.partitionBy("u"))
+        with_m = large.withColumn("m", m)
+        small = (
+            with_m.select(F.col("v").alias("u"), "m")
+            .unionByName(with_m.select("u", "m"))
+            .where("u != m")
+            .select("u", F.col("m").alias("v"))
+            .distinct()
+        )
+        edges.unpersist()
+        edges = _checkpoint(small, reliable)
+        # Converged when no centre has a smaller neighbour: then each component is a
+        # star around its smallest node.
+        centres = edges.select(F.col("v").alias("c")).distinct()
+        unfinished = centres.join(edges, centres["c"] == edges["u"], "left_semi").limit(1).count()
+        log.info("connected components: round %d done", round_number)
+        if unfinished == 0:
+            roots = edges.select(F.col("v").alias("u"), F.col("v").alias("v")).distinct()
+            return edges.unionByName(roots), round_number
+    raise RuntimeError(f"connected components did not converge in {_MAX_ROUNDS} rounds (please report this bug)")
+
+
+def find_duplicates(
+    df: DataFrame,
+    column: str = "text",
+    *,
+    id_col: str = "id",
+    threshold: float = 0.8,
+    num_perm: int = 128,
+    ngram: int = 5,
+    seed: int = 1,
+    mode: str = "word",
+    weights: tuple[float, float] = (0.5, 0.5),
+    return_deduplicated: bool = False,
+) -> DataFrame | tuple[DataFrame, DataFrame]:
+    """Cluster near-duplicate documents of a DataFrame.
+
+    Gives the clusters of :func:`dedup.corpus.find_duplicates` with the same parameters
+    (same signatures, LSH bands and verification rule), computed with DataFrame
+    operations only: MinHash signatures per Arrow batch in Python workers, candidate
+    pairs by grouping on LSH band keys, pairs kept when their estimated Jaccard
+    similarity is ``>= threshold``, clusters as connected components of kept pairs.
+
+    The function runs Spark jobs (the component search is iterative) and returns
+    DataFrames backed by checkpointed data, so reading them is cheap.
+
+    Parameters
+    ----------
+    df : pyspark.sql.DataFrame
+        The documents.
+    column : str, default "text"
+        Name of the string column holding the texts. Null texts are an error.
+    id_col : str, default "id"
+        Name of the column of unique, non-null document ids (string or integer).
+    threshold : float, default 0.8
+        Estimated Jaccard similarity in (0, 1) from which two documents are duplicates.
+    num_perm, ngram, seed, mode
+        MinHash parameters, as in :class:`dedup.minhash.MinHasher`.
+    weights : (float, float), default (0.5, 0.5)
+        Weights of false positives and false negatives when choosing LSH bands and
+        rows (:func:`dedup.lsh.optimal_params`).
+    return_deduplicated : bool, default False
+        Also return ``df`` without the duplicates: from each cluster only the document
+        with the smallest id is kept; documents in no cluster are all kept.
+
+    Returns
+    -------
+    clusters : pyspark.sql.DataFrame
+        Columns ``(id_col, "cluster_id")``: one row per document that has at least one
+        near-duplicate; ``cluster_id`` is the smallest id of its cluster. Documents
+        absent from it are unique.
+    deduplicated : pyspark.sql.DataFrame
+        Only with ``return_deduplicated=True``: ``df`` (all its columns) minus every
+        cluster member except the one with the smallest id.
+
+    Raises
+    ------
+    ValueError
+        A missing column, null or repeated ids, null texts, a parameter out of range.
+    TypeError
+        ``column`` not a string column, ``id_col`` not a string or integer column.
+
+    Examples
+    --------
+    >>> from dedup.spark import find_duplicates
+    >>> clusters = find_duplicates(df, "text", id_col="id", threshold=0.8)
+    >>> clusters.show()  # doctest: +SKIP
+    """
+    df = _check_dataframe(df)
+    _check_column(df, column, "column", (T.StringType,), "string")
+    id_type = _check_column(df, id_col, "id_col", _ID_TYPES, "string or integer")
+    if column == id_col:
+        raise ValueError(f"column and id_col must differ, both are {column!r}")
+    threshold = check_fraction("threshold", threshold)
+    hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
+    bands, rows = optimal_params(threshold, hasher.num_perm, weights)
+    if not isinstance(return_deduplicated, bool):
+        raise TypeError(f"return_deduplicated must be True or False, got {return_deduplicated!r}")
+
+    spark = df.sparkSession
+    reliable = spark.sparkContext.getCheckpointDir() is not None
+    num_perm = hasher.num_perm
+
+    # 1. Signatures, band keys and signature digests, a whole Arrow batch at a time.
+    signed_schema = T.StructType(
+        [
+            T.StructField("id", id_type),
+            T.StructField("sig", T.BinaryType()),
+            T.StructField("digest", T.BinaryType()),
+            T.StructField("keys", T.ArrayType(T.LongType(), containsNull=False)),
+        ]
+    )
+
+    def sign(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            ids, texts = batch.column(0), batch.column(1)
+            has_nulls = texts.null_count > 0
+            if has_nulls:
+                # Null texts get a null signature: the driver counts them and raises.
+                present = texts.is_valid()
+                texts = pc.fill_null(texts, "")
+            sigs = hasher.sign(texts.to_pylist())
+            keys = band_keys(sigs, bands, rows).view(np.int64)
+            key_offsets = np.arange(0, (len(keys) + 1) * bands, bands, dtype=np.int32)
+            sig_column = _binary_column(sigs.astype("<u4", copy=False))
+            if has_nulls:
+                sig_column = pc.if_else(present, sig_column, pa.scalar(None, pa.binary()))
+            yield pa.RecordBatch.from_arrays(
+                [ids, sig_column, _digests(sigs), pa.ListArray.from_arrays(pa.array(key_offsets), keys.ravel())],
+                names=["id", "sig", "digest", "keys"],
+            )
+
+    _describe(spark, "MinHash signatures")
+    source = df.select(_col(id_col).alias("id"), _col(column).alias("text"))
+    signed = source.mapInArrow(sign, signed_schema).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        return _find_duplicates_signed(
+            df, signed, id_col=id_col, column=column, threshold=threshold, num_perm=num_perm,
+            reliable=reliable, return_deduplicated=return_deduplicated, spark=spark,
+        )
+    finally:
+        signed.unpersist()
+        spark.sparkContext.setJobDescription(None)
+
+
+def _find_duplicates_signed(
+    df: DataFrame,
+    signed: DataFrame,
+    *,
+    id_col: str,
+    column: str,
+    threshold: float,
+    num_perm: int,
+    reliable: bool,
+    return_deduplicated: bool,
+    spark,
+) -> DataFrame | tuple[DataFrame, DataFrame]:
+    # Input checks on the cached signatures: no second pass over the texts.
+    _describe(spark, "checking ids and texts")
+    counts = signed.agg(
+        F.count(F.lit(1)).alias("docs"),
+        F.count(F.when(F.col("id").isNull(), 1)).alias("null_ids"),
+        F.count(F.when(F.col("sig").isNull(), 1)).alias("null_texts"),
+    ).first()
+    if counts["null_ids"]:
+        raise ValueError(f"id_col={id_col!r} has {counts['null_ids']} null values; every document needs an id")
+    if counts["null_texts"]:
+        raise ValueError(
+            f"column={column!r} has {counts['null_texts']} null texts; drop or fill them first "
+            f"(for example df.na.fill('', [{column!r}]))"
+        )
+    repeated = signed.groupBy("id").count().where("count > 1").limit(3).collect()
+    if repeated:
+        examples = ", ".join(repr(row["id"]) for row in repeated)
+        raise ValueError(f"id_col={id_col!r} must hold unique ids; repeated ids include {examples}")
+    log.info("signed %d documents", counts["docs"])
+
+    # 2. Identical signatures: each document joins the smallest id sharing its digest.
+    _describe(spark, "candidate pairs")
+    grouped = signed.select("id", "keys", F.min("id").over(Window.partitionBy("digest")).alias("rep"))
+    copy_edges = grouped.where("id != rep").select(F.col("rep").alias("u"), F.col("id").alias("v"))
+
+    # 3. Candidate pairs among the representatives: all pairs inside each band bucket.
+    band_rows = grouped.where("id = rep").select("id", F.posexplode("keys").alias("band", "key"))
+    buckets = (
+        band_rows.groupBy("band", "key")
+        .agg(F.array_sort(F.collect_list("id")).alias("ids"))
+        .where(F.size("ids") > 1)
+    )
+    pairs = buckets.select(F.explode(F.expr(_PAIRS_OF_IDS)).alias("p")).select("p.a", "p.b").distinct()
+
+    # 4. Verification: both signatures joined on, compared in NumPy.
+    sigs = signed.select("id", "sig")
+    candidates = (
+        pairs.join(sigs.select(F.col("id").alias("a"), F.col("sig").alias("sig_a")), "a")
+        .join(sigs.select(F.col("id").alias("b"), F.col("sig").alias("sig_b")), "b")
+        .select("a", "b", "sig_a", "sig_b")
+    )
+    pair_schema = T.StructType([T.StructField("u", signed.schema["id"].dataType), T.StructField("v", signed.schema["id"].dataType)])
+
+    def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            sig_a = _signatures_of(batch.column(2), num_perm)
+            sig_b = _signatures_of(batch.column(3), num_perm)
+            keep = pa.array(np.atleast_1d(jaccard(sig_a, sig_b) >= threshold)) if batch.num_rows else pa.array([], pa.bool_())
+            kept = batch.select([0, 1]).filter(keep)
+            yield pa.RecordBatch.from_arrays([kept.column(0), kept.column(1)], names=["u", "v"])
+
+    verified = candidates.mapInArrow(verify, pair_schema)
+    edges = verified.unionByName(copy_edges)
+
+    # 5. Clusters: connected components of the kept pairs.
+    _describe(spark, "connected components")
+    members, rounds = _connected_components(edges, reliable)
+    log.info("connected components converged in %d rounds", rounds)
+    clusters = members.select(F.col("u").alias(id_col), F.col("v").alias("cluster_id"))
+    if not return_deduplicated:
+        return clusters
+    dropped = members.where("u != v").select(F.col("u").alias("_dedup_drop_id"))
+    deduplicated = df.join(dropped, _col(id_col) == F.col("_dedup_drop_id"), "left_anti")
+    return clusters, deduplicated
