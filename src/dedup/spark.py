@@ -43,6 +43,7 @@ from .lsh import band_keys, optimal_params
 from .minhash import MinHasher, jaccard
 
 try:
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
     from pyspark import StorageLevel
@@ -145,10 +146,7 @@ def clean_column(df: DataFrame, column: str, output_col: str | None = None, **pa
         raise TypeError(f"output_col must be a non-empty column name (str) or None, got {output_col!r}")
     clean_many([""], **params)  # fails on the driver for a bad parameter
 
-    import pandas as pd
-    from pyspark.sql.functions import pandas_udf
-
-    @pandas_udf(T.StringType())
+    @F.pandas_udf(T.StringType())
     def _clean(texts: pd.Series) -> pd.Series:
         present = texts.notna().to_numpy()
         cleaned = texts.astype(object)
