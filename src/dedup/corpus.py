@@ -43,6 +43,7 @@ from .lsh import (
     optimal_params,
 )
 from .minhash import EMPTY, MinHasher
+from .repeats import RepeatParams, find_repeats_many, remove_spans
 from .text import mix64, paragraphs, tokenize
 
 __all__ = ["find_duplicates", "Duplicates", "Cluster", "Deduplicator", "Match", "ArticleMatch", "RECALL_WEIGHTS"]
@@ -546,7 +547,7 @@ class Deduplicator:
         Minimum estimated Jaccard similarity of word-shingle sets for a match.
     scope : {"both", "across", "within"}, default "both"
         ``"across"``: segments seen in earlier articles; ``"within"``: repeats inside the
-        article (:func:`dedup.repeats.find_repeats`); ``"both"``: both.
+        article (:func:`dedup.find_repeats`, as ``dedup.clean``); ``"both"``: both.
     num_perm, ngram, mode, seed
         Signature parameters, as for :class:`dedup.MinHasher`; fixed for a saved state.
     min_length : int, default 8
@@ -554,6 +555,9 @@ class Deduplicator:
         "Read more" lines would otherwise match everywhere).
     max_words : int, default 150
         Paragraphs longer than this are split into sentence windows.
+    within : dict, optional
+        Parameters for :func:`dedup.find_repeats` (``threshold``, ``min_length``, ...);
+        default: its defaults, so inner repeats are removed exactly as ``dedup.clean`` does.
 
     Examples
     --------
@@ -578,11 +582,19 @@ class Deduplicator:
         seed: int = 1,
         min_length: int = 8,
         max_words: int = 150,
+        within: dict | None = None,
     ) -> None:
         self.threshold = check_fraction("threshold", threshold)
         self.scope = check_choice("scope", scope, ("both", "across", "within"))
         self.min_length = check_int("min_length", min_length, 1)
         self.max_words = check_int("max_words", max_words, 10)
+        if within is not None and not isinstance(within, dict):
+            raise TypeError(f"within must be a dict of dedup.find_repeats parameters, got {type(within).__name__}")
+        self.within = dict(within or {})
+        try:
+            RepeatParams(**self.within)
+        except TypeError as error:
+            raise TypeError(f"within: {error}") from None
         self._hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
         self._min_window = max(1, min(self.max_words // 4, 40))
         params = optimal_params(self.threshold, self._hasher.num_perm, RECALL_WEIGHTS)
@@ -607,6 +619,7 @@ class Deduplicator:
             "scope": self.scope,
             "min_length": self.min_length,
             "max_words": self.max_words,
+            "within": dict(self.within),
             **self._hasher.params,
         }
 
@@ -663,18 +676,15 @@ class Deduplicator:
         best_similarity[query_index[first]] = similarity[first]
         return best, best_similarity
 
-    def _process(self, text: str, doc_id: Any, prepared: _Prepared, t: int, remember: bool) -> list[Match]:
+    def _process(self, text: str, doc_id: Any, prepared: _Prepared, t: int, repeats: list, remember: bool) -> list[Match]:
         segments = prepared.segments
         mine = np.flatnonzero(segments.text_index == t)
         starts, ends = segments.starts[mine], segments.ends[mine]
         sigs = prepared.segment_sigs[mine]
         matches: list[Match] = []
 
-        if self.scope in ("within", "both"):
-            from .repeats import find_repeats
-
-            for r in find_repeats(text, threshold=self.threshold):
-                matches.append(Match(r.start, r.end, "within", doc_id, r.source_start, r.source_end, float(r.similarity)))
+        for r in repeats:
+            matches.append(Match(r.start, r.end, "within", doc_id, r.source_start, r.source_end, float(r.similarity)))
         removed = _merge_spans([(m.start, m.end) for m in matches])
 
         matched = np.zeros(len(mine), dtype=bool)
@@ -743,10 +753,14 @@ class Deduplicator:
         texts = check_texts(texts)
         ids = self._check_ids(ids, len(texts))
         prepared = self._prepare(texts)
+        if self.scope in ("within", "both"):
+            repeats = find_repeats_many(texts, **self.within)
+        else:
+            repeats = [[] for _ in texts]
         out = []
         for t, text in enumerate(texts):
             doc_id = ids[t] if ids is not None else len(self._article_ids)
-            out.append(self._process(text, doc_id, prepared, t, remember))
+            out.append(self._process(text, doc_id, prepared, t, repeats[t], remember))
         return out
 
     def add(self, text: str, doc_id: Any = None) -> list[Match]:
@@ -910,22 +924,4 @@ def _inside(starts: np.ndarray, ends: np.ndarray, spans: list[tuple[int, int]]) 
 def _remove(text: str, matches: list[Match]) -> str:
     if not matches:
         return text
-    try:
-        from .repeats import remove_spans
-    except ImportError:  # TODO: drop once dedup.repeats (branch main) is merged
-        remove_spans = _remove_spans_until_repeats_lands
-    return remove_spans(text, _merge_spans([(m.start, m.end) for m in matches]))
-
-
-def _remove_spans_until_repeats_lands(text: str, spans: list[tuple[int, int]]) -> str:
-    """Stand-in for ``dedup.repeats.remove_spans`` (same contract) until it is merged."""
-    pieces, position = [], 0
-    for start, end in spans:
-        pieces.append(text[position:start])
-        position = end
-        # The whitespace after a removed range is a separator the range no longer needs.
-        while position < len(text) and text[position].isspace():
-            position += 1
-    pieces.append(text[position:])
-    out = "".join(pieces)
-    return out.rstrip() if spans and spans[-1][1] >= len(text.rstrip()) else out
+    return remove_spans(text, [(m.start, m.end) for m in matches])
