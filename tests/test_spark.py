@@ -90,24 +90,30 @@ def _cluster_sets(rows, id_col="id") -> set[frozenset]:
 
 
 def _in_process(docs, ids, **params) -> set[frozenset]:
-    return {frozenset(cluster) for cluster in dedup.corpus.find_duplicates(docs, ids=ids, **params)}
+    result = dedup.corpus.find_duplicates(docs, ids=ids, **params)
+    return {frozenset(cluster.members) for cluster in result.clusters}
 
 
 # -------------------------------------------------------------- find_duplicates
 
 
 @pytest.mark.parametrize(
-    ("seed", "threshold", "num_perm"),
-    [(1, 0.8, 128), (2, 0.5, 128), (3, 0.7, 64), (4, 0.9, 256)],
+    ("seed", "params"),
+    [
+        (1, {"threshold": 0.8}),
+        (2, {"threshold": 0.5, "num_perm": 64, "params": (16, 4)}),
+        (3, {"threshold": 0.7, "num_perm": 64, "max_bucket": 2}),  # big buckets linked as stars
+        (4, {"threshold": 0.9, "num_perm": 256, "mode": "char", "ngram": 9}),
+    ],
 )
-def test_clusters_equal_in_process_find_duplicates(spark, seed, threshold, num_perm):
+def test_clusters_equal_in_process_find_duplicates(spark, seed, params):
     docs = _generated_corpus(seed)
-    ids = [f"doc-{i:03d}" for i in range(len(docs))]
+    ids = [f"doc-{i:03d}" for i in range(len(docs))]  # increasing in input order
     df = spark.createDataFrame(list(zip(ids, docs)), "id string, text string").repartition(3)
 
-    rows = find_duplicates(df, "text", threshold=threshold, num_perm=num_perm, seed=seed).collect()
+    rows = find_duplicates(df, "text", seed=seed, **params).collect()
 
-    expected = _in_process(docs, ids, threshold=threshold, num_perm=num_perm, seed=seed)
+    expected = _in_process(docs, ids, seed=seed, **params)
     assert expected, "the generated corpus must contain near-duplicates for this test to mean anything"
     assert _cluster_sets(rows) == expected
 
@@ -162,6 +168,16 @@ def test_many_exact_copies_form_one_cluster(spark):
     assert _cluster_sets(rows) == _in_process(docs, list(range(len(docs))), threshold=0.9)
 
 
+def test_documents_without_words_are_never_clustered(spark):
+    docs = ["", "   ", "!!! ??? ...", "", " ".join(_ENGLISH), " ".join(_ENGLISH)]
+    df = spark.createDataFrame(list(enumerate(docs)), "id long, text string")
+
+    rows = find_duplicates(df, threshold=0.8).collect()
+
+    assert _cluster_sets(rows) == {frozenset({4, 5})}
+    assert _cluster_sets(rows) == _in_process(docs, list(range(len(docs))), threshold=0.8)
+
+
 def test_deduplicated_keeps_smallest_id_of_each_cluster_and_every_unique_document(spark):
     docs = _generated_corpus(8)
     data = [(i, text, f"source-{i % 3}") for i, text in enumerate(docs)]
@@ -192,8 +208,7 @@ def test_corpus_without_duplicates_gives_no_clusters(spark):
 def test_defaults_match_in_process_find_duplicates():
     spark_params = inspect.signature(find_duplicates).parameters
     local_params = inspect.signature(dedup.corpus.find_duplicates).parameters
-    shared = [name for name in ("threshold", "num_perm", "ngram", "seed", "mode", "weights") if name in local_params]
-    assert {"threshold", "num_perm", "ngram", "seed"} <= set(shared)
+    shared = ["threshold", "num_perm", "ngram", "seed", "mode", "params", "max_bucket"]
     for name in shared:
         assert spark_params[name].default == local_params[name].default, name
 
@@ -304,12 +319,19 @@ def test_bad_parameters_fail_on_the_driver(small_df):
 
 # ------------------------------------------------------------------ clean_column
 
-_ARTICLES = [
+_STORM = (
     "Storm closes the coastal road.\n\nThe coastal road was closed on Monday after waves "
-    "washed over the sea wall.\n\nStorm closes the coastal road.\n\nThe coastal road was "
-    "closed on Monday after waves washed over the sea wall.",
+    "washed over the sea wall. Police asked drivers to use the inland route until the water "
+    "has gone down and the council has checked the damage to the road surface."
+)
+_BRIDGE = (
     "Nieuwe brug geopend.\n\nDe nieuwe fietsbrug over de rivier is zaterdag geopend door de "
-    "wethouder.\n\nDe nieuwe fietsbrug over de rivier is zaterdag geopend door de wethouder.",
+    "wethouder, die samen met honderden fietsers als eerste de overkant bereikte. De bouw van "
+    "de brug duurde ruim twee jaar en kostte meer dan twaalf miljoen euro."
+)
+_ARTICLES = [
+    _STORM + "\n\n" + _STORM,  # pasted twice
+    _BRIDGE + " " + _BRIDGE.replace("\n\n", " "),  # second copy re-flowed into the same paragraph
     "A short note without any repeats at all, kept exactly as written.",
     "",
 ]
@@ -324,7 +346,7 @@ def test_clean_column_equals_clean_many_and_leaves_other_columns_alone(spark):
     texts = [text for _, text, _ in data]
     assert [row["clean"] for row in rows] == clean_many(texts)
     assert [tuple(row)[:3] for row in rows] == data
-    assert any(row["clean"] != row["text"] for row in rows), "the articles must contain repeats"
+    assert [row["clean"] for row in rows[:4]] == [_STORM, _BRIDGE, _ARTICLES[2], ""]
 
 
 def test_clean_column_replaces_the_column_in_place_and_keeps_nulls(spark):
@@ -337,7 +359,11 @@ def test_clean_column_replaces_the_column_in_place_and_keeps_nulls(spark):
     assert [row["text"] for row in rows] == [clean_many([_ARTICLES[0]])[0], None, _ARTICLES[2]]
 
 
-def test_clean_column_rejects_a_bad_output_column_name(small_df):
+def test_clean_column_rejects_bad_arguments_before_any_job(small_df):
     with pytest.raises(TypeError, match="output_col"):
         clean_column(small_df, "text", output_col=3)
+    with pytest.raises(ValueError, match="threshold"):
+        clean_column(small_df, "text", threshold=2.0)
+    with pytest.raises(TypeError, match="min_lenght"):
+        clean_column(small_df, "text", min_lenght=3)
 

@@ -9,24 +9,22 @@ Two entry points, each the distributed twin of an in-process function:
   verification rule), but every stage is a DataFrame operation, so nothing about the
   corpus is collected on the driver.
 
-How :func:`find_duplicates` runs (each step reuses the in-process stage, see
-``docs/spark.md`` for the costs):
+How :func:`find_duplicates` runs (each step calls the in-process stage; see
+``docs/spark.md`` for the measured costs):
 
 1. **Signatures.** ``mapInArrow`` hands each Python worker Arrow batches of
    ``(id, text)``; :meth:`dedup.minhash.MinHasher.sign` signs the whole batch in NumPy
    and :func:`dedup.lsh.band_keys` turns the signatures into one 64-bit key per band.
-2. **Identical signatures.** Documents whose signatures are identical (exact copies,
-   empty texts) are grouped by a 128-bit digest of the signature: each joins the
-   group's smallest id with an edge of similarity 1. Only that representative takes
-   part in the band step, so a text copied 100,000 times costs 100,000 edges instead
-   of 5 billion candidate pairs. Clusters are unchanged, since identical signatures
-   have the same estimated similarity to every other document.
-3. **Candidates.** ``(band, key, id)`` rows are grouped on ``(band, key)``; every pair
-   inside a bucket is a candidate, de-duplicated across bands.
-4. **Verification.** The two signatures of each candidate pair are joined on and
+   Signatures (``num_perm * 4`` bytes a document) are cached for the later steps.
+2. **Candidates.** ``(band, key, id)`` rows are grouped on ``(band, key)`` with the
+   rule of :func:`dedup.lsh.candidate_pairs`: every pair of a bucket of up to
+   ``max_bucket`` documents, a star around the smallest id for a larger bucket (so ten
+   thousand copies of one text cost ten thousand pairs, not fifty million); pairs are
+   de-duplicated across bands. Documents without a word take no part, as in-process.
+3. **Verification.** The two signatures of each candidate pair are joined on and
    compared in NumPy with :func:`dedup.minhash.jaccard`: a pair is kept when the
    estimated Jaccard similarity is ``>= threshold``, the in-process rule.
-5. **Connected components** of the kept pairs by the alternating large-star /
+4. **Connected components** of the kept pairs by the alternating large-star /
    small-star algorithm (Kiveris et al., 2014) on an edge DataFrame: O(log n) rounds,
    each a few shuffles, with the lineage cut by a checkpoint every round.
 """
@@ -39,8 +37,10 @@ from typing import Any, Iterator
 import numpy as np
 
 from ._validate import check_fraction, check_int
-from .lsh import band_keys, optimal_params
-from .minhash import MinHasher, jaccard
+from .corpus import _banding
+from .lsh import DEFAULT_MAX_BUCKET, band_keys
+from .minhash import EMPTY, MinHasher, jaccard
+from .repeats import RepeatParams, clean_many
 
 try:
     import pandas as pd
@@ -136,15 +136,13 @@ def clean_column(df: DataFrame, column: str, output_col: str | None = None, **pa
     >>> clean_column(df, "text", output_col="clean").columns
     ['id', 'text', 'clean']
     """
-    from .repeats import clean_many
-
     df = _check_dataframe(df)
     _check_column(df, column, "column", (T.StringType,), "string")
     if output_col is None:
         output_col = column
     elif not isinstance(output_col, str) or not output_col:
         raise TypeError(f"output_col must be a non-empty column name (str) or None, got {output_col!r}")
-    clean_many([""], **params)  # fails on the driver for a bad parameter
+    RepeatParams(**params)  # a bad parameter fails here, on the driver, not in an executor
 
     @F.pandas_udf(T.StringType())
     def _clean(texts: pd.Series) -> pd.Series:
@@ -179,15 +177,6 @@ def _signatures_of(column: pa.Array, num_perm: int) -> np.ndarray:
         raise ValueError("internal error: signatures of unexpected length")
     data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
     return data.view("<u4").reshape(n, num_perm)
-
-
-def _digests(signatures: np.ndarray) -> pa.Array:
-    """A 128-bit digest per signature: equal signatures, equal digests (and a collision
-    between different signatures has probability ~2**-128 per pair)."""
-    import xxhash
-
-    rows = np.ascontiguousarray(signatures.astype("<u4", copy=False))
-    return pa.array([xxhash.xxh3_128_digest(row.tobytes()) for row in rows], type=pa.binary())
 
 
 # Every pair (a, b), a < b, of a sorted array column ``ids``, built in the JVM.
@@ -258,21 +247,30 @@ def find_duplicates(
     threshold: float = 0.8,
     num_perm: int = 128,
     ngram: int = 5,
-    seed: int = 1,
     mode: str = "word",
-    weights: tuple[float, float] = (0.5, 0.5),
+    seed: int = 1,
+    params: tuple[int, int] | None = None,
+    max_bucket: int = DEFAULT_MAX_BUCKET,
     return_deduplicated: bool = False,
 ) -> DataFrame | tuple[DataFrame, DataFrame]:
     """Cluster near-duplicate documents of a DataFrame.
 
     Gives the clusters of :func:`dedup.corpus.find_duplicates` with the same parameters
-    (same signatures, LSH bands and verification rule), computed with DataFrame
-    operations only: MinHash signatures per Arrow batch in Python workers, candidate
-    pairs by grouping on LSH band keys, pairs kept when their estimated Jaccard
-    similarity is ``>= threshold``, clusters as connected components of kept pairs.
+    (same signatures, LSH banding, bucket rule and verification), computed with
+    DataFrame operations only: MinHash signatures per Arrow batch in Python workers,
+    candidate pairs by grouping on LSH band keys, pairs kept when their estimated
+    Jaccard similarity is ``>= threshold``, clusters as connected components of kept
+    pairs. Documents without a single word are never put in a cluster.
+
+    The one place where the in-process function looks at input order, the star that
+    links an LSH bucket of more than ``max_bucket`` documents, is centred here on the
+    bucket's smallest id; results are equal when ids increase in input order (as the
+    default ids 0, 1, 2, ... do) or when no bucket is that large.
 
     The function runs Spark jobs (the component search is iterative) and returns
-    DataFrames backed by checkpointed data, so reading them is cheap.
+    DataFrames backed by checkpointed data, so reading them is cheap. With
+    ``spark.sparkContext.setCheckpointDir(...)`` set, reliable checkpoints are used
+    (needed on clusters that remove executors); otherwise local checkpoints.
 
     Parameters
     ----------
@@ -282,13 +280,16 @@ def find_duplicates(
         Name of the string column holding the texts. Null texts are an error.
     id_col : str, default "id"
         Name of the column of unique, non-null document ids (string or integer).
-    threshold : float, default 0.8
-        Estimated Jaccard similarity in (0, 1) from which two documents are duplicates.
-    num_perm, ngram, seed, mode
-        MinHash parameters, as in :class:`dedup.minhash.MinHasher`.
-    weights : (float, float), default (0.5, 0.5)
-        Weights of false positives and false negatives when choosing LSH bands and
-        rows (:func:`dedup.lsh.optimal_params`).
+    threshold : float in (0, 1), default 0.8
+        Minimum estimated Jaccard similarity of word n-gram shingles of a kept pair.
+    num_perm, ngram, mode, seed
+        Signature parameters, as for :class:`dedup.MinHasher`.
+    params : (bands, rows), optional
+        LSH banding; default: :func:`dedup.lsh.optimal_params` with the recall-weighted
+        ``dedup.corpus.RECALL_WEIGHTS``, as in-process.
+    max_bucket : int, default 100
+        LSH buckets of up to this many documents yield all their pairs as candidates;
+        larger ones only the pairs of each member with the bucket's smallest id.
     return_deduplicated : bool, default False
         Also return ``df`` without the duplicates: from each cluster only the document
         with the smallest id is kept; documents in no cluster are all kept.
@@ -298,7 +299,7 @@ def find_duplicates(
     clusters : pyspark.sql.DataFrame
         Columns ``(id_col, "cluster_id")``: one row per document that has at least one
         near-duplicate; ``cluster_id`` is the smallest id of its cluster. Documents
-        absent from it are unique.
+        absent from it have no near-duplicate.
     deduplicated : pyspark.sql.DataFrame
         Only with ``return_deduplicated=True``: ``df`` (all its columns) minus every
         cluster member except the one with the smallest id.
@@ -313,8 +314,13 @@ def find_duplicates(
     Examples
     --------
     >>> from dedup.spark import find_duplicates
-    >>> clusters = find_duplicates(df, "text", id_col="id", threshold=0.8)
-    >>> clusters.show()  # doctest: +SKIP
+    >>> df = spark.createDataFrame(
+    ...     [(1, "the council approved the new budget for schools and roads on monday"),
+    ...      (2, "the council approved the new budget for schools and roads on monday evening"),
+    ...      (3, "heavy rain flooded several streets in the old town centre overnight")],
+    ...     "id long, text string")
+    >>> [tuple(row) for row in find_duplicates(df, threshold=0.7).collect()]  # doctest: +SKIP
+    [(1, 1), (2, 1)]
     """
     df = _check_dataframe(df)
     _check_column(df, column, "column", (T.StringType,), "string")
@@ -322,8 +328,9 @@ def find_duplicates(
     if column == id_col:
         raise ValueError(f"column and id_col must differ, both are {column!r}")
     threshold = check_fraction("threshold", threshold)
+    max_bucket = check_int("max_bucket", max_bucket, 2)
     hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
-    bands, rows = optimal_params(threshold, hasher.num_perm, weights)
+    bands, rows = _banding(threshold, hasher.num_perm, params)
     if not isinstance(return_deduplicated, bool):
         raise TypeError(f"return_deduplicated must be True or False, got {return_deduplicated!r}")
 
@@ -331,12 +338,12 @@ def find_duplicates(
     reliable = spark.sparkContext.getCheckpointDir() is not None
     num_perm = hasher.num_perm
 
-    # 1. Signatures, band keys and signature digests, a whole Arrow batch at a time.
+    # 1. Signatures and band keys, a whole Arrow batch at a time.
     signed_schema = T.StructType(
         [
             T.StructField("id", id_type),
             T.StructField("sig", T.BinaryType()),
-            T.StructField("digest", T.BinaryType()),
+            T.StructField("empty", T.BooleanType()),
             T.StructField("keys", T.ArrayType(T.LongType(), containsNull=False)),
         ]
     )
@@ -356,41 +363,41 @@ def find_duplicates(
             if has_nulls:
                 sig_column = pc.if_else(present, sig_column, pa.scalar(None, pa.binary()))
             yield pa.RecordBatch.from_arrays(
-                [ids, sig_column, _digests(sigs), pa.ListArray.from_arrays(pa.array(key_offsets), keys.ravel())],
-                names=["id", "sig", "digest", "keys"],
+                [ids, sig_column, pa.array((sigs == EMPTY).all(axis=1)),
+                 pa.ListArray.from_arrays(pa.array(key_offsets), keys.ravel())],
+                names=["id", "sig", "empty", "keys"],
             )
 
     _describe(spark, "MinHash signatures")
     source = df.select(_col(id_col).alias("id"), _col(column).alias("text"))
     signed = source.mapInArrow(sign, signed_schema).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        return _find_duplicates_signed(
-            df, signed, id_col=id_col, column=column, threshold=threshold, num_perm=num_perm,
-            reliable=reliable, return_deduplicated=return_deduplicated, spark=spark,
-        )
+        _check_signed(signed, id_col, column, spark)
+        edges = _verified_pairs(signed, threshold, num_perm, max_bucket, spark)
+        # 4. Clusters: connected components of the kept pairs.
+        _describe(spark, "connected components")
+        members, rounds = _connected_components(edges, reliable)
+        log.info("connected components converged in %d rounds", rounds)
     finally:
         signed.unpersist()
         spark.sparkContext.setJobDescription(None)
+    clusters = members.select(F.col("u").alias(id_col), F.col("v").alias("cluster_id"))
+    if not return_deduplicated:
+        return clusters
+    dropped = members.where("u != v").select(F.col("u").alias("_dedup_drop_id"))
+    deduplicated = df.join(dropped, _col(id_col) == F.col("_dedup_drop_id"), "left_anti")
+    return clusters, deduplicated
 
 
-def _find_duplicates_signed(
-    df: DataFrame,
-    signed: DataFrame,
-    *,
-    id_col: str,
-    column: str,
-    threshold: float,
-    num_perm: int,
-    reliable: bool,
-    return_deduplicated: bool,
-    spark,
-) -> DataFrame | tuple[DataFrame, DataFrame]:
-    # Input checks on the cached signatures: no second pass over the texts.
+def _check_signed(signed: DataFrame, id_col: str, column: str, spark) -> None:
+    """Null ids, repeated ids and null texts, checked on the cached signatures: this
+    also fills the cache, and needs no second pass over the texts."""
     _describe(spark, "checking ids and texts")
     counts = signed.agg(
         F.count(F.lit(1)).alias("docs"),
         F.count(F.when(F.col("id").isNull(), 1)).alias("null_ids"),
         F.count(F.when(F.col("sig").isNull(), 1)).alias("null_texts"),
+        F.count(F.when(F.col("empty"), 1)).alias("empty"),
     ).first()
     if counts["null_ids"]:
         raise ValueError(f"id_col={id_col!r} has {counts['null_ids']} null values; every document needs an id")
@@ -403,49 +410,50 @@ def _find_duplicates_signed(
     if repeated:
         examples = ", ".join(repr(row["id"]) for row in repeated)
         raise ValueError(f"id_col={id_col!r} must hold unique ids; repeated ids include {examples}")
-    log.info("signed %d documents", counts["docs"])
+    log.info("signed %d documents (%d without a word, left out of clusters)", counts["docs"], counts["empty"])
 
-    # 2. Identical signatures: each document joins the smallest id sharing its digest.
+
+def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_bucket: int, spark) -> DataFrame:
+    """Candidate pairs from LSH buckets, kept when their estimated Jaccard similarity
+    is ``>= threshold``: an edge DataFrame ``(u, v)``."""
+    # 2. Candidates, bucket by bucket, with dedup.lsh.candidate_pairs' rule: all pairs
+    # of a bucket of up to max_bucket documents, a star around the smallest id otherwise.
     _describe(spark, "candidate pairs")
-    grouped = signed.select("id", "keys", F.min("id").over(Window.partitionBy("digest")).alias("rep"))
-    copy_edges = grouped.where("id != rep").select(F.col("rep").alias("u"), F.col("id").alias("v"))
-
-    # 3. Candidate pairs among the representatives: all pairs inside each band bucket.
-    band_rows = grouped.where("id = rep").select("id", F.posexplode("keys").alias("band", "key"))
-    buckets = (
-        band_rows.groupBy("band", "key")
-        .agg(F.array_sort(F.collect_list("id")).alias("ids"))
-        .where(F.size("ids") > 1)
+    bucket = Window.partitionBy("band", "key")
+    band_rows = (
+        signed.where(~F.col("empty"))
+        .select("id", F.posexplode("keys").alias("band", "key"))
+        .select("id", "band", "key", F.count(F.lit(1)).over(bucket).alias("size"), F.min("id").over(bucket).alias("head"))
+        .where("size > 1")
     )
-    pairs = buckets.select(F.explode(F.expr(_PAIRS_OF_IDS)).alias("p")).select("p.a", "p.b").distinct()
+    small = (
+        band_rows.where(F.col("size") <= max_bucket)
+        .groupBy("band", "key")
+        .agg(F.array_sort(F.collect_list("id")).alias("ids"))
+        .select(F.explode(F.expr(_PAIRS_OF_IDS)).alias("p"))
+        .select(F.col("p.a").alias("a"), F.col("p.b").alias("b"))
+    )
+    star = band_rows.where((F.col("size") > max_bucket) & (F.col("id") != F.col("head"))).select(
+        F.col("head").alias("a"), F.col("id").alias("b")
+    )
+    pairs = small.unionByName(star).distinct()
 
-    # 4. Verification: both signatures joined on, compared in NumPy.
+    # 3. Verification: both signatures joined on, compared in NumPy.
     sigs = signed.select("id", "sig")
     candidates = (
         pairs.join(sigs.select(F.col("id").alias("a"), F.col("sig").alias("sig_a")), "a")
         .join(sigs.select(F.col("id").alias("b"), F.col("sig").alias("sig_b")), "b")
         .select("a", "b", "sig_a", "sig_b")
     )
-    pair_schema = T.StructType([T.StructField("u", signed.schema["id"].dataType), T.StructField("v", signed.schema["id"].dataType)])
+    id_type = signed.schema["id"].dataType
+    edge_schema = T.StructType([T.StructField("u", id_type), T.StructField("v", id_type)])
 
     def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            sig_a = _signatures_of(batch.column(2), num_perm)
-            sig_b = _signatures_of(batch.column(3), num_perm)
-            keep = pa.array(np.atleast_1d(jaccard(sig_a, sig_b) >= threshold)) if batch.num_rows else pa.array([], pa.bool_())
-            kept = batch.select([0, 1]).filter(keep)
+            similarity = np.atleast_1d(
+                jaccard(_signatures_of(batch.column(2), num_perm), _signatures_of(batch.column(3), num_perm))
+            )
+            kept = batch.filter(pa.array(similarity >= threshold, type=pa.bool_()))
             yield pa.RecordBatch.from_arrays([kept.column(0), kept.column(1)], names=["u", "v"])
 
-    verified = candidates.mapInArrow(verify, pair_schema)
-    edges = verified.unionByName(copy_edges)
-
-    # 5. Clusters: connected components of the kept pairs.
-    _describe(spark, "connected components")
-    members, rounds = _connected_components(edges, reliable)
-    log.info("connected components converged in %d rounds", rounds)
-    clusters = members.select(F.col("u").alias(id_col), F.col("v").alias("cluster_id"))
-    if not return_deduplicated:
-        return clusters
-    dropped = members.where("u != v").select(F.col("u").alias("_dedup_drop_id"))
-    deduplicated = df.join(dropped, _col(id_col) == F.col("_dedup_drop_id"), "left_anti")
-    return clusters, deduplicated
+    return candidates.mapInArrow(verify, edge_schema)
