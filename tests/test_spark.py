@@ -238,12 +238,16 @@ def test_components_of_long_chains_and_random_graphs_equal_union_find(spark, tmp
     if reliable:
         spark.sparkContext.setCheckpointDir(str(tmp_path_factory.mktemp("checkpoints")))
     rng = random.Random(11)
-    chain = [(i, i + 1) for i in range(0, 300)]  # one long path, in order
+    chain = [(i, i + 1) for i in range(0, 120)]  # one long path, in order
     shuffled = list(range(1000, 1200))
     rng.shuffle(shuffled)
     zigzag = list(zip(shuffled, shuffled[1:]))  # a path through labels in random order
     sparse = [(rng.randrange(2000, 2400), rng.randrange(2000, 2400)) for _ in range(300)]
-    edges = chain + zigzag + sparse
+    small_graphs = []  # many small components of every shape: trees, cycles, dense blobs
+    for k in range(60):
+        labels = rng.sample(range(10_000 + 100 * k, 10_000 + 100 * k + 100), rng.randint(2, 25))
+        small_graphs += [(rng.choice(labels), rng.choice(labels)) for _ in range(rng.randint(1, 3 * len(labels)))]
+    edges = chain + zigzag + sparse + small_graphs
     df = spark.createDataFrame(edges, "u long, v long")
 
     members, rounds = _connected_components(df, reliable)

@@ -32,6 +32,7 @@ How :func:`find_duplicates` runs (each step calls the in-process stage; see
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Iterator
 
 import numpy as np
@@ -191,6 +192,17 @@ def _checkpoint(df: DataFrame, reliable: bool) -> DataFrame:
     return df.checkpoint(eager=True) if reliable else df.localCheckpoint(eager=True)
 
 
+def _is_star_forest(edges: DataFrame) -> bool:
+    """Whether edges ``(u, v)``, ``u > v``, form stars: every node has at most one
+    smaller neighbour, and no node with a smaller neighbour has a larger one. Then every
+    component is one centre (its smallest node) with its leaves."""
+    nodes = edges.select(F.col("u").alias("node"), F.lit(1).alias("up"), F.lit(0).alias("down")).unionByName(
+        edges.select(F.col("v").alias("node"), F.lit(0).alias("up"), F.lit(1).alias("down"))
+    )
+    degrees = nodes.groupBy("node").agg(F.sum("up").alias("up"), F.max("down").alias("down"))
+    return degrees.where("up > 1 OR (up = 1 AND down = 1)").limit(1).count() == 0
+
+
 def _connected_components(edges: DataFrame, reliable: bool) -> tuple[DataFrame, int]:
     """``(u, root)`` for every node of an undirected edge list ``(u, v)``, where ``root``
     is the smallest node of its component (roots included as ``(root, root)``).
@@ -200,10 +212,13 @@ def _connected_components(edges: DataFrame, reliable: bool) -> tuple[DataFrame, 
     graph is a forest of stars, each centred on its component's smallest node.
     Edges are kept as ``(u, v)`` with ``u > v``.
     """
+    started = time.perf_counter()
     edges = _checkpoint(
         edges.select(F.greatest("u", "v").alias("u"), F.least("u", "v").alias("v")).where("u != v").distinct(),
         reliable,
     )
+    log.info("verified pairs: %d, %.1f s", edges.count(), time.perf_counter() - started)
+    started = time.perf_counter()
     for round_number in range(1, _MAX_ROUNDS + 1):
         # Large-star: every node links its larger neighbours to the smallest of its
         # neighbourhood (itself included).
@@ -228,14 +243,11 @@ def _connected_components(edges: DataFrame, reliable: bool) -> tuple[DataFrame, 
         )
         edges.unpersist()
         edges = _checkpoint(small, reliable)
-        # Converged when no centre has a smaller neighbour: then each component is a
-        # star around its smallest node.
-        centres = edges.select(F.col("v").alias("c")).distinct()
-        unfinished = centres.join(edges, centres["c"] == edges["u"], "left_semi").limit(1).count()
-        log.info("connected components: round %d done", round_number)
-        if unfinished == 0:
+        if _is_star_forest(edges):
+            log.info("connected components: %d rounds, %.1f s", round_number, time.perf_counter() - started)
             roots = edges.select(F.col("v").alias("u"), F.col("v").alias("v")).distinct()
             return edges.unionByName(roots), round_number
+        log.info("connected components: round %d, %.1f s", round_number, time.perf_counter() - started)
     raise RuntimeError(f"connected components did not converge in {_MAX_ROUNDS} rounds (please report this bug)")
 
 
@@ -338,10 +350,35 @@ def find_duplicates(
     reliable = spark.sparkContext.getCheckpointDir() is not None
     num_perm = hasher.num_perm
 
-    # 1. Signatures and band keys, a whole Arrow batch at a time.
+    _describe(spark, "MinHash signatures")
+    started = time.perf_counter()
+    signed = _signed(df, column, id_col, hasher, bands, rows).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        _check_signed(signed, id_col, column, spark)
+        log.info("signatures: %.1f s", time.perf_counter() - started)
+        edges = _verified_pairs(signed, threshold, num_perm, max_bucket, spark)
+        # 4. Clusters: connected components of the kept pairs.
+        _describe(spark, "connected components")
+        members, rounds = _connected_components(edges, reliable)
+        log.info("done in %.1f s", time.perf_counter() - started)
+    finally:
+        signed.unpersist()
+        spark.sparkContext.setJobDescription(None)
+    clusters = members.select(F.col("u").alias(id_col), F.col("v").alias("cluster_id"))
+    if not return_deduplicated:
+        return clusters
+    dropped = members.where("u != v").select(F.col("u").alias("_dedup_drop_id"))
+    deduplicated = df.join(dropped, _col(id_col) == F.col("_dedup_drop_id"), "left_anti")
+    return clusters, deduplicated
+
+
+def _signed(df: DataFrame, column: str, id_col: str, hasher: MinHasher, bands: int, rows: int) -> DataFrame:
+    """``(id, sig, empty, keys)`` per document (step 1), computed lazily: signatures as
+    ``num_perm * 4``-byte little-endian binaries, ``empty`` for texts without a word,
+    ``keys`` the LSH band keys as signed 64-bit integers."""
     signed_schema = T.StructType(
         [
-            T.StructField("id", id_type),
+            T.StructField("id", df.schema[id_col].dataType),
             T.StructField("sig", T.BinaryType()),
             T.StructField("empty", T.BooleanType()),
             T.StructField("keys", T.ArrayType(T.LongType(), containsNull=False)),
@@ -368,25 +405,8 @@ def find_duplicates(
                 names=["id", "sig", "empty", "keys"],
             )
 
-    _describe(spark, "MinHash signatures")
     source = df.select(_col(id_col).alias("id"), _col(column).alias("text"))
-    signed = source.mapInArrow(sign, signed_schema).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        _check_signed(signed, id_col, column, spark)
-        edges = _verified_pairs(signed, threshold, num_perm, max_bucket, spark)
-        # 4. Clusters: connected components of the kept pairs.
-        _describe(spark, "connected components")
-        members, rounds = _connected_components(edges, reliable)
-        log.info("connected components converged in %d rounds", rounds)
-    finally:
-        signed.unpersist()
-        spark.sparkContext.setJobDescription(None)
-    clusters = members.select(F.col("u").alias(id_col), F.col("v").alias("cluster_id"))
-    if not return_deduplicated:
-        return clusters
-    dropped = members.where("u != v").select(F.col("u").alias("_dedup_drop_id"))
-    deduplicated = df.join(dropped, _col(id_col) == F.col("_dedup_drop_id"), "left_anti")
-    return clusters, deduplicated
+    return source.mapInArrow(sign, signed_schema)
 
 
 def _check_signed(signed: DataFrame, id_col: str, column: str, spark) -> None:
