@@ -218,6 +218,7 @@ def _connected_components(edges: DataFrame, reliable: bool) -> tuple[DataFrame, 
         reliable,
     )
     log.info("verified pairs: %d, %.1f s", edges.count(), time.perf_counter() - started)
+    _describe(edges.sparkSession, "connected components")
     started = time.perf_counter()
     for round_number in range(1, _MAX_ROUNDS + 1):
         # Large-star: every node links its larger neighbours to the smallest of its
@@ -350,15 +351,15 @@ def find_duplicates(
     reliable = spark.sparkContext.getCheckpointDir() is not None
     num_perm = hasher.num_perm
 
-    _describe(spark, "MinHash signatures")
     started = time.perf_counter()
     signed = _signed(df, column, id_col, hasher, bands, rows).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         _check_signed(signed, id_col, column, spark)
         log.info("signatures: %.1f s", time.perf_counter() - started)
         edges = _verified_pairs(signed, threshold, num_perm, max_bucket, spark)
-        # 4. Clusters: connected components of the kept pairs.
-        _describe(spark, "connected components")
+        # 4. Clusters: connected components of the kept pairs (the first job computes
+        # the candidates and verifies them).
+        _describe(spark, "candidate pairs and verification")
         members, rounds = _connected_components(edges, reliable)
         log.info("done in %.1f s", time.perf_counter() - started)
     finally:
@@ -412,7 +413,7 @@ def _signed(df: DataFrame, column: str, id_col: str, hasher: MinHasher, bands: i
 def _check_signed(signed: DataFrame, id_col: str, column: str, spark) -> None:
     """Null ids, repeated ids and null texts, checked on the cached signatures: this
     also fills the cache, and needs no second pass over the texts."""
-    _describe(spark, "checking ids and texts")
+    _describe(spark, "signatures and input checks")
     counts = signed.agg(
         F.count(F.lit(1)).alias("docs"),
         F.count(F.when(F.col("id").isNull(), 1)).alias("null_ids"),
@@ -438,7 +439,6 @@ def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_buck
     is ``>= threshold``: an edge DataFrame ``(u, v)``."""
     # 2. Candidates, bucket by bucket, with dedup.lsh.candidate_pairs' rule: all pairs
     # of a bucket of up to max_bucket documents, a star around the smallest id otherwise.
-    _describe(spark, "candidate pairs")
     bucket = Window.partitionBy("band", "key")
     band_rows = (
         signed.where(~F.col("empty"))

@@ -1,0 +1,281 @@
+"""dedup.spark.find_duplicates on local Spark against in-process dedup.corpus.find_duplicates.
+
+For each corpus (a JSONL file with ``id`` and ``text``, and/or a generated synthetic
+corpus) this prints:
+
+- in-process: signing alone and the whole ``find_duplicates`` (one Python process);
+- Spark (``local[N]``, warm JVM and Python workers): reading the input alone, an Arrow
+  round trip through the Python workers without work, signing alone, and the whole
+  ``find_duplicates``; per phase, the task time and shuffle bytes Spark's status API
+  reports, to show where the time goes (Python workers vs JVM shuffles);
+- whether both give the same clusters.
+
+Examples::
+
+    nice python benchmarks/bench_spark.py --corpus ../shared/corpora/bbc-en.jsonl
+    nice python benchmarks/bench_spark.py --synthetic 200000 --skip-corpus
+
+The synthetic corpus is generated (seeded) from pseudo-words: families of an original
+and edited copies (words replaced, a passage dropped or appended, exact copies), so it
+has clusters of every size and similarity around the threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import defaultdict
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import dedup
+from dedup.corpus import find_duplicates as find_local
+
+
+# ----------------------------------------------------------------------- corpora
+
+
+def read_jsonl(path: str) -> tuple[list, list[str]]:
+    ids, texts = [], []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            ids.append(record["id"])
+            texts.append(record["text"])
+    return ids, texts
+
+
+def synthetic_corpus(n: int, seed: int = 7, mean_words: int = 200) -> tuple[list, list[str]]:
+    """``n`` documents: ~70% originals, the rest edited or exact copies of an original."""
+    rng = np.random.default_rng(seed)
+    syllables = np.array(["ka", "lo", "mi", "ne", "tu", "ra", "si", "ve", "do", "pa", "ge", "bo", "ri", "an", "el", "or"])
+    vocabulary = np.array(["".join(rng.choice(syllables, size=rng.integers(1, 4))) + str(i % 97) for i in range(50_000)])
+    zipf = 1.0 / np.arange(1, len(vocabulary) + 1) ** 1.05
+    zipf /= zipf.sum()
+    lengths = np.clip(rng.lognormal(np.log(mean_words), 0.5, size=n).astype(int), 20, 3000)
+    words: list[np.ndarray] = []
+    originals: list[int] = []
+    for i in range(n):
+        if originals and rng.random() < 0.3:
+            source = words[originals[int(rng.integers(len(originals)))]]
+            copy = source.copy()
+            kind = rng.random()
+            if kind < 0.5:  # a share of the words replaced
+                changed = rng.random(len(copy)) < rng.uniform(0.0, 0.1)
+                copy[changed] = rng.choice(len(vocabulary), size=int(changed.sum()), p=zipf)
+            elif kind < 0.7:  # a passage dropped
+                cut = int(rng.integers(len(copy)))
+                copy = np.delete(copy, np.s_[cut : cut + int(len(copy) * rng.uniform(0.05, 0.3))])
+            elif kind < 0.85:  # text appended
+                extra = rng.choice(len(vocabulary), size=int(len(copy) * rng.uniform(0.05, 0.3)) + 1, p=zipf)
+                copy = np.concatenate([copy, extra])
+            words.append(copy)  # else: an exact copy
+        else:
+            words.append(rng.choice(len(vocabulary), size=lengths[i], p=zipf))
+            originals.append(i)
+    texts = [" ".join(vocabulary[w].tolist()) for w in words]
+    return list(range(n)), texts
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def clusters_of_local(result) -> set[frozenset]:
+    return {frozenset(cluster.members) for cluster in result.clusters}
+
+
+def clusters_of_spark(rows, id_col: str) -> set[frozenset]:
+    groups: dict = defaultdict(set)
+    for row in rows:
+        groups[row["cluster_id"]].add(row[id_col])
+    return {frozenset(group) for group in groups.values()}
+
+
+class PhaseLog(logging.Handler):
+    """Keeps dedup.spark's phase messages (timings, pair counts)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def stage_metrics(spark) -> list[dict]:
+    """Per-stage task time and shuffle bytes from Spark's status REST API."""
+    url = spark.sparkContext.uiWebUrl
+    app = spark.sparkContext.applicationId
+    with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/stages?status=complete", timeout=30) as response:
+        return json.load(response)
+
+
+def summarize_stages(stages: list[dict], since: int) -> dict[str, dict]:
+    """Task time (s), CPU time (s) and shuffle MB per job description, for stages > since."""
+    summary: dict[str, dict] = defaultdict(lambda: {"run_s": 0.0, "cpu_s": 0.0, "shuffle_write_mb": 0.0, "stages": 0})
+    for stage in stages:
+        if stage["stageId"] <= since:
+            continue
+        name = stage.get("description") or stage.get("name", "?")
+        entry = summary[name]
+        entry["run_s"] += stage.get("executorRunTime", 0) / 1000
+        entry["cpu_s"] += stage.get("executorCpuTime", 0) / 1e9
+        entry["shuffle_write_mb"] += stage.get("shuffleWriteBytes", 0) / 1e6
+        entry["stages"] += 1
+    return dict(summary)
+
+
+def last_stage_id(spark) -> int:
+    stages = stage_metrics(spark)
+    return max((stage["stageId"] for stage in stages), default=-1)
+
+
+def timed(label: str, function, results: dict):
+    started = time.perf_counter()
+    value = function()
+    results[label] = time.perf_counter() - started
+    print(f"  {label}: {results[label]:.1f} s", flush=True)
+    return value
+
+
+# -------------------------------------------------------------------------- bench
+
+
+def bench_one(spark, name: str, ids: list, texts: list[str], args, workdir: str) -> dict:
+    from pyspark.sql import functions as F
+
+    from dedup.corpus import _banding
+    from dedup.spark import _signed, find_duplicates
+
+    n = len(texts)
+    words = sum(len(text.split()) for text in texts)
+    print(f"\n== {name}: {n} documents, {words / n:.0f} words on average", flush=True)
+    figures: dict = {"docs": n, "words": words}
+
+    # In-process, one Python process.
+    hasher = dedup.MinHasher(args.num_perm)
+    hasher.sign(texts[:100])  # warm-up: lookup tables
+    timed("in-process signing", lambda: hasher.sign(texts), figures)
+    local = timed("in-process find_duplicates", lambda: find_local(texts, ids=ids, threshold=args.threshold,
+                                                                     num_perm=args.num_perm), figures)
+    expected = clusters_of_local(local)
+    print(f"  in-process: {len(expected)} clusters, {sum(map(len, expected))} documents in clusters, "
+          f"bands={local.bands} rows={local.rows}, {local.candidates} candidate pairs", flush=True)
+
+    # The same data as Parquet, read by Spark.
+    path = os.path.join(workdir, f"{name}.parquet")
+    id_type = pa.int64() if isinstance(ids[0], int) else pa.string()
+    pq.write_table(pa.table({"id": pa.array(ids, id_type), "text": pa.array(texts)}), path, row_group_size=20_000)
+    df = spark.read.parquet(path)
+    if args.partitions:
+        df = df.repartition(args.partitions)
+    figures["partitions"] = df.rdd.getNumPartitions()
+    bands, rows = _banding(args.threshold, args.num_perm, None)
+
+    first_stage = last_stage_id(spark)
+    spark.sparkContext.setJobDescription("bench: read")
+    timed("spark read only", lambda: df.write.format("noop").mode("overwrite").save(), figures)
+    spark.sparkContext.setJobDescription("bench: arrow round trip")
+    timed("spark arrow round trip", lambda: df.select("id", "text").mapInArrow(lambda b: b, "id " + df.schema["id"]
+                                                                               .dataType.simpleString() + ", text string")
+          .write.format("noop").mode("overwrite").save(), figures)
+    spark.sparkContext.setJobDescription("bench: signing only")
+    timed("spark signing only", lambda: _signed(df, "text", "id", hasher, bands, rows)
+          .write.format("noop").mode("overwrite").save(), figures)
+    spark.sparkContext.setJobDescription(None)
+
+    handler = PhaseLog()
+    logging.getLogger("dedup.spark").addHandler(handler)
+    logging.getLogger("dedup.spark").setLevel(logging.INFO)
+    whole_start = last_stage_id(spark)
+
+    def run():
+        clusters = find_duplicates(df, "text", id_col="id", threshold=args.threshold, num_perm=args.num_perm)
+        return clusters.collect()
+
+    rows_out = timed("spark find_duplicates (whole, incl. collecting clusters)", run, figures)
+    logging.getLogger("dedup.spark").removeHandler(handler)
+    for message in handler.messages:
+        print(f"    {message}")
+    got = clusters_of_spark(rows_out, "id")
+    figures["equal"] = got == expected
+    figures["clusters"] = len(got)
+    print(f"  spark: {len(got)} clusters; equal to in-process: {figures['equal']}", flush=True)
+    if not figures["equal"]:
+        print(f"  only in-process: {len(expected - got)}, only spark: {len(got - expected)}")
+
+    stages = stage_metrics(spark)
+    figures["before"] = summarize_stages([s for s in stages if s["stageId"] <= whole_start], first_stage)
+    figures["phases"] = summarize_stages(stages, whole_start)
+    print("  by phase: task run time (incl. waiting for Python workers) and JVM CPU time, s summed over cores;")
+    print("  Python worker CPU is not in Spark's CPU figure, so run - cpu ~ Python + I/O waits:")
+    for phase, entry in figures["phases"].items():
+        print(f"    {phase:40s} run {entry['run_s']:7.1f}  cpu {entry['cpu_s']:7.1f}  "
+              f"shuffle write {entry['shuffle_write_mb']:8.1f} MB  stages {entry['stages']}")
+    for phase, entry in figures["before"].items():
+        print(f"    {phase:40s} run {entry['run_s']:7.1f}  cpu {entry['cpu_s']:7.1f}")
+    per_doc = {key: figures[key] / n * 1e6 for key in figures if isinstance(figures[key], float)}
+    print("  wall time per document (µs): " + ", ".join(f"{k}: {v:.0f}" for k, v in per_doc.items()))
+    return figures
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default="../shared/corpora/bbc-en.jsonl", help="JSONL with id and text")
+    parser.add_argument("--skip-corpus", action="store_true", help="only the synthetic corpus")
+    parser.add_argument("--synthetic", type=int, default=0, help="also a generated corpus of this many documents")
+    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--num-perm", type=int, default=128)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--partitions", type=int, default=0, help="repartition the input (default: as read)")
+    parser.add_argument("--shuffle-partitions", type=int, default=8)
+    parser.add_argument("--driver-memory", default="3g")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    started = time.perf_counter()
+    spark = (
+        SparkSession.builder.master(args.master)
+        .appName("dedup-bench")
+        .config("spark.driver.memory", args.driver_memory)
+        .config("spark.sql.shuffle.partitions", str(args.shuffle_partitions))
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    print(f"Spark {spark.version}, {args.master}, session start {time.perf_counter() - started:.1f} s")
+
+    # Warm-up: JVM code generation and the Python workers' imports, not counted below.
+    from dedup.spark import find_duplicates
+
+    warm = spark.createDataFrame([(i, f"warm up text number {i % 7} for the workers") for i in range(200)],
+                                 "id long, text string")
+    started = time.perf_counter()
+    find_duplicates(warm, threshold=args.threshold).collect()
+    print(f"warm-up find_duplicates on 200 tiny documents: {time.perf_counter() - started:.1f} s")
+
+    with tempfile.TemporaryDirectory(prefix="dedup-bench-spark-") as workdir:
+        if not args.skip_corpus:
+            ids, texts = read_jsonl(args.corpus)
+            bench_one(spark, os.path.basename(args.corpus).split(".")[0], ids, texts, args, workdir)
+        if args.synthetic:
+            started = time.perf_counter()
+            ids, texts = synthetic_corpus(args.synthetic)
+            print(f"\n(generated {args.synthetic} synthetic documents in {time.perf_counter() - started:.1f} s)")
+            bench_one(spark, f"synthetic-{args.synthetic}", ids, texts, args, workdir)
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
