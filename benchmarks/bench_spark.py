@@ -58,8 +58,12 @@ def synthetic_corpus(n: int, seed: int = 7, mean_words: int = 200) -> tuple[list
     rng = np.random.default_rng(seed)
     syllables = np.array(["ka", "lo", "mi", "ne", "tu", "ra", "si", "ve", "do", "pa", "ge", "bo", "ri", "an", "el", "or"])
     vocabulary = np.array(["".join(rng.choice(syllables, size=rng.integers(1, 4))) + str(i % 97) for i in range(50_000)])
-    zipf = 1.0 / np.arange(1, len(vocabulary) + 1) ** 1.05
-    zipf /= zipf.sum()
+    zipf = np.cumsum(1.0 / np.arange(1, len(vocabulary) + 1) ** 1.05)
+    zipf /= zipf[-1]
+
+    def draw(size: int) -> np.ndarray:  # Zipf-distributed word numbers
+        return np.searchsorted(zipf, rng.random(size))
+
     lengths = np.clip(rng.lognormal(np.log(mean_words), 0.5, size=n).astype(int), 20, 3000)
     words: list[np.ndarray] = []
     originals: list[int] = []
@@ -70,16 +74,15 @@ def synthetic_corpus(n: int, seed: int = 7, mean_words: int = 200) -> tuple[list
             kind = rng.random()
             if kind < 0.5:  # a share of the words replaced
                 changed = rng.random(len(copy)) < rng.uniform(0.0, 0.1)
-                copy[changed] = rng.choice(len(vocabulary), size=int(changed.sum()), p=zipf)
+                copy[changed] = draw(int(changed.sum()))
             elif kind < 0.7:  # a passage dropped
                 cut = int(rng.integers(len(copy)))
                 copy = np.delete(copy, np.s_[cut : cut + int(len(copy) * rng.uniform(0.05, 0.3))])
             elif kind < 0.85:  # text appended
-                extra = rng.choice(len(vocabulary), size=int(len(copy) * rng.uniform(0.05, 0.3)) + 1, p=zipf)
-                copy = np.concatenate([copy, extra])
+                copy = np.concatenate([copy, draw(int(len(copy) * rng.uniform(0.05, 0.3)) + 1)])
             words.append(copy)  # else: an exact copy
         else:
-            words.append(rng.choice(len(vocabulary), size=lengths[i], p=zipf))
+            words.append(draw(int(lengths[i])))
             originals.append(i)
     texts = [" ".join(vocabulary[w].tolist()) for w in words]
     return list(range(n)), texts
@@ -220,6 +223,12 @@ def bench_one(spark, name: str, ids: list, texts: list[str], args, workdir: str)
     for phase, entry in figures["phases"].items():
         print(f"    {phase:40s} run {entry['run_s']:7.1f}  cpu {entry['cpu_s']:7.1f}  "
               f"shuffle write {entry['shuffle_write_mb']:8.1f} MB  stages {entry['stages']}")
+    if args.stages:
+        for stage in sorted((s for s in stages if s["stageId"] > whole_start), key=lambda s: s["stageId"]):
+            print(f"      stage {stage['stageId']:4d} {stage.get('description', '')[:30]:30s} "
+                  f"{stage['name'][:45]:45s} tasks {stage['numTasks']:3d} run {stage['executorRunTime'] / 1000:6.1f} "
+                  f"cpu {stage['executorCpuTime'] / 1e9:6.1f} in {stage.get('inputBytes', 0) / 1e6:6.1f} MB "
+                  f"shuffle r/w {stage.get('shuffleReadBytes', 0) / 1e6:6.1f}/{stage.get('shuffleWriteBytes', 0) / 1e6:6.1f} MB")
     for phase, entry in figures["before"].items():
         print(f"    {phase:40s} run {entry['run_s']:7.1f}  cpu {entry['cpu_s']:7.1f}")
     per_doc = {key: figures[key] / n * 1e6 for key in figures if isinstance(figures[key], float)}
@@ -238,6 +247,7 @@ def main(argv=None) -> int:
     parser.add_argument("--partitions", type=int, default=0, help="repartition the input (default: as read)")
     parser.add_argument("--shuffle-partitions", type=int, default=8)
     parser.add_argument("--driver-memory", default="3g")
+    parser.add_argument("--stages", action="store_true", help="print every Spark stage of find_duplicates")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

@@ -187,6 +187,10 @@ _PAIRS_OF_IDS = (
 )
 
 
+# The first (smallest) id of a sorted array column ``ids`` paired with each other one.
+_STAR_OF_IDS = "transform(slice(ids, 2, size(ids) - 1), y -> named_struct('a', ids[0], 'b', y))"
+
+
 def _checkpoint(df: DataFrame, reliable: bool) -> DataFrame:
     """Materialise ``df`` and cut its lineage, so iterative plans do not grow."""
     return df.checkpoint(eager=True) if reliable else df.localCheckpoint(eager=True)
@@ -352,7 +356,9 @@ def find_duplicates(
     num_perm = hasher.num_perm
 
     started = time.perf_counter()
-    signed = _signed(df, column, id_col, hasher, bands, rows).persist(StorageLevel.MEMORY_AND_DISK)
+    # Partitioned by id once, so the id check and both signature joins need no other
+    # shuffle of the signatures.
+    signed = _signed(df, column, id_col, hasher, bands, rows).repartition("id").persist(StorageLevel.MEMORY_AND_DISK)
     try:
         _check_signed(signed, id_col, column, spark)
         log.info("signatures: %.1f s", time.perf_counter() - started)
@@ -439,24 +445,22 @@ def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_buck
     is ``>= threshold``: an edge DataFrame ``(u, v)``."""
     # 2. Candidates, bucket by bucket, with dedup.lsh.candidate_pairs' rule: all pairs
     # of a bucket of up to max_bucket documents, a star around the smallest id otherwise.
-    bucket = Window.partitionBy("band", "key")
-    band_rows = (
+    # One aggregation (one shuffle of the band rows) serves both kinds of bucket.
+    buckets = (
         signed.where(~F.col("empty"))
         .select("id", F.posexplode("keys").alias("band", "key"))
-        .select("id", "band", "key", F.count(F.lit(1)).over(bucket).alias("size"), F.min("id").over(bucket).alias("head"))
-        .where("size > 1")
-    )
-    small = (
-        band_rows.where(F.col("size") <= max_bucket)
         .groupBy("band", "key")
         .agg(F.array_sort(F.collect_list("id")).alias("ids"))
-        .select(F.explode(F.expr(_PAIRS_OF_IDS)).alias("p"))
+        .where(F.size("ids") > 1)
+    )
+    pairs = (
+        buckets.select(
+            F.explode(F.when(F.size("ids") <= max_bucket, F.expr(_PAIRS_OF_IDS)).otherwise(F.expr(_STAR_OF_IDS)))
+            .alias("p")
+        )
         .select(F.col("p.a").alias("a"), F.col("p.b").alias("b"))
+        .distinct()
     )
-    star = band_rows.where((F.col("size") > max_bucket) & (F.col("id") != F.col("head"))).select(
-        F.col("head").alias("a"), F.col("id").alias("b")
-    )
-    pairs = small.unionByName(star).distinct()
 
     # 3. Verification: both signatures joined on, compared in NumPy.
     sigs = signed.select("id", "sig")
