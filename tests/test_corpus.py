@@ -485,3 +485,15 @@ def test_find_duplicates_matches_datasketch_on_clear_cases():
 def test_find_duplicates_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_char_mode_windows_end_at_full_width_sentence_marks():
+    places = "东南西北中上下左右前后"  # made-up text without spaces, sentences starting differently
+    text = "".join(f"第{i}天{places[i % 11]}边河水很高所以大家都去看了。" for i in range(40))
+    tokens = tokenize([text], "char")
+    segments = _segment([text], tokens, max_words=150, min_words=37)
+    assert len(segments.starts) > 1
+    assert all(text[start - 1] == "。" for start in segments.starts[1:])
+    d = Deduplicator(0.8, scope="across", mode="char")
+    d.add(text, doc_id="cn")
+    assert {m.source_id for m in d.find("别的内容在这里。" * 5 + text)} == {"cn"}

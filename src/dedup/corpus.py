@@ -395,8 +395,9 @@ def find_duplicates(
 # --------------------------------------------------------------------------- segments
 
 
-# A sentence ends at . ! ? or … (possibly followed by closing quotes or brackets) before whitespace.
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)")
+# A sentence ends at . ! ? or … (possibly followed by closing quotes or brackets) before
+# whitespace, or at the full-width 。！？ of scripts written without spaces.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)|[\u3002\uff01\uff1f]+[\u300d\u300f\uff09]*")
 _CUT_DIVISOR = 3  # a sentence is a content-defined cut point with probability 1/3
 
 
