@@ -235,13 +235,24 @@ def _find_in_batch(texts: Sequence[str], params: RepeatParams) -> list[list[Repe
 
 
 def _texts_with_repeated_shingles(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Indices of texts in which some shingle occurs twice: the only ones worth a look."""
-    if len(hashes) == 0:
+    """Indices of texts in which some shingle occurs twice: the only ones worth a look.
+
+    One sort over the batch: each hash is salted with its text's index, so equal
+    neighbours are repeats within one text. A rare salted collision only sends a text
+    down the exact path, which then finds nothing.
+    """
+    n_texts = len(offsets) - 1
+    if len(hashes) < 2:
         return np.zeros(0, dtype=np.int64)
-    text_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-    order = np.lexsort((hashes, text_of))
-    same = (hashes[order][1:] == hashes[order][:-1]) & (text_of[order][1:] == text_of[order][:-1])
-    return np.unique(text_of[order][1:][same])
+    if n_texts == 1:
+        return np.zeros(1 if len(np.unique(hashes)) < len(hashes) else 0, dtype=np.int64)
+    text_of = np.repeat(np.arange(n_texts, dtype=np.uint64), np.diff(offsets))
+    with np.errstate(over="ignore"):
+        salted = hashes + text_of * np.uint64(0x9E3779B97F4A7C15)
+    order = np.argsort(salted)
+    ordered = salted[order]
+    repeated = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+    return np.unique(text_of[order[repeated]]).astype(np.int64)
 
 
 @dataclass
@@ -284,7 +295,11 @@ def _repeats_in_text(text: str, tokens: Tokens, hashes: np.ndarray, params: Repe
     reach = params.max_gap + n
     chains: list[_Chain] = []
     active: list[_Chain] = []
-    for run_first, run_length, diagonal in _matched_runs(hashes):
+    # A run of a single shingle is an n-word coincidence more often than copied text
+    # (copied text matches for longer between two edits); such runs are left out unless
+    # a repeat may be that short. This keeps repetitive text ("ha ha ha ...") linear.
+    shortest_run = 1 if params.min_length <= n else 2
+    for run_first, run_length, diagonal in _matched_runs(hashes, shortest_run):
         run = (run_first, run_first + run_length - 1, diagonal)
         active = [c for c in active if run_first - c.runs[-1][1] <= reach]
         fitting = [c for c in active if c.accepts(run_first, run_first - diagonal, reach)]
@@ -303,8 +318,8 @@ def _repeats_in_text(text: str, tokens: Tokens, hashes: np.ndarray, params: Repe
     return _to_repeats(text, tokens, _without_overlaps(spans))
 
 
-def _matched_runs(hashes: np.ndarray) -> list[tuple[int, int, int]]:
-    """(first shingle, length, diagonal) of every run of anchors, in text order."""
+def _matched_runs(hashes: np.ndarray, shortest: int = 1) -> list[tuple[int, int, int]]:
+    """(first shingle, length, diagonal) of every run of at least ``shortest`` anchors, in text order."""
     count = len(hashes)
     if count < 2:
         return []
@@ -314,10 +329,13 @@ def _matched_runs(hashes: np.ndarray) -> list[tuple[int, int, int]]:
     if len(anchors) == 0:
         return []
     diagonals = anchors - first[anchors]
-    starts_run = np.r_[True, (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)]
+    starts_run = np.empty(len(anchors), dtype=bool)
+    starts_run[0] = True
+    starts_run[1:] = (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)
     run_index = np.cumsum(starts_run) - 1
     lengths = np.bincount(run_index)
-    return list(zip(anchors[starts_run].tolist(), lengths.tolist(), diagonals[starts_run].tolist()))
+    keep = lengths >= shortest
+    return list(zip(anchors[starts_run][keep].tolist(), lengths[keep].tolist(), diagonals[starts_run][keep].tolist()))
 
 
 def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, params: RepeatParams, boundaries):
@@ -326,15 +344,21 @@ def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, 
     (first, _, first_diagonal), (_, last, last_diagonal) = chain.runs[0], chain.runs[-1]
     copy_start, copy_end = first, last + n
     source_start, source_end = first - first_diagonal, last - last_diagonal + n
-    # Exact word matches beyond the first/last shared shingle (fewer than n words).
-    while copy_start > source_end and source_start > 0 and token_hashes[copy_start - 1] == token_hashes[source_start - 1]:
+    # Exact word matches beyond the first/last shared shingle: fewer than n words, since
+    # n matching words would have formed a shingle of the run. The cap keeps periodic
+    # text ("ha ha ha ...") linear.
+    for _ in range(n - 1):
+        if not (copy_start > source_end and source_start > 0):
+            break
+        if token_hashes[copy_start - 1] != token_hashes[source_start - 1]:
+            break
         copy_start -= 1
         source_start -= 1
-    while (
-        copy_end < len(token_hashes)
-        and source_end < copy_start
-        and token_hashes[copy_end] == token_hashes[source_end]
-    ):
+    for _ in range(n - 1):
+        if not (copy_end < len(token_hashes) and source_end < copy_start):
+            break
+        if token_hashes[copy_end] != token_hashes[source_end]:
+            break
         copy_end += 1
         source_end += 1
     if source_end > copy_start:
