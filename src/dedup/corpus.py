@@ -175,6 +175,15 @@ class Duplicates:
     def __len__(self) -> int:
         return len(self.clusters)
 
+    def __repr__(self) -> str:
+        # The dataclass repr would print every id: unusable for a million documents.
+        in_clusters = int((self.labels >= 0).sum())
+        return (
+            f"Duplicates({len(self.clusters)} clusters holding {in_clusters} of {len(self.ids)} documents, "
+            f"{len(self.empty)} empty; threshold={self.threshold}, num_perm={self.num_perm}, "
+            f"bands x rows={self.bands}x{self.rows}, candidates={self.candidates})"
+        )
+
     def __iter__(self) -> Iterator[Cluster]:
         return iter(self.clusters)
 
