@@ -1,0 +1,791 @@
+"""The ``dedup`` command: corpus files in, cleaned files, reports or clusters out.
+
+Commands
+--------
+``dedup clean IN [-o OUT]``
+    Remove repeated passages inside each document (and, with ``--scope across|both``,
+    passages already seen in earlier documents); write the records back in the same
+    format and order, every other field unchanged.
+``dedup explain IN [-o REPORT]``
+    The same analysis, but write what would be removed (JSONL, one line per removed span).
+``dedup dups IN [-o CLUSTERS]``
+    Clusters of near-duplicate documents as JSONL.
+
+Exit codes: 0 success, 1 bad input data (with ``--on-error fail``) or unreadable input,
+2 usage error (bad option, missing file, output would overwrite input, missing optional
+package), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 141 output pipe closed.
+
+See ``docs/cli.md`` for examples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from . import __version__
+from ._validate import check_fraction, check_int
+from .io import (
+    FORMATS,
+    STDIO,
+    AtomicOutputs,
+    Input,
+    InputError,
+    InputFile,
+    Record,
+    RecordError,
+    RecordWriter,
+    UsageError,
+    is_inside,
+    open_input,
+    parquet_schema,
+    read_records,
+    same_path,
+)
+
+EXIT_OK = 0
+EXIT_DATA = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
+EXIT_TERMINATED = 143
+
+SCOPES = ("within", "across", "both")
+# Work sent to one worker process at a time: small enough to keep all workers busy and
+# the memory bounded, large enough that pickling and scheduling cost little per document.
+_CHUNK_DOCS = 64
+_CHUNK_CHARS = 1 << 20
+_CHUNKS_PER_JOB_IN_FLIGHT = 3
+_MAX_SKIP_MESSAGES = 20
+
+
+class DataError(Exception):
+    """A bad record with ``--on-error fail`` (exit code 1)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived; raised in the main process so that temporary outputs are removed."""
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _fraction(name: str) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number in (0, 1], got {value!r}") from None
+        try:
+            return check_fraction(name, number, closed_high=True)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _integer(name: str, minimum: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
+        try:
+            return check_int(name, number, minimum)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+EPILOG = """exit codes:
+  0    success (records skipped with --on-error skip are listed on stderr and in --rejects)
+  1    bad input data with --on-error fail (message names file and line), unreadable input
+  2    usage error: bad option, input not found, output would overwrite the input,
+       missing optional package
+  130  interrupted (Ctrl-C), 143 terminated (SIGTERM), 141 output pipe closed early
+  No output file is created or replaced unless the exit code is 0.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dedup",
+        description="Find and remove near-duplicate text in corpus files (JSONL, Parquet, plain text).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"dedup {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def common(sub: argparse.ArgumentParser, output_help: str) -> None:
+        sub.add_argument("input", metavar="IN", help="file (JSONL, Parquet, text; may be .gz/.zst), folder, or - for stdin")
+        sub.add_argument("-o", "--output", metavar="OUT", default=STDIO, help=output_help)
+        sub.add_argument(
+            "--format", choices=("auto",) + FORMATS, default="auto",
+            help="input format (default: from the file extension, else from the content)",
+        )
+        sub.add_argument("--text-field", default="text", metavar="NAME", help="JSONL field / Parquet column with the text (default: text)")
+        sub.add_argument(
+            "--id-field", default=None, metavar="NAME",
+            help="field with the document id (default: 'id' if present, else FILE:LINE); if given, it must be present",
+        )
+        sub.add_argument(
+            "--on-error", choices=("fail", "skip"), default="fail",
+            help="bad record (invalid JSON or UTF-8, missing or non-string field): stop with exit code 1 (default), or skip it",
+        )
+        sub.add_argument("--rejects", metavar="FILE", help="write skipped records here, verbatim (JSONL input) or as JSON lines")
+        sub.add_argument(
+            "-j", "--jobs", type=_integer("--jobs", 1), default=None, metavar="N",
+            help="worker processes (default: all cores); the output does not depend on it",
+        )
+        sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
+
+    def matching(sub: argparse.ArgumentParser, within: bool) -> None:
+        group = sub.add_argument_group("matching (defaults: the library's)")
+        group.add_argument("--threshold", type=_fraction("--threshold"), help="minimum Jaccard similarity, in (0, 1]")
+        group.add_argument("--ngram", type=_integer("--ngram", 1), help="words per shingle")
+        group.add_argument("--num-perm", type=_integer("--num-perm", 1), help="MinHash permutations")
+        group.add_argument("--seed", type=_integer("--seed", 0), help="MinHash seed")
+        if within:
+            group.add_argument("--min-length", type=_integer("--min-length", 1), help="shortest repeat removed, in words")
+            group.add_argument("--max-gap", type=_integer("--max-gap", 0), help="longest edited stretch bridged inside one repeat, in words")
+            group.add_argument(
+                "--scope", choices=SCOPES, default="within",
+                help="within: repeats inside each document (default); across: passages seen in earlier documents; both",
+            )
+            group.add_argument(
+                "--state", metavar="FILE",
+                help="across-document memory: loaded if FILE exists, saved back after a successful clean run",
+            )
+
+    clean = commands.add_parser(
+        "clean", help="remove repeated passages; write the records back",
+        description="Remove repeated passages; write the records back in the same format and order.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common(clean, "output file or folder (default: - for stdout); .gz/.zst compress")
+    matching(clean, within=True)
+    clean.add_argument("--report", metavar="FILE", help="also write what was removed as JSONL (see 'dedup explain')")
+
+    explain = commands.add_parser(
+        "explain", help="report what 'clean' would remove and why, as JSONL",
+        description="Report every span 'clean' would remove: document, span, earlier span it repeats, similarity.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common(explain, "report file (default: - for stdout)")
+    matching(explain, within=True)
+
+    dups = commands.add_parser(
+        "dups", help="clusters of near-duplicate documents, as JSONL",
+        description="Find clusters of near-duplicate documents; one JSON line per cluster.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common(dups, "clusters file (default: - for stdout)")
+    matching(dups, within=False)
+    return parser
+
+
+# --------------------------------------------------------------------------- progress and summary
+
+
+class Progress:
+    """Documents-per-second progress on a terminal; silent when stderr is not one."""
+
+    def __init__(self, enabled: bool, description: str, total: int | None = None) -> None:
+        self._bar = None
+        self._enabled = enabled
+        self._count = 0
+        self._started = time.perf_counter()
+        self._last = 0.0
+        if not enabled:
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return  # fall back to a plain counter line
+        self._bar = tqdm(total=total, desc=description, unit=" docs", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+    def update(self, n: int = 1) -> None:
+        self._count += n
+        if self._bar is not None:
+            self._bar.update(n)
+        elif self._enabled:
+            now = time.perf_counter()
+            if now - self._last > 0.5:
+                self._last = now
+                rate = self._count / max(now - self._started, 1e-9)
+                sys.stderr.write(f"\r{self._count:,} docs  {rate:,.0f} docs/s")
+                sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self._enabled and self._last:
+            sys.stderr.write("\n")
+
+
+@dataclass
+class Stats:
+    files: int = 0
+    docs_in: int = 0
+    docs_out: int = 0
+    docs_changed: int = 0
+    docs_emptied: int = 0
+    skipped: int = 0
+    chars_in: int = 0
+    chars_removed: int = 0
+    spans: dict = field(default_factory=lambda: {"within": 0, "across": 0})
+    docs_with: dict = field(default_factory=lambda: {"within": 0, "across": 0})
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _summary(command: str, stats: Stats, seconds: float, extra: str = "") -> str:
+    rate = stats.docs_in / seconds if seconds > 0 else 0.0
+    lines = [f"dedup {command}: {_plural(stats.docs_in, 'document')} in"]
+    if command == "clean":
+        lines[0] += f", {stats.docs_out:,} out"
+    if stats.skipped:
+        lines[0] += f", {_plural(stats.skipped, 'bad record')} skipped"
+    if command != "dups":
+        share = 100.0 * stats.chars_removed / stats.chars_in if stats.chars_in else 0.0
+        verb = "removed" if command == "clean" else "to remove"
+        lines.append(f"  characters: {stats.chars_in:,} in, {stats.chars_removed:,} {verb} ({share:.2f}%)")
+        for kind, label in (("within", "repeats inside a document"), ("across", "passages seen in earlier documents")):
+            if stats.spans[kind] or kind == "within":
+                lines.append(
+                    f"  {label}: {_plural(stats.spans[kind], 'span')} in {_plural(stats.docs_with[kind], 'document')}"
+                )
+        if stats.docs_emptied:
+            lines.append(f"  documents left empty: {stats.docs_emptied:,}")
+    if extra:
+        lines.append(extra)
+    lines.append(f"  time: {seconds:.1f} s ({rate:,.0f} docs/s)")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the library calls
+
+
+def _accepted(function: Callable, options: dict) -> tuple[dict, list[str]]:
+    """Split options into those ``function`` accepts as keywords and those it does not."""
+    parameters = inspect.signature(function).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return dict(options), []
+    kept = {k: v for k, v in options.items() if k in parameters}
+    return kept, [k for k in options if k not in parameters]
+
+
+def _given(args: argparse.Namespace, names: Sequence[str]) -> dict:
+    """The options the user set explicitly: everything else keeps the library's default."""
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def _within_worker(payload: tuple[list[str], dict, bool]) -> list[tuple[str, list[tuple] | None]]:
+    """Clean one chunk of texts (runs in a worker process). Returns (cleaned, repeats or None)."""
+    texts, params, explain = payload
+    from . import repeats
+
+    if not explain:
+        return [(text, None) for text in repeats.clean_many(texts, **params)]
+    many = getattr(repeats, "find_repeats_many", None)
+    found = many(texts, **params) if many is not None else [repeats.find_repeats(t, **params) for t in texts]
+    out = []
+    for text, reps in zip(texts, found):
+        spans = [(r.start, r.end, r.source_start, r.source_end, float(r.similarity)) for r in reps]
+        out.append((repeats.remove_spans(text, [(s[0], s[1]) for s in spans]) if spans else text, spans))
+    return out
+
+
+def _identity_worker(payload: tuple[list[str], dict, bool]) -> list[tuple[str, list[tuple] | None]]:
+    texts, _, explain = payload
+    return [(text, [] if explain else None) for text in texts]
+
+
+def _ignore_sigint() -> None:
+    # The main process handles Ctrl-C and terminates the pool; workers stay quiet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class OrderedPool:
+    """Runs a function over chunks in worker processes and yields the results in input order.
+
+    At most ``jobs * 3`` chunks are in flight, so memory stays bounded on any input size.
+    With ``jobs == 1`` the function runs in this process: the same code, the same output.
+    """
+
+    def __init__(self, function: Callable, jobs: int) -> None:
+        self.function = function
+        self.jobs = jobs
+        self._pool = None
+        if jobs > 1:
+            methods = multiprocessing.get_all_start_methods()
+            # fork shares the already-built lookup tables and imports: workers start at once.
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self._pool = context.Pool(jobs, initializer=_ignore_sigint)
+
+    def run(self, items: Iterable[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
+        """``items`` are (kind, payload, context); for kind "chunk" the result replaces the payload."""
+        window = self.jobs * _CHUNKS_PER_JOB_IN_FLIGHT
+        pending: deque = deque()
+        in_flight = 0
+        for kind, payload, context in items:
+            if kind == "chunk" and self._pool is not None:
+                pending.append((kind, self._pool.apply_async(self.function, (payload,)), context))
+                in_flight += 1
+            else:
+                pending.append((kind, payload, context))
+            while pending and (in_flight >= window or self._ready(pending[0])):
+                item = self._resolve(pending.popleft())
+                in_flight -= item[0] == "chunk" and self._pool is not None
+                yield item
+        while pending:
+            yield self._resolve(pending.popleft())
+
+    def _ready(self, item: tuple) -> bool:
+        kind, payload, _ = item
+        return kind != "chunk" or self._pool is None or payload.ready()
+
+    def _resolve(self, item: tuple) -> tuple:
+        kind, payload, context = item
+        if kind != "chunk":
+            return item
+        if self._pool is None:
+            return kind, self.function(payload), context
+        return kind, payload.get(), context
+
+    def close(self, ok: bool) -> None:
+        if self._pool is None:
+            return
+        if ok:
+            self._pool.close()
+        else:
+            self._pool.terminate()
+        self._pool.join()
+
+
+def _events(inp: Input, text_field: str, id_field: str | None) -> Iterator[tuple[str, Any, Any]]:
+    """The input as a stream: ("start", file), records / errors, ("end", file), file by file."""
+    for file in inp.files:
+        yield "start", file, None
+        for item in read_records(file, text_field=text_field, id_field=id_field):
+            if isinstance(item, RecordError):
+                yield "error", item, None
+            else:
+                yield "record", item, None
+        yield "end", file, None
+
+
+def _chunks(events: Iterator[tuple[str, Any, Any]], params: dict, explain: bool) -> Iterator[tuple[str, Any, Any]]:
+    """Group consecutive records into chunks; the payload is the texts, the context the records."""
+    records: list[Record] = []
+    chars = 0
+    for kind, payload, context in events:
+        if kind == "record":
+            records.append(payload)
+            chars += len(payload.text)
+            if len(records) >= _CHUNK_DOCS or chars >= _CHUNK_CHARS:
+                yield "chunk", ([r.text for r in records], params, explain), records
+                records, chars = [], 0
+            continue
+        if records:  # keep the order: records before this event go out first
+            yield "chunk", ([r.text for r in records], params, explain), records
+            records, chars = [], 0
+        yield kind, payload, context
+    if records:
+        yield "chunk", ([r.text for r in records], params, explain), records
+
+
+class Across:
+    """The across-document pass: a ``dedup.corpus.Deduplicator`` fed in input order."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        try:
+            from .corpus import Deduplicator
+        except ImportError as error:
+            raise UsageError(f"--scope {args.scope} needs dedup.corpus, which is not available: {error}") from None
+        options = _given(args, ("threshold", "num_perm", "ngram", "seed", "min_length"))
+        self.state = args.state
+        if args.state and os.path.exists(args.state):
+            try:
+                self.dedup = Deduplicator.load(args.state)
+            except Exception as error:  # noqa: BLE001 - any failure to load is the user's file
+                raise InputError(f"cannot load --state {args.state}: {error}") from None
+            self.loaded = True
+        else:
+            kwargs, unknown = _accepted(Deduplicator, dict(options, scope="across"))
+            if unknown:
+                _warn(f"ignored for --scope {args.scope}: " + ", ".join("--" + k.replace("_", "-") for k in unknown))
+            self.dedup = Deduplicator(**kwargs)
+            self.loaded = False
+
+    def process(self, text: str, doc_id: Any, explain: bool) -> tuple[str, list]:
+        """(text with passages seen in earlier documents removed, the matches when ``explain``)."""
+        if not explain:
+            return self.dedup.clean(text, doc_id), []
+        matches = list(self.dedup.find(text, doc_id))
+        return self.dedup.clean(text, doc_id), matches
+
+    def save(self, path: str) -> None:
+        self.dedup.save(path)
+
+
+def _map_back(position: int, removed: list[tuple[int, int]]) -> int:
+    """Offset in the within-cleaned text -> offset in the original text."""
+    for start, end in removed:
+        if start <= position:
+            position += end - start
+        else:
+            break
+    return position
+
+
+def _match_fields(match: Any) -> dict:
+    if hasattr(match, "to_dict"):
+        return dict(match.to_dict())
+    if hasattr(match, "__dataclass_fields__"):
+        return {name: getattr(match, name) for name in match.__dataclass_fields__}
+    if hasattr(match, "_asdict"):
+        return dict(match._asdict())
+    return dict(match)
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"dedup: warning: {message}\n")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _check_paths(args: argparse.Namespace, inp: Input, outputs: dict[str, str]) -> None:
+    """Refuse any output that would overwrite the input, lie inside an input folder, or another output."""
+    named = [(flag, path) for flag, path in outputs.items() if path and path != STDIO]
+    for flag, path in named:
+        for file in inp.files:
+            if file.path != STDIO and same_path(path, file.path):
+                raise UsageError(f"{flag} {path} is the input file; refusing to overwrite the input")
+        if inp.is_dir and (is_inside(path, inp.root) or is_inside(inp.root, path)):
+            raise UsageError(f"{flag} {path} overlaps the input folder {inp.root}; choose a path outside it")
+    for i, (flag, path) in enumerate(named):
+        for other_flag, other in named[i + 1 :]:
+            if same_path(path, other):
+                raise UsageError(f"{flag} and {other_flag} name the same file {path}")
+    stdout_users = [flag for flag, path in outputs.items() if path == STDIO]
+    if len(stdout_users) > 1:
+        raise UsageError(f"only one of {', '.join(stdout_users)} can write to stdout")
+
+
+def _handle_error(error: RecordError, args: argparse.Namespace, stats: Stats, rejects: RecordWriter | None) -> None:
+    if args.on_error == "fail":
+        raise DataError(f"{error} (use --on-error skip to skip bad records)")
+    stats.skipped += 1
+    if rejects is not None:
+        rejects.write_bytes(error.reject_bytes())
+    if not args.quiet:
+        if stats.skipped <= _MAX_SKIP_MESSAGES:
+            sys.stderr.write(f"dedup: skipped {error}\n")
+        elif stats.skipped == _MAX_SKIP_MESSAGES + 1:
+            sys.stderr.write("dedup: further skipped records are not shown" + (" (see --rejects)\n" if rejects else "\n"))
+
+
+def _open_main_output(args, inp: Input, outputs: AtomicOutputs, fmt: str | None) -> tuple[RecordWriter | None, str | None]:
+    """The writer for a single-file output, or the temporary folder for a folder output."""
+    if inp.is_dir and args.command == "clean":
+        if args.output == STDIO:
+            raise UsageError("a folder input needs -o OUTPUT_FOLDER")
+        return None, outputs.folder(args.output)
+    if fmt == "parquet" and args.output == STDIO and sys.stdout.isatty():
+        raise UsageError("refusing to write Parquet to a terminal; use -o FILE.parquet or a pipe")
+    stream = outputs.file(args.output)
+    name = "" if args.output == STDIO else args.output
+    schema = parquet_schema(inp.files[0]) if fmt == "parquet" else None
+    return RecordWriter(stream, fmt or "jsonl", text_field=args.text_field, name=name, schema=schema), None
+
+
+def run_clean(args: argparse.Namespace, explain: bool) -> int:
+    started = time.perf_counter()
+    inp = open_input(args.input, None if args.format == "auto" else args.format)
+    report_path = args.output if explain else args.report
+    _check_paths(
+        args, inp,
+        {"-o": None if explain else args.output, "--report" if not explain else "-o": report_path,
+         "--rejects": args.rejects, "--state": args.state if not explain else None},
+    )
+    if args.state and args.scope == "within":
+        raise UsageError("--state keeps the across-document memory: use it with --scope across or both")
+    for ignored in inp.ignored[:5]:
+        _warn(f"ignored {os.path.join(inp.root, ignored)} (unknown format)")
+    if len(inp.ignored) > 5:
+        _warn(f"ignored {len(inp.ignored) - 5} more files of unknown format")
+
+    within = args.scope in ("within", "both")
+    want_report = explain or bool(args.report)
+    params: dict = {}
+    worker = _identity_worker
+    if within:
+        try:
+            from . import repeats
+        except ImportError as error:
+            raise UsageError(f"dedup.repeats is not available: {error}") from None
+        params, unknown = _accepted(repeats.find_repeats, _given(args, ("threshold", "ngram", "min_length", "max_gap")))
+        extra = _given(args, ("num_perm", "seed"))
+        if args.scope == "within" and (unknown or extra):
+            names = unknown + list(extra)
+            _warn("no effect on repeats inside a document: " + ", ".join("--" + k.replace("_", "-") for k in names))
+        worker = _within_worker
+    across = Across(args) if args.scope in ("across", "both") else None
+
+    outputs = AtomicOutputs()
+    pool = None
+    progress = None
+    ok = False
+    stats = Stats()
+    try:
+        single_format = None if inp.is_dir else inp.files[0].format
+        main_writer, out_folder = (None, None) if explain else _open_main_output(args, inp, outputs, single_format)
+        report = RecordWriter(outputs.file(report_path), "jsonl", name=_name(report_path)) if want_report else None
+        rejects = RecordWriter(outputs.file(args.rejects), "jsonl", name=_name(args.rejects)) if args.rejects else None
+        jobs = args.jobs or _default_jobs()
+        pool = OrderedPool(worker, jobs if within else 1)
+        progress = Progress(not args.quiet and sys.stderr.isatty(), args.command)
+        writer = main_writer
+        for kind, payload, context in pool.run(_chunks(_events(inp, args.text_field, args.id_field), params, want_report)):
+            if kind == "start":
+                stats.files += 1
+                if out_folder is not None:
+                    writer = _folder_writer(out_folder, payload, args)
+            elif kind == "end":
+                if out_folder is not None and writer is not None:
+                    writer.close()
+                    writer = None
+            elif kind == "error":
+                _handle_error(payload, args, stats, rejects)
+            else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
+                for record, (cleaned, found) in zip(context, payload):
+                    _finish_record(record, cleaned, found, across, explain, writer, report, stats)
+                progress.update(len(context))
+        if writer is not None:
+            writer.close()
+        for extra_writer in (report, rejects):
+            if extra_writer is not None:
+                extra_writer.close()
+        if across is not None and args.state and not explain:
+            temp = outputs.path(args.state)
+            across.save(temp)
+        pool.close(ok=True)
+        pool = None
+        outputs.commit()
+        ok = True
+    finally:
+        if progress is not None:
+            progress.close()
+        if pool is not None:
+            pool.close(ok=False)
+        if not ok:
+            outputs.abort()
+    if not args.quiet:
+        where = ""
+        if args.rejects and stats.skipped:
+            where = f"  skipped records written to {args.rejects}"
+        sys.stderr.write(_summary("explain" if explain else "clean", stats, time.perf_counter() - started, where) + "\n")
+    return EXIT_OK
+
+
+def _name(path: str | None) -> str:
+    return "" if path in (None, STDIO) else path  # type: ignore[return-value]
+
+
+def _folder_writer(folder: str, file: InputFile, args: argparse.Namespace) -> RecordWriter:
+    destination = os.path.join(folder, file.relpath)
+    os.makedirs(os.path.dirname(destination), exist_ok=True)
+    schema = parquet_schema(file) if file.format == "parquet" else None
+    return _OwningWriter(open(destination, "wb"), file.format, text_field=args.text_field, name=destination, schema=schema)
+
+
+class _OwningWriter(RecordWriter):
+    """A writer that also closes its file (files inside a temporary output folder)."""
+
+    def close(self) -> None:
+        super().close()
+        self._raw.close()
+
+
+def _finish_record(record: Record, cleaned: str, found, across, explain, writer, report, stats: Stats) -> None:
+    stats.docs_in += 1
+    stats.chars_in += len(record.text)
+    within_spans = found or []
+    if within_spans:
+        stats.spans["within"] += len(within_spans)
+        stats.docs_with["within"] += 1
+        if report is not None:
+            for start, end, source_start, source_end, similarity in within_spans:
+                report.write_json(
+                    {
+                        "id": record.id, "source": record.source, "line": record.line, "kind": "within",
+                        "start": start, "end": end, "source_id": record.id,
+                        "source_start": source_start, "source_end": source_end,
+                        "similarity": round(similarity, 4), "text": record.text[start:end],
+                    }
+                )
+    if across is not None:
+        before = cleaned
+        cleaned, matches = across.process(cleaned, record.id, report is not None)
+        if before != cleaned or matches:
+            stats.docs_with["across"] += 1
+            stats.spans["across"] += max(len(matches), 1)
+        if report is not None:
+            removed = [(s[0], s[1]) for s in within_spans]
+            for match in matches:
+                fields = _match_fields(match)
+                start, end = fields.pop("start"), fields.pop("end")
+                entry = {"id": record.id, "source": record.source, "line": record.line, "kind": "across",
+                         "start": _map_back(start, removed), "end": _map_back(end - 1, removed) + 1}
+                entry.update(fields)
+                entry["text"] = before[start:end]
+                report.write_json(entry)
+    removed_chars = len(record.text) - len(cleaned)
+    stats.chars_removed += removed_chars
+    if removed_chars:
+        stats.docs_changed += 1
+        if not cleaned.strip():
+            stats.docs_emptied += 1
+    if writer is not None and not explain:
+        writer.write(record, cleaned)
+        stats.docs_out += 1
+
+
+def run_dups(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    inp = open_input(args.input, None if args.format == "auto" else args.format)
+    _check_paths(args, inp, {"-o": args.output, "--rejects": args.rejects})
+    try:
+        from .corpus import find_duplicates
+    except ImportError as error:
+        raise UsageError(f"dups needs dedup.corpus, which is not available: {error}") from None
+    options = _given(args, ("threshold", "num_perm", "ngram", "seed"))
+    kwargs, unknown = _accepted(find_duplicates, options)
+    if unknown:
+        _warn("no effect on dups: " + ", ".join("--" + k.replace("_", "-") for k in unknown))
+    outputs = AtomicOutputs()
+    stats = Stats()
+    ok = False
+    progress = Progress(not args.quiet and sys.stderr.isatty(), "reading")
+    try:
+        out = RecordWriter(outputs.file(args.output), "jsonl", name=_name(args.output))
+        rejects = RecordWriter(outputs.file(args.rejects), "jsonl", name=_name(args.rejects)) if args.rejects else None
+        texts: list[str] = []
+        ids: list[Any] = []
+        for kind, payload, _ in _events(inp, args.text_field, args.id_field):
+            if kind == "error":
+                _handle_error(payload, args, stats, rejects)
+            elif kind == "record":
+                texts.append(payload.text)
+                ids.append(payload.id)
+                stats.docs_in += 1
+                progress.update()
+        progress.close()
+        if len(set(map(_hashable, ids))) != len(ids):
+            raise DataError("document ids are not unique; use --id-field with a unique field (or none: FILE:LINE ids)")
+        clusters = find_duplicates(texts, ids=ids, **kwargs)
+        in_clusters = 0
+        for number, cluster in enumerate(clusters):
+            fields = _match_fields(cluster)
+            in_clusters += len(fields.get("ids", ()))
+            out.write_json(dict({"cluster": number}, **fields))
+        out.close()
+        if rejects is not None:
+            rejects.close()
+        outputs.commit()
+        ok = True
+    finally:
+        progress.close()
+        if not ok:
+            outputs.abort()
+    if not args.quiet:
+        extra = f"  clusters: {len(clusters):,} covering {_plural(in_clusters, 'document')}"
+        sys.stderr.write(_summary("dups", stats, time.perf_counter() - started, extra) + "\n")
+    return EXIT_OK
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, (str, int)) else repr(value)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``dedup`` command; returns the exit code (see the module docstring).
+
+    Examples
+    --------
+    >>> main(["clean", "examples/doubled_article.txt", "-o", "cleaned.txt"])  # doctest: +SKIP
+    0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):  # noqa: ARG001
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        if args.command == "dups":
+            return run_dups(args)
+        return run_clean(args, explain=args.command == "explain")
+    except UsageError as error:
+        sys.stderr.write(f"dedup: error: {error}\n")
+        return EXIT_USAGE
+    except (DataError, InputError) as error:
+        sys.stderr.write(f"dedup: error: {error}\n")
+        return EXIT_DATA
+    except ValueError as error:  # the library's parameter checks: a bad option value
+        sys.stderr.write(f"dedup: error: {error}\n")
+        return EXIT_USAGE
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):
+            _silence_stdout()
+            return EXIT_PIPE
+        sys.stderr.write(f"dedup: error: {error}\n")
+        return EXIT_DATA
+    except KeyboardInterrupt:
+        sys.stderr.write("dedup: interrupted; no output written\n")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        sys.stderr.write("dedup: terminated; no output written\n")
+        return EXIT_TERMINATED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit; after EPIPE that would print a second error.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
