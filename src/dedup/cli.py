@@ -252,6 +252,8 @@ class Stats:
     chars_removed: int = 0
     spans: dict = field(default_factory=lambda: {"within": 0, "across": 0})
     docs_with: dict = field(default_factory=lambda: {"within": 0, "across": 0})
+    kinds: tuple = ("within",)
+    spans_known: bool = False  # spans are counted only when a report is written
 
 
 def _plural(n: int, word: str) -> str:
@@ -269,11 +271,12 @@ def _summary(command: str, stats: Stats, seconds: float, extra: str = "") -> str
         share = 100.0 * stats.chars_removed / stats.chars_in if stats.chars_in else 0.0
         verb = "removed" if command == "clean" else "to remove"
         lines.append(f"  characters: {stats.chars_in:,} in, {stats.chars_removed:,} {verb} ({share:.2f}%)")
-        for kind, label in (("within", "repeats inside a document"), ("across", "passages seen in earlier documents")):
-            if stats.spans[kind] or kind == "within":
-                lines.append(
-                    f"  {label}: {_plural(stats.spans[kind], 'span')} in {_plural(stats.docs_with[kind], 'document')}"
-                )
+        for kind, label in (("within", "repeats inside the document"), ("across", "passages seen in earlier documents")):
+            if kind in stats.kinds:
+                line = f"  {label}: {_plural(stats.docs_with[kind], 'document')} changed"
+                if stats.spans_known:
+                    line += f", {_plural(stats.spans[kind], 'span')}"
+                lines.append(line)
         if stats.docs_emptied:
             lines.append(f"  documents left empty: {stats.docs_emptied:,}")
     if extra:
@@ -299,25 +302,32 @@ def _given(args: argparse.Namespace, names: Sequence[str]) -> dict:
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
-def _within_worker(payload: tuple[list[str], dict, bool]) -> list[tuple[str, list[tuple] | None]]:
-    """Clean one chunk of texts (runs in a worker process). Returns (cleaned, repeats or None)."""
+def _within_worker(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, list[tuple] | None]]:
+    """Clean one chunk of texts (runs in a worker process).
+
+    Returns one (cleaned text, or ``None`` when unchanged, to save sending it back;
+    the repeats found, when ``explain``) per text. The cleaned text is always
+    ``clean_many``'s, so a report never changes what ``clean`` writes.
+    """
     texts, params, explain = payload
     from . import repeats
 
-    if not explain:
-        return [(text, None) for text in repeats.clean_many(texts, **params)]
-    many = getattr(repeats, "find_repeats_many", None)
-    found = many(texts, **params) if many is not None else [repeats.find_repeats(t, **params) for t in texts]
-    out = []
-    for text, reps in zip(texts, found):
-        spans = [(r.start, r.end, r.source_start, r.source_end, float(r.similarity)) for r in reps]
-        out.append((repeats.remove_spans(text, [(s[0], s[1]) for s in spans]) if spans else text, spans))
-    return out
+    cleaned = repeats.clean_many(texts, **params)
+    if explain:
+        # Spans in the original text. clean_many may remove more in a second round (a
+        # removal can join text into a new repeat); those are not in the report.
+        found = [
+            [(r.start, r.end, r.source_start, r.source_end, float(r.similarity)) for r in reps]
+            for reps in repeats.find_repeats_many(texts, **params)
+        ]
+    else:
+        found = [None] * len(texts)
+    return [(None if new is old else new, spans) for new, old, spans in zip(cleaned, texts, found)]
 
 
-def _identity_worker(payload: tuple[list[str], dict, bool]) -> list[tuple[str, list[tuple] | None]]:
+def _identity_worker(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, list[tuple] | None]]:
     texts, _, explain = payload
-    return [(text, [] if explain else None) for text in texts]
+    return [(None, [] if explain else None) for _ in texts]
 
 
 def _ignore_sigint() -> None:
@@ -558,7 +568,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     pool = None
     progress = None
     ok = False
-    stats = Stats()
+    stats = Stats(kinds=tuple(k for k in ("within", "across") if k == "within" and within or k == "across" and across),
+                  spans_known=want_report)
     try:
         single_format = None if inp.is_dir else inp.files[0].format
         main_writer, out_folder = (None, None) if explain else _open_main_output(args, inp, outputs, single_format)
@@ -629,13 +640,16 @@ class _OwningWriter(RecordWriter):
         self._raw.close()
 
 
-def _finish_record(record: Record, cleaned: str, found, across, explain, writer, report, stats: Stats) -> None:
+def _finish_record(record: Record, cleaned: str | None, found, across, explain, writer, report, stats: Stats) -> None:
     stats.docs_in += 1
     stats.chars_in += len(record.text)
-    within_spans = found or []
-    if within_spans:
-        stats.spans["within"] += len(within_spans)
+    if cleaned is None:
+        cleaned = record.text
+    else:
         stats.docs_with["within"] += 1
+    within_spans = found or []
+    stats.spans["within"] += len(within_spans)
+    if within_spans:
         if report is not None:
             for start, end, source_start, source_end, similarity in within_spans:
                 report.write_json(
@@ -649,9 +663,9 @@ def _finish_record(record: Record, cleaned: str, found, across, explain, writer,
     if across is not None:
         before = cleaned
         cleaned, matches = across.process(cleaned, record.id, report is not None)
-        if before != cleaned or matches:
+        if before != cleaned:
             stats.docs_with["across"] += 1
-            stats.spans["across"] += max(len(matches), 1)
+        stats.spans["across"] += len(matches)
         if report is not None:
             removed = [(s[0], s[1]) for s in within_spans]
             for match in matches:
