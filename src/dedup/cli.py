@@ -579,18 +579,25 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         pool = OrderedPool(worker, jobs if within else 1)
         progress = Progress(not args.quiet and sys.stderr.isatty(), args.command)
         writer = main_writer
+        current = None
         for kind, payload, context in pool.run(_chunks(_events(inp, args.text_field, args.id_field), params, want_report)):
             if kind == "start":
                 stats.files += 1
-                if out_folder is not None:
-                    writer = _folder_writer(out_folder, payload, args)
+                current = payload
             elif kind == "end":
-                if out_folder is not None and writer is not None:
-                    writer.close()
+                if out_folder is not None:
+                    # An empty JSONL/Parquet file gives an empty output file; a rejected
+                    # text file gives none (it is in --rejects instead).
+                    if writer is None and payload.format != "text":
+                        writer = _folder_writer(out_folder, payload, args)
+                    if writer is not None:
+                        writer.close()
                     writer = None
             elif kind == "error":
                 _handle_error(payload, args, stats, rejects)
             else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
+                if out_folder is not None and writer is None:
+                    writer = _folder_writer(out_folder, current, args)
                 for record, (cleaned, found) in zip(context, payload):
                     _finish_record(record, cleaned, found, across, explain, writer, report, stats)
                 progress.update(len(context))
