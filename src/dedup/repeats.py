@@ -27,6 +27,7 @@ all be held at once: across articles (``dedup.corpus``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -245,42 +246,58 @@ def _texts_with_repeated_shingles(hashes: np.ndarray, offsets: np.ndarray) -> np
 
 @dataclass
 class _Chain:
-    """Matched runs joined into one candidate repeat (shingle indices)."""
+    """Matched runs joined into one candidate repeat: (first shingle, last shingle, diagonal)."""
 
-    first: int  # first shingle of the copy
-    last: int  # last shingle of the copy
-    source_first: int
-    source_last: int
-    matched: int  # shingles that matched on the chain's runs
+    runs: list
+
+    @property
+    def matched(self) -> int:
+        return sum(last - first + 1 for first, last, _ in self.runs)
 
     def accepts(self, run_first: int, run_source: int, reach: int) -> bool:
-        gap = run_first - self.last
-        source_gap = run_source - self.source_last
+        last, _, diagonal = self.runs[-1][1], None, self.runs[-1][2]
+        gap = run_first - last
+        source_gap = run_source - (last - diagonal)
         return 0 < gap <= reach and 0 < source_gap <= reach
+
+    def without_weak_ends(self, ngram: int) -> "_Chain":
+        """Drop edge runs shorter than the gap that joins them to the rest.
+
+        A short run that lands on the chain's diagonal by coincidence (a phrase that
+        occurs twice in the original) would otherwise pull unrelated words into the
+        repeat; a run of real copied text is longer than the edit that precedes it.
+        """
+        runs = list(self.runs)
+
+        def weak(run, neighbour_gap):
+            return run[1] - run[0] + ngram < neighbour_gap - ngram + 1
+
+        while len(runs) > 1 and weak(runs[0], runs[1][0] - runs[0][1]):
+            runs.pop(0)
+        while len(runs) > 1 and weak(runs[-1], runs[-1][0] - runs[-2][1]):
+            runs.pop()
+        return _Chain(runs)
 
 
 def _repeats_in_text(text: str, tokens: Tokens, hashes: np.ndarray, params: RepeatParams) -> list[Repeat]:
     n = params.ngram
-    runs = _matched_runs(hashes)
     reach = params.max_gap + n
     chains: list[_Chain] = []
     active: list[_Chain] = []
-    for run_first, run_length, diagonal in runs:
-        run_last = run_first + run_length - 1
-        active = [c for c in active if run_first - c.last <= reach]
+    for run_first, run_length, diagonal in _matched_runs(hashes):
+        run = (run_first, run_first + run_length - 1, diagonal)
+        active = [c for c in active if run_first - c.runs[-1][1] <= reach]
         fitting = [c for c in active if c.accepts(run_first, run_first - diagonal, reach)]
         if fitting:
-            chain = max(fitting, key=lambda c: c.matched)
-            chain.last, chain.source_last = run_last, run_last - diagonal
-            chain.matched += run_length
+            max(fitting, key=lambda c: c.matched).runs.append(run)
         else:
-            chain = _Chain(run_first, run_last, run_first - diagonal, run_last - diagonal, run_length)
+            chain = _Chain([run])
             chains.append(chain)
             active.append(chain)
     spans = []
-    boundary_before = _SentenceBoundaries(text, tokens)
+    boundaries = _Boundaries(text, tokens)
     for chain in chains:
-        span = _verified_span(chain, tokens.hashes, hashes, params, boundary_before)
+        span = _verified_span(chain.without_weak_ends(n), tokens.hashes, hashes, params, boundaries)
         if span is not None:
             spans.append(span)
     return _to_repeats(text, tokens, _without_overlaps(spans))
@@ -303,11 +320,12 @@ def _matched_runs(hashes: np.ndarray) -> list[tuple[int, int, int]]:
     return list(zip(anchors[starts_run].tolist(), lengths.tolist(), diagonals[starts_run].tolist()))
 
 
-def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, params: RepeatParams, boundary_before):
+def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, params: RepeatParams, boundaries):
     """Token ranges (copy, source) and similarity of a chain, or None if it fails the checks."""
     n = params.ngram
-    copy_start, copy_end = chain.first, chain.last + n
-    source_start, source_end = chain.source_first, chain.source_last + n
+    (first, _, first_diagonal), (_, last, last_diagonal) = chain.runs[0], chain.runs[-1]
+    copy_start, copy_end = first, last + n
+    source_start, source_end = first - first_diagonal, last - last_diagonal + n
     # Exact word matches beyond the first/last shared shingle (fewer than n words).
     while copy_start > source_end and source_start > 0 and token_hashes[copy_start - 1] == token_hashes[source_start - 1]:
         copy_start -= 1
@@ -329,7 +347,10 @@ def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, 
         if copy_end <= copy_start:
             return None
     copy_start, copy_end, source_start, source_end = _snap_to_sentences(
-        boundary_before, (copy_start, copy_end), (source_start, source_end)
+        boundaries, (copy_start, copy_end), (source_start, source_end)
+    )
+    copy_start, copy_end = _absorb_update_edges(
+        boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap
     )
     if copy_end - copy_start < params.min_length:
         return None
@@ -346,32 +367,84 @@ def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, 
 _SPILL_WORDS = 2
 
 
-class _SentenceBoundaries:
-    """``boundaries(t)``: does a sentence or paragraph end between token t-1 and token t?"""
+# A sentence mark (and closing quotes) followed by whitespace: "7.51" is no boundary.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*\s")
+
+
+class _Boundaries:
+    """Where sentences and lines end between tokens. Token indices past either end of
+    the text count as boundaries of both kinds."""
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text, self.tokens = text, tokens
 
-    def __call__(self, t: int) -> bool:
+    def _gap(self, t: int) -> str | None:
         if t <= 0 or t >= len(self.tokens.starts):
-            return True
-        gap = self.text[int(self.tokens.ends[t - 1]) : int(self.tokens.starts[t])]
-        return "\n" in gap or any(mark in gap for mark in ".!?…")
+            return None
+        return self.text[int(self.tokens.ends[t - 1]) : int(self.tokens.starts[t])]
+
+    def __call__(self, t: int) -> bool:
+        """Does a sentence or paragraph end between token t-1 and token t?"""
+        gap = self._gap(t)
+        return gap is None or "\n" in gap or _SENTENCE_END.search(gap) is not None
+
+    def line_break_before(self, t: int) -> bool:
+        gap = self._gap(t)
+        return gap is None or "\n" in gap
 
 
 def _snap_to_sentences(boundary_before, copy, source):
+    """Cut edges that reach a word or two into a sentence continuing outside the repeat.
+
+    A coincidental spill-over always belongs to a sentence that goes on beyond the
+    repeat (the copy is followed by more of that sentence); a copy that really ends two
+    words into a sentence is followed by a break, a paragraph or the end of the text.
+    """
     (copy_start, copy_end), (source_start, source_end) = copy, source
-    for words in range(_SPILL_WORDS, 0, -1):
-        if copy_start + words < copy_end and boundary_before(copy_start + words):
-            copy_start += words
-            source_start += words
-            break
-    for words in range(_SPILL_WORDS, 0, -1):
-        if copy_end - words > copy_start and boundary_before(copy_end - words):
-            copy_end -= words
-            source_end -= words
-            break
+    if not boundary_before(copy_start):
+        for words in range(_SPILL_WORDS, 0, -1):
+            if copy_start + words < copy_end and boundary_before(copy_start + words):
+                copy_start += words
+                source_start += words
+                break
+    if not boundary_before(copy_end):
+        for words in range(_SPILL_WORDS, 0, -1):
+            if copy_end - words > copy_start and boundary_before(copy_end - words):
+                copy_end -= words
+                source_end -= words
+                break
     return copy_start, copy_end, source_start, source_end
+
+
+# An appended copy whose source covers at least this share of the text before it is
+# an updated version of the whole text (see _absorb_update_edges).
+_WHOLE_TEXT_SHARE = 0.75
+
+
+def _absorb_update_edges(breaks, copy, source, max_gap: int) -> tuple[int, int]:
+    """Widen an appended updated version over the unmatched words of its own paragraphs.
+
+    When a copy directly follows its source and the source is most of the text before
+    it, the text is "article + updated article": a sentence the update added at its start
+    or end, or a changed first or last word, is part of the copy although it matches
+    nothing. The copy takes up to ``max_gap`` such words on each side, but never across a
+    line break: the words before the break that precedes the copy may be the end of the
+    original that a truncated copy left out, and a line after the copy (an editor's note)
+    is text of its own. ``breaks(t)`` says whether a line break precedes token ``t``.
+    """
+    (copy_start, copy_end), (source_start, source_end) = copy, source
+    head_gap = copy_start - source_end
+    if not (0 <= head_gap <= max_gap and source_end - source_start >= _WHOLE_TEXT_SHARE * copy_start):
+        return copy_start, copy_end
+    for t in range(copy_start, source_end - 1, -1):
+        if breaks(t):
+            copy_start = t
+            break
+    for t in range(copy_end, copy_end + max_gap + 1):
+        if breaks(t):
+            copy_end = t
+            break
+    return copy_start, copy_end
 
 
 def _shingle_jaccard(hashes, token_hashes, copy, source, n) -> float:
