@@ -402,3 +402,116 @@ def test_usage_errors_exit_with_2_and_say_what_is_wrong(tmp_path, args, message)
     done = run(*args, cwd=tmp_path, check_rc=2)
     assert message in done.stderr.decode()
     assert sorted(os.listdir(tmp_path)) == ["in.jsonl"]
+
+
+# --------------------------------------------------------------------------- across documents, state, dups
+
+
+WIRE = (
+    "The national weather service issued an orange warning for the whole coast on Sunday evening, with gusts "
+    "of up to one hundred and ten kilometres per hour expected overnight and trains running less often."
+)
+
+
+def wire_records() -> list[dict]:
+    """Articles that carry the same wire paragraph, plus one doubled article and one that is all wire."""
+    return [
+        {"id": "a", "text": ENGLISH + "\n" + WIRE + "\n"},
+        {"id": "b", "text": UNIQUE[0] + "\n\n" + WIRE + "\n\n" + UNIQUE[2]},
+        {"id": "c", "text": doubled(DUTCH) + "\n" + WIRE},
+        {"id": "d", "text": WIRE},
+        {"id": "e", "text": UNIQUE[1]},
+    ]
+
+
+def library_both(rows: list[dict]) -> list[str]:
+    """What --scope both promises: dedup.clean, then Deduplicator(scope="across") in input order."""
+    from dedup.corpus import Deduplicator
+
+    across = Deduplicator(scope="across")
+    return [across.clean(dedup.clean(r["text"]), r["id"]) for r in rows]
+
+
+def test_scope_both_removes_passages_seen_in_earlier_documents(tmp_path):
+    rows = wire_records()
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    done = run("clean", tmp_path / "in.jsonl", "--scope", "both", "--report", tmp_path / "r.jsonl", check_rc=0)
+    got = [r["text"] for r in read_jsonl(done.stdout)]
+    assert got == library_both(rows)
+    assert WIRE in got[0] and WIRE not in got[1] and WIRE not in got[2] and got[3] == ""
+    report = read_jsonl((tmp_path / "r.jsonl").read_bytes())
+    across = [e for e in report if e["kind"] == "across"]
+    assert {e["id"] for e in across} == {"b", "c", "d"} and {e["source_id"] for e in across} == {"a"}
+    for entry in report:
+        text = rows["abcde".index(entry["id"])]["text"]
+        # offsets point into the record's original text, also after a within-document removal
+        assert " ".join(text[entry["start"] : entry["end"]].split()) == " ".join(entry["text"].split())
+    assert "documents left empty: 1" in done.stderr.decode()
+
+
+def test_state_carries_memory_to_the_next_run_and_explain_does_not_change_it(tmp_path):
+    rows = wire_records()
+    write_jsonl(tmp_path / "day1.jsonl", rows[:1])
+    write_jsonl(tmp_path / "day2.jsonl", rows[1:2])
+    state = tmp_path / "memory.npz"
+    run("clean", tmp_path / "day1.jsonl", "--scope", "across", "--state", state, "-o", tmp_path / "o1.jsonl", check_rc=0)
+    assert state.exists()
+    saved = state.read_bytes()
+    explained = read_jsonl(run("explain", tmp_path / "day2.jsonl", "--scope", "across", "--state", state, check_rc=0).stdout)
+    assert [(e["kind"], e["source_id"]) for e in explained] == [("across", "a")]
+    assert state.read_bytes() == saved
+    second = run("clean", tmp_path / "day2.jsonl", "--scope", "across", "--state", state, check_rc=0).stdout
+    assert WIRE not in read_jsonl(second)[0]["text"]
+    assert state.read_bytes() != saved
+    # a fresh memory keeps the wire paragraph
+    fresh = run("clean", tmp_path / "day2.jsonl", "--scope", "across", check_rc=0).stdout
+    assert WIRE in read_jsonl(fresh)[0]["text"]
+
+
+def test_state_is_not_saved_when_the_run_fails(tmp_path):
+    good = write_jsonl(tmp_path / "good.jsonl", wire_records())
+    (tmp_path / "in.jsonl").write_bytes(good + b"{oops\n")
+    run("clean", tmp_path / "in.jsonl", "--scope", "across", "--state", tmp_path / "s.npz",
+        "-o", tmp_path / "o.jsonl", check_rc=1)
+    assert sorted(os.listdir(tmp_path)) == ["good.jsonl", "in.jsonl"]
+
+
+def test_state_with_other_signature_parameters_is_refused(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", wire_records())
+    run("clean", tmp_path / "in.jsonl", "--scope", "across", "--state", tmp_path / "s.npz", "-o", tmp_path / "o.jsonl",
+        check_rc=0)
+    done = run("clean", tmp_path / "in.jsonl", "--scope", "across", "--state", tmp_path / "s.npz", "--num-perm", "64",
+               check_rc=2)
+    assert "num_perm=64 differs" in done.stderr.decode()
+
+
+def test_jobs_do_not_change_output_across_documents(tmp_path):
+    rows = [dict(r, id=f"{r['id']}{i}") for i in range(40) for r in wire_records()]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    one = run("clean", tmp_path / "in.jsonl", "--scope", "both", "--jobs", "1", check_rc=0).stdout
+    two = run("clean", tmp_path / "in.jsonl", "--scope", "both", "--jobs", "2", check_rc=0).stdout
+    assert one == two
+    assert [r["text"] for r in read_jsonl(one)] == library_both(rows)
+
+
+def test_dups_writes_clusters_of_near_duplicate_documents(tmp_path):
+    from dedup.corpus import find_duplicates
+
+    edited = ENGLISH.replace("Friday", "Saturday")
+    rows = [{"id": "x", "text": ENGLISH}, {"id": "y", "text": DUTCH}, {"id": "z", "text": edited},
+            {"id": "w", "text": UNIQUE[0]}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    done = run("dups", tmp_path / "in.jsonl", "--threshold", "0.7", check_rc=0)
+    (cluster,) = read_jsonl(done.stdout)
+    assert cluster["members"] == ["x", "z"] and cluster["size"] == 2
+    assert cluster["pairs"][0]["similarity"] >= 0.7
+    expected = find_duplicates([r["text"] for r in rows], 0.7, ids=[r["id"] for r in rows]).to_records()
+    assert [cluster] == json.loads(json.dumps(expected))
+    assert "clusters: 1, 2 documents in them" in done.stderr.decode()
+
+
+def test_dups_refuses_repeated_ids(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": ENGLISH}, {"id": 1, "text": DUTCH}])
+    done = run("dups", tmp_path / "in.jsonl", "-o", tmp_path / "c.jsonl", check_rc=1)
+    assert f"{tmp_path / 'in.jsonl'}:2: document id 1 was used before" in done.stderr.decode()
+    assert not (tmp_path / "c.jsonl").exists()

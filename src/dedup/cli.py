@@ -21,6 +21,7 @@ See ``docs/cli.md`` for examples.
 from __future__ import annotations
 
 import argparse
+import bisect
 import inspect
 import multiprocessing
 import os
@@ -426,57 +427,69 @@ def _chunks(events: Iterator[tuple[str, Any, Any]], params: dict, explain: bool)
 
 
 class Across:
-    """The across-document pass: a ``dedup.corpus.Deduplicator`` fed in input order."""
+    """The across-document pass: a ``dedup.corpus.Deduplicator(scope="across")`` fed in input order.
+
+    It runs in the main process on the text left by the within-document pass, one chunk
+    at a time (``add_many``: one NumPy pass per chunk, each document still sees all
+    documents before it), so its result does not depend on ``--jobs``.
+    """
 
     def __init__(self, args: argparse.Namespace) -> None:
-        try:
-            from .corpus import Deduplicator
-        except ImportError as error:
-            raise UsageError(f"--scope {args.scope} needs dedup.corpus, which is not available: {error}") from None
+        from .corpus import Deduplicator
+
         options = _given(args, ("threshold", "num_perm", "ngram", "seed", "min_length"))
-        self.state = args.state
         if args.state and os.path.exists(args.state):
             try:
-                self.dedup = Deduplicator.load(args.state)
-            except Exception as error:  # noqa: BLE001 - any failure to load is the user's file
+                # Options given on the command line must agree with the state's signature
+                # parameters (load raises otherwise) and replace its threshold / min_length.
+                self.dedup = Deduplicator.load(args.state, **dict(options, scope="across"))
+            except ValueError as error:
+                if "differs from" in str(error):
+                    raise UsageError(f"--state {args.state}: {error}") from None
                 raise InputError(f"cannot load --state {args.state}: {error}") from None
-            self.loaded = True
+            except OSError as error:
+                raise InputError(f"cannot load --state {args.state}: {error}") from None
         else:
-            kwargs, unknown = _accepted(Deduplicator, dict(options, scope="across"))
-            if unknown:
-                _warn(f"ignored for --scope {args.scope}: " + ", ".join("--" + k.replace("_", "-") for k in unknown))
-            self.dedup = Deduplicator(**kwargs)
-            self.loaded = False
+            self.dedup = Deduplicator(**dict(options, scope="across"))
 
-    def process(self, text: str, doc_id: Any, explain: bool) -> tuple[str, list]:
-        """(text with passages seen in earlier documents removed, the matches when ``explain``)."""
-        if not explain:
-            return self.dedup.clean(text, doc_id), []
-        matches = list(self.dedup.find(text, doc_id))
-        return self.dedup.clean(text, doc_id), matches
+    def process(self, texts: list[str], ids: list[Any]) -> list[tuple[str, list]]:
+        """For each text: (text without passages seen in earlier documents, the matches)."""
+        from .repeats import remove_spans
+
+        found = self.dedup.add_many(texts, ids)
+        return [
+            (remove_spans(text, [(m.start, m.end) for m in matches]) if matches else text, matches)
+            for text, matches in zip(texts, found)
+        ]
 
     def save(self, path: str) -> None:
         self.dedup.save(path)
 
 
-def _map_back(position: int, removed: list[tuple[int, int]]) -> int:
-    """Offset in the within-cleaned text -> offset in the original text."""
-    for start, end in removed:
-        if start <= position:
-            position += end - start
-        else:
-            break
-    return position
+def _offset_map(original: str, cleaned: str) -> Callable[[int], int]:
+    """Offsets in ``cleaned`` (``original`` with some ranges deleted) -> offsets in ``original``.
 
+    Walks both strings once, leftmost match: exact for deletions, which is all cleaning does.
+    """
+    kept: list[tuple[int, int]] = []  # (offset in cleaned, offset in original) where a kept run starts
+    i = j = 0
+    while j < len(cleaned):
+        while original[i] != cleaned[j]:
+            i += 1
+        start_i, start_j = i, j
+        while j < len(cleaned) and i < len(original) and original[i] == cleaned[j]:
+            i += 1
+            j += 1
+        kept.append((start_j, start_i))
+    starts = [k[0] for k in kept]
 
-def _match_fields(match: Any) -> dict:
-    if hasattr(match, "to_dict"):
-        return dict(match.to_dict())
-    if hasattr(match, "__dataclass_fields__"):
-        return {name: getattr(match, name) for name in match.__dataclass_fields__}
-    if hasattr(match, "_asdict"):
-        return dict(match._asdict())
-    return dict(match)
+    def to_original(position: int) -> int:
+        k = bisect.bisect_right(starts, position) - 1
+        if k < 0:
+            return position
+        return kept[k][1] + position - kept[k][0]
+
+    return to_original
 
 
 def _warn(message: str) -> None:
@@ -598,8 +611,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
                 if out_folder is not None and writer is None:
                     writer = _folder_writer(out_folder, current, args)
-                for record, (cleaned, found) in zip(context, payload):
-                    _finish_record(record, cleaned, found, across, explain, writer, report, stats)
+                _finish_chunk(context, payload, across, explain, writer, report, stats)
                 progress.update(len(context))
         if writer is not None:
             writer.close()
@@ -647,91 +659,88 @@ class _OwningWriter(RecordWriter):
         self._raw.close()
 
 
-def _finish_record(record: Record, cleaned: str | None, found, across, explain, writer, report, stats: Stats) -> None:
-    stats.docs_in += 1
-    stats.chars_in += len(record.text)
-    if cleaned is None:
-        cleaned = record.text
-    else:
-        stats.docs_with["within"] += 1
-    within_spans = found or []
-    stats.spans["within"] += len(within_spans)
-    if within_spans:
-        if report is not None:
-            for start, end, source_start, source_end, similarity in within_spans:
-                report.write_json(
-                    {
-                        "id": record.id, "source": record.source, "line": record.line, "kind": "within",
-                        "start": start, "end": end, "source_id": record.id,
-                        "source_start": source_start, "source_end": source_end,
-                        "similarity": round(similarity, 4), "text": record.text[start:end],
-                    }
-                )
+def _finish_chunk(records: list[Record], results: list, across: Across | None, explain: bool,
+                  writer: RecordWriter | None, report: RecordWriter | None, stats: Stats) -> None:
+    """Apply the across pass to a processed chunk (in input order), then write, report and count."""
+    within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(records, results)]
     if across is not None:
-        before = cleaned
-        cleaned, matches = across.process(cleaned, record.id, report is not None)
-        if before != cleaned:
+        final = across.process(within, [record.id for record in records])
+    else:
+        final = [(text, []) for text in within]
+    for record, (cleaned, spans), middle, (text, matches) in zip(records, results, within, final):
+        stats.docs_in += 1
+        stats.chars_in += len(record.text)
+        stats.chars_removed += len(record.text) - len(text)
+        if cleaned is not None:
+            stats.docs_with["within"] += 1
+        if text is not middle:
             stats.docs_with["across"] += 1
+        if text is not record.text and not text.strip():
+            stats.docs_emptied += 1
+        stats.spans["within"] += len(spans or ())
         stats.spans["across"] += len(matches)
         if report is not None:
-            removed = [(s[0], s[1]) for s in within_spans]
-            for match in matches:
-                fields = _match_fields(match)
-                start, end = fields.pop("start"), fields.pop("end")
-                entry = {"id": record.id, "source": record.source, "line": record.line, "kind": "across",
-                         "start": _map_back(start, removed), "end": _map_back(end - 1, removed) + 1}
-                entry.update(fields)
-                entry["text"] = before[start:end]
-                report.write_json(entry)
-    removed_chars = len(record.text) - len(cleaned)
-    stats.chars_removed += removed_chars
-    if removed_chars:
-        stats.docs_changed += 1
-        if not cleaned.strip():
-            stats.docs_emptied += 1
-    if writer is not None and not explain:
-        writer.write(record, cleaned)
-        stats.docs_out += 1
+            _report(report, record, spans or [], middle, matches)
+        if writer is not None and not explain:
+            writer.write(record, text)
+            stats.docs_out += 1
+
+
+def _report(report: RecordWriter, record: Record, spans: list[tuple], middle: str, matches: list) -> None:
+    """One JSON line per removed span, with offsets into the record's original text."""
+    where = {"id": record.id, "source": record.source, "line": record.line}
+    for start, end, source_start, source_end, similarity in spans:
+        report.write_json(dict(
+            where, kind="within", start=start, end=end, source_id=record.id,
+            source_start=source_start, source_end=source_end, similarity=round(similarity, 4),
+            text=record.text[start:end],
+        ))
+    if matches:
+        to_original = _offset_map(record.text, middle) if middle is not record.text else (lambda p: p)
+        for match in matches:
+            report.write_json(dict(
+                where, kind="across", start=to_original(match.start), end=to_original(match.end - 1) + 1,
+                source_id=match.source_id, source_start=match.source_start, source_end=match.source_end,
+                similarity=round(float(match.similarity), 4), text=middle[match.start : match.end],
+            ))
 
 
 def run_dups(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     inp = open_input(args.input, None if args.format == "auto" else args.format)
     _check_paths(args, inp, {"-o": args.output, "--rejects": args.rejects})
-    try:
-        from .corpus import find_duplicates
-    except ImportError as error:
-        raise UsageError(f"dups needs dedup.corpus, which is not available: {error}") from None
+    from .corpus import find_duplicates
+
     options = _given(args, ("threshold", "num_perm", "ngram", "seed"))
-    kwargs, unknown = _accepted(find_duplicates, options)
-    if unknown:
-        _warn("no effect on dups: " + ", ".join("--" + k.replace("_", "-") for k in unknown))
     outputs = AtomicOutputs()
     stats = Stats()
     ok = False
-    progress = Progress(not args.quiet and sys.stderr.isatty(), "reading")
+    progress = Progress(not args.quiet and sys.stderr.isatty(), "dups")
+    seen: set = set()
     try:
         out = RecordWriter(outputs.file(args.output), "jsonl", name=_name(args.output))
         rejects = RecordWriter(outputs.file(args.rejects), "jsonl", name=_name(args.rejects)) if args.rejects else None
-        texts: list[str] = []
-        ids: list[Any] = []
-        for kind, payload, _ in _events(inp, args.text_field, args.id_field):
-            if kind == "error":
-                _handle_error(payload, args, stats, rejects)
-            elif kind == "record":
-                texts.append(payload.text)
-                ids.append(payload.id)
-                stats.docs_in += 1
-                progress.update()
-        progress.close()
-        if len(set(map(_hashable, ids))) != len(ids):
-            raise DataError("document ids are not unique; use --id-field with a unique field (or none: FILE:LINE ids)")
-        clusters = find_duplicates(texts, ids=ids, **kwargs)
-        in_clusters = 0
-        for number, cluster in enumerate(clusters):
-            fields = _match_fields(cluster)
-            in_clusters += len(fields.get("ids", ()))
-            out.write_json(dict({"cluster": number}, **fields))
+
+        def documents() -> Iterator[tuple[Any, str]]:
+            # Streamed: find_duplicates keeps only signatures, never the texts.
+            for kind, payload, _ in _events(inp, args.text_field, args.id_field):
+                if kind == "error":
+                    _handle_error(payload, args, stats, rejects)
+                elif kind == "record":
+                    if payload.id in seen:
+                        raise DataError(
+                            f"{payload.source}:{payload.line}: document id {payload.id!r} was used before; "
+                            "clusters need unique ids (use --id-field, or no id field for FILE:LINE ids)"
+                        )
+                    seen.add(payload.id)
+                    stats.docs_in += 1
+                    stats.chars_in += len(payload.text)
+                    progress.update()
+                    yield payload.id, payload.text
+
+        result = find_duplicates(documents(), **options)
+        for record in result.to_records():
+            out.write_json(record)
         out.close()
         if rejects is not None:
             rejects.close()
@@ -742,13 +751,13 @@ def run_dups(args: argparse.Namespace) -> int:
         if not ok:
             outputs.abort()
     if not args.quiet:
-        extra = f"  clusters: {len(clusters):,} covering {_plural(in_clusters, 'document')}"
+        in_clusters = sum(len(c.members) for c in result.clusters)
+        extra = f"  clusters: {len(result.clusters):,}, {_plural(in_clusters, 'document')} in them"
+        extra += f", {in_clusters - len(result.clusters):,} would be dropped keeping one per cluster"
+        if result.empty:
+            extra += f"\n  documents without words (never clustered): {len(result.empty):,}"
         sys.stderr.write(_summary("dups", stats, time.perf_counter() - started, extra) + "\n")
     return EXIT_OK
-
-
-def _hashable(value: Any) -> Any:
-    return value if isinstance(value, (str, int)) else repr(value)
 
 
 # --------------------------------------------------------------------------- entry point
