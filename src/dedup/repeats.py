@@ -235,13 +235,24 @@ def _find_in_batch(texts: Sequence[str], params: RepeatParams) -> list[list[Repe
 
 
 def _texts_with_repeated_shingles(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Indices of texts in which some shingle occurs twice: the only ones worth a look."""
-    if len(hashes) == 0:
+    """Indices of texts in which some shingle occurs twice: the only ones worth a look.
+
+    One sort over the batch: each hash is salted with its text's index, so equal
+    neighbours are repeats within one text. A rare salted collision only sends a text
+    down the exact path, which then finds nothing.
+    """
+    n_texts = len(offsets) - 1
+    if len(hashes) < 2:
         return np.zeros(0, dtype=np.int64)
-    text_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-    order = np.lexsort((hashes, text_of))
-    same = (hashes[order][1:] == hashes[order][:-1]) & (text_of[order][1:] == text_of[order][:-1])
-    return np.unique(text_of[order][1:][same])
+    if n_texts == 1:
+        return np.zeros(1 if len(np.unique(hashes)) < len(hashes) else 0, dtype=np.int64)
+    text_of = np.repeat(np.arange(n_texts, dtype=np.uint64), np.diff(offsets))
+    with np.errstate(over="ignore"):
+        salted = hashes + text_of * np.uint64(0x9E3779B97F4A7C15)
+    order = np.argsort(salted)
+    ordered = salted[order]
+    repeated = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+    return np.unique(text_of[order[repeated]]).astype(np.int64)
 
 
 @dataclass
@@ -314,7 +325,9 @@ def _matched_runs(hashes: np.ndarray) -> list[tuple[int, int, int]]:
     if len(anchors) == 0:
         return []
     diagonals = anchors - first[anchors]
-    starts_run = np.r_[True, (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)]
+    starts_run = np.empty(len(anchors), dtype=bool)
+    starts_run[0] = True
+    starts_run[1:] = (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)
     run_index = np.cumsum(starts_run) - 1
     lengths = np.bincount(run_index)
     return list(zip(anchors[starts_run].tolist(), lengths.tolist(), diagonals[starts_run].tolist()))
