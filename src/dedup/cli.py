@@ -349,6 +349,11 @@ class OrderedPool:
         self.jobs = jobs
         self._pool = None
         if jobs > 1:
+            # Build the tokenizer's lookup tables once here: forked workers share them
+            # instead of each spending a few hundred milliseconds building its own.
+            from .text import tokenize
+
+            tokenize(["warm up"])
             methods = multiprocessing.get_all_start_methods()
             # fork shares the already-built lookup tables and imports: workers start at once.
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
