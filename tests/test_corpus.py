@@ -263,8 +263,28 @@ def test_deduplicator_rejects_bad_input():
 # --------------------------------------------------------------------------- Deduplicator: within
 
 
+def test_within_scope_cleans_like_dedup_clean_and_ignores_other_articles():
+    import dedup
+
+    d = Deduplicator(scope="within")
+    d.add(article(WIRE_EN, OPINION), doc_id="old")
+    body = article(LOCAL_A, WIRE_EN, SPORT)
+    doubled = article(body, body.replace("\n\n", " "))
+    assert d.clean(doubled) == dedup.clean(doubled) == body
+    assert {m.kind for m in d.find(doubled)} == {"within"}
+
+
+def test_within_parameters_are_passed_to_find_repeats():
+    body = article(LOCAL_A, SPORT)
+    doubled = article(body, body)
+    assert Deduplicator(scope="within", within={"min_length": 500}).clean(doubled) == doubled
+    with pytest.raises(TypeError, match="within"):
+        Deduplicator(within={"colour": 1})
+    with pytest.raises(ValueError, match="min_length"):
+        Deduplicator(within={"min_length": 0})
+
+
 def test_within_and_across_together():
-    pytest.importorskip("dedup.repeats")
     d = Deduplicator(0.8, scope="both")
     d.add(article(WIRE_EN, OPINION), doc_id="old")
     body = article(LOCAL_A, LOCAL_B, SPORT)

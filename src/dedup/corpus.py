@@ -38,11 +38,13 @@ from .lsh import (
     _encode_strings,
     _resolve_params,
     atomic_save,
+    band_keys,
     candidate_pairs,
     load_state,
     optimal_params,
 )
 from .minhash import EMPTY, MinHasher
+from .repeats import RepeatParams, find_repeats_many, remove_spans
 from .text import mix64, paragraphs, tokenize
 
 __all__ = ["find_duplicates", "Duplicates", "Cluster", "Deduplicator", "Match", "ArticleMatch", "RECALL_WEIGHTS"]
@@ -514,8 +516,11 @@ class _Prepared:
     article_sigs: np.ndarray
     segments: _Segments
     segment_sigs: np.ndarray
+    article_keys: np.ndarray  # LSH band keys, (articles, bands)
+    segment_keys: np.ndarray  # (segments, bands)
 
 
+_ARTICLES_PER_PASS = 512  # articles tokenized and signed together by find_many
 _STATE_FORMAT = "dedup.Deduplicator"
 _STATE_VERSION = 1
 _SIGNATURE_PARAMS = ("num_perm", "ngram", "mode", "seed")
@@ -546,7 +551,7 @@ class Deduplicator:
         Minimum estimated Jaccard similarity of word-shingle sets for a match.
     scope : {"both", "across", "within"}, default "both"
         ``"across"``: segments seen in earlier articles; ``"within"``: repeats inside the
-        article (:func:`dedup.repeats.find_repeats`); ``"both"``: both.
+        article (:func:`dedup.find_repeats`, as ``dedup.clean``); ``"both"``: both.
     num_perm, ngram, mode, seed
         Signature parameters, as for :class:`dedup.MinHasher`; fixed for a saved state.
     min_length : int, default 8
@@ -554,6 +559,9 @@ class Deduplicator:
         "Read more" lines would otherwise match everywhere).
     max_words : int, default 150
         Paragraphs longer than this are split into sentence windows.
+    within : dict, optional
+        Parameters for :func:`dedup.find_repeats` (``threshold``, ``min_length``, ...);
+        default: its defaults, so inner repeats are removed exactly as ``dedup.clean`` does.
 
     Examples
     --------
@@ -578,11 +586,19 @@ class Deduplicator:
         seed: int = 1,
         min_length: int = 8,
         max_words: int = 150,
+        within: dict | None = None,
     ) -> None:
         self.threshold = check_fraction("threshold", threshold)
         self.scope = check_choice("scope", scope, ("both", "across", "within"))
         self.min_length = check_int("min_length", min_length, 1)
         self.max_words = check_int("max_words", max_words, 10)
+        if within is not None and not isinstance(within, dict):
+            raise TypeError(f"within must be a dict of dedup.find_repeats parameters, got {type(within).__name__}")
+        self.within = dict(within or {})
+        try:
+            RepeatParams(**self.within)
+        except TypeError as error:
+            raise TypeError(f"within: {error}") from None
         self._hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
         self._min_window = max(1, min(self.max_words // 4, 40))
         params = optimal_params(self.threshold, self._hasher.num_perm, RECALL_WEIGHTS)
@@ -607,6 +623,7 @@ class Deduplicator:
             "scope": self.scope,
             "min_length": self.min_length,
             "max_words": self.max_words,
+            "within": dict(self.within),
             **self._hasher.params,
         }
 
@@ -637,20 +654,27 @@ class Deduplicator:
     def _prepare(self, texts: Sequence[str]) -> _Prepared:
         tokens = tokenize(texts, self._hasher.mode)
         segments = _segment(texts, tokens, self.max_words, self._min_window)
+        article_sigs = self._hasher.sign_tokens(tokens)
+        segment_sigs = self._hasher.sign_tokens(tokens, segments.token_offsets)
+        # Band keys for the whole batch at once: both indexes use the same banding.
+        bands, rows = self._segment_index.bands, self._segment_index.rows
         return _Prepared(
-            article_sigs=self._hasher.sign_tokens(tokens),
+            article_sigs=article_sigs,
             segments=segments,
-            segment_sigs=self._hasher.sign_tokens(tokens, segments.token_offsets),
+            segment_sigs=segment_sigs,
+            article_keys=band_keys(article_sigs, bands, rows),
+            segment_keys=band_keys(segment_sigs, bands, rows),
         )
 
-    def _best_matches(self, index: LSHIndex, stored: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For every query row: the best verified stored row (-1 if none) and its similarity.
-
-        Best = highest similarity, then earliest stored row.
+    def _best_matches(
+        self, index: LSHIndex, stored: np.ndarray, queries: np.ndarray, keys: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For every query row (signatures and their band keys): the best verified stored
+        row (-1 if none) and its similarity. Best = highest similarity, then earliest row.
         """
         best = np.full(len(queries), -1, dtype=np.int64)
         best_similarity = np.zeros(len(queries), dtype=np.float64)
-        query_index, rows = index.query_positions(queries)
+        query_index, rows = index._lookup_band_keys(keys)
         if not len(rows):
             return best, best_similarity
         similarity = np.count_nonzero(queries[query_index] == stored[rows], axis=1) / queries.shape[1]
@@ -663,25 +687,26 @@ class Deduplicator:
         best_similarity[query_index[first]] = similarity[first]
         return best, best_similarity
 
-    def _process(self, text: str, doc_id: Any, prepared: _Prepared, t: int, remember: bool) -> list[Match]:
+    def _process(self, text: str, doc_id: Any, prepared: _Prepared, t: int, repeats: list, remember: bool) -> list[Match]:
         segments = prepared.segments
-        mine = np.flatnonzero(segments.text_index == t)
+        lo, hi = np.searchsorted(segments.text_index, [t, t + 1])  # segments are in text order
+        mine = np.arange(lo, hi)
         starts, ends = segments.starts[mine], segments.ends[mine]
         sigs = prepared.segment_sigs[mine]
+        keys = prepared.segment_keys[mine]
         matches: list[Match] = []
 
-        if self.scope in ("within", "both"):
-            from .repeats import find_repeats
-
-            for r in find_repeats(text, threshold=self.threshold):
-                matches.append(Match(r.start, r.end, "within", doc_id, r.source_start, r.source_end, float(r.similarity)))
+        for r in repeats:
+            matches.append(Match(r.start, r.end, "within", doc_id, r.source_start, r.source_end, float(r.similarity)))
         removed = _merge_spans([(m.start, m.end) for m in matches])
 
         matched = np.zeros(len(mine), dtype=bool)
         if self.scope in ("across", "both"):
             eligible = (segments.words[mine] >= self.min_length) & ~_inside(starts, ends, removed)
             candidates = np.flatnonzero(eligible)
-            best, similarity = self._best_matches(self._segment_index, self._segment_sigs.array, sigs[candidates])
+            best, similarity = self._best_matches(
+                self._segment_index, self._segment_sigs.array, sigs[candidates], keys[candidates]
+            )
             span = self._segment_span.array
             article = self._segment_article.array
             for k in np.flatnonzero(best >= 0).tolist():
@@ -694,27 +719,27 @@ class Deduplicator:
         matches.sort(key=lambda m: (m.start, m.end, m.kind))
 
         if remember:
-            self._remember(doc_id, prepared.article_sigs[t : t + 1], starts, ends, sigs,
-                           keep=~matched & ~_inside(starts, ends, removed))
+            self._remember(doc_id, prepared.article_sigs[t : t + 1], prepared.article_keys[t : t + 1],
+                           starts, ends, sigs, keys, keep=~matched & ~_inside(starts, ends, removed))
         return matches
 
-    def _remember(self, doc_id, article_sig, starts, ends, sigs, keep) -> None:
+    def _remember(self, doc_id, article_sig, article_keys, starts, ends, sigs, keys, keep) -> None:
         article = len(self._article_ids)
         self._article_ids.append(doc_id)
-        if self._duplicate_of(article_sig)[0] < 0 and not (article_sig == EMPTY).all():
-            self._article_index.insert([len(self._article_sigs)], article_sig)
+        if not (article_sig == EMPTY).all() and self._duplicate_of(article_sig, article_keys)[0] < 0:
+            self._article_index._append_band_keys(article_keys)
             self._article_sigs.extend(article_sig)
             self._article_of_sig.extend(np.array([article]))
         keep = np.flatnonzero(keep)
         if len(keep):
             first = len(self._segment_sigs)
-            self._segment_index.insert(np.arange(first, first + len(keep)), sigs[keep])
+            self._segment_index._append_band_keys(keys[keep])
             self._segment_sigs.extend(sigs[keep])
             self._segment_article.extend(np.full(len(keep), article))
             self._segment_span.extend(np.stack([starts[keep], ends[keep]], axis=1))
 
-    def _duplicate_of(self, article_sig: np.ndarray) -> tuple[int, float]:
-        best, similarity = self._best_matches(self._article_index, self._article_sigs.array, article_sig)
+    def _duplicate_of(self, article_sig: np.ndarray, article_keys: np.ndarray) -> tuple[int, float]:
+        best, similarity = self._best_matches(self._article_index, self._article_sigs.array, article_sig, article_keys)
         return int(best[0]), float(similarity[0])
 
     # public API ---------------------------------------------------------------------
@@ -742,11 +767,18 @@ class Deduplicator:
         """:meth:`find` for a batch; with ``remember``, each article also sees the ones before it."""
         texts = check_texts(texts)
         ids = self._check_ids(ids, len(texts))
-        prepared = self._prepare(texts)
         out = []
-        for t, text in enumerate(texts):
-            doc_id = ids[t] if ids is not None else len(self._article_ids)
-            out.append(self._process(text, doc_id, prepared, t, remember))
+        # Chunks bound the memory of tokens and signatures for very long batches.
+        for lo in range(0, len(texts), _ARTICLES_PER_PASS):
+            chunk = texts[lo : lo + _ARTICLES_PER_PASS]
+            prepared = self._prepare(chunk)
+            if self.scope in ("within", "both"):
+                repeats = find_repeats_many(chunk, **self.within)
+            else:
+                repeats = [[] for _ in chunk]
+            for t, text in enumerate(chunk):
+                doc_id = ids[lo + t] if ids is not None else len(self._article_ids)
+                out.append(self._process(text, doc_id, prepared, t, repeats[t], remember))
         return out
 
     def add(self, text: str, doc_id: Any = None) -> list[Match]:
@@ -781,7 +813,7 @@ class Deduplicator:
         sig = self._hasher.sign([text])
         if (sig == EMPTY).all():
             return None
-        row, similarity = self._duplicate_of(sig)
+        row, similarity = self._duplicate_of(sig, band_keys(sig, self._article_index.bands, self._article_index.rows))
         if row < 0:
             return None
         return ArticleMatch(self._article_ids[int(self._article_of_sig.array[row])], similarity)
@@ -881,8 +913,9 @@ class Deduplicator:
         dedup._article_sigs.extend(article_sigs.astype(np.uint32))
         dedup._article_of_sig.extend(arrays["article_of_sig"].astype(np.int64))
         # The LSH indexes are derived data: rebuilt from the signatures, not stored.
-        dedup._segment_index.insert(np.arange(segments), dedup._segment_sigs.array)
-        dedup._article_index.insert(np.arange(len(article_sigs)), dedup._article_sigs.array)
+        for index, sigs in ((dedup._segment_index, dedup._segment_sigs.array),
+                            (dedup._article_index, dedup._article_sigs.array)):
+            index._append_band_keys(band_keys(sigs, index.bands, index.rows))
         return dedup
 
 
@@ -910,22 +943,4 @@ def _inside(starts: np.ndarray, ends: np.ndarray, spans: list[tuple[int, int]]) 
 def _remove(text: str, matches: list[Match]) -> str:
     if not matches:
         return text
-    try:
-        from .repeats import remove_spans
-    except ImportError:  # TODO: drop once dedup.repeats (branch main) is merged
-        remove_spans = _remove_spans_until_repeats_lands
-    return remove_spans(text, _merge_spans([(m.start, m.end) for m in matches]))
-
-
-def _remove_spans_until_repeats_lands(text: str, spans: list[tuple[int, int]]) -> str:
-    """Stand-in for ``dedup.repeats.remove_spans`` (same contract) until it is merged."""
-    pieces, position = [], 0
-    for start, end in spans:
-        pieces.append(text[position:start])
-        position = end
-        # The whitespace after a removed range is a separator the range no longer needs.
-        while position < len(text) and text[position].isspace():
-            position += 1
-    pieces.append(text[position:])
-    out = "".join(pieces)
-    return out.rstrip() if spans and spans[-1][1] >= len(text.rstrip()) else out
+    return remove_spans(text, [(m.start, m.end) for m in matches])

@@ -311,12 +311,15 @@ def _pairs_from_keys(keys: np.ndarray, max_bucket: int) -> np.ndarray:
 # --------------------------------------------------------------------------- the index
 
 
+_MERGE_RATIO = 4  # merge a run into the one before it once it reaches 1/4 of its size
+
+
 class _SortedRuns:
     """A multiset of ``uint64`` values with a ``uint32`` payload, kept as a few sorted runs.
 
-    Every insert becomes a sorted run; runs are merged while the newer one is at least
-    half the size of the one before it (as in a log-structured merge tree), so there are
-    at most ~log2(n) runs, each value is re-sorted O(log n) times, and a lookup is one
+    Every insert becomes a sorted run; runs are merged while the newer one is at least a
+    quarter of the size of the one before it (as in a log-structured merge tree), so
+    there are O(log n) runs, each value is re-sorted O(log n) times, and a lookup is one
     ``searchsorted`` per run. Merging two sorted runs with NumPy's stable sort (timsort)
     is linear.
     """
@@ -338,7 +341,7 @@ class _SortedRuns:
         order = np.argsort(values, kind="stable")
         self.values.append(values[order])
         self.payload.append(payload[order].astype(np.uint32))
-        while len(self.values) > 1 and len(self.values[-2]) <= 2 * len(self.values[-1]):
+        while len(self.values) > 1 and len(self.values[-2]) <= _MERGE_RATIO * len(self.values[-1]):
             self._merge_last_two()
 
     def _merge_last_two(self) -> None:
@@ -358,10 +361,15 @@ class _SortedRuns:
     def lookup(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query index, payload) for every stored value equal to a query value."""
         query_index, payloads = [], []
+        n = len(queries)
+        with np.errstate(over="ignore"):
+            # One search per run for both ends: the first position >= q and >= q + 1
+            # (a query of 2**64 - 1 wraps to 0 and finds nothing more: as exact as a key hash).
+            both = np.concatenate([queries, queries + np.uint64(1)])
         for values, payload in zip(self.values, self.payload):
-            low = np.searchsorted(values, queries, side="left")
-            high = np.searchsorted(values, queries, side="right")
-            counts = high - low
+            found = np.searchsorted(values, both)
+            low, high = found[:n], found[n:]
+            counts = np.maximum(high - low, 0)
             hit = np.flatnonzero(counts)
             if len(hit):
                 query_index.append(np.repeat(hit, counts[hit]))
@@ -428,6 +436,7 @@ class LSHIndex:
         self._int_key_runs = _SortedRuns()
         self._str_keys: list[str] = []
         self._str_rows: dict[str, int] = {}
+        self._keys_are_positions = False
 
     def __repr__(self) -> str:
         return (
@@ -490,6 +499,8 @@ class LSHIndex:
                 seen.add(key)
 
     def __contains__(self, key: object) -> bool:
+        if self._keys_are_positions:
+            return _is_int(key) and 0 <= int(key) < self._count
         if isinstance(key, str):
             return key in self._str_rows
         if _is_int(key) and self._key_type is int:
@@ -502,6 +513,8 @@ class LSHIndex:
     def keys_at(self, positions: np.ndarray) -> list:
         """The keys of entries given by insertion position (0 = first inserted)."""
         positions = np.asarray(positions, dtype=np.int64)
+        if self._keys_are_positions:
+            return positions.tolist()
         if self._key_type is str:
             return [self._str_keys[p] for p in positions.tolist()]
         return self._int_keys[positions].tolist()
@@ -519,6 +532,8 @@ class LSHIndex:
             MinHash signatures, e.g. from :meth:`dedup.MinHasher.sign`.
         """
         signatures = _check_signatures(signatures, self.num_perm)
+        if self._keys_are_positions:
+            raise TypeError("this index numbers its entries itself; it takes no keys")
         keys = self._coerce_keys(keys, len(signatures))
         if not len(signatures):
             return
@@ -539,6 +554,18 @@ class LSHIndex:
         self._band_runs.add(band.ravel(), np.repeat(rows, self.bands))
         self._count += len(signatures)
 
+    def _append_band_keys(self, keys: np.ndarray) -> None:
+        """Insert entries given by precomputed ``band_keys`` (n, bands); their keys are their
+        insertion positions (for owners that number entries themselves, like
+        ``dedup.corpus.Deduplicator``: no key bookkeeping at all)."""
+        if self._key_type is str or (self._count and not self._keys_are_positions):
+            raise TypeError("_append_band_keys needs an index whose keys are its positions")
+        self._keys_are_positions = True
+        self._key_type = int
+        rows = np.arange(self._count, self._count + len(keys), dtype=np.int64)
+        self._band_runs.add(keys.ravel(), np.repeat(rows, self.bands))
+        self._count += len(keys)
+
     def query_positions(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidates of many signatures as arrays.
 
@@ -551,8 +578,13 @@ class LSHIndex:
         signatures = _check_signatures(signatures, self.num_perm)
         if not len(signatures) or not self._count:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        keys = band_keys(signatures, self.bands, self.rows).ravel()
-        index, positions = self._band_runs.lookup(keys)
+        return self._lookup_band_keys(band_keys(signatures, self.bands, self.rows))
+
+    def _lookup_band_keys(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """query_positions for precomputed ``band_keys`` (n, bands) of this index's banding."""
+        if not len(keys) or not self._count:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        index, positions = self._band_runs.lookup(keys.ravel())
         query_index = index // self.bands
         codes = np.unique(query_index * self._count + positions)
         return codes // self._count, codes % self._count
@@ -590,7 +622,9 @@ class LSHIndex:
             "key_type": None if self._key_type is None else self._key_type.__name__,
         }
         arrays = {"band_keys": values, "band_rows": payload}
-        if self._key_type is str:
+        if self._keys_are_positions:
+            arrays["int_keys"] = np.arange(self._count, dtype=np.int64)
+        elif self._key_type is str:
             arrays.update(_encode_strings(self._str_keys))
         else:
             arrays["int_keys"] = self._int_keys[: self._count]
