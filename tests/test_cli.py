@@ -515,3 +515,73 @@ def test_dups_refuses_repeated_ids(tmp_path):
     done = run("dups", tmp_path / "in.jsonl", "-o", tmp_path / "c.jsonl", check_rc=1)
     assert f"{tmp_path / 'in.jsonl'}:2: document id 1 was used before" in done.stderr.decode()
     assert not (tmp_path / "c.jsonl").exists()
+
+
+# --------------------------------------------------------------------------- pieces of the command, in process
+
+
+def _slow_square(payload):
+    value, delay = payload
+    time.sleep(delay)
+    return value * value
+
+
+def test_ordered_pool_yields_results_in_input_order_whatever_finishes_first():
+    from dedup.cli import OrderedPool
+
+    items = []
+    for i in range(12):
+        items.append(("chunk", (i, 0.05 if i % 3 == 0 else 0.0), i))
+        items.append(("marker", f"after {i}", None))
+    for jobs in (1, 2):
+        pool = OrderedPool(_slow_square, jobs)
+        try:
+            got = list(pool.run(iter(items)))
+        finally:
+            pool.close(ok=True)
+        expected = []
+        for i in range(12):
+            expected += [("chunk", i * i, i), ("marker", f"after {i}", None)]
+        assert got == expected
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab \n.", max_size=60), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), max_size=5))
+def test_offsets_in_a_cleaned_text_map_back_to_the_same_characters(original, cuts):
+    from dedup.cli import _offset_map
+
+    keep = [True] * len(original)
+    for start, length in cuts:
+        for k in range(start, min(start + length, len(original))):
+            keep[k] = False
+    cleaned = "".join(c for c, k in zip(original, keep) if k)
+    to_original = _offset_map(original, cleaned)
+    positions = [to_original(p) for p in range(len(cleaned))]
+    assert all(original[q] == cleaned[p] for p, q in enumerate(positions))
+    assert positions == sorted(set(positions))  # increasing: spans stay spans
+
+
+def test_parquet_from_stdin_and_output_format_must_match_the_input(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import io as _io
+
+    import pyarrow.parquet as pq
+
+    rows = records(4)
+    sink = _io.BytesIO()
+    pq.write_table(pa.table({"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}), sink)
+    done = run("clean", "-", stdin=sink.getvalue(), check_rc=0)
+    assert pq.read_table(_io.BytesIO(done.stdout)).column("text").to_pylist() == [dedup.clean(r["text"]) for r in rows]
+    (tmp_path / "in.parquet").write_bytes(sink.getvalue())
+    mismatch = run("clean", tmp_path / "in.parquet", "-o", tmp_path / "out.jsonl", check_rc=2)
+    assert "names a jsonl file" in mismatch.stderr.decode()
+
+
+def test_empty_input_gives_an_empty_output(tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(b"")
+    done = run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", check_rc=0)
+    assert (tmp_path / "out.jsonl").read_bytes() == b""
+    assert "0 documents in, 0 out" in done.stderr.decode()

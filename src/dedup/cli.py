@@ -50,6 +50,7 @@ from .io import (
     parquet_schema,
     read_records,
     same_path,
+    split_suffixes,
 )
 
 EXIT_OK = 0
@@ -479,8 +480,10 @@ def _offset_map(original: str, cleaned: str) -> Callable[[int], int]:
     kept: list[tuple[int, int]] = []  # (offset in cleaned, offset in original) where a kept run starts
     i = j = 0
     while j < len(cleaned):
-        while original[i] != cleaned[j]:
+        while i < len(original) and original[i] != cleaned[j]:
             i += 1
+        if i == len(original):  # not a deletion of the original: report offsets unmapped
+            return lambda position: position
         start_i, start_j = i, j
         while j < len(cleaned) and i < len(original) and original[i] == cleaned[j]:
             i += 1
@@ -541,6 +544,12 @@ def _open_main_output(args, inp: Input, outputs: AtomicOutputs, fmt: str | None)
         if args.output == STDIO:
             raise UsageError("a folder input needs -o OUTPUT_FOLDER")
         return None, outputs.folder(args.output)
+    named, _ = split_suffixes(args.output) if args.output != STDIO else (None, None)
+    if fmt is not None and named is not None and named != fmt:
+        raise UsageError(
+            f"the output has the input's format ({fmt}), but -o {args.output} names a {named} file; "
+            "choose a matching extension"
+        )
     if fmt == "parquet" and args.output == STDIO and sys.stdout.isatty():
         raise UsageError("refusing to write Parquet to a terminal; use -o FILE.parquet or a pipe")
     stream = outputs.file(args.output)

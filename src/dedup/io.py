@@ -352,12 +352,17 @@ def _parquet_source(file: InputFile):
         with open(file.path, "rb") as fh:
             if fh.read(4) == _PARQUET_MAGIC:
                 return file.path
-    stream = open_binary(file.path)
-    try:
+    if file.path == STDIO:
+        # stdin can be read once; the schema and the rows both need it.
+        global _stdin_parquet
+        if _stdin_parquet is None:
+            _stdin_parquet = open_binary(STDIO).read()
+        return io.BytesIO(_stdin_parquet)
+    with open_binary(file.path) as stream:
         return io.BytesIO(stream.read())
-    finally:
-        if file.path != STDIO:
-            stream.close()
+
+
+_stdin_parquet: bytes | None = None
 
 
 def parquet_schema(file: InputFile):
