@@ -66,7 +66,6 @@ def test_jsonl_records_carry_id_line_and_verbatim_bytes(tmp_path):
         (b'{"id": 3, "text": 42}\n', "field 'text' must be a string, got number 42"),
         (b'{"id": 4, "text": null}\n', "field 'text' must be a string, got null"),
         (b'{"id": 5, "text": "caf\xe9"}\n', "invalid UTF-8 (byte e9 at column 23)"),
-        (b'{"id": [6], "text": "ok"}\n', "field 'id' must be a string or an integer"),
     ],
 )
 def test_bad_jsonl_line_becomes_an_error_with_file_and_line(tmp_path, line, expected):
@@ -81,11 +80,17 @@ def test_bad_jsonl_line_becomes_an_error_with_file_and_line(tmp_path, line, expe
     assert error.reject_bytes() == line  # rejected verbatim, newline included
 
 
-def test_explicit_id_field_must_be_present(tmp_path):
-    file = jsonl_file(tmp_path, [b'{"doc": "x1", "text": "a"}\n', b'{"text": "b"}\n'])
+def test_explicit_id_field_must_be_present_and_usable(tmp_path):
+    file = jsonl_file(tmp_path, [b'{"doc": "x1", "text": "a"}\n', b'{"text": "b"}\n', b'{"doc": [1], "text": "c"}\n'])
     items = list(read_records(file, id_field="doc"))
     assert items[0].id == "x1"
     assert isinstance(items[1], RecordError) and "missing id field 'doc'" in items[1].message
+    assert isinstance(items[2], RecordError) and "field 'doc' must be a string or an integer" in items[2].message
+
+
+def test_default_id_falls_back_to_file_and_line_when_id_is_unusable(tmp_path):
+    file = jsonl_file(tmp_path, [b'{"id": null, "text": "a"}\n', b'{"id": 7, "text": "b"}\n'])
+    assert [r.id for r in read_records(file)] == [f"{file.path}:1", 7]
 
 
 def test_text_file_with_bad_bytes_reports_the_line(tmp_path):

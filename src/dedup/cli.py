@@ -744,7 +744,7 @@ def run_dups(args: argparse.Namespace) -> int:
                     if payload.id in seen:
                         raise DataError(
                             f"{payload.source}:{payload.line}: document id {payload.id!r} was used before; "
-                            "clusters need unique ids (use --id-field, or no id field for FILE:LINE ids)"
+                            "clusters need unique ids (use --id-field NAME with a unique field)"
                         )
                     seen.add(payload.id)
                     stats.docs_in += 1

@@ -275,8 +275,9 @@ def read_records(
     text_field : str
         JSONL field or Parquet column holding the text.
     id_field : str or None
-        Field holding the document id. ``None``: use ``"id"`` when present, else
-        ``"<file>:<line>"``. When given, a record without it is an error.
+        Field holding the document id. ``None``: use ``"id"`` when it holds a string or
+        an integer, else ``"<file>:<line>"``. When given, a record without a string or
+        integer in it is an error.
     """
     if file.format == "jsonl":
         return _read_jsonl(file, text_field, id_field)
@@ -288,13 +289,14 @@ def read_records(
 
 
 def _record_id(data: dict, id_field: str | None, source: str, line: int) -> tuple[Any, str | None]:
-    name = id_field or "id"
-    if name in data:
-        problem = _check_id(data[name])
-        return data[name], (f"field {name!r} {problem}" if problem else None)
-    if id_field is not None:
+    """(id, problem). An explicit ``id_field`` must hold a usable id; the default "id" is used when it does."""
+    if id_field is None:
+        value = data.get("id")
+        return (value, None) if "id" in data and _check_id(value) is None else (f"{source}:{line}", None)
+    if id_field not in data:
         return None, f"missing id field {id_field!r}"
-    return f"{source}:{line}", None
+    problem = _check_id(data[id_field])
+    return data[id_field], (f"field {id_field!r} {problem}" if problem else None)
 
 
 def _read_jsonl(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
