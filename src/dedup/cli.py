@@ -240,6 +240,7 @@ class Progress:
             self._bar.close()
         elif self._enabled and self._last:
             sys.stderr.write("\n")
+        self._bar, self._enabled = None, False  # closing twice is harmless
 
 
 @dataclass
@@ -562,11 +563,11 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     started = time.perf_counter()
     inp = open_input(args.input, None if args.format == "auto" else args.format)
     report_path = args.output if explain else args.report
-    _check_paths(
-        args, inp,
-        {"-o": None if explain else args.output, "--report" if not explain else "-o": report_path,
-         "--rejects": args.rejects, "--state": args.state if not explain else None},
-    )
+    if explain:  # explain writes only the report (-o) and reads --state without saving it
+        written = {"-o": report_path, "--rejects": args.rejects}
+    else:
+        written = {"-o": args.output, "--report": args.report, "--rejects": args.rejects, "--state": args.state}
+    _check_paths(args, inp, written)
     if args.state and args.scope == "within":
         raise UsageError("--state keeps the across-document memory: use it with --scope across or both")
     for ignored in inp.ignored[:5]:
@@ -595,8 +596,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     pool = None
     progress = None
     ok = False
-    stats = Stats(kinds=tuple(k for k in ("within", "across") if k == "within" and within or k == "across" and across),
-                  spans_known=want_report)
+    kinds = (("within",) if within else ()) + (("across",) if across is not None else ())
+    stats = Stats(kinds=kinds, spans_known=want_report)
     try:
         single_format = None if inp.is_dir else inp.files[0].format
         main_writer, out_folder = (None, None) if explain else _open_main_output(args, inp, outputs, single_format)
