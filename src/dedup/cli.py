@@ -29,8 +29,9 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from . import __version__
 from ._validate import check_fraction, check_int
@@ -790,7 +791,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     previous = signal.getsignal(signal.SIGTERM)
 
-    def on_term(signum, frame):  # noqa: ARG001
+    def on_term(signum, frame):
         raise Terminated()
 
     signal.signal(signal.SIGTERM, on_term)

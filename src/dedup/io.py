@@ -26,9 +26,10 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Iterator
+from typing import IO, Any, BinaryIO
 
 FORMATS = ("jsonl", "parquet", "text")
 STDIO = "-"
@@ -134,7 +135,7 @@ def open_binary(path: str) -> BinaryIO:
         if _stdin is None:
             _stdin = _open_decompressed(sys.stdin.buffer, "<stdin>")
         return _stdin
-    return _open_decompressed(open(path, "rb"), path)  # noqa: SIM115 - returned to the caller
+    return _open_decompressed(open(path, "rb"), path)
 
 
 _stdin: BinaryIO | None = None
@@ -151,7 +152,7 @@ def _open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
         stream.myfileobj = raw  # close the file together with the decompressor
         return stream  # type: ignore[return-value]
     if compression in ("bz2", "xz"):
-        stream = bz2.BZ2File(raw) if compression == "bz2" else lzma.LZMAFile(raw)
+        stream = bz2.BZ2File(raw) if compression == "bz2" else lzma.LZMAFile(raw)  # noqa: SIM115 - returned open
         stream._closefp = True  # close the file together with the decompressor
         return stream  # type: ignore[return-value]
     try:
