@@ -584,3 +584,55 @@ def test_empty_input_gives_an_empty_output(tmp_path):
     done = run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", check_rc=0)
     assert (tmp_path / "out.jsonl").read_bytes() == b""
     assert "0 documents in, 0 out" in done.stderr.decode()
+
+
+def _fail_on_seven(payload):
+    if 7 in payload:
+        raise ValueError("seven is not allowed")
+    return payload
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failing_chunk_names_its_records(jobs):
+    from dedup.cli import ChunkFailed, OrderedPool
+    from dedup.io import Record
+
+    chunk = [Record("corpus.jsonl", line, str(line), "x") for line in (40, 41, 42)]
+    pool = OrderedPool(_fail_on_seven, jobs)
+    try:
+        with pytest.raises(ChunkFailed, match=r"in records corpus.jsonl:40-42: ValueError: seven is not allowed"):
+            list(pool.run(iter([("chunk", [1, 2], None), ("chunk", [7], chunk)])))
+    finally:
+        pool.close(ok=False)
+
+
+def test_a_worker_killed_mid_run_fails_the_run_instead_of_hanging(tmp_path):
+    env = dict(os.environ, PYTHONPATH=SRC)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "clean", "-", "-o", str(tmp_path / "out.jsonl"), "--jobs", "2"],
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    lines = b"".join(json.dumps(r).encode() + b"\n" for r in records(200))
+    process.stdin.write(lines)
+    process.stdin.flush()
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    if not children.exists():
+        process.kill()
+        pytest.skip("needs /proc/PID/task/PID/children (Linux)")
+    deadline = time.time() + 30
+    workers: list[str] = []
+    while time.time() < deadline and not workers:
+        workers = children.read_text().split()
+        time.sleep(0.05)
+    assert workers, "no worker processes started"
+    os.kill(int(workers[0]), signal.SIGKILL)
+    time.sleep(0.5)
+    try:
+        process.stdin.write(lines)
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1, err.decode()
+    assert "processing failed" in err.decode()
+    assert os.listdir(tmp_path) == []

@@ -29,6 +29,7 @@ import signal
 import sys
 import time
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -340,17 +341,30 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+class ChunkFailed(Exception):
+    """Processing a chunk of records raised: says which records, keeps the original error."""
+
+    def __init__(self, records: Any, error: BaseException) -> None:
+        where = ""
+        if isinstance(records, list) and records and isinstance(records[0], Record):
+            first, last = records[0], records[-1]
+            lines = f"{first.line}" if first.line == last.line else f"{first.line}-{last.line}"
+            where = f" in records {first.source}:{lines}" if first.source == last.source else f" from {first.source}"
+        super().__init__(f"processing failed{where}: {type(error).__name__}: {error}")
+
+
 class OrderedPool:
     """Runs a function over chunks in worker processes and yields the results in input order.
 
     At most ``jobs * 3`` chunks are in flight, so memory stays bounded on any input size.
     With ``jobs == 1`` the function runs in this process: the same code, the same output.
+    A worker that dies (e.g. killed for lack of memory) fails the run instead of hanging it.
     """
 
     def __init__(self, function: Callable, jobs: int) -> None:
         self.function = function
         self.jobs = jobs
-        self._pool = None
+        self._pool: ProcessPoolExecutor | None = None
         if jobs > 1:
             # Build the tokenizer's lookup tables once here: forked workers share them
             # instead of each spending a few hundred milliseconds building its own.
@@ -358,9 +372,8 @@ class OrderedPool:
 
             tokenize(["warm up"])
             methods = multiprocessing.get_all_start_methods()
-            # fork shares the already-built lookup tables and imports: workers start at once.
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self._pool = context.Pool(jobs, initializer=_ignore_sigint)
+            self._pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_sigint)
 
     def run(self, items: Iterable[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
         """``items`` are (kind, payload, context); for kind "chunk" the result replaces the payload."""
@@ -369,7 +382,11 @@ class OrderedPool:
         in_flight = 0
         for kind, payload, context in items:
             if kind == "chunk" and self._pool is not None:
-                pending.append((kind, self._pool.apply_async(self.function, (payload,)), context))
+                try:
+                    future = self._pool.submit(self.function, payload)
+                except Exception as error:  # noqa: BLE001 - a broken pool: a worker died
+                    raise ChunkFailed(context, error) from error
+                pending.append((kind, future, context))
                 in_flight += 1
             else:
                 pending.append((kind, payload, context))
@@ -382,24 +399,26 @@ class OrderedPool:
 
     def _ready(self, item: tuple) -> bool:
         kind, payload, _ = item
-        return kind != "chunk" or self._pool is None or payload.ready()
+        return kind != "chunk" or self._pool is None or payload.done()
 
     def _resolve(self, item: tuple) -> tuple:
         kind, payload, context = item
         if kind != "chunk":
             return item
-        if self._pool is None:
-            return kind, self.function(payload), context
-        return kind, payload.get(), context
+        try:
+            return kind, (self.function(payload) if self._pool is None else payload.result()), context
+        except Exception as error:  # noqa: BLE001 - reported with the records it concerns
+            raise ChunkFailed(context, error) from error
 
     def close(self, ok: bool) -> None:
         if self._pool is None:
             return
-        if ok:
-            self._pool.close()
-        else:
-            self._pool.terminate()
-        self._pool.join()
+        if not ok:
+            # Stop at once: workers are busy with chunks whose results nobody will read.
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=not ok)
+        self._pool = None
 
 
 def _events(inp: Input, text_field: str, id_field: str | None) -> Iterator[tuple[str, Any, Any]]:
@@ -802,7 +821,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         sys.stderr.write(f"dedup: error: {error}\n")
         return EXIT_USAGE
-    except (DataError, InputError) as error:
+    except (DataError, InputError, ChunkFailed) as error:
         sys.stderr.write(f"dedup: error: {error}\n")
         return EXIT_DATA
     except ValueError as error:  # the library's parameter checks: a bad option value
