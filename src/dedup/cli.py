@@ -29,8 +29,8 @@ import signal
 import sys
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -384,7 +384,7 @@ class OrderedPool:
             if kind == "chunk" and self._pool is not None:
                 try:
                     future = self._pool.submit(self.function, payload)
-                except Exception as error:  # noqa: BLE001 - a broken pool: a worker died
+                except Exception as error:
                     raise ChunkFailed(context, error) from error
                 pending.append((kind, future, context))
                 in_flight += 1
@@ -407,7 +407,7 @@ class OrderedPool:
             return item
         try:
             return kind, (self.function(payload) if self._pool is None else payload.result()), context
-        except Exception as error:  # noqa: BLE001 - reported with the records it concerns
+        except Exception as error:
             raise ChunkFailed(context, error) from error
 
     def close(self, ok: bool) -> None:
