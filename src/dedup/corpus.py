@@ -333,7 +333,8 @@ def find_duplicates(
     n = len(sigs)
     empty_mask = (sigs == EMPTY).all(axis=1) if n else np.zeros(0, dtype=bool)
     present = np.flatnonzero(~empty_mask)
-    pairs = candidate_pairs(sigs[present], bands, rows, max_bucket=max_bucket)
+    # Without empty documents there is nothing to drop: no copy of the signatures.
+    pairs = candidate_pairs(sigs if len(present) == n else sigs[present], bands, rows, max_bucket=max_bucket)
     left, right = present[pairs[:, 0]], present[pairs[:, 1]]
     similarity = _estimate(sigs, left, right)
     keep = similarity >= threshold
