@@ -210,33 +210,56 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class Progress:
-    """Documents-per-second progress on a terminal; silent when stderr is not one."""
+    """Progress on a terminal (silent when stderr is not one): documents and documents/s.
 
-    def __init__(self, enabled: bool, description: str, total: int | None = None) -> None:
+    With input files of known size the bar also shows bytes read against the total, so
+    it gives a percentage and an ETA; for stdin it counts documents only.
+    """
+
+    def __init__(self, enabled: bool, description: str, files: Sequence[InputFile] = ()) -> None:
         self._bar = None
         self._enabled = enabled
-        self._count = 0
+        self._docs = 0
         self._started = time.perf_counter()
         self._last = 0.0
+        self._finished_bytes = 0
+        self._shown_bytes = 0
+        total = sum(f.size for f in files)
+        self._by_bytes = bool(files) and all(f.path != STDIO for f in files) and total > 0
         if not enabled:
             return
         try:
             from tqdm import tqdm
         except ImportError:
             return  # fall back to a plain counter line
-        self._bar = tqdm(total=total, desc=description, unit=" docs", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+        if self._by_bytes:
+            self._bar = tqdm(total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024,
+                             file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+        else:
+            self._bar = tqdm(desc=description, unit=" docs", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
-    def update(self, n: int = 1) -> None:
-        self._count += n
-        if self._bar is not None:
-            self._bar.update(n)
-        elif self._enabled:
-            now = time.perf_counter()
+    def update(self, docs: int, current: InputFile | None = None) -> None:
+        """``docs`` more documents done; ``current`` is the file they came from."""
+        self._docs += docs
+        if not self._enabled:
+            return
+        now = time.perf_counter()
+        rate = self._docs / max(now - self._started, 1e-9)
+        if self._bar is None:
             if now - self._last > 0.5:
                 self._last = now
-                rate = self._count / max(now - self._started, 1e-9)
-                sys.stderr.write(f"\r{self._count:,} docs  {rate:,.0f} docs/s")
+                sys.stderr.write(f"\r{self._docs:,} docs  {rate:,.0f} docs/s")
                 sys.stderr.flush()
+        elif self._by_bytes:
+            done = self._finished_bytes + (current.consumed() if current is not None else 0)
+            self._bar.set_postfix_str(f"{self._docs:,} docs, {rate:,.0f} docs/s", refresh=False)
+            self._bar.update(max(0, done - self._shown_bytes))
+            self._shown_bytes = max(done, self._shown_bytes)
+        else:
+            self._bar.update(docs)
+
+    def file_done(self, file: InputFile) -> None:
+        self._finished_bytes += file.size
 
     def close(self) -> None:
         if self._bar is not None:
@@ -626,7 +649,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         rejects = RecordWriter(outputs.file(args.rejects), "jsonl", name=_name(args.rejects)) if args.rejects else None
         jobs = args.jobs or _default_jobs()
         pool = OrderedPool(worker, jobs if within else 1)
-        progress = Progress(not args.quiet and sys.stderr.isatty(), args.command)
+        progress = Progress(not args.quiet and sys.stderr.isatty(), args.command, inp.files)
         writer = main_writer
         current = None
         for kind, payload, context in pool.run(_chunks(_events(inp, args.text_field, args.id_field), params, want_report)):
@@ -634,6 +657,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                 stats.files += 1
                 current = payload
             elif kind == "end":
+                progress.file_done(payload)
                 if out_folder is not None:
                     # An empty JSONL/Parquet file gives an empty output file; a rejected
                     # text file gives none (it is in --rejects instead).
@@ -648,7 +672,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                 if out_folder is not None and writer is None:
                     writer = _folder_writer(out_folder, current, args)
                 _finish_chunk(context, payload, across, explain, writer, report, stats)
-                progress.update(len(context))
+                progress.update(len(context), current)
         if writer is not None:
             writer.close()
         for extra_writer in (report, rejects):
@@ -751,7 +775,7 @@ def run_dups(args: argparse.Namespace) -> int:
     outputs = AtomicOutputs()
     stats = Stats()
     ok = False
-    progress = Progress(not args.quiet and sys.stderr.isatty(), "dups")
+    progress = Progress(not args.quiet and sys.stderr.isatty(), "dups", inp.files)
     seen: set = set()
     try:
         out = RecordWriter(outputs.file(args.output), "jsonl", name=_name(args.output))
@@ -759,8 +783,13 @@ def run_dups(args: argparse.Namespace) -> int:
 
         def documents() -> Iterator[tuple[Any, str]]:
             # Streamed: find_duplicates keeps only signatures, never the texts.
+            current = None
             for kind, payload, _ in _events(inp, args.text_field, args.id_field):
-                if kind == "error":
+                if kind == "start":
+                    current = payload
+                elif kind == "end":
+                    progress.file_done(payload)
+                elif kind == "error":
                     _handle_error(payload, args, stats, rejects)
                 elif kind == "record":
                     if payload.id in seen:
@@ -771,7 +800,7 @@ def run_dups(args: argparse.Namespace) -> int:
                     seen.add(payload.id)
                     stats.docs_in += 1
                     stats.chars_in += len(payload.text)
-                    progress.update()
+                    progress.update(1, current)
                     yield payload.id, payload.text
 
         result = find_duplicates(documents(), **options)

@@ -170,10 +170,29 @@ class InputFile:
     path: str
     relpath: str
     format: str
+    size: int = 0  # bytes on disk (0 for stdin): the progress bar's total
+    _position: Any = field(default=None, repr=False, compare=False)  # bytes read so far, set by the reader
 
     @property
     def display(self) -> str:
         return "<stdin>" if self.path == STDIO else self.path
+
+    def consumed(self) -> int:
+        """Bytes of the file read so far (compressed bytes for a compressed file)."""
+        if self._position is None:
+            return 0
+        try:
+            return min(self.size, int(self._position()))
+        except (ValueError, OSError):  # the file is closed: it was read to the end
+            return self.size
+
+    def _open(self) -> BinaryIO:
+        """Open for reading, decompressed, and let :meth:`consumed` follow the raw file."""
+        if self.path == STDIO:
+            return open_binary(STDIO)
+        raw = open(self.path, "rb")  # noqa: SIM115 - closed with the decompressed stream
+        self._position = raw.tell
+        return _open_decompressed(raw, self.path)
 
 
 @dataclass
@@ -218,7 +237,8 @@ def open_input(path: str, fmt: str | None = None) -> Input:
     if not os.path.exists(path):
         raise UsageError(f"input not found: {path}")
     if not os.path.isdir(path):
-        return Input(path, False, [InputFile(path, os.path.basename(path), fmt or detect_format(path))])
+        size = os.path.getsize(path)
+        return Input(path, False, [InputFile(path, os.path.basename(path), fmt or detect_format(path), size)])
     files, ignored = [], []
     for dirpath, dirnames, filenames in os.walk(path):
         # Hidden entries are skipped so that our own temporary outputs are never read back.
@@ -232,7 +252,7 @@ def open_input(path: str, fmt: str | None = None) -> Input:
             if detected is None or (fmt is not None and detected != fmt):
                 ignored.append(rel)
                 continue
-            files.append(InputFile(full, rel, detected))
+            files.append(InputFile(full, rel, detected, os.path.getsize(full)))
     files.sort(key=lambda f: f.relpath)
     if not files:
         kinds = ", ".join(sorted(_FORMAT_SUFFIXES))
@@ -302,7 +322,7 @@ def _record_id(data: dict, id_field: str | None, source: str, line: int) -> tupl
 
 def _read_jsonl(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
     source = file.display
-    stream = open_binary(file.path)
+    stream = file._open()
     try:
         for number, raw in enumerate(stream, start=1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -393,6 +413,8 @@ def _read_parquet(file: InputFile, text_field: str, id_field: str | None) -> Ite
     if id_field is not None and id_field not in schema.names:
         raise InputError(f"{source}: no id column {id_field!r} (columns: {', '.join(schema.names)})")
     number = 0
+    total_rows = max(1, parquet.metadata.num_rows)
+    file._position = lambda: file.size * number / total_rows
     for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
         for row in batch.to_pylist():
             number += 1
@@ -423,7 +445,7 @@ def _row_json(row: dict) -> bytes:
 
 def _read_text(file: InputFile) -> Iterator[Record | RecordError]:
     source = file.display
-    stream = open_binary(file.path)
+    stream = file._open()
     try:
         data = stream.read()
     finally:
