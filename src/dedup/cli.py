@@ -292,6 +292,8 @@ def _plural(n: int, word: str) -> str:
 def _summary(command: str, stats: Stats, seconds: float, extra: str = "") -> str:
     rate = stats.docs_in / seconds if seconds > 0 else 0.0
     lines = [f"dedup {command}: {_plural(stats.docs_in, 'document')} in"]
+    if stats.files > 1:
+        lines[0] += f" (from {stats.files:,} files)"
     if command == "clean":
         lines[0] += f", {stats.docs_out:,} out"
     if stats.skipped:
@@ -787,6 +789,7 @@ def run_dups(args: argparse.Namespace) -> int:
             for kind, payload, _ in _events(inp, args.text_field, args.id_field):
                 if kind == "start":
                     current = payload
+                    stats.files += 1
                 elif kind == "end":
                     progress.file_done(payload)
                 elif kind == "error":
