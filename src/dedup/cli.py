@@ -343,17 +343,27 @@ def _within_worker(payload: tuple[list[str], dict, bool]) -> list[tuple[str | No
     texts, params, explain = payload
     from . import repeats
 
-    cleaned = repeats.clean_many(texts, **params)
-    if explain:
-        # Spans in the original text. clean_many may remove more in a second round (a
-        # removal can join text into a new repeat); those are not in the report.
-        found = [
-            [(r.start, r.end, r.source_start, r.source_end, float(r.similarity)) for r in reps]
-            for reps in repeats.find_repeats_many(texts, **params)
-        ]
-    else:
-        found = [None] * len(texts)
-    return [(None if new is old else new, spans) for new, old, spans in zip(cleaned, texts, found)]
+    if not explain:
+        cleaned = repeats.clean_many(texts, **params)
+        return [(None if new is old else new, None) for new, old in zip(cleaned, texts)]
+    # The report needs the repeats, with offsets into the original text: find them, remove
+    # them, and let clean_many finish the texts that changed. A removal can join text into
+    # a new repeat; clean_many removes it too, but that second round is not in the report.
+    found = repeats.find_repeats_many(texts, **params)
+    out: list[tuple[str | None, list[tuple] | None]] = []
+    changed = []
+    for text, reps in zip(texts, found):
+        spans = [(r.start, r.end, r.source_start, r.source_end, float(r.similarity)) for r in reps]
+        if spans:
+            changed.append(len(out))
+            out.append((repeats.remove_spans(text, [(r.start, r.end) for r in reps]), spans))
+        else:
+            out.append((None, spans))
+    if changed:
+        finished = repeats.clean_many([out[i][0] for i in changed], **params)
+        for i, text in zip(changed, finished):
+            out[i] = (text, out[i][1])
+    return out
 
 
 def _identity_worker(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, list[tuple] | None]]:
