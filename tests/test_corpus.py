@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import dedup.lsh as lsh
+from dedup import lsh
 from dedup.corpus import ArticleMatch, Deduplicator, _segment, find_duplicates
 from dedup.minhash import MinHasher
 from dedup.shingle import shingles
@@ -217,8 +217,10 @@ def test_clean_only_deletes_and_leaves_no_blank_paragraphs():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.sampled_from([WIRE_EN, WIRE_NL, LOCAL_A, LOCAL_B, OPINION, LOCAL_NL, SPORT]), min_size=1, max_size=5),
-       st.lists(st.sampled_from([WIRE_EN, WIRE_NL, LOCAL_A, LOCAL_B, OPINION, LOCAL_NL, SPORT]), min_size=1, max_size=5))
+@given(
+    st.lists(st.sampled_from([WIRE_EN, WIRE_NL, LOCAL_A, LOCAL_B, OPINION, LOCAL_NL, SPORT]), min_size=1, max_size=5),
+    st.lists(st.sampled_from([WIRE_EN, WIRE_NL, LOCAL_A, LOCAL_B, OPINION, LOCAL_NL, SPORT]), min_size=1, max_size=5),
+)
 def test_clean_output_is_the_input_with_ranges_removed(earlier, later):
     d = Deduplicator(0.8, scope="across")
     d.add(article(*earlier), doc_id=0)
@@ -450,14 +452,18 @@ def test_find_duplicates_reports_progress():
 def test_find_duplicates_matches_datasketch_on_clear_cases():
     from datasketch import MinHashLSH
 
-    docs, clusters = planted_corpus(30, seed=5)
+    docs, _ = planted_corpus(30, seed=5)
     hasher = MinHasher(128)
     sigs = hasher.sign(docs)
     lsh_index = MinHashLSH(threshold=0.8, num_perm=128)
     for i, sig in enumerate(sigs):
         lsh_index.insert(i, hasher.to_datasketch(sig))
-    theirs = {(min(i, j), max(i, j)) for i, sig in enumerate(sigs) for j in lsh_index.query(hasher.to_datasketch(sig))
-              if i != j and np.mean(sigs[i] == sigs[j]) >= 0.8}
+    theirs = {
+        (min(i, j), max(i, j))
+        for i, sig in enumerate(sigs)
+        for j in lsh_index.query(hasher.to_datasketch(sig))
+        if i != j and np.mean(sigs[i] == sigs[j]) >= 0.8
+    }
     ours = {(a, b) for c in find_duplicates(docs, threshold=0.8).clusters for a, b, _ in c.pairs}
     assert theirs <= ours  # we miss nothing datasketch finds (recall-weighted banding)
 
@@ -479,3 +485,15 @@ def test_find_duplicates_matches_datasketch_on_clear_cases():
 def test_find_duplicates_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_char_mode_windows_end_at_full_width_sentence_marks():
+    places = "东南西北中上下左右前后"  # made-up text without spaces, sentences starting differently
+    text = "".join(f"第{i}天{places[i % 11]}边河水很高所以大家都去看了。" for i in range(40))
+    tokens = tokenize([text], "char")
+    segments = _segment([text], tokens, max_words=150, min_words=37)
+    assert len(segments.starts) > 1
+    assert all(text[start - 1] == "。" for start in segments.starts[1:])
+    d = Deduplicator(0.8, scope="across", mode="char")
+    d.add(text, doc_id="cn")
+    assert {m.source_id for m in d.find("别的内容在这里。" * 5 + text)} == {"cn"}

@@ -25,8 +25,9 @@ from __future__ import annotations
 import numbers
 import os
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ from .minhash import EMPTY, MinHasher
 from .repeats import RepeatParams, find_repeats_many, remove_spans
 from .text import mix64, paragraphs, tokenize
 
-__all__ = ["find_duplicates", "Duplicates", "Cluster", "Deduplicator", "Match", "ArticleMatch", "RECALL_WEIGHTS"]
+__all__ = ["RECALL_WEIGHTS", "ArticleMatch", "Cluster", "Deduplicator", "Duplicates", "Match", "find_duplicates"]
 
 # (false-positive weight, false-negative weight) for optimal_params: candidates are
 # verified, so false positives are cheap and false negatives are what we minimise.
@@ -194,8 +195,7 @@ class Duplicates:
         import json
 
         with open(path, "w", encoding="utf-8") as handle:
-            for record in self.to_records():
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in self.to_records())
 
 
 def _iter_documents(docs: Iterable, ids: Iterable | None) -> Iterator[tuple[Any, str]]:
@@ -217,7 +217,9 @@ def _iter_documents(docs: Iterable, ids: Iterable | None) -> Iterator[tuple[Any,
                 raise ValueError("give ids either in docs as (id, text) pairs or in ids, not both")
             doc_id, text = item
         else:
-            raise TypeError(f"docs[{position}] must be str or an (id, str) pair, got {type(item).__name__}: {item!r:.60}")
+            raise TypeError(
+                f"docs[{position}] must be str or an (id, str) pair, got {type(item).__name__}: {item!r:.60}"
+            )
         yield doc_id, text
     if id_iter is not None and next(id_iter, _END) is not _END:
         raise ValueError("ids has more items than docs")
@@ -226,7 +228,9 @@ def _iter_documents(docs: Iterable, ids: Iterable | None) -> Iterator[tuple[Any,
 _END = object()
 
 
-def _progress_callback(progress: bool | Callable[[int], None] | None) -> tuple[Callable[[int], None], Callable[[], None]]:
+def _progress_callback(
+    progress: bool | Callable[[int], None] | None,
+) -> tuple[Callable[[int], None], Callable[[], None]]:
     if progress is None or progress is False:
         return (lambda done: None), (lambda: None)
     if callable(progress):
@@ -244,7 +248,9 @@ def _progress_callback(progress: bool | Callable[[int], None] | None) -> tuple[C
             state["done"] = done
 
         return update, bar.close
-    raise TypeError(f"progress must be None, a bool or a callable taking the number of documents done, got {progress!r}")
+    raise TypeError(
+        f"progress must be None, a bool or a callable taking the number of documents done, got {progress!r}"
+    )
 
 
 def find_duplicates(
@@ -363,8 +369,13 @@ def find_duplicates(
     clusters = [
         Cluster(
             members=member_ids[member_bounds[k] : member_bounds[k + 1]],
-            pairs=list(zip(left_ids[pair_bounds[k] : pair_bounds[k + 1]], right_ids[pair_bounds[k] : pair_bounds[k + 1]],
-                           sims[pair_bounds[k] : pair_bounds[k + 1]])),
+            pairs=list(
+                zip(
+                    left_ids[pair_bounds[k] : pair_bounds[k + 1]],
+                    right_ids[pair_bounds[k] : pair_bounds[k + 1]],
+                    sims[pair_bounds[k] : pair_bounds[k + 1]],
+                )
+            ),
         )
         for k in range(len(cluster_roots))
     ]
@@ -384,8 +395,9 @@ def find_duplicates(
 # --------------------------------------------------------------------------- segments
 
 
-# A sentence ends at . ! ? or … (possibly followed by closing quotes or brackets) before whitespace.
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)")
+# A sentence ends at . ! ? or … (possibly followed by closing quotes or brackets) before
+# whitespace, or at the full-width 。！？ of scripts written without spaces.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)|[\u3002\uff01\uff1f]+[\u300d\u300f\uff09]*")
 _CUT_DIVISOR = 3  # a sentence is a content-defined cut point with probability 1/3
 
 
@@ -414,7 +426,7 @@ def _segment(texts: Sequence[str], tokens, max_words: int, min_words: int) -> _S
     seg_text, seg_start, seg_end, seg_token = [], [], [], []
     for t, text in enumerate(texts):
         lo, hi = int(tokens.offsets[t]), int(tokens.offsets[t + 1])
-        starts, ends, hashes = tokens.starts[lo:hi], tokens.ends[lo:hi], tokens.hashes[lo:hi]
+        starts, hashes = tokens.starts[lo:hi], tokens.hashes[lo:hi]
         for p_start, p_end in paragraphs(text):
             first = int(np.searchsorted(starts, p_start, side="left"))
             last = int(np.searchsorted(starts, p_end, side="left"))
@@ -645,9 +657,13 @@ class Deduplicator:
     def nbytes(self) -> int:
         """Approximate bytes of state (arrays and indexes, article ids not counted)."""
         return (
-            self._segment_sigs.nbytes + self._segment_article.nbytes + self._segment_span.nbytes
-            + self._article_sigs.nbytes + self._article_of_sig.nbytes
-            + self._segment_index.nbytes + self._article_index.nbytes
+            self._segment_sigs.nbytes
+            + self._segment_article.nbytes
+            + self._segment_span.nbytes
+            + self._article_sigs.nbytes
+            + self._article_of_sig.nbytes
+            + self._segment_index.nbytes
+            + self._article_index.nbytes
         )
 
     # one pass over a batch -----------------------------------------------------------
@@ -688,7 +704,9 @@ class Deduplicator:
         best_similarity[query_index[first]] = similarity[first]
         return best, best_similarity
 
-    def _process(self, text: str, doc_id: Any, prepared: _Prepared, t: int, repeats: list, remember: bool) -> list[Match]:
+    def _process(
+        self, text: str, doc_id: Any, prepared: _Prepared, t: int, repeats: list, remember: bool
+    ) -> list[Match]:
         segments = prepared.segments
         lo, hi = np.searchsorted(segments.text_index, [t, t + 1])  # segments are in text order
         mine = np.arange(lo, hi)
@@ -713,15 +731,30 @@ class Deduplicator:
             for k in np.flatnonzero(best >= 0).tolist():
                 s, row = int(candidates[k]), int(best[k])
                 matched[s] = True
-                matches.append(Match(
-                    int(starts[s]), int(ends[s]), "across", self._article_ids[int(article[row])],
-                    int(span[row, 0]), int(span[row, 1]), float(similarity[k]),
-                ))
+                matches.append(
+                    Match(
+                        int(starts[s]),
+                        int(ends[s]),
+                        "across",
+                        self._article_ids[int(article[row])],
+                        int(span[row, 0]),
+                        int(span[row, 1]),
+                        float(similarity[k]),
+                    )
+                )
         matches.sort(key=lambda m: (m.start, m.end, m.kind))
 
         if remember:
-            self._remember(doc_id, prepared.article_sigs[t : t + 1], prepared.article_keys[t : t + 1],
-                           starts, ends, sigs, keys, keep=~matched & ~_inside(starts, ends, removed))
+            self._remember(
+                doc_id,
+                prepared.article_sigs[t : t + 1],
+                prepared.article_keys[t : t + 1],
+                starts,
+                ends,
+                sigs,
+                keys,
+                keep=~matched & ~_inside(starts, ends, removed),
+            )
         return matches
 
     def _remember(self, doc_id, article_sig, article_keys, starts, ends, sigs, keys, keep) -> None:
@@ -733,7 +766,6 @@ class Deduplicator:
             self._article_of_sig.extend(np.array([article]))
         keep = np.flatnonzero(keep)
         if len(keep):
-            first = len(self._segment_sigs)
             self._segment_index._append_band_keys(keys[keep])
             self._segment_sigs.extend(sigs[keep])
             self._segment_article.extend(np.full(len(keep), article))
@@ -764,7 +796,9 @@ class Deduplicator:
         """
         return self.find_many([text], None if doc_id is None else [doc_id], remember=remember)[0]
 
-    def find_many(self, texts: Sequence[str], ids: Sequence[Any] | None = None, *, remember: bool = False) -> list[list[Match]]:
+    def find_many(
+        self, texts: Sequence[str], ids: Sequence[Any] | None = None, *, remember: bool = False
+    ) -> list[list[Match]]:
         """:meth:`find` for a batch; with ``remember``, each article also sees the ones before it."""
         texts = check_texts(texts)
         ids = self._check_ids(ids, len(texts))
@@ -858,7 +892,7 @@ class Deduplicator:
         atomic_save(path, _STATE_FORMAT, _STATE_VERSION, meta, arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, **expected: Any) -> "Deduplicator":
+    def load(cls, path: str | os.PathLike, **expected: Any) -> Deduplicator:
         """Reopen a state written by :meth:`save`.
 
         Parameters
@@ -898,9 +932,12 @@ class Deduplicator:
             else:
                 flags = arrays["article_id_is_int"].tolist()
                 ids = [int(i) if f else i for i, f in zip(_decode_strings(arrays), flags)]
-            if len(ids) != count or arrays["segment_article"].shape != (segments,) \
-                    or arrays["segment_span"].shape != (segments, 2) \
-                    or arrays["article_of_sig"].shape != (len(article_sigs),):
+            if (
+                len(ids) != count
+                or arrays["segment_article"].shape != (segments,)
+                or arrays["segment_span"].shape != (segments, 2)
+                or arrays["article_of_sig"].shape != (len(article_sigs),)
+            ):
                 raise ValueError("array sizes disagree")
             for name in ("segment_article", "article_of_sig"):
                 if len(arrays[name]) and not (0 <= arrays[name].min() and arrays[name].max() < count):
@@ -914,8 +951,10 @@ class Deduplicator:
         dedup._article_sigs.extend(article_sigs.astype(np.uint32))
         dedup._article_of_sig.extend(arrays["article_of_sig"].astype(np.int64))
         # The LSH indexes are derived data: rebuilt from the signatures, not stored.
-        for index, sigs in ((dedup._segment_index, dedup._segment_sigs.array),
-                            (dedup._article_index, dedup._article_sigs.array)):
+        for index, sigs in (
+            (dedup._segment_index, dedup._segment_sigs.array),
+            (dedup._article_index, dedup._article_sigs.array),
+        ):
             index._append_band_keys(band_keys(sigs, index.bands, index.rows))
         return dedup
 
