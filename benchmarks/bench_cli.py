@@ -5,6 +5,8 @@ Three ways to clean the text field of a JSONL corpus, all writing a JSONL file:
 * ``library loop``: the script a user would write: read lines, ``json.loads``,
   ``dedup.clean(text)``, ``json.dumps``, write (one process, no command);
 * ``library batched``: the same with ``dedup.clean_many`` over batches of 64 texts;
+* ``dedup.cli.main`` in this process: the command's own work per document (reading,
+  validating, chunking, writing) without interpreter start-up;
 * ``dedup clean --jobs N``: the real command in a subprocess (interpreter start-up,
   argument parsing, atomic output and the summary included).
 
@@ -79,6 +81,13 @@ def _cpu() -> float:
 CPU: dict = {}
 
 
+def cli_in_process(path: str, out: str, jobs: int) -> None:
+    """The command's own code, without interpreter start-up: isolates its per-document cost."""
+    from dedup.cli import main as cli_main
+
+    assert cli_main(["clean", path, "-o", out, "--jobs", str(jobs), "--quiet"]) == 0
+
+
 def best_of(runs: int, function, *args) -> float:
     """Best wall-clock time of ``runs``; the CPU time of that run goes to ``CPU[function, args]``."""
     best = (float("inf"), 0.0)
@@ -113,6 +122,9 @@ def main() -> None:
             call = (path, os.path.join(tmp, out), batch)
             results[name] = best_of(args.runs, library_loop, *call)
             cpu[name] = CPU[(library_loop, call)]
+        call = (path, os.path.join(tmp, "inproc.jsonl"), 1)
+        results["dedup.cli.main in process, --jobs 1"] = best_of(args.runs, cli_in_process, *call)
+        cpu["dedup.cli.main in process, --jobs 1"] = CPU[(cli_in_process, call)]
         # Fixed cost of one command: interpreter, imports, lookup tables, one document.
         tiny = os.path.join(tmp, "one.jsonl")
         Path(tiny).write_bytes(data.splitlines(keepends=True)[0])
