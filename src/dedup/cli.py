@@ -513,7 +513,10 @@ class Across:
             except OSError as error:
                 raise InputError(f"cannot load --state {args.state}: {error}") from None
         else:
-            self.dedup = Deduplicator(**dict(options, scope="across"))
+            try:
+                self.dedup = Deduplicator(**dict(options, scope="across"))
+            except ValueError as error:  # e.g. --threshold 1, which only --scope within accepts
+                raise UsageError(f"--scope {args.scope}: {error} (the across-document pass)") from None
 
     def process(self, texts: list[str], ids: list[Any]) -> list[tuple[str, list]]:
         """For each text: (text without passages seen in earlier documents, the matches)."""
@@ -784,6 +787,8 @@ def run_dups(args: argparse.Namespace) -> int:
     from .corpus import find_duplicates
 
     options = _given(args, ("threshold", "num_perm", "ngram", "seed"))
+    if args.jobs is not None and args.jobs > 1:
+        _warn("--jobs has no effect on dups: it runs in one process")
     outputs = AtomicOutputs()
     stats = Stats()
     ok = False
