@@ -636,3 +636,17 @@ def test_a_worker_killed_mid_run_fails_the_run_instead_of_hanging(tmp_path):
     assert process.returncode == 1, err.decode()
     assert "processing failed" in err.decode()
     assert os.listdir(tmp_path) == []
+
+
+def test_options_that_do_not_apply_are_named_in_a_warning(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", records(2))
+    done = run("clean", tmp_path / "in.jsonl", "--num-perm", "64", "-o", tmp_path / "out.jsonl", check_rc=0)
+    assert "no effect on repeats inside a document: --num-perm" in done.stderr.decode()
+
+
+def test_format_option_overrides_detection_on_stdin():
+    text = "{braces} open this note, which is plain text.\n" + doubled(ENGLISH)
+    sniffed = run("clean", "-", stdin=text.encode(), check_rc=1)  # taken as JSONL from its first byte
+    assert "<stdin>:1: invalid JSON" in sniffed.stderr.decode() and "use --format text" in sniffed.stderr.decode()
+    done = run("clean", "-", "--format", "text", stdin=text.encode(), check_rc=0)
+    assert done.stdout.decode() == dedup.clean(text)

@@ -171,6 +171,7 @@ class InputFile:
     relpath: str
     format: str
     size: int = 0  # bytes on disk (0 for stdin): the progress bar's total
+    guessed: bool = False  # format told by the content, not by the name or --format
     _position: Any = field(default=None, repr=False, compare=False)  # bytes read so far, set by the reader
 
     @property
@@ -233,12 +234,13 @@ def open_input(path: str, fmt: str | None = None) -> Input:
         The path does not exist, or a folder holds no file of a known format.
     """
     if path == STDIO:
-        return Input(STDIO, False, [InputFile(STDIO, STDIO, fmt or detect_format(STDIO))])
+        return Input(STDIO, False, [InputFile(STDIO, STDIO, fmt or detect_format(STDIO), guessed=fmt is None)])
     if not os.path.exists(path):
         raise UsageError(f"input not found: {path}")
     if not os.path.isdir(path):
         size = os.path.getsize(path)
-        return Input(path, False, [InputFile(path, os.path.basename(path), fmt or detect_format(path), size)])
+        guessed = fmt is None and split_suffixes(path)[0] is None
+        return Input(path, False, [InputFile(path, os.path.basename(path), fmt or detect_format(path), size, guessed)])
     files, ignored = [], []
     for dirpath, dirnames, filenames in os.walk(path):
         # Hidden entries are skipped so that our own temporary outputs are never read back.
@@ -322,6 +324,7 @@ def _record_id(data: dict, id_field: str | None, source: str, line: int) -> tupl
 
 def _read_jsonl(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
     source = file.display
+    hint = "; read as JSONL because it starts with '{', use --format text for plain text" if file.guessed else ""
     stream = file._open()
     try:
         for number, raw in enumerate(stream, start=1):
@@ -337,10 +340,10 @@ def _read_jsonl(file: InputFile, text_field: str, id_field: str | None) -> Itera
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as error:
-                yield RecordError(source, number, f"invalid JSON: {error.msg} (column {error.colno})", raw)
+                yield RecordError(source, number, f"invalid JSON: {error.msg} (column {error.colno}){hint}", raw)
                 continue
             if not isinstance(data, dict):
-                yield RecordError(source, number, f"expected a JSON object, got {_describe(data)}", raw)
+                yield RecordError(source, number, f"expected a JSON object, got {_describe(data)}{hint}", raw)
                 continue
             if text_field not in data:
                 fields = ", ".join(map(repr, list(data)[:10])) or "none"
