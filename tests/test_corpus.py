@@ -146,7 +146,9 @@ def test_matched_segments_are_not_stored_again():
     d.add(article(WIRE_EN, LOCAL_A), doc_id=1)
     d.add(article(WIRE_EN, LOCAL_B), doc_id=2)
     d.add(article(WIRE_EN, OPINION), doc_id=3)
-    assert d.segments == 4  # the wire paragraph once, plus three local ones
+    # The wire paragraph once, three local ones, and per article one window over the
+    # whole (short) article, the layer that catches copies with other paragraph breaks.
+    assert d.segments == 4 + 3
     (match,) = d.find(article(SPORT, WIRE_EN))
     assert match.source_id == 1  # explained by its first appearance
 
@@ -194,6 +196,48 @@ def test_flat_bodies_sharing_a_passage_at_different_offsets():
     assert covered >= 0.5 * len(shared)  # most of the passage, whatever precedes it
     for m in matches:
         assert exact_jaccard(second[m.start : m.end], first[m.source_start : m.source_end]) >= 0.7
+
+
+def test_copy_with_lost_paragraph_breaks_is_removed():
+    d = Deduplicator(0.8, scope="across")
+    d.add(article(LOCAL_A, WIRE_EN, OPINION), doc_id="with-breaks")
+    reflowed = " ".join([LOCAL_A, WIRE_EN, OPINION])
+    (match,) = d.find(article(SPORT, reflowed))
+    assert (match.source_id, match.similarity) == ("with-breaks", 1.0)
+    assert d.clean(article(SPORT, reflowed)) == SPORT
+
+
+@pytest.mark.parametrize("flat_first", [True, False])
+def test_long_copy_matches_whatever_its_paragraph_breaks(flat_first):
+    parts = [word_soup(20 + k, 70) for k in range(6)]
+    with_breaks = article(word_soup(40, 50), *parts)
+    flattened = word_soup(41, 60) + " " + " ".join(parts)
+    first, second = (flattened, with_breaks) if flat_first else (with_breaks, flattened)
+    d = Deduplicator(0.8, scope="across")
+    d.add(first, doc_id="first")
+    matches = d.find(second)
+    shared_start = second.index(parts[0])
+    covered = np.zeros(len(second), dtype=bool)
+    for m in matches:
+        covered[m.start : m.end] = True
+    assert all(m.source_id == "first" and m.start >= shared_start - 2 for m in matches)
+    assert covered[shared_start:].mean() >= 0.8
+
+
+def test_rewritten_paragraph_between_copied_ones_is_kept():
+    parts = [word_soup(60 + k, 45) for k in range(8)]
+    d = Deduplicator(0.8, scope="across")
+    d.add(" ".join(parts), doc_id="flat")  # the original, without paragraph breaks
+    rewritten = "Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho."
+    copy = article(*parts[:4], rewritten, *parts[4:])
+    matches = d.find(copy)
+    cleaned = d.clean(copy)
+    assert rewritten in cleaned
+    assert len(cleaned) < 0.5 * len(copy)
+    assert {m.source_id for m in matches} == {"flat"}
+    for m in matches:
+        if m.measure == "containment":
+            assert 0.8 <= m.similarity <= 1.0 and any(copy[m.start : m.end] in part for part in parts)
 
 
 def test_long_paragraph_is_cut_into_sentence_windows():
