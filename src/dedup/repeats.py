@@ -43,7 +43,7 @@ DEFAULT_NGRAM = 5
 DEFAULT_MAX_GAP = 40
 
 # Characters that open a quotation or parenthesis: removed with the word they precede.
-_OPENING = set("\"'‘“„‚«‹([{¿¡")
+_OPENING = set("\"'‘’“”„‚,«‹([{¿¡")
 
 
 @dataclass(frozen=True)
@@ -265,11 +265,15 @@ class _Chain:
     def matched(self) -> int:
         return sum(last - first + 1 for first, last, _ in self.runs)
 
-    def accepts(self, run_first: int, run_source: int, reach: int) -> bool:
-        last, _, diagonal = self.runs[-1][1], None, self.runs[-1][2]
+    def accepts(self, run_first: int, run_source: int, reach: int, ngram: int) -> bool:
+        last, diagonal = self.runs[-1][1], self.runs[-1][2]
         gap = run_first - last
         source_gap = run_source - (last - diagonal)
-        return 0 < gap <= reach and 0 < source_gap <= reach
+        if 0 < gap <= reach and 0 < source_gap <= reach:
+            return True
+        # A pure deletion (the copy goes on right after the edit, only the source jumps)
+        # may skip twice as much: an update that dropped a long sentence.
+        return 0 < gap <= ngram + 1 and 0 < source_gap <= 2 * reach
 
     def without_weak_ends(self, ngram: int) -> "_Chain":
         """Drop edge runs that are a short phrase separated from the rest by a longer gap.
@@ -280,13 +284,13 @@ class _Chain:
         runs = list(self.runs)
 
         def weak(run, before, after):
-            # A phrase (under two n-grams of words) set apart by more words than it has,
+            # A phrase (under three n-grams of words) set apart by more words than it has,
             # in the copy or in its source. A whole sentence is never weak: copies whose
             # next sentence was dropped or added start or end with one.
             words = run[1] - run[0] + ngram
             gap = after[0] - before[1]
             source_gap = (after[0] - after[2]) - (before[1] - before[2])
-            return words < 2 * ngram and words < max(gap, source_gap) - ngram + 1
+            return words < 3 * ngram and words < max(gap, source_gap) - ngram + 1
 
         while len(runs) > 1 and weak(runs[0], runs[0], runs[1]):
             runs.pop(0)
@@ -301,13 +305,18 @@ def _repeats_in_text(text: str, tokens: Tokens, hashes: np.ndarray, params: Repe
     chains: list[_Chain] = []
     active: list[_Chain] = []
     # A run of a single shingle is an n-word coincidence more often than copied text
-    # (copied text matches for longer between two edits); such runs are left out unless
-    # a repeat may be that short. This keeps repetitive text ("ha ha ha ...") linear.
+    # (copied text matches for longer between two edits): such runs do not start or join
+    # chains, which keeps repetitive text ("ha ha ha ...") linear. They may still extend a
+    # chain's edge past a changed word (see _Singles).
+    runs = _matched_runs(hashes)
     shortest_run = 1 if params.min_length <= n else 2
-    for run_first, run_length, diagonal in _matched_runs(hashes, shortest_run):
+    singles = _Singles(runs, shortest_run)
+    for run_first, run_length, diagonal in runs:
+        if run_length < shortest_run:
+            continue
         run = (run_first, run_first + run_length - 1, diagonal)
         active = [c for c in active if run_first - c.runs[-1][1] <= reach]
-        fitting = [c for c in active if c.accepts(run_first, run_first - diagonal, reach)]
+        fitting = [c for c in active if c.accepts(run_first, run_first - diagonal, reach, n)]
         if fitting:
             max(fitting, key=lambda c: c.matched).runs.append(run)
         else:
@@ -317,14 +326,56 @@ def _repeats_in_text(text: str, tokens: Tokens, hashes: np.ndarray, params: Repe
     spans = []
     boundaries = _Boundaries(text, tokens)
     for chain in chains:
-        span = _verified_span(chain.without_weak_ends(n), tokens.hashes, hashes, params, boundaries)
+        span = _verified_span(singles.extend(chain.without_weak_ends(n), n), tokens.hashes, hashes, params, boundaries)
         if span is not None:
             spans.append(span)
     return _to_repeats(text, tokens, _without_overlaps(spans))
 
 
-def _matched_runs(hashes: np.ndarray, shortest: int = 1) -> list[tuple[int, int, int]]:
-    """(first shingle, length, diagonal) of every run of at least ``shortest`` anchors, in text order."""
+class _Singles:
+    """Single-shingle runs, looked up by position to extend the edges of chains."""
+
+    def __init__(self, runs: list, shortest_run: int) -> None:
+        single = [(first, diagonal) for first, length, diagonal in runs if length < shortest_run]
+        self.firsts = np.array([f for f, _ in single], dtype=np.int64)
+        self.diagonals = np.array([d for _, d in single], dtype=np.int64)
+
+    def extend(self, chain: _Chain, ngram: int) -> _Chain:
+        """The chain with single runs one substitution away from its ends (a changed word
+        within the first or last ``ngram`` words of a copy) added, repeatedly."""
+        if not len(self.firsts):
+            return chain
+        runs = list(chain.runs)
+        near = ngram + 1  # shingles between runs around one changed word
+        while True:
+            first, _, diagonal = runs[0]
+            lo = np.searchsorted(self.firsts, first - near)
+            hi = np.searchsorted(self.firsts, first)
+            found = [
+                k for k in range(lo, hi)
+                if 0 < (first - diagonal) - (self.firsts[k] - self.diagonals[k]) <= near
+            ]
+            if not found:
+                break
+            k = found[-1]
+            runs.insert(0, (int(self.firsts[k]), int(self.firsts[k]), int(self.diagonals[k])))
+        while True:
+            _, last, diagonal = runs[-1]
+            lo = np.searchsorted(self.firsts, last + 1)
+            hi = np.searchsorted(self.firsts, last + near + 1)
+            found = [
+                k for k in range(lo, hi)
+                if 0 < (self.firsts[k] - self.diagonals[k]) - (last - diagonal) <= near
+            ]
+            if not found:
+                break
+            k = found[0]
+            runs.append((int(self.firsts[k]), int(self.firsts[k]), int(self.diagonals[k])))
+        return _Chain(runs)
+
+
+def _matched_runs(hashes: np.ndarray) -> list[tuple[int, int, int]]:
+    """(first shingle, length, diagonal) of every run of anchors, in text order."""
     count = len(hashes)
     if count < 2:
         return []
@@ -339,8 +390,7 @@ def _matched_runs(hashes: np.ndarray, shortest: int = 1) -> list[tuple[int, int,
     starts_run[1:] = (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)
     run_index = np.cumsum(starts_run) - 1
     lengths = np.bincount(run_index)
-    keep = lengths >= shortest
-    return list(zip(anchors[starts_run][keep].tolist(), lengths[keep].tolist(), diagonals[starts_run][keep].tolist()))
+    return list(zip(anchors[starts_run].tolist(), lengths.tolist(), diagonals[starts_run].tolist()))
 
 
 def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, params: RepeatParams, boundaries):
@@ -378,15 +428,33 @@ def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, 
     copy_start, copy_end, source_start, source_end = _snap_to_sentences(
         boundaries, (copy_start, copy_end), (source_start, source_end), n
     )
-    copy_start, copy_end = _absorb_update_edges(
-        boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap, n
-    )
-    if copy_end - copy_start < params.min_length:
+    if _matched_words(chain, n, copy_start, copy_end) < params.min_length:
         return None
+    copy_end = _absorb_update_tail(
+        boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap
+    )
     similarity = _shingle_jaccard(hashes, token_hashes, (copy_start, copy_end), (source_start, source_end), n)
     if similarity < params.threshold:
         return None
     return copy_start, copy_end, source_start, source_end, similarity
+
+
+def _matched_words(chain: _Chain, ngram: int, copy_start: int, copy_end: int) -> int:
+    """Words of the copy [copy_start, copy_end) covered by the chain's exact-match runs.
+
+    ``min_length`` counts these, not the span: a short span bridged over changed words
+    (two lists with the same layout and other names) is no repeat of ``min_length`` words.
+    """
+    covered = 0
+    reach = copy_start
+    for first, last, _ in chain.runs:
+        lo, hi = max(first, reach, copy_start), min(last + ngram, copy_end)
+        if hi > lo:
+            covered += hi - lo
+            reach = hi
+    # Exact words the edges were extended by (fewer than ngram each side) count too.
+    covered += max(0, chain.runs[0][0] - copy_start) + max(0, copy_end - (chain.runs[-1][1] + ngram))
+    return covered
 
 
 # A sentence mark (and closing quotes) followed by whitespace: "7.51" is no boundary.
@@ -426,13 +494,15 @@ def _snap_to_sentences(boundary_before, copy, source, ngram: int):
     """
     (copy_start, copy_end), (source_start, source_end) = copy, source
     spill = ngram - 1
-    if not boundary_before(copy_start):
+    # A source edge at a sentence boundary means the copy's edge words are copied text
+    # ("Michael P." is no sentence end, but its source starts where the copy does).
+    if not boundary_before(copy_start) and not boundary_before(source_start):
         for words in range(spill, 0, -1):
             if copy_start + words < copy_end and boundary_before(copy_start + words):
                 copy_start += words
                 source_start += words
                 break
-    if not boundary_before(copy_end):
+    if not boundary_before(copy_end) and not boundary_before(source_end):
         for words in range(spill, 0, -1):
             if copy_end - words > copy_start and boundary_before(copy_end - words):
                 copy_end -= words
@@ -442,39 +512,31 @@ def _snap_to_sentences(boundary_before, copy, source, ngram: int):
 
 
 # An appended copy whose source covers at least this share of the text before it is
-# an updated version of the whole text (see _absorb_update_edges).
+# an updated version of the whole text (see _absorb_update_tail).
 _WHOLE_TEXT_SHARE = 0.75
 
 
-def _absorb_update_edges(breaks, copy, source, max_gap: int, ngram: int) -> tuple[int, int]:
-    """Widen an appended updated version over the unmatched words of its own paragraphs.
+def _absorb_update_tail(breaks, copy, source, max_gap: int) -> int:
+    """The end of an appended updated version, widened over its unmatched last words.
 
     When a copy directly follows its source and the source is most of the text before
-    it, the text is "article + updated article": a sentence the update added at its start
-    or end, or a changed first or last word, is part of the copy although it matches
-    nothing. The copy takes up to ``max_gap`` such words on each side, but never across a
-    line break, and at its start only when the source ends at (or within ``ngram`` words
-    of) that line break: the words before the copy may be the end of the original that a
-    truncated copy left out, and a line after the copy (an editor's note) is text of its
-    own. ``breaks(t)`` says whether a line break precedes token ``t``.
+    it, the text is "article + updated article": a sentence the update added at its end,
+    or a changed last word, is part of the copy although it matches nothing. The copy
+    takes up to ``max_gap`` such words, up to the end of its line, never across a line
+    break (a line after the copy, like an editor's note, is text of its own).
+
+    The start of a copy is never widened: "P1, break, P2 + copy of P1" and "article,
+    break, updated article with a new first sentence" look the same, and removing P2
+    would lose original text. ``breaks(t)`` says whether a line break precedes token t.
     """
     (copy_start, copy_end), (source_start, source_end) = copy, source
     head_gap = copy_start - source_end
     if not (0 <= head_gap <= max_gap and source_end - source_start >= _WHOLE_TEXT_SHARE * copy_start):
-        return copy_start, copy_end
-    for t in range(copy_start, source_end - 1, -1):
-        if breaks(t):
-            # Only when the source reaches its own line's end (full article, break,
-            # updated version): otherwise the words before the break are original text
-            # that a truncated copy left out.
-            if t - source_end < ngram:
-                copy_start = t
-            break
+        return copy_end
     for t in range(copy_end, copy_end + max_gap + 1):
         if breaks(t):
-            copy_end = t
-            break
-    return copy_start, copy_end
+            return t
+    return copy_end
 
 
 def _shingle_jaccard(hashes, token_hashes, copy, source, n) -> float:
