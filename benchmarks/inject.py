@@ -15,7 +15,8 @@ Kinds (see issue 3):
 ``edited``      an updated version appended: a few words changed, a sentence added or dropped
 ``truncated``   the copy starts or ends mid-sentence, or both
 ``multi``       two or three extra copies (exact, reflowed or noisy)
-``paragraph``   a single paragraph or sentence run (>= 25 words) repeated later in the article
+``paragraph``   a single paragraph, sentence run or pull quote (a run of words cut mid-sentence,
+                sometimes in quotes; >= 25 words) repeated later in the article
 ``unmodified``  the article as is (must come back byte-identical)
 
 Usage::
@@ -381,15 +382,26 @@ def _make(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -
             return None
         i = rng.choice(options)
         passage = paras[i]
-        how = "paragraph"
+        how = rng.choice(("paragraph", "sentences", "quote"))
         sents = sentences(passage)
-        if len(norm_words(passage)) > 60 and len(sents) > 1 and rng.random() < 0.5:
+        spans = word_spans(passage)
+        if how == "sentences" and len(sents) > 1 and len(spans) > 40:
             a = rng.randrange(len(sents))
             b = a + 1
             while b < len(sents) and len(norm_words(" ".join(sents[a:b]))) < PARAGRAPH_MIN_WORDS:
                 b += 1
             if len(norm_words(" ".join(sents[a:b]))) >= PARAGRAPH_MIN_WORDS:
-                passage, how = " ".join(sents[a:b]), "sentences"
+                passage = " ".join(sents[a:b])
+            else:
+                how = "paragraph"
+        elif how == "quote" and len(spans) >= PARAGRAPH_MIN_WORDS + 5:
+            # A pull quote: a run of words that starts and ends mid-sentence, in quotes.
+            length = rng.randint(PARAGRAPH_MIN_WORDS, min(60, len(spans) - 1))
+            a = rng.randint(1, len(spans) - length) if len(spans) - length >= 1 else 0
+            core = passage[spans[a][0] : spans[a + length - 1][1]]
+            passage = rng.choice(('"{}"', "\u201c{}\u201d", "'{}'", "{}")).format(core)
+        else:
+            how = "paragraph"
         j = rng.randint(i + 2, len(paras))  # insert before paragraph j (j == len: at the end)
         before = "\n\n".join(paras[:j])
         corrupted = before + "\n\n" + passage + ("\n\n" + "\n\n".join(paras[j:]) if j < len(paras) else "")
