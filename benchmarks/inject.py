@@ -81,9 +81,13 @@ def norm_words(text: str) -> list[str]:
     return norm_tokens(text)[0]
 
 
+# For cutting text: "it's" and "zo'n" are one word, so a cut never splits them.
+_CUT_WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
+
+
 def word_spans(text: str) -> list[tuple[int, int]]:
-    """Character ranges of the ``\\w+`` words of ``text``."""
-    return [m.span() for m in _WORD.finditer(text)]
+    """Character ranges of the words of ``text`` (apostrophes inside a word keep it whole)."""
+    return [m.span() for m in _CUT_WORD.finditer(text)]
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -404,10 +408,12 @@ def _make(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -
             how = "paragraph"
         j = rng.randint(i + 2, len(paras))  # insert before paragraph j (j == len: at the end)
         before = "\n\n".join(paras[:j])
-        corrupted = before + "\n\n" + passage + ("\n\n" + "\n\n".join(paras[j:]) if j < len(paras) else "")
-        start = len(before) + 2
+        # Mostly a paragraph of its own; sometimes glued to the end of the paragraph before.
+        sep = rng.choices(("\n\n", "\n", " "), weights=(6, 1, 2))[0]
+        corrupted = before + sep + passage + ("\n\n" + "\n\n".join(paras[j:]) if j < len(paras) else "")
+        start = len(before) + len(sep)
         return body, corrupted, [(start, start + len(passage))], (
-            f"{how} words={len(norm_words(passage))} from-para={i} to-before-para={j}/{len(paras)}"
+            f"{how} words={len(norm_words(passage))} from-para={i} to-before-para={j}/{len(paras)} sep={sep!r}"
         )
     raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
 
