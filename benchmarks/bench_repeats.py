@@ -357,6 +357,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             s = summarise(rows)
             print(f"| {m} | {s['cases']} | {s['restored']:.1%} | {s['lost_words']} | {s['left_words']} |")
 
+    # Every article as stored (the whole corpus, not a sample): which ones does clean change?
+    # Apart from known real repeats, each is a candidate false positive to look at.
+    changed_records = []
+    if have_dedup:
+        print("\n### Articles as stored that clean changes (whole corpora)\n")
+        print("| corpus | articles | changed | ids (words removed, longest exact run in the article, similarity) |")
+        print("|---|---:|---:|---|")
+        for path in args.corpus:
+            stored = load_texts(path)
+            outs = dedup.clean_many([t for _, t in stored], **params)
+            changed = []
+            for (doc_id, text), out in zip(stored, outs):
+                if out != text:
+                    removed = len(norm_words(text)) - len(norm_words(out))
+                    sims = [round(float(r.similarity), 2) for r in finder(text)]
+                    exact_run = longest_repeat(text)[0]
+                    changed.append((doc_id, removed, exact_run, sims))
+                    changed_records.append({"corpus": Path(path).stem, "id": doc_id, "words_removed": removed,
+                                            "longest_exact_run": exact_run, "similarities": sims})
+            listing = "; ".join(f"{i} ({w}w, run {r}, sim {'/'.join(map(str, s))})" for i, w, r, s in changed[:12])
+            print(f"| {Path(path).stem} | {len(stored)} | {len(changed)} | {listing or '-'} |")
+
     # Real repeats: dpg-nl 10800732 and the seed articles.
     checks = []
     for path in args.corpus:
@@ -441,6 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with open(OUT_DIR / "repeats_results.json", "w", encoding="utf-8") as handle:
         json.dump({"args": vars(args), "records": records, "real_repeats": checks, "speed": speeds,
+                   "stored_changed": changed_records,
                    "failures": len(described)}, handle, indent=1)
     return 0
 
