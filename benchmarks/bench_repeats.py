@@ -424,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             described.append(describe_failure(case, out, row, finder(case.corrupted)))
         with open(failures_path, "w", encoding="utf-8") as handle:
             for d in described:
+                # Enough to rebuild the case: inject.py --case ID --per-kind N --seed S --show
+                d.update(seed=args.seed, per_kind=args.per_kind)
                 handle.write(json.dumps(d) + "\n")
         print(f"\n### Worst failures of dedup.clean ({len(described)} in all, written to {failures_path})\n")
         for d in described[: args.failures]:

@@ -25,7 +25,9 @@ Usage::
     for case in generate(["../shared/corpora/dpg-nl.jsonl"], per_kind=200, seed=1):
         case.original, case.corrupted, case.kind, case.injected
 
-or ``python benchmarks/inject.py --corpus PATH --per-kind 3 --show`` to look at a few.
+or ``python benchmarks/inject.py --corpus PATH --per-kind 3 --show`` to look at a few, and
+``--case ID --per-kind N --seed S --show`` (the N and S of the benchmark run) to see one
+case from ``benchmarks/out/repeats_failures.jsonl``.
 """
 
 from __future__ import annotations
@@ -468,9 +470,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--kind", action="append", choices=KINDS, help="only these kinds (repeatable)")
     parser.add_argument("--show", action="store_true", help="print the corrupted texts (local inspection only)")
+    parser.add_argument("--case", help="only this case id (as in repeats_failures.jsonl), e.g. dpg-nl/edited/10800991")
     args = parser.parse_args(argv)
+    kinds = args.kind or ([args.case.split("/")[1]] if args.case else KINDS)
     skipped: dict = {}
-    for case in generate(args.corpus, args.kind or KINDS, args.per_kind, args.seed, skipped):
+    for case in generate(args.corpus, kinds, args.per_kind, args.seed, skipped):
+        if args.case and case.case_id != args.case:
+            continue
         print(f"{case.case_id}  {case.variant}  words={len(norm_words(case.original))} "
               f"injected={case.injected} injected_words={case.injected_words}")
         if args.show:
