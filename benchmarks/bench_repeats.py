@@ -30,22 +30,22 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import ast  # noqa: E402
-import difflib  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections import Counter, defaultdict  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Callable, Sequence  # noqa: E402
+import argparse
+import ast
+import difflib
+import json
+import platform
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inject import KINDS, Case, generate, longest_repeat, norm_tokens, norm_words, sentence_spans  # noqa: E402
+from inject import KINDS, Case, generate, longest_repeat, norm_tokens, norm_words, sentence_spans
 
-import dedup  # noqa: E402
+import dedup
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 REAL_REPEAT_ID = "10800732"  # dpg-nl: a ~180-word passage appears twice (once with a soft hyphen)
@@ -143,16 +143,22 @@ def describe_failure(case: Case, out: str, row: dict, repeats: list) -> dict:
     ops = difflib.SequenceMatcher(None, orig_words, out_words, autojunk=False).get_opcodes()
     for tag, i1, i2, j1, j2 in ops:
         if tag in ("delete", "replace"):
-            lost_ranges.append({
-                "words": i2 - i1, "word_range": [i1, i2],
-                "chars_in_original": [orig_spans[i1][0], orig_spans[i2 - 1][1]],
-                "at": f"{100 * i1 / max(1, len(orig_words)):.0f}%-{100 * i2 / max(1, len(orig_words)):.0f}% of original",
-            })
+            lost_ranges.append(
+                {
+                    "words": i2 - i1,
+                    "word_range": [i1, i2],
+                    "chars_in_original": [orig_spans[i1][0], orig_spans[i2 - 1][1]],
+                    "at": f"{100 * i1 / max(1, len(orig_words)):.0f}%-{100 * i2 / max(1, len(orig_words)):.0f}% of original",
+                }
+            )
         if tag in ("insert", "replace"):
-            left_ranges.append({
-                "words": j2 - j1, "word_range": [j1, j2],
-                "chars_in_output": [out_spans[j1][0], out_spans[j2 - 1][1]],
-            })
+            left_ranges.append(
+                {
+                    "words": j2 - j1,
+                    "word_range": [j1, j2],
+                    "chars_in_output": [out_spans[j1][0], out_spans[j2 - 1][1]],
+                }
+            )
     removed = len(case.corrupted) - len(out)
     if out == case.corrupted:
         summary = "nothing removed"
@@ -165,19 +171,35 @@ def describe_failure(case: Case, out: str, row: dict, repeats: list) -> dict:
     else:
         summary = "same words, different order"
     return {
-        "case_id": case.case_id, "kind": case.kind, "corpus": case.corpus, "article_id": case.article_id,
-        "variant": case.variant, "summary": summary,
-        "original_chars": len(case.original), "corrupted_chars": len(case.corrupted), "output_chars": len(out),
-        "removed_chars": removed, "original_words": row["orig_words"], "injected_words": row["injected_words"],
-        "lost_words": row["lost"], "left_words": row["left"], "only_deletes": row["only_deletes"],
+        "case_id": case.case_id,
+        "kind": case.kind,
+        "corpus": case.corpus,
+        "article_id": case.article_id,
+        "variant": case.variant,
+        "summary": summary,
+        "original_chars": len(case.original),
+        "corrupted_chars": len(case.corrupted),
+        "output_chars": len(out),
+        "removed_chars": removed,
+        "original_words": row["orig_words"],
+        "injected_words": row["injected_words"],
+        "lost_words": row["lost"],
+        "left_words": row["left"],
+        "only_deletes": row["only_deletes"],
         "prefix_kept": row["prefix_kept"],
         "injected_ranges": case.injected,
         "found_repeats": [
-            {"start": r.start, "end": r.end, "source_start": r.source_start, "source_end": r.source_end,
-             "similarity": round(float(r.similarity), 3)}
+            {
+                "start": r.start,
+                "end": r.end,
+                "source_start": r.source_start,
+                "source_end": r.source_end,
+                "similarity": round(float(r.similarity), 3),
+            }
             for r in repeats
         ],
-        "lost_ranges": lost_ranges[:8], "left_ranges": left_ranges[:8],
+        "lost_ranges": lost_ranges[:8],
+        "left_ranges": left_ranges[:8],
     }
 
 
@@ -201,8 +223,10 @@ def run_cases(cases: list[Case], methods: dict[str, Callable[[str], str]]) -> di
 
 def print_table(title: str, per_group: dict, methods: Sequence[str]) -> list[dict]:
     print(f"\n### {title}\n")
-    print("| corpus | kind | method | cases | restored | text-equal | prefix kept | only deletes "
-          "| orig words lost | repeat words left | cases losing / leaving | target |")
+    print(
+        "| corpus | kind | method | cases | restored | text-equal | prefix kept | only deletes "
+        "| orig words lost | repeat words left | cases losing / leaving | target |"
+    )
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     records = []
     keys = sorted({k for m in methods for k in per_group[m]}, key=lambda k: (k[0], KINDS.index(k[1])))
@@ -218,10 +242,13 @@ def print_table(title: str, per_group: dict, methods: Sequence[str]) -> list[dic
             restored = f"{s['restored']:.1%}" if kind != "unmodified" else f"{s['byte_identical']:.1%} byte-id."
             lost_pct = 100 * s["lost_words"] / max(1, s["orig_words"])
             left_pct = 100 * s["left_words"] / max(1, s["injected_words"]) if s["injected_words"] else 0.0
-            print(f"| {corpus} | {kind} | {m} | {s['cases']} | {restored} | {s['text_equal']:.1%} | "
-                  f"{s['prefix_kept']:.1%} | {s['only_deletes']:.1%} | {s['lost_words']} ({lost_pct:.2f}%) | "
-                  f"{s['left_words']}" + (f" ({left_pct:.2f}%)" if s["injected_words"] else "") +
-                  f" | {s['cases_losing']} / {s['cases_leaving']} | {verdict} |")
+            print(
+                f"| {corpus} | {kind} | {m} | {s['cases']} | {restored} | {s['text_equal']:.1%} | "
+                f"{s['prefix_kept']:.1%} | {s['only_deletes']:.1%} | {s['lost_words']} ({lost_pct:.2f}%) | "
+                f"{s['left_words']}"
+                + (f" ({left_pct:.2f}%)" if s["injected_words"] else "")
+                + f" | {s['cases_losing']} / {s['cases_leaving']} | {verdict} |"
+            )
             records.append({"corpus": corpus, "kind": kind, "method": m, **s})
     return records
 
@@ -236,25 +263,39 @@ def real_repeat_check(text: str, label: str, clean: Callable[[str], str], finder
     k, src, rep = longest_repeat(text)
     out = clean(text)
     out_words = norm_words(out)
-    record: dict = {"text": label, "words_before": len(words), "words_after": len(out_words),
-                    "chars_before": len(text), "chars_after": len(out)}
+    record: dict = {
+        "text": label,
+        "words_before": len(words),
+        "words_after": len(out_words),
+        "chars_before": len(text),
+        "chars_after": len(out),
+    }
     if k >= 20:
-        expected = words[:rep] + words[rep + k:]
-        record.update({
-            "repeat_words": k,
-            "expected_removed_chars": [spans[rep][0], spans[rep + k - 1][1]],
-            "repeats_source_chars": [spans[src][0], spans[src + k - 1][1]],
-            "expected_words_after": len(expected),
-            "restored": out_words == expected,
-            "only_deletes": is_subsequence(out, text),
-            "first_copy_kept": text[: spans[rep][0]].rstrip() in out and out.startswith(text[: spans[rep][0]].rstrip()),
-        })
+        expected = words[:rep] + words[rep + k :]
+        record.update(
+            {
+                "repeat_words": k,
+                "expected_removed_chars": [spans[rep][0], spans[rep + k - 1][1]],
+                "repeats_source_chars": [spans[src][0], spans[src + k - 1][1]],
+                "expected_words_after": len(expected),
+                "restored": out_words == expected,
+                "only_deletes": is_subsequence(out, text),
+                "first_copy_kept": text[: spans[rep][0]].rstrip() in out
+                and out.startswith(text[: spans[rep][0]].rstrip()),
+            }
+        )
     else:
         record.update({"repeat_words": 0, "byte_identical": out == text})
     if finder is not None:
         record["found_repeats"] = [
-            {"start": r.start, "end": r.end, "source_start": r.source_start, "source_end": r.source_end,
-             "similarity": round(float(r.similarity), 3), "words": len(norm_words(text[r.start:r.end]))}
+            {
+                "start": r.start,
+                "end": r.end,
+                "source_start": r.source_start,
+                "source_end": r.source_end,
+                "similarity": round(float(r.similarity), 3),
+                "words": len(norm_words(text[r.start : r.end])),
+            }
             for r in finder(text)
         ]
     return record
@@ -282,7 +323,7 @@ def speed(texts: list[str], methods: dict, batch: Callable | None, repeats: int)
         batch(texts[:50])
     results = []
     for name, fn in methods.items():
-        t = timed(lambda: [fn(x) for x in texts], repeats)
+        t = timed(lambda fn=fn: [fn(x) for x in texts], repeats)
         results.append((f"{name} (loop)", len(texts) / t))
     if batch is not None:
         t = timed(lambda: batch(texts), repeats)
@@ -333,8 +374,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         methods["dedup.clean"] = lambda t: dedup.clean(t, **params)
     methods["baseline"] = baseline_clean
     finder = (lambda t: dedup.find_repeats(t, **params)) if have_dedup else None
-    print(f"# bench_repeats  python {platform.python_version()}  dedup {dedup.__version__}  "
-          f"seed={args.seed} per_kind={args.per_kind} params={params or 'defaults'}")
+    print(
+        f"# bench_repeats  python {platform.python_version()}  dedup {dedup.__version__}  "
+        f"seed={args.seed} per_kind={args.per_kind} params={params or 'defaults'}"
+    )
     if not have_dedup:
         print("dedup.clean not available (or --baseline-only): baseline only")
 
@@ -374,8 +417,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     sims = [round(float(r.similarity), 2) for r in finder(text)]
                     exact_run = longest_repeat(text)[0]
                     changed.append((doc_id, removed, exact_run, sims))
-                    changed_records.append({"corpus": Path(path).stem, "id": doc_id, "words_removed": removed,
-                                            "longest_exact_run": exact_run, "similarities": sims})
+                    changed_records.append(
+                        {
+                            "corpus": Path(path).stem,
+                            "id": doc_id,
+                            "words_removed": removed,
+                            "longest_exact_run": exact_run,
+                            "similarities": sims,
+                        }
+                    )
             listing = "; ".join(f"{i} ({w}w, run {r}, sim {'/'.join(map(str, s))})" for i, w, r, s in changed[:12])
             print(f"| {Path(path).stem} | {len(stored)} | {len(changed)} | {listing or '-'} |")
 
@@ -385,34 +435,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         for doc_id, text in load_texts(path):
             if doc_id == REAL_REPEAT_ID:
                 for m, fn in methods.items():
-                    checks.append({"method": m, **real_repeat_check(text, f"{Path(path).stem} {doc_id}", fn,
-                                                                     finder if m == "dedup.clean" else None)})
+                    checks.append(
+                        {
+                            "method": m,
+                            **real_repeat_check(
+                                text, f"{Path(path).stem} {doc_id}", fn, finder if m == "dedup.clean" else None
+                            ),
+                        }
+                    )
     seeds_dir = Path(args.seeds)
     if seeds_dir.is_dir():
         for seed_file in sorted(seeds_dir.glob("*.txt")):
             text = seed_file.read_text(encoding="utf-8")
             for m, fn in methods.items():
-                checks.append({"method": m, **real_repeat_check(text, f"seed {seed_file.name}", fn,
-                                                                 finder if m == "dedup.clean" else None)})
+                checks.append(
+                    {
+                        "method": m,
+                        **real_repeat_check(text, f"seed {seed_file.name}", fn, finder if m == "dedup.clean" else None),
+                    }
+                )
     if checks:
         print("\n### Real repeats\n")
-        print("| text | method | words before | after | expected after | verdict | expected removal (chars) "
-              "| removed spans reported |")
+        print(
+            "| text | method | words before | after | expected after | verdict | expected removal (chars) "
+            "| removed spans reported |"
+        )
         print("|---|---|---:|---:|---:|---|---|---|")
         for c in checks:
             if c["repeat_words"]:
                 verdict = "restored" if c["restored"] else "NOT restored"
                 verdict += "" if c["only_deletes"] else ", not only deletions"
                 expected = f"{c['expected_words_after']}"
-                removal = f"[{c['expected_removed_chars'][0]}, {c['expected_removed_chars'][1]}) repeats " \
-                          f"[{c['repeats_source_chars'][0]}, {c['repeats_source_chars'][1]})"
+                removal = (
+                    f"[{c['expected_removed_chars'][0]}, {c['expected_removed_chars'][1]}) repeats "
+                    f"[{c['repeats_source_chars'][0]}, {c['repeats_source_chars'][1]})"
+                )
             else:
                 verdict = "byte-identical" if c["byte_identical"] else "CHANGED (should be unchanged)"
                 expected, removal = f"{c['words_before']}", "none"
-            found = "; ".join(f"[{r['start']}, {r['end']}) <- [{r['source_start']}, {r['source_end']}) "
-                              f"{r['words']}w sim {r['similarity']}" for r in c.get("found_repeats", [])) or "-"
-            print(f"| {c['text']} | {c['method']} | {c['words_before']} | {c['words_after']} | {expected} | "
-                  f"{verdict} | {removal} | {found} |")
+            found = (
+                "; ".join(
+                    f"[{r['start']}, {r['end']}) <- [{r['source_start']}, {r['source_end']}) "
+                    f"{r['words']}w sim {r['similarity']}"
+                    for r in c.get("found_repeats", [])
+                )
+                or "-"
+            )
+            print(
+                f"| {c['text']} | {c['method']} | {c['words_before']} | {c['words_after']} | {expected} | "
+                f"{verdict} | {removal} | {found} |"
+            )
 
     # Failures of dedup.clean: worst first, offsets and counts only.
     OUT_DIR.mkdir(exist_ok=True)
@@ -431,9 +503,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for d in described[: args.failures]:
             lost = ", ".join(f"{r['words']}w at {r['at']}" for r in d["lost_ranges"][:3]) or "-"
             left = ", ".join(f"{r['words']}w at output{r['chars_in_output']}" for r in d["left_ranges"][:3]) or "-"
-            print(f"- {d['case_id']} [{d['variant']}]: {d['summary']}; lost {d['lost_words']} ({lost}); "
-                  f"left {d['left_words']} of {d['injected_words']} injected ({left}); "
-                  f"removed {d['removed_chars']} chars; {len(d['found_repeats'])} repeats found")
+            print(
+                f"- {d['case_id']} [{d['variant']}]: {d['summary']}; lost {d['lost_words']} ({lost}); "
+                f"left {d['left_words']} of {d['injected_words']} injected ({left}); "
+                f"removed {d['removed_chars']} chars; {len(d['found_repeats'])} repeats found"
+            )
         by_kind = Counter((d["corpus"], d["kind"], d["summary"]) for d in described)
         if by_kind:
             print("\nFailure patterns:")
@@ -444,14 +518,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a pipeline), then the injected cases of that corpus (every kind, most with a repeat).
     speeds = []
     if args.speed_repeats > 0:
-        print("\n### Speed (pinned to one CPU, best CPU time of %d runs)\n" % args.speed_repeats)
+        print(f"\n### Speed (pinned to one CPU, best CPU time of {args.speed_repeats} runs)\n")
         print("| corpus | input | articles | MB | method | articles/s | ratio to baseline |")
         print("|---|---|---:|---:|---|---:|---:|")
         batch = (lambda ts: dedup.clean_many(ts, **params)) if have_dedup else None
         for path in args.corpus:
             name = Path(path).stem
-            inputs = [("as stored", [t for _, t in load_texts(path)]),
-                      ("injected cases", [c.corrupted for c in cases if c.corpus == name])]
+            inputs = [
+                ("as stored", [t for _, t in load_texts(path)]),
+                ("injected cases", [c.corrupted for c in cases if c.corpus == name]),
+            ]
             for label, texts in inputs:
                 if not texts:
                     continue
@@ -459,14 +535,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                 res = speed(texts, methods, batch, args.speed_repeats)
                 base = dict(res)["baseline (loop)"]
                 for method, rate in res:
-                    print(f"| {name} | {label} | {len(texts)} | {mb:.1f} | {method} | {rate:,.0f} | "
-                          f"{rate / base:.2f} |")
+                    print(
+                        f"| {name} | {label} | {len(texts)} | {mb:.1f} | {method} | {rate:,.0f} | {rate / base:.2f} |"
+                    )
                     speeds.append({"corpus": name, "input": label, "method": method, "articles_per_s": rate})
 
     with open(OUT_DIR / "repeats_results.json", "w", encoding="utf-8") as handle:
-        json.dump({"args": vars(args), "records": records, "real_repeats": checks, "speed": speeds,
-                   "stored_changed": changed_records,
-                   "failures": len(described)}, handle, indent=1)
+        json.dump(
+            {
+                "args": vars(args),
+                "records": records,
+                "real_repeats": checks,
+                "speed": speeds,
+                "stored_changed": changed_records,
+                "failures": len(described),
+            },
+            handle,
+            indent=1,
+        )
     return 0
 
 

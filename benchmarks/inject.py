@@ -38,8 +38,8 @@ import os
 import random
 import re
 import unicodedata
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
 
 KINDS = ("exact", "reflowed", "noisy", "edited", "truncated", "multi", "paragraph", "unmodified")
 
@@ -414,8 +414,11 @@ def _make(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -
         sep = rng.choices(("\n\n", "\n", " "), weights=(6, 1, 2))[0]
         corrupted = before + sep + passage + ("\n\n" + "\n\n".join(paras[j:]) if j < len(paras) else "")
         start = len(before) + len(sep)
-        return body, corrupted, [(start, start + len(passage))], (
-            f"{how} words={len(norm_words(passage))} from-para={i} to-before-para={j}/{len(paras)} sep={sep!r}"
+        return (
+            body,
+            corrupted,
+            [(start, start + len(passage))],
+            (f"{how} words={len(norm_words(passage))} from-para={i} to-before-para={j}/{len(paras)} sep={sep!r}"),
         )
     raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
 
@@ -477,8 +480,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for case in generate(args.corpus, kinds, args.per_kind, args.seed, skipped):
         if args.case and case.case_id != args.case:
             continue
-        print(f"{case.case_id}  {case.variant}  words={len(norm_words(case.original))} "
-              f"injected={case.injected} injected_words={case.injected_words}")
+        print(
+            f"{case.case_id}  {case.variant}  words={len(norm_words(case.original))} "
+            f"injected={case.injected} injected_words={case.injected_words}"
+        )
         if args.show:
             print(case.corrupted, "\n" + "-" * 80)
     print("left out of the pool:", skipped)

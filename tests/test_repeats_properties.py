@@ -13,6 +13,7 @@ whitespace and punctuation variants, sometimes with a repeated passage planted i
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -35,17 +36,19 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
-ENGLISH = (
-    "the council said on Monday that a new bridge over river would open next spring after years "
-    "of delays while residents were told traffic in town centre could double during works but "
-    "engineers expect fewer problems than before because budget grew again it's don't minister "
-    "station weather football match players coach final score crowd market prices energy bills"
+ENGLISH = (  # noqa: SIM905 (a word list reads better as prose)
+    "the council said on Monday that a new bridge over river would open next spring after "
+    "years of delays while residents were told traffic in town centre could double during "
+    "works but engineers expect fewer problems than before because budget grew again it's "
+    "don't minister station weather football match players coach final score crowd market "
+    "prices energy bills"
 ).split()
-DUTCH = (
-    "de gemeente zei maandag dat een nieuwe brug over rivier volgend voorjaar opengaat na jaren "
-    "vertraging terwijl bewoners hoorden verkeer in het centrum kan verdubbelen tijdens werk maar "
-    "ingenieurs verwachten minder problemen dan eerder omdat begroting weer groeide zo'n één café "
-    "reünie coördinatie ideeën wedstrijd spelers trainer uitslag publiek markt prijzen energie"
+DUTCH = (  # noqa: SIM905 (a word list reads better as prose)
+    "de gemeente zei maandag dat een nieuwe brug over rivier volgend voorjaar opengaat na "
+    "jaren vertraging terwijl bewoners hoorden verkeer in het centrum kan verdubbelen tijdens "
+    "werk maar ingenieurs verwachten minder problemen dan eerder omdat begroting weer groeide "
+    "zo'n één café reünie coördinatie ideeën wedstrijd spelers trainer uitslag publiek markt "
+    "prijzen energie"
 ).split()
 # What may stand after a word: mostly a space, sometimes punctuation and line breaks.
 SEPARATORS = [" "] * 14 + [", ", ". ", "! ", "? ", ".\n\n", ".\n", ": ", " - ", "  ", "\u00a0"]
@@ -73,7 +76,7 @@ def has_repeat(words: list[str], n: int = 3) -> bool:
     alignment of a planted copy ambiguous by a word, which real prose never is.
     """
     folded = [w.casefold() for w in words]
-    if any(a == b for a, b in zip(folded, folded[1:])):
+    if any(a == b for a, b in itertools.pairwise(folded)):
         return True
     grams = [tuple(folded[i : i + n]) for i in range(len(folded) - n + 1)]
     return len(set(grams)) < len(grams)
@@ -157,8 +160,24 @@ def planted(draw, min_words: int = 30, whole: bool | None = None, at_end: bool |
 # Arbitrary Unicode, with the awkward characters made likely: lone surrogates, combining
 # marks, RTL and zero-width marks, soft hyphens, NBSP, emoji, line breaks.
 AWKWARD = st.sampled_from(
-    ["\ud800", "\udfff", "\u0301", "\u200f", "\u200b", "\u00ad", "\u00a0", "\U0001f600", "\n", "\n\n",
-     "\u05e9\u05dc\u05d5\u05dd", "e\u0301", "\ufb01", "\u2028", "\x00", " "]
+    [
+        "\ud800",
+        "\udfff",
+        "\u0301",
+        "\u200f",
+        "\u200b",
+        "\u00ad",
+        "\u00a0",
+        "\U0001f600",
+        "\n",
+        "\n\n",
+        "\u05e9\u05dc\u05d5\u05dd",
+        "e\u0301",
+        "\ufb01",
+        "\u2028",
+        "\x00",
+        " ",
+    ]
 )
 ANY_TEXT = st.one_of(
     st.text(st.characters(exclude_categories=()), max_size=200),
@@ -169,8 +188,13 @@ ANY_TEXT = st.one_of(
 @st.composite
 def unicode_with_repeat(draw):
     """Arbitrary Unicode text containing a copy of a long chunk of itself."""
-    words = draw(st.lists(st.one_of(AWKWARD, st.sampled_from(ENGLISH + DUTCH), st.text(min_size=1, max_size=6)),
-                          min_size=30, max_size=80))
+    words = draw(
+        st.lists(
+            st.one_of(AWKWARD, st.sampled_from(ENGLISH + DUTCH), st.text(min_size=1, max_size=6)),
+            min_size=30,
+            max_size=80,
+        )
+    )
     body = " ".join(words)
     return body + draw(st.sampled_from(["\n\n", " ", ""])) + body
 
@@ -231,12 +255,13 @@ def check_repeat_spans(text: str, repeats) -> None:
     for r in repeats:
         assert 0 <= r.source_start < r.source_end <= r.start < r.end <= len(text), r
         assert 0 < r.similarity <= 1, r
-    for (a1, b1), (a2, b2) in zip(spans, spans[1:]):
+    for (a1, b1), (a2, b2) in itertools.pairwise(spans):
         assert b1 <= a2, f"repeats [{a1}, {b1}) and [{a2}, {b2}) overlap"
 
 
 def check_word_boundaries(text: str, repeats) -> None:
     """Repeats start and end between words, never inside one."""
+
     def inside_word(i: int) -> bool:
         return 0 < i < len(text) and text[i - 1].isalnum() and text[i].isalnum()
 
@@ -291,9 +316,14 @@ def test_first_occurrence_is_kept_byte_for_byte(case):
 def test_appended_copy_of_whole_text_is_removed(case):
     text, before, _ = case
     out = dedup.clean(text)
+
     def words(s):
-        return "".join(ch if ch.isalnum() else " " for ch in unicodedata.normalize("NFKC", s.replace("\u00ad", ""))
-                       ).casefold().split()
+        return (
+            "".join(ch if ch.isalnum() else " " for ch in unicodedata.normalize("NFKC", s.replace("\u00ad", "")))
+            .casefold()
+            .split()
+        )
+
     assert words(out) == words(before), f"kept {len(words(out))} words, the original has {len(words(before))}"
 
 
@@ -320,7 +350,7 @@ def test_find_repeats_spans_are_in_bounds_ordered_and_disjoint(case):
     check_word_boundaries(text, repeats)
     for r in repeats:
         # The original part has no repeats: anything reported lies in the planted copy.
-        assert r.start >= copy_start or text[r.start:copy_start].isspace(), (
+        assert r.start >= copy_start or text[r.start : copy_start].isspace(), (
             f"{r} starts before the planted copy at {copy_start}"
         )
 
@@ -376,16 +406,28 @@ def _sample_texts(n: int = 24) -> list[str]:
 
 def _run_child(texts: list[str], hashseed: str) -> list:
     env = dict(os.environ, PYTHONHASHSEED=hashseed)
-    done = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps(texts), capture_output=True,
-                          text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD],
+        check=False,
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def test_results_do_not_depend_on_pythonhashseed():
     texts = _sample_texts()
-    here = [[dedup.clean(t), [[r.start, r.end, r.source_start, r.source_end, float(r.similarity)]
-                              for r in dedup.find_repeats(t)]] for t in texts]
+    here = [
+        [
+            dedup.clean(t),
+            [[r.start, r.end, r.source_start, r.source_end, float(r.similarity)] for r in dedup.find_repeats(t)],
+        ]
+        for t in texts
+    ]
     here = json.loads(json.dumps(here))  # the same float formatting as the children
     assert any(repeats for _, repeats in here), "the sample should contain texts with repeats"
     for seed in ("1", "4242"):
