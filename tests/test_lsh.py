@@ -298,7 +298,7 @@ def test_load_rejects_corrupt_and_foreign_files(tmp_path):
 
 
 def test_crash_during_save_keeps_the_previous_file(tmp_path, monkeypatch):
-    import dedup.lsh as lsh
+    from dedup import lsh
 
     old = LSHIndex(0.8, NUM_PERM)
     old.insert([1], planted_pairs(1.0, 1)[:1])
@@ -316,3 +316,20 @@ def test_crash_during_save_keeps_the_previous_file(tmp_path, monkeypatch):
         new.save(path)
     assert len(LSHIndex.load(path)) == 1
     assert os.listdir(tmp_path) == ["index"]
+
+
+def test_positional_index_numbers_entries_itself_and_saves_as_int_keys(tmp_path):
+    sigs = planted_pairs(1.0, 5)
+    index = LSHIndex(0.8, NUM_PERM)
+    index._append_band_keys(band_keys(sigs[0::2], index.bands, index.rows))
+    assert len(index) == 5 and 4 in index and 5 not in index
+    assert index.query(sigs[3]) == [1]
+    with pytest.raises(TypeError, match="no keys"):
+        index.insert([9], sigs[:1])
+    index.save(tmp_path / "positional")
+    loaded = LSHIndex.load(tmp_path / "positional")
+    assert loaded.query_many(sigs[1::2]) == [[0], [1], [2], [3], [4]]
+    keyed = LSHIndex(0.8, NUM_PERM)
+    keyed.insert([7], sigs[:1])
+    with pytest.raises(TypeError, match="positions"):
+        keyed._append_band_keys(band_keys(sigs[:1], keyed.bands, keyed.rows))

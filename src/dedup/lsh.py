@@ -23,19 +23,18 @@ import numbers
 import os
 import tempfile
 import zipfile
-from typing import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 
 from ._validate import check_fraction, check_int
 from .text import mix64
 
-__all__ = ["optimal_params", "band_keys", "candidate_pairs", "LSHIndex"]
+__all__ = ["LSHIndex", "band_keys", "candidate_pairs", "optimal_params"]
 
 # Buckets of candidate_pairs larger than this are linked as a star (see there).
 DEFAULT_MAX_BUCKET = 100
 
-_ROW_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: (h ^ v) * m is a bijection of h
 _BAND_SALT = np.uint64(0xC2B2AE3D27D4EB4F)
 _DOC_CHUNK = 1 << 16  # signatures per block in band_keys: temporaries stay small
 
@@ -170,8 +169,10 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """One 64-bit key per band of every signature.
 
     Band ``k`` covers signature values ``k * rows`` to ``(k + 1) * rows - 1`` (datasketch's
-    layout); its key hashes those values together with ``k``, so equal keys mean (up to a
-    2**-64 chance) equal bands of the same band number.
+    layout); its key is an affine form of those values with random odd 64-bit
+    coefficients and a constant of its own (so the band number is part of the key), mixed
+    with MurmurHash3's finaliser: equal keys mean equal bands of the same band number, up
+    to a ~2**-64 chance per pair.
 
     Parameters
     ----------
@@ -194,24 +195,29 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     bands = check_int("bands", bands, 1)
     rows = check_int("rows", rows, 1)
     if bands * rows > signatures.shape[1]:
-        raise ValueError(
-            f"bands * rows = {bands * rows} exceeds the signature length {signatures.shape[1]}"
-        )
+        raise ValueError(f"bands * rows = {bands * rows} exceeds the signature length {signatures.shape[1]}")
     n = len(signatures)
     out = np.empty((n, bands), dtype=np.uint64)
-    salts = mix64(np.arange(bands, dtype=np.uint64) + _BAND_SALT)
+    multipliers, salts = _band_multipliers(bands, rows)
     used = signatures[:, : bands * rows]
     with np.errstate(over="ignore"):
         for lo in range(0, n, _DOC_CHUNK):
-            block = used[lo : lo + _DOC_CHUNK].reshape(-1, bands, rows)
-            h = np.broadcast_to(salts, (len(block), bands)).copy()
-            # A loop over the rows of a band (not over documents): each step mixes one
-            # value of every band of every signature in the block.
-            for j in range(rows):
-                h ^= block[:, :, j]
-                h *= _ROW_MULTIPLIER
-            out[lo : lo + len(block)] = mix64(h)
+            block = used[lo : lo + _DOC_CHUNK].reshape(-1, bands, rows).astype(np.uint64)
+            # A random affine form of the band's values (mod 2**64), its own for every
+            # band, then MurmurHash3's finaliser: a few NumPy calls whatever the banding.
+            block *= multipliers
+            out[lo : lo + len(block)] = mix64(block.sum(axis=2, dtype=np.uint64) + salts)
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _band_multipliers(bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Odd 64-bit multipliers, one per (band, row), and a constant per band (so that equal
+    values in different bands, all zeros included, still give different keys). Fixed, so
+    keys are the same in every process."""
+    cells = np.arange(bands * rows, dtype=np.uint64).reshape(bands, rows)
+    salts = mix64(np.arange(bands, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15))
+    return mix64(cells + _BAND_SALT) | np.uint64(1), salts
 
 
 # --------------------------------------------------------------------------- candidate pairs
@@ -311,12 +317,15 @@ def _pairs_from_keys(keys: np.ndarray, max_bucket: int) -> np.ndarray:
 # --------------------------------------------------------------------------- the index
 
 
+_MERGE_RATIO = 4  # merge a run into the one before it once it reaches 1/4 of its size
+
+
 class _SortedRuns:
     """A multiset of ``uint64`` values with a ``uint32`` payload, kept as a few sorted runs.
 
-    Every insert becomes a sorted run; runs are merged while the newer one is at least
-    half the size of the one before it (as in a log-structured merge tree), so there are
-    at most ~log2(n) runs, each value is re-sorted O(log n) times, and a lookup is one
+    Every insert becomes a sorted run; runs are merged while the newer one is at least a
+    quarter of the size of the one before it (as in a log-structured merge tree), so
+    there are O(log n) runs, each value is re-sorted O(log n) times, and a lookup is one
     ``searchsorted`` per run. Merging two sorted runs with NumPy's stable sort (timsort)
     is linear.
     """
@@ -338,7 +347,7 @@ class _SortedRuns:
         order = np.argsort(values, kind="stable")
         self.values.append(values[order])
         self.payload.append(payload[order].astype(np.uint32))
-        while len(self.values) > 1 and len(self.values[-2]) <= 2 * len(self.values[-1]):
+        while len(self.values) > 1 and len(self.values[-2]) <= _MERGE_RATIO * len(self.values[-1]):
             self._merge_last_two()
 
     def _merge_last_two(self) -> None:
@@ -358,10 +367,15 @@ class _SortedRuns:
     def lookup(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query index, payload) for every stored value equal to a query value."""
         query_index, payloads = [], []
+        n = len(queries)
+        with np.errstate(over="ignore"):
+            # One search per run for both ends: the first position >= q and >= q + 1
+            # (a query of 2**64 - 1 wraps to 0 and finds nothing more: as exact as a key hash).
+            both = np.concatenate([queries, queries + np.uint64(1)])
         for values, payload in zip(self.values, self.payload):
-            low = np.searchsorted(values, queries, side="left")
-            high = np.searchsorted(values, queries, side="right")
-            counts = high - low
+            found = np.searchsorted(values, both)
+            low, high = found[:n], found[n:]
+            counts = np.maximum(high - low, 0)
             hit = np.flatnonzero(counts)
             if len(hit):
                 query_index.append(np.repeat(hit, counts[hit]))
@@ -428,6 +442,7 @@ class LSHIndex:
         self._int_key_runs = _SortedRuns()
         self._str_keys: list[str] = []
         self._str_rows: dict[str, int] = {}
+        self._keys_are_positions = False
 
     def __repr__(self) -> str:
         return (
@@ -456,19 +471,26 @@ class LSHIndex:
             kinds = {str if isinstance(k, str) else int if _is_int(k) else None for k in values}
             if None in kinds or len(kinds) > 1:
                 bad = next((k for k in values if not (isinstance(k, str) or _is_int(k))), None)
-                detail = f"found {type(bad).__name__} {bad!r}" if bad is not None or None in kinds else "found both"
+                detail = f"found {type(bad).__name__} {bad!r}" if None in kinds else "found both int and str"
                 raise TypeError(f"keys must be all int or all str, {detail}")
             kind = kinds.pop() if kinds else (self._key_type or int)
         if len(values) != count:
             raise ValueError(f"keys has {len(values)} items but signatures has {count} rows")
         if self._key_type is not None and kind is not self._key_type and count:
-            raise TypeError(f"keys must be {self._key_type.__name__} like the keys already in the index, got {kind.__name__}")
+            raise TypeError(
+                f"keys must be {self._key_type.__name__} like the keys already in the index, got {kind.__name__}"
+            )
         if kind is int:
             try:
                 array = np.asarray(values, dtype=np.int64) if count else np.zeros(0, dtype=np.int64)
             except OverflowError:
                 raise ValueError("keys must be integers in the int64 range") from None
-            if isinstance(keys, np.ndarray) and keys.dtype == np.uint64 and count and keys.max() > np.iinfo(np.int64).max:
+            if (
+                isinstance(keys, np.ndarray)
+                and keys.dtype == np.uint64
+                and count
+                and keys.max() > np.iinfo(np.int64).max
+            ):
                 raise ValueError("keys must be integers in the int64 range")
             return array
         return values
@@ -485,11 +507,16 @@ class LSHIndex:
             seen: set[str] = set()
             for key in keys:
                 if key in self._str_rows or key in seen:
-                    raise ValueError(f"key {key!r} is already in the index" if key in self._str_rows
-                                     else f"keys must be unique, {key!r} appears more than once")
+                    raise ValueError(
+                        f"key {key!r} is already in the index"
+                        if key in self._str_rows
+                        else f"keys must be unique, {key!r} appears more than once"
+                    )
                 seen.add(key)
 
     def __contains__(self, key: object) -> bool:
+        if self._keys_are_positions:
+            return _is_int(key) and 0 <= int(key) < self._count
         if isinstance(key, str):
             return key in self._str_rows
         if _is_int(key) and self._key_type is int:
@@ -502,6 +529,8 @@ class LSHIndex:
     def keys_at(self, positions: np.ndarray) -> list:
         """The keys of entries given by insertion position (0 = first inserted)."""
         positions = np.asarray(positions, dtype=np.int64)
+        if self._keys_are_positions:
+            return positions.tolist()
         if self._key_type is str:
             return [self._str_keys[p] for p in positions.tolist()]
         return self._int_keys[positions].tolist()
@@ -519,6 +548,8 @@ class LSHIndex:
             MinHash signatures, e.g. from :meth:`dedup.MinHasher.sign`.
         """
         signatures = _check_signatures(signatures, self.num_perm)
+        if self._keys_are_positions:
+            raise TypeError("this index numbers its entries itself; it takes no keys")
         keys = self._coerce_keys(keys, len(signatures))
         if not len(signatures):
             return
@@ -539,6 +570,18 @@ class LSHIndex:
         self._band_runs.add(band.ravel(), np.repeat(rows, self.bands))
         self._count += len(signatures)
 
+    def _append_band_keys(self, keys: np.ndarray) -> None:
+        """Insert entries given by precomputed ``band_keys`` (n, bands); their keys are their
+        insertion positions (for owners that number entries themselves, like
+        ``dedup.corpus.Deduplicator``: no key bookkeeping at all)."""
+        if self._key_type is str or (self._count and not self._keys_are_positions):
+            raise TypeError("_append_band_keys needs an index whose keys are its positions")
+        self._keys_are_positions = True
+        self._key_type = int
+        rows = np.arange(self._count, self._count + len(keys), dtype=np.int64)
+        self._band_runs.add(keys.ravel(), np.repeat(rows, self.bands))
+        self._count += len(keys)
+
     def query_positions(self, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidates of many signatures as arrays.
 
@@ -551,8 +594,13 @@ class LSHIndex:
         signatures = _check_signatures(signatures, self.num_perm)
         if not len(signatures) or not self._count:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        keys = band_keys(signatures, self.bands, self.rows).ravel()
-        index, positions = self._band_runs.lookup(keys)
+        return self._lookup_band_keys(band_keys(signatures, self.bands, self.rows))
+
+    def _lookup_band_keys(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """query_positions for precomputed ``band_keys`` (n, bands) of this index's banding."""
+        if not len(keys) or not self._count:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        index, positions = self._band_runs.lookup(keys.ravel())
         query_index = index // self.bands
         codes = np.unique(query_index * self._count + positions)
         return codes // self._count, codes % self._count
@@ -573,8 +621,14 @@ class LSHIndex:
         """
         signature = np.asarray(signature)
         if signature.ndim != 1:
-            raise ValueError(f"signature must be a 1-D array of num_perm={self.num_perm} values, got shape {signature.shape}")
-        return self.query_many(signature[None, :])[0]
+            raise ValueError(
+                f"signature must be a 1-D array of num_perm={self.num_perm} values, got shape {signature.shape}"
+            )
+        signatures = _check_signatures(signature[None, :], self.num_perm)
+        if not self._count:
+            return []
+        _, positions = self._band_runs.lookup(band_keys(signatures, self.bands, self.rows).ravel())
+        return self.keys_at(np.unique(positions))
 
     # persistence ---------------------------------------------------------------------
 
@@ -590,21 +644,28 @@ class LSHIndex:
             "key_type": None if self._key_type is None else self._key_type.__name__,
         }
         arrays = {"band_keys": values, "band_rows": payload}
-        if self._key_type is str:
+        if self._keys_are_positions:
+            arrays["int_keys"] = np.arange(self._count, dtype=np.int64)
+        elif self._key_type is str:
             arrays.update(_encode_strings(self._str_keys))
         else:
             arrays["int_keys"] = self._int_keys[: self._count]
         return meta, arrays
 
     @classmethod
-    def _from_state(cls, meta: dict, arrays: dict[str, np.ndarray], source: str) -> "LSHIndex":
+    def _from_state(cls, meta: dict, arrays: dict[str, np.ndarray], source: str) -> LSHIndex:
         try:
-            index = cls(meta["threshold"], meta["num_perm"], weights=meta["weights"],
-                        params=(meta["bands"], meta["rows"]))
+            index = cls(
+                meta["threshold"], meta["num_perm"], weights=meta["weights"], params=(meta["bands"], meta["rows"])
+            )
             count = int(meta["count"])
             values, payload = arrays["band_keys"], arrays["band_rows"]
-            if values.dtype != np.uint64 or payload.dtype != np.uint32 or len(values) != len(payload) \
-                    or len(values) != count * index.bands:
+            if (
+                values.dtype != np.uint64
+                or payload.dtype != np.uint32
+                or len(values) != len(payload)
+                or len(values) != count * index.bands
+            ):
                 raise ValueError("band arrays do not match the entry count")
             if count and (payload.max() >= count):
                 raise ValueError("band rows out of range")
@@ -639,7 +700,7 @@ class LSHIndex:
         atomic_save(path, _FORMAT, _FORMAT_VERSION, meta, arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "LSHIndex":
+    def load(cls, path: str | os.PathLike) -> LSHIndex:
         """Read an index written by :meth:`save`.
 
         Raises ``ValueError`` naming the file when it is corrupt, truncated or not an index.

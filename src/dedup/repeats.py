@@ -43,7 +43,7 @@ DEFAULT_NGRAM = 5
 DEFAULT_MAX_GAP = 40
 
 # Characters that open a quotation or parenthesis: removed with the word they precede.
-_OPENING = set("\"'‘“„‚«‹([{¿¡")
+_OPENING = set("\"'‘’“”„‚,«‹([{¿¡")
 
 
 @dataclass(frozen=True)
@@ -265,27 +265,36 @@ class _Chain:
     def matched(self) -> int:
         return sum(last - first + 1 for first, last, _ in self.runs)
 
-    def accepts(self, run_first: int, run_source: int, reach: int) -> bool:
-        last, _, diagonal = self.runs[-1][1], None, self.runs[-1][2]
+    def accepts(self, run_first: int, run_source: int, reach: int, ngram: int) -> bool:
+        last, diagonal = self.runs[-1][1], self.runs[-1][2]
         gap = run_first - last
         source_gap = run_source - (last - diagonal)
-        return 0 < gap <= reach and 0 < source_gap <= reach
+        if 0 < gap <= reach and 0 < source_gap <= reach:
+            return True
+        # A pure deletion (the copy goes on right after the edit, only the source jumps)
+        # may skip twice as much: an update that dropped a long sentence.
+        return 0 < gap <= ngram + 1 and 0 < source_gap <= 2 * reach
 
     def without_weak_ends(self, ngram: int) -> "_Chain":
-        """Drop edge runs shorter than the gap that joins them to the rest.
+        """Drop edge runs that are a short phrase separated from the rest by a longer gap.
 
-        A short run that lands on the chain's diagonal by coincidence (a phrase that
-        occurs twice in the original) would otherwise pull unrelated words into the
-        repeat; a run of real copied text is longer than the edit that precedes it.
+        A phrase that occurs twice in the original can land near the chain's diagonal by
+        coincidence and would pull the original words around it into the repeat.
         """
         runs = list(self.runs)
 
-        def weak(run, neighbour_gap):
-            return run[1] - run[0] + ngram < neighbour_gap - ngram + 1
+        def weak(run, before, after):
+            # A phrase (under three n-grams of words) set apart by more words than it has,
+            # in the copy or in its source. A whole sentence is never weak: copies whose
+            # next sentence was dropped or added start or end with one.
+            words = run[1] - run[0] + ngram
+            gap = after[0] - before[1]
+            source_gap = (after[0] - after[2]) - (before[1] - before[2])
+            return words < 3 * ngram and words < max(gap, source_gap) - ngram + 1
 
-        while len(runs) > 1 and weak(runs[0], runs[1][0] - runs[0][1]):
+        while len(runs) > 1 and weak(runs[0], runs[0], runs[1]):
             runs.pop(0)
-        while len(runs) > 1 and weak(runs[-1], runs[-1][0] - runs[-2][1]):
+        while len(runs) > 1 and weak(runs[-1], runs[-2], runs[-1]):
             runs.pop()
         return _Chain(runs)
 
@@ -295,10 +304,19 @@ def _repeats_in_text(text: str, tokens: Tokens, hashes: np.ndarray, params: Repe
     reach = params.max_gap + n
     chains: list[_Chain] = []
     active: list[_Chain] = []
-    for run_first, run_length, diagonal in _matched_runs(hashes):
+    # A run of a single shingle is an n-word coincidence more often than copied text
+    # (copied text matches for longer between two edits): such runs do not start or join
+    # chains, which keeps repetitive text ("ha ha ha ...") linear. They may still extend a
+    # chain's edge past a changed word (see _Singles).
+    runs = _matched_runs(hashes)
+    shortest_run = 1 if params.min_length <= n else 2
+    singles = _Singles(runs, shortest_run)
+    for run_first, run_length, diagonal in runs:
+        if run_length < shortest_run:
+            continue
         run = (run_first, run_first + run_length - 1, diagonal)
         active = [c for c in active if run_first - c.runs[-1][1] <= reach]
-        fitting = [c for c in active if c.accepts(run_first, run_first - diagonal, reach)]
+        fitting = [c for c in active if c.accepts(run_first, run_first - diagonal, reach, n)]
         if fitting:
             max(fitting, key=lambda c: c.matched).runs.append(run)
         else:
@@ -308,10 +326,52 @@ def _repeats_in_text(text: str, tokens: Tokens, hashes: np.ndarray, params: Repe
     spans = []
     boundaries = _Boundaries(text, tokens)
     for chain in chains:
-        span = _verified_span(chain.without_weak_ends(n), tokens.hashes, hashes, params, boundaries)
+        span = _verified_span(singles.extend(chain.without_weak_ends(n), n), tokens.hashes, hashes, params, boundaries)
         if span is not None:
             spans.append(span)
     return _to_repeats(text, tokens, _without_overlaps(spans))
+
+
+class _Singles:
+    """Single-shingle runs, looked up by position to extend the edges of chains."""
+
+    def __init__(self, runs: list, shortest_run: int) -> None:
+        single = [(first, diagonal) for first, length, diagonal in runs if length < shortest_run]
+        self.firsts = np.array([f for f, _ in single], dtype=np.int64)
+        self.diagonals = np.array([d for _, d in single], dtype=np.int64)
+
+    def extend(self, chain: _Chain, ngram: int) -> _Chain:
+        """The chain with single runs one substitution away from its ends (a changed word
+        within the first or last ``ngram`` words of a copy) added, repeatedly."""
+        if not len(self.firsts):
+            return chain
+        runs = list(chain.runs)
+        near = ngram + 1  # shingles between runs around one changed word
+        while True:
+            first, _, diagonal = runs[0]
+            lo = np.searchsorted(self.firsts, first - near)
+            hi = np.searchsorted(self.firsts, first)
+            found = [
+                k for k in range(lo, hi)
+                if 0 < (first - diagonal) - (self.firsts[k] - self.diagonals[k]) <= near
+            ]
+            if not found:
+                break
+            k = found[-1]
+            runs.insert(0, (int(self.firsts[k]), int(self.firsts[k]), int(self.diagonals[k])))
+        while True:
+            _, last, diagonal = runs[-1]
+            lo = np.searchsorted(self.firsts, last + 1)
+            hi = np.searchsorted(self.firsts, last + near + 1)
+            found = [
+                k for k in range(lo, hi)
+                if 0 < (self.firsts[k] - self.diagonals[k]) - (last - diagonal) <= near
+            ]
+            if not found:
+                break
+            k = found[0]
+            runs.append((int(self.firsts[k]), int(self.firsts[k]), int(self.diagonals[k])))
+        return _Chain(runs)
 
 
 def _matched_runs(hashes: np.ndarray) -> list[tuple[int, int, int]]:
@@ -339,15 +399,21 @@ def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, 
     (first, _, first_diagonal), (_, last, last_diagonal) = chain.runs[0], chain.runs[-1]
     copy_start, copy_end = first, last + n
     source_start, source_end = first - first_diagonal, last - last_diagonal + n
-    # Exact word matches beyond the first/last shared shingle (fewer than n words).
-    while copy_start > source_end and source_start > 0 and token_hashes[copy_start - 1] == token_hashes[source_start - 1]:
+    # Exact word matches beyond the first/last shared shingle: fewer than n words, since
+    # n matching words would have formed a shingle of the run. The cap keeps periodic
+    # text ("ha ha ha ...") linear.
+    for _ in range(n - 1):
+        if not (copy_start > source_end and source_start > 0):
+            break
+        if token_hashes[copy_start - 1] != token_hashes[source_start - 1]:
+            break
         copy_start -= 1
         source_start -= 1
-    while (
-        copy_end < len(token_hashes)
-        and source_end < copy_start
-        and token_hashes[copy_end] == token_hashes[source_end]
-    ):
+    for _ in range(n - 1):
+        if not (copy_end < len(token_hashes) and source_end < copy_start):
+            break
+        if token_hashes[copy_end] != token_hashes[source_end]:
+            break
         copy_end += 1
         source_end += 1
     if source_end > copy_start:
@@ -360,24 +426,35 @@ def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, 
         if copy_end <= copy_start:
             return None
     copy_start, copy_end, source_start, source_end = _snap_to_sentences(
-        boundaries, (copy_start, copy_end), (source_start, source_end)
+        boundaries, (copy_start, copy_end), (source_start, source_end), n
     )
-    copy_start, copy_end = _absorb_update_edges(
+    if _matched_words(chain, n, copy_start, copy_end) < params.min_length:
+        return None
+    copy_end = _absorb_update_tail(
         boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap
     )
-    if copy_end - copy_start < params.min_length:
-        return None
     similarity = _shingle_jaccard(hashes, token_hashes, (copy_start, copy_end), (source_start, source_end), n)
     if similarity < params.threshold:
         return None
     return copy_start, copy_end, source_start, source_end, similarity
 
 
-# A repeat may reach this many words into the next sentence by coincidence: the text
-# after the copy starts like the text after its source ("The", "De", "In de"). Such
-# edges are cut back to the sentence boundary; a copy that really ends two words into a
-# sentence leaves those words behind, which loses nothing of the text.
-_SPILL_WORDS = 2
+def _matched_words(chain: _Chain, ngram: int, copy_start: int, copy_end: int) -> int:
+    """Words of the copy [copy_start, copy_end) covered by the chain's exact-match runs.
+
+    ``min_length`` counts these, not the span: a short span bridged over changed words
+    (two lists with the same layout and other names) is no repeat of ``min_length`` words.
+    """
+    covered = 0
+    reach = copy_start
+    for first, last, _ in chain.runs:
+        lo, hi = max(first, reach, copy_start), min(last + ngram, copy_end)
+        if hi > lo:
+            covered += hi - lo
+            reach = hi
+    # Exact words the edges were extended by (fewer than ngram each side) count too.
+    covered += max(0, chain.runs[0][0] - copy_start) + max(0, copy_end - (chain.runs[-1][1] + ngram))
+    return covered
 
 
 # A sentence mark (and closing quotes) followed by whitespace: "7.51" is no boundary.
@@ -406,22 +483,27 @@ class _Boundaries:
         return gap is None or "\n" in gap
 
 
-def _snap_to_sentences(boundary_before, copy, source):
-    """Cut edges that reach a word or two into a sentence continuing outside the repeat.
+def _snap_to_sentences(boundary_before, copy, source, ngram: int):
+    """Cut edges that reach a few words into a sentence continuing outside the repeat.
 
-    A coincidental spill-over always belongs to a sentence that goes on beyond the
-    repeat (the copy is followed by more of that sentence); a copy that really ends two
-    words into a sentence is followed by a break, a paragraph or the end of the text.
+    When the text after a copy starts like the text after its source ("The", "De", "In
+    de"), shingles straddling the edge match too, and the repeat spills up to
+    ``ngram - 1`` words into the next sentence. Such a spill always belongs to a sentence
+    that goes on beyond the repeat; a copy that really ends a few words into a sentence
+    is followed by a break, a paragraph or the end of the text, and is left as it is.
     """
     (copy_start, copy_end), (source_start, source_end) = copy, source
-    if not boundary_before(copy_start):
-        for words in range(_SPILL_WORDS, 0, -1):
+    spill = ngram - 1
+    # A source edge at a sentence boundary means the copy's edge words are copied text
+    # ("Michael P." is no sentence end, but its source starts where the copy does).
+    if not boundary_before(copy_start) and not boundary_before(source_start):
+        for words in range(spill, 0, -1):
             if copy_start + words < copy_end and boundary_before(copy_start + words):
                 copy_start += words
                 source_start += words
                 break
-    if not boundary_before(copy_end):
-        for words in range(_SPILL_WORDS, 0, -1):
+    if not boundary_before(copy_end) and not boundary_before(source_end):
+        for words in range(spill, 0, -1):
             if copy_end - words > copy_start and boundary_before(copy_end - words):
                 copy_end -= words
                 source_end -= words
@@ -430,34 +512,31 @@ def _snap_to_sentences(boundary_before, copy, source):
 
 
 # An appended copy whose source covers at least this share of the text before it is
-# an updated version of the whole text (see _absorb_update_edges).
+# an updated version of the whole text (see _absorb_update_tail).
 _WHOLE_TEXT_SHARE = 0.75
 
 
-def _absorb_update_edges(breaks, copy, source, max_gap: int) -> tuple[int, int]:
-    """Widen an appended updated version over the unmatched words of its own paragraphs.
+def _absorb_update_tail(breaks, copy, source, max_gap: int) -> int:
+    """The end of an appended updated version, widened over its unmatched last words.
 
     When a copy directly follows its source and the source is most of the text before
-    it, the text is "article + updated article": a sentence the update added at its start
-    or end, or a changed first or last word, is part of the copy although it matches
-    nothing. The copy takes up to ``max_gap`` such words on each side, but never across a
-    line break: the words before the break that precedes the copy may be the end of the
-    original that a truncated copy left out, and a line after the copy (an editor's note)
-    is text of its own. ``breaks(t)`` says whether a line break precedes token ``t``.
+    it, the text is "article + updated article": a sentence the update added at its end,
+    or a changed last word, is part of the copy although it matches nothing. The copy
+    takes up to ``max_gap`` such words, up to the end of its line, never across a line
+    break (a line after the copy, like an editor's note, is text of its own).
+
+    The start of a copy is never widened: "P1, break, P2 + copy of P1" and "article,
+    break, updated article with a new first sentence" look the same, and removing P2
+    would lose original text. ``breaks(t)`` says whether a line break precedes token t.
     """
     (copy_start, copy_end), (source_start, source_end) = copy, source
     head_gap = copy_start - source_end
     if not (0 <= head_gap <= max_gap and source_end - source_start >= _WHOLE_TEXT_SHARE * copy_start):
-        return copy_start, copy_end
-    for t in range(copy_start, source_end - 1, -1):
-        if breaks(t):
-            copy_start = t
-            break
+        return copy_end
     for t in range(copy_end, copy_end + max_gap + 1):
         if breaks(t):
-            copy_end = t
-            break
-    return copy_start, copy_end
+            return t
+    return copy_end
 
 
 def _shingle_jaccard(hashes, token_hashes, copy, source, n) -> float:

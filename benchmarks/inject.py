@@ -1,0 +1,494 @@
+"""Seeded generator of repeat test cases built from real articles.
+
+Every case is a pair ``(original, corrupted)``: ``corrupted`` is ``original`` with a
+repeat injected the way scrapers and CMS exports produce them, and the expected result
+of ``dedup.clean(corrupted)`` is ``original`` (word for word; for ``unmodified`` byte
+for byte). The generator never writes article text anywhere: cases live in memory and
+benchmarks report offsets and word counts only.
+
+Kinds (see issue 3):
+
+``exact``       whole body repeated after the original, same paragraphs
+``reflowed``    repeated with paragraph breaks lost, regrouped or turned into single newlines
+``noisy``       repeated with NBSP, soft hyphens inside words, \\n vs \\n\\n, curly vs straight
+                quotes (sometimes the noise is in the first copy and the copy is clean)
+``edited``      an updated version appended: a few words changed, a sentence added or dropped
+``truncated``   the copy starts or ends mid-sentence, or both
+``multi``       two or three extra copies (exact, reflowed or noisy)
+``paragraph``   a single paragraph, sentence run or pull quote (a run of words cut mid-sentence,
+                sometimes in quotes; >= 25 words) repeated later in the article
+``unmodified``  the article as is (must come back byte-identical)
+
+Usage::
+
+    from inject import generate
+    for case in generate(["../shared/corpora/dpg-nl.jsonl"], per_kind=200, seed=1):
+        case.original, case.corrupted, case.kind, case.injected
+
+or ``python benchmarks/inject.py --corpus PATH --per-kind 3 --show`` to look at a few, and
+``--case ID --per-kind N --seed S --show`` (the N and S of the benchmark run) to see one
+case from ``benchmarks/out/repeats_failures.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+KINDS = ("exact", "reflowed", "noisy", "edited", "truncated", "multi", "paragraph", "unmodified")
+
+MIN_WORDS = 80  # articles shorter than this are not used: a repeat of them is too short to matter
+PARAGRAPH_MIN_WORDS = 25  # a repeated paragraph or quote has at least this many words
+# Articles that already contain a repeated run of this many words are left out of the
+# pool: their expected output is ambiguous (dpg-nl 10800732 is checked separately).
+# Shorter legitimate repeats (headings, refrains, short quotes) stay in, and clean must keep them.
+NATIVE_REPEAT_WORDS = 20
+
+_WORD = re.compile(r"\w+")
+# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before
+# whitespace and a capital, digit or opening quote. Good enough for news prose.
+_SENTENCE_END = re.compile(r"(?<=[.!?])['\"\u2019\u201d)]?\s+(?=['\"\u2018\u201c(]?[A-Z0-9\u00c0-\u00de])")
+# Characters that never split a word and do not count in it: soft hyphen, zero-width ones.
+_IGNORABLE_CLASS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_IGNORED_IN_WORDS = dict.fromkeys(map(ord, _IGNORABLE_CLASS))
+_RAW_WORD = re.compile(rf"\w+(?:[{_IGNORABLE_CLASS}]+\w+)*")
+
+
+# ---------------------------------------------------------------- words and sentences
+
+
+def norm_tokens(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Lower-cased ``\\w+`` words and their character ranges in ``text`` as written.
+
+    Words are compared after dropping soft hyphens and zero-width characters, NFKC and
+    casefolding, so a soft hyphen inside a word or a full-width letter is not a different
+    word. This is the comparison the benchmark uses for "restored" and word counts.
+    """
+    words, spans = [], []
+    for m in _RAW_WORD.finditer(text):
+        for w in _WORD.findall(unicodedata.normalize("NFKC", m.group(0).translate(_IGNORED_IN_WORDS)).casefold()):
+            words.append(w)
+            spans.append(m.span())
+    return words, spans
+
+
+def norm_words(text: str) -> list[str]:
+    """The words of :func:`norm_tokens` without their ranges."""
+    return norm_tokens(text)[0]
+
+
+# For cutting text: "it's" and "zo'n" are one word, so a cut never splits them.
+_CUT_WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the words of ``text`` (apostrophes inside a word keep it whole)."""
+    return [m.span() for m in _CUT_WORD.finditer(text)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the sentences of ``text`` (whitespace between them excluded)."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        end = m.start() + len(m.group(0).rstrip())
+        if text[start:end].strip():
+            spans.append((start, end))
+        start = m.end()
+    if text[start:].strip():
+        spans.append((start, len(text.rstrip())))
+    return spans
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def longest_repeat(text: str, ngram: int = 6) -> tuple[int, int, int]:
+    """Longest run of words that occurs twice without overlap: ``(length, source_word, repeat_word)``.
+
+    Words are :func:`norm_words`; returns ``(0, -1, -1)`` when no ``ngram`` words repeat.
+    Used to screen the article pool and to derive the expected output of real repeats.
+    """
+    words = norm_words(text)
+    first: dict[tuple[str, ...], int] = {}
+    best = (0, -1, -1)
+    i = 0
+    while i + ngram <= len(words):
+        gram = tuple(words[i : i + ngram])
+        j = first.setdefault(gram, i)
+        if j < i:
+            k = 0
+            while i + k < len(words) and j + k < i and words[j + k] == words[i + k]:
+                k += 1
+            if k > best[0]:
+                best = (k, j, i)
+            if k >= ngram:
+                # Register the grams inside the run so later runs can still find their first copy.
+                for p in range(i + 1, i + k - ngram + 1):
+                    first.setdefault(tuple(words[p : p + ngram]), p)
+                i += k - ngram + 1
+                continue
+        i += 1
+    return best
+
+
+# ---------------------------------------------------------------- articles
+
+
+@dataclass(frozen=True)
+class Article:
+    corpus: str
+    id: str
+    text: str  # the article as stored
+    paragraphs: tuple[str, ...]  # the body as paragraphs (built from sentences for flat corpora)
+    flat: bool  # True when the stored text had no paragraph breaks
+
+    @property
+    def body(self) -> str:
+        """The article with its paragraphs separated by blank lines."""
+        return "\n\n".join(self.paragraphs)
+
+
+def _paragraphs_from_sentences(text: str, rng: random.Random) -> list[str]:
+    """Group the sentences of a flat body into paragraphs of 1-4 sentences (seeded)."""
+    sents = sentences(text)
+    paras, i = [], 0
+    while i < len(sents):
+        n = rng.choice((1, 2, 2, 3, 3, 4))
+        paras.append(" ".join(sents[i : i + n]))
+        i += n
+    return paras
+
+
+def load_articles(path: str, seed: int = 0) -> tuple[list[Article], dict[str, int]]:
+    """Articles of a JSONL corpus usable for injection, and counts of what was left out.
+
+    Articles need ``MIN_WORDS`` words and no native repeat of ``NATIVE_REPEAT_WORDS``
+    words or more. Flat bodies (no newline) are split into paragraphs of sentences.
+    """
+    name = os.path.splitext(os.path.basename(path))[0]
+    articles, skipped = [], {"short": 0, "native_repeat": 0}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            doc = json.loads(line)
+            text = doc["text"]
+            if len(norm_words(text)) < MIN_WORDS:
+                skipped["short"] += 1
+                continue
+            if longest_repeat(text)[0] >= NATIVE_REPEAT_WORDS:
+                skipped["native_repeat"] += 1
+                continue
+            if doc.get("paragraphs"):
+                paras, flat = [p.strip() for p in doc["paragraphs"] if p.strip()], False
+            elif "\n" in text.strip():
+                paras, flat = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()], False
+            else:
+                rng = random.Random(f"{seed}-paragraphs-{name}-{doc['id']}")
+                paras, flat = _paragraphs_from_sentences(text, rng), True
+            articles.append(Article(name, str(doc["id"]), text, tuple(paras), flat))
+    return articles, skipped
+
+
+# ---------------------------------------------------------------- cases
+
+
+@dataclass
+class Case:
+    case_id: str
+    kind: str
+    corpus: str
+    article_id: str
+    variant: str  # what was done, e.g. "reflow=lost sep='\\n\\n'"
+    original: str  # the expected result of cleaning
+    corrupted: str  # the input
+    injected: list[tuple[int, int]] = field(default_factory=list)  # injected ranges in corrupted
+
+    @property
+    def injected_words(self) -> int:
+        return sum(len(norm_words(self.corrupted[a:b])) for a, b in self.injected)
+
+
+def _separator(rng: random.Random) -> str:
+    """What stands between the original and the pasted copy."""
+    return rng.choices(("\n\n", "\n", " ", "\n\n\n"), weights=(6, 2, 1, 1))[0]
+
+
+def _append(original: str, copies: Sequence[str], seps: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
+    text, injected = original, []
+    for copy, sep in zip(copies, seps):
+        text += sep
+        injected.append((len(text), len(text) + len(copy)))
+        text += copy
+    return text, injected
+
+
+def _reflow(paras: Sequence[str], rng: random.Random) -> tuple[str, str]:
+    """The body with its paragraph breaks lost, regrouped, or turned into single newlines."""
+    how = rng.choice(("lost", "lost", "regrouped", "single-newline"))
+    if how == "lost":
+        return " ".join(paras), how
+    if how == "single-newline":
+        return "\n".join(paras), how
+    sents = [s for p in paras for s in sentences(p)]
+    groups, i = [], 0
+    while i < len(sents):
+        n = rng.randint(1, 5)
+        groups.append(" ".join(sents[i : i + n]))
+        i += n
+    return "\n\n".join(groups), how
+
+
+_QUOTE_SWAPS = {"'": "\u2019", "\u2019": "'", "\u2018": "'", '"': "\u201d", "\u201c": '"', "\u201d": '"'}
+
+
+def _add_noise(text: str, rng: random.Random) -> tuple[str, str]:
+    """Whitespace and typography noise: NBSP, soft hyphens, newline changes, quote styles."""
+    done = []
+    chars = list(text)
+    # NBSP for some spaces (often before numbers and units in CMS output).
+    spaces = [i for i, c in enumerate(chars) if c == " "]
+    if spaces:
+        for i in rng.sample(spaces, max(1, len(spaces) // rng.choice((5, 10, 20)))):
+            chars[i] = "\u00a0"
+        done.append("nbsp")
+    # Quotes: straight <-> curly.
+    quotes = [i for i, c in enumerate(chars) if c in _QUOTE_SWAPS]
+    if quotes:
+        for i in quotes:
+            if rng.random() < 0.8:
+                chars[i] = _QUOTE_SWAPS[chars[i]]
+        done.append("quotes")
+    text = "".join(chars)
+    # Soft hyphens inside some long words (as hyphenating CMSes insert them).
+    long_words = [(a, b) for a, b in word_spans(text) if b - a >= 8]
+    if long_words:
+        picks = sorted(rng.sample(long_words, max(1, len(long_words) // rng.choice((4, 8, 15)))), reverse=True)
+        for a, b in picks:
+            cut = rng.randint(a + 3, b - 3)
+            text = text[:cut] + "\u00ad" + text[cut:]
+        done.append("shy")
+    # Paragraph breaks: \n\n <-> \n, and stray trailing spaces.
+    if "\n" in text and rng.random() < 0.7:
+        if rng.random() < 0.5:
+            text = re.sub(r"\n\n+", "\n", text)
+            done.append("nl2->nl1")
+        else:
+            text = re.sub(r"\n+", lambda m: " \n\n" if rng.random() < 0.5 else "\n\n", text)
+            done.append("nl-ws")
+    return text, "+".join(done)
+
+
+def _edit(paras: Sequence[str], rng: random.Random, foreign: Sequence[str]) -> tuple[str, str]:
+    """An updated version: 1-3 words changed, and a sentence added or dropped, away from the ends."""
+    sents_per_para = [sentences(p) for p in paras]
+    flat = [(pi, si) for pi, ss in enumerate(sents_per_para) for si in range(len(ss))]
+    notes = []
+    if len(flat) >= 4:
+        # Interior sentence: the update's first and last sentences stay, so it stays anchored.
+        pi, si = flat[rng.randint(1, len(flat) - 2)]
+        if rng.random() < 0.5 and foreign:
+            sents_per_para[pi].insert(si, rng.choice(foreign))
+            notes.append("sentence-added")
+        else:
+            del sents_per_para[pi][si]
+            notes.append("sentence-dropped")
+    text = "\n\n".join(" ".join(ss) for ss in sents_per_para if ss)
+    spans = word_spans(text)
+    n_changes = rng.randint(1, 3)
+    lo, hi = len(spans) // 10, len(spans) - len(spans) // 10 - 1
+    vocab = [text[a:b] for a, b in spans if b - a >= 4]
+    for k in sorted(rng.sample(range(lo, hi), min(n_changes, max(0, hi - lo))), reverse=True):
+        a, b = spans[k]
+        text = text[:a] + rng.choice(vocab) + text[b:]
+    notes.append(f"words-changed={n_changes}")
+    return text, "+".join(notes)
+
+
+def _mid_sentence_cut(text: str, rng: random.Random, lo: float, hi: float) -> int:
+    """Character offset of a word start inside a sentence, between fractions lo..hi of the words."""
+    spans = word_spans(text)
+    starts = {a for a, _ in sentence_spans(text)}
+    candidates = [a for a, _ in spans[int(len(spans) * lo) : int(len(spans) * hi)] if a not in starts]
+    prev_end = {a: text[:a].rstrip()[-1:] for a in candidates}
+    # Not right after sentence-final punctuation either.
+    candidates = [a for a in candidates if prev_end[a] not in ".!?"]
+    return rng.choice(candidates) if candidates else spans[len(spans) // 3][0]
+
+
+def _make(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -> tuple[str, str, list, str] | None:
+    """(original, corrupted, injected ranges, variant) for one article, or None if it does not fit."""
+    body = art.body
+    if kind == "unmodified":
+        # Flat corpora are used as stored; corpora with paragraphs too (joined by blank lines).
+        return art.text, art.text, [], "as-stored"
+    if kind == "exact":
+        sep = _separator(rng)
+        corrupted, inj = _append(body, [body], [sep])
+        return body, corrupted, inj, f"sep={sep!r}"
+    if kind == "reflowed":
+        if len(art.paragraphs) < 2:
+            return None
+        copy, how = _reflow(art.paragraphs, rng)
+        if copy == body:
+            return None
+        sep = _separator(rng)
+        corrupted, inj = _append(body, [copy], [sep])
+        return body, corrupted, inj, f"reflow={how} sep={sep!r}"
+    if kind == "noisy":
+        noisy, how = _add_noise(body, rng)
+        sep = _separator(rng)
+        if rng.random() < 0.25:  # the noise is in the first copy; the pasted copy is clean
+            corrupted, inj = _append(noisy, [body], [sep])
+            return noisy, corrupted, inj, f"noise-in-first={how} sep={sep!r}"
+        corrupted, inj = _append(body, [noisy], [sep])
+        return body, corrupted, inj, f"noise={how} sep={sep!r}"
+    if kind == "edited":
+        copy, how = _edit(art.paragraphs, rng, foreign)
+        sep = _separator(rng)
+        corrupted, inj = _append(body, [copy], [sep])
+        return body, corrupted, inj, f"{how} sep={sep!r}"
+    if kind == "truncated":
+        where = rng.choice(("start", "end", "both"))
+        a = _mid_sentence_cut(body, rng, 0.05, 0.35) if where in ("start", "both") else 0
+        b = _mid_sentence_cut(body, rng, 0.65, 0.95) if where in ("end", "both") else len(body)
+        copy = body[a:b].rstrip()
+        if rng.random() < 0.5:
+            copy, _ = _reflow(re.split(r"\n\n", copy), rng)
+        sep = _separator(rng)
+        corrupted, inj = _append(body, [copy], [sep])
+        return body, corrupted, inj, f"cut={where} copy_words={len(norm_words(copy))} sep={sep!r}"
+    if kind == "multi":
+        n = rng.choice((2, 2, 3))
+        copies, notes = [], []
+        for _ in range(n):
+            style = rng.choice(("exact", "reflowed", "noisy"))
+            if style == "reflowed" and len(art.paragraphs) > 1:
+                copy, _ = _reflow(art.paragraphs, rng)
+            elif style == "noisy":
+                copy, _ = _add_noise(body, rng)
+            else:
+                copy, style = body, "exact"
+            copies.append(copy)
+            notes.append(style)
+        seps = [_separator(rng) for _ in copies]
+        corrupted, inj = _append(body, copies, seps)
+        return body, corrupted, inj, f"copies={'+'.join(notes)}"
+    if kind == "paragraph":
+        paras = list(art.paragraphs)
+        # The repeated passage: a paragraph of >= 25 words, or a run of sentences (a quote
+        # or a passage inside a long paragraph) of about 25-60 words.
+        options = [i for i, p in enumerate(paras[:-1]) if len(norm_words(p)) >= PARAGRAPH_MIN_WORDS]
+        if not options:
+            return None
+        i = rng.choice(options)
+        passage = paras[i]
+        how = rng.choice(("paragraph", "sentences", "quote"))
+        sents = sentences(passage)
+        spans = word_spans(passage)
+        if how == "sentences" and len(sents) > 1 and len(spans) > 40:
+            a = rng.randrange(len(sents))
+            b = a + 1
+            while b < len(sents) and len(norm_words(" ".join(sents[a:b]))) < PARAGRAPH_MIN_WORDS:
+                b += 1
+            if len(norm_words(" ".join(sents[a:b]))) >= PARAGRAPH_MIN_WORDS:
+                passage = " ".join(sents[a:b])
+            else:
+                how = "paragraph"
+        elif how == "quote" and len(spans) >= PARAGRAPH_MIN_WORDS + 5:
+            # A pull quote: a run of words that starts and ends mid-sentence, in quotes.
+            length = rng.randint(PARAGRAPH_MIN_WORDS, min(60, len(spans) - 1))
+            a = rng.randint(1, len(spans) - length) if len(spans) - length >= 1 else 0
+            core = passage[spans[a][0] : spans[a + length - 1][1]]
+            passage = rng.choice(('"{}"', "\u201c{}\u201d", "'{}'", "{}")).format(core)
+        else:
+            how = "paragraph"
+        j = rng.randint(i + 2, len(paras))  # insert before paragraph j (j == len: at the end)
+        before = "\n\n".join(paras[:j])
+        # Mostly a paragraph of its own; sometimes glued to the end of the paragraph before.
+        sep = rng.choices(("\n\n", "\n", " "), weights=(6, 1, 2))[0]
+        corrupted = before + sep + passage + ("\n\n" + "\n\n".join(paras[j:]) if j < len(paras) else "")
+        start = len(before) + len(sep)
+        return (
+            body,
+            corrupted,
+            [(start, start + len(passage))],
+            (f"{how} words={len(norm_words(passage))} from-para={i} to-before-para={j}/{len(paras)} sep={sep!r}"),
+        )
+    raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+
+
+def generate(
+    corpora: Sequence[str],
+    kinds: Sequence[str] = KINDS,
+    per_kind: int = 300,
+    seed: int = 0,
+    skipped: dict | None = None,
+) -> Iterator[Case]:
+    """Yield ``per_kind`` cases for every kind and every corpus, reproducibly from ``seed``.
+
+    Each (corpus, kind) pair draws from its own ``random.Random`` seeded by a string
+    (hashed with SHA-512 by :mod:`random`, so independent of ``PYTHONHASHSEED``): adding
+    a kind or changing ``per_kind`` for one kind does not change the cases of another.
+    ``skipped``, if given, receives per corpus the counts of articles left out of the pool.
+    """
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ValueError(f"kinds must be from {', '.join(KINDS)}, got {kind!r}")
+    for path in corpora:
+        articles, left_out = load_articles(path, seed)
+        name = articles[0].corpus if articles else os.path.basename(path)
+        if skipped is not None:
+            skipped[name] = left_out
+        # Sentences from other articles, for "a sentence added" in edited copies.
+        foreign_rng = random.Random(f"{seed}-foreign-{name}")
+        foreign = [s for a in foreign_rng.sample(articles, min(200, len(articles))) for s in sentences(a.body)]
+        foreign = [s for s in foreign if 8 <= len(norm_words(s)) <= 30]
+        for kind in kinds:
+            rng = random.Random(f"{seed}-{name}-{kind}")
+            order = list(range(len(articles)))
+            rng.shuffle(order)
+            made = 0
+            for idx in order:
+                if made >= per_kind:
+                    break
+                art = articles[idx]
+                out = _make(kind, art, rng, foreign)
+                if out is None:
+                    continue
+                original, corrupted, injected, variant = out
+                yield Case(f"{name}/{kind}/{art.id}", kind, name, art.id, variant, original, corrupted, injected)
+                made += 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", action="append", required=True, help="JSONL corpus (repeatable)")
+    parser.add_argument("--per-kind", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kind", action="append", choices=KINDS, help="only these kinds (repeatable)")
+    parser.add_argument("--show", action="store_true", help="print the corrupted texts (local inspection only)")
+    parser.add_argument("--case", help="only this case id (as in repeats_failures.jsonl), e.g. dpg-nl/edited/10800991")
+    args = parser.parse_args(argv)
+    kinds = args.kind or ([args.case.split("/")[1]] if args.case else KINDS)
+    skipped: dict = {}
+    for case in generate(args.corpus, kinds, args.per_kind, args.seed, skipped):
+        if args.case and case.case_id != args.case:
+            continue
+        print(
+            f"{case.case_id}  {case.variant}  words={len(norm_words(case.original))} "
+            f"injected={case.injected} injected_words={case.injected_words}"
+        )
+        if args.show:
+            print(case.corrupted, "\n" + "-" * 80)
+    print("left out of the pool:", skipped)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
