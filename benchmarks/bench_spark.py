@@ -153,7 +153,6 @@ def timed(label: str, function, results: dict):
 
 
 def bench_one(spark, name: str, ids: list, texts: list[str], args, workdir: str) -> dict:
-    from pyspark.sql import functions as F
 
     from dedup.corpus import _banding
     from dedup.spark import _signed, find_duplicates

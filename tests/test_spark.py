@@ -371,3 +371,37 @@ def test_clean_column_rejects_bad_arguments_before_any_job(small_df):
     with pytest.raises(TypeError, match="min_lenght"):
         clean_column(small_df, "text", min_lenght=3)
 
+
+
+# ------------------------------------------------- buckets across Arrow batches
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bucket_pairs_do_not_depend_on_arrow_batch_boundaries(seed):
+    import numpy as np
+    import pyarrow as pa
+
+    from dedup.lsh import _run_pairs
+    from dedup.spark import _pairs_of_sorted_runs
+
+    rng = np.random.default_rng(seed)
+    # Sorted (band, key, id) rows with runs of every length, some longer than a batch.
+    runs = rng.choice([1, 1, 2, 3, 7, 40, 150], size=60)
+    band = np.repeat(rng.integers(0, 3, size=len(runs)), runs)
+    key = np.repeat(np.arange(len(runs)), runs)  # a new key per run
+    ids = np.arange(len(band)) * 3 + 10
+    order = np.lexsort((ids, key, band))
+    band, key, ids = band[order], key[order], ids[order]
+    table = pa.table({"id": ids, "band": band.astype(np.int32), "key": key})
+
+    cuts = np.sort(rng.choice(np.arange(1, len(ids)), size=25, replace=False))
+    batches = [b for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(ids)]) for b in table.slice(lo, hi - lo).to_batches()]
+    got = {(a, b) for batch in _pairs_of_sorted_runs(iter(batches), max_bucket=20)
+           for a, b in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist())}
+
+    starts = np.r_[0, np.flatnonzero((band[1:] != band[:-1]) | (key[1:] != key[:-1])) + 1]
+    lengths = np.diff(np.r_[starts, len(band)])
+    shared = lengths > 1
+    expected = {tuple(pair) for pair in _run_pairs(ids, starts[shared], lengths[shared], 20).tolist()}
+    assert got == expected
+    assert expected

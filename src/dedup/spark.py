@@ -16,11 +16,12 @@ How :func:`find_duplicates` runs (each step calls the in-process stage; see
    ``(id, text)``; :meth:`dedup.minhash.MinHasher.sign` signs the whole batch in NumPy
    and :func:`dedup.lsh.band_keys` turns the signatures into one 64-bit key per band.
    Signatures (``num_perm * 4`` bytes a document) are cached for the later steps.
-2. **Candidates.** ``(band, key, id)`` rows are grouped on ``(band, key)`` with the
-   rule of :func:`dedup.lsh.candidate_pairs`: every pair of a bucket of up to
-   ``max_bucket`` documents, a star around the smallest id for a larger bucket (so ten
-   thousand copies of one text cost ten thousand pairs, not fifty million); pairs are
-   de-duplicated across bands. Documents without a word take no part, as in-process.
+2. **Candidates.** ``(band, key, id)`` rows are shuffled on ``(band, key)`` and sorted
+   in the JVM; Python workers find each bucket as a run of equal ``(band, key)`` and
+   apply the in-process rule (``dedup.lsh._run_pairs``): every pair of a bucket of up
+   to ``max_bucket`` documents, a star around the smallest id for a larger bucket (so
+   ten thousand copies of one text cost ten thousand pairs, not fifty million); pairs
+   are de-duplicated across bands. Documents without a word take no part, as in-process.
 3. **Verification.** The two signatures of each candidate pair are joined on and
    compared in NumPy with :func:`dedup.minhash.jaccard`: a pair is kept when the
    estimated Jaccard similarity is ``>= threshold``, the in-process rule.
@@ -31,6 +32,7 @@ How :func:`find_duplicates` runs (each step calls the in-process stage; see
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any, Iterator
@@ -39,7 +41,7 @@ import numpy as np
 
 from ._validate import check_fraction, check_int
 from .corpus import _banding
-from .lsh import DEFAULT_MAX_BUCKET, band_keys
+from .lsh import DEFAULT_MAX_BUCKET, _run_pairs, band_keys
 from .minhash import EMPTY, MinHasher, jaccard
 from .repeats import RepeatParams, clean_many
 
@@ -178,17 +180,6 @@ def _signatures_of(column: pa.Array, num_perm: int) -> np.ndarray:
         raise ValueError("internal error: signatures of unexpected length")
     data = np.frombuffer(column.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
     return data.view("<u4").reshape(n, num_perm)
-
-
-# Every pair (a, b), a < b, of a sorted array column ``ids``, built in the JVM.
-_PAIRS_OF_IDS = (
-    "flatten(transform(sequence(0, size(ids) - 2), i -> "
-    "transform(slice(ids, i + 2, size(ids) - i - 1), y -> named_struct('a', ids[i], 'b', y))))"
-)
-
-
-# The first (smallest) id of a sorted array column ``ids`` paired with each other one.
-_STAR_OF_IDS = "transform(slice(ids, 2, size(ids) - 1), y -> named_struct('a', ids[0], 'b', y))"
 
 
 def _checkpoint(df: DataFrame, reliable: bool) -> DataFrame:
@@ -341,7 +332,7 @@ def find_duplicates(
     """
     df = _check_dataframe(df)
     _check_column(df, column, "column", (T.StringType,), "string")
-    id_type = _check_column(df, id_col, "id_col", _ID_TYPES, "string or integer")
+    _check_column(df, id_col, "id_col", _ID_TYPES, "string or integer")
     if column == id_col:
         raise ValueError(f"column and id_col must differ, both are {column!r}")
     threshold = check_fraction("threshold", threshold)
@@ -440,27 +431,73 @@ def _check_signed(signed: DataFrame, id_col: str, column: str, spark) -> None:
     log.info("signed %d documents (%d without a word, left out of clusters)", counts["docs"], counts["empty"])
 
 
+def _pairs_of_sorted_runs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterator[pa.RecordBatch]:
+    """Candidate pairs ``(a, b)`` from ``(id, band, key)`` rows sorted by (band, key, id).
+
+    A bucket is a run of equal ``(band, key)``; a run may continue from one Arrow batch
+    into the next, so the last run of each batch is held back until it ends (a run that
+    fills whole batches is buffered as a list, not re-concatenated per batch).
+    """
+    pending: list[pa.RecordBatch] = []
+
+    def pairs_of(batch: pa.RecordBatch, final: bool) -> tuple[pa.RecordBatch, pa.RecordBatch | None]:
+        band = batch.column(1).to_numpy(zero_copy_only=False)
+        key = batch.column(2).to_numpy(zero_copy_only=False)
+        starts = np.r_[0, np.flatnonzero((band[1:] != band[:-1]) | (key[1:] != key[:-1])) + 1]
+        end = len(band) if final else int(starts[-1])  # the last run may go on
+        if not final:
+            starts = starts[:-1]
+        lengths = np.diff(np.r_[starts, end])
+        shared = lengths > 1
+        positions = _run_pairs(np.arange(end), starts[shared], lengths[shared], max_bucket)
+        ids = batch.column(0)
+        out = pa.RecordBatch.from_arrays(
+            [ids.take(pa.array(positions[:, 0])), ids.take(pa.array(positions[:, 1]))], names=["a", "b"]
+        )
+        return out, (None if final else batch.slice(end))
+
+    def combined(parts: list[pa.RecordBatch]) -> pa.RecordBatch:
+        return pa.Table.from_batches(parts).combine_chunks().to_batches()[0] if len(parts) > 1 else parts[0]
+
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        if pending:
+            # Does this batch only continue the held-back run?
+            tail = pending[-1]
+            same_key = pc.and_(
+                pc.equal(batch.column(1), tail.column(1)[tail.num_rows - 1]),
+                pc.equal(batch.column(2), tail.column(2)[tail.num_rows - 1]),
+            )
+            if pc.all(same_key).as_py():
+                pending.append(batch)
+                continue
+        out, rest = pairs_of(combined(pending + [batch]), final=False)
+        pending = [rest]
+        if out.num_rows:
+            yield out
+    if pending:
+        out, _ = pairs_of(combined(pending), final=True)
+        if out.num_rows:
+            yield out
+
+
 def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_bucket: int, spark) -> DataFrame:
     """Candidate pairs from LSH buckets, kept when their estimated Jaccard similarity
     is ``>= threshold``: an edge DataFrame ``(u, v)``."""
-    # 2. Candidates, bucket by bucket, with dedup.lsh.candidate_pairs' rule: all pairs
-    # of a bucket of up to max_bucket documents, a star around the smallest id otherwise.
-    # One aggregation (one shuffle of the band rows) serves both kinds of bucket.
-    buckets = (
+    # 2. Candidates, bucket by bucket, with the in-process rule (dedup.lsh._run_pairs):
+    # all pairs of a bucket of up to max_bucket documents, a star around the smallest id
+    # otherwise. The JVM shuffles the band rows and sorts them by (band, key, id); Python
+    # workers find the buckets as runs of the sorted rows.
+    band_rows = (
         signed.where(~F.col("empty"))
         .select("id", F.posexplode("keys").alias("band", "key"))
-        .groupBy("band", "key")
-        .agg(F.array_sort(F.collect_list("id")).alias("ids"))
-        .where(F.size("ids") > 1)
+        .repartition("band", "key")
+        .sortWithinPartitions("band", "key", "id")
     )
-    pairs = (
-        buckets.select(
-            F.explode(F.when(F.size("ids") <= max_bucket, F.expr(_PAIRS_OF_IDS)).otherwise(F.expr(_STAR_OF_IDS)))
-            .alias("p")
-        )
-        .select(F.col("p.a").alias("a"), F.col("p.b").alias("b"))
-        .distinct()
-    )
+    id_type = signed.schema["id"].dataType
+    pair_schema = T.StructType([T.StructField("a", id_type), T.StructField("b", id_type)])
+    pairs = band_rows.mapInArrow(functools.partial(_pairs_of_sorted_runs, max_bucket=max_bucket), pair_schema).distinct()
 
     # 3. Verification: both signatures joined on, compared in NumPy.
     sigs = signed.select("id", "sig")
@@ -469,7 +506,6 @@ def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_buck
         .join(sigs.select(F.col("id").alias("b"), F.col("sig").alias("sig_b")), "b")
         .select("a", "b", "sig_a", "sig_b")
     )
-    id_type = signed.schema["id"].dataType
     edge_schema = T.StructType([T.StructField("u", id_type), T.StructField("v", id_type)])
 
     def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
