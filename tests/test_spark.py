@@ -10,9 +10,23 @@ import sys
 
 import pytest
 
-pyspark = pytest.importorskip("pyspark", reason="needs the spark extra: pip install -e '.[spark]'")
+# Skipped where the spark extra or Java is missing; DEDUP_REQUIRE_SPARK=1 (for CI) turns
+# the skip into a failure, so a broken install cannot pass as a green run.
+_REQUIRED = os.environ.get("DEDUP_REQUIRE_SPARK", "") not in ("", "0")
+
+
+def _unavailable(reason: str) -> None:
+    if _REQUIRED:
+        pytest.fail(f"DEDUP_REQUIRE_SPARK is set but {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+try:
+    import pyspark  # noqa: F401  (only: is it installed)
+except ImportError:
+    _unavailable("PySpark is not installed (pip install -e '.[spark]')")
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-    pytest.skip("needs a Java runtime (java on PATH or JAVA_HOME) for Spark", allow_module_level=True)
+    _unavailable("no Java runtime for Spark (java on PATH or JAVA_HOME)")
 
 from pyspark.sql import SparkSession  # noqa: E402
 
