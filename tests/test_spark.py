@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import os
 import random
@@ -21,9 +22,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason, allow_module_level=True)
 
 
-try:
-    import pyspark  # noqa: F401  (only: is it installed)
-except ImportError:
+if importlib.util.find_spec("pyspark") is None:
     _unavailable("PySpark is not installed (pip install -e '.[spark]')")
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     _unavailable("no Java runtime for Spark (java on PATH or JAVA_HOME)")
