@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -76,6 +78,21 @@ def test_combining_marks_equal_precomposed_letters():
 
 def test_full_width_forms_fold_to_ascii():
     assert hashes("ＡＢＣ １２３") == hashes("abc 123")
+
+
+def test_multi_letter_characters_fold_to_their_letters():
+    # German sharp s, the Dutch ij ligature and PDF ligatures match the spelled-out word.
+    assert hashes("Straße ĳs Ĳssel ﬁnale ﬂes") == hashes("strasse ijs ijssel finale fles")
+    assert words("Straße ĳs") == ["Straße", "ĳs"]
+
+
+def test_expansions_do_not_merge_with_neighbouring_tokens():
+    assert hashes("ß s") != hashes("ss")
+    assert hashes("aß") == hashes("ass") != hashes("as")
+
+
+def test_char_mode_keeps_a_multi_letter_character_as_one_token():
+    assert words("aßb", "char") == ["a", "ß", "b"]
 
 
 def test_different_words_hash_differently():
@@ -192,7 +209,7 @@ def test_batches_spanning_many_chunks_equal_single_texts(monkeypatch):
 
 _ALPHABET = st.sampled_from(
     list("abcxyzABC éÉëïöçßĳ019'’-.,\n\t")
-    + ["\u00ad", "\u200b", "\u00a0", "\u0301", "東", "ไ", "😀", "\ud800", "\udc00", "𝐀", "ﬁ"]
+    + ["\u00ad", "\u200b", "\u00a0", "\u0301", "東", "ไ", "😀", "\ud800", "\udc00", "𝐀", "ﬁ", "½", "Ⅲ", "ŉ"]
 )
 _TEXTS = st.lists(st.text(alphabet=_ALPHABET, max_size=40), max_size=8)
 
@@ -229,6 +246,37 @@ def test_a_soft_hyphen_inserted_anywhere_keeps_every_hash(tokens, data):
     position = data.draw(st.integers(0, len(text)))
     hyphenated = text[:position] + "\u00ad" + text[position:]
     assert hashes(hyphenated) == hashes(text)
+
+
+def _reference_word_hash(word: str) -> int:
+    """The documented token hash, written out per character: polynomial over the folded
+    letters (NFKD, marks dropped, casefolded; apostrophes and soft hyphens skipped), xor the
+    length times a constant, then MurmurHash3's 64-bit finaliser."""
+    mask = (1 << 64) - 1
+    letters = []
+    for ch in word:
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)).casefold()
+        letters += [c for c in base if c.isalnum()]
+    poly = 0
+    for k, letter in enumerate(letters):
+        poly = (poly + (ord(letter) + 1) * pow(0x9E3779B97F4A7C15, k, 1 << 64)) & mask
+    x = poly ^ ((len(letters) * 0xD6E8FEB86659FD93) & mask)
+    for multiplier in (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53):
+        x = ((x ^ (x >> 33)) * multiplier) & mask
+    return x ^ (x >> 33)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="abcXYZéëÉïß019'’\u00ad -.,", max_size=50))
+def test_token_hashes_equal_the_written_out_definition(text):
+    assert hashes(text) == [_reference_word_hash(word) for word in words(text)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="abcßﬁĳ 1.", max_size=40))
+def test_spelling_out_multi_letter_characters_keeps_every_hash(text):
+    spelled = text.replace("ß", "ss").replace("ﬁ", "fi").replace("ĳ", "ij")
+    assert hashes(text) == hashes(spelled)
 
 
 # --- paragraphs -----------------------------------------------------------------------
