@@ -108,3 +108,11 @@ def test_batch_equals_segment_by_segment(segments, ngram):
         expected_count = max(len(segment) - ngram + 1, 1) if segment else 0
         assert alone_offsets.tolist() == [0, expected_count]
         assert hashes[shingle_offsets[i] : shingle_offsets[i + 1]].tolist() == alone.tolist()
+
+
+def test_segments_may_cover_only_part_of_the_token_array():
+    tokens = token_array(*range(100, 112))
+    hashes, offsets = shingles(tokens, np.array([2, 5, 9]), 2)
+    expected, expected_offsets = shingles(tokens[2:9], np.array([0, 3, 7]), 2)
+    assert offsets.tolist() == expected_offsets.tolist() == [0, 2, 5]
+    assert hashes.tolist() == expected.tolist()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import check_int
-from .text import mix64
+from .text import _mix64_inplace
 
 _COMBINE = np.uint64(0x9FB21C651E98DF25)  # odd multiplier of the running n-gram hash
 
@@ -39,26 +39,49 @@ def shingles(token_hashes: np.ndarray, offsets: np.ndarray, ngram: int) -> tuple
     token_hashes = np.asarray(token_hashes, dtype=np.uint64)
     offsets = np.asarray(offsets, dtype=np.int64)
     counts = np.diff(offsets)
-    per_segment = np.where(counts >= ngram, counts - ngram + 1, (counts > 0).astype(np.int64))
+    short = (counts > 0) & (counts < ngram)
+    per_segment = np.maximum(counts - (ngram - 1), 0)
+    per_segment[short] = 1
     shingle_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(per_segment, out=shingle_offsets[1:])
-    out = np.empty(int(shingle_offsets[-1]), dtype=np.uint64)
     total = len(token_hashes)
 
-    full = counts >= ngram
-    if full.any() and total >= ngram:
+    if total >= ngram:
         combined = _combine_windows(token_hashes, ngram)
-        # Window k is valid when it ends inside the segment it starts in.
-        segment_of = np.repeat(np.arange(len(counts)), counts)[: len(combined)]
-        valid = np.arange(len(combined)) + ngram <= offsets[segment_of + 1]
-        starts = np.flatnonzero(valid)
-        seg = segment_of[starts]
-        out[shingle_offsets[seg] + (starts - offsets[seg])] = combined[starts]
+        covers_all = offsets[0] == 0 and offsets[-1] == total
+        if not (covers_all and (ngram == 1 or len(counts) == 1)):
+            combined = np.compress(_windows_inside_segments(offsets, counts, ngram, len(combined)), combined)
+    else:
+        combined = np.zeros(0, dtype=np.uint64)
 
-    short = np.flatnonzero((counts > 0) & (counts < ngram))
-    if len(short):
-        out[shingle_offsets[short]] = _combine_short(token_hashes, offsets[short], counts[short], ngram)
-    return mix64(out), shingle_offsets
+    shorts = np.flatnonzero(short)
+    if len(shorts) == 0:
+        out = combined
+    else:
+        out = np.empty(int(shingle_offsets[-1]), dtype=np.uint64)
+        slots = np.ones(len(out), dtype=bool)
+        slots[shingle_offsets[shorts]] = False
+        out[slots] = combined
+        out[shingle_offsets[shorts]] = _combine_short(token_hashes, offsets[shorts], counts[shorts], ngram)
+    return _mix64_inplace(out), shingle_offsets
+
+
+def _windows_inside_segments(offsets: np.ndarray, counts: np.ndarray, ngram: int, windows: int) -> np.ndarray:
+    """Mask of the windows that end inside the segment they start in.
+
+    Only the last ``ngram - 1`` starts of each segment cross its end (all starts of a
+    segment shorter than ``ngram``), so they are cleared with ``ngram - 1`` scatters of
+    one position per segment instead of a pass that maps every window to its segment.
+    """
+    keep = np.ones(windows, dtype=bool)
+    keep[: offsets[0]] = False  # tokens outside all segments
+    keep[offsets[-1] :] = False
+    nonempty = counts > 0
+    starts, ends = offsets[:-1][nonempty], offsets[1:][nonempty]
+    for j in range(1, ngram):
+        crossing = ends - j
+        keep[crossing[(crossing >= starts) & (crossing < windows)]] = False
+    return keep
 
 
 def _combine_windows(token_hashes: np.ndarray, ngram: int) -> np.ndarray:
