@@ -230,25 +230,28 @@ def test_same_seed_same_signature_other_seed_other_signature():
     assert jaccard(a.sign_one(ARTICLE), c.sign_one(ARTICLE)) < 0.1
 
 
-def test_signature_does_not_depend_on_the_batch(monkeypatch):
+@pytest.mark.parametrize("short_set", [0, 4, 64])
+def test_signature_does_not_depend_on_the_batch(monkeypatch, short_set):
     hasher = MinHasher(num_perm=20)
     texts = [ARTICLE, "", STORY, "Korte kop", ARTICLE + " " + STORY] * 3
     alone = [hasher.sign_one(t) for t in texts]
     # Tiny chunks and blocks: sets span many blocks, texts span many chunks.
     monkeypatch.setattr(minhash_module, "_BLOCK_SHINGLES", 7)
     monkeypatch.setattr(minhash_module, "_PERMS_PER_PASS", 3)
+    monkeypatch.setattr(minhash_module, "_SHORT_SET", short_set)
     monkeypatch.setattr(text_module, "_CHUNK_CHARS", 100)
     assert np.array_equal(hasher.sign(texts), np.array(alone))
     assert np.array_equal(hasher.sign(texts[::-1]), np.array(alone[::-1]))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
-    st.lists(st.lists(st.integers(0, 2**32 - 1), max_size=30), max_size=12),
+    st.lists(st.lists(st.integers(0, 2**32 - 1), max_size=40), max_size=12),
     st.integers(1, 40),
     st.integers(1, 9),
+    st.sampled_from([0, 1, 3, 8, 64]),
 )
-def test_sign_hashes_equals_a_set_by_set_reference_for_any_block_size(sets, block, perms_per_pass):
+def test_sign_hashes_equals_a_set_by_set_reference_for_any_layout(sets, block, perms_per_pass, short_set):
     hasher = MinHasher(num_perm=17, seed=11)
     values = np.array([v for s in sets for v in s], dtype=np.uint32)
     offsets = np.r_[0, np.cumsum([len(s) for s in sets])].astype(np.int64)
@@ -258,13 +261,27 @@ def test_sign_hashes_equals_a_set_by_set_reference_for_any_block_size(sets, bloc
         if s:
             mixed = minhash_module._fmix32(np.array(s, dtype=np.uint32))
             expected[i] = (a[:, None] * mixed[None, :] + b[:, None]).min(axis=1)
-    old = minhash_module._BLOCK_SHINGLES, minhash_module._PERMS_PER_PASS
+    names = ("_BLOCK_SHINGLES", "_PERMS_PER_PASS", "_SHORT_SET")
+    old = [getattr(minhash_module, name) for name in names]
     try:
-        minhash_module._BLOCK_SHINGLES, minhash_module._PERMS_PER_PASS = block, perms_per_pass
+        for name, value in zip(names, (block, perms_per_pass, short_set)):
+            setattr(minhash_module, name, value)
         got = hasher.sign_hashes(values, offsets)
     finally:
-        minhash_module._BLOCK_SHINGLES, minhash_module._PERMS_PER_PASS = old
+        for name, value in zip(names, old):
+            setattr(minhash_module, name, value)
     assert np.array_equal(got, expected)
+
+
+def test_sets_may_cover_only_part_of_the_values():
+    hasher = MinHasher(num_perm=16)
+    values = np.arange(1000, 1300, dtype=np.uint32)
+    offsets = np.array([10, 20, 20, 150, 290])
+    expected = hasher.sign_hashes(values[10:290], offsets - 10)
+    assert np.array_equal(hasher.sign_hashes(values, offsets), expected)
+    for i in range(4):
+        alone = hasher.sign_hashes(values[offsets[i] : offsets[i + 1]], np.array([0, offsets[i + 1] - offsets[i]]))
+        assert np.array_equal(expected[i], alone[0])
 
 
 # --- datasketch interop -------------------------------------------------------------

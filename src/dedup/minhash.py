@@ -27,6 +27,8 @@ EMPTY = np.uint32(0xFFFFFFFF)  # the value of every slot of an empty set's signa
 # _BLOCK_SHINGLES x _PERMS_PER_PASS uint32 values (256 KiB) stays in L2 cache.
 _BLOCK_SHINGLES = 8192
 _PERMS_PER_PASS = 8
+# Sets of at most this many values are signed in a padded layout (see _sign_short).
+_SHORT_SET = 64
 
 
 def _fmix32(values: np.ndarray) -> np.ndarray:
@@ -107,37 +109,107 @@ class MinHasher:
 
         This is the step datasketch's ``MinHash.update`` does per value; here it runs over
         all sets at once. An empty set gets the all-``EMPTY`` signature, as in datasketch.
+
+        Parameters
+        ----------
+        hashes32 : uint32 array
+            The values of all sets, concatenated (e.g. ``fold32`` of shingle hashes).
+        offsets : int array, len(sets) + 1
+            Non-decreasing bounds of the sets in ``hashes32``.
+
+        Returns
+        -------
+        (len(offsets) - 1, num_perm) uint32 array
         """
-        hashes32 = _fmix32(np.asarray(hashes32, dtype=np.uint32))
+        hashes32 = np.asarray(hashes32, dtype=np.uint32)
         offsets = np.asarray(offsets, dtype=np.int64)
-        n_sets = len(offsets) - 1
-        out = np.full((n_sets, self.num_perm), EMPTY, dtype=np.uint32)
-        total = len(hashes32)
-        if total == 0:
+        counts = np.diff(offsets)
+        out = np.full((len(counts), self.num_perm), EMPTY, dtype=np.uint32)
+        if len(counts) == 0 or offsets[-1] == offsets[0]:
             return out
+        # Short sets waste most of the time of a per-set reduction on call overhead, so
+        # they go through a padded layout; long sets through contiguous blocks.
+        short = (counts > 0) & (counts <= _SHORT_SET)
+        long_ids = np.flatnonzero(counts > _SHORT_SET)
+        if len(long_ids):
+            if len(long_ids) == len(counts) and offsets[0] == 0 and offsets[-1] == len(hashes32):
+                out[:] = self._sign_blocks(_fmix32(hashes32), offsets)
+            else:
+                values = hashes32[offsets[0] : offsets[-1]]
+                if len(long_ids) < len(counts):
+                    values = np.compress(np.repeat(counts > _SHORT_SET, counts), values)
+                long_offsets = np.zeros(len(long_ids) + 1, dtype=np.int64)
+                np.cumsum(counts[long_ids], out=long_offsets[1:])
+                out[long_ids] = self._sign_blocks(_fmix32(values), long_offsets)
+        if short.any():
+            self._sign_short(hashes32, offsets, counts, np.flatnonzero(short), out)
+        return out
+
+    def _sign_blocks(self, mixed: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Signatures of non-empty sets that tile ``mixed`` (pre-mixed values) exactly.
+
+        Blocks of ``_BLOCK_SHINGLES`` values are permuted ``_PERMS_PER_PASS`` permutations
+        at a time into a cache-resident buffer and reduced per set with ``reduceat``.
+        """
         a, b = self.permutations
-        nonempty_starts = offsets[:-1][np.diff(offsets) > 0]
-        buffer = np.empty((_PERMS_PER_PASS, _BLOCK_SHINGLES), dtype=np.uint32)
+        total = len(mixed)
+        starts = offsets[:-1]
+        out = np.empty((len(starts), self.num_perm), dtype=np.uint32)
+        buffer = np.empty((_PERMS_PER_PASS, min(_BLOCK_SHINGLES, total)), dtype=np.uint32)
         for block_start in range(0, total, _BLOCK_SHINGLES):
             block_end = min(block_start + _BLOCK_SHINGLES, total)
-            block = hashes32[block_start:block_end]
+            block = mixed[block_start:block_end]
             # Pieces: the parts of sets that fall inside this block.
-            inner = nonempty_starts[(nonempty_starts > block_start) & (nonempty_starts < block_end)]
-            piece_starts = np.r_[block_start, inner]
-            set_ids = np.searchsorted(offsets, piece_starts, side="right") - 1
-            local = piece_starts - block_start
-            mins = np.empty((self.num_perm, len(piece_starts)), dtype=np.uint32)
+            first = int(np.searchsorted(starts, block_start, side="right")) - 1
+            last = int(np.searchsorted(starts, block_end, side="left"))
+            local = starts[first:last] - block_start
+            local[0] = 0  # a set continued from the previous block
+            mins = np.empty((self.num_perm, last - first), dtype=np.uint32)
             width = block_end - block_start
             for p in range(0, self.num_perm, _PERMS_PER_PASS):
                 q = min(p + _PERMS_PER_PASS, self.num_perm)
                 permuted = buffer[: q - p, :width]
                 np.multiply(a[p:q, None], block[None, :], out=permuted)
                 permuted += b[p:q, None]
-                mins[p:q] = np.minimum.reduceat(permuted, local, axis=1)
-            # A set spanning blocks appears once per block: keep the smaller value.
-            np.minimum(out[set_ids], mins.T, out=mins.T)
-            out[set_ids] = mins.T
+                np.minimum.reduceat(permuted, local, axis=1, out=mins[p:q])
+            if block_start > 0 and starts[first] < block_start:
+                # A set spanning blocks: keep the smaller of the two partial minima.
+                np.minimum(mins[:, 0], out[first], out=mins[:, 0])
+            out[first:last] = mins.T
         return out
+
+    def _sign_short(
+        self, hashes32: np.ndarray, offsets: np.ndarray, counts: np.ndarray, ids: np.ndarray, out: np.ndarray
+    ) -> None:
+        """Signatures of the short sets ``ids`` (1 to ``_SHORT_SET`` values), into ``out``.
+
+        Sets are padded to the next power of two by repeating their own values (which
+        leaves every minimum unchanged) and laid out one value position per row, so the
+        minimum per set is an element-wise minimum of contiguous rows.
+        """
+        a, b = self.permutations
+        lengths = counts[ids]
+        # Class k holds the sets of 2**(k-1) + 1 to 2**k values (np.unique would import numpy.ma).
+        classes = np.ceil(np.log2(lengths)).astype(np.int64)
+        for k in np.flatnonzero(np.bincount(classes)).tolist():
+            width = 1 << k
+            chosen = ids[classes == k]
+            size = counts[chosen]
+            columns = max(1, _BLOCK_SHINGLES // width)
+            buffer = np.empty((_PERMS_PER_PASS, width, min(columns, len(chosen))), dtype=np.uint32)
+            for lo in range(0, len(chosen), columns):
+                hi = min(lo + columns, len(chosen))
+                # padded[j, i] = value j (cyclically) of set lo + i
+                positions = np.arange(width)[:, None] % size[None, lo:hi] + offsets[chosen[lo:hi]][None, :]
+                padded = _fmix32(hashes32[positions])
+                mins = np.empty((self.num_perm, hi - lo), dtype=np.uint32)
+                for p in range(0, self.num_perm, _PERMS_PER_PASS):
+                    q = min(p + _PERMS_PER_PASS, self.num_perm)
+                    permuted = buffer[: q - p, :, : hi - lo]
+                    np.multiply(a[p:q, None, None], padded[None], out=permuted)
+                    permuted += b[p:q, None, None]
+                    np.minimum.reduce(permuted, axis=1, out=mins[p:q])
+                out[chosen[lo:hi]] = mins.T
 
     def sign_one(self, text: str) -> np.ndarray:
         """Signature of a single text: a ``(num_perm,)`` uint32 array."""
