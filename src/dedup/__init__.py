@@ -1,6 +1,23 @@
-"""dedup: near-duplicate text detection with MinHash and LSH."""
+"""dedup: near-duplicate text detection with MinHash and LSH.
+
+Usage::
+
+    import dedup
+    dedup.clean(text)                 # later repeats removed, first copy kept as written
+    dedup.find_repeats(text)          # what would be removed, and what it repeats
+"""
 
 from .minhash import MinHasher, jaccard
+from .repeats import Repeat, clean, clean_many, find_repeats, find_repeats_many, remove_spans
 
 __version__ = "0.1.0"
-__all__ = ["MinHasher", "jaccard"]
+__all__ = [
+    "MinHasher",
+    "Repeat",
+    "clean",
+    "clean_many",
+    "find_repeats",
+    "find_repeats_many",
+    "jaccard",
+    "remove_spans",
+]

@@ -1,0 +1,293 @@
+"""Repeats inside one article: each test shows one behaviour on a text written for it."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+import dedup
+from dedup import clean, clean_many, find_repeats, remove_spans
+
+ENGLISH = [
+    "The regional water board decided on Monday to raise the dikes along the eastern river by half a metre over the next ten years.",
+    "Engineers had warned for years that the old embankments would not withstand the higher floods that climate models now expect.",
+    "The plan will cost about four hundred million euros, most of which will be paid by the national government and the provinces.",
+    "Farmers along the river are worried that they will lose land, because the wider dikes need a strip of about twenty metres.",
+    '"We understand their concern, but safety comes first," said the chair of the board, who grew up in one of the villages.',
+    "Work on the first section near the old ferry crossing is expected to start next spring, once the permits have been granted.",
+]
+
+DUTCH = [
+    "De gemeenteraad van Zuiderveen heeft dinsdagavond besloten om de oude bibliotheek aan het marktplein te verbouwen tot een cultuurhuis.",
+    "Het gebouw staat al drie jaar leeg sinds de bibliotheek verhuisde naar een nieuw pand naast het station aan de rand van het centrum.",
+    "Volgens wethouder Anouk Smits krijgt het cultuurhuis een theaterzaal, een café en ruimte voor muziekles aan kinderen uit de buurt.",
+    "De verbouwing kost naar schatting zes miljoen euro, waarvan de provincie een kwart betaalt uit een fonds voor leegstaande gebouwen.",
+    "Omwonenden zijn blij dat het pand een nieuwe bestemming krijgt, al maken sommigen zich zorgen over de drukte op zaterdagavond.",
+    "Als alles volgens plan verloopt, gaat het cultuurhuis over twee jaar open, precies honderd jaar nadat het gebouw werd neergezet.",
+]
+
+
+def paragraphs(sentences, per=2):
+    return ["".join(" ".join(sentences[i : i + per])) for i in range(0, len(sentences), per)]
+
+
+def article(sentences, per=2):
+    return "\n\n".join(paragraphs(sentences, per))
+
+
+def words(text):
+    return re.findall(r"\w+", text.lower())
+
+
+@pytest.mark.parametrize("sentences", [ENGLISH, DUTCH], ids=["en", "nl"])
+def test_exact_copy_of_body_is_removed(sentences):
+    original = article(sentences)
+    assert clean(original + "\n\n" + original) == original
+
+
+@pytest.mark.parametrize("sentences", [ENGLISH, DUTCH], ids=["en", "nl"])
+def test_reflowed_copy_is_removed(sentences):
+    original = article(sentences)
+    reflowed = " ".join(sentences)
+    assert clean(original + "\n\n" + reflowed) == original
+
+
+def test_copy_with_nbsp_soft_hyphens_and_curly_quotes_is_removed():
+    original = article(ENGLISH)
+    noisy = " ".join(ENGLISH)
+    noisy = noisy.replace('"', "\u201c", 1).replace('"', "\u201d", 1).replace("embankments", "embank\u00adments")
+    noisy = noisy.replace(" the ", "\u00a0the ").replace("dikes", "di\u00adkes")
+    assert clean(original + "\n" + noisy) == original
+
+
+def test_updated_version_with_changed_words_is_removed():
+    original = article(DUTCH)
+    updated = " ".join(DUTCH).replace("dinsdagavond", "woensdagavond").replace("zes miljoen", "zeven miljoen")
+    updated = updated.replace("drie jaar", "ruim drie jaar")
+    assert clean(original + "\n\n" + updated) == original
+
+
+def test_updated_version_with_added_sentence_is_removed():
+    original = article(ENGLISH)
+    added = "A spokesperson for the farmers' union said they would ask for compensation per hectare lost."
+    updated = " ".join(ENGLISH[:3] + [added] + ENGLISH[3:])
+    assert clean(original + "\n\n" + updated) == original
+
+
+def test_copy_with_dropped_sentence_is_removed():
+    original = article(DUTCH)
+    updated = " ".join(DUTCH[:2] + DUTCH[3:])
+    assert clean(original + "\n\n" + updated) == original
+
+
+def test_copy_starting_mid_sentence_is_removed():
+    original = article(ENGLISH)
+    body = " ".join(ENGLISH)
+    partial = body[body.index("for years that") :]
+    assert clean(original + " " + partial) == original
+
+
+def test_copy_ending_mid_sentence_is_removed():
+    original = article(DUTCH)
+    body = " ".join(DUTCH)
+    partial = body[: body.index(" een fonds voor")]
+    assert clean(original + "\n\n" + partial) == original
+
+
+def test_two_extra_copies_are_removed():
+    original = article(ENGLISH)
+    text = original + "\n\n" + " ".join(ENGLISH) + "\n\n" + original
+    assert clean(text) == original
+    repeats = find_repeats(text)
+    assert len(repeats) == 2
+    # Both copies point back at the original, never at the other copy.
+    assert all(r.source_end <= len(original) for r in repeats)
+
+
+def test_single_paragraph_repeated_later_is_removed_and_whitespace_tidied():
+    paras = paragraphs(ENGLISH)
+    text = "\n\n".join([paras[0], paras[1], paras[0], paras[2]])
+    assert clean(text) == "\n\n".join([paras[0], paras[1], paras[2]])
+
+
+def test_repeat_inside_a_paragraph_leaves_single_spaces():
+    first, second = ENGLISH[0], ENGLISH[1]
+    text = f"{first} {second} {first} {ENGLISH[2]}"
+    assert clean(text) == f"{first} {second} {ENGLISH[2]}"
+
+
+def test_short_repeated_heading_is_kept():
+    text = "Background\n\n" + ENGLISH[0] + "\n\nBackground\n\n" + ENGLISH[1]
+    assert clean(text) is text
+
+
+def test_short_quote_below_min_length_is_kept():
+    quote = '"safety comes first, whatever it costs"'
+    text = f"{ENGLISH[0]} The chair said {quote}. {ENGLISH[2]} {ENGLISH[3]} Asked again, she repeated {quote}."
+    assert find_repeats(text) == []
+    assert clean(text) is text
+
+
+def test_min_length_controls_what_is_short():
+    sentence = ENGLISH[0]  # 24 words
+    text = f"{sentence} {ENGLISH[1]} {sentence}"
+    assert clean(text, min_length=30) is text
+    assert clean(text, min_length=10) == f"{sentence} {ENGLISH[1]}"
+
+
+def test_text_without_repeats_is_returned_unchanged():
+    text = article(DUTCH) + "\n"
+    assert clean(text) is text
+    assert find_repeats(text) == []
+
+
+def test_first_occurrence_is_kept_byte_for_byte():
+    original = "  " + article(ENGLISH).replace("dikes", "dikes\u00ad") + "\n"
+    cleaned = clean(original + "\n" + " ".join(ENGLISH))
+    assert cleaned.startswith(original.rstrip("\n"))
+    assert words(cleaned) == words(original)
+
+
+def test_repeat_reports_its_source_span_and_similarity():
+    original = article(ENGLISH)
+    text = original + "\n\n" + original.replace("Monday", "Tuesday")
+    (repeat,) = find_repeats(text)
+    assert text[repeat.start : repeat.end] == original.replace("Monday", "Tuesday")
+    assert (repeat.source_start, repeat.source_end) == (0, len(original))
+    assert 0.9 < repeat.similarity < 1.0
+    assert repeat.to_dict()["start"] == repeat.start
+
+
+def test_removed_text_is_what_find_repeats_reports():
+    original = article(DUTCH)
+    text = "Inleiding.\n\n" + original + "\n\n" + original + "\n\nSlotwoord van de redactie."
+    repeats = find_repeats(text)
+    assert clean(text) == remove_spans(text, [(r.start, r.end) for r in repeats])
+    assert clean(text) == "Inleiding.\n\n" + original + "\n\nSlotwoord van de redactie."
+
+
+def test_threshold_rejects_loose_copies():
+    original = " ".join(ENGLISH)
+    changed = " ".join(s.replace(" the ", " a ").replace(" of ", " for ") for s in ENGLISH)
+    text = original + "\n\n" + changed
+    loose = find_repeats(text, threshold=0.2)
+    assert loose and loose[0].similarity < 0.9
+    assert find_repeats(text, threshold=0.95) == []
+
+
+def test_clean_is_idempotent_and_deterministic():
+    text = article(ENGLISH) + "\n\n" + " ".join(ENGLISH[2:]) + "\n\n" + ENGLISH[0]
+    once = clean(text)
+    assert clean(once) == once
+    assert clean(text) == once
+
+
+def test_clean_many_equals_clean_in_a_loop():
+    texts = [
+        article(ENGLISH) + "\n\n" + " ".join(ENGLISH),
+        article(DUTCH),
+        "",
+        "   \n ",
+        article(DUTCH) + " " + " ".join(DUTCH[1:4]),
+    ]
+    assert clean_many(texts) == [clean(t) for t in texts]
+    assert clean_many(iter(texts)) == [clean(t) for t in texts]
+
+
+@pytest.mark.parametrize("value", [None, b"bytes text", 42, ["a list"]])
+def test_non_string_input_raises_type_error_saying_what_was_given(value):
+    with pytest.raises(TypeError, match=type(value).__name__):
+        clean(value)
+    with pytest.raises(TypeError, match=type(value).__name__):
+        find_repeats(value)
+
+
+def test_clean_many_names_the_bad_item():
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        clean_many(["fine", None])
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\n\t ", "\u00a0"])
+def test_empty_and_whitespace_only_text_comes_back_unchanged(text):
+    assert clean(text) is text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "😀 " * 50 + "😀",
+        "שלום עולם " * 30,
+        "e\u0301" * 200,
+        "broken \ud800 surrogate " * 40,
+        ("ابجد هوز " + "x\u200b") * 30,
+    ],
+)
+def test_any_unicode_never_crashes(text):
+    cleaned = clean(text)
+    assert isinstance(cleaned, str) and len(cleaned) <= len(text)
+    assert clean(cleaned) == cleaned
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"threshold": 0}, "threshold"),
+        ({"threshold": 1.5}, "threshold"),
+        ({"threshold": "high"}, "threshold"),
+        ({"min_length": 0}, "min_length"),
+        ({"ngram": 0}, "ngram"),
+        ({"max_gap": -1}, "max_gap"),
+    ],
+)
+def test_bad_parameters_raise_value_error_naming_them(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        clean("some text", **kwargs)
+
+
+def test_unknown_parameter_is_rejected():
+    with pytest.raises(TypeError):
+        clean("some text", treshold=0.5)
+
+
+def test_remove_spans_keeps_the_stronger_separator():
+    text = "First paragraph.\n\nREMOVE THIS.\n\nLast paragraph."
+    start = text.index("REMOVE")
+    assert remove_spans(text, [(start, start + len("REMOVE THIS."))]) == "First paragraph.\n\nLast paragraph."
+    assert remove_spans(text, []) is text
+    with pytest.raises(ValueError, match="outside"):
+        remove_spans(text, [(0, len(text) + 5)])
+
+
+def test_long_text_with_many_repeats():
+    # About 150 KB of distinct generated sentences, with a paragraph repeated every ten.
+    rng = random.Random(7)
+    vocabulary = sorted({w for s in ENGLISH + DUTCH for w in words(s)})
+    blocks = []
+    for i in range(400):
+        blocks.append(" ".join(rng.choice(vocabulary) for _ in range(40)) + ".")
+        if i % 10 == 9:
+            blocks.append(blocks[-5])
+    text = "\n\n".join(blocks)
+    repeats = find_repeats(text)
+    assert len(repeats) == 40
+    assert all(r.similarity == 1.0 for r in repeats)
+    assert clean(text) == "\n\n".join(dict.fromkeys(blocks))
+
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not present")
+def test_seed_articles():
+    doubled = (SEEDS / "000_265cd457f113ad0a.txt").read_text(encoding="utf-8")
+    clean_article = (SEEDS / "003_d0bef51882efc924.txt").read_text(encoding="utf-8")
+    assert dedup.clean(clean_article) is clean_article
+    cleaned = dedup.clean(doubled)
+    assert doubled.startswith(cleaned)
+    # What remains is the article once: every paragraph of it, and nothing twice.
+    paras = [p for p in cleaned.split("\n\n") if p.strip()]
+    assert len(paras) == 5 and len(set(paras)) == 5
+    assert dedup.find_repeats(cleaned) == []
