@@ -1,0 +1,247 @@
+"""find_duplicates at scale on a synthetic corpus with planted near-duplicates.
+
+Documents are made-up text: ``--words`` words drawn from a Zipf-like vocabulary of
+100,000 words, each document a pure function of its number (hashes, no stored state),
+so a generator can stream a million documents without holding them. A share
+``--dup-rate`` of documents are planted near-copies of an earlier original document,
+with 0 to ``--max-edits`` words replaced. The truth is the set of (original, copy)
+pairs; their exact Jaccard (word 5-shingles of the word ids) is computed to say how far
+above the threshold they sit.
+
+Each size runs in its own process, so the peak resident memory (``ru_maxrss``) is that
+of one run. For sizes up to ``--compare-max`` a second process runs datasketch's
+``MinHashLSH`` (insertion session + one query per document) on the same signatures, and
+our ``candidate_pairs`` + verification on them, timing the LSH stage alone.
+
+Usage::
+
+    nice python benchmarks/bench_scale.py --docs 10000 100000
+    nice python benchmarks/bench_scale.py --docs 1000000 --compare-max 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from dedup.text import mix64
+
+VOCABULARY = 100_000
+SEED = np.uint64(0x5EED5EED12345)
+_M = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _hash(*parts: np.ndarray) -> np.ndarray:
+    h = np.asarray(SEED, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for part in parts:
+            h = mix64((h ^ np.asarray(part, dtype=np.uint64)) * _M)
+    return h
+
+
+_ZIPF_CDF = np.cumsum(1.0 / np.arange(1, VOCABULARY + 1) ** 1.05)
+_ZIPF_CDF /= _ZIPF_CDF[-1]
+_WORDS = np.array([f"w{r:x}" for r in range(VOCABULARY)])
+
+
+def word_ids(docs: np.ndarray, words: int) -> np.ndarray:
+    """Word ids of the *original* text of every doc: (len(docs), words)."""
+    h = _hash(docs[:, None], np.arange(words)[None, :])
+    uniform = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    return np.searchsorted(_ZIPF_CDF, uniform)
+
+
+def is_copy(docs: np.ndarray, dup_rate: float) -> np.ndarray:
+    return (docs > 0) & ((_hash(docs, 1) % np.uint64(1_000_000)).astype(np.float64) < dup_rate * 1e6)
+
+
+def source_of(docs: np.ndarray, dup_rate: float) -> np.ndarray:
+    """The original an (assumed) copy repeats: an earlier document that is not a copy."""
+    source = (_hash(docs, 2) % np.maximum(docs, 1).astype(np.uint64)).astype(np.int64)
+    while True:
+        bad = is_copy(source, dup_rate)
+        if not bad.any():
+            return source
+        source[bad] -= 1
+
+
+def batch_word_ids(lo: int, hi: int, words: int, dup_rate: float, max_edits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Word ids of docs lo..hi-1 as generated, which of them are copies, and their sources."""
+    docs = np.arange(lo, hi, dtype=np.int64)
+    ids = word_ids(docs, words)
+    copies = is_copy(docs, dup_rate)
+    sources = np.full(len(docs), -1, dtype=np.int64)
+    if copies.any():
+        c = docs[copies]
+        src = source_of(c, dup_rate)
+        sources[copies] = src
+        copied = word_ids(src, words)
+        edits = (_hash(c, 3) % np.uint64(max_edits + 1)).astype(np.int64)
+        for e in range(max_edits):
+            change = edits > e
+            position = (_hash(c, 4, e) % np.uint64(words)).astype(np.int64)
+            replacement = (_hash(c, 5, e) % np.uint64(VOCABULARY)).astype(np.int64)
+            rows = np.flatnonzero(change)
+            copied[rows, position[rows]] = replacement[rows]
+        ids[copies] = copied
+    return ids, copies, sources
+
+
+def texts_of(ids: np.ndarray) -> list[str]:
+    return [" ".join(row) for row in _WORDS[ids].tolist()]
+
+
+def generate(n: int, words: int, dup_rate: float, max_edits: int, batch: int = 4096):
+    for lo in range(0, n, batch):
+        ids, _, _ = batch_word_ids(lo, min(lo + batch, n), words, dup_rate, max_edits)
+        yield from texts_of(ids)
+
+
+def planted(n: int, words: int, dup_rate: float, max_edits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Planted pairs (source, copy) and their exact Jaccard of word-id 5-shingles."""
+    docs = np.arange(n, dtype=np.int64)
+    copies = docs[is_copy(docs, dup_rate)]
+    sources = source_of(copies, dup_rate)
+    pairs = np.stack([sources, copies], axis=1)
+    jaccard = np.empty(len(pairs))
+    for lo in range(0, len(pairs), 4096):
+        part = pairs[lo : lo + 4096]
+        a = word_ids(part[:, 0], words)
+        b, _, _ = batch_word_ids_for(part[:, 1], words, dup_rate, max_edits)
+        for k in range(len(part)):
+            sa = {tuple(a[k, i : i + 5]) for i in range(words - 4)}
+            sb = {tuple(b[k, i : i + 5]) for i in range(words - 4)}
+            jaccard[lo + k] = len(sa & sb) / len(sa | sb)
+    return pairs, jaccard
+
+
+def batch_word_ids_for(docs: np.ndarray, words: int, dup_rate: float, max_edits: int):
+    out = np.empty((len(docs), words), dtype=np.int64)
+    for k, doc in enumerate(docs.tolist()):  # copies are scattered: one doc at a time
+        ids, copies, sources = batch_word_ids(doc, doc + 1, words, dup_rate, max_edits)
+        out[k] = ids[0]
+    return out, None, None
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_ours(args) -> dict:
+    from dedup.corpus import find_duplicates
+
+    start = time.perf_counter()
+    result = find_duplicates(generate(args.n, args.words, args.dup_rate, args.max_edits),
+                             threshold=args.threshold, batch_size=4096)
+    seconds = time.perf_counter() - start
+    found = {(min(a, b), max(a, b)) for a, b, _ in result.pairs}
+    pairs, jaccard = planted(args.n, args.words, args.dup_rate, args.max_edits)
+    truth = {(int(a), int(b)) for a, b in pairs}
+    groups = {}
+    for a, b in pairs.tolist():
+        groups[b] = a
+    root = lambda d: groups.get(d, d)
+    correct = sum(root(a) == root(b) for a, b in found)
+    sigma = math.sqrt(args.threshold * (1 - args.threshold) / 128)
+    clear = {(int(a), int(b)) for (a, b), j in zip(pairs, jaccard) if j >= args.threshold + 2 * sigma}
+    # Time to generate the text alone, measured on a slice, to subtract from the total.
+    sample = min(args.n, 20_000)
+    t0 = time.perf_counter()
+    for _ in generate(sample, args.words, args.dup_rate, args.max_edits):
+        pass
+    generation = (time.perf_counter() - t0) * args.n / sample
+    return {
+        "n": args.n, "seconds": seconds, "generation_seconds_est": generation, "peak_mb": peak_mb(),
+        "planted": len(truth), "planted_j_min": float(jaccard.min()) if len(jaccard) else None,
+        "planted_j_below_threshold": int((jaccard < args.threshold).sum()),
+        "recall": len(found & truth) / len(truth), "recall_clear": len(found & clear) / max(len(clear), 1),
+        "found": len(found), "precision_same_group": correct / max(len(found), 1),
+        "candidates": result.candidates, "bands": result.bands, "rows": result.rows,
+        "clusters": len(result.clusters),
+    }
+
+
+def child_compare(args) -> dict:
+    from datasketch import MinHashLSH
+
+    from dedup import MinHasher
+    from dedup.corpus import _estimate
+    from dedup.lsh import candidate_pairs, optimal_params
+
+    hasher = MinHasher(128)
+    sigs = np.concatenate([hasher.sign(texts_of(batch_word_ids(lo, min(lo + 4096, args.n), args.words, args.dup_rate,
+                                                                args.max_edits)[0]))
+                           for lo in range(0, args.n, 4096)])
+    import tracemalloc
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    bands, rows = optimal_params(args.threshold, 128, (0.05, 0.95))
+    pairs = candidate_pairs(sigs, bands, rows)
+    keep = _estimate(sigs, pairs[:, 0], pairs[:, 1]) >= args.threshold
+    ours_seconds = time.perf_counter() - start
+    ours_found = int(keep.sum())
+    ours_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    start = time.perf_counter()
+    minhashes = [hasher.to_datasketch(s) for s in sigs]
+    convert = time.perf_counter() - start
+    tracemalloc.start()
+    start = time.perf_counter()
+    lsh = MinHashLSH(threshold=args.threshold, num_perm=128)
+    with lsh.insertion_session() as session:
+        for i, m in enumerate(minhashes):
+            session.insert(i, m)
+    insert = time.perf_counter() - start
+    lsh_bytes = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    start = time.perf_counter()
+    found = set()
+    for i, m in enumerate(minhashes):
+        for j in lsh.query(m):
+            if j != i and np.count_nonzero(sigs[i] == sigs[j]) >= args.threshold * 128:
+                found.add((min(i, j), max(i, j)))
+    query = time.perf_counter() - start
+    return {
+        "n": args.n, "ours_lsh_seconds": ours_seconds, "ours_found": ours_found,
+        "ours_lsh_peak_mb": ours_peak / 1e6,
+        "datasketch_convert_seconds": convert, "datasketch_insert_seconds": insert,
+        "datasketch_query_verify_seconds": query, "datasketch_found": len(found),
+        "datasketch_index_mb": lsh_bytes / 1e6,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--words", type=int, default=200)
+    parser.add_argument("--dup-rate", type=float, default=0.05)
+    parser.add_argument("--max-edits", type=int, default=3)
+    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--compare-max", type=int, default=100_000, help="run datasketch up to this size")
+    parser.add_argument("--child", choices=["ours", "compare"], help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        out = child_ours(args) if args.child == "ours" else child_compare(args)
+        print(json.dumps(out))
+        return
+    common = ["--words", str(args.words), "--dup-rate", str(args.dup_rate), "--max-edits", str(args.max_edits),
+              "--threshold", str(args.threshold)]
+    for n in args.docs:
+        for kind in ["ours"] + (["compare"] if n <= args.compare_max else []):
+            run = subprocess.run([sys.executable, __file__, "--child", kind, "--n", str(n), *common],
+                                 capture_output=True, text=True, check=True)
+            print(run.stdout.strip(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

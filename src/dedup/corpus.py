@@ -1,0 +1,946 @@
+"""Near-duplicates across texts: document clusters and a streaming paragraph deduplicator.
+
+Two tools share the MinHash -> LSH -> verify pipeline:
+
+``find_duplicates(docs)``
+    One pass over any iterable of documents, keeping only their signatures (512 bytes
+    each with 128 permutations, whatever the text length); LSH candidate pairs, each
+    verified by its estimated Jaccard similarity; clusters by union-find.
+
+``Deduplicator``
+    Fed one article at a time, it remembers the segments (paragraphs, or sentence-bounded
+    windows of long flat paragraphs) of the articles it has seen, as signatures with the
+    article id and character span, and finds, reports or removes segments of a new article
+    that near-duplicate a segment of an earlier one, plus the article's own inner repeats
+    (``dedup.repeats``). Its state is saved to one file, atomically.
+
+Banding favours recall: a pair missed by LSH is lost for good, while a false candidate
+only costs one vectorised comparison of two signatures. Both tools therefore choose
+``(bands, rows)`` with false-negative weight 0.95 (``RECALL_WEIGHTS``) and verify every
+candidate against the threshold.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
+from .lsh import (
+    DEFAULT_MAX_BUCKET,
+    LSHIndex,
+    _decode_strings,
+    _encode_strings,
+    _resolve_params,
+    atomic_save,
+    band_keys,
+    candidate_pairs,
+    load_state,
+    optimal_params,
+)
+from .minhash import EMPTY, MinHasher
+from .repeats import RepeatParams, find_repeats_many, remove_spans
+from .text import mix64, paragraphs, tokenize
+
+__all__ = ["find_duplicates", "Duplicates", "Cluster", "Deduplicator", "Match", "ArticleMatch", "RECALL_WEIGHTS"]
+
+# (false-positive weight, false-negative weight) for optimal_params: candidates are
+# verified, so false positives are cheap and false negatives are what we minimise.
+RECALL_WEIGHTS = (0.05, 0.95)
+
+_VERIFY_CHUNK = 1 << 16  # candidate pairs compared per NumPy step (8 MB of booleans)
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def _banding(threshold: float, num_perm: int, params: tuple[int, int] | None) -> tuple[int, int]:
+    return _resolve_params(threshold, num_perm, RECALL_WEIGHTS, params)
+
+
+def _estimate(signatures: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity of rows ``left[k]`` and ``right[k]``, in chunks."""
+    out = np.empty(len(left), dtype=np.float64)
+    for lo in range(0, len(left), _VERIFY_CHUNK):
+        hi = lo + _VERIFY_CHUNK
+        out[lo:hi] = np.count_nonzero(signatures[left[lo:hi]] == signatures[right[lo:hi]], axis=1)
+    return out / signatures.shape[1]
+
+
+def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components (union-find, vectorised): the smallest member of each item's component.
+
+    Hook-and-compress: every root points at the smallest root it is linked to, then
+    pointers are jumped until each item points at its root; parent[i] <= i throughout,
+    so there are no cycles, and the loop ends when every edge joins one component.
+    """
+    parent = np.arange(n, dtype=np.int64)
+    while True:
+        root_left, root_right = parent[left], parent[right]
+        differ = root_left != root_right
+        if not differ.any():
+            return parent
+        low = np.minimum(root_left[differ], root_right[differ])
+        high = np.maximum(root_left[differ], root_right[differ])
+        np.minimum.at(parent, high, low)
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+
+
+class _Growable:
+    """A NumPy array with amortised O(1) appends along the first axis."""
+
+    def __init__(self, dtype, width: int | None = None) -> None:
+        self._shape_tail = () if width is None else (width,)
+        self._data = np.empty((0, *self._shape_tail), dtype=dtype)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def extend(self, values: np.ndarray) -> None:
+        needed = self._size + len(values)
+        if needed > len(self._data):
+            grown = np.empty((max(needed, 2 * len(self._data), 256), *self._shape_tail), dtype=self._data.dtype)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : needed] = values
+        self._size = needed
+
+    @property
+    def array(self) -> np.ndarray:
+        return self._data[: self._size]
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+
+# --------------------------------------------------------------------------- find_duplicates
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Near-duplicate documents: ``members`` (ids, input order) and the verified ``pairs``
+    ``(id_a, id_b, estimated_jaccard)`` that link them."""
+
+    members: list
+    pairs: list
+
+    def to_dict(self) -> dict:
+        return {
+            "members": list(self.members),
+            "pairs": [{"a": a, "b": b, "similarity": round(s, 6)} for a, b, s in self.pairs],
+        }
+
+
+@dataclass
+class Duplicates:
+    """What :func:`find_duplicates` found.
+
+    Attributes
+    ----------
+    clusters : list of Cluster
+        Groups of two or more near-duplicate documents, ordered by their first member.
+    labels : int64 array
+        Cluster number of every document in input order, -1 for documents in no cluster.
+    ids : list
+        Document ids in input order.
+    empty : list
+        Ids of documents without a single word: they have no shingles to compare and are
+        never put in a cluster (check them yourself if empty texts matter).
+    threshold, num_perm, bands, rows : banding used; candidates : LSH candidate pairs checked.
+    """
+
+    clusters: list[Cluster]
+    labels: np.ndarray
+    ids: list
+    empty: list
+    threshold: float
+    num_perm: int
+    bands: int
+    rows: int
+    candidates: int
+
+    def __len__(self) -> int:
+        return len(self.clusters)
+
+    def __iter__(self) -> Iterator[Cluster]:
+        return iter(self.clusters)
+
+    @property
+    def pairs(self) -> list[tuple[Any, Any, float]]:
+        """All verified pairs ``(id_a, id_b, similarity)``."""
+        return [pair for cluster in self.clusters for pair in cluster.pairs]
+
+    def duplicate_ids(self) -> list:
+        """Ids to drop to keep one document per cluster (the first in input order)."""
+        return [member for cluster in self.clusters for member in cluster.members[1:]]
+
+    def to_records(self) -> list[dict]:
+        """One JSON-ready dict per cluster: ``{"cluster", "size", "members", "pairs"}``."""
+        return [{"cluster": k, "size": len(c.members), **c.to_dict()} for k, c in enumerate(self.clusters)]
+
+    def write_jsonl(self, path: str | os.PathLike) -> None:
+        """Write :meth:`to_records` as JSON Lines."""
+        import json
+
+        with open(path, "w", encoding="utf-8") as handle:
+            for record in self.to_records():
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _iter_documents(docs: Iterable, ids: Iterable | None) -> Iterator[tuple[Any, str]]:
+    if isinstance(docs, (str, bytes)):
+        raise TypeError(f"docs must be an iterable of str or of (id, str) pairs, got a single {type(docs).__name__}")
+    id_iter = iter(ids) if ids is not None else None
+    for position, item in enumerate(docs):
+        if isinstance(item, str):
+            text = item
+            if id_iter is None:
+                doc_id = position
+            else:
+                try:
+                    doc_id = next(id_iter)
+                except StopIteration:
+                    raise ValueError(f"ids ran out at document {position}: give one id per document") from None
+        elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], str):
+            if id_iter is not None:
+                raise ValueError("give ids either in docs as (id, text) pairs or in ids, not both")
+            doc_id, text = item
+        else:
+            raise TypeError(f"docs[{position}] must be str or an (id, str) pair, got {type(item).__name__}: {item!r:.60}")
+        yield doc_id, text
+    if id_iter is not None and next(id_iter, _END) is not _END:
+        raise ValueError("ids has more items than docs")
+
+
+_END = object()
+
+
+def _progress_callback(progress: bool | Callable[[int], None] | None) -> tuple[Callable[[int], None], Callable[[], None]]:
+    if progress is None or progress is False:
+        return (lambda done: None), (lambda: None)
+    if callable(progress):
+        return progress, (lambda: None)
+    if progress is True:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            raise ImportError("progress=True needs tqdm: pip install 'dedup[progress]'") from None
+        bar = tqdm(unit="doc", desc="signing")
+        state = {"done": 0}
+
+        def update(done: int) -> None:
+            bar.update(done - state["done"])
+            state["done"] = done
+
+        return update, bar.close
+    raise TypeError(f"progress must be None, a bool or a callable taking the number of documents done, got {progress!r}")
+
+
+def find_duplicates(
+    docs: Iterable[str] | Iterable[tuple[Hashable, str]],
+    threshold: float = 0.8,
+    *,
+    ids: Iterable[Hashable] | None = None,
+    num_perm: int = 128,
+    ngram: int = 5,
+    mode: str = "word",
+    seed: int = 1,
+    batch_size: int = 2048,
+    params: tuple[int, int] | None = None,
+    max_bucket: int = DEFAULT_MAX_BUCKET,
+    progress: bool | Callable[[int], None] | None = None,
+) -> Duplicates:
+    """Clusters of near-duplicate documents.
+
+    Documents are read once, in batches, and only their MinHash signatures are kept
+    (``num_perm * 4`` bytes each), so ``docs`` may be a generator over a corpus far larger
+    than memory. LSH gives candidate pairs, each is kept when its estimated Jaccard
+    similarity of word n-gram shingles is at least ``threshold``, and kept pairs are
+    joined into clusters (union-find). The result is deterministic.
+
+    Parameters
+    ----------
+    docs : iterable of str, or of (id, str) pairs
+    threshold : float in (0, 1), default 0.8
+        Minimum estimated Jaccard similarity of a verified pair. The estimate has a
+        standard error of ``sqrt(J * (1 - J) / num_perm)`` (0.035 at J = 0.8 with 128
+        permutations): pairs that close to the threshold fall either side.
+    ids : iterable, optional
+        Ids of the documents when ``docs`` holds plain strings (default: positions 0, 1, ...).
+    num_perm, ngram, mode, seed
+        Signature parameters, as for :class:`dedup.MinHasher`.
+    batch_size : int, default 2048
+        Documents signed per NumPy pass.
+    params : (bands, rows), optional
+        LSH banding; default: :func:`dedup.lsh.optimal_params` with ``RECALL_WEIGHTS``.
+    max_bucket : int, default 100
+        See :func:`dedup.lsh.candidate_pairs`: larger LSH buckets are linked as a star,
+        so clusters stay whole but not all of their pairs are listed.
+    progress : None, True or callable
+        ``True`` shows a tqdm bar; a callable gets the number of documents signed so far.
+
+    Returns
+    -------
+    Duplicates
+        ``.clusters`` (members and verified pairs with similarities), ``.labels``,
+        ``.to_records()`` for JSON Lines.
+
+    Examples
+    --------
+    >>> docs = ["the council approved the new budget for schools and roads on monday",
+    ...         "the council approved the new budget for schools and roads on monday evening",
+    ...         "heavy rain flooded several streets in the old town centre overnight"]
+    >>> result = find_duplicates(docs, threshold=0.7)
+    >>> [c.members for c in result.clusters]
+    [[0, 1]]
+    """
+    threshold = check_fraction("threshold", threshold)
+    batch_size = check_int("batch_size", batch_size, 1)
+    max_bucket = check_int("max_bucket", max_bucket, 2)
+    hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
+    bands, rows = _banding(threshold, hasher.num_perm, params)
+    update, close = _progress_callback(progress)
+
+    all_ids: list = []
+    signatures = _Growable(np.uint32, hasher.num_perm)
+    batch: list[str] = []
+    try:
+        for doc_id, text in _iter_documents(docs, ids):
+            all_ids.append(doc_id)
+            batch.append(text)
+            if len(batch) == batch_size:
+                signatures.extend(hasher.sign(batch))
+                batch = []
+                update(len(all_ids))
+        if batch:
+            signatures.extend(hasher.sign(batch))
+            update(len(all_ids))
+    finally:
+        close()
+
+    sigs = signatures.array
+    n = len(sigs)
+    empty_mask = (sigs == EMPTY).all(axis=1) if n else np.zeros(0, dtype=bool)
+    present = np.flatnonzero(~empty_mask)
+    pairs = candidate_pairs(sigs[present], bands, rows, max_bucket=max_bucket)
+    left, right = present[pairs[:, 0]], present[pairs[:, 1]]
+    similarity = _estimate(sigs, left, right)
+    keep = similarity >= threshold
+    left, right, similarity = left[keep], right[keep], similarity[keep]
+
+    roots = _components(n, left, right)
+    sizes = np.bincount(roots, minlength=n)
+    cluster_roots = np.flatnonzero(sizes > 1)  # roots are the smallest members: input order
+    labels = np.full(n, -1, dtype=np.int64)
+    number_of_root = np.full(n, -1, dtype=np.int64)
+    number_of_root[cluster_roots] = np.arange(len(cluster_roots))
+    in_cluster = sizes[roots] > 1
+    labels[in_cluster] = number_of_root[roots[in_cluster]]
+
+    # Members and pairs per cluster, grouped with one sort each instead of per-cluster scans.
+    member_order = np.flatnonzero(in_cluster)
+    member_order = member_order[np.argsort(labels[member_order], kind="stable")]
+    member_bounds = np.searchsorted(labels[member_order], np.arange(len(cluster_roots) + 1))
+    pair_label = labels[left]
+    pair_order = np.argsort(pair_label, kind="stable")
+    pair_bounds = np.searchsorted(pair_label[pair_order], np.arange(len(cluster_roots) + 1))
+    left_ids = [all_ids[i] for i in left[pair_order].tolist()]
+    right_ids = [all_ids[i] for i in right[pair_order].tolist()]
+    sims = similarity[pair_order].tolist()
+    member_ids = [all_ids[i] for i in member_order.tolist()]
+    clusters = [
+        Cluster(
+            members=member_ids[member_bounds[k] : member_bounds[k + 1]],
+            pairs=list(zip(left_ids[pair_bounds[k] : pair_bounds[k + 1]], right_ids[pair_bounds[k] : pair_bounds[k + 1]],
+                           sims[pair_bounds[k] : pair_bounds[k + 1]])),
+        )
+        for k in range(len(cluster_roots))
+    ]
+    return Duplicates(
+        clusters=clusters,
+        labels=labels,
+        ids=all_ids,
+        empty=[all_ids[i] for i in np.flatnonzero(empty_mask).tolist()],
+        threshold=threshold,
+        num_perm=hasher.num_perm,
+        bands=bands,
+        rows=rows,
+        candidates=len(pairs),
+    )
+
+
+# --------------------------------------------------------------------------- segments
+
+
+# A sentence ends at . ! ? or … (possibly followed by closing quotes or brackets) before whitespace.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)")
+_CUT_DIVISOR = 3  # a sentence is a content-defined cut point with probability 1/3
+
+
+@dataclass(frozen=True)
+class _Segments:
+    """Segments of a batch of texts: token ranges into the batch's flat token array, and
+    character spans into each text."""
+
+    token_offsets: np.ndarray  # int64, len(segments) + 1, into the flat token array
+    text_index: np.ndarray  # int64, the text each segment belongs to
+    starts: np.ndarray  # int64, character offsets into that text
+    ends: np.ndarray
+    words: np.ndarray  # int64, tokens per segment
+
+
+def _segment(texts: Sequence[str], tokens, max_words: int, min_words: int) -> _Segments:
+    """Paragraphs, with paragraphs longer than ``max_words`` split into sentence windows.
+
+    Long flat paragraphs (bodies exported without breaks) are cut at sentence ends chosen
+    by content, as in content-defined chunking: after at least ``min_words`` words, a
+    sentence ends a window when a hash of its first words is 0 modulo 3 (or the window
+    would exceed ``max_words``). Cut points depend on the sentences themselves, not on
+    their position, so a passage shared by two articles is cut the same way in both once
+    past its first cut, whatever text precedes it.
+    """
+    seg_text, seg_start, seg_end, seg_token = [], [], [], []
+    for t, text in enumerate(texts):
+        lo, hi = int(tokens.offsets[t]), int(tokens.offsets[t + 1])
+        starts, ends, hashes = tokens.starts[lo:hi], tokens.ends[lo:hi], tokens.hashes[lo:hi]
+        for p_start, p_end in paragraphs(text):
+            first = int(np.searchsorted(starts, p_start, side="left"))
+            last = int(np.searchsorted(starts, p_end, side="left"))
+            if last == first:
+                continue  # no words (a separator line such as "***"): nothing to match
+            if last - first <= max_words:
+                cuts = [first, last]
+            else:
+                cuts = _window_cuts(text, p_start, p_end, starts, hashes, first, last, max_words, min_words)
+            for k in range(len(cuts) - 1):
+                a, b = cuts[k], cuts[k + 1]
+                span_start = p_start if k == 0 else int(starts[a])
+                span_end = p_end if k == len(cuts) - 2 else int(starts[b])
+                while span_end > span_start and text[span_end - 1].isspace():
+                    span_end -= 1
+                seg_text.append(t)
+                seg_start.append(span_start)
+                seg_end.append(span_end)
+                seg_token.append((lo + a, lo + b))
+    count = len(seg_text)
+    token_ranges = np.array(seg_token, dtype=np.int64).reshape(count, 2)
+    offsets = np.r_[token_ranges[:, 0], token_ranges[-1, 1] if count else 0].astype(np.int64)
+    return _Segments(
+        token_offsets=offsets,
+        text_index=np.array(seg_text, dtype=np.int64),
+        starts=np.array(seg_start, dtype=np.int64),
+        ends=np.array(seg_end, dtype=np.int64),
+        words=token_ranges[:, 1] - token_ranges[:, 0],
+    )
+
+
+def _window_cuts(text, p_start, p_end, starts, hashes, first, last, max_words, min_words) -> list[int]:
+    """Token indices where the windows of one long paragraph begin (plus its end)."""
+    ends_of_sentences = [m.end() for m in _SENTENCE_END.finditer(text, p_start, p_end)]
+    bounds = np.unique(np.r_[first, np.searchsorted(starts, ends_of_sentences, side="left"), last])
+    bounds = bounds[(bounds >= first) & (bounds <= last)]
+    # Hash of the first (up to) three words of each sentence decides the content cuts.
+    sentence_starts = bounds[:-1]
+    head = np.zeros(len(sentence_starts), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(3):
+            inside = sentence_starts + j < bounds[1:]
+            head[inside] += hashes[sentence_starts[inside] + j] * np.uint64(2 * j + 1)
+    content_cut = (mix64(head) % np.uint64(_CUT_DIVISOR)) == 0
+    cuts, count = [first], 0
+    for s in range(len(sentence_starts)):
+        lo, hi = int(bounds[s]), int(bounds[s + 1])
+        if count and count + (hi - lo) > max_words and count >= min_words:
+            cuts.append(lo)
+            count = 0
+        while count + (hi - lo) > max_words:  # one sentence longer than a window
+            lo += max_words - count
+            cuts.append(lo)
+            count = 0
+        count += hi - lo
+        if count >= min_words and content_cut[s] and hi < last:
+            cuts.append(hi)
+            count = 0
+    if len(cuts) > 1 and last - cuts[-1] < min_words // 2:
+        cuts.pop()  # a short tail joins the window before it
+    return cuts + [last]
+
+
+# --------------------------------------------------------------------------- Deduplicator
+
+
+@dataclass(frozen=True)
+class Match:
+    """A passage of an article that repeats earlier text.
+
+    ``text[start:end]`` repeats ``source_start:source_end`` of article ``source_id``:
+    an earlier article (``kind="across"``) or the same one (``kind="within"``).
+    ``similarity`` is the estimated Jaccard similarity of their word shingles.
+    """
+
+    start: int
+    end: int
+    kind: str
+    source_id: Any
+    source_start: int
+    source_end: int
+    similarity: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ArticleMatch:
+    """The earlier article a whole article near-duplicates (see :meth:`Deduplicator.is_duplicate`)."""
+
+    source_id: Any
+    similarity: float
+
+
+@dataclass
+class _Prepared:
+    """Signatures and segments of a batch of articles, computed in one NumPy pass."""
+
+    article_sigs: np.ndarray
+    segments: _Segments
+    segment_sigs: np.ndarray
+    article_keys: np.ndarray  # LSH band keys, (articles, bands)
+    segment_keys: np.ndarray  # (segments, bands)
+
+
+_ARTICLES_PER_PASS = 512  # articles tokenized and signed together by find_many
+_STATE_FORMAT = "dedup.Deduplicator"
+_STATE_VERSION = 1
+_SIGNATURE_PARAMS = ("num_perm", "ngram", "mode", "seed")
+
+
+class Deduplicator:
+    """Removes passages that repeat earlier articles (and, by default, the article itself).
+
+    Feed articles in order with :meth:`clean` (or :meth:`add`, :meth:`clean_many`,
+    :meth:`add_many`). Each article is cut into segments: its paragraphs, and for a
+    paragraph longer than ``max_words`` words (a body exported without breaks),
+    sentence-bounded windows of about 40-100 words cut where the content says (so shared
+    passages are cut alike in every article that carries them). A segment of at least
+    ``min_length`` words whose estimated Jaccard similarity to a remembered segment of an
+    earlier article is at least ``threshold`` is a match, reported with that article's
+    id and span.
+
+    What is remembered: for every article passed to :meth:`clean`, :meth:`add` or
+    ``find(..., remember=True)``, its segments that matched nothing (the matched ones
+    are already represented by their earlier copy) and its whole-article signature
+    (unless it near-duplicates an earlier article), each with the article id and span.
+    Memory grows with distinct segments: about 700 bytes per segment with 128
+    permutations, never the text. :meth:`find` and :meth:`is_duplicate` only look.
+
+    Parameters
+    ----------
+    threshold : float in (0, 1), default 0.8
+        Minimum estimated Jaccard similarity of word-shingle sets for a match.
+    scope : {"both", "across", "within"}, default "both"
+        ``"across"``: segments seen in earlier articles; ``"within"``: repeats inside the
+        article (:func:`dedup.find_repeats`, as ``dedup.clean``); ``"both"``: both.
+    num_perm, ngram, mode, seed
+        Signature parameters, as for :class:`dedup.MinHasher`; fixed for a saved state.
+    min_length : int, default 8
+        Segments with fewer words are never matched across articles (headings, bylines,
+        "Read more" lines would otherwise match everywhere).
+    max_words : int, default 150
+        Paragraphs longer than this are split into sentence windows.
+    within : dict, optional
+        Parameters for :func:`dedup.find_repeats` (``threshold``, ``min_length``, ...);
+        default: its defaults, so inner repeats are removed exactly as ``dedup.clean`` does.
+
+    Examples
+    --------
+    >>> d = Deduplicator(threshold=0.8, scope="across")
+    >>> wire = "The central bank kept its main interest rate unchanged on Thursday, citing slowing inflation."
+    >>> d.clean("Markets rose in early trading after the news.\\n\\n" + wire, doc_id="a1")
+    'Markets rose in early trading after the news.\\n\\nThe central bank kept its main interest rate unchanged on Thursday, citing slowing inflation.'
+    >>> d.clean(wire + "\\n\\nAnalysts had expected the decision.", doc_id="b7")
+    'Analysts had expected the decision.'
+    >>> d.find(wire + "\\n\\nAnalysts had expected the decision.")[0].source_id
+    'a1'
+    """
+
+    def __init__(
+        self,
+        threshold: float = 0.8,
+        *,
+        scope: str = "both",
+        num_perm: int = 128,
+        ngram: int = 5,
+        mode: str = "word",
+        seed: int = 1,
+        min_length: int = 8,
+        max_words: int = 150,
+        within: dict | None = None,
+    ) -> None:
+        self.threshold = check_fraction("threshold", threshold)
+        self.scope = check_choice("scope", scope, ("both", "across", "within"))
+        self.min_length = check_int("min_length", min_length, 1)
+        self.max_words = check_int("max_words", max_words, 10)
+        if within is not None and not isinstance(within, dict):
+            raise TypeError(f"within must be a dict of dedup.find_repeats parameters, got {type(within).__name__}")
+        self.within = dict(within or {})
+        try:
+            RepeatParams(**self.within)
+        except TypeError as error:
+            raise TypeError(f"within: {error}") from None
+        self._hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
+        self._min_window = max(1, min(self.max_words // 4, 40))
+        params = optimal_params(self.threshold, self._hasher.num_perm, RECALL_WEIGHTS)
+        # Segments: signatures, article (index into _article_ids) and span.
+        self._segment_index = LSHIndex(self.threshold, self._hasher.num_perm, params=params)
+        self._segment_sigs = _Growable(np.uint32, self._hasher.num_perm)
+        self._segment_article = _Growable(np.int64)
+        self._segment_span = _Growable(np.int64, 2)
+        # Whole articles, for is_duplicate.
+        self._article_index = LSHIndex(self.threshold, self._hasher.num_perm, params=params)
+        self._article_sigs = _Growable(np.uint32, self._hasher.num_perm)
+        self._article_of_sig = _Growable(np.int64)
+        self._article_ids: list = []  # every remembered article, in order
+
+    # parameters --------------------------------------------------------------------
+
+    @property
+    def params(self) -> dict:
+        """The parameters, as stored with a saved state."""
+        return {
+            "threshold": self.threshold,
+            "scope": self.scope,
+            "min_length": self.min_length,
+            "max_words": self.max_words,
+            "within": dict(self.within),
+            **self._hasher.params,
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"Deduplicator({args}; articles={len(self._article_ids)}, segments={len(self._segment_sigs)})"
+
+    def __len__(self) -> int:
+        """Number of articles remembered."""
+        return len(self._article_ids)
+
+    @property
+    def segments(self) -> int:
+        """Number of distinct segments remembered."""
+        return len(self._segment_sigs)
+
+    @property
+    def nbytes(self) -> int:
+        """Approximate bytes of state (arrays and indexes, article ids not counted)."""
+        return (
+            self._segment_sigs.nbytes + self._segment_article.nbytes + self._segment_span.nbytes
+            + self._article_sigs.nbytes + self._article_of_sig.nbytes
+            + self._segment_index.nbytes + self._article_index.nbytes
+        )
+
+    # one pass over a batch -----------------------------------------------------------
+
+    def _prepare(self, texts: Sequence[str]) -> _Prepared:
+        tokens = tokenize(texts, self._hasher.mode)
+        segments = _segment(texts, tokens, self.max_words, self._min_window)
+        article_sigs = self._hasher.sign_tokens(tokens)
+        segment_sigs = self._hasher.sign_tokens(tokens, segments.token_offsets)
+        # Band keys for the whole batch at once: both indexes use the same banding.
+        bands, rows = self._segment_index.bands, self._segment_index.rows
+        return _Prepared(
+            article_sigs=article_sigs,
+            segments=segments,
+            segment_sigs=segment_sigs,
+            article_keys=band_keys(article_sigs, bands, rows),
+            segment_keys=band_keys(segment_sigs, bands, rows),
+        )
+
+    def _best_matches(
+        self, index: LSHIndex, stored: np.ndarray, queries: np.ndarray, keys: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For every query row (signatures and their band keys): the best verified stored
+        row (-1 if none) and its similarity. Best = highest similarity, then earliest row.
+        """
+        best = np.full(len(queries), -1, dtype=np.int64)
+        best_similarity = np.zeros(len(queries), dtype=np.float64)
+        query_index, rows = index._lookup_band_keys(keys)
+        if not len(rows):
+            return best, best_similarity
+        similarity = np.count_nonzero(queries[query_index] == stored[rows], axis=1) / queries.shape[1]
+        ok = similarity >= self.threshold
+        query_index, rows, similarity = query_index[ok], rows[ok], similarity[ok]
+        order = np.lexsort((rows, -similarity, query_index))
+        query_index, rows, similarity = query_index[order], rows[order], similarity[order]
+        first = np.r_[True, query_index[1:] != query_index[:-1]] if len(query_index) else np.zeros(0, dtype=bool)
+        best[query_index[first]] = rows[first]
+        best_similarity[query_index[first]] = similarity[first]
+        return best, best_similarity
+
+    def _process(self, text: str, doc_id: Any, prepared: _Prepared, t: int, repeats: list, remember: bool) -> list[Match]:
+        segments = prepared.segments
+        lo, hi = np.searchsorted(segments.text_index, [t, t + 1])  # segments are in text order
+        mine = np.arange(lo, hi)
+        starts, ends = segments.starts[mine], segments.ends[mine]
+        sigs = prepared.segment_sigs[mine]
+        keys = prepared.segment_keys[mine]
+        matches: list[Match] = []
+
+        for r in repeats:
+            matches.append(Match(r.start, r.end, "within", doc_id, r.source_start, r.source_end, float(r.similarity)))
+        removed = _merge_spans([(m.start, m.end) for m in matches])
+
+        matched = np.zeros(len(mine), dtype=bool)
+        if self.scope in ("across", "both"):
+            eligible = (segments.words[mine] >= self.min_length) & ~_inside(starts, ends, removed)
+            candidates = np.flatnonzero(eligible)
+            best, similarity = self._best_matches(
+                self._segment_index, self._segment_sigs.array, sigs[candidates], keys[candidates]
+            )
+            span = self._segment_span.array
+            article = self._segment_article.array
+            for k in np.flatnonzero(best >= 0).tolist():
+                s, row = int(candidates[k]), int(best[k])
+                matched[s] = True
+                matches.append(Match(
+                    int(starts[s]), int(ends[s]), "across", self._article_ids[int(article[row])],
+                    int(span[row, 0]), int(span[row, 1]), float(similarity[k]),
+                ))
+        matches.sort(key=lambda m: (m.start, m.end, m.kind))
+
+        if remember:
+            self._remember(doc_id, prepared.article_sigs[t : t + 1], prepared.article_keys[t : t + 1],
+                           starts, ends, sigs, keys, keep=~matched & ~_inside(starts, ends, removed))
+        return matches
+
+    def _remember(self, doc_id, article_sig, article_keys, starts, ends, sigs, keys, keep) -> None:
+        article = len(self._article_ids)
+        self._article_ids.append(doc_id)
+        if not (article_sig == EMPTY).all() and self._duplicate_of(article_sig, article_keys)[0] < 0:
+            self._article_index._append_band_keys(article_keys)
+            self._article_sigs.extend(article_sig)
+            self._article_of_sig.extend(np.array([article]))
+        keep = np.flatnonzero(keep)
+        if len(keep):
+            first = len(self._segment_sigs)
+            self._segment_index._append_band_keys(keys[keep])
+            self._segment_sigs.extend(sigs[keep])
+            self._segment_article.extend(np.full(len(keep), article))
+            self._segment_span.extend(np.stack([starts[keep], ends[keep]], axis=1))
+
+    def _duplicate_of(self, article_sig: np.ndarray, article_keys: np.ndarray) -> tuple[int, float]:
+        best, similarity = self._best_matches(self._article_index, self._article_sigs.array, article_sig, article_keys)
+        return int(best[0]), float(similarity[0])
+
+    # public API ---------------------------------------------------------------------
+
+    def find(self, text: str, doc_id: Any = None, *, remember: bool = False) -> list[Match]:
+        """Passages of ``text`` that repeat earlier articles or the article itself.
+
+        Parameters
+        ----------
+        text : str
+        doc_id : int or str, optional
+            Id reported for this article in later matches (default: its number in the
+            order articles were remembered). Used only when ``remember`` is true, and as
+            ``source_id`` of ``"within"`` matches.
+        remember : bool, default False
+            Also remember this article, as :meth:`add` does.
+
+        Returns
+        -------
+        list of Match, by position.
+        """
+        return self.find_many([text], None if doc_id is None else [doc_id], remember=remember)[0]
+
+    def find_many(self, texts: Sequence[str], ids: Sequence[Any] | None = None, *, remember: bool = False) -> list[list[Match]]:
+        """:meth:`find` for a batch; with ``remember``, each article also sees the ones before it."""
+        texts = check_texts(texts)
+        ids = self._check_ids(ids, len(texts))
+        out = []
+        # Chunks bound the memory of tokens and signatures for very long batches.
+        for lo in range(0, len(texts), _ARTICLES_PER_PASS):
+            chunk = texts[lo : lo + _ARTICLES_PER_PASS]
+            prepared = self._prepare(chunk)
+            if self.scope in ("within", "both"):
+                repeats = find_repeats_many(chunk, **self.within)
+            else:
+                repeats = [[] for _ in chunk]
+            for t, text in enumerate(chunk):
+                doc_id = ids[lo + t] if ids is not None else len(self._article_ids)
+                out.append(self._process(text, doc_id, prepared, t, repeats[t], remember))
+        return out
+
+    def add(self, text: str, doc_id: Any = None) -> list[Match]:
+        """Remember an article; returns what :meth:`find` would have reported for it."""
+        return self.find(text, doc_id, remember=True)
+
+    def add_many(self, texts: Sequence[str], ids: Sequence[Any] | None = None) -> list[list[Match]]:
+        """:meth:`add` for a batch, in order (signatures computed in one pass)."""
+        return self.find_many(texts, ids, remember=True)
+
+    def clean(self, text: str, doc_id: Any = None, *, remember: bool = True) -> str:
+        """``text`` without the passages :meth:`find` reports; remembers the article.
+
+        Only deletes: the result is ``text`` with some character ranges removed (and the
+        whitespace the removal left behind tidied). Text with no matches comes back as is.
+        """
+        return self.clean_many([check_text("text", text)], None if doc_id is None else [doc_id], remember=remember)[0]
+
+    def clean_many(self, texts: Sequence[str], ids: Sequence[Any] | None = None, *, remember: bool = True) -> list[str]:
+        """:meth:`clean` for a batch, in order."""
+        texts = check_texts(texts)
+        found = self.find_many(texts, ids, remember=remember)
+        return [_remove(text, matches) for text, matches in zip(texts, found)]
+
+    def is_duplicate(self, text: str) -> ArticleMatch | None:
+        """The earlier article that ``text`` as a whole near-duplicates, or None.
+
+        Compares the whole article's signature with those of remembered articles; does
+        not remember ``text``.
+        """
+        text = check_text("text", text)
+        sig = self._hasher.sign([text])
+        if (sig == EMPTY).all():
+            return None
+        row, similarity = self._duplicate_of(sig, band_keys(sig, self._article_index.bands, self._article_index.rows))
+        if row < 0:
+            return None
+        return ArticleMatch(self._article_ids[int(self._article_of_sig.array[row])], similarity)
+
+    def _check_ids(self, ids, count: int):
+        if ids is None:
+            return None
+        if isinstance(ids, (str, bytes)):
+            raise TypeError("ids must be a sequence of int or str, one per text, got a single string")
+        ids = list(ids)
+        if len(ids) != count:
+            raise ValueError(f"ids has {len(ids)} items but there are {count} texts")
+        for i, doc_id in enumerate(ids):
+            if not (isinstance(doc_id, str) or (isinstance(doc_id, numbers.Integral) and not isinstance(doc_id, bool))):
+                raise TypeError(f"ids[{i}] must be int or str (so the state can be saved), got {type(doc_id).__name__}")
+        return ids
+
+    # persistence ----------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the state to one file, atomically.
+
+        Written to a temporary file in the same directory, fsynced, then renamed over
+        ``path``: a crash mid-save leaves the previous file as it was.
+        """
+        ids = self._article_ids
+        if all(isinstance(i, numbers.Integral) for i in ids):
+            id_arrays = {"article_int_ids": np.asarray(ids, dtype=np.int64).reshape(-1)}
+        else:
+            id_arrays = {k: v for k, v in _encode_strings([str(i) for i in ids]).items()}
+            id_arrays["article_id_is_int"] = np.array([isinstance(i, numbers.Integral) for i in ids], dtype=bool)
+        meta = {"params": self.params, "articles": len(ids), "segments": self.segments}
+        arrays = {
+            "segment_sigs": self._segment_sigs.array,
+            "segment_article": self._segment_article.array,
+            "segment_span": self._segment_span.array,
+            "article_sigs": self._article_sigs.array,
+            "article_of_sig": self._article_of_sig.array,
+            **id_arrays,
+        }
+        atomic_save(path, _STATE_FORMAT, _STATE_VERSION, meta, arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, **expected: Any) -> "Deduplicator":
+        """Reopen a state written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path
+        **expected
+            Parameters the caller relies on (e.g. ``num_perm=128``). A signature
+            parameter (``num_perm``, ``ngram``, ``mode``, ``seed``) that differs from the
+            stored one raises ``ValueError``: stored signatures could not be compared.
+            ``threshold``, ``scope``, ``min_length`` and ``max_words`` given here replace
+            the stored values.
+
+        Raises ``ValueError`` naming the file when it is corrupt, truncated or foreign.
+        """
+        meta, arrays = load_state(path, _STATE_FORMAT, _STATE_VERSION)
+        source = os.fspath(path)
+        stored = meta.get("params")
+        if not isinstance(stored, dict) or any(k not in stored for k in _SIGNATURE_PARAMS):
+            raise ValueError(f"{source} is not a valid {_STATE_FORMAT} file: its parameters are missing")
+        for name, value in expected.items():
+            if name not in stored:
+                raise TypeError(f"Deduplicator.load() got an unexpected parameter {name!r}")
+            if name in _SIGNATURE_PARAMS and value != stored[name]:
+                raise ValueError(
+                    f"{name}={value!r} differs from the {name}={stored[name]!r} the state in {source} was built "
+                    f"with; signatures made with other parameters cannot be compared"
+                )
+        dedup = cls(**{**stored, **expected})
+        try:
+            count, segments = int(meta["articles"]), int(meta["segments"])
+            segment_sigs, article_sigs = arrays["segment_sigs"], arrays["article_sigs"]
+            num_perm = dedup._hasher.num_perm
+            if segment_sigs.shape != (segments, num_perm) or article_sigs.shape[1:] != (num_perm,):
+                raise ValueError("signature arrays do not match the stored parameters")
+            if "article_int_ids" in arrays:
+                ids = arrays["article_int_ids"].tolist()
+            else:
+                flags = arrays["article_id_is_int"].tolist()
+                ids = [int(i) if f else i for i, f in zip(_decode_strings(arrays), flags)]
+            if len(ids) != count or arrays["segment_article"].shape != (segments,) \
+                    or arrays["segment_span"].shape != (segments, 2) \
+                    or arrays["article_of_sig"].shape != (len(article_sigs),):
+                raise ValueError("array sizes disagree")
+            for name in ("segment_article", "article_of_sig"):
+                if len(arrays[name]) and not (0 <= arrays[name].min() and arrays[name].max() < count):
+                    raise ValueError(f"{name} refers to unknown articles")
+        except (KeyError, ValueError, TypeError, IndexError) as error:
+            raise ValueError(f"{source} is not a valid {_STATE_FORMAT} file (corrupt or foreign): {error}") from error
+        dedup._article_ids = ids
+        dedup._segment_sigs.extend(segment_sigs.astype(np.uint32))
+        dedup._segment_article.extend(arrays["segment_article"].astype(np.int64))
+        dedup._segment_span.extend(arrays["segment_span"].astype(np.int64))
+        dedup._article_sigs.extend(article_sigs.astype(np.uint32))
+        dedup._article_of_sig.extend(arrays["article_of_sig"].astype(np.int64))
+        # The LSH indexes are derived data: rebuilt from the signatures, not stored.
+        for index, sigs in ((dedup._segment_index, dedup._segment_sigs.array),
+                            (dedup._article_index, dedup._article_sigs.array)):
+            index._append_band_keys(band_keys(sigs, index.bands, index.rows))
+        return dedup
+
+
+def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping union of character ranges."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _inside(starts: np.ndarray, ends: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+    """Which segments lie wholly inside one of the (merged, sorted) ``spans``."""
+    if not spans or not len(starts):
+        return np.zeros(len(starts), dtype=bool)
+    span_starts = np.array([s for s, _ in spans])
+    span_ends = np.array([e for _, e in spans])
+    k = np.searchsorted(span_starts, starts, side="right") - 1
+    return (k >= 0) & (ends <= span_ends[np.maximum(k, 0)])
+
+
+def _remove(text: str, matches: list[Match]) -> str:
+    if not matches:
+        return text
+    return remove_spans(text, [(m.start, m.end) for m in matches])
