@@ -402,3 +402,13 @@ def test_none_instead_of_a_list_is_a_type_error():
 def test_sign_one_of_a_non_str_is_a_type_error():
     with pytest.raises(TypeError, match="must be str, got bytes"):
         MinHasher(num_perm=8).sign_one(b"bytes")
+
+
+def test_examples_in_the_engine_docs_run():
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "engine.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "Error:" not in b]
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "docs/engine.md", "exec"), {})
