@@ -399,6 +399,19 @@ def test_none_instead_of_a_list_is_a_type_error():
         MinHasher(num_perm=8).sign(None)
 
 
+def test_sign_hashes_rejects_64_bit_values_instead_of_truncating_them():
+    hasher = MinHasher(num_perm=8)
+    with pytest.raises(ValueError, match=r"hashes32 must be integers in \[0, 4294967295\] \(fold 64-bit"):
+        hasher.sign_hashes(np.array([2**40, 5], dtype=np.uint64), np.array([0, 2]))
+    fitting = hasher.sign_hashes(np.array([7, 5], dtype=np.uint64), np.array([0, 2]))
+    assert np.array_equal(fitting, hasher.sign_hashes(np.array([7, 5], dtype=np.uint32), np.array([0, 2])))
+
+
+def test_sign_hashes_rejects_offsets_outside_the_values():
+    with pytest.raises(ValueError, match=r"offsets must be non-decreasing bounds within \[0, 2\]"):
+        MinHasher(num_perm=8).sign_hashes(np.array([7, 5], dtype=np.uint32), np.array([0, 3]))
+
+
 def test_sign_one_of_a_non_str_is_a_type_error():
     with pytest.raises(TypeError, match="must be str, got bytes"):
         MinHasher(num_perm=8).sign_one(b"bytes")

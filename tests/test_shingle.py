@@ -116,3 +116,19 @@ def test_segments_may_cover_only_part_of_the_token_array():
     expected, expected_offsets = shingles(tokens[2:9], np.array([0, 3, 7]), 2)
     assert offsets.tolist() == expected_offsets.tolist() == [0, 2, 5]
     assert hashes.tolist() == expected.tolist()
+
+
+def test_bad_offsets_are_value_errors_naming_offsets():
+    tokens = token_array(1, 2, 3)
+    for offsets in ([0, 2, 1], [0, 4], [-1, 3], [], [[0, 3]], [0.0, 3.0]):
+        with pytest.raises(ValueError, match="offsets must be"):
+            shingles(tokens, np.array(offsets), 2)
+
+
+def test_token_hashes_must_be_unsigned_integers_that_fit():
+    with pytest.raises(TypeError, match="token_hashes must hold unsigned integers, got dtype float64"):
+        shingles(np.array([1.5, 2.5]), np.array([0, 2]), 2)
+    with pytest.raises(ValueError, match=r"token_hashes must be integers in \[0, 18446744073709551615\]"):
+        shingles(np.array([-1, 2]), np.array([0, 2]), 2)
+    # Python ints and other unsigned dtypes are accepted when they fit.
+    assert shingles([1, 2, 3], [0, 3], 2)[1].tolist() == [0, 2]

@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ._validate import check_choice, check_int, check_texts
-from .shingle import shingles
+from .shingle import check_offsets, check_unsigned, shingles
 from .text import TOKEN_MODES, Tokens, text_chunks, tokenize
 
 EMPTY = np.uint32(0xFFFFFFFF)  # the value of every slot of an empty set's signature
@@ -121,8 +121,8 @@ class MinHasher:
         -------
         (len(offsets) - 1, num_perm) uint32 array
         """
-        hashes32 = np.asarray(hashes32, dtype=np.uint32)
-        offsets = np.asarray(offsets, dtype=np.int64)
+        hashes32 = check_unsigned("hashes32", hashes32, np.uint32)
+        offsets = check_offsets("offsets", offsets, len(hashes32))
         counts = np.diff(offsets)
         out = np.full((len(counts), self.num_perm), EMPTY, dtype=np.uint32)
         if len(counts) == 0 or offsets[-1] == offsets[0]:

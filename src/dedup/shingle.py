@@ -36,8 +36,8 @@ def shingles(token_hashes: np.ndarray, offsets: np.ndarray, ngram: int) -> tuple
         ``hashes[shingle_offsets[i]:shingle_offsets[i+1]]``.
     """
     ngram = check_int("ngram", ngram, 1)
-    token_hashes = np.asarray(token_hashes, dtype=np.uint64)
-    offsets = np.asarray(offsets, dtype=np.int64)
+    token_hashes = check_unsigned("token_hashes", token_hashes, np.uint64)
+    offsets = check_offsets("offsets", offsets, len(token_hashes))
     counts = np.diff(offsets)
     short = (counts > 0) & (counts < ngram)
     per_segment = np.maximum(counts - (ngram - 1), 0)
@@ -64,6 +64,39 @@ def shingles(token_hashes: np.ndarray, offsets: np.ndarray, ngram: int) -> tuple
         out[slots] = combined
         out[shingle_offsets[shorts]] = _combine_short(token_hashes, offsets[shorts], counts[shorts], ngram)
     return _mix64_inplace(out), shingle_offsets
+
+
+def check_unsigned(name: str, values: object, dtype: type) -> np.ndarray:
+    """``values`` as a 1-D array of ``dtype`` (uint32 or uint64); integers that do not fit
+    raise instead of wrapping silently."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {array.shape}")
+    if array.dtype == dtype:
+        return array
+    if array.size == 0:
+        return array.astype(dtype)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold unsigned integers, got dtype {array.dtype}")
+    top = np.iinfo(dtype).max
+    if array.min() < 0 or array.max() > top:
+        hint = " (fold 64-bit shingle hashes with dedup.minhash.fold32)" if dtype == np.uint32 else ""
+        raise ValueError(f"{name} must be integers in [0, {top}]{hint}, got values in [{array.min()}, {array.max()}]")
+    return array.astype(dtype)
+
+
+def check_offsets(name: str, offsets: object, size: int) -> np.ndarray:
+    """Segment bounds as int64: 1-D, at least one entry, non-decreasing, within [0, size]."""
+    array = np.asarray(offsets)
+    if array.ndim != 1 or len(array) == 0 or array.dtype.kind not in "iu":
+        raise ValueError(
+            f"{name} must be a non-empty 1-D integer array (segment bounds, len(segments) + 1 entries), "
+            f"got shape {array.shape} and dtype {array.dtype}"
+        )
+    array = array.astype(np.int64, copy=False)
+    if array[0] < 0 or array[-1] > size or (np.diff(array) < 0).any():
+        raise ValueError(f"{name} must be non-decreasing bounds within [0, {size}], got {array[:8].tolist()}...")
+    return array
 
 
 def _windows_inside_segments(offsets: np.ndarray, counts: np.ndarray, ngram: int, windows: int) -> np.ndarray:

@@ -162,19 +162,27 @@ _LENGTH_MIX = np.uint64(0xD6E8FEB86659FD93)
 
 
 class _Powers:
-    """POLY**k and POLY**-k modulo 2**64, grown on demand and shared by all calls."""
+    """POLY**k and POLY**-k modulo 2**64, grown on demand and shared by all calls.
 
-    def __init__(self) -> None:
+    Only up to ``limit`` entries are kept (16 bytes each): a single huge text gets its
+    powers computed for that call and dropped, instead of pinning them for the process.
+    """
+
+    def __init__(self, limit: int = 1 << 20) -> None:
+        self.limit = limit
         self.forward = np.ones(1, dtype=np.uint64)
         self.inverse = np.ones(1, dtype=np.uint64)
 
     def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.forward) < n:
-            size = max(n, 2 * len(self.forward), 1 << 16)
-            with np.errstate(over="ignore"):
-                self.forward = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY)], dtype=np.uint64)
-                self.inverse = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY_INVERSE)], dtype=np.uint64)
-        return self.forward[:n], self.inverse[:n]
+        if len(self.forward) >= n:
+            return self.forward[:n], self.inverse[:n]
+        size = max(n, min(2 * len(self.forward), self.limit), 1 << 16)
+        with np.errstate(over="ignore"):
+            forward = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY)], dtype=np.uint64)
+            inverse = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY_INVERSE)], dtype=np.uint64)
+        if size <= self.limit:
+            self.forward, self.inverse = forward, inverse
+        return forward[:n], inverse[:n]
 
 
 _powers = _Powers()
