@@ -127,22 +127,32 @@ class MinHasher:
         out = np.full((len(counts), self.num_perm), EMPTY, dtype=np.uint32)
         if len(counts) == 0 or offsets[-1] == offsets[0]:
             return out
-        # Short sets waste most of the time of a per-set reduction on call overhead, so
-        # they go through a padded layout; long sets through contiguous blocks.
-        short = (counts > 0) & (counts <= _SHORT_SET)
-        long_ids = np.flatnonzero(counts > _SHORT_SET)
-        if len(long_ids):
-            if len(long_ids) == len(counts) and offsets[0] == 0 and offsets[-1] == len(hashes32):
-                out[:] = self._sign_blocks(_fmix32(hashes32), offsets)
-            else:
-                values = hashes32[offsets[0] : offsets[-1]]
-                if len(long_ids) < len(counts):
-                    values = np.compress(np.repeat(counts > _SHORT_SET, counts), values)
-                long_offsets = np.zeros(len(long_ids) + 1, dtype=np.int64)
-                np.cumsum(counts[long_ids], out=long_offsets[1:])
-                out[long_ids] = self._sign_blocks(_fmix32(values), long_offsets)
-        if short.any():
-            self._sign_short(hashes32, offsets, counts, np.flatnonzero(short), out)
+        # Many short sets waste most of the time of a per-set reduction on call overhead,
+        # so they go through a padded layout (when a size class has enough of them to fill
+        # a good part of a block); all other non-empty sets through contiguous blocks.
+        padded = np.zeros(len(counts), dtype=bool)
+        short_ids = np.flatnonzero((counts > 0) & (counts <= _SHORT_SET))
+        if len(short_ids):
+            # Class k holds the sets of 2**(k-1) + 1 to 2**k values.
+            classes = np.ceil(np.log2(counts[short_ids])).astype(np.int64)
+            per_class = np.bincount(classes)
+            worth = per_class << np.arange(len(per_class)) >= _BLOCK_SHINGLES // 4
+            keep = worth[classes]
+            short_ids, classes = short_ids[keep], classes[keep]
+            padded[short_ids] = True
+        blocked = (counts > 0) & ~padded
+        blocked_ids = np.flatnonzero(blocked)
+        if len(blocked_ids) == len(counts) and offsets[0] == 0 and offsets[-1] == len(hashes32):
+            out[:] = self._sign_blocks(_fmix32(hashes32), offsets)
+        elif len(blocked_ids):
+            values = hashes32[offsets[0] : offsets[-1]]
+            if len(blocked_ids) < len(counts):
+                values = np.compress(np.repeat(blocked, counts), values)
+            blocked_offsets = np.zeros(len(blocked_ids) + 1, dtype=np.int64)
+            np.cumsum(counts[blocked_ids], out=blocked_offsets[1:])
+            out[blocked_ids] = self._sign_blocks(_fmix32(values), blocked_offsets)
+        if len(short_ids):
+            self._sign_short(hashes32, offsets, counts, short_ids, classes, out)
         return out
 
     def _sign_blocks(self, mixed: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -179,19 +189,23 @@ class MinHasher:
         return out
 
     def _sign_short(
-        self, hashes32: np.ndarray, offsets: np.ndarray, counts: np.ndarray, ids: np.ndarray, out: np.ndarray
+        self,
+        hashes32: np.ndarray,
+        offsets: np.ndarray,
+        counts: np.ndarray,
+        ids: np.ndarray,
+        classes: np.ndarray,
+        out: np.ndarray,
     ) -> None:
-        """Signatures of the short sets ``ids`` (1 to ``_SHORT_SET`` values), into ``out``.
+        """Signatures of the short sets ``ids`` (1 to ``_SHORT_SET`` values), into ``out``;
+        ``classes[i]`` is ``ceil(log2(size))`` of set ``ids[i]``.
 
         Sets are padded to the next power of two by repeating their own values (which
         leaves every minimum unchanged) and laid out one value position per row, so the
         minimum per set is an element-wise minimum of contiguous rows.
         """
         a, b = self.permutations
-        lengths = counts[ids]
-        # Class k holds the sets of 2**(k-1) + 1 to 2**k values (np.unique would import numpy.ma).
-        classes = np.ceil(np.log2(lengths)).astype(np.int64)
-        for k in np.flatnonzero(np.bincount(classes)).tolist():
+        for k in np.flatnonzero(np.bincount(classes)).tolist():  # (np.unique would import numpy.ma)
             width = 1 << k
             chosen = ids[classes == k]
             size = counts[chosen]

@@ -277,7 +277,7 @@ def tokenize(texts: Sequence[str], mode: str = "word") -> Tokens:
 # Texts are tokenized in chunks of about this many characters: large enough to amortise
 # NumPy's per-call overhead, small enough for the working arrays to stay in cache (and to
 # avoid the page faults of fresh large allocations, which are costly in a VM).
-_CHUNK_CHARS = 1 << 16
+_CHUNK_CHARS = 1 << 17
 
 
 def text_chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
