@@ -284,6 +284,32 @@ def test_sets_may_cover_only_part_of_the_values():
         assert np.array_equal(expected[i], alone[0])
 
 
+_WORDS = ["de", "het", "kabinet", "wil", "één", "café", "coöperatie", "zo'n", "auto's", "2019", "Straße", "naïeve", "don't"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=30), st.data())
+def test_signature_ignores_case_spacing_soft_hyphens_and_apostrophe_style(words, data):
+    hasher = MinHasher(num_perm=32, ngram=3)
+    text = " ".join(words)
+    spaces = data.draw(st.lists(st.sampled_from([" ", "\u00a0", "\n", "  ", "\t", " - ", ", "]),
+                                min_size=len(words) - 1, max_size=len(words) - 1))
+    variant = words[0] + "".join(space + word for space, word in zip(spaces, words[1:]))
+    variant = variant.replace("ee", "e\u00ade").replace("ß", "ss").upper().replace("'", "\u2019")
+    assert np.array_equal(hasher.sign_one(text), hasher.sign_one(variant))
+
+
+def test_signing_from_several_threads_equals_signing_serially():
+    from concurrent.futures import ThreadPoolExecutor
+
+    hasher = MinHasher(num_perm=64)
+    texts = [f"{ARTICLE} 𝐀𝐁𝐂 {i} ﬁnale 😀 {STORY[: 40 + i]}" for i in range(40)]
+    serial = hasher.sign(texts)
+    with ThreadPoolExecutor(4) as pool:
+        rows = list(pool.map(hasher.sign_one, texts))
+    assert np.array_equal(np.array(rows), serial)
+
+
 # --- datasketch interop -------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -86,29 +87,38 @@ def _fold_part(ch: str) -> int:
 
 
 class _Expansions:
-    """Multi-letter folds as arrays, for a vectorised lookup by info value."""
+    """Multi-letter folds as arrays, for a vectorised lookup by info value.
+
+    Grows when new astral characters are folded; a lock keeps concurrent tokenizing
+    threads from reading the table while another thread adds to it.
+    """
 
     def __init__(self) -> None:
         self.table: dict[int, tuple[int, ...]] = {}
         self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.lock = threading.Lock()
 
     def add(self, info: int, parts: tuple[int, ...]) -> None:
         if parts and info not in self.table:
-            self.table[info] = parts
-            self._arrays = None
+            with self.lock:
+                self.table[info] = parts
+                self._arrays = None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sorted keys, lengths, codes padded to the longest expansion)."""
-        if self._arrays is None:
-            keys = np.array(sorted(self.table), dtype=np.uint32)
-            width = max((len(p) for p in self.table.values()), default=1)
-            codes = np.zeros((len(keys), width), dtype=np.uint32)
-            lengths = np.zeros(len(keys), dtype=np.int64)
-            for row, key in enumerate(keys.tolist()):
-                parts = self.table[key]
-                codes[row, : len(parts)] = parts
-                lengths[row] = len(parts)
-            self._arrays = keys, lengths, codes
+        with self.lock:
+            return self._arrays if self._arrays is not None else self._build()
+
+    def _build(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        keys = np.array(sorted(self.table), dtype=np.uint32)
+        width = max((len(p) for p in self.table.values()), default=1)
+        codes = np.zeros((len(keys), width), dtype=np.uint32)
+        lengths = np.zeros(len(keys), dtype=np.int64)
+        for row, key in enumerate(keys.tolist()):
+            parts = self.table[key]
+            codes[row, : len(parts)] = parts
+            lengths[row] = len(parts)
+        self._arrays = keys, lengths, codes
         return self._arrays
 
 
@@ -166,22 +176,24 @@ class _Powers:
 
     Only up to ``limit`` entries are kept (16 bytes each): a single huge text gets its
     powers computed for that call and dropped, instead of pinning them for the process.
+    Both arrays live in one tuple, replaced in one assignment, so threads never see a
+    new ``forward`` with an old ``inverse``.
     """
 
     def __init__(self, limit: int = 1 << 20) -> None:
         self.limit = limit
-        self.forward = np.ones(1, dtype=np.uint64)
-        self.inverse = np.ones(1, dtype=np.uint64)
+        self._arrays = (np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64))
 
     def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.forward) >= n:
-            return self.forward[:n], self.inverse[:n]
-        size = max(n, min(2 * len(self.forward), self.limit), 1 << 16)
+        forward, inverse = self._arrays
+        if len(forward) >= n:
+            return forward[:n], inverse[:n]
+        size = max(n, min(2 * len(forward), self.limit), 1 << 16)
         with np.errstate(over="ignore"):
             forward = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY)], dtype=np.uint64)
             inverse = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY_INVERSE)], dtype=np.uint64)
         if size <= self.limit:
-            self.forward, self.inverse = forward, inverse
+            self._arrays = (forward, inverse)
         return forward[:n], inverse[:n]
 
 
@@ -357,6 +369,8 @@ def _word_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _expand(values: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Replace multi-letter characters by their letters (ß -> s, s), moving token bounds."""
     keys, lengths, codes = _expansions.arrays()
+    if len(keys) == 0:
+        return values, first, np.diff(np.r_[first, len(values)])
     candidates = np.flatnonzero(values > _EXPANSION_BASE)
     slot = np.minimum(np.searchsorted(keys, values[candidates]), len(keys) - 1)
     hit = keys[slot] == values[candidates]
