@@ -291,3 +291,13 @@ def test_seed_articles():
     paras = [p for p in cleaned.split("\n\n") if p.strip()]
     assert len(paras) == 5 and len(set(paras)) == 5
     assert dedup.find_repeats(cleaned) == []
+
+
+def test_repetitive_text_is_not_a_repeat_and_stays_as_written():
+    # Laughter, drum rolls, "buy now buy now": every word matches an earlier one, but no
+    # passage of min_length words is repeated as copied text would be. (This also took
+    # minutes when matching was quadratic in such text.)
+    laughter = "ha " * 50_000
+    assert clean(laughter) is laughter
+    few_words = " ".join(random.Random(3).choice(["de", "het", "een", "en", "van"]) for _ in range(20_000))
+    assert clean(few_words) is few_words

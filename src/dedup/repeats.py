@@ -295,7 +295,11 @@ def _repeats_in_text(text: str, tokens: Tokens, hashes: np.ndarray, params: Repe
     reach = params.max_gap + n
     chains: list[_Chain] = []
     active: list[_Chain] = []
-    for run_first, run_length, diagonal in _matched_runs(hashes):
+    # A run of a single shingle is an n-word coincidence more often than copied text
+    # (copied text matches for longer between two edits); such runs are left out unless
+    # a repeat may be that short. This keeps repetitive text ("ha ha ha ...") linear.
+    shortest_run = 1 if params.min_length <= n else 2
+    for run_first, run_length, diagonal in _matched_runs(hashes, shortest_run):
         run = (run_first, run_first + run_length - 1, diagonal)
         active = [c for c in active if run_first - c.runs[-1][1] <= reach]
         fitting = [c for c in active if c.accepts(run_first, run_first - diagonal, reach)]
@@ -314,8 +318,8 @@ def _repeats_in_text(text: str, tokens: Tokens, hashes: np.ndarray, params: Repe
     return _to_repeats(text, tokens, _without_overlaps(spans))
 
 
-def _matched_runs(hashes: np.ndarray) -> list[tuple[int, int, int]]:
-    """(first shingle, length, diagonal) of every run of anchors, in text order."""
+def _matched_runs(hashes: np.ndarray, shortest: int = 1) -> list[tuple[int, int, int]]:
+    """(first shingle, length, diagonal) of every run of at least ``shortest`` anchors, in text order."""
     count = len(hashes)
     if count < 2:
         return []
@@ -330,7 +334,8 @@ def _matched_runs(hashes: np.ndarray) -> list[tuple[int, int, int]]:
     starts_run[1:] = (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)
     run_index = np.cumsum(starts_run) - 1
     lengths = np.bincount(run_index)
-    return list(zip(anchors[starts_run].tolist(), lengths.tolist(), diagonals[starts_run].tolist()))
+    keep = lengths >= shortest
+    return list(zip(anchors[starts_run][keep].tolist(), lengths[keep].tolist(), diagonals[starts_run][keep].tolist()))
 
 
 def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, params: RepeatParams, boundaries):
@@ -339,15 +344,21 @@ def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, 
     (first, _, first_diagonal), (_, last, last_diagonal) = chain.runs[0], chain.runs[-1]
     copy_start, copy_end = first, last + n
     source_start, source_end = first - first_diagonal, last - last_diagonal + n
-    # Exact word matches beyond the first/last shared shingle (fewer than n words).
-    while copy_start > source_end and source_start > 0 and token_hashes[copy_start - 1] == token_hashes[source_start - 1]:
+    # Exact word matches beyond the first/last shared shingle: fewer than n words, since
+    # n matching words would have formed a shingle of the run. The cap keeps periodic
+    # text ("ha ha ha ...") linear.
+    for _ in range(n - 1):
+        if not (copy_start > source_end and source_start > 0):
+            break
+        if token_hashes[copy_start - 1] != token_hashes[source_start - 1]:
+            break
         copy_start -= 1
         source_start -= 1
-    while (
-        copy_end < len(token_hashes)
-        and source_end < copy_start
-        and token_hashes[copy_end] == token_hashes[source_end]
-    ):
+    for _ in range(n - 1):
+        if not (copy_end < len(token_hashes) and source_end < copy_start):
+            break
+        if token_hashes[copy_end] != token_hashes[source_end]:
+            break
         copy_end += 1
         source_end += 1
     if source_end > copy_start:
