@@ -72,7 +72,9 @@ def source_of(docs: np.ndarray, dup_rate: float) -> np.ndarray:
         source[bad] -= 1
 
 
-def batch_word_ids(lo: int, hi: int, words: int, dup_rate: float, max_edits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def batch_word_ids(
+    lo: int, hi: int, words: int, dup_rate: float, max_edits: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Word ids of docs lo..hi-1 as generated, which of them are copies, and their sources."""
     docs = np.arange(lo, hi, dtype=np.int64)
     ids = word_ids(docs, words)
@@ -125,7 +127,7 @@ def planted(n: int, words: int, dup_rate: float, max_edits: int) -> tuple[np.nda
 def batch_word_ids_for(docs: np.ndarray, words: int, dup_rate: float, max_edits: int):
     out = np.empty((len(docs), words), dtype=np.int64)
     for k, doc in enumerate(docs.tolist()):  # copies are scattered: one doc at a time
-        ids, copies, sources = batch_word_ids(doc, doc + 1, words, dup_rate, max_edits)
+        ids, _, _ = batch_word_ids(doc, doc + 1, words, dup_rate, max_edits)
         out[k] = ids[0]
     return out, None, None
 
@@ -138,8 +140,9 @@ def child_ours(args) -> dict:
     from dedup.corpus import find_duplicates
 
     start = time.perf_counter()
-    result = find_duplicates(generate(args.n, args.words, args.dup_rate, args.max_edits),
-                             threshold=args.threshold, batch_size=4096)
+    result = find_duplicates(
+        generate(args.n, args.words, args.dup_rate, args.max_edits), threshold=args.threshold, batch_size=4096
+    )
     seconds = time.perf_counter() - start
     found = {(min(a, b), max(a, b)) for a, b, _ in result.pairs}
     pairs, jaccard = planted(args.n, args.words, args.dup_rate, args.max_edits)
@@ -158,12 +161,20 @@ def child_ours(args) -> dict:
         pass
     generation = (time.perf_counter() - t0) * args.n / sample
     return {
-        "n": args.n, "seconds": seconds, "generation_seconds_est": generation, "peak_mb": peak_mb(),
-        "planted": len(truth), "planted_j_min": float(jaccard.min()) if len(jaccard) else None,
+        "n": args.n,
+        "seconds": seconds,
+        "generation_seconds_est": generation,
+        "peak_mb": peak_mb(),
+        "planted": len(truth),
+        "planted_j_min": float(jaccard.min()) if len(jaccard) else None,
         "planted_j_below_threshold": int((jaccard < args.threshold).sum()),
-        "recall": len(found & truth) / len(truth), "recall_clear": len(found & clear) / max(len(clear), 1),
-        "found": len(found), "precision_same_group": correct / max(len(found), 1),
-        "candidates": result.candidates, "bands": result.bands, "rows": result.rows,
+        "recall": len(found & truth) / len(truth),
+        "recall_clear": len(found & clear) / max(len(clear), 1),
+        "found": len(found),
+        "precision_same_group": correct / max(len(found), 1),
+        "candidates": result.candidates,
+        "bands": result.bands,
+        "rows": result.rows,
         "clusters": len(result.clusters),
     }
 
@@ -176,9 +187,14 @@ def child_compare(args) -> dict:
     from dedup.lsh import candidate_pairs, optimal_params
 
     hasher = MinHasher(128)
-    sigs = np.concatenate([hasher.sign(texts_of(batch_word_ids(lo, min(lo + 4096, args.n), args.words, args.dup_rate,
-                                                                args.max_edits)[0]))
-                           for lo in range(0, args.n, 4096)])
+    sigs = np.concatenate(
+        [
+            hasher.sign(
+                texts_of(batch_word_ids(lo, min(lo + 4096, args.n), args.words, args.dup_rate, args.max_edits)[0])
+            )
+            for lo in range(0, args.n, 4096)
+        ]
+    )
     import tracemalloc
 
     tracemalloc.start()
@@ -211,10 +227,14 @@ def child_compare(args) -> dict:
                 found.add((min(i, j), max(i, j)))
     query = time.perf_counter() - start
     return {
-        "n": args.n, "ours_lsh_seconds": ours_seconds, "ours_found": ours_found,
+        "n": args.n,
+        "ours_lsh_seconds": ours_seconds,
+        "ours_found": ours_found,
         "ours_lsh_peak_mb": ours_peak / 1e6,
-        "datasketch_convert_seconds": convert, "datasketch_insert_seconds": insert,
-        "datasketch_query_verify_seconds": query, "datasketch_found": len(found),
+        "datasketch_convert_seconds": convert,
+        "datasketch_insert_seconds": insert,
+        "datasketch_query_verify_seconds": query,
+        "datasketch_found": len(found),
         "datasketch_index_mb": lsh_bytes / 1e6,
     }
 
@@ -234,12 +254,24 @@ def main() -> None:
         out = child_ours(args) if args.child == "ours" else child_compare(args)
         print(json.dumps(out))
         return
-    common = ["--words", str(args.words), "--dup-rate", str(args.dup_rate), "--max-edits", str(args.max_edits),
-              "--threshold", str(args.threshold)]
+    common = [
+        "--words",
+        str(args.words),
+        "--dup-rate",
+        str(args.dup_rate),
+        "--max-edits",
+        str(args.max_edits),
+        "--threshold",
+        str(args.threshold),
+    ]
     for n in args.docs:
         for kind in ["ours"] + (["compare"] if n <= args.compare_max else []):
-            run = subprocess.run([sys.executable, __file__, "--child", kind, "--n", str(n), *common],
-                                 capture_output=True, text=True, check=True)
+            run = subprocess.run(
+                [sys.executable, __file__, "--child", kind, "--n", str(n), *common],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             print(run.stdout.strip(), flush=True)
 
 

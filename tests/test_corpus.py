@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import dedup.lsh as lsh
+from dedup import lsh
 from dedup.corpus import ArticleMatch, Deduplicator, _segment, find_duplicates
 from dedup.minhash import MinHasher
 from dedup.shingle import shingles
@@ -146,7 +146,9 @@ def test_matched_segments_are_not_stored_again():
     d.add(article(WIRE_EN, LOCAL_A), doc_id=1)
     d.add(article(WIRE_EN, LOCAL_B), doc_id=2)
     d.add(article(WIRE_EN, OPINION), doc_id=3)
-    assert d.segments == 4  # the wire paragraph once, plus three local ones
+    # The wire paragraph once, three local ones, and per article one window over the
+    # whole (short) article, the layer that catches copies with other paragraph breaks.
+    assert d.segments == 4 + 3
     (match,) = d.find(article(SPORT, WIRE_EN))
     assert match.source_id == 1  # explained by its first appearance
 
@@ -196,6 +198,46 @@ def test_flat_bodies_sharing_a_passage_at_different_offsets():
         assert exact_jaccard(second[m.start : m.end], first[m.source_start : m.source_end]) >= 0.7
 
 
+def test_copy_with_lost_paragraph_breaks_is_removed():
+    d = Deduplicator(0.8, scope="across")
+    d.add(article(LOCAL_A, WIRE_EN, OPINION), doc_id="with-breaks")
+    reflowed = " ".join([LOCAL_A, WIRE_EN, OPINION])
+    (match,) = d.find(article(SPORT, reflowed))
+    assert (match.source_id, match.similarity) == ("with-breaks", 1.0)
+    assert d.clean(article(SPORT, reflowed)) == SPORT
+
+
+@pytest.mark.parametrize("flat_first", [True, False])
+def test_long_copy_matches_whatever_its_paragraph_breaks(flat_first):
+    parts = [word_soup(20 + k, 70) for k in range(6)]
+    with_breaks = article(word_soup(40, 50), *parts)
+    flattened = word_soup(41, 60) + " " + " ".join(parts)
+    first, second = (flattened, with_breaks) if flat_first else (with_breaks, flattened)
+    d = Deduplicator(0.8, scope="across")
+    d.add(first, doc_id="first")
+    matches = d.find(second)
+    shared_start = second.index(parts[0])
+    covered = np.zeros(len(second), dtype=bool)
+    for m in matches:
+        covered[m.start : m.end] = True
+    assert all(m.source_id == "first" and m.start >= shared_start - 2 for m in matches)
+    assert covered[shared_start:].mean() >= 0.8
+
+
+def test_rewritten_paragraph_between_copied_ones_is_kept():
+    parts = [word_soup(60 + k, 45) for k in range(8)]
+    d = Deduplicator(0.8, scope="across")
+    d.add(" ".join(parts), doc_id="flat")  # the original, without paragraph breaks
+    rewritten = "Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho."
+    copy = article(*parts[:4], rewritten, *parts[4:])
+    cleaned = d.clean(copy)
+    assert rewritten in cleaned
+    assert len(cleaned) < 0.5 * len(copy)
+    for m in d.find(copy):
+        if m.measure == "containment":
+            assert 0.8 <= m.similarity <= 1.0 and any(copy[m.start : m.end] in part for part in parts)
+
+
 def test_long_paragraph_is_cut_into_sentence_windows():
     text = word_soup(9, 700)
     tokens = tokenize([text])
@@ -217,8 +259,10 @@ def test_clean_only_deletes_and_leaves_no_blank_paragraphs():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.sampled_from([WIRE_EN, WIRE_NL, LOCAL_A, LOCAL_B, OPINION, LOCAL_NL, SPORT]), min_size=1, max_size=5),
-       st.lists(st.sampled_from([WIRE_EN, WIRE_NL, LOCAL_A, LOCAL_B, OPINION, LOCAL_NL, SPORT]), min_size=1, max_size=5))
+@given(
+    st.lists(st.sampled_from([WIRE_EN, WIRE_NL, LOCAL_A, LOCAL_B, OPINION, LOCAL_NL, SPORT]), min_size=1, max_size=5),
+    st.lists(st.sampled_from([WIRE_EN, WIRE_NL, LOCAL_A, LOCAL_B, OPINION, LOCAL_NL, SPORT]), min_size=1, max_size=5),
+)
 def test_clean_output_is_the_input_with_ranges_removed(earlier, later):
     d = Deduplicator(0.8, scope="across")
     d.add(article(*earlier), doc_id=0)
@@ -450,14 +494,18 @@ def test_find_duplicates_reports_progress():
 def test_find_duplicates_matches_datasketch_on_clear_cases():
     from datasketch import MinHashLSH
 
-    docs, clusters = planted_corpus(30, seed=5)
+    docs, _ = planted_corpus(30, seed=5)
     hasher = MinHasher(128)
     sigs = hasher.sign(docs)
     lsh_index = MinHashLSH(threshold=0.8, num_perm=128)
     for i, sig in enumerate(sigs):
         lsh_index.insert(i, hasher.to_datasketch(sig))
-    theirs = {(min(i, j), max(i, j)) for i, sig in enumerate(sigs) for j in lsh_index.query(hasher.to_datasketch(sig))
-              if i != j and np.mean(sigs[i] == sigs[j]) >= 0.8}
+    theirs = {
+        (min(i, j), max(i, j))
+        for i, sig in enumerate(sigs)
+        for j in lsh_index.query(hasher.to_datasketch(sig))
+        if i != j and np.mean(sigs[i] == sigs[j]) >= 0.8
+    }
     ours = {(a, b) for c in find_duplicates(docs, threshold=0.8).clusters for a, b, _ in c.pairs}
     assert theirs <= ours  # we miss nothing datasketch finds (recall-weighted banding)
 
@@ -479,3 +527,15 @@ def test_find_duplicates_matches_datasketch_on_clear_cases():
 def test_find_duplicates_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_char_mode_windows_end_at_full_width_sentence_marks():
+    places = "东南西北中上下左右前后"  # made-up text without spaces, sentences starting differently
+    text = "".join(f"第{i}天{places[i % 11]}边河水很高所以大家都去看了。" for i in range(40))
+    tokens = tokenize([text], "char")
+    segments = _segment([text], tokens, max_words=150, min_words=37)
+    assert len(segments.starts) > 1
+    assert all(text[start - 1] == "。" for start in segments.starts[1:])
+    d = Deduplicator(0.8, scope="across", mode="char")
+    d.add(text, doc_id="cn")
+    assert {m.source_id for m in d.find("别的内容在这里。" * 5 + text)} == {"cn"}

@@ -298,7 +298,7 @@ def test_load_rejects_corrupt_and_foreign_files(tmp_path):
 
 
 def test_crash_during_save_keeps_the_previous_file(tmp_path, monkeypatch):
-    import dedup.lsh as lsh
+    from dedup import lsh
 
     old = LSHIndex(0.8, NUM_PERM)
     old.insert([1], planted_pairs(1.0, 1)[:1])

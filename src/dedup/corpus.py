@@ -25,8 +25,9 @@ from __future__ import annotations
 import numbers
 import os
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ from .minhash import EMPTY, MinHasher
 from .repeats import RepeatParams, find_repeats_many, remove_spans
 from .text import mix64, paragraphs, tokenize
 
-__all__ = ["find_duplicates", "Duplicates", "Cluster", "Deduplicator", "Match", "ArticleMatch", "RECALL_WEIGHTS"]
+__all__ = ["RECALL_WEIGHTS", "ArticleMatch", "Cluster", "Deduplicator", "Duplicates", "Match", "find_duplicates"]
 
 # (false-positive weight, false-negative weight) for optimal_params: candidates are
 # verified, so false positives are cheap and false negatives are what we minimise.
@@ -194,8 +195,7 @@ class Duplicates:
         import json
 
         with open(path, "w", encoding="utf-8") as handle:
-            for record in self.to_records():
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in self.to_records())
 
 
 def _iter_documents(docs: Iterable, ids: Iterable | None) -> Iterator[tuple[Any, str]]:
@@ -217,7 +217,9 @@ def _iter_documents(docs: Iterable, ids: Iterable | None) -> Iterator[tuple[Any,
                 raise ValueError("give ids either in docs as (id, text) pairs or in ids, not both")
             doc_id, text = item
         else:
-            raise TypeError(f"docs[{position}] must be str or an (id, str) pair, got {type(item).__name__}: {item!r:.60}")
+            raise TypeError(
+                f"docs[{position}] must be str or an (id, str) pair, got {type(item).__name__}: {item!r:.60}"
+            )
         yield doc_id, text
     if id_iter is not None and next(id_iter, _END) is not _END:
         raise ValueError("ids has more items than docs")
@@ -226,7 +228,9 @@ def _iter_documents(docs: Iterable, ids: Iterable | None) -> Iterator[tuple[Any,
 _END = object()
 
 
-def _progress_callback(progress: bool | Callable[[int], None] | None) -> tuple[Callable[[int], None], Callable[[], None]]:
+def _progress_callback(
+    progress: bool | Callable[[int], None] | None,
+) -> tuple[Callable[[int], None], Callable[[], None]]:
     if progress is None or progress is False:
         return (lambda done: None), (lambda: None)
     if callable(progress):
@@ -244,7 +248,9 @@ def _progress_callback(progress: bool | Callable[[int], None] | None) -> tuple[C
             state["done"] = done
 
         return update, bar.close
-    raise TypeError(f"progress must be None, a bool or a callable taking the number of documents done, got {progress!r}")
+    raise TypeError(
+        f"progress must be None, a bool or a callable taking the number of documents done, got {progress!r}"
+    )
 
 
 def find_duplicates(
@@ -333,7 +339,8 @@ def find_duplicates(
     n = len(sigs)
     empty_mask = (sigs == EMPTY).all(axis=1) if n else np.zeros(0, dtype=bool)
     present = np.flatnonzero(~empty_mask)
-    pairs = candidate_pairs(sigs[present], bands, rows, max_bucket=max_bucket)
+    # Without empty documents there is nothing to drop: no copy of the signatures.
+    pairs = candidate_pairs(sigs if len(present) == n else sigs[present], bands, rows, max_bucket=max_bucket)
     left, right = present[pairs[:, 0]], present[pairs[:, 1]]
     similarity = _estimate(sigs, left, right)
     keep = similarity >= threshold
@@ -362,8 +369,13 @@ def find_duplicates(
     clusters = [
         Cluster(
             members=member_ids[member_bounds[k] : member_bounds[k + 1]],
-            pairs=list(zip(left_ids[pair_bounds[k] : pair_bounds[k + 1]], right_ids[pair_bounds[k] : pair_bounds[k + 1]],
-                           sims[pair_bounds[k] : pair_bounds[k + 1]])),
+            pairs=list(
+                zip(
+                    left_ids[pair_bounds[k] : pair_bounds[k + 1]],
+                    right_ids[pair_bounds[k] : pair_bounds[k + 1]],
+                    sims[pair_bounds[k] : pair_bounds[k + 1]],
+                )
+            ),
         )
         for k in range(len(cluster_roots))
     ]
@@ -383,8 +395,9 @@ def find_duplicates(
 # --------------------------------------------------------------------------- segments
 
 
-# A sentence ends at . ! ? or … (possibly followed by closing quotes or brackets) before whitespace.
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)")
+# A sentence ends at . ! ? or … (possibly followed by closing quotes or brackets) before
+# whitespace, or at the full-width 。！？ of scripts written without spaces.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)|[\u3002\uff01\uff1f]+[\u300d\u300f\uff09]*")
 _CUT_DIVISOR = 3  # a sentence is a content-defined cut point with probability 1/3
 
 
@@ -398,10 +411,15 @@ class _Segments:
     starts: np.ndarray  # int64, character offsets into that text
     ends: np.ndarray
     words: np.ndarray  # int64, tokens per segment
+    token_ranges: np.ndarray  # int64 (segments, 2): [first, end) into the flat token array
 
 
-def _segment(texts: Sequence[str], tokens, max_words: int, min_words: int) -> _Segments:
+def _segment(texts: Sequence[str], tokens, max_words: int, min_words: int, *, flat: bool = False) -> _Segments:
     """Paragraphs, with paragraphs longer than ``max_words`` split into sentence windows.
+
+    With ``flat``, paragraph breaks are ignored (they only end sentences): the whole text
+    is one unit cut into windows, so a copy whose paragraph breaks were lost, added or
+    moved is cut exactly like the original.
 
     Long flat paragraphs (bodies exported without breaks) are cut at sentence ends chosen
     by content, as in content-defined chunking: after at least ``min_words`` words, a
@@ -413,8 +431,13 @@ def _segment(texts: Sequence[str], tokens, max_words: int, min_words: int) -> _S
     seg_text, seg_start, seg_end, seg_token = [], [], [], []
     for t, text in enumerate(texts):
         lo, hi = int(tokens.offsets[t]), int(tokens.offsets[t + 1])
-        starts, ends, hashes = tokens.starts[lo:hi], tokens.ends[lo:hi], tokens.hashes[lo:hi]
-        for p_start, p_end in paragraphs(text):
+        starts, hashes = tokens.starts[lo:hi], tokens.hashes[lo:hi]
+        units = paragraphs(text)
+        breaks = np.zeros(0, dtype=np.int64)
+        if flat and units:
+            breaks = np.searchsorted(starts, [p for p, _ in units[1:]], side="left")
+            units = [(units[0][0], units[-1][1])]
+        for p_start, p_end in units:
             first = int(np.searchsorted(starts, p_start, side="left"))
             last = int(np.searchsorted(starts, p_end, side="left"))
             if last == first:
@@ -422,7 +445,7 @@ def _segment(texts: Sequence[str], tokens, max_words: int, min_words: int) -> _S
             if last - first <= max_words:
                 cuts = [first, last]
             else:
-                cuts = _window_cuts(text, p_start, p_end, starts, hashes, first, last, max_words, min_words)
+                cuts = _window_cuts(text, p_start, p_end, starts, hashes, first, last, max_words, min_words, breaks)
             for k in range(len(cuts) - 1):
                 a, b = cuts[k], cuts[k + 1]
                 span_start = p_start if k == 0 else int(starts[a])
@@ -442,13 +465,15 @@ def _segment(texts: Sequence[str], tokens, max_words: int, min_words: int) -> _S
         starts=np.array(seg_start, dtype=np.int64),
         ends=np.array(seg_end, dtype=np.int64),
         words=token_ranges[:, 1] - token_ranges[:, 0],
+        token_ranges=token_ranges,
     )
 
 
-def _window_cuts(text, p_start, p_end, starts, hashes, first, last, max_words, min_words) -> list[int]:
-    """Token indices where the windows of one long paragraph begin (plus its end)."""
+def _window_cuts(text, p_start, p_end, starts, hashes, first, last, max_words, min_words, breaks) -> list[int]:
+    """Token indices where the windows of one long paragraph begin (plus its end);
+    ``breaks`` are extra sentence starts (paragraph starts, in flat mode)."""
     ends_of_sentences = [m.end() for m in _SENTENCE_END.finditer(text, p_start, p_end)]
-    bounds = np.unique(np.r_[first, np.searchsorted(starts, ends_of_sentences, side="left"), last])
+    bounds = np.unique(np.r_[first, np.searchsorted(starts, ends_of_sentences, side="left"), breaks, last])
     bounds = bounds[(bounds >= first) & (bounds <= last)]
     # Hash of the first (up to) three words of each sentence decides the content cuts.
     sentence_starts = bounds[:-1]
@@ -486,7 +511,10 @@ class Match:
 
     ``text[start:end]`` repeats ``source_start:source_end`` of article ``source_id``:
     an earlier article (``kind="across"``) or the same one (``kind="within"``).
-    ``similarity`` is the estimated Jaccard similarity of their word shingles.
+    ``similarity`` is the estimated Jaccard similarity of their word shingles when
+    ``measure`` is ``"jaccard"``; ``"containment"`` marks a paragraph found inside a
+    longer matched passage (the two copies break paragraphs differently), and then
+    ``similarity`` is the estimated share of its shingles that the source span contains.
     """
 
     start: int
@@ -496,6 +524,7 @@ class Match:
     source_start: int
     source_end: int
     similarity: float
+    measure: str = "jaccard"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -511,13 +540,42 @@ class ArticleMatch:
 
 @dataclass
 class _Prepared:
-    """Signatures and segments of a batch of articles, computed in one NumPy pass."""
+    """Segments of a batch of articles in both layers (paragraph segments, then flat
+    windows), with signatures and LSH band keys, computed in one NumPy pass."""
 
     article_sigs: np.ndarray
-    segments: _Segments
-    segment_sigs: np.ndarray
     article_keys: np.ndarray  # LSH band keys, (articles, bands)
-    segment_keys: np.ndarray  # (segments, bands)
+    layers: tuple  # (_Segments, signatures, band keys) for layer 0 (paragraphs) and 1 (flat windows)
+
+    def of(self, t: int) -> tuple[np.ndarray, ...]:
+        """Segments of article ``t``: starts, ends, words, layer, signatures, band keys.
+
+        Flat windows identical (same words) to a paragraph segment are left out: they
+        would only duplicate it. In a one-paragraph article that is all of them.
+        """
+        parts = []
+        for layer, (segments, sigs, keys) in enumerate(self.layers):
+            lo, hi = np.searchsorted(segments.text_index, [t, t + 1])  # segments are in text order
+            parts.append((segments, sigs, keys, np.arange(lo, hi), layer))
+        first = {tuple(r) for r in parts[0][0].token_ranges[parts[0][3]].tolist()}
+        segments, _, _, rows, _ = parts[1]
+        parts[1] = (*parts[1][:3], rows[[tuple(r) not in first for r in segments.token_ranges[rows].tolist()]], 1)
+        return tuple(
+            np.concatenate(column)
+            for column in zip(
+                *(
+                    (
+                        seg.starts[rows],
+                        seg.ends[rows],
+                        seg.words[rows],
+                        np.full(len(rows), layer),
+                        sigs[rows],
+                        keys[rows],
+                    )
+                    for seg, sigs, keys, rows, layer in parts
+                )
+            )
+        )
 
 
 _ARTICLES_PER_PASS = 512  # articles tokenized and signed together by find_many
@@ -607,6 +665,7 @@ class Deduplicator:
         self._segment_sigs = _Growable(np.uint32, self._hasher.num_perm)
         self._segment_article = _Growable(np.int64)
         self._segment_span = _Growable(np.int64, 2)
+        self._segment_words = _Growable(np.int32)
         # Whole articles, for is_duplicate.
         self._article_index = LSHIndex(self.threshold, self._hasher.num_perm, params=params)
         self._article_sigs = _Growable(np.uint32, self._hasher.num_perm)
@@ -644,27 +703,29 @@ class Deduplicator:
     def nbytes(self) -> int:
         """Approximate bytes of state (arrays and indexes, article ids not counted)."""
         return (
-            self._segment_sigs.nbytes + self._segment_article.nbytes + self._segment_span.nbytes
-            + self._article_sigs.nbytes + self._article_of_sig.nbytes
-            + self._segment_index.nbytes + self._article_index.nbytes
+            self._segment_sigs.nbytes
+            + self._segment_article.nbytes
+            + self._segment_span.nbytes
+            + self._segment_words.nbytes
+            + self._article_sigs.nbytes
+            + self._article_of_sig.nbytes
+            + self._segment_index.nbytes
+            + self._article_index.nbytes
         )
 
     # one pass over a batch -----------------------------------------------------------
 
     def _prepare(self, texts: Sequence[str]) -> _Prepared:
         tokens = tokenize(texts, self._hasher.mode)
-        segments = _segment(texts, tokens, self.max_words, self._min_window)
-        article_sigs = self._hasher.sign_tokens(tokens)
-        segment_sigs = self._hasher.sign_tokens(tokens, segments.token_offsets)
-        # Band keys for the whole batch at once: both indexes use the same banding.
         bands, rows = self._segment_index.bands, self._segment_index.rows
-        return _Prepared(
-            article_sigs=article_sigs,
-            segments=segments,
-            segment_sigs=segment_sigs,
-            article_keys=band_keys(article_sigs, bands, rows),
-            segment_keys=band_keys(segment_sigs, bands, rows),
-        )
+        article_sigs = self._hasher.sign_tokens(tokens)
+        layers = []
+        for flat in (False, True):
+            segments = _segment(texts, tokens, self.max_words, self._min_window, flat=flat)
+            sigs = self._hasher.sign_tokens(tokens, segments.token_offsets)
+            # Band keys for the whole batch at once: both indexes use the same banding.
+            layers.append((segments, sigs, band_keys(sigs, bands, rows)))
+        return _Prepared(article_sigs, band_keys(article_sigs, bands, rows), tuple(layers))
 
     def _best_matches(
         self, index: LSHIndex, stored: np.ndarray, queries: np.ndarray, keys: np.ndarray
@@ -687,43 +748,91 @@ class Deduplicator:
         best_similarity[query_index[first]] = similarity[first]
         return best, best_similarity
 
-    def _process(self, text: str, doc_id: Any, prepared: _Prepared, t: int, repeats: list, remember: bool) -> list[Match]:
-        segments = prepared.segments
-        lo, hi = np.searchsorted(segments.text_index, [t, t + 1])  # segments are in text order
-        mine = np.arange(lo, hi)
-        starts, ends = segments.starts[mine], segments.ends[mine]
-        sigs = prepared.segment_sigs[mine]
-        keys = prepared.segment_keys[mine]
-        matches: list[Match] = []
-
-        for r in repeats:
-            matches.append(Match(r.start, r.end, "within", doc_id, r.source_start, r.source_end, float(r.similarity)))
+    def _process(
+        self, text: str, doc_id: Any, prepared: _Prepared, t: int, repeats: list, remember: bool
+    ) -> list[Match]:
+        starts, ends, words, layer, sigs, keys = prepared.of(t)
+        matches = [
+            Match(r.start, r.end, "within", doc_id, r.source_start, r.source_end, float(r.similarity)) for r in repeats
+        ]
         removed = _merge_spans([(m.start, m.end) for m in matches])
 
-        matched = np.zeros(len(mine), dtype=bool)
+        matched = np.zeros(len(starts), dtype=bool)
         if self.scope in ("across", "both"):
-            eligible = (segments.words[mine] >= self.min_length) & ~_inside(starts, ends, removed)
+            eligible = (words >= self.min_length) & ~_inside(starts, ends, removed)
             candidates = np.flatnonzero(eligible)
             best, similarity = self._best_matches(
                 self._segment_index, self._segment_sigs.array, sigs[candidates], keys[candidates]
             )
             span = self._segment_span.array
             article = self._segment_article.array
-            for k in np.flatnonzero(best >= 0).tolist():
+            # Paragraph segments first; a flat window (a copy whose paragraph breaks
+            # differ) only where the paragraphs left something unexplained.
+            found = np.flatnonzero(best >= 0)
+            found = found[np.argsort(layer[candidates[found]], kind="stable")]
+            covered = list(removed)
+            paragraph_spans = None
+            for k in found.tolist():
                 s, row = int(candidates[k]), int(best[k])
-                matched[s] = True
-                matches.append(Match(
-                    int(starts[s]), int(ends[s]), "across", self._article_ids[int(article[row])],
-                    int(span[row, 0]), int(span[row, 1]), float(similarity[k]),
-                ))
+                source = (self._article_ids[int(article[row])], int(span[row, 0]), int(span[row, 1]))
+                if layer[s] == 0:
+                    pieces = [(int(starts[s]), int(ends[s]), float(similarity[k]), "jaccard")]
+                else:
+                    if _inside(starts[s : s + 1], ends[s : s + 1], _merge_spans(covered))[0]:
+                        continue
+                    if paragraph_spans is None:
+                        paragraph_spans = paragraphs(text)
+                    pieces = self._contained_pieces(
+                        text, int(starts[s]), int(ends[s]), float(similarity[k]), row, paragraph_spans
+                    )
+                for start, end, score, measure in pieces:
+                    matched[s] = True
+                    covered.append((start, end))
+                    matches.append(Match(start, end, "across", *source, score, measure))
         matches.sort(key=lambda m: (m.start, m.end, m.kind))
 
         if remember:
-            self._remember(doc_id, prepared.article_sigs[t : t + 1], prepared.article_keys[t : t + 1],
-                           starts, ends, sigs, keys, keep=~matched & ~_inside(starts, ends, removed))
+            # Store what is new: segments long enough to be matched later, not matched,
+            # and not inside anything removed (their text is already represented).
+            covered = _merge_spans([(m.start, m.end) for m in matches])
+            self._remember(
+                doc_id,
+                prepared.article_sigs[t : t + 1],
+                prepared.article_keys[t : t + 1],
+                starts,
+                ends,
+                sigs,
+                keys,
+                words,
+                keep=(words >= self.min_length) & ~_inside(starts, ends, covered),
+            )
         return matches
 
-    def _remember(self, doc_id, article_sig, article_keys, starts, ends, sigs, keys, keep) -> None:
+    def _contained_pieces(self, text, start, end, similarity, row, paragraph_spans) -> list[tuple]:
+        """The parts of a matched flat window that may be removed, with their score.
+
+        A flat window crosses paragraph breaks. When it lies in one paragraph, it is
+        removed whole (score: its Jaccard similarity). Otherwise each paragraph piece of
+        it is checked on its own, so that a rewritten paragraph between copied ones is not
+        removed with them: a piece of at least ``min_length`` words is removed when the
+        estimated share of its shingles found in the matched source segment (containment,
+        from the Jaccard estimate and both set sizes) reaches the threshold.
+        """
+        pieces = [(max(a, start), min(b, end)) for a, b in paragraph_spans if a < end and b > start]
+        if len(pieces) <= 1:
+            return [(start, end, similarity, "jaccard")]
+        tokens = tokenize([text[a:b] for a, b in pieces], self._hasher.mode)
+        sigs = self._hasher.sign_tokens(tokens)
+        words = np.diff(tokens.offsets)
+        ngram = self._hasher.ngram
+        piece_size = np.maximum(words - ngram + 1, 1)
+        source_size = max(int(self._segment_words.array[row]) - ngram + 1, 1)
+        jaccard = np.count_nonzero(sigs == self._segment_sigs.array[row], axis=1) / sigs.shape[1]
+        containment = np.minimum(jaccard * (piece_size + source_size) / ((1 + jaccard) * piece_size), 1.0)
+        keep = (words >= self.min_length) & (containment >= self.threshold)
+        return [(a, b, float(c), "containment") for (a, b), c, ok in zip(pieces, containment, keep) if ok]
+
+    def _remember(self, doc_id, article_sig, article_keys, starts, ends, sigs, keys, words, keep) -> None:
         article = len(self._article_ids)
         self._article_ids.append(doc_id)
         if not (article_sig == EMPTY).all() and self._duplicate_of(article_sig, article_keys)[0] < 0:
@@ -732,11 +841,11 @@ class Deduplicator:
             self._article_of_sig.extend(np.array([article]))
         keep = np.flatnonzero(keep)
         if len(keep):
-            first = len(self._segment_sigs)
             self._segment_index._append_band_keys(keys[keep])
             self._segment_sigs.extend(sigs[keep])
             self._segment_article.extend(np.full(len(keep), article))
             self._segment_span.extend(np.stack([starts[keep], ends[keep]], axis=1))
+            self._segment_words.extend(words[keep])
 
     def _duplicate_of(self, article_sig: np.ndarray, article_keys: np.ndarray) -> tuple[int, float]:
         best, similarity = self._best_matches(self._article_index, self._article_sigs.array, article_sig, article_keys)
@@ -763,7 +872,9 @@ class Deduplicator:
         """
         return self.find_many([text], None if doc_id is None else [doc_id], remember=remember)[0]
 
-    def find_many(self, texts: Sequence[str], ids: Sequence[Any] | None = None, *, remember: bool = False) -> list[list[Match]]:
+    def find_many(
+        self, texts: Sequence[str], ids: Sequence[Any] | None = None, *, remember: bool = False
+    ) -> list[list[Match]]:
         """:meth:`find` for a batch; with ``remember``, each article also sees the ones before it."""
         texts = check_texts(texts)
         ids = self._check_ids(ids, len(texts))
@@ -850,6 +961,7 @@ class Deduplicator:
             "segment_sigs": self._segment_sigs.array,
             "segment_article": self._segment_article.array,
             "segment_span": self._segment_span.array,
+            "segment_words": self._segment_words.array,
             "article_sigs": self._article_sigs.array,
             "article_of_sig": self._article_of_sig.array,
             **id_arrays,
@@ -857,7 +969,7 @@ class Deduplicator:
         atomic_save(path, _STATE_FORMAT, _STATE_VERSION, meta, arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, **expected: Any) -> "Deduplicator":
+    def load(cls, path: str | os.PathLike, **expected: Any) -> Deduplicator:
         """Reopen a state written by :meth:`save`.
 
         Parameters
@@ -897,9 +1009,13 @@ class Deduplicator:
             else:
                 flags = arrays["article_id_is_int"].tolist()
                 ids = [int(i) if f else i for i, f in zip(_decode_strings(arrays), flags)]
-            if len(ids) != count or arrays["segment_article"].shape != (segments,) \
-                    or arrays["segment_span"].shape != (segments, 2) \
-                    or arrays["article_of_sig"].shape != (len(article_sigs),):
+            if (
+                len(ids) != count
+                or arrays["segment_article"].shape != (segments,)
+                or arrays["segment_span"].shape != (segments, 2)
+                or arrays["segment_words"].shape != (segments,)
+                or arrays["article_of_sig"].shape != (len(article_sigs),)
+            ):
                 raise ValueError("array sizes disagree")
             for name in ("segment_article", "article_of_sig"):
                 if len(arrays[name]) and not (0 <= arrays[name].min() and arrays[name].max() < count):
@@ -910,11 +1026,14 @@ class Deduplicator:
         dedup._segment_sigs.extend(segment_sigs.astype(np.uint32))
         dedup._segment_article.extend(arrays["segment_article"].astype(np.int64))
         dedup._segment_span.extend(arrays["segment_span"].astype(np.int64))
+        dedup._segment_words.extend(arrays["segment_words"].astype(np.int32))
         dedup._article_sigs.extend(article_sigs.astype(np.uint32))
         dedup._article_of_sig.extend(arrays["article_of_sig"].astype(np.int64))
         # The LSH indexes are derived data: rebuilt from the signatures, not stored.
-        for index, sigs in ((dedup._segment_index, dedup._segment_sigs.array),
-                            (dedup._article_index, dedup._article_sigs.array)):
+        for index, sigs in (
+            (dedup._segment_index, dedup._segment_sigs.array),
+            (dedup._article_index, dedup._article_sigs.array),
+        ):
             index._append_band_keys(band_keys(sigs, index.bands, index.rows))
         return dedup
 

@@ -23,14 +23,14 @@ import numbers
 import os
 import tempfile
 import zipfile
-from typing import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 
 from ._validate import check_fraction, check_int
 from .text import mix64
 
-__all__ = ["optimal_params", "band_keys", "candidate_pairs", "LSHIndex"]
+__all__ = ["LSHIndex", "band_keys", "candidate_pairs", "optimal_params"]
 
 # Buckets of candidate_pairs larger than this are linked as a star (see there).
 DEFAULT_MAX_BUCKET = 100
@@ -194,9 +194,7 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     bands = check_int("bands", bands, 1)
     rows = check_int("rows", rows, 1)
     if bands * rows > signatures.shape[1]:
-        raise ValueError(
-            f"bands * rows = {bands * rows} exceeds the signature length {signatures.shape[1]}"
-        )
+        raise ValueError(f"bands * rows = {bands * rows} exceeds the signature length {signatures.shape[1]}")
     n = len(signatures)
     out = np.empty((n, bands), dtype=np.uint64)
     salts = mix64(np.arange(bands, dtype=np.uint64) + _BAND_SALT)
@@ -471,13 +469,20 @@ class LSHIndex:
         if len(values) != count:
             raise ValueError(f"keys has {len(values)} items but signatures has {count} rows")
         if self._key_type is not None and kind is not self._key_type and count:
-            raise TypeError(f"keys must be {self._key_type.__name__} like the keys already in the index, got {kind.__name__}")
+            raise TypeError(
+                f"keys must be {self._key_type.__name__} like the keys already in the index, got {kind.__name__}"
+            )
         if kind is int:
             try:
                 array = np.asarray(values, dtype=np.int64) if count else np.zeros(0, dtype=np.int64)
             except OverflowError:
                 raise ValueError("keys must be integers in the int64 range") from None
-            if isinstance(keys, np.ndarray) and keys.dtype == np.uint64 and count and keys.max() > np.iinfo(np.int64).max:
+            if (
+                isinstance(keys, np.ndarray)
+                and keys.dtype == np.uint64
+                and count
+                and keys.max() > np.iinfo(np.int64).max
+            ):
                 raise ValueError("keys must be integers in the int64 range")
             return array
         return values
@@ -494,8 +499,11 @@ class LSHIndex:
             seen: set[str] = set()
             for key in keys:
                 if key in self._str_rows or key in seen:
-                    raise ValueError(f"key {key!r} is already in the index" if key in self._str_rows
-                                     else f"keys must be unique, {key!r} appears more than once")
+                    raise ValueError(
+                        f"key {key!r} is already in the index"
+                        if key in self._str_rows
+                        else f"keys must be unique, {key!r} appears more than once"
+                    )
                 seen.add(key)
 
     def __contains__(self, key: object) -> bool:
@@ -605,7 +613,9 @@ class LSHIndex:
         """
         signature = np.asarray(signature)
         if signature.ndim != 1:
-            raise ValueError(f"signature must be a 1-D array of num_perm={self.num_perm} values, got shape {signature.shape}")
+            raise ValueError(
+                f"signature must be a 1-D array of num_perm={self.num_perm} values, got shape {signature.shape}"
+            )
         return self.query_many(signature[None, :])[0]
 
     # persistence ---------------------------------------------------------------------
@@ -631,14 +641,19 @@ class LSHIndex:
         return meta, arrays
 
     @classmethod
-    def _from_state(cls, meta: dict, arrays: dict[str, np.ndarray], source: str) -> "LSHIndex":
+    def _from_state(cls, meta: dict, arrays: dict[str, np.ndarray], source: str) -> LSHIndex:
         try:
-            index = cls(meta["threshold"], meta["num_perm"], weights=meta["weights"],
-                        params=(meta["bands"], meta["rows"]))
+            index = cls(
+                meta["threshold"], meta["num_perm"], weights=meta["weights"], params=(meta["bands"], meta["rows"])
+            )
             count = int(meta["count"])
             values, payload = arrays["band_keys"], arrays["band_rows"]
-            if values.dtype != np.uint64 or payload.dtype != np.uint32 or len(values) != len(payload) \
-                    or len(values) != count * index.bands:
+            if (
+                values.dtype != np.uint64
+                or payload.dtype != np.uint32
+                or len(values) != len(payload)
+                or len(values) != count * index.bands
+            ):
                 raise ValueError("band arrays do not match the entry count")
             if count and (payload.max() >= count):
                 raise ValueError("band rows out of range")
@@ -673,7 +688,7 @@ class LSHIndex:
         atomic_save(path, _FORMAT, _FORMAT_VERSION, meta, arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "LSHIndex":
+    def load(cls, path: str | os.PathLike) -> LSHIndex:
         """Read an index written by :meth:`save`.
 
         Raises ``ValueError`` naming the file when it is corrupt, truncated or not an index.
