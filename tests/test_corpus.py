@@ -230,10 +230,12 @@ def test_rewritten_paragraph_between_copied_ones_is_kept():
     d.add(" ".join(parts), doc_id="flat")  # the original, without paragraph breaks
     rewritten = "Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho."
     copy = article(*parts[:4], rewritten, *parts[4:])
+    matches = d.find(copy)
     cleaned = d.clean(copy)
     assert rewritten in cleaned
     assert len(cleaned) < 0.5 * len(copy)
-    for m in d.find(copy):
+    assert {m.source_id for m in matches} == {"flat"}
+    for m in matches:
         if m.measure == "containment":
             assert 0.8 <= m.similarity <= 1.0 and any(copy[m.start : m.end] in part for part in parts)
 
