@@ -451,3 +451,14 @@ def test_examples_in_the_engine_docs_run():
     assert len(blocks) >= 2
     for block in blocks:
         exec(compile(block, "docs/engine.md", "exec"), {})
+
+
+def test_docstring_examples_of_the_engine_modules_hold():
+    import doctest
+
+    import dedup.shingle
+    import dedup.text
+
+    for module in (dedup.text, dedup.shingle, minhash_module):
+        failures, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert attempted > 0 and failures == 0, module.__name__

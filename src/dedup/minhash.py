@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ._validate import check_choice, check_int, check_texts
+from ._validate import check_choice, check_int, check_text, check_texts
 from .shingle import check_offsets, check_unsigned, shingles
 from .text import TOKEN_MODES, Tokens, text_chunks, tokenize
 
@@ -42,7 +42,14 @@ def _fmix32(values: np.ndarray) -> np.ndarray:
 
 
 def fold32(hashes: np.ndarray) -> np.ndarray:
-    """64-bit shingle hashes -> the 32-bit values that the permutations take."""
+    """64-bit shingle hashes -> the 32-bit values that the permutations take (high xor
+    low half); feed these to datasketch to reproduce dedup's signatures.
+
+    Examples
+    --------
+    >>> int(fold32(np.array([0x0000000100000003], dtype=np.uint64))[0])
+    2
+    """
     hashes = np.asarray(hashes, dtype=np.uint64)
     return (hashes ^ (hashes >> np.uint64(32))).astype(np.uint32)
 
@@ -89,7 +96,25 @@ class MinHasher:
         return {"num_perm": self.num_perm, "ngram": self.ngram, "mode": self.mode, "seed": self.seed}
 
     def sign(self, texts: Sequence[str]) -> np.ndarray:
-        """Signatures of ``texts``: a ``(len(texts), num_perm)`` uint32 array."""
+        """Signatures of a batch of texts (tokenized, shingled and signed in NumPy).
+
+        Parameters
+        ----------
+        texts : sequence (or iterable) of str
+            Any Unicode; texts without words get the empty signature (all ``EMPTY``).
+
+        Returns
+        -------
+        (len(texts), num_perm) uint32 array
+            Row ``i`` is the signature of ``texts[i]``, whatever else is in the batch.
+
+        Examples
+        --------
+        >>> hasher = MinHasher(num_perm=16)
+        >>> sigs = hasher.sign(["Het kabinet wil de belasting verlagen.", "HET KABINET wil de belasting verlagen!"])
+        >>> sigs.shape, bool((sigs[0] == sigs[1]).all())
+        ((2, 16), True)
+        """
         texts = check_texts(texts)
         out = np.empty((len(texts), self.num_perm), dtype=np.uint32)
         # Cache-sized groups of texts: every intermediate array stays small.
@@ -98,8 +123,29 @@ class MinHasher:
         return out
 
     def sign_tokens(self, tokens: Tokens, offsets: np.ndarray | None = None) -> np.ndarray:
-        """Signatures of token segments: ``offsets`` (default: one segment per text)
-        delimit segments in the flattened token array."""
+        """Signatures of segments of already tokenized text (paragraphs, sentences, windows).
+
+        Parameters
+        ----------
+        tokens : Tokens
+            From :func:`dedup.text.tokenize` (same ``mode`` as this hasher).
+        offsets : int array, optional
+            Segment ``i`` is tokens ``offsets[i]:offsets[i+1]`` of the flattened token
+            array (non-decreasing); default ``tokens.offsets``, one segment per text.
+
+        Returns
+        -------
+        (len(offsets) - 1, num_perm) uint32 array
+
+        Examples
+        --------
+        >>> from dedup.text import tokenize
+        >>> hasher = MinHasher(num_perm=16, ngram=2)
+        >>> tokens = tokenize(["een twee drie vier vijf zes"])
+        >>> halves = hasher.sign_tokens(tokens, [0, 3, 6])  # two segments of three words
+        >>> bool((halves[1] == hasher.sign_one("vier vijf zes")).all())
+        True
+        """
         offsets = tokens.offsets if offsets is None else offsets
         hashes, shingle_offsets = shingles(tokens.hashes, offsets, self.ngram)
         return self.sign_hashes(fold32(hashes), shingle_offsets)
@@ -226,8 +272,9 @@ class MinHasher:
                 out[chosen[lo:hi]] = mins.T
 
     def sign_one(self, text: str) -> np.ndarray:
-        """Signature of a single text: a ``(num_perm,)`` uint32 array."""
-        return self.sign([text])[0]
+        """Signature of a single text: a ``(num_perm,)`` uint32 array (``sign`` is faster
+        for many texts)."""
+        return self.sign([check_text("text", text)])[0]
 
     # datasketch interoperability -------------------------------------------------
 
@@ -236,6 +283,25 @@ class MinHasher:
 
         It carries this hasher's seed and permutations, so ``jaccard`` and
         ``MinHashLSH`` work with it as with any datasketch ``affine32`` MinHash.
+
+        Parameters
+        ----------
+        signature : (num_perm,) uint32 array
+            One row of :meth:`sign`.
+        lean : bool, default True
+            ``LeanMinHash`` (compact, immutable) or ``MinHash`` (can be updated further
+            with datasketch, with ``hashfunc`` set to take 32-bit values).
+
+        Returns
+        -------
+        datasketch.LeanMinHash or datasketch.MinHash
+
+        Examples
+        --------
+        >>> hasher = MinHasher(num_perm=32)
+        >>> lean = hasher.to_datasketch(hasher.sign_one("de trein naar Utrecht vertrekt om negen uur"))
+        >>> type(lean).__name__, lean.scheme, len(lean.hashvalues)
+        ('LeanMinHash', 'affine32', 32)
         """
         from datasketch import LeanMinHash, MinHash
 
@@ -248,8 +314,27 @@ class MinHasher:
     def from_datasketch(self, minhash) -> np.ndarray:
         """The signature held by a datasketch ``MinHash``/``LeanMinHash``.
 
-        Raises ``ValueError`` when it was made with another scheme, seed or size, since
-        its values would then not be comparable with this hasher's signatures.
+        Parameters
+        ----------
+        minhash : datasketch.MinHash or datasketch.LeanMinHash
+            Made with ``scheme="affine32"`` and this hasher's ``seed`` and ``num_perm``.
+
+        Returns
+        -------
+        (num_perm,) uint32 array
+
+        Raises
+        ------
+        ValueError
+            When it was made with another scheme, seed or size, since its values would
+            then not be comparable with this hasher's signatures.
+
+        Examples
+        --------
+        >>> hasher = MinHasher(num_perm=32)
+        >>> signature = hasher.sign_one("de trein naar Utrecht vertrekt om negen uur")
+        >>> bool((hasher.from_datasketch(hasher.to_datasketch(signature)) == signature).all())
+        True
         """
         scheme = getattr(minhash, "scheme", None)
         if scheme != "affine32":
@@ -269,9 +354,24 @@ class MinHasher:
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
-    """Estimated Jaccard similarity: the share of equal slots.
+    """Estimated Jaccard similarity: the share of equal signature values.
 
-    Works on single signatures or row-wise on 2-D arrays of them.
+    Parameters
+    ----------
+    a, b : uint32 arrays of the same last dimension (num_perm)
+        Single signatures, or 2-D arrays compared row by row (broadcasting applies).
+
+    Returns
+    -------
+    float for two single signatures, else an array of estimates.
+
+    Examples
+    --------
+    >>> hasher = MinHasher(num_perm=64)
+    >>> sigs = hasher.sign(["de trein naar Utrecht vertrekt om negen uur vanavond",
+    ...                     "de trein naar Utrecht vertrekt om tien uur vanavond"])
+    >>> 0.0 < jaccard(sigs[0], sigs[1]) < 1.0
+    True
     """
     a, b = np.asarray(a), np.asarray(b)
     if a.shape[-1] != b.shape[-1]:

@@ -34,6 +34,14 @@ def shingles(token_hashes: np.ndarray, offsets: np.ndarray, ngram: int) -> tuple
     (hashes, shingle_offsets)
         uint64 shingle hashes, concatenated; segment ``i`` owns
         ``hashes[shingle_offsets[i]:shingle_offsets[i+1]]``.
+
+    Examples
+    --------
+    >>> from dedup.text import tokenize
+    >>> tokens = tokenize(["een twee drie vier", "kort", ""])
+    >>> hashes, offsets = shingles(tokens.hashes, tokens.offsets, 3)
+    >>> offsets.tolist()  # 2 shingles, 1 for the short text, none for the empty one
+    [0, 2, 3, 3]
     """
     ngram = check_int("ngram", ngram, 1)
     token_hashes = check_unsigned("token_hashes", token_hashes, np.uint64)

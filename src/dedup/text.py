@@ -431,6 +431,12 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     """Character ranges of the paragraphs of ``text`` (separated by blank lines).
 
     Ranges exclude the surrounding whitespace; whitespace-only text has no paragraphs.
+
+    Examples
+    --------
+    >>> text = "Eerste alinea.\n\n  Tweede alinea,\nzelfde alinea.\n"
+    >>> [text[s:e] for s, e in paragraphs(text)]
+    ['Eerste alinea.', 'Tweede alinea,\nzelfde alinea.']
     """
     spans = []
     position = 0
