@@ -434,9 +434,9 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
 
     Examples
     --------
-    >>> text = "Eerste alinea.\n\n  Tweede alinea,\nzelfde alinea.\n"
+    >>> text = "Eerste alinea.\\n\\n  Tweede alinea,\\nzelfde alinea.\\n"
     >>> [text[s:e] for s, e in paragraphs(text)]
-    ['Eerste alinea.', 'Tweede alinea,\nzelfde alinea.']
+    ['Eerste alinea.', 'Tweede alinea,\\nzelfde alinea.']
     """
     spans = []
     position = 0
