@@ -177,7 +177,9 @@ class MinHasher:
         # so they go through a padded layout (when a size class has enough of them to fill
         # a good part of a block); all other non-empty sets through contiguous blocks.
         padded = np.zeros(len(counts), dtype=bool)
-        short_ids = np.flatnonzero((counts > 0) & (counts <= _SHORT_SET))
+        # A class is worth padding only with >= _BLOCK_SHINGLES / (4 * _SHORT_SET) sets.
+        enough = len(counts) * max(_SHORT_SET, 1) * 4 >= _BLOCK_SHINGLES
+        short_ids = np.flatnonzero((counts > 0) & (counts <= _SHORT_SET)) if enough else counts[:0]
         if len(short_ids):
             # Class k holds the sets of 2**(k-1) + 1 to 2**k values.
             classes = np.ceil(np.log2(counts[short_ids])).astype(np.int64)
@@ -206,14 +208,18 @@ class MinHasher:
 
         Blocks of ``_BLOCK_SHINGLES`` values are permuted ``_PERMS_PER_PASS`` permutations
         at a time into a cache-resident buffer and reduced per set with ``reduceat``.
+        A smaller input takes more permutations per pass in the same buffer (all of them
+        for a few hundred values), so a single short text costs 3 NumPy calls, not 48.
         """
         a, b = self.permutations
         total = len(mixed)
         starts = offsets[:-1]
         out = np.empty((len(starts), self.num_perm), dtype=np.uint32)
-        buffer = np.empty((_PERMS_PER_PASS, min(_BLOCK_SHINGLES, total)), dtype=np.uint32)
-        for block_start in range(0, total, _BLOCK_SHINGLES):
-            block_end = min(block_start + _BLOCK_SHINGLES, total)
+        block_size = min(_BLOCK_SHINGLES, total)
+        per_pass = min(self.num_perm, max(_PERMS_PER_PASS, (_PERMS_PER_PASS * _BLOCK_SHINGLES) // block_size))
+        buffer = np.empty((per_pass, block_size), dtype=np.uint32)
+        for block_start in range(0, total, block_size):
+            block_end = min(block_start + block_size, total)
             block = mixed[block_start:block_end]
             # Pieces: the parts of sets that fall inside this block.
             first = int(np.searchsorted(starts, block_start, side="right")) - 1
@@ -222,8 +228,8 @@ class MinHasher:
             local[0] = 0  # a set continued from the previous block
             mins = np.empty((self.num_perm, last - first), dtype=np.uint32)
             width = block_end - block_start
-            for p in range(0, self.num_perm, _PERMS_PER_PASS):
-                q = min(p + _PERMS_PER_PASS, self.num_perm)
+            for p in range(0, self.num_perm, per_pass):
+                q = min(p + per_pass, self.num_perm)
                 permuted = buffer[: q - p, :width]
                 np.multiply(a[p:q, None], block[None, :], out=permuted)
                 permuted += b[p:q, None]
