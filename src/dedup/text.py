@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-import threading
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
@@ -295,10 +295,9 @@ _CHUNK_CHARS = 1 << 17
 def text_chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
     """Index ranges that split ``texts`` into groups of about ``_CHUNK_CHARS`` characters."""
     bounds, start, size = [], 0, 0
-    limit = _CHUNK_CHARS
     for i, text in enumerate(texts):
         size += len(text) + 1
-        if size >= limit:
+        if size >= _CHUNK_CHARS:
             bounds.append((start, i + 1))
             start, size = i + 1, 0
     if start < len(texts) or not bounds:
@@ -322,9 +321,9 @@ def _tokenize_chunk(texts: Sequence[str], mode: str) -> Tokens:
     return Tokens(hashes, starts - shift, ends - shift, offsets)
 
 
-def _runs(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Maximal runs of word characters: (run starts, run ends, in-word positions that are
-    not letters or digits, and which of those are joined apostrophes)."""
+def _runs(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximal runs of word characters: (run starts, run ends, sorted in-word positions
+    that are not letters or digits: marks, format characters, joined apostrophes)."""
     n = len(info)
     # Apostrophes, marks and format characters are rare: handle them at their positions.
     special = np.flatnonzero((info - np.uint32(1)) < np.uint32(2))  # info is 1 or 2
@@ -339,11 +338,11 @@ def _runs(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     padded[joined + 1] = True
     changes = np.flatnonzero(padded[1:] != padded[:-1])
     not_content = np.sort(np.r_[special[~is_joiner], joined]) if len(joined) else special[~is_joiner]
-    return changes[0::2], changes[1::2], not_content, joined
+    return changes[0::2], changes[1::2], not_content
 
 
 def _word_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    run_starts, run_ends, not_content, _ = _runs(info)
+    run_starts, run_ends, not_content = _runs(info)
     if len(run_starts) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0, dtype=np.uint64)
@@ -416,7 +415,7 @@ def _char_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if len(starts) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0, dtype=np.uint64)
-    _, run_ends, _, _ = _runs(info)
+    _, run_ends, _ = _runs(info)
     # A char token extends over the marks after it, up to the next letter or its run's end.
     next_start = np.r_[starts[1:], len(info)]
     run_end_of = run_ends[np.searchsorted(run_ends, starts, side="right")]
