@@ -86,6 +86,11 @@ def test_multi_letter_characters_fold_to_their_letters():
     assert words("Straße ĳs") == ["Straße", "ĳs"]
 
 
+def test_precomposed_and_decomposed_hangul_hash_alike():
+    text = "한국어 뉴스"
+    assert hashes(unicodedata.normalize("NFD", text)) == hashes(text)
+
+
 def test_expansions_do_not_merge_with_neighbouring_tokens():
     assert hashes("ß s") != hashes("ss")
     assert hashes("aß") == hashes("ass") != hashes("as")

@@ -110,15 +110,12 @@ class _Expansions:
             return self._arrays if self._arrays is not None else self._build()
 
     def _build(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        keys = np.array(sorted(self.table), dtype=np.uint32)
-        width = max((len(p) for p in self.table.values()), default=1)
-        codes = np.zeros((len(keys), width), dtype=np.uint32)
-        lengths = np.zeros(len(keys), dtype=np.int64)
-        for row, key in enumerate(keys.tolist()):
-            parts = self.table[key]
-            codes[row, : len(parts)] = parts
-            lengths[row] = len(parts)
-        self._arrays = keys, lengths, codes
+        keys = sorted(self.table)
+        parts = [self.table[key] for key in keys]
+        width = max(map(len, parts), default=1)
+        codes = np.array([p + (0,) * (width - len(p)) for p in parts], dtype=np.uint32).reshape(len(keys), width)
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        self._arrays = np.array(keys, dtype=np.uint32), lengths, codes
         return self._arrays
 
 
