@@ -169,7 +169,7 @@ class MinHasher:
         """
         hashes32 = check_unsigned("hashes32", hashes32, np.uint32)
         offsets = check_offsets("offsets", offsets, len(hashes32))
-        counts = np.diff(offsets)
+        counts = offsets[1:] - offsets[:-1]
         out = np.full((len(counts), self.num_perm), EMPTY, dtype=np.uint32)
         if len(counts) == 0 or offsets[-1] == offsets[0]:
             return out

@@ -46,7 +46,7 @@ def shingles(token_hashes: np.ndarray, offsets: np.ndarray, ngram: int) -> tuple
     ngram = check_int("ngram", ngram, 1)
     token_hashes = check_unsigned("token_hashes", token_hashes, np.uint64)
     offsets = check_offsets("offsets", offsets, len(token_hashes))
-    counts = np.diff(offsets)
+    counts = offsets[1:] - offsets[:-1]
     short = (counts > 0) & (counts < ngram)
     per_segment = np.maximum(counts - (ngram - 1), 0)
     per_segment[short] = 1
@@ -102,7 +102,7 @@ def check_offsets(name: str, offsets: object, size: int) -> np.ndarray:
             f"got shape {array.shape} and dtype {array.dtype}"
         )
     array = array.astype(np.int64, copy=False)
-    if array[0] < 0 or array[-1] > size or (np.diff(array) < 0).any():
+    if array[0] < 0 or array[-1] > size or (array[1:] < array[:-1]).any():
         raise ValueError(f"{name} must be non-decreasing bounds within [0, {size}], got {array[:8].tolist()}...")
     return array
 
@@ -126,23 +126,23 @@ def _windows_inside_segments(offsets: np.ndarray, counts: np.ndarray, ngram: int
 
 
 def _combine_windows(token_hashes: np.ndarray, ngram: int) -> np.ndarray:
+    """Running hash ``h * C + t`` over every window of ``ngram`` consecutive tokens
+    (unsigned array arithmetic wraps modulo 2**64 silently, as intended)."""
     windows = len(token_hashes) - ngram + 1
     combined = token_hashes[:windows].copy()
-    with np.errstate(over="ignore"):
-        for j in range(1, ngram):
-            combined *= _COMBINE
-            combined += token_hashes[j : j + windows]
+    for j in range(1, ngram):
+        combined *= _COMBINE
+        combined += token_hashes[j : j + windows]
     return combined
 
 
 def _combine_short(token_hashes: np.ndarray, starts: np.ndarray, counts: np.ndarray, ngram: int) -> np.ndarray:
     """The same running hash over all tokens of segments shorter than ``ngram``."""
-    combined = token_hashes[starts].copy()
-    with np.errstate(over="ignore"):
-        for j in range(1, ngram - 1 + 1):
-            more = counts > j
-            if not more.any():
-                break
-            combined[more] = combined[more] * _COMBINE + token_hashes[starts[more] + j]
+    combined = token_hashes[starts]
+    for j in range(1, ngram - 1 + 1):
+        more = counts > j
+        if not more.any():
+            break
+        combined[more] = combined[more] * _COMBINE + token_hashes[starts[more] + j]
     # Distinguish a short segment "a b" from a full shingle that begins with "a b".
     return combined ^ counts.astype(np.uint64)

@@ -207,15 +207,18 @@ def mix64(x: np.ndarray) -> np.ndarray:
 
 
 def _mix64_inplace(x: np.ndarray) -> np.ndarray:
-    """``mix64`` overwriting ``x`` (a uint64 array), for arrays the caller owns."""
+    """``mix64`` overwriting ``x`` (a uint64 array), for arrays the caller owns.
+
+    NumPy array arithmetic on unsigned integers wraps modulo 2**64 without warnings (only
+    scalar arithmetic warns), so no ``np.errstate`` is needed (it costs microseconds).
+    """
     scratch = np.empty_like(x)
-    with np.errstate(over="ignore"):
-        for multiplier in (_MIX_1, _MIX_2):
-            np.right_shift(x, _MIX_SHIFT, out=scratch)
-            x ^= scratch
-            x *= multiplier
+    for multiplier in (_MIX_1, _MIX_2):
         np.right_shift(x, _MIX_SHIFT, out=scratch)
         x ^= scratch
+        x *= multiplier
+    np.right_shift(x, _MIX_SHIFT, out=scratch)
+    x ^= scratch
     return x
 
 
@@ -312,9 +315,11 @@ def _tokenize_chunk(texts: Sequence[str], mode: str) -> Tokens:
     else:
         starts, ends, hashes = _word_tokens(info)
     # Token k belongs to text i when bases[i] <= starts[k] < bases[i + 1].
-    offsets = np.searchsorted(starts, bases[:-1], side="left")
-    offsets = np.r_[offsets, len(starts)].astype(np.int64)
-    shift = np.repeat(bases[:-1], np.diff(offsets))
+    # (np.r_ and np.diff cost microseconds per call: this runs once per chunk of texts.)
+    offsets = np.empty(len(texts) + 1, dtype=np.int64)
+    offsets[:-1] = np.searchsorted(starts, bases[:-1], side="left")
+    offsets[-1] = len(starts)
+    shift = np.repeat(bases[:-1], offsets[1:] - offsets[:-1])
     return Tokens(hashes, starts - shift, ends - shift, offsets)
 
 
@@ -334,7 +339,7 @@ def _runs(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     np.greater_equal(info, _IGNORABLE, out=padded[1:-1])
     padded[joined + 1] = True
     changes = np.flatnonzero(padded[1:] != padded[:-1])
-    not_content = np.sort(np.r_[special[~is_joiner], joined]) if len(joined) else special[~is_joiner]
+    not_content = np.sort(np.concatenate([special[~is_joiner], joined])) if len(joined) else special[~is_joiner]
     return changes[0::2], changes[1::2], not_content
 
 
@@ -396,14 +401,13 @@ def _polynomial_hashes(values: np.ndarray, first: np.ndarray, counts: np.ndarray
     forward, inverse = _powers.get(len(values) + 1)
     prefix = np.empty(len(values) + 1, dtype=np.uint64)
     prefix[0] = 0
-    with np.errstate(over="ignore"):
-        weighted = values.astype(np.uint64)
-        weighted *= forward[:-1]
-        np.cumsum(weighted, out=prefix[1:])
-        sums = prefix[first + counts]
-        sums -= prefix[first]
-        sums *= inverse[first]
-        sums ^= counts.astype(np.uint64) * _LENGTH_MIX
+    weighted = values.astype(np.uint64)
+    weighted *= forward[:-1]
+    np.cumsum(weighted, out=prefix[1:])
+    sums = prefix[first + counts]
+    sums -= prefix[first]
+    sums *= inverse[first]
+    sums ^= counts.astype(np.uint64) * _LENGTH_MIX
     return _mix64_inplace(sums)
 
 
@@ -414,7 +418,7 @@ def _char_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return empty, empty, np.zeros(0, dtype=np.uint64)
     _, run_ends, _ = _runs(info)
     # A char token extends over the marks after it, up to the next letter or its run's end.
-    next_start = np.r_[starts[1:], len(info)]
+    next_start = np.append(starts[1:], len(info))
     run_end_of = run_ends[np.searchsorted(run_ends, starts, side="right")]
     ends = np.minimum(next_start, run_end_of)
     return starts, ends, _mix64_inplace(info[starts].astype(np.uint64))
