@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import text as text_module
-from dedup.text import Tokens, paragraphs, tokenize
+from dedup.text import paragraphs, tokenize
 
 
 def words(text: str, mode: str = "word") -> list[str]:
@@ -296,8 +296,3 @@ def test_paragraphs_are_separated_by_blank_lines_and_exclude_whitespace():
 def test_whitespace_only_text_has_no_paragraphs():
     assert paragraphs(" \n\n\t") == []
     assert paragraphs("") == []
-
-
-def test_tokens_is_a_plain_container():
-    tokens = Tokens(np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(1, np.int64))
-    assert len(tokens) == 0
