@@ -253,11 +253,20 @@ def paragraph_level(path: Path, threshold: float, num_perm: int, min_length: int
         print(f"  missed verbatim paragraph #{k}: {words[k]} words")
 
 
+def exact_share(part: str, source: str, measure: str) -> float:
+    """Exact Jaccard (or containment of ``part`` in ``source``) of our 5-shingles."""
+    a, b = shingle_sets([part, source])
+    if not a:
+        return 1.0
+    return len(a & b) / (len(a | b) if measure == "jaccard" else len(a))
+
+
 def streaming(path: Path, threshold: float, num_perm: int) -> None:
-    """Deduplicator over a whole corpus in file order: speed and what it removes."""
+    """Deduplicator over a whole corpus in file order: speed, what it removes, how right."""
     docs = read_jsonl(path)
     ids = [str(d["id"]) for d in docs]
     texts = [d["text"] for d in docs]
+    by_id = dict(zip(ids, texts))
     chars = sum(map(len, texts))
     print(f"\n## Deduplicator over {path.name} in file order ({len(docs)} articles, {chars / 1e6:.1f} M characters)")
     print(
@@ -277,6 +286,34 @@ def streaming(path: Path, threshold: float, num_perm: int) -> None:
             f"| {scope} | {seconds:.2f} | {len(docs) / seconds:.0f} | {chars / seconds / 1e6:.2f} | "
             f"{kinds['within']} | {kinds['across']} | {sum(bool(m) for m in found)} | "
             f"{removed / chars:.1%} | {d.segments} | {d.nbytes / 1e6:.1f} MB |"
+        )
+        if scope != "across":
+            continue
+        # How right the across matches are: exact similarity of each reported pair of spans.
+        exact = defaultdict(list)
+        for text, matches in zip(texts, found):
+            for m in matches:
+                source = by_id[m.source_id][m.source_start : m.source_end]
+                exact[m.measure].append(exact_share(text[m.start : m.end], source, m.measure))
+        for measure, values in exact.items():
+            values = np.array(values)
+            print(
+                f"  across matches by {measure}: {len(values)}; exact {measure} >= {threshold}: "
+                f"{(values >= threshold).mean():.3f}, >= {threshold - 0.1:.1f}: {(values >= threshold - 0.1).mean():.3f}, "
+                f"min {values.min():.3f}"
+            )
+        # Exact-duplicate articles (truth J = 1): how much of the later copy is removed.
+        truth = read_truth(path.with_name(path.name.replace(".jsonl", ".pairs-k5.tsv")))
+        position = {i: k for k, i in enumerate(ids)}
+        shares = []
+        for (a, b), j in truth.items():
+            if j == 1.0 and a in position and b in position:
+                later = max(position[a], position[b])
+                shares.append(1 - len(cleaned[later]) / max(1, len(texts[later])))
+        shares = np.array(shares)
+        print(
+            f"  exact-duplicate article pairs: {len(shares)}; share of the later copy removed: mean {shares.mean():.3f}, "
+            f"min {shares.min():.3f}; >= 90% removed: {(shares >= 0.9).sum()}"
         )
 
 

@@ -272,20 +272,25 @@ class _Chain:
         return 0 < gap <= reach and 0 < source_gap <= reach
 
     def without_weak_ends(self, ngram: int) -> "_Chain":
-        """Drop edge runs shorter than the gap that joins them to the rest.
+        """Drop edge runs that are a short phrase separated from the rest by a longer gap.
 
-        A short run that lands on the chain's diagonal by coincidence (a phrase that
-        occurs twice in the original) would otherwise pull unrelated words into the
-        repeat; a run of real copied text is longer than the edit that precedes it.
+        A phrase that occurs twice in the original can land near the chain's diagonal by
+        coincidence and would pull the original words around it into the repeat.
         """
         runs = list(self.runs)
 
-        def weak(run, neighbour_gap):
-            return run[1] - run[0] + ngram < neighbour_gap - ngram + 1
+        def weak(run, before, after):
+            # A phrase (under two n-grams of words) set apart by more words than it has,
+            # in the copy or in its source. A whole sentence is never weak: copies whose
+            # next sentence was dropped or added start or end with one.
+            words = run[1] - run[0] + ngram
+            gap = after[0] - before[1]
+            source_gap = (after[0] - after[2]) - (before[1] - before[2])
+            return words < 2 * ngram and words < max(gap, source_gap) - ngram + 1
 
-        while len(runs) > 1 and weak(runs[0], runs[1][0] - runs[0][1]):
+        while len(runs) > 1 and weak(runs[0], runs[0], runs[1]):
             runs.pop(0)
-        while len(runs) > 1 and weak(runs[-1], runs[-1][0] - runs[-2][1]):
+        while len(runs) > 1 and weak(runs[-1], runs[-2], runs[-1]):
             runs.pop()
         return _Chain(runs)
 
@@ -371,10 +376,10 @@ def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, 
         if copy_end <= copy_start:
             return None
     copy_start, copy_end, source_start, source_end = _snap_to_sentences(
-        boundaries, (copy_start, copy_end), (source_start, source_end)
+        boundaries, (copy_start, copy_end), (source_start, source_end), n
     )
     copy_start, copy_end = _absorb_update_edges(
-        boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap
+        boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap, n
     )
     if copy_end - copy_start < params.min_length:
         return None
@@ -382,13 +387,6 @@ def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, 
     if similarity < params.threshold:
         return None
     return copy_start, copy_end, source_start, source_end, similarity
-
-
-# A repeat may reach this many words into the next sentence by coincidence: the text
-# after the copy starts like the text after its source ("The", "De", "In de"). Such
-# edges are cut back to the sentence boundary; a copy that really ends two words into a
-# sentence leaves those words behind, which loses nothing of the text.
-_SPILL_WORDS = 2
 
 
 # A sentence mark (and closing quotes) followed by whitespace: "7.51" is no boundary.
@@ -417,22 +415,25 @@ class _Boundaries:
         return gap is None or "\n" in gap
 
 
-def _snap_to_sentences(boundary_before, copy, source):
-    """Cut edges that reach a word or two into a sentence continuing outside the repeat.
+def _snap_to_sentences(boundary_before, copy, source, ngram: int):
+    """Cut edges that reach a few words into a sentence continuing outside the repeat.
 
-    A coincidental spill-over always belongs to a sentence that goes on beyond the
-    repeat (the copy is followed by more of that sentence); a copy that really ends two
-    words into a sentence is followed by a break, a paragraph or the end of the text.
+    When the text after a copy starts like the text after its source ("The", "De", "In
+    de"), shingles straddling the edge match too, and the repeat spills up to
+    ``ngram - 1`` words into the next sentence. Such a spill always belongs to a sentence
+    that goes on beyond the repeat; a copy that really ends a few words into a sentence
+    is followed by a break, a paragraph or the end of the text, and is left as it is.
     """
     (copy_start, copy_end), (source_start, source_end) = copy, source
+    spill = ngram - 1
     if not boundary_before(copy_start):
-        for words in range(_SPILL_WORDS, 0, -1):
+        for words in range(spill, 0, -1):
             if copy_start + words < copy_end and boundary_before(copy_start + words):
                 copy_start += words
                 source_start += words
                 break
     if not boundary_before(copy_end):
-        for words in range(_SPILL_WORDS, 0, -1):
+        for words in range(spill, 0, -1):
             if copy_end - words > copy_start and boundary_before(copy_end - words):
                 copy_end -= words
                 source_end -= words
@@ -445,16 +446,17 @@ def _snap_to_sentences(boundary_before, copy, source):
 _WHOLE_TEXT_SHARE = 0.75
 
 
-def _absorb_update_edges(breaks, copy, source, max_gap: int) -> tuple[int, int]:
+def _absorb_update_edges(breaks, copy, source, max_gap: int, ngram: int) -> tuple[int, int]:
     """Widen an appended updated version over the unmatched words of its own paragraphs.
 
     When a copy directly follows its source and the source is most of the text before
     it, the text is "article + updated article": a sentence the update added at its start
     or end, or a changed first or last word, is part of the copy although it matches
     nothing. The copy takes up to ``max_gap`` such words on each side, but never across a
-    line break: the words before the break that precedes the copy may be the end of the
-    original that a truncated copy left out, and a line after the copy (an editor's note)
-    is text of its own. ``breaks(t)`` says whether a line break precedes token ``t``.
+    line break, and at its start only when the source ends at (or within ``ngram`` words
+    of) that line break: the words before the copy may be the end of the original that a
+    truncated copy left out, and a line after the copy (an editor's note) is text of its
+    own. ``breaks(t)`` says whether a line break precedes token ``t``.
     """
     (copy_start, copy_end), (source_start, source_end) = copy, source
     head_gap = copy_start - source_end
@@ -462,7 +464,11 @@ def _absorb_update_edges(breaks, copy, source, max_gap: int) -> tuple[int, int]:
         return copy_start, copy_end
     for t in range(copy_start, source_end - 1, -1):
         if breaks(t):
-            copy_start = t
+            # Only when the source reaches its own line's end (full article, break,
+            # updated version): otherwise the words before the break are original text
+            # that a truncated copy left out.
+            if t - source_end < ngram:
+                copy_start = t
             break
     for t in range(copy_end, copy_end + max_gap + 1):
         if breaks(t):

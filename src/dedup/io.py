@@ -1,0 +1,659 @@
+"""Reading and writing records for the ``dedup`` command.
+
+A *record* is one document: a JSONL line, a Parquet row or a whole plain-text file. The
+readers never raise on bad data: they yield a :class:`RecordError` (file, line, message
+and the verbatim bytes) in place of the record, so the caller decides between failing
+and skipping, and skipped records can be written to a rejects file byte for byte.
+
+Compression is recognised from the first bytes, not the file name (gzip, zstandard,
+bz2, xz), so ``-`` (stdin) and misnamed files work too. Outputs are written to a hidden
+temporary file (or folder) next to the destination and renamed into place only when the
+whole run succeeded (:class:`AtomicOutputs`), so an interrupted run never leaves a
+half-written file under the output name.
+"""
+
+from __future__ import annotations
+
+import base64
+import bz2
+import datetime
+import decimal
+import gzip
+import io
+import json
+import lzma
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+FORMATS = ("jsonl", "parquet", "text")
+STDIO = "-"
+
+_COMPRESSION_SUFFIXES = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2", ".xz": "xz"}
+_FORMAT_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".txt": "text",
+    ".text": "text",
+    ".md": "text",
+}
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+)
+_PARQUET_MAGIC = b"PAR1"
+_PARQUET_BATCH_ROWS = 1024
+
+
+class UsageError(Exception):
+    """Bad command line, missing file or missing optional dependency (exit code 2)."""
+
+
+class InputError(Exception):
+    """Input that cannot be processed at all, e.g. a Parquet file without the text column (exit 1)."""
+
+
+@dataclass
+class Record:
+    """One document read from the input.
+
+    ``data`` is what the writer needs to write the record back with a new text: the
+    parsed JSON object, the Parquet row as a dict, or ``None`` for a plain-text file.
+    ``raw`` is the verbatim line of a JSONL record, so that records whose text did not
+    change are written back byte for byte.
+    """
+
+    source: str
+    line: int
+    id: Any
+    text: str
+    data: Any = None
+    raw: bytes | None = None
+
+
+@dataclass
+class RecordError:
+    """A record that could not be read, with where it is and why."""
+
+    source: str
+    line: int
+    message: str
+    raw: bytes | None = None
+    unit: str = "line"
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.unit == "line" else f"{self.source}: {self.unit} {self.line}"
+        return f"{where}: {self.message}"
+
+    def reject_bytes(self) -> bytes:
+        """What goes to the rejects file: the verbatim record, else a JSON line describing it."""
+        if self.raw is not None:
+            return self.raw if self.raw.endswith(b"\n") else self.raw + b"\n"
+        line = {"source": self.source, self.unit: self.line, "error": self.message}
+        return (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+# --------------------------------------------------------------------------- input files
+
+
+def split_suffixes(name: str) -> tuple[str | None, str | None]:
+    """(format, compression) from a file name such as ``part-0.jsonl.zst``; ``None`` when unknown."""
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    compression = None
+    if suffixes and suffixes[-1] in _COMPRESSION_SUFFIXES:
+        compression = _COMPRESSION_SUFFIXES[suffixes.pop()]
+    fmt = _FORMAT_SUFFIXES.get(suffixes[-1]) if suffixes else None
+    return fmt, compression
+
+
+def _sniff_compression(head: bytes) -> str | None:
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def _missing_extra(module: str, extra: str, what: str) -> UsageError:
+    return UsageError(f"{what} needs the optional package '{module}': pip install 'dedup[{extra}]'")
+
+
+def open_binary(path: str) -> BinaryIO:
+    """Open a file (or stdin for ``-``) for reading, decompressing it when its first bytes say so."""
+    if path == STDIO:
+        # stdin can be opened only once: sniffing its format must not lose the bytes it read.
+        global _stdin
+        if _stdin is None:
+            _stdin = _open_decompressed(sys.stdin.buffer, "<stdin>")
+        return _stdin
+    return _open_decompressed(open(path, "rb"), path)
+
+
+_stdin: BinaryIO | None = None
+
+
+def _open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
+    if not hasattr(raw, "peek"):
+        raw = io.BufferedReader(raw)  # type: ignore[arg-type]
+    compression = _sniff_compression(raw.peek(8)[:8])  # type: ignore[attr-defined]
+    if compression is None:
+        return raw
+    if compression == "gzip":
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        stream.myfileobj = raw  # close the file together with the decompressor
+        return stream  # type: ignore[return-value]
+    if compression in ("bz2", "xz"):
+        stream = bz2.BZ2File(raw) if compression == "bz2" else lzma.LZMAFile(raw)  # noqa: SIM115 - returned open
+        stream._closefp = True  # close the file together with the decompressor
+        return stream  # type: ignore[return-value]
+    try:
+        import zstandard
+    except ImportError:
+        raise _missing_extra("zstandard", "zstd", f"reading the zstd-compressed file {path}") from None
+    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+    return io.BufferedReader(reader)  # type: ignore[arg-type]
+
+
+@dataclass
+class InputFile:
+    """One input file: where it is, its name relative to the input root, and its format."""
+
+    path: str
+    relpath: str
+    format: str
+    size: int = 0  # bytes on disk (0 for stdin): the progress bar's total
+    guessed: bool = False  # format told by the content, not by the name or --format
+    _position: Any = field(default=None, repr=False, compare=False)  # bytes read so far, set by the reader
+
+    @property
+    def display(self) -> str:
+        return "<stdin>" if self.path == STDIO else self.path
+
+    def consumed(self) -> int:
+        """Bytes of the file read so far (compressed bytes for a compressed file)."""
+        if self._position is None:
+            return 0
+        try:
+            return min(self.size, int(self._position()))
+        except (ValueError, OSError):  # the file is closed: it was read to the end
+            return self.size
+
+    def _open(self) -> BinaryIO:
+        """Open for reading, decompressed, and let :meth:`consumed` follow the raw file."""
+        if self.path == STDIO:
+            return open_binary(STDIO)
+        raw = open(self.path, "rb")  # noqa: SIM115 - closed with the decompressed stream
+        self._position = raw.tell
+        return _open_decompressed(raw, self.path)
+
+
+@dataclass
+class Input:
+    """What ``IN`` on the command line names: one file, stdin, or a folder of files."""
+
+    root: str
+    is_dir: bool
+    files: list[InputFile]
+    ignored: list[str] = field(default_factory=list)
+
+
+def detect_format(path: str) -> str:
+    """Format of one file (or stdin) from its name, else from its first bytes."""
+    if path != STDIO:
+        fmt, _ = split_suffixes(path)
+        if fmt is not None:
+            return fmt
+    stream = open_binary(path)
+    try:
+        head = stream.peek(4096) if hasattr(stream, "peek") else b""  # type: ignore[attr-defined]
+    finally:
+        if path != STDIO:
+            stream.close()
+    if head.startswith(_PARQUET_MAGIC):
+        return "parquet"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return "jsonl"
+    return "text"
+
+
+def open_input(path: str, fmt: str | None = None) -> Input:
+    """Resolve ``IN``: a file, ``-`` or a folder (searched recursively for known extensions).
+
+    Raises
+    ------
+    UsageError
+        The path does not exist, or a folder holds no file of a known format.
+    """
+    if path == STDIO:
+        return Input(STDIO, False, [InputFile(STDIO, STDIO, fmt or detect_format(STDIO), guessed=fmt is None)])
+    if not os.path.exists(path):
+        raise UsageError(f"input not found: {path}")
+    if not os.path.isdir(path):
+        size = os.path.getsize(path)
+        guessed = fmt is None and split_suffixes(path)[0] is None
+        return Input(path, False, [InputFile(path, os.path.basename(path), fmt or detect_format(path), size, guessed)])
+    files, ignored = [], []
+    for dirpath, dirnames, filenames in os.walk(path):
+        # Hidden entries are skipped so that our own temporary outputs are never read back.
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, path)
+            if name.startswith("."):
+                continue
+            detected, _ = split_suffixes(name)
+            if detected is None or (fmt is not None and detected != fmt):
+                ignored.append(rel)
+                continue
+            files.append(InputFile(full, rel, detected, os.path.getsize(full)))
+    files.sort(key=lambda f: f.relpath)
+    if not files:
+        kinds = ", ".join(sorted(_FORMAT_SUFFIXES))
+        raise UsageError(f"no input files in folder {path} (looked for {kinds}, optionally .gz/.zst)")
+    return Input(path, True, files, ignored)
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _utf8_error(data: bytes, error: UnicodeDecodeError, line_offset: int = 0) -> tuple[int, str]:
+    """(line number, message) of an undecodable byte in ``data``."""
+    line = line_offset + data.count(b"\n", 0, error.start) + 1
+    column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+    bad = data[error.start : error.end].hex(" ")
+    return line, f"invalid UTF-8 (byte {bad} at column {column}): {error.reason}"
+
+
+def _describe(value: Any) -> str:
+    kind = {dict: "object", list: "array", bool: "boolean", int: "number", float: "number"}.get(type(value))
+    kind = "null" if value is None else kind or type(value).__name__
+    text = json.dumps(value, ensure_ascii=False, default=str) if value is not None else "null"
+    return f"{kind} {text[:40] + '...' if len(text) > 43 else text}"
+
+
+def _check_id(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return f"must be a string or an integer, got {_describe(value)}"
+    return None
+
+
+def read_records(
+    file: InputFile, *, text_field: str = "text", id_field: str | None = None
+) -> Iterator[Record | RecordError]:
+    """Records of one input file, with a :class:`RecordError` in place of each bad one.
+
+    Parameters
+    ----------
+    file : InputFile
+        The file and its format.
+    text_field : str
+        JSONL field or Parquet column holding the text.
+    id_field : str or None
+        Field holding the document id. ``None``: use ``"id"`` when it holds a string or
+        an integer, else ``"<file>:<line>"``. When given, a record without a string or
+        integer in it is an error.
+    """
+    if file.format == "jsonl":
+        return _read_jsonl(file, text_field, id_field)
+    if file.format == "parquet":
+        return _read_parquet(file, text_field, id_field)
+    if file.format == "text":
+        return _read_text(file)
+    raise UsageError(f"format must be one of {', '.join(FORMATS)}, got {file.format!r}")
+
+
+def _record_id(data: dict, id_field: str | None, source: str, line: int) -> tuple[Any, str | None]:
+    """(id, problem). An explicit ``id_field`` must hold a usable id; the default "id" is used when it does."""
+    if id_field is None:
+        value = data.get("id")
+        return (value, None) if "id" in data and _check_id(value) is None else (f"{source}:{line}", None)
+    if id_field not in data:
+        return None, f"missing id field {id_field!r}"
+    problem = _check_id(data[id_field])
+    return data[id_field], (f"field {id_field!r} {problem}" if problem else None)
+
+
+def _read_jsonl(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
+    source = file.display
+    hint = "; read as JSONL because it starts with '{', use --format text for plain text" if file.guessed else ""
+    stream = file._open()
+    try:
+        for number, raw in enumerate(stream, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue  # blank lines (often a trailing one) carry no record
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                yield RecordError(source, number, _utf8_error(raw, error)[1], raw)
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as error:
+                yield RecordError(source, number, f"invalid JSON: {error.msg} (column {error.colno}){hint}", raw)
+                continue
+            if not isinstance(data, dict):
+                yield RecordError(source, number, f"expected a JSON object, got {_describe(data)}{hint}", raw)
+                continue
+            if text_field not in data:
+                fields = ", ".join(map(repr, list(data)[:10])) or "none"
+                yield RecordError(source, number, f"missing text field {text_field!r} (fields: {fields})", raw)
+                continue
+            text = data[text_field]
+            if not isinstance(text, str):
+                yield RecordError(source, number, f"field {text_field!r} must be a string, got {_describe(text)}", raw)
+                continue
+            doc_id, problem = _record_id(data, id_field, source, number)
+            if problem:
+                yield RecordError(source, number, problem, raw)
+                continue
+            yield Record(source, number, doc_id, text, data, raw)
+    finally:
+        if file.path != STDIO:
+            stream.close()
+
+
+def _import_pyarrow(what: str):
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise _missing_extra("pyarrow", "parquet", what) from None
+    return pyarrow
+
+
+def _parquet_source(file: InputFile):
+    """A seekable source for pyarrow: the path itself, or the decompressed bytes in memory."""
+    if file.path != STDIO:
+        with open(file.path, "rb") as fh:
+            if fh.read(4) == _PARQUET_MAGIC:
+                return file.path
+    if file.path == STDIO:
+        # stdin can be read once; the schema and the rows both need it.
+        global _stdin_parquet
+        if _stdin_parquet is None:
+            _stdin_parquet = open_binary(STDIO).read()
+        return io.BytesIO(_stdin_parquet)
+    with open_binary(file.path) as stream:
+        return io.BytesIO(stream.read())
+
+
+_stdin_parquet: bytes | None = None
+
+
+def parquet_schema(file: InputFile):
+    pa = _import_pyarrow(f"reading {file.display}")
+    try:
+        return pa.parquet.ParquetFile(_parquet_source(file)).schema_arrow
+    except pa.ArrowException as error:
+        raise InputError(f"{file.display}: not a readable Parquet file: {error}") from None
+
+
+def _read_parquet(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
+    pa = _import_pyarrow(f"reading {file.display}")
+    source = file.display
+    try:
+        parquet = pa.parquet.ParquetFile(_parquet_source(file))
+    except pa.ArrowException as error:
+        raise InputError(f"{source}: not a readable Parquet file: {error}") from None
+    schema = parquet.schema_arrow
+    # A wrong schema concerns every row: it is not a record error that could be skipped.
+    if text_field not in schema.names:
+        raise InputError(f"{source}: no column {text_field!r} (columns: {', '.join(schema.names)}); use --text-field")
+    column_type = schema.field(text_field).type
+    if not (pa.types.is_string(column_type) or pa.types.is_large_string(column_type)):
+        raise InputError(f"{source}: column {text_field!r} must hold strings, it holds {column_type}")
+    if id_field is not None and id_field not in schema.names:
+        raise InputError(f"{source}: no id column {id_field!r} (columns: {', '.join(schema.names)})")
+    number = 0
+    total_rows = max(1, parquet.metadata.num_rows)
+    file._position = lambda: file.size * number / total_rows
+    for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+        for row in batch.to_pylist():
+            number += 1
+            text = row[text_field]
+            if not isinstance(text, str):
+                yield RecordError(source, number, f"column {text_field!r} is {_describe(text)}", _row_json(row), "row")
+                continue
+            doc_id, problem = _record_id(row, id_field, source, number)
+            if problem:
+                yield RecordError(source, number, problem, _row_json(row), "row")
+                continue
+            yield Record(source, number, doc_id, text, row)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, (datetime.date, datetime.time, datetime.timedelta)):
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return str(value)
+
+
+def _row_json(row: dict) -> bytes:
+    return (json.dumps(row, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8")
+
+
+def _read_text(file: InputFile) -> Iterator[Record | RecordError]:
+    source = file.display
+    stream = file._open()
+    try:
+        data = stream.read()
+    finally:
+        if file.path != STDIO:
+            stream.close()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, message = _utf8_error(data, error)
+        yield RecordError(source, line, message)
+        return
+    doc_id = file.relpath if file.path != STDIO else source
+    yield Record(source, 1, doc_id, text)
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def open_compressed_writer(fh: BinaryIO, name: str) -> BinaryIO:
+    """Wrap ``fh`` in a compressor chosen from the destination's file name (.gz, .zst, .bz2, .xz)."""
+    _, compression = split_suffixes(name)
+    if compression == "gzip":
+        return gzip.GzipFile(fileobj=fh, mode="wb", mtime=0)  # type: ignore[return-value]
+    if compression == "bz2":
+        return bz2.BZ2File(fh, "wb")  # type: ignore[return-value]
+    if compression == "xz":
+        return lzma.LZMAFile(fh, "wb")  # type: ignore[return-value]
+    if compression == "zstd":
+        try:
+            import zstandard
+        except ImportError:
+            raise _missing_extra("zstandard", "zstd", f"writing {name}") from None
+        return zstandard.ZstdCompressor().stream_writer(fh, closefd=False)  # type: ignore[return-value]
+    return fh
+
+
+class RecordWriter:
+    """Writes records of one format to one binary stream.
+
+    ``write(record, text)`` writes ``record`` with its text replaced by ``text``; every
+    other field is kept (JSONL records whose text did not change are copied byte for byte).
+    """
+
+    def __init__(self, stream: BinaryIO, fmt: str, *, text_field: str = "text", name: str = "", schema=None):
+        self.format = fmt
+        self.text_field = text_field
+        self.name = name
+        self._raw = stream
+        self._stream = open_compressed_writer(stream, name) if name else stream
+        self._schema = schema
+        self._rows: list[dict] = []
+        self._parquet = None
+        if fmt not in FORMATS:
+            raise UsageError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+
+    def write(self, record: Record, text: str) -> None:
+        if self.format == "jsonl":
+            if text == record.text and record.raw is not None:
+                raw = record.raw
+                self._stream.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                return
+            data = dict(record.data)
+            data[self.text_field] = text
+            self._stream.write((json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8"))
+        elif self.format == "text":
+            self._stream.write(text.encode("utf-8"))
+        else:
+            row = dict(record.data)
+            row[self.text_field] = text
+            self._rows.append(row)
+            if len(self._rows) >= _PARQUET_BATCH_ROWS:
+                self._flush_parquet()
+
+    def write_json(self, obj: Any) -> None:
+        """One JSON line (reports, clusters)."""
+        self._stream.write((json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8"))
+
+    def write_bytes(self, data: bytes) -> None:
+        self._stream.write(data)
+
+    def _flush_parquet(self) -> None:
+        pa = _import_pyarrow(f"writing {self.name or 'Parquet'}")
+        if self._parquet is None:
+            self._parquet = pa.parquet.ParquetWriter(self._stream, self._schema)
+        if self._rows:
+            self._parquet.write_table(pa.Table.from_pylist(self._rows, schema=self._schema))
+            self._rows = []
+
+    def close(self) -> None:
+        if self.format == "parquet":
+            self._flush_parquet()  # also writes a valid file when there are no rows
+            self._parquet.close()
+        if self._stream is not self._raw:
+            self._stream.close()  # flushes the compressor; the underlying file stays open
+        self._raw.flush()
+
+
+# --------------------------------------------------------------------------- atomic outputs
+
+
+def same_path(a: str, b: str) -> bool:
+    """Whether two paths name the same file (also through links), existing or not."""
+    if a == STDIO or b == STDIO:
+        return False
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def is_inside(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies somewhere below it."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+class AtomicOutputs:
+    """Temporary files and folders that become the real outputs only on :meth:`commit`.
+
+    Each output is created as a hidden ``.NAME.dedup-XXXX.tmp`` next to its destination
+    (same file system, so the final ``os.replace`` is atomic). :meth:`abort` removes them.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[str, str, bool]] = []  # (temporary, destination, is_dir)
+        self._handles: list[IO] = []
+
+    def _temp_name(self, destination: str, is_dir: bool) -> str:
+        folder = os.path.dirname(os.path.abspath(destination))
+        if not os.path.isdir(folder):
+            raise UsageError(f"output folder does not exist: {folder}")
+        prefix = f".{os.path.basename(destination)}.dedup-"
+        if is_dir:
+            return tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=folder)
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
+        os.close(fd)
+        return name
+
+    def file(self, destination: str) -> BinaryIO:
+        """A binary stream whose content becomes ``destination`` on commit (stdout for ``-``)."""
+        if destination == STDIO:
+            return sys.stdout.buffer
+        if os.path.isdir(destination):
+            raise UsageError(f"output {destination} is a folder; name a file")
+        temp = self._temp_name(destination, False)
+        self._pending.append((temp, destination, False))
+        handle = open(temp, "wb")  # noqa: SIM115 - closed in commit/abort
+        self._handles.append(handle)
+        return handle
+
+    def path(self, destination: str) -> str:
+        """A temporary path that becomes ``destination`` on commit, for writers that want a path."""
+        temp = self._temp_name(destination, False)
+        self._pending.append((temp, destination, False))
+        return temp
+
+    def folder(self, destination: str) -> str:
+        """A temporary folder whose content becomes ``destination`` on commit."""
+        if os.path.exists(destination) and not os.path.isdir(destination):
+            raise UsageError(f"output {destination} is a file; a folder input needs a folder output")
+        temp = self._temp_name(destination, True)
+        self._pending.append((temp, destination, True))
+        return temp
+
+    def commit(self) -> None:
+        for handle in self._handles:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        for temp, destination, is_dir in self._pending:
+            if is_dir and os.path.isdir(destination):
+                # A folder cannot be replaced in one rename: move the old one aside first.
+                old = tempfile.mkdtemp(prefix=f".{os.path.basename(destination)}.old-", dir=os.path.dirname(temp))
+                os.rmdir(old)
+                os.rename(destination, old)
+                os.rename(temp, destination)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                if not is_dir:
+                    os.chmod(temp, 0o666 & ~_umask())
+                os.replace(temp, destination)
+        self._pending.clear()
+        self._handles.clear()
+
+    def abort(self) -> None:
+        for handle in self._handles:
+            try:
+                handle.close()
+            except OSError:
+                pass
+        for temp, _, is_dir in self._pending:
+            if is_dir:
+                shutil.rmtree(temp, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(temp)
+                except FileNotFoundError:
+                    pass
+        self._pending.clear()
+        self._handles.clear()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,652 @@
+"""End-to-end tests of the ``dedup`` command: the real command in a subprocess, on files written here."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dedup
+
+SRC = str(Path(dedup.__file__).resolve().parent.parent)
+
+ENGLISH = (
+    "The harbour authority of Saltmarsh Bay announced on Friday that the northern breakwater will be rebuilt "
+    "over the next two winters. Storms in January tore a gap of almost thirty metres into the old stone wall, "
+    "and since then fishing boats have had to wait outside the harbour whenever the wind turns north.\n\n"
+    "The work will cost about nineteen million pounds. Most of it comes from a national fund for coastal "
+    "defences, the rest from the county and the fishing cooperative, whose members voted for the plan by a "
+    "large majority. \u201cWe have waited long enough,\u201d said the cooperative\u2019s chair, Moira Campbell.\n"
+)
+DUTCH = (
+    "Het provinciebestuur van Drenthe wil de komende vijf jaar honderdvijftig kilometer fietspad vernieuwen. "
+    "Veel paden in het buitengebied zijn smal, liggen vol boomwortels en zijn volgens de Fietsersbond "
+    "gevaarlijk voor ouderen op een elektrische fiets.\n\n"
+    "Gedeputeerde Jan Huisman trekt er achtendertig miljoen euro voor uit. Gemeenten die zelf meebetalen, "
+    "komen als eerste aan de beurt. \u2018We willen dat iedereen veilig naar school, werk of de winkel kan "
+    "fietsen,\u2019 zei hij dinsdag in Assen tijdens de presentatie van het plan.\n"
+)
+UNIQUE = [
+    "A short note about the weather: rain in the morning, sunshine in the afternoon, and a light breeze from the west.",
+    "De bakker op de hoek verkoopt vanaf maandag ook glutenvrij brood, omdat steeds meer klanten daarom vroegen.",
+    "The library extends its opening hours during the exam weeks so that students have a quiet place to work.",
+]
+
+
+def doubled(text: str) -> str:
+    """An article pasted twice, the second copy re-flowed into one paragraph (a typical scraper error)."""
+    return text + "\n" + " ".join(text.split()) + "\n"
+
+
+def run(*args, stdin: bytes | None = None, cwd=None, check_rc: int | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run(
+        [sys.executable, "-m", "dedup", *map(str, args)],
+        input=stdin, capture_output=True, cwd=cwd, env=env, timeout=120, check=False,
+    )
+    if check_rc is not None:
+        assert done.returncode == check_rc, done.stderr.decode()
+    return done
+
+
+def records(n: int = 9) -> list[dict]:
+    """Records in a fixed order: some with doubled bodies, some unique, with extra fields."""
+    bodies = [doubled(ENGLISH), UNIQUE[0], doubled(DUTCH), UNIQUE[1], ENGLISH, UNIQUE[2]]
+    return [
+        {"id": f"doc-{i}", "title": f"T{i}", "meta": {"n": i, "tags": ["x", "y"]}, "text": bodies[i % len(bodies)]}
+        for i in range(n)
+    ]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> bytes:
+    data = b"".join(json.dumps(row, ensure_ascii=False).encode() + b"\n" for row in rows)
+    path.write_bytes(data)
+    return data
+
+
+def read_jsonl(data: bytes) -> list[dict]:
+    return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------- the main job
+
+
+def test_readme_main_job_cleans_a_plain_text_file_to_stdout(tmp_path):
+    path = tmp_path / "article.txt"
+    path.write_text(doubled(ENGLISH), encoding="utf-8")
+    done = run("clean", path, check_rc=0)
+    assert done.stdout.decode("utf-8") == dedup.clean(doubled(ENGLISH))
+    assert len(done.stdout) < len(doubled(ENGLISH).encode()) * 0.6
+    assert "1 document in, 1 out" in done.stderr.decode()
+
+
+def test_jsonl_keeps_order_and_every_other_field(tmp_path):
+    rows = records()
+    data = write_jsonl(tmp_path / "in.jsonl", rows)
+    run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", check_rc=0)
+    out = (tmp_path / "out.jsonl").read_bytes()
+    got = read_jsonl(out)
+    assert [r["id"] for r in got] == [r["id"] for r in rows]
+    for before, after in zip(rows, got):
+        assert after == dict(before, text=dedup.clean(before["text"]))
+    # records without repeats are copied byte for byte
+    for before_line, after_line, row in zip(data.splitlines(), out.splitlines(), rows):
+        if dedup.clean(row["text"]) == row["text"]:
+            assert before_line == after_line
+
+
+def test_text_field_and_id_field_options(tmp_path):
+    rows = [{"key": f"k{i}", "body": r["text"], "text": "untouched"} for i, r in enumerate(records(3))]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    run("clean", tmp_path / "in.jsonl", "--text-field", "body", "--id-field", "key", "-o", tmp_path / "out.jsonl",
+        "--report", tmp_path / "report.jsonl", check_rc=0)
+    got = read_jsonl((tmp_path / "out.jsonl").read_bytes())
+    assert [r["body"] for r in got] == [dedup.clean(r["body"]) for r in rows]
+    assert all(r["text"] == "untouched" for r in got)
+    assert {e["id"] for e in read_jsonl((tmp_path / "report.jsonl").read_bytes())} == {"k0", "k2"}
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_compressed_input_is_read_transparently(tmp_path, compression):
+    plain = write_jsonl(tmp_path / "plain.jsonl", records())
+    if compression == "gzip":
+        packed, name = gzip.compress(plain), "in.jsonl.gz"
+    else:
+        zstandard = pytest.importorskip("zstandard")
+        packed, name = zstandard.ZstdCompressor().compress(plain), "in.jsonl.zst"
+    (tmp_path / name).write_bytes(packed)
+    expected = run("clean", tmp_path / "plain.jsonl", check_rc=0).stdout
+    assert run("clean", tmp_path / name, check_rc=0).stdout == expected
+    # also from stdin, where only the first bytes tell the compression
+    assert run("clean", "-", stdin=packed, check_rc=0).stdout == expected
+
+
+def test_output_compression_follows_the_output_name(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", records())
+    run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl.gz", check_rc=0)
+    expected = run("clean", tmp_path / "in.jsonl", check_rc=0).stdout
+    assert gzip.decompress((tmp_path / "out.jsonl.gz").read_bytes()) == expected
+
+
+def test_parquet_round_trip_keeps_schema_and_other_columns(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rows = records()
+    table = pa.table(
+        {
+            "id": pa.array([r["id"] for r in rows]),
+            "n": pa.array([r["meta"]["n"] for r in rows], pa.int32()),
+            "text": pa.array([r["text"] for r in rows], pa.large_string()),
+        }
+    )
+    pq.write_table(table, tmp_path / "in.parquet")
+    run("clean", tmp_path / "in.parquet", "-o", tmp_path / "out.parquet", check_rc=0)
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.schema == table.schema
+    assert out.column("id").to_pylist() == table.column("id").to_pylist()
+    assert out.column("n").to_pylist() == table.column("n").to_pylist()
+    assert out.column("text").to_pylist() == [dedup.clean(r["text"]) for r in rows]
+
+
+def test_parquet_without_the_text_column_names_the_columns(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": ["a"], "body": ["x"]}), tmp_path / "in.parquet")
+    done = run("clean", tmp_path / "in.parquet", "-o", tmp_path / "out.parquet", check_rc=1)
+    assert "no column 'text' (columns: id, body)" in done.stderr.decode()
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_folder_of_text_files_gives_a_folder_with_the_same_names(tmp_path):
+    src = tmp_path / "articles"
+    (src / "nl").mkdir(parents=True)
+    (src / "en.txt").write_text(doubled(ENGLISH), encoding="utf-8")
+    (src / "nl" / "fiets.txt").write_text(doubled(DUTCH), encoding="utf-8")
+    (src / "nl" / "bakker.txt").write_text(UNIQUE[1], encoding="utf-8")
+    (src / "README.csv").write_text("not an article")
+    done = run("clean", src, "-o", tmp_path / "clean", check_rc=0)
+    out = tmp_path / "clean"
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        "en.txt", os.path.join("nl", "bakker.txt"), os.path.join("nl", "fiets.txt")]
+    assert (out / "en.txt").read_text(encoding="utf-8") == dedup.clean(doubled(ENGLISH))
+    assert (out / "nl" / "fiets.txt").read_text(encoding="utf-8") == dedup.clean(doubled(DUTCH))
+    assert (out / "nl" / "bakker.txt").read_text(encoding="utf-8") == UNIQUE[1]
+    assert "README.csv" in done.stderr.decode()  # an ignored file is named, not silently dropped
+
+
+def test_folder_input_needs_an_output_folder_outside_it(tmp_path):
+    (tmp_path / "a.txt").write_text(ENGLISH)
+    assert "needs -o" in run("clean", tmp_path, check_rc=2).stderr.decode()
+    assert "overlaps the input folder" in run("clean", tmp_path, "-o", tmp_path / "sub", check_rc=2).stderr.decode()
+
+
+def test_stdin_to_stdout_jsonl_and_text(tmp_path):
+    data = write_jsonl(tmp_path / "in.jsonl", records())
+    from_file = run("clean", tmp_path / "in.jsonl", check_rc=0).stdout
+    assert run("clean", "-", stdin=data, check_rc=0).stdout == from_file
+    text = doubled(DUTCH).encode()
+    assert run("clean", "-", stdin=text, check_rc=0).stdout.decode() == dedup.clean(doubled(DUTCH))
+
+
+# --------------------------------------------------------------------------- explain and reports
+
+
+def test_explain_reports_each_removed_span_and_what_it_repeats(tmp_path):
+    rows = records(3)
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    done = run("explain", tmp_path / "in.jsonl", check_rc=0)
+    report = read_jsonl(done.stdout)
+    assert {e["id"] for e in report} == {"doc-0", "doc-2"}
+    for entry in report:
+        text = rows[int(entry["id"].split("-")[1])]["text"]
+        assert entry["kind"] == "within" and entry["source_id"] == entry["id"]
+        assert entry["text"] == text[entry["start"] : entry["end"]]
+        assert entry["source_end"] <= entry["start"]
+        assert 0 < entry["similarity"] <= 1
+        assert entry["line"] in (1, 3)
+    summary = done.stderr.decode()
+    assert "3 documents in" in summary and "2 documents changed, 2 spans" in summary and "time:" in summary
+
+
+def test_clean_report_matches_explain_and_clean_output_is_unchanged_by_it(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", records())
+    plain = run("clean", tmp_path / "in.jsonl", check_rc=0).stdout
+    with_report = run("clean", tmp_path / "in.jsonl", "--report", tmp_path / "r.jsonl", check_rc=0).stdout
+    assert with_report == plain
+    assert (tmp_path / "r.jsonl").read_bytes() == run("explain", tmp_path / "in.jsonl", check_rc=0).stdout
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+BAD_LINES = {
+    "bad json": (b'{"id": "x", "text": "unterminated}\n', "invalid JSON"),
+    "missing field": (b'{"id": "x", "body": "no text here"}\n', "missing text field 'text'"),
+    "not a string": (b'{"id": "x", "text": ["a", "list"]}\n', "field 'text' must be a string, got array"),
+    "bad utf-8": (b'{"id": "x", "text": "caf\xe9 au lait"}\n', "invalid UTF-8"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_LINES))
+def test_bad_record_fails_with_file_and_line_and_writes_nothing(tmp_path, kind):
+    line, message = BAD_LINES[kind]
+    good = write_jsonl(tmp_path / "good.jsonl", records(4))
+    (tmp_path / "in.jsonl").write_bytes(good + line + good)
+    done = run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", check_rc=1)
+    err = done.stderr.decode()
+    assert f"{tmp_path / 'in.jsonl'}:5: " in err and message in err and "--on-error skip" in err
+    assert sorted(os.listdir(tmp_path)) == ["good.jsonl", "in.jsonl"]  # no output, no temporary file
+
+
+def test_skip_keeps_good_records_and_puts_bad_ones_verbatim_in_rejects(tmp_path):
+    good = records(4)
+    bad = [line for line, _ in BAD_LINES.values()]
+    lines = [json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in good]
+    mixed = [lines[0], bad[0], lines[1], bad[1], bad[2], lines[2], bad[3], lines[3]]
+    (tmp_path / "in.jsonl").write_bytes(b"".join(mixed))
+    done = run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", "--on-error", "skip",
+               "--rejects", tmp_path / "rejects.jsonl", check_rc=0)
+    assert [r["id"] for r in read_jsonl((tmp_path / "out.jsonl").read_bytes())] == [r["id"] for r in good]
+    assert (tmp_path / "rejects.jsonl").read_bytes() == b"".join(bad)
+    err = done.stderr.decode()
+    for number in (2, 4, 5, 7):
+        assert f"in.jsonl:{number}: " in err
+    assert "4 bad records skipped" in err
+
+
+def test_bad_text_file_in_a_folder_names_file_and_line(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(ENGLISH)
+    (src / "b.txt").write_bytes(b"first line\nsecond \xff line\n")
+    done = run("clean", src, "-o", tmp_path / "out", check_rc=1)
+    assert f"{src / 'b.txt'}:2: invalid UTF-8" in done.stderr.decode()
+    assert not (tmp_path / "out").exists()
+    run("clean", src, "-o", tmp_path / "out", "--on-error", "skip", "--rejects", tmp_path / "rej.jsonl", check_rc=0)
+    assert os.listdir(tmp_path / "out") == ["a.txt"]
+    assert json.loads((tmp_path / "rej.jsonl").read_text())["source"] == str(src / "b.txt")
+
+
+# --------------------------------------------------------------------------- safety of outputs
+
+
+def test_refuses_to_overwrite_its_input(tmp_path):
+    data = write_jsonl(tmp_path / "in.jsonl", records())
+    os.symlink(tmp_path / "in.jsonl", tmp_path / "link.jsonl")
+    for target in ("in.jsonl", "./in.jsonl", "link.jsonl"):
+        done = run("clean", "in.jsonl", "-o", target, cwd=tmp_path, check_rc=2)
+        assert "refusing to overwrite the input" in done.stderr.decode()
+    assert "refusing" in run("clean", "in.jsonl", "--report", "in.jsonl", cwd=tmp_path, check_rc=2).stderr.decode()
+    assert (tmp_path / "in.jsonl").read_bytes() == data
+
+
+def test_terminated_run_leaves_no_output_and_keeps_the_previous_one(tmp_path):
+    target = tmp_path / "out.jsonl"
+    target.write_bytes(b"previous result\n")
+    env = dict(os.environ, PYTHONPATH=SRC)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "clean", "-", "-o", str(target), "--jobs", "2"],
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    # Half of the input arrives, then the run is stopped while it waits for the rest.
+    process.stdin.write(b"".join(json.dumps(r).encode() + b"\n" for r in records(200)))
+    process.stdin.flush()
+    deadline = time.time() + 30
+    while time.time() < deadline and not any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path)):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 143, err.decode()
+    assert target.read_bytes() == b"previous result\n"
+    assert os.listdir(tmp_path) == ["out.jsonl"]
+
+
+def test_killed_run_leaves_nothing_under_the_output_name(tmp_path):
+    target = tmp_path / "out.jsonl"
+    env = dict(os.environ, PYTHONPATH=SRC)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "clean", "-", "-o", str(target), "--jobs", "1"],
+        stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+    )
+    process.stdin.write(b"".join(json.dumps(r).encode() + b"\n" for r in records(200)))
+    process.stdin.flush()
+    deadline = time.time() + 30
+    while time.time() < deadline and not any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path)):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    process.kill()
+    process.wait(timeout=30)
+    assert not target.exists()
+    # only a hidden temporary file may remain, never a file under the output name
+    assert all(name.startswith(".out.jsonl.dedup-") for name in os.listdir(tmp_path))
+
+
+def test_failure_at_the_last_record_keeps_previous_output(tmp_path):
+    good = write_jsonl(tmp_path / "in.jsonl", records(150))
+    (tmp_path / "in.jsonl").write_bytes(good + b'{"id": "last", "text": 7}\n')
+    (tmp_path / "out.jsonl").write_bytes(b"yesterday\n")
+    run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", "--report", tmp_path / "r.jsonl",
+        "--jobs", "2", check_rc=1)
+    assert (tmp_path / "out.jsonl").read_bytes() == b"yesterday\n"
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "out.jsonl"]
+
+
+# --------------------------------------------------------------------------- jobs, progress, usage
+
+
+def test_jobs_2_gives_the_same_bytes_as_jobs_1(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", records(300))  # several chunks per worker
+    for command in (["clean"], ["explain"]):
+        one = run(*command, tmp_path / "in.jsonl", "--jobs", "1", check_rc=0).stdout
+        two = run(*command, tmp_path / "in.jsonl", "--jobs", "2", check_rc=0).stdout
+        assert one == two and one
+
+
+def test_progress_bar_only_on_a_terminal_and_summary_unless_quiet(tmp_path):
+    pytest.importorskip("tqdm")
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    write_jsonl(tmp_path / "in.jsonl", records(20))
+    piped = run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "o1.jsonl", check_rc=0).stderr.decode()
+    assert "docs/s]" not in piped and "20 documents in" in piped
+    assert run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "o2.jsonl", "--quiet", check_rc=0).stderr == b""
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 columns wide
+    env = dict(os.environ, PYTHONPATH=SRC)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "clean", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "o3.jsonl")],
+        stderr=follower, env=env,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(leader)
+    terminal = b"".join(chunks).decode(errors="replace")
+    assert "docs/s]" in terminal and "20 documents in" in terminal
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["clean", "in.jsonl", "--threshold", "1.5"], "--threshold must be in (0, 1]"),
+        (["clean", "in.jsonl", "--jobs", "0"], "--jobs must be an integer >= 1"),
+        (["clean", "missing.jsonl"], "input not found: missing.jsonl"),
+        (["clean", "in.jsonl", "--state", "s.bin"], "--state keeps the across-document memory"),
+        (["clean", "in.jsonl", "--frobnicate"], "unrecognized arguments"),
+    ],
+)
+def test_usage_errors_exit_with_2_and_say_what_is_wrong(tmp_path, args, message):
+    write_jsonl(tmp_path / "in.jsonl", records(2))
+    done = run(*args, cwd=tmp_path, check_rc=2)
+    assert message in done.stderr.decode()
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl"]
+
+
+# --------------------------------------------------------------------------- across documents, state, dups
+
+
+WIRE = (
+    "The national weather service issued an orange warning for the whole coast on Sunday evening, with gusts "
+    "of up to one hundred and ten kilometres per hour expected overnight and trains running less often."
+)
+
+
+def wire_records() -> list[dict]:
+    """Articles that carry the same wire paragraph, plus one doubled article and one that is all wire."""
+    return [
+        {"id": "a", "text": ENGLISH + "\n" + WIRE + "\n"},
+        {"id": "b", "text": UNIQUE[0] + "\n\n" + WIRE + "\n\n" + UNIQUE[2]},
+        {"id": "c", "text": doubled(DUTCH) + "\n" + WIRE},
+        {"id": "d", "text": WIRE},
+        {"id": "e", "text": UNIQUE[1]},
+    ]
+
+
+def library_both(rows: list[dict]) -> list[str]:
+    """What --scope both promises: dedup.clean, then Deduplicator(scope="across") in input order."""
+    from dedup.corpus import Deduplicator
+
+    across = Deduplicator(scope="across")
+    return [across.clean(dedup.clean(r["text"]), r["id"]) for r in rows]
+
+
+def test_scope_both_removes_passages_seen_in_earlier_documents(tmp_path):
+    rows = wire_records()
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    done = run("clean", tmp_path / "in.jsonl", "--scope", "both", "--report", tmp_path / "r.jsonl", check_rc=0)
+    got = [r["text"] for r in read_jsonl(done.stdout)]
+    assert got == library_both(rows)
+    assert WIRE in got[0] and WIRE not in got[1] and WIRE not in got[2] and got[3] == ""
+    report = read_jsonl((tmp_path / "r.jsonl").read_bytes())
+    across = [e for e in report if e["kind"] == "across"]
+    assert {e["id"] for e in across} == {"b", "c", "d"} and {e["source_id"] for e in across} == {"a"}
+    for entry in report:
+        text = rows["abcde".index(entry["id"])]["text"]
+        # offsets point into the record's original text, also after a within-document removal
+        assert " ".join(text[entry["start"] : entry["end"]].split()) == " ".join(entry["text"].split())
+    assert "documents left empty: 1" in done.stderr.decode()
+
+
+def test_state_carries_memory_to_the_next_run_and_explain_does_not_change_it(tmp_path):
+    rows = wire_records()
+    write_jsonl(tmp_path / "day1.jsonl", rows[:1])
+    write_jsonl(tmp_path / "day2.jsonl", rows[1:2])
+    state = tmp_path / "memory.npz"
+    run("clean", tmp_path / "day1.jsonl", "--scope", "across", "--state", state, "-o", tmp_path / "o1.jsonl", check_rc=0)
+    assert state.exists()
+    saved = state.read_bytes()
+    explained = read_jsonl(run("explain", tmp_path / "day2.jsonl", "--scope", "across", "--state", state, check_rc=0).stdout)
+    assert [(e["kind"], e["source_id"]) for e in explained] == [("across", "a")]
+    assert state.read_bytes() == saved
+    second = run("clean", tmp_path / "day2.jsonl", "--scope", "across", "--state", state, check_rc=0).stdout
+    assert WIRE not in read_jsonl(second)[0]["text"]
+    assert state.read_bytes() != saved
+    # a fresh memory keeps the wire paragraph
+    fresh = run("clean", tmp_path / "day2.jsonl", "--scope", "across", check_rc=0).stdout
+    assert WIRE in read_jsonl(fresh)[0]["text"]
+
+
+def test_state_is_not_saved_when_the_run_fails(tmp_path):
+    good = write_jsonl(tmp_path / "good.jsonl", wire_records())
+    (tmp_path / "in.jsonl").write_bytes(good + b"{oops\n")
+    run("clean", tmp_path / "in.jsonl", "--scope", "across", "--state", tmp_path / "s.npz",
+        "-o", tmp_path / "o.jsonl", check_rc=1)
+    assert sorted(os.listdir(tmp_path)) == ["good.jsonl", "in.jsonl"]
+
+
+def test_state_with_other_signature_parameters_is_refused(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", wire_records())
+    run("clean", tmp_path / "in.jsonl", "--scope", "across", "--state", tmp_path / "s.npz", "-o", tmp_path / "o.jsonl",
+        check_rc=0)
+    done = run("clean", tmp_path / "in.jsonl", "--scope", "across", "--state", tmp_path / "s.npz", "--num-perm", "64",
+               check_rc=2)
+    assert "num_perm=64 differs" in done.stderr.decode()
+
+
+def test_jobs_do_not_change_output_across_documents(tmp_path):
+    rows = [dict(r, id=f"{r['id']}{i}") for i in range(40) for r in wire_records()]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    one = run("clean", tmp_path / "in.jsonl", "--scope", "both", "--jobs", "1", check_rc=0).stdout
+    two = run("clean", tmp_path / "in.jsonl", "--scope", "both", "--jobs", "2", check_rc=0).stdout
+    assert one == two
+    assert [r["text"] for r in read_jsonl(one)] == library_both(rows)
+
+
+def test_dups_writes_clusters_of_near_duplicate_documents(tmp_path):
+    from dedup.corpus import find_duplicates
+
+    edited = ENGLISH.replace("Friday", "Saturday")
+    rows = [{"id": "x", "text": ENGLISH}, {"id": "y", "text": DUTCH}, {"id": "z", "text": edited},
+            {"id": "w", "text": UNIQUE[0]}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    done = run("dups", tmp_path / "in.jsonl", "--threshold", "0.7", check_rc=0)
+    (cluster,) = read_jsonl(done.stdout)
+    assert cluster["members"] == ["x", "z"] and cluster["size"] == 2
+    assert cluster["pairs"][0]["similarity"] >= 0.7
+    expected = find_duplicates([r["text"] for r in rows], 0.7, ids=[r["id"] for r in rows]).to_records()
+    assert [cluster] == json.loads(json.dumps(expected))
+    assert "clusters: 1, 2 documents in them" in done.stderr.decode()
+
+
+def test_dups_refuses_repeated_ids(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": ENGLISH}, {"id": 1, "text": DUTCH}])
+    done = run("dups", tmp_path / "in.jsonl", "-o", tmp_path / "c.jsonl", check_rc=1)
+    assert f"{tmp_path / 'in.jsonl'}:2: document id 1 was used before" in done.stderr.decode()
+    assert not (tmp_path / "c.jsonl").exists()
+
+
+# --------------------------------------------------------------------------- pieces of the command, in process
+
+
+def _slow_square(payload):
+    value, delay = payload
+    time.sleep(delay)
+    return value * value
+
+
+def test_ordered_pool_yields_results_in_input_order_whatever_finishes_first():
+    from dedup.cli import OrderedPool
+
+    items = []
+    for i in range(12):
+        items.append(("chunk", (i, 0.05 if i % 3 == 0 else 0.0), i))
+        items.append(("marker", f"after {i}", None))
+    for jobs in (1, 2):
+        pool = OrderedPool(_slow_square, jobs)
+        try:
+            got = list(pool.run(iter(items)))
+        finally:
+            pool.close(ok=True)
+        expected = []
+        for i in range(12):
+            expected += [("chunk", i * i, i), ("marker", f"after {i}", None)]
+        assert got == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab \n.", max_size=60), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), max_size=5))
+def test_offsets_in_a_cleaned_text_map_back_to_the_same_characters(original, cuts):
+    from dedup.cli import _offset_map
+
+    keep = [True] * len(original)
+    for start, length in cuts:
+        for k in range(start, min(start + length, len(original))):
+            keep[k] = False
+    cleaned = "".join(c for c, k in zip(original, keep) if k)
+    to_original = _offset_map(original, cleaned)
+    positions = [to_original(p) for p in range(len(cleaned))]
+    assert all(original[q] == cleaned[p] for p, q in enumerate(positions))
+    assert positions == sorted(set(positions))  # increasing: spans stay spans
+
+
+def test_parquet_from_stdin_and_output_format_must_match_the_input(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import io as _io
+
+    import pyarrow.parquet as pq
+
+    rows = records(4)
+    sink = _io.BytesIO()
+    pq.write_table(pa.table({"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}), sink)
+    done = run("clean", "-", stdin=sink.getvalue(), check_rc=0)
+    assert pq.read_table(_io.BytesIO(done.stdout)).column("text").to_pylist() == [dedup.clean(r["text"]) for r in rows]
+    (tmp_path / "in.parquet").write_bytes(sink.getvalue())
+    mismatch = run("clean", tmp_path / "in.parquet", "-o", tmp_path / "out.jsonl", check_rc=2)
+    assert "names a jsonl file" in mismatch.stderr.decode()
+
+
+def test_empty_input_gives_an_empty_output(tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(b"")
+    done = run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", check_rc=0)
+    assert (tmp_path / "out.jsonl").read_bytes() == b""
+    assert "0 documents in, 0 out" in done.stderr.decode()
+
+
+def _fail_on_seven(payload):
+    if 7 in payload:
+        raise ValueError("seven is not allowed")
+    return payload
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failing_chunk_names_its_records(jobs):
+    from dedup.cli import ChunkFailed, OrderedPool
+    from dedup.io import Record
+
+    chunk = [Record("corpus.jsonl", line, str(line), "x") for line in (40, 41, 42)]
+    pool = OrderedPool(_fail_on_seven, jobs)
+    try:
+        with pytest.raises(ChunkFailed, match=r"in records corpus.jsonl:40-42: ValueError: seven is not allowed"):
+            list(pool.run(iter([("chunk", [1, 2], None), ("chunk", [7], chunk)])))
+    finally:
+        pool.close(ok=False)
+
+
+def test_a_worker_killed_mid_run_fails_the_run_instead_of_hanging(tmp_path):
+    env = dict(os.environ, PYTHONPATH=SRC)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "clean", "-", "-o", str(tmp_path / "out.jsonl"), "--jobs", "2"],
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    lines = b"".join(json.dumps(r).encode() + b"\n" for r in records(200))
+    process.stdin.write(lines)
+    process.stdin.flush()
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    if not children.exists():
+        process.kill()
+        pytest.skip("needs /proc/PID/task/PID/children (Linux)")
+    deadline = time.time() + 30
+    workers: list[str] = []
+    while time.time() < deadline and not workers:
+        workers = children.read_text().split()
+        time.sleep(0.05)
+    assert workers, "no worker processes started"
+    os.kill(int(workers[0]), signal.SIGKILL)
+    time.sleep(0.5)
+    try:
+        process.stdin.write(lines)
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1, err.decode()
+    assert "processing failed" in err.decode()
+    assert os.listdir(tmp_path) == []
+
+
+def test_options_that_do_not_apply_are_named_in_a_warning(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", records(2))
+    done = run("clean", tmp_path / "in.jsonl", "--num-perm", "64", "-o", tmp_path / "out.jsonl", check_rc=0)
+    assert "no effect on repeats inside a document: --num-perm" in done.stderr.decode()
+
+
+def test_format_option_overrides_detection_on_stdin():
+    text = "{braces} open this note, which is plain text.\n" + doubled(ENGLISH)
+    sniffed = run("clean", "-", stdin=text.encode(), check_rc=1)  # taken as JSONL from its first byte
+    assert "<stdin>:1: invalid JSON" in sniffed.stderr.decode() and "use --format text" in sniffed.stderr.decode()
+    done = run("clean", "-", "--format", "text", stdin=text.encode(), check_rc=0)
+    assert done.stdout.decode() == dedup.clean(text)

@@ -1,0 +1,200 @@
+"""The record I/O layer of the command: formats, compression, bad records, atomic outputs."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+
+import pytest
+
+from dedup.io import (
+    AtomicOutputs,
+    InputFile,
+    Record,
+    RecordError,
+    RecordWriter,
+    UsageError,
+    detect_format,
+    is_inside,
+    open_input,
+    read_records,
+    same_path,
+    split_suffixes,
+)
+
+NOTE = "Het waterschap verhoogt de dijk bij Kampen met een halve meter. Café “De Sluis” blijft open."
+
+
+def jsonl_file(tmp_path, lines: list[bytes], name="in.jsonl") -> InputFile:
+    path = tmp_path / name
+    path.write_bytes(b"".join(lines))
+    return InputFile(str(path), name, "jsonl")
+
+
+def test_split_suffixes_finds_format_under_compression():
+    assert split_suffixes("part-00001.jsonl.zst") == ("jsonl", "zstd")
+    assert split_suffixes("a.b/notes.TXT.gz") == ("text", "gzip")
+    assert split_suffixes("table.parquet") == ("parquet", None)
+    assert split_suffixes("data.csv") == (None, None)
+
+
+def test_format_is_sniffed_from_content_when_the_name_says_nothing(tmp_path):
+    (tmp_path / "records").write_bytes(gzip.compress(b'{"text": "x"}\n'))
+    (tmp_path / "letter").write_text("Beste Anna,\n{not json}\n", encoding="utf-8")
+    assert detect_format(str(tmp_path / "records")) == "jsonl"
+    assert detect_format(str(tmp_path / "letter")) == "text"
+
+
+def test_jsonl_records_carry_id_line_and_verbatim_bytes(tmp_path):
+    first = json.dumps({"id": "a1", "text": NOTE, "lang": "nl"}, ensure_ascii=False).encode() + b"\n"
+    second = b'{"text": "zonder id"}\n'
+    file = jsonl_file(tmp_path, [first, b"\n", second])
+    records = list(read_records(file))
+    assert [r.id for r in records] == ["a1", f"{file.path}:3"]
+    assert [r.line for r in records] == [1, 3]
+    assert records[0].raw == first and records[0].text == NOTE
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        (b'{"id": 1, "text": "open quote}\n', "invalid JSON"),
+        (b'["text", "a list"]\n', "expected a JSON object, got array"),
+        (b'{"id": 2, "body": "wrong field"}\n', "missing text field 'text' (fields: 'id', 'body')"),
+        (b'{"id": 3, "text": 42}\n', "field 'text' must be a string, got number 42"),
+        (b'{"id": 4, "text": null}\n', "field 'text' must be a string, got null"),
+        (b'{"id": 5, "text": "caf\xe9"}\n', "invalid UTF-8 (byte e9 at column 23)"),
+    ],
+)
+def test_bad_jsonl_line_becomes_an_error_with_file_and_line(tmp_path, line, expected):
+    good = b'{"id": 0, "text": "good"}\n'
+    file = jsonl_file(tmp_path, [good, line, good])
+    items = list(read_records(file))
+    assert isinstance(items[0], Record) and isinstance(items[2], Record)
+    error = items[1]
+    assert isinstance(error, RecordError)
+    assert str(error).startswith(f"{file.path}:2: ")
+    assert expected in error.message
+    assert error.reject_bytes() == line  # rejected verbatim, newline included
+
+
+def test_explicit_id_field_must_be_present_and_usable(tmp_path):
+    file = jsonl_file(tmp_path, [b'{"doc": "x1", "text": "a"}\n', b'{"text": "b"}\n', b'{"doc": [1], "text": "c"}\n'])
+    items = list(read_records(file, id_field="doc"))
+    assert items[0].id == "x1"
+    assert isinstance(items[1], RecordError) and "missing id field 'doc'" in items[1].message
+    assert isinstance(items[2], RecordError) and "field 'doc' must be a string or an integer" in items[2].message
+
+
+def test_default_id_falls_back_to_file_and_line_when_id_is_unusable(tmp_path):
+    file = jsonl_file(tmp_path, [b'{"id": null, "text": "a"}\n', b'{"id": 7, "text": "b"}\n'])
+    assert [r.id for r in read_records(file)] == [f"{file.path}:1", 7]
+
+
+def test_text_file_with_bad_bytes_reports_the_line(tmp_path):
+    path = tmp_path / "brief.txt"
+    path.write_bytes("Eerste regel.\nTweede regel.\nDerde r\u00e9gel.\n".encode("utf-8").replace(b"\xc3\xa9", b"\xe9"))
+    (error,) = read_records(InputFile(str(path), "brief.txt", "text"))
+    assert isinstance(error, RecordError)
+    assert error.line == 3 and "invalid UTF-8" in error.message
+    assert json.loads(error.reject_bytes())["error"] == error.message
+
+
+def test_text_file_is_read_verbatim_with_crlf_and_bom(tmp_path):
+    content = "\ufeffLine one.\r\nLine two.\r\n"
+    path = tmp_path / "doc.txt"
+    path.write_bytes(content.encode("utf-8"))
+    (record,) = read_records(InputFile(str(path), "doc.txt", "text"))
+    assert record.text == content and record.id == "doc.txt"
+
+
+def test_folder_input_lists_known_formats_sorted_and_skips_hidden(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "z.txt").write_text("z")
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(b""))
+    (tmp_path / ".out.jsonl.dedup-1.tmp").write_text("half")
+    (tmp_path / "notes.csv").write_text("x,y")
+    found = open_input(str(tmp_path))
+    assert [(f.relpath, f.format) for f in found.files] == [("a.jsonl.gz", "jsonl"), (os.path.join("b", "z.txt"), "text")]
+    assert found.ignored == ["notes.csv"]
+
+
+def test_missing_input_and_empty_folder_are_usage_errors(tmp_path):
+    with pytest.raises(UsageError, match="input not found"):
+        open_input(str(tmp_path / "nope.jsonl"))
+    with pytest.raises(UsageError, match="no input files"):
+        open_input(str(tmp_path))
+
+
+def test_unchanged_jsonl_record_is_written_byte_for_byte():
+    raw = b'{"id":1,  "text":"caf\\u00e9",   "n": 1.50}\n'
+    record = Record("x", 1, 1, "caf\u00e9", json.loads(raw), raw)
+    out = io.BytesIO()
+    writer = RecordWriter(out, "jsonl")
+    writer.write(record, record.text)
+    writer.write(record, "caf")
+    writer.close()
+    first, second = out.getvalue().splitlines(keepends=True)
+    assert first == raw
+    assert json.loads(second) == {"id": 1, "text": "caf", "n": 1.5}
+
+
+def test_gzip_output_is_chosen_by_the_destination_name(tmp_path):
+    out = io.BytesIO()
+    writer = RecordWriter(out, "text", name=str(tmp_path / "x.txt.gz"))
+    writer.write(Record("x", 1, "x", NOTE), NOTE)
+    writer.close()
+    assert gzip.decompress(out.getvalue()).decode() == NOTE
+
+
+def test_atomic_output_appears_only_on_commit(tmp_path):
+    target = tmp_path / "out.jsonl"
+    outputs = AtomicOutputs()
+    stream = outputs.file(str(target))
+    stream.write(b"half")
+    assert not target.exists()
+    outputs.commit()
+    assert target.read_bytes() == b"half"
+    assert os.listdir(tmp_path) == ["out.jsonl"]
+
+
+def test_aborted_output_leaves_previous_file_and_no_temporaries(tmp_path):
+    target = tmp_path / "out.jsonl"
+    target.write_bytes(b"previous run")
+    outputs = AtomicOutputs()
+    outputs.file(str(target)).write(b"new but broken")
+    folder = outputs.folder(str(tmp_path / "outdir"))
+    (tmp_path / "outdir").mkdir()
+    open(os.path.join(folder, "a.txt"), "w").close()
+    outputs.abort()
+    assert target.read_bytes() == b"previous run"
+    assert sorted(os.listdir(tmp_path)) == ["out.jsonl", "outdir"]
+    assert os.listdir(tmp_path / "outdir") == []
+
+
+def test_committed_folder_replaces_an_existing_one(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "stale.txt").write_text("old")
+    outputs = AtomicOutputs()
+    folder = outputs.folder(str(tmp_path / "out"))
+    with open(os.path.join(folder, "fresh.txt"), "w") as fh:
+        fh.write("new")
+    outputs.commit()
+    assert os.listdir(tmp_path / "out") == ["fresh.txt"]
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+def test_same_path_sees_through_links_and_relative_names(tmp_path, monkeypatch):
+    real = tmp_path / "data.jsonl"
+    real.write_text("{}")
+    os.link(real, tmp_path / "hard.jsonl")
+    os.symlink(real, tmp_path / "soft.jsonl")
+    monkeypatch.chdir(tmp_path)
+    assert same_path("data.jsonl", str(real))
+    assert same_path(str(tmp_path / "hard.jsonl"), str(real))
+    assert same_path(str(tmp_path / "soft.jsonl"), str(real))
+    assert not same_path("other.jsonl", str(real))
+    assert is_inside(str(tmp_path / "sub" / "x"), str(tmp_path))
+    assert not is_inside(str(tmp_path) + "-other", str(tmp_path))
