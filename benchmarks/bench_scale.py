@@ -17,6 +17,11 @@ Usage::
 
     nice python benchmarks/bench_scale.py --docs 10000 100000
     nice python benchmarks/bench_scale.py --docs 1000000 --compare-max 0
+    nice python benchmarks/bench_scale.py --docs 10000 100000 --compare-max 0 --stream-max 100000
+
+With ``--stream-max``, a third process feeds the same documents, in order, to a
+``Deduplicator(threshold, scope="across")`` (``clean_many`` in batches of 512) and reports
+its throughput, state size and how much of each planted copy it removed.
 """
 
 from __future__ import annotations
@@ -239,6 +244,34 @@ def child_compare(args) -> dict:
     }
 
 
+def child_stream(args) -> dict:
+    """Deduplicator over the same stream: throughput, state size, planted copies removed."""
+    from dedup.corpus import Deduplicator
+
+    d = Deduplicator(args.threshold, scope="across")
+    start = time.perf_counter()
+    removed_share = []
+    for lo in range(0, args.n, 512):
+        ids, copies, _ = batch_word_ids(lo, min(lo + 512, args.n), args.words, args.dup_rate, args.max_edits)
+        texts = texts_of(ids)
+        cleaned = d.clean_many(texts, list(range(lo, lo + len(texts))))
+        for k in np.flatnonzero(copies):
+            removed_share.append(1 - len(cleaned[k]) / len(texts[k]))
+    seconds = time.perf_counter() - start
+    removed_share = np.array(removed_share)
+    return {
+        "n": args.n,
+        "deduplicator_seconds": seconds,
+        "articles_per_s": args.n / seconds,
+        "segments": d.segments,
+        "state_mb": d.nbytes / 1e6,
+        "peak_mb": peak_mb(),
+        "planted_copies": len(removed_share),
+        "copies_removed_90pct": float((removed_share >= 0.9).mean()),
+        "copy_share_removed_mean": float(removed_share.mean()),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, nargs="+", default=[10_000, 100_000])
@@ -247,11 +280,12 @@ def main() -> None:
     parser.add_argument("--max-edits", type=int, default=3)
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--compare-max", type=int, default=100_000, help="run datasketch up to this size")
-    parser.add_argument("--child", choices=["ours", "compare"], help=argparse.SUPPRESS)
+    parser.add_argument("--stream-max", type=int, default=0, help="also run Deduplicator up to this size")
+    parser.add_argument("--child", choices=["ours", "compare", "stream"], help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        out = child_ours(args) if args.child == "ours" else child_compare(args)
+        out = {"ours": child_ours, "compare": child_compare, "stream": child_stream}[args.child](args)
         print(json.dumps(out))
         return
     common = [
@@ -265,7 +299,8 @@ def main() -> None:
         str(args.threshold),
     ]
     for n in args.docs:
-        for kind in ["ours"] + (["compare"] if n <= args.compare_max else []):
+        kinds = ["ours"] + (["compare"] if n <= args.compare_max else []) + (["stream"] if n <= args.stream_max else [])
+        for kind in kinds:
             run = subprocess.run(
                 [sys.executable, __file__, "--child", kind, "--n", str(n), *common],
                 capture_output=True,

@@ -476,8 +476,9 @@ def test_find_duplicates_records_are_json_lines(tmp_path):
 
 
 def test_empty_documents_are_reported_not_clustered():
-    result = find_duplicates(["", "  ", WIRE_EN, "...", LOCAL_A], threshold=0.8)
-    assert result.clusters == [] and result.empty == [0, 1, 3]
+    result = find_duplicates(["", "  ", WIRE_EN, "...", LOCAL_A, WIRE_EN], threshold=0.8)
+    assert [c.members for c in result.clusters] == [[2, 5]] and result.empty == [0, 1, 3]
+    assert repr(result).startswith("Duplicates(1 clusters holding 2 of 6 documents, 3 empty;")
 
 
 def test_huge_group_of_copies_stays_one_cluster():

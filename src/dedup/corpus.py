@@ -8,11 +8,12 @@ Two tools share the MinHash -> LSH -> verify pipeline:
     verified by its estimated Jaccard similarity; clusters by union-find.
 
 ``Deduplicator``
-    Fed one article at a time, it remembers the segments (paragraphs, or sentence-bounded
-    windows of long flat paragraphs) of the articles it has seen, as signatures with the
-    article id and character span, and finds, reports or removes segments of a new article
-    that near-duplicate a segment of an earlier one, plus the article's own inner repeats
-    (``dedup.repeats``). Its state is saved to one file, atomically.
+    Fed one article at a time, it remembers the segments (paragraphs, sentence-bounded
+    windows of long flat paragraphs, and windows that ignore paragraph breaks) of the
+    articles it has seen, as signatures with the article id and character span, and
+    finds, reports or removes segments of a new article that near-duplicate a segment of
+    an earlier one, plus the article's own inner repeats (``dedup.repeats``). Its state
+    is saved to one file, atomically.
 
 Banding favours recall: a pair missed by LSH is lost for good, while a false candidate
 only costs one vectorised comparison of two signatures. Both tools therefore choose
@@ -173,6 +174,15 @@ class Duplicates:
 
     def __len__(self) -> int:
         return len(self.clusters)
+
+    def __repr__(self) -> str:
+        # The dataclass repr would print every id: unusable for a million documents.
+        in_clusters = int((self.labels >= 0).sum())
+        return (
+            f"Duplicates({len(self.clusters)} clusters holding {in_clusters} of {len(self.ids)} documents, "
+            f"{len(self.empty)} empty; threshold={self.threshold}, num_perm={self.num_perm}, "
+            f"bands x rows={self.bands}x{self.rows}, candidates={self.candidates})"
+        )
 
     def __iter__(self) -> Iterator[Cluster]:
         return iter(self.clusters)
@@ -588,20 +598,24 @@ class Deduplicator:
     """Removes passages that repeat earlier articles (and, by default, the article itself).
 
     Feed articles in order with :meth:`clean` (or :meth:`add`, :meth:`clean_many`,
-    :meth:`add_many`). Each article is cut into segments: its paragraphs, and for a
-    paragraph longer than ``max_words`` words (a body exported without breaks),
-    sentence-bounded windows of about 40-100 words cut where the content says (so shared
-    passages are cut alike in every article that carries them). A segment of at least
-    ``min_length`` words whose estimated Jaccard similarity to a remembered segment of an
-    earlier article is at least ``threshold`` is a match, reported with that article's
-    id and span.
+    :meth:`add_many`). Each article is cut into segments in two layers: its paragraphs
+    (a paragraph longer than ``max_words`` words, as in bodies exported without breaks,
+    is cut into sentence-bounded windows of about 40-150 words, cut where the content
+    says, so shared passages are cut alike in every article that carries them), and the
+    same windows over the article with its paragraph breaks ignored (for copies whose
+    breaks differ). A segment of at least ``min_length`` words whose estimated Jaccard
+    similarity to a remembered segment of an earlier article is at least ``threshold``
+    is a match, reported with that article's id and span; of a matched window that spans
+    paragraphs, only the paragraphs the source contains (estimated containment >=
+    ``threshold``) are reported. See ``docs/corpus.md``.
 
     What is remembered: for every article passed to :meth:`clean`, :meth:`add` or
-    ``find(..., remember=True)``, its segments that matched nothing (the matched ones
-    are already represented by their earlier copy) and its whole-article signature
-    (unless it near-duplicates an earlier article), each with the article id and span.
-    Memory grows with distinct segments: about 700 bytes per segment with 128
-    permutations, never the text. :meth:`find` and :meth:`is_duplicate` only look.
+    ``find(..., remember=True)``, its segments of at least ``min_length`` words that
+    matched nothing (the matched ones are already represented by their earlier copy) and
+    its whole-article signature (unless it near-duplicates an earlier article), each
+    with the article id and span. Memory grows with distinct segments: about 700 bytes
+    per segment with 128 permutations, never the text. :meth:`find` and
+    :meth:`is_duplicate` only look.
 
     Parameters
     ----------

@@ -463,7 +463,7 @@ class LSHIndex:
             kinds = {str if isinstance(k, str) else int if _is_int(k) else None for k in values}
             if None in kinds or len(kinds) > 1:
                 bad = next((k for k in values if not (isinstance(k, str) or _is_int(k))), None)
-                detail = f"found {type(bad).__name__} {bad!r}" if bad is not None or None in kinds else "found both"
+                detail = f"found {type(bad).__name__} {bad!r}" if None in kinds else "found both int and str"
                 raise TypeError(f"keys must be all int or all str, {detail}")
             kind = kinds.pop() if kinds else (self._key_type or int)
         if len(values) != count:
