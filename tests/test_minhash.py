@@ -310,6 +310,20 @@ def test_signing_from_several_threads_equals_signing_serially():
     assert np.array_equal(np.array(rows), serial)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 12), max_size=10), st.integers(1, 4))
+def test_sign_tokens_signs_each_segment_as_if_alone(segment_sizes, ngram):
+    hasher = MinHasher(num_perm=16, ngram=ngram)
+    words = [f"woord{i % 17}" for i in range(sum(segment_sizes))]
+    tokens = tokenize([" ".join(words)])
+    offsets = np.r_[0, np.cumsum(segment_sizes)].astype(np.int64)
+    signed = hasher.sign_tokens(tokens, offsets)
+    assert signed.shape == (len(segment_sizes), 16)
+    for i in range(len(segment_sizes)):
+        alone = hasher.sign_one(" ".join(words[offsets[i] : offsets[i + 1]]))
+        assert np.array_equal(signed[i], alone)
+
+
 # --- datasketch interop -------------------------------------------------------------
 
 
