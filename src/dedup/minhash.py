@@ -8,7 +8,8 @@ draws them), so a signature computed here equals, bit for bit, the ``hashvalues`
 
 The hot path applies the permutations to all shingles of a batch of segments with
 NumPy, in blocks sized to stay in cache, and reduces them per segment with
-``np.minimum.reduceat``.
+``np.minimum.reduceat``; many short segments (sentences, short paragraphs) are padded
+into a row layout instead, where the minimum is an element-wise reduction.
 """
 
 from __future__ import annotations
@@ -170,9 +171,8 @@ class MinHasher:
         hashes32 = check_unsigned("hashes32", hashes32, np.uint32)
         offsets = check_offsets("offsets", offsets, len(hashes32))
         counts = offsets[1:] - offsets[:-1]
-        out = np.full((len(counts), self.num_perm), EMPTY, dtype=np.uint32)
         if len(counts) == 0 or offsets[-1] == offsets[0]:
-            return out
+            return np.full((len(counts), self.num_perm), EMPTY, dtype=np.uint32)
         # Many short sets waste most of the time of a per-set reduction on call overhead,
         # so they go through a padded layout (when a size class has enough of them to fill
         # a good part of a block); all other non-empty sets through contiguous blocks.
@@ -191,8 +191,9 @@ class MinHasher:
         blocked = (counts > 0) & ~padded
         blocked_ids = np.flatnonzero(blocked)
         if len(blocked_ids) == len(counts) and offsets[0] == 0 and offsets[-1] == len(hashes32):
-            out[:] = self._sign_blocks(_fmix32(hashes32), offsets)
-        elif len(blocked_ids):
+            return self._sign_blocks(_fmix32(hashes32), offsets)  # the common case: documents
+        out = np.full((len(counts), self.num_perm), EMPTY, dtype=np.uint32)
+        if len(blocked_ids):
             values = hashes32[offsets[0] : offsets[-1]]
             if len(blocked_ids) < len(counts):
                 values = np.compress(np.repeat(blocked, counts), values)
