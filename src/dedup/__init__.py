@@ -5,17 +5,25 @@ Usage::
     import dedup
     dedup.clean(text)                 # later repeats removed, first copy kept as written
     dedup.find_repeats(text)          # what would be removed, and what it repeats
+    d = dedup.Deduplicator()          # also removes paragraphs seen in earlier articles
+    d.clean(article)
+    dedup.find_duplicates(docs)       # clusters of near-duplicate documents
 """
 
+from .corpus import Deduplicator, Duplicates, Match, find_duplicates
 from .minhash import MinHasher, jaccard
 from .repeats import Repeat, clean, clean_many, find_repeats, find_repeats_many, remove_spans
 
 __version__ = "0.1.0"
 __all__ = [
+    "Deduplicator",
+    "Duplicates",
+    "Match",
     "MinHasher",
     "Repeat",
     "clean",
     "clean_many",
+    "find_duplicates",
     "find_repeats",
     "find_repeats_many",
     "jaccard",

@@ -35,7 +35,6 @@ __all__ = ["LSHIndex", "band_keys", "candidate_pairs", "optimal_params"]
 # Buckets of candidate_pairs larger than this are linked as a star (see there).
 DEFAULT_MAX_BUCKET = 100
 
-_ROW_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: (h ^ v) * m is a bijection of h
 _BAND_SALT = np.uint64(0xC2B2AE3D27D4EB4F)
 _DOC_CHUNK = 1 << 16  # signatures per block in band_keys: temporaries stay small
 
@@ -170,8 +169,10 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """One 64-bit key per band of every signature.
 
     Band ``k`` covers signature values ``k * rows`` to ``(k + 1) * rows - 1`` (datasketch's
-    layout); its key hashes those values together with ``k``, so equal keys mean (up to a
-    2**-64 chance) equal bands of the same band number.
+    layout); its key is an affine form of those values with random odd 64-bit
+    coefficients and a constant of its own (so the band number is part of the key), mixed
+    with MurmurHash3's finaliser: equal keys mean equal bands of the same band number, up
+    to a ~2**-64 chance per pair.
 
     Parameters
     ----------
@@ -197,19 +198,26 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
         raise ValueError(f"bands * rows = {bands * rows} exceeds the signature length {signatures.shape[1]}")
     n = len(signatures)
     out = np.empty((n, bands), dtype=np.uint64)
-    salts = mix64(np.arange(bands, dtype=np.uint64) + _BAND_SALT)
+    multipliers, salts = _band_multipliers(bands, rows)
     used = signatures[:, : bands * rows]
     with np.errstate(over="ignore"):
         for lo in range(0, n, _DOC_CHUNK):
-            block = used[lo : lo + _DOC_CHUNK].reshape(-1, bands, rows)
-            h = np.broadcast_to(salts, (len(block), bands)).copy()
-            # A loop over the rows of a band (not over documents): each step mixes one
-            # value of every band of every signature in the block.
-            for j in range(rows):
-                h ^= block[:, :, j]
-                h *= _ROW_MULTIPLIER
-            out[lo : lo + len(block)] = mix64(h)
+            block = used[lo : lo + _DOC_CHUNK].reshape(-1, bands, rows).astype(np.uint64)
+            # A random affine form of the band's values (mod 2**64), its own for every
+            # band, then MurmurHash3's finaliser: a few NumPy calls whatever the banding.
+            block *= multipliers
+            out[lo : lo + len(block)] = mix64(block.sum(axis=2, dtype=np.uint64) + salts)
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _band_multipliers(bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Odd 64-bit multipliers, one per (band, row), and a constant per band (so that equal
+    values in different bands, all zeros included, still give different keys). Fixed, so
+    keys are the same in every process."""
+    cells = np.arange(bands * rows, dtype=np.uint64).reshape(bands, rows)
+    salts = mix64(np.arange(bands, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15))
+    return mix64(cells + _BAND_SALT) | np.uint64(1), salts
 
 
 # --------------------------------------------------------------------------- candidate pairs
@@ -616,7 +624,11 @@ class LSHIndex:
             raise ValueError(
                 f"signature must be a 1-D array of num_perm={self.num_perm} values, got shape {signature.shape}"
             )
-        return self.query_many(signature[None, :])[0]
+        signatures = _check_signatures(signature[None, :], self.num_perm)
+        if not self._count:
+            return []
+        _, positions = self._band_runs.lookup(band_keys(signatures, self.bands, self.rows).ravel())
+        return self.keys_at(np.unique(positions))
 
     # persistence ---------------------------------------------------------------------
 
