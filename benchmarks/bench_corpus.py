@@ -28,7 +28,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import re
@@ -37,6 +36,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
+
+from common import read_pairs
 
 from dedup import MinHasher
 from dedup.corpus import Deduplicator, find_duplicates
@@ -47,15 +48,6 @@ from dedup.text import paragraphs, tokenize
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
-
-
-def read_truth(path: Path) -> dict[tuple[str, str], float]:
-    truth = {}
-    with open(path, encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            a, b = sorted((row["id_a"], row["id_b"]))
-            truth[(a, b)] = float(row["jaccard"])
-    return truth
 
 
 def score(found: set, truth: dict, threshold: float, sigma: float) -> dict:
@@ -102,7 +94,7 @@ def fmt(value: float) -> str:
 def documents(path: Path, thresholds: list[float], num_perm: int) -> None:
     docs = read_jsonl(path)
     truth_path = path.with_name(path.name.replace(".jsonl", ".pairs-k5.tsv"))
-    truth = read_truth(truth_path)
+    truth = read_pairs(truth_path)
     ids = [str(d["id"]) for d in docs]
     texts = [d["text"] for d in docs]
     hasher = MinHasher(num_perm)
@@ -303,7 +295,7 @@ def streaming(path: Path, threshold: float, num_perm: int) -> None:
                 f"min {values.min():.3f}"
             )
         # Exact-duplicate articles (truth J = 1): how much of the later copy is removed.
-        truth = read_truth(path.with_name(path.name.replace(".jsonl", ".pairs-k5.tsv")))
+        truth = read_pairs(path.with_name(path.name.replace(".jsonl", ".pairs-k5.tsv")))
         position = {i: k for k, i in enumerate(ids)}
         shares = []
         for (a, b), j in truth.items():

@@ -291,21 +291,26 @@ def test_refuses_to_overwrite_its_input(tmp_path):
     assert (tmp_path / "in.jsonl").read_bytes() == data
 
 
-def test_terminated_run_leaves_no_output_and_keeps_the_previous_one(tmp_path):
-    target = tmp_path / "out.jsonl"
-    target.write_bytes(b"previous result\n")
+def start_run_waiting_for_more_input(tmp_path, target, *, jobs, stderr):
+    """A `dedup clean - -o target` run that has read part of its input and waits for more."""
     env = dict(os.environ, PYTHONPATH=SRC)
     process = subprocess.Popen(
-        [sys.executable, "-m", "dedup", "clean", "-", "-o", str(target), "--jobs", "2"],
-        stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        [sys.executable, "-m", "dedup", "clean", "-", "-o", str(target), "--jobs", str(jobs)],
+        stdin=subprocess.PIPE, stderr=stderr, env=env,
     )
-    # Half of the input arrives, then the run is stopped while it waits for the rest.
     process.stdin.write(b"".join(json.dumps(r).encode() + b"\n" for r in records(200)))
     process.stdin.flush()
     deadline = time.time() + 30
     while time.time() < deadline and not any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path)):
         time.sleep(0.05)
     time.sleep(0.3)
+    return process
+
+
+def test_terminated_run_leaves_no_output_and_keeps_the_previous_one(tmp_path):
+    target = tmp_path / "out.jsonl"
+    target.write_bytes(b"previous result\n")
+    process = start_run_waiting_for_more_input(tmp_path, target, jobs=2, stderr=subprocess.PIPE)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 143, err.decode()
@@ -315,17 +320,7 @@ def test_terminated_run_leaves_no_output_and_keeps_the_previous_one(tmp_path):
 
 def test_killed_run_leaves_nothing_under_the_output_name(tmp_path):
     target = tmp_path / "out.jsonl"
-    env = dict(os.environ, PYTHONPATH=SRC)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dedup", "clean", "-", "-o", str(target), "--jobs", "1"],
-        stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-    )
-    process.stdin.write(b"".join(json.dumps(r).encode() + b"\n" for r in records(200)))
-    process.stdin.flush()
-    deadline = time.time() + 30
-    while time.time() < deadline and not any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path)):
-        time.sleep(0.05)
-    time.sleep(0.3)
+    process = start_run_waiting_for_more_input(tmp_path, target, jobs=1, stderr=subprocess.DEVNULL)
     process.kill()
     process.wait(timeout=30)
     assert not target.exists()

@@ -333,3 +333,19 @@ def test_positional_index_numbers_entries_itself_and_saves_as_int_keys(tmp_path)
     keyed.insert([7], sigs[:1])
     with pytest.raises(TypeError, match="positions"):
         keyed._append_band_keys(band_keys(sigs[:1], keyed.bands, keyed.rows))
+
+
+def test_state_saved_under_another_unicode_version_warns_on_load(tmp_path):
+    from dedup.lsh import atomic_save, load_state
+
+    path = tmp_path / "state.npz"
+    atomic_save(path, "test.format", 1, {"unicode": "1.0.0"}, {"x": np.arange(3)})
+    with pytest.warns(UserWarning, match="Unicode 1.0.0"):
+        meta, arrays = load_state(path, "test.format", 1)
+    assert arrays["x"].tolist() == [0, 1, 2]
+    atomic_save(path, "test.format", 1, {}, {"x": np.arange(3)})
+    import warnings as _warnings
+
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("error")
+        load_state(path, "test.format", 1)

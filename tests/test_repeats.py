@@ -301,3 +301,8 @@ def test_repetitive_text_is_not_a_repeat_and_stays_as_written():
     assert clean(laughter) is laughter
     few_words = " ".join(random.Random(3).choice(["de", "het", "een", "en", "van"]) for _ in range(20_000))
     assert clean(few_words) is few_words
+
+
+def test_clean_many_rejects_a_non_iterable_by_name():
+    with pytest.raises(TypeError, match="texts must be an iterable of str, got NoneType"):
+        clean_many(None)

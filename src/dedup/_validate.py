@@ -15,7 +15,11 @@ def check_text(name: str, value: object) -> str:
 def check_texts(values: Iterable[object], name: str = "texts") -> Sequence[str]:
     if isinstance(values, (str, bytes)):
         raise TypeError(f"{name} must be a sequence of str, got a single {type(values).__name__}")
-    values = values if isinstance(values, (list, tuple)) else list(values)
+    if not isinstance(values, (list, tuple)):
+        try:
+            values = list(values)  # type: ignore[call-overload]
+        except TypeError:
+            raise TypeError(f"{name} must be an iterable of str, got {type(values).__name__}: {_preview(values)}") from None
     for i, value in enumerate(values):
         if not isinstance(value, str):
             raise TypeError(f"{name}[{i}] must be str, got {type(value).__name__}: {_preview(value)}")
@@ -23,12 +27,12 @@ def check_texts(values: Iterable[object], name: str = "texts") -> Sequence[str]:
 
 
 def check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
+    accepted = f"an integer >= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be {accepted}, got {value!r}")
     value = int(value)
     if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and <= {maximum}" if maximum is not None else ""
-        raise ValueError(f"{name} must be an integer >= {minimum}{upper}, got {value}")
+        raise ValueError(f"{name} must be {accepted}, got {value}")
     return value
 
 

@@ -22,6 +22,8 @@ import math
 import numbers
 import os
 import tempfile
+import unicodedata
+import warnings
 import zipfile
 from collections.abc import Hashable, Iterable, Sequence
 
@@ -748,7 +750,11 @@ def atomic_save(path: str | os.PathLike, fmt: str, version: int, meta: dict, arr
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    header = json.dumps({"format": fmt, "version": version, **meta}, sort_keys=True).encode("utf-8")
+    # The tokenizer folds characters with this Python's Unicode database: record its
+    # version, so a state reopened under another one can say that signatures of text with
+    # characters new in between may differ.
+    header = {"format": fmt, "version": version, "unicode": unicodedata.unidata_version, **meta}
+    header = json.dumps(header, sort_keys=True).encode("utf-8")
     fd, temporary = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -808,4 +814,11 @@ def load_state(path: str | os.PathLike, fmt: str, version: int) -> tuple[dict, d
         raise ValueError(f"{path} is not a {fmt} file (its format is {found!r})")
     if meta.get("version") != version:
         raise ValueError(f"{path} has {fmt} format version {meta.get('version')!r}; this dedup reads version {version}")
+    saved_unicode = meta.get("unicode")
+    if saved_unicode is not None and saved_unicode != unicodedata.unidata_version:
+        warnings.warn(
+            f"{path} was saved with Unicode {saved_unicode}, this Python has Unicode "
+            f"{unicodedata.unidata_version}: text with characters added in between may hash differently",
+            stacklevel=3,
+        )
     return meta, arrays

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import check_int
-from .text import mix64
+from .text import _mix64_inplace
 
 _COMBINE = np.uint64(0x9FB21C651E98DF25)  # odd multiplier of the running n-gram hash
 
@@ -34,51 +34,115 @@ def shingles(token_hashes: np.ndarray, offsets: np.ndarray, ngram: int) -> tuple
     (hashes, shingle_offsets)
         uint64 shingle hashes, concatenated; segment ``i`` owns
         ``hashes[shingle_offsets[i]:shingle_offsets[i+1]]``.
+
+    Examples
+    --------
+    >>> from dedup.text import tokenize
+    >>> tokens = tokenize(["een twee drie vier", "kort", ""])
+    >>> hashes, offsets = shingles(tokens.hashes, tokens.offsets, 3)
+    >>> offsets.tolist()  # 2 shingles, 1 for the short text, none for the empty one
+    [0, 2, 3, 3]
     """
     ngram = check_int("ngram", ngram, 1)
-    token_hashes = np.asarray(token_hashes, dtype=np.uint64)
-    offsets = np.asarray(offsets, dtype=np.int64)
-    counts = np.diff(offsets)
-    per_segment = np.where(counts >= ngram, counts - ngram + 1, (counts > 0).astype(np.int64))
+    token_hashes = check_unsigned("token_hashes", token_hashes, np.uint64)
+    offsets = check_offsets("offsets", offsets, len(token_hashes))
+    counts = offsets[1:] - offsets[:-1]
+    short = (counts > 0) & (counts < ngram)
+    per_segment = np.maximum(counts - (ngram - 1), 0)
+    per_segment[short] = 1
     shingle_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(per_segment, out=shingle_offsets[1:])
-    out = np.empty(int(shingle_offsets[-1]), dtype=np.uint64)
     total = len(token_hashes)
 
-    full = counts >= ngram
-    if full.any() and total >= ngram:
+    if total >= ngram:
         combined = _combine_windows(token_hashes, ngram)
-        # Window k is valid when it ends inside the segment it starts in.
-        segment_of = np.repeat(np.arange(len(counts)), counts)[: len(combined)]
-        valid = np.arange(len(combined)) + ngram <= offsets[segment_of + 1]
-        starts = np.flatnonzero(valid)
-        seg = segment_of[starts]
-        out[shingle_offsets[seg] + (starts - offsets[seg])] = combined[starts]
+        covers_all = offsets[0] == 0 and offsets[-1] == total
+        if not (covers_all and (ngram == 1 or len(counts) == 1)):
+            combined = np.compress(_windows_inside_segments(offsets, counts, ngram, len(combined)), combined)
+    else:
+        combined = np.zeros(0, dtype=np.uint64)
 
-    short = np.flatnonzero((counts > 0) & (counts < ngram))
-    if len(short):
-        out[shingle_offsets[short]] = _combine_short(token_hashes, offsets[short], counts[short], ngram)
-    return mix64(out), shingle_offsets
+    shorts = np.flatnonzero(short)
+    if len(shorts) == 0:
+        out = combined
+    else:
+        out = np.empty(int(shingle_offsets[-1]), dtype=np.uint64)
+        slots = np.ones(len(out), dtype=bool)
+        slots[shingle_offsets[shorts]] = False
+        out[slots] = combined
+        out[shingle_offsets[shorts]] = _combine_short(token_hashes, offsets[shorts], counts[shorts], ngram)
+    return _mix64_inplace(out), shingle_offsets
+
+
+def check_unsigned(name: str, values: object, dtype: type) -> np.ndarray:
+    """``values`` as a 1-D array of ``dtype`` (uint32 or uint64); integers that do not fit
+    raise instead of wrapping silently."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {array.shape}")
+    if array.dtype == dtype:
+        return array
+    if array.size == 0:
+        return array.astype(dtype)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold unsigned integers, got dtype {array.dtype}")
+    top = np.iinfo(dtype).max
+    if array.min() < 0 or array.max() > top:
+        hint = " (fold 64-bit shingle hashes with dedup.minhash.fold32)" if dtype == np.uint32 else ""
+        raise ValueError(f"{name} must be integers in [0, {top}]{hint}, got values in [{array.min()}, {array.max()}]")
+    return array.astype(dtype)
+
+
+def check_offsets(name: str, offsets: object, size: int) -> np.ndarray:
+    """Segment bounds as int64: 1-D, at least one entry, non-decreasing, within [0, size]."""
+    array = np.asarray(offsets)
+    if array.ndim != 1 or len(array) == 0 or array.dtype.kind not in "iu":
+        raise ValueError(
+            f"{name} must be a non-empty 1-D integer array (segment bounds, len(segments) + 1 entries), "
+            f"got shape {array.shape} and dtype {array.dtype}"
+        )
+    array = array.astype(np.int64, copy=False)
+    if array[0] < 0 or array[-1] > size or (array[1:] < array[:-1]).any():
+        raise ValueError(f"{name} must be non-decreasing bounds within [0, {size}], got {array[:8].tolist()}...")
+    return array
+
+
+def _windows_inside_segments(offsets: np.ndarray, counts: np.ndarray, ngram: int, windows: int) -> np.ndarray:
+    """Mask of the windows that end inside the segment they start in.
+
+    Only the last ``ngram - 1`` starts of each segment cross its end (all starts of a
+    segment shorter than ``ngram``), so they are cleared with ``ngram - 1`` scatters of
+    one position per segment instead of a pass that maps every window to its segment.
+    """
+    keep = np.ones(windows, dtype=bool)
+    keep[: offsets[0]] = False  # tokens outside all segments
+    keep[offsets[-1] :] = False
+    nonempty = counts > 0
+    starts, ends = offsets[:-1][nonempty], offsets[1:][nonempty]
+    for j in range(1, ngram):
+        crossing = ends - j
+        keep[crossing[(crossing >= starts) & (crossing < windows)]] = False
+    return keep
 
 
 def _combine_windows(token_hashes: np.ndarray, ngram: int) -> np.ndarray:
+    """Running hash ``h * C + t`` over every window of ``ngram`` consecutive tokens
+    (unsigned array arithmetic wraps modulo 2**64 silently, as intended)."""
     windows = len(token_hashes) - ngram + 1
     combined = token_hashes[:windows].copy()
-    with np.errstate(over="ignore"):
-        for j in range(1, ngram):
-            combined *= _COMBINE
-            combined += token_hashes[j : j + windows]
+    for j in range(1, ngram):
+        combined *= _COMBINE
+        combined += token_hashes[j : j + windows]
     return combined
 
 
 def _combine_short(token_hashes: np.ndarray, starts: np.ndarray, counts: np.ndarray, ngram: int) -> np.ndarray:
     """The same running hash over all tokens of segments shorter than ``ngram``."""
-    combined = token_hashes[starts].copy()
-    with np.errstate(over="ignore"):
-        for j in range(1, ngram - 1 + 1):
-            more = counts > j
-            if not more.any():
-                break
-            combined[more] = combined[more] * _COMBINE + token_hashes[starts[more] + j]
+    combined = token_hashes[starts]
+    for j in range(1, ngram - 1 + 1):
+        more = counts > j
+        if not more.any():
+            break
+        combined[more] = combined[more] * _COMBINE + token_hashes[starts[more] + j]
     # Distinguish a short segment "a b" from a full shingle that begins with "a b".
     return combined ^ counts.astype(np.uint64)

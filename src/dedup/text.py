@@ -15,7 +15,9 @@ Python code runs per token or per character.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
@@ -27,95 +29,196 @@ from ._validate import check_choice, check_texts
 
 TOKEN_MODES = ("word", "char")
 
-# Character classes in the lookup table.
-_SEPARATOR = 0  # ends a token: spaces, punctuation, symbols
-_CONTENT = 1  # letters and digits: contribute their folded code to the token hash
+# Every code point maps through one lookup table to an "info" value: its class, and for
+# letters and digits the folded code plus one (always >= 49, since "0" is the smallest
+# alphanumeric code point), so a single gather gives both the class and the hash input.
+_SEPARATOR = 0  # ends a token: spaces, punctuation, symbols, emoji, lone surrogates
+_JOINER = 1  # apostrophes: inside a word when both neighbours are word characters
 _IGNORABLE = 2  # combining marks, soft hyphen, zero-width and other format characters
-_JOINER = 3  # apostrophes: inside a word when both neighbours are word characters
+_FIRST_CONTENT = 3  # info >= 3: letter or digit, info - 1 is its folded code
 
 _APOSTROPHES = "'\u2019\u02bc\u2018\u02b9\u2032`\u00b4"
-# Folded codes for multi-character expansions (ß -> ss, ﬁ -> fi) live above Unicode.
+# Characters whose folded form is several letters (ß -> ss, ĳ -> ij, ﬁ -> fi) get a code
+# above Unicode as their own identity (used by char mode); in word mode they expand to the
+# folded letters, so "straße" and "strasse" are the same token.
 _EXPANSION_BASE = 0x200000
 
 _BMP = 0x10000
 
 
-def _fold_char(ch: str) -> tuple[int, int]:
-    """(class, folded code) of one code point: accent-, case- and width-insensitive."""
+def _fold_char(ch: str) -> tuple[int, tuple[int, ...]]:
+    """(info, expansion) of one code point: accent-, case- and width-insensitive.
+
+    ``expansion`` holds the info values of the letters a multi-letter character folds
+    to (empty for all other characters).
+    """
     category = unicodedata.category(ch)
     if category[0] == "M" or category == "Cf":
-        return _IGNORABLE, 0
+        return _IGNORABLE, ()
     if ch in _APOSTROPHES:
-        return _JOINER, 0
+        return _JOINER, ()
     if not ch.isalnum():
-        return _SEPARATOR, 0
+        return _SEPARATOR, ()
     decomposed = unicodedata.normalize("NFKD", ch)
-    base = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    if decomposed == ch:  # most letters: no decomposition, at most a case fold
+        folded = ch.casefold()
+        if len(folded) == 1:
+            return ord(folded) + 1, ()
+        base = folded
+    else:
+        base = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
     if len(base) == 1:
-        return _CONTENT, ord(base)
+        return ord(base) + 1, ()
     if not base:
-        return _CONTENT, ord(ch)
-    return _CONTENT, _EXPANSION_BASE + (xxhash.xxh32_intdigest(base.encode("utf-8")) & 0x3FFFFFFF)
+        return ord(ch) + 1, ()
+    info = _EXPANSION_BASE + (xxhash.xxh32_intdigest(base.encode("utf-8")) & 0x3FFFFFFF) + 1
+    if not all(c.isalnum() for c in base):
+        return info, ()  # e.g. ½ -> "1⁄2": kept as one opaque letter
+    parts = tuple(part for part in (_fold_part(c) for c in base) if part >= _FIRST_CONTENT)
+    if len(parts) == 1:  # e.g. ŉ -> "ʼn": the apostrophe is no letter
+        return parts[0], ()
+    return info, parts
+
+
+@functools.lru_cache(maxsize=None)
+def _fold_part(ch: str) -> int:
+    """Info value of one letter of an expansion (cached: Hangul syllables share jamo)."""
+    return _fold_char(ch)[0]
+
+
+class _Expansions:
+    """Multi-letter folds as arrays, for a vectorised lookup by info value.
+
+    Grows when new astral characters are folded; a lock keeps concurrent tokenizing
+    threads from reading the table while another thread adds to it.
+    """
+
+    def __init__(self) -> None:
+        self.table: dict[int, tuple[int, ...]] = {}
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.lock = threading.Lock()
+
+    def add(self, info: int, parts: tuple[int, ...]) -> None:
+        if parts and info not in self.table:
+            with self.lock:
+                self.table[info] = parts
+                self._arrays = None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sorted keys, lengths, codes padded to the longest expansion)."""
+        with self.lock:
+            return self._arrays if self._arrays is not None else self._build()
+
+    def _build(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        keys = sorted(self.table)
+        parts = [self.table[key] for key in keys]
+        width = max(map(len, parts), default=1)
+        codes = np.array([p + (0,) * (width - len(p)) for p in parts], dtype=np.uint32).reshape(len(keys), width)
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        self._arrays = np.array(keys, dtype=np.uint32), lengths, codes
+        return self._arrays
+
+
+_expansions = _Expansions()
+_astral_info: dict[int, int] = {}
 
 
 @functools.lru_cache(maxsize=1)
-def _bmp_tables() -> tuple[np.ndarray, np.ndarray]:
-    classes = np.zeros(_BMP, dtype=np.uint8)
-    folded = np.zeros(_BMP, dtype=np.uint32)
-    for code in range(_BMP):
-        if 0xD800 <= code < 0xE000:  # lone surrogates: separators
-            continue
-        classes[code], folded[code] = _fold_char(chr(code))
-    return classes, folded
+def _bmp_table() -> np.ndarray:
+    """Info value of every code point of the Basic Multilingual Plane (built once, ~0.1 s)."""
+    infos = [_SEPARATOR] * _BMP  # lone surrogates (0xD800-0xDFFF) stay separators
+    for code in itertools.chain(range(0xD800), range(0xE000, _BMP)):
+        info, parts = _fold_char(chr(code))
+        infos[code] = info
+        if parts:
+            _expansions.add(info, parts)
+    return np.array(infos, dtype=np.uint32)
 
 
-def _lookup(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Class and folded code for every code point in ``codes``."""
-    classes_table, folded_table = _bmp_tables()
+def _code_points(joined: str) -> np.ndarray:
+    """The code points of ``joined``: uint16 when all are in the BMP, else uint32."""
+    utf16 = joined.encode("utf-16-le", "surrogatepass")
+    if len(utf16) == 2 * len(joined):  # no astral character (lone surrogates stay single)
+        return np.frombuffer(utf16, dtype="<u2")
+    return np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+
+
+def _lookup(codes: np.ndarray) -> np.ndarray:
+    """Info value of every code point in ``codes``."""
+    table = _bmp_table()
+    if codes.dtype.itemsize == 2:
+        # np.take with small unsigned indices avoids the intp copy that fancy indexing makes.
+        return np.take(table, codes)
     astral = codes >= _BMP
-    if not astral.any():
-        return classes_table[codes], folded_table[codes]
-    classes = classes_table[np.where(astral, 0, codes)]
-    folded = folded_table[np.where(astral, 0, codes)]
+    info = np.take(table, np.where(astral, 0, codes))
     unique, inverse = np.unique(codes[astral], return_inverse=True)
-    pairs = np.array([_fold_char(chr(int(c))) for c in unique], dtype=np.int64).reshape(-1, 2)
-    classes[astral] = pairs[inverse, 0]
-    folded[astral] = pairs[inverse, 1]
-    return classes, folded
+    values = np.empty(len(unique), dtype=np.uint32)
+    for k, code in enumerate(unique.tolist()):
+        if code not in _astral_info:
+            folded, parts = _fold_char(chr(code))
+            _astral_info[code] = folded
+            _expansions.add(folded, parts)
+        values[k] = _astral_info[code]
+    info[astral] = values[inverse]
+    return info
 
 
 _POLY = np.uint64(0x9E3779B97F4A7C15)  # odd: invertible modulo 2**64
 _POLY_INVERSE = np.uint64(pow(0x9E3779B97F4A7C15, -1, 1 << 64))
+_LENGTH_MIX = np.uint64(0xD6E8FEB86659FD93)
 
 
 class _Powers:
-    """POLY**k and POLY**-k modulo 2**64, grown on demand and shared by all calls."""
+    """POLY**k and POLY**-k modulo 2**64, grown on demand and shared by all calls.
 
-    def __init__(self) -> None:
-        self.forward = np.ones(1, dtype=np.uint64)
-        self.inverse = np.ones(1, dtype=np.uint64)
+    Only up to ``limit`` entries are kept (16 bytes each): a single huge text gets its
+    powers computed for that call and dropped, instead of pinning them for the process.
+    Both arrays live in one tuple, replaced in one assignment, so threads never see a
+    new ``forward`` with an old ``inverse``.
+    """
+
+    def __init__(self, limit: int = 1 << 20) -> None:
+        self.limit = limit
+        self._arrays = (np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64))
 
     def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.forward) < n:
-            size = max(n, 2 * len(self.forward), 1 << 16)
-            with np.errstate(over="ignore"):
-                self.forward = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY)], dtype=np.uint64)
-                self.inverse = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY_INVERSE)], dtype=np.uint64)
-        return self.forward[:n], self.inverse[:n]
+        forward, inverse = self._arrays
+        if len(forward) >= n:
+            return forward[:n], inverse[:n]
+        size = max(n, min(2 * len(forward), self.limit), 1 << 16)
+        with np.errstate(over="ignore"):
+            forward = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY)], dtype=np.uint64)
+            inverse = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY_INVERSE)], dtype=np.uint64)
+        if size <= self.limit:
+            self._arrays = (forward, inverse)
+        return forward[:n], inverse[:n]
 
 
 _powers = _Powers()
 
+_MIX_SHIFT = np.uint64(33)
+_MIX_1 = np.uint64(0xFF51AFD7ED558CCD)
+_MIX_2 = np.uint64(0xC4CEB9FE1A85EC53)
+
 
 def mix64(x: np.ndarray) -> np.ndarray:
     """MurmurHash3's 64-bit finaliser, vectorised: spreads every input bit over the output."""
-    x = x.astype(np.uint64, copy=True)
-    with np.errstate(over="ignore"):
-        x ^= x >> np.uint64(33)
-        x *= np.uint64(0xFF51AFD7ED558CCD)
-        x ^= x >> np.uint64(33)
-        x *= np.uint64(0xC4CEB9FE1A85EC53)
-        x ^= x >> np.uint64(33)
+    return _mix64_inplace(np.asarray(x).astype(np.uint64, copy=True))
+
+
+def _mix64_inplace(x: np.ndarray) -> np.ndarray:
+    """``mix64`` overwriting ``x`` (a uint64 array), for arrays the caller owns.
+
+    NumPy array arithmetic on unsigned integers wraps modulo 2**64 without warnings (only
+    scalar arithmetic warns), so no ``np.errstate`` is needed (it costs microseconds).
+    """
+    scratch = np.empty_like(x)
+    for multiplier in (_MIX_1, _MIX_2):
+        np.right_shift(x, _MIX_SHIFT, out=scratch)
+        x ^= scratch
+        x *= multiplier
+    np.right_shift(x, _MIX_SHIFT, out=scratch)
+    x ^= scratch
     return x
 
 
@@ -157,6 +260,15 @@ def tokenize(texts: Sequence[str], mode: str = "word") -> Tokens:
     -------
     Tokens
         Token hashes (case-, accent- and width-insensitive) with exact character ranges.
+
+    Examples
+    --------
+    >>> text = "Zo’n CAFÉ, zo'n café!"
+    >>> tokens = tokenize([text])
+    >>> [text[s:e] for s, e in zip(tokens.starts, tokens.ends)]
+    ['Zo’n', 'CAFÉ', "zo'n", 'café']
+    >>> bool(tokens.hashes[0] == tokens.hashes[2] and tokens.hashes[1] == tokens.hashes[3])
+    True
     """
     check_choice("mode", mode, TOKEN_MODES)
     texts = check_texts(texts)
@@ -175,8 +287,9 @@ def tokenize(texts: Sequence[str], mode: str = "word") -> Tokens:
 
 
 # Texts are tokenized in chunks of about this many characters: large enough to amortise
-# NumPy's per-call overhead, small enough for the working arrays to stay in cache.
-_CHUNK_CHARS = 1 << 16
+# NumPy's per-call overhead, small enough for the working arrays to stay in cache (and to
+# avoid the page faults of fresh large allocations, which are costly in a VM).
+_CHUNK_CHARS = 1 << 17
 
 
 def text_chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
@@ -193,58 +306,122 @@ def text_chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
 
 
 def _tokenize_chunk(texts: Sequence[str], mode: str) -> Tokens:
-    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     # Texts are joined with a separator so one pass covers the batch; bases map back.
     bases = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(lengths + 1, out=bases[1:])
-    joined = "\n".join(texts)
-    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    classes, folded = _lookup(codes)
-    token_starts, token_ends, hashes = _word_runs(classes, folded, mode)
-    text_of_token = np.searchsorted(bases, token_starts, side="right") - 1
-    offsets = np.searchsorted(text_of_token, np.arange(len(texts) + 1), side="left").astype(np.int64)
-    base = bases[text_of_token]
-    return Tokens(hashes, token_starts - base, token_ends - base, offsets)
+    np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1, out=bases[1:])
+    info = _lookup(_code_points("\n".join(texts)))
+    if mode == "char":
+        starts, ends, hashes = _char_tokens(info)
+    else:
+        starts, ends, hashes = _word_tokens(info)
+    # Token k belongs to text i when bases[i] <= starts[k] < bases[i + 1].
+    # (np.r_ and np.diff cost microseconds per call: this runs once per chunk of texts.)
+    offsets = np.empty(len(texts) + 1, dtype=np.int64)
+    offsets[:-1] = np.searchsorted(starts, bases[:-1], side="left")
+    offsets[-1] = len(starts)
+    shift = np.repeat(bases[:-1], offsets[1:] - offsets[:-1])
+    return Tokens(hashes, starts - shift, ends - shift, offsets)
 
 
-def _word_runs(classes: np.ndarray, folded: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = len(classes)
-    if n == 0:
+def _runs(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximal runs of word characters: (run starts, run ends, sorted in-word positions
+    that are not letters or digits: marks, format characters, joined apostrophes)."""
+    n = len(info)
+    # Apostrophes, marks and format characters are rare: handle them at their positions.
+    special = np.flatnonzero((info - np.uint32(1)) < np.uint32(2))  # info is 1 or 2
+    is_joiner = info[special] == _JOINER
+    joiners = special[is_joiner]
+    # An apostrophe joins only when a word character stands on both sides (don't, zo'n).
+    inside = (joiners > 0) & (joiners < n - 1)
+    joiners = joiners[inside]
+    joined = joiners[(info[joiners - 1] >= _IGNORABLE) & (info[joiners + 1] >= _FIRST_CONTENT)]
+    padded = np.zeros(n + 2, dtype=bool)
+    np.greater_equal(info, _IGNORABLE, out=padded[1:-1])
+    padded[joined + 1] = True
+    changes = np.flatnonzero(padded[1:] != padded[:-1])
+    not_content = np.sort(np.concatenate([special[~is_joiner], joined])) if len(joined) else special[~is_joiner]
+    return changes[0::2], changes[1::2], not_content
+
+
+def _word_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    run_starts, run_ends, not_content = _runs(info)
+    if len(run_starts) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0, dtype=np.uint64)
-    content = classes == _CONTENT
-    letter_or_mark = content | (classes == _IGNORABLE)
-    joiner = classes == _JOINER
-    # An apostrophe joins only when a word character stands on both sides (don't, zo'n).
-    joins = np.zeros(n, dtype=bool)
-    joins[1:-1] = joiner[1:-1] & letter_or_mark[:-2] & content[2:]
-    in_word = letter_or_mark | joins
-    edges = np.diff(np.r_[np.int8(0), in_word.view(np.int8), np.int8(0)])
-    run_starts = np.flatnonzero(edges == 1)
-    run_ends = np.flatnonzero(edges == -1)
-    # Content characters only, in order; runs map onto ranges of them.
-    content_positions = np.flatnonzero(content)
-    content_before = np.r_[0, np.cumsum(content)]  # content chars before position i
-    if mode == "char":
-        keep = (content_before[run_ends] - content_before[run_starts]) > 0
-        run_starts, run_ends = run_starts[keep], run_ends[keep]
-        starts = content_positions.astype(np.int64)
-        # A char token extends over the marks after it, up to the next content char or run end.
-        next_start = np.r_[content_positions[1:], n]
-        run_end_of = run_ends[np.searchsorted(run_ends, content_positions, side="right")]
-        ends = np.minimum(next_start, run_end_of).astype(np.int64)
-        return starts, ends, mix64(folded[content_positions].astype(np.uint64) + np.uint64(1))
-    first = content_before[run_starts]
-    last = content_before[run_ends]
-    keep = last > first  # a run of only marks or format characters is no token
-    run_starts, run_ends, first, last = run_starts[keep], run_ends[keep], first[keep], last[keep]
-    forward, inverse = _powers.get(len(content_positions) + 1)
-    with np.errstate(over="ignore"):
-        weighted = (folded[content_positions].astype(np.uint64) + np.uint64(1)) * forward[: len(content_positions)]
-        prefix = np.r_[np.uint64(0), np.cumsum(weighted, dtype=np.uint64)]
-        poly = (prefix[last] - prefix[first]) * inverse[first]
-        poly ^= (last - first).astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93)
-    return run_starts.astype(np.int64), run_ends.astype(np.int64), mix64(poly)
+    # Letters and digits per run: its length less the marks and apostrophes inside it.
+    counts = run_ends - run_starts
+    if len(not_content):
+        run_of = np.searchsorted(run_starts, not_content, side="right") - 1
+        counts -= np.bincount(run_of, minlength=len(run_starts))
+        keep = counts > 0  # a run of only marks or format characters is no token
+        if not keep.all():
+            run_starts, run_ends, counts = run_starts[keep], run_ends[keep], counts[keep]
+            if len(run_starts) == 0:
+                return run_starts, run_ends, np.zeros(0, dtype=np.uint64)
+    # Folded code + 1 of every letter, in order (np.compress is faster than a mask index).
+    values = np.compress(info >= _FIRST_CONTENT, info)
+    first = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=first[1:])
+    if values.max() > _EXPANSION_BASE:
+        values, first, counts = _expand(values, first)
+    return run_starts, run_ends, _polynomial_hashes(values, first, counts)
+
+
+def _expand(values: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Replace multi-letter characters by their letters (ß -> s, s), moving token bounds."""
+    keys, lengths, codes = _expansions.arrays()
+    if len(keys) == 0:
+        return values, first, np.diff(np.r_[first, len(values)])
+    candidates = np.flatnonzero(values > _EXPANSION_BASE)
+    slot = np.minimum(np.searchsorted(keys, values[candidates]), len(keys) - 1)
+    hit = keys[slot] == values[candidates]
+    positions, slot = candidates[hit], slot[hit]
+    total = len(values)
+    if len(positions) == 0:
+        return values, first, np.diff(np.r_[first, total])
+    widths = np.ones(total, dtype=np.int64)
+    widths[positions] = lengths[slot]
+    moved = np.zeros(total + 1, dtype=np.int64)
+    np.cumsum(widths, out=moved[1:])
+    expanded = np.repeat(values, widths)
+    for j in range(codes.shape[1]):
+        part = lengths[slot] > j
+        expanded[moved[positions[part]] + j] = codes[slot[part], j]
+    first = moved[first]
+    return expanded, first, np.diff(np.r_[first, len(expanded)])
+
+
+def _polynomial_hashes(values: np.ndarray, first: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """mix64 of sum(values[first + k] * POLY**k) ^ length * C for every token.
+
+    Weighting every letter by the global power POLY**position and multiplying the
+    token's sum by POLY**-first afterwards gives all token sums from one prefix sum over
+    the chunk (``np.add.reduceat`` would be simpler but pays a call per token).
+    """
+    forward, inverse = _powers.get(len(values) + 1)
+    prefix = np.empty(len(values) + 1, dtype=np.uint64)
+    prefix[0] = 0
+    weighted = values.astype(np.uint64)
+    weighted *= forward[:-1]
+    np.cumsum(weighted, out=prefix[1:])
+    sums = prefix[first + counts]
+    sums -= prefix[first]
+    sums *= inverse[first]
+    sums ^= counts.astype(np.uint64) * _LENGTH_MIX
+    return _mix64_inplace(sums)
+
+
+def _char_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    starts = np.flatnonzero(info >= _FIRST_CONTENT)
+    if len(starts) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.uint64)
+    _, run_ends, _ = _runs(info)
+    # A char token extends over the marks after it, up to the next letter or its run's end.
+    next_start = np.append(starts[1:], len(info))
+    run_end_of = run_ends[np.searchsorted(run_ends, starts, side="right")]
+    ends = np.minimum(next_start, run_end_of)
+    return starts, ends, _mix64_inplace(info[starts].astype(np.uint64))
 
 
 _PARAGRAPH_BREAK = re.compile(r"[ \t\u00a0\r\f\v]*\n(?:[ \t\u00a0\r\f\v]*\n)+\s*")
@@ -254,6 +431,12 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     """Character ranges of the paragraphs of ``text`` (separated by blank lines).
 
     Ranges exclude the surrounding whitespace; whitespace-only text has no paragraphs.
+
+    Examples
+    --------
+    >>> text = "Eerste alinea.\\n\\n  Tweede alinea,\\nzelfde alinea.\\n"
+    >>> [text[s:e] for s, e in paragraphs(text)]
+    ['Eerste alinea.', 'Tweede alinea,\\nzelfde alinea.']
     """
     spans = []
     position = 0
