@@ -235,6 +235,26 @@ def bench_one(spark, name: str, ids: list, texts: list[str], args, workdir: str)
     return figures
 
 
+def bench_clean(spark, name: str, ids: list, texts: list[str], workdir: str) -> dict:
+    """clean_column on Spark against dedup.clean_many in-process: time and equality."""
+    from dedup.spark import clean_column
+
+    print(f"\n== clean_column on {name}: {len(texts)} documents", flush=True)
+    figures: dict = {}
+    expected = timed("in-process clean_many", lambda: dedup.clean_many(texts), figures)
+    path = os.path.join(workdir, "clean.parquet")
+    id_type = pa.int64() if isinstance(ids[0], int) else pa.string()
+    pq.write_table(pa.table({"id": pa.array(ids, id_type), "text": pa.array(texts)}), path)
+    df = spark.read.parquet(path)
+    rows = timed("spark clean_column (whole, incl. collecting)",
+                 lambda: clean_column(df, "text", output_col="clean").select("id", "clean").collect(), figures)
+    by_id = {row["id"]: row["clean"] for row in rows}
+    figures["equal"] = [by_id[i] for i in ids] == expected
+    changed = sum(a != b for a, b in zip(texts, expected))
+    print(f"  texts changed: {changed}; equal to in-process: {figures['equal']}", flush=True)
+    return figures
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="../shared/corpora/bbc-en.jsonl", help="JSONL with id and text")
@@ -276,7 +296,11 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="dedup-bench-spark-") as workdir:
         if not args.skip_corpus:
             ids, texts = read_jsonl(args.corpus)
-            bench_one(spark, os.path.basename(args.corpus).split(".")[0], ids, texts, args, workdir)
+            name = os.path.basename(args.corpus).split(".")[0]
+            bench_one(spark, name, ids, texts, args, workdir)
+            # Every tenth article with its body pasted a second time, so there is work to do.
+            doubled = [text + "\n\n" + text if i % 10 == 0 else text for i, text in enumerate(texts)]
+            bench_clean(spark, name + " (every 10th body pasted twice)", ids, doubled, workdir)
         if args.synthetic:
             started = time.perf_counter()
             ids, texts = synthetic_corpus(args.synthetic)
