@@ -10,6 +10,8 @@ import shutil
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # Skipped where the spark extra or Java is missing; DEDUP_REQUIRE_SPARK=1 (for CI) turns
 # the skip into a failure, so a broken install cannot pass as a green run.
@@ -332,6 +334,10 @@ def test_bad_parameters_fail_on_the_driver(small_df):
         find_duplicates([("1", "text")])
     with pytest.raises(ValueError, match="column and id_col must differ"):
         find_duplicates(small_df.withColumn("id", small_df["text"]), "id", id_col="id")
+    with pytest.raises(ValueError, match="id_col must not be named 'cluster_id'"):
+        find_duplicates(small_df.withColumnRenamed("id", "cluster_id"), id_col="cluster_id")
+    with pytest.raises(ValueError, match="max_bucket"):
+        find_duplicates(small_df, max_bucket=1)
 
 
 # ------------------------------------------------------------------ clean_column
@@ -389,8 +395,14 @@ def test_clean_column_rejects_bad_arguments_before_any_job(small_df):
 # ------------------------------------------------- buckets across Arrow batches
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_bucket_pairs_do_not_depend_on_arrow_batch_boundaries(seed):
+@settings(max_examples=60, deadline=None)
+@given(
+    runs=st.lists(st.integers(1, 60), min_size=1, max_size=40),
+    cut_fractions=st.lists(st.floats(0, 1), max_size=30),
+    max_bucket=st.integers(2, 30),
+    seed=st.integers(0, 2**16),
+)
+def test_bucket_pairs_do_not_depend_on_arrow_batch_boundaries(runs, cut_fractions, max_bucket, seed):
     import numpy as np
     import pyarrow as pa
 
@@ -398,23 +410,26 @@ def test_bucket_pairs_do_not_depend_on_arrow_batch_boundaries(seed):
     from dedup.spark import _pairs_of_sorted_runs
 
     rng = np.random.default_rng(seed)
-    # Sorted (band, key, id) rows with runs of every length, some longer than a batch.
-    runs = rng.choice([1, 1, 2, 3, 7, 40, 150], size=60)
+    # Rows sorted by (band, key, id) with runs (buckets) of the drawn lengths.
     band = np.repeat(rng.integers(0, 3, size=len(runs)), runs)
-    key = np.repeat(np.arange(len(runs)), runs)  # a new key per run
-    ids = np.arange(len(band)) * 3 + 10
+    key = np.repeat(rng.integers(-3, 4, size=len(runs)), runs)  # equal keys in other bands too
+    ids = rng.permutation(len(band)) * 3 + 10
     order = np.lexsort((ids, key, band))
     band, key, ids = band[order], key[order], ids[order]
     table = pa.table({"id": ids, "band": band.astype(np.int32), "key": key})
+    # Arrow batches cut anywhere: inside runs, at run ends, batches within one run.
+    cuts = sorted({int(f * len(ids)) for f in cut_fractions} - {0, len(ids)})
+    bounds = [0, *cuts, len(ids)]
+    batches = [b for lo, hi in zip(bounds, bounds[1:]) for b in table.slice(lo, hi - lo).to_batches()]
 
-    cuts = np.sort(rng.choice(np.arange(1, len(ids)), size=25, replace=False))
-    batches = [b for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(ids)]) for b in table.slice(lo, hi - lo).to_batches()]
-    got = {(a, b) for batch in _pairs_of_sorted_runs(iter(batches), max_bucket=20)
-           for a, b in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist())}
+    got = [
+        pair
+        for batch in _pairs_of_sorted_runs(iter(batches), max_bucket=max_bucket)
+        for pair in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist())
+    ]
 
     starts = np.r_[0, np.flatnonzero((band[1:] != band[:-1]) | (key[1:] != key[:-1])) + 1]
     lengths = np.diff(np.r_[starts, len(band)])
     shared = lengths > 1
-    expected = {tuple(pair) for pair in _run_pairs(ids, starts[shared], lengths[shared], 20).tolist()}
-    assert got == expected
-    assert expected
+    expected = _run_pairs(ids, starts[shared], lengths[shared], max_bucket).tolist()
+    assert sorted(got) == sorted(map(tuple, expected))

@@ -335,6 +335,9 @@ def find_duplicates(
     _check_column(df, id_col, "id_col", _ID_TYPES, "string or integer")
     if column == id_col:
         raise ValueError(f"column and id_col must differ, both are {column!r}")
+    if id_col == "cluster_id":
+        raise ValueError("id_col must not be named 'cluster_id', the name of the result's cluster column; "
+                         "rename it first (df.withColumnRenamed('cluster_id', 'doc_id'))")
     threshold = check_fraction("threshold", threshold)
     max_bucket = check_int("max_bucket", max_bucket, 2)
     hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
