@@ -218,6 +218,7 @@ def test_corpus_without_duplicates_gives_no_clusters(spark):
 
     assert clusters.count() == 0
     assert kept.count() == len(docs)
+    assert find_duplicates(df.limit(0)).count() == 0  # an empty corpus is fine too
 
 
 def test_defaults_match_in_process_find_duplicates():

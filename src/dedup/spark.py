@@ -347,6 +347,7 @@ def find_duplicates(
 
     spark = df.sparkSession
     reliable = spark.sparkContext.getCheckpointDir() is not None
+    own_description = spark.sparkContext.getLocalProperty("spark.job.description")
     num_perm = hasher.num_perm
 
     started = time.perf_counter()
@@ -364,7 +365,7 @@ def find_duplicates(
         log.info("done in %.1f s", time.perf_counter() - started)
     finally:
         signed.unpersist()
-        spark.sparkContext.setJobDescription(None)
+        spark.sparkContext.setJobDescription(own_description)  # the caller's, if any
     clusters = members.select(F.col("u").alias(id_col), F.col("v").alias("cluster_id"))
     if not return_deduplicated:
         return clusters
