@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -47,7 +46,7 @@ from .lsh import (
 )
 from .minhash import EMPTY, MinHasher
 from .repeats import RepeatParams, find_repeats_many, remove_spans
-from .text import mix64, paragraphs, tokenize
+from .text import SENTENCE_END, mix64, paragraphs, tokenize
 
 __all__ = ["RECALL_WEIGHTS", "ArticleMatch", "Cluster", "Deduplicator", "Duplicates", "Match", "find_duplicates"]
 
@@ -407,7 +406,6 @@ def find_duplicates(
 
 # A sentence ends at . ! ? or … (possibly followed by closing quotes or brackets) before
 # whitespace, or at the full-width 。！？ of scripts written without spaces.
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)|[\u3002\uff01\uff1f]+[\u300d\u300f\uff09]*")
 _CUT_DIVISOR = 3  # a sentence is a content-defined cut point with probability 1/3
 
 
@@ -482,7 +480,7 @@ def _segment(texts: Sequence[str], tokens, max_words: int, min_words: int, *, fl
 def _window_cuts(text, p_start, p_end, starts, hashes, first, last, max_words, min_words, breaks) -> list[int]:
     """Token indices where the windows of one long paragraph begin (plus its end);
     ``breaks`` are extra sentence starts (paragraph starts, in flat mode)."""
-    ends_of_sentences = [m.end() for m in _SENTENCE_END.finditer(text, p_start, p_end)]
+    ends_of_sentences = [m.end() for m in SENTENCE_END.finditer(text, p_start, p_end)]
     bounds = np.unique(np.r_[first, np.searchsorted(starts, ends_of_sentences, side="left"), breaks, last])
     bounds = bounds[(bounds >= first) & (bounds <= last)]
     # Hash of the first (up to) three words of each sentence decides the content cuts.

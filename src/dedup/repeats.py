@@ -27,7 +27,6 @@ all be held at once: across articles (``dedup.corpus``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -35,7 +34,7 @@ import numpy as np
 
 from ._validate import check_fraction, check_int, check_text, check_texts
 from .shingle import shingles
-from .text import Tokens, tokenize
+from .text import SENTENCE_END, Tokens, tokenize
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_MIN_LENGTH = 20
@@ -457,10 +456,6 @@ def _matched_words(chain: _Chain, ngram: int, copy_start: int, copy_end: int) ->
     return covered
 
 
-# A sentence mark (and closing quotes) followed by whitespace: "7.51" is no boundary.
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*\s")
-
-
 class _Boundaries:
     """Where sentences and lines end between tokens. Token indices past either end of
     the text count as boundaries of both kinds."""
@@ -476,7 +471,7 @@ class _Boundaries:
     def __call__(self, t: int) -> bool:
         """Does a sentence or paragraph end between token t-1 and token t?"""
         gap = self._gap(t)
-        return gap is None or "\n" in gap or _SENTENCE_END.search(gap) is not None
+        return gap is None or "\n" in gap or SENTENCE_END.search(gap) is not None
 
     def line_break_before(self, t: int) -> bool:
         gap = self._gap(t)

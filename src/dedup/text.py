@@ -424,6 +424,10 @@ def _char_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, ends, _mix64_inplace(info[starts].astype(np.uint64))
 
 
+# The end of a sentence: terminal marks (and closing quotes or brackets) followed by
+# whitespace, so "7.51" is none; or the full-width marks of scripts written without spaces.
+SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)|[\u3002\uff01\uff1f]+[\u300d\u300f\uff09]*")
+
 _PARAGRAPH_BREAK = re.compile(r"[ \t\u00a0\r\f\v]*\n(?:[ \t\u00a0\r\f\v]*\n)+\s*")
 
 
