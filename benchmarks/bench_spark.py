@@ -154,7 +154,7 @@ def timed(label: str, function, results: dict):
 
 def bench_one(spark, name: str, ids: list, texts: list[str], args, workdir: str) -> dict:
 
-    from dedup.corpus import _banding
+    from dedup.corpus import duplicate_banding
     from dedup.spark import _signed, find_duplicates
 
     n = len(texts)
@@ -180,7 +180,7 @@ def bench_one(spark, name: str, ids: list, texts: list[str], args, workdir: str)
     if args.partitions:
         df = df.repartition(args.partitions)
     figures["partitions"] = df.rdd.getNumPartitions()
-    bands, rows = _banding(args.threshold, args.num_perm, None)
+    bands, rows = duplicate_banding(args.threshold, args.num_perm, None)
 
     first_stage = last_stage_id(spark)
     spark.sparkContext.setJobDescription("bench: read")

@@ -407,7 +407,7 @@ def test_bucket_pairs_do_not_depend_on_arrow_batch_boundaries(runs, cut_fraction
     import numpy as np
     import pyarrow as pa
 
-    from dedup.lsh import _run_pairs
+    from dedup.lsh import bucket_pairs
     from dedup.spark import _pairs_of_sorted_runs
 
     rng = np.random.default_rng(seed)
@@ -432,5 +432,5 @@ def test_bucket_pairs_do_not_depend_on_arrow_batch_boundaries(runs, cut_fraction
     starts = np.r_[0, np.flatnonzero((band[1:] != band[:-1]) | (key[1:] != key[:-1])) + 1]
     lengths = np.diff(np.r_[starts, len(band)])
     shared = lengths > 1
-    expected = _run_pairs(ids, starts[shared], lengths[shared], max_bucket).tolist()
+    expected = bucket_pairs(ids, starts[shared], lengths[shared], max_bucket).tolist()
     assert sorted(got) == sorted(map(tuple, expected))

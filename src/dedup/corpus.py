@@ -60,7 +60,10 @@ _VERIFY_CHUNK = 1 << 16  # candidate pairs compared per NumPy step (8 MB of bool
 # --------------------------------------------------------------------------- shared helpers
 
 
-def _banding(threshold: float, num_perm: int, params: tuple[int, int] | None) -> tuple[int, int]:
+def duplicate_banding(threshold: float, num_perm: int, params: tuple[int, int] | None = None) -> tuple[int, int]:
+    """(bands, rows) that ``find_duplicates`` uses (here and in ``dedup.spark``): tuned for
+    recall (``RECALL_WEIGHTS``), since every candidate is verified against ``threshold``;
+    or ``params`` when given."""
     return _resolve_params(threshold, num_perm, RECALL_WEIGHTS, params)
 
 
@@ -324,7 +327,7 @@ def find_duplicates(
     batch_size = check_int("batch_size", batch_size, 1)
     max_bucket = check_int("max_bucket", max_bucket, 2)
     hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
-    bands, rows = _banding(threshold, hasher.num_perm, params)
+    bands, rows = duplicate_banding(threshold, hasher.num_perm, params)
     update, close = _progress_callback(progress)
 
     all_ids: list = []

@@ -32,7 +32,7 @@ import numpy as np
 from ._validate import check_fraction, check_int
 from .text import mix64
 
-__all__ = ["LSHIndex", "band_keys", "candidate_pairs", "optimal_params"]
+__all__ = ["LSHIndex", "band_keys", "bucket_pairs", "candidate_pairs", "optimal_params"]
 
 # Buckets of candidate_pairs larger than this are linked as a star (see there).
 DEFAULT_MAX_BUCKET = 100
@@ -225,7 +225,7 @@ def _band_multipliers(bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- candidate pairs
 
 
-def _run_pairs(sorted_ids: np.ndarray, run_starts: np.ndarray, run_lengths: np.ndarray, max_bucket: int) -> np.ndarray:
+def bucket_pairs(sorted_ids: np.ndarray, run_starts: np.ndarray, run_lengths: np.ndarray, max_bucket: int) -> np.ndarray:
     """Pairs of ids inside runs of a sorted array: all pairs of a small run, a star for a big one."""
     small = run_lengths <= max_bucket
     parts = []
@@ -304,7 +304,7 @@ def _pairs_from_keys(keys: np.ndarray, max_bucket: int) -> np.ndarray:
         run_starts = np.r_[0, boundaries] if n else np.zeros(0, dtype=np.int64)
         run_lengths = np.diff(np.r_[run_starts, n])
         shared = run_lengths > 1
-        pairs = _run_pairs(order, run_starts[shared], run_lengths[shared], max_bucket)
+        pairs = bucket_pairs(order, run_starts[shared], run_lengths[shared], max_bucket)
         if len(pairs):
             pairs.sort(axis=1)
             found.append(pairs[:, 0] * n + pairs[:, 1])

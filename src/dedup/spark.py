@@ -18,7 +18,7 @@ How :func:`find_duplicates` runs (each step calls the in-process stage; see
    Signatures (``num_perm * 4`` bytes a document) are cached for the later steps.
 2. **Candidates.** ``(band, key, id)`` rows are shuffled on ``(band, key)`` and sorted
    in the JVM; Python workers find each bucket as a run of equal ``(band, key)`` and
-   apply the in-process rule (``dedup.lsh._run_pairs``): every pair of a bucket of up
+   apply the in-process rule (``dedup.lsh.bucket_pairs``): every pair of a bucket of up
    to ``max_bucket`` documents, a star around the smallest id for a larger bucket (so
    ten thousand copies of one text cost ten thousand pairs, not fifty million); pairs
    are de-duplicated across bands. Documents without a word take no part, as in-process.
@@ -40,8 +40,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from ._validate import check_fraction, check_int
-from .corpus import _banding
-from .lsh import DEFAULT_MAX_BUCKET, _run_pairs, band_keys
+from .corpus import duplicate_banding
+from .lsh import DEFAULT_MAX_BUCKET, band_keys, bucket_pairs
 from .minhash import EMPTY, MinHasher, jaccard
 from .repeats import RepeatParams, clean_many
 
@@ -341,7 +341,7 @@ def find_duplicates(
     threshold = check_fraction("threshold", threshold)
     max_bucket = check_int("max_bucket", max_bucket, 2)
     hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
-    bands, rows = _banding(threshold, hasher.num_perm, params)
+    bands, rows = duplicate_banding(threshold, hasher.num_perm, params)
     if not isinstance(return_deduplicated, bool):
         raise TypeError(f"return_deduplicated must be True or False, got {return_deduplicated!r}")
 
@@ -453,7 +453,7 @@ def _pairs_of_sorted_runs(batches: Iterator[pa.RecordBatch], max_bucket: int) ->
             starts = starts[:-1]
         lengths = np.diff(np.r_[starts, end])
         shared = lengths > 1
-        positions = _run_pairs(np.arange(end), starts[shared], lengths[shared], max_bucket)
+        positions = bucket_pairs(np.arange(end), starts[shared], lengths[shared], max_bucket)
         ids = batch.column(0)
         out = pa.RecordBatch.from_arrays(
             [ids.take(pa.array(positions[:, 0])), ids.take(pa.array(positions[:, 1]))], names=["a", "b"]
@@ -489,7 +489,7 @@ def _pairs_of_sorted_runs(batches: Iterator[pa.RecordBatch], max_bucket: int) ->
 def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_bucket: int, spark) -> DataFrame:
     """Candidate pairs from LSH buckets, kept when their estimated Jaccard similarity
     is ``>= threshold``: an edge DataFrame ``(u, v)``."""
-    # 2. Candidates, bucket by bucket, with the in-process rule (dedup.lsh._run_pairs):
+    # 2. Candidates, bucket by bucket, with the in-process rule (dedup.lsh.bucket_pairs):
     # all pairs of a bucket of up to max_bucket documents, a star around the smallest id
     # otherwise. The JVM shuffles the band rows and sorts them by (band, key, id); Python
     # workers find the buckets as runs of the sorted rows.
