@@ -179,27 +179,30 @@ def build_parser() -> argparse.ArgumentParser:
                 help="across-document memory: loaded if FILE exists, saved back after a successful clean run",
             )
 
-    clean = commands.add_parser(
-        "clean", help="remove repeated passages; write the records back",
-        description="Remove repeated passages; write the records back in the same format and order.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=summary, description=description,
+            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    clean = command(
+        "clean", "remove repeated passages; write the records back",
+        "Remove repeated passages; write the records back in the same format and order.",
     )
     common(clean, "output file or folder (default: - for stdout); .gz/.zst compress")
     matching(clean, within=True)
     clean.add_argument("--report", metavar="FILE", help="also write what was removed as JSONL (see 'dedup explain')")
 
-    explain = commands.add_parser(
-        "explain", help="report what 'clean' would remove and why, as JSONL",
-        description="Report every span 'clean' would remove: document, span, earlier span it repeats, similarity.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    explain = command(
+        "explain", "report what 'clean' would remove and why, as JSONL",
+        "Report every span 'clean' would remove: document, span, earlier span it repeats, similarity.",
     )
     common(explain, "report file (default: - for stdout)")
     matching(explain, within=True)
 
-    dups = commands.add_parser(
-        "dups", help="clusters of near-duplicate documents, as JSONL",
-        description="Find clusters of near-duplicate documents; one JSON line per cluster.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    dups = command(
+        "dups", "clusters of near-duplicate documents, as JSONL",
+        "Find clusters of near-duplicate documents; one JSON line per cluster.",
     )
     common(dups, "clusters file (default: - for stdout)")
     matching(dups, within=False)
