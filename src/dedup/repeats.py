@@ -488,6 +488,7 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
         return []
     spans = []
     for chain in _chains(runs, params):
+        chain = _without_weak_ends(chain, runs, params.ngram, query, source)
         span = _verified(chain, runs, query, source, index, params)
         if span is not None:
             spans.append(span)
@@ -537,23 +538,30 @@ def _chains(runs: _Runs, params: RepeatParams) -> list[list[int]]:
             matched[id(best)] = 0
         best.append(r)
         matched[id(best)] += ce[r] - cs[r]
-    return [_without_weak_ends(chain, runs, n) for chain in chains]
+    return chains
 
 
-def _without_weak_ends(chain: list[int], runs: _Runs, ngram: int) -> list[int]:
+def _without_weak_ends(chain: list[int], runs: _Runs, ngram: int, query: PreparedText, source: PreparedText) -> list[int]:
     """Drop edge runs that are a short phrase separated from the rest by a longer gap.
 
     A phrase that occurs twice in the original can land near the chain's diagonal by
-    coincidence and would pull the original words around it into the repeat. A whole
-    sentence (three n-grams of words or more) is never weak: copies whose next sentence
-    was dropped or added start or end with one.
+    coincidence and would pull the original words around it into the repeat. A run of
+    three n-grams of words or more is never weak, nor is a whole sentence in both copy
+    and source: copies whose next sentence was dropped or added start or end with one.
     """
     cs, ce, ss, se = runs.copy_start, runs.copy_end, runs.source_start, runs.source_end
+    q, s = query.boundaries, source.boundaries
 
     def weak(run: int, before: int, after: int) -> bool:
         words = ce[run] - cs[run]
-        gap = max(cs[after] - ce[before], ss[after] - se[before])
-        return words < 3 * ngram and words < gap + 1
+        if words >= 3 * ngram or words >= max(cs[after] - ce[before], ss[after] - se[before]) + 1:
+            return False
+        # Exact runs may spill a few words past the sentence end (the next sentences of
+        # copy and source can start alike).
+        spill = range(min(ngram, words))
+        starts_sentence = any(q(int(cs[run]) + k) and s(int(ss[run]) + k) for k in spill)
+        ends_sentence = any(q(int(ce[run]) - k) and s(int(se[run]) - k) for k in spill)
+        return not (starts_sentence and ends_sentence)
 
     chain = list(chain)
     while len(chain) > 1 and weak(chain[0], chain[0], chain[1]):
