@@ -45,8 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Examples
     --------
-    >>> main(["clean", "examples/doubled_article.txt", "-o", "cleaned.txt"])  # doctest: +SKIP
+    >>> import json, os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> body = ("The council approved the new budget on Tuesday after a long debate about schools, "
+    ...         "roads and the cost of heating the old town hall in winter.")
+    >>> with open(os.path.join(folder, "in.jsonl"), "w") as f:
+    ...     print(json.dumps({"id": 1, "text": body + "\\n\\n" + body}), file=f)
+    >>> main(["clean", os.path.join(folder, "in.jsonl"), "-o", os.path.join(folder, "out.jsonl"), "--quiet"])
     0
+    >>> json.loads(open(os.path.join(folder, "out.jsonl")).read())["text"] == body
+    True
     """
     parser = build_parser()
     args = parser.parse_args(argv)
