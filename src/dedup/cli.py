@@ -493,7 +493,7 @@ def _chunks(events: Iterator[tuple[str, Any, Any]], params: dict, explain: bool)
 
 
 class Across:
-    """The across-document pass: a ``dedup.corpus.Deduplicator(scope="across")`` fed in input order.
+    """The across-document pass: a ``dedup.Deduplicator(scope="across")`` fed in input order.
 
     It runs in the main process on the text left by the within-document pass, one chunk
     at a time (``add_many``: one NumPy pass per chunk, each document still sees all
@@ -501,7 +501,7 @@ class Across:
     """
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from .corpus import Deduplicator
+        from .deduplicator import Deduplicator
 
         options = _given(args, ("threshold", "num_perm", "ngram", "seed", "min_length"))
         if args.state and os.path.exists(args.state):
@@ -787,7 +787,7 @@ def run_dups(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     inp = open_input(args.input, None if args.format == "auto" else args.format)
     _check_paths(args, inp, {"-o": args.output, "--rejects": args.rejects})
-    from .corpus import find_duplicates
+    from .duplicates import find_duplicates
 
     options = _given(args, ("threshold", "num_perm", "ngram", "seed"))
     if args.jobs is not None and args.jobs > 1:
