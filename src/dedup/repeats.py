@@ -132,8 +132,8 @@ def find_repeats(
         soft hyphens, zero-width characters and the kind of quotes.
     sources : sequence of str, optional
         Earlier texts that ``text`` may repeat (e.g. earlier articles of a feed), oldest
-        first. A passage found in several is reported against the one it matches best
-        (the oldest on a tie).
+        first. A passage found in several is reported against the oldest (its earliest
+        copy); a passage of the text repeated in a source is reported against the source.
     within : bool, default True
         Also report passages that repeat the earlier part of ``text`` itself.
     threshold : float in (0, 1], default 0.5
@@ -324,6 +324,13 @@ class PreparedText:
             self._token_list = self.tokens.hashes.tolist()
         return self._token_list
 
+    def lines_between(self, first: int, end: int) -> int:
+        """Line breaks among the gaps before tokens ``first .. end`` (a gap with several
+        line breaks counts once)."""
+        starts, ends = self.tokens.starts, self.tokens.ends
+        first, end = max(first, 1), min(end, len(starts) - 1)
+        return sum("\n" in self.text[int(ends[t - 1]) : int(starts[t])] for t in range(first, end + 1))
+
     def has_repeated_shingle(self) -> bool:
         return len(self.shingles) > 1 and len(np.unique(self.shingles)) < len(self.shingles)
 
@@ -487,7 +494,7 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
     if not len(runs):
         return []
     spans = []
-    for chain in _chains(runs, params):
+    for chain in _chains(runs, query, params):
         chain = _without_weak_ends(chain, runs, params.ngram, query, source)
         span = _verified(chain, runs, query, source, index, params)
         if span is not None:
@@ -495,7 +502,7 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
     return spans
 
 
-def _chains(runs: _Runs, params: RepeatParams) -> list[list[int]]:
+def _chains(runs: _Runs, query: PreparedText, params: RepeatParams) -> list[list[int]]:
     """Runs (by index) joined into chains that move forward in both copy and source.
 
     A run of a single shingle is an n-word coincidence more often than copied text
@@ -524,11 +531,18 @@ def _chains(runs: _Runs, params: RepeatParams) -> list[list[int]]:
             copy_gap, source_gap = cs[r] - ce[last], ss[r] - se[last]
             if copy_gap <= -n or source_gap <= -n:
                 continue  # not forward in both
-            fits = (copy_gap <= max_gap and source_gap <= max_gap) or (
+            # Both sides changed (a substitution) only for a few words: a rewritten
+            # paragraph between copied ones is text of its own, not an edit of the copy.
+            replaced = min(copy_gap, source_gap) <= 3 * n
+            fits = (copy_gap <= max_gap and source_gap <= max_gap and replaced) or (
                 # A pure deletion (the copy goes on right after the edit, only the source
                 # jumps) may skip more: an update that dropped a long sentence.
                 copy_gap <= 1 and source_gap <= 2 * max_gap + n
             )
+            # Whole lines between two copied passages are an inserted paragraph of the
+            # text's own, not words added to the copy.
+            if fits and copy_gap > n and query.lines_between(ce[last], cs[r]) >= 2:
+                fits = False
             if fits and (best is None or matched[id(chain)] > matched[id(best)]):
                 best = chain
         if best is None:
@@ -823,11 +837,12 @@ def _resolve_overlaps(spans: list[_Span], min_length: int) -> list[_Span]:
     """Non-overlapping spans, sorted by copy start.
 
     Where alignments overlap (a passage found in two sources, or two chains meeting),
-    the one with more matched words wins (the oldest source on a tie); the other keeps
-    what lies outside the winner, when that still counts ``min_length`` words or touches
-    the winner (so no fragment of a copy is left behind).
+    the oldest source wins (given sources oldest first, then the text itself), then the
+    alignment with more matched words: every passage is reported against its earliest
+    copy. The other keeps what lies outside the winner, when that still counts
+    ``min_length`` words or touches the winner (so no fragment of a copy is left behind).
     """
-    order = sorted(spans, key=lambda s: (-s.matched, -1 if s.source is None else s.source, s.copy_start))
+    order = sorted(spans, key=lambda s: (s.source is None, s.source or 0, -s.matched, s.copy_start))
     accepted: list[_Span] = []
     for span in order:
         pieces = [(span.copy_start, span.copy_end)]

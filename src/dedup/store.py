@@ -116,7 +116,7 @@ class MemoryStore:
 
     def write(self, path: str, meta: dict) -> None:
         """Write the whole store as a SQLite database at ``path`` (a new file)."""
-        connection = _open(path, meta)
+        connection = _open(path, meta, journal="DELETE")  # one self-contained file
         with connection:
             connection.executemany(
                 "INSERT INTO articles VALUES (?, ?, ?, ?)",
@@ -221,7 +221,7 @@ def _is_int(doc_id: Any) -> int:
     return int(isinstance(doc_id, (int, np.integer)) and not isinstance(doc_id, bool))
 
 
-def _open(path: str, meta: dict, existing_ok: bool = False) -> sqlite3.Connection:
+def _open(path: str, meta: dict, existing_ok: bool = False, journal: str = "WAL") -> sqlite3.Connection:
     """A connection to the store database at ``path``: created with ``meta``, or (with
     ``existing_ok``) an existing one checked against it."""
     exists = os.path.exists(path) and os.path.getsize(path) > 0
@@ -229,7 +229,7 @@ def _open(path: str, meta: dict, existing_ok: bool = False) -> sqlite3.Connectio
         raise FileExistsError(path)
     connection = sqlite3.connect(path)
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA journal_mode={journal}")
         if exists:
             stored = read_meta(path, connection)
             if stored["params"] != meta["params"]:
