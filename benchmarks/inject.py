@@ -247,7 +247,7 @@ def _reflow(paras: Sequence[str], rng: random.Random) -> tuple[str, str]:
 _QUOTE_SWAPS = {"'": "\u2019", "\u2019": "'", "\u2018": "'", '"': "\u201d", "\u201c": '"', "\u201d": '"'}
 
 
-def _add_noise(text: str, rng: random.Random) -> tuple[str, str]:
+def add_noise(text: str, rng: random.Random) -> tuple[str, str]:
     """Whitespace and typography noise: NBSP, soft hyphens, newline changes, quote styles."""
     done = []
     chars = list(text)
@@ -341,7 +341,7 @@ def _make(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -
         corrupted, inj = _append(body, [copy], [sep])
         return body, corrupted, inj, f"reflow={how} sep={sep!r}"
     if kind == "noisy":
-        noisy, how = _add_noise(body, rng)
+        noisy, how = add_noise(body, rng)
         sep = _separator(rng)
         if rng.random() < 0.25:  # the noise is in the first copy; the pasted copy is clean
             corrupted, inj = _append(noisy, [body], [sep])
@@ -371,7 +371,7 @@ def _make(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -
             if style == "reflowed" and len(art.paragraphs) > 1:
                 copy, _ = _reflow(art.paragraphs, rng)
             elif style == "noisy":
-                copy, _ = _add_noise(body, rng)
+                copy, _ = add_noise(body, rng)
             else:
                 copy, style = body, "exact"
             copies.append(copy)
