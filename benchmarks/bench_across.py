@@ -39,6 +39,8 @@ Each scope (``"across"``, ``"both"``) runs ``Deduplicator`` over the stream in o
   3 words between such runs (a word changed inside a shared passage). With
   ``scope="both"``, an 8-word run repeated earlier inside the same article is shared too.
   Shared words removed are reported separately: removing them is right;
+- source named right: of the passages that some match touches, those whose matches all
+  name an earlier article holding one of the passage's 8-word runs (``--via find``);
 - articles changed that hold neither injected nor shared text (each is a false positive).
 
 Then the speed of ``Deduplicator(scope=...).clean`` over the stored articles of each
@@ -462,6 +464,29 @@ def shared_words(stream: list[StreamArticle]) -> tuple[list[list[bool]], list[li
     return across, within
 
 
+def plausible_sources(stream: list[StreamArticle]) -> dict[tuple[int, int], set[str]]:
+    """Per (article position, injection number): ids of earlier articles that hold one of its 8-word runs.
+
+    A match that removes injected text should name one of these (the article it was
+    copied from, or an earlier copy of the same text).
+    """
+    n = SHARED_NGRAM
+    wanted: dict[tuple[str, ...], list[tuple[int, int]]] = defaultdict(list)
+    for art in stream:
+        for k, inj in enumerate(art.injections):
+            words = norm_words(inj.passage)
+            for g in {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}:
+                wanted[g].append((art.position, k))
+    found: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for art in stream:
+        words = norm_tokens(art.text)[0]
+        for i in range(len(words) - n + 1):
+            for position, k in wanted.get(tuple(words[i : i + n]), ()):
+                if art.position < position:
+                    found[(position, k)].add(art.doc_id)
+    return found
+
+
 # ---------------------------------------------------------------- running and scoring
 
 
@@ -501,34 +526,61 @@ def removed_by_clean(text: str, out: str) -> list[bool]:
     return flags
 
 
+@dataclass(frozen=True)
+class OracleMatch:
+    start: int
+    end: int
+    source_id: str
+
+
+class Oracle:
+    """Reports exactly the injected spans with their sources: checks the scoring (all 100%, nothing lost)."""
+
+    def __init__(self, stream: list[StreamArticle]) -> None:
+        self.by_id = {art.doc_id: art for art in stream}
+        self.ids = [art.doc_id for art in stream]
+
+    def find(self, text: str, doc_id: str, remember: bool = True) -> list[OracleMatch]:
+        art = self.by_id[doc_id]
+        return [OracleMatch(i.start, i.end, self.ids[i.source]) for i in art.injections]
+
+
 def run_scope(stream: list[StreamArticle], scope: str, via: str, params: dict) -> list[dict]:
     """Feed the stream in order; per article, which words (and characters) were removed."""
-    dedup_ = dedup.Deduplicator(scope=scope, **params)
+    dedup_ = Oracle(stream) if scope == "oracle" else dedup.Deduplicator(scope=scope, **params)
     results = []
     for art in stream:
-        if via == "find":
+        if via == "find" or scope == "oracle":
             matches = dedup_.find(art.text, art.doc_id, remember=True)
             flags, spans = removed_by_find(art.text, matches)
             changed = bool(spans)
+            # Matches naming another article (not the article itself): which sources they name.
+            named = [(m.start, m.end, m.source_id) for m in matches if m.source_id != art.doc_id]
         else:
             out = dedup_.clean(art.text, art.doc_id)
-            flags, spans, changed = removed_by_clean(art.text, out), None, out != art.text
-        results.append({"removed": flags, "spans": spans, "changed": changed})
+            flags, spans, changed, named = removed_by_clean(art.text, out), None, out != art.text, None
+        results.append({"removed": flags, "spans": spans, "changed": changed, "named": named})
     return results
 
 
-def score(stream: list[StreamArticle], results: list[dict], shared: list[list[bool]]) -> dict:
-    """Figures per kind, per source distance and per passage length, and the false positives."""
+def score(
+    stream: list[StreamArticle], results: list[dict], shared: list[list[bool]], sources: dict[tuple[int, int], set[str]]
+) -> dict:
+    """Figures per kind, per source distance and per passage length, and the false positives.
+
+    ``sources``: the articles a match on each injected passage may name (:func:`plausible_sources`).
+    """
     per_kind: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     per_distance: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     per_length: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     clean_changed: list[str] = []
+    losing: list[tuple[str, str, int, int]] = []  # (id, kind, own words lost, shared words)
     totals = defaultdict(int)
     for art, res, shared_flags in zip(stream, results, shared):
         _, word_ranges = norm_tokens(art.text)
         removed = res["removed"]
         injected = [False] * len(word_ranges)
-        for inj in art.injections:
+        for k, inj in enumerate(art.injections):
             idx = [i for i, (a, b) in enumerate(word_ranges) if a >= inj.start and b <= inj.end]
             for i in idx:
                 injected[i] = True
@@ -541,6 +593,11 @@ def score(stream: list[StreamArticle], results: list[dict], shared: list[list[bo
                 bucket["injected_words"] += len(idx)
                 bucket["injected_removed"] += n_removed
                 bucket["passages_90"] += full
+            if res["named"] is not None:
+                names = {source for a, b, source in res["named"] if a < inj.end and b > inj.start}
+                if names:
+                    per_kind[inj.kind]["passages_named"] += 1
+                    per_kind[inj.kind]["passages_named_right"] += names <= sources[(art.position, k)]
             if res["spans"] is not None:
                 # Every non-space character of the span removed, edge marks included? And of
                 # the passages whose words all went: the marks (quotes, dashes, ...) left.
@@ -562,6 +619,8 @@ def score(stream: list[StreamArticle], results: list[dict], shared: list[list[bo
         bucket["shared_removed"] += sum(removed[i] for i in shared_idx)
         if not art.injections and not shared_idx and res["changed"]:
             clean_changed.append(art.doc_id)
+        if lost:
+            losing.append((art.doc_id, art.kind, lost, len(shared_idx)))
         totals["articles"] += 1
         totals["own_words"] += len(own)
         totals["own_lost"] += lost
@@ -575,6 +634,7 @@ def score(stream: list[StreamArticle], results: list[dict], shared: list[list[bo
         "length": {k: dict(v) for k, v in per_length.items()},
         "totals": dict(totals),
         "changed_without_injected_or_shared": clean_changed,
+        "articles_losing_own_words": sorted(losing, key=lambda x: -x[2]),
     }
 
 
@@ -589,14 +649,18 @@ def print_report(corpus: str, scope: str, via: str, s: dict) -> None:
     print(f"\n### {corpus}, scope={scope!r} (via {via})\n")
     print(
         "| kind | passages | injected words | removed | passages >= 90% | whole incl. edges | marks left "
-        "| articles | own words | own lost | shared words | shared removed |"
+        "| source named right | articles | own words | own lost | shared words | shared removed |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind in (*KINDS, "none"):
         k = s["kinds"].get(kind)
         if not k:
             continue
         whole = pct(k.get("passages_whole", 0), k.get("passages", 0)) if via == "find" else "n/a"
+        named = "-"
+        if k.get("passages_named"):
+            # Of the passages some match touches: all those matches name a plausible source.
+            named = f"{k['passages_named_right']}/{k['passages_named']}"
         edges = "-"
         if via == "find" and k.get("words_all_removed"):
             # Of the passages whose words all went: how many kept a mark at an edge.
@@ -605,13 +669,13 @@ def print_report(corpus: str, scope: str, via: str, s: dict) -> None:
             f"| {kind} | {k.get('passages', 0)} | {k.get('injected_words', 0)} "
             f"| {pct(k.get('injected_removed', 0), k.get('injected_words', 0))} "
             f"| {pct(k.get('passages_90', 0), k.get('passages', 0))} | {whole} | {edges} "
-            f"| {k['articles']} | {k['own_words']} | {k['own_lost']} ({pct(k['own_lost'], k['own_words'], 3)}) "
+            f"| {named} | {k['articles']} | {k['own_words']} | {k['own_lost']} ({pct(k['own_lost'], k['own_words'], 3)}) "
             f"| {k['shared_words']} | {pct(k['shared_removed'], k['shared_words'])} |"
         )
     t = s["totals"]
     print(
         f"| **all** | {t['passages']} | {t['injected_words']} | {pct(t['injected_removed'], t['injected_words'])} "
-        f"| {pct(t['passages_90'], t['passages'])} | | | {t['articles']} | {t['own_words']} "
+        f"| {pct(t['passages_90'], t['passages'])} | | | | {t['articles']} | {t['own_words']} "
         f"| {t['own_lost']} ({pct(t['own_lost'], t['own_words'], 3)}) | {t['shared_words']} "
         f"| {pct(t['shared_removed'], t['shared_words'])} |"
     )
@@ -626,6 +690,11 @@ def print_report(corpus: str, scope: str, via: str, s: dict) -> None:
     )
     changed = s["changed_without_injected_or_shared"]
     print(f"\nBy source distance: {dist}.  By passage length: {length}.")
+    losing = s["articles_losing_own_words"]
+    print(
+        f"Articles losing own words: {len(losing)}"
+        + (" (id kind: lost/shared words: " + "; ".join(f"{i} {k}: {n}/{sh}" for i, k, n, sh in losing[:8]) + ")" if losing else "")
+    )
     print(
         f"Articles changed that hold neither injected nor shared text: {len(changed)} of "
         f"{t['articles_without_injected_or_shared']}" + (f" (ids {', '.join(changed[:10])})" if changed else "")
@@ -663,7 +732,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--per-kind", type=int, default=30, help="articles per kind and corpus (default 30)")
     parser.add_argument("--limit", type=int, default=1500, help="first N articles of each corpus (default 1500)")
     parser.add_argument("--kind", action="append", choices=KINDS, help="only these kinds (repeatable)")
-    parser.add_argument("--scope", action="append", choices=("across", "both"), help="default: across and both")
+    parser.add_argument(
+        "--scope",
+        action="append",
+        choices=("across", "both", "oracle"),
+        help="default: across and both; oracle removes exactly the injected spans (a check of the scoring)",
+    )
     parser.add_argument("--via", choices=("find", "clean"), default="find", help="removed spans from find (default) or clean")
     parser.add_argument("--param", action="append", default=[], help="Deduplicator keyword, e.g. threshold=0.5")
     parser.add_argument("--speed-repeats", type=int, default=2, help="timing runs, best kept (0: no speed test)")
@@ -685,6 +759,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream = StreamBuilder(stored, args.seed).build(args.per_kind, kinds)
         check_ground_truth(stream)
         across_shared, within_shared = shared_words(stream)
+        sources = plausible_sources(stream)
         print(
             f"\n{name}: {len(stream)} articles, {sum(bool(a.injections) for a in stream)} with injected passages; "
             f"stream built and checked in {time.perf_counter() - t0:.1f}s"
@@ -696,13 +771,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             t0 = time.perf_counter()
             results = run_scope(stream, scope, args.via, params)
             elapsed = time.perf_counter() - t0
-            summary = score(stream, results, shared)
+            summary = score(stream, results, shared, sources)
             print_report(name, scope, args.via, summary)
             print(f"(ran in {elapsed:.1f}s wall)")
             report["runs"].append({"corpus": name, "scope": scope, **summary})
         if args.speed_repeats > 0:
             texts = [t for _, t in stored]
-            for scope in scopes:
+            for scope in (s for s in scopes if s != "oracle"):
                 rate = measure_speed(texts, scope, params, args.speed_repeats)
                 print(f"speed {name} scope={scope}: {rate:,.0f} articles/s (clean, one per call, {len(texts)} stored articles)")
                 report["speed"].append({"corpus": name, "scope": scope, "articles": len(texts), "articles_per_s": rate})
