@@ -304,12 +304,15 @@ def apply_insertions(stored: str, insertions: list[Insertion]) -> tuple[str, lis
 
 
 class StreamBuilder:
+    """Injects passages of earlier articles into later ones of a stored corpus, reproducibly from ``seed``."""
+
     def __init__(self, stored: list[tuple[str, str]], seed: int) -> None:
         self.stored = stored
         self.seed = seed
         self.word_counts = [len(norm_words(t)) for _, t in stored]
 
     def source_for(self, target: int, rng: random.Random, far: bool, words: int, exclude: set) -> int | None:
+        """An earlier article with at least ``words`` + 10 words: recent, or far back."""
         if far:
             hi = target - FAR if target - FAR >= WARMUP // 2 else target // 2
             pool = range(0, max(1, hi))
@@ -357,6 +360,7 @@ class StreamBuilder:
         return passage, Injection(kind, 0, 0, passage, source, start, end, variant)
 
     def inject(self, kind: str, target: int, rng: random.Random) -> StreamArticle | None:
+        """The article at ``target`` with a passage (two for ``two-sources``) of ``kind``, or None if none fits."""
         doc_id, stored = self.stored[target]
         if kind == "two-sources":
             plans = [(True, "paragraph" if rng.random() < 0.5 else "glued"), (False, rng.choice(("paragraph", "glued")))]
@@ -383,6 +387,7 @@ class StreamBuilder:
         return StreamArticle(target, doc_id, stored, text, injections)
 
     def build(self, per_kind: int, kinds: Sequence[str]) -> list[StreamArticle]:
+        """The whole stream: ``per_kind`` articles of each kind get passages, each article at most one kind."""
         rng = random.Random(f"across-{self.seed}")
         eligible = [i for i in range(WARMUP, len(self.stored)) if self.word_counts[i] >= 60]
         rng.shuffle(eligible)
