@@ -610,8 +610,8 @@ def generate(
                 if kind in _ISSUE9_KINDS:
                     out = make_issue9(kind, art, rng)
                 else:
-                    made = _make(kind, art, rng, foreign)
-                    out = None if made is None else (*made, "", 0)
+                    built = _make(kind, art, rng, foreign)
+                    out = None if built is None else (*built, "", 0)
                 if out is None:
                     continue
                 original, corrupted, injected, variant, unit, copies = out
