@@ -146,6 +146,8 @@ def find_repeats(
         Words per shingle. Smaller finds copies with denser edits, larger is stricter.
     max_gap : int >= 0, default 40
         Longest stretch of words (changed, added or dropped) bridged inside one repeat.
+        A passage of a source bridges words added in the copy only up to ``2 * ngram``
+        (an edit); more is text of the copy's own (a sentence between two passages).
 
     Returns
     -------
@@ -494,7 +496,7 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
     if not len(runs):
         return []
     spans = []
-    for chain in _chains(runs, query, params):
+    for chain in _chains(runs, query, same, params):
         chain = _without_weak_ends(chain, runs, params.ngram, query, source)
         span = _verified(chain, runs, query, source, index, params)
         if span is not None:
@@ -502,7 +504,7 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
     return spans
 
 
-def _chains(runs: _Runs, query: PreparedText, params: RepeatParams) -> list[list[int]]:
+def _chains(runs: _Runs, query: PreparedText, same: bool, params: RepeatParams) -> list[list[int]]:
     """Runs (by index) joined into chains that move forward in both copy and source.
 
     A run of a single shingle is an n-word coincidence more often than copied text
@@ -511,6 +513,10 @@ def _chains(runs: _Runs, query: PreparedText, params: RepeatParams) -> list[list
     they would have added. Tandem runs stand alone.
     """
     n, max_gap = params.ngram, params.max_gap
+    # Words added in a copy: inside one text a re-pasted, updated copy may gain whole
+    # sentences (removed with it); a passage taken from another text only loses or
+    # changes words, and a sentence between two taken passages is the text's own.
+    added = max_gap if same else 2 * n
     shortest = n + 1 if params.min_length > n else 1
     cs, ce = runs.copy_start.tolist(), runs.copy_end.tolist()
     ss, se = runs.source_start.tolist(), runs.source_end.tolist()
@@ -524,7 +530,7 @@ def _chains(runs: _Runs, query: PreparedText, params: RepeatParams) -> list[list
             continue
         if ce[r] - cs[r] < shortest:
             continue
-        active = [c for c in active if cs[r] - ce[c[-1]] <= max_gap]
+        active = [c for c in active if cs[r] - ce[c[-1]] <= added]
         best = None
         for chain in active:
             last = chain[-1]
@@ -534,7 +540,7 @@ def _chains(runs: _Runs, query: PreparedText, params: RepeatParams) -> list[list
             # Both sides changed (a substitution) only for a few words: a rewritten
             # paragraph between copied ones is text of its own, not an edit of the copy.
             replaced = min(copy_gap, source_gap) <= 3 * n
-            fits = (copy_gap <= max_gap and source_gap <= max_gap and replaced) or (
+            fits = (copy_gap <= added and source_gap <= max_gap and replaced) or (
                 # A pure deletion (the copy goes on right after the edit, only the source
                 # jumps) may skip more: an update that dropped a long sentence.
                 copy_gap <= 1 and source_gap <= 2 * max_gap + n
