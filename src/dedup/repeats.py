@@ -495,12 +495,22 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
     runs = _seed_runs(query, source, same, params.ngram)
     if not len(runs):
         return []
-    spans = []
-    for chain in _chains(runs, query, same, params):
-        chain = _without_weak_ends(chain, runs, params.ngram, query, source)
+    spans: list[_Span] = []
+    pending = _chains(runs, query, same, params)
+    while pending:
+        chain = _without_weak_ends(pending.pop(), runs, params.ngram, query, source)
         span = _verified(chain, runs, query, source, index, params)
         if span is not None:
             spans.append(span)
+        elif len(chain) > 1:
+            # A chain that fails as a whole (bridged over a long dropped or changed
+            # stretch) may hold repeats on either side of its widest gap.
+            gaps = [
+                max(runs.copy_start[b] - runs.copy_end[a], runs.source_start[b] - runs.source_end[a])
+                for a, b in zip(chain, chain[1:])
+            ]
+            cut = int(np.argmax(gaps)) + 1
+            pending += [chain[:cut], chain[cut:]]
     return spans
 
 
@@ -635,8 +645,12 @@ def _verified(
         matched -= overlap
         if copy_end <= copy_start:
             return None
+    # Inside one text copies are re-pasted bodies that end where sentences end; a passage
+    # taken into another text often starts or ends mid-sentence: only a spill of one or
+    # two words (an "in de", a "the") is taken for a coincidence there.
+    spill = n - 1 if same else min(2, n - 1)
     copy_start, copy_end, source_start, source_end = _snap_to_sentences(
-        query.boundaries, source.boundaries, (copy_start, copy_end), (source_start, source_end), n
+        query.boundaries, source.boundaries, (copy_start, copy_end), (source_start, source_end), spill
     )
     matched = min(matched, copy_end - copy_start)
     if matched < params.min_length:
@@ -770,17 +784,17 @@ class _Boundaries:
         return gap is None or "\n" in gap
 
 
-def _snap_to_sentences(copy_boundary, source_boundary, copy, source, ngram: int):
+def _snap_to_sentences(copy_boundary, source_boundary, copy, source, spill: int):
     """Cut edges that reach a few words into a sentence continuing outside the repeat.
 
     When the text after a copy starts like the text after its source ("The", "De", "In
     de"), shingles straddling the edge match too, and the repeat spills up to
-    ``ngram - 1`` words into the next sentence. Such a spill always belongs to a sentence
-    that goes on beyond the repeat; a copy that really ends a few words into a sentence
-    is followed by a break, a paragraph or the end of the text, and is left as it is.
+    ``ngram - 1`` words into the next sentence. Such a spill (at most ``spill`` words)
+    always belongs to a sentence that goes on beyond the repeat; a copy that really ends
+    a few words into a sentence is followed by a break, a paragraph or the end of the
+    text, and is left as it is.
     """
     (copy_start, copy_end), (source_start, source_end) = copy, source
-    spill = ngram - 1
     # A source edge at a sentence boundary means the copy's edge words are copied text
     # ("Michael P." is no sentence end, but its source starts where the copy does).
     if not copy_boundary(copy_start) and not source_boundary(source_start):
