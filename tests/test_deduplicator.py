@@ -182,14 +182,16 @@ def test_find_only_looks_and_add_remembers():
     assert [m.kind for m in d.find(article(SPORT, WIRE_EN))] == ["across"]
 
 
-def test_removed_passages_leave_no_fingerprints():
-    d = Deduplicator(scope="across")
-    d.add(article(LOCAL_A, WIRE_EN))
-    before = d.fingerprints
-    d.add(WIRE_EN)  # all of it repeats the first article
-    assert d.fingerprints == before
-    d.add(SPORT)
-    assert d.fingerprints > before
+def test_max_holders_caps_the_articles_remembered_per_fingerprint():
+    capped, uncapped = Deduplicator(scope="across", max_holders=1), Deduplicator(scope="across", max_holders=3)
+    for d in (capped, uncapped):
+        d.add(article(LOCAL_A, WIRE_EN))
+    first = capped.fingerprints
+    for d in (capped, uncapped):
+        d.add(WIRE_EN)  # all of it repeats the first article
+    assert capped.fingerprints == first < uncapped.fingerprints
+    capped.add(SPORT)
+    assert capped.fingerprints > first
 
 
 def test_boilerplate_in_many_articles_keeps_few_holders_and_is_removed_from_all():

@@ -38,7 +38,6 @@ from .repeats import (
     PreparedText,
     RepeatParams,
     align,
-    merge_spans,
     prepare,
     remove_spans,
 )
@@ -253,7 +252,7 @@ class Deduplicator:
                 source_id = self._store.doc_id(candidates[r.source])
                 matches.append(Match(r.start, r.end, "across", source_id, r.source_start, r.source_end, r.similarity))
         if remember:
-            self._remember(query, doc_id, matches)
+            self._remember(query, doc_id)
         return matches
 
     def _candidates(self, query: PreparedText) -> list[int]:
@@ -281,20 +280,12 @@ class Deduplicator:
             self._prepared_sources.move_to_end(article)
         return cached
 
-    def _remember(self, query: PreparedText, doc_id: Any, matches: list[Match]) -> None:
-        """Store the article with the fingerprints of what it does not repeat: removed
-        passages are already represented by their earlier copy."""
+    def _remember(self, query: PreparedText, doc_id: Any) -> None:
+        """Store the article with its fingerprints. Passages it repeats are fingerprinted
+        too (the store keeps only the earliest ``max_holders`` holders of a key): a later
+        article may take a passage from this one that mixes repeated and new words."""
         positions, _ = winnow(query.shingles, np.array([0, len(query.shingles)]), self.window)
-        if matches and len(positions):
-            removed = merge_spans(query.text, [(m.start, m.end) for m in matches])
-            starts = query.tokens.starts[positions]
-            span_starts = np.array([s for s, _ in removed])
-            span_ends = np.array([e for _, e in removed])
-            k = np.searchsorted(span_starts, starts, side="right") - 1
-            inside = (k >= 0) & (starts < span_ends[np.maximum(k, 0)])
-            positions = positions[~inside]
-        keys = np.unique(query.shingles[positions])
-        self._store.add(doc_id, query.text, keys)
+        self._store.add(doc_id, query.text, np.unique(query.shingles[positions]))
 
     # remembering and cleaning ----------------------------------------------------------
 

@@ -17,8 +17,9 @@ One engine finds every repeat, inside one text and across texts:
    real divergence; where copy and source both reach a sentence boundary the edge
    prefers it, so an edited first or last sentence goes with the copy.
 4. **Verify.** A chain is a repeat when it matches at least ``min_length`` words exactly
-   and the Jaccard similarity of the shingle sets of copy and source reaches
-   ``threshold``.
+   and the share of the copy's shingles found in its source (containment) reaches
+   ``threshold``. Containment, not Jaccard similarity: a copy that dropped sentences of
+   its source is no less a copy.
 5. **Spans.** Token ranges -> character ranges with the punctuation that belongs to the
    edge words (opening quotes, brackets, bullets and dashes before the first word;
    closing punctuation after the last) -> removal that tidies only the whitespace it
@@ -66,8 +67,9 @@ class Repeat:
     ``source`` says where the earlier passage is: ``None`` for the same text (then
     ``text[source_start:source_end]`` is it, before ``start``), or the index of the
     source text in the ``sources`` given to :func:`find_repeats`. ``similarity`` is the
-    Jaccard similarity of their word n-gram sets (1.0: identical up to case, accents,
-    punctuation and whitespace).
+    share of the repeat's word n-grams found in the source passage (1.0: all of them, as
+    in a copy identical up to case, accents, punctuation and whitespace, or one that only
+    dropped words).
     """
 
     start: int
@@ -137,8 +139,8 @@ def find_repeats(
     within : bool, default True
         Also report passages that repeat the earlier part of ``text`` itself.
     threshold : float in (0, 1], default 0.5
-        Minimum Jaccard similarity between the word ``ngram`` sets of a repeat and its
-        source. 1.0 accepts only copies identical up to the normalisation above.
+        Minimum share of the repeat's word ``ngram`` shingles found in its source. 1.0
+        accepts only copies that add or change nothing (up to the normalisation above).
     min_length : int >= 1, default 20
         Minimum length of a repeat in exactly matched words. Shorter repeats (a repeated
         heading, a refrain, a short quote) are left alone.
@@ -618,7 +620,7 @@ def _verified(
         if matched < params.min_length:
             return None
         width = min(period + n - 1, copy_end - copy_start)
-        similarity = _shingle_jaccard(query, (copy_start, copy_start + width), source, (source_start, source_start + width), n)
+        similarity = _containment(query, (copy_start, copy_start + width), source, (source_start, source_start + width), n)
         if similarity < params.threshold:
             return None
         return _Span(copy_start, copy_end, source_start, source_end, similarity, matched, index)
@@ -659,7 +661,7 @@ def _verified(
         copy_end = _absorb_update_tail(
             query.boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap
         )
-    similarity = _shingle_jaccard(query, (copy_start, copy_end), source, (source_start, source_end), n)
+    similarity = _containment(query, (copy_start, copy_end), source, (source_start, source_end), n)
     if similarity < params.threshold:
         return None
     return _Span(copy_start, copy_end, source_start, source_end, similarity, matched, index)
@@ -841,7 +843,8 @@ def _absorb_update_tail(breaks, copy, source, max_gap: int) -> int:
     return copy_end
 
 
-def _shingle_jaccard(query: PreparedText, copy, source: PreparedText, source_span, n: int) -> float:
+def _containment(query: PreparedText, copy, source: PreparedText, source_span, n: int) -> float:
+    """Share of the copy's shingles (of its words, when shorter than ``n``) in the source span."""
     def shingle_set(prepared: PreparedText, span) -> np.ndarray:
         start, end = span
         if end - start >= n:
@@ -849,8 +852,7 @@ def _shingle_jaccard(query: PreparedText, copy, source: PreparedText, source_spa
         return np.unique(prepared.tokens.hashes[start:end])
 
     a, b = shingle_set(query, copy), shingle_set(source, source_span)
-    union = len(np.union1d(a, b))
-    return len(np.intersect1d(a, b, assume_unique=True)) / union if union else 1.0
+    return len(np.intersect1d(a, b, assume_unique=True)) / len(a) if len(a) else 1.0
 
 
 def _resolve_overlaps(spans: list[_Span], min_length: int) -> list[_Span]:
