@@ -97,7 +97,7 @@ class Deduplicator:
     Parameters
     ----------
     threshold, min_length, ngram, max_gap
-        As for :func:`dedup.find_repeats` (defaults 0.5, 20, 5, 40), the same inside an
+        As for :func:`dedup.find_repeats` (defaults 0.7, 20, 5, 40), the same inside an
         article and across articles.
     scope : {"both", "across", "within"}, default "both"
         ``"across"``: passages seen in earlier articles; ``"within"``: repeats inside the
@@ -240,8 +240,9 @@ class Deduplicator:
         return out
 
     def _process(self, query: PreparedText, doc_id: Any, remember: bool) -> list[Match]:
-        across = self.scope != "within"
-        candidates = self._candidates(query) if across and len(self) else []
+        keys = np.unique(query.shingles)
+        key_index, key_holders = self._store.holders(keys) if len(self) else (np.zeros(0, np.int64),) * 2
+        candidates = self._candidates(key_holders) if self.scope != "within" else []
         sources = [self._source(article) for article in candidates]
         repeats = align(query, sources, self._repeat_params, within=self.scope != "across")
         matches = []
@@ -252,16 +253,15 @@ class Deduplicator:
                 source_id = self._store.doc_id(candidates[r.source])
                 matches.append(Match(r.start, r.end, "across", source_id, r.source_start, r.source_end, r.similarity))
         if remember:
-            self._remember(query, doc_id)
+            self._remember(query, doc_id, keys, np.bincount(key_index, minlength=len(keys)))
         return matches
 
-    def _candidates(self, query: PreparedText) -> list[int]:
-        """Earlier articles worth aligning ``query`` against, in the order they were remembered."""
-        keys = np.unique(query.shingles)
-        _, articles = self._store.holders(keys)
-        if not len(articles):
+    def _candidates(self, holders: np.ndarray) -> list[int]:
+        """Earlier articles worth aligning against, in the order they were remembered, from
+        the ``holders`` of the new article's distinct shingles (one entry per shared key)."""
+        if not len(holders):
             return []
-        found, shared = np.unique(articles, return_counts=True)
+        found, shared = np.unique(holders, return_counts=True)
         keep = shared >= self.min_seeds
         found, shared = found[keep], shared[keep]
         if len(found) > self.max_sources:
@@ -280,12 +280,16 @@ class Deduplicator:
             self._prepared_sources.move_to_end(article)
         return cached
 
-    def _remember(self, query: PreparedText, doc_id: Any) -> None:
+    def _remember(self, query: PreparedText, doc_id: Any, keys: np.ndarray, holders: np.ndarray) -> None:
         """Store the article with its fingerprints. Passages it repeats are fingerprinted
         too (the store keeps only the earliest ``max_holders`` holders of a key): a later
-        article may take a passage from this one that mixes repeated and new words."""
+        article may take a passage from this one that mixes repeated and new words.
+
+        ``keys`` are the article's distinct shingles and ``holders`` how many articles
+        hold each already (looked up once for the candidates)."""
         positions, _ = winnow(query.shingles, np.array([0, len(query.shingles)]), self.window)
-        self._store.add(doc_id, query.text, np.unique(query.shingles[positions]))
+        fingerprint = np.isin(keys, query.shingles[positions], assume_unique=False)
+        self._store.add(doc_id, query.text, keys[fingerprint], holders[fingerprint])
 
     # remembering and cleaning ----------------------------------------------------------
 
@@ -325,8 +329,9 @@ class Deduplicator:
         if not len(query.shingles) or not len(self):
             return None
         mine = np.unique(query.shingles)
+        _, holders = self._store.holders(mine)
         best: ArticleMatch | None = None
-        for article in self._candidates(query):
+        for article in self._candidates(holders):
             theirs = np.unique(self._source(article).shingles)
             similarity = len(np.intersect1d(mine, theirs, assume_unique=True)) / len(np.union1d(mine, theirs))
             if similarity >= threshold and (best is None or similarity > best.similarity):

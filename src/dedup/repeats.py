@@ -42,7 +42,7 @@ from ._validate import check_fraction, check_int, check_text, check_texts
 from .shingle import shingles
 from .text import SENTENCE_END, Tokens, tokenize
 
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = 0.7
 DEFAULT_MIN_LENGTH = 20
 DEFAULT_NGRAM = 5
 DEFAULT_MAX_GAP = 40
@@ -138,7 +138,7 @@ def find_repeats(
         copy); a passage of the text repeated in a source is reported against the source.
     within : bool, default True
         Also report passages that repeat the earlier part of ``text`` itself.
-    threshold : float in (0, 1], default 0.5
+    threshold : float in (0, 1], default 0.7
         Minimum share of the repeat's word ``ngram`` shingles found in its source. 1.0
         accepts only copies that add or change nothing (up to the normalisation above).
     min_length : int >= 1, default 20
@@ -336,7 +336,10 @@ class PreparedText:
         return sum("\n" in self.text[int(ends[t - 1]) : int(starts[t])] for t in range(first, end + 1))
 
     def has_repeated_shingle(self) -> bool:
-        return len(self.shingles) > 1 and len(np.unique(self.shingles)) < len(self.shingles)
+        if len(self.shingles) < 2:
+            return False
+        ordered = np.sort(self.shingles)
+        return bool((ordered[1:] == ordered[:-1]).any())
 
 
 def prepare(texts: Sequence[str], ngram: int = DEFAULT_NGRAM) -> list[PreparedText]:
@@ -528,7 +531,7 @@ def _chains(runs: _Runs, query: PreparedText, same: bool, params: RepeatParams) 
     # Words added in a copy: inside one text a re-pasted, updated copy may gain whole
     # sentences (removed with it); a passage taken from another text only loses or
     # changes words, and a sentence between two taken passages is the text's own.
-    added = max_gap if same else 2 * n
+    added = max_gap if same else min(3, n)
     shortest = n + 1 if params.min_length > n else 1
     cs, ce = runs.copy_start.tolist(), runs.copy_end.tolist()
     ss, se = runs.source_start.tolist(), runs.source_end.tolist()

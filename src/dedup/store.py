@@ -85,23 +85,27 @@ class MemoryStore:
         found_index, found_article = [], []
         for stored, articles in zip(self._keys, self._articles):
             low = np.searchsorted(stored, keys, side="left")
-            high = np.searchsorted(stored, keys, side="right")
-            counts = high - low
-            hit = np.flatnonzero(counts)
-            if len(hit):
-                found_index.append(np.repeat(hit, counts[hit]))
-                starts = np.repeat(low[hit] - np.cumsum(np.r_[0, counts[hit][:-1]]), counts[hit])
-                found_article.append(articles[starts + np.arange(int(counts[hit].sum()))])
+            hit = np.flatnonzero(stored[np.minimum(low, len(stored) - 1)] == keys)
+            if not len(hit):
+                continue  # most keys are new: one search per run finds that
+            counts = np.searchsorted(stored, keys[hit], side="right") - low[hit]
+            found_index.append(np.repeat(hit, counts))
+            starts = np.repeat(low[hit] - np.cumsum(np.r_[0, counts[:-1]]), counts)
+            found_article.append(articles[starts + np.arange(int(counts.sum()))])
         if not found_index:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(found_index), np.concatenate(found_article).astype(np.int64)
 
-    def add(self, doc_id: Any, text: str, keys: np.ndarray) -> int:
-        """Remember an article with its fingerprint keys (distinct uint64); returns its number."""
+    def add(self, doc_id: Any, text: str, keys: np.ndarray, holders: np.ndarray | None = None) -> int:
+        """Remember an article with its fingerprint keys (distinct uint64); returns its number.
+
+        ``holders``: how many articles hold each key already, when the caller looked them
+        up (else they are looked up here); keys held by ``max_holders`` are not added.
+        """
         article = len(self._ids)
         self._ids.append(doc_id)
         self._texts.append(compress_text(text))
-        keys = _below_cap(self, keys)
+        keys = _below_cap(self, keys, holders)
         if len(keys):
             self._keys.append(np.sort(keys))
             self._articles.append(np.full(len(keys), article, dtype=np.uint32))
@@ -191,9 +195,9 @@ class SQLiteStore:
                 found_article.append(article)
         return np.array(found_index, dtype=np.int64), np.array(found_article, dtype=np.int64)
 
-    def add(self, doc_id: Any, text: str, keys: np.ndarray) -> int:
+    def add(self, doc_id: Any, text: str, keys: np.ndarray, holders: np.ndarray | None = None) -> int:
         article = self._count
-        keys = _below_cap(self, keys)
+        keys = _below_cap(self, keys, holders)
         with self._connection:
             self._connection.execute(
                 "INSERT INTO articles VALUES (?, ?, ?, ?)", (article, str(doc_id), _is_int(doc_id), compress_text(text))
@@ -208,13 +212,14 @@ class SQLiteStore:
         self._connection.close()
 
 
-def _below_cap(store, keys: np.ndarray) -> np.ndarray:
+def _below_cap(store, keys: np.ndarray, holders: np.ndarray | None) -> np.ndarray:
     """The keys that have fewer than ``max_holders`` holders so far."""
     if not len(keys):
         return keys
-    index, _ = store.holders(keys)
-    counts = np.bincount(index, minlength=len(keys))
-    return keys[counts < store.max_holders]
+    if holders is None:
+        index, _ = store.holders(keys)
+        holders = np.bincount(index, minlength=len(keys))
+    return keys[holders < store.max_holders]
 
 
 def _is_int(doc_id: Any) -> int:
