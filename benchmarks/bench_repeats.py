@@ -235,6 +235,8 @@ def describe_failure(case: Case, out: str, row: dict, repeats: list) -> dict:
         summary = "removed too much (original words lost)"
     elif row["left"]:
         summary = "removed too little (repeat words left)"
+    elif row["marks_left"]:
+        summary = "marks of the copy left (quotes, dashes, bullets, box characters)"
     else:
         summary = "same words, different order"
     return {
@@ -252,6 +254,8 @@ def describe_failure(case: Case, out: str, row: dict, repeats: list) -> dict:
         "injected_words": row["injected_words"],
         "lost_words": row["lost"],
         "left_words": row["left"],
+        "marks_left": row["marks_left"],
+        "copies_left": row["copies_left"],
         "only_deletes": row["only_deletes"],
         "prefix_kept": row["prefix_kept"],
         "injected_ranges": case.injected,
