@@ -426,15 +426,21 @@ def parse_params(items: Sequence[str]) -> dict:
 def print_runs_table(cases: list[Case], outputs: dict[str, list[tuple[Case, dict]]], min_length: int) -> list[dict]:
     """RUN_KINDS: what is left of a unit said k times, by kind, size and whether it reaches min_length."""
     print(f"\n### Runs of copies (min_length={min_length}: one copy expected once the later copies reach it)\n")
-    print("| corpus | kind | method | later copies | cases | restored | one copy | all copies | other count | fragment |")
-    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| corpus | kind | method | unit words | later copies | cases | restored | one copy | all copies "
+        "| other count | fragment |"
+    )
+    print("|---|---|---|---|---|---:|---:|---:|---:|---:|---:|")
     records = []
     for method, rows in outputs.items():
         groups: dict = defaultdict(list)
         for case, row in rows:
-            reaches = (case.copies - 1) * len(norm_words(case.unit)) >= min_length
-            groups[(case.corpus, case.kind, ">= min_length" if reaches else "< min_length")].append((case, row))
-        for (corpus, kind, reach), items in sorted(groups.items()):
+            unit_words = len(norm_words(case.unit))
+            size = "1-3" if unit_words <= 3 else "4-12" if unit_words <= 12 else "13+"
+            reaches = (case.copies - 1) * unit_words >= min_length
+            groups[(case.corpus, case.kind, size, ">= min_length" if reaches else "< min_length")].append((case, row))
+        order = {"1-3": 0, "4-12": 1, "13+": 2}
+        for (corpus, kind, size, reach), items in sorted(groups.items(), key=lambda g: (*g[0][:2], order[g[0][2]], g[0][3])):
             n = len(items)
             left = [row["copies_left"] for _, row in items]
             one = sum(m == 1 for m in left)
@@ -443,11 +449,11 @@ def print_runs_table(cases: list[Case], outputs: dict[str, list[tuple[Case, dict
             other = n - one - full - fragment
             restored = sum(row["restored"] for _, row in items)
             print(
-                f"| {corpus} | {kind} | {method} | {reach} | {n} | {restored / n:.1%} | {one} | {full} | {other} "
+                f"| {corpus} | {kind} | {method} | {size} | {reach} | {n} | {restored / n:.1%} | {one} | {full} | {other} "
                 f"| {fragment} |"
             )
             records.append(
-                {"corpus": corpus, "kind": kind, "method": method, "later_copies": reach, "cases": n,
+                {"corpus": corpus, "kind": kind, "method": method, "unit_words": size, "later_copies": reach, "cases": n,
                  "restored": restored / n, "one_copy": one, "all_copies": full, "other": other, "fragment": fragment}
             )
     return records
