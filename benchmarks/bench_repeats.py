@@ -440,7 +440,9 @@ def print_runs_table(cases: list[Case], outputs: dict[str, list[tuple[Case, dict
             reaches = (case.copies - 1) * unit_words >= min_length
             groups[(case.corpus, case.kind, size, ">= min_length" if reaches else "< min_length")].append((case, row))
         order = {"1-3": 0, "4-12": 1, "13+": 2}
-        for (corpus, kind, size, reach), items in sorted(groups.items(), key=lambda g: (*g[0][:2], order[g[0][2]], g[0][3])):
+        for (corpus, kind, size, reach), items in sorted(
+            groups.items(), key=lambda g: (*g[0][:2], order[g[0][2]], g[0][3])
+        ):
             n = len(items)
             left = [row["copies_left"] for _, row in items]
             one = sum(m == 1 for m in left)
@@ -453,8 +455,19 @@ def print_runs_table(cases: list[Case], outputs: dict[str, list[tuple[Case, dict
                 f"| {fragment} |"
             )
             records.append(
-                {"corpus": corpus, "kind": kind, "method": method, "unit_words": size, "later_copies": reach, "cases": n,
-                 "restored": restored / n, "one_copy": one, "all_copies": full, "other": other, "fragment": fragment}
+                {
+                    "corpus": corpus,
+                    "kind": kind,
+                    "method": method,
+                    "unit_words": size,
+                    "later_copies": reach,
+                    "cases": n,
+                    "restored": restored / n,
+                    "one_copy": one,
+                    "all_copies": full,
+                    "other": other,
+                    "fragment": fragment,
+                }
             )
     return records
 
@@ -468,15 +481,23 @@ def phrase_storm(text: str, clean: Callable[[str], str], max_copies: int, min_le
         unit = text[a:b]
         for n in (c for c in STORM_COPIES if c <= max_copies):
             corrupted = text[:b] + (" " + unit) * (n - 1) + text[b:]
-            case = Case("storm", "phrase-many", "", "", "", text, corrupted, [(b + 1, b + (len(unit) + 1) * (n - 1))], unit, n)
+            case = Case(
+                "storm", "phrase-many", "", "", "", text, corrupted, [(b + 1, b + (len(unit) + 1) * (n - 1))], unit, n
+            )
             t0 = time.process_time()
             out = clean(corrupted)
             seconds = time.process_time() - t0
             expected = 1 if (n - 1) * len(norm_words(unit)) >= min_length else n
             m = copies_left(case, out)
             rows.append(
-                {"words": len(norm_words(unit)), "copies": n, "mb": len(corrupted.encode()) / 1e6, "seconds": seconds,
-                 "copies_left": m, "ok": m == expected}
+                {
+                    "words": len(norm_words(unit)),
+                    "copies": n,
+                    "mb": len(corrupted.encode()) / 1e6,
+                    "seconds": seconds,
+                    "copies_left": m,
+                    "ok": m == expected,
+                }
             )
             print(
                 f"| {rows[-1]['words']} | {n:,} | {rows[-1]['mb']:.2f} | {seconds:.2f} | "
