@@ -529,9 +529,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--storm-max", type=int, default=max(STORM_COPIES), help="most copies in the phrase storm (0: no storm)"
     )
+    parser.add_argument(
+        "--expect-min-words",
+        type=int,
+        default=None,
+        help="sentence-k / phrase-many: one copy expected once the later copies reach this many words "
+        "(default: min_length of dedup.clean, when it counts words)",
+    )
     args = parser.parse_args(argv)
     params = parse_params(args.param)
-    min_length = default_min_length(params)
+    # Words the later copies of a run must reach before one copy is expected.
+    min_length = args.expect_min_words if args.expect_min_words is not None else default_min_length(params)
 
     if hasattr(os, "sched_setaffinity"):
         cpus = sorted(os.sched_getaffinity(0))
