@@ -13,7 +13,7 @@ from typing import Any
 from ..io import AtomicOutputs, Record, RecordError, RecordWriter, UsageError, open_input
 from .across import Across, given_options
 from .errors import EXIT_OK, DataError, warn
-from .outputs import check_paths, display_name, folder_writer, open_main_output
+from .outputs import check_paths, folder_writer, open_json_lines, open_main_output
 from .parser import default_jobs
 from .pool import OrderedPool
 from .progress import Progress, Stats, plural, summary
@@ -85,12 +85,15 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     progress = None
     ok = False
     kinds = (("within",) if within else ()) + (("across",) if across is not None else ())
-    stats = Stats(kinds=kinds, spans_known=want_report)
+    drop_empty = not explain and args.drop_empty
+    stats = Stats(kinds=kinds, spans_known=want_report, dropping=drop_empty)
+    if args.jobs is not None and args.jobs > 1 and not within:
+        warn("--jobs has no effect with --scope across: that pass runs in one process, in input order")
     try:
         single_format = None if inp.is_dir else inp.files[0].format
         main_writer, out_folder = (None, None) if explain else open_main_output(args, inp, outputs, single_format)
-        report = RecordWriter(outputs.file(report_path), "jsonl", name=display_name(report_path)) if want_report else None
-        rejects = RecordWriter(outputs.file(args.rejects), "jsonl", name=display_name(args.rejects)) if args.rejects else None
+        report = open_json_lines(outputs, "-o" if explain else "--report", report_path) if want_report else None
+        rejects = open_json_lines(outputs, "--rejects", args.rejects) if args.rejects else None
         jobs = args.jobs or default_jobs()
         pool = OrderedPool(work, jobs if within else 1)
         progress = Progress(not args.quiet and sys.stderr.isatty(), args.command, inp.files)
@@ -113,9 +116,13 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             elif kind == "error":
                 _handle_error(payload, args, stats, rejects)
             else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
-                if out_folder is not None and writer is None:
-                    writer = folder_writer(out_folder, current, args)
-                _finish_chunk(context, payload, across, explain, writer, report, stats)
+                kept = _finish_chunk(context, payload, across, report, stats, drop_empty)
+                if kept and not explain:
+                    if out_folder is not None and writer is None:
+                        writer = folder_writer(out_folder, current, args)
+                    for record, text in kept:
+                        writer.write(record, text)
+                    stats.docs_out += len(kept)
                 progress.update(len(context), current)
         if writer is not None:
             writer.close()
@@ -140,18 +147,38 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         where = ""
         if args.rejects and stats.skipped:
             where = f"  skipped records written to {args.rejects}"
-        sys.stderr.write(summary("explain" if explain else "clean", stats, time.perf_counter() - started, where) + "\n")
+        extra = "\n".join(line for line in (where, _nothing_removed_hint(args, stats)) if line)
+        sys.stderr.write(summary("explain" if explain else "clean", stats, time.perf_counter() - started, extra) + "\n")
     return EXIT_OK
 
 
-def _finish_chunk(records: list[Record], results: list, across: Across | None, explain: bool,
-                  writer: RecordWriter | None, report: RecordWriter | None, stats: Stats) -> None:
-    """Apply the across pass to a processed chunk (in input order), then write, report and count."""
+def _nothing_removed_hint(args: argparse.Namespace, stats: Stats) -> str:
+    """What else to try when a run removed nothing (an empty input needs no hint)."""
+    if stats.chars_removed or not stats.docs_in:
+        return ""
+    tips = []
+    if args.scope != "both":
+        tips.append("--scope both: repeats inside documents and passages seen in earlier documents")
+    given = f" (now {args.threshold})" if args.threshold is not None else ""
+    tips.append(f"a lower --threshold{given}: accepts copies with more words changed")
+    tips.append("a lower --min-length: also shorter repeated passages")
+    tips.append(f"dedup dups {args.input}: whole documents that near-duplicate each other")
+    return "  nothing removed; to look further, try:\n" + "\n".join(f"    {tip}" for tip in tips)
+
+
+def _finish_chunk(records: list[Record], results: list, across: Across | None,
+                  report: RecordWriter | None, stats: Stats, drop_empty: bool) -> list[tuple[Record, str]]:
+    """Apply the across pass to a processed chunk (in input order), report and count.
+
+    Returns the records to write, each with its final text (without those left with no
+    text when ``drop_empty``).
+    """
     within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(records, results)]
     if across is not None:
         final = across.process(within, [record.id for record in records])
     else:
         final = [(text, []) for text in within]
+    kept = []
     for record, (cleaned, spans), middle, (text, matches) in zip(records, results, within, final):
         stats.docs_in += 1
         stats.chars_in += len(record.text)
@@ -160,15 +187,19 @@ def _finish_chunk(records: list[Record], results: list, across: Across | None, e
             stats.docs_with["within"] += 1
         if text is not middle:
             stats.docs_with["across"] += 1
-        if text is not record.text and not text.strip():
+        empty = not text.strip()
+        if empty and text is not record.text:
             stats.docs_emptied += 1
         stats.spans["within"] += len(spans or ())
         stats.spans["across"] += len(matches)
+        dropped = drop_empty and empty
         if report is not None:
-            write_removed_spans(report, record, spans or [], middle, matches)
-        if writer is not None and not explain:
-            writer.write(record, text)
-            stats.docs_out += 1
+            write_removed_spans(report, record, spans or [], middle, matches, dropped=dropped)
+        if dropped:
+            stats.docs_dropped += 1
+        else:
+            kept.append((record, text))
+    return kept
 
 
 def run_dups(args: argparse.Namespace) -> int:
@@ -179,16 +210,14 @@ def run_dups(args: argparse.Namespace) -> int:
     from .. import find_duplicates
 
     options = given_options(args, ("threshold", "num_perm", "ngram", "seed"))
-    if args.jobs is not None and args.jobs > 1:
-        warn("--jobs has no effect on dups: it runs in one process")
     outputs = AtomicOutputs()
     stats = Stats()
     ok = False
     progress = Progress(not args.quiet and sys.stderr.isatty(), "dups", inp.files)
     seen: set = set()
     try:
-        out = RecordWriter(outputs.file(args.output), "jsonl", name=display_name(args.output))
-        rejects = RecordWriter(outputs.file(args.rejects), "jsonl", name=display_name(args.rejects)) if args.rejects else None
+        out = open_json_lines(outputs, "-o", args.output)
+        rejects = open_json_lines(outputs, "--rejects", args.rejects) if args.rejects else None
 
         def documents() -> Iterator[tuple[Any, str]]:
             # Streamed: find_duplicates keeps only signatures, never the texts.
@@ -227,7 +256,7 @@ def run_dups(args: argparse.Namespace) -> int:
             outputs.abort()
     if not args.quiet:
         in_clusters = sum(len(c.members) for c in result.clusters)
-        extra = f"  clusters: {len(result.clusters):,}, {plural(in_clusters, 'document')} in them"
+        extra = f"  {plural(len(result.clusters), 'cluster')}, {plural(in_clusters, 'document')} in them"
         extra += f", {in_clusters - len(result.clusters):,} would be dropped keeping one per cluster"
         if result.empty:
             extra += f"\n  documents without words (never clustered): {len(result.empty):,}"

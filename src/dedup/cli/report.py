@@ -8,10 +8,15 @@ from collections.abc import Callable
 from ..io import Record, RecordWriter
 
 
-def write_removed_spans(report: RecordWriter, record: Record, spans: list[tuple], middle: str, matches: list) -> None:
+def write_removed_spans(report: RecordWriter, record: Record, spans: list[tuple], middle: str, matches: list,
+                        *, dropped: bool = False) -> None:
     """Report ``record``'s removed spans: ``spans`` found inside the document (offsets into
     ``record.text``), then ``matches`` against earlier documents (offsets into ``middle``,
-    the text left by the within-document pass), mapped back to ``record.text``."""
+    the text left by the within-document pass), mapped back to ``record.text``.
+
+    A record left out of the output (``--drop-empty``) gets one more line, of kind
+    ``dropped``, so that the report still lists it.
+    """
     where = {"id": record.id, "source": record.source, "line": record.line}
     for start, end, source_start, source_end, similarity in spans:
         report.write_json(dict(
@@ -27,6 +32,8 @@ def write_removed_spans(report: RecordWriter, record: Record, spans: list[tuple]
                 source_id=match.source_id, source_start=match.source_start, source_end=match.source_end,
                 similarity=round(float(match.similarity), 4), text=middle[match.start : match.end],
             ))
+    if dropped:
+        report.write_json(dict(where, kind="dropped", reason="no text left"))
 
 
 def offset_map(original: str, cleaned: str) -> Callable[[int], int]:
