@@ -124,7 +124,7 @@ def _sniff_compression(head: bytes) -> str | None:
 
 
 def _missing_extra(module: str, extra: str, what: str) -> UsageError:
-    return UsageError(f"{what} needs the optional package '{module}': pip install 'dedup[{extra}]'")
+    return UsageError(f"{what} needs the optional package '{module}': pip install 'dedup-passages[{extra}]'")
 
 
 def open_binary(path: str) -> BinaryIO:

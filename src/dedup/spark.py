@@ -1,4 +1,4 @@
-"""The dedup pipeline on Apache Spark DataFrames (optional extra ``dedup[spark]``).
+"""The dedup pipeline on Apache Spark DataFrames (optional extra ``dedup-passages[spark]``).
 
 Two entry points, each the distributed twin of an in-process function:
 
@@ -55,7 +55,7 @@ try:
     from pyspark.sql import types as T
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "dedup.spark needs PySpark, pyarrow and pandas: pip install 'dedup[spark]'"
+        "dedup.spark needs PySpark, pyarrow and pandas: pip install 'dedup-passages[spark]'"
     ) from error
 
 __all__ = ["clean_column", "find_duplicates"]
