@@ -435,7 +435,7 @@ def wire_records() -> list[dict]:
 
 def library_both(rows: list[dict]) -> list[str]:
     """What --scope both promises: dedup.clean, then Deduplicator(scope="across") in input order."""
-    from dedup.corpus import Deduplicator
+    from dedup.deduplicator import Deduplicator
 
     across = Deduplicator(scope="across")
     return [across.clean(dedup.clean(r["text"]), r["id"]) for r in rows]
@@ -504,7 +504,7 @@ def test_jobs_do_not_change_output_across_documents(tmp_path):
 
 
 def test_dups_writes_clusters_of_near_duplicate_documents(tmp_path):
-    from dedup.corpus import find_duplicates
+    from dedup.duplicates import find_duplicates
 
     edited = ENGLISH.replace("Friday", "Saturday")
     rows = [{"id": "x", "text": ENGLISH}, {"id": "y", "text": DUTCH}, {"id": "z", "text": edited},
