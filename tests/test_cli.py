@@ -557,7 +557,7 @@ def test_ordered_pool_yields_results_in_input_order_whatever_finishes_first():
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab \n.", max_size=60), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), max_size=5))
 def test_offsets_in_a_cleaned_text_map_back_to_the_same_characters(original, cuts):
-    from dedup.cli.report import offset_map
+    from dedup.report import offset_map
 
     keep = [True] * len(original)
     for start, length in cuts:

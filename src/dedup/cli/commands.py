@@ -10,10 +10,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..io import AtomicOutputs, Record, RecordError, RecordWriter, UsageError, open_input
+from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, open_input
+from ..report import ReportBuilder, render_html
 from .across import Across, given_options
 from .errors import EXIT_OK, DataError, warn
-from .outputs import check_paths, folder_writer, open_json_lines, open_main_output
+from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
 from .parser import default_jobs
 from .pool import OrderedPool
 from .progress import Progress, Stats, plural, summary
@@ -50,9 +51,12 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     """``dedup clean`` (``explain=False``) or ``dedup explain`` (``explain=True``)."""
     started = time.perf_counter()
     inp = open_input(args.input, None if args.format == "auto" else args.format)
+    html_path = args.html if explain else None
+    if explain and args.output is None:  # the JSON lines go to stdout unless only the page is asked for
+        args.output = None if html_path else STDIO
     report_path = args.output if explain else args.report
-    if explain:  # explain writes only the report (-o) and reads --state without saving it
-        written = {"-o": report_path, "--rejects": args.rejects}
+    if explain:  # explain writes only the reports (-o, --html) and reads --state without saving it
+        written = {"-o": report_path, "--html": html_path, "--rejects": args.rejects}
     else:
         written = {"-o": args.output, "--report": args.report, "--rejects": args.rejects, "--state": args.state}
     check_paths(inp, written)
@@ -64,7 +68,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         warn(f"ignored {len(inp.ignored) - 5} more files of unknown format")
 
     within = args.scope in ("within", "both")
-    want_report = explain or bool(args.report)
+    want_report = bool(report_path) or bool(html_path)
     params: dict = {}
     work = keep_as_is
     if within:
@@ -92,7 +96,9 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     try:
         single_format = None if inp.is_dir else inp.files[0].format
         main_writer, out_folder = (None, None) if explain else open_main_output(args, inp, outputs, single_format)
-        report = open_json_lines(outputs, "-o" if explain else "--report", report_path) if want_report else None
+        report = open_json_lines(outputs, "-o" if explain else "--report", report_path) if report_path else None
+        page = ReportBuilder() if html_path else None
+        page_stream = open_output(outputs, "--html", html_path) if html_path else None
         rejects = open_json_lines(outputs, "--rejects", args.rejects) if args.rejects else None
         jobs = args.jobs or default_jobs()
         pool = OrderedPool(work, jobs if within else 1)
@@ -116,7 +122,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             elif kind == "error":
                 _handle_error(payload, args, stats, rejects)
             else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
-                kept = _finish_chunk(context, payload, across, report, stats, drop_empty)
+                kept = _finish_chunk(context, payload, across, report, page, stats, drop_empty)
                 if kept and not explain:
                     if out_folder is not None and writer is None:
                         writer = folder_writer(out_folder, current, args)
@@ -129,6 +135,9 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         for extra_writer in (report, rejects):
             if extra_writer is not None:
                 extra_writer.close()
+        if page is not None:
+            page_stream.write(render_html(page.reports(), title=f"dedup explain {args.input}").encode("utf-8"))
+            page_stream.flush()
         if across is not None and args.state and not explain:
             temp = outputs.path(args.state)
             across.save(temp)
@@ -166,8 +175,8 @@ def _nothing_removed_hint(args: argparse.Namespace, stats: Stats) -> str:
     return "  nothing removed; to look further, try:\n" + "\n".join(f"    {tip}" for tip in tips)
 
 
-def _finish_chunk(records: list[Record], results: list, across: Across | None,
-                  report: RecordWriter | None, stats: Stats, drop_empty: bool) -> list[tuple[Record, str]]:
+def _finish_chunk(records: list[Record], results: list, across: Across | None, report: RecordWriter | None,
+                  page: ReportBuilder | None, stats: Stats, drop_empty: bool) -> list[tuple[Record, str]]:
     """Apply the across pass to a processed chunk (in input order), report and count.
 
     Returns the records to write, each with its final text (without those left with no
@@ -195,6 +204,9 @@ def _finish_chunk(records: list[Record], results: list, across: Across | None,
         dropped = drop_empty and empty
         if report is not None:
             write_removed_spans(report, record, spans or [], middle, matches, dropped=dropped)
+        if page is not None:
+            page.add(record.id, record.text, spans or [], middle, matches, text,
+                     source=f"{record.source}:{record.line}", dropped=dropped)
         if dropped:
             stats.docs_dropped += 1
         else:

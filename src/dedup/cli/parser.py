@@ -100,9 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dedup {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def common(sub: argparse.ArgumentParser, output_help: str, parallel: bool) -> None:
+    def common(sub: argparse.ArgumentParser, output_help: str, parallel: bool, output_default: str | None = STDIO) -> None:
         sub.add_argument("input", metavar="IN", help="file (JSONL, Parquet, text; may be .gz/.zst), folder, or - for stdin")
-        sub.add_argument("-o", "--output", metavar="OUT", default=STDIO, help=output_help)
+        sub.add_argument("-o", "--output", metavar="OUT", default=output_default, help=output_help)
         sub.add_argument(
             "--format", choices=("auto",) + FORMATS, default="auto",
             help="input format (default: from the file extension, else from the content)",
@@ -200,8 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
         "explain", "report what 'clean' would remove and why, as JSONL",
         "Report every span 'clean' would remove: document, span, earlier span it repeats, similarity.",
     )
-    common(explain, "report file (default: - for stdout)", parallel=True)
+    common(explain, "JSON-lines report file (default: - for stdout, unless --html is given)", parallel=True,
+           output_default=None)
     matching_clean(explain)
+    explain.add_argument(
+        "--html", metavar="FILE",
+        help="also write one self-contained HTML page: changed documents with removed spans highlighted, "
+        "each linked to the passage it repeats, with figures; pages and a filter for large inputs",
+    )
 
     dups = command(
         "dups", "clusters of near-duplicate documents, as JSONL",
