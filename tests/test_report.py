@@ -109,12 +109,12 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-def browser_dom(page: Path, tmp_path: Path) -> str:
+def browser_dom(page: Path, tmp_path: Path, fragment: str = "") -> str:
     """The page's DOM after its script ran, from headless Chromium."""
     command = [
         chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=5000", "--dump-dom", page.as_uri(),
+        "--virtual-time-budget=5000", "--dump-dom", page.as_uri() + fragment,
     ]
     done = subprocess.run(command, capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
@@ -145,3 +145,6 @@ def test_the_page_renders_in_a_browser_with_paging_for_many_documents(tmp_path):
     assert len(re.findall(r'<mark class="rm k1"[^>]*id="r-', dom)) == 25
     assert len(re.findall(r'<span class="src"[^>]*id="s-', dom)) == 25  # each is the source of the next
     assert "1,200 documents analysed, 1,199 changed" in dom
+    # a link to a document on another page opens that page (doc-60 is the 60th changed one)
+    linked = browser_dom(page, tmp_path, "#doc-60")
+    assert "page 3 of 48" in linked and 'id="doc-60"' in linked

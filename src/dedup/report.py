@@ -330,6 +330,7 @@ def page_data(reports: Sequence[DocumentReport]) -> dict:
             "removed": report.removed_chars,
             "dropped": report.dropped,
             "changed": report.changed,
+            "empty": report.changed and not report.cleaned.strip(),
             "spans": [
                 [kinds[s.kind], s.start, s.end, position.get(index_of.get(s.source_id, -1), -1),
                  s.source_start, s.source_end, round(s.similarity, 3)]
@@ -457,18 +458,10 @@ _SCRIPT = r"""
     if (state.kind === "changed" && !(d.changed || d.dropped)) return false;
     if (state.kind === "within" && !has(0)) return false;
     if (state.kind === "across" && !has(1)) return false;
-    if (state.kind === "emptied" && !(d.dropped || (d.changed && d.removed >= d.text.trim().length && d.removed > 0 && isEmptied(d)))) return false;
+    if (state.kind === "emptied" && !(d.dropped || d.empty)) return false;
     if (!state.filter) return true;
     var f = state.filter;
     return d.id.toLowerCase().indexOf(f) >= 0 || d.text.toLowerCase().indexOf(f) >= 0;
-  }
-  function isEmptied(d) { return d.text.length - d.removed <= d.text.length && removedCovers(d); }
-  function removedCovers(d) {
-    // Left empty: nothing but whitespace outside the removed spans.
-    var at = 0, rest = "";
-    d.spans.forEach(function (s) { rest += d.text.slice(at, s[1]); at = Math.max(at, s[2]); });
-    rest += d.text.slice(at);
-    return rest.trim() === "";
   }
   function select() {
     state.list = [];
@@ -530,6 +523,7 @@ _SCRIPT = r"""
       pct(d.removed, d.text.length) + "); " + plural(within, "repeat") + " inside, " +
       plural(across, "passage") + " seen before" + (d.where ? " \u2014 " + d.where : "")));
     if (d.dropped) art.appendChild(el("span", "tag", "dropped"));
+    else if (d.empty) art.appendChild(el("span", "tag", "left empty"));
     else if (!d.changed) art.appendChild(el("span", "tag", "unchanged: source of later passages"));
     art.appendChild(renderText(i));
     return art;
@@ -589,5 +583,7 @@ _SCRIPT = r"""
   var hash = /^#doc-(\d+)$/.exec(location.hash);
   show(0);
   if (hash) jump(+hash[1], "doc-" + hash[1]);
+  // Milliseconds from navigation to the first page shown (read by benchmarks/bench_report.py).
+  document.documentElement.dataset.readyMs = Math.round(performance.now());
 })();
 """
