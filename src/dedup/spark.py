@@ -145,7 +145,7 @@ def clean_column(df: DataFrame, column: str, output_col: str | None = None, **pa
         output_col = column
     elif not isinstance(output_col, str) or not output_col:
         raise TypeError(f"output_col must be a non-empty column name (str) or None, got {output_col!r}")
-    RepeatParams(**params)  # a bad parameter fails here, on the driver, not in an executor
+    RepeatParams.from_keywords("clean_column", params)  # a bad parameter fails here, on the driver
 
     @F.pandas_udf(T.StringType())
     def _clean(texts: pd.Series) -> pd.Series:
