@@ -1,4 +1,4 @@
-"""The dedup pipeline on Apache Spark DataFrames (optional extra ``dedup[spark]``).
+"""The dedup pipeline on Apache Spark DataFrames (optional extra ``dedup-passages[spark]``).
 
 Two entry points, each the distributed twin of an in-process function:
 
@@ -55,7 +55,7 @@ try:
     from pyspark.sql import types as T
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "dedup.spark needs PySpark, pyarrow and pandas: pip install 'dedup[spark]'"
+        "dedup.spark needs PySpark, pyarrow and pandas: pip install 'dedup-passages[spark]'"
     ) from error
 
 __all__ = ["clean_column", "find_duplicates"]
@@ -145,7 +145,7 @@ def clean_column(df: DataFrame, column: str, output_col: str | None = None, **pa
         output_col = column
     elif not isinstance(output_col, str) or not output_col:
         raise TypeError(f"output_col must be a non-empty column name (str) or None, got {output_col!r}")
-    RepeatParams(**params)  # a bad parameter fails here, on the driver, not in an executor
+    RepeatParams.from_keywords("clean_column", params)  # a bad parameter fails here, on the driver
 
     @F.pandas_udf(T.StringType())
     def _clean(texts: pd.Series) -> pd.Series:
