@@ -38,14 +38,13 @@ from .lsh import (
     _decode_strings,
     _encode_strings,
     _resolve_params,
-    atomic_save,
     band_keys,
     candidate_pairs,
-    load_state,
     optimal_params,
 )
 from .minhash import EMPTY, MinHasher
 from .repeats import RepeatParams, find_repeats_many, remove_spans
+from .storage import atomic_save, load_state
 from .text import SENTENCE_END, mix64, paragraphs, tokenize
 
 __all__ = ["RECALL_WEIGHTS", "ArticleMatch", "Cluster", "Deduplicator", "Duplicates", "Match", "find_duplicates"]
