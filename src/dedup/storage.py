@@ -53,7 +53,7 @@ def _temp_prefix(destination: str) -> str:
 
 
 def _temp_pattern(destination: str) -> re.Pattern:
-    return re.compile(re.escape(_temp_prefix(destination)) + r"(\d+)-[A-Za-z0-9_]+" + re.escape(_TEMP_SUFFIX) + "$")
+    return re.compile(re.escape(_temp_prefix(destination)) + r"(\d+)-[A-Za-z0-9_]+\.(tmp|old)$")
 
 
 def _process_alive(pid: int) -> bool:
@@ -74,7 +74,9 @@ def remove_stale_temporaries(destination: str | os.PathLike) -> list[str]:
     """Remove temporaries of ``destination`` left by processes that no longer run.
 
     A temporary of a process that is still running (another save to the same target in
-    progress) is left alone. Returns the paths removed.
+    progress) is left alone. A previous folder moved aside (``.old``) by a process killed
+    before its replacement was in place is put back when ``destination`` is missing.
+    Returns the paths removed.
     """
     destination = os.fspath(destination)
     folder = os.path.dirname(os.path.abspath(destination))
@@ -89,6 +91,12 @@ def remove_stale_temporaries(destination: str | os.PathLike) -> list[str]:
         if match is None or _process_alive(int(match.group(1))):
             continue
         stale = os.path.join(folder, name)
+        if match.group(2) == "old" and not os.path.lexists(destination):
+            try:
+                os.rename(stale, destination)
+            except OSError:
+                pass
+            continue
         try:
             if os.path.isdir(stale) and not os.path.islink(stale):
                 shutil.rmtree(stale)
