@@ -211,8 +211,58 @@ def _open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
         import zstandard
     except ImportError:
         raise _missing_extra("zstandard", "zstd", f"reading the zstd-compressed file {path}") from None
-    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-    return io.BufferedReader(reader)  # type: ignore[arg-type]
+    return io.BufferedReader(ZstdReader(raw, zstandard), buffer_size=1 << 20)  # type: ignore[arg-type]
+
+
+class ZstdReader(io.RawIOBase):
+    """Decompressed bytes of a zstd stream of one or more frames.
+
+    Unlike ``zstandard``'s stream reader, it raises ``EOFError`` when the data end inside
+    a frame (a truncated file), as the gzip, bz2 and xz readers do, instead of ending
+    quietly with part of the data missing.
+    """
+
+    _CHUNK = 1 << 16
+
+    def __init__(self, raw: BinaryIO, zstandard: Any) -> None:
+        super().__init__()
+        self._raw = raw
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._frame = self._decompressor.decompressobj()
+        self._in_frame = False
+        self._buffer = b""
+        self._offset = 0  # bytes of _buffer already returned
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        while self._offset == len(self._buffer):
+            chunk = self._raw.read(self._CHUNK)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("zstd data end inside a frame")
+                return 0
+            self._buffer, self._offset = self._decompress(chunk), 0
+        size = min(len(target), len(self._buffer) - self._offset)
+        target[:size] = memoryview(self._buffer)[self._offset : self._offset + size]
+        self._offset += size
+        return size
+
+    def _decompress(self, chunk: bytes) -> bytes:
+        parts = []
+        while chunk:
+            if self._frame.eof:  # the previous frame ended: the rest starts another one
+                self._frame = self._decompressor.decompressobj()
+            parts.append(self._frame.decompress(chunk))
+            chunk = self._frame.unused_data if self._frame.eof else b""
+        self._in_frame = not self._frame.eof
+        return b"".join(parts)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
 
 
 @dataclass
