@@ -283,7 +283,6 @@ def processes_marked(mark: str) -> list[int]:
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the workers")
-@pytest.mark.xfail(strict=True, reason="workers outlive a killed command until the CLI pool watches its parent")
 def test_kill_9_at_random_points_of_a_run_keeps_the_previous_output_and_ends_the_workers(tmp_path):
     source = tmp_path / "in.jsonl"
     docs = [{"id": i, "text": article(i % 40) + " " + article(i)} for i in range(1500)]

@@ -792,12 +792,15 @@ class OutputFile(io.FileIO):
         except OSError as error:
             raise write_error(error, self.destination) from error
 
-    def sync(self) -> None:
-        """Flush to disk (commit needs the data there before the rename)."""
-        try:
-            os.fsync(self.fileno())
-        except OSError as error:
-            raise write_error(error, self.destination) from error
+    def close(self) -> None:
+        """Close after flushing to disk: the commit's rename must find the data there."""
+        if not self.closed:
+            try:
+                os.fsync(self.fileno())
+            except OSError as error:
+                super().close()
+                raise write_error(error, self.destination) from error
+        super().close()
 
 
 class AtomicOutputs:
@@ -869,9 +872,7 @@ class AtomicOutputs:
 
     def commit(self) -> None:
         for handle in self._handles:
-            handle.flush()
-            handle.raw.sync()  # type: ignore[attr-defined]
-            handle.close()
+            handle.close()  # flushes, fsyncs (OutputFile.close); a closed one already did
         for temporary, destination, is_dir in self._pending:
             with self.naming(destination):
                 if is_dir:

@@ -106,7 +106,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                     # An empty JSONL/Parquet file gives an empty output file; a rejected
                     # text file gives none (it is in --rejects instead).
                     if writer is None and payload.format != "text":
-                        writer = folder_writer(out_folder, payload, args)
+                        writer = folder_writer(outputs, out_folder, payload, args)
                     if writer is not None:
                         writer.close()
                     writer = None
@@ -114,7 +114,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                 _handle_error(payload, args, stats, rejects)
             else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
                 if out_folder is not None and writer is None:
-                    writer = folder_writer(out_folder, current, args)
+                    writer = folder_writer(outputs, out_folder, current, args)
                 _finish_chunk(context, payload, across, explain, writer, report, stats)
                 progress.update(len(context), current)
         if writer is not None:
@@ -124,7 +124,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                 extra_writer.close()
         if across is not None and args.state and not explain:
             temp = outputs.path(args.state)
-            across.save(temp)
+            with outputs.naming(args.state):
+                across.save(temp)
         pool.close(ok=True)
         pool = None
         outputs.commit()
