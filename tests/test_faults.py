@@ -200,7 +200,8 @@ def test_full_disk_during_a_run_names_the_output_exits_1_and_keeps_the_previous_
     stderr = done.stderr.decode()
     assert done.returncode == 1, stderr
     assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
-    assert f"cannot write {out}" in stderr and "No space left on device" in stderr and ".tmp" not in stderr
+    assert stderr.startswith(f"dedup: error: cannot write {out}: No space left on device")
+    assert ".tmp" not in stderr and "Errno" not in stderr
     assert out.read_bytes() == previous
     assert os.listdir(small_disk) == ["out.jsonl"]
 
@@ -313,3 +314,41 @@ def test_kill_9_at_random_points_of_a_run_keeps_the_previous_output_and_ends_the
     again = subprocess.run(command, env=ENV, capture_output=True, check=False)
     assert again.returncode == 0 and out.read_bytes() == previous
     assert leftovers(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- bad input through the command
+
+
+def test_lone_surrogate_escapes_round_trip_byte_for_byte_through_the_command(tmp_path):
+    body = article(3)
+    lines = [
+        b'{"id": "a\\ud800", "text": "' + body.encode() + b' \\udfff ' + body.encode() + b'"}\n',
+        b'{"id": 2, "text": "kort \\ud83d zonder herhaling"}\n',
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"".join(lines))
+    out, report = tmp_path / "out.jsonl", tmp_path / "report.jsonl"
+    done = dedup_cli("clean", source, "-o", out, "--report", report, "-q")
+    assert done.returncode == 0, done.stderr.decode()
+    first, second = out.read_bytes().splitlines(keepends=True)
+    assert second == lines[1]  # unchanged: copied verbatim
+    assert first.startswith(b'{"id": "a\\ud800", "text": "') and b"\\udfff" in first
+    assert json.loads(first)["text"] == body + " \udfff"
+    assert json.loads(report.read_bytes().splitlines()[0])["id"] == "a\ud800"
+
+
+def test_broken_link_and_fifo_in_an_input_folder_fail_or_are_skipped_without_blocking(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [{"id": "a", "text": article(1)}])
+    os.symlink(folder / "gone.jsonl", folder / "b.jsonl")
+    os.mkfifo(folder / "c.jsonl")
+    out = tmp_path / "out"
+    failed = dedup_cli("clean", folder, "-o", out, "-q", timeout=60)
+    stderr = failed.stderr.decode()
+    assert failed.returncode == 1 and stderr.count("\n") == 1 and "b.jsonl" in stderr and "broken symbolic link" in stderr
+    skipped = dedup_cli("clean", folder, "-o", out, "--on-error", "skip", timeout=60)
+    stderr = skipped.stderr.decode()
+    assert skipped.returncode == 0, stderr
+    assert "c.jsonl: not a regular file but a FIFO" in stderr
+    assert sorted(os.listdir(out)) == ["a.jsonl"]
