@@ -352,3 +352,25 @@ def test_broken_link_and_fifo_in_an_input_folder_fail_or_are_skipped_without_blo
     assert skipped.returncode == 0, stderr
     assert "c.jsonl: not a regular file but a FIFO" in stderr
     assert sorted(os.listdir(out)) == ["a.jsonl"]
+
+
+def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_cleans_up(tmp_path):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"id": i, "text": article(i % 50) + " " + article(i)} for i in range(1200)])
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.npz"
+    command = [sys.executable, "-m", "dedup", "clean", str(source), "-o", str(out), "--state", str(state),
+               "--scope", "across", "-q"]
+    assert subprocess.run(command, env=ENV, capture_output=True, check=False).returncode == 0
+    os.chmod(state, 0o640)
+    rng = random.Random(11)
+    for _ in range(3):
+        run = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 3.0))
+        run.kill()
+        run.wait()
+        assert len(dedup.Deduplicator.load(state)) > 0
+        assert sorted(os.listdir(tmp_path)) == sorted(["in.jsonl", "out.jsonl", "state.npz", *leftovers(tmp_path)])
+    done = subprocess.run(command, env=ENV, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "out.jsonl", "state.npz"]
+    assert os.stat(state).st_mode & 0o777 == 0o640

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from dedup.storage import atomic_save, create_temporary, load_state, remove_stale_temporaries
+from dedup.storage import atomic_save, create_temporary, load_state, remove_stale_temporaries, set_final_mode
 
 
 def dead_pid() -> int:
@@ -66,7 +66,18 @@ def test_temporary_names_say_what_they_belong_to(tmp_path):
 def test_new_file_and_folder_honour_the_umask(tmp_path, umask_027):
     atomic_save(tmp_path / "state", "test.format", 1, {}, {"x": np.arange(3)})
     assert mode(tmp_path / "state") == 0o640
-    assert mode(create_temporary(tmp_path / "out", folder=True)) == 0o750
+    folder = create_temporary(tmp_path / "out", folder=True)
+    assert mode(folder) == 0o700  # private while written
+    set_final_mode(folder, tmp_path / "out")
+    assert mode(folder) == 0o750
+
+
+def test_read_only_file_can_be_replaced_and_stays_read_only(tmp_path):
+    target = tmp_path / "state"
+    atomic_save(target, "test.format", 1, {}, {"x": np.arange(3)})
+    os.chmod(target, 0o444)
+    atomic_save(target, "test.format", 1, {}, {"x": np.arange(5)})
+    assert mode(target) == 0o444 and len(load_state(target, "test.format", 1)[1]["x"]) == 5
 
 
 def test_replacing_a_file_keeps_its_mode(tmp_path, umask_027):

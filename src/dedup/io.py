@@ -41,7 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from .storage import create_temporary, discard_temporary, finish_temporary, fsync_directory, write_error
+from .storage import (
+    create_temporary,
+    discard_temporary,
+    finish_temporary,
+    fsync_directory,
+    set_final_mode,
+    write_error,
+)
 
 FORMATS = ("jsonl", "parquet", "text")
 STDIO = "-"
@@ -814,16 +821,18 @@ class AtomicOutputs:
     """
 
     def __init__(self) -> None:
-        self._pending: list[tuple[str, str, bool]] = []  # (temporary, destination, is_dir)
+        # (temporary, destination, kind): kind "file", "folder", or "saved" (a temporary
+        # folder holding the file a library save writes, see path()).
+        self._pending: list[tuple[str, str, str]] = []
         self._handles: list[IO] = []
 
-    def _temporary(self, destination: str, is_dir: bool) -> str:
+    def _temporary(self, destination: str, kind: str) -> str:
         folder = os.path.dirname(os.path.abspath(destination))
         if not os.path.isdir(folder):
             raise UsageError(f"output folder does not exist: {folder}")
         with self.naming(destination):
-            temporary = create_temporary(destination, folder=is_dir)
-        self._pending.append((temporary, destination, is_dir))
+            temporary = create_temporary(destination, folder=kind != "file")
+        self._pending.append((temporary, destination, kind))
         return temporary
 
     def _open(self, temporary: str, destination: str) -> BinaryIO:
@@ -846,24 +855,28 @@ class AtomicOutputs:
             return sys.stdout.buffer
         if os.path.isdir(destination):
             raise UsageError(f"output {destination} is a folder; name a file")
-        return self._open(self._temporary(destination, False), destination)
+        return self._open(self._temporary(destination, "file"), destination)
 
     def path(self, destination: str) -> str:
-        """A temporary path that becomes ``destination`` on commit, for writers that want a path.
+        """A path that becomes ``destination`` on commit, for a save that writes its own file.
 
-        Wrap the writing in :meth:`naming` so that its errors name ``destination``.
+        The path lies in a hidden temporary folder next to ``destination`` (so a save that
+        makes temporaries of its own leaves them where the next run finds them); the
+        commit gives it the mode of the file it replaces. Wrap the
+        writing in :meth:`naming` so that its errors name ``destination``.
         """
-        return self._temporary(destination, False)
+        folder = self._temporary(destination, "saved")
+        return os.path.join(folder, os.path.basename(destination))
 
     def folder(self, destination: str) -> str:
         """A temporary folder whose content becomes ``destination`` on commit."""
         if os.path.exists(destination) and not os.path.isdir(destination):
             raise UsageError(f"output {destination} is a file; a folder input needs a folder output")
-        return self._temporary(destination, True)
+        return self._temporary(destination, "folder")
 
     def file_in(self, folder: str, relpath: str) -> BinaryIO:
         """A stream for ``relpath`` inside a temporary :meth:`folder` (sub-folders are created)."""
-        destination = next(d for t, d, is_dir in self._pending if is_dir and t == folder)
+        destination = next(d for t, d, kind in self._pending if kind == "folder" and t == folder)
         final = os.path.join(destination, relpath)
         temporary = os.path.join(folder, relpath)
         with self.naming(final):
@@ -873,10 +886,13 @@ class AtomicOutputs:
     def commit(self) -> None:
         for handle in self._handles:
             handle.close()  # flushes, fsyncs (OutputFile.close); a closed one already did
-        for temporary, destination, is_dir in self._pending:
+        for temporary, destination, kind in self._pending:
             with self.naming(destination):
-                if is_dir:
+                if kind == "folder":
                     _replace_folder(temporary, destination)
+                elif kind == "saved":
+                    finish_temporary(os.path.join(temporary, os.path.basename(destination)), destination)
+                    discard_temporary(temporary)
                 else:
                     finish_temporary(temporary, destination)
         self._pending.clear()
@@ -902,6 +918,7 @@ def _replace_folder(temporary: str, destination: str) -> None:
     leaves the old folder under that temporary name (``.old``): the next run puts it
     back (:func:`dedup.storage.remove_stale_temporaries`).
     """
+    set_final_mode(temporary, destination)
     if not os.path.isdir(destination):
         os.rename(temporary, destination)
     else:

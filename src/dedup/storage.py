@@ -35,6 +35,7 @@ __all__ = [
     "finish_temporary",
     "load_state",
     "remove_stale_temporaries",
+    "set_final_mode",
     "write_arrays",
 ]
 
@@ -125,8 +126,9 @@ def current_umask() -> int:
 def create_temporary(destination: str | os.PathLike, *, folder: bool = False) -> str:
     """Create an empty temporary file (or folder) next to ``destination``; returns its path.
 
-    Stale temporaries of the same destination are removed first. The temporary already
-    has the mode the final file (or folder) should have.
+    Stale temporaries of the same destination are removed first. The temporary is
+    private (0600, 0700) while it is written; :func:`finish_temporary` (or
+    :func:`set_final_mode` for a folder) gives it the destination's mode.
     """
     destination = os.fspath(destination)
     directory = os.path.dirname(os.path.abspath(destination))
@@ -137,8 +139,12 @@ def create_temporary(destination: str | os.PathLike, *, folder: bool = False) ->
     else:
         fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=_TEMP_SUFFIX, dir=directory)
         os.close(fd)
-    os.chmod(temporary, _final_mode(destination, folder))
     return temporary
+
+
+def set_final_mode(temporary: str, destination: str | os.PathLike) -> None:
+    """Give ``temporary`` the mode of the ``destination`` it replaces, or the umask's for a new one."""
+    os.chmod(temporary, _final_mode(os.fspath(destination), os.path.isdir(temporary)))
 
 
 def _final_mode(destination: str, folder: bool) -> int:
@@ -152,6 +158,7 @@ def _final_mode(destination: str, folder: bool) -> int:
 def finish_temporary(temporary: str, destination: str | os.PathLike) -> None:
     """Rename a complete temporary file over ``destination`` and make the rename durable."""
     destination = os.fspath(destination)
+    set_final_mode(temporary, destination)
     os.replace(temporary, destination)
     fsync_directory(os.path.dirname(os.path.abspath(destination)))
 
