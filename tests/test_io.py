@@ -328,3 +328,10 @@ def test_gzip_output_header_names_the_destination_not_the_temporary(tmp_path):
     outputs.commit()
     data = (tmp_path / "out.jsonl.gz").read_bytes()
     assert b"out.jsonl\x00" in data[:30] and b"dedup-" not in data
+
+
+def test_input_too_damaged_to_tell_its_format_is_an_input_error_naming_it(tmp_path):
+    path = tmp_path / "export"  # no extension: the format must be read from the content
+    path.write_bytes(gzip.compress(LINES)[:40])
+    with pytest.raises(InputError, match=r"export: compressed data end early .*use --format"):
+        open_input(str(path))

@@ -322,11 +322,16 @@ def detect_format(path: str) -> str:
         fmt, _ = split_suffixes(path)
         if fmt is not None:
             return fmt
-    stream = open_binary(path)
+    stream = None
     try:
+        stream = open_binary(path)
         head = stream.peek(4096) if hasattr(stream, "peek") else b""  # type: ignore[attr-defined]
+    except _damaged_data_errors() as error:
+        # Too damaged to tell the format: a problem of the whole input, named with the reason.
+        problem = _damage_error(InputFile(path, os.path.basename(path), "unknown"), error)
+        raise InputError(f"{problem}; cannot tell its format (use --format)") from None
     finally:
-        if path != STDIO:
+        if stream is not None and path != STDIO:
             stream.close()
     if head.startswith(_PARQUET_MAGIC):
         return "parquet"
