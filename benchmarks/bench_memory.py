@@ -18,7 +18,6 @@ The output's SHA-256 is printed so that a memory change can be checked to keep t
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -109,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                 digest[:12],
             ])
             records.append({"utf8_bytes": utf8, "before": before, "peak": peak, "seconds": seconds, "sha256": digest})
+            print(" | ".join(rows[-1]), flush=True)  # a long run keeps what it measured so far
             time.sleep(0.5)
     print_table(rows, ["text MB (UTF-8)", "str MB", "RSS before MB", "peak MB", "peak extra MB",
                        "extra / text", "seconds", "removed", "output sha256"])
