@@ -102,6 +102,16 @@ def test_unwritable_folder_names_the_target_not_the_temporary(tmp_path):
         os.chmod(folder, 0o700)
 
 
+@pytest.mark.parametrize("where", ["missing-folder/state", "folder"], ids=["missing folder", "folder as target"])
+def test_unwritable_target_names_it_and_no_temporary(tmp_path, monkeypatch, where):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(OSError) as caught:
+        atomic_save(where, "test.format", 1, {}, {"x": np.arange(3)})
+    assert caught.value.strerror.startswith(f"cannot write {where}: ") and ".tmp" not in str(caught.value)
+    assert os.listdir(tmp_path) == ["folder"] and os.listdir(tmp_path / "folder") == []
+
+
 def test_version_from_a_newer_dedup_is_refused_with_a_clear_error(tmp_path):
     path = tmp_path / "state"
     atomic_save(path, "test.format", 3, {}, {"x": np.arange(3)})

@@ -221,7 +221,10 @@ def atomic_save(path: str | os.PathLike, fmt: str, version: int, meta: dict, arr
     path = os.fspath(path)
     header = {"format": fmt, "version": version, "unicode": unicodedata.unidata_version, **meta}
     encoded = json.dumps(header, sort_keys=True).encode("utf-8")
-    temporary = create_temporary(path)
+    try:
+        temporary = create_temporary(path)
+    except OSError as error:  # e.g. the folder does not exist: say so about path
+        raise write_error(error, path) from error
     try:
         with open(temporary, "wb") as handle:
             write_arrays(handle, {"meta": np.frombuffer(encoded, dtype=np.uint8), **arrays})
