@@ -22,7 +22,7 @@ Pipeline (one text, or a batch of texts sharing the vectorised first stages):
 Within one text every shingle is at hand, so candidates come from exact shingle-hash
 matches rather than MinHash estimates: the same hashes the signatures are built from, but
 exact, word-precise and linear in the text length. MinHash/LSH are used where texts cannot
-all be held at once: across articles (``dedup.corpus``).
+all be held at once: across articles (``dedup.deduplicator``).
 """
 
 from __future__ import annotations
