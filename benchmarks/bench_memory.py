@@ -12,6 +12,8 @@ Each size runs in its own subprocess: it reads the text, records its resident me
 resets the kernel's peak counter (``/proc/self/clear_refs``; Linux), runs ``clean`` and
 reads the peak (``VmHWM``). "peak extra" is that peak minus the memory before ``clean``
 (the interpreter, NumPy and the text itself): what ``clean`` needs on top of its input.
+Another fresh process measures ``dedup.text.tokenize`` alone the same way: the first
+stage's share, to tell which stage sets the peak.
 The output's SHA-256 is printed so that a memory change can be checked to keep the output.
 """
 
@@ -54,6 +56,7 @@ def build_text(texts: list[str], megabytes: float) -> str:
 CHILD = """
 import hashlib, sys, time
 import dedup
+from dedup.text import tokenize
 
 def status(field):
     with open("/proc/self/status") as fh:
@@ -69,15 +72,20 @@ before = status("VmRSS")
 with open("/proc/self/clear_refs", "w") as fh:
     fh.write("5")  # the peak (VmHWM) counts from here
 started = time.perf_counter()
-out = dedup.clean(text)
+if sys.argv[2] == "tokenize":  # the first stage alone: its share of the peak
+    tokens = tokenize([text])
+    out = ""
+else:
+    out = dedup.clean(text)
 seconds = time.perf_counter() - started
 peak = status("VmHWM")
 print(before, peak, seconds, len(out), hashlib.sha256(out.encode("utf-8", "surrogatepass")).hexdigest())
 """
 
 
-def measure(path: str) -> tuple[int, int, float, int, str]:
-    done = subprocess.run([sys.executable, "-c", CHILD, path], capture_output=True, text=True, check=True)
+def measure(path: str, stage: str = "clean") -> tuple[int, int, float, int, str]:
+    """(RSS before, peak RSS, seconds, output length, output SHA-256) of one stage in a fresh process."""
+    done = subprocess.run([sys.executable, "-c", CHILD, path, stage], capture_output=True, text=True, check=True)
     before, peak, seconds, length, digest = done.stdout.split()
     return int(before), int(peak), float(seconds), int(length), digest
 
@@ -100,18 +108,20 @@ def main(argv: list[str] | None = None) -> int:
                 fh.write(text)
             str_bytes, chars = sys.getsizeof(text), len(text)
             del text
+            token_before, token_peak, _, _, _ = measure(path, "tokenize")
             before, peak, seconds, length, digest = measure(path)
-            extra = peak - before
+            extra, token_extra = peak - before, token_peak - token_before
             rows.append([
                 f"{utf8 / 1e6:.1f}", f"{str_bytes / 1e6:.1f}", f"{before / 1e6:.0f}", f"{peak / 1e6:.0f}",
-                f"{extra / 1e6:.0f}", f"{extra / utf8:.1f}x", f"{seconds:.1f}", f"{1 - length / chars:.1%}",
-                digest[:12],
+                f"{extra / 1e6:.0f}", f"{extra / utf8:.1f}x", f"{token_extra / utf8:.1f}x", f"{seconds:.1f}",
+                f"{1 - length / chars:.1%}", digest[:12],
             ])
-            records.append({"utf8_bytes": utf8, "before": before, "peak": peak, "seconds": seconds, "sha256": digest})
+            records.append({"utf8_bytes": utf8, "before": before, "peak": peak, "tokenize_peak_extra": token_extra,
+                            "seconds": seconds, "sha256": digest})
             print(" | ".join(rows[-1]), flush=True)  # a long run keeps what it measured so far
             time.sleep(0.5)
     print_table(rows, ["text MB (UTF-8)", "str MB", "RSS before MB", "peak MB", "peak extra MB",
-                       "extra / text", "seconds", "removed", "output sha256"])
+                       "extra / text", "tokenize alone: extra / text", "seconds", "removed", "output sha256"])
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(records, fh, indent=1)
