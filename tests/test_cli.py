@@ -524,7 +524,7 @@ def _slow_square(payload):
 
 
 def test_ordered_pool_yields_results_in_input_order_whatever_finishes_first():
-    from dedup.cli import OrderedPool
+    from dedup.cli.pool import OrderedPool
 
     items = []
     for i in range(12):
@@ -545,14 +545,14 @@ def test_ordered_pool_yields_results_in_input_order_whatever_finishes_first():
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab \n.", max_size=60), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), max_size=5))
 def test_offsets_in_a_cleaned_text_map_back_to_the_same_characters(original, cuts):
-    from dedup.cli import _offset_map
+    from dedup.cli.report import offset_map
 
     keep = [True] * len(original)
     for start, length in cuts:
         for k in range(start, min(start + length, len(original))):
             keep[k] = False
     cleaned = "".join(c for c, k in zip(original, keep) if k)
-    to_original = _offset_map(original, cleaned)
+    to_original = offset_map(original, cleaned)
     positions = [to_original(p) for p in range(len(cleaned))]
     assert all(original[q] == cleaned[p] for p, q in enumerate(positions))
     assert positions == sorted(set(positions))  # increasing: spans stay spans
@@ -589,7 +589,7 @@ def _fail_on_seven(payload):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_failing_chunk_names_its_records(jobs):
-    from dedup.cli import ChunkFailed, OrderedPool
+    from dedup.cli.pool import ChunkFailed, OrderedPool
     from dedup.io import Record
 
     chunk = [Record("corpus.jsonl", line, str(line), "x") for line in (40, 41, 42)]

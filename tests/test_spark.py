@@ -7,7 +7,6 @@ import inspect
 import os
 import random
 import shutil
-import sys
 
 import pytest
 from hypothesis import given, settings
@@ -29,7 +28,6 @@ if importlib.util.find_spec("pyspark") is None:
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     _unavailable("no Java runtime for Spark (java on PATH or JAVA_HOME)")
 
-from pyspark.sql import SparkSession  # noqa: E402
 
 import dedup.duplicates  # noqa: E402
 from dedup.repeats import clean_many  # noqa: E402
@@ -39,24 +37,9 @@ pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
-def spark():
-    # The Python workers must run this interpreter (with dedup installed), not
-    # whatever "python3" is first on PATH.
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("dedup-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "2")
-        .config("spark.driver.memory", "1g")
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "64")  # several batches per partition
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+def spark(spark_session):
+    # The one session of the test run (see conftest.py), shared with the docstring examples.
+    return spark_session
 
 
 # ----------------------------------------------------------------- test corpora
