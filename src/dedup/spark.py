@@ -260,7 +260,8 @@ def find_duplicates(
     params: tuple[int, int] | None = None,
     max_bucket: int = DEFAULT_MAX_BUCKET,
     return_deduplicated: bool = False,
-) -> DataFrame | tuple[DataFrame, DataFrame]:
+    return_pairs: bool = False,
+) -> DataFrame | tuple[DataFrame, ...]:
     """Cluster near-duplicate documents of a DataFrame.
 
     Gives the clusters of :func:`dedup.duplicates.find_duplicates` with the same parameters
@@ -301,6 +302,8 @@ def find_duplicates(
     return_deduplicated : bool, default False
         Also return ``df`` without the duplicates: from each cluster only the document
         with the smallest id is kept; documents in no cluster are all kept.
+    return_pairs : bool, default False
+        Also return the verified pairs, as ``Duplicates.pairs`` does in-process.
 
     Returns
     -------
@@ -311,6 +314,12 @@ def find_duplicates(
     deduplicated : pyspark.sql.DataFrame
         Only with ``return_deduplicated=True``: ``df`` (all its columns) minus every
         cluster member except the one with the smallest id.
+    pairs : pyspark.sql.DataFrame
+        Only with ``return_pairs=True`` (last of the returned tuple): columns
+        ``("id_a", "id_b", "similarity")``, one row per verified pair with
+        ``id_a < id_b`` and the estimated Jaccard similarity, the pairs that link the
+        clusters (checkpointed, so reading it runs no job over the texts). As in-process,
+        an LSH bucket of more than ``max_bucket`` documents contributes only its star pairs.
 
     Raises
     ------
@@ -342,8 +351,9 @@ def find_duplicates(
     max_bucket = check_int("max_bucket", max_bucket, 2)
     hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
     bands, rows = duplicate_banding(threshold, hasher.num_perm, params)
-    if not isinstance(return_deduplicated, bool):
-        raise TypeError(f"return_deduplicated must be True or False, got {return_deduplicated!r}")
+    for name, value in (("return_deduplicated", return_deduplicated), ("return_pairs", return_pairs)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
 
     spark = df.sparkSession
     reliable = spark.sparkContext.getCheckpointDir() is not None
@@ -357,21 +367,24 @@ def find_duplicates(
     try:
         _check_signed(signed, id_col, column, spark)
         log.info("signatures: %.1f s", time.perf_counter() - started)
-        edges = _verified_pairs(signed, threshold, num_perm, max_bucket, spark)
-        # 4. Clusters: connected components of the kept pairs (the first job computes
-        # the candidates and verifies them).
+        # The first job computes the candidates and verifies them; the verified pairs are
+        # checkpointed once, for the components and for return_pairs.
         _describe(spark, "candidate pairs and verification")
-        members, rounds = connected_components(edges, reliable)
+        verified = _checkpoint(_verified_pairs(signed, threshold, num_perm, max_bucket, spark), reliable)
+        # 4. Clusters: connected components of the kept pairs.
+        members, rounds = connected_components(verified.select("u", "v"), reliable)
         log.info("done in %.1f s", time.perf_counter() - started)
     finally:
         signed.unpersist()
         spark.sparkContext.setJobDescription(own_description)  # the caller's, if any
     clusters = members.select(F.col("u").alias(id_col), F.col("v").alias("cluster_id"))
-    if not return_deduplicated:
-        return clusters
-    dropped = members.where("u != v").select(F.col("u").alias("_dedup_drop_id"))
-    deduplicated = df.join(dropped, _col(id_col) == F.col("_dedup_drop_id"), "left_anti")
-    return clusters, deduplicated
+    results = [clusters]
+    if return_deduplicated:
+        dropped = members.where("u != v").select(F.col("u").alias("_dedup_drop_id"))
+        results.append(df.join(dropped, _col(id_col) == F.col("_dedup_drop_id"), "left_anti"))
+    if return_pairs:
+        results.append(verified.select(F.col("u").alias("id_a"), F.col("v").alias("id_b"), "similarity"))
+    return results[0] if len(results) == 1 else tuple(results)
 
 
 def sign_documents(df: DataFrame, column: str, id_col: str, hasher: MinHasher, bands: int, rows: int) -> DataFrame:
@@ -489,7 +502,7 @@ def _pairs_of_sorted_runs(batches: Iterator[pa.RecordBatch], max_bucket: int) ->
 
 def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_bucket: int, spark) -> DataFrame:
     """Candidate pairs from LSH buckets, kept when their estimated Jaccard similarity
-    is ``>= threshold``: an edge DataFrame ``(u, v)``."""
+    is ``>= threshold``: an edge DataFrame ``(u, v, similarity)``, ``u < v``."""
     # 2. Candidates, bucket by bucket, with the in-process rule (dedup.lsh.bucket_pairs):
     # all pairs of a bucket of up to max_bucket documents, a star around the smallest id
     # otherwise. The JVM shuffles the band rows and sorts them by (band, key, id); Python
@@ -511,14 +524,20 @@ def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_buck
         .join(sigs.select(F.col("id").alias("b"), F.col("sig").alias("sig_b")), "b")
         .select("a", "b", "sig_a", "sig_b")
     )
-    edge_schema = T.StructType([T.StructField("u", id_type), T.StructField("v", id_type)])
+    edge_schema = T.StructType(
+        [T.StructField("u", id_type), T.StructField("v", id_type), T.StructField("similarity", T.DoubleType())]
+    )
 
     def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             similarity = np.atleast_1d(
                 jaccard(_signatures_of(batch.column(2), num_perm), _signatures_of(batch.column(3), num_perm))
             )
-            kept = batch.filter(pa.array(similarity >= threshold, type=pa.bool_()))
-            yield pa.RecordBatch.from_arrays([kept.column(0), kept.column(1)], names=["u", "v"])
+            keep = similarity >= threshold  # the rule of dedup.duplicates.verify_pairs
+            kept = batch.filter(pa.array(keep, type=pa.bool_()))
+            yield pa.RecordBatch.from_arrays(
+                [kept.column(0), kept.column(1), pa.array(similarity[keep], pa.float64())],
+                names=["u", "v", "similarity"],
+            )
 
     return candidates.mapInArrow(verify, edge_schema)
