@@ -304,6 +304,14 @@ def start_run_waiting_for_more_input(tmp_path, target, *, jobs, stderr):
     while time.time() < deadline and not any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path)):
         time.sleep(0.05)
     time.sleep(0.3)
+    # The tests below mean something only for a run that is alive and writing: a run that
+    # died at once would leave no file, and "nothing left" would pass for the wrong reason.
+    started = any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path))
+    exited = process.poll()
+    if exited is not None or not started:
+        process.kill()
+        process.wait(timeout=30)
+        raise AssertionError(f"the run was not waiting for input (exit code {exited}, temporary output: {started})")
     return process
 
 
@@ -324,8 +332,10 @@ def test_killed_run_leaves_nothing_under_the_output_name(tmp_path):
     process.kill()
     process.wait(timeout=30)
     assert not target.exists()
-    # only a hidden temporary file may remain, never a file under the output name
-    assert all(name.startswith(".out.jsonl.dedup-") for name in os.listdir(tmp_path))
+    # only the hidden temporary file may remain (SIGKILL leaves no chance to remove it),
+    # never a file under the output name
+    left = os.listdir(tmp_path)
+    assert left and all(name.startswith(".out.jsonl.dedup-") for name in left), left
 
 
 def test_failure_at_the_last_record_keeps_previous_output(tmp_path):
