@@ -393,7 +393,7 @@ def test_bucket_pairs_do_not_depend_on_arrow_batch_boundaries(runs, cut_fraction
     import pyarrow as pa
 
     from dedup.lsh import bucket_pairs
-    from dedup.spark import _pairs_of_sorted_runs
+    from dedup.spark import pairs_of_sorted_runs
 
     rng = np.random.default_rng(seed)
     # Rows sorted by (band, key, id) with runs (buckets) of the drawn lengths.
@@ -410,7 +410,7 @@ def test_bucket_pairs_do_not_depend_on_arrow_batch_boundaries(runs, cut_fraction
 
     got = [
         pair
-        for batch in _pairs_of_sorted_runs(iter(batches), max_bucket=max_bucket)
+        for batch in pairs_of_sorted_runs(iter(batches), max_bucket=max_bucket)
         for pair in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist())
     ]
 

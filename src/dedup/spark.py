@@ -452,7 +452,7 @@ def _check_signed(signed: DataFrame, id_col: str, column: str, spark) -> None:
     log.info("signed %d documents (%d without a word, left out of clusters)", counts["docs"], counts["empty"])
 
 
-def _pairs_of_sorted_runs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterator[pa.RecordBatch]:
+def pairs_of_sorted_runs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterator[pa.RecordBatch]:
     """Candidate pairs ``(a, b)`` from ``(id, band, key)`` rows sorted by (band, key, id).
 
     A bucket is a run of equal ``(band, key)``; a run may continue from one Arrow batch
@@ -518,7 +518,7 @@ def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_buck
     )
     id_type = signed.schema["id"].dataType
     pair_schema = T.StructType([T.StructField("a", id_type), T.StructField("b", id_type)])
-    pairs = band_rows.mapInArrow(functools.partial(_pairs_of_sorted_runs, max_bucket=max_bucket), pair_schema).distinct()
+    pairs = band_rows.mapInArrow(functools.partial(pairs_of_sorted_runs, max_bucket=max_bucket), pair_schema).distinct()
 
     # 3. Verification: both signatures joined on, compared in NumPy.
     sigs = signed.select("id", "sig")
