@@ -235,6 +235,8 @@ def describe_failure(case: Case, out: str, row: dict, repeats: list) -> dict:
         summary = "removed too much (original words lost)"
     elif row["left"]:
         summary = "removed too little (repeat words left)"
+    elif row["marks_left"]:
+        summary = "marks of the copy left (quotes, dashes, bullets, box characters)"
     else:
         summary = "same words, different order"
     return {
@@ -252,6 +254,8 @@ def describe_failure(case: Case, out: str, row: dict, repeats: list) -> dict:
         "injected_words": row["injected_words"],
         "lost_words": row["lost"],
         "left_words": row["left"],
+        "marks_left": row["marks_left"],
+        "copies_left": row["copies_left"],
         "only_deletes": row["only_deletes"],
         "prefix_kept": row["prefix_kept"],
         "injected_ranges": case.injected,
@@ -422,15 +426,23 @@ def parse_params(items: Sequence[str]) -> dict:
 def print_runs_table(cases: list[Case], outputs: dict[str, list[tuple[Case, dict]]], min_length: int) -> list[dict]:
     """RUN_KINDS: what is left of a unit said k times, by kind, size and whether it reaches min_length."""
     print(f"\n### Runs of copies (min_length={min_length}: one copy expected once the later copies reach it)\n")
-    print("| corpus | kind | method | later copies | cases | restored | one copy | all copies | other count | fragment |")
-    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| corpus | kind | method | unit words | later copies | cases | restored | one copy | all copies "
+        "| other count | fragment |"
+    )
+    print("|---|---|---|---|---|---:|---:|---:|---:|---:|---:|")
     records = []
     for method, rows in outputs.items():
         groups: dict = defaultdict(list)
         for case, row in rows:
-            reaches = (case.copies - 1) * len(norm_words(case.unit)) >= min_length
-            groups[(case.corpus, case.kind, ">= min_length" if reaches else "< min_length")].append((case, row))
-        for (corpus, kind, reach), items in sorted(groups.items()):
+            unit_words = len(norm_words(case.unit))
+            size = "1-3" if unit_words <= 3 else "4-12" if unit_words <= 12 else "13+"
+            reaches = (case.copies - 1) * unit_words >= min_length
+            groups[(case.corpus, case.kind, size, ">= min_length" if reaches else "< min_length")].append((case, row))
+        order = {"1-3": 0, "4-12": 1, "13+": 2}
+        for (corpus, kind, size, reach), items in sorted(
+            groups.items(), key=lambda g: (*g[0][:2], order[g[0][2]], g[0][3])
+        ):
             n = len(items)
             left = [row["copies_left"] for _, row in items]
             one = sum(m == 1 for m in left)
@@ -439,12 +451,23 @@ def print_runs_table(cases: list[Case], outputs: dict[str, list[tuple[Case, dict
             other = n - one - full - fragment
             restored = sum(row["restored"] for _, row in items)
             print(
-                f"| {corpus} | {kind} | {method} | {reach} | {n} | {restored / n:.1%} | {one} | {full} | {other} "
+                f"| {corpus} | {kind} | {method} | {size} | {reach} | {n} | {restored / n:.1%} | {one} | {full} | {other} "
                 f"| {fragment} |"
             )
             records.append(
-                {"corpus": corpus, "kind": kind, "method": method, "later_copies": reach, "cases": n,
-                 "restored": restored / n, "one_copy": one, "all_copies": full, "other": other, "fragment": fragment}
+                {
+                    "corpus": corpus,
+                    "kind": kind,
+                    "method": method,
+                    "unit_words": size,
+                    "later_copies": reach,
+                    "cases": n,
+                    "restored": restored / n,
+                    "one_copy": one,
+                    "all_copies": full,
+                    "other": other,
+                    "fragment": fragment,
+                }
             )
     return records
 
@@ -458,15 +481,23 @@ def phrase_storm(text: str, clean: Callable[[str], str], max_copies: int, min_le
         unit = text[a:b]
         for n in (c for c in STORM_COPIES if c <= max_copies):
             corrupted = text[:b] + (" " + unit) * (n - 1) + text[b:]
-            case = Case("storm", "phrase-many", "", "", "", text, corrupted, [(b + 1, b + (len(unit) + 1) * (n - 1))], unit, n)
+            case = Case(
+                "storm", "phrase-many", "", "", "", text, corrupted, [(b + 1, b + (len(unit) + 1) * (n - 1))], unit, n
+            )
             t0 = time.process_time()
             out = clean(corrupted)
             seconds = time.process_time() - t0
             expected = 1 if (n - 1) * len(norm_words(unit)) >= min_length else n
             m = copies_left(case, out)
             rows.append(
-                {"words": len(norm_words(unit)), "copies": n, "mb": len(corrupted.encode()) / 1e6, "seconds": seconds,
-                 "copies_left": m, "ok": m == expected}
+                {
+                    "words": len(norm_words(unit)),
+                    "copies": n,
+                    "mb": len(corrupted.encode()) / 1e6,
+                    "seconds": seconds,
+                    "copies_left": m,
+                    "ok": m == expected,
+                }
             )
             print(
                 f"| {rows[-1]['words']} | {n:,} | {rows[-1]['mb']:.2f} | {seconds:.2f} | "
@@ -498,9 +529,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--storm-max", type=int, default=max(STORM_COPIES), help="most copies in the phrase storm (0: no storm)"
     )
+    parser.add_argument(
+        "--expect-min-words",
+        type=int,
+        default=None,
+        help="sentence-k / phrase-many: one copy expected once the later copies reach this many words "
+        "(default: min_length of dedup.clean, when it counts words)",
+    )
     args = parser.parse_args(argv)
     params = parse_params(args.param)
-    min_length = default_min_length(params)
+    # Words the later copies of a run must reach before one copy is expected.
+    min_length = args.expect_min_words if args.expect_min_words is not None else default_min_length(params)
 
     if hasattr(os, "sched_setaffinity"):
         cpus = sorted(os.sched_getaffinity(0))

@@ -565,7 +565,7 @@ def make_issue9(kind: str, art: Article, rng: random.Random) -> tuple[str, str, 
             return None
         first = rng.randrange(1, len(spans) - length)
         a, b = spans[first][0], spans[first + length - 1][1]
-        n = int(round(2 * 250 ** rng.random()))  # log-uniform 2..500
+        n = round(2 * 250 ** rng.random())  # log-uniform 2..500
         corrupted, inj = _repeat_in_place(body, a, b, n, [" "] * (n - 1))
         unit = body[a:b]
         return body, corrupted, inj, f"words={len(norm_words(unit))} n={n}", unit, n

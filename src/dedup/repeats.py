@@ -33,7 +33,7 @@ this engine aligns against them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -106,12 +106,19 @@ class RepeatParams:
         check_int("max_gap", self.max_gap, 0)
 
     @classmethod
-    def of(cls, params: dict, caller: str) -> "RepeatParams":
-        """Parameters from keyword arguments, naming ``caller`` (not this class) when one is unknown."""
-        unknown = sorted(set(params) - set(cls.__dataclass_fields__))
-        if unknown:
-            accepted = ", ".join(cls.__dataclass_fields__)
-            raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r} (accepted: {accepted})")
+    def from_keywords(cls, function: str, params: dict) -> RepeatParams:
+        """``RepeatParams(**params)``, with a misspelled keyword named against ``function``.
+
+        >>> RepeatParams.from_keywords("clean_many", {"treshold": 0.5})
+        Traceback (most recent call last):
+        TypeError: clean_many() got an unexpected keyword argument 'treshold'; accepted: threshold, min_length, ngram, max_gap
+        """
+        accepted = [f.name for f in fields(cls)]
+        for name in params:
+            if name not in accepted:
+                raise TypeError(
+                    f"{function}() got an unexpected keyword argument {name!r}; accepted: {', '.join(accepted)}"
+                )
         return cls(**params)
 
 
@@ -178,7 +185,7 @@ def find_repeats(
 def find_repeats_many(texts: Iterable[str], **params) -> list[list[Repeat]]:
     """``find_repeats`` (each text against itself) for many texts, sharing the vectorised stages."""
     texts = check_texts(texts)
-    return _find_in_batch(texts, RepeatParams.of(params, "find_repeats_many"))
+    return _find_in_batch(texts, RepeatParams.from_keywords("find_repeats_many", params))
 
 
 def clean(text: str, *, sources: Sequence[str] | None = None, within: bool = True, **params) -> str:
@@ -198,7 +205,7 @@ def clean(text: str, *, sources: Sequence[str] | None = None, within: bool = Tru
     'Breaking:'
     """
     text = check_text("text", text)
-    settings = RepeatParams.of(params, "clean")
+    settings = RepeatParams.from_keywords("clean", params)
     if sources is None and within:
         return _clean_batch([text], settings)[0]
     source_texts = check_texts(sources or [], "sources")
@@ -217,7 +224,7 @@ def clean(text: str, *, sources: Sequence[str] | None = None, within: bool = Tru
 def clean_many(texts: Iterable[str], **params) -> list[str]:
     """``clean`` for many texts; faster per text than calling ``clean`` in a loop."""
     texts = check_texts(texts)
-    return _clean_batch(texts, RepeatParams.of(params, "clean_many"))
+    return _clean_batch(texts, RepeatParams.from_keywords("clean_many", params))
 
 
 def _clean_batch(texts: Sequence[str], settings: RepeatParams) -> list[str]:
