@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import tempfile
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -42,6 +41,7 @@ from .repeats import (
     remove_spans,
 )
 from .shingle import winnow
+from .storage import create_temporary, discard_temporary, finish_temporary, write_error
 from .store import MemoryStore, SQLiteStore, read_meta
 
 __all__ = ["ArticleMatch", "Deduplicator", "Match"]
@@ -359,22 +359,26 @@ class Deduplicator:
     def save(self, path: str | os.PathLike) -> None:
         """Save the state to one file (a SQLite database), atomically.
 
-        Written to a temporary file in the same directory, then renamed over ``path``: a
-        crash mid-save leaves the previous file as it was. A Deduplicator opened with
-        ``store=`` keeps its state on disk already; ``save`` then writes a copy.
+        Written to a recognisable temporary file in the same directory, then renamed over
+        ``path`` with the mode of the file it replaces: a crash mid-save leaves the
+        previous file as it was (and the next save removes the temporary). A
+        Deduplicator opened with ``store=`` keeps its state on disk already; ``save``
+        then writes a copy. Raises ``OSError`` naming ``path`` when it cannot be written.
         """
         path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, temporary = tempfile.mkstemp(prefix=".dedup-state-", suffix=".tmp", dir=directory)
-        os.close(fd)
-        os.unlink(temporary)
+        try:
+            temporary = create_temporary(path)
+        except OSError as error:
+            raise write_error(error, path) from error
         try:
             store = self._store if isinstance(self._store, MemoryStore) else self._copy_to_memory()
             store.write(temporary, self._meta())
-            os.replace(temporary, path)
+            finish_temporary(temporary, path)
+        except OSError as error:
+            discard_temporary(temporary)
+            raise write_error(error, path) from error
         except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+            discard_temporary(temporary)
             raise
 
     def _copy_to_memory(self) -> MemoryStore:

@@ -232,6 +232,7 @@ def _open(path: str, meta: dict, existing_ok: bool = False, journal: str = "WAL"
     exists = os.path.exists(path) and os.path.getsize(path) > 0
     if exists and not existing_ok:
         raise FileExistsError(path)
+    # An empty file (a fresh temporary) is a new database to SQLite.
     connection = sqlite3.connect(path)
     try:
         connection.execute(f"PRAGMA journal_mode={journal}")
