@@ -230,15 +230,3 @@ def test_verify_pairs_keeps_pairs_at_or_above_the_threshold():
     left, right, similarity = verify_pairs(sigs, np.array([[0, 1], [0, 2], [1, 2]]), 0.75)
     assert left.tolist() == [0, 1] and right.tolist() == [1, 2] and similarity.tolist() == [0.75, 0.75]
 
-
-def test_docstring_examples_of_the_cluster_modules_hold():
-    import doctest
-
-    import dedup.arrays
-    import dedup.deduplicator
-    import dedup.duplicates
-    import dedup.lsh
-
-    for module in (dedup.arrays, dedup.duplicates, dedup.lsh, dedup.deduplicator):
-        failures, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-        assert attempted > 0 and failures == 0, module.__name__

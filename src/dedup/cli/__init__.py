@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, BrokenPipeError):
             _silence_stdout()
             return EXIT_PIPE
-        sys.stderr.write(f"dedup: error: {error}\n")
+        sys.stderr.write(f"dedup: error: {describe_os_error(error)}\n")
         return EXIT_DATA
     except KeyboardInterrupt:
         sys.stderr.write("dedup: interrupted; no output written\n")
@@ -91,6 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_TERMINATED
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line for an ``OSError``: the path and the reason, without Python's ``[Errno N]``."""
+    reason = error.strerror or str(error)
+    if error.filename is not None:
+        return f"{error.filename}: {reason}"
+    return reason
 
 
 def _silence_stdout() -> None:

@@ -105,27 +105,30 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         progress = Progress(not args.quiet and sys.stderr.isatty(), args.command, inp.files)
         writer = main_writer
         current = None
+        unreadable = False  # the current file gave a file-level error (broken link, truncated...)
         for kind, payload, context in pool.run(chunks(events(inp, args.text_field, args.id_field), params, want_report)):
             if kind == "start":
                 stats.files += 1
                 current = payload
+                unreadable = False
             elif kind == "end":
                 progress.file_done(payload)
                 if out_folder is not None:
                     # An empty JSONL/Parquet file gives an empty output file; a rejected
-                    # text file gives none (it is in --rejects instead).
-                    if writer is None and payload.format != "text":
-                        writer = folder_writer(out_folder, payload, args)
+                    # text file or an unreadable file gives none (it is in --rejects instead).
+                    if writer is None and payload.format != "text" and not unreadable:
+                        writer = folder_writer(outputs, out_folder, payload, args)
                     if writer is not None:
                         writer.close()
                     writer = None
             elif kind == "error":
                 _handle_error(payload, args, stats, rejects)
+                unreadable = unreadable or payload.unit == "file"
             else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
                 kept = _finish_chunk(context, payload, across, report, page, stats, drop_empty)
                 if kept and not explain:
                     if out_folder is not None and writer is None:
-                        writer = folder_writer(out_folder, current, args)
+                        writer = folder_writer(outputs, out_folder, current, args)
                     for record, text in kept:
                         writer.write(record, text)
                     stats.docs_out += len(kept)
@@ -140,7 +143,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             page_stream.flush()
         if across is not None and args.state and not explain:
             temp = outputs.path(args.state)
-            across.save(temp)
+            with outputs.naming(args.state):
+                across.save(temp)
         pool.close(ok=True)
         pool = None
         outputs.commit()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import BinaryIO
 
@@ -78,20 +77,22 @@ def open_main_output(
 
 
 class FileRecordWriter(RecordWriter):
-    """A writer that opens its own file and closes it (files inside a temporary output folder)."""
+    """A writer that also closes its file (files inside a temporary output folder)."""
 
-    def __init__(self, path: str, fmt: str, *, text_field: str, schema=None) -> None:
-        self.file = open(path, "wb")
-        super().__init__(self.file, fmt, text_field=text_field, name=path, schema=schema)
+    def __init__(self, stream, fmt: str, *, text_field: str, name: str, schema=None) -> None:
+        self.file = stream
+        super().__init__(stream, fmt, text_field=text_field, name=name, schema=schema)
 
     def close(self) -> None:
         super().close()
         self.file.close()
 
 
-def folder_writer(folder: str, file: InputFile, args: argparse.Namespace) -> RecordWriter:
-    """The writer for input ``file``'s counterpart in the output ``folder``."""
-    destination = os.path.join(folder, file.relpath)
-    os.makedirs(os.path.dirname(destination), exist_ok=True)
+def folder_writer(outputs: AtomicOutputs, folder: str, file: InputFile, args: argparse.Namespace) -> RecordWriter:
+    """The writer for input ``file``'s counterpart in the temporary output ``folder``.
+
+    Write errors name the file under the real output folder, never the temporary one.
+    """
+    stream = outputs.file_in(folder, file.relpath)
     schema = parquet_schema(file) if file.format == "parquet" else None
-    return FileRecordWriter(destination, file.format, text_field=args.text_field, schema=schema)
+    return FileRecordWriter(stream, file.format, text_field=args.text_field, name=stream.name, schema=schema)
