@@ -519,11 +519,13 @@ def test_dups_writes_clusters_of_near_duplicate_documents(tmp_path):
     assert "1 cluster, 2 documents in them" in done.stderr.decode()
 
 
-def test_dups_refuses_repeated_ids(tmp_path):
+@pytest.mark.parametrize("command", ["dups", "clean", "explain"])
+def test_every_command_refuses_repeated_ids(tmp_path, command):
     write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": ENGLISH}, {"id": 1, "text": DUTCH}])
-    done = run("dups", tmp_path / "in.jsonl", "-o", tmp_path / "c.jsonl", check_rc=1)
-    assert f"{tmp_path / 'in.jsonl'}:2: document id 1 was used before" in done.stderr.decode()
-    assert not (tmp_path / "c.jsonl").exists()
+    done = run(command, tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", check_rc=1)
+    where = tmp_path / "in.jsonl"
+    assert f"{where}:2: document id 1 was used before (at {where}:1)" in done.stderr.decode()
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 # --------------------------------------------------------------------------- pieces of the command, in process

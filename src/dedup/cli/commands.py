@@ -25,6 +25,23 @@ from .stream import chunks, clean_within, events, keep_as_is
 _MAX_SKIP_MESSAGES = 20
 
 
+class UniqueIds:
+    """Refuses a document id seen before in the run, as the library does: reports, clusters
+    and the across-document memory name documents by id, so a repeated one is ambiguous."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, str] = {}
+
+    def check(self, record: Record) -> None:
+        where = f"{record.source}:{record.line}"
+        first = self._seen.setdefault(record.id, where)
+        if first != where:
+            raise DataError(
+                f"{where}: document id {record.id!r} was used before (at {first}); ids must be unique "
+                "(use --id-field NAME with a unique field)"
+            )
+
+
 def _accepted(function: Callable, options: dict) -> tuple[dict, list[str]]:
     """Split options into those ``function`` accepts as keywords and those it does not."""
     parameters = inspect.signature(function).parameters
@@ -90,6 +107,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     ok = False
     kinds = (("within",) if within else ()) + (("across",) if across is not None else ())
     drop_empty = not explain and args.drop_empty
+    unique = UniqueIds()
     stats = Stats(kinds=kinds, spans_known=want_report, dropping=drop_empty)
     if args.jobs is not None and args.jobs > 1 and not within:
         warn("--jobs has no effect with --scope across: that pass runs in one process, in input order")
@@ -125,6 +143,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                 _handle_error(payload, args, stats, rejects)
                 unreadable = unreadable or payload.unit == "file"
             else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
+                for record in context:
+                    unique.check(record)
                 kept = _finish_chunk(context, payload, across, report, page, stats, drop_empty)
                 if kept and not explain:
                     if out_folder is not None and writer is None:
@@ -230,7 +250,7 @@ def run_dups(args: argparse.Namespace) -> int:
     stats = Stats()
     ok = False
     progress = Progress(not args.quiet and sys.stderr.isatty(), "dups", inp.files)
-    seen: set = set()
+    unique = UniqueIds()
     try:
         out = open_json_lines(outputs, "-o", args.output)
         rejects = open_json_lines(outputs, "--rejects", args.rejects) if args.rejects else None
@@ -247,12 +267,7 @@ def run_dups(args: argparse.Namespace) -> int:
                 elif kind == "error":
                     _handle_error(payload, args, stats, rejects)
                 elif kind == "record":
-                    if payload.id in seen:
-                        raise DataError(
-                            f"{payload.source}:{payload.line}: document id {payload.id!r} was used before; "
-                            "clusters need unique ids (use --id-field NAME with a unique field)"
-                        )
-                    seen.add(payload.id)
+                    unique.check(payload)
                     stats.docs_in += 1
                     stats.chars_in += len(payload.text)
                     progress.update(1, current)
