@@ -26,11 +26,14 @@ import tempfile
 import unicodedata
 import warnings
 import zipfile
+from collections.abc import Callable
+from typing import BinaryIO
 
 import numpy as np
 
 __all__ = [
     "atomic_save",
+    "atomic_write",
     "create_temporary",
     "finish_temporary",
     "load_state",
@@ -210,24 +213,20 @@ def write_arrays(handle, arrays: dict[str, np.ndarray]) -> None:
     np.savez(handle, **arrays)
 
 
-def atomic_save(path: str | os.PathLike, fmt: str, version: int, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``meta`` (JSON) and ``arrays`` to one ``.npz`` file, replacing ``path`` atomically.
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
+    """Replace ``path`` atomically with what ``write(handle)`` writes to an open binary file.
 
-    The header records ``fmt`` and ``version``, and this Python's Unicode version (the
-    tokenizer folds characters with it: a state reopened under another one may hash text
-    with characters new in between differently). Raises ``OSError`` naming ``path`` when
-    it cannot be written; any previous file at ``path`` is then left as it was.
+    Raises ``OSError`` naming ``path`` when it cannot be written; any previous file at
+    ``path`` is then left as it was, and no temporary remains.
     """
     path = os.fspath(path)
-    header = {"format": fmt, "version": version, "unicode": unicodedata.unidata_version, **meta}
-    encoded = json.dumps(header, sort_keys=True).encode("utf-8")
     try:
         temporary = create_temporary(path)
     except OSError as error:  # e.g. the folder does not exist: say so about path
         raise write_error(error, path) from error
     try:
         with open(temporary, "wb") as handle:
-            write_arrays(handle, {"meta": np.frombuffer(encoded, dtype=np.uint8), **arrays})
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         finish_temporary(temporary, path)
@@ -237,6 +236,20 @@ def atomic_save(path: str | os.PathLike, fmt: str, version: int, meta: dict, arr
     except BaseException:
         discard_temporary(temporary)
         raise
+
+
+def atomic_save(path: str | os.PathLike, fmt: str, version: int, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``meta`` (JSON) and ``arrays`` to one ``.npz`` file, replacing ``path`` atomically.
+
+    The header records ``fmt`` and ``version``, and this Python's Unicode version (the
+    tokenizer folds characters with it: a state reopened under another one may hash text
+    with characters new in between differently). Raises ``OSError`` naming ``path`` when
+    it cannot be written; any previous file at ``path`` is then left as it was.
+    """
+    header = {"format": fmt, "version": version, "unicode": unicodedata.unidata_version, **meta}
+    encoded = json.dumps(header, sort_keys=True).encode("utf-8")
+    # write_arrays is looked up at call time, so tests can make it fail halfway.
+    atomic_write(path, lambda handle: write_arrays(handle, {"meta": np.frombuffer(encoded, dtype=np.uint8), **arrays}))
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
