@@ -27,7 +27,7 @@ import pytest
 
 import dedup
 from dedup.lsh import LSHIndex
-from dedup.storage import load_state
+from dedup.storage import atomic_save, load_state
 
 SRC = str(Path(dedup.__file__).resolve().parent.parent)
 ENV = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -374,3 +374,19 @@ def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_c
     assert done.returncode == 0, done.stderr.decode()
     assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "out.jsonl", "state.npz"]
     assert os.stat(state).st_mode & 0o777 == 0o640
+
+
+def test_state_from_a_newer_dedup_is_refused_by_the_command_in_one_line(tmp_path):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"id": i, "text": article(i)} for i in range(3)])
+    state = tmp_path / "state.npz"
+    command = ("clean", source, "-o", tmp_path / "out.jsonl", "--state", state, "--scope", "across", "-q")
+    assert dedup_cli(*command).returncode == 0
+    meta, arrays = load_state(state, "dedup.Deduplicator", 10**6, oldest=0)
+    newer = meta["version"] + 1
+    rest = {k: v for k, v in meta.items() if k not in ("format", "version")}
+    atomic_save(state, "dedup.Deduplicator", newer, rest, arrays)
+    done = dedup_cli(*command)
+    stderr = done.stderr.decode()
+    assert done.returncode == 1 and stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert f"{state} was written by a newer dedup" in stderr and f"version {newer}" in stderr
