@@ -183,7 +183,7 @@ def _sniff_compression(head: bytes) -> str | None:
 
 
 def _missing_extra(module: str, extra: str, what: str) -> UsageError:
-    return UsageError(f"{what} needs the optional package '{module}': pip install 'dedup[{extra}]'")
+    return UsageError(f"{what} needs the optional package '{module}': pip install 'dedup-passages[{extra}]'")
 
 
 def open_binary(path: str) -> BinaryIO:
@@ -414,6 +414,8 @@ def _utf8_error(data: bytes, error: UnicodeDecodeError, line_offset: int = 0) ->
 
 
 def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
     kind = {dict: "object", list: "array", bool: "boolean", int: "number", float: "number"}.get(type(value))
     kind = "null" if value is None else kind or type(value).__name__
     text = json.dumps(value, ensure_ascii=False, default=str) if value is not None else "null"

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 
 from ..io import InputError, UsageError
 from .commands import run_clean, run_dups
-from .errors import EXIT_DATA, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, EXIT_USAGE, DataError, Terminated
+from .errors import EXIT_DATA, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, EXIT_USAGE, DataError, OutputError, Terminated
 from .parser import build_parser
 from .pool import ChunkFailed
 
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         sys.stderr.write(f"dedup: error: {error}\n")
         return EXIT_USAGE
-    except (DataError, InputError, ChunkFailed) as error:
+    except (DataError, InputError, OutputError, ChunkFailed) as error:
         sys.stderr.write(f"dedup: error: {error}\n")
         return EXIT_DATA
     except ValueError as error:  # the library's parameter checks: a bad option value
