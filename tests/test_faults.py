@@ -207,6 +207,19 @@ def test_full_disk_during_a_run_names_the_output_exits_1_and_keeps_the_previous_
     assert os.listdir(small_disk) == ["out.jsonl"]
 
 
+def test_read_only_file_system_names_the_option_and_path_once(tmp_path, small_disk):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"id": i, "text": article(i)} for i in range(3)])
+    remounted = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True, check=False)
+    if remounted.returncode != 0:
+        pytest.skip(f"cannot remount read-only: {remounted.stderr.decode().strip()}")
+    out = small_disk / "out.jsonl"
+    done = dedup_cli("clean", source, "-o", out, "-q")
+    stderr = done.stderr.decode()
+    assert done.returncode == 1 and "Traceback" not in stderr
+    assert stderr == f"dedup: error: cannot write -o {out}: Read-only file system\n"
+
+
 # --------------------------------------------------------------------------- damaged inputs through the command
 
 
