@@ -175,9 +175,9 @@ def test_full_disk_during_save_names_the_file_and_keeps_the_previous_state(small
 
 
 def article(n: int) -> str:
-    """120 words drawn for article ``n``: different articles share no passage."""
+    """120 words shared with no other article (the command removes passages seen earlier)."""
     rng = random.Random(n)
-    return " ".join(f"woord{rng.randrange(1_000_000)}" for _ in range(120)) + "."
+    return " ".join(f"woord{rng.randrange(10**9)}" for _ in range(120)) + "."
 
 
 def write_jsonl(path: Path, docs: list[dict]) -> None:

@@ -90,8 +90,8 @@ def offset_map(original: str, cleaned: str) -> Callable[[int], int]:
     >>> to_original = offset_map("Hello. Hello. World", "Hello. World")
     >>> to_original(7)  # the "W"
     14
-    >>> text = "The council met.\n\nThe council met.\n\nThe night was calm."
-    >>> offset_map(text, "The council met.\n\nThe night was calm.")(18)  # the second "The"
+    >>> text = "The council met.\\n\\nThe council met.\\n\\nThe night was calm."
+    >>> offset_map(text, "The council met.\\n\\nThe night was calm.")(18)  # the second "The"
     36
     """
     kept: list[tuple[int, int]] = []  # (offset in cleaned, offset in original) where a kept run starts
