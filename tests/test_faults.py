@@ -31,7 +31,7 @@ from dedup.storage import atomic_save, load_state
 
 SRC = str(Path(dedup.__file__).resolve().parent.parent)
 ENV = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
-TEMPORARY = re.compile(r"\.dedup-\d+-\w+\.(tmp|old)$")
+TEMPORARY = re.compile(r"\.dedup-.+-\d+-\w+\.(tmp|old)$")
 
 # --------------------------------------------------------------------------- helpers
 

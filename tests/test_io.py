@@ -24,6 +24,7 @@ from dedup.io import (
     same_path,
     split_suffixes,
 )
+from dedup.storage import host_tag
 
 NOTE = "Het waterschap verhoogt de dijk bij Kampen met een halve meter. Café “De Sluis” blijft open."
 
@@ -308,8 +309,8 @@ def test_next_run_removes_what_a_killed_run_left_and_restores_a_folder_moved_asi
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    (tmp_path / f".out.jsonl.dedup-{child.pid}-abc123.tmp").write_bytes(b"half")
-    aside = tmp_path / f".folder.dedup-{child.pid}-xyz.old"
+    (tmp_path / f".out.jsonl.dedup-{host_tag()}-{child.pid}-abc123.tmp").write_bytes(b"half")
+    aside = tmp_path / f".folder.dedup-{host_tag()}-{child.pid}-xyz.old"
     aside.mkdir()
     (aside / "previous.jsonl").write_bytes(b"previous output")
     outputs = AtomicOutputs()

@@ -820,7 +820,7 @@ class OutputFile(io.FileIO):
 class AtomicOutputs:
     """Temporary files and folders that become the real outputs only on :meth:`commit`.
 
-    Each output is created as a hidden ``.NAME.dedup-PID-XXXX.tmp`` next to its
+    Each output is created as a hidden ``.NAME.dedup-HOST-PID-XXXX.tmp`` next to its
     destination (same file system, so the final ``os.replace`` is atomic), with the mode
     the destination will have. :meth:`abort` removes them; so does the next run when
     this one was killed (:func:`dedup.storage.remove_stale_temporaries`). Write errors

@@ -1,10 +1,11 @@
 """Files that are replaced whole: saved states, indexes and the command's outputs.
 
 Every write goes to a temporary file (or folder) next to its destination, named
-``.NAME.dedup-PID-XXXXXXXX.tmp`` so it can be recognised, and is renamed over the
+``.NAME.dedup-HOST-PID-XXXXXXXX.tmp`` so it can be recognised, and is renamed over the
 destination only once complete: a reader, or a process killed mid-write, sees the old
 file or the new one, never a half-written one. A temporary left behind by a killed
-process (its PID no longer runs) is removed by the next write to the same destination.
+process (on this host, its PID no longer runs) is removed by the next write to the same
+destination; one from another host (a shared file system), once it is a day old.
 
 New files get the mode the umask allows (as ``open`` would give them); a file that
 replaces another keeps the mode of the one it replaces.
@@ -22,7 +23,9 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
+import time
 import unicodedata
 import warnings
 import zipfile
@@ -35,7 +38,9 @@ __all__ = [
     "atomic_save",
     "atomic_write",
     "create_temporary",
+    "current_umask",
     "finish_temporary",
+    "host_tag",
     "load_state",
     "remove_stale_temporaries",
     "set_final_mode",
@@ -44,6 +49,8 @@ __all__ = [
 
 _TEMP_MARK = ".dedup-"
 _TEMP_SUFFIX = ".tmp"
+# A temporary of another host cannot be checked for a live process: removed only this old.
+_FOREIGN_TEMPORARY_SECONDS = 24 * 3600
 _ZIP_MAGIC = b"PK\x03\x04"
 # The header and every array name are short; a larger member count means a foreign zip.
 _MAX_MEMBERS = 64
@@ -57,7 +64,13 @@ def _temp_prefix(destination: str) -> str:
 
 
 def _temp_pattern(destination: str) -> re.Pattern:
-    return re.compile(re.escape(_temp_prefix(destination)) + r"(\d+)-[A-Za-z0-9_]+\.(tmp|old)$")
+    # HOST may hold "-"; PID and the random part cannot, so they are the last two fields.
+    return re.compile(re.escape(_temp_prefix(destination)) + r"(.+)-(\d+)-[A-Za-z0-9_]+\.(tmp|old)$")
+
+
+def host_tag() -> str:
+    """This machine's name as it appears in temporary names (letters, digits, ``.``, ``_``, ``-``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname())[:64] or "host"
 
 
 def _process_alive(pid: int) -> bool:
@@ -67,11 +80,18 @@ def _process_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # it runs, under another user
-        return True
-    except OSError:
+    except OSError:  # e.g. PermissionError: it runs, under another user
         return True
     return True
+
+
+def _is_stale(path: str, host: str, pid: int) -> bool:
+    if host == host_tag():
+        return not _process_alive(pid)
+    try:
+        return time.time() - os.lstat(path).st_mtime > _FOREIGN_TEMPORARY_SECONDS
+    except OSError:
+        return False
 
 
 def remove_stale_temporaries(destination: str | os.PathLike) -> list[str]:
@@ -92,10 +112,10 @@ def remove_stale_temporaries(destination: str | os.PathLike) -> list[str]:
         return removed
     for name in names:
         match = pattern.match(name)
-        if match is None or _process_alive(int(match.group(1))):
-            continue
         stale = os.path.join(folder, name)
-        if match.group(2) == "old" and not os.path.lexists(destination):
+        if match is None or not _is_stale(stale, match.group(1), int(match.group(2))):
+            continue
+        if match.group(3) == "old" and not os.path.lexists(destination):
             try:
                 os.rename(stale, destination)
             except OSError:
@@ -136,7 +156,7 @@ def create_temporary(destination: str | os.PathLike, *, folder: bool = False) ->
     destination = os.fspath(destination)
     directory = os.path.dirname(os.path.abspath(destination))
     remove_stale_temporaries(destination)
-    prefix = f"{_temp_prefix(destination)}{os.getpid()}-"
+    prefix = f"{_temp_prefix(destination)}{host_tag()}-{os.getpid()}-"
     if folder:
         temporary = tempfile.mkdtemp(prefix=prefix, suffix=_TEMP_SUFFIX, dir=directory)
     else:
