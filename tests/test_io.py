@@ -336,3 +336,19 @@ def test_input_too_damaged_to_tell_its_format_is_an_input_error_naming_it(tmp_pa
     path.write_bytes(gzip.compress(LINES)[:40])
     with pytest.raises(InputError, match=r"export: compressed data end early .*use --format"):
         open_input(str(path))
+
+
+def test_truncated_and_damaged_parquet_files_are_one_line_file_errors(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": [NOTE] * 3000, "id": list(range(3000))}), tmp_path / "good.parquet")
+    data = (tmp_path / "good.parquet").read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 2])
+    flipped = bytearray(data)
+    flipped[len(data) // 3] ^= 0xFF
+    (tmp_path / "flip.parquet").write_bytes(bytes(flipped))
+    for name in ("cut.parquet", "flip.parquet"):
+        *records, error = read_records(InputFile(str(tmp_path / name), name, "parquet"))
+        assert isinstance(error, RecordError) and error.unit == "file", name
+        assert str(error).startswith(str(tmp_path / name)) and "\n" not in str(error)
