@@ -338,7 +338,7 @@ def test_input_too_damaged_to_tell_its_format_is_an_input_error_naming_it(tmp_pa
         open_input(str(path))
 
 
-def test_truncated_and_damaged_parquet_files_are_one_line_file_errors(tmp_path):
+def test_truncated_parquet_is_a_one_line_file_error_and_a_flipped_one_never_raises(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -348,7 +348,10 @@ def test_truncated_and_damaged_parquet_files_are_one_line_file_errors(tmp_path):
     flipped = bytearray(data)
     flipped[len(data) // 3] ^= 0xFF
     (tmp_path / "flip.parquet").write_bytes(bytes(flipped))
-    for name in ("cut.parquet", "flip.parquet"):
-        *records, error = read_records(InputFile(str(tmp_path / name), name, "parquet"))
-        assert isinstance(error, RecordError) and error.unit == "file", name
-        assert str(error).startswith(str(tmp_path / name)) and "\n" not in str(error)
+    (error,) = read_records(InputFile(str(tmp_path / "cut.parquet"), "cut.parquet", "parquet"))
+    assert isinstance(error, RecordError) and error.unit == "file"
+    assert str(error).startswith(str(tmp_path / "cut.parquet")) and "\n" not in str(error)
+    # Parquet pages carry no checksum by default: a flipped byte is caught when it breaks
+    # the encoding, else it changes a value. Either way reading never raises.
+    *_, last = read_records(InputFile(str(tmp_path / "flip.parquet"), "flip.parquet", "parquet"))
+    assert isinstance(last, Record) or (last.unit == "file" and "\n" not in str(last))
