@@ -135,11 +135,15 @@ class Duplicates:
         return [{"cluster": k, "size": len(c.members), **c.to_dict()} for k, c in enumerate(self.clusters)]
 
     def write_jsonl(self, path: str | os.PathLike) -> None:
-        """Write :meth:`to_records` as JSON Lines."""
-        import json
+        """Write :meth:`to_records` as JSON Lines, replacing ``path`` atomically.
 
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in self.to_records())
+        Ids with lone surrogates (read from JSON escapes) are written back as the same
+        escapes.
+        """
+        from .io import json_line
+        from .storage import atomic_write
+
+        atomic_write(path, lambda handle: handle.writelines(json_line(record) for record in self.to_records()))
 
 
 # --------------------------------------------------------------------------- stages

@@ -332,12 +332,10 @@ def piece_bounds(text: str, size: int = _CHUNK_CHARS) -> list[int]:
 def _tokenize_pieces(texts: Sequence[str], mode: str) -> Tokens:
     """``tokenize`` with long texts cut into pieces; tokens and offsets as for the whole texts.
 
-    Pieces are made and tokenized one chunk at a time, and each result array is joined
-    and its parts dropped before the next, so the peak stays near the size of the result.
+    Pieces are made and tokenized one chunk at a time, straight into the result arrays
+    (grown and finally trimmed in place), so the peak stays near the size of the result.
     """
-    hashes: list[np.ndarray] = []
-    starts: list[np.ndarray] = []
-    ends: list[np.ndarray] = []
+    result = _TokenArrays(sum(map(len, texts)) // 5 + 1024)
     counts = np.zeros(len(texts), dtype=np.int64)  # tokens per text
     group: list[tuple[int, int, str]] = []  # (text index, offset of the piece in it, piece)
 
@@ -345,9 +343,7 @@ def _tokenize_pieces(texts: Sequence[str], mode: str) -> Tokens:
         tokens = _tokenize_chunk([piece for _, _, piece in group], mode)
         per_piece = np.diff(tokens.offsets)
         shift = np.repeat(np.array([base for _, base, _ in group], dtype=np.int64), per_piece)
-        hashes.append(tokens.hashes)
-        starts.append(tokens.starts + shift)
-        ends.append(tokens.ends + shift)
+        result.append(tokens.hashes, tokens.starts + shift, tokens.ends + shift)
         np.add.at(counts, np.array([owner for owner, _, _ in group], dtype=np.int64), per_piece)
         group.clear()
 
@@ -364,14 +360,36 @@ def _tokenize_pieces(texts: Sequence[str], mode: str) -> Tokens:
         tokenize_group()
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return Tokens(_join(hashes), _join(starts), _join(ends), offsets)
+    return Tokens(*result.trimmed(), offsets)
 
 
-def _join(parts: list[np.ndarray]) -> np.ndarray:
-    """The parts concatenated; the list is emptied so the parts can be freed at once."""
-    joined = np.concatenate(parts)
-    parts.clear()
-    return joined
+class _TokenArrays:
+    """Hashes, starts and ends filled chunk by chunk.
+
+    They grow with ``ndarray.resize`` (``realloc``: large blocks are remapped, not copied),
+    so the memory held is that of the tokens found, not twice that as with a list of
+    parts joined at the end.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.arrays = [np.empty(capacity, dtype=np.uint64), np.empty(capacity, dtype=np.int64),
+                       np.empty(capacity, dtype=np.int64)]
+        self.size = 0
+
+    def append(self, *parts: np.ndarray) -> None:
+        needed = self.size + len(parts[0])
+        if needed > len(self.arrays[0]):
+            capacity = max(needed, len(self.arrays[0]) * 3 // 2)
+            for array in self.arrays:
+                array.resize(capacity, refcheck=False)
+        for array, part in zip(self.arrays, parts):
+            array[self.size : needed] = part
+        self.size = needed
+
+    def trimmed(self) -> list[np.ndarray]:
+        for array in self.arrays:
+            array.resize(self.size, refcheck=False)
+        return self.arrays
 
 
 def text_chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
