@@ -404,7 +404,7 @@ def test_bad_ngram_is_a_value_error_naming_ngram(ngram):
 
 @pytest.mark.parametrize("mode", ["words", "", None, "CHAR"])
 def test_bad_mode_is_a_value_error_naming_mode(mode):
-    with pytest.raises(ValueError, match="mode must be one of 'word', 'char'"):
+    with pytest.raises(ValueError, match="mode must be one of 'auto', 'word', 'char'"):
         MinHasher(mode=mode)
 
 
@@ -416,7 +416,7 @@ def test_bad_seed_is_a_value_error_naming_seed(seed):
 
 def test_numpy_integers_are_accepted_as_parameters():
     hasher = MinHasher(num_perm=np.int64(32), ngram=np.int32(3), seed=np.uint8(4))
-    assert hasher.params == {"num_perm": 32, "ngram": 3, "mode": "word", "seed": 4}
+    assert hasher.params == {"num_perm": 32, "ngram": 3, "mode": "auto", "seed": 4}
 
 
 @pytest.mark.parametrize(

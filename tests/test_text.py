@@ -179,7 +179,7 @@ def test_non_str_input_is_a_type_error_naming_what_was_given():
 
 
 def test_bad_mode_is_a_value_error_naming_mode():
-    with pytest.raises(ValueError, match="mode must be one of 'word', 'char', got 'words'"):
+    with pytest.raises(ValueError, match="mode must be one of 'auto', 'word', 'char', got 'words'"):
         tokenize(["x"], "words")
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__
+from .text import TOKEN_MODES
 from ._validate import check_fraction, check_int
 from .io import (
     FORMATS,
@@ -167,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
         group.add_argument("--ngram", type=_integer("--ngram", 1), help="words per shingle")
         group.add_argument("--num-perm", type=_integer("--num-perm", 1), help="MinHash permutations")
         group.add_argument("--seed", type=_integer("--seed", 0), help="MinHash seed")
+        group.add_argument(
+            "--mode", choices=TOKEN_MODES,
+            help="tokens: auto (default): words, and single characters of scripts written without spaces "
+            "(Chinese, Japanese, Thai, ...); word; char",
+        )
         if within:
             group.add_argument("--min-length", type=_integer("--min-length", 1), help="shortest repeat removed, in words")
             group.add_argument("--max-gap", type=_integer("--max-gap", 0), help="longest edited stretch bridged inside one repeat, in words")
@@ -503,7 +509,7 @@ class Across:
     def __init__(self, args: argparse.Namespace) -> None:
         from .corpus import Deduplicator
 
-        options = _given(args, ("threshold", "num_perm", "ngram", "seed", "min_length"))
+        options = _given(args, ("threshold", "num_perm", "ngram", "mode", "seed", "min_length"))
         if args.state and os.path.exists(args.state):
             try:
                 # Options given on the command line must agree with the state's signature
@@ -646,7 +652,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             from . import repeats
         except ImportError as error:
             raise UsageError(f"dedup.repeats is not available: {error}") from None
-        params, unknown = _accepted(repeats.find_repeats, _given(args, ("threshold", "ngram", "min_length", "max_gap")))
+        params, unknown = _accepted(repeats.find_repeats, _given(args, ("threshold", "ngram", "mode", "min_length", "max_gap")))
         extra = _given(args, ("num_perm", "seed"))
         if args.scope == "within" and (unknown or extra):
             names = unknown + list(extra)
@@ -789,7 +795,7 @@ def run_dups(args: argparse.Namespace) -> int:
     _check_paths(args, inp, {"-o": args.output, "--rejects": args.rejects})
     from .corpus import find_duplicates
 
-    options = _given(args, ("threshold", "num_perm", "ngram", "seed"))
+    options = _given(args, ("threshold", "num_perm", "ngram", "mode", "seed"))
     if args.jobs is not None and args.jobs > 1:
         _warn("--jobs has no effect on dups: it runs in one process")
     outputs = AtomicOutputs()

@@ -46,7 +46,7 @@ from .lsh import (
 )
 from .minhash import EMPTY, MinHasher
 from .repeats import RepeatParams, find_repeats_many, remove_spans
-from .text import SENTENCE_END, mix64, paragraphs, tokenize
+from .text import DEFAULT_MODE, SENTENCE_END, mix64, paragraphs, tokenize
 
 __all__ = ["RECALL_WEIGHTS", "ArticleMatch", "Cluster", "Deduplicator", "Duplicates", "Match", "find_duplicates"]
 
@@ -272,7 +272,7 @@ def find_duplicates(
     ids: Iterable[Hashable] | None = None,
     num_perm: int = 128,
     ngram: int = 5,
-    mode: str = "word",
+    mode: str = DEFAULT_MODE,
     seed: int = 1,
     batch_size: int = 2048,
     params: tuple[int, int] | None = None,
@@ -655,7 +655,7 @@ class Deduplicator:
         scope: str = "both",
         num_perm: int = 128,
         ngram: int = 5,
-        mode: str = "word",
+        mode: str = DEFAULT_MODE,
         seed: int = 1,
         min_length: int = 8,
         max_words: int = 150,

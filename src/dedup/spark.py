@@ -43,6 +43,7 @@ from ._validate import check_fraction, check_int
 from .corpus import duplicate_banding
 from .lsh import DEFAULT_MAX_BUCKET, band_keys, bucket_pairs
 from .minhash import EMPTY, MinHasher, jaccard
+from .text import DEFAULT_MODE
 from .repeats import RepeatParams, clean_many
 
 try:
@@ -255,7 +256,7 @@ def find_duplicates(
     threshold: float = 0.8,
     num_perm: int = 128,
     ngram: int = 5,
-    mode: str = "word",
+    mode: str = DEFAULT_MODE,
     seed: int = 1,
     params: tuple[int, int] | None = None,
     max_bucket: int = DEFAULT_MAX_BUCKET,
