@@ -1,0 +1,268 @@
+"""Benchmark: doubled bodies in Chinese, Japanese and Thai articles (issue 9, "every script").
+
+Articles come from ``scripts_corpus.py`` (synthetic: no corpus of these languages is at
+hand). Each case is an article whose body was pasted again after it, in one of these kinds:
+
+- exact: the same body again, after a blank line, a newline or nothing;
+- reflowed: the copy with its paragraphs run together (Chinese, Japanese: no separator;
+  Thai: a space), as scrapers flatten them;
+- whitespace: the copy with spaces, ideographic spaces (U+3000), NBSPs and line breaks
+  added or doubled between sentences and clauses;
+- edited: the copy with about 2% of its letters replaced and one sentence dropped;
+- partial: only the first 40-90% of the body's sentences pasted again;
+- unmodified: the article alone (must come back byte for byte).
+
+A case is *restored* when the cleaned text equals the original article up to whitespace.
+Also: letters of the original lost and letters of the copy left (multiset difference of
+letters and digits), over all cases of a kind.
+
+Configurations: ``clean()`` is ``dedup.clean`` with its defaults, as installed. ``word
+tokens`` runs the same engine on word-mode tokens (what ``clean()`` did before ``"auto"``
+became the default), ``auto ...`` on ``tokenize(mode="auto")`` tokens: through
+``clean(mode=...)`` once ``clean`` takes a ``mode``, until then by handing the engine
+tokens of that mode (the engine module's ``tokenize`` name is replaced for the run). ``--ngram`` and ``--min-length`` add
+auto configurations with other shingle sizes and minimum lengths (in tokens: a Han
+character weighs 0.6 word, a Thai letter 0.3, so 20 words are about 33 and 67 tokens).
+
+Usage::
+
+    nice python benchmarks/bench_scripts.py --per-kind 200 --seed 0 --ngram 5 8 --min-length 20 33
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse
+import contextlib
+import functools
+import inspect
+import random
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine_line, print_table
+from scripts_corpus import SENTENCE_JOIN, articles
+
+import dedup
+from dedup import repeats
+from dedup.text import tokenize
+
+KINDS = ("exact", "reflowed", "whitespace", "edited", "partial", "unmodified")
+LANGUAGE_NAMES = {"zh": "Chinese", "ja": "Japanese", "th": "Thai"}
+_SENTENCE = {
+    "zh": re.compile(r"[^。！？]*[。！？]”?"),
+    "ja": re.compile(r"[^。！？]*[。！？]」?"),
+    "th": re.compile(r"\S(?:.*?)(?=\s(?=\S)|$)", re.S),
+}
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def _sentences(language: str, paragraph: str) -> list[str]:
+    """The sentences of one paragraph, in order (Thai: its space-separated clauses)."""
+    if language == "th":
+        return paragraph.split(" ")
+    found = _SENTENCE[language].findall(paragraph)
+    rest = paragraph[sum(map(len, found)) :]
+    return found + ([rest] if rest else [])
+
+
+def _join(language: str, sentences: Sequence[str]) -> str:
+    return SENTENCE_JOIN[language].join(sentences)
+
+
+def _whitespace_noise(language: str, body: str, rng: random.Random) -> str:
+    pieces = []
+    for p, paragraph in enumerate(body.split("\n\n")):
+        sentences = _sentences(language, paragraph)
+        out = []
+        for s, sentence in enumerate(sentences):
+            if s:
+                gap = SENTENCE_JOIN[language]
+                if rng.random() < 0.5:
+                    gap = rng.choice([" ", "\u3000", "\u00a0", "\n", "  ", " \n"]) if language != "th" else rng.choice(["  ", "\u00a0", "\n", " \n "])
+                out.append(gap)
+            out.append(sentence)
+        pieces.append("".join(out) + rng.choice(["", " ", "\u3000" if language != "th" else "  "]))
+    return rng.choice(["\n\n", "\n", "\n\n\n"]).join(pieces)
+
+
+def _edit(language: str, body: str, rng: random.Random, alphabet: Sequence[str]) -> str:
+    """About 2% of the letters replaced, and one sentence (of 4 or more) dropped."""
+    paragraphs = [_sentences(language, p) for p in body.split("\n\n")]
+    flat = [(i, j) for i, sentences in enumerate(paragraphs) for j in range(len(sentences))]
+    if len(flat) >= 4:
+        i, j = rng.choice(flat[1:-1])
+        del paragraphs[i][j]
+    text = list("\n\n".join(_join(language, s) for s in paragraphs if s))
+    letters = [k for k, ch in enumerate(text) if ch.isalnum()]
+    for k in rng.sample(letters, max(1, len(letters) // 50)):
+        text[k] = rng.choice([c for c in alphabet if c != text[k]])
+    return "".join(text)
+
+
+def _partial(language: str, body: str, rng: random.Random) -> str:
+    paragraphs = [_sentences(language, p) for p in body.split("\n\n")]
+    total = sum(map(len, paragraphs))
+    keep = max(2, round(total * rng.uniform(0.4, 0.9)))
+    out = []
+    for sentences in paragraphs:
+        if keep <= 0:
+            break
+        out.append(_join(language, sentences[:keep]))
+        keep -= len(sentences)
+    return "\n\n".join(out)
+
+
+def make_case(kind: str, language: str, body: str, rng: random.Random, alphabet: Sequence[str]) -> str:
+    """The article as a scraper delivered it: ``body`` followed by a copy of ``kind``."""
+    if kind == "unmodified":
+        return body
+    separator = rng.choice(["\n\n", "\n", "" if language != "th" else " "])
+    if kind == "exact":
+        copy = body
+    elif kind == "reflowed":
+        copy = body.replace("\n\n", "" if language != "th" else " ")
+    elif kind == "whitespace":
+        copy = _whitespace_noise(language, body, rng)
+    elif kind == "edited":
+        copy = _edit(language, body, rng, alphabet)
+    elif kind == "partial":
+        copy = _partial(language, body, rng)
+    else:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    return body + separator + copy
+
+
+def cases(language: str, per_kind: int, seed: int) -> Iterator[tuple[str, str, str]]:
+    """(kind, original, delivered) for ``per_kind`` articles of every kind."""
+    bodies = articles(language, per_kind * len(KINDS), seed)
+    alphabet = sorted({ch for body in bodies[:50] for ch in body if ch.isalpha()})
+    rng = random.Random(f"cases-{language}-{seed}")
+    for k, body in enumerate(bodies):
+        kind = KINDS[k % len(KINDS)]
+        yield kind, body, make_case(kind, language, body, rng, alphabet)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def _letters(text: str) -> Counter:
+    return Counter(ch for ch in text if ch.isalnum())
+
+
+def score(kind: str, original: str, delivered: str, cleaned: str) -> tuple[bool, int, int, int]:
+    """(restored, original letters lost, copy letters left, copy letters)."""
+    restored = cleaned == original if kind == "unmodified" else _squeeze(cleaned) == _squeeze(original)
+    lost = sum((_letters(original) - _letters(cleaned)).values())
+    copy = _letters(delivered) - _letters(original)
+    left = sum(((_letters(cleaned) - _letters(original)) & copy).values())
+    return restored, lost, left, sum(copy.values())
+
+
+# --------------------------------------------------------------------------- configurations
+
+
+@contextlib.contextmanager
+def engine_tokens(mode: str) -> Iterator[None]:
+    """Make the repeat engine tokenize in ``mode`` (when ``clean`` takes no ``mode`` yet)."""
+    original = repeats.tokenize
+    repeats.tokenize = functools.partial(tokenize, mode=mode)
+    try:
+        yield
+    finally:
+        repeats.tokenize = original
+
+
+def configurations(ngrams: Sequence[int], min_lengths: Sequence[int]) -> list[tuple[str, Callable[[str], str], Callable]]:
+    """(name, clean function, context factory) for every configuration to run."""
+    takes_mode = "mode" in inspect.signature(repeats.find_repeats).parameters
+    patchable = hasattr(repeats, "tokenize")
+    configs: list[tuple[str, Callable[[str], str], Callable]] = []
+    if takes_mode:
+        configs.append(("word tokens", functools.partial(dedup.clean, mode="word"), contextlib.nullcontext))
+    elif patchable:
+        configs.append(("word tokens", dedup.clean, functools.partial(engine_tokens, "word")))
+    configs.append(("clean()", dedup.clean, contextlib.nullcontext))
+    for n in ngrams:
+        for m in min_lengths:
+            name = f"auto n={n} min={m}"
+            params = {"ngram": n, "min_length": m}
+            if takes_mode:
+                configs.append((name, functools.partial(dedup.clean, mode="auto", **params), contextlib.nullcontext))
+            elif patchable:
+                configs.append((name, functools.partial(dedup.clean, **params), functools.partial(engine_tokens, "auto")))
+    if not takes_mode and not patchable:
+        print("note: dedup.repeats neither takes a mode nor tokenizes through a module-level "
+              "'tokenize': only clean() with its defaults is measured", file=sys.stderr)
+    return configs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--per-kind", type=int, default=200, help="articles per kind and language (default 200)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--languages", nargs="+", default=list(LANGUAGE_NAMES), choices=list(LANGUAGE_NAMES))
+    parser.add_argument("--ngram", type=int, nargs="+", default=[5], help="shingle sizes of the auto configurations")
+    parser.add_argument("--min-length", type=int, nargs="+", default=[20], help="min_length of the auto configurations")
+    args = parser.parse_args(argv)
+    print(machine_line())
+    print(f"dedup {dedup.__version__}; {args.per_kind} articles per kind and language, seed {args.seed}")
+    configs = configurations(args.ngram, args.min_length)
+    summary = []
+    for language in args.languages:
+        data = list(cases(language, args.per_kind, args.seed))
+        rows = []
+        for name, clean, context in configs:
+            with context():
+                started = time.perf_counter()
+                outputs = [clean(delivered) for _, _, delivered in data]
+                seconds = time.perf_counter() - started
+            per_kind: dict[str, list] = {kind: [0, 0, 0, 0, 0] for kind in KINDS}
+            for (kind, original, delivered), cleaned in zip(data, outputs):
+                restored, lost, left, copy = score(kind, original, delivered, cleaned)
+                row = per_kind[kind]
+                row[0] += 1
+                row[1] += restored
+                row[2] += lost
+                row[3] += left
+                row[4] += copy
+            original_letters = sum(sum(_letters(o).values()) for _, o, _ in data)
+            for kind in KINDS:
+                n, ok, lost, left, copy = per_kind[kind]
+                rows.append([
+                    name, kind, n, f"{ok / n:.1%}",
+                    f"{lost / max(1, original_letters / len(KINDS)):.3%}",
+                    "-" if kind == "unmodified" else f"{left / max(1, copy):.2%}",
+                ])
+            doubled = [per_kind[k] for k in KINDS if k != "unmodified"]
+            summary.append([
+                LANGUAGE_NAMES[language], name,
+                f"{sum(r[1] for r in doubled) / sum(r[0] for r in doubled):.1%}",
+                f"{min(r[1] / r[0] for r in doubled):.1%}",
+                f"{per_kind['unmodified'][1] / per_kind['unmodified'][0]:.1%}",
+                f"{len(data) / seconds:,.0f}",
+            ])
+        print(f"\n## {LANGUAGE_NAMES[language]}")
+        print_table(rows, ["config", "kind", "cases", "restored", "orig. letters lost", "copy letters left"])
+    print("\n## Summary (restored: doubled kinds together, and the worst kind)")
+    print_table(summary, ["language", "config", "restored", "worst kind", "unmodified identical", "articles/s"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
