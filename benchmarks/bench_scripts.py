@@ -21,12 +21,13 @@ tokens`` runs the same engine on word-mode tokens (what ``clean()`` did before `
 became the default), ``auto ...`` on ``tokenize(mode="auto")`` tokens: through
 ``clean(mode=...)`` once ``clean`` takes a ``mode``, until then by handing the engine
 tokens of that mode (the engine module's ``tokenize`` name is replaced for the run). ``--ngram`` and ``--min-length`` add
-auto configurations with other shingle sizes and minimum lengths (in tokens: a Han
-character weighs 0.6 word, a Thai letter 0.3, so 20 words are about 33 and 67 tokens).
+auto configurations with other shingle sizes and minimum lengths, in tokens (``20``) or in
+words by token weight (``20w``: a Han character or kana weighs 0.6 word, a Thai letter
+0.3, so 20 words are 34 and 67 tokens).
 
 Usage::
 
-    nice python benchmarks/bench_scripts.py --per-kind 200 --seed 0 --ngram 5 8 --min-length 20 33
+    nice python benchmarks/bench_scripts.py --per-kind 200 --seed 0 --ngram 4 5 6 8 --min-length 20 20w
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import argparse
 import contextlib
 import functools
 import inspect
+import math
 import random
 import re
 import sys
@@ -54,10 +56,11 @@ from scripts_corpus import SENTENCE_JOIN, articles
 
 import dedup
 from dedup import repeats
-from dedup.text import tokenize
+from dedup.text import SCRIPT_WEIGHTS, tokenize
 
 KINDS = ("exact", "reflowed", "whitespace", "edited", "partial", "unmodified")
 LANGUAGE_NAMES = {"zh": "Chinese", "ja": "Japanese", "th": "Thai"}
+LETTER_WEIGHT = {"zh": SCRIPT_WEIGHTS["han"], "ja": SCRIPT_WEIGHTS["kana"], "th": SCRIPT_WEIGHTS["brahmic"]}
 _SENTENCE = {
     "zh": re.compile(r"[^。！？]*[。！？]”?"),
     "ja": re.compile(r"[^。！？]*[。！？]」?"),
@@ -165,13 +168,19 @@ def _letters(text: str) -> Counter:
     return Counter(ch for ch in text if ch.isalnum())
 
 
-def score(kind: str, original: str, delivered: str, cleaned: str) -> tuple[bool, int, int, int]:
-    """(restored, original letters lost, copy letters left, copy letters)."""
+def score(kind: str, original: str, delivered: str, cleaned: str) -> tuple[bool, bool, int, int, int]:
+    """(restored, letters restored, original letters lost, copy letters left, copy letters).
+
+    *Letters restored*: the letters and digits of the cleaned text are those of the
+    original, in order (punctuation and whitespace aside): the repeat was found and cut,
+    whatever became of the quotes and brackets at its edges.
+    """
     restored = cleaned == original if kind == "unmodified" else _squeeze(cleaned) == _squeeze(original)
+    letters_restored = [c for c in cleaned if c.isalnum()] == [c for c in original if c.isalnum()]
     lost = sum((_letters(original) - _letters(cleaned)).values())
     copy = _letters(delivered) - _letters(original)
     left = sum(((_letters(cleaned) - _letters(original)) & copy).values())
-    return restored, lost, left, sum(copy.values())
+    return restored, letters_restored, lost, left, sum(copy.values())
 
 
 # --------------------------------------------------------------------------- configurations
@@ -188,8 +197,14 @@ def engine_tokens(mode: str) -> Iterator[None]:
         repeats.tokenize = original
 
 
-def configurations(ngrams: Sequence[int], min_lengths: Sequence[int]) -> list[tuple[str, Callable[[str], str], Callable]]:
-    """(name, clean function, context factory) for every configuration to run."""
+def configurations(
+    ngrams: Sequence[int], min_lengths: Sequence[int | str], language: str
+) -> list[tuple[str, Callable[[str], str], Callable]]:
+    """(name, clean function, context factory) for every configuration to run.
+
+    A min_length of "20w" is 20 words counted by token weight: for text in one script,
+    20 / (weight of its letters) tokens, what a weighted ``min_length=20`` amounts to.
+    """
     takes_mode = "mode" in inspect.signature(repeats.find_repeats).parameters
     patchable = hasattr(repeats, "tokenize")
     configs: list[tuple[str, Callable[[str], str], Callable]] = []
@@ -200,8 +215,9 @@ def configurations(ngrams: Sequence[int], min_lengths: Sequence[int]) -> list[tu
     configs.append(("clean()", dedup.clean, contextlib.nullcontext))
     for n in ngrams:
         for m in min_lengths:
-            name = f"auto n={n} min={m}"
-            params = {"ngram": n, "min_length": m}
+            tokens = int(m) if str(m).isdigit() else math.ceil(int(str(m)[:-1]) / LETTER_WEIGHT[language])
+            name = f"auto n={n} min={m}" + ("" if str(m).isdigit() else f" ({tokens})")
+            params = {"ngram": n, "min_length": tokens}
             if takes_mode:
                 configs.append((name, functools.partial(dedup.clean, mode="auto", **params), contextlib.nullcontext))
             elif patchable:
@@ -218,13 +234,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--languages", nargs="+", default=list(LANGUAGE_NAMES), choices=list(LANGUAGE_NAMES))
     parser.add_argument("--ngram", type=int, nargs="+", default=[5], help="shingle sizes of the auto configurations")
-    parser.add_argument("--min-length", type=int, nargs="+", default=[20], help="min_length of the auto configurations")
+    parser.add_argument(
+        "--min-length", nargs="+", default=["20", "20w"],
+        help="min_length of the auto configurations, in tokens (20) or in words by weight (20w)",
+    )
     args = parser.parse_args(argv)
     print(machine_line())
     print(f"dedup {dedup.__version__}; {args.per_kind} articles per kind and language, seed {args.seed}")
-    configs = configurations(args.ngram, args.min_length)
+    for m in args.min_length:
+        if not re.fullmatch(r"[1-9][0-9]*w?", m):
+            parser.error(f"--min-length takes positive integers, optionally followed by w, got {m!r}")
     summary = []
     for language in args.languages:
+        configs = configurations(args.ngram, args.min_length, language)
         data = list(cases(language, args.per_kind, args.seed))
         rows = []
         for name, clean, context in configs:
@@ -232,20 +254,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 started = time.perf_counter()
                 outputs = [clean(delivered) for _, _, delivered in data]
                 seconds = time.perf_counter() - started
-            per_kind: dict[str, list] = {kind: [0, 0, 0, 0, 0] for kind in KINDS}
+            per_kind: dict[str, list] = {kind: [0, 0, 0, 0, 0, 0] for kind in KINDS}
             for (kind, original, delivered), cleaned in zip(data, outputs):
-                restored, lost, left, copy = score(kind, original, delivered, cleaned)
                 row = per_kind[kind]
                 row[0] += 1
-                row[1] += restored
-                row[2] += lost
-                row[3] += left
-                row[4] += copy
+                for k, value in enumerate(score(kind, original, delivered, cleaned), 1):
+                    row[k] += value
             original_letters = sum(sum(_letters(o).values()) for _, o, _ in data)
             for kind in KINDS:
-                n, ok, lost, left, copy = per_kind[kind]
+                n, ok, letters_ok, lost, left, copy = per_kind[kind]
                 rows.append([
-                    name, kind, n, f"{ok / n:.1%}",
+                    name, kind, n, f"{ok / n:.1%}", f"{letters_ok / n:.1%}",
                     f"{lost / max(1, original_letters / len(KINDS)):.3%}",
                     "-" if kind == "unmodified" else f"{left / max(1, copy):.2%}",
                 ])
@@ -254,13 +273,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 LANGUAGE_NAMES[language], name,
                 f"{sum(r[1] for r in doubled) / sum(r[0] for r in doubled):.1%}",
                 f"{min(r[1] / r[0] for r in doubled):.1%}",
+                f"{sum(r[2] for r in doubled) / sum(r[0] for r in doubled):.1%}",
                 f"{per_kind['unmodified'][1] / per_kind['unmodified'][0]:.1%}",
                 f"{len(data) / seconds:,.0f}",
             ])
         print(f"\n## {LANGUAGE_NAMES[language]}")
-        print_table(rows, ["config", "kind", "cases", "restored", "orig. letters lost", "copy letters left"])
+        print_table(rows, ["config", "kind", "cases", "restored", "letters restored", "orig. letters lost", "copy letters left"])
     print("\n## Summary (restored: doubled kinds together, and the worst kind)")
-    print_table(summary, ["language", "config", "restored", "worst kind", "unmodified identical", "articles/s"])
+    print_table(summary, ["language", "config", "restored", "worst kind", "letters restored", "unmodified identical", "articles/s"])
     return 0
 
 
