@@ -19,7 +19,7 @@ import itertools
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -229,20 +229,24 @@ class Tokens:
 
     Tokens of text ``i`` are ``hashes[offsets[i]:offsets[i+1]]``; ``starts``/``ends`` are
     character offsets into that text (``text[starts[k]:ends[k]]`` is the token as written).
-    ``weights`` is the length of every token in words (float32): 1.0 for a word, a
-    fraction for a character of a script written without spaces (see ``SCRIPT_WEIGHTS``),
-    so ``weights[a:b].sum()`` counts words the same way in every script.
+    ``weights`` is the length of every token in words (see there).
     """
 
     hashes: np.ndarray  # uint64
     starts: np.ndarray  # int64
     ends: np.ndarray  # int64
     offsets: np.ndarray  # int64, len(texts) + 1
-    weights: np.ndarray = None  # type: ignore[assignment]  # float32; None: all 1.0
+    # float32 per token, or None when every token weighs 1.0 (word mode: nothing to store)
+    _weights: np.ndarray | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        if self.weights is None:
-            object.__setattr__(self, "weights", np.ones(len(self.hashes), dtype=np.float32))
+    @property
+    def weights(self) -> np.ndarray:
+        """Length of every token in words (float32): 1.0 for a word, a fraction for a
+        letter of a script written without spaces (``SCRIPT_WEIGHTS``), so that
+        ``weights[a:b].sum()`` measures a stretch of tokens the same way in every script."""
+        if self._weights is None:
+            return np.ones(len(self.hashes), dtype=np.float32)
+        return self._weights
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -255,7 +259,7 @@ class Tokens:
             self.starts[lo:hi],
             self.ends[lo:hi],
             np.array([0, hi - lo], dtype=np.int64),
-            self.weights[lo:hi],
+            None if self._weights is None else self._weights[lo:hi],
         )
 
 
@@ -310,7 +314,7 @@ def tokenize(texts: Sequence[str], mode: str = DEFAULT_MODE) -> Tokens:
         np.concatenate([p.starts for p in parts]),
         np.concatenate([p.ends for p in parts]),
         offsets.astype(np.int64),
-        np.concatenate([p.weights for p in parts]),
+        None if all(p._weights is None for p in parts) else np.concatenate([p.weights for p in parts]),
     )
 
 
