@@ -25,9 +25,16 @@ auto configurations with other shingle sizes and minimum lengths, in tokens (``2
 words by token weight (``20w``: a Han character or kana weighs 0.6 word, a Thai letter
 0.3, so 20 words are 34 and 67 tokens).
 
+``--across N`` also streams N articles through ``Deduplicator(scope="across")`` (its
+defaults, word vs auto mode); every second one carries a paragraph of an earlier one,
+placed before, between or after its own. Reported: injected letters removed, own letters
+lost (and those of them not in a sentence an earlier article holds verbatim), clean
+articles changed.
+
 Usage::
 
     nice python benchmarks/bench_scripts.py --per-kind 200 --seed 0 --ngram 4 5 6 8 --min-length 20 20w
+    nice python benchmarks/bench_scripts.py --per-kind 1 --across 400 --ngram 5 --min-length 20w
 """
 
 from __future__ import annotations
@@ -228,10 +235,83 @@ def configurations(
     return configs
 
 
+def across_cases(language: str, n: int, seed: int) -> list[tuple[str, str, str]]:
+    """A stream of ``n`` articles; every second one carries a paragraph of an earlier one.
+
+    (original, delivered, injected paragraph or ""), in stream order. The paragraph goes
+    before, between or after the article's own paragraphs.
+    """
+    bodies = articles(language, n, seed + 1000)
+    rng = random.Random(f"across-{language}-{seed}")
+    stream = []
+    for i, body in enumerate(bodies):
+        if i % 2 == 0 or i < 2:
+            stream.append((body, body, ""))
+            continue
+        source = bodies[rng.randrange(i)].split("\n\n")
+        passage = rng.choice(source)
+        own = body.split("\n\n")
+        own.insert(rng.randint(0, len(own)), passage)
+        stream.append((body, "\n\n".join(own), passage))
+    return stream
+
+
+def _shared_letters(language: str, stream: Sequence[tuple[str, str, str]]) -> list[Counter]:
+    """Per article: the letters of its own sentences that an earlier article also holds
+    verbatim (up to whitespace). Removing those is right: the text is really shared."""
+    shared = []
+    earlier = ""
+    for original, delivered, _ in stream:
+        letters = Counter()
+        for paragraph in original.split("\n\n"):
+            for sentence in _sentences(language, paragraph):
+                if _squeeze(sentence) and _squeeze(sentence) in earlier:
+                    letters += _letters(sentence)
+        shared.append(letters)
+        earlier += "\x00" + _squeeze(delivered)
+    return shared
+
+
+def across(language: str, n: int, seed: int, modes: Sequence[str]) -> list[list]:
+    """Rows of the across-articles table: ``Deduplicator(scope="across")`` per mode."""
+    from dedup.corpus import Deduplicator
+
+    stream = across_cases(language, n, seed)
+    shared = _shared_letters(language, stream)
+    rows = []
+    for mode in modes:
+        dedup_ = Deduplicator(scope="across", mode=mode)
+        removed = injected = lost = unshared_lost = own = changed = unexplained = 0
+        started = time.perf_counter()
+        outputs = [dedup_.clean(delivered, doc_id=k) for k, (_, delivered, _) in enumerate(stream)]
+        seconds = time.perf_counter() - started
+        for (original, delivered, passage), cleaned, shared_letters in zip(stream, outputs, shared):
+            own += sum(_letters(original).values())
+            lost_letters = _letters(original) - _letters(cleaned)
+            lost += sum(lost_letters.values())
+            unshared_lost += sum((lost_letters - shared_letters).values())
+            if passage:
+                injected += sum(_letters(passage).values())
+                removed += sum((_letters(delivered) - _letters(cleaned)).values()) - sum(lost_letters.values())
+            elif cleaned != original:
+                changed += 1
+                unexplained += bool(lost_letters - shared_letters)
+        rows.append([
+            LANGUAGE_NAMES[language], mode, f"{removed / max(1, injected):.1%}", f"{lost / own:.3%}",
+            f"{unshared_lost / own:.3%}", f"{changed} ({unexplained}) of {sum(1 for _, _, p in stream if not p)}",
+            f"{len(stream) / seconds:,.0f}",
+        ])
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-kind", type=int, default=200, help="articles per kind and language (default 200)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--across", type=int, default=0, metavar="N",
+        help="also stream N articles per language through Deduplicator(scope='across'), word vs auto mode",
+    )
     parser.add_argument("--languages", nargs="+", default=list(LANGUAGE_NAMES), choices=list(LANGUAGE_NAMES))
     parser.add_argument("--ngram", type=int, nargs="+", default=[5], help="shingle sizes of the auto configurations")
     parser.add_argument(
@@ -279,6 +359,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             ])
         print(f"\n## {LANGUAGE_NAMES[language]}")
         print_table(rows, ["config", "kind", "cases", "restored", "letters restored", "orig. letters lost", "copy letters left"])
+    if args.across:
+        rows = [row for language in args.languages for row in across(language, args.across, args.seed, ["word", "auto"])]
+        print(f"\n## Across articles: every second of {args.across} articles carries a paragraph of an earlier one")
+        print_table(rows, [
+            "language", "mode", "injected letters removed", "own letters lost", "of them not shared earlier",
+            "clean articles changed (not by shared text)", "articles/s",
+        ])
     print("\n## Summary (restored: doubled kinds together, and the worst kind)")
     print_table(summary, ["language", "config", "restored", "worst kind", "letters restored", "unmodified identical", "articles/s"])
     return 0
