@@ -397,8 +397,14 @@ def test_auto_astral_ideographs_are_char_tokens():
     assert weights(text) == [0.6, 0.6, 1.0]
 
 
+def test_auto_thai_sara_am_is_a_thai_letter():
+    # ำ folds (NFKD) to a multi-letter code that names no script: classed as written.
+    assert auto("น้ำ ทำ") == ["น้", "ำ", "ท", "ำ"]
+    assert weights("น้ำ ทำ") == [0.3] * 4
+
+
 def test_auto_on_text_with_only_unspaced_letters_equals_char_mode():
-    text = "東京は晴れ、大阪は雨。ภาษาไทย"
+    text = "東京は晴れ、大阪は雨。ภาษาไทยน้ำ ｶﾀｶﾅ 丽"
     a, c = tokenize([text], "auto"), tokenize([text], "char")
     assert a.hashes.tolist() == c.hashes.tolist()
     assert a.starts.tolist() == c.starts.tolist() and a.ends.tolist() == c.ends.tolist()

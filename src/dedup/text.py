@@ -341,13 +341,14 @@ def _tokenize_chunk(texts: Sequence[str], mode: str) -> Tokens:
     # Texts are joined with a separator so one pass covers the batch; bases map back.
     bases = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1, out=bases[1:])
-    info = _lookup(_code_points("\n".join(texts)))
+    codes = _code_points("\n".join(texts))
+    info = _lookup(codes)
     weights = None  # all 1.0
     if mode == "char":
         starts, ends, hashes = _char_tokens(info)
-        weights = _char_weights(info[starts])
+        weights = _char_weights(codes[starts])
     elif mode == "auto":
-        starts, ends, hashes, weights = _auto_tokens(info)
+        starts, ends, hashes, weights = _auto_tokens(info, codes)
     else:
         starts, ends, hashes = _word_tokens(info)
     # Token k belongs to text i when bases[i] <= starts[k] < bases[i + 1].
@@ -507,62 +508,63 @@ SCRIPT_WEIGHTS = {"han": 0.6, "kana": 0.6, "brahmic": 0.3, "letter": 0.22}
 _AUTO_WEIGHTS = np.array([1.0, SCRIPT_WEIGHTS["han"], SCRIPT_WEIGHTS["kana"], SCRIPT_WEIGHTS["brahmic"]], dtype=np.float32)
 _CHAR_WEIGHTS = np.array([SCRIPT_WEIGHTS["letter"], *_AUTO_WEIGHTS[1:]], dtype=np.float32)
 # No letter of UNSPACED_SCRIPTS has an info value below this one (Thai is the first block):
-# a text whose largest info value is smaller is tokenized as in word mode at no extra cost.
+# only positions at or above it are looked up.
 _FIRST_UNSPACED_INFO = 0x0E00 + 1
 
 
 @functools.lru_cache(maxsize=1)
 def _script_table() -> np.ndarray:
-    """Class (0 or _HAN/_KANA/_BRAHMIC) by info value, for the Basic Multilingual Plane.
+    """Class (0 or _HAN/_KANA/_BRAHMIC) of every code point of the Basic Multilingual Plane.
 
-    Indexed by info (folded code + 1), so half-width katakana and compatibility
-    ideographs are classed by what they fold to. Decimal digits (Thai ๑, Khmer ១, ...)
-    stay 0: a number is one word token in every script. The last entry is 0 and stands
-    for every info value beyond the table.
+    Indexed by the code point as written, not by its folded form: Thai ำ folds to a
+    multi-letter code that names no script. Decimal digits (Thai ๑, Khmer ១, ...) stay 0:
+    a number is one word token in every script. The last entry is 0 and stands for every
+    code point beyond the table.
     """
-    table = np.zeros(_BMP + 2, dtype=np.uint8)
+    table = np.zeros(_BMP + 1, dtype=np.uint8)
     for _name, first, last, cls in UNSPACED_SCRIPTS:
         if first < _BMP:
-            table[first + 1 : min(last, _BMP - 1) + 2] = cls
+            table[first : min(last, _BMP - 1) + 1] = cls
     for code in range(0x0E00, 0x1B80):  # the digits of the Brahmic blocks
-        if table[code + 1] and unicodedata.category(chr(code)) == "Nd":
-            table[code + 1] = 0
-    table[-1] = 0
+        if table[code] and unicodedata.category(chr(code)) == "Nd":
+            table[code] = 0
     return table
 
 
-def _script_classes(info: np.ndarray) -> np.ndarray:
-    """Class of every info value (0 for separators, marks and spaced letters)."""
+def _script_classes(codes: np.ndarray) -> np.ndarray:
+    """Class of every code point (0 for all but the letters of UNSPACED_SCRIPTS; the
+    caller keeps only positions that hold letters)."""
     table = _script_table()
-    beyond = np.flatnonzero(info >= len(table) - 1)
+    beyond = np.flatnonzero(codes >= _BMP)
     if len(beyond) == 0:
-        return np.take(table, info)
-    classes = np.take(table, np.minimum(info, len(table) - 1))
-    folded = info[beyond].astype(np.int64) - 1  # astral letters; expansions are far above
-    astral = np.zeros(len(beyond), dtype=np.uint8)
+        return np.take(table, codes)
+    classes = np.take(table, np.minimum(codes, _BMP))
+    astral = codes[beyond].astype(np.int64)
+    astral_classes = np.zeros(len(beyond), dtype=np.uint8)
     for _name, first, last, cls in UNSPACED_SCRIPTS:
         if first >= _BMP:
-            astral[(folded >= first) & (folded <= last)] = cls
-    classes[beyond] = astral
+            astral_classes[(astral >= first) & (astral <= last)] = cls
+    classes[beyond] = astral_classes
     return classes
 
 
-def _char_weights(info: np.ndarray) -> np.ndarray:
-    """Words per char-mode token, from the info values of the tokens' letters."""
-    return _CHAR_WEIGHTS[_script_classes(info)]
+def _char_weights(codes: np.ndarray) -> np.ndarray:
+    """Words per char-mode token, from the code points of the tokens' letters."""
+    return _CHAR_WEIGHTS[_script_classes(codes)]
 
 
-def _auto_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+def _auto_tokens(info: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Word tokens for spaced scripts, char tokens for unspaced ones, in text order.
 
     Returns (starts, ends, hashes, weights); weights is None when every token is a word.
     The hashes are those of word mode for the word tokens and of char mode for the char
     tokens, so text in only one kind of script tokenizes as in that mode.
     """
-    # Only letters at or above Thai can be unspaced: Latin, Cyrillic, Arabic, Devanagari
-    # ... text is passed over once more by a comparison and keeps the word-mode path.
+    # Every letter of an unspaced script folds to a code at or above Thai's (or to a
+    # multi-letter code above Unicode): Latin, Cyrillic, Arabic, Devanagari ... text is
+    # passed over once more by a comparison and keeps the word-mode path.
     candidates = np.flatnonzero(info >= _FIRST_UNSPACED_INFO)
-    candidate_classes = _script_classes(info[candidates])
+    candidate_classes = _script_classes(codes[candidates])
     hit = candidate_classes != 0
     if not hit.any():
         return (*_word_tokens(info), None)
