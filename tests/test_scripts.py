@@ -99,3 +99,20 @@ def test_a_repeated_thai_phrase_shorter_than_min_length_words_is_kept():
 def test_a_japanese_copy_that_starts_with_a_bracket_is_removed_with_it():
     text = "「" + JAPANESE.replace("\n\n", "」\n\n", 1)
     assert dedup.clean(text + "\n\n" + text) == text
+
+
+@pytest.mark.parametrize("language", ARTICLES)
+def test_a_paragraph_copied_from_an_earlier_article_is_removed_across_articles(language):
+    from dedup.corpus import Deduplicator
+
+    text = ARTICLES[language]
+    first, second, third = text.split("\n\n")
+    earlier = {
+        "Chinese": "今年夏天，本市的用电量创下历史新高，电力公司呼吁市民在用电高峰时段节约用电。",
+        "Japanese": "今年の夏、市内の電力使用量は過去最高を記録し、電力会社はピーク時の節電を呼びかけた。",
+        "Thai": "ฤดูร้อนปีนี้ ความต้องการใช้ไฟฟ้าในเมืองสูงเป็นประวัติการณ์ การไฟฟ้าจึงขอให้ประชาชนช่วยกันประหยัดไฟในช่วงเวลาที่มีการใช้งานสูงสุด",
+    }[language]
+    dedup_ = Deduplicator(scope="across")
+    assert dedup_.clean(earlier + "\n\n" + second, doc_id="a") == earlier + "\n\n" + second
+    later = first + "\n\n" + second + "\n\n" + third
+    assert dedup_.clean(later, doc_id="b") == first + "\n\n" + third
