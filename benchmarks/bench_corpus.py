@@ -40,7 +40,8 @@ import numpy as np
 from common import read_pairs
 
 from dedup import MinHasher
-from dedup.corpus import Deduplicator, find_duplicates
+from dedup.deduplicator import Deduplicator
+from dedup.duplicates import find_duplicates
 from dedup.shingle import shingles
 from dedup.text import paragraphs, tokenize
 

@@ -274,7 +274,7 @@ def _shared_letters(language: str, stream: Sequence[tuple[str, str, str]]) -> li
 
 def across(language: str, n: int, seed: int, modes: Sequence[str]) -> list[list]:
     """Rows of the across-articles table: ``Deduplicator(scope="across")`` per mode."""
-    from dedup.corpus import Deduplicator
+    from dedup import Deduplicator
 
     stream = across_cases(language, n, seed)
     shared = _shared_letters(language, stream)

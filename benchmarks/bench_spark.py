@@ -1,4 +1,4 @@
-"""dedup.spark.find_duplicates on local Spark against in-process dedup.corpus.find_duplicates.
+"""dedup.spark.find_duplicates on local Spark against in-process dedup.duplicates.find_duplicates.
 
 For each corpus (a JSONL file with ``id`` and ``text``, and/or a generated synthetic
 corpus) this prints:
@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import dedup
-from dedup.corpus import find_duplicates as find_local
+from dedup.duplicates import find_duplicates as find_local
 
 
 # ----------------------------------------------------------------------- corpora
@@ -154,8 +154,8 @@ def timed(label: str, function, results: dict):
 
 def bench_one(spark, name: str, ids: list, texts: list[str], args, workdir: str) -> dict:
 
-    from dedup.corpus import duplicate_banding
-    from dedup.spark import _signed, find_duplicates
+    from dedup.duplicates import duplicate_banding
+    from dedup.spark import find_duplicates, sign_documents
 
     n = len(texts)
     words = sum(len(text.split()) for text in texts)
@@ -190,7 +190,7 @@ def bench_one(spark, name: str, ids: list, texts: list[str], args, workdir: str)
                                                                                .dataType.simpleString() + ", text string")
           .write.format("noop").mode("overwrite").save(), figures)
     spark.sparkContext.setJobDescription("bench: signing only")
-    timed("spark signing only", lambda: _signed(df, "text", "id", hasher, bands, rows)
+    timed("spark signing only", lambda: sign_documents(df, "text", "id", hasher, bands, rows)
           .write.format("noop").mode("overwrite").save(), figures)
     spark.sparkContext.setJobDescription(None)
 

@@ -304,6 +304,14 @@ def start_run_waiting_for_more_input(tmp_path, target, *, jobs, stderr):
     while time.time() < deadline and not any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path)):
         time.sleep(0.05)
     time.sleep(0.3)
+    # The tests below mean something only for a run that is alive and writing: a run that
+    # died at once would leave no file, and "nothing left" would pass for the wrong reason.
+    started = any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path))
+    exited = process.poll()
+    if exited is not None or not started:
+        process.kill()
+        process.wait(timeout=30)
+        raise AssertionError(f"the run was not waiting for input (exit code {exited}, temporary output: {started})")
     return process
 
 
@@ -324,8 +332,10 @@ def test_killed_run_leaves_nothing_under_the_output_name(tmp_path):
     process.kill()
     process.wait(timeout=30)
     assert not target.exists()
-    # only a hidden temporary file may remain, never a file under the output name
-    assert all(name.startswith(".out.jsonl.dedup-") for name in os.listdir(tmp_path))
+    # only the hidden temporary file may remain (SIGKILL leaves no chance to remove it),
+    # never a file under the output name
+    left = os.listdir(tmp_path)
+    assert left and all(name.startswith(".out.jsonl.dedup-") for name in left), left
 
 
 def test_failure_at_the_last_record_keeps_previous_output(tmp_path):
@@ -423,7 +433,7 @@ def wire_records() -> list[dict]:
 
 def library_both(rows: list[dict]) -> list[str]:
     """What --scope both promises: dedup.clean, then Deduplicator(scope="across") in input order."""
-    from dedup.corpus import Deduplicator
+    from dedup.deduplicator import Deduplicator
 
     across = Deduplicator(scope="across")
     return [across.clean(dedup.clean(r["text"]), r["id"]) for r in rows]
@@ -492,7 +502,7 @@ def test_jobs_do_not_change_output_across_documents(tmp_path):
 
 
 def test_dups_writes_clusters_of_near_duplicate_documents(tmp_path):
-    from dedup.corpus import find_duplicates
+    from dedup.duplicates import find_duplicates
 
     edited = ENGLISH.replace("Friday", "Saturday")
     rows = [{"id": "x", "text": ENGLISH}, {"id": "y", "text": DUTCH}, {"id": "z", "text": edited},
@@ -542,7 +552,7 @@ def _slow_square(payload):
 
 
 def test_ordered_pool_yields_results_in_input_order_whatever_finishes_first():
-    from dedup.cli import OrderedPool
+    from dedup.cli.pool import OrderedPool
 
     items = []
     for i in range(12):
@@ -563,14 +573,14 @@ def test_ordered_pool_yields_results_in_input_order_whatever_finishes_first():
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab \n.", max_size=60), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), max_size=5))
 def test_offsets_in_a_cleaned_text_map_back_to_the_same_characters(original, cuts):
-    from dedup.cli import _offset_map
+    from dedup.cli.report import offset_map
 
     keep = [True] * len(original)
     for start, length in cuts:
         for k in range(start, min(start + length, len(original))):
             keep[k] = False
     cleaned = "".join(c for c, k in zip(original, keep) if k)
-    to_original = _offset_map(original, cleaned)
+    to_original = offset_map(original, cleaned)
     positions = [to_original(p) for p in range(len(cleaned))]
     assert all(original[q] == cleaned[p] for p, q in enumerate(positions))
     assert positions == sorted(set(positions))  # increasing: spans stay spans
@@ -607,7 +617,7 @@ def _fail_on_seven(payload):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_failing_chunk_names_its_records(jobs):
-    from dedup.cli import ChunkFailed, OrderedPool
+    from dedup.cli.pool import ChunkFailed, OrderedPool
     from dedup.io import Record
 
     chunk = [Record("corpus.jsonl", line, str(line), "x") for line in (40, 41, 42)]

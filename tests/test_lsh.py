@@ -321,7 +321,7 @@ def test_crash_during_save_keeps_the_previous_file(tmp_path, monkeypatch):
 def test_positional_index_numbers_entries_itself_and_saves_as_int_keys(tmp_path):
     sigs = planted_pairs(1.0, 5)
     index = LSHIndex(0.8, NUM_PERM)
-    index._append_band_keys(band_keys(sigs[0::2], index.bands, index.rows))
+    index.append_band_keys(band_keys(sigs[0::2], index.bands, index.rows))
     assert len(index) == 5 and 4 in index and 5 not in index
     assert index.query(sigs[3]) == [1]
     with pytest.raises(TypeError, match="no keys"):
@@ -332,7 +332,7 @@ def test_positional_index_numbers_entries_itself_and_saves_as_int_keys(tmp_path)
     keyed = LSHIndex(0.8, NUM_PERM)
     keyed.insert([7], sigs[:1])
     with pytest.raises(TypeError, match="positions"):
-        keyed._append_band_keys(band_keys(sigs[:1], keyed.bands, keyed.rows))
+        keyed.append_band_keys(band_keys(sigs[:1], keyed.bands, keyed.rows))
 
 
 def test_state_saved_under_another_unicode_version_warns_on_load(tmp_path):

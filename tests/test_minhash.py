@@ -471,16 +471,6 @@ def test_sign_one_of_a_non_str_is_a_type_error():
         MinHasher(num_perm=8).sign_one(b"bytes")
 
 
-def test_examples_in_the_engine_docs_run():
-    import re
-
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "engine.md").read_text(encoding="utf-8")
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "Error:" not in b]
-    assert len(blocks) >= 2
-    for block in blocks:
-        exec(compile(block, "docs/engine.md", "exec"), {})
-
-
 def test_docstring_examples_of_the_engine_modules_hold():
     import doctest
 

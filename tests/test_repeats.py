@@ -280,7 +280,7 @@ def test_long_text_with_many_repeats():
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds is not present")
+@pytest.mark.skipif(not SEEDS.is_dir(), reason=f"the seed articles are not at {SEEDS} (they are not in the repository)")
 def test_seed_articles():
     doubled = (SEEDS / "000_265cd457f113ad0a.txt").read_text(encoding="utf-8")
     clean_article = (SEEDS / "003_d0bef51882efc924.txt").read_text(encoding="utf-8")

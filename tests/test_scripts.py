@@ -103,7 +103,7 @@ def test_a_japanese_copy_that_starts_with_a_bracket_is_removed_with_it():
 
 @pytest.mark.parametrize("language", ARTICLES)
 def test_a_paragraph_copied_from_an_earlier_article_is_removed_across_articles(language):
-    from dedup.corpus import Deduplicator
+    from dedup import Deduplicator
 
     text = ARTICLES[language]
     first, second, third = text.split("\n\n")

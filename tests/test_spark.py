@@ -7,7 +7,6 @@ import inspect
 import os
 import random
 import shutil
-import sys
 
 import pytest
 from hypothesis import given, settings
@@ -29,34 +28,18 @@ if importlib.util.find_spec("pyspark") is None:
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     _unavailable("no Java runtime for Spark (java on PATH or JAVA_HOME)")
 
-from pyspark.sql import SparkSession  # noqa: E402
 
-import dedup.corpus  # noqa: E402
+import dedup.duplicates  # noqa: E402
 from dedup.repeats import clean_many  # noqa: E402
-from dedup.spark import _connected_components, clean_column, find_duplicates  # noqa: E402
+from dedup.spark import clean_column, connected_components, find_duplicates  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
-def spark():
-    # The Python workers must run this interpreter (with dedup installed), not
-    # whatever "python3" is first on PATH.
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("dedup-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "2")
-        .config("spark.driver.memory", "1g")
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "64")  # several batches per partition
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+def spark(spark_session):
+    # The one session of the test run (see conftest.py), shared with the docstring examples.
+    return spark_session
 
 
 # ----------------------------------------------------------------- test corpora
@@ -105,7 +88,7 @@ def _cluster_sets(rows, id_col="id") -> set[frozenset]:
 
 
 def _in_process(docs, ids, **params) -> set[frozenset]:
-    result = dedup.corpus.find_duplicates(docs, ids=ids, **params)
+    result = dedup.duplicates.find_duplicates(docs, ids=ids, **params)
     return {frozenset(cluster.members) for cluster in result.clusters}
 
 
@@ -223,7 +206,7 @@ def test_corpus_without_duplicates_gives_no_clusters(spark):
 
 def test_defaults_match_in_process_find_duplicates():
     spark_params = inspect.signature(find_duplicates).parameters
-    local_params = inspect.signature(dedup.corpus.find_duplicates).parameters
+    local_params = inspect.signature(dedup.duplicates.find_duplicates).parameters
     shared = ["threshold", "num_perm", "ngram", "seed", "mode", "params", "max_bucket"]
     for name in shared:
         assert spark_params[name].default == local_params[name].default, name
@@ -266,7 +249,7 @@ def test_components_of_long_chains_and_random_graphs_equal_union_find(spark, tmp
     edges = chain + zigzag + sparse + small_graphs
     df = spark.createDataFrame(edges, "u long, v long")
 
-    members, rounds = _connected_components(df, reliable)
+    members, rounds = connected_components(df, reliable)
     rows = members.collect()
 
     nodes = {node for edge in edges for node in edge if edge[0] != edge[1]}

@@ -10,7 +10,8 @@ Usage::
     dedup.find_duplicates(docs)       # clusters of near-duplicate documents
 """
 
-from .corpus import Deduplicator, Duplicates, Match, find_duplicates
+from .deduplicator import Deduplicator, Match
+from .duplicates import Duplicates, find_duplicates
 from .minhash import MinHasher, jaccard
 from .repeats import Repeat, clean, clean_many, find_repeats, find_repeats_many, remove_spans
 

@@ -30,9 +30,10 @@ from collections.abc import Hashable, Iterable, Sequence
 import numpy as np
 
 from ._validate import check_fraction, check_int
+from .arrays import decode_strings, encode_strings
 from .text import mix64
 
-__all__ = ["LSHIndex", "band_keys", "bucket_pairs", "candidate_pairs", "optimal_params"]
+__all__ = ["LSHIndex", "band_keys", "bucket_pairs", "candidate_pairs", "optimal_params", "resolve_params"]
 
 # Buckets of candidate_pairs larger than this are linked as a star (see there).
 DEFAULT_MAX_BUCKET = 100
@@ -132,7 +133,15 @@ def _optimal_params(threshold: float, num_perm: int, fp_weight: float, fn_weight
     return int(bands[best]), int(rows[best])
 
 
-def _resolve_params(threshold: float, num_perm: int, weights, params) -> tuple[int, int]:
+def resolve_params(threshold: float, num_perm: int, weights, params) -> tuple[int, int]:
+    """``params`` checked as a ``(bands, rows)`` banding for ``num_perm`` values, or, when
+    ``params`` is None, :func:`optimal_params` for ``threshold`` with ``weights``.
+
+    Examples
+    --------
+    >>> resolve_params(0.8, 128, (0.5, 0.5), (16, 8))
+    (16, 8)
+    """
     if params is None:
         return optimal_params(threshold, num_perm, weights)
     try:
@@ -434,7 +443,7 @@ class LSHIndex:
         self.threshold = check_fraction("threshold", threshold)
         self.num_perm = check_int("num_perm", num_perm, 1, 1 << 16)
         self.weights = _check_weights(weights)
-        self.bands, self.rows = _resolve_params(self.threshold, self.num_perm, self.weights, params)
+        self.bands, self.rows = resolve_params(self.threshold, self.num_perm, self.weights, params)
         self._band_runs = _SortedRuns()
         self._count = 0
         self._key_type: type | None = None
@@ -572,12 +581,14 @@ class LSHIndex:
         self._band_runs.add(band.ravel(), np.repeat(rows, self.bands))
         self._count += len(signatures)
 
-    def _append_band_keys(self, keys: np.ndarray) -> None:
-        """Insert entries given by precomputed ``band_keys`` (n, bands); their keys are their
-        insertion positions (for owners that number entries themselves, like
-        ``dedup.corpus.Deduplicator``: no key bookkeeping at all)."""
+    def append_band_keys(self, keys: np.ndarray) -> None:
+        """Insert entries given by precomputed :func:`band_keys` ``(n, bands)`` of this
+        index's banding; their keys are their insertion positions (for owners that number
+        entries themselves, like :class:`dedup.Deduplicator`: no key bookkeeping at all,
+        and band keys computed once for a whole batch). An index filled this way takes
+        no :meth:`insert` with other keys, and the other way round."""
         if self._key_type is str or (self._count and not self._keys_are_positions):
-            raise TypeError("_append_band_keys needs an index whose keys are its positions")
+            raise TypeError("append_band_keys needs an index whose keys are its positions")
         self._keys_are_positions = True
         self._key_type = int
         rows = np.arange(self._count, self._count + len(keys), dtype=np.int64)
@@ -596,10 +607,11 @@ class LSHIndex:
         signatures = _check_signatures(signatures, self.num_perm)
         if not len(signatures) or not self._count:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return self._lookup_band_keys(band_keys(signatures, self.bands, self.rows))
+        return self.lookup_band_keys(band_keys(signatures, self.bands, self.rows))
 
-    def _lookup_band_keys(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """query_positions for precomputed ``band_keys`` (n, bands) of this index's banding."""
+    def lookup_band_keys(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`query_positions` for precomputed :func:`band_keys` ``(n, bands)`` of this
+        index's banding: ``(query_index, positions)``, unique and sorted."""
         if not len(keys) or not self._count:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         index, positions = self._band_runs.lookup(keys.ravel())
@@ -649,7 +661,7 @@ class LSHIndex:
         if self._keys_are_positions:
             arrays["int_keys"] = np.arange(self._count, dtype=np.int64)
         elif self._key_type is str:
-            arrays.update(_encode_strings(self._str_keys))
+            arrays.update(encode_strings(self._str_keys))
         else:
             arrays["int_keys"] = self._int_keys[: self._count]
         return meta, arrays
@@ -672,7 +684,7 @@ class LSHIndex:
             if count and (payload.max() >= count):
                 raise ValueError("band rows out of range")
             if meta["key_type"] == "str":
-                keys = _decode_strings(arrays)
+                keys = decode_strings(arrays)
                 if len(keys) != count:
                     raise ValueError("key count does not match the entry count")
                 index._key_type = str
@@ -722,20 +734,6 @@ def _grow(array: np.ndarray, needed: int) -> np.ndarray:
     grown = np.empty(max(needed, 2 * len(array), 1024), dtype=array.dtype)
     grown[: len(array)] = array
     return grown
-
-
-def _encode_strings(strings: list[str]) -> dict[str, np.ndarray]:
-    encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
-    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return {"str_key_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8), "str_key_offsets": offsets}
-
-
-def _decode_strings(arrays: dict[str, np.ndarray]) -> list[str]:
-    data = arrays["str_key_bytes"].tobytes()
-    offsets = arrays["str_key_offsets"].tolist()
-    return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets[:-1], offsets[1:])]
 
 
 # --------------------------------------------------------------------------- one-file state

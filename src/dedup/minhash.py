@@ -386,7 +386,8 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
     a, b = np.asarray(a), np.asarray(b)
     if a.shape[-1] != b.shape[-1]:
         raise ValueError(f"signatures differ in length: {a.shape[-1]} vs {b.shape[-1]}")
-    estimate = np.mean(a == b, axis=-1)
+    # count_nonzero / n: the exact share, and faster than np.mean over booleans.
+    estimate = np.count_nonzero(a == b, axis=-1) / a.shape[-1]
     return float(estimate) if np.ndim(estimate) == 0 else estimate
 
 

@@ -22,7 +22,7 @@ Pipeline (one text, or a batch of texts sharing the vectorised first stages):
 Within one text every shingle is at hand, so candidates come from exact shingle-hash
 matches rather than MinHash estimates: the same hashes the signatures are built from, but
 exact, word-precise and linear in the text length. MinHash/LSH are used where texts cannot
-all be held at once: across articles (``dedup.corpus``).
+all be held at once: across articles (``dedup.deduplicator``).
 """
 
 from __future__ import annotations
@@ -120,9 +120,10 @@ def find_repeats(
 
     Examples
     --------
-    >>> body = "The council approved the new budget on Tuesday after a long debate about schools and roads."
-    >>> [(r.start, r.similarity) for r in find_repeats(body + "\\n\\n" + body)]
-    [(93, 1.0)]
+    >>> body = ("The council approved the new budget on Tuesday after a long debate about schools, "
+    ...         "roads and the cost of heating the old town hall in winter.")
+    >>> find_repeats(body + "\\n\\n" + body)  # 26 words, pasted a second time
+    [Repeat(start=142, end=282, source_start=0, source_end=140, similarity=1.0)]
     """
     text = check_text("text", text)
     params = RepeatParams(threshold, min_length, ngram, max_gap)
@@ -144,7 +145,8 @@ def clean(text: str, **params) -> str:
 
     Examples
     --------
-    >>> body = "The council approved the new budget on Tuesday after a long debate about schools and roads."
+    >>> body = ("The council approved the new budget on Tuesday after a long debate about schools, "
+    ...         "roads and the cost of heating the old town hall in winter.")
     >>> clean(body + "\\n\\n" + body) == body
     True
     """

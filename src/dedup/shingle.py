@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import check_int
-from .text import _mix64_inplace
+from .text import mix64_inplace
 
 _COMBINE = np.uint64(0x9FB21C651E98DF25)  # odd multiplier of the running n-gram hash
 
@@ -71,7 +71,7 @@ def shingles(token_hashes: np.ndarray, offsets: np.ndarray, ngram: int) -> tuple
         slots[shingle_offsets[shorts]] = False
         out[slots] = combined
         out[shingle_offsets[shorts]] = _combine_short(token_hashes, offsets[shorts], counts[shorts], ngram)
-    return _mix64_inplace(out), shingle_offsets
+    return mix64_inplace(out), shingle_offsets
 
 
 def check_unsigned(name: str, values: object, dtype: type) -> np.ndarray:

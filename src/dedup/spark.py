@@ -5,7 +5,7 @@ Two entry points, each the distributed twin of an in-process function:
 - :func:`clean_column` runs :func:`dedup.repeats.clean_many` (repeats inside one text)
   over a string column, a whole Arrow batch at a time.
 - :func:`find_duplicates` clusters near-duplicate documents exactly as the in-process
-  :func:`dedup.corpus.find_duplicates` does (same signatures, same LSH bands, same
+  :func:`dedup.duplicates.find_duplicates` does (same signatures, same LSH bands, same
   verification rule), but every stage is a DataFrame operation, so nothing about the
   corpus is collected on the driver.
 
@@ -40,9 +40,9 @@ from typing import Any, Iterator
 import numpy as np
 
 from ._validate import check_fraction, check_int
-from .corpus import duplicate_banding
+from .duplicates import duplicate_banding, empty_documents
 from .lsh import DEFAULT_MAX_BUCKET, band_keys, bucket_pairs
-from .minhash import EMPTY, MinHasher, jaccard
+from .minhash import MinHasher, jaccard
 from .text import DEFAULT_MODE
 from .repeats import RepeatParams, clean_many
 
@@ -199,7 +199,7 @@ def _is_star_forest(edges: DataFrame) -> bool:
     return degrees.where("up > 1 OR (up = 1 AND down = 1)").limit(1).count() == 0
 
 
-def _connected_components(edges: DataFrame, reliable: bool) -> tuple[DataFrame, int]:
+def connected_components(edges: DataFrame, reliable: bool) -> tuple[DataFrame, int]:
     """``(u, root)`` for every node of an undirected edge list ``(u, v)``, where ``root``
     is the smallest node of its component (roots included as ``(root, root)``).
 
@@ -264,7 +264,7 @@ def find_duplicates(
 ) -> DataFrame | tuple[DataFrame, DataFrame]:
     """Cluster near-duplicate documents of a DataFrame.
 
-    Gives the clusters of :func:`dedup.corpus.find_duplicates` with the same parameters
+    Gives the clusters of :func:`dedup.duplicates.find_duplicates` with the same parameters
     (same signatures, LSH banding, bucket rule and verification), computed with
     DataFrame operations only: MinHash signatures per Arrow batch in Python workers,
     candidate pairs by grouping on LSH band keys, pairs kept when their estimated
@@ -295,7 +295,7 @@ def find_duplicates(
         Signature parameters, as for :class:`dedup.MinHasher`.
     params : (bands, rows), optional
         LSH banding; default: :func:`dedup.lsh.optimal_params` with the recall-weighted
-        ``dedup.corpus.RECALL_WEIGHTS``, as in-process.
+        ``dedup.duplicates.RECALL_WEIGHTS``, as in-process.
     max_bucket : int, default 100
         LSH buckets of up to this many documents yield all their pairs as candidates;
         larger ones only the pairs of each member with the bucket's smallest id.
@@ -354,7 +354,7 @@ def find_duplicates(
     started = time.perf_counter()
     # Partitioned by id once, so the id check and both signature joins need no other
     # shuffle of the signatures.
-    signed = _signed(df, column, id_col, hasher, bands, rows).repartition("id").persist(StorageLevel.MEMORY_AND_DISK)
+    signed = sign_documents(df, column, id_col, hasher, bands, rows).repartition("id").persist(StorageLevel.MEMORY_AND_DISK)
     try:
         _check_signed(signed, id_col, column, spark)
         log.info("signatures: %.1f s", time.perf_counter() - started)
@@ -362,7 +362,7 @@ def find_duplicates(
         # 4. Clusters: connected components of the kept pairs (the first job computes
         # the candidates and verifies them).
         _describe(spark, "candidate pairs and verification")
-        members, rounds = _connected_components(edges, reliable)
+        members, rounds = connected_components(edges, reliable)
         log.info("done in %.1f s", time.perf_counter() - started)
     finally:
         signed.unpersist()
@@ -375,8 +375,9 @@ def find_duplicates(
     return clusters, deduplicated
 
 
-def _signed(df: DataFrame, column: str, id_col: str, hasher: MinHasher, bands: int, rows: int) -> DataFrame:
-    """``(id, sig, empty, keys)`` per document (step 1), computed lazily: signatures as
+def sign_documents(df: DataFrame, column: str, id_col: str, hasher: MinHasher, bands: int, rows: int) -> DataFrame:
+    """Stage 1 of :func:`find_duplicates` (``dedup.duplicates.sign_documents`` on Arrow
+    batches): ``(id, sig, empty, keys)`` per document, computed lazily: signatures as
     ``num_perm * 4``-byte little-endian binaries, ``empty`` for texts without a word,
     ``keys`` the LSH band keys as signed 64-bit integers."""
     signed_schema = T.StructType(
@@ -403,7 +404,7 @@ def _signed(df: DataFrame, column: str, id_col: str, hasher: MinHasher, bands: i
             if has_nulls:
                 sig_column = pc.if_else(present, sig_column, pa.scalar(None, pa.binary()))
             yield pa.RecordBatch.from_arrays(
-                [ids, sig_column, pa.array((sigs == EMPTY).all(axis=1)),
+                [ids, sig_column, pa.array(empty_documents(sigs)),
                  pa.ListArray.from_arrays(pa.array(key_offsets), keys.ravel())],
                 names=["id", "sig", "empty", "keys"],
             )

@@ -204,10 +204,10 @@ _MIX_2 = np.uint64(0xC4CEB9FE1A85EC53)
 
 def mix64(x: np.ndarray) -> np.ndarray:
     """MurmurHash3's 64-bit finaliser, vectorised: spreads every input bit over the output."""
-    return _mix64_inplace(np.asarray(x).astype(np.uint64, copy=True))
+    return mix64_inplace(np.asarray(x).astype(np.uint64, copy=True))
 
 
-def _mix64_inplace(x: np.ndarray) -> np.ndarray:
+def mix64_inplace(x: np.ndarray) -> np.ndarray:
     """``mix64`` overwriting ``x`` (a uint64 array), for arrays the caller owns.
 
     NumPy array arithmetic on unsigned integers wraps modulo 2**64 without warnings (only
@@ -445,7 +445,7 @@ def _polynomial_hashes(values: np.ndarray, first: np.ndarray, counts: np.ndarray
     sums -= prefix[first]
     sums *= inverse[first]
     sums ^= counts.astype(np.uint64) * _LENGTH_MIX
-    return _mix64_inplace(sums)
+    return mix64_inplace(sums)
 
 
 def _char_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -458,7 +458,7 @@ def _char_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     next_start = np.append(starts[1:], len(info))
     run_end_of = run_ends[np.searchsorted(run_ends, starts, side="right")]
     ends = np.minimum(next_start, run_end_of)
-    return starts, ends, _mix64_inplace(info[starts].astype(np.uint64))
+    return starts, ends, mix64_inplace(info[starts].astype(np.uint64))
 
 
 # --- scripts written without spaces ("auto" mode) --------------------------------

@@ -1,407 +1,37 @@
-"""Near-duplicates across texts: document clusters and a streaming paragraph deduplicator.
+"""The streaming :class:`Deduplicator`: passages of a new article that repeat earlier
+articles (or the article itself) are found, reported and removed.
 
-Two tools share the MinHash -> LSH -> verify pipeline:
+Fed one article at a time, it remembers the segments (paragraphs, sentence-bounded
+windows of long flat paragraphs, and windows that ignore paragraph breaks) of the
+articles it has seen, as signatures with the article id and character span, and finds,
+reports or removes segments of a new article that near-duplicate a segment of an earlier
+one, plus the article's own inner repeats (``dedup.repeats``). Its state is saved to one
+file, atomically.
 
-``find_duplicates(docs)``
-    One pass over any iterable of documents, keeping only their signatures (512 bytes
-    each with 128 permutations, whatever the text length); LSH candidate pairs, each
-    verified by its estimated Jaccard similarity; clusters by union-find.
-
-``Deduplicator``
-    Fed one article at a time, it remembers the segments (paragraphs, sentence-bounded
-    windows of long flat paragraphs, and windows that ignore paragraph breaks) of the
-    articles it has seen, as signatures with the article id and character span, and
-    finds, reports or removes segments of a new article that near-duplicate a segment of
-    an earlier one, plus the article's own inner repeats (``dedup.repeats``). Its state
-    is saved to one file, atomically.
-
-Banding favours recall: a pair missed by LSH is lost for good, while a false candidate
-only costs one vectorised comparison of two signatures. Both tools therefore choose
-``(bands, rows)`` with false-negative weight 0.95 (``RECALL_WEIGHTS``) and verify every
-candidate against the threshold.
+Segments are looked up in an :class:`dedup.lsh.LSHIndex` banded for recall
+(``dedup.duplicates.RECALL_WEIGHTS``) and every candidate is verified against the
+threshold.
 """
 
 from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
-from .lsh import (
-    DEFAULT_MAX_BUCKET,
-    LSHIndex,
-    _decode_strings,
-    _encode_strings,
-    _resolve_params,
-    atomic_save,
-    band_keys,
-    candidate_pairs,
-    load_state,
-    optimal_params,
-)
+from .arrays import GrowableArray, decode_strings, encode_strings
+from .duplicates import RECALL_WEIGHTS
+from .lsh import LSHIndex, atomic_save, band_keys, load_state, optimal_params
 from .minhash import EMPTY, MinHasher
 from .repeats import RepeatParams, find_repeats_many, remove_spans
 from .text import DEFAULT_MODE, SENTENCE_END, mix64, paragraphs, tokenize
 
-__all__ = ["RECALL_WEIGHTS", "ArticleMatch", "Cluster", "Deduplicator", "Duplicates", "Match", "find_duplicates"]
-
-# (false-positive weight, false-negative weight) for optimal_params: candidates are
-# verified, so false positives are cheap and false negatives are what we minimise.
-RECALL_WEIGHTS = (0.05, 0.95)
-
-_VERIFY_CHUNK = 1 << 16  # candidate pairs compared per NumPy step (8 MB of booleans)
-
-
-# --------------------------------------------------------------------------- shared helpers
-
-
-def duplicate_banding(threshold: float, num_perm: int, params: tuple[int, int] | None = None) -> tuple[int, int]:
-    """(bands, rows) that ``find_duplicates`` uses (here and in ``dedup.spark``): tuned for
-    recall (``RECALL_WEIGHTS``), since every candidate is verified against ``threshold``;
-    or ``params`` when given."""
-    return _resolve_params(threshold, num_perm, RECALL_WEIGHTS, params)
-
-
-def _estimate(signatures: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Estimated Jaccard similarity of rows ``left[k]`` and ``right[k]``, in chunks."""
-    out = np.empty(len(left), dtype=np.float64)
-    for lo in range(0, len(left), _VERIFY_CHUNK):
-        hi = lo + _VERIFY_CHUNK
-        out[lo:hi] = np.count_nonzero(signatures[left[lo:hi]] == signatures[right[lo:hi]], axis=1)
-    return out / signatures.shape[1]
-
-
-def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Connected components (union-find, vectorised): the smallest member of each item's component.
-
-    Hook-and-compress: every root points at the smallest root it is linked to, then
-    pointers are jumped until each item points at its root; parent[i] <= i throughout,
-    so there are no cycles, and the loop ends when every edge joins one component.
-    """
-    parent = np.arange(n, dtype=np.int64)
-    while True:
-        root_left, root_right = parent[left], parent[right]
-        differ = root_left != root_right
-        if not differ.any():
-            return parent
-        low = np.minimum(root_left[differ], root_right[differ])
-        high = np.maximum(root_left[differ], root_right[differ])
-        np.minimum.at(parent, high, low)
-        while True:
-            jumped = parent[parent]
-            if np.array_equal(jumped, parent):
-                break
-            parent = jumped
-
-
-class _Growable:
-    """A NumPy array with amortised O(1) appends along the first axis."""
-
-    def __init__(self, dtype, width: int | None = None) -> None:
-        self._shape_tail = () if width is None else (width,)
-        self._data = np.empty((0, *self._shape_tail), dtype=dtype)
-        self._size = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    def extend(self, values: np.ndarray) -> None:
-        needed = self._size + len(values)
-        if needed > len(self._data):
-            grown = np.empty((max(needed, 2 * len(self._data), 256), *self._shape_tail), dtype=self._data.dtype)
-            grown[: self._size] = self._data[: self._size]
-            self._data = grown
-        self._data[self._size : needed] = values
-        self._size = needed
-
-    @property
-    def array(self) -> np.ndarray:
-        return self._data[: self._size]
-
-    @property
-    def nbytes(self) -> int:
-        return self._data.nbytes
-
-
-# --------------------------------------------------------------------------- find_duplicates
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """Near-duplicate documents: ``members`` (ids, input order) and the verified ``pairs``
-    ``(id_a, id_b, estimated_jaccard)`` that link them."""
-
-    members: list
-    pairs: list
-
-    def to_dict(self) -> dict:
-        return {
-            "members": list(self.members),
-            "pairs": [{"a": a, "b": b, "similarity": round(s, 6)} for a, b, s in self.pairs],
-        }
-
-
-@dataclass
-class Duplicates:
-    """What :func:`find_duplicates` found.
-
-    Attributes
-    ----------
-    clusters : list of Cluster
-        Groups of two or more near-duplicate documents, ordered by their first member.
-    labels : int64 array
-        Cluster number of every document in input order, -1 for documents in no cluster.
-    ids : list
-        Document ids in input order.
-    empty : list
-        Ids of documents without a single word: they have no shingles to compare and are
-        never put in a cluster (check them yourself if empty texts matter).
-    threshold, num_perm, bands, rows : banding used; candidates : LSH candidate pairs checked.
-    """
-
-    clusters: list[Cluster]
-    labels: np.ndarray
-    ids: list
-    empty: list
-    threshold: float
-    num_perm: int
-    bands: int
-    rows: int
-    candidates: int
-
-    def __len__(self) -> int:
-        return len(self.clusters)
-
-    def __repr__(self) -> str:
-        # The dataclass repr would print every id: unusable for a million documents.
-        in_clusters = int((self.labels >= 0).sum())
-        return (
-            f"Duplicates({len(self.clusters)} clusters holding {in_clusters} of {len(self.ids)} documents, "
-            f"{len(self.empty)} empty; threshold={self.threshold}, num_perm={self.num_perm}, "
-            f"bands x rows={self.bands}x{self.rows}, candidates={self.candidates})"
-        )
-
-    def __iter__(self) -> Iterator[Cluster]:
-        return iter(self.clusters)
-
-    @property
-    def pairs(self) -> list[tuple[Any, Any, float]]:
-        """All verified pairs ``(id_a, id_b, similarity)``."""
-        return [pair for cluster in self.clusters for pair in cluster.pairs]
-
-    def duplicate_ids(self) -> list:
-        """Ids to drop to keep one document per cluster (the first in input order)."""
-        return [member for cluster in self.clusters for member in cluster.members[1:]]
-
-    def to_records(self) -> list[dict]:
-        """One JSON-ready dict per cluster: ``{"cluster", "size", "members", "pairs"}``."""
-        return [{"cluster": k, "size": len(c.members), **c.to_dict()} for k, c in enumerate(self.clusters)]
-
-    def write_jsonl(self, path: str | os.PathLike) -> None:
-        """Write :meth:`to_records` as JSON Lines."""
-        import json
-
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in self.to_records())
-
-
-def _iter_documents(docs: Iterable, ids: Iterable | None) -> Iterator[tuple[Any, str]]:
-    if isinstance(docs, (str, bytes)):
-        raise TypeError(f"docs must be an iterable of str or of (id, str) pairs, got a single {type(docs).__name__}")
-    id_iter = iter(ids) if ids is not None else None
-    for position, item in enumerate(docs):
-        if isinstance(item, str):
-            text = item
-            if id_iter is None:
-                doc_id = position
-            else:
-                try:
-                    doc_id = next(id_iter)
-                except StopIteration:
-                    raise ValueError(f"ids ran out at document {position}: give one id per document") from None
-        elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], str):
-            if id_iter is not None:
-                raise ValueError("give ids either in docs as (id, text) pairs or in ids, not both")
-            doc_id, text = item
-        else:
-            raise TypeError(
-                f"docs[{position}] must be str or an (id, str) pair, got {type(item).__name__}: {item!r:.60}"
-            )
-        yield doc_id, text
-    if id_iter is not None and next(id_iter, _END) is not _END:
-        raise ValueError("ids has more items than docs")
-
-
-_END = object()
-
-
-def _progress_callback(
-    progress: bool | Callable[[int], None] | None,
-) -> tuple[Callable[[int], None], Callable[[], None]]:
-    if progress is None or progress is False:
-        return (lambda done: None), (lambda: None)
-    if callable(progress):
-        return progress, (lambda: None)
-    if progress is True:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            raise ImportError("progress=True needs tqdm: pip install 'dedup[progress]'") from None
-        bar = tqdm(unit="doc", desc="signing")
-        state = {"done": 0}
-
-        def update(done: int) -> None:
-            bar.update(done - state["done"])
-            state["done"] = done
-
-        return update, bar.close
-    raise TypeError(
-        f"progress must be None, a bool or a callable taking the number of documents done, got {progress!r}"
-    )
-
-
-def find_duplicates(
-    docs: Iterable[str] | Iterable[tuple[Hashable, str]],
-    threshold: float = 0.8,
-    *,
-    ids: Iterable[Hashable] | None = None,
-    num_perm: int = 128,
-    ngram: int = 5,
-    mode: str = DEFAULT_MODE,
-    seed: int = 1,
-    batch_size: int = 2048,
-    params: tuple[int, int] | None = None,
-    max_bucket: int = DEFAULT_MAX_BUCKET,
-    progress: bool | Callable[[int], None] | None = None,
-) -> Duplicates:
-    """Clusters of near-duplicate documents.
-
-    Documents are read once, in batches, and only their MinHash signatures are kept
-    (``num_perm * 4`` bytes each), so ``docs`` may be a generator over a corpus far larger
-    than memory. LSH gives candidate pairs, each is kept when its estimated Jaccard
-    similarity of word n-gram shingles is at least ``threshold``, and kept pairs are
-    joined into clusters (union-find). The result is deterministic.
-
-    Parameters
-    ----------
-    docs : iterable of str, or of (id, str) pairs
-    threshold : float in (0, 1), default 0.8
-        Minimum estimated Jaccard similarity of a verified pair. The estimate has a
-        standard error of ``sqrt(J * (1 - J) / num_perm)`` (0.035 at J = 0.8 with 128
-        permutations): pairs that close to the threshold fall either side.
-    ids : iterable, optional
-        Ids of the documents when ``docs`` holds plain strings (default: positions 0, 1, ...).
-    num_perm, ngram, mode, seed
-        Signature parameters, as for :class:`dedup.MinHasher`.
-    batch_size : int, default 2048
-        Documents signed per NumPy pass.
-    params : (bands, rows), optional
-        LSH banding; default: :func:`dedup.lsh.optimal_params` with ``RECALL_WEIGHTS``.
-    max_bucket : int, default 100
-        See :func:`dedup.lsh.candidate_pairs`: larger LSH buckets are linked as a star,
-        so clusters stay whole but not all of their pairs are listed.
-    progress : None, True or callable
-        ``True`` shows a tqdm bar; a callable gets the number of documents signed so far.
-
-    Returns
-    -------
-    Duplicates
-        ``.clusters`` (members and verified pairs with similarities), ``.labels``,
-        ``.to_records()`` for JSON Lines.
-
-    Examples
-    --------
-    >>> docs = ["the council approved the new budget for schools and roads on monday",
-    ...         "the council approved the new budget for schools and roads on monday evening",
-    ...         "heavy rain flooded several streets in the old town centre overnight"]
-    >>> result = find_duplicates(docs, threshold=0.7)
-    >>> [c.members for c in result.clusters]
-    [[0, 1]]
-    """
-    threshold = check_fraction("threshold", threshold)
-    batch_size = check_int("batch_size", batch_size, 1)
-    max_bucket = check_int("max_bucket", max_bucket, 2)
-    hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
-    bands, rows = duplicate_banding(threshold, hasher.num_perm, params)
-    update, close = _progress_callback(progress)
-
-    all_ids: list = []
-    signatures = _Growable(np.uint32, hasher.num_perm)
-    batch: list[str] = []
-    try:
-        for doc_id, text in _iter_documents(docs, ids):
-            all_ids.append(doc_id)
-            batch.append(text)
-            if len(batch) == batch_size:
-                signatures.extend(hasher.sign(batch))
-                batch = []
-                update(len(all_ids))
-        if batch:
-            signatures.extend(hasher.sign(batch))
-            update(len(all_ids))
-    finally:
-        close()
-
-    sigs = signatures.array
-    n = len(sigs)
-    empty_mask = (sigs == EMPTY).all(axis=1) if n else np.zeros(0, dtype=bool)
-    present = np.flatnonzero(~empty_mask)
-    # Without empty documents there is nothing to drop: no copy of the signatures.
-    pairs = candidate_pairs(sigs if len(present) == n else sigs[present], bands, rows, max_bucket=max_bucket)
-    left, right = present[pairs[:, 0]], present[pairs[:, 1]]
-    similarity = _estimate(sigs, left, right)
-    keep = similarity >= threshold
-    left, right, similarity = left[keep], right[keep], similarity[keep]
-
-    roots = _components(n, left, right)
-    sizes = np.bincount(roots, minlength=n)
-    cluster_roots = np.flatnonzero(sizes > 1)  # roots are the smallest members: input order
-    labels = np.full(n, -1, dtype=np.int64)
-    number_of_root = np.full(n, -1, dtype=np.int64)
-    number_of_root[cluster_roots] = np.arange(len(cluster_roots))
-    in_cluster = sizes[roots] > 1
-    labels[in_cluster] = number_of_root[roots[in_cluster]]
-
-    # Members and pairs per cluster, grouped with one sort each instead of per-cluster scans.
-    member_order = np.flatnonzero(in_cluster)
-    member_order = member_order[np.argsort(labels[member_order], kind="stable")]
-    member_bounds = np.searchsorted(labels[member_order], np.arange(len(cluster_roots) + 1))
-    pair_label = labels[left]
-    pair_order = np.argsort(pair_label, kind="stable")
-    pair_bounds = np.searchsorted(pair_label[pair_order], np.arange(len(cluster_roots) + 1))
-    left_ids = [all_ids[i] for i in left[pair_order].tolist()]
-    right_ids = [all_ids[i] for i in right[pair_order].tolist()]
-    sims = similarity[pair_order].tolist()
-    member_ids = [all_ids[i] for i in member_order.tolist()]
-    clusters = [
-        Cluster(
-            members=member_ids[member_bounds[k] : member_bounds[k + 1]],
-            pairs=list(
-                zip(
-                    left_ids[pair_bounds[k] : pair_bounds[k + 1]],
-                    right_ids[pair_bounds[k] : pair_bounds[k + 1]],
-                    sims[pair_bounds[k] : pair_bounds[k + 1]],
-                )
-            ),
-        )
-        for k in range(len(cluster_roots))
-    ]
-    return Duplicates(
-        clusters=clusters,
-        labels=labels,
-        ids=all_ids,
-        empty=[all_ids[i] for i in np.flatnonzero(empty_mask).tolist()],
-        threshold=threshold,
-        num_perm=hasher.num_perm,
-        bands=bands,
-        rows=rows,
-        candidates=len(pairs),
-    )
+__all__ = ["ArticleMatch", "Deduplicator", "Match"]
 
 
 # --------------------------------------------------------------------------- segments
@@ -677,14 +307,14 @@ class Deduplicator:
         params = optimal_params(self.threshold, self._hasher.num_perm, RECALL_WEIGHTS)
         # Segments: signatures, article (index into _article_ids) and span.
         self._segment_index = LSHIndex(self.threshold, self._hasher.num_perm, params=params)
-        self._segment_sigs = _Growable(np.uint32, self._hasher.num_perm)
-        self._segment_article = _Growable(np.int64)
-        self._segment_span = _Growable(np.int64, 2)
-        self._segment_words = _Growable(np.int32)
+        self._segment_sigs = GrowableArray(np.uint32, self._hasher.num_perm)
+        self._segment_article = GrowableArray(np.int64)
+        self._segment_span = GrowableArray(np.int64, 2)
+        self._segment_words = GrowableArray(np.int32)
         # Whole articles, for is_duplicate.
         self._article_index = LSHIndex(self.threshold, self._hasher.num_perm, params=params)
-        self._article_sigs = _Growable(np.uint32, self._hasher.num_perm)
-        self._article_of_sig = _Growable(np.int64)
+        self._article_sigs = GrowableArray(np.uint32, self._hasher.num_perm)
+        self._article_of_sig = GrowableArray(np.int64)
         self._article_ids: list = []  # every remembered article, in order
 
     # parameters --------------------------------------------------------------------
@@ -750,7 +380,7 @@ class Deduplicator:
         """
         best = np.full(len(queries), -1, dtype=np.int64)
         best_similarity = np.zeros(len(queries), dtype=np.float64)
-        query_index, rows = index._lookup_band_keys(keys)
+        query_index, rows = index.lookup_band_keys(keys)
         if not len(rows):
             return best, best_similarity
         similarity = np.count_nonzero(queries[query_index] == stored[rows], axis=1) / queries.shape[1]
@@ -851,12 +481,12 @@ class Deduplicator:
         article = len(self._article_ids)
         self._article_ids.append(doc_id)
         if not (article_sig == EMPTY).all() and self._duplicate_of(article_sig, article_keys)[0] < 0:
-            self._article_index._append_band_keys(article_keys)
+            self._article_index.append_band_keys(article_keys)
             self._article_sigs.extend(article_sig)
             self._article_of_sig.extend(np.array([article]))
         keep = np.flatnonzero(keep)
         if len(keep):
-            self._segment_index._append_band_keys(keys[keep])
+            self._segment_index.append_band_keys(keys[keep])
             self._segment_sigs.extend(sigs[keep])
             self._segment_article.extend(np.full(len(keep), article))
             self._segment_span.extend(np.stack([starts[keep], ends[keep]], axis=1))
@@ -969,7 +599,7 @@ class Deduplicator:
         if all(isinstance(i, numbers.Integral) for i in ids):
             id_arrays = {"article_int_ids": np.asarray(ids, dtype=np.int64).reshape(-1)}
         else:
-            id_arrays = {k: v for k, v in _encode_strings([str(i) for i in ids]).items()}
+            id_arrays = {k: v for k, v in encode_strings([str(i) for i in ids]).items()}
             id_arrays["article_id_is_int"] = np.array([isinstance(i, numbers.Integral) for i in ids], dtype=bool)
         meta = {"params": self.params, "articles": len(ids), "segments": self.segments}
         arrays = {
@@ -1023,7 +653,7 @@ class Deduplicator:
                 ids = arrays["article_int_ids"].tolist()
             else:
                 flags = arrays["article_id_is_int"].tolist()
-                ids = [int(i) if f else i for i, f in zip(_decode_strings(arrays), flags)]
+                ids = [int(i) if f else i for i, f in zip(decode_strings(arrays), flags)]
             if (
                 len(ids) != count
                 or arrays["segment_article"].shape != (segments,)
@@ -1049,7 +679,7 @@ class Deduplicator:
             (dedup._segment_index, dedup._segment_sigs.array),
             (dedup._article_index, dedup._article_sigs.array),
         ):
-            index._append_band_keys(band_keys(sigs, index.bands, index.rows))
+            index.append_band_keys(band_keys(sigs, index.bands, index.rows))
         return dedup
 
 

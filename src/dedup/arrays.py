@@ -1,0 +1,111 @@
+"""Small NumPy helpers that several modules share: a growable array, connected
+components of an edge list, and strings packed into arrays (for ``.npz`` state files).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["GrowableArray", "connected_components", "decode_strings", "encode_strings"]
+
+
+class GrowableArray:
+    """A NumPy array with amortised O(1) appends along the first axis.
+
+    Parameters
+    ----------
+    dtype : NumPy dtype
+    width : int, optional
+        Length of each row; ``None`` (default) for a 1-D array.
+
+    Examples
+    --------
+    >>> rows = GrowableArray(np.int64, 2)
+    >>> rows.extend(np.array([[1, 2], [3, 4]]))
+    >>> rows.extend(np.array([[5, 6]]))
+    >>> len(rows), rows.array.tolist()
+    (3, [[1, 2], [3, 4], [5, 6]])
+    """
+
+    def __init__(self, dtype, width: int | None = None) -> None:
+        self._shape_tail = () if width is None else (width,)
+        self._data = np.empty((0, *self._shape_tail), dtype=dtype)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def extend(self, values: np.ndarray) -> None:
+        """Append the rows of ``values`` (doubling the capacity when it runs out)."""
+        needed = self._size + len(values)
+        if needed > len(self._data):
+            grown = np.empty((max(needed, 2 * len(self._data), 256), *self._shape_tail), dtype=self._data.dtype)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : needed] = values
+        self._size = needed
+
+    @property
+    def array(self) -> np.ndarray:
+        """The rows appended so far (a view, valid until the next :meth:`extend`)."""
+        return self._data[: self._size]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held, capacity included."""
+        return self._data.nbytes
+
+
+def connected_components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components of the graph on ``n`` items with edges ``(left[k], right[k])``.
+
+    Returns, for every item, the smallest member of its component (union-find,
+    vectorised). Hook-and-compress: every root points at the smallest root it is linked
+    to, then pointers are jumped until each item points at its root; ``parent[i] <= i``
+    throughout, so there are no cycles, and the loop ends when every edge joins one
+    component.
+
+    Examples
+    --------
+    >>> connected_components(5, np.array([3, 1]), np.array([4, 3])).tolist()
+    [0, 1, 2, 1, 1]
+    """
+    parent = np.arange(n, dtype=np.int64)
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    while True:
+        root_left, root_right = parent[left], parent[right]
+        differ = root_left != root_right
+        if not differ.any():
+            return parent
+        low = np.minimum(root_left[differ], root_right[differ])
+        high = np.maximum(root_left[differ], root_right[differ])
+        np.minimum.at(parent, high, low)
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+
+
+def encode_strings(strings: list[str]) -> dict[str, np.ndarray]:
+    """Strings as two arrays, ``str_key_bytes`` (UTF-8) and ``str_key_offsets``, so they
+    can be saved in an ``.npz`` file without pickle; :func:`decode_strings` reverses it.
+
+    Examples
+    --------
+    >>> decode_strings(encode_strings(["a1", "", "ß"]))
+    ['a1', '', 'ß']
+    """
+    encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
+    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return {"str_key_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8), "str_key_offsets": offsets}
+
+
+def decode_strings(arrays: dict[str, np.ndarray]) -> list[str]:
+    """The strings that :func:`encode_strings` packed into ``arrays``."""
+    data = arrays["str_key_bytes"].tobytes()
+    offsets = arrays["str_key_offsets"].tolist()
+    return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets[:-1], offsets[1:])]

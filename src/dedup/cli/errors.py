@@ -1,0 +1,25 @@
+"""Exit codes, the command's own exceptions, and warnings on stderr."""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_OK = 0
+EXIT_DATA = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
+EXIT_TERMINATED = 143
+
+
+class DataError(Exception):
+    """A bad record with ``--on-error fail`` (exit code 1)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived; raised in the main process so that temporary outputs are removed."""
+
+
+def warn(message: str) -> None:
+    """Print ``dedup: warning: MESSAGE`` on stderr."""
+    sys.stderr.write(f"dedup: warning: {message}\n")

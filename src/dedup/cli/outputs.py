@@ -1,0 +1,77 @@
+"""Where a command writes: checks on the output paths, and the writers for files and folders."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..io import STDIO, AtomicOutputs, Input, InputFile, RecordWriter, UsageError, is_inside, parquet_schema, same_path, split_suffixes
+
+
+def display_name(path: str | None) -> str:
+    """The name a writer reports in messages: empty for stdout or no path."""
+    return "" if path in (None, STDIO) else path  # type: ignore[return-value]
+
+
+def check_paths(inp: Input, outputs: dict[str, str | None]) -> None:
+    """Refuse any output that would overwrite the input, lie inside an input folder, or another output.
+
+    ``outputs`` maps each option (``-o``, ``--report``...) to the path the user gave.
+    """
+    named = [(flag, path) for flag, path in outputs.items() if path and path != STDIO]
+    for flag, path in named:
+        for file in inp.files:
+            if file.path != STDIO and same_path(path, file.path):
+                raise UsageError(f"{flag} {path} is the input file; refusing to overwrite the input")
+        if inp.is_dir and (is_inside(path, inp.root) or is_inside(inp.root, path)):
+            raise UsageError(f"{flag} {path} overlaps the input folder {inp.root}; choose a path outside it")
+    for i, (flag, path) in enumerate(named):
+        for other_flag, other in named[i + 1 :]:
+            if same_path(path, other):
+                raise UsageError(f"{flag} and {other_flag} name the same file {path}")
+    stdout_users = [flag for flag, path in outputs.items() if path == STDIO]
+    if len(stdout_users) > 1:
+        raise UsageError(f"only one of {', '.join(stdout_users)} can write to stdout")
+
+
+def open_main_output(
+    args: argparse.Namespace, inp: Input, outputs: AtomicOutputs, fmt: str | None
+) -> tuple[RecordWriter | None, str | None]:
+    """The writer for a single-file output, or the temporary folder for a folder output."""
+    if inp.is_dir and args.command == "clean":
+        if args.output == STDIO:
+            raise UsageError("a folder input needs -o OUTPUT_FOLDER")
+        return None, outputs.folder(args.output)
+    named, _ = split_suffixes(args.output) if args.output != STDIO else (None, None)
+    if fmt is not None and named is not None and named != fmt:
+        raise UsageError(
+            f"the output has the input's format ({fmt}), but -o {args.output} names a {named} file; "
+            "choose a matching extension"
+        )
+    if fmt == "parquet" and args.output == STDIO and sys.stdout.isatty():
+        raise UsageError("refusing to write Parquet to a terminal; use -o FILE.parquet or a pipe")
+    stream = outputs.file(args.output)
+    schema = parquet_schema(inp.files[0]) if fmt == "parquet" else None
+    writer = RecordWriter(stream, fmt or "jsonl", text_field=args.text_field, name=display_name(args.output), schema=schema)
+    return writer, None
+
+
+class FileRecordWriter(RecordWriter):
+    """A writer that opens its own file and closes it (files inside a temporary output folder)."""
+
+    def __init__(self, path: str, fmt: str, *, text_field: str, schema=None) -> None:
+        self.file = open(path, "wb")
+        super().__init__(self.file, fmt, text_field=text_field, name=path, schema=schema)
+
+    def close(self) -> None:
+        super().close()
+        self.file.close()
+
+
+def folder_writer(folder: str, file: InputFile, args: argparse.Namespace) -> RecordWriter:
+    """The writer for input ``file``'s counterpart in the output ``folder``."""
+    destination = os.path.join(folder, file.relpath)
+    os.makedirs(os.path.dirname(destination), exist_ok=True)
+    schema = parquet_schema(file) if file.format == "parquet" else None
+    return FileRecordWriter(destination, file.format, text_field=args.text_field, schema=schema)

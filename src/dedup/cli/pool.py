@@ -1,0 +1,102 @@
+"""Worker processes that run a function over chunks and give the results back in input order."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from ..io import Record
+
+# Chunks in flight per worker: enough to keep every worker busy while the main process
+# writes, few enough to bound memory.
+_CHUNKS_PER_JOB_IN_FLIGHT = 3
+
+
+def _ignore_sigint() -> None:
+    # The main process handles Ctrl-C and terminates the pool; workers stay quiet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class ChunkFailed(Exception):
+    """Processing a chunk of records raised: says which records, keeps the original error."""
+
+    def __init__(self, records: Any, error: BaseException) -> None:
+        where = ""
+        if isinstance(records, list) and records and isinstance(records[0], Record):
+            first, last = records[0], records[-1]
+            lines = f"{first.line}" if first.line == last.line else f"{first.line}-{last.line}"
+            where = f" in records {first.source}:{lines}" if first.source == last.source else f" from {first.source}"
+        super().__init__(f"processing failed{where}: {type(error).__name__}: {error}")
+
+
+class OrderedPool:
+    """Runs a function over chunks in worker processes and yields the results in input order.
+
+    At most ``jobs * 3`` chunks are in flight, so memory stays bounded on any input size.
+    With ``jobs == 1`` the function runs in this process: the same code, the same output.
+    A worker that dies (e.g. killed for lack of memory) fails the run instead of hanging it.
+    """
+
+    def __init__(self, function: Callable, jobs: int) -> None:
+        self.function = function
+        self.jobs = jobs
+        self._pool: ProcessPoolExecutor | None = None
+        if jobs > 1:
+            # Build the tokenizer's lookup tables once here: forked workers share them
+            # instead of each spending a few hundred milliseconds building its own.
+            from ..text import tokenize
+
+            tokenize(["warm up"])
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self._pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_sigint)
+
+    def run(self, items: Iterable[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
+        """``items`` are (kind, payload, context); for kind "chunk" the result replaces the payload."""
+        window = self.jobs * _CHUNKS_PER_JOB_IN_FLIGHT
+        pending: deque = deque()
+        in_flight = 0
+        for kind, payload, context in items:
+            if kind == "chunk" and self._pool is not None:
+                try:
+                    future = self._pool.submit(self.function, payload)
+                except Exception as error:
+                    raise ChunkFailed(context, error) from error
+                pending.append((kind, future, context))
+                in_flight += 1
+            else:
+                pending.append((kind, payload, context))
+            while pending and (in_flight >= window or self._ready(pending[0])):
+                item = self._resolve(pending.popleft())
+                in_flight -= item[0] == "chunk" and self._pool is not None
+                yield item
+        while pending:
+            yield self._resolve(pending.popleft())
+
+    def _ready(self, item: tuple) -> bool:
+        kind, payload, _ = item
+        return kind != "chunk" or self._pool is None or payload.done()
+
+    def _resolve(self, item: tuple) -> tuple:
+        kind, payload, context = item
+        if kind != "chunk":
+            return item
+        try:
+            return kind, (self.function(payload) if self._pool is None else payload.result()), context
+        except Exception as error:
+            raise ChunkFailed(context, error) from error
+
+    def close(self, ok: bool) -> None:
+        if self._pool is None:
+            return
+        if not ok:
+            # Stop at once: workers are busy with chunks whose results nobody will read.
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=not ok)
+        self._pool = None

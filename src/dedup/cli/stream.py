@@ -1,0 +1,88 @@
+"""The input as a stream of events, grouped into chunks, and the work done on each chunk.
+
+The work functions run in worker processes (see ``pool``): they take and return plain
+lists so that sending them costs little.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..io import Input, Record, RecordError, read_records
+
+# Work sent to one worker process at a time: small enough to keep all workers busy and
+# the memory bounded, large enough that pickling and scheduling cost little per document.
+_CHUNK_DOCS = 64
+_CHUNK_CHARS = 1 << 20
+
+
+def events(inp: Input, text_field: str, id_field: str | None) -> Iterator[tuple[str, Any, Any]]:
+    """The input as a stream: ("start", file), records / errors, ("end", file), file by file."""
+    for file in inp.files:
+        yield "start", file, None
+        for item in read_records(file, text_field=text_field, id_field=id_field):
+            if isinstance(item, RecordError):
+                yield "error", item, None
+            else:
+                yield "record", item, None
+        yield "end", file, None
+
+
+def chunks(stream: Iterator[tuple[str, Any, Any]], params: dict, explain: bool) -> Iterator[tuple[str, Any, Any]]:
+    """Group consecutive records into chunks; the payload is the texts, the context the records."""
+    records: list[Record] = []
+    chars = 0
+    for kind, payload, context in stream:
+        if kind == "record":
+            records.append(payload)
+            chars += len(payload.text)
+            if len(records) >= _CHUNK_DOCS or chars >= _CHUNK_CHARS:
+                yield "chunk", ([r.text for r in records], params, explain), records
+                records, chars = [], 0
+            continue
+        if records:  # keep the order: records before this event go out first
+            yield "chunk", ([r.text for r in records], params, explain), records
+            records, chars = [], 0
+        yield kind, payload, context
+    if records:
+        yield "chunk", ([r.text for r in records], params, explain), records
+
+
+def clean_within(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, list[tuple] | None]]:
+    """Clean one chunk of texts (runs in a worker process).
+
+    Returns one (cleaned text, or ``None`` when unchanged, to save sending it back;
+    the repeats found, when ``explain``) per text. The cleaned text is always
+    ``clean_many``'s, so a report never changes what ``clean`` writes.
+    """
+    texts, params, explain = payload
+    from .. import repeats
+
+    if not explain:
+        cleaned = repeats.clean_many(texts, **params)
+        return [(None if new is old else new, None) for new, old in zip(cleaned, texts)]
+    # The report needs the repeats, with offsets into the original text: find them, remove
+    # them, and let clean_many finish the texts that changed. A removal can join text into
+    # a new repeat; clean_many removes it too, but that second round is not in the report.
+    found = repeats.find_repeats_many(texts, **params)
+    out: list[tuple[str | None, list[tuple] | None]] = []
+    changed = []
+    for text, reps in zip(texts, found):
+        spans = [(r.start, r.end, r.source_start, r.source_end, float(r.similarity)) for r in reps]
+        if spans:
+            changed.append(len(out))
+            out.append((repeats.remove_spans(text, [(r.start, r.end) for r in reps]), spans))
+        else:
+            out.append((None, spans))
+    if changed:
+        finished = repeats.clean_many([out[i][0] for i in changed], **params)
+        for i, text in zip(changed, finished):
+            out[i] = (text, out[i][1])
+    return out
+
+
+def keep_as_is(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, list[tuple] | None]]:
+    """The work when there is no within-document pass: every text unchanged."""
+    texts, _, explain = payload
+    return [(None, [] if explain else None) for _ in texts]
