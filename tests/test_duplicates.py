@@ -110,6 +110,30 @@ def test_find_duplicates_accepts_id_pairs_and_ids():
     assert by_pairs.pairs == [("d0", "d2", 1.0)]
 
 
+def test_find_duplicates_takes_records_with_text_field_and_id_field():
+    docs = [WIRE_EN, SPORT, WIRE_EN.upper(), LOCAL_A]
+    records = [{"url": f"u{i}", "body": text, "id": f"i{i}"} for i, text in enumerate(docs)]
+    by_field = find_duplicates(records, threshold=0.9, text_field="body", id_field="url")
+    assert [c.members for c in by_field] == [["u0", "u2"]]
+    # without id_field: the record's "id" if present, else its position
+    assert [c.members for c in find_duplicates(records, threshold=0.9, text_field="body")] == [["i0", "i2"]]
+    plain = [{"text": text} for text in docs]
+    assert [c.members for c in find_duplicates(plain, threshold=0.9)] == [[0, 2]]
+
+
+@pytest.mark.parametrize(
+    "docs, kwargs",
+    [
+        ([("a", WIRE_EN), ("b", SPORT), ("a", LOCAL_A)], {}),
+        ([WIRE_EN, SPORT, LOCAL_A], {"ids": ["a", "b", "a"]}),
+        ([{"id": "a", "text": WIRE_EN}, {"id": "b", "text": SPORT}, {"id": "a", "text": LOCAL_A}], {}),
+    ],
+)
+def test_find_duplicates_refuses_repeated_ids_in_every_input_shape(docs, kwargs):
+    with pytest.raises(ValueError, match=r"document id 'a' is repeated: at positions 0 and 2"):
+        find_duplicates(docs, **kwargs)
+
+
 def test_find_duplicates_records_are_json_lines(tmp_path):
     result = find_duplicates([WIRE_EN, LOCAL_A, WIRE_EN], threshold=0.9)
     path = tmp_path / "clusters.jsonl"
@@ -168,6 +192,9 @@ def test_find_duplicates_matches_datasketch_on_clear_cases():
         (lambda: find_duplicates([("a", WIRE_EN)], ids=["x"]), ValueError, "ids"),
         (lambda: find_duplicates([WIRE_EN], params=(40, 4)), ValueError, "params"),
         (lambda: find_duplicates([WIRE_EN], progress="yes"), TypeError, "progress"),
+        (lambda: find_duplicates([{"body": WIRE_EN}]), ValueError, "no field 'text' \\(text_field\\)"),
+        (lambda: find_duplicates([{"text": WIRE_EN}], id_field="url"), ValueError, "no field 'url' \\(id_field\\)"),
+        (lambda: find_duplicates([{"text": None}]), TypeError, r"docs\[0\]\['text'\] must be str"),
     ],
 )
 def test_find_duplicates_errors(call, error, message):
@@ -203,15 +230,3 @@ def test_verify_pairs_keeps_pairs_at_or_above_the_threshold():
     left, right, similarity = verify_pairs(sigs, np.array([[0, 1], [0, 2], [1, 2]]), 0.75)
     assert left.tolist() == [0, 1] and right.tolist() == [1, 2] and similarity.tolist() == [0.75, 0.75]
 
-
-def test_docstring_examples_of_the_cluster_modules_hold():
-    import doctest
-
-    import dedup.arrays
-    import dedup.deduplicator
-    import dedup.duplicates
-    import dedup.lsh
-
-    for module in (dedup.arrays, dedup.duplicates, dedup.lsh, dedup.deduplicator):
-        failures, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-        assert attempted > 0 and failures == 0, module.__name__

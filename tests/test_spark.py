@@ -109,11 +109,13 @@ def test_clusters_equal_in_process_find_duplicates(spark, seed, params):
     ids = [f"doc-{i:03d}" for i in range(len(docs))]  # increasing in input order
     df = spark.createDataFrame(list(zip(ids, docs)), "id string, text string").repartition(3)
 
-    rows = find_duplicates(df, "text", seed=seed, **params).collect()
+    clusters, pairs = find_duplicates(df, "text", seed=seed, return_pairs=True, **params)
 
-    expected = _in_process(docs, ids, seed=seed, **params)
-    assert expected, "the generated corpus must contain near-duplicates for this test to mean anything"
-    assert _cluster_sets(rows) == expected
+    expected = dedup.duplicates.find_duplicates(docs, ids=ids, seed=seed, **params)
+    assert expected.clusters, "the generated corpus must contain near-duplicates for this test to mean anything"
+    assert _cluster_sets(clusters.collect()) == {frozenset(cluster.members) for cluster in expected.clusters}
+    # The verified pairs, with their similarities, are the in-process Duplicates.pairs.
+    assert sorted(tuple(row) for row in pairs.collect()) == sorted(expected.pairs)
 
 
 def test_integer_ids_and_custom_column_names(spark):
@@ -391,7 +393,7 @@ def test_bucket_pairs_do_not_depend_on_arrow_batch_boundaries(runs, cut_fraction
     import pyarrow as pa
 
     from dedup.lsh import bucket_pairs
-    from dedup.spark import _pairs_of_sorted_runs
+    from dedup.spark import pairs_of_sorted_runs
 
     rng = np.random.default_rng(seed)
     # Rows sorted by (band, key, id) with runs (buckets) of the drawn lengths.
@@ -408,7 +410,7 @@ def test_bucket_pairs_do_not_depend_on_arrow_batch_boundaries(runs, cut_fraction
 
     got = [
         pair
-        for batch in _pairs_of_sorted_runs(iter(batches), max_bucket=max_bucket)
+        for batch in pairs_of_sorted_runs(iter(batches), max_bucket=max_bucket)
         for pair in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist())
     ]
 

@@ -497,3 +497,23 @@ def test_auto_equals_word_mode_on_latin_text(text):
     a, w = tokenize([text], "auto"), tokenize([text], "word")
     assert a.hashes.tolist() == w.hashes.tolist()
     assert a.starts.tolist() == w.starts.tolist() and a.ends.tolist() == w.ends.tolist()
+
+
+@pytest.mark.parametrize("mode", ["auto", "word", "char"])
+def test_long_texts_cut_into_pieces_give_the_tokens_and_weights_of_the_whole(monkeypatch, mode):
+    texts = [
+        "東京は晴れ。 Tokyo is sunny today, ภาษาไทย ๒๕๖๗ น้ำ\n" * 30,
+        "short one",
+        "北京和上海 " * 80,
+        "",
+        "no spaces for a long stretch:" + "字" * 300 + " end",
+    ]
+    whole = tokenize(texts, mode)
+    monkeypatch.setattr(text_module, "_CHUNK_CHARS", 64)
+    monkeypatch.setattr(text_module, "_LONG_TEXT", 128)
+    pieces = tokenize(texts, mode)
+    assert pieces.offsets.tolist() == whole.offsets.tolist()
+    assert pieces.hashes.tolist() == whole.hashes.tolist()
+    assert pieces.starts.tolist() == whole.starts.tolist() and pieces.ends.tolist() == whole.ends.tolist()
+    assert pieces.weights.tolist() == whole.weights.tolist()
+    assert (pieces.weights < 1).any() == (mode != "word")

@@ -1,4 +1,4 @@
-"""The dedup pipeline on Apache Spark DataFrames (optional extra ``dedup[spark]``).
+"""The dedup pipeline on Apache Spark DataFrames (optional extra ``dedup-passages[spark]``).
 
 Two entry points, each the distributed twin of an in-process function:
 
@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from dataclasses import asdict
 from typing import Any, Iterator
 
 import numpy as np
@@ -43,8 +44,9 @@ from ._validate import check_fraction, check_int
 from .duplicates import duplicate_banding, empty_documents
 from .lsh import DEFAULT_MAX_BUCKET, band_keys, bucket_pairs
 from .minhash import MinHasher, jaccard
-from .text import DEFAULT_MODE
-from .repeats import RepeatParams, clean_many
+from .repeats import RepeatParams, clean_many, find_repeats, remove_spans
+from .shingle import shingles
+from .text import DEFAULT_MODE, tokenize
 
 try:
     import pandas as pd
@@ -56,10 +58,10 @@ try:
     from pyspark.sql import types as T
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "dedup.spark needs PySpark, pyarrow and pandas: pip install 'dedup[spark]'"
+        "dedup.spark needs PySpark, pyarrow and pandas: pip install 'dedup-passages[spark]'"
     ) from error
 
-__all__ = ["clean_column", "find_duplicates"]
+__all__ = ["clean_across", "clean_column", "find_duplicates"]
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +148,7 @@ def clean_column(df: DataFrame, column: str, output_col: str | None = None, **pa
         output_col = column
     elif not isinstance(output_col, str) or not output_col:
         raise TypeError(f"output_col must be a non-empty column name (str) or None, got {output_col!r}")
-    RepeatParams(**params)  # a bad parameter fails here, on the driver, not in an executor
+    RepeatParams.from_keywords("clean_column", params)  # a bad parameter fails here, on the driver
 
     @F.pandas_udf(T.StringType())
     def _clean(texts: pd.Series) -> pd.Series:
@@ -261,7 +263,8 @@ def find_duplicates(
     params: tuple[int, int] | None = None,
     max_bucket: int = DEFAULT_MAX_BUCKET,
     return_deduplicated: bool = False,
-) -> DataFrame | tuple[DataFrame, DataFrame]:
+    return_pairs: bool = False,
+) -> DataFrame | tuple[DataFrame, ...]:
     """Cluster near-duplicate documents of a DataFrame.
 
     Gives the clusters of :func:`dedup.duplicates.find_duplicates` with the same parameters
@@ -302,6 +305,8 @@ def find_duplicates(
     return_deduplicated : bool, default False
         Also return ``df`` without the duplicates: from each cluster only the document
         with the smallest id is kept; documents in no cluster are all kept.
+    return_pairs : bool, default False
+        Also return the verified pairs, as ``Duplicates.pairs`` does in-process.
 
     Returns
     -------
@@ -312,6 +317,12 @@ def find_duplicates(
     deduplicated : pyspark.sql.DataFrame
         Only with ``return_deduplicated=True``: ``df`` (all its columns) minus every
         cluster member except the one with the smallest id.
+    pairs : pyspark.sql.DataFrame
+        Only with ``return_pairs=True`` (last of the returned tuple): columns
+        ``("id_a", "id_b", "similarity")``, one row per verified pair with
+        ``id_a < id_b`` and the estimated Jaccard similarity, the pairs that link the
+        clusters (checkpointed, so reading it runs no job over the texts). As in-process,
+        an LSH bucket of more than ``max_bucket`` documents contributes only its star pairs.
 
     Raises
     ------
@@ -343,8 +354,9 @@ def find_duplicates(
     max_bucket = check_int("max_bucket", max_bucket, 2)
     hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
     bands, rows = duplicate_banding(threshold, hasher.num_perm, params)
-    if not isinstance(return_deduplicated, bool):
-        raise TypeError(f"return_deduplicated must be True or False, got {return_deduplicated!r}")
+    for name, value in (("return_deduplicated", return_deduplicated), ("return_pairs", return_pairs)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
 
     spark = df.sparkSession
     reliable = spark.sparkContext.getCheckpointDir() is not None
@@ -358,21 +370,24 @@ def find_duplicates(
     try:
         _check_signed(signed, id_col, column, spark)
         log.info("signatures: %.1f s", time.perf_counter() - started)
-        edges = _verified_pairs(signed, threshold, num_perm, max_bucket, spark)
-        # 4. Clusters: connected components of the kept pairs (the first job computes
-        # the candidates and verifies them).
+        # The first job computes the candidates and verifies them; the verified pairs are
+        # checkpointed once, for the components and for return_pairs.
         _describe(spark, "candidate pairs and verification")
-        members, rounds = connected_components(edges, reliable)
+        verified = _checkpoint(_verified_pairs(signed, threshold, num_perm, max_bucket, spark), reliable)
+        # 4. Clusters: connected components of the kept pairs.
+        members, rounds = connected_components(verified.select("u", "v"), reliable)
         log.info("done in %.1f s", time.perf_counter() - started)
     finally:
         signed.unpersist()
         spark.sparkContext.setJobDescription(own_description)  # the caller's, if any
     clusters = members.select(F.col("u").alias(id_col), F.col("v").alias("cluster_id"))
-    if not return_deduplicated:
-        return clusters
-    dropped = members.where("u != v").select(F.col("u").alias("_dedup_drop_id"))
-    deduplicated = df.join(dropped, _col(id_col) == F.col("_dedup_drop_id"), "left_anti")
-    return clusters, deduplicated
+    results = [clusters]
+    if return_deduplicated:
+        dropped = members.where("u != v").select(F.col("u").alias("_dedup_drop_id"))
+        results.append(df.join(dropped, _col(id_col) == F.col("_dedup_drop_id"), "left_anti"))
+    if return_pairs:
+        results.append(verified.select(F.col("u").alias("id_a"), F.col("v").alias("id_b"), "similarity"))
+    return results[0] if len(results) == 1 else tuple(results)
 
 
 def sign_documents(df: DataFrame, column: str, id_col: str, hasher: MinHasher, bands: int, rows: int) -> DataFrame:
@@ -437,7 +452,7 @@ def _check_signed(signed: DataFrame, id_col: str, column: str, spark) -> None:
     log.info("signed %d documents (%d without a word, left out of clusters)", counts["docs"], counts["empty"])
 
 
-def _pairs_of_sorted_runs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterator[pa.RecordBatch]:
+def pairs_of_sorted_runs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterator[pa.RecordBatch]:
     """Candidate pairs ``(a, b)`` from ``(id, band, key)`` rows sorted by (band, key, id).
 
     A bucket is a run of equal ``(band, key)``; a run may continue from one Arrow batch
@@ -490,7 +505,7 @@ def _pairs_of_sorted_runs(batches: Iterator[pa.RecordBatch], max_bucket: int) ->
 
 def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_bucket: int, spark) -> DataFrame:
     """Candidate pairs from LSH buckets, kept when their estimated Jaccard similarity
-    is ``>= threshold``: an edge DataFrame ``(u, v)``."""
+    is ``>= threshold``: an edge DataFrame ``(u, v, similarity)``, ``u < v``."""
     # 2. Candidates, bucket by bucket, with the in-process rule (dedup.lsh.bucket_pairs):
     # all pairs of a bucket of up to max_bucket documents, a star around the smallest id
     # otherwise. The JVM shuffles the band rows and sorts them by (band, key, id); Python
@@ -503,7 +518,7 @@ def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_buck
     )
     id_type = signed.schema["id"].dataType
     pair_schema = T.StructType([T.StructField("a", id_type), T.StructField("b", id_type)])
-    pairs = band_rows.mapInArrow(functools.partial(_pairs_of_sorted_runs, max_bucket=max_bucket), pair_schema).distinct()
+    pairs = band_rows.mapInArrow(functools.partial(pairs_of_sorted_runs, max_bucket=max_bucket), pair_schema).distinct()
 
     # 3. Verification: both signatures joined on, compared in NumPy.
     sigs = signed.select("id", "sig")
@@ -512,14 +527,342 @@ def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_buck
         .join(sigs.select(F.col("id").alias("b"), F.col("sig").alias("sig_b")), "b")
         .select("a", "b", "sig_a", "sig_b")
     )
-    edge_schema = T.StructType([T.StructField("u", id_type), T.StructField("v", id_type)])
+    edge_schema = T.StructType(
+        [T.StructField("u", id_type), T.StructField("v", id_type), T.StructField("similarity", T.DoubleType())]
+    )
 
     def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             similarity = np.atleast_1d(
                 jaccard(_signatures_of(batch.column(2), num_perm), _signatures_of(batch.column(3), num_perm))
             )
-            kept = batch.filter(pa.array(similarity >= threshold, type=pa.bool_()))
-            yield pa.RecordBatch.from_arrays([kept.column(0), kept.column(1)], names=["u", "v"])
+            keep = similarity >= threshold  # the rule of dedup.duplicates.verify_pairs
+            kept = batch.filter(pa.array(keep, type=pa.bool_()))
+            yield pa.RecordBatch.from_arrays(
+                [kept.column(0), kept.column(1), pa.array(similarity[keep], pa.float64())],
+                names=["u", "v", "similarity"],
+            )
 
     return candidates.mapInArrow(verify, edge_schema)
+
+
+# ------------------------------------------------------------------ clean_across
+
+# Candidate rule shared with the in-process Deduplicator(scope="across") (see docs/spark.md):
+# a fingerprint key keeps its earliest MAX_HOLDERS holders; an article is aligned against
+# its MAX_SOURCES earlier candidates sharing the most keys (ties: the earlier one).
+DEFAULT_MAX_HOLDERS = 8
+DEFAULT_MAX_SOURCES = 8
+DEFAULT_WINDOW = 4  # winnowing window (shingles): every shared run of window + ngram - 1 words keeps a key
+
+_SPAN_TYPE = T.StructType(
+    [
+        T.StructField("start", T.IntegerType()),
+        T.StructField("end", T.IntegerType()),
+        T.StructField("source_rank", T.IntegerType()),
+        T.StructField("source_start", T.IntegerType()),
+        T.StructField("source_end", T.IntegerType()),
+        T.StructField("similarity", T.DoubleType()),
+    ]
+)
+
+
+def winnowed_fingerprints(texts: list[str], ngram: int, window: int) -> list[np.ndarray]:
+    """Fingerprint keys of each text: its winnowed word-shingle hashes, unique, as int64.
+
+    Winnowing (Schleimer, Wilkerson, Aiken 2003): of every ``window`` consecutive shingle
+    hashes the smallest is kept, so two texts sharing a run of at least
+    ``window + ngram - 1`` words share at least one key. A text with fewer shingles than
+    ``window`` keeps its smallest.
+    """
+    tokens = tokenize(texts)
+    hashes, offsets = shingles(tokens.hashes, tokens.offsets, ngram)
+    out = []
+    for i in range(len(texts)):
+        own = hashes[offsets[i] : offsets[i + 1]]
+        if len(own) == 0:
+            out.append(np.zeros(0, dtype=np.int64))
+            continue
+        if len(own) <= window:
+            chosen = own[[int(np.argmin(own))]]
+        else:
+            views = np.lib.stride_tricks.sliding_window_view(own, window)
+            chosen = own[np.unique(np.arange(len(views)) + views.argmin(axis=1))]
+        out.append(np.unique(chosen).view(np.int64))
+    return out
+
+
+def align_against_sources(text: str, sources: list[str], params: RepeatParams) -> list[tuple]:
+    """Passages of ``text`` that repeat one of ``sources`` (earlier articles):
+    ``(start, end, source_index, source_start, source_end, similarity)``, by position.
+
+    The alignment engine of :func:`dedup.repeats.find_repeats`, run over the sources
+    followed by the text (each piece a separate paragraph); repeats whose copy lies in
+    the text and whose source lies in one source are kept.
+    """
+    separator = "\n\n"
+    bounds, position = [], 0
+    for source in sources:
+        bounds.append((position, position + len(source)))
+        position += len(source) + len(separator)
+    text_start = position
+    joined = separator.join([*sources, text])
+    found = []
+    for repeat in find_repeats(joined, **asdict(params)):
+        if repeat.start < text_start or repeat.source_start >= text_start:
+            continue
+        k = next((k for k, (lo, hi) in enumerate(bounds) if lo <= repeat.source_start < hi), None)
+        if k is None:
+            continue
+        lo, hi = bounds[k]
+        found.append(
+            (
+                repeat.start - text_start,
+                repeat.end - text_start,
+                k,
+                repeat.source_start - lo,
+                min(repeat.source_end, hi) - lo,
+                float(repeat.similarity),
+            )
+        )
+    return found
+
+
+def clean_across(
+    df: DataFrame,
+    text_col: str,
+    *,
+    order_col: str | None = None,
+    id_col: str | None = None,
+    output_col: str | None = None,
+    report: bool = False,
+    max_holders: int = DEFAULT_MAX_HOLDERS,
+    max_sources: int = DEFAULT_MAX_SOURCES,
+    window: int = DEFAULT_WINDOW,
+    **params: Any,
+) -> DataFrame | tuple[DataFrame, DataFrame]:
+    """Remove passages that an earlier article carries, across a whole DataFrame.
+
+    The distributed twin of ``Deduplicator(scope="across")`` fed the articles in order:
+    "earlier" is by ``order_col``, then ``id_col``. The earliest copy of a passage stays;
+    every later copy (near-duplicate, word-precise) is removed. Stages, each a DataFrame
+    operation (nothing that grows with the corpus is collected on the driver):
+
+    1. fingerprints: winnowed shingle hashes per article (Arrow batches, Python workers);
+    2. candidates: each key keeps its earliest ``max_holders`` holders; an article's
+       candidates are the holders of its keys that are earlier than itself, of which the
+       ``max_sources`` sharing the most keys are kept (ties: the earlier article);
+    3. the texts of each article and its candidates brought together;
+    4. alignment in Python workers with the in-process engine (``dedup.repeats``);
+    5. spans per article, merged, and
+    6. removed (:func:`dedup.repeats.remove_spans`).
+
+    A key held by millions of articles (boilerplate) costs ``max_holders`` pairs per
+    holder, never a quadratic number, and Spark's window group limit keeps only the
+    earliest holders of each key per map task before the shuffle.
+
+    Parameters
+    ----------
+    df : pyspark.sql.DataFrame
+    text_col : str
+        String column of article texts; null texts stay null and match nothing.
+    order_col : str, optional
+        Column that orders articles (a date, a number); default: ``id_col``.
+    id_col : str, optional
+        Column of unique, non-null article ids (string or integer). Default: ids from
+        ``monotonically_increasing_id()`` (input order, for a file source read the same
+        way twice); give one for reports you can join back.
+    output_col : str, optional
+        Column for the cleaned text; default: ``text_col`` replaced in place.
+    report : bool, default False
+        Also return the report DataFrame: one row per removed passage.
+    max_holders, max_sources, window : int
+        The candidate rule and fingerprint density (see above and ``docs/spark.md``).
+    **params
+        Alignment parameters of :func:`dedup.find_repeats` (``threshold``,
+        ``min_length``, ``ngram``, ``max_gap``), checked on the driver.
+
+    Returns
+    -------
+    cleaned : pyspark.sql.DataFrame
+        ``df`` with the cleaned texts (lazy).
+    report : pyspark.sql.DataFrame
+        Only with ``report=True``: ``(id, start, end, source_id, source_start,
+        source_end, similarity)``: ``text[start:end]`` of article ``id`` repeats
+        ``[source_start:source_end]`` of the earlier article ``source_id`` (spans in the
+        original texts).
+
+    Examples
+    --------
+    >>> from dedup.spark import clean_across
+    >>> wire = ("The central bank kept its main interest rate unchanged on Thursday, citing slowing "
+    ...         "inflation and a weaker outlook for exports in the coming months.")
+    >>> df = spark.createDataFrame([(1, "Markets rose.\\n\\n" + wire), (2, wire + "\\n\\nAnalysts agreed.")],
+    ...                            "id long, text string")
+    >>> [row.text for row in clean_across(df, "text", id_col="id").orderBy("id").collect()]
+    ['Markets rose.\\n\\nThe central bank kept its main interest rate unchanged on Thursday, citing slowing inflation and a weaker outlook for exports in the coming months.', 'Analysts agreed.']
+    """
+    df = _check_dataframe(df)
+    _check_column(df, text_col, "text_col", (T.StringType,), "string")
+    if id_col is not None:
+        _check_column(df, id_col, "id_col", _ID_TYPES, "string or integer")
+    if order_col is not None:
+        _check_column(df, order_col, "order_col", (T.AtomicType,), "orderable (number, string, date or timestamp)")
+    if output_col is None:
+        output_col = text_col
+    elif not isinstance(output_col, str) or not output_col:
+        raise TypeError(f"output_col must be a non-empty column name (str) or None, got {output_col!r}")
+    if not isinstance(report, bool):
+        raise TypeError(f"report must be True or False, got {report!r}")
+    max_holders = check_int("max_holders", max_holders, 1)
+    max_sources = check_int("max_sources", max_sources, 1)
+    window = check_int("window", window, 1)
+    repeat_params = RepeatParams(**params)  # a bad parameter fails here, on the driver
+
+    if id_col is None:
+        id_col = "_dedup_article_id"
+        df = df.withColumn(id_col, F.monotonically_increasing_id())
+        drop_id = True
+    else:
+        drop_id = False
+    articles = df.select(
+        _col(id_col).alias("id"),
+        (_col(order_col) if order_col is not None else _col(id_col)).alias("ord"),
+        _col(text_col).alias("text"),
+    )
+    spans = across_spans(articles, repeat_params, max_holders=max_holders, max_sources=max_sources, window=window)
+    cleaned_rows = spans.select(F.col("id").alias("_dedup_clean_id"), F.col("cleaned").alias("_dedup_cleaned"))
+    cleaned = (
+        df.join(cleaned_rows, _col(id_col) == F.col("_dedup_clean_id"), "left")
+        .withColumn(output_col, F.coalesce(F.col("_dedup_cleaned"), _col(text_col)))
+        .drop("_dedup_clean_id", "_dedup_cleaned")
+    )
+    if drop_id:
+        cleaned = cleaned.drop(id_col)
+    if not report:
+        return cleaned
+    removed = spans.select("id", "source_ids", F.explode("spans").alias("span")).select(
+        "id",
+        F.col("span.start").alias("start"),
+        F.col("span.end").alias("end"),
+        F.element_at("source_ids", F.col("span.source_rank") + 1).alias("source_id"),
+        F.col("span.source_start").alias("source_start"),
+        F.col("span.source_end").alias("source_end"),
+        F.col("span.similarity").alias("similarity"),
+    )
+    return cleaned, removed
+
+
+def article_fingerprints(articles: DataFrame, ngram: int, window: int) -> DataFrame:
+    """Stage 1: ``(key, ord, id)``, one row per distinct fingerprint key of an article."""
+    id_type, ord_type = articles.schema["id"].dataType, articles.schema["ord"].dataType
+    schema = T.StructType(
+        [
+            T.StructField("id", id_type),
+            T.StructField("ord", ord_type),
+            T.StructField("keys", T.ArrayType(T.LongType(), containsNull=False)),
+        ]
+    )
+
+    def sign(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            texts = pc.fill_null(batch.column(2), "").to_pylist()
+            keys = winnowed_fingerprints(texts, ngram, window)
+            offsets = np.zeros(len(keys) + 1, dtype=np.int32)
+            np.cumsum([len(k) for k in keys], out=offsets[1:])
+            flat = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+            yield pa.RecordBatch.from_arrays(
+                [batch.column(0), batch.column(1), pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))],
+                names=["id", "ord", "keys"],
+            )
+
+    signed = articles.where(F.col("text").isNotNull()).mapInArrow(sign, schema)
+    return signed.select(F.explode("keys").alias("key"), "ord", "id")
+
+
+def candidate_sources(fingerprints: DataFrame, max_holders: int, max_sources: int) -> DataFrame:
+    """Stage 2: ``(id, source_id, source_ord, shared, rank)``: the earlier articles each
+    article is aligned against (``rank`` 0 is the best candidate)."""
+    by_age = Window.partitionBy("key").orderBy("ord", "id")
+    holders = (
+        fingerprints.withColumn("holder", F.row_number().over(by_age))
+        .where(F.col("holder") <= max_holders)
+        .select("key", F.col("id").alias("source_id"), F.col("ord").alias("source_ord"))
+    )
+    earlier = (F.col("source_ord") < F.col("ord")) | (
+        (F.col("source_ord") == F.col("ord")) & (F.col("source_id") < F.col("id"))
+    )
+    shared = (
+        fingerprints.join(holders, "key")
+        .where(earlier)
+        .groupBy("id", "source_id", "source_ord")
+        .agg(F.count(F.lit(1)).alias("shared"))
+    )
+    best = Window.partitionBy("id").orderBy(F.desc("shared"), "source_ord", "source_id")
+    return (
+        shared.withColumn("rank", F.row_number().over(best) - 1)
+        .where(F.col("rank") < max_sources)
+    )
+
+
+def across_spans(
+    articles: DataFrame, params: RepeatParams, *, max_holders: int, max_sources: int, window: int
+) -> DataFrame:
+    """Stages 1-6 over ``articles`` ``(id, ord, text)``: one row per article with a
+    removal, ``(id, cleaned, spans, source_ids)``; ``spans`` are merged per article and
+    point into ``source_ids`` by ``source_rank``."""
+    fingerprints = article_fingerprints(articles, params.ngram, window)
+    pairs = candidate_sources(fingerprints, max_holders, max_sources)
+    texts = articles.select("id", "text")
+    # 3. The texts together: every article with the list of its candidate sources.
+    sources = (
+        pairs.join(texts.select(F.col("id").alias("source_id"), F.col("text").alias("source_text")), "source_id")
+        .groupBy("id")
+        .agg(F.collect_list(F.struct("rank", "source_id", "source_text")).alias("sources"))
+    )
+    together = sources.join(texts, "id").select("id", "text", "sources")
+    id_type = articles.schema["id"].dataType
+    schema = T.StructType(
+        [
+            T.StructField("id", id_type),
+            T.StructField("cleaned", T.StringType()),
+            T.StructField("spans", T.ArrayType(_SPAN_TYPE, containsNull=False)),
+            T.StructField("source_ids", T.ArrayType(id_type)),
+        ]
+    )
+
+    def align(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            rows = batch.to_pylist()
+            out_ids, out_cleaned, out_spans, out_sources = [], [], [], []
+            for row in rows:
+                candidates = sorted(row["sources"], key=lambda source: source["rank"])
+                found = align_against_sources(row["text"], [c["source_text"] for c in candidates], params)
+                if not found:
+                    continue
+                out_ids.append(row["id"])
+                # 5./6. Spans merged by remove_spans; reported as found (non-overlapping).
+                out_cleaned.append(remove_spans(row["text"], [(start, end) for start, end, *_ in found]))
+                out_spans.append(
+                    [
+                        {"start": s, "end": e, "source_rank": k, "source_start": ss, "source_end": se,
+                         "similarity": sim}
+                        for s, e, k, ss, se, sim in found
+                    ]
+                )
+                out_sources.append([c["source_id"] for c in candidates])
+            yield pa.RecordBatch.from_pylist(
+                [
+                    {"id": i, "cleaned": c, "spans": s, "source_ids": k}
+                    for i, c, s, k in zip(out_ids, out_cleaned, out_spans, out_sources)
+                ],
+                schema=_arrow_schema(schema),
+            )
+
+    return together.mapInArrow(align, schema)
+
+
+def _arrow_schema(schema: T.StructType) -> pa.Schema:
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(schema)

@@ -303,6 +303,12 @@ def tokenize(texts: Sequence[str], mode: str = DEFAULT_MODE) -> Tokens:
     """
     check_choice("mode", mode, TOKEN_MODES)
     texts = check_texts(texts)
+    if any(len(text) > _LONG_TEXT for text in texts):
+        return _tokenize_pieces(texts, mode)
+    return _tokenize_texts(texts, mode)
+
+
+def _tokenize_texts(texts: Sequence[str], mode: str) -> Tokens:
     parts = [_tokenize_chunk(texts[lo:hi], mode) for lo, hi in text_chunks(texts)]
     if len(parts) == 1:
         return parts[0]
@@ -322,6 +328,88 @@ def tokenize(texts: Sequence[str], mode: str = DEFAULT_MODE) -> Tokens:
 # NumPy's per-call overhead, small enough for the working arrays to stay in cache (and to
 # avoid the page faults of fresh large allocations, which are costly in a VM).
 _CHUNK_CHARS = 1 << 17
+
+
+# A text longer than this is tokenized in pieces cut at spaces or newlines (which no token
+# spans), so the working arrays (about 40 bytes per character) stay those of one chunk
+# instead of growing with the text: one 50 MB text would otherwise need 2 GB.
+_LONG_TEXT = 2 * _CHUNK_CHARS
+
+
+def piece_bounds(text: str, size: int = _CHUNK_CHARS) -> list[int]:
+    """Cut points splitting ``text`` into pieces of about ``size`` characters at a space or newline.
+
+    Returns ``[0, ..., len(text)]``. Each inner cut is the position of a space or newline,
+    a separator for every tokenizer mode, so tokenizing the pieces finds the same tokens
+    as tokenizing the whole. Text without such a character over a long stretch stays one
+    longer piece.
+
+    >>> piece_bounds("een twee drie vier", size=6)
+    [0, 3, 8, 13, 18]
+    """
+    bounds = [0]
+    while len(text) - bounds[-1] > size:
+        limit = bounds[-1] + size
+        cut = max(text.rfind(" ", bounds[-1] + 1, limit), text.rfind("\n", bounds[-1] + 1, limit))
+        if cut <= 0:  # no separator in this stretch: cut at the next one, if any
+            ahead = [c for c in (text.find(" ", limit), text.find("\n", limit)) if c >= 0]
+            if not ahead:
+                break
+            cut = min(ahead)
+        bounds.append(cut)
+    bounds.append(len(text))
+    return bounds
+
+
+def _tokenize_pieces(texts: Sequence[str], mode: str) -> Tokens:
+    """``tokenize`` with long texts cut into pieces; tokens and offsets as for the whole texts.
+
+    Pieces are made and tokenized one chunk at a time, and each result array is joined
+    and its parts dropped before the next, so the peak stays near the size of the result.
+    """
+    hashes: list[np.ndarray] = []
+    starts: list[np.ndarray] = []
+    ends: list[np.ndarray] = []
+    weights: list[np.ndarray | None] = []  # None: every token of the group weighs 1.0
+    counts = np.zeros(len(texts), dtype=np.int64)  # tokens per text
+    group: list[tuple[int, int, str]] = []  # (text index, offset of the piece in it, piece)
+
+    def tokenize_group() -> None:
+        tokens = _tokenize_chunk([piece for _, _, piece in group], mode)
+        per_piece = np.diff(tokens.offsets)
+        shift = np.repeat(np.array([base for _, base, _ in group], dtype=np.int64), per_piece)
+        hashes.append(tokens.hashes)
+        starts.append(tokens.starts + shift)
+        ends.append(tokens.ends + shift)
+        weights.append(tokens._weights)
+        np.add.at(counts, np.array([owner for owner, _, _ in group], dtype=np.int64), per_piece)
+        group.clear()
+
+    size = 0
+    for owner, text in enumerate(texts):
+        bounds = piece_bounds(text) if len(text) > _LONG_TEXT else [0, len(text)]
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            group.append((owner, start, text[start:end]))
+            size += end - start + 1
+            if size >= _CHUNK_CHARS:
+                tokenize_group()
+                size = 0
+    if group:
+        tokenize_group()
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    if all(w is None for w in weights):
+        joined_weights = None
+    else:
+        joined_weights = _join([np.ones(len(h), dtype=np.float32) if w is None else w for h, w in zip(ends, weights)])
+    return Tokens(_join(hashes), _join(starts), _join(ends), offsets, joined_weights)
+
+
+def _join(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts concatenated; the list is emptied so the parts can be freed at once."""
+    joined = np.concatenate(parts)
+    parts.clear()
+    return joined
 
 
 def text_chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
