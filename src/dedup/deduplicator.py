@@ -30,7 +30,7 @@ from .lsh import LSHIndex, band_keys, optimal_params
 from .minhash import EMPTY, MinHasher
 from .repeats import RepeatParams, find_repeats_many, remove_spans
 from .storage import atomic_save, load_state
-from .text import SENTENCE_END, mix64, paragraphs, tokenize
+from .text import DEFAULT_MODE, SENTENCE_END, mix64, paragraphs, tokenize
 
 __all__ = ["ArticleMatch", "Deduplicator", "Match"]
 
@@ -286,7 +286,7 @@ class Deduplicator:
         scope: str = "both",
         num_perm: int = 128,
         ngram: int = 5,
-        mode: str = "word",
+        mode: str = DEFAULT_MODE,
         seed: int = 1,
         min_length: int = 8,
         max_words: int = 150,

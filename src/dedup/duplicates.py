@@ -29,6 +29,7 @@ from .documents import iter_documents
 from .lsh import DEFAULT_MAX_BUCKET, resolve_params
 from .lsh import candidate_pairs as lsh_candidate_pairs
 from .minhash import EMPTY, MinHasher, jaccard
+from .text import DEFAULT_MODE
 
 __all__ = [
     "RECALL_WEIGHTS",
@@ -305,7 +306,7 @@ def find_duplicates(
     id_field: str | None = None,
     num_perm: int = 128,
     ngram: int = 5,
-    mode: str = "word",
+    mode: str = DEFAULT_MODE,
     seed: int = 1,
     batch_size: int = 2048,
     params: tuple[int, int] | None = None,

@@ -93,7 +93,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             from .. import repeats
         except ImportError as error:
             raise UsageError(f"dedup.repeats is not available: {error}") from None
-        params, unknown = _accepted(repeats.find_repeats, given_options(args, ("threshold", "ngram", "min_length", "max_gap")))
+        params, unknown = _accepted(repeats.find_repeats, given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap")))
         extra = given_options(args, ("num_perm", "seed"))
         if args.scope == "within" and (unknown or extra):
             names = unknown + list(extra)
@@ -246,7 +246,7 @@ def run_dups(args: argparse.Namespace) -> int:
     check_paths(inp, {"-o": args.output, "--rejects": args.rejects})
     from .. import find_duplicates
 
-    options = given_options(args, ("threshold", "num_perm", "ngram", "seed"))
+    options = given_options(args, ("threshold", "num_perm", "ngram", "mode", "seed"))
     outputs = AtomicOutputs()
     stats = Stats()
     ok = False
