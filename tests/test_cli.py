@@ -519,11 +519,32 @@ def test_dups_writes_clusters_of_near_duplicate_documents(tmp_path):
     assert "1 cluster, 2 documents in them" in done.stderr.decode()
 
 
-def test_dups_refuses_repeated_ids(tmp_path):
+_CHINESE = "东京都政府今天宣布，从明年四月起将在市中心实施新的交通规则，以减少拥堵和空气污染。市民可以在网上查看详细的说明。"
+
+
+def test_dups_finds_text_without_spaces_by_default_and_mode_word_does_not(tmp_path):
+    rows = [{"id": "a", "text": _CHINESE}, {"id": "b", "text": _CHINESE.replace("四月", "五月")}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    (cluster,) = read_jsonl(run("dups", tmp_path / "in.jsonl", "--threshold", "0.7", check_rc=0).stdout)
+    assert cluster["members"] == ["a", "b"]
+    done = run("dups", tmp_path / "in.jsonl", "--threshold", "0.7", "--mode", "word", check_rc=0)
+    assert read_jsonl(done.stdout) == []
+
+
+def test_bad_mode_is_a_usage_error_naming_the_option(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": ENGLISH}])
+    done = run("dups", tmp_path / "in.jsonl", "--mode", "words", check_rc=2)
+    assert "--mode" in done.stderr.decode() and "'auto', 'word', 'char'" in done.stderr.decode()
+
+
+
+@pytest.mark.parametrize("command", ["dups", "clean", "explain"])
+def test_every_command_refuses_repeated_ids(tmp_path, command):
     write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": ENGLISH}, {"id": 1, "text": DUTCH}])
-    done = run("dups", tmp_path / "in.jsonl", "-o", tmp_path / "c.jsonl", check_rc=1)
-    assert f"{tmp_path / 'in.jsonl'}:2: document id 1 was used before" in done.stderr.decode()
-    assert not (tmp_path / "c.jsonl").exists()
+    done = run(command, tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", check_rc=1)
+    where = tmp_path / "in.jsonl"
+    assert f"{where}:2: document id 1 was used before (at {where}:1)" in done.stderr.decode()
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 # --------------------------------------------------------------------------- pieces of the command, in process

@@ -142,6 +142,17 @@ def test_find_duplicates_records_are_json_lines(tmp_path):
     assert records == [{"cluster": 0, "size": 2, "members": [0, 2], "pairs": [{"a": 0, "b": 2, "similarity": 1.0}]}]
 
 
+def test_cluster_file_keeps_lone_surrogate_ids_and_replaces_the_old_file_whole(tmp_path):
+    path = tmp_path / "clusters.jsonl"
+    path.write_text("old clusters\n")
+    result = find_duplicates([("a\ud800", WIRE_EN), ("b", LOCAL_A), ("c\udfff", WIRE_EN)], threshold=0.9)
+    result.write_jsonl(path)
+    (line,) = path.read_bytes().splitlines()
+    assert b'"members": ["a\\ud800", "c\\udfff"]' in line
+    assert json.loads(line)["members"] == ["a\ud800", "c\udfff"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clusters.jsonl"]
+
+
 def test_empty_documents_are_reported_not_clustered():
     result = find_duplicates(["", "  ", WIRE_EN, "...", LOCAL_A, WIRE_EN], threshold=0.8)
     assert [c.members for c in result.clusters] == [[2, 5]] and result.empty == [0, 1, 3]

@@ -27,11 +27,11 @@ import pytest
 
 import dedup
 from dedup.lsh import LSHIndex
-from dedup.storage import load_state
+from dedup.storage import atomic_save, load_state
 
 SRC = str(Path(dedup.__file__).resolve().parent.parent)
 ENV = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
-TEMPORARY = re.compile(r"\.dedup-\d+-\w+\.(tmp|old)$")
+TEMPORARY = re.compile(r"\.dedup-.+-\d+-\w+\.(tmp|old)$")
 
 # --------------------------------------------------------------------------- helpers
 
@@ -207,6 +207,19 @@ def test_full_disk_during_a_run_names_the_output_exits_1_and_keeps_the_previous_
     assert os.listdir(small_disk) == ["out.jsonl"]
 
 
+def test_read_only_file_system_names_the_option_and_path_once(tmp_path, small_disk):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"id": i, "text": article(i)} for i in range(3)])
+    remounted = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True, check=False)
+    if remounted.returncode != 0:
+        pytest.skip(f"cannot remount read-only: {remounted.stderr.decode().strip()}")
+    out = small_disk / "out.jsonl"
+    done = dedup_cli("clean", source, "-o", out, "-q")
+    stderr = done.stderr.decode()
+    assert done.returncode == 1 and "Traceback" not in stderr
+    assert stderr == f"dedup: error: cannot write -o {out}: Read-only file system\n"
+
+
 # --------------------------------------------------------------------------- damaged inputs through the command
 
 
@@ -375,3 +388,19 @@ def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_c
     assert done.returncode == 0, done.stderr.decode()
     assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "out.jsonl", "state.npz"]
     assert os.stat(state).st_mode & 0o777 == 0o640
+
+
+def test_state_from_a_newer_dedup_is_refused_by_the_command_in_one_line(tmp_path):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"id": i, "text": article(i)} for i in range(3)])
+    state = tmp_path / "state.npz"
+    command = ("clean", source, "-o", tmp_path / "out.jsonl", "--state", state, "--scope", "across", "-q")
+    assert dedup_cli(*command).returncode == 0
+    meta, arrays = load_state(state, "dedup.Deduplicator", 10**6, oldest=0)
+    newer = meta["version"] + 1
+    rest = {k: v for k, v in meta.items() if k not in ("format", "version")}
+    atomic_save(state, "dedup.Deduplicator", newer, rest, arrays)
+    done = dedup_cli(*command)
+    stderr = done.stderr.decode()
+    assert done.returncode == 1 and stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert f"{state} was written by a newer dedup" in stderr and f"version {newer}" in stderr

@@ -24,6 +24,7 @@ from dedup.io import (
     same_path,
     split_suffixes,
 )
+from dedup.storage import host_tag
 
 NOTE = "Het waterschap verhoogt de dijk bij Kampen met een halve meter. Café “De Sluis” blijft open."
 
@@ -308,8 +309,8 @@ def test_next_run_removes_what_a_killed_run_left_and_restores_a_folder_moved_asi
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    (tmp_path / f".out.jsonl.dedup-{child.pid}-abc123.tmp").write_bytes(b"half")
-    aside = tmp_path / f".folder.dedup-{child.pid}-xyz.old"
+    (tmp_path / f".out.jsonl.dedup-{host_tag()}-{child.pid}-abc123.tmp").write_bytes(b"half")
+    aside = tmp_path / f".folder.dedup-{host_tag()}-{child.pid}-xyz.old"
     aside.mkdir()
     (aside / "previous.jsonl").write_bytes(b"previous output")
     outputs = AtomicOutputs()
@@ -335,3 +336,22 @@ def test_input_too_damaged_to_tell_its_format_is_an_input_error_naming_it(tmp_pa
     path.write_bytes(gzip.compress(LINES)[:40])
     with pytest.raises(InputError, match=r"export: compressed data end early .*use --format"):
         open_input(str(path))
+
+
+def test_truncated_parquet_is_a_one_line_file_error_and_a_flipped_one_never_raises(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": [NOTE] * 3000, "id": list(range(3000))}), tmp_path / "good.parquet")
+    data = (tmp_path / "good.parquet").read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 2])
+    flipped = bytearray(data)
+    flipped[len(data) // 3] ^= 0xFF
+    (tmp_path / "flip.parquet").write_bytes(bytes(flipped))
+    (error,) = read_records(InputFile(str(tmp_path / "cut.parquet"), "cut.parquet", "parquet"))
+    assert isinstance(error, RecordError) and error.unit == "file"
+    assert str(error).startswith(str(tmp_path / "cut.parquet")) and "\n" not in str(error)
+    # Parquet pages carry no checksum by default: a flipped byte is caught when it breaks
+    # the encoding, else it changes a value. Either way reading never raises.
+    *_, last = read_records(InputFile(str(tmp_path / "flip.parquet"), "flip.parquet", "parquet"))
+    assert isinstance(last, Record) or (last.unit == "file" and "\n" not in str(last))

@@ -148,3 +148,15 @@ def test_the_page_renders_in_a_browser_with_paging_for_many_documents(tmp_path):
     # a link to a document on another page opens that page (doc-60 is the 60th changed one)
     linked = browser_dom(page, tmp_path, "#doc-60")
     assert "page 3 of 48" in linked and 'id="doc-60"' in linked
+
+
+def test_a_passage_found_under_two_measures_is_reported_once(tmp_path):
+    # A whole earlier document inside a later one can match as jaccard and as containment.
+    rows = [{"id": "a", "text": BODY}, {"id": "b", "text": "A different story.\n\n" + BODY}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "dedup", "explain", "in.jsonl"], cwd=tmp_path, capture_output=True,
+                          check=False)
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(e["id"], e["kind"], e["source_id"]) for e in lines] == [("b", "across", "a")]
+    assert "1 document changed, 1 span" in done.stderr.decode()
+    assert [len(r.spans) for r in explain([(r["id"], r["text"]) for r in rows])] == [0, 1]

@@ -9,7 +9,14 @@ import zipfile
 import numpy as np
 import pytest
 
-from dedup.storage import atomic_save, create_temporary, load_state, remove_stale_temporaries, set_final_mode
+from dedup.storage import (
+    atomic_save,
+    create_temporary,
+    host_tag,
+    load_state,
+    remove_stale_temporaries,
+    set_final_mode,
+)
 
 
 def dead_pid() -> int:
@@ -31,9 +38,9 @@ def mode(path) -> int:
 
 def test_temporary_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     target = tmp_path / "state"
-    left = tmp_path / f".state.dedup-{dead_pid()}-k1ll3d.tmp"
+    left = tmp_path / f".state.dedup-{host_tag()}-{dead_pid()}-k1ll3d.tmp"
     left.write_bytes(b"PK\x03\x04 half of an archive")
-    left_folder = tmp_path / f".state.dedup-{dead_pid()}-f0ld3r.tmp"
+    left_folder = tmp_path / f".state.dedup-{host_tag()}-{dead_pid()}-f0ld3r.tmp"
     left_folder.mkdir()
     (left_folder / "part").write_bytes(b"x")
     atomic_save(target, "test.format", 1, {}, {"x": np.arange(3)})
@@ -43,9 +50,9 @@ def test_temporary_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
 def test_temporary_of_a_running_save_and_other_files_are_left_alone(tmp_path):
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        running = tmp_path / f".state.dedup-{sleeper.pid}-busy.tmp"
+        running = tmp_path / f".state.dedup-{host_tag()}-{sleeper.pid}-busy.tmp"
         running.write_bytes(b"")
-        other_target = tmp_path / f".other.dedup-{dead_pid()}-abc.tmp"
+        other_target = tmp_path / f".other.dedup-{host_tag()}-{dead_pid()}-abc.tmp"
         other_target.write_bytes(b"")
         user_file = tmp_path / ".state.dedup-notes.txt"
         user_file.write_bytes(b"mine")
@@ -57,10 +64,21 @@ def test_temporary_of_a_running_save_and_other_files_are_left_alone(tmp_path):
         sleeper.wait()
 
 
+def test_temporary_of_another_host_is_removed_only_when_a_day_old(tmp_path):
+    fresh = tmp_path / ".state.dedup-other-machine-12-fresh.tmp"
+    old = tmp_path / ".state.dedup-other-machine-12-old1.tmp"
+    fresh.write_bytes(b"")
+    old.write_bytes(b"")
+    two_days_ago = os.stat(old).st_mtime - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert remove_stale_temporaries(tmp_path / "state") == [str(old)]
+    assert os.listdir(tmp_path) == [fresh.name]
+
+
 def test_temporary_names_say_what_they_belong_to(tmp_path):
     temporary = create_temporary(tmp_path / "index.npz")
     name = os.path.basename(temporary)
-    assert name.startswith(f".index.npz.dedup-{os.getpid()}-") and name.endswith(".tmp")
+    assert name.startswith(f".index.npz.dedup-{host_tag()}-{os.getpid()}-") and name.endswith(".tmp")
 
 
 def test_new_file_and_folder_honour_the_umask(tmp_path, umask_027):

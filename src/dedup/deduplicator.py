@@ -41,6 +41,7 @@ from .repeats import (
     remove_spans,
 )
 from .shingle import winnow
+from .text import DEFAULT_MODE
 from .storage import create_temporary, discard_temporary, finish_temporary, write_error
 from .store import MemoryStore, SQLiteStore, read_meta
 
@@ -96,9 +97,9 @@ class Deduplicator:
 
     Parameters
     ----------
-    threshold, min_length, ngram, max_gap
-        As for :func:`dedup.find_repeats` (defaults 0.7, 20, 5, 40), the same inside an
-        article and across articles.
+    threshold, min_length, ngram, max_gap, mode
+        As for :func:`dedup.find_repeats` (defaults 0.7, 20, 5, 40, "auto"), the same
+        inside an article and across articles.
     scope : {"both", "across", "within"}, default "both"
         ``"across"``: passages seen in earlier articles; ``"within"``: repeats inside the
         article (as ``dedup.clean``); ``"both"``: both.
@@ -138,6 +139,7 @@ class Deduplicator:
         min_length: int = DEFAULT_MIN_LENGTH,
         ngram: int = DEFAULT_NGRAM,
         max_gap: int = DEFAULT_MAX_GAP,
+        mode: str = DEFAULT_MODE,
         window: int = DEFAULT_WINDOW,
         max_sources: int = DEFAULT_MAX_SOURCES,
         max_holders: int = DEFAULT_MAX_HOLDERS,
@@ -146,7 +148,7 @@ class Deduplicator:
     ) -> None:
         self.scope = check_choice("scope", scope, ("both", "across", "within"))
         self._repeat_params = RepeatParams(
-            check_fraction("threshold", threshold, closed_high=True), min_length, ngram, max_gap
+            check_fraction("threshold", threshold, closed_high=True), min_length, ngram, max_gap, mode
         )
         self.window = check_int("window", window, 1)
         self.max_sources = check_int("max_sources", max_sources, 1)
@@ -171,6 +173,10 @@ class Deduplicator:
     @property
     def ngram(self) -> int:
         return self._repeat_params.ngram
+
+    @property
+    def mode(self) -> str:
+        return self._repeat_params.mode
 
     @property
     def params(self) -> dict:
@@ -233,7 +239,7 @@ class Deduplicator:
         out = []
         for lo in range(0, len(texts), _ARTICLES_PER_PASS):
             chunk = texts[lo : lo + _ARTICLES_PER_PASS]
-            prepared = prepare(chunk, self.ngram)
+            prepared = prepare(chunk, self.ngram, self.mode)
             for t, query in enumerate(prepared):
                 doc_id = ids[lo + t] if ids is not None else len(self)
                 out.append(self._process(query, doc_id, remember))
@@ -272,7 +278,7 @@ class Deduplicator:
     def _source(self, article: int) -> PreparedText:
         cached = self._prepared_sources.get(article)
         if cached is None:
-            (cached,) = prepare([self._store.text(article)], self.ngram)
+            (cached,) = prepare([self._store.text(article)], self.ngram, self.mode)
             self._prepared_sources[article] = cached
             if len(self._prepared_sources) > _CACHED_SOURCES:
                 self._prepared_sources.popitem(last=False)
@@ -325,7 +331,7 @@ class Deduplicator:
         """
         text = check_text("text", text)
         threshold = check_fraction("threshold", threshold, closed_high=True)
-        (query,) = prepare([text], self.ngram)
+        (query,) = prepare([text], self.ngram, self.mode)
         if not len(query.shingles) or not len(self):
             return None
         mine = np.unique(query.shingles)
@@ -391,7 +397,7 @@ class Deduplicator:
         ``params`` given here replace stored ones that only affect matching
         (``threshold``, ``scope``, ``min_length``, ``max_gap``, ``max_sources``,
         ``min_seeds``); ``ngram``, ``window`` and ``max_holders`` fix what was stored and
-        must agree. Raises ``ValueError`` naming the file when it is no state, a damaged
+        must agree (and ``mode``). Raises ``ValueError`` naming the file when it is no state, a damaged
         one or one from a newer version.
         """
         path = os.fspath(path)
@@ -400,7 +406,7 @@ class Deduplicator:
         for name, value in params.items():
             if name not in stored:
                 raise TypeError(f"Deduplicator.load() got an unexpected parameter {name!r}")
-            if name in ("ngram", "window", "max_holders") and value != stored[name]:
+            if name in ("ngram", "mode", "window", "max_holders") and value != stored[name]:
                 raise ValueError(
                     f"{name}={value!r} differs from the {name}={stored[name]!r} the state in {path} was built with"
                 )

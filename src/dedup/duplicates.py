@@ -29,6 +29,7 @@ from .documents import iter_documents
 from .lsh import DEFAULT_MAX_BUCKET, resolve_params
 from .lsh import candidate_pairs as lsh_candidate_pairs
 from .minhash import EMPTY, MinHasher, jaccard
+from .text import DEFAULT_MODE
 
 __all__ = [
     "RECALL_WEIGHTS",
@@ -135,11 +136,15 @@ class Duplicates:
         return [{"cluster": k, "size": len(c.members), **c.to_dict()} for k, c in enumerate(self.clusters)]
 
     def write_jsonl(self, path: str | os.PathLike) -> None:
-        """Write :meth:`to_records` as JSON Lines."""
-        import json
+        """Write :meth:`to_records` as JSON Lines, replacing ``path`` atomically.
 
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in self.to_records())
+        Ids with lone surrogates (read from JSON escapes) are written back as the same
+        escapes.
+        """
+        from .io import json_line
+        from .storage import atomic_write
+
+        atomic_write(path, lambda handle: handle.writelines(json_line(record) for record in self.to_records()))
 
 
 # --------------------------------------------------------------------------- stages
@@ -301,7 +306,7 @@ def find_duplicates(
     id_field: str | None = None,
     num_perm: int = 128,
     ngram: int = 5,
-    mode: str = "word",
+    mode: str = DEFAULT_MODE,
     seed: int = 1,
     batch_size: int = 2048,
     params: tuple[int, int] | None = None,

@@ -477,6 +477,11 @@ def _damaged_data_errors() -> tuple[type[BaseException], ...]:
     return errors + (zstandard.ZstdError,) if zstandard is not None else errors
 
 
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line (pyarrow's messages span several)."""
+    return " ".join(str(error).split())
+
+
 def _damage_error(file: InputFile, error: BaseException, after_line: int | None = None) -> RecordError:
     """A file-level :class:`RecordError` for a file that cannot be opened or read to its end."""
     if isinstance(error, OSError) and error.errno is not None and not isinstance(error, gzip.BadGzipFile):
@@ -484,7 +489,7 @@ def _damage_error(file: InputFile, error: BaseException, after_line: int | None 
     elif isinstance(error, EOFError):
         message = "compressed data end early (the file is truncated)"
     else:
-        message = f"compressed data are damaged ({error})"
+        message = f"compressed data are damaged ({one_line(error)})"
     if after_line:
         message += f"; the records of its first {after_line} lines were read"
     return RecordError(file.display, after_line + 1 if after_line else 0, message, unit="file")
@@ -594,7 +599,7 @@ def parquet_schema(file: InputFile):
     try:
         return pa.parquet.ParquetFile(_parquet_source(file)).schema_arrow
     except pa.ArrowException as error:
-        raise InputError(f"{file.display}: not a readable Parquet file: {error}") from None
+        raise InputError(f"{file.display}: not a readable Parquet file: {one_line(error)}") from None
 
 
 def _read_parquet(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
@@ -603,7 +608,7 @@ def _read_parquet(file: InputFile, text_field: str, id_field: str | None) -> Ite
     try:
         parquet = pa.parquet.ParquetFile(_parquet_source(file))
     except pa.ArrowException as error:
-        yield RecordError(source, 0, f"not a readable Parquet file: {error}", unit="file")
+        yield RecordError(source, 0, f"not a readable Parquet file: {one_line(error)}", unit="file")
         return
     except _damaged_data_errors() as error:
         yield _damage_error(file, error)
@@ -625,7 +630,7 @@ def _read_parquet(file: InputFile, text_field: str, id_field: str | None) -> Ite
         try:
             batch = next(batches, None)
         except (pa.ArrowException, OSError) as error:
-            message = f"damaged Parquet data after row {number}: {error}"
+            message = f"damaged Parquet data after row {number}: {one_line(error)}"
             yield RecordError(source, number + 1, message, unit="file")
             return
         if batch is None:
@@ -820,7 +825,7 @@ class OutputFile(io.FileIO):
 class AtomicOutputs:
     """Temporary files and folders that become the real outputs only on :meth:`commit`.
 
-    Each output is created as a hidden ``.NAME.dedup-PID-XXXX.tmp`` next to its
+    Each output is created as a hidden ``.NAME.dedup-HOST-PID-XXXX.tmp`` next to its
     destination (same file system, so the final ``os.replace`` is atomic), with the mode
     the destination will have. :meth:`abort` removes them; so does the next run when
     this one was killed (:func:`dedup.storage.remove_stale_temporaries`). Write errors

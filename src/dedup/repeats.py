@@ -38,9 +38,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ._validate import check_fraction, check_int, check_text, check_texts
+from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
 from .shingle import shingles
-from .text import SENTENCE_END, Tokens, tokenize
+from .text import DEFAULT_MODE, SENTENCE_END, TOKEN_MODES, Tokens, tokenize
 
 DEFAULT_THRESHOLD = 0.7
 DEFAULT_MIN_LENGTH = 20
@@ -55,8 +55,10 @@ _X_DROP = 4
 _BOUNDARY_BONUS = 2
 
 # Characters that open a quotation or parenthesis: removed with the word they precede
-# even when glued to the word before.
-_OPENING = set("\"'‘’“”„‚«‹([{¿¡")
+# even when glued to the word before (unless a sentence end precedes them: then they
+# close the sentence before, as in 。” or ." ).
+_OPENING = set("\"'‘’“”„‚«‹([{¿¡「『（【〈《〔［｛")
+_SENTENCE_TERMINATORS = set(".!?…。！？")
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,10 @@ class RepeatParams:
     min_length: int = DEFAULT_MIN_LENGTH
     ngram: int = DEFAULT_NGRAM
     max_gap: int = DEFAULT_MAX_GAP
+    mode: str = DEFAULT_MODE
 
     def __post_init__(self) -> None:
+        check_choice("mode", self.mode, TOKEN_MODES)
         check_fraction("threshold", self.threshold, closed_high=True)
         check_int("min_length", self.min_length, 1)
         check_int("ngram", self.ngram, 1)
@@ -131,6 +135,7 @@ def find_repeats(
     min_length: int = DEFAULT_MIN_LENGTH,
     ngram: int = DEFAULT_NGRAM,
     max_gap: int = DEFAULT_MAX_GAP,
+    mode: str = DEFAULT_MODE,
 ) -> list[Repeat]:
     """Find passages of ``text`` that repeat an earlier passage of the same text or of ``sources``.
 
@@ -150,11 +155,14 @@ def find_repeats(
         accepts only copies that add or change nothing (up to the normalisation above).
     min_length : int >= 1, default 20
         Minimum length of a repeat in exactly matched words. Shorter repeats (a repeated
-        heading, a refrain, a short quote) are left alone.
+        heading, a refrain, a short quote) are left alone. In scripts written without
+        spaces a letter counts as the share of a word it is on average
+        (``dedup.text.SCRIPT_WEIGHTS``: 20 words are about 33 Chinese characters).
     ngram : int >= 1, default 5
-        Words per shingle. Smaller finds copies with denser edits, larger is stricter.
+        Tokens per shingle (words; letters of scripts written without spaces). Smaller
+        finds copies with denser edits, larger is stricter.
     max_gap : int >= 0, default 40
-        Longest stretch of words (changed, added or dropped) bridged inside one repeat.
+        Longest stretch of tokens (changed, added or dropped) bridged inside one repeat.
         A passage of a source bridges words added in the copy only up to ``2 * ngram``
         (an edit); more is text of the copy's own (a sentence between two passages).
 
@@ -176,9 +184,9 @@ def find_repeats(
     [(0, 0, 1.0)]
     """
     text = check_text("text", text)
-    params = RepeatParams(threshold, min_length, ngram, max_gap)
+    params = RepeatParams(threshold, min_length, ngram, max_gap, mode)
     source_texts = [] if sources is None else check_texts(sources, "sources")
-    prepared = prepare([text, *source_texts], params.ngram)
+    prepared = prepare([text, *source_texts], params.ngram, params.mode)
     return align(prepared[0], prepared[1:], params, within=within)
 
 
@@ -209,12 +217,12 @@ def clean(text: str, *, sources: Sequence[str] | None = None, within: bool = Tru
     if sources is None and within:
         return _clean_batch([text], settings)[0]
     source_texts = check_texts(sources or [], "sources")
-    prepared_sources = prepare(source_texts, settings.ngram)
+    prepared_sources = prepare(source_texts, settings.ngram, settings.mode)
     result = text
     # A removal can join text into a new repeat; repeat until nothing changes, so that
     # clean(clean(t)) == clean(t).
     while True:
-        (query,) = prepare([result], settings.ngram)
+        (query,) = prepare([result], settings.ngram, settings.mode)
         repeats = align(query, prepared_sources, settings, within=within)
         if not repeats:
             return result
@@ -310,7 +318,7 @@ class PreparedText:
     once can be aligned against many others.
     """
 
-    __slots__ = ("text", "tokens", "shingles", "_boundaries", "_token_list")
+    __slots__ = ("text", "tokens", "shingles", "_boundaries", "_token_list", "_words_before")
 
     def __init__(self, text: str, tokens: Tokens, shingle_hashes: np.ndarray) -> None:
         self.text = text
@@ -318,6 +326,7 @@ class PreparedText:
         self.shingles = shingle_hashes
         self._boundaries: _Boundaries | None = None
         self._token_list: list | None = None
+        self._words_before: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.tokens.hashes)
@@ -335,6 +344,14 @@ class PreparedText:
             self._token_list = self.tokens.hashes.tolist()
         return self._token_list
 
+    def words(self, first: int, end: int) -> float:
+        """Length of tokens ``first .. end`` in words (``Tokens.weights``: a letter of a
+        script written without spaces is part of a word)."""
+        if self._words_before is None:
+            self._words_before = np.zeros(len(self) + 1, dtype=np.float64)
+            np.cumsum(self.tokens.weights, out=self._words_before[1:])
+        return float(self._words_before[max(end, first)] - self._words_before[first])
+
     def lines_between(self, first: int, end: int) -> int:
         """Line breaks among the gaps before tokens ``first .. end`` (a gap with several
         line breaks counts once)."""
@@ -349,15 +366,15 @@ class PreparedText:
         return bool((ordered[1:] == ordered[:-1]).any())
 
 
-def prepare(texts: Sequence[str], ngram: int = DEFAULT_NGRAM) -> list[PreparedText]:
+def prepare(texts: Sequence[str], ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MODE) -> list[PreparedText]:
     """Tokens and shingle hashes of ``texts``, computed in one vectorised pass."""
-    tokens = tokenize(texts)
+    tokens = tokenize(texts, mode)
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, ngram)
     return [PreparedText(text, tokens.of(i), hashes[offsets[i] : offsets[i + 1]]) for i, text in enumerate(texts)]
 
 
 def _find_in_batch(texts: Sequence[str], params: RepeatParams) -> list[list[Repeat]]:
-    tokens = tokenize(texts)
+    tokens = tokenize(texts, params.mode)
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
     results: list[list[Repeat]] = [[] for _ in texts]
     for i in _texts_with_repeated_shingles(hashes, offsets):
@@ -405,7 +422,7 @@ def align(
         found += _align_pair(query, source, index, params)
     if not found:
         return []
-    return _to_repeats(query, sources, _resolve_overlaps(found, params.min_length))
+    return _to_repeats(query, sources, _resolve_overlaps(found, query, params.min_length))
 
 
 @dataclass
@@ -418,7 +435,7 @@ class _Span:
     source_start: int
     source_end: int
     similarity: float
-    matched: int
+    matched: float  # words (see PreparedText.words)
     source: int | None
 
 
@@ -626,7 +643,7 @@ def _verified(
     if period:
         # A tandem run: copies of one passage back to back. Its similarity is that of one
         # copy (with the words it shares with the next) against the passage.
-        matched = copy_end - copy_start
+        matched = query.words(copy_start, copy_end)
         if matched < params.min_length:
             return None
         width = min(period + n - 1, copy_end - copy_start)
@@ -635,26 +652,28 @@ def _verified(
             return None
         return _Span(copy_start, copy_end, source_start, source_end, similarity, matched, index)
 
-    matched = _matched_words(chain, runs)
+    matched = _matched_words(chain, runs, query)
     # Gapped extension at both edges. Inside one text the copy stays after its source.
     left_copy_limit = source_end if same else 0
+    edge = copy_start
     copy_start, source_start, extra = _extend(
         query, source, copy_start, source_start, -1, copy_start - left_copy_limit, source_start, params
     )
-    matched += extra
+    matched += _share_in_words(query, copy_start, edge, extra)
     right_source_limit = copy_start if same else len(source)
+    edge = copy_end
     copy_end, source_end, extra = _extend(
         query, source, copy_end, source_end, +1, len(query) - copy_end, max(right_source_limit - source_end, 0), params
     )
-    matched += extra
+    matched += _share_in_words(query, edge, copy_end, extra)
     if same and source_end > copy_start:
         # The source runs into the copy: shingles straddling the end of one copy and the
         # start of the next (text + copy + copy) match the junction text + copy. The
         # words past the overlap belong to the next passage, not to this repeat.
         overlap = source_end - copy_start
+        matched -= query.words(copy_end - overlap, copy_end)
         copy_end -= overlap
         source_end = copy_start
-        matched -= overlap
         if copy_end <= copy_start:
             return None
     # Inside one text copies are re-pasted bodies that end where sentences end; a passage
@@ -664,7 +683,7 @@ def _verified(
     copy_start, copy_end, source_start, source_end = _snap_to_sentences(
         query.boundaries, source.boundaries, (copy_start, copy_end), (source_start, source_end), spill
     )
-    matched = min(matched, copy_end - copy_start)
+    matched = min(matched, query.words(copy_start, copy_end))
     if matched < params.min_length:
         return None
     if same:
@@ -677,19 +696,24 @@ def _verified(
     return _Span(copy_start, copy_end, source_start, source_end, similarity, matched, index)
 
 
-def _matched_words(chain: list[int], runs: _Runs) -> int:
+def _matched_words(chain: list[int], runs: _Runs, query: PreparedText) -> float:
     """Copy words covered by the chain's exact-match runs.
 
     ``min_length`` counts these, not the span: a short span bridged over changed words
     (two lists with the same layout and other names) is no repeat of ``min_length`` words.
     """
-    covered, reach = 0, -1
+    covered, reach = 0.0, -1
     for r in chain:
         lo, hi = max(int(runs.copy_start[r]), reach), int(runs.copy_end[r])
         if hi > lo:
-            covered += hi - lo
+            covered += query.words(lo, hi)
             reach = hi
     return covered
+
+
+def _share_in_words(query: PreparedText, first: int, end: int, matched_tokens: int) -> float:
+    """``matched_tokens`` of the tokens ``first .. end`` (an extension), in words."""
+    return query.words(first, end) * matched_tokens / (end - first) if end > first else 0.0
 
 
 def _extend(
@@ -865,7 +889,7 @@ def _containment(query: PreparedText, copy, source: PreparedText, source_span, n
     return len(np.intersect1d(a, b, assume_unique=True)) / len(a) if len(a) else 1.0
 
 
-def _resolve_overlaps(spans: list[_Span], min_length: int) -> list[_Span]:
+def _resolve_overlaps(spans: list[_Span], query: PreparedText, min_length: int) -> list[_Span]:
     """Non-overlapping spans, sorted by copy start.
 
     Where alignments overlap (a passage found in two sources, or two chains meeting),
@@ -887,13 +911,13 @@ def _resolve_overlaps(spans: list[_Span], min_length: int) -> list[_Span]:
             ]
         for lo, hi in pieces:
             touches = any(lo == o.copy_end or hi == o.copy_start for o in accepted)
-            if hi - lo < min_length and not touches:
+            if query.words(lo, hi) < min_length and not touches:
                 continue
             shift = lo - span.copy_start
             source_start = min(span.source_start + shift, span.source_end)
             source_end = max(source_start, span.source_end - (span.copy_end - hi))
             accepted.append(
-                _Span(lo, hi, source_start, source_end, span.similarity, min(span.matched, hi - lo), span.source)
+                _Span(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
             )
     return sorted(accepted, key=lambda s: s.copy_start)
 
@@ -946,8 +970,11 @@ def _char_range(text: str, tokens: Tokens, first: int, end: int) -> tuple[int, i
                 break
             position = start = chunk
     else:
-        while start > limit and text[start - 1] in _OPENING:
-            start -= 1
+        opening = start
+        while opening > limit and text[opening - 1] in _OPENING:
+            opening -= 1
+        if not (opening > 0 and text[opening - 1] in _SENTENCE_TERMINATORS):
+            start = opening
     next_word = int(tokens.starts[end]) if end < len(tokens.starts) else len(text)
     while stop < next_word and not text[stop].isspace():
         stop += 1

@@ -46,7 +46,7 @@ from .lsh import DEFAULT_MAX_BUCKET, band_keys, bucket_pairs
 from .minhash import MinHasher, jaccard
 from .repeats import RepeatParams, clean_many, find_repeats, remove_spans
 from .shingle import shingles
-from .text import tokenize
+from .text import DEFAULT_MODE, tokenize
 
 try:
     import pandas as pd
@@ -258,7 +258,7 @@ def find_duplicates(
     threshold: float = 0.8,
     num_perm: int = 128,
     ngram: int = 5,
-    mode: str = "word",
+    mode: str = DEFAULT_MODE,
     seed: int = 1,
     params: tuple[int, int] | None = None,
     max_bucket: int = DEFAULT_MAX_BUCKET,

@@ -1,10 +1,11 @@
 """Files that are replaced whole: saved states, indexes and the command's outputs.
 
 Every write goes to a temporary file (or folder) next to its destination, named
-``.NAME.dedup-PID-XXXXXXXX.tmp`` so it can be recognised, and is renamed over the
+``.NAME.dedup-HOST-PID-XXXXXXXX.tmp`` so it can be recognised, and is renamed over the
 destination only once complete: a reader, or a process killed mid-write, sees the old
 file or the new one, never a half-written one. A temporary left behind by a killed
-process (its PID no longer runs) is removed by the next write to the same destination.
+process (on this host, its PID no longer runs) is removed by the next write to the same
+destination; one from another host (a shared file system), once it is a day old.
 
 New files get the mode the umask allows (as ``open`` would give them); a file that
 replaces another keeps the mode of the one it replaces.
@@ -22,17 +23,24 @@ import json
 import os
 import re
 import shutil
+import socket
 import tempfile
+import time
 import unicodedata
 import warnings
 import zipfile
+from collections.abc import Callable
+from typing import BinaryIO
 
 import numpy as np
 
 __all__ = [
     "atomic_save",
+    "atomic_write",
     "create_temporary",
+    "current_umask",
     "finish_temporary",
+    "host_tag",
     "load_state",
     "remove_stale_temporaries",
     "set_final_mode",
@@ -41,6 +49,8 @@ __all__ = [
 
 _TEMP_MARK = ".dedup-"
 _TEMP_SUFFIX = ".tmp"
+# A temporary of another host cannot be checked for a live process: removed only this old.
+_FOREIGN_TEMPORARY_SECONDS = 24 * 3600
 _ZIP_MAGIC = b"PK\x03\x04"
 # The header and every array name are short; a larger member count means a foreign zip.
 _MAX_MEMBERS = 64
@@ -54,7 +64,13 @@ def _temp_prefix(destination: str) -> str:
 
 
 def _temp_pattern(destination: str) -> re.Pattern:
-    return re.compile(re.escape(_temp_prefix(destination)) + r"(\d+)-[A-Za-z0-9_]+\.(tmp|old)$")
+    # HOST may hold "-"; PID and the random part cannot, so they are the last two fields.
+    return re.compile(re.escape(_temp_prefix(destination)) + r"(.+)-(\d+)-[A-Za-z0-9_]+\.(tmp|old)$")
+
+
+def host_tag() -> str:
+    """This machine's name as it appears in temporary names (letters, digits, ``.``, ``_``, ``-``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname())[:64] or "host"
 
 
 def _process_alive(pid: int) -> bool:
@@ -64,11 +80,18 @@ def _process_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # it runs, under another user
-        return True
-    except OSError:
+    except OSError:  # e.g. PermissionError: it runs, under another user
         return True
     return True
+
+
+def _is_stale(path: str, host: str, pid: int) -> bool:
+    if host == host_tag():
+        return not _process_alive(pid)
+    try:
+        return time.time() - os.lstat(path).st_mtime > _FOREIGN_TEMPORARY_SECONDS
+    except OSError:
+        return False
 
 
 def remove_stale_temporaries(destination: str | os.PathLike) -> list[str]:
@@ -89,10 +112,10 @@ def remove_stale_temporaries(destination: str | os.PathLike) -> list[str]:
         return removed
     for name in names:
         match = pattern.match(name)
-        if match is None or _process_alive(int(match.group(1))):
-            continue
         stale = os.path.join(folder, name)
-        if match.group(2) == "old" and not os.path.lexists(destination):
+        if match is None or not _is_stale(stale, match.group(1), int(match.group(2))):
+            continue
+        if match.group(3) == "old" and not os.path.lexists(destination):
             try:
                 os.rename(stale, destination)
             except OSError:
@@ -133,7 +156,7 @@ def create_temporary(destination: str | os.PathLike, *, folder: bool = False) ->
     destination = os.fspath(destination)
     directory = os.path.dirname(os.path.abspath(destination))
     remove_stale_temporaries(destination)
-    prefix = f"{_temp_prefix(destination)}{os.getpid()}-"
+    prefix = f"{_temp_prefix(destination)}{host_tag()}-{os.getpid()}-"
     if folder:
         temporary = tempfile.mkdtemp(prefix=prefix, suffix=_TEMP_SUFFIX, dir=directory)
     else:
@@ -210,24 +233,20 @@ def write_arrays(handle, arrays: dict[str, np.ndarray]) -> None:
     np.savez(handle, **arrays)
 
 
-def atomic_save(path: str | os.PathLike, fmt: str, version: int, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``meta`` (JSON) and ``arrays`` to one ``.npz`` file, replacing ``path`` atomically.
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
+    """Replace ``path`` atomically with what ``write(handle)`` writes to an open binary file.
 
-    The header records ``fmt`` and ``version``, and this Python's Unicode version (the
-    tokenizer folds characters with it: a state reopened under another one may hash text
-    with characters new in between differently). Raises ``OSError`` naming ``path`` when
-    it cannot be written; any previous file at ``path`` is then left as it was.
+    Raises ``OSError`` naming ``path`` when it cannot be written; any previous file at
+    ``path`` is then left as it was, and no temporary remains.
     """
     path = os.fspath(path)
-    header = {"format": fmt, "version": version, "unicode": unicodedata.unidata_version, **meta}
-    encoded = json.dumps(header, sort_keys=True).encode("utf-8")
     try:
         temporary = create_temporary(path)
     except OSError as error:  # e.g. the folder does not exist: say so about path
         raise write_error(error, path) from error
     try:
         with open(temporary, "wb") as handle:
-            write_arrays(handle, {"meta": np.frombuffer(encoded, dtype=np.uint8), **arrays})
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         finish_temporary(temporary, path)
@@ -237,6 +256,20 @@ def atomic_save(path: str | os.PathLike, fmt: str, version: int, meta: dict, arr
     except BaseException:
         discard_temporary(temporary)
         raise
+
+
+def atomic_save(path: str | os.PathLike, fmt: str, version: int, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``meta`` (JSON) and ``arrays`` to one ``.npz`` file, replacing ``path`` atomically.
+
+    The header records ``fmt`` and ``version``, and this Python's Unicode version (the
+    tokenizer folds characters with it: a state reopened under another one may hash text
+    with characters new in between differently). Raises ``OSError`` naming ``path`` when
+    it cannot be written; any previous file at ``path`` is then left as it was.
+    """
+    header = {"format": fmt, "version": version, "unicode": unicodedata.unidata_version, **meta}
+    encoded = json.dumps(header, sort_keys=True).encode("utf-8")
+    # write_arrays is looked up at call time, so tests can make it fail halfway.
+    atomic_write(path, lambda handle: write_arrays(handle, {"meta": np.frombuffer(encoded, dtype=np.uint8), **arrays}))
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:

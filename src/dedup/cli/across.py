@@ -26,7 +26,7 @@ class Across:
     def __init__(self, args: argparse.Namespace) -> None:
         from .. import Deduplicator
 
-        options = given_options(args, ("threshold", "ngram", "min_length", "max_gap", "window"))
+        options = given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap", "window"))
         if args.state and os.path.exists(args.state):
             try:
                 # Options given on the command line must agree with what the state stored

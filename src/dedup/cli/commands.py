@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, open_input
-from ..report import ReportBuilder, render_html
+from ..report import ReportBuilder, distinct_matches, render_html
 from .across import Across, given_options
 from .errors import EXIT_OK, DataError, warn
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
@@ -23,6 +23,23 @@ from .stream import chunks, clean_within, events, keep_as_is
 
 # Beyond this many, skipped records are counted but not each named on stderr.
 _MAX_SKIP_MESSAGES = 20
+
+
+class UniqueIds:
+    """Refuses a document id seen before in the run, as the library does: reports, clusters
+    and the across-document memory name documents by id, so a repeated one is ambiguous."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, str] = {}
+
+    def check(self, record: Record) -> None:
+        where = f"{record.source}:{record.line}"
+        first = self._seen.setdefault(record.id, where)
+        if first != where:
+            raise DataError(
+                f"{where}: document id {record.id!r} was used before (at {first}); ids must be unique "
+                "(use --id-field NAME with a unique field)"
+            )
 
 
 def _accepted(function: Callable, options: dict) -> tuple[dict, list[str]]:
@@ -76,7 +93,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             from .. import repeats
         except ImportError as error:
             raise UsageError(f"dedup.repeats is not available: {error}") from None
-        params, unknown = _accepted(repeats.find_repeats, given_options(args, ("threshold", "ngram", "min_length", "max_gap")))
+        params, unknown = _accepted(repeats.find_repeats, given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap")))
         extra = given_options(args, ("window",))
         if args.scope == "within" and (unknown or extra):
             names = unknown + list(extra)
@@ -90,6 +107,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     ok = False
     kinds = (("within",) if within else ()) + (("across",) if across is not None else ())
     drop_empty = not explain and args.drop_empty
+    unique = UniqueIds()
     stats = Stats(kinds=kinds, spans_known=want_report, dropping=drop_empty)
     if args.jobs is not None and args.jobs > 1 and not within:
         warn("--jobs has no effect with --scope across: that pass runs in one process, in input order")
@@ -125,6 +143,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                 _handle_error(payload, args, stats, rejects)
                 unreadable = unreadable or payload.unit == "file"
             else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
+                for record in context:
+                    unique.check(record)
                 kept = _finish_chunk(context, payload, across, report, page, stats, drop_empty)
                 if kept and not explain:
                     if out_folder is not None and writer is None:
@@ -192,7 +212,8 @@ def _finish_chunk(records: list[Record], results: list, across: Across | None, r
     else:
         final = [(text, []) for text in within]
     kept = []
-    for record, (cleaned, spans), middle, (text, matches) in zip(records, results, within, final):
+    for record, (cleaned, spans), middle, (text, found) in zip(records, results, within, final):
+        matches = distinct_matches(found)
         stats.docs_in += 1
         stats.chars_in += len(record.text)
         stats.chars_removed += len(record.text) - len(text)
@@ -225,12 +246,12 @@ def run_dups(args: argparse.Namespace) -> int:
     check_paths(inp, {"-o": args.output, "--rejects": args.rejects})
     from .. import find_duplicates
 
-    options = given_options(args, ("threshold", "num_perm", "ngram", "seed"))
+    options = given_options(args, ("threshold", "num_perm", "ngram", "mode", "seed"))
     outputs = AtomicOutputs()
     stats = Stats()
     ok = False
     progress = Progress(not args.quiet and sys.stderr.isatty(), "dups", inp.files)
-    seen: set = set()
+    unique = UniqueIds()
     try:
         out = open_json_lines(outputs, "-o", args.output)
         rejects = open_json_lines(outputs, "--rejects", args.rejects) if args.rejects else None
@@ -247,12 +268,7 @@ def run_dups(args: argparse.Namespace) -> int:
                 elif kind == "error":
                     _handle_error(payload, args, stats, rejects)
                 elif kind == "record":
-                    if payload.id in seen:
-                        raise DataError(
-                            f"{payload.source}:{payload.line}: document id {payload.id!r} was used before; "
-                            "clusters need unique ids (use --id-field NAME with a unique field)"
-                        )
-                    seen.add(payload.id)
+                    unique.check(payload)
                     stats.docs_in += 1
                     stats.chars_in += len(payload.text)
                     progress.update(1, current)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import BinaryIO
 
@@ -24,7 +25,8 @@ def open_output(outputs: AtomicOutputs, flag: str, path: str) -> BinaryIO:
     try:
         return outputs.file(path)
     except OSError as error:
-        reason = error.strerror or str(error)
+        # The bare reason: the error may already say "cannot write PATH" (dedup.storage).
+        reason = os.strerror(error.errno) if error.errno else (error.strerror or str(error))
         raise OutputError(f"cannot write {flag} {path}: {reason}") from None
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from .. import __version__
 from .._validate import check_fraction, check_int
 from ..io import FORMATS, STDIO
+from ..text import DEFAULT_MODE, TOKEN_MODES
 
 SCOPES = ("within", "across", "both")
 
@@ -155,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
             f"(default: {across_defaults['window']})",
         )
         group.add_argument(
+            "--mode", choices=TOKEN_MODES,
+            help="tokens: auto: words, and single characters of scripts written without spaces "
+            "(Chinese, Japanese, Thai, ...); word; char "
+            f"({_both(within_defaults.get('mode', DEFAULT_MODE), across_defaults['mode'])})",
+        )
+        group.add_argument(
             "--state", metavar="FILE",
             help="across-document memory: loaded if FILE exists, saved back after a successful clean run",
         )
@@ -171,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help=f"MinHash permutations (default: {dups_defaults['num_perm']})")
         group.add_argument("--seed", type=integer_option("--seed", 0), metavar="N",
                            help=f"MinHash seed (default: {dups_defaults['seed']})")
+        group.add_argument("--mode", choices=TOKEN_MODES,
+                           help="tokens: auto: words, and single characters of scripts written without spaces "
+                           f"(Chinese, Japanese, Thai, ...); word; char (default: {dups_defaults['mode']})")
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
         return commands.add_parser(
