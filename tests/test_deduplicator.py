@@ -372,7 +372,7 @@ def test_load_rejects_foreign_damaged_and_newer_files(tmp_path):
     newer.write_bytes(data)
     with sqlite3.connect(newer) as connection:
         connection.execute("UPDATE meta SET value = '99' WHERE key = 'version'")
-    with pytest.raises(ValueError, match="newer version"):
+    with pytest.raises(ValueError, match="newer dedup"):
         Deduplicator.load(newer)
     with pytest.raises((ValueError, FileNotFoundError), match="missing.db"):
         Deduplicator.load(tmp_path / "missing.db")
