@@ -116,7 +116,7 @@ class RepeatParams:
 
         >>> RepeatParams.from_keywords("clean_many", {"treshold": 0.5})
         Traceback (most recent call last):
-        TypeError: clean_many() got an unexpected keyword argument 'treshold'; accepted: threshold, min_length, ngram, max_gap
+        TypeError: clean_many() got an unexpected keyword argument 'treshold'; accepted: threshold, min_length, ngram, max_gap, mode
         """
         accepted = [f.name for f in fields(cls)]
         for name in params:
@@ -180,7 +180,7 @@ def find_repeats(
     >>> text = body + "\\n\\n" + body
     >>> [(r.start, r.source_start, r.source_end, r.similarity) for r in find_repeats(text)]
     [(155, 0, 153, 1.0)]
-    >>> later = "Late news. " + body[:100] + " More to follow."
+    >>> later = "Late news. " + body[:120] + " More to follow."  # 21 words of it
     >>> [(r.source, r.source_start, r.similarity) for r in find_repeats(later, sources=[body])]
     [(0, 0, 1.0)]
     """
