@@ -101,8 +101,9 @@ def offset_map(original: str, cleaned: str) -> Callable[[int], int]:
         while anchor and found < 0:  # another deletion close ahead: a shorter anchor
             found = original.find(cleaned[j : j + anchor], i)
             anchor //= 2
-        if found < 0:  # not a deletion of the original: report offsets unmapped
-            return lambda position: position
+        if found < 0:  # no anchor found: let the check below fall back
+            kept = []
+            break
         start_i, start_j = i, j = found, j
         while j < len(cleaned) and i < len(original) and original[i] == cleaned[j]:
             i += 1
@@ -111,6 +112,12 @@ def offset_map(original: str, cleaned: str) -> Callable[[int], int]:
             cut = _deletion_start(cleaned, start_j, j)
             i, j = i - (j - cut), cut
         kept.append((start_j, start_i))
+    if (cleaned and not kept) or not _runs_agree(original, cleaned, kept):
+        # The anchors found a kept run in the wrong place (short texts of few distinct
+        # characters): fall back to the leftmost placement, always a valid one.
+        kept = _leftmost_runs(original, cleaned)
+        if kept is None:  # not a deletion of the original: report offsets unmapped
+            return lambda position: position
     starts = [k[0] for k in kept]
 
     def to_original(position: int) -> int:
@@ -120,6 +127,32 @@ def offset_map(original: str, cleaned: str) -> Callable[[int], int]:
         return kept[k][1] + position - kept[k][0]
 
     return to_original
+
+
+def _runs_agree(original: str, cleaned: str, kept: list[tuple[int, int]]) -> bool:
+    """Does every kept run (cleaned offset, original offset) copy its characters, in order?"""
+    ends = [j for j, _ in kept[1:]] + [len(cleaned)]
+    previous = 0
+    for (j, i), end in zip(kept, ends):
+        if i < previous or original[i : i + end - j] != cleaned[j:end]:
+            return False
+        previous = i + end - j
+    return True
+
+
+def _leftmost_runs(original: str, cleaned: str) -> list[tuple[int, int]] | None:
+    """Kept runs placing each character of ``cleaned`` at its leftmost possible place in
+    ``original``; None when ``cleaned`` is no subsequence of it."""
+    runs: list[tuple[int, int]] = []
+    i = 0
+    for j, char in enumerate(cleaned):
+        found = original.find(char, i)
+        if found < 0:
+            return None
+        if not runs or found != i:
+            runs.append((j, found))
+        i = found + 1
+    return runs
 
 
 def distinct_matches(matches: Iterable) -> list:
