@@ -392,3 +392,27 @@ def test_sqlite_store_gives_the_same_results_and_grows_across_sessions(tmp_path)
     assert Deduplicator.load(tmp_path / "copy.db").find(WIRE_NL) == memory.find(WIRE_NL)
     with pytest.raises(ValueError, match="other parameters"):
         Deduplicator(scope="across", window=3, store=tmp_path / "live.db")
+
+
+def test_repeated_ids_are_an_error_before_anything_is_remembered():
+    d = Deduplicator()
+    d.add(WIRE_EN, doc_id="a")
+    with pytest.raises(ValueError, match="'a'.*used before"):
+        d.add(SPORT, doc_id="a")
+    with pytest.raises(ValueError, match="'b'.*earlier in this batch"):
+        d.add_many([LOCAL_A, LOCAL_B], ids=["b", "b"])
+    with pytest.raises(ValueError, match="1 .*used before"):
+        d.add(LOCAL_A)  # default ids are article numbers: 1 is next
+        d.add(OPINION, doc_id=1)
+    assert len(d) == 2
+    assert d.find(SPORT, doc_id="a") == []  # only looking: the id is not taken
+
+
+def test_sqlite_store_refuses_a_repeated_id(tmp_path):
+    with Deduplicator(store=tmp_path / "s.db") as d:
+        d.add(WIRE_EN, doc_id=7)
+    with Deduplicator(store=tmp_path / "s.db") as d:
+        with pytest.raises(ValueError, match="7 .*used before"):
+            d.add(SPORT, doc_id=7)
+        d.add(SPORT, doc_id="7")  # a str id is another id
+        assert len(d) == 2

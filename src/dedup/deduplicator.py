@@ -236,6 +236,8 @@ class Deduplicator:
         """:meth:`find` for a batch; with ``remember``, each article also sees the ones before it."""
         texts = check_texts(texts)
         ids = self._check_ids(ids, len(texts))
+        if remember:
+            self._check_new_ids(ids if ids is not None else range(len(self), len(self) + len(texts)))
         out = []
         for lo in range(0, len(texts), _ARTICLES_PER_PASS):
             chunk = texts[lo : lo + _ARTICLES_PER_PASS]
@@ -343,6 +345,16 @@ class Deduplicator:
             if similarity >= threshold and (best is None or similarity > best.similarity):
                 best = ArticleMatch(self._store.doc_id(article), float(similarity))
         return best
+
+    def _check_new_ids(self, ids) -> None:
+        """Ids are unique: one used before (or twice in ``ids``) is an error, before anything is remembered."""
+        seen: set = set()
+        for position, doc_id in enumerate(ids):
+            key = (str(doc_id), isinstance(doc_id, numbers.Integral))
+            if key in seen or self._store.has_id(doc_id):
+                where = "earlier in this batch" if key in seen else "by an article remembered before"
+                raise ValueError(f"document id {doc_id!r} (ids[{position}]) was used before, {where}: ids must be unique")
+            seen.add(key)
 
     def _check_ids(self, ids, count: int):
         if ids is None:

@@ -34,6 +34,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (number INTEGER PRIMARY KEY, doc_id BLOB NOT NULL, id_is_int INTEGER NOT NULL, text BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS fingerprints (key INTEGER NOT NULL, article INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS articles_doc_id ON articles (doc_id, id_is_int);
 CREATE INDEX IF NOT EXISTS fingerprints_key ON fingerprints (key);
 """
 
@@ -68,6 +69,7 @@ class MemoryStore:
     def __init__(self, max_holders: int) -> None:
         self.max_holders = max_holders
         self._ids: list = []
+        self._known_ids: set = set()  # (id, is int): ids are unique
         self._texts: list[bytes] = []
         self._keys: list[np.ndarray] = []  # sorted runs of uint64 keys
         self._articles: list[np.ndarray] = []  # uint32 article numbers, aligned with _keys
@@ -86,6 +88,9 @@ class MemoryStore:
 
     def doc_id(self, article: int) -> Any:
         return self._ids[article]
+
+    def has_id(self, doc_id: Any) -> bool:
+        return (str(doc_id), _is_int(doc_id)) in self._known_ids
 
     def text(self, article: int) -> str:
         return decompress_text(self._texts[article])
@@ -114,6 +119,7 @@ class MemoryStore:
         """
         article = len(self._ids)
         self._ids.append(doc_id)
+        self._known_ids.add((str(doc_id), _is_int(doc_id)))
         self._texts.append(compress_text(text))
         keys = _below_cap(self, keys, holders)
         if len(keys):
@@ -149,6 +155,7 @@ class MemoryStore:
         try:
             for doc_id, is_int, blob in connection.execute("SELECT doc_id, id_is_int, text FROM articles ORDER BY number"):
                 store._ids.append(decode_id(doc_id, is_int))
+                store._known_ids.add((str(store._ids[-1]), is_int))
                 store._texts.append(bytes(blob))
             rows = connection.execute("SELECT key, article FROM fingerprints ORDER BY key, rowid").fetchall()
             if rows:
@@ -192,6 +199,10 @@ class SQLiteStore:
             "SELECT doc_id, id_is_int FROM articles WHERE number = ?", (article,)
         ).fetchone()
         return decode_id(doc_id, is_int)
+
+    def has_id(self, doc_id: Any) -> bool:
+        query = "SELECT 1 FROM articles WHERE doc_id = ? AND id_is_int = ?"
+        return self._connection.execute(query, (encode_id(doc_id), _is_int(doc_id))).fetchone() is not None
 
     def text(self, article: int) -> str:
         (blob,) = self._connection.execute("SELECT text FROM articles WHERE number = ?", (article,)).fetchone()
