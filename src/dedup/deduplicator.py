@@ -296,8 +296,9 @@ class Deduplicator:
         ``keys`` are the article's distinct shingles and ``holders`` how many articles
         hold each already (looked up once for the candidates)."""
         positions, _ = winnow(query.shingles, np.array([0, len(query.shingles)]), self.window)
-        fingerprint = np.isin(keys, query.shingles[positions], assume_unique=False)
-        self._store.add(doc_id, query.text, keys[fingerprint], holders[fingerprint])
+        fingerprints = np.unique(query.shingles[positions])
+        at = np.searchsorted(keys, fingerprints)  # keys: the sorted distinct shingles
+        self._store.add(doc_id, query.text, fingerprints, holders[at])
 
     # remembering and cleaning ----------------------------------------------------------
 

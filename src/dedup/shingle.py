@@ -194,7 +194,9 @@ def winnow(hashes: np.ndarray, offsets: np.ndarray, window: int) -> tuple[np.nda
         smallest = np.argmin(view, axis=1) + np.arange(len(view))
         inside = np.zeros(len(view), dtype=bool)
         full = np.flatnonzero(counts >= window)
-        if len(full):
+        if len(counts) == 1 and offsets[0] == 0 and offsets[1] == total:
+            inside[:] = True  # one segment covering the array (one article): every window is inside
+        elif len(full):
             first, last = offsets[:-1][full], offsets[1:][full] - window  # window starts of each segment
             inside_starts = np.zeros(len(view) + 1, dtype=np.int64)
             np.add.at(inside_starts, first, 1)
