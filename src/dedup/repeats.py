@@ -687,13 +687,19 @@ def _verified(
     matched = min(matched, query.words(copy_start, copy_end))
     if matched < params.min_length:
         return None
-    if same:
-        copy_end = _absorb_update_tail(
-            query.boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap
-        )
     similarity = _containment(query, (copy_start, copy_end), source, (source_start, source_end), n)
     if similarity < params.threshold:
         return None
+    if same:
+        # The tail an update added matches nothing by definition; it goes with the copy
+        # only when the copy with it still verifies (a short tail of a long copy).
+        widened = _absorb_update_tail(
+            query.boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap
+        )
+        if widened > copy_end:
+            with_tail = _containment(query, (copy_start, widened), source, (source_start, source_end), n)
+            if with_tail >= params.threshold:
+                copy_end, similarity = widened, with_tail
     return _Span(copy_start, copy_end, source_start, source_end, similarity, matched, index)
 
 
