@@ -991,6 +991,19 @@ def _char_range(text: str, tokens: Tokens, first: int, end: int) -> tuple[int, i
     tail = text[stop:tail_end].strip()
     if tail and _is_mark("".join(tail.split())) and (line_end >= 0 or end == len(tokens.starts)):
         stop = stop + len(text[stop:tail_end].rstrip())
+    # A line of marks right above or below the copy (a rule, a box, "***") frames it.
+    line_start = text.rfind("\n", limit, start) + 1
+    if line_start > limit and not text[line_start:start].strip():
+        above = text.rfind("\n", limit, line_start - 1) + 1
+        framing = text[above : line_start - 1].strip()
+        if above > limit and framing and _is_mark("".join(framing.split())):
+            start = above + text[above:line_start].index(framing[0])
+    line_end = text.find("\n", stop, next_word)
+    if line_end >= 0 and not text[stop:line_end].strip():
+        below_end = text.find("\n", line_end + 1, next_word)
+        framing = text[line_end + 1 : next_word if below_end < 0 else below_end].strip()
+        if framing and _is_mark("".join(framing.split())) and (below_end >= 0 or end == len(tokens.starts)):
+            stop = text.index(framing, line_end + 1) + len(framing)
     return start, stop
 
 
