@@ -642,8 +642,16 @@ def _verified(
     source_start, source_end = int(runs.source_start[first]), int(runs.source_end[last])
     period = int(runs.period[first])
     if period:
-        # A tandem run: copies of one passage back to back. Its similarity is that of one
-        # copy (with the words it shares with the next) against the passage.
+        # A tandem run: copies of one passage back to back. When the text before the
+        # first copy ends like the passage does, the run starts up to a few words early
+        # and reaches past whole copies by as many: its copies start where a sentence does.
+        slack = (copy_end - copy_start) % period
+        shift = next((r for r in range(slack + 1) if query.boundaries(copy_start + r)), 0)
+        if shift:
+            copy_start, source_start = copy_start + shift, source_start + shift
+            copy_end, source_end = copy_end - slack + shift, source_end + shift
+        # Its similarity is that of one copy (with the words it shares with the next)
+        # against the passage.
         matched = query.words(copy_start, copy_end)
         if matched < params.min_length:
             return None
