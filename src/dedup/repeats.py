@@ -60,6 +60,7 @@ _BOUNDARY_BONUS = 2
 # close the sentence before, as in 。” or ." ).
 _OPENING = set("\"'‘’“”„‚«‹([{¿¡「『（【〈《〔［｛")
 _SENTENCE_TERMINATORS = set(".!?…。！？")
+_CLOSING = set("\"'’”»›")
 
 
 @dataclass(frozen=True)
@@ -985,11 +986,12 @@ def _char_range(text: str, tokens: Tokens, first: int, end: int) -> tuple[int, i
                 break
             position = start = chunk
     else:
-        opening = start
-        while opening > limit and text[opening - 1] in _OPENING:
-            opening -= 1
-        if not (opening > 0 and text[opening - 1] in _SENTENCE_TERMINATORS):
-            start = opening
+        while start > limit and text[start - 1] in _OPENING:
+            # After a sentence end, a quote that can close ("." + ", 。+ ”) closes the
+            # sentence before; one that only opens (“ 「 after 。) opens the copy.
+            if text[start - 1] in _CLOSING and start - 1 > 0 and text[start - 2] in _SENTENCE_TERMINATORS:
+                break
+            start -= 1
     next_word = int(tokens.starts[end]) if end < len(tokens.starts) else len(text)
     while stop < next_word and not text[stop].isspace():
         stop += 1
