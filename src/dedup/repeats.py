@@ -748,7 +748,8 @@ def _extend(
     source_edge)`` in direction ``step`` (-1: leftwards, before the edges; +1: rightwards,
     from the edges on), within ``copy_room`` / ``source_room`` words. The new edge is the
     best-scoring cell, where a cell at which copy and source both reach a sentence
-    boundary, with a word matched on the way, scores ``_BOUNDARY_BONUS`` more. Returns (new copy edge, new source edge,
+    boundary, with a word matched on the way (or only one word changed), scores
+    ``_BOUNDARY_BONUS`` more. Returns (new copy edge, new source edge,
     words matched exactly on the way).
     """
     reach = params.max_gap + params.ngram
@@ -806,8 +807,10 @@ def _extend(
             if score[k] <= minus_inf:
                 continue
             j = i - _BAND + k
-            # The bonus needs a matched word: a boundary alone does not make added words copied.
-            value = score[k] + (_BOUNDARY_BONUS if matches[k] and at_boundaries(i, j) else 0)
+            # The bonus needs a matched word (a boundary alone does not make added words
+            # copied), or a single changed word between the edge and the boundaries.
+            edited_edge = matches[k] or i == j == 1
+            value = score[k] + (_BOUNDARY_BONUS if edited_edge and at_boundaries(i, j) else 0)
             if value > best_value:
                 best_value, best = value, (i, j, matches[k])
     i, j, m = best
