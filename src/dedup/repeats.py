@@ -320,14 +320,13 @@ class PreparedText:
     once can be aligned against many others.
     """
 
-    __slots__ = ("text", "tokens", "shingles", "_boundaries", "_token_list", "_words_before")
+    __slots__ = ("text", "tokens", "shingles", "_boundaries", "_words_before")
 
     def __init__(self, text: str, tokens: Tokens, shingle_hashes: np.ndarray) -> None:
         self.text = text
         self.tokens = tokens
         self.shingles = shingle_hashes
         self._boundaries: _Boundaries | None = None
-        self._token_list: list | None = None
         self._words_before: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -338,13 +337,6 @@ class PreparedText:
         if self._boundaries is None:
             self._boundaries = _Boundaries(self.text, self.tokens)
         return self._boundaries
-
-    @property
-    def token_list(self) -> list:
-        """Token hashes as a Python list (fast element access for the extension)."""
-        if self._token_list is None:
-            self._token_list = self.tokens.hashes.tolist()
-        return self._token_list
 
     def words(self, first: int, end: int) -> float:
         """Length of tokens ``first .. end`` in words (``Tokens.weights``: a letter of a
@@ -468,9 +460,8 @@ def _seed_runs(query: PreparedText, source: PreparedText, same: bool, ngram: int
     if same:
         if count < 2:
             return _empty_runs()
-        _, first_index, inverse = np.unique(q, return_index=True, return_inverse=True)
-        first = first_index[inverse.ravel()]
-        anchors = np.flatnonzero(first < np.arange(count))
+        first = _first_occurrences(q)
+        anchors = np.flatnonzero(first < np.arange(count, dtype=first.dtype))
     else:
         s = source.shingles
         if count == 0 or len(s) == 0:
@@ -514,6 +505,28 @@ def _seed_runs(query: PreparedText, source: PreparedText, same: bool, ngram: int
         np.where(tandem, source_start[group_starts] + period, source_end[group_starts]),
         period,
     )
+
+
+def _first_occurrences(hashes: np.ndarray) -> np.ndarray:
+    """For every position, the first position holding the same hash.
+
+    One stable sort; 32-bit indices where they fit, so a long text needs a few bytes per
+    shingle on top of its hashes (``np.unique`` with index and inverse needs about four
+    times as much).
+    """
+    index_type = np.int32 if len(hashes) < 2**31 else np.int64
+    order = np.argsort(hashes, kind="stable").astype(index_type)
+    ordered = hashes[order]
+    new_group = np.empty(len(hashes), dtype=bool)
+    new_group[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new_group[1:])
+    del ordered
+    # Sorted positions -> the sorted position where their group starts.
+    group_start = np.where(new_group, np.arange(len(hashes), dtype=index_type), 0)
+    np.maximum.accumulate(group_start, out=group_start)
+    first = np.empty(len(hashes), dtype=index_type)
+    first[order] = order[group_start]
+    return first
 
 
 def _empty_runs() -> _Runs:
@@ -756,13 +769,14 @@ def _extend(
     copy_room, source_room = min(copy_room, reach), min(source_room, reach)
     if copy_room <= 0 or source_room <= 0:
         return copy_edge, source_edge, 0
-    q_tokens, s_tokens = query.token_list, source.token_list
+    # Only the words within reach, as Python ints (fast to compare one by one).
+    q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
     if step > 0:
-        a = q_tokens[copy_edge : copy_edge + copy_room]
-        b = s_tokens[source_edge : source_edge + source_room]
+        a = q_tokens[copy_edge : copy_edge + copy_room].tolist()
+        b = s_tokens[source_edge : source_edge + source_room].tolist()
     else:
-        a = q_tokens[copy_edge - copy_room : copy_edge][::-1]
-        b = s_tokens[source_edge - source_room : source_edge][::-1]
+        a = q_tokens[copy_edge - copy_room : copy_edge][::-1].tolist()
+        b = s_tokens[source_edge - source_room : source_edge][::-1].tolist()
     q_bound, s_bound = query.boundaries, source.boundaries
 
     def at_boundaries(i: int, j: int) -> bool:
