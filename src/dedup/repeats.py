@@ -659,11 +659,14 @@ def _verified(
         # A tandem run: copies of one passage back to back. When the text before the
         # first copy ends like the passage does, the run starts up to a few words early
         # and reaches past whole copies by as many: its copies start where a sentence does.
+        # Likewise, when the text after the last copy starts like the passage, the run
+        # spills a few words into it: whole copies end where a sentence does.
         slack = (copy_end - copy_start) % period
         shift = next((r for r in range(slack + 1) if query.boundaries(copy_start + r)), 0)
-        if shift:
+        whole_copies_end = copy_end - slack + shift
+        if shift or query.boundaries(whole_copies_end):
             copy_start, source_start = copy_start + shift, source_start + shift
-            copy_end, source_end = copy_end - slack + shift, source_end + shift
+            copy_end, source_end = whole_copies_end, source_end + shift
         # Its similarity is that of one copy (with the words it shares with the next)
         # against the passage.
         matched = query.words(copy_start, copy_end)
