@@ -100,9 +100,20 @@ def _check_column(df: DataFrame, name: object, argument: str, accepted: tuple, a
     return data_type
 
 
+def _context(spark):
+    """The session's SparkContext, or None under Spark Connect (which has none)."""
+    try:
+        return spark.sparkContext
+    except Exception:  # Spark Connect: PySparkNotImplementedError / AttributeError
+        return None
+
+
 def _describe(spark, text: str) -> None:
-    """Label the next Spark jobs (shown in the Spark UI and history server)."""
-    spark.sparkContext.setJobDescription(f"dedup: {text}")
+    """Label the next Spark jobs (shown in the Spark UI and history server); Spark
+    Connect has no job descriptions, so there the label is left out."""
+    context = _context(spark)
+    if context is not None:
+        context.setJobDescription(f"dedup: {text}")
 
 
 # ------------------------------------------------------------------ clean_column
@@ -359,8 +370,15 @@ def find_duplicates(
             raise TypeError(f"{name} must be True or False, got {value!r}")
 
     spark = df.sparkSession
-    reliable = spark.sparkContext.getCheckpointDir() is not None
-    own_description = spark.sparkContext.getLocalProperty("spark.job.description")
+    context = _context(spark)
+    # Reliable checkpoints where a checkpoint directory is set (Spark Connect: the
+    # spark.checkpoint.dir setting), local ones otherwise.
+    if context is not None:
+        reliable = context.getCheckpointDir() is not None
+        own_description = context.getLocalProperty("spark.job.description")
+    else:
+        reliable = spark.conf.get("spark.checkpoint.dir", None) is not None
+        own_description = None
     num_perm = hasher.num_perm
 
     started = time.perf_counter()
@@ -379,7 +397,8 @@ def find_duplicates(
         log.info("done in %.1f s", time.perf_counter() - started)
     finally:
         signed.unpersist()
-        spark.sparkContext.setJobDescription(own_description)  # the caller's, if any
+        if context is not None:
+            context.setJobDescription(own_description)  # the caller's, if any
     clusters = members.select(F.col("u").alias(id_col), F.col("v").alias("cluster_id"))
     results = [clusters]
     if return_deduplicated:
