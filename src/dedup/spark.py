@@ -828,19 +828,29 @@ def across_spans(
     articles: DataFrame, params: RepeatParams, *, max_holders: int, max_sources: int, window: int
 ) -> DataFrame:
     """Stages 1-6 over ``articles`` ``(id, ord, text)``: one row per article with a
-    removal, ``(id, cleaned, spans, source_ids)``; ``spans`` are merged per article and
-    point into ``source_ids`` by ``source_rank``."""
+    removal, ``(id, cleaned, spans, source_ids)``."""
     fingerprints = article_fingerprints(articles, params.ngram, window)
     pairs = candidate_sources(fingerprints, max_holders, max_sources)
+    return aligned_articles(texts_together(articles, pairs), params)
+
+
+def texts_together(articles: DataFrame, pairs: DataFrame) -> DataFrame:
+    """Stage 3: ``(id, text, sources)``, every article that has candidates with the list
+    of them, ``sources`` an array of ``(rank, source_id, source_text)``."""
     texts = articles.select("id", "text")
-    # 3. The texts together: every article with the list of its candidate sources.
     sources = (
         pairs.join(texts.select(F.col("id").alias("source_id"), F.col("text").alias("source_text")), "source_id")
         .groupBy("id")
         .agg(F.collect_list(F.struct("rank", "source_id", "source_text")).alias("sources"))
     )
-    together = sources.join(texts, "id").select("id", "text", "sources")
-    id_type = articles.schema["id"].dataType
+    return sources.join(texts, "id").select("id", "text", "sources")
+
+
+def aligned_articles(together: DataFrame, params: RepeatParams) -> DataFrame:
+    """Stages 4-6: each article aligned against its sources in a Python worker, its
+    spans merged and removed: ``(id, cleaned, spans, source_ids)`` for the articles with
+    a removal; ``spans[k].source_rank`` indexes ``source_ids``."""
+    id_type = together.schema["id"].dataType
     schema = T.StructType(
         [
             T.StructField("id", id_type),
@@ -849,34 +859,30 @@ def across_spans(
             T.StructField("source_ids", T.ArrayType(id_type)),
         ]
     )
+    arrow_schema = _arrow_schema(schema)
 
     def align(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            rows = batch.to_pylist()
-            out_ids, out_cleaned, out_spans, out_sources = [], [], [], []
-            for row in rows:
+            out = []
+            for row in batch.to_pylist():
                 candidates = sorted(row["sources"], key=lambda source: source["rank"])
                 found = align_against_sources(row["text"], [c["source_text"] for c in candidates], params)
                 if not found:
                     continue
-                out_ids.append(row["id"])
-                # 5./6. Spans merged by remove_spans; reported as found (non-overlapping).
-                out_cleaned.append(remove_spans(row["text"], [(start, end) for start, end, *_ in found]))
-                out_spans.append(
-                    [
-                        {"start": s, "end": e, "source_rank": k, "source_start": ss, "source_end": se,
-                         "similarity": sim}
-                        for s, e, k, ss, se, sim in found
-                    ]
+                spans = [
+                    {"start": s, "end": e, "source_rank": k, "source_start": ss, "source_end": se, "similarity": sim}
+                    for s, e, k, ss, se, sim in found
+                ]
+                out.append(
+                    {
+                        "id": row["id"],
+                        # 5./6. remove_spans merges overlapping and adjacent spans, then deletes.
+                        "cleaned": remove_spans(row["text"], [(start, end) for start, end, *_ in found]),
+                        "spans": spans,
+                        "source_ids": [c["source_id"] for c in candidates],
+                    }
                 )
-                out_sources.append([c["source_id"] for c in candidates])
-            yield pa.RecordBatch.from_pylist(
-                [
-                    {"id": i, "cleaned": c, "spans": s, "source_ids": k}
-                    for i, c, s, k in zip(out_ids, out_cleaned, out_spans, out_sources)
-                ],
-                schema=_arrow_schema(schema),
-            )
+            yield pa.RecordBatch.from_pylist(out, schema=arrow_schema)
 
     return together.mapInArrow(align, schema)
 
