@@ -14,6 +14,7 @@ Examples::
 
     nice python benchmarks/bench_spark.py --corpus ../shared/corpora/bbc-en.jsonl
     nice python benchmarks/bench_spark.py --synthetic 200000 --skip-corpus
+    nice python benchmarks/bench_spark.py --across 200000 --skip-duplicates   # clean_across
 
 The synthetic corpus is generated (seeded) from pseudo-words: families of an original
 and edited copies (words replaced, a passage dropped or appended, exact copies), so it
@@ -255,6 +256,185 @@ def bench_clean(spark, name: str, ids: list, texts: list[str], workdir: str) -> 
     return figures
 
 
+
+# ------------------------------------------------------------------ clean_across
+
+
+def across_stream(n: int, seed: int = 11, boilerplate_share: float = 0.1) -> tuple[list[int], list[str], dict]:
+    """``n`` articles in order (id = position): own paragraphs of pseudo-words, passages
+    planted from a shared pool (a third of the articles carry one or two, some with a word
+    changed), and one boilerplate paragraph in ``boilerplate_share`` of the articles."""
+    rng = np.random.default_rng(seed)
+    syllables = np.array(["ka", "lo", "mi", "ne", "tu", "ra", "si", "ve", "do", "pa", "ge", "bo", "ri", "an", "el", "or"])
+    vocabulary = np.array(["".join(rng.choice(syllables, size=rng.integers(2, 4))) + str(i) for i in range(200_000)])
+
+    def paragraph(words: int) -> str:
+        chosen = vocabulary[rng.integers(0, len(vocabulary), size=words)].tolist()
+        cuts = sorted(set(rng.integers(8, max(9, words), size=max(1, words // 15)).tolist()))
+        for c in reversed(cuts):
+            if c < words:
+                chosen[c - 1] += "."
+        return (" ".join(chosen) + ".").capitalize()
+
+    pool = [paragraph(int(rng.integers(40, 90))) for _ in range(max(10, n // 40))]
+    boilerplate = paragraph(45)
+    texts, planted, with_boilerplate = [], 0, 0
+    for i in range(n):
+        paragraphs = [paragraph(int(rng.integers(40, 120))) for _ in range(int(rng.integers(1, 4)))]
+        if rng.random() < 1 / 3:
+            for _ in range(int(rng.integers(1, 3))):
+                passage = pool[int(rng.integers(len(pool)))]
+                if rng.random() < 0.3:
+                    words = passage.split()
+                    words[int(rng.integers(len(words)))] = "changed"
+                    passage = " ".join(words)
+                paragraphs.insert(int(rng.integers(0, len(paragraphs) + 1)), passage)
+                planted += 1
+        if rng.random() < boilerplate_share:
+            paragraphs.append(boilerplate)
+            with_boilerplate += 1
+        texts.append("\n\n".join(paragraphs))
+    return list(range(n)), texts, {"planted": planted, "with_boilerplate": with_boilerplate, "pool": len(pool)}
+
+
+class PeakMemory:
+    """Peak resident memory of the Spark JVM and of its Python workers (sampled)."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        import threading
+
+        import psutil
+
+        self.me = psutil.Process()
+        self.jvm = 0
+        self.workers = 0
+        self.one_worker = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        import psutil
+
+        while not self._stop.wait(interval):
+            try:
+                for child in self.me.children():
+                    if "java" not in child.name():
+                        continue
+                    self.jvm = max(self.jvm, child.memory_info().rss)
+                    workers = [p.memory_info().rss for p in child.children(recursive=True) if "python" in p.name()]
+                    self.workers = max(self.workers, sum(workers))
+                    self.one_worker = max(self.one_worker, max(workers, default=0))
+            except psutil.Error:
+                pass
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        return {"jvm_mb": self.jvm / 1e6, "python_workers_mb": self.workers / 1e6, "one_worker_mb": self.one_worker / 1e6}
+
+
+def sequential_across(texts: list[str], params, max_holders: int, max_sources: int, window: int) -> list[str]:
+    """The clean_across rule article by article in one process (the same engine and
+    candidate rule), as the in-process reference for time and output."""
+    from collections import Counter
+
+    from dedup.repeats import remove_spans
+    from dedup.spark import align_against_sources, winnowed_fingerprints
+
+    holders: dict = {}
+    out = []
+    for lo in range(0, len(texts), 2048):
+        batch = texts[lo : lo + 2048]
+        for offset, (text, own) in enumerate(zip(batch, winnowed_fingerprints(batch, params.ngram, window))):
+            i = lo + offset
+            own = own.tolist()
+            shared = Counter(h for key in own for h in holders.get(key, ()))
+            candidates = sorted(shared, key=lambda h: (-shared[h], h))[:max_sources]
+            found = align_against_sources(text, [texts[h] for h in candidates], params) if candidates else []
+            out.append(remove_spans(text, [(s, e) for s, e, *_ in found]) if found else text)
+            for key in own:
+                kept = holders.setdefault(key, [])
+                if len(kept) < max_holders:
+                    kept.append(i)
+    return out
+
+
+def bench_across(spark, n: int, args, workdir: str) -> dict:
+    from dedup.repeats import RepeatParams
+    from dedup.spark import (
+        DEFAULT_MAX_HOLDERS,
+        DEFAULT_MAX_SOURCES,
+        DEFAULT_WINDOW,
+        aligned_articles,
+        article_fingerprints,
+        candidate_sources,
+        clean_across,
+        texts_together,
+    )
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    started = time.perf_counter()
+    ids, texts, planted = across_stream(n)
+    words = sum(len(t.split()) for t in texts)
+    print(f"\n== clean_across: {n} articles, {words / n:.0f} words on average, {planted} "
+          f"(generated in {time.perf_counter() - started:.1f} s)", flush=True)
+    figures: dict = {"articles": n, "words": words, **planted}
+    params = RepeatParams()
+    holders, sources, window = DEFAULT_MAX_HOLDERS, DEFAULT_MAX_SOURCES, DEFAULT_WINDOW
+
+    expected = None
+    if not args.skip_in_process:
+        expected = timed("in-process: the same rule article by article (1 core)",
+                         lambda: sequential_across(texts, params, holders, sources, window), figures)
+
+    path = os.path.join(workdir, "across.parquet")
+    pq.write_table(pa.table({"id": pa.array(ids, pa.int64()), "text": pa.array(texts)}), path, row_group_size=20_000)
+    df = spark.read.parquet(path)
+    articles = df.select(F.col("id"), F.col("id").alias("ord"), F.col("text"))
+    memory = PeakMemory()
+    persisted = []
+
+    def stage(label, frame):
+        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        persisted.append(frame)
+        count = timed(label, frame.count, figures)
+        print(f"    rows: {count}", flush=True)
+        figures[label + " rows"] = count
+        return frame
+
+    whole = time.perf_counter()
+    fingerprints = stage("spark 1. fingerprints (key, ord, id)", article_fingerprints(articles, params.ngram, window))
+    pairs = stage("spark 2. candidate pairs (heavy-key cap, top sources)", candidate_sources(fingerprints, holders, sources))
+    together = stage("spark 3. texts together", texts_together(articles, pairs))
+    aligned = stage("spark 4-6. alignment, merged spans, removal", aligned_articles(together, params))
+    cleaned_rows = aligned.select(F.col("id").alias("cid"), "cleaned")
+    final = df.join(cleaned_rows, F.col("id") == F.col("cid"), "left").select(
+        "id", F.coalesce("cleaned", "text").alias("text"))
+    got = timed("spark output (join back, collect)", lambda: final.collect(), figures)
+    figures["spark stages total"] = time.perf_counter() - whole
+    figures.update(memory.stop())
+    for frame in persisted:
+        frame.unpersist()
+    print(f"  peak memory: JVM {figures['jvm_mb']:.0f} MB, Python workers {figures['python_workers_mb']:.0f} MB "
+          f"(largest one {figures['one_worker_mb']:.0f} MB)", flush=True)
+
+    spark_out = {row["id"]: row["text"] for row in got}
+    changed = sum(spark_out[i] != t for i, t in zip(ids, texts))
+    figures["changed"] = changed
+    print(f"  articles changed by spark: {changed}", flush=True)
+    if expected is not None:
+        equal = sum(spark_out[i].split() == e.split() for i, e in zip(ids, expected))
+        figures["word_equal_share"] = equal / n
+        print(f"  word-equal to in-process: {equal} of {n} ({100 * equal / n:.3f}%)", flush=True)
+    started = time.perf_counter()
+    clean_across(df, "text", id_col="id").write.format("noop").mode("overwrite").save()
+    figures["spark clean_across end to end (noop write)"] = time.perf_counter() - started
+    print(f"  spark clean_across end to end (noop write): {figures['spark clean_across end to end (noop write)']:.1f} s")
+    return figures
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="../shared/corpora/bbc-en.jsonl", help="JSONL with id and text")
@@ -267,6 +447,9 @@ def main(argv=None) -> int:
     parser.add_argument("--shuffle-partitions", type=int, default=8)
     parser.add_argument("--driver-memory", default="3g")
     parser.add_argument("--stages", action="store_true", help="print every Spark stage of find_duplicates")
+    parser.add_argument("--across", type=int, default=0, help="clean_across on a generated stream of this many articles")
+    parser.add_argument("--skip-in-process", action="store_true", help="clean_across: no in-process reference run")
+    parser.add_argument("--skip-duplicates", action="store_true", help="no find_duplicates/clean_column runs")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -294,14 +477,16 @@ def main(argv=None) -> int:
     print(f"warm-up find_duplicates on 200 tiny documents: {time.perf_counter() - started:.1f} s")
 
     with tempfile.TemporaryDirectory(prefix="dedup-bench-spark-") as workdir:
-        if not args.skip_corpus:
+        if args.across:
+            bench_across(spark, args.across, args, workdir)
+        if not args.skip_corpus and not args.skip_duplicates:
             ids, texts = read_jsonl(args.corpus)
             name = os.path.basename(args.corpus).split(".")[0]
             bench_one(spark, name, ids, texts, args, workdir)
             # Every tenth article with its body pasted a second time, so there is work to do.
             doubled = [text + "\n\n" + text if i % 10 == 0 else text for i, text in enumerate(texts)]
             bench_clean(spark, name + " (every 10th body pasted twice)", ids, doubled, workdir)
-        if args.synthetic:
+        if args.synthetic and not args.skip_duplicates:
             started = time.perf_counter()
             ids, texts = synthetic_corpus(args.synthetic)
             print(f"\n(generated {args.synthetic} synthetic documents in {time.perf_counter() - started:.1f} s)")
