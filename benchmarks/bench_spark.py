@@ -396,9 +396,12 @@ def bench_across(spark, n: int, args, workdir: str) -> dict:
     memory = PeakMemory()
     persisted = []
 
+    first_stage = last_stage_id(spark)
+
     def stage(label, frame):
         frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
         persisted.append(frame)
+        spark.sparkContext.setJobDescription(label)
         count = timed(label, frame.count, figures)
         print(f"    rows: {count}", flush=True)
         figures[label + " rows"] = count
@@ -412,9 +415,16 @@ def bench_across(spark, n: int, args, workdir: str) -> dict:
     cleaned_rows = aligned.select(F.col("id").alias("cid"), "cleaned")
     final = df.join(cleaned_rows, F.col("id") == F.col("cid"), "left").select(
         "id", F.coalesce("cleaned", "text").alias("text"))
+    spark.sparkContext.setJobDescription("spark output (join back, collect)")
     got = timed("spark output (join back, collect)", lambda: final.collect(), figures)
+    spark.sparkContext.setJobDescription(None)
     figures["spark stages total"] = time.perf_counter() - whole
     figures.update(memory.stop())
+    figures["phases"] = summarize_stages(stage_metrics(spark), first_stage)
+    print("  by stage: task run time and JVM CPU (s, summed over cores), shuffle written:")
+    for phase, entry in figures["phases"].items():
+        print(f"    {phase:55s} run {entry['run_s']:7.1f}  cpu {entry['cpu_s']:7.1f}  "
+              f"shuffle write {entry['shuffle_write_mb']:8.1f} MB ({entry['shuffle_write_mb'] * 1e6 / n:.0f} B/article)")
     for frame in persisted:
         frame.unpersist()
     print(f"  peak memory: JVM {figures['jvm_mb']:.0f} MB, Python workers {figures['python_workers_mb']:.0f} MB "

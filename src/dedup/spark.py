@@ -572,6 +572,7 @@ def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_buck
 # its MAX_SOURCES earlier candidates sharing the most keys (ties: the earlier one).
 DEFAULT_MAX_HOLDERS = 8
 DEFAULT_MAX_SOURCES = 8
+_ALIGN_SLICE = 256  # articles (each with its sources) made Python objects at once
 DEFAULT_WINDOW = 4  # winnowing window (shingles): every shared run of window + ngram - 1 words keeps a key
 
 _SPAN_TYPE = T.StructType(
@@ -862,7 +863,10 @@ def aligned_articles(together: DataFrame, params: RepeatParams) -> DataFrame:
     arrow_schema = _arrow_schema(schema)
 
     def align(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
+        # Rows are turned into Python objects a slice at a time: an Arrow batch may hold
+        # thousands of articles with up to max_sources texts each.
+        slices = (batch.slice(lo, _ALIGN_SLICE) for batch in batches for lo in range(0, batch.num_rows, _ALIGN_SLICE))
+        for batch in slices:
             out = []
             for row in batch.to_pylist():
                 candidates = sorted(row["sources"], key=lambda source: source["rank"])
