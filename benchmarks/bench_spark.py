@@ -360,7 +360,7 @@ def sequential_across(texts: list[str], params, max_holders: int, max_sources: i
     return out
 
 
-def bench_across(spark, n: int, args, workdir: str) -> dict:
+def bench_across(spark, n: int, args, workdir: str, corpus: str | None = None) -> dict:
     from dedup.repeats import RepeatParams
     from dedup.spark import (
         DEFAULT_MAX_HOLDERS,
@@ -376,7 +376,11 @@ def bench_across(spark, n: int, args, workdir: str) -> dict:
     from pyspark.sql import functions as F
 
     started = time.perf_counter()
-    ids, texts, planted = across_stream(n)
+    if corpus:  # a real corpus in file order (ids 0, 1, ... in that order)
+        texts = read_jsonl(corpus)[1]
+        n, ids, planted = len(texts), list(range(len(texts))), {"corpus": os.path.basename(corpus)}
+    else:
+        ids, texts, planted = across_stream(n)
     words = sum(len(t.split()) for t in texts)
     print(f"\n== clean_across: {n} articles, {words / n:.0f} words on average, {planted} "
           f"(generated in {time.perf_counter() - started:.1f} s)", flush=True)
@@ -459,6 +463,7 @@ def main(argv=None) -> int:
     parser.add_argument("--stages", action="store_true", help="print every Spark stage of find_duplicates")
     parser.add_argument("--across", type=int, default=0, help="clean_across on a generated stream of this many articles")
     parser.add_argument("--skip-in-process", action="store_true", help="clean_across: no in-process reference run")
+    parser.add_argument("--across-corpus", default="", help="clean_across on this JSONL corpus (id, text), file order")
     parser.add_argument("--skip-duplicates", action="store_true", help="no find_duplicates/clean_column runs")
     args = parser.parse_args(argv)
 
@@ -489,6 +494,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="dedup-bench-spark-") as workdir:
         if args.across:
             bench_across(spark, args.across, args, workdir)
+        if args.across_corpus:
+            bench_across(spark, 0, args, workdir, corpus=args.across_corpus)
         if not args.skip_corpus and not args.skip_duplicates:
             ids, texts = read_jsonl(args.corpus)
             name = os.path.basename(args.corpus).split(".")[0]

@@ -1,6 +1,6 @@
 """The dedup pipeline on Apache Spark DataFrames (optional extra ``dedup[spark]``).
 
-Two entry points, each the distributed twin of an in-process function:
+Three entry points, each the distributed twin of an in-process function:
 
 - :func:`clean_column` runs :func:`dedup.repeats.clean_many` (repeats inside one text)
   over a string column, a whole Arrow batch at a time.
@@ -8,6 +8,11 @@ Two entry points, each the distributed twin of an in-process function:
   :func:`dedup.duplicates.find_duplicates` does (same signatures, same LSH bands, same
   verification rule), but every stage is a DataFrame operation, so nothing about the
   corpus is collected on the driver.
+- :func:`clean_across` removes passages that an earlier article carries, as
+  ``Deduplicator(scope="across")`` does fed the articles in order: fingerprints,
+  candidate sources (heavy keys capped), alignment in Python workers, removal.
+
+Every function also runs on a Spark Connect session (no ``SparkContext`` needed).
 
 How :func:`find_duplicates` runs (each step calls the in-process stage; see
 ``docs/spark.md`` for the measured costs):
