@@ -824,9 +824,11 @@ def candidate_sources(fingerprints: DataFrame, max_holders: int, max_sources: in
         .agg(F.count(F.lit(1)).alias("shared"))
     )
     best = Window.partitionBy("id").orderBy(F.desc("shared"), "source_ord", "source_id")
+    # row_number() <= k as such, so Spark limits each group before the shuffle too.
     return (
-        shared.withColumn("rank", F.row_number().over(best) - 1)
-        .where(F.col("rank") < max_sources)
+        shared.withColumn("rank", F.row_number().over(best))
+        .where(F.col("rank") <= max_sources)
+        .withColumn("rank", F.col("rank") - 1)
     )
 
 
