@@ -19,6 +19,21 @@ Kinds (see issue 3):
                 sometimes in quotes; >= 25 words) repeated later in the article
 ``unmodified``  the article as is (must come back byte-identical)
 
+Kinds added for issue 9:
+
+``edited-dropped``  an appended copy with 1-2% of its words substituted, dropped or inserted
+                    (anywhere but its first and last word) and one sentence (not its first) dropped
+``edged``       a copy wrapped in quotes, dashes, bullets or box characters, or with every
+                paragraph marked by a bullet or ``>``; the marks belong to the copy, so the
+                expected output has none of them (the benchmark checks "marks left")
+``sentence-k``  a sentence of the article said k times in a row (k = 2..6; short sentences of
+                4-12 words and long ones of 20-45 words). ``original`` has it once: the
+                expected output once the copies after the first reach ``min_length``; below
+                that the benchmark expects the text unchanged. Never a fragment of a copy.
+``phrase-many`` a phrase of 1-11 words of the article said 2-500 times in a row (expected as
+                for ``sentence-k``). ``Case.unit`` is the repeated sentence or phrase and
+                ``Case.copies`` how many times it stands in ``corrupted``.
+
 Usage::
 
     from inject import generate
@@ -41,7 +56,22 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-KINDS = ("exact", "reflowed", "noisy", "edited", "truncated", "multi", "paragraph", "unmodified")
+KINDS = (
+    "exact",
+    "reflowed",
+    "noisy",
+    "edited",
+    "truncated",
+    "multi",
+    "paragraph",
+    "unmodified",
+    "edited-dropped",
+    "edged",
+    "sentence-k",
+    "phrase-many",
+)
+RUN_KINDS = ("sentence-k", "phrase-many")  # one unit said several times in a row
+_ISSUE9_KINDS = ("edited-dropped", "edged", *RUN_KINDS)
 
 MIN_WORDS = 80  # articles shorter than this are not used: a repeat of them is too short to matter
 PARAGRAPH_MIN_WORDS = 25  # a repeated paragraph or quote has at least this many words
@@ -208,6 +238,8 @@ class Case:
     original: str  # the expected result of cleaning
     corrupted: str  # the input
     injected: list[tuple[int, int]] = field(default_factory=list)  # injected ranges in corrupted
+    unit: str = ""  # RUN_KINDS: the sentence or phrase said several times
+    copies: int = 0  # RUN_KINDS: how many times it stands in corrupted (the first copy is the original's)
 
     @property
     def injected_words(self) -> int:
@@ -247,7 +279,7 @@ def _reflow(paras: Sequence[str], rng: random.Random) -> tuple[str, str]:
 _QUOTE_SWAPS = {"'": "\u2019", "\u2019": "'", "\u2018": "'", '"': "\u201d", "\u201c": '"', "\u201d": '"'}
 
 
-def _add_noise(text: str, rng: random.Random) -> tuple[str, str]:
+def add_noise(text: str, rng: random.Random) -> tuple[str, str]:
     """Whitespace and typography noise: NBSP, soft hyphens, newline changes, quote styles."""
     done = []
     chars = list(text)
@@ -341,7 +373,7 @@ def _make(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -
         corrupted, inj = _append(body, [copy], [sep])
         return body, corrupted, inj, f"reflow={how} sep={sep!r}"
     if kind == "noisy":
-        noisy, how = _add_noise(body, rng)
+        noisy, how = add_noise(body, rng)
         sep = _separator(rng)
         if rng.random() < 0.25:  # the noise is in the first copy; the pasted copy is clean
             corrupted, inj = _append(noisy, [body], [sep])
@@ -371,7 +403,7 @@ def _make(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -
             if style == "reflowed" and len(art.paragraphs) > 1:
                 copy, _ = _reflow(art.paragraphs, rng)
             elif style == "noisy":
-                copy, _ = _add_noise(body, rng)
+                copy, _ = add_noise(body, rng)
             else:
                 copy, style = body, "exact"
             copies.append(copy)
@@ -423,6 +455,123 @@ def _make(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -
     raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
 
 
+# ---------------------------------------------------------------- kinds of issue 9
+
+# Marks around a whole copy: (before, after). Box lines and bullets as scrapers render them.
+_EDGES = (
+    ('"', '"'),
+    ("\u201c", "\u201d"),
+    ("\u201e", "\u201c"),
+    ("'", "'"),
+    ("\u00ab ", " \u00bb"),
+    ("\u2014 ", ""),
+    ("\u2014 ", " \u2014"),
+    ("\u2013 ", ""),
+    ("- ", ""),
+    ("\u2022 ", ""),
+    ("* ", ""),
+    ("(", ")"),
+    ("[", "]"),
+    ("\u2502 ", " \u2502"),
+    ("\u25a0 ", ""),
+    ("\u250c" + "\u2500" * 12 + "\u2510\n", "\n\u2514" + "\u2500" * 12 + "\u2518"),
+    ("\u2500" * 20 + "\n", "\n" + "\u2500" * 20),
+    ("***\n", "\n***"),
+)
+# Marks in front of every paragraph of a copy (a copy rendered as a list or a quote block).
+_PARAGRAPH_MARKS = ("\u2022 ", "- ", "* ", "> ", "\u25aa ", "\u2502 ", "\u2013 ")
+
+
+def _edit_and_drop(paras: Sequence[str], rng: random.Random) -> tuple[str, str] | None:
+    """A copy with one sentence (not the first) dropped and 1-2% of its words edited."""
+    sents_per_para = [sentences(p) for p in paras]
+    flat = [(pi, si) for pi, ss in enumerate(sents_per_para) for si in range(len(ss))]
+    if len(flat) < 3:
+        return None
+    pi, si = flat[rng.randint(1, len(flat) - 1)]
+    del sents_per_para[pi][si]
+    text = "\n\n".join(" ".join(ss) for ss in sents_per_para if ss)
+    spans = word_spans(text)
+    vocab = [text[a:b] for a, b in spans if b - a >= 4] or ["word"]
+    n = max(1, round(rng.uniform(0.01, 0.02) * len(spans)))
+    ops = []
+    # Right to left, so the offsets of the words still to edit stay valid.
+    for k in sorted(rng.sample(range(1, len(spans) - 1), min(n, len(spans) - 2)), reverse=True):
+        a, b = spans[k]
+        op = rng.choice(("sub", "drop", "insert"))
+        if op == "sub":
+            text = text[:a] + rng.choice(vocab) + text[b:]
+        elif op == "drop":
+            start = a
+            while start > 0 and text[start - 1] == " ":
+                start -= 1
+            text = text[:start] + text[b:]
+        else:
+            text = text[:a] + rng.choice(vocab) + " " + text[a:]
+        ops.append(op)
+    return text, f"sentence-dropped@{pi}.{si} edits={len(ops)}/{len(spans)}w({','.join(sorted(set(ops)))})"
+
+
+def _edged(art: Article, rng: random.Random) -> tuple[str, str]:
+    """The body (or a reflowed copy) with marks at its edges or before each paragraph."""
+    paras = list(art.paragraphs)
+    if rng.random() < 0.4 and len(paras) > 1:
+        mark = rng.choice(_PARAGRAPH_MARKS)
+        return "\n\n".join(mark + p for p in paras), f"every-paragraph={mark!r}"
+    copy, how = (art.body, "exact") if rng.random() < 0.6 or len(paras) < 2 else _reflow(paras, rng)
+    before, after = rng.choice(_EDGES)
+    return before + copy + after, f"{how} edges={before!r}...{after!r}"
+
+
+def _repeat_in_place(body: str, start: int, end: int, copies: int, seps: Sequence[str]) -> tuple[str, list]:
+    """``body`` with ``body[start:end]`` said ``copies`` times in a row (the later ones injected)."""
+    unit = body[start:end]
+    extra = "".join(sep + unit for sep in seps[: copies - 1])
+    return body[:end] + extra + body[end:], [(end + len(seps[0]), end + len(extra))]
+
+
+def make_issue9(kind: str, art: Article, rng: random.Random) -> tuple[str, str, list, str, str, int] | None:
+    """(original, corrupted, injected ranges, variant, unit, copies) for the kinds of issue 9."""
+    body = art.body
+    if kind == "edited-dropped":
+        made = _edit_and_drop(art.paragraphs, rng)
+        if made is None:
+            return None
+        copy, how = made
+        sep = _separator(rng)
+        corrupted, inj = _append(body, [copy], [sep])
+        return body, corrupted, inj, f"{how} sep={sep!r}", "", 0
+    if kind == "edged":
+        copy, how = _edged(art, rng)
+        sep = _separator(rng)
+        corrupted, inj = _append(body, [copy], [sep])
+        return body, corrupted, inj, f"{how} sep={sep!r}", "", 0
+    if kind == "sentence-k":
+        size = rng.choice(("short", "long"))
+        lo, hi = (4, 12) if size == "short" else (20, 45)
+        options = [(a, b) for a, b in sentence_spans(body) if lo <= len(norm_words(body[a:b])) <= hi]
+        if not options:
+            return None
+        a, b = rng.choice(options)
+        k = rng.randint(2, 6)
+        sep = rng.choices((" ", "\n\n", "\n"), weights=(6, 2, 1))[0]
+        corrupted, inj = _repeat_in_place(body, a, b, k, [sep] * (k - 1))
+        unit = body[a:b]
+        return body, corrupted, inj, f"{size} words={len(norm_words(unit))} k={k} sep={sep!r}", unit, k
+    if kind == "phrase-many":
+        length = rng.randint(1, 11)
+        spans = word_spans(body)
+        if len(spans) < length + 2:
+            return None
+        first = rng.randrange(1, len(spans) - length)
+        a, b = spans[first][0], spans[first + length - 1][1]
+        n = round(2 * 250 ** rng.random())  # log-uniform 2..500
+        corrupted, inj = _repeat_in_place(body, a, b, n, [" "] * (n - 1))
+        unit = body[a:b]
+        return body, corrupted, inj, f"words={len(norm_words(unit))} n={n}", unit, n
+    raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+
+
 def generate(
     corpora: Sequence[str],
     kinds: Sequence[str] = KINDS,
@@ -458,11 +607,17 @@ def generate(
                 if made >= per_kind:
                     break
                 art = articles[idx]
-                out = _make(kind, art, rng, foreign)
+                if kind in _ISSUE9_KINDS:
+                    out = make_issue9(kind, art, rng)
+                else:
+                    built = _make(kind, art, rng, foreign)
+                    out = None if built is None else (*built, "", 0)
                 if out is None:
                     continue
-                original, corrupted, injected, variant = out
-                yield Case(f"{name}/{kind}/{art.id}", kind, name, art.id, variant, original, corrupted, injected)
+                original, corrupted, injected, variant, unit, copies = out
+                yield Case(
+                    f"{name}/{kind}/{art.id}", kind, name, art.id, variant, original, corrupted, injected, unit, copies
+                )
                 made += 1
 
 

@@ -96,11 +96,13 @@ def test_jsonl_keeps_order_and_every_other_field(tmp_path):
     out = (tmp_path / "out.jsonl").read_bytes()
     got = read_jsonl(out)
     assert [r["id"] for r in got] == [r["id"] for r in rows]
-    for before, after in zip(rows, got):
-        assert after == dict(before, text=dedup.clean(before["text"]))
+    expected = library_both(rows)  # the default: repeats inside documents and passages seen before
+    assert expected != [dedup.clean(r["text"]) for r in rows]  # the input has both kinds
+    for before, after, text in zip(rows, got, expected):
+        assert after == dict(before, text=text)
     # records without repeats are copied byte for byte
-    for before_line, after_line, row in zip(data.splitlines(), out.splitlines(), rows):
-        if dedup.clean(row["text"]) == row["text"]:
+    for before_line, after_line, row, text in zip(data.splitlines(), out.splitlines(), rows, expected):
+        if text == row["text"]:
             assert before_line == after_line
 
 
@@ -155,7 +157,7 @@ def test_parquet_round_trip_keeps_schema_and_other_columns(tmp_path):
     assert out.schema == table.schema
     assert out.column("id").to_pylist() == table.column("id").to_pylist()
     assert out.column("n").to_pylist() == table.column("n").to_pylist()
-    assert out.column("text").to_pylist() == [dedup.clean(r["text"]) for r in rows]
+    assert out.column("text").to_pylist() == library_both(rows)
 
 
 def test_parquet_without_the_text_column_names_the_columns(tmp_path):
@@ -400,7 +402,7 @@ def test_progress_bar_only_on_a_terminal_and_summary_unless_quiet(tmp_path):
         (["clean", "in.jsonl", "--threshold", "1.5"], "--threshold must be in (0, 1]"),
         (["clean", "in.jsonl", "--jobs", "0"], "--jobs must be an integer >= 1"),
         (["clean", "missing.jsonl"], "input not found: missing.jsonl"),
-        (["clean", "in.jsonl", "--state", "s.bin"], "--state keeps the across-document memory"),
+        (["clean", "in.jsonl", "--scope", "within", "--state", "s.bin"], "--state keeps the across-document memory"),
         (["clean", "in.jsonl", "--frobnicate"], "unrecognized arguments"),
     ],
 )
@@ -514,14 +516,35 @@ def test_dups_writes_clusters_of_near_duplicate_documents(tmp_path):
     assert cluster["pairs"][0]["similarity"] >= 0.7
     expected = find_duplicates([r["text"] for r in rows], 0.7, ids=[r["id"] for r in rows]).to_records()
     assert [cluster] == json.loads(json.dumps(expected))
-    assert "clusters: 1, 2 documents in them" in done.stderr.decode()
+    assert "1 cluster, 2 documents in them" in done.stderr.decode()
 
 
-def test_dups_refuses_repeated_ids(tmp_path):
+_CHINESE = "东京都政府今天宣布，从明年四月起将在市中心实施新的交通规则，以减少拥堵和空气污染。市民可以在网上查看详细的说明。"
+
+
+def test_dups_finds_text_without_spaces_by_default_and_mode_word_does_not(tmp_path):
+    rows = [{"id": "a", "text": _CHINESE}, {"id": "b", "text": _CHINESE.replace("四月", "五月")}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    (cluster,) = read_jsonl(run("dups", tmp_path / "in.jsonl", "--threshold", "0.7", check_rc=0).stdout)
+    assert cluster["members"] == ["a", "b"]
+    done = run("dups", tmp_path / "in.jsonl", "--threshold", "0.7", "--mode", "word", check_rc=0)
+    assert read_jsonl(done.stdout) == []
+
+
+def test_bad_mode_is_a_usage_error_naming_the_option(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": ENGLISH}])
+    done = run("dups", tmp_path / "in.jsonl", "--mode", "words", check_rc=2)
+    assert "--mode" in done.stderr.decode() and "'auto', 'word', 'char'" in done.stderr.decode()
+
+
+
+@pytest.mark.parametrize("command", ["dups", "clean", "explain"])
+def test_every_command_refuses_repeated_ids(tmp_path, command):
     write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": ENGLISH}, {"id": 1, "text": DUTCH}])
-    done = run("dups", tmp_path / "in.jsonl", "-o", tmp_path / "c.jsonl", check_rc=1)
-    assert f"{tmp_path / 'in.jsonl'}:2: document id 1 was used before" in done.stderr.decode()
-    assert not (tmp_path / "c.jsonl").exists()
+    done = run(command, tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", check_rc=1)
+    where = tmp_path / "in.jsonl"
+    assert f"{where}:2: document id 1 was used before (at {where}:1)" in done.stderr.decode()
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 # --------------------------------------------------------------------------- pieces of the command, in process
@@ -555,7 +578,7 @@ def test_ordered_pool_yields_results_in_input_order_whatever_finishes_first():
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab \n.", max_size=60), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), max_size=5))
 def test_offsets_in_a_cleaned_text_map_back_to_the_same_characters(original, cuts):
-    from dedup.cli.report import offset_map
+    from dedup.report import offset_map
 
     keep = [True] * len(original)
     for start, length in cuts:
@@ -645,7 +668,8 @@ def test_a_worker_killed_mid_run_fails_the_run_instead_of_hanging(tmp_path):
 
 def test_options_that_do_not_apply_are_named_in_a_warning(tmp_path):
     write_jsonl(tmp_path / "in.jsonl", records(2))
-    done = run("clean", tmp_path / "in.jsonl", "--num-perm", "64", "-o", tmp_path / "out.jsonl", check_rc=0)
+    done = run("clean", tmp_path / "in.jsonl", "--scope", "within", "--num-perm", "64", "-o", tmp_path / "out.jsonl",
+               check_rc=0)
     assert "no effect on repeats inside a document: --num-perm" in done.stderr.decode()
 
 
@@ -655,3 +679,97 @@ def test_format_option_overrides_detection_on_stdin():
     assert "<stdin>:1: invalid JSON" in sniffed.stderr.decode() and "use --format text" in sniffed.stderr.decode()
     done = run("clean", "-", "--format", "text", stdin=text.encode(), check_rc=0)
     assert done.stdout.decode() == dedup.clean(text)
+
+
+# --------------------------------------------------------------------------- defaults, help and messages
+
+
+def test_clean_by_default_also_removes_documents_seen_before(tmp_path):
+    # A corpus with exact duplicate documents: the default removes the later copies' text.
+    rows = [{"id": "a", "text": ENGLISH}, {"id": "b", "text": UNIQUE[0]}, {"id": "c", "text": ENGLISH}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    done = run("clean", tmp_path / "in.jsonl", check_rc=0)
+    got = [r["text"] for r in read_jsonl(done.stdout)]
+    assert got == [ENGLISH, UNIQUE[0], ""]
+    assert got == library_both(rows)
+    assert "passages seen in earlier documents: 1 document changed" in done.stderr.decode()
+
+
+def test_help_prints_the_library_defaults():
+    from dedup import Deduplicator, find_duplicates, find_repeats
+    from dedup.cli.parser import library_defaults
+
+    within, across = library_defaults(find_repeats), library_defaults(Deduplicator.__init__)
+    text = " ".join(run("clean", "--help", check_rc=0).stdout.decode().split())
+    assert f"default: {within['threshold']} inside a document, {across['threshold']} across documents" in text
+    assert f"default: {within['min_length']} inside a document, {across['min_length']} across documents" in text
+    assert f"(default: {within['max_gap']})" in text and "(default: both)" in text
+    dups = " ".join(run("dups", "--help", check_rc=0).stdout.decode().split())
+    assert f"in (0, 1) (default: {library_defaults(find_duplicates)['threshold']})" in dups
+    assert "--jobs" not in dups  # dups runs in one process: no option that does nothing
+
+
+def test_dups_threshold_range_in_help_is_the_one_enforced(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", records(2))
+    done = run("dups", "in.jsonl", "--threshold", "1", cwd=tmp_path, check_rc=2)
+    assert "--threshold must be in (0, 1), got 1.0" in done.stderr.decode()
+    assert "unrecognized arguments: -j" in run("dups", "in.jsonl", "-j", "2", cwd=tmp_path, check_rc=2).stderr.decode()
+
+
+def test_summary_says_what_to_try_when_nothing_was_removed(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": text} for i, text in enumerate(UNIQUE)])
+    err = run("clean", tmp_path / "in.jsonl", "--scope", "within", "-o", tmp_path / "o.jsonl", check_rc=0).stderr.decode()
+    assert "nothing removed" in err and "--scope both" in err and "--threshold" in err
+    assert f"dedup dups {tmp_path / 'in.jsonl'}" in err
+    # something removed: no hint
+    write_jsonl(tmp_path / "doubled.jsonl", [{"id": 1, "text": doubled(ENGLISH)}])
+    assert "nothing removed" not in run("clean", tmp_path / "doubled.jsonl", check_rc=0).stderr.decode()
+
+
+def test_summary_counts_agree_in_number_and_give_no_rate_for_no_documents(tmp_path):
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    err = run("clean", tmp_path / "empty.jsonl", check_rc=0).stderr.decode()
+    assert "0 documents in" in err and "docs/s" not in err
+    write_jsonl(tmp_path / "one.jsonl", [{"id": 1, "text": ENGLISH}, {"id": 2, "text": ENGLISH}])
+    err = run("dups", tmp_path / "one.jsonl", check_rc=0).stderr.decode()
+    assert "1 cluster, 2 documents in them" in err
+
+
+def test_drop_empty_leaves_out_records_with_no_text_and_the_report_lists_them(tmp_path):
+    rows = [{"id": "a", "text": ENGLISH}, {"id": "b", "text": ENGLISH}, {"id": "c", "text": "   "},
+            {"id": "d", "text": UNIQUE[0]}]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    kept = run("clean", tmp_path / "in.jsonl", check_rc=0)
+    assert [r["id"] for r in read_jsonl(kept.stdout)] == ["a", "b", "c", "d"]
+    assert "--drop-empty leaves them out" in kept.stderr.decode()
+    done = run("clean", tmp_path / "in.jsonl", "--drop-empty", "--report", tmp_path / "r.jsonl", check_rc=0)
+    assert [(r["id"], r["text"]) for r in read_jsonl(done.stdout)] == [("a", ENGLISH), ("d", UNIQUE[0])]
+    report = read_jsonl((tmp_path / "r.jsonl").read_bytes())
+    assert [(e["id"], e["kind"]) for e in report if e["kind"] == "dropped"] == [("b", "dropped"), ("c", "dropped")]
+    assert any(e["id"] == "b" and e["kind"] == "across" for e in report)  # what was removed from it
+    err = done.stderr.decode()
+    assert "4 documents in, 2 out" in err and "documents dropped (no text left): 2" in err
+
+
+def test_drop_empty_in_a_folder_of_text_files_writes_no_file_for_an_emptied_one(tmp_path):
+    src = tmp_path / "articles"
+    src.mkdir()
+    (src / "a.txt").write_text(ENGLISH, encoding="utf-8")
+    (src / "b.txt").write_text(ENGLISH, encoding="utf-8")  # all seen in a.txt
+    run("clean", src, "-o", tmp_path / "out", "--drop-empty", check_rc=0)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt"]
+
+
+def test_an_output_that_cannot_be_written_is_named_as_the_user_gave_it(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", records(2))
+    (tmp_path / "file").write_text("a file, not a folder")
+    targets = [tmp_path / "file" / "sub" / "out.jsonl"]
+    if os.path.isdir("/proc/self"):  # a folder where even root cannot create a file
+        targets.append(Path("/proc/out.jsonl"))
+    for target in targets:
+        for option in ("-o", "--report", "--rejects"):
+            others = [] if option == "-o" else ["-o", tmp_path / "o.jsonl"]
+            done = run("clean", tmp_path / "in.jsonl", option, target, *others)
+            err = done.stderr.decode()
+            assert done.returncode in (1, 2), err
+            assert str(target.parent) in err and ".dedup-" not in err and ".tmp" not in err, err

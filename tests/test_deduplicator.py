@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup import lsh
+from dedup import lsh, storage
 from dedup.deduplicator import ArticleMatch, Deduplicator, _segment
 from dedup.shingle import shingles
 from dedup.text import tokenize
@@ -381,14 +381,14 @@ def test_crash_during_save_leaves_the_previous_state(tmp_path, monkeypatch):
     filled().save(path)
     bigger = filled()
     bigger.add(article(LOCAL_B, LOCAL_NL), doc_id="p3")
-    real_write = lsh._write_npz
+    real_write = storage.write_arrays
 
     def crash_halfway(handle, arrays):
         real_write(handle, arrays)
         handle.truncate(handle.tell() // 2)
         raise KeyboardInterrupt  # the process is killed mid-write
 
-    monkeypatch.setattr(lsh, "_write_npz", crash_halfway)
+    monkeypatch.setattr(storage, "write_arrays", crash_halfway)
     with pytest.raises(KeyboardInterrupt):
         bigger.save(path)
     monkeypatch.undo()

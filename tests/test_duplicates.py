@@ -110,12 +110,47 @@ def test_find_duplicates_accepts_id_pairs_and_ids():
     assert by_pairs.pairs == [("d0", "d2", 1.0)]
 
 
+def test_find_duplicates_takes_records_with_text_field_and_id_field():
+    docs = [WIRE_EN, SPORT, WIRE_EN.upper(), LOCAL_A]
+    records = [{"url": f"u{i}", "body": text, "id": f"i{i}"} for i, text in enumerate(docs)]
+    by_field = find_duplicates(records, threshold=0.9, text_field="body", id_field="url")
+    assert [c.members for c in by_field] == [["u0", "u2"]]
+    # without id_field: the record's "id" if present, else its position
+    assert [c.members for c in find_duplicates(records, threshold=0.9, text_field="body")] == [["i0", "i2"]]
+    plain = [{"text": text} for text in docs]
+    assert [c.members for c in find_duplicates(plain, threshold=0.9)] == [[0, 2]]
+
+
+@pytest.mark.parametrize(
+    "docs, kwargs",
+    [
+        ([("a", WIRE_EN), ("b", SPORT), ("a", LOCAL_A)], {}),
+        ([WIRE_EN, SPORT, LOCAL_A], {"ids": ["a", "b", "a"]}),
+        ([{"id": "a", "text": WIRE_EN}, {"id": "b", "text": SPORT}, {"id": "a", "text": LOCAL_A}], {}),
+    ],
+)
+def test_find_duplicates_refuses_repeated_ids_in_every_input_shape(docs, kwargs):
+    with pytest.raises(ValueError, match=r"document id 'a' is repeated: at positions 0 and 2"):
+        find_duplicates(docs, **kwargs)
+
+
 def test_find_duplicates_records_are_json_lines(tmp_path):
     result = find_duplicates([WIRE_EN, LOCAL_A, WIRE_EN], threshold=0.9)
     path = tmp_path / "clusters.jsonl"
     result.write_jsonl(path)
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert records == [{"cluster": 0, "size": 2, "members": [0, 2], "pairs": [{"a": 0, "b": 2, "similarity": 1.0}]}]
+
+
+def test_cluster_file_keeps_lone_surrogate_ids_and_replaces_the_old_file_whole(tmp_path):
+    path = tmp_path / "clusters.jsonl"
+    path.write_text("old clusters\n")
+    result = find_duplicates([("a\ud800", WIRE_EN), ("b", LOCAL_A), ("c\udfff", WIRE_EN)], threshold=0.9)
+    result.write_jsonl(path)
+    (line,) = path.read_bytes().splitlines()
+    assert b'"members": ["a\\ud800", "c\\udfff"]' in line
+    assert json.loads(line)["members"] == ["a\ud800", "c\udfff"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clusters.jsonl"]
 
 
 def test_empty_documents_are_reported_not_clustered():
@@ -168,6 +203,9 @@ def test_find_duplicates_matches_datasketch_on_clear_cases():
         (lambda: find_duplicates([("a", WIRE_EN)], ids=["x"]), ValueError, "ids"),
         (lambda: find_duplicates([WIRE_EN], params=(40, 4)), ValueError, "params"),
         (lambda: find_duplicates([WIRE_EN], progress="yes"), TypeError, "progress"),
+        (lambda: find_duplicates([{"body": WIRE_EN}]), ValueError, "no field 'text' \\(text_field\\)"),
+        (lambda: find_duplicates([{"text": WIRE_EN}], id_field="url"), ValueError, "no field 'url' \\(id_field\\)"),
+        (lambda: find_duplicates([{"text": None}]), TypeError, r"docs\[0\]\['text'\] must be str"),
     ],
 )
 def test_find_duplicates_errors(call, error, message):

@@ -11,6 +11,7 @@ import pytest
 
 from dedup.io import (
     AtomicOutputs,
+    InputError,
     InputFile,
     Record,
     RecordError,
@@ -23,6 +24,7 @@ from dedup.io import (
     same_path,
     split_suffixes,
 )
+from dedup.storage import host_tag
 
 NOTE = "Het waterschap verhoogt de dijk bij Kampen met een halve meter. Café “De Sluis” blijft open."
 
@@ -198,3 +200,158 @@ def test_same_path_sees_through_links_and_relative_names(tmp_path, monkeypatch):
     assert not same_path("other.jsonl", str(real))
     assert is_inside(str(tmp_path / "sub" / "x"), str(tmp_path))
     assert not is_inside(str(tmp_path) + "-other", str(tmp_path))
+
+
+# --------------------------------------------------------------------------- faults and bad input
+
+
+def test_lone_surrogate_escape_is_written_back_as_the_same_escape(tmp_path):
+    raw = b'{"id": "k\\udc80", "text": "Eerste zin.\\ud800 Tweede zin."}\n'
+    (record,) = read_records(jsonl_file(tmp_path, [raw]))
+    assert record.text == "Eerste zin.\ud800 Tweede zin." and record.id == "k\udc80"
+    out = io.BytesIO()
+    writer = RecordWriter(out, "jsonl")
+    writer.write(record, "Eerste zin.\ud800")
+    writer.write_json({"id": record.id, "removed": 1})
+    writer.close()
+    assert out.getvalue() == b'{"id": "k\\udc80", "text": "Eerste zin.\\ud800"}\n{"id": "k\\udc80", "removed": 1}\n'
+
+
+def test_text_output_of_a_lone_surrogate_names_the_record(tmp_path):
+    (record,) = read_records(jsonl_file(tmp_path, [b'{"text": "a\\ud800b"}\n']))
+    writer = RecordWriter(io.BytesIO(), "text")
+    with pytest.raises(InputError, match=r"in\.jsonl:1: .*lone surrogate.*write JSONL"):
+        writer.write(record, record.text)
+
+
+def compressed(kind: str, data: bytes) -> bytes:
+    import bz2
+    import lzma
+
+    import zstandard
+
+    return {
+        "gz": gzip.compress,
+        "bz2": bz2.compress,
+        "xz": lzma.compress,
+        "zst": lambda d: zstandard.ZstdCompressor().compress(d),
+    }[kind](data)
+
+
+LINES = b"".join(json.dumps({"id": i, "text": f"{NOTE} ({i})"}).encode() + b"\n" for i in range(400))
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2", "xz", "zst"])
+def test_truncated_compressed_input_gives_records_then_one_file_error(tmp_path, kind):
+    data = compressed(kind, LINES)
+    path = tmp_path / f"in.jsonl.{kind}"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    items = list(read_records(InputFile(str(path), path.name, "jsonl")))
+    *records, error = items
+    assert all(isinstance(r, Record) for r in records) and len(records) < 400
+    assert [r.id for r in records] == list(range(len(records)))
+    assert isinstance(error, RecordError) and error.unit == "file"
+    assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+    assert "truncated" in error.message or "damaged" in error.message
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2", "xz"])
+def test_truncated_compressed_text_file_is_one_file_error(tmp_path, kind):
+    data = compressed(kind, NOTE.encode() * 200)
+    path = tmp_path / f"note.txt.{kind}"
+    path.write_bytes(data[: len(data) // 2])
+    (error,) = read_records(InputFile(str(path), path.name, "text"))
+    assert isinstance(error, RecordError) and error.unit == "file" and str(path) in str(error)
+
+
+def test_damaged_gzip_data_is_a_file_error(tmp_path):
+    data = bytearray(compressed("gz", LINES))
+    data[len(data) // 2] ^= 0xFF
+    path = tmp_path / "in.jsonl.gz"
+    path.write_bytes(bytes(data))
+    items = list(read_records(InputFile(str(path), path.name, "jsonl")))
+    assert isinstance(items[-1], RecordError) and items[-1].unit == "file"
+
+
+def test_broken_link_and_fifo_in_a_folder_are_file_errors_that_do_not_block(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(b'{"text": "goed"}\n')
+    os.symlink(tmp_path / "gone.jsonl", tmp_path / "b.jsonl")
+    os.mkfifo(tmp_path / "c.jsonl")
+    found = open_input(str(tmp_path))
+    assert [f.relpath for f in found.files] == ["a.jsonl", "b.jsonl", "c.jsonl"]
+    results = [list(read_records(f)) for f in found.files]
+    assert isinstance(results[0][0], Record)
+    (broken,), (fifo,) = results[1], results[2]
+    assert str(broken).startswith(str(tmp_path / "b.jsonl")) and "broken symbolic link" in broken.message
+    assert "FIFO" in fifo.message
+    assert json.loads(fifo.reject_bytes()) == {"source": str(tmp_path / "c.jsonl"), "error": fifo.message}
+
+
+def test_output_files_and_folders_honour_the_umask_and_replacing_keeps_the_mode(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        (tmp_path / "kept.jsonl").write_bytes(b"old")
+        os.chmod(tmp_path / "kept.jsonl", 0o640)
+        outputs = AtomicOutputs()
+        outputs.file(str(tmp_path / "new.jsonl")).write(b"x")
+        outputs.file(str(tmp_path / "kept.jsonl")).write(b"y")
+        outputs.folder(str(tmp_path / "out"))
+        outputs.commit()
+    finally:
+        os.umask(previous)
+    modes = {name: os.stat(tmp_path / name).st_mode & 0o777 for name in ("new.jsonl", "kept.jsonl", "out")}
+    assert modes == {"new.jsonl": 0o644, "kept.jsonl": 0o640, "out": 0o755}
+
+
+def test_next_run_removes_what_a_killed_run_left_and_restores_a_folder_moved_aside(tmp_path):
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    (tmp_path / f".out.jsonl.dedup-{host_tag()}-{child.pid}-abc123.tmp").write_bytes(b"half")
+    aside = tmp_path / f".folder.dedup-{host_tag()}-{child.pid}-xyz.old"
+    aside.mkdir()
+    (aside / "previous.jsonl").write_bytes(b"previous output")
+    outputs = AtomicOutputs()
+    outputs.file(str(tmp_path / "out.jsonl")).write(b"new")
+    outputs.folder(str(tmp_path / "folder"))  # a killed run's previous folder comes back first
+    assert (tmp_path / "folder" / "previous.jsonl").read_bytes() == b"previous output"
+    outputs.abort()
+    assert sorted(os.listdir(tmp_path)) == ["folder"]
+
+
+def test_gzip_output_header_names_the_destination_not_the_temporary(tmp_path):
+    outputs = AtomicOutputs()
+    writer = RecordWriter(outputs.file(str(tmp_path / "out.jsonl.gz")), "jsonl", name=str(tmp_path / "out.jsonl.gz"))
+    writer.write_json({"a": 1})
+    writer.close()
+    outputs.commit()
+    data = (tmp_path / "out.jsonl.gz").read_bytes()
+    assert b"out.jsonl\x00" in data[:30] and b"dedup-" not in data
+
+
+def test_input_too_damaged_to_tell_its_format_is_an_input_error_naming_it(tmp_path):
+    path = tmp_path / "export"  # no extension: the format must be read from the content
+    path.write_bytes(gzip.compress(LINES)[:40])
+    with pytest.raises(InputError, match=r"export: compressed data end early .*use --format"):
+        open_input(str(path))
+
+
+def test_truncated_parquet_is_a_one_line_file_error_and_a_flipped_one_never_raises(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": [NOTE] * 3000, "id": list(range(3000))}), tmp_path / "good.parquet")
+    data = (tmp_path / "good.parquet").read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 2])
+    flipped = bytearray(data)
+    flipped[len(data) // 3] ^= 0xFF
+    (tmp_path / "flip.parquet").write_bytes(bytes(flipped))
+    (error,) = read_records(InputFile(str(tmp_path / "cut.parquet"), "cut.parquet", "parquet"))
+    assert isinstance(error, RecordError) and error.unit == "file"
+    assert str(error).startswith(str(tmp_path / "cut.parquet")) and "\n" not in str(error)
+    # Parquet pages carry no checksum by default: a flipped byte is caught when it breaks
+    # the encoding, else it changes a value. Either way reading never raises.
+    *_, last = read_records(InputFile(str(tmp_path / "flip.parquet"), "flip.parquet", "parquet"))
+    assert isinstance(last, Record) or (last.unit == "file" and "\n" not in str(last))

@@ -110,6 +110,20 @@ def test_char_mode_signs_text_without_spaces():
     assert jaccard(sigs[0], sigs[2]) < 0.1
 
 
+def test_default_auto_mode_signs_spaced_text_exactly_as_word_mode():
+    texts = [ARTICLE, STORY, "Москва — столица России, а Αθήνα είναι πρωτεύουσα."]
+    assert np.array_equal(MinHasher(num_perm=64).sign(texts), MinHasher(num_perm=64, mode="word").sign(texts))
+
+
+def test_default_auto_mode_finds_near_duplicates_written_without_spaces():
+    # In word mode each clause is one token: one changed character changes the token.
+    a = "东京都政府今天宣布，从明年四月起将在市中心实施新的交通规则，以减少拥堵和空气污染。"
+    b = a.replace("四月", "五月")
+    auto, word = MinHasher(num_perm=128), MinHasher(num_perm=128, mode="word")
+    assert jaccard(*auto.sign([a, b])) > 0.6
+    assert jaccard(*word.sign([a, b])) < 0.3
+
+
 def test_jaccard_row_wise_on_2d_arrays():
     sigs = MinHasher(num_perm=32).sign([ARTICLE, STORY, ARTICLE])
     estimates = jaccard(sigs[:2], sigs[1:])
@@ -404,7 +418,7 @@ def test_bad_ngram_is_a_value_error_naming_ngram(ngram):
 
 @pytest.mark.parametrize("mode", ["words", "", None, "CHAR"])
 def test_bad_mode_is_a_value_error_naming_mode(mode):
-    with pytest.raises(ValueError, match="mode must be one of 'word', 'char'"):
+    with pytest.raises(ValueError, match="mode must be one of 'auto', 'word', 'char'"):
         MinHasher(mode=mode)
 
 
@@ -416,7 +430,7 @@ def test_bad_seed_is_a_value_error_naming_seed(seed):
 
 def test_numpy_integers_are_accepted_as_parameters():
     hasher = MinHasher(num_perm=np.int64(32), ngram=np.int32(3), seed=np.uint8(4))
-    assert hasher.params == {"num_perm": 32, "ngram": 3, "mode": "word", "seed": 4}
+    assert hasher.params == {"num_perm": 32, "ngram": 3, "mode": "auto", "seed": 4}
 
 
 @pytest.mark.parametrize(

@@ -179,7 +179,7 @@ def test_non_str_input_is_a_type_error_naming_what_was_given():
 
 
 def test_bad_mode_is_a_value_error_naming_mode():
-    with pytest.raises(ValueError, match="mode must be one of 'word', 'char', got 'words'"):
+    with pytest.raises(ValueError, match="mode must be one of 'auto', 'word', 'char', got 'words'"):
         tokenize(["x"], "words")
 
 
@@ -220,7 +220,7 @@ _TEXTS = st.lists(st.text(alphabet=_ALPHABET, max_size=40), max_size=8)
 
 
 @settings(max_examples=150, deadline=None)
-@given(_TEXTS, st.sampled_from(["word", "char"]))
+@given(_TEXTS, st.sampled_from(["word", "char", "auto"]))
 def test_batch_result_equals_per_text_result(texts, mode):
     batch = tokenize(texts, mode)
     assert len(batch) == len(texts)
@@ -233,7 +233,7 @@ def test_batch_result_equals_per_text_result(texts, mode):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.text(alphabet=_ALPHABET, max_size=60), st.sampled_from(["word", "char"]))
+@given(st.text(alphabet=_ALPHABET, max_size=60), st.sampled_from(["word", "char", "auto"]))
 def test_token_spans_are_ordered_non_empty_ranges_inside_the_text(text, mode):
     tokens = tokenize([text], mode)
     starts, ends = tokens.starts.tolist(), tokens.ends.tolist()
@@ -296,3 +296,224 @@ def test_paragraphs_are_separated_by_blank_lines_and_exclude_whitespace():
 def test_whitespace_only_text_has_no_paragraphs():
     assert paragraphs(" \n\n\t") == []
     assert paragraphs("") == []
+
+
+# --- auto mode: every script with the defaults ------------------------------------------
+
+
+def auto(text: str) -> list[str]:
+    return words(text, "auto")
+
+
+def weights(text: str, mode: str = "auto") -> list[float]:
+    return [round(float(w), 2) for w in tokenize([text], mode).weights]
+
+
+def test_auto_is_the_default_mode():
+    text = "北京和Berlin"
+    assert tokenize([text]).hashes.tolist() == tokenize([text], "auto").hashes.tolist()
+    assert words(text, "auto") == ["北", "京", "和", "Berlin"]
+
+
+def test_auto_chinese_one_token_per_character_and_punctuation_splits():
+    text = "北京市今天发布了新规定，明年起实施。"
+    assert auto(text) == list("北京市今天发布了新规定明年起实施")
+    tokens = tokenize([text], "auto")
+    assert tokens.starts.tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16]
+    assert tokens.ends.tolist() == [s + 1 for s in tokens.starts.tolist()]
+    assert weights(text) == [0.6] * 16
+
+
+def test_auto_japanese_kanji_kana_latin_and_digits():
+    text = "2024年4月、東京のAIスタートアップがGPU不足を語った。"
+    assert auto(text) == [
+        "2024", "年", "4", "月", "東", "京", "の", "AI", "ス", "タ", "ー", "ト", "ア", "ッ", "プ", "が",
+        "GPU", "不", "足", "を", "語", "っ", "た",
+    ]
+    assert weights(text)[:4] == [1.0, 0.6, 1.0, 0.6]
+    assert weights(text)[7] == 1.0  # AI
+
+
+def test_auto_full_width_latin_and_digits_are_words_equal_to_ascii():
+    assert auto("ＧＰＵは２０２４年") == ["ＧＰＵ", "は", "２０２４", "年"]
+    assert hashes("ＧＰＵは２０２４年", "auto")[0] == hashes("GPU", "auto")[0]
+    assert hashes("ＧＰＵは２０２４年", "auto")[2] == hashes("2024", "auto")[0]
+
+
+def test_auto_half_width_katakana_equals_full_width():
+    assert hashes("ｶﾀｶﾅ", "auto") == hashes("カタカナ", "auto")
+
+
+def test_auto_thai_letters_keep_their_marks_and_digits_form_numbers():
+    text = "ประเทศไทยมีประชากร ๖๖ ล้านคน"
+    tokens = auto(text)
+    assert "๖๖" in tokens
+    letters = [t for t in tokens if t != "๖๖"]
+    assert "".join(letters) == text.replace(" ", "").replace("๖๖", "")
+    # every token starts on a letter; vowel signs and tone marks ride with the letter before
+    assert all(unicodedata.category(t[0]) == "Lo" for t in letters)
+    assert all(unicodedata.category(c)[0] == "M" for t in letters for c in t[1:])
+    assert "ท" in letters and any(len(t) > 1 for t in letters)
+    assert set(weights(text)) == {0.3, 1.0}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("서울은 한국의 수도입니다", ["서울은", "한국의", "수도입니다"]),  # Hangul is written with spaces
+        ("اللغة العربية جميلة", ["اللغة", "العربية", "جميلة"]),
+        ("हिन्दी भाषा बहुत सुंदर है", ["हिन्दी", "भाषा", "बहुत", "सुंदर", "है"]),
+        ("Москва — столица России", ["Москва", "столица", "России"]),
+        ("Η Αθήνα είναι πρωτεύουσα", ["Η", "Αθήνα", "είναι", "πρωτεύουσα"]),
+        ("བོད་ཡིག་ནི", ["བོད", "ཡིག", "ནི"]),  # Tibetan: the tsheg separates syllables
+    ],
+)
+def test_auto_spaced_scripts_are_word_tokens_identical_to_word_mode(text, expected):
+    assert auto(text) == expected
+    a, w = tokenize([text], "auto"), tokenize([text], "word")
+    assert a.hashes.tolist() == w.hashes.tolist()
+    assert a.starts.tolist() == w.starts.tolist() and a.ends.tolist() == w.ends.tolist()
+    assert weights(text) == [1.0] * len(expected)
+
+
+def test_auto_mixed_chinese_and_english_sentence():
+    text = "Apple发布了iPhone 15，售价5999元。"
+    assert auto(text) == ["Apple", "发", "布", "了", "iPhone", "15", "售", "价", "5999", "元"]
+    assert weights(text) == [1.0, 0.6, 0.6, 0.6, 1.0, 1.0, 0.6, 0.6, 1.0, 0.6]
+
+
+def test_auto_apostrophe_does_not_join_unspaced_letters():
+    assert auto("中'文 l'eau") == ["中", "文", "l'eau"]
+
+
+def test_auto_mark_after_an_unspaced_letter_stays_with_it():
+    assert auto("中\u0301a") == ["中\u0301", "a"]
+    assert auto("a\u0301中") == ["a\u0301", "中"]
+
+
+def test_auto_astral_ideographs_are_char_tokens():
+    text = "𠀀𠀁 abc"
+    assert auto(text) == ["𠀀", "𠀁", "abc"]
+    assert weights(text) == [0.6, 0.6, 1.0]
+
+
+def test_auto_thai_sara_am_is_a_thai_letter():
+    # ำ folds (NFKD) to a multi-letter code that names no script: classed as written.
+    assert auto("น้ำ ทำ") == ["น้", "ำ", "ท", "ำ"]
+    assert weights("น้ำ ทำ") == [0.3] * 4
+
+
+def test_auto_on_text_with_only_unspaced_letters_equals_char_mode():
+    text = "東京は晴れ、大阪は雨。ภาษาไทยน้ำ ｶﾀｶﾅ 丽"
+    a, c = tokenize([text], "auto"), tokenize([text], "char")
+    assert a.hashes.tolist() == c.hashes.tolist()
+    assert a.starts.tolist() == c.starts.tolist() and a.ends.tolist() == c.ends.tolist()
+    assert a.weights.tolist() == c.weights.tolist()
+
+
+def test_weights_are_float32_and_one_per_word_in_word_mode():
+    tokens = tokenize(["een twee drie", "東京は晴れ"], "word")
+    assert tokens.weights.dtype == np.float32
+    assert tokens.weights.tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_char_mode_weights_count_letters_as_fractions_of_a_word():
+    assert weights("ab東", "char") == [0.22, 0.22, 0.6]
+
+
+def test_weights_of_a_chinese_passage_count_about_its_words():
+    # 今天 / 上午 / 市政府 / 宣布 / 了 / 新的 / 交通 / 计划: 8 words, 15 characters
+    total = float(tokenize(["今天上午市政府宣布了新的交通计划"], "auto").weights.sum())
+    assert 8 <= total <= 10
+
+
+def test_tokens_of_keeps_the_weights():
+    batch = tokenize(["one two", "三四", "五 six"], "auto")
+    assert batch.of(1).weights.tolist() == pytest.approx([0.6, 0.6])
+    assert batch.of(2).weights.tolist() == pytest.approx([0.6, 1.0])
+
+
+def test_auto_batches_spanning_many_chunks_equal_single_texts(monkeypatch):
+    monkeypatch.setattr(text_module, "_CHUNK_CHARS", 16)
+    texts = [f"第{i}号文章 has {i} words 和字" for i in range(30)] + ["", "ภาษาไทย ok"]
+    batch = tokenize(texts, "auto")
+    for i, text in enumerate(texts):
+        alone = tokenize([text], "auto")
+        assert batch.of(i).hashes.tolist() == alone.hashes.tolist()
+        assert batch.of(i).starts.tolist() == alone.starts.tolist()
+        assert batch.of(i).weights.tolist() == alone.weights.tolist()
+
+
+_SCRIPTS_ALPHABET = st.sampled_from(
+    list("abcXYZ 019'’-.,。、！？\n東京はカタナーﾀｶ한국ไทยมีภาษาก่ำ๖ΑβДж")
+    + ["\u00ad", "\u200b", "\u0301", "\u0e34", "\u0e48", "😀", "𠀀", "ﬁ", "ß"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_SCRIPTS_ALPHABET, max_size=60))
+def test_auto_tokens_never_overlap_and_cover_every_letter(text):
+    tokens = tokenize([text], "auto")
+    starts, ends = tokens.starts.tolist(), tokens.ends.tolist()
+    covered = [0] * len(text)
+    previous_end = 0
+    for start, end in zip(starts, ends):
+        assert previous_end <= start < end <= len(text)
+        previous_end = end
+        for p in range(start, end):
+            covered[p] += 1
+    for p, ch in enumerate(text):
+        if ch.isalnum():
+            assert covered[p] == 1, (text, p)
+    assert len(tokens.weights) == len(starts)
+    assert all(w in (np.float32(1.0), np.float32(0.6), np.float32(0.3)) for w in tokens.weights)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=_SCRIPTS_ALPHABET, max_size=60))
+def test_auto_every_token_tokenized_alone_is_itself(text):
+    tokens = tokenize([text], "auto")
+    for k, (start, end) in enumerate(zip(tokens.starts.tolist(), tokens.ends.tolist())):
+        again = tokenize([text[start:end]], "auto")
+        assert again.hashes.tolist() == [tokens.hashes[k]]
+        assert again.weights.tolist() == [tokens.weights[k]]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet=_SCRIPTS_ALPHABET, max_size=30), max_size=6))
+def test_auto_is_deterministic_and_batch_equals_single(texts):
+    first, second = tokenize(texts, "auto"), tokenize(texts, "auto")
+    assert first.hashes.tolist() == second.hashes.tolist()
+    for i, text in enumerate(texts):
+        alone = tokenize([text], "auto")
+        assert first.of(i).hashes.tolist() == alone.hashes.tolist()
+        assert first.of(i).starts.tolist() == alone.starts.tolist()
+        assert first.of(i).weights.tolist() == alone.weights.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=list("abcdeéfgh0123 ,.'’\u00ad\u0301ßﬁ"), max_size=60))
+def test_auto_equals_word_mode_on_latin_text(text):
+    a, w = tokenize([text], "auto"), tokenize([text], "word")
+    assert a.hashes.tolist() == w.hashes.tolist()
+    assert a.starts.tolist() == w.starts.tolist() and a.ends.tolist() == w.ends.tolist()
+
+
+@pytest.mark.parametrize("mode", ["auto", "word", "char"])
+def test_long_texts_cut_into_pieces_give_the_tokens_and_weights_of_the_whole(monkeypatch, mode):
+    texts = [
+        "東京は晴れ。 Tokyo is sunny today, ภาษาไทย ๒๕๖๗ น้ำ\n" * 30,
+        "short one",
+        "北京和上海 " * 80,
+        "",
+        "no spaces for a long stretch:" + "字" * 300 + " end",
+    ]
+    whole = tokenize(texts, mode)
+    monkeypatch.setattr(text_module, "_CHUNK_CHARS", 64)
+    monkeypatch.setattr(text_module, "_LONG_TEXT", 128)
+    pieces = tokenize(texts, mode)
+    assert pieces.offsets.tolist() == whole.offsets.tolist()
+    assert pieces.hashes.tolist() == whole.hashes.tolist()
+    assert pieces.starts.tolist() == whole.starts.tolist() and pieces.ends.tolist() == whole.ends.tolist()
+    assert pieces.weights.tolist() == whole.weights.tolist()
+    assert (pieces.weights < 1).any() == (mode != "word")

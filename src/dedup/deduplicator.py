@@ -26,10 +26,11 @@ import numpy as np
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
 from .arrays import GrowableArray, decode_strings, encode_strings
 from .duplicates import RECALL_WEIGHTS
-from .lsh import LSHIndex, atomic_save, band_keys, load_state, optimal_params
+from .lsh import LSHIndex, band_keys, optimal_params
 from .minhash import EMPTY, MinHasher
 from .repeats import RepeatParams, find_repeats_many, remove_spans
-from .text import SENTENCE_END, mix64, paragraphs, tokenize
+from .storage import atomic_save, load_state
+from .text import DEFAULT_MODE, SENTENCE_END, mix64, paragraphs, tokenize
 
 __all__ = ["ArticleMatch", "Deduplicator", "Match"]
 
@@ -285,7 +286,7 @@ class Deduplicator:
         scope: str = "both",
         num_perm: int = 128,
         ngram: int = 5,
-        mode: str = "word",
+        mode: str = DEFAULT_MODE,
         seed: int = 1,
         min_length: int = 8,
         max_words: int = 150,

@@ -17,7 +17,7 @@ verified against the threshold.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +25,11 @@ import numpy as np
 
 from ._validate import check_fraction, check_int
 from .arrays import GrowableArray, connected_components
+from .documents import iter_documents
 from .lsh import DEFAULT_MAX_BUCKET, resolve_params
 from .lsh import candidate_pairs as lsh_candidate_pairs
 from .minhash import EMPTY, MinHasher, jaccard
+from .text import DEFAULT_MODE
 
 __all__ = [
     "RECALL_WEIGHTS",
@@ -134,28 +136,35 @@ class Duplicates:
         return [{"cluster": k, "size": len(c.members), **c.to_dict()} for k, c in enumerate(self.clusters)]
 
     def write_jsonl(self, path: str | os.PathLike) -> None:
-        """Write :meth:`to_records` as JSON Lines."""
-        import json
+        """Write :meth:`to_records` as JSON Lines, replacing ``path`` atomically.
 
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in self.to_records())
+        Ids with lone surrogates (read from JSON escapes) are written back as the same
+        escapes.
+        """
+        from .io import json_line
+        from .storage import atomic_write
+
+        atomic_write(path, lambda handle: handle.writelines(json_line(record) for record in self.to_records()))
 
 
 # --------------------------------------------------------------------------- stages
 
 
 def sign_documents(
-    docs: Iterable[str] | Iterable[tuple[Hashable, str]],
+    docs: Iterable[str] | Iterable[tuple[Hashable, str]] | Iterable[Mapping],
     hasher: MinHasher,
     *,
     ids: Iterable[Hashable] | None = None,
+    text_field: str = "text",
+    id_field: str | None = None,
     batch_size: int = 2048,
     progress: bool | Callable[[int], None] | None = None,
 ) -> tuple[list, np.ndarray]:
     """Stage 1: ``(ids, signatures)`` of every document, read once in batches.
 
-    ``docs`` holds plain strings (ids from ``ids``, or positions 0, 1, ...) or
-    ``(id, text)`` pairs. Only the ``(n, num_perm)`` uint32 signatures are kept.
+    ``docs`` holds plain strings (ids from ``ids``, or positions 0, 1, ...),
+    ``(id, text)`` pairs or mappings (see :func:`dedup.documents.iter_documents`); a
+    repeated id raises ``ValueError``. Only the ``(n, num_perm)`` uint32 signatures are kept.
 
     Examples
     --------
@@ -169,7 +178,7 @@ def sign_documents(
     signatures = GrowableArray(np.uint32, hasher.num_perm)
     batch: list[str] = []
     try:
-        for doc_id, text in _iter_documents(docs, ids):
+        for doc_id, text in iter_documents(docs, ids, text_field=text_field, id_field=id_field):
             all_ids.append(doc_id)
             batch.append(text)
             if len(batch) == batch_size:
@@ -289,13 +298,15 @@ def clusters_from_pairs(
 
 
 def find_duplicates(
-    docs: Iterable[str] | Iterable[tuple[Hashable, str]],
+    docs: Iterable[str] | Iterable[tuple[Hashable, str]] | Iterable[Mapping],
     threshold: float = 0.8,
     *,
     ids: Iterable[Hashable] | None = None,
+    text_field: str = "text",
+    id_field: str | None = None,
     num_perm: int = 128,
     ngram: int = 5,
-    mode: str = "word",
+    mode: str = DEFAULT_MODE,
     seed: int = 1,
     batch_size: int = 2048,
     params: tuple[int, int] | None = None,
@@ -312,13 +323,17 @@ def find_duplicates(
 
     Parameters
     ----------
-    docs : iterable of str, or of (id, str) pairs
+    docs : iterable of str, of (id, str) pairs, or of mappings (e.g. JSON records)
+        Ids must be unique: a repeated id raises ``ValueError``.
     threshold : float in (0, 1), default 0.8
         Minimum estimated Jaccard similarity of a verified pair. The estimate has a
         standard error of ``sqrt(J * (1 - J) / num_perm)`` (0.035 at J = 0.8 with 128
         permutations): pairs that close to the threshold fall either side.
     ids : iterable, optional
         Ids of the documents when ``docs`` holds plain strings (default: positions 0, 1, ...).
+    text_field, id_field : str, default "text" and None
+        For mappings: the text is ``doc[text_field]``; the id is ``doc[id_field]`` when
+        given (then it must be present), else ``doc["id"]`` if present, else the position.
     num_perm, ngram, mode, seed
         Signature parameters, as for :class:`dedup.MinHasher`.
     batch_size : int, default 2048
@@ -345,12 +360,17 @@ def find_duplicates(
     >>> result = find_duplicates(docs, threshold=0.7)
     >>> [c.members for c in result.clusters]
     [[0, 1]]
+    >>> records = [{"url": u, "body": t} for u, t in zip(["x.org/1", "x.org/2", "x.org/3"], docs)]
+    >>> find_duplicates(records, threshold=0.7, text_field="body", id_field="url").clusters[0].members
+    ['x.org/1', 'x.org/2']
     """
     threshold = check_fraction("threshold", threshold)
     max_bucket = check_int("max_bucket", max_bucket, 2)
     hasher = MinHasher(num_perm, ngram=ngram, mode=mode, seed=seed)
     bands, rows = duplicate_banding(threshold, hasher.num_perm, params)
-    all_ids, signatures = sign_documents(docs, hasher, ids=ids, batch_size=batch_size, progress=progress)
+    all_ids, signatures = sign_documents(
+        docs, hasher, ids=ids, text_field=text_field, id_field=id_field, batch_size=batch_size, progress=progress
+    )
     pairs = candidate_pairs(signatures, bands, rows, max_bucket=max_bucket)
     left, right, similarity = verify_pairs(signatures, pairs, threshold)
     clusters, labels = clusters_from_pairs(all_ids, left, right, similarity)
@@ -367,37 +387,6 @@ def find_duplicates(
     )
 
 
-# --------------------------------------------------------------------------- input helpers
-
-
-def _iter_documents(docs: Iterable, ids: Iterable | None) -> Iterator[tuple[Any, str]]:
-    if isinstance(docs, (str, bytes)):
-        raise TypeError(f"docs must be an iterable of str or of (id, str) pairs, got a single {type(docs).__name__}")
-    id_iter = iter(ids) if ids is not None else None
-    for position, item in enumerate(docs):
-        if isinstance(item, str):
-            text = item
-            if id_iter is None:
-                doc_id = position
-            else:
-                try:
-                    doc_id = next(id_iter)
-                except StopIteration:
-                    raise ValueError(f"ids ran out at document {position}: give one id per document") from None
-        elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], str):
-            if id_iter is not None:
-                raise ValueError("give ids either in docs as (id, text) pairs or in ids, not both")
-            doc_id, text = item
-        else:
-            raise TypeError(
-                f"docs[{position}] must be str or an (id, str) pair, got {type(item).__name__}: {item!r:.60}"
-            )
-        yield doc_id, text
-    if id_iter is not None and next(id_iter, _END) is not _END:
-        raise ValueError("ids has more items than docs")
-
-
-_END = object()
 
 
 def _progress_callback(
@@ -411,7 +400,7 @@ def _progress_callback(
         try:
             from tqdm.auto import tqdm
         except ImportError:
-            raise ImportError("progress=True needs tqdm: pip install 'dedup[progress]'") from None
+            raise ImportError("progress=True needs tqdm: pip install 'dedup-passages[progress]'") from None
         bar = tqdm(unit="doc", desc="signing")
         state = {"done": 0}
 

@@ -6,16 +6,25 @@ and the verbatim bytes) in place of the record, so the caller decides between fa
 and skipping, and skipped records can be written to a rejects file byte for byte.
 
 Compression is recognised from the first bytes, not the file name (gzip, zstandard,
-bz2, xz), so ``-`` (stdin) and misnamed files work too. Outputs are written to a hidden
-temporary file (or folder) next to the destination and renamed into place only when the
-whole run succeeded (:class:`AtomicOutputs`), so an interrupted run never leaves a
-half-written file under the output name.
+bz2, xz), so ``-`` (stdin) and misnamed files work too. A truncated or damaged
+compressed file, an unreadable file, a broken link or a FIFO inside an input folder is a
+:class:`RecordError` too (``unit="file"``), so one bad file never stops the others.
+
+Records round-trip byte for byte: an unchanged JSONL line is copied verbatim, and a text
+with a lone surrogate (valid JSON: ``"\\ud800"``) is written back with the same escape.
+
+Outputs are written to a hidden temporary file (or folder) next to the destination and
+renamed into place only when the whole run succeeded (:class:`AtomicOutputs`, built on
+:mod:`dedup.storage`), so an interrupted run never leaves a half-written file under the
+output name, and the next run removes what a killed one left behind.
 """
 
 from __future__ import annotations
 
 import base64
 import bz2
+import codecs
+import contextlib
 import datetime
 import decimal
 import gzip
@@ -24,12 +33,22 @@ import json
 import lzma
 import os
 import shutil
+import stat
 import sys
-import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
+
+from .storage import (
+    create_temporary,
+    discard_temporary,
+    finish_temporary,
+    fsync_directory,
+    set_final_mode,
+    write_error,
+)
 
 FORMATS = ("jsonl", "parquet", "text")
 STDIO = "-"
@@ -92,6 +111,8 @@ class RecordError:
     unit: str = "line"
 
     def __str__(self) -> str:
+        if self.unit == "file":
+            return f"{self.source}: {self.message}"
         where = f"{self.source}:{self.line}" if self.unit == "line" else f"{self.source}: {self.unit} {self.line}"
         return f"{where}: {self.message}"
 
@@ -99,8 +120,46 @@ class RecordError:
         """What goes to the rejects file: the verbatim record, else a JSON line describing it."""
         if self.raw is not None:
             return self.raw if self.raw.endswith(b"\n") else self.raw + b"\n"
-        line = {"source": self.source, self.unit: self.line, "error": self.message}
-        return (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
+        line = {"source": self.source, "error": self.message}
+        if self.unit != "file":
+            line[self.unit] = self.line
+        return json_line(line)
+
+
+# --------------------------------------------------------------------------- JSON lines
+
+
+def _escape_surrogates(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    if not all(0xD800 <= ord(c) <= 0xDFFF for c in bad):
+        raise error
+    return "".join(f"\\u{ord(c):04x}" for c in bad), error.end
+
+
+# JSON text from json.dumps(ensure_ascii=False) holds characters only inside strings, so a
+# lone surrogate can be written back as the \uXXXX escape it was read from.
+codecs.register_error("dedup.json-surrogates", _escape_surrogates)
+
+
+def json_line(obj: Any) -> bytes:
+    """``obj`` as one UTF-8 JSON line; lone surrogates (valid in JSON) are kept as ``\\uXXXX`` escapes.
+
+    >>> json_line({"id": "caf\\u00e9", "text": "\\ud800!"})
+    b'{"id": "caf\\xc3\\xa9", "text": "\\\\ud800!"}\\n'
+    """
+    text = json.dumps(obj, ensure_ascii=False, default=_json_default)
+    return (text + "\n").encode("utf-8", "dedup.json-surrogates")
+
+
+def has_surrogates(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate, which UTF-8 text (unlike JSON) cannot hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 # --------------------------------------------------------------------------- input files
@@ -124,7 +183,7 @@ def _sniff_compression(head: bytes) -> str | None:
 
 
 def _missing_extra(module: str, extra: str, what: str) -> UsageError:
-    return UsageError(f"{what} needs the optional package '{module}': pip install 'dedup[{extra}]'")
+    return UsageError(f"{what} needs the optional package '{module}': pip install 'dedup-passages[{extra}]'")
 
 
 def open_binary(path: str) -> BinaryIO:
@@ -159,8 +218,58 @@ def _open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
         import zstandard
     except ImportError:
         raise _missing_extra("zstandard", "zstd", f"reading the zstd-compressed file {path}") from None
-    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-    return io.BufferedReader(reader)  # type: ignore[arg-type]
+    return io.BufferedReader(ZstdReader(raw, zstandard), buffer_size=1 << 20)  # type: ignore[arg-type]
+
+
+class ZstdReader(io.RawIOBase):
+    """Decompressed bytes of a zstd stream of one or more frames.
+
+    Unlike ``zstandard``'s stream reader, it raises ``EOFError`` when the data end inside
+    a frame (a truncated file), as the gzip, bz2 and xz readers do, instead of ending
+    quietly with part of the data missing.
+    """
+
+    _CHUNK = 1 << 16
+
+    def __init__(self, raw: BinaryIO, zstandard: Any) -> None:
+        super().__init__()
+        self._raw = raw
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._frame = self._decompressor.decompressobj()
+        self._in_frame = False
+        self._buffer = b""
+        self._offset = 0  # bytes of _buffer already returned
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        while self._offset == len(self._buffer):
+            chunk = self._raw.read(self._CHUNK)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("zstd data end inside a frame")
+                return 0
+            self._buffer, self._offset = self._decompress(chunk), 0
+        size = min(len(target), len(self._buffer) - self._offset)
+        target[:size] = memoryview(self._buffer)[self._offset : self._offset + size]
+        self._offset += size
+        return size
+
+    def _decompress(self, chunk: bytes) -> bytes:
+        parts = []
+        while chunk:
+            if self._frame.eof:  # the previous frame ended: the rest starts another one
+                self._frame = self._decompressor.decompressobj()
+            parts.append(self._frame.decompress(chunk))
+            chunk = self._frame.unused_data if self._frame.eof else b""
+        self._in_frame = not self._frame.eof
+        return b"".join(parts)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
 
 
 @dataclass
@@ -172,6 +281,7 @@ class InputFile:
     format: str
     size: int = 0  # bytes on disk (0 for stdin): the progress bar's total
     guessed: bool = False  # format told by the content, not by the name or --format
+    problem: str | None = None  # why the file cannot be read (found while listing a folder)
     _position: Any = field(default=None, repr=False, compare=False)  # bytes read so far, set by the reader
 
     @property
@@ -212,11 +322,16 @@ def detect_format(path: str) -> str:
         fmt, _ = split_suffixes(path)
         if fmt is not None:
             return fmt
-    stream = open_binary(path)
+    stream = None
     try:
+        stream = open_binary(path)
         head = stream.peek(4096) if hasattr(stream, "peek") else b""  # type: ignore[attr-defined]
+    except _damaged_data_errors() as error:
+        # Too damaged to tell the format: a problem of the whole input, named with the reason.
+        problem = _damage_error(InputFile(path, os.path.basename(path), "unknown"), error)
+        raise InputError(f"{problem}; cannot tell its format (use --format)") from None
     finally:
-        if path != STDIO:
+        if stream is not None and path != STDIO:
             stream.close()
     if head.startswith(_PARQUET_MAGIC):
         return "parquet"
@@ -225,8 +340,31 @@ def detect_format(path: str) -> str:
     return "text"
 
 
+def _unreadable_entry(full: str) -> str | None:
+    """Why a folder entry cannot be read as an input file, or ``None`` when it can.
+
+    Only regular files (or links to them) are read from a folder: a FIFO or a device
+    would block the run or never end.
+    """
+    try:
+        info = os.stat(full)
+    except FileNotFoundError:
+        if os.path.islink(full):
+            return f"broken symbolic link (its target {os.readlink(full)} does not exist)"
+        return "the file disappeared while the folder was read"
+    except OSError as error:
+        return f"cannot read it: {os.strerror(error.errno) if error.errno else error}"
+    if stat.S_ISREG(info.st_mode):
+        return None
+    kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode) else "a device"
+    return f"not a regular file but {kind}; only regular files in a folder are read"
+
+
 def open_input(path: str, fmt: str | None = None) -> Input:
     """Resolve ``IN``: a file, ``-`` or a folder (searched recursively for known extensions).
+
+    A folder entry that cannot be read (a broken link, a FIFO) is listed with its
+    ``problem``: reading it gives one :class:`RecordError` for the whole file.
 
     Raises
     ------
@@ -254,7 +392,9 @@ def open_input(path: str, fmt: str | None = None) -> Input:
             if detected is None or (fmt is not None and detected != fmt):
                 ignored.append(rel)
                 continue
-            files.append(InputFile(full, rel, detected, os.path.getsize(full)))
+            problem = _unreadable_entry(full)
+            size = 0 if problem else os.path.getsize(full)
+            files.append(InputFile(full, rel, detected, size, problem=problem))
     files.sort(key=lambda f: f.relpath)
     if not files:
         kinds = ", ".join(sorted(_FORMAT_SUFFIXES))
@@ -274,6 +414,8 @@ def _utf8_error(data: bytes, error: UnicodeDecodeError, line_offset: int = 0) ->
 
 
 def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
     kind = {dict: "object", list: "array", bool: "boolean", int: "number", float: "number"}.get(type(value))
     kind = "null" if value is None else kind or type(value).__name__
     text = json.dumps(value, ensure_ascii=False, default=str) if value is not None else "null"
@@ -301,7 +443,13 @@ def read_records(
         Field holding the document id. ``None``: use ``"id"`` when it holds a string or
         an integer, else ``"<file>:<line>"``. When given, a record without a string or
         integer in it is an error.
+
+    A file that cannot be opened, or whose compressed data end early or are damaged,
+    gives a :class:`RecordError` with ``unit="file"`` (after the records read before the
+    damage).
     """
+    if file.problem is not None:
+        return iter([RecordError(file.display, 0, file.problem, unit="file")])
     if file.format == "jsonl":
         return _read_jsonl(file, text_field, id_field)
     if file.format == "parquet":
@@ -322,45 +470,100 @@ def _record_id(data: dict, id_field: str | None, source: str, line: int) -> tupl
     return data[id_field], (f"field {id_field!r} {problem}" if problem else None)
 
 
+def _damaged_data_errors() -> tuple[type[BaseException], ...]:
+    """What reading a file whose compressed data are truncated or damaged raises."""
+    errors: tuple[type[BaseException], ...] = (EOFError, zlib.error, lzma.LZMAError, OSError)
+    zstandard = sys.modules.get("zstandard")  # only when a zstd file was opened
+    return errors + (zstandard.ZstdError,) if zstandard is not None else errors
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line (pyarrow's messages span several)."""
+    return " ".join(str(error).split())
+
+
+def _damage_error(file: InputFile, error: BaseException, after_line: int | None = None) -> RecordError:
+    """A file-level :class:`RecordError` for a file that cannot be opened or read to its end."""
+    if isinstance(error, OSError) and error.errno is not None and not isinstance(error, gzip.BadGzipFile):
+        message = f"cannot read it: {os.strerror(error.errno)}"
+    elif isinstance(error, EOFError):
+        message = "compressed data end early (the file is truncated)"
+    else:
+        message = f"compressed data are damaged ({one_line(error)})"
+    if after_line:
+        message += f"; the records of its first {after_line} lines were read"
+    return RecordError(file.display, after_line + 1 if after_line else 0, message, unit="file")
+
+
 def _read_jsonl(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
     source = file.display
     hint = "; read as JSONL because it starts with '{', use --format text for plain text" if file.guessed else ""
-    stream = file._open()
     try:
-        for number, raw in enumerate(stream, start=1):
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            if not raw.strip():
-                continue  # blank lines (often a trailing one) carry no record
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                yield RecordError(source, number, _utf8_error(raw, error)[1], raw)
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield RecordError(source, number, f"invalid JSON: {error.msg} (column {error.colno}){hint}", raw)
-                continue
-            if not isinstance(data, dict):
-                yield RecordError(source, number, f"expected a JSON object, got {_describe(data)}{hint}", raw)
-                continue
-            if text_field not in data:
-                fields = ", ".join(map(repr, list(data)[:10])) or "none"
-                yield RecordError(source, number, f"missing text field {text_field!r} (fields: {fields})", raw)
-                continue
-            text = data[text_field]
-            if not isinstance(text, str):
-                yield RecordError(source, number, f"field {text_field!r} must be a string, got {_describe(text)}", raw)
-                continue
-            doc_id, problem = _record_id(data, id_field, source, number)
-            if problem:
-                yield RecordError(source, number, problem, raw)
-                continue
-            yield Record(source, number, doc_id, text, data, raw)
+        stream = file._open()
+    except _damaged_data_errors() as error:
+        yield _damage_error(file, error)
+        return
+    try:
+        yield from _jsonl_records(file, stream, source, hint, text_field, id_field)
     finally:
         if file.path != STDIO:
             stream.close()
+
+
+def _jsonl_lines(file: InputFile, stream: BinaryIO) -> Iterator[tuple[int, bytes] | RecordError]:
+    """Numbered lines of ``stream``, ending with a :class:`RecordError` when the data end badly."""
+    number = 0
+    lines = iter(stream)
+    while True:
+        try:
+            raw = next(lines)
+        except StopIteration:
+            return
+        except _damaged_data_errors() as error:
+            yield _damage_error(file, error, number)
+            return
+        number += 1
+        yield number, raw
+
+
+def _jsonl_records(
+    file: InputFile, stream: BinaryIO, source: str, hint: str, text_field: str, id_field: str | None
+) -> Iterator[Record | RecordError]:
+    for item in _jsonl_lines(file, stream):
+        if isinstance(item, RecordError):
+            yield item
+            return
+        number, raw = item
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
+            continue  # blank lines (often a trailing one) carry no record
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            yield RecordError(source, number, _utf8_error(raw, error)[1], raw)
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield RecordError(source, number, f"invalid JSON: {error.msg} (column {error.colno}){hint}", raw)
+            continue
+        if not isinstance(data, dict):
+            yield RecordError(source, number, f"expected a JSON object, got {_describe(data)}{hint}", raw)
+            continue
+        if text_field not in data:
+            fields = ", ".join(map(repr, list(data)[:10])) or "none"
+            yield RecordError(source, number, f"missing text field {text_field!r} (fields: {fields})", raw)
+            continue
+        text = data[text_field]
+        if not isinstance(text, str):
+            yield RecordError(source, number, f"field {text_field!r} must be a string, got {_describe(text)}", raw)
+            continue
+        doc_id, problem = _record_id(data, id_field, source, number)
+        if problem:
+            yield RecordError(source, number, problem, raw)
+            continue
+        yield Record(source, number, doc_id, text, data, raw)
 
 
 def _import_pyarrow(what: str):
@@ -396,7 +599,7 @@ def parquet_schema(file: InputFile):
     try:
         return pa.parquet.ParquetFile(_parquet_source(file)).schema_arrow
     except pa.ArrowException as error:
-        raise InputError(f"{file.display}: not a readable Parquet file: {error}") from None
+        raise InputError(f"{file.display}: not a readable Parquet file: {one_line(error)}") from None
 
 
 def _read_parquet(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
@@ -405,7 +608,11 @@ def _read_parquet(file: InputFile, text_field: str, id_field: str | None) -> Ite
     try:
         parquet = pa.parquet.ParquetFile(_parquet_source(file))
     except pa.ArrowException as error:
-        raise InputError(f"{source}: not a readable Parquet file: {error}") from None
+        yield RecordError(source, 0, f"not a readable Parquet file: {one_line(error)}", unit="file")
+        return
+    except _damaged_data_errors() as error:
+        yield _damage_error(file, error)
+        return
     schema = parquet.schema_arrow
     # A wrong schema concerns every row: it is not a record error that could be skipped.
     if text_field not in schema.names:
@@ -418,7 +625,16 @@ def _read_parquet(file: InputFile, text_field: str, id_field: str | None) -> Ite
     number = 0
     total_rows = max(1, parquet.metadata.num_rows)
     file._position = lambda: file.size * number / total_rows
-    for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+    batches = parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as error:
+            message = f"damaged Parquet data after row {number}: {one_line(error)}"
+            yield RecordError(source, number + 1, message, unit="file")
+            return
+        if batch is None:
+            return
         for row in batch.to_pylist():
             number += 1
             text = row[text_field]
@@ -443,17 +659,21 @@ def _json_default(value: Any) -> Any:
 
 
 def _row_json(row: dict) -> bytes:
-    return (json.dumps(row, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8")
+    return json_line(row)
 
 
 def _read_text(file: InputFile) -> Iterator[Record | RecordError]:
     source = file.display
-    stream = file._open()
     try:
-        data = stream.read()
-    finally:
-        if file.path != STDIO:
-            stream.close()
+        stream = file._open()
+        try:
+            data = stream.read()
+        finally:
+            if file.path != STDIO:
+                stream.close()
+    except _damaged_data_errors() as error:
+        yield _damage_error(file, error)
+        return
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -512,8 +732,14 @@ class RecordWriter:
                 return
             data = dict(record.data)
             data[self.text_field] = text
-            self._stream.write((json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8"))
-        elif self.format == "text":
+            self._stream.write(json_line(data))
+            return
+        if has_surrogates(text):
+            raise InputError(
+                f"{record.source}:{record.line}: the text holds a lone surrogate (a \\uD800-\\uDFFF escape in the "
+                f"JSON input), which {self.format} output cannot hold; write JSONL instead"
+            )
+        if self.format == "text":
             self._stream.write(text.encode("utf-8"))
         else:
             row = dict(record.data)
@@ -524,7 +750,7 @@ class RecordWriter:
 
     def write_json(self, obj: Any) -> None:
         """One JSON line (reports, clusters)."""
-        self._stream.write((json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8"))
+        self._stream.write(json_line(obj))
 
     def write_bytes(self, data: bytes) -> None:
         self._stream.write(data)
@@ -567,27 +793,73 @@ def is_inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
+class OutputFile(io.FileIO):
+    """A temporary output file whose write errors name the destination, not the temporary.
+
+    Its ``name`` is the destination too, so a gzip header records the real file name.
+    """
+
+    def __init__(self, temporary: str, destination: str) -> None:
+        super().__init__(temporary, "wb")
+        self.name = destination  # type: ignore[misc]
+        self.temporary = temporary
+        self.destination = destination
+
+    def write(self, data) -> int:  # type: ignore[override]
+        try:
+            return super().write(data)
+        except OSError as error:
+            raise write_error(error, self.destination) from error
+
+    def close(self) -> None:
+        """Close after flushing to disk: the commit's rename must find the data there."""
+        if not self.closed:
+            try:
+                os.fsync(self.fileno())
+            except OSError as error:
+                super().close()
+                raise write_error(error, self.destination) from error
+        super().close()
+
+
 class AtomicOutputs:
     """Temporary files and folders that become the real outputs only on :meth:`commit`.
 
-    Each output is created as a hidden ``.NAME.dedup-XXXX.tmp`` next to its destination
-    (same file system, so the final ``os.replace`` is atomic). :meth:`abort` removes them.
+    Each output is created as a hidden ``.NAME.dedup-HOST-PID-XXXX.tmp`` next to its
+    destination (same file system, so the final ``os.replace`` is atomic), with the mode
+    the destination will have. :meth:`abort` removes them; so does the next run when
+    this one was killed (:func:`dedup.storage.remove_stale_temporaries`). Write errors
+    (a full disk) name the destination.
     """
 
     def __init__(self) -> None:
-        self._pending: list[tuple[str, str, bool]] = []  # (temporary, destination, is_dir)
+        # (temporary, destination, kind): kind "file", "folder", or "saved" (a temporary
+        # folder holding the file a library save writes, see path()).
+        self._pending: list[tuple[str, str, str]] = []
         self._handles: list[IO] = []
 
-    def _temp_name(self, destination: str, is_dir: bool) -> str:
+    def _temporary(self, destination: str, kind: str) -> str:
         folder = os.path.dirname(os.path.abspath(destination))
         if not os.path.isdir(folder):
             raise UsageError(f"output folder does not exist: {folder}")
-        prefix = f".{os.path.basename(destination)}.dedup-"
-        if is_dir:
-            return tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=folder)
-        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
-        os.close(fd)
-        return name
+        with self.naming(destination):
+            temporary = create_temporary(destination, folder=kind != "file")
+        self._pending.append((temporary, destination, kind))
+        return temporary
+
+    def _open(self, temporary: str, destination: str) -> BinaryIO:
+        handle = io.BufferedWriter(OutputFile(temporary, destination))
+        self._handles.append(handle)
+        return handle  # type: ignore[return-value]
+
+    @staticmethod
+    @contextlib.contextmanager
+    def naming(destination: str) -> Iterator[None]:
+        """Retell an ``OSError`` raised inside the block as one about writing ``destination``."""
+        try:
+            yield
+        except OSError as error:
+            raise write_error(error, destination) from error
 
     def file(self, destination: str) -> BinaryIO:
         """A binary stream whose content becomes ``destination`` on commit (stdout for ``-``)."""
@@ -595,43 +867,46 @@ class AtomicOutputs:
             return sys.stdout.buffer
         if os.path.isdir(destination):
             raise UsageError(f"output {destination} is a folder; name a file")
-        temp = self._temp_name(destination, False)
-        self._pending.append((temp, destination, False))
-        handle = open(temp, "wb")  # noqa: SIM115 - closed in commit/abort
-        self._handles.append(handle)
-        return handle
+        return self._open(self._temporary(destination, "file"), destination)
 
     def path(self, destination: str) -> str:
-        """A temporary path that becomes ``destination`` on commit, for writers that want a path."""
-        temp = self._temp_name(destination, False)
-        self._pending.append((temp, destination, False))
-        return temp
+        """A path that becomes ``destination`` on commit, for a save that writes its own file.
+
+        The path lies in a hidden temporary folder next to ``destination`` (so a save that
+        makes temporaries of its own leaves them where the next run finds them); the
+        commit gives it the mode of the file it replaces. Wrap the
+        writing in :meth:`naming` so that its errors name ``destination``.
+        """
+        folder = self._temporary(destination, "saved")
+        return os.path.join(folder, os.path.basename(destination))
 
     def folder(self, destination: str) -> str:
         """A temporary folder whose content becomes ``destination`` on commit."""
         if os.path.exists(destination) and not os.path.isdir(destination):
             raise UsageError(f"output {destination} is a file; a folder input needs a folder output")
-        temp = self._temp_name(destination, True)
-        self._pending.append((temp, destination, True))
-        return temp
+        return self._temporary(destination, "folder")
+
+    def file_in(self, folder: str, relpath: str) -> BinaryIO:
+        """A stream for ``relpath`` inside a temporary :meth:`folder` (sub-folders are created)."""
+        destination = next(d for t, d, kind in self._pending if kind == "folder" and t == folder)
+        final = os.path.join(destination, relpath)
+        temporary = os.path.join(folder, relpath)
+        with self.naming(final):
+            os.makedirs(os.path.dirname(temporary), exist_ok=True)
+            return self._open(temporary, final)
 
     def commit(self) -> None:
         for handle in self._handles:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-        for temp, destination, is_dir in self._pending:
-            if is_dir and os.path.isdir(destination):
-                # A folder cannot be replaced in one rename: move the old one aside first.
-                old = tempfile.mkdtemp(prefix=f".{os.path.basename(destination)}.old-", dir=os.path.dirname(temp))
-                os.rmdir(old)
-                os.rename(destination, old)
-                os.rename(temp, destination)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                if not is_dir:
-                    os.chmod(temp, 0o666 & ~_umask())
-                os.replace(temp, destination)
+            handle.close()  # flushes, fsyncs (OutputFile.close); a closed one already did
+        for temporary, destination, kind in self._pending:
+            with self.naming(destination):
+                if kind == "folder":
+                    _replace_folder(temporary, destination)
+                elif kind == "saved":
+                    finish_temporary(os.path.join(temporary, os.path.basename(destination)), destination)
+                    discard_temporary(temporary)
+                else:
+                    finish_temporary(temporary, destination)
         self._pending.clear()
         self._handles.clear()
 
@@ -641,19 +916,26 @@ class AtomicOutputs:
                 handle.close()
             except OSError:
                 pass
-        for temp, _, is_dir in self._pending:
-            if is_dir:
-                shutil.rmtree(temp, ignore_errors=True)
-            else:
-                try:
-                    os.unlink(temp)
-                except FileNotFoundError:
-                    pass
+        for temporary, _, _ in self._pending:
+            discard_temporary(temporary)
         self._pending.clear()
         self._handles.clear()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _replace_folder(temporary: str, destination: str) -> None:
+    """Move a complete temporary folder to ``destination``, replacing a folder there.
+
+    A folder cannot be replaced in one portable rename: the old one is renamed to a
+    temporary name first and removed after. A process killed between the two renames
+    leaves the old folder under that temporary name (``.old``): the next run puts it
+    back (:func:`dedup.storage.remove_stale_temporaries`).
+    """
+    set_final_mode(temporary, destination)
+    if not os.path.isdir(destination):
+        os.rename(temporary, destination)
+    else:
+        old = temporary[: -len(".tmp")] + ".old"
+        os.rename(destination, old)
+        os.rename(temporary, destination)
+        shutil.rmtree(old, ignore_errors=True)
+    fsync_directory(os.path.dirname(os.path.abspath(destination)))

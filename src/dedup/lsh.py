@@ -21,16 +21,13 @@ import json
 import math
 import numbers
 import os
-import tempfile
-import unicodedata
-import warnings
-import zipfile
 from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 
 from ._validate import check_fraction, check_int
 from .arrays import decode_strings, encode_strings
+from .storage import atomic_save, load_state
 from .text import mix64
 
 __all__ = ["LSHIndex", "band_keys", "bucket_pairs", "candidate_pairs", "optimal_params", "resolve_params"]
@@ -734,89 +731,3 @@ def _grow(array: np.ndarray, needed: int) -> np.ndarray:
     grown = np.empty(max(needed, 2 * len(array), 1024), dtype=array.dtype)
     grown[: len(array)] = array
     return grown
-
-
-# --------------------------------------------------------------------------- one-file state
-
-
-def atomic_save(path: str | os.PathLike, fmt: str, version: int, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``meta`` (JSON) and ``arrays`` to one ``.npz`` file, replacing ``path`` atomically.
-
-    The data go to a temporary file in the same directory, are flushed and fsynced, and
-    the file is renamed over ``path`` (``os.replace`` is atomic on POSIX and Windows):
-    readers see the old file or the new one, never a half-written one.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    # The tokenizer folds characters with this Python's Unicode database: record its
-    # version, so a state reopened under another one can say that signatures of text with
-    # characters new in between may differ.
-    header = {"format": fmt, "version": version, "unicode": unicodedata.unidata_version, **meta}
-    header = json.dumps(header, sort_keys=True).encode("utf-8")
-    fd, temporary = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            _write_npz(handle, {"meta": np.frombuffer(header, dtype=np.uint8), **arrays})
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
-def _write_npz(handle, arrays: dict[str, np.ndarray]) -> None:
-    np.savez(handle, **arrays)
-
-
-def _fsync_directory(directory: str) -> None:
-    # Makes the rename itself durable; not possible on every platform, hence best effort.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def load_state(path: str | os.PathLike, fmt: str, version: int) -> tuple[dict, dict[str, np.ndarray]]:
-    """Read a file written by :func:`atomic_save`: ``(meta, arrays)``.
-
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file
-    when it is truncated, corrupt, of another format or of a newer version.
-    """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such file: {path!r}")
-    try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single NumPy array")
-        with archive:
-            if "meta" not in archive.files:
-                raise ValueError("no dedup header")
-            meta = json.loads(archive["meta"].tobytes().decode("utf-8"))
-            arrays = {name: archive[name] for name in archive.files if name != "meta"}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, UnicodeDecodeError, KeyError) as error:
-        raise ValueError(f"{path} is not a readable {fmt} file (corrupt, truncated or foreign): {error}") from error
-    if not isinstance(meta, dict) or meta.get("format") != fmt:
-        found = meta.get("format") if isinstance(meta, dict) else None
-        raise ValueError(f"{path} is not a {fmt} file (its format is {found!r})")
-    if meta.get("version") != version:
-        raise ValueError(f"{path} has {fmt} format version {meta.get('version')!r}; this dedup reads version {version}")
-    saved_unicode = meta.get("unicode")
-    if saved_unicode is not None and saved_unicode != unicodedata.unidata_version:
-        warnings.warn(
-            f"{path} was saved with Unicode {saved_unicode}, this Python has Unicode "
-            f"{unicodedata.unidata_version}: text with characters added in between may hash differently",
-            stacklevel=3,
-        )
-    return meta, arrays

@@ -20,7 +20,7 @@ import numpy as np
 
 from ._validate import check_choice, check_int, check_text, check_texts
 from .shingle import check_offsets, check_unsigned, shingles
-from .text import TOKEN_MODES, Tokens, text_chunks, tokenize
+from .text import DEFAULT_MODE, TOKEN_MODES, Tokens, text_chunks, tokenize
 
 EMPTY = np.uint32(0xFFFFFFFF)  # the value of every slot of an empty set's signature
 
@@ -64,8 +64,11 @@ class MinHasher:
         Number of permutations (signature length). More gives finer estimates.
     ngram : int, default 5
         Tokens per shingle.
-    mode : {"word", "char"}, default "word"
-        Word tokens, or single characters for scripts written without spaces.
+    mode : {"auto", "word", "char"}, default "auto"
+        How texts are split into tokens (see :func:`dedup.text.tokenize`): ``"auto"``
+        makes words of scripts written with spaces and single characters of those
+        written without (Chinese, Japanese, Thai, ...); on text in spaced scripts alone
+        its signatures equal those of ``"word"``.
     seed : int, default 1
         Seed of the permutations (datasketch's ``seed``). Signatures are comparable
         only between hashers with the same ``num_perm``, ``ngram``, ``mode`` and ``seed``.
@@ -78,7 +81,7 @@ class MinHasher:
     1.0
     """
 
-    def __init__(self, num_perm: int = 128, *, ngram: int = 5, mode: str = "word", seed: int = 1) -> None:
+    def __init__(self, num_perm: int = 128, *, ngram: int = 5, mode: str = DEFAULT_MODE, seed: int = 1) -> None:
         self.num_perm = check_int("num_perm", num_perm, 1, 1 << 20)
         self.ngram = check_int("ngram", ngram, 1)
         self.mode = check_choice("mode", mode, TOKEN_MODES)

@@ -27,7 +27,7 @@ all be held at once: across articles (``dedup.deduplicator``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -86,6 +86,22 @@ class RepeatParams:
         check_int("ngram", self.ngram, 1)
         check_int("max_gap", self.max_gap, 0)
 
+    @classmethod
+    def from_keywords(cls, function: str, params: dict) -> RepeatParams:
+        """``RepeatParams(**params)``, with a misspelled keyword named against ``function``.
+
+        >>> RepeatParams.from_keywords("clean_many", {"treshold": 0.5})
+        Traceback (most recent call last):
+        TypeError: clean_many() got an unexpected keyword argument 'treshold'; accepted: threshold, min_length, ngram, max_gap
+        """
+        accepted = [f.name for f in fields(cls)]
+        for name in params:
+            if name not in accepted:
+                raise TypeError(
+                    f"{function}() got an unexpected keyword argument {name!r}; accepted: {', '.join(accepted)}"
+                )
+        return cls(**params)
+
 
 def find_repeats(
     text: str,
@@ -133,7 +149,7 @@ def find_repeats(
 def find_repeats_many(texts: Iterable[str], **params) -> list[list[Repeat]]:
     """``find_repeats`` for many texts, sharing the vectorised stages across the batch."""
     texts = check_texts(texts)
-    return _find_in_batch(texts, RepeatParams(**params))
+    return _find_in_batch(texts, RepeatParams.from_keywords("find_repeats_many", params))
 
 
 def clean(text: str, **params) -> str:
@@ -151,13 +167,14 @@ def clean(text: str, **params) -> str:
     True
     """
     text = check_text("text", text)
+    RepeatParams.from_keywords("clean", params)  # a misspelled keyword is named against clean()
     return clean_many([text], **params)[0]
 
 
 def clean_many(texts: Iterable[str], **params) -> list[str]:
     """``clean`` for many texts; faster per text than calling ``clean`` in a loop."""
     texts = check_texts(texts)
-    settings = RepeatParams(**params)
+    settings = RepeatParams.from_keywords("clean_many", params)
     results = list(texts)
     pending = list(range(len(texts)))
     # A removal can join text into a new repeat; repeat until nothing changes, so that

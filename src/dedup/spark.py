@@ -1,4 +1,4 @@
-"""The dedup pipeline on Apache Spark DataFrames (optional extra ``dedup[spark]``).
+"""The dedup pipeline on Apache Spark DataFrames (optional extra ``dedup-passages[spark]``).
 
 Three entry points, each the distributed twin of an in-process function:
 
@@ -51,7 +51,7 @@ from .lsh import DEFAULT_MAX_BUCKET, band_keys, bucket_pairs
 from .minhash import MinHasher, jaccard
 from .repeats import RepeatParams, clean_many, find_repeats, remove_spans
 from .shingle import shingles
-from .text import tokenize
+from .text import DEFAULT_MODE, tokenize
 
 try:
     import pandas as pd
@@ -63,7 +63,7 @@ try:
     from pyspark.sql import types as T
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "dedup.spark needs PySpark, pyarrow and pandas: pip install 'dedup[spark]'"
+        "dedup.spark needs PySpark, pyarrow and pandas: pip install 'dedup-passages[spark]'"
     ) from error
 
 __all__ = ["clean_across", "clean_column", "find_duplicates"]
@@ -164,7 +164,7 @@ def clean_column(df: DataFrame, column: str, output_col: str | None = None, **pa
         output_col = column
     elif not isinstance(output_col, str) or not output_col:
         raise TypeError(f"output_col must be a non-empty column name (str) or None, got {output_col!r}")
-    RepeatParams(**params)  # a bad parameter fails here, on the driver, not in an executor
+    RepeatParams.from_keywords("clean_column", params)  # a bad parameter fails here, on the driver
 
     @F.pandas_udf(T.StringType())
     def _clean(texts: pd.Series) -> pd.Series:
@@ -274,7 +274,7 @@ def find_duplicates(
     threshold: float = 0.8,
     num_perm: int = 128,
     ngram: int = 5,
-    mode: str = "word",
+    mode: str = DEFAULT_MODE,
     seed: int = 1,
     params: tuple[int, int] | None = None,
     max_bucket: int = DEFAULT_MAX_BUCKET,

@@ -19,7 +19,7 @@ import itertools
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -27,7 +27,8 @@ import xxhash
 
 from ._validate import check_choice, check_texts
 
-TOKEN_MODES = ("word", "char")
+TOKEN_MODES = ("auto", "word", "char")
+DEFAULT_MODE = "auto"
 
 # Every code point maps through one lookup table to an "info" value: its class, and for
 # letters and digits the folded code plus one (always >= 49, since "0" is the smallest
@@ -228,12 +229,24 @@ class Tokens:
 
     Tokens of text ``i`` are ``hashes[offsets[i]:offsets[i+1]]``; ``starts``/``ends`` are
     character offsets into that text (``text[starts[k]:ends[k]]`` is the token as written).
+    ``weights`` is the length of every token in words (see there).
     """
 
     hashes: np.ndarray  # uint64
     starts: np.ndarray  # int64
     ends: np.ndarray  # int64
     offsets: np.ndarray  # int64, len(texts) + 1
+    # float32 per token, or None when every token weighs 1.0 (word mode: nothing to store)
+    _weights: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Length of every token in words (float32): 1.0 for a word, a fraction for a
+        letter of a script written without spaces (``SCRIPT_WEIGHTS``), so that
+        ``weights[a:b].sum()`` measures a stretch of tokens the same way in every script."""
+        if self._weights is None:
+            return np.ones(len(self.hashes), dtype=np.float32)
+        return self._weights
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -241,25 +254,37 @@ class Tokens:
     def of(self, i: int) -> "Tokens":
         """The tokens of text ``i`` alone."""
         lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
-        return Tokens(self.hashes[lo:hi], self.starts[lo:hi], self.ends[lo:hi], np.array([0, hi - lo], dtype=np.int64))
+        return Tokens(
+            self.hashes[lo:hi],
+            self.starts[lo:hi],
+            self.ends[lo:hi],
+            np.array([0, hi - lo], dtype=np.int64),
+            None if self._weights is None else self._weights[lo:hi],
+        )
 
 
-def tokenize(texts: Sequence[str], mode: str = "word") -> Tokens:
+def tokenize(texts: Sequence[str], mode: str = DEFAULT_MODE) -> Tokens:
     """Tokenize a batch of texts in one vectorised pass.
 
     Parameters
     ----------
     texts : sequence of str
         The texts. Any Unicode is accepted, lone surrogates included.
-    mode : {"word", "char"}
+    mode : {"auto", "word", "char"}, default "auto"
         ``"word"``: tokens are runs of letters and digits (apostrophes, combining marks,
         soft hyphens and zero-width characters inside a word do not split it).
         ``"char"``: every letter or digit is a token, for scripts written without spaces.
+        ``"auto"``: every letter of a script written without spaces (Han, kana, Thai,
+        Lao, Khmer, Myanmar, ...: ``UNSPACED_SCRIPTS``) is a token, as in ``"char"``;
+        all other letters and digits form word tokens, as in ``"word"``. On text with
+        no such letter the tokens are exactly those of ``"word"``; on text with only
+        such letters, exactly those of ``"char"``.
 
     Returns
     -------
     Tokens
-        Token hashes (case-, accent- and width-insensitive) with exact character ranges.
+        Token hashes (case-, accent- and width-insensitive) with exact character ranges,
+        and the length of every token in words (``Tokens.weights``).
 
     Examples
     --------
@@ -269,9 +294,21 @@ def tokenize(texts: Sequence[str], mode: str = "word") -> Tokens:
     ['Zo’n', 'CAFÉ', "zo'n", 'café']
     >>> bool(tokens.hashes[0] == tokens.hashes[2] and tokens.hashes[1] == tokens.hashes[3])
     True
+    >>> text = "東京で2024年にAI会議"
+    >>> tokens = tokenize([text])
+    >>> [text[s:e] for s, e in zip(tokens.starts, tokens.ends)]
+    ['東', '京', 'で', '2024', '年', 'に', 'AI', '会', '議']
+    >>> [round(float(w), 2) for w in tokens.weights]
+    [0.6, 0.6, 0.6, 1.0, 0.6, 0.6, 1.0, 0.6, 0.6]
     """
     check_choice("mode", mode, TOKEN_MODES)
     texts = check_texts(texts)
+    if any(len(text) > _LONG_TEXT for text in texts):
+        return _tokenize_pieces(texts, mode)
+    return _tokenize_texts(texts, mode)
+
+
+def _tokenize_texts(texts: Sequence[str], mode: str) -> Tokens:
     parts = [_tokenize_chunk(texts[lo:hi], mode) for lo, hi in text_chunks(texts)]
     if len(parts) == 1:
         return parts[0]
@@ -283,6 +320,7 @@ def tokenize(texts: Sequence[str], mode: str = "word") -> Tokens:
         np.concatenate([p.starts for p in parts]),
         np.concatenate([p.ends for p in parts]),
         offsets.astype(np.int64),
+        None if all(p._weights is None for p in parts) else np.concatenate([p.weights for p in parts]),
     )
 
 
@@ -290,6 +328,105 @@ def tokenize(texts: Sequence[str], mode: str = "word") -> Tokens:
 # NumPy's per-call overhead, small enough for the working arrays to stay in cache (and to
 # avoid the page faults of fresh large allocations, which are costly in a VM).
 _CHUNK_CHARS = 1 << 17
+
+
+# A text longer than this is tokenized in pieces cut at spaces or newlines (which no token
+# spans), so the working arrays (about 40 bytes per character) stay those of one chunk
+# instead of growing with the text: one 50 MB text would otherwise need 2 GB.
+_LONG_TEXT = 2 * _CHUNK_CHARS
+
+
+def piece_bounds(text: str, size: int = _CHUNK_CHARS) -> list[int]:
+    """Cut points splitting ``text`` into pieces of about ``size`` characters at a space or newline.
+
+    Returns ``[0, ..., len(text)]``. Each inner cut is the position of a space or newline,
+    a separator for every tokenizer mode, so tokenizing the pieces finds the same tokens
+    as tokenizing the whole. Text without such a character over a long stretch stays one
+    longer piece.
+
+    >>> piece_bounds("een twee drie vier", size=6)
+    [0, 3, 8, 13, 18]
+    """
+    bounds = [0]
+    while len(text) - bounds[-1] > size:
+        limit = bounds[-1] + size
+        cut = max(text.rfind(" ", bounds[-1] + 1, limit), text.rfind("\n", bounds[-1] + 1, limit))
+        if cut <= 0:  # no separator in this stretch: cut at the next one, if any
+            ahead = [c for c in (text.find(" ", limit), text.find("\n", limit)) if c >= 0]
+            if not ahead:
+                break
+            cut = min(ahead)
+        bounds.append(cut)
+    bounds.append(len(text))
+    return bounds
+
+
+def _tokenize_pieces(texts: Sequence[str], mode: str) -> Tokens:
+    """``tokenize`` with long texts cut into pieces; tokens and offsets as for the whole texts.
+
+    Pieces are made and tokenized one chunk at a time, straight into the result arrays
+    (grown and finally trimmed in place), so the peak stays near the size of the result.
+    """
+    result = _TokenArrays(sum(map(len, texts)) // 5 + 1024)
+    weights: list[tuple[int, np.ndarray | None]] = []  # (tokens, weights or None: all 1.0) per group
+    counts = np.zeros(len(texts), dtype=np.int64)  # tokens per text
+    group: list[tuple[int, int, str]] = []  # (text index, offset of the piece in it, piece)
+
+    def tokenize_group() -> None:
+        tokens = _tokenize_chunk([piece for _, _, piece in group], mode)
+        per_piece = np.diff(tokens.offsets)
+        shift = np.repeat(np.array([base for _, base, _ in group], dtype=np.int64), per_piece)
+        result.append(tokens.hashes, tokens.starts + shift, tokens.ends + shift)
+        weights.append((len(tokens.hashes), tokens._weights))
+        np.add.at(counts, np.array([owner for owner, _, _ in group], dtype=np.int64), per_piece)
+        group.clear()
+
+    size = 0
+    for owner, text in enumerate(texts):
+        bounds = piece_bounds(text) if len(text) > _LONG_TEXT else [0, len(text)]
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            group.append((owner, start, text[start:end]))
+            size += end - start + 1
+            if size >= _CHUNK_CHARS:
+                tokenize_group()
+                size = 0
+    if group:
+        tokenize_group()
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    joined_weights = None
+    if any(w is not None for _, w in weights):
+        joined_weights = np.concatenate([np.ones(n, dtype=np.float32) if w is None else w for n, w in weights])
+    return Tokens(*result.trimmed(), offsets, joined_weights)
+
+
+class _TokenArrays:
+    """Hashes, starts and ends filled chunk by chunk.
+
+    They grow with ``ndarray.resize`` (``realloc``: large blocks are remapped, not copied),
+    so the memory held is that of the tokens found, not twice that as with a list of
+    parts joined at the end.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.arrays = [np.empty(capacity, dtype=np.uint64), np.empty(capacity, dtype=np.int64),
+                       np.empty(capacity, dtype=np.int64)]
+        self.size = 0
+
+    def append(self, *parts: np.ndarray) -> None:
+        needed = self.size + len(parts[0])
+        if needed > len(self.arrays[0]):
+            capacity = max(needed, len(self.arrays[0]) * 3 // 2)
+            for array in self.arrays:
+                array.resize(capacity, refcheck=False)
+        for array, part in zip(self.arrays, parts):
+            array[self.size : needed] = part
+        self.size = needed
+
+    def trimmed(self) -> list[np.ndarray]:
+        for array in self.arrays:
+            array.resize(self.size, refcheck=False)
+        return self.arrays
 
 
 def text_chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
@@ -309,9 +446,14 @@ def _tokenize_chunk(texts: Sequence[str], mode: str) -> Tokens:
     # Texts are joined with a separator so one pass covers the batch; bases map back.
     bases = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1, out=bases[1:])
-    info = _lookup(_code_points("\n".join(texts)))
+    codes = _code_points("\n".join(texts))
+    info = _lookup(codes)
+    weights = None  # all 1.0
     if mode == "char":
         starts, ends, hashes = _char_tokens(info)
+        weights = _char_weights(codes[starts])
+    elif mode == "auto":
+        starts, ends, hashes, weights = _auto_tokens(info, codes)
     else:
         starts, ends, hashes = _word_tokens(info)
     # Token k belongs to text i when bases[i] <= starts[k] < bases[i + 1].
@@ -320,7 +462,7 @@ def _tokenize_chunk(texts: Sequence[str], mode: str) -> Tokens:
     offsets[:-1] = np.searchsorted(starts, bases[:-1], side="left")
     offsets[-1] = len(starts)
     shift = np.repeat(bases[:-1], offsets[1:] - offsets[:-1])
-    return Tokens(hashes, starts - shift, ends - shift, offsets)
+    return Tokens(hashes, starts - shift, ends - shift, offsets, weights)
 
 
 def _runs(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -422,6 +564,145 @@ def _char_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     run_end_of = run_ends[np.searchsorted(run_ends, starts, side="right")]
     ends = np.minimum(next_start, run_end_of)
     return starts, ends, mix64_inplace(info[starts].astype(np.uint64))
+
+
+# --- scripts written without spaces ("auto" mode) --------------------------------
+
+# Word tokens of such scripts would be whole clauses, so each of their letters is a token.
+# (name, first, last code point, class). Tibetan is not here: its tsheg (a punctuation
+# mark) separates syllables, which become word tokens. Hangul is written with spaces.
+_HAN, _KANA, _BRAHMIC = 1, 2, 3
+UNSPACED_SCRIPTS: tuple[tuple[str, int, int, int], ...] = (
+    ("Thai", 0x0E00, 0x0E7F, _BRAHMIC),
+    ("Lao", 0x0E80, 0x0EFF, _BRAHMIC),
+    ("Myanmar", 0x1000, 0x109F, _BRAHMIC),
+    ("Khmer", 0x1780, 0x17FF, _BRAHMIC),
+    ("Tai Le", 0x1950, 0x197F, _BRAHMIC),
+    ("New Tai Lue", 0x1980, 0x19DF, _BRAHMIC),
+    ("Khmer Symbols", 0x19E0, 0x19FF, _BRAHMIC),
+    ("Tai Tham", 0x1A20, 0x1AAF, _BRAHMIC),
+    ("Balinese", 0x1B00, 0x1B7F, _BRAHMIC),
+    ("CJK Radicals", 0x2E80, 0x2FDF, _HAN),
+    ("CJK ideographic marks", 0x3005, 0x3007, _HAN),  # 々 〆 〇
+    ("Hangzhou numerals", 0x3021, 0x3029, _HAN),
+    ("CJK ideographic marks", 0x3038, 0x303C, _HAN),
+    ("Hiragana", 0x3040, 0x309F, _KANA),
+    ("Katakana", 0x30A0, 0x30FF, _KANA),
+    ("Bopomofo", 0x3100, 0x312F, _HAN),
+    ("Bopomofo Extended", 0x31A0, 0x31BF, _HAN),
+    ("Katakana Phonetic Extensions", 0x31F0, 0x31FF, _KANA),
+    ("CJK Unified Ideographs Extension A", 0x3400, 0x4DBF, _HAN),
+    ("CJK Unified Ideographs", 0x4E00, 0x9FFF, _HAN),
+    ("Yi", 0xA000, 0xA4CF, _HAN),
+    ("Javanese", 0xA980, 0xA9DF, _BRAHMIC),
+    ("Myanmar Extended-B", 0xA9E0, 0xA9FF, _BRAHMIC),
+    ("Myanmar Extended-A", 0xAA60, 0xAA7F, _BRAHMIC),
+    ("Tai Viet", 0xAA80, 0xAADF, _BRAHMIC),
+    ("CJK Compatibility Ideographs", 0xF900, 0xFAFF, _HAN),
+    ("Halfwidth Katakana", 0xFF66, 0xFF9F, _KANA),
+    ("Kana Supplement and Extended", 0x1B000, 0x1B16F, _KANA),
+    ("CJK Unified Ideographs Extensions B-H", 0x20000, 0x3FFFF, _HAN),
+)
+
+# Length of one token in words, by class (index: 0 = other letters, then _HAN, _KANA,
+# _BRAHMIC). Frequency-weighted average word lengths in running text (docs/engine.md,
+# benchmarks/word_lengths.py): Chinese 1.62 characters per word, Japanese 1.63 for both
+# kanji and kana words, Thai 3.24 letters (4.13 code points, marks included) per word;
+# English and Dutch 4.4-4.5 letters per word.
+SCRIPT_WEIGHTS = {"han": 0.6, "kana": 0.6, "brahmic": 0.3, "letter": 0.22}
+_AUTO_WEIGHTS = np.array([1.0, SCRIPT_WEIGHTS["han"], SCRIPT_WEIGHTS["kana"], SCRIPT_WEIGHTS["brahmic"]], dtype=np.float32)
+_CHAR_WEIGHTS = np.array([SCRIPT_WEIGHTS["letter"], *_AUTO_WEIGHTS[1:]], dtype=np.float32)
+# No letter of UNSPACED_SCRIPTS has an info value below this one (Thai is the first block):
+# only positions at or above it are looked up.
+_FIRST_UNSPACED_INFO = 0x0E00 + 1
+
+
+@functools.lru_cache(maxsize=1)
+def _script_table() -> np.ndarray:
+    """Class (0 or _HAN/_KANA/_BRAHMIC) of every code point of the Basic Multilingual Plane.
+
+    Indexed by the code point as written, not by its folded form: Thai ำ folds to a
+    multi-letter code that names no script. Decimal digits (Thai ๑, Khmer ១, ...) stay 0:
+    a number is one word token in every script. The last entry is 0 and stands for every
+    code point beyond the table.
+    """
+    table = np.zeros(_BMP + 1, dtype=np.uint8)
+    for _name, first, last, cls in UNSPACED_SCRIPTS:
+        if first < _BMP:
+            table[first : min(last, _BMP - 1) + 1] = cls
+    for code in range(0x0E00, 0x1B80):  # the digits of the Brahmic blocks
+        if table[code] and unicodedata.category(chr(code)) == "Nd":
+            table[code] = 0
+    return table
+
+
+def _script_classes(codes: np.ndarray) -> np.ndarray:
+    """Class of every code point (0 for all but the letters of UNSPACED_SCRIPTS; the
+    caller keeps only positions that hold letters)."""
+    table = _script_table()
+    beyond = np.flatnonzero(codes >= _BMP)
+    if len(beyond) == 0:
+        return np.take(table, codes)
+    classes = np.take(table, np.minimum(codes, _BMP))
+    astral = codes[beyond].astype(np.int64)
+    astral_classes = np.zeros(len(beyond), dtype=np.uint8)
+    for _name, first, last, cls in UNSPACED_SCRIPTS:
+        if first >= _BMP:
+            astral_classes[(astral >= first) & (astral <= last)] = cls
+    classes[beyond] = astral_classes
+    return classes
+
+
+def _char_weights(codes: np.ndarray) -> np.ndarray:
+    """Words per char-mode token, from the code points of the tokens' letters."""
+    return _CHAR_WEIGHTS[_script_classes(codes)]
+
+
+def _auto_tokens(info: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Word tokens for spaced scripts, char tokens for unspaced ones, in text order.
+
+    Returns (starts, ends, hashes, weights); weights is None when every token is a word.
+    The hashes are those of word mode for the word tokens and of char mode for the char
+    tokens, so text in only one kind of script tokenizes as in that mode.
+    """
+    # Every letter of an unspaced script folds to a code at or above Thai's (or to a
+    # multi-letter code above Unicode): Latin, Cyrillic, Arabic, Devanagari ... text is
+    # passed over once more by a comparison and keeps the word-mode path.
+    candidates = np.flatnonzero(info >= _FIRST_UNSPACED_INFO)
+    candidate_classes = _script_classes(codes[candidates])
+    hit = candidate_classes != 0
+    if not hit.any():
+        return (*_word_tokens(info), None)
+    positions = candidates[hit]  # the unspaced letters
+    # Marks and format characters belong to the letter before them (a Thai vowel sign to
+    # its consonant): after an unspaced letter they are part of its char token.
+    ignorable = np.flatnonzero(info == _IGNORABLE)
+    owned = ignorable[:0]
+    if len(ignorable):
+        not_ignorable = np.flatnonzero(info != _IGNORABLE)
+        before = np.searchsorted(not_ignorable, ignorable) - 1
+        has_owner = before >= 0
+        owner = not_ignorable[before[has_owner]]
+        slot = np.minimum(np.searchsorted(positions, owner), len(positions) - 1)
+        owned = ignorable[has_owner][positions[slot] == owner]
+    word_info = info.copy()
+    word_info[positions] = _SEPARATOR
+    word_info[owned] = _SEPARATOR
+    char_info = np.zeros_like(info)  # all separators
+    char_info[positions] = info[positions]
+    char_info[owned] = _IGNORABLE
+    word_starts, word_ends, word_hashes = _word_tokens(word_info)
+    char_starts, char_ends, char_hashes = _char_tokens(char_info)
+    starts = np.concatenate([word_starts, char_starts])
+    # A stable sort of two sorted runs is a linear merge (NumPy's timsort/radix sort).
+    order = np.argsort(starts, kind="stable")
+    weights = np.concatenate([np.ones(len(word_starts), dtype=np.float32), _AUTO_WEIGHTS[candidate_classes[hit]]])
+    return (
+        starts[order],
+        np.concatenate([word_ends, char_ends])[order],
+        np.concatenate([word_hashes, char_hashes])[order],
+        weights[order],
+    )
 
 
 # The end of a sentence: terminal marks (and closing quotes or brackets) followed by

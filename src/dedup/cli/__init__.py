@@ -33,7 +33,7 @@ from collections.abc import Sequence
 
 from ..io import InputError, UsageError
 from .commands import run_clean, run_dups
-from .errors import EXIT_DATA, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, EXIT_USAGE, DataError, Terminated
+from .errors import EXIT_DATA, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, EXIT_USAGE, DataError, OutputError, Terminated
 from .parser import build_parser
 from .pool import ChunkFailed
 
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         sys.stderr.write(f"dedup: error: {error}\n")
         return EXIT_USAGE
-    except (DataError, InputError, ChunkFailed) as error:
+    except (DataError, InputError, OutputError, ChunkFailed) as error:
         sys.stderr.write(f"dedup: error: {error}\n")
         return EXIT_DATA
     except ValueError as error:  # the library's parameter checks: a bad option value
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, BrokenPipeError):
             _silence_stdout()
             return EXIT_PIPE
-        sys.stderr.write(f"dedup: error: {error}\n")
+        sys.stderr.write(f"dedup: error: {describe_os_error(error)}\n")
         return EXIT_DATA
     except KeyboardInterrupt:
         sys.stderr.write("dedup: interrupted; no output written\n")
@@ -91,6 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_TERMINATED
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line for an ``OSError``: the path and the reason, without Python's ``[Errno N]``."""
+    reason = error.strerror or str(error)
+    if error.filename is not None:
+        return f"{error.filename}: {reason}"
+    return reason
 
 
 def _silence_stdout() -> None:

@@ -26,7 +26,7 @@ class Across:
     def __init__(self, args: argparse.Namespace) -> None:
         from .. import Deduplicator
 
-        options = given_options(args, ("threshold", "num_perm", "ngram", "seed", "min_length"))
+        options = given_options(args, ("threshold", "num_perm", "ngram", "mode", "seed", "min_length"))
         if args.state and os.path.exists(args.state):
             try:
                 # Options given on the command line must agree with the state's signature

@@ -16,6 +16,10 @@ class DataError(Exception):
     """A bad record with ``--on-error fail`` (exit code 1)."""
 
 
+class OutputError(Exception):
+    """An output the user named cannot be written (exit code 1); the message names it."""
+
+
 class Terminated(BaseException):
     """SIGTERM arrived; raised in the main process so that temporary outputs are removed."""
 

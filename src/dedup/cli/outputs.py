@@ -5,13 +5,34 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import BinaryIO
 
+from .errors import OutputError
 from ..io import STDIO, AtomicOutputs, Input, InputFile, RecordWriter, UsageError, is_inside, parquet_schema, same_path, split_suffixes
 
 
 def display_name(path: str | None) -> str:
     """The name a writer reports in messages: empty for stdout or no path."""
     return "" if path in (None, STDIO) else path  # type: ignore[return-value]
+
+
+def open_output(outputs: AtomicOutputs, flag: str, path: str) -> BinaryIO:
+    """The (temporary) stream for output ``path``; an error names the option and the user's path.
+
+    The stream is a hidden temporary file until the run commits, and its name would only
+    confuse: the message says which output could not be written.
+    """
+    try:
+        return outputs.file(path)
+    except OSError as error:
+        # The bare reason: the error may already say "cannot write PATH" (dedup.storage).
+        reason = os.strerror(error.errno) if error.errno else (error.strerror or str(error))
+        raise OutputError(f"cannot write {flag} {path}: {reason}") from None
+
+
+def open_json_lines(outputs: AtomicOutputs, flag: str, path: str) -> RecordWriter:
+    """A JSON-lines writer (reports, clusters, rejects) for output ``path`` of option ``flag``."""
+    return RecordWriter(open_output(outputs, flag, path), "jsonl", name=display_name(path))
 
 
 def check_paths(inp: Input, outputs: dict[str, str | None]) -> None:
@@ -51,27 +72,29 @@ def open_main_output(
         )
     if fmt == "parquet" and args.output == STDIO and sys.stdout.isatty():
         raise UsageError("refusing to write Parquet to a terminal; use -o FILE.parquet or a pipe")
-    stream = outputs.file(args.output)
+    stream = open_output(outputs, "-o", args.output)
     schema = parquet_schema(inp.files[0]) if fmt == "parquet" else None
     writer = RecordWriter(stream, fmt or "jsonl", text_field=args.text_field, name=display_name(args.output), schema=schema)
     return writer, None
 
 
 class FileRecordWriter(RecordWriter):
-    """A writer that opens its own file and closes it (files inside a temporary output folder)."""
+    """A writer that also closes its file (files inside a temporary output folder)."""
 
-    def __init__(self, path: str, fmt: str, *, text_field: str, schema=None) -> None:
-        self.file = open(path, "wb")
-        super().__init__(self.file, fmt, text_field=text_field, name=path, schema=schema)
+    def __init__(self, stream, fmt: str, *, text_field: str, name: str, schema=None) -> None:
+        self.file = stream
+        super().__init__(stream, fmt, text_field=text_field, name=name, schema=schema)
 
     def close(self) -> None:
         super().close()
         self.file.close()
 
 
-def folder_writer(folder: str, file: InputFile, args: argparse.Namespace) -> RecordWriter:
-    """The writer for input ``file``'s counterpart in the output ``folder``."""
-    destination = os.path.join(folder, file.relpath)
-    os.makedirs(os.path.dirname(destination), exist_ok=True)
+def folder_writer(outputs: AtomicOutputs, folder: str, file: InputFile, args: argparse.Namespace) -> RecordWriter:
+    """The writer for input ``file``'s counterpart in the temporary output ``folder``.
+
+    Write errors name the file under the real output folder, never the temporary one.
+    """
+    stream = outputs.file_in(folder, file.relpath)
     schema = parquet_schema(file) if file.format == "parquet" else None
-    return FileRecordWriter(destination, file.format, text_field=args.text_field, schema=schema)
+    return FileRecordWriter(stream, file.format, text_field=args.text_field, name=stream.name, schema=schema)

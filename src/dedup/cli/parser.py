@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 from collections.abc import Callable
+from typing import Any
 
 from .. import __version__
 from .._validate import check_fraction, check_int
 from ..io import FORMATS, STDIO
+from ..text import DEFAULT_MODE, TOKEN_MODES
 
 SCOPES = ("within", "across", "both")
 
 
-def fraction_option(name: str) -> Callable[[str], float]:
-    """An argparse type: a number in (0, 1] for option ``name``."""
+def fraction_option(name: str, *, closed_high: bool) -> Callable[[str], float]:
+    """An argparse type: a number in (0, 1), or (0, 1] with ``closed_high``, for option ``name``."""
+    accepted = "(0, 1]" if closed_high else "(0, 1)"
 
     def parse(value: str) -> float:
         try:
             number = float(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number in (0, 1], got {value!r}") from None
+            raise argparse.ArgumentTypeError(f"{name} must be a number in {accepted}, got {value!r}") from None
         try:
-            return check_fraction(name, number, closed_high=True)
+            return check_fraction(name, number, closed_high=closed_high)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -64,8 +68,30 @@ EPILOG = """exit codes:
 """
 
 
+def library_defaults(function: Callable) -> dict[str, Any]:
+    """The keyword defaults of ``function``: the help shows the values the library uses."""
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.default is not parameter.empty
+    }
+
+
+def _both(within: Any, across: Any, unit: str = "") -> str:
+    # One default, or the two passes' defaults when they differ.
+    if within == across:
+        return f"default: {within}{unit}"
+    return f"default: {within}{unit} inside a document, {across}{unit} across documents"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dedup`` parser with its three commands: ``clean``, ``explain`` and ``dups``."""
+    from .. import Deduplicator, find_duplicates, find_repeats
+
+    within_defaults = library_defaults(find_repeats)
+    across_defaults = library_defaults(Deduplicator.__init__)
+    dups_defaults = library_defaults(find_duplicates)
+
     parser = argparse.ArgumentParser(
         prog="dedup",
         description="Find and remove near-duplicate text in corpus files (JSONL, Parquet, plain text).",
@@ -75,9 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dedup {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def common(sub: argparse.ArgumentParser, output_help: str) -> None:
+    def common(sub: argparse.ArgumentParser, output_help: str, parallel: bool, output_default: str | None = STDIO) -> None:
         sub.add_argument("input", metavar="IN", help="file (JSONL, Parquet, text; may be .gz/.zst), folder, or - for stdin")
-        sub.add_argument("-o", "--output", metavar="OUT", default=STDIO, help=output_help)
+        sub.add_argument("-o", "--output", metavar="OUT", default=output_default, help=output_help)
         sub.add_argument(
             "--format", choices=("auto",) + FORMATS, default="auto",
             help="input format (default: from the file extension, else from the content)",
@@ -92,29 +118,73 @@ def build_parser() -> argparse.ArgumentParser:
             help="bad record (invalid JSON or UTF-8, missing or non-string field): stop with exit code 1 (default), or skip it",
         )
         sub.add_argument("--rejects", metavar="FILE", help="write skipped records here, verbatim (JSONL input) or as JSON lines")
-        sub.add_argument(
-            "-j", "--jobs", type=integer_option("--jobs", 1), default=None, metavar="N",
-            help="worker processes (default: all cores); the output does not depend on it",
-        )
+        if parallel:
+            sub.add_argument(
+                "-j", "--jobs", type=integer_option("--jobs", 1), default=None, metavar="N",
+                help=f"worker processes for repeats inside documents (default: all cores, here {default_jobs()}); "
+                "the output does not depend on it",
+            )
         sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
 
-    def matching(sub: argparse.ArgumentParser, within: bool) -> None:
-        group = sub.add_argument_group("matching (defaults: the library's)")
-        group.add_argument("--threshold", type=fraction_option("--threshold"), help="minimum Jaccard similarity, in (0, 1]")
-        group.add_argument("--ngram", type=integer_option("--ngram", 1), help="words per shingle")
-        group.add_argument("--num-perm", type=integer_option("--num-perm", 1), help="MinHash permutations")
-        group.add_argument("--seed", type=integer_option("--seed", 0), help="MinHash seed")
-        if within:
-            group.add_argument("--min-length", type=integer_option("--min-length", 1), help="shortest repeat removed, in words")
-            group.add_argument("--max-gap", type=integer_option("--max-gap", 0), help="longest edited stretch bridged inside one repeat, in words")
-            group.add_argument(
-                "--scope", choices=SCOPES, default="within",
-                help="within: repeats inside each document (default); across: passages seen in earlier documents; both",
-            )
-            group.add_argument(
-                "--state", metavar="FILE",
-                help="across-document memory: loaded if FILE exists, saved back after a successful clean run",
-            )
+    def matching_clean(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group("matching (a value given applies to both passes)")
+        group.add_argument(
+            "--scope", choices=SCOPES, default="both",
+            help="within: repeats inside each document; across: passages seen in earlier documents; "
+            "both: within, then across (default: both)",
+        )
+        group.add_argument(
+            "--threshold", type=fraction_option("--threshold", closed_high=True), metavar="X",
+            help="minimum Jaccard similarity, in (0, 1]; 1 only with --scope within "
+            f"({_both(within_defaults['threshold'], across_defaults['threshold'])})",
+        )
+        group.add_argument(
+            "--min-length", type=integer_option("--min-length", 1), metavar="N",
+            help=f"shortest passage removed, in words ({_both(within_defaults['min_length'], across_defaults['min_length'])})",
+        )
+        group.add_argument(
+            "--ngram", type=integer_option("--ngram", 1), metavar="N",
+            help=f"words per shingle ({_both(within_defaults['ngram'], across_defaults['ngram'])})",
+        )
+        group.add_argument(
+            "--max-gap", type=integer_option("--max-gap", 0), metavar="N",
+            help=f"longest edited stretch bridged inside one repeat, in words; inside a document only "
+            f"(default: {within_defaults['max_gap']})",
+        )
+        group.add_argument(
+            "--num-perm", type=integer_option("--num-perm", 1), metavar="N",
+            help=f"MinHash permutations; across documents only (default: {across_defaults['num_perm']})",
+        )
+        group.add_argument(
+            "--seed", type=integer_option("--seed", 0), metavar="N",
+            help=f"MinHash seed; across documents only (default: {across_defaults['seed']})",
+        )
+        group.add_argument(
+            "--mode", choices=TOKEN_MODES,
+            help="tokens: auto: words, and single characters of scripts written without spaces "
+            "(Chinese, Japanese, Thai, ...); word; char "
+            f"({_both(within_defaults.get('mode', DEFAULT_MODE), across_defaults['mode'])})",
+        )
+        group.add_argument(
+            "--state", metavar="FILE",
+            help="across-document memory: loaded if FILE exists, saved back after a successful clean run",
+        )
+
+    def matching_dups(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group("matching")
+        group.add_argument(
+            "--threshold", type=fraction_option("--threshold", closed_high=False), metavar="X",
+            help=f"minimum Jaccard similarity of two documents, in (0, 1) (default: {dups_defaults['threshold']})",
+        )
+        group.add_argument("--ngram", type=integer_option("--ngram", 1), metavar="N",
+                           help=f"words per shingle (default: {dups_defaults['ngram']})")
+        group.add_argument("--num-perm", type=integer_option("--num-perm", 1), metavar="N",
+                           help=f"MinHash permutations (default: {dups_defaults['num_perm']})")
+        group.add_argument("--seed", type=integer_option("--seed", 0), metavar="N",
+                           help=f"MinHash seed (default: {dups_defaults['seed']})")
+        group.add_argument("--mode", choices=TOKEN_MODES,
+                           help="tokens: auto: words, and single characters of scripts written without spaces "
+                           f"(Chinese, Japanese, Thai, ...); word; char (default: {dups_defaults['mode']})")
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
         return commands.add_parser(
@@ -124,23 +194,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     clean = command(
         "clean", "remove repeated passages; write the records back",
-        "Remove repeated passages; write the records back in the same format and order.",
+        "Remove passages repeated inside a document and passages already seen in earlier documents;\n"
+        "write the records back in the same format and order.",
     )
-    common(clean, "output file or folder (default: - for stdout); .gz/.zst compress")
-    matching(clean, within=True)
+    common(clean, "output file or folder (default: - for stdout); .gz/.zst compress", parallel=True)
+    matching_clean(clean)
     clean.add_argument("--report", metavar="FILE", help="also write what was removed as JSONL (see 'dedup explain')")
+    clean.add_argument(
+        "--drop-empty", action="store_true",
+        help="leave out records with no text left (empty or only whitespace); --report still lists them "
+        "(default: keep them, with their empty text)",
+    )
 
     explain = command(
         "explain", "report what 'clean' would remove and why, as JSONL",
         "Report every span 'clean' would remove: document, span, earlier span it repeats, similarity.",
     )
-    common(explain, "report file (default: - for stdout)")
-    matching(explain, within=True)
+    common(explain, "JSON-lines report file (default: - for stdout, unless --html is given)", parallel=True,
+           output_default=None)
+    matching_clean(explain)
+    explain.add_argument(
+        "--html", metavar="FILE",
+        help="also write one self-contained HTML page: changed documents with removed spans highlighted, "
+        "each linked to the passage it repeats, with figures; pages and a filter for large inputs",
+    )
 
     dups = command(
         "dups", "clusters of near-duplicate documents, as JSONL",
         "Find clusters of near-duplicate documents; one JSON line per cluster.",
     )
-    common(dups, "clusters file (default: - for stdout)")
-    matching(dups, within=False)
+    common(dups, "clusters file (default: - for stdout)", parallel=False)
+    matching_dups(dups)
     return parser

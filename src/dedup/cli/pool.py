@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -16,10 +21,41 @@ from ..io import Record
 _CHUNKS_PER_JOB_IN_FLIGHT = 3
 
 
-def _ignore_sigint() -> None:
+# How often a worker checks that the process that started it still runs.
+_PARENT_CHECK_SECONDS = 1.0
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _init_worker(parent: int) -> None:
     # The main process handles Ctrl-C and terminates the pool; workers stay quiet.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    end_with_parent(parent)
+
+
+def end_with_parent(parent: int) -> None:
+    """End this process when process ``parent`` ends, however it ends (also ``kill -9``).
+
+    On Linux the kernel sends SIGKILL at the parent's death (``PR_SET_PDEATHSIG``).
+    Everywhere, a daemon thread also checks every second that this process was not
+    re-parented (the parent's PID no longer ours), which covers other systems and a
+    parent that died before the request was made.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)  # the running program's symbols: libc's prctl
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watchdog below still ends the worker
+    if os.getppid() != parent:  # died before the request: nobody will send the signal
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="dedup-parent-watchdog", daemon=True).start()
 
 
 class ChunkFailed(Exception):
@@ -39,7 +75,8 @@ class OrderedPool:
 
     At most ``jobs * 3`` chunks are in flight, so memory stays bounded on any input size.
     With ``jobs == 1`` the function runs in this process: the same code, the same output.
-    A worker that dies (e.g. killed for lack of memory) fails the run instead of hanging it.
+    A worker that dies (e.g. killed for lack of memory) fails the run instead of hanging it,
+    and workers end when the main process dies, even by ``kill -9`` (:func:`end_with_parent`).
     """
 
     def __init__(self, function: Callable, jobs: int) -> None:
@@ -54,7 +91,9 @@ class OrderedPool:
             tokenize(["warm up"])
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self._pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_sigint)
+            self._pool = ProcessPoolExecutor(
+                jobs, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
+            )
 
     def run(self, items: Iterable[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
         """``items`` are (kind, payload, context); for kind "chunk" the result replaces the payload."""

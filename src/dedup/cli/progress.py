@@ -79,6 +79,8 @@ class Stats:
     docs_out: int = 0
     docs_changed: int = 0
     docs_emptied: int = 0
+    docs_dropped: int = 0
+    dropping: bool = False  # --drop-empty
     skipped: int = 0
     chars_in: int = 0
     chars_removed: int = 0
@@ -114,8 +116,16 @@ def summary(command: str, stats: Stats, seconds: float, extra: str = "") -> str:
                     line += f", {plural(stats.spans[kind], 'span')}"
                 lines.append(line)
         if stats.docs_emptied:
-            lines.append(f"  documents left empty: {stats.docs_emptied:,}")
+            line = f"  documents left empty: {stats.docs_emptied:,}"
+            if command == "clean" and not stats.dropping:
+                line += " (written with an empty text; --drop-empty leaves them out)"
+            lines.append(line)
+        if stats.dropping:
+            lines.append(f"  documents dropped (no text left): {stats.docs_dropped:,}")
     if extra:
         lines.append(extra)
-    lines.append(f"  time: {seconds:.1f} s ({rate:,.0f} docs/s)")
+    time_line = f"  time: {seconds:.1f} s"
+    if stats.docs_in and seconds >= 0.05:  # a rate over a few milliseconds says nothing
+        time_line += f" ({rate:,.0f} docs/s)" if rate >= 10 else f" ({rate:,.1f} docs/s)"
+    lines.append(time_line)
     return "\n".join(lines)

@@ -49,40 +49,25 @@ def chunks(stream: Iterator[tuple[str, Any, Any]], params: dict, explain: bool) 
         yield "chunk", ([r.text for r in records], params, explain), records
 
 
-def clean_within(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, list[tuple] | None]]:
+def clean_within(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, list | None]]:
     """Clean one chunk of texts (runs in a worker process).
 
     Returns one (cleaned text, or ``None`` when unchanged, to save sending it back;
-    the repeats found, when ``explain``) per text. The cleaned text is always
-    ``clean_many``'s, so a report never changes what ``clean`` writes.
+    the ``dedup.report.RemovedSpan`` list, when ``explain``) per text. The cleaned text
+    is always ``clean_many``'s, so a report never changes what ``clean`` writes.
     """
     texts, params, explain = payload
-    from .. import repeats
+    if explain:
+        from ..report import explain_within
 
-    if not explain:
-        cleaned = repeats.clean_many(texts, **params)
-        return [(None if new is old else new, None) for new, old in zip(cleaned, texts)]
-    # The report needs the repeats, with offsets into the original text: find them, remove
-    # them, and let clean_many finish the texts that changed. A removal can join text into
-    # a new repeat; clean_many removes it too, but that second round is not in the report.
-    found = repeats.find_repeats_many(texts, **params)
-    out: list[tuple[str | None, list[tuple] | None]] = []
-    changed = []
-    for text, reps in zip(texts, found):
-        spans = [(r.start, r.end, r.source_start, r.source_end, float(r.similarity)) for r in reps]
-        if spans:
-            changed.append(len(out))
-            out.append((repeats.remove_spans(text, [(r.start, r.end) for r in reps]), spans))
-        else:
-            out.append((None, spans))
-    if changed:
-        finished = repeats.clean_many([out[i][0] for i in changed], **params)
-        for i, text in zip(changed, finished):
-            out[i] = (text, out[i][1])
-    return out
+        return explain_within(texts, **params)  # type: ignore[return-value]
+    from ..repeats import clean_many
+
+    cleaned = clean_many(texts, **params)
+    return [(None if new is old else new, None) for new, old in zip(cleaned, texts)]
 
 
-def keep_as_is(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, list[tuple] | None]]:
+def keep_as_is(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, list | None]]:
     """The work when there is no within-document pass: every text unchanged."""
     texts, _, explain = payload
     return [(None, [] if explain else None) for _ in texts]

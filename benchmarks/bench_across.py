@@ -1,0 +1,826 @@
+"""Benchmark: passages copied from earlier articles into later ones (issue 9).
+
+Builds a stream from a real corpus in file order and injects into some later articles a
+passage of 25-120 words copied from an earlier article of the stream (a recent one,
+1-20 articles back, or one far back). Kinds:
+
+``paragraph``    the passage as a paragraph of its own (a passage that spans paragraph
+                 breaks of its source keeps them)
+``glued``        inside one of the article's paragraphs: at a sentence boundary or between
+                 two words of a sentence; the passage itself starts/ends on a sentence
+                 boundary or mid-sentence
+``edited``       lightly edited: 2-5% of the words substituted, dropped or inserted (never
+                 the first or last 3 words), often with soft hyphens, other quote styles,
+                 NBSP and newline changes; as a paragraph or glued
+``flattened``    a run of 3-6 of the source's paragraphs joined into one paragraph (when the
+                 source has no paragraph breaks, as in dpg-nl: a run of 3-8 sentences broken
+                 into paragraphs instead, variant ``re-broken``)
+``start``        the passage at the article's very start (own paragraph or glued)
+``end``          the passage at the article's very end (own paragraph or glued)
+``two-sources``  two passages from two different earlier articles (one recent, one far)
+``punct-edges``  the passage wrapped in quotes, dashes, bullets, brackets or box characters
+
+Ground truth is the character span of every injected passage (the wrapper of
+``punct-edges`` included). It is checked with assertions when the stream is built: the
+text at each span is the passage, its words are the source's words (except for
+``edited``), and the article without its spans has exactly the words of the stored article.
+
+Each scope (``"across"``, ``"both"``) runs ``Deduplicator`` over the stream in order;
+``--via find`` (default) takes the removed spans from ``find(..., remember=True)``,
+``--via clean`` aligns the words of ``clean()``'s output with its input. Per kind:
+
+- injected words removed, and passages at least 90% removed (words);
+- passages removed with their edges: every non-space character of the span removed, and of
+  the passages whose words all went, how many kept a mark (quote, dash, bullet) of the span
+  (``--via find`` only: it needs character offsets);
+- own words lost: words of the articles that are neither injected nor shared. *Shared*
+  is text really shared with an earlier article of the stream: a word inside an exact
+  8-word run (normalised words) that occurs in an earlier article, or a gap of at most
+  3 words between such runs (a word changed inside a shared passage). With
+  ``scope="both"``, an 8-word run repeated earlier inside the same article is shared too.
+  Shared words removed are reported separately: removing them is right;
+- source named right: of the passages that some match touches, those whose matches all
+  name an earlier article holding one of the passage's 8-word runs (``--via find``);
+- articles changed that hold neither injected nor shared text (each is a false positive).
+
+Then the speed of ``Deduplicator(scope=...).clean`` over the stored articles of each
+corpus, one article per call (target: 1,500 articles/s with ``scope="both"`` on dpg-nl).
+
+Corpus text never leaves memory: output is counts, ids and offsets.
+
+Usage::
+
+    nice python benchmarks/bench_across.py --corpus ../shared/corpora/dpg-nl.jsonl \\
+        --corpus ../shared/corpora/bbc-en.jsonl --seed 0 --json benchmarks/out/across.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import bisect
+import difflib
+import itertools
+import json
+import random
+import re
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import best_of, machine_line, read_jsonl
+from inject import add_noise, norm_tokens, norm_words, sentence_spans, word_spans
+
+import dedup
+
+KINDS = ("paragraph", "glued", "edited", "flattened", "start", "end", "two-sources", "punct-edges")
+MIN_PASSAGE, MAX_PASSAGE = 25, 120  # words of an injected passage (flattened runs may be longer)
+MAX_FLATTENED = 250
+RECENT = 20  # a recent source is 1..RECENT articles back
+FAR = 200  # a far source is at least FAR articles back (or in the first half before the target)
+WARMUP = 40  # no article before this position gets a passage
+SHARED_NGRAM = 8  # an exact run of this many words seen earlier counts as shared text
+SHARED_GAP = 3  # own words between two shared runs, at most this many, count as shared
+WRAPPERS = (
+    '"{}"',
+    "\u201c{}\u201d",
+    "\u201e{}\u201d",
+    "'{}'",
+    "\u2018{}\u2019",
+    "\u00ab{}\u00bb",
+    "\u2014 {} \u2014",
+    "\u2013 {}",
+    "- {}",
+    "\u2022 {}",
+    "* {}",
+    "\u00b7 {}",
+    "({})",
+    "[{}]",
+    "\u2502 {} \u2502",
+    "\u25a0 {}",
+    "> {}",
+    "\u2500\u2500 {} \u2500\u2500",
+)
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+# ---------------------------------------------------------------- the stream
+
+
+@dataclass
+class Injection:
+    kind: str
+    start: int  # span of the injected text in the article as fed
+    end: int
+    passage: str  # the injected text (kept in memory for the assertions only)
+    source: int  # position of the source article in the stream
+    source_start: int  # span of the copied text in the source's stored text
+    source_end: int
+    variant: str
+
+
+@dataclass
+class StreamArticle:
+    position: int
+    doc_id: str
+    stored: str  # the article as stored in the corpus
+    text: str  # the article as fed to the Deduplicator (stored + injected passages)
+    injections: list[Injection] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.injections[0].kind if self.injections else "none"
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the paragraphs of ``text`` (blank-line separated, stripped)."""
+    spans, start = [], 0
+    for m in list(_PARAGRAPH_BREAK.finditer(text)) + [None]:
+        end = m.start() if m else len(text)
+        chunk = text[start:end]
+        if chunk.strip():
+            lead = len(chunk) - len(chunk.lstrip())
+            spans.append((start + lead, start + len(chunk.rstrip())))
+        if m:
+            start = m.end()
+    return spans
+
+
+def pick_passage(src: str, rng: random.Random, length: int) -> tuple[int, int, str] | None:
+    """A run of about ``length`` words of ``src``: (start, end, variant), or None if too short.
+
+    Starts on a sentence start or on any word, ends after ``length`` words or at the end
+    of that sentence (keeping its final punctuation).
+    """
+    words = word_spans(src)
+    if len(words) < length + 5:
+        return None
+    sents = sentence_spans(src)
+    sent_starts = {a for a, _ in sents}
+    if rng.random() < 0.5:
+        starts = [i for i, (a, _) in enumerate(words[: len(words) - length]) if a in sent_starts]
+        first = rng.choice(starts) if starts else rng.randrange(len(words) - length)
+    else:
+        first = rng.randrange(len(words) - length)
+    last = first + length - 1
+    start, end = words[first][0], words[last][1]
+    # A sentence start takes its opening quote or bracket along.
+    for a, _ in sents:
+        if a <= start and not src[a:start].strip("\"'\u201c\u201e\u2018([ "):
+            start = a
+            break
+    how = "cut"
+    if rng.random() < 0.5:
+        # Run on to the end of the sentence (its punctuation and closing quote included).
+        for a, b in sents:
+            if a <= end <= b and len(norm_words(src[start:b])) <= MAX_PASSAGE + 20:
+                end, how = b, "to-sentence-end"
+                break
+    return start, end, f"{'sentence' if start in sent_starts else 'mid'}-start/{how}"
+
+
+def flattened_run(src: str, rng: random.Random) -> tuple[int, int, str, str] | None:
+    """(start, end, variant, text): a run of paragraphs joined into one, or of sentences split into paragraphs."""
+    paras = paragraph_spans(src)
+    if len(paras) >= 4:
+        for _ in range(20):
+            n = rng.randint(3, 6)
+            if n > len(paras):
+                continue
+            i = rng.randrange(len(paras) - n + 1)
+            run = paras[i : i + n]
+            words = sum(len(norm_words(src[a:b])) for a, b in run)
+            if 40 <= words <= MAX_FLATTENED:
+                text = " ".join(src[a:b] for a, b in run)
+                return run[0][0], run[-1][1], f"paragraphs={n}", text
+        return None
+    sents = sentence_spans(src)
+    if len(sents) < 4:
+        return None
+    for _ in range(20):
+        n = rng.randint(3, 8)
+        if n > len(sents):
+            continue
+        i = rng.randrange(len(sents) - n + 1)
+        run = sents[i : i + n]
+        words = sum(len(norm_words(src[a:b])) for a, b in run)
+        if 40 <= words <= MAX_FLATTENED:
+            groups, k = [], 0
+            while k < n:
+                g = rng.randint(1, 2)
+                groups.append(" ".join(src[a:b] for a, b in run[k : k + g]))
+                k += g
+            return run[0][0], run[-1][1], f"re-broken sentences={n} paragraphs={len(groups)}", "\n\n".join(groups)
+    return None
+
+
+def edit_words(passage: str, rng: random.Random, vocabulary: Sequence[str]) -> tuple[str, str]:
+    """2-5% of the words substituted, dropped or inserted, never among the first or last 3."""
+    spans = word_spans(passage)
+    rate = rng.uniform(0.02, 0.05)
+    n = max(1, round(rate * len(spans)))
+    positions = sorted(rng.sample(range(3, len(spans) - 3), min(n, len(spans) - 6)), reverse=True)
+    ops = []
+    for k in positions:  # right to left: offsets of the words still to edit stay valid
+        a, b = spans[k]
+        op = rng.choice(("sub", "drop", "insert"))
+        if op == "sub":
+            passage = passage[:a] + rng.choice(vocabulary) + passage[b:]
+        elif op == "drop":
+            before = a
+            while before > 0 and passage[before - 1] == " ":
+                before -= 1
+            passage = passage[:before] + passage[b:]
+        else:
+            passage = passage[:a] + rng.choice(vocabulary) + " " + passage[a:]
+        ops.append(op)
+    return passage, f"edits={len(ops)}/{len(spans)}w({','.join(sorted(set(ops)))})"
+
+
+@dataclass
+class Insertion:
+    at: int  # offset in the stored text
+    before: str  # separator before the passage
+    passage: str
+    after: str  # separator after it
+    injection: Injection
+
+
+def placement(text: str, rng: random.Random, where: str) -> tuple[int, str, str, str]:
+    """(offset, separator before, separator after, variant) for a passage put ``where`` in ``text``.
+
+    ``where``: "paragraph" (a paragraph of its own between two others, or made at a
+    sentence boundary of a paragraph), "glued" (inside a paragraph: at a sentence start,
+    between two words, or at the paragraph's end), "start", "end".
+    """
+    if where == "start":
+        sep = rng.choice(("\n\n", "\n\n", "\n", " "))
+        return 0, "", sep, f"start sep={sep!r}"
+    if where == "end":
+        sep = rng.choice(("\n\n", "\n\n", "\n", " "))
+        end = len(text.rstrip())
+        return end, sep, "", f"end sep={sep!r}"
+    paras = paragraph_spans(text)
+    if where == "paragraph":
+        if len(paras) >= 3 and rng.random() < 0.8:
+            k = rng.randrange(1, len(paras))
+            return paras[k][0], "", "\n\n", "between-paragraphs"
+        inner = [a for a, _ in sentence_spans(text)[1:] if text[a - 1] == " "]  # not a paragraph start
+        at = rng.choice(inner) if inner else paras[len(paras) // 2][0]
+        return at, "\n\n", "\n\n", "paragraph-made-at-sentence"
+    if where == "glued":
+        how = rng.choice(("sentence", "mid-sentence", "paragraph-end"))
+        if how == "paragraph-end":
+            _, end = rng.choice(paras[:-1] if len(paras) > 1 else paras)
+            return end, " ", "", "glued at paragraph end"
+        sents = sentence_spans(text)
+        if how == "sentence":
+            starts = [a for a, _ in sents[1:]]
+            if starts:
+                return rng.choice(starts), "", " ", "glued at sentence start"
+        # Between two words inside a sentence, away from its first and last two words.
+        candidates = [a + w for a, b in sents for w, _ in word_spans(text[a:b])[2:-2]]
+        at = rng.choice(candidates) if candidates else len(text.rstrip())
+        return at, "", " ", "glued mid-sentence"
+    raise ValueError(f"where must be paragraph, glued, start or end, got {where!r}")
+
+
+def apply_insertions(stored: str, insertions: list[Insertion]) -> tuple[str, list[Injection]]:
+    """The text with every passage inserted, and the injections with their final spans."""
+    text, placed = stored, []
+    for ins in sorted(insertions, key=lambda i: i.at, reverse=True):
+        start = ins.at + len(ins.before)
+        text = text[: ins.at] + ins.before + ins.passage + ins.after + text[ins.at :]
+        shift = len(ins.before) + len(ins.passage) + len(ins.after)
+        for inj in placed:  # injections placed further right move by what was inserted
+            inj.start += shift
+            inj.end += shift
+        ins.injection.start, ins.injection.end = start, start + len(ins.passage)
+        placed.append(ins.injection)
+    return text, sorted(placed, key=lambda i: i.start)
+
+
+class StreamBuilder:
+    """Injects passages of earlier articles into later ones of a stored corpus, reproducibly from ``seed``."""
+
+    def __init__(self, stored: list[tuple[str, str]], seed: int) -> None:
+        self.stored = stored
+        self.seed = seed
+        self.word_counts = [len(norm_words(t)) for _, t in stored]
+
+    def source_for(self, target: int, rng: random.Random, far: bool, words: int, exclude: set) -> int | None:
+        """An earlier article with at least ``words`` + 10 words: recent, or far back."""
+        if far:
+            hi = target - FAR if target - FAR >= WARMUP // 2 else target // 2
+            pool = range(max(1, hi))
+        else:
+            pool = range(max(0, target - RECENT), target)
+        pool = [p for p in pool if self.word_counts[p] >= words + 10 and p not in exclude]
+        return rng.choice(pool) if pool else None
+
+    def passage(
+        self, kind: str, target: int, rng: random.Random, far: bool, exclude: set, glued: bool
+    ) -> tuple[str, Injection] | None:
+        """The text to insert and its Injection (span set when placed); ``glued`` passages are one paragraph."""
+        length = round(MIN_PASSAGE * (MAX_PASSAGE / MIN_PASSAGE) ** rng.random())  # log-uniform 25..120
+        if kind == "flattened":
+            source = self.source_for(target, rng, far, 60, exclude)
+            if source is None:
+                return None
+            found = flattened_run(self.stored[source][1], rng)
+            if found is None:
+                return None
+            start, end, variant, passage = found
+            return passage, Injection(kind, 0, 0, passage, source, start, end, variant)
+        source = self.source_for(target, rng, far, length, exclude)
+        if source is None:
+            return None
+        src = self.stored[source][1]
+        found = pick_passage(src, rng, length)
+        if found is None:
+            return None
+        start, end, variant = found
+        passage = src[start:end]
+        if glued or kind in ("punct-edges", "edited") or ("\n" in passage and rng.random() < 0.5):
+            passage = re.sub(r"\s*\n\s*", " ", passage)  # the source's paragraph breaks lost
+        if kind == "edited":
+            vocabulary = [w for w in re.findall(r"\w{3,}", src)] or ["word"]
+            passage, how = edit_words(passage, rng, vocabulary)
+            variant += " " + how
+            if rng.random() < 0.7:
+                passage, noise = add_noise(passage, rng)
+                variant += " noise=" + noise
+        if kind == "punct-edges":
+            wrapper = rng.choice(WRAPPERS)
+            passage = wrapper.format(passage)
+            variant += f" wrapper={wrapper.replace('{}', '...')!r}"
+        return passage, Injection(kind, 0, 0, passage, source, start, end, variant)
+
+    def inject(self, kind: str, target: int, rng: random.Random) -> StreamArticle | None:
+        """The article at ``target`` with a passage (two for ``two-sources``) of ``kind``, or None if none fits."""
+        doc_id, stored = self.stored[target]
+        if kind == "two-sources":
+            plans = [
+                (True, "paragraph" if rng.random() < 0.5 else "glued"),
+                (False, rng.choice(("paragraph", "glued"))),
+            ]
+        else:
+            where = kind if kind in ("paragraph", "glued", "start", "end") else None
+            if where is None:
+                where = "paragraph" if kind == "flattened" or rng.random() < 0.6 else "glued"
+            plans = [(rng.random() < 0.5, where)]
+        insertions, used, taken = [], set(), set()
+        for far, where in plans:
+            made = self.passage(kind, target, rng, far, used, glued=where == "glued")
+            if made is None:
+                return None
+            passage, injection = made
+            at, before, after, how = placement(stored, rng, where)
+            if at in taken:
+                return None
+            taken.add(at)
+            used.add(injection.source)
+            distance = target - injection.source
+            injection.variant = f"{injection.variant} {how} {'far' if far else 'recent'}={distance}"
+            insertions.append(Insertion(at, before, passage, after, injection))
+        text, injections = apply_insertions(stored, insertions)
+        return StreamArticle(target, doc_id, stored, text, injections)
+
+    def build(self, per_kind: int, kinds: Sequence[str]) -> list[StreamArticle]:
+        """The whole stream: ``per_kind`` articles of each kind get passages, each article at most one kind."""
+        rng = random.Random(f"across-{self.seed}")
+        eligible = [i for i in range(WARMUP, len(self.stored)) if self.word_counts[i] >= 60]
+        rng.shuffle(eligible)
+        stream = [StreamArticle(i, d, t, t) for i, (d, t) in enumerate(self.stored)]
+        pending = iter(eligible)
+        for kind in kinds:
+            made = 0
+            for target in pending:
+                if made >= per_kind:
+                    break
+                kind_rng = random.Random(f"across-{self.seed}-{kind}-{target}")
+                article = self.inject(kind, target, kind_rng)
+                if article is not None:
+                    stream[target] = article
+                    made += 1
+            else:
+                print(f"warning: only {made} articles for kind {kind} (pool exhausted)", file=sys.stderr)
+        return stream
+
+
+def check_ground_truth(stream: list[StreamArticle]) -> None:
+    """Assert that the injected spans hold the injected text, and nothing else changed."""
+    for art in stream:
+        kept, cursor = [], 0
+        for inj in art.injections:
+            assert art.text[inj.start : inj.end] == inj.passage, (art.doc_id, inj.kind)
+            assert inj.start >= cursor, f"{art.doc_id}: overlapping injections"
+            src = stream[inj.source].stored
+            src_words = norm_words(src[inj.source_start : inj.source_end])
+            words = norm_words(inj.passage)
+            if inj.kind == "edited":
+                ratio = difflib.SequenceMatcher(None, src_words, words, autojunk=False).ratio()
+                assert ratio >= 0.85, (art.doc_id, ratio)
+            else:
+                assert words == src_words, (art.doc_id, inj.kind)
+            assert inj.source < art.position
+            kept.append(art.text[cursor : inj.start])
+            cursor = inj.end
+        kept.append(art.text[cursor:])
+        assert norm_words(" ".join(kept)) == norm_words(art.stored), f"{art.doc_id}: own text changed"
+
+
+# ---------------------------------------------------------------- shared text
+
+
+def mark_shared(flags: list[bool]) -> list[bool]:
+    """Also mark gaps of at most SHARED_GAP words between two marked runs."""
+    out = list(flags)
+    marked = [i for i, f in enumerate(flags) if f]
+    for a, b in itertools.pairwise(marked):
+        if 1 < b - a <= SHARED_GAP + 1:
+            for i in range(a + 1, b):
+                out[i] = True
+    return out
+
+
+def shared_words(stream: list[StreamArticle]) -> tuple[list[list[bool]], list[list[bool]]]:
+    """Per article and word: (shared with an earlier article, repeated earlier inside the article).
+
+    Words are those of :func:`inject.norm_tokens` of the text as fed.
+    """
+    seen: set[tuple[str, ...]] = set()
+    across, within = [], []
+    n = SHARED_NGRAM
+    for art in stream:
+        words = norm_tokens(art.text)[0]
+        grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+        flag_across, flag_within = [False] * len(words), [False] * len(words)
+        first: dict[tuple[str, ...], int] = {}
+        for i, g in enumerate(grams):
+            if g in seen:
+                flag_across[i : i + n] = [True] * n
+            j = first.setdefault(g, i)
+            if j + n <= i:  # an earlier, non-overlapping occurrence in the same article
+                flag_within[i : i + n] = [True] * n
+        seen.update(grams)
+        across.append(mark_shared(flag_across))
+        within.append(mark_shared(flag_within))
+    return across, within
+
+
+def plausible_sources(stream: list[StreamArticle]) -> dict[tuple[int, int], set[str]]:
+    """Per (article position, injection number): ids of earlier articles that hold one of its 8-word runs.
+
+    A match that removes injected text should name one of these (the article it was
+    copied from, or an earlier copy of the same text).
+    """
+    n = SHARED_NGRAM
+    wanted: dict[tuple[str, ...], list[tuple[int, int]]] = defaultdict(list)
+    for art in stream:
+        for k, inj in enumerate(art.injections):
+            words = norm_words(inj.passage)
+            for g in {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}:
+                wanted[g].append((art.position, k))
+    found: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for art in stream:
+        words = norm_tokens(art.text)[0]
+        for i in range(len(words) - n + 1):
+            for position, k in wanted.get(tuple(words[i : i + n]), ()):
+                if art.position < position:
+                    found[(position, k)].add(art.doc_id)
+    return found
+
+
+# ---------------------------------------------------------------- running and scoring
+
+
+def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def covered(spans: list[tuple[int, int]], a: int, b: int) -> int:
+    """Characters of [a, b) inside the merged, sorted ``spans``."""
+    total = 0
+    k = max(0, bisect.bisect_right(spans, (a, float("inf"))) - 1)
+    while k < len(spans) and spans[k][0] < b:
+        total += max(0, min(b, spans[k][1]) - max(a, spans[k][0]))
+        k += 1
+    return total
+
+
+def removed_by_find(text: str, matches) -> tuple[list[bool], list[tuple[int, int]]]:
+    """Per word of ``text``: removed (at least half its characters in a match); and the merged spans."""
+    spans = merge([(m.start, m.end) for m in matches])
+    flags = [covered(spans, a, b) * 2 >= b - a for a, b in norm_tokens(text)[1]]
+    return flags, spans
+
+
+def removed_by_clean(text: str, out: str) -> list[bool]:
+    """Per word of ``text``: not kept in ``out`` (aligned by words)."""
+    words, out_words = norm_tokens(text)[0], norm_tokens(out)[0]
+    flags = [True] * len(words)
+    for block in difflib.SequenceMatcher(None, words, out_words, autojunk=False).get_matching_blocks():
+        flags[block.a : block.a + block.size] = [False] * block.size
+    return flags
+
+
+@dataclass(frozen=True)
+class OracleMatch:
+    start: int
+    end: int
+    source_id: str
+
+
+class Oracle:
+    """Reports exactly the injected spans with their sources: checks the scoring (all 100%, nothing lost)."""
+
+    def __init__(self, stream: list[StreamArticle]) -> None:
+        self.by_id = {art.doc_id: art for art in stream}
+        self.ids = [art.doc_id for art in stream]
+
+    def find(self, text: str, doc_id: str, remember: bool = True) -> list[OracleMatch]:
+        art = self.by_id[doc_id]
+        return [OracleMatch(i.start, i.end, self.ids[i.source]) for i in art.injections]
+
+
+def run_scope(stream: list[StreamArticle], scope: str, via: str, params: dict) -> list[dict]:
+    """Feed the stream in order; per article, which words (and characters) were removed."""
+    dedup_ = Oracle(stream) if scope == "oracle" else dedup.Deduplicator(scope=scope, **params)
+    results = []
+    for art in stream:
+        if via == "find" or scope == "oracle":
+            matches = dedup_.find(art.text, art.doc_id, remember=True)
+            flags, spans = removed_by_find(art.text, matches)
+            changed = bool(spans)
+            # Matches naming another article (not the article itself): which sources they name.
+            named = [(m.start, m.end, m.source_id) for m in matches if m.source_id != art.doc_id]
+        else:
+            out = dedup_.clean(art.text, art.doc_id)
+            flags, spans, changed, named = removed_by_clean(art.text, out), None, out != art.text, None
+        results.append({"removed": flags, "spans": spans, "changed": changed, "named": named})
+    return results
+
+
+def score(
+    stream: list[StreamArticle], results: list[dict], shared: list[list[bool]], sources: dict[tuple[int, int], set[str]]
+) -> dict:
+    """Figures per kind, per source distance and per passage length, and the false positives.
+
+    ``sources``: the articles a match on each injected passage may name (:func:`plausible_sources`).
+    """
+    per_kind: dict[str, dict] = defaultdict(lambda: defaultdict(int))
+    per_distance: dict[str, dict] = defaultdict(lambda: defaultdict(int))
+    per_length: dict[str, dict] = defaultdict(lambda: defaultdict(int))
+    clean_changed: list[str] = []
+    losing: list[tuple[str, str, int, int]] = []  # (id, kind, own words lost, shared words)
+    totals = defaultdict(int)
+    for art, res, shared_flags in zip(stream, results, shared):
+        _, word_ranges = norm_tokens(art.text)
+        removed = res["removed"]
+        injected = [False] * len(word_ranges)
+        for k, inj in enumerate(art.injections):
+            idx = [i for i, (a, b) in enumerate(word_ranges) if a >= inj.start and b <= inj.end]
+            for i in idx:
+                injected[i] = True
+            n_removed = sum(removed[i] for i in idx)
+            full = n_removed >= 0.9 * len(idx)
+            distance = "recent" if art.position - inj.source <= RECENT else "far"
+            length = "25-50" if len(idx) <= 50 else "51-80" if len(idx) <= 80 else "81+"
+            for bucket in (per_kind[inj.kind], per_distance[distance], per_length[length], totals):
+                bucket["passages"] += 1
+                bucket["injected_words"] += len(idx)
+                bucket["injected_removed"] += n_removed
+                bucket["passages_90"] += full
+            if res["named"] is not None:
+                names = {source for a, b, source in res["named"] if a < inj.end and b > inj.start}
+                if names:
+                    per_kind[inj.kind]["passages_named"] += 1
+                    per_kind[inj.kind]["passages_named_right"] += names <= sources[(art.position, k)]
+            if res["spans"] is not None:
+                # Every non-space character of the span removed, edge marks included? And of
+                # the passages whose words all went: the marks (quotes, dashes, ...) left.
+                left = [
+                    i
+                    for i in range(inj.start, inj.end)
+                    if not art.text[i].isspace() and not covered(res["spans"], i, i + 1)
+                ]
+                per_kind[inj.kind]["passages_whole"] += not left
+                if n_removed == len(idx):
+                    per_kind[inj.kind]["words_all_removed"] += 1
+                    per_kind[inj.kind]["marks_left"] += len(left)
+                    per_kind[inj.kind]["passages_marks_left"] += bool(left)
+        own = [i for i in range(len(word_ranges)) if not injected[i] and not shared_flags[i]]
+        shared_idx = [i for i in range(len(word_ranges)) if not injected[i] and shared_flags[i]]
+        lost = sum(removed[i] for i in own)
+        bucket = per_kind[art.kind]
+        bucket["articles"] += 1
+        bucket["own_words"] += len(own)
+        bucket["own_lost"] += lost
+        bucket["articles_losing"] += lost > 0
+        bucket["shared_words"] += len(shared_idx)
+        bucket["shared_removed"] += sum(removed[i] for i in shared_idx)
+        if not art.injections and not shared_idx and res["changed"]:
+            clean_changed.append(art.doc_id)
+        if lost:
+            losing.append((art.doc_id, art.kind, lost, len(shared_idx)))
+        totals["articles"] += 1
+        totals["own_words"] += len(own)
+        totals["own_lost"] += lost
+        totals["shared_words"] += len(shared_idx)
+        totals["shared_removed"] += sum(removed[i] for i in shared_idx)
+        totals["articles_without_injected_or_shared"] += not art.injections and not shared_idx
+    totals["changed_without_injected_or_shared"] = len(clean_changed)
+    return {
+        "kinds": {k: dict(v) for k, v in per_kind.items()},
+        "distance": {k: dict(v) for k, v in per_distance.items()},
+        "length": {k: dict(v) for k, v in per_length.items()},
+        "totals": dict(totals),
+        "changed_without_injected_or_shared": clean_changed,
+        "articles_losing_own_words": sorted(losing, key=lambda x: -x[2]),
+    }
+
+
+# ---------------------------------------------------------------- report
+
+
+def pct(part: float, whole: float, digits: int = 1) -> str:
+    return f"{100 * part / whole:.{digits}f}%" if whole else "-"
+
+
+def print_report(corpus: str, scope: str, via: str, s: dict) -> None:
+    print(f"\n### {corpus}, scope={scope!r} (via {via})\n")
+    print(
+        "| kind | passages | injected words | removed | passages >= 90% | whole incl. edges | marks left "
+        "| source named right | articles | own words | own lost | shared words | shared removed |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for kind in (*KINDS, "none"):
+        k = s["kinds"].get(kind)
+        if not k:
+            continue
+        whole = pct(k.get("passages_whole", 0), k.get("passages", 0)) if via == "find" else "n/a"
+        named = "-"
+        if k.get("passages_named"):
+            # Of the passages some match touches: all those matches name a plausible source.
+            named = f"{k['passages_named_right']}/{k['passages_named']}"
+        edges = "-"
+        if via == "find" and k.get("words_all_removed"):
+            # Of the passages whose words all went: how many kept a mark at an edge.
+            edges = f"{k['passages_marks_left']}/{k['words_all_removed']}"
+        print(
+            f"| {kind} | {k.get('passages', 0)} | {k.get('injected_words', 0)} "
+            f"| {pct(k.get('injected_removed', 0), k.get('injected_words', 0))} "
+            f"| {pct(k.get('passages_90', 0), k.get('passages', 0))} | {whole} | {edges} "
+            f"| {named} | {k['articles']} | {k['own_words']} | {k['own_lost']} ({pct(k['own_lost'], k['own_words'], 3)}) "
+            f"| {k['shared_words']} | {pct(k['shared_removed'], k['shared_words'])} |"
+        )
+    t = s["totals"]
+    print(
+        f"| **all** | {t['passages']} | {t['injected_words']} | {pct(t['injected_removed'], t['injected_words'])} "
+        f"| {pct(t['passages_90'], t['passages'])} | | | | {t['articles']} | {t['own_words']} "
+        f"| {t['own_lost']} ({pct(t['own_lost'], t['own_words'], 3)}) | {t['shared_words']} "
+        f"| {pct(t['shared_removed'], t['shared_words'])} |"
+    )
+    dist = ", ".join(
+        f"{d}: {pct(v['injected_removed'], v['injected_words'])} of words, {pct(v['passages_90'], v['passages'])} "
+        f"of {v['passages']} passages >= 90%"
+        for d, v in sorted(s["distance"].items())
+    )
+    length = ", ".join(
+        f"{d} words: {pct(v['injected_removed'], v['injected_words'])} ({v['passages']})"
+        for d, v in sorted(s["length"].items())
+    )
+    changed = s["changed_without_injected_or_shared"]
+    print(f"\nBy source distance: {dist}.  By passage length: {length}.")
+    losing = s["articles_losing_own_words"]
+    print(
+        f"Articles losing own words: {len(losing)}"
+        + (
+            " (id kind: lost/shared words: " + "; ".join(f"{i} {k}: {n}/{sh}" for i, k, n, sh in losing[:8]) + ")"
+            if losing
+            else ""
+        )
+    )
+    print(
+        f"Articles changed that hold neither injected nor shared text: {len(changed)} of "
+        f"{t['articles_without_injected_or_shared']}" + (f" (ids {', '.join(changed[:10])})" if changed else "")
+    )
+
+
+def measure_speed(texts: list[str], scope: str, params: dict, repeat: int, batch: bool = False) -> float:
+    """Articles per CPU second of Deduplicator(scope).clean, one article per call (or one clean_many), fresh state per run."""
+
+    def run():
+        d = dedup.Deduplicator(scope=scope, **params)
+        if batch:
+            d.clean_many(texts, list(range(len(texts))))
+        else:
+            for i, t in enumerate(texts):
+                d.clean(t, i)
+
+    return len(texts) / best_of(run, repeat).cpu
+
+
+def parse_params(items: Sequence[str]) -> dict:
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key or not sep:
+            raise SystemExit(f"--param must look like name=value, got {item!r}")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", action="append", required=True, help="JSONL corpus with id and text (repeatable)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per-kind", type=int, default=30, help="articles per kind and corpus (default 30)")
+    parser.add_argument("--limit", type=int, default=1500, help="first N articles of each corpus (default 1500)")
+    parser.add_argument("--kind", action="append", choices=KINDS, help="only these kinds (repeatable)")
+    parser.add_argument(
+        "--scope",
+        action="append",
+        choices=("across", "both", "oracle"),
+        help="default: across and both; oracle removes exactly the injected spans (a check of the scoring)",
+    )
+    parser.add_argument(
+        "--via", choices=("find", "clean"), default="find", help="removed spans from find (default) or clean"
+    )
+    parser.add_argument("--param", action="append", default=[], help="Deduplicator keyword, e.g. threshold=0.5")
+    parser.add_argument("--speed-repeats", type=int, default=2, help="timing runs, best kept (0: no speed test)")
+    parser.add_argument("--json", help="write all figures to this file")
+    args = parser.parse_args(argv)
+    params = parse_params(args.param)
+    scopes = args.scope or ["across", "both"]
+    kinds = args.kind or list(KINDS)
+    print(
+        f"# bench_across  dedup {dedup.__version__}  {machine_line()}  seed={args.seed} per_kind={args.per_kind} "
+        f"limit={args.limit} via={args.via} params={params or 'defaults'}"
+    )
+    report: dict = {"args": vars(args), "runs": [], "speed": []}
+    for path in args.corpus:
+        name = Path(path).stem
+        records = read_jsonl(path, args.limit)
+        stored = [(str(r["id"]), r["text"]) for r in records]
+        t0 = time.perf_counter()
+        stream = StreamBuilder(stored, args.seed).build(args.per_kind, kinds)
+        check_ground_truth(stream)
+        across_shared, within_shared = shared_words(stream)
+        sources = plausible_sources(stream)
+        print(
+            f"\n{name}: {len(stream)} articles, {sum(bool(a.injections) for a in stream)} with injected passages; "
+            f"stream built and checked in {time.perf_counter() - t0:.1f}s"
+        )
+        for scope in scopes:
+            shared = across_shared
+            if scope == "both":
+                shared = [[a or w for a, w in zip(x, y)] for x, y in zip(across_shared, within_shared)]
+            t0 = time.perf_counter()
+            results = run_scope(stream, scope, args.via, params)
+            elapsed = time.perf_counter() - t0
+            summary = score(stream, results, shared, sources)
+            print_report(name, scope, args.via, summary)
+            print(f"(ran in {elapsed:.1f}s wall)")
+            report["runs"].append({"corpus": name, "scope": scope, **summary})
+        if args.speed_repeats > 0:
+            texts = [t for _, t in stored]
+            for scope in (s for s in scopes if s != "oracle"):
+                rate = measure_speed(texts, scope, params, args.speed_repeats)
+                batch = measure_speed(texts, scope, params, args.speed_repeats, batch=True)
+                print(
+                    f"speed {name} scope={scope}: clean {rate:,.0f} articles/s (one per call), clean_many "
+                    f"{batch:,.0f} articles/s ({len(texts)} stored articles, best CPU time of {args.speed_repeats})"
+                )
+                report["speed"].append(
+                    {
+                        "corpus": name,
+                        "scope": scope,
+                        "articles": len(texts),
+                        "articles_per_s": rate,
+                        "clean_many_per_s": batch,
+                    }
+                )
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""Peak memory of ``dedup.clean`` on one large text, measured in a fresh subprocess per size.
+
+    python benchmarks/bench_memory.py --corpus ../shared/corpora/bbc-en.jsonl --sizes 5 20 50
+
+The text is built from the corpus articles, joined by blank lines, until it reaches the
+size (UTF-8 megabytes). Beyond the corpus, every later pass over it replaces every 4th
+word of each article with a numbered variant, so that no word 5-gram repeats an earlier
+pass (the text stays mostly new text, not the corpus pasted five times); every 20th
+article is pasted a second time, re-flowed into one paragraph, as a scraper would.
+
+Each size runs in its own subprocess: it reads the text, records its resident memory,
+resets the kernel's peak counter (``/proc/self/clear_refs``; Linux), runs ``clean`` and
+reads the peak (``VmHWM``). "peak extra" is that peak minus the memory before ``clean``
+(the interpreter, NumPy and the text itself): what ``clean`` needs on top of its input.
+Another fresh process measures ``dedup.text.tokenize`` alone the same way: the first
+stage's share, to tell which stage sets the peak.
+The output's SHA-256 is printed so that a memory change can be checked to keep the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import load_texts, machine_line, print_table
+
+
+def build_text(texts: list[str], megabytes: float) -> str:
+    target = int(megabytes * 1e6)
+    parts: list[str] = []
+    size = 0
+    round_number = 0
+    while size < target:
+        for i, text in enumerate(texts):
+            if round_number:
+                words = text.split(" ")
+                words[::4] = [f"{w}{round_number}" for w in words[::4]]
+                text = " ".join(words)
+            parts.append(text)
+            size += len(text.encode("utf-8")) + 2
+            if i % 20 == 0:
+                reflowed = " ".join(text.split())
+                parts.append(reflowed)
+                size += len(reflowed.encode("utf-8")) + 2
+            if size >= target:
+                break
+        round_number += 1
+    return "\n\n".join(parts)
+
+
+CHILD = """
+import hashlib, sys, time
+import dedup
+from dedup.text import tokenize
+
+def status(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+with open(sys.argv[1], encoding="utf-8") as fh:
+    text = fh.read()
+dedup.clean("warm up the imports and tables. " * 50)
+before = status("VmRSS")
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")  # the peak (VmHWM) counts from here
+started = time.perf_counter()
+if sys.argv[2] == "tokenize":  # the first stage alone: its share of the peak
+    tokens = tokenize([text])
+    out = ""
+else:
+    out = dedup.clean(text)
+seconds = time.perf_counter() - started
+peak = status("VmHWM")
+print(before, peak, seconds, len(out), hashlib.sha256(out.encode("utf-8", "surrogatepass")).hexdigest())
+"""
+
+
+def measure(path: str, stage: str = "clean") -> tuple[int, int, float, int, str]:
+    """(RSS before, peak RSS, seconds, output length, output SHA-256) of one stage in a fresh process."""
+    done = subprocess.run([sys.executable, "-c", CHILD, path, stage], capture_output=True, text=True, check=True)
+    before, peak, seconds, length, digest = done.stdout.split()
+    return int(before), int(peak), float(seconds), int(length), digest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", required=True, help="JSONL corpus with a text field")
+    parser.add_argument("--sizes", type=float, nargs="+", default=[5, 20, 50], help="text sizes in UTF-8 MB")
+    parser.add_argument("--json", help="also write the rows here")
+    args = parser.parse_args(argv)
+    _, texts = load_texts(args.corpus)
+    print(machine_line())
+    rows, records = [], []
+    with tempfile.TemporaryDirectory(prefix="dedup-bench-memory-") as workdir:
+        for megabytes in args.sizes:
+            text = build_text(texts, megabytes)
+            utf8 = len(text.encode("utf-8"))
+            path = os.path.join(workdir, "text.txt")
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            str_bytes, chars = sys.getsizeof(text), len(text)
+            del text
+            token_before, token_peak, _, _, _ = measure(path, "tokenize")
+            before, peak, seconds, length, digest = measure(path)
+            extra, token_extra = peak - before, token_peak - token_before
+            rows.append([
+                f"{utf8 / 1e6:.1f}", f"{str_bytes / 1e6:.1f}", f"{before / 1e6:.0f}", f"{peak / 1e6:.0f}",
+                f"{extra / 1e6:.0f}", f"{extra / utf8:.1f}x", f"{token_extra / utf8:.1f}x", f"{seconds:.1f}",
+                f"{1 - length / chars:.1%}", digest[:12],
+            ])
+            records.append({"utf8_bytes": utf8, "before": before, "peak": peak, "tokenize_peak_extra": token_extra,
+                            "seconds": seconds, "sha256": digest})
+            print(" | ".join(rows[-1]), flush=True)  # a long run keeps what it measured so far
+            time.sleep(0.5)
+    print_table(rows, ["text MB (UTF-8)", "str MB", "RSS before MB", "peak MB", "peak extra MB",
+                       "extra / text", "tokenize alone: extra / text", "seconds", "removed", "output sha256"])
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(records, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,599 @@
+"""What cleaning removes, and why, for a person to look at: one self-contained HTML page.
+
+``explain(docs)`` runs the same analysis as ``dedup explain`` (repeats inside each
+document, then passages seen in earlier documents) and returns one ``DocumentReport``
+per document; ``write_html(path, reports)`` writes the page. The page shows each
+changed document with its removed spans highlighted, each linked to the span it repeats
+(in the same document or an earlier one), with figures per document and in total. It
+pages and filters in the browser, so it stays usable with tens of thousands of documents.
+
+Examples
+--------
+>>> import os, tempfile
+>>> from dedup.report import explain, write_html
+>>> body = ("The council approved the new budget on Tuesday after a long debate about schools, "
+...         "roads and the cost of heating the old town hall in winter.")
+>>> reports = explain([("a", body + "\\n\\n" + body), ("b", "A different story.\\n\\n" + body)])
+>>> [(s.kind, s.start, s.end, s.source_id, s.source_start) for s in reports[0].spans]
+[('within', 142, 282, 'a', 0)]
+>>> [(s.kind, s.start, s.end, s.source_id, s.source_start) for s in reports[1].spans]
+[('across', 20, 160, 'a', 0)]
+>>> reports[1].removed_chars, reports[1].cleaned == "A different story."
+(142, True)
+>>> path = os.path.join(tempfile.mkdtemp(), "report.html")
+>>> write_html(path, reports)
+>>> "A different story." in open(path, encoding="utf-8").read()
+True
+"""
+
+from __future__ import annotations
+
+import bisect
+import html
+import json
+import os
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+
+@dataclass(frozen=True)
+class RemovedSpan:
+    """``text[start:end]`` of a document is removed: it repeats ``source_start:source_end``
+    of document ``source_id`` (the same document for ``kind == "within"``), with
+    estimated Jaccard ``similarity``. All offsets are into the documents' original texts."""
+
+    kind: str
+    start: int
+    end: int
+    source_id: Hashable
+    source_start: int
+    source_end: int
+    similarity: float
+
+
+@dataclass
+class DocumentReport:
+    """One document: its original ``text``, the text ``cleaned`` would write, what was removed."""
+
+    id: Hashable
+    text: str
+    cleaned: str
+    spans: list[RemovedSpan] = field(default_factory=list)
+    source: str = ""  # where it came from (file, line), when known
+    dropped: bool = False  # left out of the output (``clean --drop-empty``)
+
+    @property
+    def removed_chars(self) -> int:
+        return len(self.text) - len(self.cleaned)
+
+    @property
+    def changed(self) -> bool:
+        return self.cleaned != self.text
+
+
+# Characters of the cleaned text that must match where a kept run resumes after a deletion:
+# long enough that a removed copy of nearby text is not taken for the kept text.
+_ANCHOR = 64
+
+
+def offset_map(original: str, cleaned: str) -> Callable[[int], int]:
+    """Offsets in ``cleaned`` (``original`` with some ranges deleted) -> offsets in ``original``.
+
+    Cleaning only deletes, and deletes whole passages: each kept run is matched as far as
+    it goes, then cut back to the best boundary shortly before the point where it stops
+    matching (a line break, else a sentence end, else a word start), and the next run is
+    found by its first characters. So a kept passage that begins like the removed copy
+    before it ("The council ..." removed, "The national ..." kept) is placed right.
+
+    >>> to_original = offset_map("Hello. Hello. World", "Hello. World")
+    >>> to_original(7)  # the "W"
+    14
+    >>> text = "The council met.\\n\\nThe council met.\\n\\nThe night was calm."
+    >>> offset_map(text, "The council met.\\n\\nThe night was calm.")(18)  # the second "The"
+    36
+    """
+    kept: list[tuple[int, int]] = []  # (offset in cleaned, offset in original) where a kept run starts
+    i = j = 0
+    while j < len(cleaned):
+        anchor, found = _ANCHOR, -1
+        while anchor and found < 0:  # another deletion close ahead: a shorter anchor
+            found = original.find(cleaned[j : j + anchor], i)
+            anchor //= 2
+        if found < 0:  # not a deletion of the original: report offsets unmapped
+            return lambda position: position
+        start_i, start_j = i, j = found, j
+        while j < len(cleaned) and i < len(original) and original[i] == cleaned[j]:
+            i += 1
+            j += 1
+        if j < len(cleaned):
+            cut = _deletion_start(cleaned, start_j, j)
+            i, j = i - (j - cut), cut
+        kept.append((start_j, start_i))
+    starts = [k[0] for k in kept]
+
+    def to_original(position: int) -> int:
+        k = bisect.bisect_right(starts, position) - 1
+        if k < 0:
+            return position
+        return kept[k][1] + position - kept[k][0]
+
+    return to_original
+
+
+def distinct_matches(matches: Iterable) -> list:
+    """``matches`` without repeats of the same passage and source.
+
+    The memory can report one passage under two measures (``jaccard`` and
+    ``containment``); a report lists it once, with the first measure given.
+    """
+    listed: set = set()
+    out = []
+    for match in matches:
+        key = (match.start, match.end, match.source_id, match.source_start, match.source_end)
+        if key not in listed:
+            listed.add(key)
+            out.append(match)
+    return out
+
+
+def _boundary_rank(text: str, position: int) -> int:
+    # How likely a removal starts here: 3 after a line break, 2 after a sentence, 1 at a word.
+    if position == 0 or text[position - 1] == "\n":
+        return 3
+    if text[position - 1].isspace() and position >= 2 and text[position - 2] in ".!?\"'\u201d\u2019":
+        return 2
+    if text[position - 1].isspace() and not text[position].isspace():
+        return 1
+    return 0
+
+
+def _deletion_start(cleaned: str, run_start: int, mismatch: int, reach: int = 200) -> int:
+    """Where in ``cleaned[run_start:mismatch]`` (matched by chance at its end) the deletion begins.
+
+    The text just before a removed copy often begins like the copy ("The ... The ..."),
+    so the match runs on a few words too far; the best boundary within ``reach``
+    characters before the mismatch, the latest among equals, is where the kept run ends.
+    """
+    best, best_rank = mismatch, _boundary_rank(cleaned, mismatch)
+    for position in range(mismatch - 1, max(run_start, mismatch - reach), -1):
+        rank = _boundary_rank(cleaned, position)
+        if rank > best_rank:
+            best, best_rank = position, rank
+    return best
+
+
+# --------------------------------------------------------------------------- the analysis
+
+
+def explain_within(texts: Sequence[str], **params) -> list[tuple[str | None, list[RemovedSpan]]]:
+    """Repeats inside each text: (the cleaned text, or ``None`` when unchanged; the spans).
+
+    The cleaned text is always ``dedup.clean_many``'s, so reporting never changes what
+    cleaning writes. A removal can join text into a new repeat; ``clean_many`` removes
+    it too, but that second round is not among the spans. Span ids are left ``None``
+    (the caller knows the document's id).
+    """
+    from .repeats import clean_many, find_repeats_many, remove_spans
+
+    found = find_repeats_many(texts, **params)
+    out: list[tuple[str | None, list[RemovedSpan]]] = []
+    changed = []
+    for text, repeats in zip(texts, found):
+        spans = [
+            RemovedSpan("within", r.start, r.end, None, r.source_start, r.source_end, float(r.similarity))
+            for r in repeats
+        ]
+        if spans:
+            changed.append(len(out))
+            out.append((remove_spans(text, [(r.start, r.end) for r in repeats]), spans))
+        else:
+            out.append((None, spans))
+    if changed:
+        finished = clean_many([out[i][0] for i in changed], **params)  # type: ignore[misc]
+        for i, text in zip(changed, finished):
+            out[i] = (text, out[i][1])
+    return out
+
+
+class ReportBuilder:
+    """Collects documents as a run processes them, in input order, and gives their reports.
+
+    For each document: its original text, the spans removed inside it (offsets into the
+    original), the text after that pass (``middle``), the across-document matches found
+    in ``middle`` (``dedup.Match``, sources in their own ``middle``), and the final text.
+    ``reports()`` maps every offset to the original texts. It keeps every document's
+    text, since any of them may turn out to be the source of a later one.
+    """
+
+    def __init__(self) -> None:
+        self._reports: list[DocumentReport] = []
+        self._middles: dict[Hashable, str] = {}  # only where the within pass changed the text
+        self._pending: list[tuple[DocumentReport, list]] = []
+
+    def add(self, doc_id: Hashable, text: str, within: Sequence[RemovedSpan], middle: str, matches: Sequence,
+            cleaned: str, *, source: str = "", dropped: bool = False) -> None:
+        spans = [RemovedSpan("within", s.start, s.end, doc_id, s.source_start, s.source_end, s.similarity)
+                 for s in within]
+        report = DocumentReport(doc_id, text, cleaned, spans, source=source, dropped=dropped)
+        if middle != text:
+            self._middles[doc_id] = middle
+        self._reports.append(report)
+        if matches:
+            self._pending.append((report, list(matches)))
+
+    def reports(self) -> list[DocumentReport]:
+        """Every document added, in order, with all offsets into original texts."""
+        texts = {report.id: report.text for report in self._reports}
+        maps: dict[Hashable, Callable[[int], int]] = {}
+
+        def to_original(doc_id: Hashable) -> Callable[[int], int]:
+            if doc_id not in self._middles:
+                return lambda position: position
+            if doc_id not in maps:
+                maps[doc_id] = offset_map(texts[doc_id], self._middles[doc_id])
+            return maps[doc_id]
+
+        for report, matches in self._pending:
+            own = to_original(report.id)
+            for match in distinct_matches(matches):
+                source = to_original(match.source_id)
+                report.spans.append(RemovedSpan(
+                    "across", own(match.start), own(match.end - 1) + 1, match.source_id,
+                    source(match.source_start), source(match.source_end - 1) + 1, float(match.similarity),
+                ))
+            report.spans.sort(key=lambda span: span.start)
+        self._pending = []
+        return self._reports
+
+
+def explain(
+    docs: Iterable[Any],
+    *,
+    ids: Iterable[Hashable] | None = None,
+    text_field: str = "text",
+    id_field: str | None = None,
+    scope: str = "both",
+    within: dict | None = None,
+    across: dict | None = None,
+    batch_size: int = 64,
+) -> list[DocumentReport]:
+    """What ``dedup explain`` reports, as objects: one ``DocumentReport`` per document, in order.
+
+    Parameters
+    ----------
+    docs : iterable of str, (id, str) pairs or mappings
+        As for :func:`dedup.find_duplicates` (``ids``, ``text_field``, ``id_field`` too);
+        ids must be unique.
+    scope : "both" (default), "within" or "across"
+        Repeats inside each document (``dedup.clean_many``), passages seen in earlier
+        documents (``dedup.Deduplicator(scope="across")`` fed in order), or both, in
+        that order: the same as ``dedup clean``.
+    within, across : dict, optional
+        Parameters for :func:`dedup.find_repeats` and for :class:`dedup.Deduplicator`.
+    batch_size : int, default 64
+        Documents per vectorised pass.
+    """
+    from ._validate import check_choice, check_int
+    from .deduplicator import Deduplicator
+    from .documents import iter_documents
+    from .repeats import remove_spans
+
+    check_choice("scope", scope, ("within", "across", "both"))
+    batch_size = check_int("batch_size", batch_size, 1)
+    memory = Deduplicator(**dict(across or {}, scope="across")) if scope in ("across", "both") else None
+    builder = ReportBuilder()
+    batch: list[tuple[Hashable, str]] = []
+
+    def flush() -> None:
+        texts = [text for _, text in batch]
+        if scope in ("within", "both"):
+            inside = explain_within(texts, **(within or {}))
+        else:
+            inside = [(None, []) for _ in texts]
+        middles = [text if cleaned is None else cleaned for text, (cleaned, _) in zip(texts, inside)]
+        found = memory.add_many(middles, [doc_id for doc_id, _ in batch]) if memory is not None else [[] for _ in texts]
+        for (doc_id, text), (_, spans), middle, matches in zip(batch, inside, middles, found):
+            final = remove_spans(middle, [(m.start, m.end) for m in matches]) if matches else middle
+            builder.add(doc_id, text, spans, middle, matches, final)
+        batch.clear()
+
+    for item in iter_documents(docs, ids, text_field=text_field, id_field=id_field):
+        batch.append(item)
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return builder.reports()
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def write_html(path: str | os.PathLike, reports: Sequence[DocumentReport], *, title: str = "dedup report",
+               page_size: int = 25) -> None:
+    """Write the reports as one self-contained HTML page (no network, no other file)."""
+    page = render_html(reports, title=title, page_size=page_size)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(page)
+
+
+def page_data(reports: Sequence[DocumentReport]) -> dict:
+    """The figures and documents the page shows, as JSON-ready data.
+
+    Shown are the changed documents and the documents whose text a removed span repeats;
+    the totals count every document.
+    """
+    index_of = {report.id: i for i, report in enumerate(reports)}
+    sources = {span.source_id for report in reports for span in report.spans}
+    shown = [i for i, report in enumerate(reports) if report.changed or report.dropped or report.id in sources]
+    position = {doc: k for k, doc in enumerate(shown)}
+    kinds = {"within": 0, "across": 1}
+    docs = []
+    for i in shown:
+        report = reports[i]
+        docs.append({
+            "id": str(report.id),
+            "where": report.source,
+            "text": report.text,
+            "removed": report.removed_chars,
+            "dropped": report.dropped,
+            "changed": report.changed,
+            "empty": report.changed and not report.cleaned.strip(),
+            "spans": [
+                [kinds[s.kind], s.start, s.end, position.get(index_of.get(s.source_id, -1), -1),
+                 s.source_start, s.source_end, round(s.similarity, 3)]
+                for s in report.spans
+            ],
+        })
+    chars_in = sum(len(report.text) for report in reports)
+    chars_removed = sum(report.removed_chars for report in reports)
+    totals = {
+        "documents": len(reports),
+        "changed": sum(report.changed for report in reports),
+        "within": sum(any(s.kind == "within" for s in report.spans) for report in reports),
+        "across": sum(any(s.kind == "across" for s in report.spans) for report in reports),
+        "spans_within": sum(s.kind == "within" for report in reports for s in report.spans),
+        "spans_across": sum(s.kind == "across" for report in reports for s in report.spans),
+        "emptied": sum(report.changed and not report.cleaned.strip() for report in reports),
+        "dropped": sum(report.dropped for report in reports),
+        "chars_in": chars_in,
+        "chars_removed": chars_removed,
+    }
+    return {"totals": totals, "docs": docs}
+
+
+def render_html(reports: Sequence[DocumentReport], *, title: str = "dedup report", page_size: int = 25) -> str:
+    """The page as a string (see ``write_html``)."""
+    data = page_data(reports)
+    data["pageSize"] = page_size
+    # Inside <script>, "</" could end the element: JSON allows escaping "<" as \\u003c.
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    return (
+        _PAGE.replace("__TITLE__", html.escape(title))
+        .replace("__STYLE__", _STYLE)
+        .replace("__SCRIPT__", _SCRIPT)
+        .replace("__DATA__", payload)
+    )
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>__TITLE__</title>
+<style>__STYLE__</style>
+</head>
+<body>
+<header class="top">
+  <h1>__TITLE__</h1>
+  <p id="totals"></p>
+  <p class="legend"><mark class="rm k0">removed: repeats an earlier passage of the same document</mark>
+  <mark class="rm k1">removed: seen in an earlier document</mark>
+  <span class="src">the earlier passage it repeats (kept)</span> &mdash; click a highlight to jump to its counterpart.</p>
+  <form id="controls" onsubmit="return false">
+    <input id="filter" type="search" placeholder="filter by id or text" aria-label="filter by id or text">
+    <select id="kind" aria-label="which documents">
+      <option value="changed">changed documents</option>
+      <option value="within">with repeats inside the document</option>
+      <option value="across">with passages seen in earlier documents</option>
+      <option value="emptied">left empty or dropped</option>
+      <option value="all">all shown (also unchanged sources)</option>
+    </select>
+    <select id="order" aria-label="order">
+      <option value="input">input order</option>
+      <option value="removed">most removed first</option>
+    </select>
+    <span id="count"></span>
+  </form>
+  <nav class="pager"></nav>
+</header>
+<main id="docs"></main>
+<nav class="pager"></nav>
+<script type="application/json" id="data">__DATA__</script>
+<script>__SCRIPT__</script>
+</body>
+</html>
+"""
+
+_STYLE = """
+body { font: 15px/1.5 system-ui, sans-serif; margin: 0; color: #222; background: #f6f6f4; }
+.top { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #ccc; padding: .5em 1em; z-index: 1; }
+h1 { font-size: 1.2em; margin: .2em 0; }
+#totals { margin: .2em 0; }
+.legend { font-size: .85em; margin: .2em 0; }
+#controls input, #controls select { font: inherit; padding: .15em .3em; }
+#filter { width: 18em; }
+.pager { margin: .3em 0; }
+.pager button { font: inherit; margin-right: .3em; }
+main { padding: .5em 1em; }
+article { background: #fff; border: 1px solid #ddd; border-radius: 4px; margin: 0 0 1em; padding: .5em 1em; }
+article h2 { font-size: 1em; margin: 0; display: inline; }
+article .fig { color: #555; font-size: .9em; margin-left: 1em; }
+article .tag { font-size: .8em; border: 1px solid #999; border-radius: 3px; padding: 0 .3em; margin-left: .5em; }
+.text { white-space: pre-wrap; font-family: Georgia, serif; max-height: 28em; overflow: auto; margin-top: .4em; }
+mark.rm { cursor: pointer; color: inherit; }
+mark.k0 { background: #ffd7a8; text-decoration: line-through #b45f06; }
+mark.k1 { background: #f8b4c0; text-decoration: line-through #a0153e; }
+.src { border-bottom: 2px dotted #1a5fb4; background: #e2ecfb; cursor: pointer; }
+.flash { outline: 3px solid #1a5fb4; }
+"""
+
+_SCRIPT = r"""
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("data").textContent);
+  var docs = data.docs, t = data.totals, pageSize = data.pageSize || 25;
+  var kindName = ["inside the document", "in an earlier document"];
+  function n(x) { return x.toLocaleString("en"); }
+  function pct(a, b) { return b ? (100 * a / b).toFixed(2) + "%" : "0.00%"; }
+  function plural(k, w) { return n(k) + " " + w + (k === 1 ? "" : "s"); }
+  document.getElementById("totals").textContent =
+    plural(t.documents, "document") + " analysed, " + n(t.changed) + " changed (" +
+    n(t.within) + " with repeats inside, " + n(t.across) + " with passages seen before; " +
+    plural(t.spans_within + t.spans_across, "span") + "). Characters: " + n(t.chars_in) + ", " +
+    n(t.chars_removed) + " removed (" + pct(t.chars_removed, t.chars_in) + ")" +
+    (t.emptied ? ". Left empty: " + n(t.emptied) : "") + (t.dropped ? ", dropped: " + n(t.dropped) : "") + ".";
+  // incoming[i]: the spans elsewhere that repeat a passage of document i.
+  var incoming = docs.map(function () { return []; });
+  docs.forEach(function (d, i) {
+    d.spans.forEach(function (s, k) { if (s[3] >= 0) incoming[s[3]].push([s[4], s[5], i, k]); });
+  });
+  var state = { filter: "", kind: "changed", order: "input", page: 0, list: [] };
+
+  function matches(d, i) {
+    var has = function (kind) { return d.spans.some(function (s) { return s[0] === kind; }); };
+    if (state.kind === "changed" && !(d.changed || d.dropped)) return false;
+    if (state.kind === "within" && !has(0)) return false;
+    if (state.kind === "across" && !has(1)) return false;
+    if (state.kind === "emptied" && !(d.dropped || d.empty)) return false;
+    if (!state.filter) return true;
+    var f = state.filter;
+    return d.id.toLowerCase().indexOf(f) >= 0 || d.text.toLowerCase().indexOf(f) >= 0;
+  }
+  function select() {
+    state.list = [];
+    docs.forEach(function (d, i) { if (matches(d, i)) state.list.push(i); });
+    if (state.order === "removed") state.list.sort(function (a, b) { return docs[b].removed - docs[a].removed || a - b; });
+    document.getElementById("count").textContent = plural(state.list.length, "document");
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function renderText(i) {
+    var d = docs[i], box = el("div", "text"), cuts = [0, d.text.length];
+    d.spans.forEach(function (s) { cuts.push(s[1], s[2]); });
+    incoming[i].forEach(function (r) { cuts.push(r[0], r[1]); });
+    cuts = cuts.filter(function (c, k, a) { return a.indexOf(c) === k; }).sort(function (a, b) { return a - b; });
+    var started = {};
+    for (var c = 0; c + 1 < cuts.length; c++) {
+      var a = cuts[c], b = cuts[c + 1], piece = d.text.slice(a, b), node = null;
+      var rm = -1;
+      d.spans.forEach(function (s, k) { if (s[1] <= a && b <= s[2]) rm = k; });
+      var into = incoming[i].filter(function (r) { return r[0] <= a && b <= r[1]; });
+      if (rm >= 0) {
+        var s = d.spans[rm];
+        node = el("mark", "rm k" + s[0], piece);
+        node.title = "removed: repeats a passage " + kindName[s[0]] +
+          (s[3] >= 0 && s[3] !== i ? " (" + docs[s[3]].id + ")" : "") + ", similarity " + s[6];
+        if (!started["r" + rm]) { node.id = "r-" + i + "-" + rm; started["r" + rm] = true; }
+        node.dataset.go = s[3] >= 0 ? "s-" + s[3] + "-" + i + "-" + rm : "";
+        node.dataset.doc = s[3];
+      } else if (into.length) {
+        var r = into[0];
+        node = el("span", "src", piece);
+        var later = into.map(function (x) { return docs[x[2]].id; });
+        node.title = "kept; repeated later in " + later.slice(0, 10).join(", ") +
+          (later.length > 10 ? " and " + (later.length - 10) + " more" : "");
+        into.forEach(function (x) {
+          var key = "s-" + i + "-" + x[2] + "-" + x[3];
+          if (!document.getElementById(key) && !started[key]) { started[key] = true; if (!node.id) node.id = key; else node.dataset.alias = (node.dataset.alias || "") + " " + key; }
+        });
+        node.dataset.go = "r-" + r[2] + "-" + r[3];
+        node.dataset.doc = r[2];
+      } else {
+        node = document.createTextNode(piece);
+      }
+      box.appendChild(node);
+    }
+    return box;
+  }
+  function renderDoc(i) {
+    var d = docs[i], art = el("article");
+    art.id = "doc-" + i;
+    art.appendChild(el("h2", "", d.id));
+    var within = d.spans.filter(function (s) { return s[0] === 0; }).length;
+    var across = d.spans.length - within;
+    art.appendChild(el("span", "fig", n(d.text.length) + " characters, " + n(d.removed) + " removed (" +
+      pct(d.removed, d.text.length) + "); " + plural(within, "repeat") + " inside, " +
+      plural(across, "passage") + " seen before" + (d.where ? " \u2014 " + d.where : "")));
+    if (d.dropped) art.appendChild(el("span", "tag", "dropped"));
+    else if (d.empty) art.appendChild(el("span", "tag", "left empty"));
+    else if (!d.changed) art.appendChild(el("span", "tag", "unchanged: source of later passages"));
+    art.appendChild(renderText(i));
+    return art;
+  }
+  function renderPager() {
+    var pages = Math.max(1, Math.ceil(state.list.length / pageSize));
+    Array.prototype.forEach.call(document.querySelectorAll(".pager"), function (nav) {
+      nav.textContent = "";
+      var prev = el("button", "", "\u2190 previous"), next = el("button", "", "next \u2192");
+      prev.type = next.type = "button";
+      prev.disabled = state.page === 0; next.disabled = state.page >= pages - 1;
+      prev.onclick = function () { show(state.page - 1); };
+      next.onclick = function () { show(state.page + 1); };
+      nav.appendChild(prev); nav.appendChild(next);
+      nav.appendChild(el("span", "", "page " + (state.page + 1) + " of " + pages));
+    });
+  }
+  function show(page) {
+    var pages = Math.max(1, Math.ceil(state.list.length / pageSize));
+    state.page = Math.min(Math.max(0, page), pages - 1);
+    var main = document.getElementById("docs");
+    main.textContent = "";
+    state.list.slice(state.page * pageSize, (state.page + 1) * pageSize).forEach(function (i) {
+      main.appendChild(renderDoc(i));
+    });
+    renderPager();
+  }
+  function find(id) {
+    return document.getElementById(id) || document.querySelector("[data-alias~='" + id + "']");
+  }
+  function jump(docIndex, id) {
+    if (state.list.indexOf(docIndex) < 0) {  // not in the current selection: show everything
+      state.filter = ""; state.kind = "all";
+      document.getElementById("filter").value = ""; document.getElementById("kind").value = "all";
+      select();
+    }
+    var at = state.list.indexOf(docIndex);
+    if (Math.floor(at / pageSize) !== state.page) show(Math.floor(at / pageSize));
+    var target = find(id) || document.getElementById("doc-" + docIndex);
+    if (!target) return;
+    target.scrollIntoView({ block: "center" });
+    target.classList.add("flash");
+    setTimeout(function () { target.classList.remove("flash"); }, 1500);
+  }
+  document.getElementById("docs").addEventListener("click", function (event) {
+    var node = event.target.closest("[data-go]");
+    if (node && node.dataset.go) jump(+node.dataset.doc, node.dataset.go);
+  });
+  var timer = null;
+  document.getElementById("filter").addEventListener("input", function (event) {
+    clearTimeout(timer);
+    timer = setTimeout(function () { state.filter = event.target.value.trim().toLowerCase(); select(); show(0); }, 150);
+  });
+  document.getElementById("kind").addEventListener("change", function (event) { state.kind = event.target.value; select(); show(0); });
+  document.getElementById("order").addEventListener("change", function (event) { state.order = event.target.value; select(); show(0); });
+  select();
+  var hash = /^#doc-(\d+)$/.exec(location.hash);
+  show(0);
+  if (hash) jump(+hash[1], "doc-" + hash[1]);
+  // Milliseconds from navigation to the first page shown (read by benchmarks/bench_report.py).
+  document.documentElement.dataset.readyMs = Math.round(performance.now());
+})();
+"""

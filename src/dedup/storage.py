@@ -1,0 +1,392 @@
+"""Files that are replaced whole: saved states, indexes and the command's outputs.
+
+Every write goes to a temporary file (or folder) next to its destination, named
+``.NAME.dedup-HOST-PID-XXXXXXXX.tmp`` so it can be recognised, and is renamed over the
+destination only once complete: a reader, or a process killed mid-write, sees the old
+file or the new one, never a half-written one. A temporary left behind by a killed
+process (on this host, its PID no longer runs) is removed by the next write to the same
+destination; one from another host (a shared file system), once it is a day old.
+
+New files get the mode the umask allows (as ``open`` would give them); a file that
+replaces another keeps the mode of the one it replaces.
+
+Saved states are ``.npz`` archives (a zip of ``.npy`` arrays, no pickle) with a JSON
+header recording the format name and version. :func:`load_state` reads a state of the
+current version or an older supported one, and raises ``ValueError`` naming the file for
+anything else: a newer version, another format, a truncated or damaged file.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import shutil
+import socket
+import tempfile
+import time
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Callable
+from typing import BinaryIO
+
+import numpy as np
+
+__all__ = [
+    "atomic_save",
+    "atomic_write",
+    "create_temporary",
+    "current_umask",
+    "finish_temporary",
+    "host_tag",
+    "load_state",
+    "remove_stale_temporaries",
+    "set_final_mode",
+    "write_arrays",
+]
+
+_TEMP_MARK = ".dedup-"
+_TEMP_SUFFIX = ".tmp"
+# A temporary of another host cannot be checked for a live process: removed only this old.
+_FOREIGN_TEMPORARY_SECONDS = 24 * 3600
+_ZIP_MAGIC = b"PK\x03\x04"
+# The header and every array name are short; a larger member count means a foreign zip.
+_MAX_MEMBERS = 64
+
+
+# --------------------------------------------------------------------------- temporaries
+
+
+def _temp_prefix(destination: str) -> str:
+    return f".{os.path.basename(destination)}{_TEMP_MARK}"
+
+
+def _temp_pattern(destination: str) -> re.Pattern:
+    # HOST may hold "-"; PID and the random part cannot, so they are the last two fields.
+    return re.compile(re.escape(_temp_prefix(destination)) + r"(.+)-(\d+)-[A-Za-z0-9_]+\.(tmp|old)$")
+
+
+def host_tag() -> str:
+    """This machine's name as it appears in temporary names (letters, digits, ``.``, ``_``, ``-``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname())[:64] or "host"
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it runs, under another user
+        return True
+    return True
+
+
+def _is_stale(path: str, host: str, pid: int) -> bool:
+    if host == host_tag():
+        return not _process_alive(pid)
+    try:
+        return time.time() - os.lstat(path).st_mtime > _FOREIGN_TEMPORARY_SECONDS
+    except OSError:
+        return False
+
+
+def remove_stale_temporaries(destination: str | os.PathLike) -> list[str]:
+    """Remove temporaries of ``destination`` left by processes that no longer run.
+
+    A temporary of a process that is still running (another save to the same target in
+    progress) is left alone. A previous folder moved aside (``.old``) by a process killed
+    before its replacement was in place is put back when ``destination`` is missing.
+    Returns the paths removed.
+    """
+    destination = os.fspath(destination)
+    folder = os.path.dirname(os.path.abspath(destination))
+    pattern = _temp_pattern(destination)
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = pattern.match(name)
+        stale = os.path.join(folder, name)
+        if match is None or not _is_stale(stale, match.group(1), int(match.group(2))):
+            continue
+        if match.group(3) == "old" and not os.path.lexists(destination):
+            try:
+                os.rename(stale, destination)
+            except OSError:
+                pass
+            continue
+        try:
+            if os.path.isdir(stale) and not os.path.islink(stale):
+                shutil.rmtree(stale)
+            else:
+                os.unlink(stale)
+        except OSError:
+            continue  # removed meanwhile, or not ours to remove: the next write tries again
+        removed.append(stale)
+    return removed
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the platform allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # not thread-safe, hence only the fallback
+    os.umask(mask)
+    return mask
+
+
+def create_temporary(destination: str | os.PathLike, *, folder: bool = False) -> str:
+    """Create an empty temporary file (or folder) next to ``destination``; returns its path.
+
+    Stale temporaries of the same destination are removed first. The temporary is
+    private (0600, 0700) while it is written; :func:`finish_temporary` (or
+    :func:`set_final_mode` for a folder) gives it the destination's mode.
+    """
+    destination = os.fspath(destination)
+    directory = os.path.dirname(os.path.abspath(destination))
+    remove_stale_temporaries(destination)
+    prefix = f"{_temp_prefix(destination)}{host_tag()}-{os.getpid()}-"
+    if folder:
+        temporary = tempfile.mkdtemp(prefix=prefix, suffix=_TEMP_SUFFIX, dir=directory)
+    else:
+        fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=_TEMP_SUFFIX, dir=directory)
+        os.close(fd)
+    return temporary
+
+
+def set_final_mode(temporary: str, destination: str | os.PathLike) -> None:
+    """Give ``temporary`` the mode of the ``destination`` it replaces, or the umask's for a new one."""
+    os.chmod(temporary, _final_mode(os.fspath(destination), os.path.isdir(temporary)))
+
+
+def _final_mode(destination: str, folder: bool) -> int:
+    try:
+        existing = os.stat(destination)
+    except OSError:
+        return (0o777 if folder else 0o666) & ~current_umask()
+    return existing.st_mode & 0o7777
+
+
+def finish_temporary(temporary: str, destination: str | os.PathLike) -> None:
+    """Rename a complete temporary file over ``destination`` and make the rename durable."""
+    destination = os.fspath(destination)
+    set_final_mode(temporary, destination)
+    os.replace(temporary, destination)
+    fsync_directory(os.path.dirname(os.path.abspath(destination)))
+
+
+def discard_temporary(temporary: str) -> None:
+    """Remove a temporary file or folder; a missing one is fine."""
+    try:
+        if os.path.isdir(temporary) and not os.path.islink(temporary):
+            shutil.rmtree(temporary, ignore_errors=True)
+        else:
+            os.unlink(temporary)
+    except OSError:
+        pass
+
+
+def fsync_directory(directory: str) -> None:
+    """Make renames in ``directory`` durable; best effort (not possible on every platform)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_error(error: OSError, destination: str) -> OSError:
+    """``error`` raised while writing a temporary, retold about the user's ``destination``.
+
+    A full disk says which file could not be written; the temporary's name never shows.
+    """
+    code = error.errno
+    reason = os.strerror(code) if code else str(error)
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        reason = f"{reason} (the file system holding it is full)"
+    if not code:
+        return OSError(f"cannot write {destination}: {reason}")
+    return OSError(code, f"cannot write {destination}: {reason}")  # the errno picks the subclass
+
+
+# --------------------------------------------------------------------------- saved states
+
+
+def write_arrays(handle, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to an open binary file as an uncompressed ``.npz`` archive."""
+    np.savez(handle, **arrays)
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
+    """Replace ``path`` atomically with what ``write(handle)`` writes to an open binary file.
+
+    Raises ``OSError`` naming ``path`` when it cannot be written; any previous file at
+    ``path`` is then left as it was, and no temporary remains.
+    """
+    path = os.fspath(path)
+    try:
+        temporary = create_temporary(path)
+    except OSError as error:  # e.g. the folder does not exist: say so about path
+        raise write_error(error, path) from error
+    try:
+        with open(temporary, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        finish_temporary(temporary, path)
+    except OSError as error:
+        discard_temporary(temporary)
+        raise write_error(error, path) from error
+    except BaseException:
+        discard_temporary(temporary)
+        raise
+
+
+def atomic_save(path: str | os.PathLike, fmt: str, version: int, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``meta`` (JSON) and ``arrays`` to one ``.npz`` file, replacing ``path`` atomically.
+
+    The header records ``fmt`` and ``version``, and this Python's Unicode version (the
+    tokenizer folds characters with it: a state reopened under another one may hash text
+    with characters new in between differently). Raises ``OSError`` naming ``path`` when
+    it cannot be written; any previous file at ``path`` is then left as it was.
+    """
+    header = {"format": fmt, "version": version, "unicode": unicodedata.unidata_version, **meta}
+    encoded = json.dumps(header, sort_keys=True).encode("utf-8")
+    # write_arrays is looked up at call time, so tests can make it fail halfway.
+    atomic_write(path, lambda handle: write_arrays(handle, {"meta": np.frombuffer(encoded, dtype=np.uint8), **arrays}))
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ValueError(f"array {info.filename} has an unknown .npy version {version}")
+        if dtype.hasobject:
+            raise ValueError(f"array {info.filename} holds Python objects")
+        count = 1
+        for size in shape:
+            count *= size
+        # A damaged header may claim any shape: never allocate more than the member holds.
+        if count * dtype.itemsize > info.file_size:
+            raise ValueError(f"array {info.filename} claims more data than the file holds")
+        array = np.empty(count, dtype=dtype)
+        view = memoryview(array).cast("B")
+        filled = 0
+        while filled < len(view):
+            got = member.readinto(view[filled:])
+            if not got:
+                raise ValueError(f"array {info.filename} is cut short")
+            filled += got
+        if member.read(1):
+            raise ValueError(f"array {info.filename} holds more data than its header says")
+        # (reading to the end made the zip check the member's CRC)
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+
+
+def _read_archive(path: str) -> tuple[dict, dict[str, np.ndarray]]:
+    with open(path, "rb") as handle:
+        if handle.read(4) != _ZIP_MAGIC:
+            raise ValueError("it is not a saved dedup state (no .npz archive)")
+        handle.seek(0)
+        with zipfile.ZipFile(handle) as archive:
+            members = archive.infolist()
+            if len(members) > _MAX_MEMBERS:
+                raise ValueError("it holds too many arrays")
+            arrays = {}
+            for info in members:
+                if not info.filename.endswith(".npy"):
+                    raise ValueError(f"unexpected member {info.filename!r}")
+                arrays[info.filename[: -len(".npy")]] = _read_member(archive, info)
+    if "meta" not in arrays:
+        raise ValueError("no dedup header")
+    meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+    if not isinstance(meta, dict):
+        raise ValueError("the dedup header is not a JSON object")
+    return meta, arrays
+
+
+def load_state(
+    path: str | os.PathLike, fmt: str, version: int, *, oldest: int | None = None
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a file written by :func:`atomic_save`: ``(meta, arrays)``.
+
+    Parameters
+    ----------
+    path : str or path
+    fmt : str
+        The format the file must have (e.g. ``"dedup.LSHIndex"``).
+    version : int
+        The version this dedup writes; a file of a higher version is refused.
+    oldest : int, optional
+        The oldest version still read (default: ``version``). ``meta["version"]`` tells
+        the caller which one it got, so it can convert an older layout.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        Naming the file: truncated, damaged, not a saved state, another format, or a
+        version outside ``oldest..version``.
+    """
+    path = os.fspath(path)
+    oldest = version if oldest is None else oldest
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, "no such file", path)
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a folder, not a saved {fmt} file")
+    try:
+        meta, arrays = _read_archive(path)
+    except MemoryError:
+        raise
+    except OSError as error:  # unreadable (permissions, I/O error): say so with the reason
+        raise ValueError(f"{path} cannot be read as a {fmt} file: {os.strerror(error.errno) if error.errno else error}") from error
+    except Exception as error:
+        # Damage shows in many ways inside zipfile, zlib and numpy (BadZipFile, EOFError,
+        # RuntimeError for a flipped "encrypted" flag, NotImplementedError for a flipped
+        # compression method...): all of them mean the same thing to the caller.
+        raise ValueError(f"{path} is not a readable {fmt} file (damaged, truncated or foreign): {error}") from error
+    found = meta.get("format")
+    if found != fmt:
+        raise ValueError(f"{path} is not a {fmt} file (its format is {found!r})")
+    saved = meta.get("version")
+    if not isinstance(saved, int) or isinstance(saved, bool):
+        raise ValueError(f"{path} is not a valid {fmt} file: its format version {saved!r} is not a number")
+    if saved > version:
+        raise ValueError(
+            f"{path} was written by a newer dedup ({fmt} format version {saved}); this dedup reads versions "
+            f"{oldest} to {version}: upgrade dedup to read it"
+        )
+    if saved < oldest:
+        raise ValueError(
+            f"{path} has {fmt} format version {saved}, older than the oldest this dedup reads ({oldest}); "
+            f"rebuild it from the original data"
+        )
+    saved_unicode = meta.get("unicode")
+    if saved_unicode is not None and saved_unicode != unicodedata.unidata_version:
+        warnings.warn(
+            f"{path} was saved with Unicode {saved_unicode}, this Python has Unicode "
+            f"{unicodedata.unidata_version}: text with characters added in between may hash differently",
+            stacklevel=3,
+        )
+    return meta, arrays

@@ -1,0 +1,406 @@
+"""Faults for real: processes killed with SIGKILL, a full disk, truncated and bit-flipped files.
+
+No mocks: saves and command runs happen in subprocesses that are killed at random points,
+the full disk is a small tmpfs (where this machine lets us mount one), and damaged files
+are real bytes. The invariant checked everywhere: the previous output or state is intact
+and loadable, no partial file is left under the target's name, and what a killed process
+left behind is removed by the next run.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dedup
+from dedup.lsh import LSHIndex
+from dedup.storage import atomic_save, load_state
+
+SRC = str(Path(dedup.__file__).resolve().parent.parent)
+ENV = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+TEMPORARY = re.compile(r"\.dedup-.+-\d+-\w+\.(tmp|old)$")
+
+# --------------------------------------------------------------------------- helpers
+
+
+def index_of(entries: int, seed: int) -> LSHIndex:
+    signatures = np.random.default_rng(seed).integers(0, 1 << 32, size=(entries, 64), dtype=np.uint32)
+    index = LSHIndex(0.8, 64)
+    index.insert(list(range(entries)), signatures)
+    return index
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if TEMPORARY.search(name))
+
+
+def wait_for_line(process: subprocess.Popen, expected: bytes, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line.strip() == expected:
+            return
+        if not line and process.poll() is not None:
+            raise AssertionError(f"child ended before saying {expected!r}: {process.stderr.read().decode()}")
+    raise AssertionError(f"child did not say {expected!r} in time")
+
+
+def flip_one_bit(data: bytes, position: int, rng: random.Random) -> bytes:
+    damaged = bytearray(data)
+    damaged[position] ^= 1 << rng.randrange(8)
+    return bytes(damaged)
+
+
+# --------------------------------------------------------------------------- kill -9 during save
+
+SAVER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from dedup.lsh import LSHIndex
+
+    path, entries = sys.argv[1], int(sys.argv[2])
+    signatures = np.random.default_rng(1).integers(0, 1 << 32, size=(entries, 64), dtype=np.uint32)
+    index = LSHIndex(0.8, 64)
+    index.insert(list(range(entries)), signatures)
+    print("ready", flush=True)
+    while True:
+        index.save(path)
+    """
+)
+
+
+def test_kill_9_at_random_points_of_save_keeps_a_loadable_state(tmp_path):
+    path = tmp_path / "index.npz"
+    index_of(1000, seed=0).save(path)
+    rng = random.Random(12)
+    for _ in range(6):
+        saver = subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(path), "150000"], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        wait_for_line(saver, b"ready")
+        time.sleep(rng.uniform(0.0, 0.4))
+        saver.kill()
+        saver.wait()
+        saver.stdout.close()
+        saver.stderr.close()
+        assert len(LSHIndex.load(path)) in (1000, 150000)  # the old state or a complete new one
+        assert sorted(os.listdir(tmp_path)) == sorted(["index.npz", *leftovers(tmp_path)])
+    index_of(10, seed=1).save(path)  # the next save removes whatever the killed ones left
+    assert os.listdir(tmp_path) == ["index.npz"]
+    assert len(LSHIndex.load(path)) == 10
+
+
+# --------------------------------------------------------------------------- damaged states
+
+
+def test_every_truncation_of_a_state_is_a_value_error_naming_the_file(tmp_path):
+    good = tmp_path / "state.npz"
+    index_of(40, seed=3).save(good)
+    data = good.read_bytes()
+    cut = tmp_path / "cut.npz"
+    for length in range(0, len(data), 7):
+        cut.write_bytes(data[:length])
+        with pytest.raises(ValueError, match="cut.npz"):
+            LSHIndex.load(cut)
+
+
+def test_bit_flips_anywhere_in_a_state_are_caught_or_harmless(tmp_path):
+    good = tmp_path / "state.npz"
+    original = index_of(12, seed=4)
+    original.save(good)
+    data = good.read_bytes()
+    probe = np.random.default_rng(5).integers(0, 1 << 32, size=(12, 64), dtype=np.uint32)
+    expected = original.query_many(probe)
+    expected_meta, expected_arrays = load_state(good, "dedup.LSHIndex", 1)
+    flipped = tmp_path / "flipped.npz"
+    rng = random.Random(6)
+    caught = 0
+    for position in range(len(data)):
+        flipped.write_bytes(flip_one_bit(data, position, rng))
+        try:
+            meta, arrays = load_state(flipped, "dedup.LSHIndex", 1)
+            loaded = LSHIndex.load(flipped)
+        except ValueError as error:
+            assert "flipped.npz" in str(error)
+            caught += 1
+            continue
+        # Undetected flips may only touch bytes that carry no data (zip timestamps, flags).
+        assert meta == expected_meta
+        assert all(np.array_equal(arrays[k], expected_arrays[k]) for k in expected_arrays)
+        assert loaded.query_many(probe) == expected
+    assert caught > len(data) * 0.8
+
+
+# --------------------------------------------------------------------------- full disk
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 512 KiB tmpfs mounted for the test; skipped where mounting is not allowed."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount_point)], capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_full_disk_during_save_names_the_file_and_keeps_the_previous_state(small_disk):
+    path = small_disk / "index.npz"
+    index_of(100, seed=7).save(path)
+    with pytest.raises(OSError, match=r"cannot write .*disk/index\.npz: No space left on device") as caught:
+        index_of(20000, seed=8).save(path)
+    assert ".tmp" not in str(caught.value)
+    assert len(LSHIndex.load(path)) == 100
+    assert os.listdir(small_disk) == ["index.npz"]
+
+
+def article(n: int) -> str:
+    """120 words shared with no other article (the command removes passages seen earlier)."""
+    rng = random.Random(n)
+    return " ".join(f"woord{rng.randrange(10**9)}" for _ in range(120)) + "."
+
+
+def write_jsonl(path: Path, docs: list[dict]) -> None:
+    path.write_bytes(b"".join(json.dumps(d).encode() + b"\n" for d in docs))
+
+
+def dedup_cli(*args, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dedup", *map(str, args)], env=ENV, capture_output=True, timeout=timeout, check=False
+    )
+
+
+def test_full_disk_during_a_run_names_the_output_exits_1_and_keeps_the_previous_output(tmp_path, small_disk):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"id": i, "text": article(i)} for i in range(3)])
+    out = small_disk / "out.jsonl"
+    assert dedup_cli("clean", source, "-o", out, "-q").returncode == 0
+    previous = out.read_bytes()
+    write_jsonl(source, [{"id": i, "text": article(i)} for i in range(600)])  # about 700 KB of output
+    done = dedup_cli("clean", source, "-o", out, "-q")
+    stderr = done.stderr.decode()
+    assert done.returncode == 1, stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
+    assert stderr.startswith(f"dedup: error: cannot write {out}: No space left on device")
+    assert ".tmp" not in stderr and "Errno" not in stderr
+    assert out.read_bytes() == previous
+    assert os.listdir(small_disk) == ["out.jsonl"]
+
+
+def test_read_only_file_system_names_the_option_and_path_once(tmp_path, small_disk):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"id": i, "text": article(i)} for i in range(3)])
+    remounted = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True, check=False)
+    if remounted.returncode != 0:
+        pytest.skip(f"cannot remount read-only: {remounted.stderr.decode().strip()}")
+    out = small_disk / "out.jsonl"
+    done = dedup_cli("clean", source, "-o", out, "-q")
+    stderr = done.stderr.decode()
+    assert done.returncode == 1 and "Traceback" not in stderr
+    assert stderr == f"dedup: error: cannot write -o {out}: Read-only file system\n"
+
+
+# --------------------------------------------------------------------------- damaged inputs through the command
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2", "xz"])
+def test_truncated_compressed_input_in_a_folder_fails_with_one_line_or_is_skipped(tmp_path, kind):
+    import bz2
+    import lzma
+
+    compress = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}[kind]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [{"id": "a", "text": article(1)}])
+    data = compress(b"".join(json.dumps({"id": i, "text": article(i)}).encode() + b"\n" for i in range(300)))
+    (folder / f"b.jsonl.{kind}").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    failed = dedup_cli("clean", folder, "-o", out, "-q")
+    stderr = failed.stderr.decode()
+    assert failed.returncode == 1 and "Traceback" not in stderr
+    assert stderr.count("\n") == 1 and f"b.jsonl.{kind}" in stderr and "truncated" in stderr
+    assert not out.exists() and leftovers(tmp_path) == []
+    skipped = dedup_cli("clean", folder, "-o", out, "-q", "--on-error", "skip", "--rejects", tmp_path / "rejects.jsonl")
+    assert skipped.returncode == 0, skipped.stderr.decode()
+    assert (out / "a.jsonl").exists()
+    (reject,) = map(json.loads, (tmp_path / "rejects.jsonl").read_text().splitlines())
+    assert reject["source"].endswith(f"b.jsonl.{kind}") and "truncated" in reject["error"]
+
+
+def test_bit_flipped_gzip_input_never_shows_a_traceback(tmp_path):
+    data = gzip.compress(b"".join(json.dumps({"id": i, "text": article(i)}).encode() + b"\n" for i in range(50)))
+    rng = random.Random(9)
+    source = tmp_path / "in.jsonl.gz"
+    for position in rng.sample(range(10, len(data)), 6):
+        source.write_bytes(flip_one_bit(data, position, rng))
+        done = dedup_cli("clean", source, "-o", tmp_path / "out.jsonl", "-q")
+        stderr = done.stderr.decode()
+        assert done.returncode in (0, 1) and "Traceback" not in stderr, stderr
+        if done.returncode == 1:
+            assert str(source) in stderr and stderr.count("\n") == 1
+
+
+def test_damaged_state_given_to_the_command_is_one_line_and_exit_1(tmp_path):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"id": i, "text": article(i)} for i in range(3)])
+    state = tmp_path / "state.npz"
+    assert dedup_cli("clean", source, "-o", tmp_path / "out.jsonl", "--state", state, "--scope", "both", "-q").returncode == 0
+    data = state.read_bytes()
+    for damaged in (data[: len(data) // 2], b"not a state at all\n", flip_one_bit(data, len(data) // 2, random.Random(1))):
+        state.write_bytes(damaged)
+        done = dedup_cli("clean", source, "-o", tmp_path / "out.jsonl", "--state", state, "--scope", "both", "-q")
+        stderr = done.stderr.decode()
+        assert done.returncode == 1 and "Traceback" not in stderr and stderr.count("\n") == 1, stderr
+        assert str(state) in stderr and "allow_pickle" not in stderr
+        assert state.read_bytes() == damaged  # a failed run replaces nothing
+
+
+# --------------------------------------------------------------------------- kill -9 during a run
+
+
+def processes_marked(mark: str) -> list[int]:
+    """PIDs of live processes whose environment holds ``mark`` (the command and its workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                if mark.encode() not in fh.read():
+                    continue
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                if fh.read().split(b") ")[-1][:1] == b"Z":
+                    continue  # a zombie has ended; it only waits for its parent to reap it
+        except OSError:
+            continue
+        found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the workers")
+def test_kill_9_at_random_points_of_a_run_keeps_the_previous_output_and_ends_the_workers(tmp_path):
+    source = tmp_path / "in.jsonl"
+    docs = [{"id": i, "text": article(i % 40) + " " + article(i)} for i in range(1500)]
+    write_jsonl(source, docs)
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "dedup", "clean", str(source), "-o", str(out), "--scope", "both", "-q", "-j", "2"]
+    first = subprocess.run(command, env=ENV, capture_output=True, check=False)
+    assert first.returncode == 0, first.stderr.decode()
+    previous = out.read_bytes()
+    rng = random.Random(10)
+    for _ in range(4):
+        mark = f"DEDUP_FAULT_TEST={uuid.uuid4().hex}"
+        name, value = mark.split("=")
+        run = subprocess.Popen(command, env=dict(ENV, **{name: value}), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 2.5))
+        run.kill()
+        run.wait()
+        # Same input and options: the output is the old one or an identical new one, never partial.
+        assert out.read_bytes() == previous
+        assert sorted(os.listdir(tmp_path)) == sorted(["in.jsonl", "out.jsonl", *leftovers(tmp_path)])
+        deadline = time.monotonic() + 10
+        while processes_marked(mark) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        orphans = processes_marked(mark)
+        for pid in orphans:  # do not leave them running if the test fails
+            os.kill(pid, signal.SIGKILL)
+        assert orphans == [], "workers outlived the killed command"
+    again = subprocess.run(command, env=ENV, capture_output=True, check=False)
+    assert again.returncode == 0 and out.read_bytes() == previous
+    assert leftovers(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- bad input through the command
+
+
+def test_lone_surrogate_escapes_round_trip_byte_for_byte_through_the_command(tmp_path):
+    body = article(3)
+    lines = [
+        b'{"id": "a\\ud800", "text": "' + body.encode() + b' \\udfff ' + body.encode() + b'"}\n',
+        b'{"id": 2, "text": "kort \\ud83d zonder herhaling"}\n',
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"".join(lines))
+    out, report = tmp_path / "out.jsonl", tmp_path / "report.jsonl"
+    done = dedup_cli("clean", source, "-o", out, "--report", report, "-q")
+    assert done.returncode == 0, done.stderr.decode()
+    first, second = out.read_bytes().splitlines(keepends=True)
+    assert second == lines[1]  # unchanged: copied verbatim
+    assert first.startswith(b'{"id": "a\\ud800", "text": "') and b"\\udfff" in first
+    assert json.loads(first)["text"] == body + " \udfff"
+    assert json.loads(report.read_bytes().splitlines()[0])["id"] == "a\ud800"
+
+
+def test_broken_link_and_fifo_in_an_input_folder_fail_or_are_skipped_without_blocking(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [{"id": "a", "text": article(1)}])
+    os.symlink(folder / "gone.jsonl", folder / "b.jsonl")
+    os.mkfifo(folder / "c.jsonl")
+    out = tmp_path / "out"
+    failed = dedup_cli("clean", folder, "-o", out, "-q", timeout=60)
+    stderr = failed.stderr.decode()
+    assert failed.returncode == 1 and stderr.count("\n") == 1 and "b.jsonl" in stderr and "broken symbolic link" in stderr
+    skipped = dedup_cli("clean", folder, "-o", out, "--on-error", "skip", timeout=60)
+    stderr = skipped.stderr.decode()
+    assert skipped.returncode == 0, stderr
+    assert "c.jsonl: not a regular file but a FIFO" in stderr
+    assert sorted(os.listdir(out)) == ["a.jsonl"]
+
+
+def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_cleans_up(tmp_path):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"id": i, "text": article(i % 50) + " " + article(i)} for i in range(1200)])
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.npz"
+    command = [sys.executable, "-m", "dedup", "clean", str(source), "-o", str(out), "--state", str(state),
+               "--scope", "across", "-q"]
+    assert subprocess.run(command, env=ENV, capture_output=True, check=False).returncode == 0
+    os.chmod(state, 0o640)
+    rng = random.Random(11)
+    for _ in range(3):
+        run = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 3.0))
+        run.kill()
+        run.wait()
+        assert len(dedup.Deduplicator.load(state)) > 0
+        assert sorted(os.listdir(tmp_path)) == sorted(["in.jsonl", "out.jsonl", "state.npz", *leftovers(tmp_path)])
+    done = subprocess.run(command, env=ENV, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "out.jsonl", "state.npz"]
+    assert os.stat(state).st_mode & 0o777 == 0o640
+
+
+def test_state_from_a_newer_dedup_is_refused_by_the_command_in_one_line(tmp_path):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [{"id": i, "text": article(i)} for i in range(3)])
+    state = tmp_path / "state.npz"
+    command = ("clean", source, "-o", tmp_path / "out.jsonl", "--state", state, "--scope", "across", "-q")
+    assert dedup_cli(*command).returncode == 0
+    meta, arrays = load_state(state, "dedup.Deduplicator", 10**6, oldest=0)
+    newer = meta["version"] + 1
+    rest = {k: v for k, v in meta.items() if k not in ("format", "version")}
+    atomic_save(state, "dedup.Deduplicator", newer, rest, arrays)
+    done = dedup_cli(*command)
+    stderr = done.stderr.decode()
+    assert done.returncode == 1 and stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert f"{state} was written by a newer dedup" in stderr and f"version {newer}" in stderr
