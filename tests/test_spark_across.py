@@ -139,3 +139,23 @@ def test_clean_across_rejects_bad_arguments_before_any_job(spark):
         clean_across(df, "text", threshold=1.5)
     with pytest.raises(TypeError, match="report"):
         clean_across(df, "text", report="yes")
+
+
+def test_alignment_uses_the_engines_sources_when_it_takes_them(monkeypatch):
+    import dedup.spark
+    from dedup.repeats import Repeat
+
+    class Found(Repeat):  # the across engine's Repeat carries the source's index
+        pass
+
+    def engine(text, *, sources, **params):
+        assert sources == ["earlier one", "earlier two"] and params == {**RepeatParams().__dict__}
+        own = Found(0, 4, 5, 9, 1.0)
+        object.__setattr__(own, "source", None)  # a repeat of the text's own earlier part
+        across = Found(10, 20, 3, 13, 0.9)
+        object.__setattr__(across, "source", 1)
+        return [own, across]
+
+    monkeypatch.setattr(dedup.spark, "find_repeats", engine)
+    monkeypatch.setattr(dedup.spark, "_ENGINE_TAKES_SOURCES", True)
+    assert align_against_sources("x" * 30, ["earlier one", "earlier two"], RepeatParams()) == [(10, 20, 1, 3, 13, 0.9)]

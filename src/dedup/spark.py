@@ -38,6 +38,7 @@ How :func:`find_duplicates` runs (each step calls the in-process stage; see
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import time
 from dataclasses import asdict
@@ -617,14 +618,26 @@ def winnowed_fingerprints(texts: list[str], ngram: int, window: int) -> list[np.
     return out
 
 
+# The across engine's API (find_repeats(text, sources=[...]) -> Repeat(..., source)) is
+# used as soon as dedup.repeats has it; until then the sources are prepended to the text.
+_ENGINE_TAKES_SOURCES = "sources" in inspect.signature(find_repeats).parameters
+
+
 def align_against_sources(text: str, sources: list[str], params: RepeatParams) -> list[tuple]:
     """Passages of ``text`` that repeat one of ``sources`` (earlier articles):
     ``(start, end, source_index, source_start, source_end, similarity)``, by position.
 
-    The alignment engine of :func:`dedup.repeats.find_repeats`, run over the sources
-    followed by the text (each piece a separate paragraph); repeats whose copy lies in
-    the text and whose source lies in one source are kept.
+    The in-process alignment engine: ``dedup.find_repeats(text, sources=sources)`` where
+    it takes sources; otherwise :func:`dedup.repeats.find_repeats` run over the sources
+    followed by the text (each piece a separate paragraph), keeping the repeats whose
+    copy lies in the text and whose source lies in one source.
     """
+    if _ENGINE_TAKES_SOURCES:
+        return [
+            (r.start, r.end, r.source, r.source_start, r.source_end, float(r.similarity))
+            for r in find_repeats(text, sources=sources, **asdict(params))
+            if r.source is not None
+        ]
     separator = "\n\n"
     bounds, position = [], 0
     for source in sources:
