@@ -125,6 +125,7 @@ def test_order_column_decides_which_copy_stays_and_ids_are_optional(spark):
     assert list(out[0].asDict()) == ["n", "day", "body", "clean"]
     assert [row["clean"] for row in out] == ["Later article.", rows[1][2], None]
     assert [row["body"] for row in out] == [r[2] for r in rows]
+    assert clean_across(df.limit(0), "body").count() == 0  # an empty corpus is fine too
 
 
 def test_clean_across_rejects_bad_arguments_before_any_job(spark):

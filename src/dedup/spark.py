@@ -707,9 +707,10 @@ def clean_across(
     order_col : str, optional
         Column that orders articles (a date, a number); default: ``id_col``.
     id_col : str, optional
-        Column of unique, non-null article ids (string or integer). Default: ids from
-        ``monotonically_increasing_id()`` (input order, for a file source read the same
-        way twice); give one for reports you can join back.
+        Column of unique, non-null article ids (string or integer; uniqueness is not
+        checked, as that would cost a job: repeated ids give repeated rows). Default: ids
+        from ``monotonically_increasing_id()`` (input order, for a file source read the
+        same way twice); give one for reports you can join back.
     output_col : str, optional
         Column for the cleaned text; default: ``text_col`` replaced in place.
     report : bool, default False
