@@ -485,13 +485,13 @@ def test_state_is_not_saved_when_the_run_fails(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["good.jsonl", "in.jsonl"]
 
 
-def test_state_with_other_signature_parameters_is_refused(tmp_path):
+def test_state_with_other_stored_parameters_is_refused(tmp_path):
     write_jsonl(tmp_path / "in.jsonl", wire_records())
-    run("clean", tmp_path / "in.jsonl", "--scope", "across", "--state", tmp_path / "s.npz", "-o", tmp_path / "o.jsonl",
+    run("clean", tmp_path / "in.jsonl", "--scope", "across", "--state", tmp_path / "s.db", "-o", tmp_path / "o.jsonl",
         check_rc=0)
-    done = run("clean", tmp_path / "in.jsonl", "--scope", "across", "--state", tmp_path / "s.npz", "--num-perm", "64",
+    done = run("clean", tmp_path / "in.jsonl", "--scope", "across", "--state", tmp_path / "s.db", "--window", "9",
                check_rc=2)
-    assert "num_perm=64 differs" in done.stderr.decode()
+    assert "window=9 differs" in done.stderr.decode()
 
 
 def test_jobs_do_not_change_output_across_documents(tmp_path):
@@ -668,9 +668,9 @@ def test_a_worker_killed_mid_run_fails_the_run_instead_of_hanging(tmp_path):
 
 def test_options_that_do_not_apply_are_named_in_a_warning(tmp_path):
     write_jsonl(tmp_path / "in.jsonl", records(2))
-    done = run("clean", tmp_path / "in.jsonl", "--scope", "within", "--num-perm", "64", "-o", tmp_path / "out.jsonl",
+    done = run("clean", tmp_path / "in.jsonl", "--scope", "within", "--window", "4", "-o", tmp_path / "out.jsonl",
                check_rc=0)
-    assert "no effect on repeats inside a document: --num-perm" in done.stderr.decode()
+    assert "no effect on repeats inside a document: --window" in done.stderr.decode()
 
 
 def test_format_option_overrides_detection_on_stdin():
@@ -701,9 +701,12 @@ def test_help_prints_the_library_defaults():
 
     within, across = library_defaults(find_repeats), library_defaults(Deduplicator.__init__)
     text = " ".join(run("clean", "--help", check_rc=0).stdout.decode().split())
-    assert f"default: {within['threshold']} inside a document, {across['threshold']} across documents" in text
-    assert f"default: {within['min_length']} inside a document, {across['min_length']} across documents" in text
+    # One engine: the same matching defaults inside documents and across them.
+    assert within["threshold"] == across["threshold"] and within["min_length"] == across["min_length"]
+    assert f"in (0, 1] (default: {within['threshold']})" in text
+    assert f"in matched words (default: {within['min_length']})" in text
     assert f"(default: {within['max_gap']})" in text and "(default: both)" in text
+    assert f"(default: {across['window']})" in text
     dups = " ".join(run("dups", "--help", check_rc=0).stdout.decode().split())
     assert f"in (0, 1) (default: {library_defaults(find_duplicates)['threshold']})" in dups
     assert "--jobs" not in dups  # dups runs in one process: no option that does nothing

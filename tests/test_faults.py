@@ -263,7 +263,7 @@ def test_bit_flipped_gzip_input_never_shows_a_traceback(tmp_path):
 def test_damaged_state_given_to_the_command_is_one_line_and_exit_1(tmp_path):
     source = tmp_path / "in.jsonl"
     write_jsonl(source, [{"id": i, "text": article(i)} for i in range(3)])
-    state = tmp_path / "state.npz"
+    state = tmp_path / "state.db"
     assert dedup_cli("clean", source, "-o", tmp_path / "out.jsonl", "--state", state, "--scope", "both", "-q").returncode == 0
     data = state.read_bytes()
     for damaged in (data[: len(data) // 2], b"not a state at all\n", flip_one_bit(data, len(data) // 2, random.Random(1))):
@@ -391,16 +391,21 @@ def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_c
 
 
 def test_state_from_a_newer_dedup_is_refused_by_the_command_in_one_line(tmp_path):
+    import sqlite3
+
     source = tmp_path / "in.jsonl"
     write_jsonl(source, [{"id": i, "text": article(i)} for i in range(3)])
-    state = tmp_path / "state.npz"
+    state = tmp_path / "state.db"
     command = ("clean", source, "-o", tmp_path / "out.jsonl", "--state", state, "--scope", "across", "-q")
     assert dedup_cli(*command).returncode == 0
-    meta, arrays = load_state(state, "dedup.Deduplicator", 10**6, oldest=0)
-    newer = meta["version"] + 1
-    rest = {k: v for k, v in meta.items() if k not in ("format", "version")}
-    atomic_save(state, "dedup.Deduplicator", newer, rest, arrays)
+    with sqlite3.connect(state) as connection:
+        (version,) = connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        newer = int(version) + 1
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(newer),))
+    connection.close()
     done = dedup_cli(*command)
     stderr = done.stderr.decode()
     assert done.returncode == 1 and stderr.count("\n") == 1 and "Traceback" not in stderr
     assert f"{state} was written by a newer dedup" in stderr and f"version {newer}" in stderr
+
+

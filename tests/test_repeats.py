@@ -101,10 +101,10 @@ def test_two_extra_copies_are_removed():
     original = article(ENGLISH)
     text = original + "\n\n" + " ".join(ENGLISH) + "\n\n" + original
     assert clean(text) == original
-    repeats = find_repeats(text)
-    assert len(repeats) == 2
-    # Both copies point back at the original, never at the other copy.
-    assert all(r.source_end <= len(original) for r in repeats)
+    # Copies back to back are one run of copies: one repeat, pointing at the original.
+    (repeat,) = find_repeats(text)
+    assert (repeat.start, repeat.end) == (len(original) + 2, len(text))
+    assert (repeat.source_start, repeat.source_end) == (0, len(original))
 
 
 def test_single_paragraph_repeated_later_is_removed_and_whitespace_tidied():
@@ -293,13 +293,27 @@ def test_seed_articles():
     assert dedup.find_repeats(cleaned) == []
 
 
-def test_repetitive_text_is_not_a_repeat_and_stays_as_written():
-    # Laughter, drum rolls, "buy now buy now": every word matches an earlier one, but no
-    # passage of min_length words is repeated as copied text would be. (This also took
-    # minutes when matching was quadratic in such text.)
-    laughter = "ha " * 50_000
-    assert clean(laughter) is laughter
-    few_words = " ".join(random.Random(3).choice(["de", "het", "een", "en", "van"]) for _ in range(20_000))
+def test_phrase_repeated_many_times_comes_back_once():
+    # A run of copies of one phrase is one repeat of one copy, however short the phrase:
+    # the copies after the first count together towards min_length.
+    assert clean("ha " * 50_000) == "ha "
+    phrase = "buy now and save"
+    assert clean(f"Offer. {phrase} " + f"{phrase} " * 200_000 + "Terms apply.") == f"Offer. {phrase} Terms apply."
+
+
+def test_sentence_said_k_times_keeps_one_copy_once_the_later_ones_reach_min_length():
+    sentence = "After a long debate about schools and roads the council agreed."  # 11 words
+    for k in range(2, 7):
+        text = "Intro line here. " + " ".join([sentence] * k) + " The end."
+        expected = "Intro line here. " + sentence + " The end." if 11 * (k - 1) >= 20 else text
+        assert clean(text) == expected, k
+
+
+def test_random_text_over_few_words_stays_as_written():
+    # Every word matches an earlier one, but no passage of min_length words is repeated
+    # as copied text would be. (This also took minutes when matching was quadratic.)
+    rng = random.Random(3)
+    few_words = " ".join(rng.choice(["de", "het", "een", "en", "van"]) for _ in range(20_000))
     assert clean(few_words) is few_words
 
 

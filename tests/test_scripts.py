@@ -1,8 +1,7 @@
 """Every script with the defaults: doubled bodies in Chinese, Japanese and Thai (issue 9).
 
-The texts are written for these tests. Tests marked xfail describe what the engine does
-not do yet with auto tokens (``min_length`` counted by ``Tokens.weights``, CJK brackets at
-a copy's edge); they are strict, so they fail loudly once the engine does it.
+The texts are written for these tests: ``min_length`` is counted in words by
+``Tokens.weights``, and CJK brackets go with the copy they open.
 """
 
 from __future__ import annotations
@@ -82,7 +81,6 @@ def test_the_weights_of_a_thai_phrase_count_about_its_words():
     assert 8 <= float(tokens.weights.sum()) <= 14
 
 
-@pytest.mark.xfail(strict=True, reason="the engine counts min_length in tokens, not by Tokens.weights")
 def test_a_repeated_thai_phrase_shorter_than_min_length_words_is_kept():
     # A 10-word phrase said twice: below min_length=20 words, as an English phrase of 10
     # words said twice is kept.
@@ -95,7 +93,6 @@ def test_a_repeated_thai_phrase_shorter_than_min_length_words_is_kept():
     assert dedup.clean(text) == text
 
 
-@pytest.mark.xfail(strict=True, reason="a CJK opening bracket before a copy is not removed with it")
 def test_a_japanese_copy_that_starts_with_a_bracket_is_removed_with_it():
     text = "「" + JAPANESE.replace("\n\n", "」\n\n", 1)
     assert dedup.clean(text + "\n\n" + text) == text

@@ -1,58 +1,78 @@
-"""Repeats inside one text: find later passages that near-duplicate earlier ones, remove them.
+"""The alignment engine: passages of a text that repeat its own earlier part or given sources.
 
-Pipeline (one text, or a batch of texts sharing the vectorised first stages):
+One engine finds every repeat, inside one text and across texts:
 
-1. ``text.tokenize`` -> tokens with character offsets; ``shingle.shingles`` -> n-gram hashes.
-2. Anchors: every shingle that occurred earlier in the text points to its *first*
-   occurrence (one ``np.unique``); the diagonal ``d = k - first[k]`` is constant along a
-   copied stretch. First occurrences make every copy (second, third, ...) point at the
-   original, never at another copy.
-3. Runs: consecutive anchors on the same diagonal (vectorised). A run of ``r`` shingles
-   is an exact match of ``r + ngram - 1`` tokens.
-4. Chains: runs joined across small gaps (``max_gap`` tokens) when both the copy and its
-   source move forward: this bridges changed words, added or dropped sentences, while
-   stray anchors (common phrases elsewhere in the text) start chains of their own that
-   ``min_length`` discards. This is the only per-element Python loop, and it runs per
-   *run*, a handful per repeat.
-5. Verification: the exact Jaccard similarity of the shingle sets of copy and source must
-   reach ``threshold``; the copy must have at least ``min_length`` words.
-6. Spans: token ranges -> character ranges (with the punctuation attached to their edge
-   words) -> removal that tidies only the whitespace it created.
+1. **Seed.** ``text.tokenize`` -> tokens with character offsets; ``shingle.shingles`` ->
+   n-gram hashes. A seed is a shingle of the text that occurs in a source; it points to
+   its *first* occurrence there (in the text itself: its first earlier occurrence), so
+   every later copy points at the original, never at another copy. Seeds on one
+   diagonal (``copy position - source position``) form a run: an exact match.
+2. **Chain.** Runs are joined when copy and source both move forward across a gap of at
+   most ``max_gap`` words (changed, added or dropped words); stray seeds (a common phrase
+   elsewhere) start chains of their own that verification discards. Consecutive runs
+   that repeat the *same* source passage (a sentence said k times, a phrase repeated
+   thousands of times) are one repeat of one copy: a tandem run.
+3. **Extend.** Each chain's edges are carried outward through changed, dropped or added
+   words by a banded X-drop alignment (as in BLAST's gapped extension) up to the first
+   real divergence; where copy and source both reach a sentence boundary the edge
+   prefers it, so an edited first or last sentence goes with the copy.
+4. **Verify.** A chain is a repeat when it matches at least ``min_length`` words exactly
+   and the share of the copy's shingles found in its source (containment) reaches
+   ``threshold``. Containment, not Jaccard similarity: a copy that dropped sentences of
+   its source is no less a copy.
+5. **Spans.** Token ranges -> character ranges with the punctuation that belongs to the
+   edge words (opening quotes, brackets, bullets and dashes before the first word;
+   closing punctuation after the last) -> removal that tidies only the whitespace it
+   created.
 
-Within one text every shingle is at hand, so candidates come from exact shingle-hash
-matches rather than MinHash estimates: the same hashes the signatures are built from, but
-exact, word-precise and linear in the text length. MinHash/LSH are used where texts cannot
-all be held at once: across articles (``dedup.deduplicator``).
+Within one text every shingle is at hand, so seeds are exact shingle matches rather than
+MinHash estimates: word-precise and linear in the text length. Across a corpus, an index
+(:class:`dedup.Deduplicator`) proposes the earlier texts worth aligning against, and
+this engine aligns against them.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, fields
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from ._validate import check_fraction, check_int, check_text, check_texts
+from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
 from .shingle import shingles
-from .text import SENTENCE_END, Tokens, tokenize
+from .text import DEFAULT_MODE, SENTENCE_END, TOKEN_MODES, Tokens, tokenize
 
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = 0.7
 DEFAULT_MIN_LENGTH = 20
 DEFAULT_NGRAM = 5
 DEFAULT_MAX_GAP = 40
 
-# Characters that open a quotation or parenthesis: removed with the word they precede.
-_OPENING = set("\"'‘’“”„‚,«‹([{¿¡")
+# Extension: a band of this many dropped or added words either way, stopped once the
+# score falls this far below its best (match +1, change/gap -1); ending where copy and
+# source both reach a sentence boundary is worth this much.
+_BAND = 3
+_X_DROP = 4
+_BOUNDARY_BONUS = 2
+
+# Characters that open a quotation or parenthesis: removed with the word they precede
+# even when glued to the word before (unless a sentence end precedes them: then they
+# close the sentence before, as in 。” or ." ).
+_OPENING = set("\"'‘’“”„‚«‹([{¿¡「『（【〈《〔［｛")
+_SENTENCE_TERMINATORS = set(".!?…。！？")
 
 
 @dataclass(frozen=True)
 class Repeat:
     """A later passage that repeats an earlier one.
 
-    ``text[start:end]`` is the repeat (what ``clean`` removes, apart from whitespace);
-    ``text[source_start:source_end]`` is the earlier passage it repeats (kept);
-    ``similarity`` is the Jaccard similarity of their word n-gram sets (1.0: identical
-    up to case, accents, punctuation and whitespace).
+    ``text[start:end]`` is the repeat (what ``clean`` removes, apart from whitespace).
+    ``source`` says where the earlier passage is: ``None`` for the same text (then
+    ``text[source_start:source_end]`` is it, before ``start``), or the index of the
+    source text in the ``sources`` given to :func:`find_repeats`. ``similarity`` is the
+    share of the repeat's word n-grams found in the source passage (1.0: all of them, as
+    in a copy identical up to case, accents, punctuation and whitespace, or one that only
+    dropped words).
     """
 
     start: int
@@ -60,11 +80,13 @@ class Repeat:
     source_start: int
     source_end: int
     similarity: float
+    source: int | None = None
 
     def to_dict(self) -> dict:
         return {
             "start": self.start,
             "end": self.end,
+            "source": self.source,
             "source_start": self.source_start,
             "source_end": self.source_end,
             "similarity": round(self.similarity, 4),
@@ -79,8 +101,10 @@ class RepeatParams:
     min_length: int = DEFAULT_MIN_LENGTH
     ngram: int = DEFAULT_NGRAM
     max_gap: int = DEFAULT_MAX_GAP
+    mode: str = DEFAULT_MODE
 
     def __post_init__(self) -> None:
+        check_choice("mode", self.mode, TOKEN_MODES)
         check_fraction("threshold", self.threshold, closed_high=True)
         check_int("min_length", self.min_length, 1)
         check_int("ngram", self.ngram, 1)
@@ -92,7 +116,7 @@ class RepeatParams:
 
         >>> RepeatParams.from_keywords("clean_many", {"treshold": 0.5})
         Traceback (most recent call last):
-        TypeError: clean_many() got an unexpected keyword argument 'treshold'; accepted: threshold, min_length, ngram, max_gap
+        TypeError: clean_many() got an unexpected keyword argument 'treshold'; accepted: threshold, min_length, ngram, max_gap, mode
         """
         accepted = [f.name for f in fields(cls)]
         for name in params:
@@ -106,53 +130,74 @@ class RepeatParams:
 def find_repeats(
     text: str,
     *,
+    sources: Sequence[str] | None = None,
+    within: bool = True,
     threshold: float = DEFAULT_THRESHOLD,
     min_length: int = DEFAULT_MIN_LENGTH,
     ngram: int = DEFAULT_NGRAM,
     max_gap: int = DEFAULT_MAX_GAP,
+    mode: str = DEFAULT_MODE,
 ) -> list[Repeat]:
-    """Find passages of ``text`` that repeat an earlier passage of the same text.
+    """Find passages of ``text`` that repeat an earlier passage of the same text or of ``sources``.
 
     Parameters
     ----------
     text : str
         The text. Any Unicode; matching ignores case, accents, punctuation, whitespace,
         soft hyphens, zero-width characters and the kind of quotes.
-    threshold : float in (0, 1], default 0.5
-        Minimum Jaccard similarity between the word ``ngram`` sets of a repeat and its
-        source. 1.0 accepts only copies identical up to the normalisation above.
+    sources : sequence of str, optional
+        Earlier texts that ``text`` may repeat (e.g. earlier articles of a feed), oldest
+        first. A passage found in several is reported against the oldest (its earliest
+        copy); a passage of the text repeated in a source is reported against the source.
+    within : bool, default True
+        Also report passages that repeat the earlier part of ``text`` itself.
+    threshold : float in (0, 1], default 0.7
+        Minimum share of the repeat's word ``ngram`` shingles found in its source. 1.0
+        accepts only copies that add or change nothing (up to the normalisation above).
     min_length : int >= 1, default 20
-        Minimum length of a repeat in words. Shorter repeats (a repeated heading, a
-        refrain, a short quote) are left alone.
+        Minimum length of a repeat in exactly matched words. Shorter repeats (a repeated
+        heading, a refrain, a short quote) are left alone. In scripts written without
+        spaces a letter counts as the share of a word it is on average
+        (``dedup.text.SCRIPT_WEIGHTS``: 20 words are about 33 Chinese characters).
     ngram : int >= 1, default 5
-        Words per shingle. Smaller finds copies with denser edits, larger is stricter.
+        Tokens per shingle (words; letters of scripts written without spaces). Smaller
+        finds copies with denser edits, larger is stricter.
     max_gap : int >= 0, default 40
-        Longest stretch of words (changed, added or dropped) bridged inside one repeat.
+        Longest stretch of tokens (changed, added or dropped) bridged inside one repeat.
+        A passage of a source bridges words added in the copy only up to ``2 * ngram``
+        (an edit); more is text of the copy's own (a sentence between two passages).
 
     Returns
     -------
     list of Repeat
-        Sorted by ``start``, non-overlapping; each ``source_end <= start``.
+        Sorted by ``start``, non-overlapping. ``source`` is ``None`` for a repeat of the
+        text itself (then ``source_end <= start``), else the index into ``sources``.
 
     Examples
     --------
-    >>> body = ("The council approved the new budget on Tuesday after a long debate about schools, "
-    ...         "roads and the cost of heating the old town hall in winter.")
-    >>> find_repeats(body + "\\n\\n" + body)  # 26 words, pasted a second time
-    [Repeat(start=142, end=282, source_start=0, source_end=140, similarity=1.0)]
+    >>> body = ("The council approved the new budget on Tuesday after a long debate about "
+    ...         "schools and roads, and the mayor thanked everyone who had spoken at the meeting.")
+    >>> text = body + "\\n\\n" + body
+    >>> [(r.start, r.source_start, r.source_end, r.similarity) for r in find_repeats(text)]
+    [(155, 0, 153, 1.0)]
+    >>> later = "Late news. " + body[:120] + " More to follow."  # 21 words of it
+    >>> [(r.source, r.source_start, r.similarity) for r in find_repeats(later, sources=[body])]
+    [(0, 0, 1.0)]
     """
     text = check_text("text", text)
-    params = RepeatParams(threshold, min_length, ngram, max_gap)
-    return _find_in_batch([text], params)[0]
+    params = RepeatParams(threshold, min_length, ngram, max_gap, mode)
+    source_texts = [] if sources is None else check_texts(sources, "sources")
+    prepared = prepare([text, *source_texts], params.ngram, params.mode)
+    return align(prepared[0], prepared[1:], params, within=within)
 
 
 def find_repeats_many(texts: Iterable[str], **params) -> list[list[Repeat]]:
-    """``find_repeats`` for many texts, sharing the vectorised stages across the batch."""
+    """``find_repeats`` (each text against itself) for many texts, sharing the vectorised stages."""
     texts = check_texts(texts)
     return _find_in_batch(texts, RepeatParams.from_keywords("find_repeats_many", params))
 
 
-def clean(text: str, **params) -> str:
+def clean(text: str, *, sources: Sequence[str] | None = None, within: bool = True, **params) -> str:
     """``text`` with every repeat found by ``find_repeats`` removed.
 
     Only deletes: the first occurrence of a repeated passage is kept byte for byte, and
@@ -161,20 +206,37 @@ def clean(text: str, **params) -> str:
 
     Examples
     --------
-    >>> body = ("The council approved the new budget on Tuesday after a long debate about schools, "
-    ...         "roads and the cost of heating the old town hall in winter.")
+    >>> body = ("The council approved the new budget on Tuesday after a long debate about "
+    ...         "schools and roads, and the mayor thanked everyone who had spoken at the meeting.")
     >>> clean(body + "\\n\\n" + body) == body
     True
+    >>> clean("Breaking: " + body, sources=[body], within=False)
+    'Breaking:'
     """
     text = check_text("text", text)
-    RepeatParams.from_keywords("clean", params)  # a misspelled keyword is named against clean()
-    return clean_many([text], **params)[0]
+    settings = RepeatParams.from_keywords("clean", params)
+    if sources is None and within:
+        return _clean_batch([text], settings)[0]
+    source_texts = check_texts(sources or [], "sources")
+    prepared_sources = prepare(source_texts, settings.ngram, settings.mode)
+    result = text
+    # A removal can join text into a new repeat; repeat until nothing changes, so that
+    # clean(clean(t)) == clean(t).
+    while True:
+        (query,) = prepare([result], settings.ngram, settings.mode)
+        repeats = align(query, prepared_sources, settings, within=within)
+        if not repeats:
+            return result
+        result = remove_spans(result, [(r.start, r.end) for r in repeats])
 
 
 def clean_many(texts: Iterable[str], **params) -> list[str]:
     """``clean`` for many texts; faster per text than calling ``clean`` in a loop."""
     texts = check_texts(texts)
-    settings = RepeatParams.from_keywords("clean_many", params)
+    return _clean_batch(texts, RepeatParams.from_keywords("clean_many", params))
+
+
+def _clean_batch(texts: Sequence[str], settings: RepeatParams) -> list[str]:
     results = list(texts)
     pending = list(range(len(texts)))
     # A removal can join text into a new repeat; repeat until nothing changes, so that
@@ -197,9 +259,14 @@ def remove_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
     removed range, one separator is kept: the one with more line breaks (so paragraph
     breaks survive); at the start or end of the text, the outer side is kept. Returns
     ``text`` itself when there is nothing to remove.
+
+    Examples
+    --------
+    >>> remove_spans("Keep this.\\n\\nDrop this. Keep that.", [(12, 22)])
+    'Keep this.\\n\\nKeep that.'
     """
     text = check_text("text", text)
-    merged = _merge_spans(text, spans)
+    merged = merge_spans(text, spans)
     if not merged:
         return text
     pieces = []
@@ -225,7 +292,11 @@ def remove_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
     return "".join(pieces)
 
 
-def _merge_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted union of character ranges of ``text``; ranges separated only by whitespace are joined.
+
+    Raises ``ValueError`` for a range outside the text.
+    """
     ordered = sorted((int(s), int(e)) for s, e in spans if e > s)
     merged: list[tuple[int, int]] = []
     for start, end in ordered:
@@ -238,17 +309,78 @@ def _merge_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int,
     return merged
 
 
-# --- detection --------------------------------------------------------------------
+# --- prepared texts --------------------------------------------------------------------
+
+
+class PreparedText:
+    """A text with its tokens and shingle hashes: what the engine aligns.
+
+    Make them with :func:`prepare` (one vectorised pass for a batch); a text prepared
+    once can be aligned against many others.
+    """
+
+    __slots__ = ("text", "tokens", "shingles", "_boundaries", "_token_list", "_words_before")
+
+    def __init__(self, text: str, tokens: Tokens, shingle_hashes: np.ndarray) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.shingles = shingle_hashes
+        self._boundaries: _Boundaries | None = None
+        self._token_list: list | None = None
+        self._words_before: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.tokens.hashes)
+
+    @property
+    def boundaries(self) -> "_Boundaries":
+        if self._boundaries is None:
+            self._boundaries = _Boundaries(self.text, self.tokens)
+        return self._boundaries
+
+    @property
+    def token_list(self) -> list:
+        """Token hashes as a Python list (fast element access for the extension)."""
+        if self._token_list is None:
+            self._token_list = self.tokens.hashes.tolist()
+        return self._token_list
+
+    def words(self, first: int, end: int) -> float:
+        """Length of tokens ``first .. end`` in words (``Tokens.weights``: a letter of a
+        script written without spaces is part of a word)."""
+        if self._words_before is None:
+            self._words_before = np.zeros(len(self) + 1, dtype=np.float64)
+            np.cumsum(self.tokens.weights, out=self._words_before[1:])
+        return float(self._words_before[max(end, first)] - self._words_before[first])
+
+    def lines_between(self, first: int, end: int) -> int:
+        """Line breaks among the gaps before tokens ``first .. end`` (a gap with several
+        line breaks counts once)."""
+        starts, ends = self.tokens.starts, self.tokens.ends
+        first, end = max(first, 1), min(end, len(starts) - 1)
+        return sum("\n" in self.text[int(ends[t - 1]) : int(starts[t])] for t in range(first, end + 1))
+
+    def has_repeated_shingle(self) -> bool:
+        if len(self.shingles) < 2:
+            return False
+        ordered = np.sort(self.shingles)
+        return bool((ordered[1:] == ordered[:-1]).any())
+
+
+def prepare(texts: Sequence[str], ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MODE) -> list[PreparedText]:
+    """Tokens and shingle hashes of ``texts``, computed in one vectorised pass."""
+    tokens = tokenize(texts, mode)
+    hashes, offsets = shingles(tokens.hashes, tokens.offsets, ngram)
+    return [PreparedText(text, tokens.of(i), hashes[offsets[i] : offsets[i + 1]]) for i, text in enumerate(texts)]
 
 
 def _find_in_batch(texts: Sequence[str], params: RepeatParams) -> list[list[Repeat]]:
-    tokens = tokenize(texts)
+    tokens = tokenize(texts, params.mode)
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
     results: list[list[Repeat]] = [[] for _ in texts]
     for i in _texts_with_repeated_shingles(hashes, offsets):
-        text_tokens = tokens.of(i)
-        text_shingles = hashes[offsets[i] : offsets[i + 1]]
-        results[i] = _repeats_in_text(texts[i], text_tokens, text_shingles, params)
+        query = PreparedText(texts[i], tokens.of(i), hashes[offsets[i] : offsets[i + 1]])
+        results[i] = align(query, (), params)
     return results
 
 
@@ -265,214 +397,406 @@ def _texts_with_repeated_shingles(hashes: np.ndarray, offsets: np.ndarray) -> np
     if n_texts == 1:
         return np.zeros(1 if len(np.unique(hashes)) < len(hashes) else 0, dtype=np.int64)
     text_of = np.repeat(np.arange(n_texts, dtype=np.uint64), np.diff(offsets))
-    with np.errstate(over="ignore"):
-        salted = hashes + text_of * np.uint64(0x9E3779B97F4A7C15)
+    salted = hashes + text_of * np.uint64(0x9E3779B97F4A7C15)
     order = np.argsort(salted)
     ordered = salted[order]
     repeated = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
     return np.unique(text_of[order[repeated]]).astype(np.int64)
 
 
+# --- the engine --------------------------------------------------------------------------
+
+
+def align(
+    query: PreparedText, sources: Sequence[PreparedText], params: RepeatParams, *, within: bool = True
+) -> list[Repeat]:
+    """Repeats in ``query`` of its own earlier part (with ``within``) and of ``sources``.
+
+    ``sources`` are prepared with the same ``ngram`` as ``query`` (see :func:`prepare`),
+    oldest first. Returns non-overlapping repeats sorted by start; ``Repeat.source`` is
+    ``None`` for the query itself, else the index into ``sources``.
+    """
+    found: list[_Span] = []
+    if within and query.has_repeated_shingle():
+        found += _align_pair(query, query, None, params)
+    for index, source in enumerate(sources):
+        found += _align_pair(query, source, index, params)
+    if not found:
+        return []
+    return _to_repeats(query, sources, _resolve_overlaps(found, query, params.min_length))
+
+
 @dataclass
-class _Chain:
-    """Matched runs joined into one candidate repeat: (first shingle, last shingle, diagonal)."""
+class _Span:
+    """A verified alignment in token coordinates: copy [copy_start, copy_end) of the query
+    repeats [source_start, source_end) of source ``source`` (None: the query itself)."""
 
-    runs: list
-
-    @property
-    def matched(self) -> int:
-        return sum(last - first + 1 for first, last, _ in self.runs)
-
-    def accepts(self, run_first: int, run_source: int, reach: int, ngram: int) -> bool:
-        last, diagonal = self.runs[-1][1], self.runs[-1][2]
-        gap = run_first - last
-        source_gap = run_source - (last - diagonal)
-        if 0 < gap <= reach and 0 < source_gap <= reach:
-            return True
-        # A pure deletion (the copy goes on right after the edit, only the source jumps)
-        # may skip twice as much: an update that dropped a long sentence.
-        return 0 < gap <= ngram + 1 and 0 < source_gap <= 2 * reach
-
-    def without_weak_ends(self, ngram: int) -> "_Chain":
-        """Drop edge runs that are a short phrase separated from the rest by a longer gap.
-
-        A phrase that occurs twice in the original can land near the chain's diagonal by
-        coincidence and would pull the original words around it into the repeat.
-        """
-        runs = list(self.runs)
-
-        def weak(run, before, after):
-            # A phrase (under three n-grams of words) set apart by more words than it has,
-            # in the copy or in its source. A whole sentence is never weak: copies whose
-            # next sentence was dropped or added start or end with one.
-            words = run[1] - run[0] + ngram
-            gap = after[0] - before[1]
-            source_gap = (after[0] - after[2]) - (before[1] - before[2])
-            return words < 3 * ngram and words < max(gap, source_gap) - ngram + 1
-
-        while len(runs) > 1 and weak(runs[0], runs[0], runs[1]):
-            runs.pop(0)
-        while len(runs) > 1 and weak(runs[-1], runs[-2], runs[-1]):
-            runs.pop()
-        return _Chain(runs)
+    copy_start: int
+    copy_end: int
+    source_start: int
+    source_end: int
+    similarity: float
+    matched: float  # words (see PreparedText.words)
+    source: int | None
 
 
-def _repeats_in_text(text: str, tokens: Tokens, hashes: np.ndarray, params: RepeatParams) -> list[Repeat]:
-    n = params.ngram
-    reach = params.max_gap + n
-    chains: list[_Chain] = []
-    active: list[_Chain] = []
-    # A run of a single shingle is an n-word coincidence more often than copied text
-    # (copied text matches for longer between two edits): such runs do not start or join
-    # chains, which keeps repetitive text ("ha ha ha ...") linear. They may still extend a
-    # chain's edge past a changed word (see _Singles).
-    runs = _matched_runs(hashes)
-    shortest_run = 1 if params.min_length <= n else 2
-    singles = _Singles(runs, shortest_run)
-    for run_first, run_length, diagonal in runs:
-        if run_length < shortest_run:
-            continue
-        run = (run_first, run_first + run_length - 1, diagonal)
-        active = [c for c in active if run_first - c.runs[-1][1] <= reach]
-        fitting = [c for c in active if c.accepts(run_first, run_first - diagonal, reach, n)]
-        if fitting:
-            max(fitting, key=lambda c: c.matched).runs.append(run)
-        else:
-            chain = _Chain([run])
-            chains.append(chain)
-            active.append(chain)
-    spans = []
-    boundaries = _Boundaries(text, tokens)
-    for chain in chains:
-        span = _verified_span(singles.extend(chain.without_weak_ends(n), n), tokens.hashes, hashes, params, boundaries)
-        if span is not None:
-            spans.append(span)
-    return _to_repeats(text, tokens, _without_overlaps(spans))
+class _Runs:
+    """Exact matches of the query against one source, in token coordinates, query order.
+
+    Arrays: copy and source start and end of every run, and ``period`` (0 for an
+    ordinary run; for a tandem run, the length of the source passage it repeats).
+    """
+
+    def __init__(self, copy_start, copy_end, source_start, source_end, period) -> None:
+        self.copy_start, self.copy_end = copy_start, copy_end
+        self.source_start, self.source_end = source_start, source_end
+        self.period = period
+
+    def __len__(self) -> int:
+        return len(self.copy_start)
 
 
-class _Singles:
-    """Single-shingle runs, looked up by position to extend the edges of chains."""
+def _seed_runs(query: PreparedText, source: PreparedText, same: bool, ngram: int) -> _Runs:
+    """Runs of seeds (shared shingles) on one diagonal, with tandem runs grouped.
 
-    def __init__(self, runs: list, shortest_run: int) -> None:
-        single = [(first, diagonal) for first, length, diagonal in runs if length < shortest_run]
-        self.firsts = np.array([f for f, _ in single], dtype=np.int64)
-        self.diagonals = np.array([d for _, d in single], dtype=np.int64)
-
-    def extend(self, chain: _Chain, ngram: int) -> _Chain:
-        """The chain with single runs one substitution away from its ends (a changed word
-        within the first or last ``ngram`` words of a copy) added, repeatedly."""
-        if not len(self.firsts):
-            return chain
-        runs = list(chain.runs)
-        near = ngram + 1  # shingles between runs around one changed word
-        while True:
-            first, _, diagonal = runs[0]
-            lo = np.searchsorted(self.firsts, first - near)
-            hi = np.searchsorted(self.firsts, first)
-            found = [
-                k for k in range(lo, hi)
-                if 0 < (first - diagonal) - (self.firsts[k] - self.diagonals[k]) <= near
-            ]
-            if not found:
-                break
-            k = found[-1]
-            runs.insert(0, (int(self.firsts[k]), int(self.firsts[k]), int(self.diagonals[k])))
-        while True:
-            _, last, diagonal = runs[-1]
-            lo = np.searchsorted(self.firsts, last + 1)
-            hi = np.searchsorted(self.firsts, last + near + 1)
-            found = [
-                k for k in range(lo, hi)
-                if 0 < (self.firsts[k] - self.diagonals[k]) - (last - diagonal) <= near
-            ]
-            if not found:
-                break
-            k = found[0]
-            runs.append((int(self.firsts[k]), int(self.firsts[k]), int(self.diagonals[k])))
-        return _Chain(runs)
-
-
-def _matched_runs(hashes: np.ndarray) -> list[tuple[int, int, int]]:
-    """(first shingle, length, diagonal) of every run of anchors, in text order."""
-    count = len(hashes)
-    if count < 2:
-        return []
-    _, first_index, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-    first = first_index[inverse.ravel()]
-    anchors = np.flatnonzero(first < np.arange(count))
+    Every query shingle found in the source points to its first occurrence there (in the
+    query itself: its first occurrence, when that is earlier).
+    """
+    q = query.shingles
+    count = len(q)
+    if same:
+        if count < 2:
+            return _empty_runs()
+        _, first_index, inverse = np.unique(q, return_index=True, return_inverse=True)
+        first = first_index[inverse.ravel()]
+        anchors = np.flatnonzero(first < np.arange(count))
+    else:
+        s = source.shingles
+        if count == 0 or len(s) == 0:
+            return _empty_runs()
+        order = np.argsort(s, kind="stable")  # stable: the first of equal hashes comes first
+        ordered = s[order]
+        slot = np.minimum(np.searchsorted(ordered, q), len(s) - 1)
+        anchors = np.flatnonzero(ordered[slot] == q)
+        first = np.zeros(count, dtype=np.int64)
+        first[anchors] = order[slot[anchors]]
     if len(anchors) == 0:
-        return []
-    diagonals = anchors - first[anchors]
+        return _empty_runs()
+    positions = first[anchors]
+    diagonals = anchors - positions
     starts_run = np.empty(len(anchors), dtype=bool)
     starts_run[0] = True
     starts_run[1:] = (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)
-    run_index = np.cumsum(starts_run) - 1
-    lengths = np.bincount(run_index)
-    return list(zip(anchors[starts_run].tolist(), lengths.tolist(), diagonals[starts_run].tolist()))
+    run_first = anchors[starts_run]
+    run_source = positions[starts_run]
+    run_length = np.diff(np.append(np.flatnonzero(starts_run), len(anchors)))
+    # Shingle k of a text covers tokens [k, k + ngram); a text shorter than ngram has one
+    # shingle covering all its tokens.
+    width_q = min(ngram, len(query))
+    width_s = min(ngram, len(source))
+    copy_start, source_start = run_first, run_source
+    copy_end = run_first + run_length - 1 + width_q
+    source_end = run_source + run_length - 1 + width_s
+    # Tandem runs: consecutive runs that repeat the same source passage back to back
+    # ("S S S", "ha ha ha ...") are one repeat of one copy of the passage.
+    joins = (run_first[1:] == run_first[:-1] + run_length[:-1]) & (run_source[1:] == run_source[:-1])
+    if not joins.any():
+        return _Runs(copy_start, copy_end, source_start, source_end, np.zeros(len(run_first), dtype=np.int64))
+    group_starts = np.flatnonzero(np.r_[True, ~joins])
+    group_ends = np.r_[group_starts[1:], len(run_first)] - 1
+    tandem = group_ends > group_starts
+    period = np.where(tandem, run_first[np.minimum(group_starts + 1, len(run_first) - 1)] - run_first[group_starts], 0)
+    return _Runs(
+        copy_start[group_starts],
+        copy_end[group_ends],
+        source_start[group_starts],
+        np.where(tandem, source_start[group_starts] + period, source_end[group_starts]),
+        period,
+    )
 
 
-def _verified_span(chain: _Chain, token_hashes: np.ndarray, hashes: np.ndarray, params: RepeatParams, boundaries):
-    """Token ranges (copy, source) and similarity of a chain, or None if it fails the checks."""
+def _empty_runs() -> _Runs:
+    empty = np.zeros(0, dtype=np.int64)
+    return _Runs(empty, empty, empty, empty, empty)
+
+
+def _align_pair(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> list[_Span]:
+    same = index is None
+    runs = _seed_runs(query, source, same, params.ngram)
+    if not len(runs):
+        return []
+    spans: list[_Span] = []
+    pending = _chains(runs, query, same, params)
+    while pending:
+        chain = _without_weak_ends(pending.pop(), runs, params.ngram, query, source)
+        span = _verified(chain, runs, query, source, index, params)
+        if span is not None:
+            spans.append(span)
+        elif len(chain) > 1:
+            # A chain that fails as a whole (bridged over a long dropped or changed
+            # stretch) may hold repeats on either side of its widest gap.
+            gaps = [
+                max(runs.copy_start[b] - runs.copy_end[a], runs.source_start[b] - runs.source_end[a])
+                for a, b in zip(chain, chain[1:])
+            ]
+            cut = int(np.argmax(gaps)) + 1
+            pending += [chain[:cut], chain[cut:]]
+    return spans
+
+
+def _chains(runs: _Runs, query: PreparedText, same: bool, params: RepeatParams) -> list[list[int]]:
+    """Runs (by index) joined into chains that move forward in both copy and source.
+
+    A run of a single shingle is an n-word coincidence more often than copied text
+    (copied text matches for longer between two edits): such runs do not start or join
+    chains, which keeps repetitive text linear; the extension picks up copied words
+    they would have added. Tandem runs stand alone.
+    """
+    n, max_gap = params.ngram, params.max_gap
+    # Words added in a copy: inside one text a re-pasted, updated copy may gain whole
+    # sentences (removed with it); a passage taken from another text only loses or
+    # changes words, and a sentence between two taken passages is the text's own.
+    added = max_gap if same else min(3, n)
+    shortest = n + 1 if params.min_length > n else 1
+    cs, ce = runs.copy_start.tolist(), runs.copy_end.tolist()
+    ss, se = runs.source_start.tolist(), runs.source_end.tolist()
+    period = runs.period.tolist()
+    chains: list[list[int]] = []
+    active: list[list[int]] = []
+    matched: dict[int, int] = {}
+    for r in range(len(cs)):
+        if period[r]:
+            chains.append([r])
+            continue
+        if ce[r] - cs[r] < shortest:
+            continue
+        active = [c for c in active if cs[r] - ce[c[-1]] <= added]
+        best = None
+        for chain in active:
+            last = chain[-1]
+            copy_gap, source_gap = cs[r] - ce[last], ss[r] - se[last]
+            if copy_gap <= -n or source_gap <= -n:
+                continue  # not forward in both
+            # Both sides changed (a substitution) only for a few words: a rewritten
+            # paragraph between copied ones is text of its own, not an edit of the copy.
+            replaced = min(copy_gap, source_gap) <= 3 * n
+            fits = (copy_gap <= added and source_gap <= max_gap and replaced) or (
+                # A pure deletion (the copy goes on right after the edit, only the source
+                # jumps) may skip more: an update that dropped a long sentence.
+                copy_gap <= 1 and source_gap <= 2 * max_gap + n
+            )
+            # Whole lines between two copied passages are an inserted paragraph of the
+            # text's own, not words added to the copy.
+            if fits and copy_gap > n and query.lines_between(ce[last], cs[r]) >= 2:
+                fits = False
+            if fits and (best is None or matched[id(chain)] > matched[id(best)]):
+                best = chain
+        if best is None:
+            best = []
+            chains.append(best)
+            active.append(best)
+            matched[id(best)] = 0
+        best.append(r)
+        matched[id(best)] += ce[r] - cs[r]
+    return chains
+
+
+def _without_weak_ends(chain: list[int], runs: _Runs, ngram: int, query: PreparedText, source: PreparedText) -> list[int]:
+    """Drop edge runs that are a short phrase separated from the rest by a longer gap.
+
+    A phrase that occurs twice in the original can land near the chain's diagonal by
+    coincidence and would pull the original words around it into the repeat. A run of
+    three n-grams of words or more is never weak, nor is a whole sentence in both copy
+    and source: copies whose next sentence was dropped or added start or end with one.
+    """
+    cs, ce, ss, se = runs.copy_start, runs.copy_end, runs.source_start, runs.source_end
+    q, s = query.boundaries, source.boundaries
+
+    def weak(run: int, before: int, after: int) -> bool:
+        words = ce[run] - cs[run]
+        if words >= 3 * ngram or words >= max(cs[after] - ce[before], ss[after] - se[before]) + 1:
+            return False
+        # Exact runs may spill a few words past the sentence end (the next sentences of
+        # copy and source can start alike).
+        spill = range(min(ngram, words))
+        starts_sentence = any(q(int(cs[run]) + k) and s(int(ss[run]) + k) for k in spill)
+        ends_sentence = any(q(int(ce[run]) - k) and s(int(se[run]) - k) for k in spill)
+        return not (starts_sentence and ends_sentence)
+
+    chain = list(chain)
+    while len(chain) > 1 and weak(chain[0], chain[0], chain[1]):
+        chain.pop(0)
+    while len(chain) > 1 and weak(chain[-1], chain[-2], chain[-1]):
+        chain.pop()
+    return chain
+
+
+def _verified(
+    chain: list[int], runs: _Runs, query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams
+) -> _Span | None:
+    """The chain as a verified span (extended, snapped, checked), or None."""
     n = params.ngram
-    (first, _, first_diagonal), (_, last, last_diagonal) = chain.runs[0], chain.runs[-1]
-    copy_start, copy_end = first, last + n
-    source_start, source_end = first - first_diagonal, last - last_diagonal + n
-    # Exact word matches beyond the first/last shared shingle: fewer than n words, since
-    # n matching words would have formed a shingle of the run. The cap keeps periodic
-    # text ("ha ha ha ...") linear.
-    for _ in range(n - 1):
-        if not (copy_start > source_end and source_start > 0):
-            break
-        if token_hashes[copy_start - 1] != token_hashes[source_start - 1]:
-            break
-        copy_start -= 1
-        source_start -= 1
-    for _ in range(n - 1):
-        if not (copy_end < len(token_hashes) and source_end < copy_start):
-            break
-        if token_hashes[copy_end] != token_hashes[source_end]:
-            break
-        copy_end += 1
-        source_end += 1
-    if source_end > copy_start:
+    same = index is None
+    first, last = chain[0], chain[-1]
+    copy_start, copy_end = int(runs.copy_start[first]), int(runs.copy_end[last])
+    source_start, source_end = int(runs.source_start[first]), int(runs.source_end[last])
+    period = int(runs.period[first])
+    if period:
+        # A tandem run: copies of one passage back to back. Its similarity is that of one
+        # copy (with the words it shares with the next) against the passage.
+        matched = query.words(copy_start, copy_end)
+        if matched < params.min_length:
+            return None
+        width = min(period + n - 1, copy_end - copy_start)
+        similarity = _containment(query, (copy_start, copy_start + width), source, (source_start, source_start + width), n)
+        if similarity < params.threshold:
+            return None
+        return _Span(copy_start, copy_end, source_start, source_end, similarity, matched, index)
+
+    matched = _matched_words(chain, runs, query)
+    # Gapped extension at both edges. Inside one text the copy stays after its source.
+    left_copy_limit = source_end if same else 0
+    edge = copy_start
+    copy_start, source_start, extra = _extend(
+        query, source, copy_start, source_start, -1, copy_start - left_copy_limit, source_start, params
+    )
+    matched += _share_in_words(query, copy_start, edge, extra)
+    right_source_limit = copy_start if same else len(source)
+    edge = copy_end
+    copy_end, source_end, extra = _extend(
+        query, source, copy_end, source_end, +1, len(query) - copy_end, max(right_source_limit - source_end, 0), params
+    )
+    matched += _share_in_words(query, edge, copy_end, extra)
+    if same and source_end > copy_start:
         # The source runs into the copy: shingles straddling the end of one copy and the
         # start of the next (text + copy + copy) match the junction text + copy. The
         # words past the overlap belong to the next passage, not to this repeat.
         overlap = source_end - copy_start
+        matched -= query.words(copy_end - overlap, copy_end)
         copy_end -= overlap
         source_end = copy_start
         if copy_end <= copy_start:
             return None
+    # Inside one text copies are re-pasted bodies that end where sentences end; a passage
+    # taken into another text often starts or ends mid-sentence: only a spill of one or
+    # two words (an "in de", a "the") is taken for a coincidence there.
+    spill = n - 1 if same else min(2, n - 1)
     copy_start, copy_end, source_start, source_end = _snap_to_sentences(
-        boundaries, (copy_start, copy_end), (source_start, source_end), n
+        query.boundaries, source.boundaries, (copy_start, copy_end), (source_start, source_end), spill
     )
-    if _matched_words(chain, n, copy_start, copy_end) < params.min_length:
+    matched = min(matched, query.words(copy_start, copy_end))
+    if matched < params.min_length:
         return None
-    copy_end = _absorb_update_tail(
-        boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap
-    )
-    similarity = _shingle_jaccard(hashes, token_hashes, (copy_start, copy_end), (source_start, source_end), n)
+    if same:
+        copy_end = _absorb_update_tail(
+            query.boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap
+        )
+    similarity = _containment(query, (copy_start, copy_end), source, (source_start, source_end), n)
     if similarity < params.threshold:
         return None
-    return copy_start, copy_end, source_start, source_end, similarity
+    return _Span(copy_start, copy_end, source_start, source_end, similarity, matched, index)
 
 
-def _matched_words(chain: _Chain, ngram: int, copy_start: int, copy_end: int) -> int:
-    """Words of the copy [copy_start, copy_end) covered by the chain's exact-match runs.
+def _matched_words(chain: list[int], runs: _Runs, query: PreparedText) -> float:
+    """Copy words covered by the chain's exact-match runs.
 
     ``min_length`` counts these, not the span: a short span bridged over changed words
     (two lists with the same layout and other names) is no repeat of ``min_length`` words.
     """
-    covered = 0
-    reach = copy_start
-    for first, last, _ in chain.runs:
-        lo, hi = max(first, reach, copy_start), min(last + ngram, copy_end)
+    covered, reach = 0.0, -1
+    for r in chain:
+        lo, hi = max(int(runs.copy_start[r]), reach), int(runs.copy_end[r])
         if hi > lo:
-            covered += hi - lo
+            covered += query.words(lo, hi)
             reach = hi
-    # Exact words the edges were extended by (fewer than ngram each side) count too.
-    covered += max(0, chain.runs[0][0] - copy_start) + max(0, copy_end - (chain.runs[-1][1] + ngram))
     return covered
+
+
+def _share_in_words(query: PreparedText, first: int, end: int, matched_tokens: int) -> float:
+    """``matched_tokens`` of the tokens ``first .. end`` (an extension), in words."""
+    return query.words(first, end) * matched_tokens / (end - first) if end > first else 0.0
+
+
+def _extend(
+    query: PreparedText,
+    source: PreparedText,
+    copy_edge: int,
+    source_edge: int,
+    step: int,
+    copy_room: int,
+    source_room: int,
+    params: RepeatParams,
+) -> tuple[int, int, int]:
+    """Carry one edge of an alignment outward through changed, dropped or added words.
+
+    Banded X-drop alignment (match +1, change or gap -1) from the edge ``(copy_edge,
+    source_edge)`` in direction ``step`` (-1: leftwards, before the edges; +1: rightwards,
+    from the edges on), within ``copy_room`` / ``source_room`` words. The new edge is the
+    best-scoring cell, where a cell at which copy and source both reach a sentence
+    boundary, with a word matched on the way, scores ``_BOUNDARY_BONUS`` more. Returns (new copy edge, new source edge,
+    words matched exactly on the way).
+    """
+    reach = params.max_gap + params.ngram
+    copy_room, source_room = min(copy_room, reach), min(source_room, reach)
+    if copy_room <= 0 or source_room <= 0:
+        return copy_edge, source_edge, 0
+    q_tokens, s_tokens = query.token_list, source.token_list
+    if step > 0:
+        a = q_tokens[copy_edge : copy_edge + copy_room]
+        b = s_tokens[source_edge : source_edge + source_room]
+    else:
+        a = q_tokens[copy_edge - copy_room : copy_edge][::-1]
+        b = s_tokens[source_edge - source_room : source_edge][::-1]
+    q_bound, s_bound = query.boundaries, source.boundaries
+
+    def at_boundaries(i: int, j: int) -> bool:
+        return q_bound(copy_edge + step * i) and s_bound(source_edge + step * j)
+
+    width = 2 * _BAND + 1
+    minus_inf = -(1 << 30)
+    # Row i holds cells (i, j) for j = i - _BAND + k, k in [0, width): scores and matches.
+    score = [minus_inf] * width
+    matches = [0] * width
+    score[_BAND] = 0
+    for k in range(_BAND + 1, width):
+        j = k - _BAND
+        if j <= len(b):
+            score[k] = -j
+    best_value = _BOUNDARY_BONUS if at_boundaries(0, 0) else 0
+    best = (0, 0, 0)
+    best_score = 0
+    for i in range(1, len(a) + 1):
+        token = a[i - 1]
+        row = [minus_inf] * width
+        row_matches = [0] * width
+        for k in range(width):
+            j = i - _BAND + k
+            if j < 0 or j > len(b):
+                continue
+            value, m = minus_inf, 0
+            if j >= 1 and score[k] > minus_inf:  # diagonal: (i-1, j-1)
+                same_word = token == b[j - 1]
+                value, m = score[k] + (1 if same_word else -1), matches[k] + same_word
+            if k + 1 < width and score[k + 1] - 1 > value:  # (i-1, j): a word added in the copy
+                value, m = score[k + 1] - 1, matches[k + 1]
+            if k > 0 and row[k - 1] - 1 > value:  # (i, j-1): a word dropped from the copy
+                value, m = row[k - 1] - 1, row_matches[k - 1]
+            row[k], row_matches[k] = value, m
+        score, matches = row, row_matches
+        row_best = max(score)
+        if row_best < best_score - _X_DROP:
+            break
+        best_score = max(best_score, row_best)
+        for k in range(width):
+            if score[k] <= minus_inf:
+                continue
+            j = i - _BAND + k
+            # The bonus needs a matched word: a boundary alone does not make added words copied.
+            value = score[k] + (_BOUNDARY_BONUS if matches[k] and at_boundaries(i, j) else 0)
+            if value > best_value:
+                best_value, best = value, (i, j, matches[k])
+    i, j, m = best
+    return copy_edge + step * i, source_edge + step * j, m
 
 
 class _Boundaries:
@@ -497,28 +821,28 @@ class _Boundaries:
         return gap is None or "\n" in gap
 
 
-def _snap_to_sentences(boundary_before, copy, source, ngram: int):
+def _snap_to_sentences(copy_boundary, source_boundary, copy, source, spill: int):
     """Cut edges that reach a few words into a sentence continuing outside the repeat.
 
     When the text after a copy starts like the text after its source ("The", "De", "In
     de"), shingles straddling the edge match too, and the repeat spills up to
-    ``ngram - 1`` words into the next sentence. Such a spill always belongs to a sentence
-    that goes on beyond the repeat; a copy that really ends a few words into a sentence
-    is followed by a break, a paragraph or the end of the text, and is left as it is.
+    ``ngram - 1`` words into the next sentence. Such a spill (at most ``spill`` words)
+    always belongs to a sentence that goes on beyond the repeat; a copy that really ends
+    a few words into a sentence is followed by a break, a paragraph or the end of the
+    text, and is left as it is.
     """
     (copy_start, copy_end), (source_start, source_end) = copy, source
-    spill = ngram - 1
     # A source edge at a sentence boundary means the copy's edge words are copied text
     # ("Michael P." is no sentence end, but its source starts where the copy does).
-    if not boundary_before(copy_start) and not boundary_before(source_start):
+    if not copy_boundary(copy_start) and not source_boundary(source_start):
         for words in range(spill, 0, -1):
-            if copy_start + words < copy_end and boundary_before(copy_start + words):
+            if copy_start + words < copy_end and copy_boundary(copy_start + words):
                 copy_start += words
                 source_start += words
                 break
-    if not boundary_before(copy_end) and not boundary_before(source_end):
+    if not copy_boundary(copy_end) and not source_boundary(source_end):
         for words in range(spill, 0, -1):
-            if copy_end - words > copy_start and boundary_before(copy_end - words):
+            if copy_end - words > copy_start and copy_boundary(copy_end - words):
                 copy_end -= words
                 source_end -= words
                 break
@@ -539,9 +863,10 @@ def _absorb_update_tail(breaks, copy, source, max_gap: int) -> int:
     takes up to ``max_gap`` such words, up to the end of its line, never across a line
     break (a line after the copy, like an editor's note, is text of its own).
 
-    The start of a copy is never widened: "P1, break, P2 + copy of P1" and "article,
-    break, updated article with a new first sentence" look the same, and removing P2
-    would lose original text. ``breaks(t)`` says whether a line break precedes token t.
+    The start of a copy is never widened this way: "P1, break, P2 + copy of P1" and
+    "article, break, updated article with a new first sentence" look the same, and
+    removing P2 would lose original text. ``breaks(t)`` says whether a line break
+    precedes token t.
     """
     (copy_start, copy_end), (source_start, source_end) = copy, source
     head_gap = copy_start - source_end
@@ -553,52 +878,116 @@ def _absorb_update_tail(breaks, copy, source, max_gap: int) -> int:
     return copy_end
 
 
-def _shingle_jaccard(hashes, token_hashes, copy, source, n) -> float:
-    def shingle_set(span):
+def _containment(query: PreparedText, copy, source: PreparedText, source_span, n: int) -> float:
+    """Share of the copy's shingles (of its words, when shorter than ``n``) in the source span."""
+    def shingle_set(prepared: PreparedText, span) -> np.ndarray:
         start, end = span
         if end - start >= n:
-            return np.unique(hashes[start : end - n + 1])
-        return np.unique(token_hashes[start:end])
+            return np.unique(prepared.shingles[start : end - n + 1])
+        return np.unique(prepared.tokens.hashes[start:end])
 
-    a, b = shingle_set(copy), shingle_set(source)
-    union = len(np.union1d(a, b))
-    return len(np.intersect1d(a, b, assume_unique=True)) / union if union else 1.0
+    a, b = shingle_set(query, copy), shingle_set(source, source_span)
+    return len(np.intersect1d(a, b, assume_unique=True)) / len(a) if len(a) else 1.0
 
 
-def _without_overlaps(spans: list) -> list:
-    """Sorted copy spans with later overlapping ones trimmed to start where the earlier ends."""
-    result = []
-    for copy_start, copy_end, source_start, source_end, similarity in sorted(spans):
-        if result and copy_start < result[-1][1]:
-            shift = result[-1][1] - copy_start
-            if copy_end - (copy_start + shift) <= 0:
+def _resolve_overlaps(spans: list[_Span], query: PreparedText, min_length: int) -> list[_Span]:
+    """Non-overlapping spans, sorted by copy start.
+
+    Where alignments overlap (a passage found in two sources, or two chains meeting),
+    the oldest source wins (given sources oldest first, then the text itself), then the
+    alignment with more matched words: every passage is reported against its earliest
+    copy. The other keeps what lies outside the winner, when that still counts
+    ``min_length`` words or touches the winner (so no fragment of a copy is left behind).
+    """
+    order = sorted(spans, key=lambda s: (s.source is None, s.source or 0, -s.matched, s.copy_start))
+    accepted: list[_Span] = []
+    for span in order:
+        pieces = [(span.copy_start, span.copy_end)]
+        for other in accepted:
+            pieces = [
+                piece
+                for lo, hi in pieces
+                for piece in ((lo, min(hi, other.copy_start)), (max(lo, other.copy_end), hi))
+                if piece[1] > piece[0]
+            ]
+        for lo, hi in pieces:
+            touches = any(lo == o.copy_end or hi == o.copy_start for o in accepted)
+            if query.words(lo, hi) < min_length and not touches:
                 continue
-            copy_start += shift
-            source_start = min(source_start + shift, source_end)
-        result.append((copy_start, copy_end, source_start, source_end, similarity))
-    return result
+            shift = lo - span.copy_start
+            source_start = min(span.source_start + shift, span.source_end)
+            source_end = max(source_start, span.source_end - (span.copy_end - hi))
+            accepted.append(
+                _Span(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
+            )
+    return sorted(accepted, key=lambda s: s.copy_start)
 
 
-def _to_repeats(text: str, tokens: Tokens, spans: list) -> list[Repeat]:
-    repeats = []
-    for copy_start, copy_end, source_start, source_end, similarity in spans:
-        start, end = _char_range(text, tokens, copy_start, copy_end)
+def _to_repeats(query: PreparedText, sources: Sequence[PreparedText], spans: list[_Span]) -> list[Repeat]:
+    repeats: list[Repeat] = []
+    for span in spans:
+        start, end = _char_range(query.text, query.tokens, span.copy_start, span.copy_end)
         if repeats and start < repeats[-1].end:
             start = repeats[-1].end
-        src_start, src_end = _char_range(text, tokens, source_start, source_end)
-        src_end = min(src_end, start)
-        repeats.append(Repeat(start, end, src_start, src_end, float(similarity)))
+        origin = query if span.source is None else sources[span.source]
+        src_start, src_end = _char_range(origin.text, origin.tokens, span.source_start, span.source_end)
+        if span.source is None:
+            src_end = min(src_end, start)
+        repeats.append(Repeat(start, end, src_start, src_end, float(span.similarity), span.source))
     return repeats
 
 
 def _char_range(text: str, tokens: Tokens, first: int, end: int) -> tuple[int, int]:
-    """Characters of tokens [first, end), widened over the punctuation attached to them."""
+    """Characters of tokens [first, end), with the punctuation that belongs to them.
+
+    Before the first word: the non-space characters glued to it (an opening quote or
+    bracket, a dash), and on the same line any stand-alone punctuation (a bullet, a
+    dash) between it and the previous word; of characters glued to the previous word,
+    only opening quotes and brackets. After the last word: what is glued to it, and
+    stand-alone punctuation up to the end of its line.
+    """
+    if end <= first:
+        position = int(tokens.starts[first]) if first < len(tokens.starts) else len(text)
+        return position, position
     start = int(tokens.starts[first])
     stop = int(tokens.ends[end - 1])
     limit = int(tokens.ends[first - 1]) if first > 0 else 0
-    while start > limit and text[start - 1] in _OPENING:
-        start -= 1
+    # Glued to the first word.
+    glued = start
+    while glued > limit and not text[glued - 1].isspace():
+        glued -= 1
+    if glued > limit or first == 0:
+        start = glued
+        # Stand-alone punctuation on the same line, not glued to the previous word.
+        position = start
+        while True:
+            blank = position
+            while blank > limit and text[blank - 1].isspace() and text[blank - 1] != "\n":
+                blank -= 1
+            chunk = blank
+            while chunk > limit and not text[chunk - 1].isspace():
+                chunk -= 1
+            if chunk == blank or (chunk == limit and first > 0) or not _is_mark(text[chunk:blank]):
+                break
+            position = start = chunk
+    else:
+        opening = start
+        while opening > limit and text[opening - 1] in _OPENING:
+            opening -= 1
+        if not (opening > 0 and text[opening - 1] in _SENTENCE_TERMINATORS):
+            start = opening
     next_word = int(tokens.starts[end]) if end < len(tokens.starts) else len(text)
     while stop < next_word and not text[stop].isspace():
         stop += 1
+    # Stand-alone punctuation after the last word, up to the end of the line.
+    line_end = text.find("\n", stop, next_word)
+    tail_end = next_word if line_end < 0 else line_end
+    tail = text[stop:tail_end].strip()
+    if tail and _is_mark("".join(tail.split())) and (line_end >= 0 or end == len(tokens.starts)):
+        stop = stop + len(text[stop:tail_end].rstrip())
     return start, stop
+
+
+def _is_mark(chunk: str) -> bool:
+    """Only punctuation and symbols (bullets, dashes, quotes, box drawing)?"""
+    return all(unicodedata.category(c)[0] in "PS" for c in chunk)

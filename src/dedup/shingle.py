@@ -146,3 +146,64 @@ def _combine_short(token_hashes: np.ndarray, starts: np.ndarray, counts: np.ndar
         combined[more] = combined[more] * _COMBINE + token_hashes[starts[more] + j]
     # Distinguish a short segment "a b" from a full shingle that begins with "a b".
     return combined ^ counts.astype(np.uint64)
+
+
+def winnow(hashes: np.ndarray, offsets: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fingerprints of every segment: the winnowed shingle hashes (Schleimer, Wilkerson
+    and Aiken, 2003).
+
+    In every run of ``window`` consecutive shingles of a segment, the smallest hash is a
+    fingerprint (a segment with fewer shingles keeps its smallest). The guarantee: two
+    segments that share a run of at least ``window`` shingles (``window + ngram - 1``
+    words) share a fingerprint, while only about ``2 / (window + 1)`` of all shingles are
+    kept.
+
+    Parameters
+    ----------
+    hashes : uint64 array
+        Shingle hashes of all segments, concatenated (from :func:`shingles`).
+    offsets : int array, len(segments) + 1
+        Segment ``i`` owns ``hashes[offsets[i]:offsets[i+1]]``.
+    window : int >= 1
+
+    Returns
+    -------
+    (positions, fingerprint_offsets)
+        Sorted int64 positions into ``hashes`` of the fingerprints (each position once,
+        even when it is the smallest of several windows); segment ``i`` owns
+        ``positions[fingerprint_offsets[i]:fingerprint_offsets[i+1]]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> hashes = np.array([9, 3, 7, 8, 1, 6, 5, 4], dtype=np.uint64)
+    >>> positions, offsets = winnow(hashes, np.array([0, 5, 8]), 3)
+    >>> positions.tolist(), offsets.tolist()
+    ([1, 4, 7], [0, 2, 3])
+    """
+    window = check_int("window", window, 1)
+    hashes = check_unsigned("hashes", hashes, np.uint64)
+    offsets = check_offsets("offsets", offsets, len(hashes))
+    counts = offsets[1:] - offsets[:-1]
+    total = len(hashes)
+    picked = []
+    if total >= window:
+        # The smallest of every window over the whole array, then only windows inside
+        # one segment (the last window - 1 starts of a segment reach into the next).
+        view = np.lib.stride_tricks.sliding_window_view(hashes, window)
+        smallest = np.argmin(view, axis=1) + np.arange(len(view))
+        inside = np.zeros(len(view), dtype=bool)
+        full = np.flatnonzero(counts >= window)
+        if len(full):
+            first, last = offsets[:-1][full], offsets[1:][full] - window  # window starts of each segment
+            inside_starts = np.zeros(len(view) + 1, dtype=np.int64)
+            np.add.at(inside_starts, first, 1)
+            np.add.at(inside_starts, last + 1, -1)
+            inside = np.cumsum(inside_starts[:-1]) > 0
+        picked.append(smallest[inside])
+    short = np.flatnonzero((counts > 0) & (counts < window))
+    for i in short.tolist():  # segments with fewer shingles than a window: rare, one each
+        picked.append(np.array([offsets[i] + int(np.argmin(hashes[offsets[i] : offsets[i + 1]]))]))
+    positions = np.unique(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+    fingerprint_offsets = np.searchsorted(positions, offsets).astype(np.int64)
+    return positions.astype(np.int64), fingerprint_offsets

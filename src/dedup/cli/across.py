@@ -26,11 +26,11 @@ class Across:
     def __init__(self, args: argparse.Namespace) -> None:
         from .. import Deduplicator
 
-        options = given_options(args, ("threshold", "num_perm", "ngram", "mode", "seed", "min_length"))
+        options = given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap", "window"))
         if args.state and os.path.exists(args.state):
             try:
-                # Options given on the command line must agree with the state's signature
-                # parameters (load raises otherwise) and replace its threshold / min_length.
+                # Options given on the command line must agree with what the state stored
+                # (ngram, window: load raises otherwise) and replace its matching parameters.
                 self.dedup = Deduplicator.load(args.state, **dict(options, scope="across"))
             except ValueError as error:
                 if "differs from" in str(error):
@@ -41,7 +41,7 @@ class Across:
         else:
             try:
                 self.dedup = Deduplicator(**dict(options, scope="across"))
-            except ValueError as error:  # e.g. --threshold 1, which only --scope within accepts
+            except ValueError as error:
                 raise UsageError(f"--scope {args.scope}: {error} (the across-document pass)") from None
 
     def process(self, texts: list[str], ids: list[Any]) -> list[tuple[str, list]]:

@@ -94,7 +94,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         except ImportError as error:
             raise UsageError(f"dedup.repeats is not available: {error}") from None
         params, unknown = _accepted(repeats.find_repeats, given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap")))
-        extra = given_options(args, ("num_perm", "seed"))
+        extra = given_options(args, ("window",))
         if args.scope == "within" and (unknown or extra):
             names = unknown + list(extra)
             warn("no effect on repeats inside a document: " + ", ".join("--" + k.replace("_", "-") for k in names))

@@ -135,29 +135,25 @@ def build_parser() -> argparse.ArgumentParser:
         )
         group.add_argument(
             "--threshold", type=fraction_option("--threshold", closed_high=True), metavar="X",
-            help="minimum Jaccard similarity, in (0, 1]; 1 only with --scope within "
-            f"({_both(within_defaults['threshold'], across_defaults['threshold'])})",
+            help="minimum share of a passage's word n-grams found in the passage it repeats, in (0, 1] "
+            f"(default: {within_defaults['threshold']})",
         )
         group.add_argument(
             "--min-length", type=integer_option("--min-length", 1), metavar="N",
-            help=f"shortest passage removed, in words ({_both(within_defaults['min_length'], across_defaults['min_length'])})",
+            help=f"shortest passage removed, in matched words (default: {within_defaults['min_length']})",
         )
         group.add_argument(
             "--ngram", type=integer_option("--ngram", 1), metavar="N",
-            help=f"words per shingle ({_both(within_defaults['ngram'], across_defaults['ngram'])})",
+            help=f"words per shingle (default: {within_defaults['ngram']})",
         )
         group.add_argument(
             "--max-gap", type=integer_option("--max-gap", 0), metavar="N",
-            help=f"longest edited stretch bridged inside one repeat, in words; inside a document only "
-            f"(default: {within_defaults['max_gap']})",
+            help=f"longest edited stretch bridged inside one repeat, in words (default: {within_defaults['max_gap']})",
         )
         group.add_argument(
-            "--num-perm", type=integer_option("--num-perm", 1), metavar="N",
-            help=f"MinHash permutations; across documents only (default: {across_defaults['num_perm']})",
-        )
-        group.add_argument(
-            "--seed", type=integer_option("--seed", 0), metavar="N",
-            help=f"MinHash seed; across documents only (default: {across_defaults['seed']})",
+            "--window", type=integer_option("--window", 1), metavar="N",
+            help="winnowing window of the across pass: a shared run of N + ngram - 1 words is always seen "
+            f"(default: {across_defaults['window']})",
         )
         group.add_argument(
             "--mode", choices=TOKEN_MODES,
