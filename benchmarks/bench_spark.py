@@ -334,44 +334,15 @@ class PeakMemory:
         return {"jvm_mb": self.jvm / 1e6, "python_workers_mb": self.workers / 1e6, "one_worker_mb": self.one_worker / 1e6}
 
 
-def sequential_across(texts: list[str], params, max_holders: int, max_sources: int, window: int) -> list[str]:
-    """The clean_across rule article by article in one process (the same engine and
-    candidate rule), as the in-process reference for time and output."""
-    from collections import Counter
-
-    from dedup.repeats import remove_spans
-    from dedup.spark import align_against_sources, winnowed_fingerprints
-
-    holders: dict = {}
-    out = []
-    for lo in range(0, len(texts), 2048):
-        batch = texts[lo : lo + 2048]
-        for offset, (text, own) in enumerate(zip(batch, winnowed_fingerprints(batch, params.ngram, window))):
-            i = lo + offset
-            own = own.tolist()
-            shared = Counter(h for key in own for h in holders.get(key, ()))
-            candidates = sorted(shared, key=lambda h: (-shared[h], h))[:max_sources]
-            found = align_against_sources(text, [texts[h] for h in candidates], params) if candidates else []
-            out.append(remove_spans(text, [(s, e) for s, e, *_ in found]) if found else text)
-            for key in own:
-                kept = holders.setdefault(key, [])
-                if len(kept) < max_holders:
-                    kept.append(i)
-    return out
+def in_process_across(texts: list[str]) -> list[str]:
+    """Deduplicator(scope="across") fed the articles in order, defaults: the in-process run."""
+    return dedup.Deduplicator(scope="across").clean_many(texts)
 
 
 def bench_across(spark, n: int, args, workdir: str, corpus: str | None = None) -> dict:
+    from dedup.deduplicator import DEFAULT_MAX_HOLDERS, DEFAULT_MAX_SOURCES, DEFAULT_MIN_SEEDS, DEFAULT_WINDOW
     from dedup.repeats import RepeatParams
-    from dedup.spark import (
-        DEFAULT_MAX_HOLDERS,
-        DEFAULT_MAX_SOURCES,
-        DEFAULT_WINDOW,
-        aligned_articles,
-        article_fingerprints,
-        candidate_sources,
-        clean_across,
-        texts_together,
-    )
+    from dedup.spark import aligned_articles, article_key_rows, candidate_sources, clean_across, texts_together
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -386,12 +357,11 @@ def bench_across(spark, n: int, args, workdir: str, corpus: str | None = None) -
           f"(generated in {time.perf_counter() - started:.1f} s)", flush=True)
     figures: dict = {"articles": n, "words": words, **planted}
     params = RepeatParams()
-    holders, sources, window = DEFAULT_MAX_HOLDERS, DEFAULT_MAX_SOURCES, DEFAULT_WINDOW
 
     expected = None
     if not args.skip_in_process:
-        expected = timed("in-process: the same rule article by article (1 core)",
-                         lambda: sequential_across(texts, params, holders, sources, window), figures)
+        expected = timed("in-process Deduplicator(scope='across').clean_many (1 core)",
+                         lambda: in_process_across(texts), figures)
 
     path = os.path.join(workdir, "across.parquet")
     pq.write_table(pa.table({"id": pa.array(ids, pa.int64()), "text": pa.array(texts)}), path, row_group_size=20_000)
@@ -412,8 +382,9 @@ def bench_across(spark, n: int, args, workdir: str, corpus: str | None = None) -
         return frame
 
     whole = time.perf_counter()
-    fingerprints = stage("spark 1. fingerprints (key, ord, id)", article_fingerprints(articles, params.ngram, window))
-    pairs = stage("spark 2. candidate pairs (heavy-key cap, top sources)", candidate_sources(fingerprints, holders, sources))
+    keys = stage("spark 1. keys (key, ord, id, fingerprint)", article_key_rows(articles, params, DEFAULT_WINDOW))
+    pairs = stage("spark 2. candidate pairs (heavy-key cap, top sources)", candidate_sources(
+        keys, max_holders=DEFAULT_MAX_HOLDERS, max_sources=DEFAULT_MAX_SOURCES, min_seeds=DEFAULT_MIN_SEEDS))
     together = stage("spark 3. texts together", texts_together(articles, pairs))
     aligned = stage("spark 4-6. alignment, merged spans, removal", aligned_articles(together, params))
     cleaned_rows = aligned.select(F.col("id").alias("cid"), "cleaned")
