@@ -14,6 +14,7 @@ Examples::
 
     nice python benchmarks/bench_spark.py --corpus ../shared/corpora/bbc-en.jsonl
     nice python benchmarks/bench_spark.py --synthetic 200000 --skip-corpus
+    nice python benchmarks/bench_spark.py --across 200000 --skip-duplicates   # clean_across
 
 The synthetic corpus is generated (seeded) from pseudo-words: families of an original
 and edited copies (words replaced, a passage dropped or appended, exact copies), so it
@@ -255,6 +256,170 @@ def bench_clean(spark, name: str, ids: list, texts: list[str], workdir: str) -> 
     return figures
 
 
+
+# ------------------------------------------------------------------ clean_across
+
+
+def across_stream(n: int, seed: int = 11, boilerplate_share: float = 0.1) -> tuple[list[int], list[str], dict]:
+    """``n`` articles in order (id = position): own paragraphs of pseudo-words, passages
+    planted from a shared pool (a third of the articles carry one or two, some with a word
+    changed), and one boilerplate paragraph in ``boilerplate_share`` of the articles."""
+    rng = np.random.default_rng(seed)
+    syllables = np.array(["ka", "lo", "mi", "ne", "tu", "ra", "si", "ve", "do", "pa", "ge", "bo", "ri", "an", "el", "or"])
+    vocabulary = np.array(["".join(rng.choice(syllables, size=rng.integers(2, 4))) + str(i) for i in range(200_000)])
+
+    def paragraph(words: int) -> str:
+        chosen = vocabulary[rng.integers(0, len(vocabulary), size=words)].tolist()
+        cuts = sorted(set(rng.integers(8, max(9, words), size=max(1, words // 15)).tolist()))
+        for c in reversed(cuts):
+            if c < words:
+                chosen[c - 1] += "."
+        return (" ".join(chosen) + ".").capitalize()
+
+    pool = [paragraph(int(rng.integers(40, 90))) for _ in range(max(10, n // 40))]
+    boilerplate = paragraph(45)
+    texts, planted, with_boilerplate = [], 0, 0
+    for i in range(n):
+        paragraphs = [paragraph(int(rng.integers(40, 120))) for _ in range(int(rng.integers(1, 4)))]
+        if rng.random() < 1 / 3:
+            for _ in range(int(rng.integers(1, 3))):
+                passage = pool[int(rng.integers(len(pool)))]
+                if rng.random() < 0.3:
+                    words = passage.split()
+                    words[int(rng.integers(len(words)))] = "changed"
+                    passage = " ".join(words)
+                paragraphs.insert(int(rng.integers(0, len(paragraphs) + 1)), passage)
+                planted += 1
+        if rng.random() < boilerplate_share:
+            paragraphs.append(boilerplate)
+            with_boilerplate += 1
+        texts.append("\n\n".join(paragraphs))
+    return list(range(n)), texts, {"planted": planted, "with_boilerplate": with_boilerplate, "pool": len(pool)}
+
+
+class PeakMemory:
+    """Peak resident memory of the Spark JVM and of its Python workers (sampled)."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        import threading
+
+        import psutil
+
+        self.me = psutil.Process()
+        self.jvm = 0
+        self.workers = 0
+        self.one_worker = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        import psutil
+
+        while not self._stop.wait(interval):
+            try:
+                for child in self.me.children():
+                    if "java" not in child.name():
+                        continue
+                    self.jvm = max(self.jvm, child.memory_info().rss)
+                    workers = [p.memory_info().rss for p in child.children(recursive=True) if "python" in p.name()]
+                    self.workers = max(self.workers, sum(workers))
+                    self.one_worker = max(self.one_worker, max(workers, default=0))
+            except psutil.Error:
+                pass
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        return {"jvm_mb": self.jvm / 1e6, "python_workers_mb": self.workers / 1e6, "one_worker_mb": self.one_worker / 1e6}
+
+
+def in_process_across(texts: list[str]) -> list[str]:
+    """Deduplicator(scope="across") fed the articles in order, defaults: the in-process run."""
+    return dedup.Deduplicator(scope="across").clean_many(texts)
+
+
+def bench_across(spark, n: int, args, workdir: str, corpus: str | None = None) -> dict:
+    from dedup.deduplicator import DEFAULT_MAX_HOLDERS, DEFAULT_MAX_SOURCES, DEFAULT_MIN_SEEDS, DEFAULT_WINDOW
+    from dedup.repeats import RepeatParams
+    from dedup.spark import aligned_articles, article_key_rows, candidate_sources, clean_across, texts_together
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    started = time.perf_counter()
+    if corpus:  # a real corpus in file order (ids 0, 1, ... in that order)
+        texts = read_jsonl(corpus)[1]
+        n, ids, planted = len(texts), list(range(len(texts))), {"corpus": os.path.basename(corpus)}
+    else:
+        ids, texts, planted = across_stream(n)
+    words = sum(len(t.split()) for t in texts)
+    print(f"\n== clean_across: {n} articles, {words / n:.0f} words on average, {planted} "
+          f"(generated in {time.perf_counter() - started:.1f} s)", flush=True)
+    figures: dict = {"articles": n, "words": words, **planted}
+    params = RepeatParams()
+
+    expected = None
+    if not args.skip_in_process:
+        expected = timed("in-process Deduplicator(scope='across').clean_many (1 core)",
+                         lambda: in_process_across(texts), figures)
+
+    path = os.path.join(workdir, "across.parquet")
+    pq.write_table(pa.table({"id": pa.array(ids, pa.int64()), "text": pa.array(texts)}), path, row_group_size=20_000)
+    df = spark.read.parquet(path)
+    articles = df.select(F.col("id"), F.col("id").alias("ord"), F.col("text"))
+    memory = PeakMemory()
+    persisted = []
+
+    first_stage = last_stage_id(spark)
+
+    def stage(label, frame):
+        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        persisted.append(frame)
+        spark.sparkContext.setJobDescription(label)
+        count = timed(label, frame.count, figures)
+        print(f"    rows: {count}", flush=True)
+        figures[label + " rows"] = count
+        return frame
+
+    whole = time.perf_counter()
+    keys = stage("spark 1. keys (key, ord, id, fingerprint)", article_key_rows(articles, params, DEFAULT_WINDOW))
+    pairs = stage("spark 2. candidate pairs (heavy-key cap, top sources)", candidate_sources(
+        keys, max_holders=DEFAULT_MAX_HOLDERS, max_sources=DEFAULT_MAX_SOURCES, min_seeds=DEFAULT_MIN_SEEDS))
+    together = stage("spark 3. texts together", texts_together(articles, pairs))
+    aligned = stage("spark 4-6. alignment, merged spans, removal", aligned_articles(together, params))
+    cleaned_rows = aligned.select(F.col("id").alias("cid"), "cleaned")
+    final = df.join(cleaned_rows, F.col("id") == F.col("cid"), "left").select(
+        "id", F.coalesce("cleaned", "text").alias("text"))
+    spark.sparkContext.setJobDescription("spark output (join back, collect)")
+    got = timed("spark output (join back, collect)", lambda: final.collect(), figures)
+    spark.sparkContext.setJobDescription(None)
+    figures["spark stages total"] = time.perf_counter() - whole
+    figures.update(memory.stop())
+    figures["phases"] = summarize_stages(stage_metrics(spark), first_stage)
+    print("  by stage: task run time and JVM CPU (s, summed over cores), shuffle written:")
+    for phase, entry in figures["phases"].items():
+        print(f"    {phase:55s} run {entry['run_s']:7.1f}  cpu {entry['cpu_s']:7.1f}  "
+              f"shuffle write {entry['shuffle_write_mb']:8.1f} MB ({entry['shuffle_write_mb'] * 1e6 / n:.0f} B/article)")
+    for frame in persisted:
+        frame.unpersist()
+    print(f"  peak memory: JVM {figures['jvm_mb']:.0f} MB, Python workers {figures['python_workers_mb']:.0f} MB "
+          f"(largest one {figures['one_worker_mb']:.0f} MB)", flush=True)
+
+    spark_out = {row["id"]: row["text"] for row in got}
+    changed = sum(spark_out[i] != t for i, t in zip(ids, texts))
+    figures["changed"] = changed
+    print(f"  articles changed by spark: {changed}", flush=True)
+    if expected is not None:
+        equal = sum(spark_out[i].split() == e.split() for i, e in zip(ids, expected))
+        figures["word_equal_share"] = equal / n
+        print(f"  word-equal to in-process: {equal} of {n} ({100 * equal / n:.3f}%)", flush=True)
+    started = time.perf_counter()
+    clean_across(df, "text", id_col="id").write.format("noop").mode("overwrite").save()
+    figures["spark clean_across end to end (noop write)"] = time.perf_counter() - started
+    print(f"  spark clean_across end to end (noop write): {figures['spark clean_across end to end (noop write)']:.1f} s")
+    return figures
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="../shared/corpora/bbc-en.jsonl", help="JSONL with id and text")
@@ -267,6 +432,10 @@ def main(argv=None) -> int:
     parser.add_argument("--shuffle-partitions", type=int, default=8)
     parser.add_argument("--driver-memory", default="3g")
     parser.add_argument("--stages", action="store_true", help="print every Spark stage of find_duplicates")
+    parser.add_argument("--across", type=int, default=0, help="clean_across on a generated stream of this many articles")
+    parser.add_argument("--skip-in-process", action="store_true", help="clean_across: no in-process reference run")
+    parser.add_argument("--across-corpus", default="", help="clean_across on this JSONL corpus (id, text), file order")
+    parser.add_argument("--skip-duplicates", action="store_true", help="no find_duplicates/clean_column runs")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -294,14 +463,18 @@ def main(argv=None) -> int:
     print(f"warm-up find_duplicates on 200 tiny documents: {time.perf_counter() - started:.1f} s")
 
     with tempfile.TemporaryDirectory(prefix="dedup-bench-spark-") as workdir:
-        if not args.skip_corpus:
+        if args.across:
+            bench_across(spark, args.across, args, workdir)
+        if args.across_corpus:
+            bench_across(spark, 0, args, workdir, corpus=args.across_corpus)
+        if not args.skip_corpus and not args.skip_duplicates:
             ids, texts = read_jsonl(args.corpus)
             name = os.path.basename(args.corpus).split(".")[0]
             bench_one(spark, name, ids, texts, args, workdir)
             # Every tenth article with its body pasted a second time, so there is work to do.
             doubled = [text + "\n\n" + text if i % 10 == 0 else text for i, text in enumerate(texts)]
             bench_clean(spark, name + " (every 10th body pasted twice)", ids, doubled, workdir)
-        if args.synthetic:
+        if args.synthetic and not args.skip_duplicates:
             started = time.perf_counter()
             ids, texts = synthetic_corpus(args.synthetic)
             print(f"\n(generated {args.synthetic} synthetic documents in {time.perf_counter() - started:.1f} s)")

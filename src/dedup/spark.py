@@ -1,6 +1,6 @@
 """The dedup pipeline on Apache Spark DataFrames (optional extra ``dedup-passages[spark]``).
 
-Two entry points, each the distributed twin of an in-process function:
+Three entry points, each the distributed twin of an in-process function:
 
 - :func:`clean_column` runs :func:`dedup.repeats.clean_many` (repeats inside one text)
   over a string column, a whole Arrow batch at a time.
@@ -8,6 +8,11 @@ Two entry points, each the distributed twin of an in-process function:
   :func:`dedup.duplicates.find_duplicates` does (same signatures, same LSH bands, same
   verification rule), but every stage is a DataFrame operation, so nothing about the
   corpus is collected on the driver.
+- :func:`clean_across` removes passages that an earlier article carries, as
+  ``Deduplicator(scope="across")`` does fed the articles in order: fingerprints,
+  candidate sources (heavy keys capped), alignment in Python workers, removal.
+
+Every function also runs on a Spark Connect session (no ``SparkContext`` needed).
 
 How :func:`find_duplicates` runs (each step calls the in-process stage; see
 ``docs/spark.md`` for the measured costs):
@@ -44,9 +49,10 @@ from ._validate import check_fraction, check_int
 from .duplicates import duplicate_banding, empty_documents
 from .lsh import DEFAULT_MAX_BUCKET, band_keys, bucket_pairs
 from .minhash import MinHasher, jaccard
-from .repeats import RepeatParams, clean_many, find_repeats, remove_spans
-from .shingle import shingles
-from .text import DEFAULT_MODE, tokenize
+from .deduplicator import DEFAULT_MAX_HOLDERS, DEFAULT_MAX_SOURCES, DEFAULT_MIN_SEEDS, DEFAULT_WINDOW
+from .repeats import RepeatParams, clean_many, find_repeats, prepare, remove_spans
+from .shingle import winnow
+from .text import DEFAULT_MODE
 
 try:
     import pandas as pd
@@ -100,9 +106,20 @@ def _check_column(df: DataFrame, name: object, argument: str, accepted: tuple, a
     return data_type
 
 
+def _context(spark):
+    """The session's SparkContext, or None under Spark Connect (which has none)."""
+    try:
+        return spark.sparkContext
+    except Exception:  # Spark Connect: PySparkNotImplementedError / AttributeError
+        return None
+
+
 def _describe(spark, text: str) -> None:
-    """Label the next Spark jobs (shown in the Spark UI and history server)."""
-    spark.sparkContext.setJobDescription(f"dedup: {text}")
+    """Label the next Spark jobs (shown in the Spark UI and history server); Spark
+    Connect has no job descriptions, so there the label is left out."""
+    context = _context(spark)
+    if context is not None:
+        context.setJobDescription(f"dedup: {text}")
 
 
 # ------------------------------------------------------------------ clean_column
@@ -359,8 +376,15 @@ def find_duplicates(
             raise TypeError(f"{name} must be True or False, got {value!r}")
 
     spark = df.sparkSession
-    reliable = spark.sparkContext.getCheckpointDir() is not None
-    own_description = spark.sparkContext.getLocalProperty("spark.job.description")
+    context = _context(spark)
+    # Reliable checkpoints where a checkpoint directory is set (Spark Connect: the
+    # spark.checkpoint.dir setting), local ones otherwise.
+    if context is not None:
+        reliable = context.getCheckpointDir() is not None
+        own_description = context.getLocalProperty("spark.job.description")
+    else:
+        reliable = spark.conf.get("spark.checkpoint.dir", None) is not None
+        own_description = None
     num_perm = hasher.num_perm
 
     started = time.perf_counter()
@@ -379,7 +403,8 @@ def find_duplicates(
         log.info("done in %.1f s", time.perf_counter() - started)
     finally:
         signed.unpersist()
-        spark.sparkContext.setJobDescription(own_description)  # the caller's, if any
+        if context is not None:
+            context.setJobDescription(own_description)  # the caller's, if any
     clusters = members.select(F.col("u").alias(id_col), F.col("v").alias("cluster_id"))
     results = [clusters]
     if return_deduplicated:
@@ -548,12 +573,11 @@ def _verified_pairs(signed: DataFrame, threshold: float, num_perm: int, max_buck
 
 # ------------------------------------------------------------------ clean_across
 
-# Candidate rule shared with the in-process Deduplicator(scope="across") (see docs/spark.md):
-# a fingerprint key keeps its earliest MAX_HOLDERS holders; an article is aligned against
-# its MAX_SOURCES earlier candidates sharing the most keys (ties: the earlier one).
-DEFAULT_MAX_HOLDERS = 8
-DEFAULT_MAX_SOURCES = 8
-DEFAULT_WINDOW = 4  # winnowing window (shingles): every shared run of window + ngram - 1 words keeps a key
+# The candidate rule and its defaults are those of the in-process Deduplicator (see
+# dedup.deduplicator and docs/spark.md): a fingerprint keeps its earliest max_holders
+# holders; an article is aligned against the earlier articles sharing at least min_seeds
+# fingerprints with it, the max_sources sharing most (then the earliest), oldest first.
+_ALIGN_SLICE = 256  # articles (each with its sources) made Python objects at once
 
 _SPAN_TYPE = T.StructType(
     [
@@ -567,65 +591,30 @@ _SPAN_TYPE = T.StructType(
 )
 
 
-def winnowed_fingerprints(texts: list[str], ngram: int, window: int) -> list[np.ndarray]:
-    """Fingerprint keys of each text: its winnowed word-shingle hashes, unique, as int64.
-
-    Winnowing (Schleimer, Wilkerson, Aiken 2003): of every ``window`` consecutive shingle
-    hashes the smallest is kept, so two texts sharing a run of at least
-    ``window + ngram - 1`` words share at least one key. A text with fewer shingles than
-    ``window`` keeps its smallest.
-    """
-    tokens = tokenize(texts)
-    hashes, offsets = shingles(tokens.hashes, tokens.offsets, ngram)
+def article_keys(texts: list[str], params: RepeatParams, window: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(shingles, fingerprints)`` of each text, distinct and as int64: the keys an
+    article looks up and the keys it is remembered under, exactly as
+    ``Deduplicator(scope="across")`` computes them (:func:`dedup.repeats.prepare`, then
+    :func:`dedup.shingle.winnow` of its shingles)."""
     out = []
-    for i in range(len(texts)):
-        own = hashes[offsets[i] : offsets[i + 1]]
-        if len(own) == 0:
-            out.append(np.zeros(0, dtype=np.int64))
-            continue
-        if len(own) <= window:
-            chosen = own[[int(np.argmin(own))]]
-        else:
-            views = np.lib.stride_tricks.sliding_window_view(own, window)
-            chosen = own[np.unique(np.arange(len(views)) + views.argmin(axis=1))]
-        out.append(np.unique(chosen).view(np.int64))
+    for query in prepare(texts, params.ngram, params.mode):
+        keys = np.unique(query.shingles)
+        positions, _ = winnow(query.shingles, np.array([0, len(query.shingles)]), window)
+        fingerprints = keys[np.isin(keys, query.shingles[positions])]
+        out.append((keys.view(np.int64), fingerprints.view(np.int64)))
     return out
 
 
 def align_against_sources(text: str, sources: list[str], params: RepeatParams) -> list[tuple]:
-    """Passages of ``text`` that repeat one of ``sources`` (earlier articles):
-    ``(start, end, source_index, source_start, source_end, similarity)``, by position.
-
-    The alignment engine of :func:`dedup.repeats.find_repeats`, run over the sources
-    followed by the text (each piece a separate paragraph); repeats whose copy lies in
-    the text and whose source lies in one source are kept.
-    """
-    separator = "\n\n"
-    bounds, position = [], 0
-    for source in sources:
-        bounds.append((position, position + len(source)))
-        position += len(source) + len(separator)
-    text_start = position
-    joined = separator.join([*sources, text])
-    found = []
-    for repeat in find_repeats(joined, **asdict(params)):
-        if repeat.start < text_start or repeat.source_start >= text_start:
-            continue
-        k = next((k for k, (lo, hi) in enumerate(bounds) if lo <= repeat.source_start < hi), None)
-        if k is None:
-            continue
-        lo, hi = bounds[k]
-        found.append(
-            (
-                repeat.start - text_start,
-                repeat.end - text_start,
-                k,
-                repeat.source_start - lo,
-                min(repeat.source_end, hi) - lo,
-                float(repeat.similarity),
-            )
-        )
-    return found
+    """Passages of ``text`` that repeat one of ``sources`` (earlier articles, oldest
+    first): ``(start, end, source_index, source_start, source_end, similarity)``, by
+    position. The in-process engine: :func:`dedup.find_repeats` with ``sources`` and
+    ``within=False``, as ``Deduplicator(scope="across")`` runs it."""
+    return [
+        (r.start, r.end, r.source, r.source_start, r.source_end, float(r.similarity))
+        for r in find_repeats(text, sources=sources, within=False, **asdict(params))
+        if r.source is not None
+    ]
 
 
 def clean_across(
@@ -636,9 +625,10 @@ def clean_across(
     id_col: str | None = None,
     output_col: str | None = None,
     report: bool = False,
-    max_holders: int = DEFAULT_MAX_HOLDERS,
-    max_sources: int = DEFAULT_MAX_SOURCES,
     window: int = DEFAULT_WINDOW,
+    max_sources: int = DEFAULT_MAX_SOURCES,
+    max_holders: int = DEFAULT_MAX_HOLDERS,
+    min_seeds: int = DEFAULT_MIN_SEEDS,
     **params: Any,
 ) -> DataFrame | tuple[DataFrame, DataFrame]:
     """Remove passages that an earlier article carries, across a whole DataFrame.
@@ -648,14 +638,15 @@ def clean_across(
     every later copy (near-duplicate, word-precise) is removed. Stages, each a DataFrame
     operation (nothing that grows with the corpus is collected on the driver):
 
-    1. fingerprints: winnowed shingle hashes per article (Arrow batches, Python workers);
-    2. candidates: each key keeps its earliest ``max_holders`` holders; an article's
-       candidates are the holders of its keys that are earlier than itself, of which the
-       ``max_sources`` sharing the most keys are kept (ties: the earlier article);
+    1. keys: each article's distinct shingles and its fingerprints (winnowed shingles),
+       computed in Python workers on Arrow batches;
+    2. candidates: each fingerprint keeps its earliest ``max_holders`` holders; an
+       article's candidates are the earlier holders of its shingles sharing at least
+       ``min_seeds`` with it, the ``max_sources`` sharing most (ties: the earlier);
     3. the texts of each article and its candidates brought together;
-    4. alignment in Python workers with the in-process engine (``dedup.repeats``);
+    4. alignment in Python workers with the in-process engine (:func:`dedup.find_repeats`);
     5. spans per article, merged, and
-    6. removed (:func:`dedup.repeats.remove_spans`).
+    6. removed (:func:`dedup.remove_spans`).
 
     A key held by millions of articles (boilerplate) costs ``max_holders`` pairs per
     holder, never a quadratic number, and Spark's window group limit keeps only the
@@ -669,18 +660,19 @@ def clean_across(
     order_col : str, optional
         Column that orders articles (a date, a number); default: ``id_col``.
     id_col : str, optional
-        Column of unique, non-null article ids (string or integer). Default: ids from
-        ``monotonically_increasing_id()`` (input order, for a file source read the same
-        way twice); give one for reports you can join back.
+        Column of unique, non-null article ids (string or integer; uniqueness is not
+        checked, as that would cost a job: repeated ids give repeated rows). Default: ids
+        from ``monotonically_increasing_id()`` (input order, for a file source read the
+        same way twice); give one for reports you can join back.
     output_col : str, optional
         Column for the cleaned text; default: ``text_col`` replaced in place.
     report : bool, default False
         Also return the report DataFrame: one row per removed passage.
-    max_holders, max_sources, window : int
-        The candidate rule and fingerprint density (see above and ``docs/spark.md``).
+    window, max_sources, max_holders, min_seeds : int
+        The candidate rule, as for :class:`dedup.Deduplicator` (same defaults).
     **params
         Alignment parameters of :func:`dedup.find_repeats` (``threshold``,
-        ``min_length``, ``ngram``, ``max_gap``), checked on the driver.
+        ``min_length``, ``ngram``, ``max_gap``, ``mode``), checked on the driver.
 
     Returns
     -------
@@ -714,10 +706,13 @@ def clean_across(
         raise TypeError(f"output_col must be a non-empty column name (str) or None, got {output_col!r}")
     if not isinstance(report, bool):
         raise TypeError(f"report must be True or False, got {report!r}")
-    max_holders = check_int("max_holders", max_holders, 1)
-    max_sources = check_int("max_sources", max_sources, 1)
-    window = check_int("window", window, 1)
-    repeat_params = RepeatParams(**params)  # a bad parameter fails here, on the driver
+    rule = {
+        "window": check_int("window", window, 1),
+        "max_sources": check_int("max_sources", max_sources, 1),
+        "max_holders": check_int("max_holders", max_holders, 1),
+        "min_seeds": check_int("min_seeds", min_seeds, 1),
+    }
+    repeat_params = RepeatParams.from_keywords("clean_across", params)  # fails here, on the driver
 
     if id_col is None:
         id_col = "_dedup_article_id"
@@ -730,7 +725,7 @@ def clean_across(
         (_col(order_col) if order_col is not None else _col(id_col)).alias("ord"),
         _col(text_col).alias("text"),
     )
-    spans = across_spans(articles, repeat_params, max_holders=max_holders, max_sources=max_sources, window=window)
+    spans = across_spans(articles, repeat_params, **rule)
     cleaned_rows = spans.select(F.col("id").alias("_dedup_clean_id"), F.col("cleaned").alias("_dedup_cleaned"))
     cleaned = (
         df.join(cleaned_rows, _col(id_col) == F.col("_dedup_clean_id"), "left")
@@ -753,75 +748,97 @@ def clean_across(
     return cleaned, removed
 
 
-def article_fingerprints(articles: DataFrame, ngram: int, window: int) -> DataFrame:
-    """Stage 1: ``(key, ord, id)``, one row per distinct fingerprint key of an article."""
+def article_key_rows(articles: DataFrame, params: RepeatParams, window: int) -> DataFrame:
+    """Stage 1: ``(key, ord, id, fingerprint)``, one row per distinct shingle of an
+    article (what it looks up); ``fingerprint`` marks the ones it is held under."""
     id_type, ord_type = articles.schema["id"].dataType, articles.schema["ord"].dataType
     schema = T.StructType(
         [
             T.StructField("id", id_type),
             T.StructField("ord", ord_type),
             T.StructField("keys", T.ArrayType(T.LongType(), containsNull=False)),
+            T.StructField("fingerprints", T.ArrayType(T.BooleanType(), containsNull=False)),
         ]
     )
 
+    def lists(parts: list[np.ndarray], arrow_type) -> pa.Array:
+        offsets = np.zeros(len(parts) + 1, dtype=np.int32)
+        np.cumsum([len(p) for p in parts], out=offsets[1:])
+        flat = np.concatenate(parts) if parts else np.zeros(0)
+        return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, arrow_type))
+
     def sign(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            texts = pc.fill_null(batch.column(2), "").to_pylist()
-            keys = winnowed_fingerprints(texts, ngram, window)
-            offsets = np.zeros(len(keys) + 1, dtype=np.int32)
-            np.cumsum([len(k) for k in keys], out=offsets[1:])
-            flat = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+            keys = article_keys(pc.fill_null(batch.column(2), "").to_pylist(), params, window)
+            flags = [np.isin(k, f) for k, f in keys]
             yield pa.RecordBatch.from_arrays(
-                [batch.column(0), batch.column(1), pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))],
-                names=["id", "ord", "keys"],
+                [batch.column(0), batch.column(1), lists([k for k, _ in keys], pa.int64()), lists(flags, pa.bool_())],
+                names=["id", "ord", "keys", "fingerprints"],
             )
 
     signed = articles.where(F.col("text").isNotNull()).mapInArrow(sign, schema)
-    return signed.select(F.explode("keys").alias("key"), "ord", "id")
+    return signed.select(
+        "ord", "id", F.explode(F.arrays_zip("keys", "fingerprints")).alias("k")
+    ).select(F.col("k.keys").alias("key"), "ord", "id", F.col("k.fingerprints").alias("fingerprint"))
 
 
-def candidate_sources(fingerprints: DataFrame, max_holders: int, max_sources: int) -> DataFrame:
+def candidate_sources(keys: DataFrame, *, max_holders: int, max_sources: int, min_seeds: int) -> DataFrame:
     """Stage 2: ``(id, source_id, source_ord, shared, rank)``: the earlier articles each
-    article is aligned against (``rank`` 0 is the best candidate)."""
-    by_age = Window.partitionBy("key").orderBy("ord", "id")
+    article is aligned against (``rank`` 0 shares most)."""
+    # Fingerprint rows first, by age: the first max_holders rows of a key are its holders.
+    by_age = Window.partitionBy("key").orderBy(F.desc("fingerprint"), "ord", "id")
     holders = (
-        fingerprints.withColumn("holder", F.row_number().over(by_age))
-        .where(F.col("holder") <= max_holders)
+        keys.withColumn("holder", F.row_number().over(by_age))
+        .where((F.col("holder") <= max_holders) & F.col("fingerprint"))  # Spark limits before the shuffle
         .select("key", F.col("id").alias("source_id"), F.col("ord").alias("source_ord"))
     )
+    queries = keys.select("key", "ord", "id")
     earlier = (F.col("source_ord") < F.col("ord")) | (
         (F.col("source_ord") == F.col("ord")) & (F.col("source_id") < F.col("id"))
     )
     shared = (
-        fingerprints.join(holders, "key")
+        queries.join(holders, "key")
         .where(earlier)
         .groupBy("id", "source_id", "source_ord")
         .agg(F.count(F.lit(1)).alias("shared"))
+        .where(F.col("shared") >= min_seeds)
     )
     best = Window.partitionBy("id").orderBy(F.desc("shared"), "source_ord", "source_id")
     return (
-        shared.withColumn("rank", F.row_number().over(best) - 1)
-        .where(F.col("rank") < max_sources)
+        shared.withColumn("rank", F.row_number().over(best))
+        .where(F.col("rank") <= max_sources)
+        .withColumn("rank", F.col("rank") - 1)
     )
 
 
 def across_spans(
-    articles: DataFrame, params: RepeatParams, *, max_holders: int, max_sources: int, window: int
+    articles: DataFrame, params: RepeatParams, *, window: int, max_sources: int, max_holders: int, min_seeds: int
 ) -> DataFrame:
     """Stages 1-6 over ``articles`` ``(id, ord, text)``: one row per article with a
-    removal, ``(id, cleaned, spans, source_ids)``; ``spans`` are merged per article and
-    point into ``source_ids`` by ``source_rank``."""
-    fingerprints = article_fingerprints(articles, params.ngram, window)
-    pairs = candidate_sources(fingerprints, max_holders, max_sources)
+    removal, ``(id, cleaned, spans, source_ids)``."""
+    keys = article_key_rows(articles, params, window)
+    pairs = candidate_sources(keys, max_holders=max_holders, max_sources=max_sources, min_seeds=min_seeds)
+    return aligned_articles(texts_together(articles, pairs), params)
+
+
+def texts_together(articles: DataFrame, pairs: DataFrame) -> DataFrame:
+    """Stage 3: ``(id, text, sources)``, every article that has candidates with the list
+    of them, ``sources`` an array of ``(source_ord, source_id, source_text)``."""
     texts = articles.select("id", "text")
-    # 3. The texts together: every article with the list of its candidate sources.
     sources = (
         pairs.join(texts.select(F.col("id").alias("source_id"), F.col("text").alias("source_text")), "source_id")
         .groupBy("id")
-        .agg(F.collect_list(F.struct("rank", "source_id", "source_text")).alias("sources"))
+        .agg(F.collect_list(F.struct("source_ord", "source_id", "source_text")).alias("sources"))
     )
-    together = sources.join(texts, "id").select("id", "text", "sources")
-    id_type = articles.schema["id"].dataType
+    return sources.join(texts, "id").select("id", "text", "sources")
+
+
+def aligned_articles(together: DataFrame, params: RepeatParams) -> DataFrame:
+    """Stages 4-6: each article aligned against its sources (oldest first, as
+    in-process) in a Python worker, its spans merged and removed: ``(id, cleaned, spans,
+    source_ids)`` for the articles with a removal; ``spans[k].source_rank`` indexes
+    ``source_ids``."""
+    id_type = together.schema["id"].dataType
     schema = T.StructType(
         [
             T.StructField("id", id_type),
@@ -830,34 +847,33 @@ def across_spans(
             T.StructField("source_ids", T.ArrayType(id_type)),
         ]
     )
+    arrow_schema = _arrow_schema(schema)
 
     def align(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            rows = batch.to_pylist()
-            out_ids, out_cleaned, out_spans, out_sources = [], [], [], []
-            for row in rows:
-                candidates = sorted(row["sources"], key=lambda source: source["rank"])
+        # Rows are turned into Python objects a slice at a time: an Arrow batch may hold
+        # thousands of articles with up to max_sources texts each.
+        slices = (batch.slice(lo, _ALIGN_SLICE) for batch in batches for lo in range(0, batch.num_rows, _ALIGN_SLICE))
+        for batch in slices:
+            out = []
+            for row in batch.to_pylist():
+                candidates = sorted(row["sources"], key=lambda source: (source["source_ord"], source["source_id"]))
                 found = align_against_sources(row["text"], [c["source_text"] for c in candidates], params)
                 if not found:
                     continue
-                out_ids.append(row["id"])
-                # 5./6. Spans merged by remove_spans; reported as found (non-overlapping).
-                out_cleaned.append(remove_spans(row["text"], [(start, end) for start, end, *_ in found]))
-                out_spans.append(
-                    [
-                        {"start": s, "end": e, "source_rank": k, "source_start": ss, "source_end": se,
-                         "similarity": sim}
-                        for s, e, k, ss, se, sim in found
-                    ]
+                spans = [
+                    {"start": s, "end": e, "source_rank": k, "source_start": ss, "source_end": se, "similarity": sim}
+                    for s, e, k, ss, se, sim in found
+                ]
+                out.append(
+                    {
+                        "id": row["id"],
+                        # 5./6. remove_spans merges overlapping and adjacent spans, then deletes.
+                        "cleaned": remove_spans(row["text"], [(start, end) for start, end, *_ in found]),
+                        "spans": spans,
+                        "source_ids": [c["source_id"] for c in candidates],
+                    }
                 )
-                out_sources.append([c["source_id"] for c in candidates])
-            yield pa.RecordBatch.from_pylist(
-                [
-                    {"id": i, "cleaned": c, "spans": s, "source_ids": k}
-                    for i, c, s, k in zip(out_ids, out_cleaned, out_spans, out_sources)
-                ],
-                schema=_arrow_schema(schema),
-            )
+            yield pa.RecordBatch.from_pylist(out, schema=arrow_schema)
 
     return together.mapInArrow(align, schema)
 
