@@ -17,7 +17,6 @@ datasketch's dict of lists per band, and looks them up with ``np.searchsorted``.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import numbers
 import os

@@ -155,22 +155,6 @@ def _leftmost_runs(original: str, cleaned: str) -> list[tuple[int, int]] | None:
     return runs
 
 
-def distinct_matches(matches: Iterable) -> list:
-    """``matches`` without repeats of the same passage and source.
-
-    The memory can report one passage under two measures (``jaccard`` and
-    ``containment``); a report lists it once, with the first measure given.
-    """
-    listed: set = set()
-    out = []
-    for match in matches:
-        key = (match.start, match.end, match.source_id, match.source_start, match.source_end)
-        if key not in listed:
-            listed.add(key)
-            out.append(match)
-    return out
-
-
 def _boundary_rank(text: str, position: int) -> int:
     # How likely a removal starts here: 3 after a line break, 2 after a sentence, 1 at a word.
     if position == 0 or text[position - 1] == "\n":
@@ -270,7 +254,7 @@ class ReportBuilder:
 
         for report, matches in self._pending:
             own = to_original(report.id)
-            for match in distinct_matches(matches):
+            for match in matches:
                 source = to_original(match.source_id)
                 report.spans.append(RemovedSpan(
                     "across", own(match.start), own(match.end - 1) + 1, match.source_id,

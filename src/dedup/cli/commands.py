@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, open_input
-from ..report import ReportBuilder, distinct_matches, render_html
+from ..report import ReportBuilder, render_html
 from .across import Across, given_options
 from .errors import EXIT_OK, DataError, warn
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
@@ -212,8 +212,7 @@ def _finish_chunk(records: list[Record], results: list, across: Across | None, r
     else:
         final = [(text, []) for text in within]
     kept = []
-    for record, (cleaned, spans), middle, (text, found) in zip(records, results, within, final):
-        matches = distinct_matches(found)
+    for record, (cleaned, spans), middle, (text, matches) in zip(records, results, within, final):
         stats.docs_in += 1
         stats.chars_in += len(record.text)
         stats.chars_removed += len(record.text) - len(text)
