@@ -42,7 +42,7 @@ from .repeats import (
 )
 from .shingle import winnow
 from .text import DEFAULT_MODE
-from .storage import create_temporary, discard_temporary, finish_temporary, write_error
+from .storage import atomic_create
 from .store import MemoryStore, SQLiteStore, read_meta
 
 __all__ = ["ArticleMatch", "Deduplicator", "Match"]
@@ -384,21 +384,9 @@ class Deduplicator:
         Deduplicator opened with ``store=`` keeps its state on disk already; ``save``
         then writes a copy. Raises ``OSError`` naming ``path`` when it cannot be written.
         """
-        path = os.fspath(path)
-        try:
-            temporary = create_temporary(path)
-        except OSError as error:
-            raise write_error(error, path) from error
-        try:
-            store = self._store if isinstance(self._store, MemoryStore) else self._copy_to_memory()
-            store.write(temporary, self._meta())
-            finish_temporary(temporary, path)
-        except OSError as error:
-            discard_temporary(temporary)
-            raise write_error(error, path) from error
-        except BaseException:
-            discard_temporary(temporary)
-            raise
+        store = self._store if isinstance(self._store, MemoryStore) else self._copy_to_memory()
+        meta = self._meta()
+        atomic_create(path, lambda temporary: store.write(temporary, meta))  # SQLite syncs on commit
 
     def _copy_to_memory(self) -> MemoryStore:
         return MemoryStore.read(self._store.path, self.max_holders)

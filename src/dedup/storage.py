@@ -35,6 +35,7 @@ from typing import BinaryIO
 import numpy as np
 
 __all__ = [
+    "atomic_create",
     "atomic_save",
     "atomic_write",
     "create_temporary",
@@ -233,11 +234,13 @@ def write_arrays(handle, arrays: dict[str, np.ndarray]) -> None:
     np.savez(handle, **arrays)
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
-    """Replace ``path`` atomically with what ``write(handle)`` writes to an open binary file.
+def atomic_create(path: str | os.PathLike, fill: Callable[[str], object]) -> None:
+    """Replace ``path`` atomically with the file ``fill(temporary)`` writes at the path it is given.
 
-    Raises ``OSError`` naming ``path`` when it cannot be written; any previous file at
-    ``path`` is then left as it was, and no temporary remains.
+    The temporary lies next to ``path`` and is renamed over it once ``fill`` returns (it
+    must have made its writes durable). Raises ``OSError`` naming ``path`` when it cannot
+    be written; any previous file at ``path`` is then left as it was, and no temporary
+    remains.
     """
     path = os.fspath(path)
     try:
@@ -245,10 +248,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     except OSError as error:  # e.g. the folder does not exist: say so about path
         raise write_error(error, path) from error
     try:
-        with open(temporary, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        fill(temporary)
         finish_temporary(temporary, path)
     except OSError as error:
         discard_temporary(temporary)
@@ -256,6 +256,22 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     except BaseException:
         discard_temporary(temporary)
         raise
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
+    """Replace ``path`` atomically with what ``write(handle)`` writes to an open binary file.
+
+    Raises ``OSError`` naming ``path`` when it cannot be written; any previous file at
+    ``path`` is then left as it was, and no temporary remains.
+    """
+
+    def fill(temporary: str) -> None:
+        with open(temporary, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    atomic_create(path, fill)
 
 
 def atomic_save(path: str | os.PathLike, fmt: str, version: int, meta: dict, arrays: dict[str, np.ndarray]) -> None:
