@@ -99,3 +99,24 @@ def test_index_from_a_newer_version_is_refused_with_a_clear_error(tmp_path):
     atomic_save(tmp_path / "future.npz", "dedup.LSHIndex", 99, meta, arrays)
     with pytest.raises(ValueError, match=r"future\.npz was written by a newer dedup .*version 99"):
         LSHIndex.load(tmp_path / "future.npz")
+
+
+# --------------------------------------------------------------------------- Deduplicator state, format 2
+
+
+def test_deduplicator_state_of_format_2_loads_and_matches_as_when_saved():
+    import dedup
+
+    path = os.path.join(FIXTURES, "deduplicator_state_v2.db")
+    d = dedup.Deduplicator.load(path)
+    assert len(d) == 3 and d.params["scope"] == "across"
+    wire = (
+        "Het waterschap maakte dinsdag bekend dat de dijken langs de rivier de komende vier jaar worden "
+        "versterkt, voor ongeveer tweehonderd miljoen euro, nadat bij inspecties zwakke plekken werden gevonden."
+    )
+    (match,) = d.find("Nieuws van vandaag.\n\n" + wire)
+    assert (match.source_id, match.source_start, match.similarity) == (1, 72, 1.0)
+    assert d.is_duplicate("De thuisploeg scoorde twee keer in de laatste tien minuten en won de derby, voor het "
+                          "eerst sinds de herfst.").source_id == "c-\udc80"
+    with pytest.raises(ValueError, match="used before"):
+        d.add("Een nieuw artikel.", doc_id="b-2")
