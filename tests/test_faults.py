@@ -369,12 +369,16 @@ def test_broken_link_and_fifo_in_an_input_folder_fail_or_are_skipped_without_blo
 
 
 def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_cleans_up(tmp_path):
-    source = tmp_path / "in.jsonl"
-    write_jsonl(source, [{"id": i, "text": article(i % 50) + " " + article(i)} for i in range(1200)])
-    out, state = tmp_path / "out.jsonl", tmp_path / "state.npz"
+    # A first run builds the state; the later runs (killed, then one to the end) add new
+    # documents to it (ids are unique across runs sharing a state).
+    first, source = tmp_path / "first.jsonl", tmp_path / "in.jsonl"
+    write_jsonl(first, [{"id": i, "text": article(i % 50) + " " + article(i)} for i in range(600)])
+    write_jsonl(source, [{"id": i, "text": article(i % 50) + " " + article(i)} for i in range(600, 1800)])
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.db"
     command = [sys.executable, "-m", "dedup", "clean", str(source), "-o", str(out), "--state", str(state),
                "--scope", "across", "-q"]
-    assert subprocess.run(command, env=ENV, capture_output=True, check=False).returncode == 0
+    first_command = [*command[:4], str(first), *command[5:]]
+    assert subprocess.run(first_command, env=ENV, capture_output=True, check=False).returncode == 0
     os.chmod(state, 0o640)
     rng = random.Random(11)
     for _ in range(3):
@@ -383,10 +387,11 @@ def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_c
         run.kill()
         run.wait()
         assert len(dedup.Deduplicator.load(state)) > 0
-        assert sorted(os.listdir(tmp_path)) == sorted(["in.jsonl", "out.jsonl", "state.npz", *leftovers(tmp_path)])
+        expected = ["first.jsonl", "in.jsonl", "out.jsonl", "state.db", *leftovers(tmp_path)]
+        assert sorted(os.listdir(tmp_path)) == sorted(expected)
     done = subprocess.run(command, env=ENV, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr.decode()
-    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "out.jsonl", "state.npz"]
+    assert sorted(os.listdir(tmp_path)) == ["first.jsonl", "in.jsonl", "out.jsonl", "state.db"]
     assert os.stat(state).st_mode & 0o777 == 0o640
 
 
