@@ -14,23 +14,10 @@ import dedup
 from dedup.deduplicator import ArticleMatch, Deduplicator, Match
 from dedup.shingle import shingles
 from dedup.text import tokenize
+from news_texts import WIRE_EN, WIRE_NL, LOCAL_A, SPORT
 
 # --------------------------------------------------------------------------- texts
 
-WIRE_EN = (
-    "The regional water board said on Tuesday that the dikes along the river would be "
-    "reinforced over the next four years, at a cost of about two hundred million euros, "
-    "after inspections found weak spots near three villages."
-)
-WIRE_NL = (
-    "Het waterschap maakte dinsdag bekend dat de dijken langs de rivier de komende vier jaar "
-    "worden versterkt, voor ongeveer tweehonderd miljoen euro, nadat bij inspecties zwakke "
-    "plekken werden gevonden bij drie dorpen."
-)
-LOCAL_A = (
-    "Residents of the lower town have complained for years about water in their cellars "
-    "whenever the river runs high in spring, and welcomed the plan at a packed meeting."
-)
 LOCAL_B = (
     "Farmers near the northern bend worry that the works will close the only road to their "
     "fields during the harvest, and asked the board to plan the closures around it."
@@ -42,10 +29,6 @@ OPINION = (
 LOCAL_NL = (
     "Bewoners van de benedenstad klagen al jaren over water in hun kelders als de rivier in "
     "het voorjaar hoog staat, en reageerden op een drukke avond opgelucht op het plan."
-)
-SPORT = (
-    "The home side scored twice in the last ten minutes to win the derby, lifting the club "
-    "out of the relegation zone for the first time since the autumn."
 )
 
 
