@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import random
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dedup
-from dedup.deduplicator import ArticleMatch, Deduplicator, Match
+from dedup.deduplicator import ArticleMatch, Deduplicator
 from dedup.shingle import shingles
 from dedup.text import tokenize
 from news_texts import WIRE_EN, WIRE_NL, LOCAL_A, SPORT

@@ -18,7 +18,7 @@ from dedup.duplicates import (
     verify_pairs,
 )
 from dedup.minhash import MinHasher
-from news_texts import WIRE_EN, WIRE_NL, LOCAL_A, SPORT
+from news_texts import WIRE_EN, LOCAL_A, SPORT
 
 
 def word_soup(seed: int, words: int) -> str:

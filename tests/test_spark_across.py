@@ -4,7 +4,6 @@ article by article in one process."""
 from __future__ import annotations
 
 import random
-from collections import Counter
 
 import pytest
 
