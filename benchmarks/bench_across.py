@@ -274,8 +274,8 @@ def placement(text: str, rng: random.Random, where: str) -> tuple[int, str, str,
         return at, "\n\n", "\n\n", "paragraph-made-at-sentence"
     if where == "glued":
         how = rng.choice(("sentence", "mid-sentence", "paragraph-end"))
-        if how == "paragraph-end":
-            _, end = rng.choice(paras[:-1] if len(paras) > 1 else paras)
+        if how == "paragraph-end" and len(paras) > 1:  # (the end of the last one is the article's end)
+            _, end = rng.choice(paras[:-1])
             return end, " ", "", "glued at paragraph end"
         sents = sentence_spans(text)
         if how == "sentence":
