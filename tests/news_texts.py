@@ -1,5 +1,7 @@
 """News paragraphs written for the tests: shared by the across-article and document-cluster tests."""
 
+import random
+
 WIRE_EN = (
     "The regional water board said on Tuesday that the dikes along the river would be "
     "reinforced over the next four years, at a cost of about two hundred million euros, "
@@ -21,3 +23,18 @@ SPORT = (
     "The home side scored twice in the last ten minutes to win the derby, lifting the club "
     "out of the relegation zone for the first time since the autumn."
 )
+
+
+def word_soup(seed: int, words: int) -> str:
+    """Sentences of made-up words, seeded: text with no accidental overlap."""
+    rng = random.Random(seed)
+    syllables = ["ka", "lo", "mer", "dun", "vi", "sta", "pel", "ro", "ten", "bra", "ui", "zo", "gel", "fa"]
+    out, sentence = [], []
+    for _ in range(words):
+        sentence.append("".join(rng.choice(syllables) for _ in range(rng.randint(1, 3))))
+        if len(sentence) >= rng.randint(8, 20):
+            out.append(" ".join(sentence).capitalize() + ".")
+            sentence = []
+    if sentence:
+        out.append(" ".join(sentence).capitalize() + ".")
+    return " ".join(out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +12,7 @@ import dedup
 from dedup.deduplicator import ArticleMatch, Deduplicator
 from dedup.shingle import shingles
 from dedup.text import tokenize
-from news_texts import WIRE_EN, WIRE_NL, LOCAL_A, SPORT
+from news_texts import WIRE_EN, WIRE_NL, LOCAL_A, SPORT, word_soup
 
 # --------------------------------------------------------------------------- texts
 
@@ -33,21 +32,6 @@ LOCAL_NL = (
 
 def article(*paragraphs: str) -> str:
     return "\n\n".join(paragraphs)
-
-
-def word_soup(seed: int, words: int) -> str:
-    """Sentences of made-up words, seeded: text with no accidental overlap."""
-    rng = random.Random(seed)
-    syllables = ["ka", "lo", "mer", "dun", "vi", "sta", "pel", "ro", "ten", "bra", "ui", "zo", "gel", "fa"]
-    out, sentence = [], []
-    for _ in range(words):
-        sentence.append("".join(rng.choice(syllables) for _ in range(rng.randint(1, 3))))
-        if len(sentence) >= rng.randint(8, 20):
-            out.append(" ".join(sentence).capitalize() + ".")
-            sentence = []
-    if sentence:
-        out.append(" ".join(sentence).capitalize() + ".")
-    return " ".join(out)
 
 
 def exact_jaccard(a: str, b: str, ngram: int = 5) -> float:

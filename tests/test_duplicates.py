@@ -18,22 +18,7 @@ from dedup.duplicates import (
     verify_pairs,
 )
 from dedup.minhash import MinHasher
-from news_texts import WIRE_EN, LOCAL_A, SPORT
-
-
-def word_soup(seed: int, words: int) -> str:
-    """Sentences of made-up words, seeded: text with no accidental overlap."""
-    rng = random.Random(seed)
-    syllables = ["ka", "lo", "mer", "dun", "vi", "sta", "pel", "ro", "ten", "bra", "ui", "zo", "gel", "fa"]
-    out, sentence = [], []
-    for _ in range(words):
-        sentence.append("".join(rng.choice(syllables) for _ in range(rng.randint(1, 3))))
-        if len(sentence) >= rng.randint(8, 20):
-            out.append(" ".join(sentence).capitalize() + ".")
-            sentence = []
-    if sentence:
-        out.append(" ".join(sentence).capitalize() + ".")
-    return " ".join(out)
+from news_texts import WIRE_EN, LOCAL_A, SPORT, word_soup
 
 
 # --------------------------------------------------------------------------- find_duplicates
