@@ -1,9 +1,13 @@
 """Peak memory of ``dedup.clean`` on one large text, measured in a fresh subprocess per size.
 
     python benchmarks/bench_memory.py --corpus ../shared/corpora/bbc-en.jsonl --sizes 5 20 50
+    python benchmarks/bench_memory.py --synthetic zh --sizes 5 20 50
 
 The text is built from the corpus articles, joined by blank lines, until it reaches the
-size (UTF-8 megabytes). Beyond the corpus, every later pass over it replaces every 4th
+size (UTF-8 megabytes). ``--synthetic`` writes the articles instead: ``zh``, ``ja``, ``th``
+(``scripts_corpus.py``: scripts without spaces, one token per letter) or ``short-words``
+(words of 1-4 letters: the most tokens per byte a spaced script gives, the hardest case
+for memory per byte of text). Beyond the corpus, every later pass over it replaces every 4th
 word of each article with a numbered variant, so that no word 5-gram repeats an earlier
 pass (the text stays mostly new text, not the corpus pasted five times); every 20th
 article is pasted a second time, re-flowed into one paragraph, as a scraper would.
@@ -22,12 +26,46 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
 import time
 
+import scripts_corpus
 from common import load_texts, machine_line, print_table
+
+
+def synthetic_articles(kind: str, megabytes: float, seed: int = 0) -> list[str]:
+    """Distinct generated articles of ``kind`` adding up to at least ``megabytes``."""
+    target, size, out, batch = int(megabytes * 1e6), 0, [], 0
+    while size < target:
+        if kind == "short-words":
+            new = short_word_articles(1000, seed=f"{seed}-{batch}")
+        else:
+            new = scripts_corpus.articles(kind, 1000, seed=seed * 100_000 + batch)
+        out += new
+        size += sum(len(t.encode("utf-8")) + 2 for t in new)
+        batch += 1
+    return out
+
+
+def short_word_articles(n: int, seed: str) -> list[str]:
+    """Articles of words of 1-4 letters (about 3.6 bytes of text per word)."""
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocabulary = ["".join(rng.choices(letters, k=rng.randint(1, 4))) for _ in range(5000)]
+    articles = []
+    for _ in range(n):
+        paragraphs = []
+        for _ in range(rng.randint(3, 6)):
+            sentences = []
+            for _ in range(rng.randint(2, 4)):
+                words = rng.choices(vocabulary, k=rng.randint(6, 16))
+                sentences.append(" ".join(words).capitalize() + ".")
+            paragraphs.append(" ".join(sentences))
+        articles.append("\n\n".join(paragraphs))
+    return articles
 
 
 def build_text(texts: list[str], megabytes: float) -> str:
@@ -92,12 +130,15 @@ def measure(path: str, stage: str = "clean") -> tuple[int, int, float, int, str]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", required=True, help="JSONL corpus with a text field")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--corpus", help="JSONL corpus with a text field")
+    source.add_argument("--synthetic", choices=["zh", "ja", "th", "short-words"], help="generated articles instead")
     parser.add_argument("--sizes", type=float, nargs="+", default=[5, 20, 50], help="text sizes in UTF-8 MB")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args(argv)
-    _, texts = load_texts(args.corpus)
+    texts = load_texts(args.corpus)[1] if args.corpus else synthetic_articles(args.synthetic, max(args.sizes))
     print(machine_line())
+    print("text:", args.corpus or f"synthetic {args.synthetic}")
     rows, records = [], []
     with tempfile.TemporaryDirectory(prefix="dedup-bench-memory-") as workdir:
         for megabytes in args.sizes:

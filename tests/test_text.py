@@ -190,8 +190,18 @@ def test_offsets_slice_the_original_text():
     text = "  Het  KABINET\u00a0wil 'zo\u2019n'  coöperatie—nu!  "
     tokens = tokenize([text])
     assert [text[s:e] for s, e in zip(tokens.starts, tokens.ends)] == ["Het", "KABINET", "wil", "zo\u2019n", "coöperatie", "nu"]
-    assert tokens.starts.dtype == np.int64 and tokens.ends.dtype == np.int64
+    # 4 bytes per offset: a long text has millions of tokens.
+    assert tokens.starts.dtype == np.int32 and tokens.ends.dtype == np.int32
     assert tokens.hashes.dtype == np.uint64
+
+
+def test_a_long_text_keeps_int32_offsets_and_the_same_tokens():
+    text = "een twee drie vier. " * 40_000  # 800,000 characters: tokenized in pieces
+    tokens = tokenize([text])
+    assert tokens.starts.dtype == np.int32 and tokens.ends.dtype == np.int32
+    assert len(tokens.hashes) == 160_000
+    assert int(tokens.starts[-1]) == len(text) - len("vier. ")
+    assert text[int(tokens.starts[-3]) : int(tokens.ends[-3])] == "twee"
 
 
 def test_tokens_of_one_text_from_a_batch():

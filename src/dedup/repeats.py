@@ -320,7 +320,7 @@ class PreparedText:
     once can be aligned against many others.
     """
 
-    __slots__ = ("text", "tokens", "shingles", "_boundaries", "_words_before")
+    __slots__ = ("text", "tokens", "shingles", "_boundaries", "_words_before", "_first_occurrences")
 
     def __init__(self, text: str, tokens: Tokens, shingle_hashes: np.ndarray) -> None:
         self.text = text
@@ -328,6 +328,7 @@ class PreparedText:
         self.shingles = shingle_hashes
         self._boundaries: _Boundaries | None = None
         self._words_before: np.ndarray | None = None
+        self._first_occurrences: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.tokens.hashes)
@@ -341,10 +342,13 @@ class PreparedText:
     def words(self, first: int, end: int) -> float:
         """Length of tokens ``first .. end`` in words (``Tokens.weights``: a letter of a
         script written without spaces is part of a word)."""
+        end = max(end, first)
+        if self.tokens.all_words:  # no prefix sums needed (they would cost 8 bytes a token)
+            return float(end - first)
         if self._words_before is None:
             self._words_before = np.zeros(len(self) + 1, dtype=np.float64)
             np.cumsum(self.tokens.weights, out=self._words_before[1:])
-        return float(self._words_before[max(end, first)] - self._words_before[first])
+        return float(self._words_before[end] - self._words_before[first])
 
     def lines_between(self, first: int, end: int) -> int:
         """Line breaks among the gaps before tokens ``first .. end`` (a gap with several
@@ -353,11 +357,18 @@ class PreparedText:
         first, end = max(first, 1), min(end, len(starts) - 1)
         return sum("\n" in self.text[int(ends[t - 1]) : int(starts[t])] for t in range(first, end + 1))
 
+    def first_occurrences(self) -> np.ndarray:
+        """For every shingle, the position of its first occurrence in this text (computed
+        once: seeding inside the text and ``has_repeated_shingle`` share it)."""
+        if self._first_occurrences is None:
+            self._first_occurrences = first_occurrences(self.shingles)
+        return self._first_occurrences
+
     def has_repeated_shingle(self) -> bool:
         if len(self.shingles) < 2:
             return False
-        ordered = np.sort(self.shingles)
-        return bool((ordered[1:] == ordered[:-1]).any())
+        first = self.first_occurrences()
+        return bool((first != np.arange(len(first), dtype=first.dtype)).any())
 
 
 def prepare(texts: Sequence[str], ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MODE) -> list[PreparedText]:
@@ -387,8 +398,8 @@ def _texts_with_repeated_shingles(hashes: np.ndarray, offsets: np.ndarray) -> np
     n_texts = len(offsets) - 1
     if len(hashes) < 2:
         return np.zeros(0, dtype=np.int64)
-    if n_texts == 1:
-        return np.zeros(1 if len(np.unique(hashes)) < len(hashes) else 0, dtype=np.int64)
+    if n_texts == 1:  # align() checks it with the first occurrences it needs anyway
+        return np.zeros(1, dtype=np.int64)
     text_of = np.repeat(np.arange(n_texts, dtype=np.uint64), np.diff(offsets))
     salted = hashes + text_of * np.uint64(0x9E3779B97F4A7C15)
     order = np.argsort(salted)
@@ -460,7 +471,7 @@ def _seed_runs(query: PreparedText, source: PreparedText, same: bool, ngram: int
     if same:
         if count < 2:
             return _empty_runs()
-        first = _first_occurrences(q)
+        first = query.first_occurrences()
         anchors = np.flatnonzero(first < np.arange(count, dtype=first.dtype))
     else:
         s = source.shingles
@@ -507,26 +518,69 @@ def _seed_runs(query: PreparedText, source: PreparedText, same: bool, ngram: int
     )
 
 
-def _first_occurrences(hashes: np.ndarray) -> np.ndarray:
+# first_occurrences sorts a long text's shingles in parts of about this many (grouped by
+# their top bits, so equal hashes share a part): the sort's temporaries stay those of one part.
+_SORT_PART = 1 << 18
+
+
+def first_occurrences(hashes: np.ndarray) -> np.ndarray:
     """For every position, the first position holding the same hash.
 
-    One stable sort; 32-bit indices where they fit, so a long text needs a few bytes per
-    shingle on top of its hashes (``np.unique`` with index and inverse needs about four
-    times as much).
+    Stable sorts of parts that equal hashes share (hashes grouped by their top bits), and
+    32-bit positions where they fit: a long text needs 4 bytes per shingle on top of its
+    hashes, plus the temporaries of one part (``np.unique`` with index and inverse needs
+    about 40 bytes per shingle).
+
+    >>> first_occurrences(np.array([7, 3, 7, 7, 3, 5], dtype=np.uint64)).tolist()
+    [0, 1, 0, 0, 1, 5]
     """
+    hashes = np.asarray(hashes)
     index_type = np.int32 if len(hashes) < 2**31 else np.int64
-    order = np.argsort(hashes, kind="stable").astype(index_type)
+    first = np.empty(len(hashes), dtype=index_type)
+    if len(hashes) <= _SORT_PART:
+        _first_in_part(hashes, np.arange(len(hashes), dtype=index_type), first)
+        return first
+    for positions in _positions_by_top_bits(hashes, index_type):
+        _first_in_part(hashes[positions], positions, first)
+    return first
+
+
+def _positions_by_top_bits(hashes: np.ndarray, index_type: type) -> Iterable[np.ndarray]:
+    """Positions of ``hashes`` grouped by the hashes' top bits, ascending in each group,
+    about ``_SORT_PART`` per group. Grouped one slice of the array at a time, so besides
+    the positions (4 bytes each) only one slice's temporaries are held."""
+    bits = min(int(len(hashes) // _SORT_PART).bit_length(), 16)
+    parts: list[list[np.ndarray]] = [[] for _ in range(1 << bits)]
+    shift = np.uint64(64 - bits)
+    for lo in range(0, len(hashes), _SORT_PART):
+        top = (hashes[lo : lo + _SORT_PART] >> shift).astype(np.intp)
+        order = np.argsort(top, kind="stable")
+        positions = (order + lo).astype(index_type)
+        bounds = np.cumsum(np.bincount(top, minlength=len(parts)))[:-1]
+        for part, piece in zip(parts, np.split(positions, bounds)):
+            if len(piece):
+                part.append(piece)
+    for k, part in enumerate(parts):
+        if part:
+            yield np.concatenate(part)
+            parts[k] = []
+
+
+def _first_in_part(hashes: np.ndarray, positions: np.ndarray, first: np.ndarray) -> None:
+    """``first[positions]`` = first position of each hash, for ascending ``positions``
+    holding every occurrence of their hashes."""
+    order = np.argsort(hashes, kind="stable")  # stable: equal hashes keep position order
     ordered = hashes[order]
     new_group = np.empty(len(hashes), dtype=bool)
-    new_group[0] = True
+    new_group[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new_group[1:])
     del ordered
-    # Sorted positions -> the sorted position where their group starts.
-    group_start = np.where(new_group, np.arange(len(hashes), dtype=index_type), 0)
+    sorted_positions = positions[order]
+    del order
+    # Sorted index -> the sorted index where its group starts.
+    group_start = np.where(new_group, np.arange(len(hashes), dtype=positions.dtype), 0)
     np.maximum.accumulate(group_start, out=group_start)
-    first = np.empty(len(hashes), dtype=index_type)
-    first[order] = order[group_start]
-    return first
+    first[sorted_positions] = sorted_positions[group_start]
 
 
 def _empty_runs() -> _Runs:

@@ -229,12 +229,14 @@ class Tokens:
 
     Tokens of text ``i`` are ``hashes[offsets[i]:offsets[i+1]]``; ``starts``/``ends`` are
     character offsets into that text (``text[starts[k]:ends[k]]`` is the token as written).
-    ``weights`` is the length of every token in words (see there).
+    ``weights`` is the length of every token in words (see there). Character offsets
+    are int32 (4 bytes a token, not 8: one long text has millions of tokens) unless a
+    text is too long for them (``offset_type``).
     """
 
     hashes: np.ndarray  # uint64
-    starts: np.ndarray  # int64
-    ends: np.ndarray  # int64
+    starts: np.ndarray  # int32 (int64 for a text of 2**31 characters or more: see offset_type)
+    ends: np.ndarray  # as starts
     offsets: np.ndarray  # int64, len(texts) + 1
     # float32 per token, or None when every token weighs 1.0 (word mode: nothing to store)
     _weights: np.ndarray | None = field(default=None, repr=False)
@@ -247,6 +249,11 @@ class Tokens:
         if self._weights is None:
             return np.ones(len(self.hashes), dtype=np.float32)
         return self._weights
+
+    @property
+    def all_words(self) -> bool:
+        """True when every token weighs one word (no letter of an unspaced script)."""
+        return self._weights is None
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -367,7 +374,7 @@ def _tokenize_pieces(texts: Sequence[str], mode: str) -> Tokens:
     Pieces are made and tokenized one chunk at a time, straight into the result arrays
     (grown and finally trimmed in place), so the peak stays near the size of the result.
     """
-    result = _TokenArrays(sum(map(len, texts)) // 5 + 1024)
+    result = _TokenArrays(sum(map(len, texts)) // 5 + 1024, offset_type(max(map(len, texts))))
     weights: list[tuple[int, np.ndarray | None]] = []  # (tokens, weights or None: all 1.0) per group
     counts = np.zeros(len(texts), dtype=np.int64)  # tokens per text
     group: list[tuple[int, int, str]] = []  # (text index, offset of the piece in it, piece)
@@ -408,9 +415,9 @@ class _TokenArrays:
     parts joined at the end.
     """
 
-    def __init__(self, capacity: int) -> None:
-        self.arrays = [np.empty(capacity, dtype=np.uint64), np.empty(capacity, dtype=np.int64),
-                       np.empty(capacity, dtype=np.int64)]
+    def __init__(self, capacity: int, offset_dtype: type) -> None:
+        self.arrays = [np.empty(capacity, dtype=np.uint64), np.empty(capacity, dtype=offset_dtype),
+                       np.empty(capacity, dtype=offset_dtype)]
         self.size = 0
 
     def append(self, *parts: np.ndarray) -> None:
@@ -462,7 +469,19 @@ def _tokenize_chunk(texts: Sequence[str], mode: str) -> Tokens:
     offsets[:-1] = np.searchsorted(starts, bases[:-1], side="left")
     offsets[-1] = len(starts)
     shift = np.repeat(bases[:-1], offsets[1:] - offsets[:-1])
-    return Tokens(hashes, starts - shift, ends - shift, offsets, weights)
+    offset_dtype = offset_type(int(bases[-1]))
+    return Tokens(
+        hashes, (starts - shift).astype(offset_dtype), (ends - shift).astype(offset_dtype), offsets, weights
+    )
+
+
+def offset_type(length: int) -> type:
+    """The integer type of character offsets into texts of at most ``length`` characters.
+
+    >>> offset_type(1000), offset_type(2**31)
+    (<class 'numpy.int32'>, <class 'numpy.int64'>)
+    """
+    return np.int32 if length < 2**31 else np.int64
 
 
 def _runs(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
