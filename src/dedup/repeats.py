@@ -33,6 +33,7 @@ this engine aligns against them.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, fields
 from typing import Iterable, Sequence
@@ -594,9 +595,10 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
     if not len(runs):
         return []
     spans: list[_Span] = []
-    pending = _chains(runs, query, same, params)
-    while pending:
-        chain = _without_weak_ends(pending.pop(), runs, params.ngram, query, source)
+    pending: list[list[int]] = []
+    chains = _chains(runs, query, same, params)
+    while pending or chains:
+        chain = _without_weak_ends(pending.pop() if pending else chains.pop(), runs, params.ngram, query, source)
         span = _verified(chain, runs, query, source, index, params)
         if span is not None:
             spans.append(span)
@@ -612,7 +614,31 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
     return spans
 
 
-def _chains(runs: _Runs, query: PreparedText, same: bool, params: RepeatParams) -> list[list[int]]:
+class _Chains:
+    """Chains of runs, kept as one chain number per run (-1: in no chain) rather than as
+    lists of Python ints: a repetitive text has millions of runs. ``pop`` hands out the
+    chains last first, each as a list of run indices in query order."""
+
+    def __init__(self, chain_of: np.ndarray, count: int) -> None:
+        self._order = np.argsort(chain_of, kind="stable")  # by chain, runs in order
+        self._bounds = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(chain_of[chain_of >= 0], minlength=count), out=self._bounds[1:])
+        self._bounds += int(np.count_nonzero(chain_of < 0))
+        self._left = count
+
+    def __len__(self) -> int:
+        return self._left
+
+    def pop(self) -> list[int]:
+        self._left -= 1
+        return self._order[self._bounds[self._left] : self._bounds[self._left + 1]].tolist()
+
+
+# _chains reads the runs in blocks of this many (as Python ints, fast one by one).
+_CHAIN_BLOCK = 4096
+
+
+def _chains(runs: _Runs, query: PreparedText, same: bool, params: RepeatParams) -> _Chains:
     """Runs (by index) joined into chains that move forward in both copy and source.
 
     A run of a single shingle is an n-word coincidence more often than copied text
@@ -626,47 +652,52 @@ def _chains(runs: _Runs, query: PreparedText, same: bool, params: RepeatParams) 
     # changes words, and a sentence between two taken passages is the text's own.
     added = max_gap if same else min(3, n)
     shortest = n + 1 if params.min_length > n else 1
-    cs, ce = runs.copy_start.tolist(), runs.copy_end.tolist()
-    ss, se = runs.source_start.tolist(), runs.source_end.tolist()
-    period = runs.period.tolist()
-    chains: list[list[int]] = []
+    chain_of = np.full(len(runs), -1, dtype=np.int32 if len(runs) < 2**31 else np.int64)
+    count = 0
+    # Open chains: [chain number, copy end and source end of its last run, words matched].
     active: list[list[int]] = []
-    matched: dict[int, int] = {}
-    for r in range(len(cs)):
-        if period[r]:
-            chains.append([r])
-            continue
-        if ce[r] - cs[r] < shortest:
-            continue
-        active = [c for c in active if cs[r] - ce[c[-1]] <= added]
-        best = None
-        for chain in active:
-            last = chain[-1]
-            copy_gap, source_gap = cs[r] - ce[last], ss[r] - se[last]
-            if copy_gap <= -n or source_gap <= -n:
-                continue  # not forward in both
-            # Both sides changed (a substitution) only for a few words: a rewritten
-            # paragraph between copied ones is text of its own, not an edit of the copy.
-            replaced = min(copy_gap, source_gap) <= 3 * n
-            fits = (copy_gap <= added and source_gap <= max_gap and replaced) or (
-                # A pure deletion (the copy goes on right after the edit, only the source
-                # jumps) may skip more: an update that dropped a long sentence.
-                copy_gap <= 1 and source_gap <= 2 * max_gap + n
-            )
-            # Whole lines between two copied passages are an inserted paragraph of the
-            # text's own, not words added to the copy.
-            if fits and copy_gap > n and query.lines_between(ce[last], cs[r]) >= 2:
-                fits = False
-            if fits and (best is None or matched[id(chain)] > matched[id(best)]):
-                best = chain
-        if best is None:
-            best = []
-            chains.append(best)
-            active.append(best)
-            matched[id(best)] = 0
-        best.append(r)
-        matched[id(best)] += ce[r] - cs[r]
-    return chains
+    for lo in range(0, len(runs), _CHAIN_BLOCK):
+        hi = min(lo + _CHAIN_BLOCK, len(runs))
+        cs, ce = runs.copy_start[lo:hi].tolist(), runs.copy_end[lo:hi].tolist()
+        ss, se = runs.source_start[lo:hi].tolist(), runs.source_end[lo:hi].tolist()
+        period = runs.period[lo:hi].tolist()
+        numbers = [-1] * (hi - lo)
+        for r in range(hi - lo):
+            if period[r]:
+                numbers[r] = count
+                count += 1
+                continue
+            if ce[r] - cs[r] < shortest:
+                continue
+            active = [c for c in active if cs[r] - c[1] <= added]
+            best = None
+            for chain in active:
+                copy_gap, source_gap = cs[r] - chain[1], ss[r] - chain[2]
+                if copy_gap <= -n or source_gap <= -n:
+                    continue  # not forward in both
+                # Both sides changed (a substitution) only for a few words: a rewritten
+                # paragraph between copied ones is text of its own, not an edit of the copy.
+                replaced = min(copy_gap, source_gap) <= 3 * n
+                fits = (copy_gap <= added and source_gap <= max_gap and replaced) or (
+                    # A pure deletion (the copy goes on right after the edit, only the source
+                    # jumps) may skip more: an update that dropped a long sentence.
+                    copy_gap <= 1 and source_gap <= 2 * max_gap + n
+                )
+                # Whole lines between two copied passages are an inserted paragraph of the
+                # text's own, not words added to the copy.
+                if fits and copy_gap > n and query.lines_between(chain[1], cs[r]) >= 2:
+                    fits = False
+                if fits and (best is None or chain[3] > best[3]):
+                    best = chain
+            if best is None:
+                best = [count, 0, 0, 0]
+                count += 1
+                active.append(best)
+            numbers[r] = best[0]
+            best[1], best[2] = ce[r], se[r]
+            best[3] += ce[r] - cs[r]
+        chain_of[lo:hi] = numbers
+    return _Chains(chain_of, count)
 
 
 def _without_weak_ends(chain: list[int], runs: _Runs, ngram: int, query: PreparedText, source: PreparedText) -> list[int]:
@@ -834,10 +865,12 @@ def _extend(
     else:
         a = q_tokens[copy_edge - copy_room : copy_edge][::-1].tolist()
         b = s_tokens[source_edge - source_room : source_edge][::-1].tolist()
-    q_bound, s_bound = query.boundaries, source.boundaries
+    # Boundaries at every cell's edge: copy_bound[i] is at copy_edge + step * i.
+    copy_bound = query.boundaries.flags(copy_edge, copy_edge + step * (len(a) + 1), step)
+    source_bound = source.boundaries.flags(source_edge, source_edge + step * (len(b) + 1), step)
 
     def at_boundaries(i: int, j: int) -> bool:
-        return q_bound(copy_edge + step * i) and s_bound(source_edge + step * j)
+        return copy_bound[i] and source_bound[j]
 
     width = 2 * _BAND + 1
     minus_inf = -(1 << 30)
@@ -856,24 +889,31 @@ def _extend(
         token = a[i - 1]
         row = [minus_inf] * width
         row_matches = [0] * width
-        for k in range(width):
-            j = i - _BAND + k
-            if j < 0 or j > len(b):
-                continue
+        diagonal_word = i - _BAND - 1  # b[diagonal_word + k]: the source word of cell k's diagonal step
+        left, left_matches = minus_inf, 0  # cell (i, j-1)
+        # Cells with 0 <= j <= len(b) only (this loop is the engine's hottest: kept lean).
+        for k in range(max(0, _BAND - i), min(width, len(b) - i + _BAND + 1)):
             value, m = minus_inf, 0
-            if j >= 1 and score[k] > minus_inf:  # diagonal: (i-1, j-1)
-                same_word = token == b[j - 1]
-                value, m = score[k] + (1 if same_word else -1), matches[k] + same_word
+            if score[k] > minus_inf and diagonal_word + k >= 0:  # diagonal: (i-1, j-1)
+                if token == b[diagonal_word + k]:
+                    value, m = score[k] + 1, matches[k] + 1
+                else:
+                    value, m = score[k] - 1, matches[k]
             if k + 1 < width and score[k + 1] - 1 > value:  # (i-1, j): a word added in the copy
                 value, m = score[k + 1] - 1, matches[k + 1]
-            if k > 0 and row[k - 1] - 1 > value:  # (i, j-1): a word dropped from the copy
-                value, m = row[k - 1] - 1, row_matches[k - 1]
-            row[k], row_matches[k] = value, m
+            if left - 1 > value:  # (i, j-1): a word dropped from the copy
+                value, m = left - 1, left_matches
+            row[k], row_matches[k] = left, left_matches = value, m
         score, matches = row, row_matches
         row_best = max(score)
         if row_best < best_score - _X_DROP:
             break
         best_score = max(best_score, row_best)
+        if not copy_bound[i]:  # no bonus in this row: its first best cell, if better
+            if row_best > best_value:
+                k = score.index(row_best)
+                best_value, best = row_best, (i, i - _BAND + k, matches[k])
+            continue
         for k in range(width):
             if score[k] <= minus_inf:
                 continue
@@ -890,24 +930,75 @@ def _extend(
 
 class _Boundaries:
     """Where sentences and lines end between tokens. Token indices past either end of
-    the text count as boundaries of both kinds."""
+    the text count as boundaries of both kinds.
+
+    Sentence boundaries are found one block of tokens at a time, with one regular
+    expression search over the block's text, and kept as one byte per token: the
+    extension asks about the same few tokens many times.
+    """
+
+    _BLOCK = 1024
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text, self.tokens = text, tokens
+        self._count = len(tokens.starts)
+        self._flags = np.zeros(self._count, dtype=bool)
+        self._blocks_done = np.zeros(self._count // self._BLOCK + 1, dtype=bool)
 
     def _gap(self, t: int) -> str | None:
-        if t <= 0 or t >= len(self.tokens.starts):
+        if t <= 0 or t >= self._count:
             return None
         return self.text[int(self.tokens.ends[t - 1]) : int(self.tokens.starts[t])]
 
     def __call__(self, t: int) -> bool:
         """Does a sentence or paragraph end between token t-1 and token t?"""
-        gap = self._gap(t)
-        return gap is None or "\n" in gap or SENTENCE_END.search(gap) is not None
+        if t <= 0 or t >= self._count:
+            return True
+        if not self._blocks_done[t // self._BLOCK]:
+            self._find_block(t // self._BLOCK)
+        return bool(self._flags[t])
+
+    def flags(self, first: int, end: int, step: int = 1) -> list[bool]:
+        """``[self(t) for t in range(first, end, step)]``, in one lookup."""
+        positions = np.arange(first, end, step)
+        if not len(positions):
+            return []
+        inside = (positions > 0) & (positions < self._count)
+        if inside.any():
+            lowest, highest = positions[inside].min(), positions[inside].max()
+            for block in range(int(lowest) // self._BLOCK, int(highest) // self._BLOCK + 1):
+                if not self._blocks_done[block]:
+                    self._find_block(block)
+        found = np.ones(len(positions), dtype=bool)
+        found[inside] = self._flags[positions[inside]]
+        return found.tolist()
+
+    def _find_block(self, block: int) -> None:
+        """Flags of the block's tokens: a gap before token t holding a line break or a
+        sentence end (``SENTENCE_END`` as it matches the gap on its own: its characters
+        are never part of a token, so every match lies inside one gap)."""
+        lo = max(block * self._BLOCK, 1)
+        hi = min((block + 1) * self._BLOCK, self._count)
+        self._blocks_done[block] = True
+        if hi <= lo:
+            return
+        starts, ends = self.tokens.starts, self.tokens.ends
+        origin = int(ends[lo - 1])
+        region = self.text[origin : int(starts[hi - 1])]
+        found = [m.start() + origin for m in _BOUNDARY_MARK.finditer(region)]
+        if found:
+            # The gap before token t is [ends[t-1], starts[t]): a mark at p lies in the gap
+            # of the first token starting after it.
+            tokens = np.searchsorted(starts[lo:hi], np.array(found, dtype=np.int64), side="right") + lo
+            self._flags[tokens] = True
 
     def line_break_before(self, t: int) -> bool:
         gap = self._gap(t)
         return gap is None or "\n" in gap
+
+
+# A line break or a sentence end, as _Boundaries looks for them in the gaps between tokens.
+_BOUNDARY_MARK = re.compile("\n|" + SENTENCE_END.pattern)
 
 
 def _snap_to_sentences(copy_boundary, source_boundary, copy, source, spill: int):
