@@ -4,10 +4,12 @@
     python benchmarks/bench_memory.py --synthetic zh --sizes 5 20 50
 
 The text is built from the corpus articles, joined by blank lines, until it reaches the
-size (UTF-8 megabytes). ``--synthetic`` writes the articles instead: ``zh``, ``ja``, ``th``
-(``scripts_corpus.py``: scripts without spaces, one token per letter) or ``short-words``
-(words of 1-4 letters: the most tokens per byte a spaced script gives, the hardest case
-for memory per byte of text). Beyond the corpus, every later pass over it replaces every 4th
+size (UTF-8 megabytes). ``--synthetic`` writes the articles instead: ``han`` (random Han characters: one
+token per 3 bytes), ``short-words`` (random words of 1-4 letters: the most tokens per
+byte a spaced script gives), both the hardest cases for memory per byte of text; or
+``zh``, ``ja``, ``th`` (``scripts_corpus.py``: sentences from a few dozen templates, so
+nearly every sentence repeats parts of earlier ones: a stress test of the engine's
+speed more than of its memory). Beyond the corpus, every later pass over it replaces every 4th
 word of each article with a numbered variant, so that no word 5-gram repeats an earlier
 pass (the text stays mostly new text, not the corpus pasted five times); every 20th
 article is pasted a second time, re-flowed into one paragraph, as a scraper would.
@@ -40,8 +42,8 @@ def synthetic_articles(kind: str, megabytes: float, seed: int = 0) -> list[str]:
     """Distinct generated articles of ``kind`` adding up to at least ``megabytes``."""
     target, size, out, batch = int(megabytes * 1e6), 0, [], 0
     while size < target:
-        if kind == "short-words":
-            new = short_word_articles(1000, seed=f"{seed}-{batch}")
+        if kind in RANDOM_WORDS:
+            new = random_word_articles(kind, 1000, seed=f"{seed}-{batch}")
         else:
             new = scripts_corpus.articles(kind, 1000, seed=seed * 100_000 + batch)
         out += new
@@ -50,20 +52,33 @@ def synthetic_articles(kind: str, megabytes: float, seed: int = 0) -> list[str]:
     return out
 
 
-def short_word_articles(n: int, seed: str) -> list[str]:
-    """Articles of words of 1-4 letters (about 3.6 bytes of text per word)."""
+# Random text: (words of a sentence, how words are joined, sentence end, sentences joined).
+RANDOM_WORDS = {"short-words": (" ", ".", " "), "han": ("", "。", "")}
+
+
+def random_word_articles(kind: str, n: int, seed: str) -> list[str]:
+    """Articles of random words: ``short-words``, words of 1-4 Latin letters (about 3.6
+    bytes of text per token); ``han``, random Han characters (3 bytes per token) with
+    Chinese punctuation. Sentences of 6-16 words (Han: 10-40 characters, a comma inside)."""
+    join, end, between = RANDOM_WORDS[kind]
     rng = random.Random(seed)
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    vocabulary = ["".join(rng.choices(letters, k=rng.randint(1, 4))) for _ in range(5000)]
+    if kind == "han":
+        vocabulary = [chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(3000)]
+    else:
+        vocabulary = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(1, 4))) for _ in range(5000)]
     articles = []
     for _ in range(n):
         paragraphs = []
         for _ in range(rng.randint(3, 6)):
             sentences = []
             for _ in range(rng.randint(2, 4)):
-                words = rng.choices(vocabulary, k=rng.randint(6, 16))
-                sentences.append(" ".join(words).capitalize() + ".")
-            paragraphs.append(" ".join(sentences))
+                if kind == "han":
+                    words = rng.choices(vocabulary, k=rng.randint(10, 40))
+                    words.insert(rng.randint(3, len(words) - 3), "，")
+                else:
+                    words = rng.choices(vocabulary, k=rng.randint(6, 16))
+                sentences.append(join.join(words).capitalize() + end)
+            paragraphs.append(between.join(sentences))
         articles.append("\n\n".join(paragraphs))
     return articles
 
@@ -132,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--corpus", help="JSONL corpus with a text field")
-    source.add_argument("--synthetic", choices=["zh", "ja", "th", "short-words"], help="generated articles instead")
+    source.add_argument("--synthetic", choices=["zh", "ja", "th", *RANDOM_WORDS], help="generated articles instead")
     parser.add_argument("--sizes", type=float, nargs="+", default=[5, 20, 50], help="text sizes in UTF-8 MB")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args(argv)

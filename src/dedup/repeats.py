@@ -314,6 +314,9 @@ def merge_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, 
 # --- prepared texts --------------------------------------------------------------------
 
 
+_WORDS_BLOCK = 64
+
+
 class PreparedText:
     """A text with its tokens and shingle hashes: what the engine aligns.
 
@@ -344,12 +347,25 @@ class PreparedText:
         """Length of tokens ``first .. end`` in words (``Tokens.weights``: a letter of a
         script written without spaces is part of a word)."""
         end = max(end, first)
-        if self.tokens.all_words:  # no prefix sums needed (they would cost 8 bytes a token)
+        if self.tokens.all_words:
             return float(end - first)
+        return self._words_up_to(end) - self._words_up_to(first)
+
+    def _words_up_to(self, t: int) -> float:
+        # Prefix sums every _WORDS_BLOCK tokens plus the rest of the block: a prefix sum
+        # per token would cost 8 bytes a token, more than the token's share of the text.
+        # (Sums of float32 weights in float64 are exact, whatever their order.)
+        tokens = self.tokens
         if self._words_before is None:
-            self._words_before = np.zeros(len(self) + 1, dtype=np.float64)
-            np.cumsum(self.tokens.weights, out=self._words_before[1:])
-        return float(self._words_before[end] - self._words_before[first])
+            self._words_before = np.zeros((len(self) + _WORDS_BLOCK - 1) // _WORDS_BLOCK + 1, dtype=np.float64)
+            step = _WORDS_BLOCK * 1024  # the weights of this many tokens at a time
+            for lo in range(0, len(self), step):
+                weights = tokens.weights_between(lo, lo + step)
+                sums = np.add.reduceat(weights, np.arange(0, len(weights), _WORDS_BLOCK), dtype=np.float64)
+                self._words_before[lo // _WORDS_BLOCK + 1 : lo // _WORDS_BLOCK + 1 + len(sums)] = sums
+            np.cumsum(self._words_before, out=self._words_before)
+        block = t // _WORDS_BLOCK
+        return float(self._words_before[block] + tokens.weights_between(block * _WORDS_BLOCK, t).sum(dtype=np.float64))
 
     def lines_between(self, first: int, end: int) -> int:
         """Line breaks among the gaps before tokens ``first .. end`` (a gap with several
@@ -528,7 +544,7 @@ def first_occurrences(hashes: np.ndarray) -> np.ndarray:
     """For every position, the first position holding the same hash.
 
     Stable sorts of parts that equal hashes share (hashes grouped by their top bits), and
-    32-bit positions where they fit: a long text needs 4 bytes per shingle on top of its
+    32-bit positions where they fit: a long text needs 5 bytes per shingle on top of its
     hashes, plus the temporaries of one part (``np.unique`` with index and inverse needs
     about 40 bytes per shingle).
 
@@ -541,30 +557,17 @@ def first_occurrences(hashes: np.ndarray) -> np.ndarray:
     if len(hashes) <= _SORT_PART:
         _first_in_part(hashes, np.arange(len(hashes), dtype=index_type), first)
         return first
-    for positions in _positions_by_top_bits(hashes, index_type):
-        _first_in_part(hashes[positions], positions, first)
+    # Parts by the hashes' top bits; at most 64, so the passes over ``top`` stay cheap
+    # (each part's temporaries then grow with a longer text, at 1/64 of its shingles).
+    bits = min(int(len(hashes) // _SORT_PART).bit_length(), 6)
+    top = np.empty(len(hashes), dtype=np.uint8)
+    for lo in range(0, len(hashes), _SORT_PART):  # in slices: no 8-byte temporary per shingle
+        top[lo : lo + _SORT_PART] = hashes[lo : lo + _SORT_PART] >> np.uint64(64 - bits)
+    for part in range(1 << bits):
+        positions = np.flatnonzero(top == part).astype(index_type)
+        if len(positions):
+            _first_in_part(hashes[positions], positions, first)
     return first
-
-
-def _positions_by_top_bits(hashes: np.ndarray, index_type: type) -> Iterable[np.ndarray]:
-    """Positions of ``hashes`` grouped by the hashes' top bits, ascending in each group,
-    about ``_SORT_PART`` per group. Grouped one slice of the array at a time, so besides
-    the positions (4 bytes each) only one slice's temporaries are held."""
-    bits = min(int(len(hashes) // _SORT_PART).bit_length(), 16)
-    parts: list[list[np.ndarray]] = [[] for _ in range(1 << bits)]
-    shift = np.uint64(64 - bits)
-    for lo in range(0, len(hashes), _SORT_PART):
-        top = (hashes[lo : lo + _SORT_PART] >> shift).astype(np.intp)
-        order = np.argsort(top, kind="stable")
-        positions = (order + lo).astype(index_type)
-        bounds = np.cumsum(np.bincount(top, minlength=len(parts)))[:-1]
-        for part, piece in zip(parts, np.split(positions, bounds)):
-            if len(piece):
-                part.append(piece)
-    for k, part in enumerate(parts):
-        if part:
-            yield np.concatenate(part)
-            parts[k] = []
 
 
 def _first_in_part(hashes: np.ndarray, positions: np.ndarray, first: np.ndarray) -> None:

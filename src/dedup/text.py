@@ -213,14 +213,24 @@ def mix64_inplace(x: np.ndarray) -> np.ndarray:
     NumPy array arithmetic on unsigned integers wraps modulo 2**64 without warnings (only
     scalar arithmetic warns), so no ``np.errstate`` is needed (it costs microseconds).
     """
-    scratch = np.empty_like(x)
-    for multiplier in (_MIX_1, _MIX_2):
-        np.right_shift(x, _MIX_SHIFT, out=scratch)
-        x ^= scratch
-        x *= multiplier
-    np.right_shift(x, _MIX_SHIFT, out=scratch)
-    x ^= scratch
+    # In slices: the scratch array stays small (and in cache) however long ``x`` is.
+    flat = x.reshape(-1) if x.flags.c_contiguous else x  # a view: writes reach ``x``
+    if flat.ndim != 1:
+        flat = flat[np.newaxis]  # not contiguous and not 1-D: one slice, all of it
+    scratch = np.empty((min(len(flat), _MIX_SLICE),) + flat.shape[1:], dtype=np.uint64)
+    for lo in range(0, len(flat), _MIX_SLICE):
+        part = flat[lo : lo + _MIX_SLICE]
+        work = scratch[: len(part)]
+        for multiplier in (_MIX_1, _MIX_2):
+            np.right_shift(part, _MIX_SHIFT, out=work)
+            part ^= work
+            part *= multiplier
+        np.right_shift(part, _MIX_SHIFT, out=work)
+        part ^= work
     return x
+
+
+_MIX_SLICE = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -238,22 +248,27 @@ class Tokens:
     starts: np.ndarray  # int32 (int64 for a text of 2**31 characters or more: see offset_type)
     ends: np.ndarray  # as starts
     offsets: np.ndarray  # int64, len(texts) + 1
-    # float32 per token, or None when every token weighs 1.0 (word mode: nothing to store)
-    _weights: np.ndarray | None = field(default=None, repr=False)
+    # The weight of every token as its class (uint8: one byte a token, not a float32's
+    # four), or None when every token weighs 1.0 (word mode: nothing to store).
+    _weight_classes: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def weights(self) -> np.ndarray:
         """Length of every token in words (float32): 1.0 for a word, a fraction for a
         letter of a script written without spaces (``SCRIPT_WEIGHTS``), so that
         ``weights[a:b].sum()`` measures a stretch of tokens the same way in every script."""
-        if self._weights is None:
-            return np.ones(len(self.hashes), dtype=np.float32)
-        return self._weights
+        return self.weights_between(0, len(self.hashes))
+
+    def weights_between(self, first: int, end: int) -> np.ndarray:
+        """``weights[first:end]``, without making the weights of all tokens."""
+        if self._weight_classes is None:
+            return np.ones(max(min(end, len(self.hashes)) - first, 0), dtype=np.float32)
+        return _WEIGHT_OF_CLASS[self._weight_classes[first:end]]
 
     @property
     def all_words(self) -> bool:
         """True when every token weighs one word (no letter of an unspaced script)."""
-        return self._weights is None
+        return self._weight_classes is None
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -266,7 +281,7 @@ class Tokens:
             self.starts[lo:hi],
             self.ends[lo:hi],
             np.array([0, hi - lo], dtype=np.int64),
-            None if self._weights is None else self._weights[lo:hi],
+            None if self._weight_classes is None else self._weight_classes[lo:hi],
         )
 
 
@@ -327,7 +342,7 @@ def _tokenize_texts(texts: Sequence[str], mode: str) -> Tokens:
         np.concatenate([p.starts for p in parts]),
         np.concatenate([p.ends for p in parts]),
         offsets.astype(np.int64),
-        None if all(p._weights is None for p in parts) else np.concatenate([p.weights for p in parts]),
+        None if all(p.all_words for p in parts) else np.concatenate([_classes_of(p) for p in parts]),
     )
 
 
@@ -338,9 +353,13 @@ _CHUNK_CHARS = 1 << 17
 
 
 # A text longer than this is tokenized in pieces cut at spaces or newlines (which no token
-# spans), so the working arrays (about 40 bytes per character) stay those of one chunk
+# spans), so the working arrays stay those of one piece
 # instead of growing with the text: one 50 MB text would otherwise need 2 GB.
 _LONG_TEXT = 2 * _CHUNK_CHARS
+# Pieces of a long text are tokenized in groups of about this many characters: a quarter
+# chunk, as the working arrays (about 100 bytes per character in "auto" mode) are then a
+# small share of the text's own size even for a text of a few megabytes.
+_PIECE_CHARS = _CHUNK_CHARS // 4
 
 
 def piece_bounds(text: str, size: int = _CHUNK_CHARS) -> list[int]:
@@ -368,72 +387,88 @@ def piece_bounds(text: str, size: int = _CHUNK_CHARS) -> list[int]:
     return bounds
 
 
+def _classes_of(tokens: Tokens) -> np.ndarray:
+    """The weight classes of every token (words: class 0)."""
+    if tokens._weight_classes is None:
+        return np.zeros(len(tokens.hashes), dtype=np.uint8)
+    return tokens._weight_classes
+
+
 def _tokenize_pieces(texts: Sequence[str], mode: str) -> Tokens:
     """``tokenize`` with long texts cut into pieces; tokens and offsets as for the whole texts.
 
     Pieces are made and tokenized one chunk at a time, straight into the result arrays
     (grown and finally trimmed in place), so the peak stays near the size of the result.
     """
-    result = _TokenArrays(sum(map(len, texts)) // 5 + 1024, offset_type(max(map(len, texts))))
-    weights: list[tuple[int, np.ndarray | None]] = []  # (tokens, weights or None: all 1.0) per group
+    result = _TokenArrays(sum(map(len, texts)), offset_type(max(map(len, texts))))
     counts = np.zeros(len(texts), dtype=np.int64)  # tokens per text
     group: list[tuple[int, int, str]] = []  # (text index, offset of the piece in it, piece)
 
-    def tokenize_group() -> None:
+    def tokenize_group(chars: int) -> None:
         tokens = _tokenize_chunk([piece for _, _, piece in group], mode)
         per_piece = np.diff(tokens.offsets)
         shift = np.repeat(np.array([base for _, base, _ in group], dtype=np.int64), per_piece)
-        result.append(tokens.hashes, tokens.starts + shift, tokens.ends + shift)
-        weights.append((len(tokens.hashes), tokens._weights))
+        result.append(tokens.hashes, tokens.starts + shift, tokens.ends + shift, tokens._weight_classes, chars)
         np.add.at(counts, np.array([owner for owner, _, _ in group], dtype=np.int64), per_piece)
         group.clear()
 
     size = 0
     for owner, text in enumerate(texts):
-        bounds = piece_bounds(text) if len(text) > _LONG_TEXT else [0, len(text)]
+        bounds = piece_bounds(text, _PIECE_CHARS) if len(text) > _LONG_TEXT else [0, len(text)]
         for start, end in zip(bounds[:-1], bounds[1:]):
             group.append((owner, start, text[start:end]))
             size += end - start + 1
-            if size >= _CHUNK_CHARS:
-                tokenize_group()
+            if size >= _PIECE_CHARS:
+                tokenize_group(size)
                 size = 0
     if group:
-        tokenize_group()
+        tokenize_group(size)
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    joined_weights = None
-    if any(w is not None for _, w in weights):
-        joined_weights = np.concatenate([np.ones(n, dtype=np.float32) if w is None else w for n, w in weights])
-    return Tokens(*result.trimmed(), offsets, joined_weights)
+    hashes, starts, ends, classes = result.trimmed()
+    return Tokens(hashes, starts, ends, offsets, classes)
 
 
 class _TokenArrays:
-    """Hashes, starts and ends filled chunk by chunk.
+    """Hashes, starts, ends (and weight classes, once a token weighs less than a word)
+    filled chunk by chunk.
 
     They grow with ``ndarray.resize`` (``realloc``: large blocks are remapped, not copied),
-    so the memory held is that of the tokens found, not twice that as with a list of
-    parts joined at the end.
+    to the size the tokens per character so far predict for the whole text, so the memory
+    held is about that of the tokens found, not twice that as with a list of parts
+    joined at the end.
     """
 
-    def __init__(self, capacity: int, offset_dtype: type) -> None:
+    def __init__(self, total_chars: int, offset_dtype: type) -> None:
+        capacity = total_chars // 5 + 1024
         self.arrays = [np.empty(capacity, dtype=np.uint64), np.empty(capacity, dtype=offset_dtype),
                        np.empty(capacity, dtype=offset_dtype)]
-        self.size = 0
+        self.classes: np.ndarray | None = None  # None while every token weighs 1.0
+        self.size, self.total_chars, self.chars_done = 0, total_chars, 0
 
-    def append(self, *parts: np.ndarray) -> None:
-        needed = self.size + len(parts[0])
+    def append(self, hashes: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+               classes: np.ndarray | None, chars: int) -> None:
+        needed = self.size + len(hashes)
+        self.chars_done += chars
         if needed > len(self.arrays[0]):
-            capacity = max(needed, len(self.arrays[0]) * 3 // 2)
-            for array in self.arrays:
+            predicted = int(needed * self.total_chars / max(self.chars_done, 1) * 1.02) + 1024
+            capacity = max(needed, predicted)
+            for array in self.arrays + ([self.classes] if self.classes is not None else []):
                 array.resize(capacity, refcheck=False)
-        for array, part in zip(self.arrays, parts):
+        if classes is not None and self.classes is None:
+            self.classes = np.empty(len(self.arrays[0]), dtype=np.uint8)
+            self.classes[: self.size] = 0  # the class of a word
+        for array, part in zip(self.arrays, (hashes, starts, ends)):
             array[self.size : needed] = part
+        if self.classes is not None:
+            self.classes[self.size : needed] = 0 if classes is None else classes
         self.size = needed
 
-    def trimmed(self) -> list[np.ndarray]:
-        for array in self.arrays:
+    def trimmed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(hashes, starts, ends, weight classes or None), trimmed to the tokens found."""
+        for array in self.arrays + ([self.classes] if self.classes is not None else []):
             array.resize(self.size, refcheck=False)
-        return self.arrays
+        return (*self.arrays, self.classes)
 
 
 def text_chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
@@ -455,12 +490,12 @@ def _tokenize_chunk(texts: Sequence[str], mode: str) -> Tokens:
     np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1, out=bases[1:])
     codes = _code_points("\n".join(texts))
     info = _lookup(codes)
-    weights = None  # all 1.0
+    classes = None  # every token a word
     if mode == "char":
         starts, ends, hashes = _char_tokens(info)
-        weights = _char_weights(codes[starts])
+        classes = _char_weight_classes(codes[starts])
     elif mode == "auto":
-        starts, ends, hashes, weights = _auto_tokens(info, codes)
+        starts, ends, hashes, classes = _auto_tokens(info, codes)
     else:
         starts, ends, hashes = _word_tokens(info)
     # Token k belongs to text i when bases[i] <= starts[k] < bases[i + 1].
@@ -471,7 +506,7 @@ def _tokenize_chunk(texts: Sequence[str], mode: str) -> Tokens:
     shift = np.repeat(bases[:-1], offsets[1:] - offsets[:-1])
     offset_dtype = offset_type(int(bases[-1]))
     return Tokens(
-        hashes, (starts - shift).astype(offset_dtype), (ends - shift).astype(offset_dtype), offsets, weights
+        hashes, (starts - shift).astype(offset_dtype), (ends - shift).astype(offset_dtype), offsets, classes
     )
 
 
@@ -629,8 +664,13 @@ UNSPACED_SCRIPTS: tuple[tuple[str, int, int, int], ...] = (
 # kanji and kana words, Thai 3.24 letters (4.13 code points, marks included) per word;
 # English and Dutch 4.4-4.5 letters per word.
 SCRIPT_WEIGHTS = {"han": 0.6, "kana": 0.6, "brahmic": 0.3, "letter": 0.22}
-_AUTO_WEIGHTS = np.array([1.0, SCRIPT_WEIGHTS["han"], SCRIPT_WEIGHTS["kana"], SCRIPT_WEIGHTS["brahmic"]], dtype=np.float32)
-_CHAR_WEIGHTS = np.array([SCRIPT_WEIGHTS["letter"], *_AUTO_WEIGHTS[1:]], dtype=np.float32)
+# Tokens keep their weight as a class: 0 a word, 1-3 a letter of an unspaced script (the
+# script classes of _script_table), 4 any other letter made a token by char mode.
+_WEIGHT_OF_CLASS = np.array(
+    [1.0, SCRIPT_WEIGHTS["han"], SCRIPT_WEIGHTS["kana"], SCRIPT_WEIGHTS["brahmic"], SCRIPT_WEIGHTS["letter"]],
+    dtype=np.float32,
+)
+_LETTER_CLASS = 4
 # No letter of UNSPACED_SCRIPTS has an info value below this one (Thai is the first block):
 # only positions at or above it are looked up.
 _FIRST_UNSPACED_INFO = 0x0E00 + 1
@@ -672,15 +712,18 @@ def _script_classes(codes: np.ndarray) -> np.ndarray:
     return classes
 
 
-def _char_weights(codes: np.ndarray) -> np.ndarray:
-    """Words per char-mode token, from the code points of the tokens' letters."""
-    return _CHAR_WEIGHTS[_script_classes(codes)]
+def _char_weight_classes(codes: np.ndarray) -> np.ndarray:
+    """Weight classes of char-mode tokens, from the code points of the tokens' letters."""
+    classes = _script_classes(codes).astype(np.uint8)
+    classes[classes == 0] = _LETTER_CLASS
+    return classes
 
 
 def _auto_tokens(info: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Word tokens for spaced scripts, char tokens for unspaced ones, in text order.
 
-    Returns (starts, ends, hashes, weights); weights is None when every token is a word.
+    Returns (starts, ends, hashes, weight classes); the classes are None when every
+    token is a word.
     The hashes are those of word mode for the word tokens and of char mode for the char
     tokens, so text in only one kind of script tokenizes as in that mode.
     """
@@ -715,12 +758,12 @@ def _auto_tokens(info: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.nd
     starts = np.concatenate([word_starts, char_starts])
     # A stable sort of two sorted runs is a linear merge (NumPy's timsort/radix sort).
     order = np.argsort(starts, kind="stable")
-    weights = np.concatenate([np.ones(len(word_starts), dtype=np.float32), _AUTO_WEIGHTS[candidate_classes[hit]]])
+    classes = np.concatenate([np.zeros(len(word_starts), dtype=np.uint8), candidate_classes[hit].astype(np.uint8)])
     return (
         starts[order],
         np.concatenate([word_ends, char_ends])[order],
         np.concatenate([word_hashes, char_hashes])[order],
-        weights[order],
+        classes[order],
     )
 
 
