@@ -10,6 +10,8 @@ import pytest
 
 import dedup
 from dedup import clean, clean_many, find_repeats, remove_spans
+from dedup.repeats import RepeatParams, align, prepare, prepare_alone
+from news_texts import word_soup
 
 ENGLISH = [
     "The regional water board decided on Monday to raise the dikes along the eastern river by half a metre over the next ten years.",
@@ -320,3 +322,48 @@ def test_random_text_over_few_words_stays_as_written():
 def test_clean_many_rejects_a_non_iterable_by_name():
     with pytest.raises(TypeError, match="texts must be an iterable of str, got NoneType"):
         clean_many(None)
+
+
+# --- texts prepared alone (long texts: less memory, the same repeats) ------------------
+
+CHINESE = (
+    "市议会周二晚上决定把市场广场旁的旧图书馆改建成文化中心。"
+    "这座建筑自从图书馆搬到火车站旁的新楼以来已经空置了三年。"
+    "负责的副市长说，文化中心将有一个剧场、一家咖啡馆和给附近孩子上音乐课的教室。"
+)
+
+
+def alone_cases():
+    english, dutch = article(ENGLISH), article(DUTCH)
+    edited = english.replace("Monday", "Tuesday").replace("four hundred", "five hundred")
+    return {
+        "doubled": english + "\n\n" + english,
+        "edited copy": dutch + "\n\n" + english + " " + edited,
+        "chinese": CHINESE + "\n\n" + CHINESE.replace("三年", "四年") + CHINESE,
+        "mixed scripts": english + CHINESE + " " + english + CHINESE,
+        "phrase many times": "Breaking news: " + "buy now and save " * 300 + "today.",
+        "no repeat": english,
+        "two words": "hello world",
+        "empty": "",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(alone_cases()))
+@pytest.mark.parametrize("ngram, mode", [(5, "auto"), (3, "word"), (1, "auto"), (4, "char")])
+def test_a_text_prepared_alone_aligns_as_when_prepared_with_others(name, ngram, mode):
+    text = alone_cases()[name]
+    params = RepeatParams(ngram=ngram, mode=mode, min_length=8)
+    alone = align(prepare_alone(text, ngram, mode), (), params)
+    assert alone == align(prepare([text], ngram, mode)[0], (), params)
+    if name == "doubled" or (name == "chinese" and mode != "word"):
+        assert alone  # the cases exercise real repeats
+
+
+def test_a_text_of_over_a_million_characters_loses_its_repeats_and_nothing_else():
+    # Long texts are prepared alone (in less memory); the result is that of any text.
+    blocks = [word_soup(seed, 120) for seed in range(1400)]
+    text = "\n\n".join(blocks + blocks[::50])
+    assert len(text) > 1_000_000
+    cleaned = clean(text)
+    assert cleaned == "\n\n".join(blocks)
+    assert clean_many([text[:300_000] + "\n\n" + text[:300_000]]) == [text[:300_000]]

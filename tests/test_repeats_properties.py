@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import dedup
+from dedup.repeats import RepeatParams, align, prepare, prepare_alone
 
 # Modest and derandomized by default, so CI is fast and repeatable; set
 # DEDUP_HYPOTHESIS_EXAMPLES=1000 for a deeper, randomized local search.
@@ -432,3 +433,12 @@ def test_results_do_not_depend_on_pythonhashseed():
     assert any(repeats for _, repeats in here), "the sample should contain texts with repeats"
     for seed in ("1", "4242"):
         assert _run_child(texts, seed) == here, f"results differ with PYTHONHASHSEED={seed}"
+
+
+@SETTINGS
+@given(st.one_of(planted().map(lambda p: p[0]), unicode_with_repeat(), ANY_TEXT), st.sampled_from([1, 3, 5]))
+def test_a_text_prepared_alone_has_the_repeats_of_a_text_prepared_in_a_batch(text, ngram):
+    # prepare_alone (long texts) knows tokens and shingles by their first occurrence
+    # instead of their hash: the same equalities, so the same repeats.
+    params = RepeatParams(ngram=ngram, min_length=6)
+    assert align(prepare_alone(text, ngram), (), params) == align(prepare([text, "other"], ngram)[0], (), params)
