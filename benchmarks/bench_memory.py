@@ -5,8 +5,9 @@
 
 The text is built from the corpus articles, joined by blank lines, until it reaches the
 size (UTF-8 megabytes). ``--synthetic`` writes the articles instead: ``han`` (random Han characters: one
-token per 3 bytes), ``short-words`` (random words of 1-4 letters: the most tokens per
-byte a spaced script gives), both the hardest cases for memory per byte of text; or
+token per 3 bytes), ``short-words`` (random words of 1-4 letters: about 3.6 bytes per
+token), the hardest cases for memory per byte of text that real text comes near;
+``letters`` (one letter or digit per word: 2 bytes per token), the extreme; or
 ``zh``, ``ja``, ``th`` (``scripts_corpus.py``: sentences from a few dozen templates, so
 nearly every sentence repeats parts of earlier ones: a stress test of the engine's
 speed more than of its memory). Beyond the corpus, every later pass over it replaces every 4th
@@ -53,17 +54,19 @@ def synthetic_articles(kind: str, megabytes: float, seed: int = 0) -> list[str]:
 
 
 # Random text: (words of a sentence, how words are joined, sentence end, sentences joined).
-RANDOM_WORDS = {"short-words": (" ", ".", " "), "han": ("", "。", "")}
+RANDOM_WORDS = {"short-words": (" ", ".", " "), "letters": (" ", ".", " "), "han": ("", "。", "")}
 
 
 def random_word_articles(kind: str, n: int, seed: str) -> list[str]:
     """Articles of random words: ``short-words``, words of 1-4 Latin letters (about 3.6
-    bytes of text per token); ``han``, random Han characters (3 bytes per token) with
-    Chinese punctuation. Sentences of 6-16 words (Han: 10-40 characters, a comma inside)."""
+    bytes of text per token); ``letters``, one letter or digit each (2 bytes per token);
+    ``han``, random Han characters (3 bytes per token) with Chinese punctuation. Sentences of 6-16 words (Han: 10-40 characters, a comma inside)."""
     join, end, between = RANDOM_WORDS[kind]
     rng = random.Random(seed)
     if kind == "han":
         vocabulary = [chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(3000)]
+    elif kind == "letters":  # one-letter words: 2 bytes of text per token, the extreme
+        vocabulary = list("abcdefghijklmnopqrstuvwxyz0123456789")
     else:
         vocabulary = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(1, 4))) for _ in range(5000)]
     articles = []

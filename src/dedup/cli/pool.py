@@ -21,6 +21,9 @@ from ..io import Record
 _CHUNKS_PER_JOB_IN_FLIGHT = 3
 
 
+# How long a failed run waits for its workers to stop before killing them.
+_STOP_SECONDS = 5.0
+
 # How often a worker checks that the process that started it still runs.
 _PARENT_CHECK_SECONDS = 1.0
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -133,9 +136,24 @@ class OrderedPool:
     def close(self, ok: bool) -> None:
         if self._pool is None:
             return
-        if not ok:
-            # Stop at once: workers are busy with chunks whose results nobody will read.
-            for process in list(getattr(self._pool, "_processes", {}).values()):
-                process.terminate()
-        self._pool.shutdown(wait=True, cancel_futures=not ok)
-        self._pool = None
+        pool, self._pool = self._pool, None
+        if ok:
+            pool.shutdown(wait=True)
+            return
+        # Stop at once: workers are busy with chunks whose results nobody will read. Every
+        # wait is bounded: a worker that ignores SIGTERM is killed, and the executor's
+        # manager thread (joined again at interpreter exit) gets a few seconds to see
+        # its workers gone.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + _STOP_SECONDS
+        for process in processes:
+            process.join(max(deadline - time.monotonic(), 0.0))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(max(deadline - time.monotonic(), 1.0))
