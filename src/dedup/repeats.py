@@ -531,39 +531,22 @@ class _Runs:
         return len(self.copy_start)
 
 
-def _seed_runs(query: PreparedText, source: PreparedText, same: bool, ngram: int) -> _Runs:
+def _seed_runs(query: PreparedText, source: PreparedText, same: bool, params: RepeatParams) -> _Runs:
     """Runs of seeds (shared shingles) on one diagonal, with tandem runs grouped.
 
     Every query shingle found in the source points to its first occurrence there (in the
-    query itself: its first occurrence, when that is earlier).
+    query itself: its first occurrence, when that is earlier). A run of a single shingle
+    is an n-word coincidence more often than copied text (copied text matches for longer
+    between two edits): such runs are dropped, which keeps repetitive text linear; the
+    extension picks up copied words they would have added. Tandem runs are kept.
     """
-    q = query.shingles
-    count = len(q)
-    if same:
-        if count < 2:
-            return _empty_runs()
-        first = query.first_occurrences()
-        anchors = np.flatnonzero(first < np.arange(count, dtype=first.dtype))
-    else:
-        s = source.shingles
-        if count == 0 or len(s) == 0:
-            return _empty_runs()
-        order = np.argsort(s, kind="stable")  # stable: the first of equal hashes comes first
-        ordered = s[order]
-        slot = np.minimum(np.searchsorted(ordered, q), len(s) - 1)
-        anchors = np.flatnonzero(ordered[slot] == q)
-        first = np.zeros(count, dtype=np.int64)
-        first[anchors] = order[slot[anchors]]
-    if len(anchors) == 0:
+    ngram = params.ngram
+    count = len(query.shingles)
+    if count < (2 if same else 1) or (not same and len(source.shingles) == 0):
         return _empty_runs()
-    positions = first[anchors]
-    diagonals = anchors - positions
-    starts_run = np.empty(len(anchors), dtype=bool)
-    starts_run[0] = True
-    starts_run[1:] = (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)
-    run_first = anchors[starts_run]
-    run_source = positions[starts_run]
-    run_length = np.diff(np.append(np.flatnonzero(starts_run), len(anchors)))
+    run_first, run_source, run_length = _exact_runs(count, _anchors_within(query) if same else _anchors_in(query, source))
+    if len(run_first) == 0:
+        return _empty_runs()
     # Shingle k of a text covers tokens [k, k + ngram); a text shorter than ngram has one
     # shingle covering all its tokens.
     width_q = min(ngram, len(query))
@@ -574,19 +557,83 @@ def _seed_runs(query: PreparedText, source: PreparedText, same: bool, ngram: int
     # Tandem runs: consecutive runs that repeat the same source passage back to back
     # ("S S S", "ha ha ha ...") are one repeat of one copy of the passage.
     joins = (run_first[1:] == run_first[:-1] + run_length[:-1]) & (run_source[1:] == run_source[:-1])
-    if not joins.any():
-        return _Runs(copy_start, copy_end, source_start, source_end, np.zeros(len(run_first), dtype=np.int64))
-    group_starts = np.flatnonzero(np.r_[True, ~joins])
-    group_ends = np.r_[group_starts[1:], len(run_first)] - 1
-    tandem = group_ends > group_starts
-    period = np.where(tandem, run_first[np.minimum(group_starts + 1, len(run_first) - 1)] - run_first[group_starts], 0)
-    return _Runs(
-        copy_start[group_starts],
-        copy_end[group_ends],
-        source_start[group_starts],
-        np.where(tandem, source_start[group_starts] + period, source_end[group_starts]),
-        period,
-    )
+    if joins.any():
+        group_starts = np.flatnonzero(np.r_[True, ~joins])
+        group_ends = np.r_[group_starts[1:], len(run_first)] - 1
+        tandem = group_ends > group_starts
+        period = np.where(tandem, run_first[np.minimum(group_starts + 1, len(run_first) - 1)] - run_first[group_starts], 0)
+        copy_start, copy_end = copy_start[group_starts], copy_end[group_ends]
+        source_start, source_end = (
+            source_start[group_starts],
+            np.where(tandem, source_start[group_starts] + period, source_end[group_starts]),
+        )
+    else:
+        period = np.zeros(len(run_first), dtype=np.int64)
+    shortest = ngram + 1 if params.min_length > ngram else 1
+    keep = (period > 0) | (copy_end - copy_start >= shortest)
+    # Token positions fit 32 bits: a repetitive text has millions of runs.
+    index_type = np.int32 if max(len(query), len(source)) < 2**31 else np.int64
+    return _Runs(*(a[keep].astype(index_type) for a in (copy_start, copy_end, source_start, source_end, period)))
+
+
+# Seeds are found in blocks of this many query shingles: their temporaries stay small.
+_SEED_BLOCK = 1 << 16
+
+
+def _anchors_within(query: PreparedText) -> Callable[[int, int], tuple[np.ndarray, np.ndarray]]:
+    """Seeds of query shingles ``lo .. hi`` in the query's earlier part: (query positions,
+    positions of their first occurrences)."""
+    first = query.first_occurrences()
+
+    def anchors(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        block = first[lo:hi]
+        found = np.flatnonzero(block < np.arange(lo, lo + len(block), dtype=block.dtype))
+        return found + lo, block[found]
+
+    return anchors
+
+
+def _anchors_in(query: PreparedText, source: PreparedText) -> Callable[[int, int], tuple[np.ndarray, np.ndarray]]:
+    """Seeds of query shingles ``lo .. hi`` in another text: (query positions, positions
+    of the first occurrences in the source)."""
+    order = np.argsort(source.shingles, kind="stable")  # stable: the first of equal hashes comes first
+    ordered = source.shingles[order]
+
+    def anchors(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        q = query.shingles[lo:hi]
+        slot = np.minimum(np.searchsorted(ordered, q), len(ordered) - 1)
+        found = np.flatnonzero(ordered[slot] == q)
+        return found + lo, order[slot[found]]
+
+    return anchors
+
+
+def _exact_runs(count: int, anchors_of: Callable[[int, int], tuple[np.ndarray, np.ndarray]]):
+    """(first query position, first source position, length in shingles) of every run of
+    seeds on one diagonal, found block by block."""
+    firsts, sources, start_indices = [], [], []
+    seen = 0  # seeds before this block
+    previous = None  # (position, diagonal) of the last seed of the blocks before
+    for lo in range(0, count, _SEED_BLOCK):
+        anchors, positions = anchors_of(lo, min(lo + _SEED_BLOCK, count))
+        if len(anchors) == 0:
+            continue
+        diagonals = anchors - positions
+        starts_run = np.empty(len(anchors), dtype=bool)
+        starts_run[0] = previous is None or anchors[0] != previous[0] + 1 or diagonals[0] != previous[1]
+        starts_run[1:] = (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)
+        where = np.flatnonzero(starts_run)
+        firsts.append(anchors[where])
+        sources.append(positions[where].astype(np.int64))
+        start_indices.append(where + seen)
+        seen += len(anchors)
+        previous = (int(anchors[-1]), int(diagonals[-1]))
+    if not firsts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    run_first, run_source = np.concatenate(firsts), np.concatenate(sources)
+    run_length = np.diff(np.append(np.concatenate(start_indices), seen))
+    return run_first, run_source, run_length
 
 
 # first_occurrences sorts a long text's shingles in parts of about this many (grouped by
@@ -660,7 +707,7 @@ def _empty_runs() -> _Runs:
 
 def _align_pair(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> list[_Span]:
     same = index is None
-    runs = _seed_runs(query, source, same, params.ngram)
+    runs = _seed_runs(query, source, same, params)
     if not len(runs):
         return []
     spans: list[_Span] = []
@@ -709,18 +756,12 @@ _CHAIN_BLOCK = 4096
 
 def _chains(runs: _Runs, query: PreparedText, same: bool, params: RepeatParams) -> _Chains:
     """Runs (by index) joined into chains that move forward in both copy and source.
-
-    A run of a single shingle is an n-word coincidence more often than copied text
-    (copied text matches for longer between two edits): such runs do not start or join
-    chains, which keeps repetitive text linear; the extension picks up copied words
-    they would have added. Tandem runs stand alone.
-    """
+    Tandem runs stand alone."""
     n, max_gap = params.ngram, params.max_gap
     # Words added in a copy: inside one text a re-pasted, updated copy may gain whole
     # sentences (removed with it); a passage taken from another text only loses or
     # changes words, and a sentence between two taken passages is the text's own.
     added = max_gap if same else min(3, n)
-    shortest = n + 1 if params.min_length > n else 1
     chain_of = np.full(len(runs), -1, dtype=np.int32 if len(runs) < 2**31 else np.int64)
     count = 0
     # Open chains: [chain number, copy end and source end of its last run, words matched].
@@ -735,8 +776,6 @@ def _chains(runs: _Runs, query: PreparedText, same: bool, params: RepeatParams) 
             if period[r]:
                 numbers[r] = count
                 count += 1
-                continue
-            if ce[r] - cs[r] < shortest:
                 continue
             active = [c for c in active if cs[r] - c[1] <= added]
             best = None
