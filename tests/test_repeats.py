@@ -6,11 +6,12 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import dedup
 from dedup import clean, clean_many, find_repeats, remove_spans
-from dedup.repeats import RepeatParams, align, prepare, prepare_alone
+from dedup.repeats import RepeatParams, align, extend_edge, extend_edges, prepare, prepare_alone
 from news_texts import word_soup
 
 ENGLISH = [
@@ -367,3 +368,35 @@ def test_a_text_of_over_a_million_characters_loses_its_repeats_and_nothing_else(
     cleaned = clean(text)
     assert cleaned == "\n\n".join(blocks)
     assert clean_many([text[:300_000] + "\n\n" + text[:300_000]]) == [text[:300_000]]
+
+
+def test_edges_extended_together_end_where_each_extended_alone_ends():
+    # extend_edges (one vectorised alignment for many edges) follows extend_edge cell for
+    # cell, ties included: checked on repetitive text, where alignments run long.
+    rng = random.Random(5)
+    vocabulary = "the a of to in and council said on monday bridge river spring years delays".split()
+
+    def text(n):
+        return " ".join(rng.choice(vocabulary) + rng.choice(["", "", "", ".", ",", ".\n\n"]) for _ in range(n))
+
+    checked = 0
+    for _ in range(40):
+        first, second = text(rng.randint(5, 250)), text(rng.randint(5, 250))
+        query, source = prepare([first, second if rng.random() < 0.5 else first], 3)
+        params = RepeatParams(ngram=rng.choice([1, 3, 5]), max_gap=rng.choice([0, 5, 40]))
+        for step in (1, -1):
+            copy_edges = [rng.randint(0, len(query)) for _ in range(30)]
+            source_edges = [rng.randint(0, len(source)) for _ in range(30)]
+            if step > 0:
+                copy_rooms = [rng.randint(-2, len(query) - e) for e in copy_edges]
+                source_rooms = [rng.randint(-2, len(source) - e) for e in source_edges]
+            else:
+                copy_rooms = [rng.randint(-2, e) for e in copy_edges]
+                source_rooms = [rng.randint(-2, e) for e in source_edges]
+            together = extend_edges(query, source, np.array(copy_edges), np.array(source_edges), step,
+                                    np.array(copy_rooms), np.array(source_rooms), params)
+            for k in range(30):
+                alone = extend_edge(query, source, copy_edges[k], source_edges[k], step, copy_rooms[k], source_rooms[k], params)
+                assert alone == tuple(int(column[k]) for column in together)
+                checked += alone != (copy_edges[k], source_edges[k], 0)
+    assert checked > 300  # hundreds of edges moved: the check is not on empty alignments only

@@ -711,23 +711,51 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
     if not len(runs):
         return []
     spans: list[_Span] = []
-    pending: list[list[int]] = []
     chains = _chains(runs, query, same, params)
-    while pending or chains:
-        chain = _without_weak_ends(pending.pop() if pending else chains.pop(), runs, params.ngram, query, source)
-        span = _verified(chain, runs, query, source, index, params)
-        if span is not None:
-            spans.append(span)
-        elif len(chain) > 1:
-            # A chain that fails as a whole (bridged over a long dropped or changed
-            # stretch) may hold repeats on either side of its widest gap.
-            gaps = [
-                max(runs.copy_start[b] - runs.copy_end[a], runs.source_start[b] - runs.source_end[a])
-                for a, b in zip(chain, chain[1:])
-            ]
-            cut = int(np.argmax(gaps)) + 1
-            pending += [chain[:cut], chain[cut:]]
+    while chains:
+        wave = [_without_weak_ends(chains.pop(), runs, params.ngram, query, source) for _ in range(min(_WAVE, len(chains)))]
+        outcome = _verified_wave(wave, runs, query, source, index, params)
+        # Spans in the order of a depth-first walk: a chain, then the parts of a chain
+        # that failed (its later part first), then the next chain.
+        for chain in wave:
+            pending = [tuple(chain)]
+            while pending:
+                span, parts = outcome[pending.pop()]
+                if span is not None:
+                    spans.append(span)
+                pending += parts
     return spans
+
+
+def _verified_wave(wave, runs, query, source, index, params) -> dict:
+    """``{chain: (span or None, parts)}`` for the chains of a wave and, level by level,
+    the parts of those that fail: a chain that fails as a whole (bridged over a long
+    dropped or changed stretch) may hold repeats on either side of its widest gap. The
+    edge extensions of each level are computed together (one vectorised alignment)."""
+    outcome: dict[tuple[int, ...], tuple[_Span | None, list[tuple[int, ...]]]] = {}
+    level = wave
+    while level:
+        extend = _Extensions(query, source, params)
+        if len(level) >= _BATCH_MIN:
+            extend.prepare(level, runs, index is None)
+        next_level = []
+        for chain in level:
+            span = _verified(chain, runs, query, source, index, params, extend)
+            parts: list[tuple[int, ...]] = []
+            if span is None and len(chain) > 1:
+                gaps = [
+                    max(runs.copy_start[b] - runs.copy_end[a], runs.source_start[b] - runs.source_end[a])
+                    for a, b in zip(chain, chain[1:])
+                ]
+                cut = int(np.argmax(gaps)) + 1
+                parts_lists = [
+                    _without_weak_ends(part, runs, params.ngram, query, source) for part in (chain[:cut], chain[cut:])
+                ]
+                next_level += parts_lists
+                parts = [tuple(part) for part in parts_lists]
+            outcome[tuple(chain)] = (span, parts)
+        level = next_level
+    return outcome
 
 
 class _Chains:
@@ -839,7 +867,13 @@ def _without_weak_ends(chain: list[int], runs: _Runs, ngram: int, query: Prepare
 
 
 def _verified(
-    chain: list[int], runs: _Runs, query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams
+    chain: list[int],
+    runs: _Runs,
+    query: PreparedText,
+    source: PreparedText,
+    index: int | None,
+    params: RepeatParams,
+    extend: "_Extensions",
 ) -> _Span | None:
     """The chain as a verified span (extended, snapped, checked), or None."""
     n = params.ngram
@@ -875,14 +909,12 @@ def _verified(
     # Gapped extension at both edges. Inside one text the copy stays after its source.
     left_copy_limit = source_end if same else 0
     edge = copy_start
-    copy_start, source_start, extra = _extend(
-        query, source, copy_start, source_start, -1, copy_start - left_copy_limit, source_start, params
-    )
+    copy_start, source_start, extra = extend(copy_start, source_start, -1, copy_start - left_copy_limit, source_start)
     matched += _share_in_words(query, copy_start, edge, extra)
     right_source_limit = copy_start if same else len(source)
     edge = copy_end
-    copy_end, source_end, extra = _extend(
-        query, source, copy_end, source_end, +1, len(query) - copy_end, max(right_source_limit - source_end, 0), params
+    copy_end, source_end, extra = extend(
+        copy_end, source_end, +1, len(query) - copy_end, max(right_source_limit - source_end, 0)
     )
     matched += _share_in_words(query, edge, copy_end, extra)
     if same and source_end > copy_start:
@@ -941,7 +973,179 @@ def _share_in_words(query: PreparedText, first: int, end: int, matched_tokens: i
     return query.words(first, end) * matched_tokens / (end - first) if end > first else 0.0
 
 
-def _extend(
+# Chains are verified in waves of this many; a wave of at least _BATCH_MIN chains has
+# its edge extensions computed together (below that, one by one is faster).
+_WAVE = 4096
+_BATCH_MIN = 32
+
+
+class _Extensions:
+    """``extend_edge`` for one (query, source) pair, called as ``extend(copy_edge,
+    source_edge, step, copy_room, source_room)``: answered from the results computed
+    together by :meth:`prepare`, else computed alone."""
+
+    def __init__(self, query: PreparedText, source: PreparedText, params: RepeatParams) -> None:
+        self.query, self.source, self.params = query, source, params
+        self.reach = params.max_gap + params.ngram
+        self.known: dict[tuple[int, int, int, int, int], tuple[int, int, int]] = {}
+
+    def _key(self, copy_edge: int, source_edge: int, step: int, copy_room: int, source_room: int) -> tuple:
+        return (copy_edge, source_edge, step, min(copy_room, self.reach), min(source_room, self.reach))
+
+    def __call__(self, copy_edge: int, source_edge: int, step: int, copy_room: int, source_room: int) -> tuple[int, int, int]:
+        found = self.known.get(self._key(copy_edge, source_edge, step, copy_room, source_room))
+        if found is not None:
+            return found
+        return extend_edge(self.query, self.source, copy_edge, source_edge, step, copy_room, source_room, self.params)
+
+    def prepare(self, chains: list[list[int]], runs: _Runs, same: bool) -> None:
+        """Extend the edges of ``chains`` as ``_verified`` will ask for them: every left
+        edge, then every right edge (whose room depends on where the left one went)."""
+        first = np.array([c[0] for c in chains])
+        last = np.array([c[-1] for c in chains])
+        plain = runs.period[first] == 0  # tandem runs are not extended
+        first, last = first[plain], last[plain]
+        copy_start = runs.copy_start[first].astype(np.int64)
+        source_start = runs.source_start[first].astype(np.int64)
+        copy_end = runs.copy_end[last].astype(np.int64)
+        source_end = runs.source_end[last].astype(np.int64)
+        left_room = copy_start - (source_end if same else 0)
+        new_start, _, _ = self._prepare_edges(copy_start, source_start, -1, left_room, source_start)
+        right_limit = new_start if same else np.full(len(copy_end), len(self.source))
+        self._prepare_edges(copy_end, source_end, +1, len(self.query) - copy_end, np.maximum(right_limit - source_end, 0))
+
+    def _prepare_edges(self, copy_edges, source_edges, step, copy_rooms, source_rooms):
+        result = extend_edges(self.query, self.source, copy_edges, source_edges, step, copy_rooms, source_rooms, self.params)
+        for key, value in zip(
+            zip(copy_edges.tolist(), source_edges.tolist(), [step] * len(copy_edges),
+                np.minimum(copy_rooms, self.reach).tolist(), np.minimum(source_rooms, self.reach).tolist()),
+            zip(*(r.tolist() for r in result)),
+        ):
+            self.known[key] = value
+        return result
+
+
+def extend_edges(
+    query: PreparedText,
+    source: PreparedText,
+    copy_edges: np.ndarray,
+    source_edges: np.ndarray,
+    step: int,
+    copy_rooms: np.ndarray,
+    source_rooms: np.ndarray,
+    params: RepeatParams,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``extend_edge`` for many edges at once (arrays in, arrays out): the same banded X-drop
+    alignment, one NumPy step per row for all edges, equal to ``extend_edge`` edge by edge."""
+    reach = params.max_gap + params.ngram
+    copy_edges = np.asarray(copy_edges, dtype=np.int64)
+    source_edges = np.asarray(source_edges, dtype=np.int64)
+    rows_room = np.minimum(np.asarray(copy_rooms, dtype=np.int64), reach)
+    cols_room = np.minimum(np.asarray(source_rooms, dtype=np.int64), reach)
+    moved = np.zeros((len(copy_edges), 3), dtype=np.int64)  # rows, columns, words matched
+    live = np.flatnonzero((rows_room > 0) & (cols_room > 0))
+    for lo in range(0, len(live), _LANES):  # the working arrays: about 1 KB per lane
+        part = live[lo : lo + _LANES]
+        moved[part] = _banded_x_drop(
+            query, source, copy_edges[part], source_edges[part], step, rows_room[part], cols_room[part]
+        )
+    return copy_edges + step * moved[:, 0], source_edges + step * moved[:, 1], moved[:, 2]
+
+
+_WIDTH = 2 * _BAND + 1
+_CELLS = np.arange(_WIDTH)
+_LANES = 1024  # edges aligned together at most
+_NO_SCORE = -(1 << 30)
+
+
+def _banded_x_drop(query, source, copy_edges, source_edges, step, rows_room, cols_room) -> np.ndarray:
+    """(rows, columns, matches) of the best cell of every edge's alignment (see ``extend_edge``,
+    which this follows cell for cell, ties included). Lanes: one edge each; a lane leaves
+    when its alignment ends (its rows run out or the X-drop stops it)."""
+    lanes = len(copy_edges)
+    rows, cols = int(rows_room.max()), int(cols_room.max())
+    row_steps, col_steps = np.arange(rows + 1), np.arange(cols + 1)
+    behind = 1 if step < 0 else 0  # leftwards, row i's word is the one before the edge's (i-1)th
+    q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
+    copy_at = copy_edges[:, None] + step * row_steps[None, :rows] - behind
+    source_at = source_edges[:, None] + step * col_steps[None, :cols] - behind
+    # words[l, i-1]: the copy word of row i; padded[l, j + _BAND]: the source word of column j
+    # (padding and words beyond a lane's room are -1 / -2: they never match).
+    words = np.where(row_steps[None, :rows] < rows_room[:, None],
+                     q_tokens[np.clip(copy_at, 0, len(q_tokens) - 1)].astype(np.int64), -1)
+    # (Wide enough for every band cell of every row: columns reach rows + _BAND.)
+    width = max(rows, cols) + 2 * _BAND + 2
+    padded = np.full((lanes, width), -2, dtype=np.int64)
+    padded[:, _BAND + 1 : _BAND + 1 + cols] = np.where(
+        col_steps[None, :cols] < cols_room[:, None], s_tokens[np.clip(source_at, 0, len(s_tokens) - 1)].astype(np.int64), -2
+    )
+    copy_bound = query.boundaries.at(copy_edges[:, None] + step * row_steps[None, :])
+    source_bound = np.zeros((lanes, width), dtype=bool)
+    source_bound[:, _BAND : _BAND + cols + 1] = source.boundaries.at(source_edges[:, None] + step * col_steps[None, :])
+    score = np.full((lanes, _WIDTH), _NO_SCORE, dtype=np.int64)
+    matches = np.zeros((lanes, _WIDTH), dtype=np.int64)
+    score[:, _BAND] = 0
+    first_columns = _CELLS[_BAND + 1 :] - _BAND
+    score[:, _BAND + 1 :] = np.where(first_columns[None, :] <= cols_room[:, None], -first_columns[None, :], _NO_SCORE)
+    best_value = np.where(copy_bound[:, 0] & source_bound[:, _BAND], _BOUNDARY_BONUS, 0).astype(np.int64)
+    best_score = np.zeros(lanes, dtype=np.int64)
+    best = np.zeros((lanes, 3), dtype=np.int64)
+    lane = np.arange(lanes)
+    for i in range(1, rows + 1):
+        going = i <= rows_room[lane]
+        if not going.all():
+            lane, score, matches, best_value, best_score = (
+                a[going] for a in (lane, score, matches, best_value, best_score)
+            )
+            if not len(lane):
+                break
+        columns = i - _BAND + _CELLS
+        inside = (columns[None, :] >= 0) & (columns[None, :] <= cols_room[lane][:, None])
+        # Diagonal (i-1, j-1): the same band slot.
+        same_word = words[lane, i - 1][:, None] == padded[lane[:, None], columns[None, :] + _BAND]
+        from_diagonal = (score > _NO_SCORE) & (columns[None, :] >= 1)
+        value = np.where(from_diagonal, score + np.where(same_word, 1, -1), _NO_SCORE)
+        matched = np.where(from_diagonal, matches + same_word, 0)
+        # Up (i-1, j): a word added in the copy, the next band slot; taken only when better.
+        up = np.full_like(score, _NO_SCORE - 1)
+        up[:, :-1] = score[:, 1:] - 1
+        take_up = up > value
+        value = np.where(take_up, up, value)
+        matched[:, :-1] = np.where(take_up[:, :-1], matches[:, 1:], matched[:, :-1])
+        value = np.where(inside, value, _NO_SCORE)
+        # Left (i, j-1): a word dropped from the copy, a running maximum along the row
+        # (minus one per step) that takes the cell's own value on ties.
+        coded = (value + _CELLS[None, :]) * 8 + _CELLS[None, :]
+        np.maximum.accumulate(coded, axis=1, out=coded)
+        origin = coded & 7
+        row = np.where(inside, (coded >> 3) - _CELLS[None, :], _NO_SCORE)
+        row_matches = np.where(inside, np.take_along_axis(matched, origin, axis=1), 0)
+        row_best = row.max(axis=1)
+        going = row_best >= best_score - _X_DROP
+        score, matches = row, row_matches
+        best_score = np.maximum(best_score, row_best)
+        # The best cell: the first of the highest, with the bonus at boundaries.
+        edited = (row_matches > 0) | ((i == 1) & (columns == 1))[None, :]
+        at_boundaries = copy_bound[lane, i][:, None] & source_bound[lane[:, None], columns[None, :] + _BAND]
+        values = np.where(row > _NO_SCORE, row + np.where(edited & at_boundaries, _BOUNDARY_BONUS, 0), 4 * _NO_SCORE)
+        cell = values.argmax(axis=1)
+        value_of_cell = values[np.arange(len(lane)), cell]
+        better = going & (value_of_cell > best_value)
+        if better.any():
+            best_value[better] = value_of_cell[better]
+            best[lane[better]] = np.stack(
+                [np.full(int(better.sum()), i), i - _BAND + cell[better], row_matches[better, cell[better]]], axis=1
+            )
+        if not going.all():
+            lane, score, matches, best_value, best_score = (
+                a[going] for a in (lane, score, matches, best_value, best_score)
+            )
+            if not len(lane):
+                break
+    return best
+
+
+def extend_edge(
     query: PreparedText,
     source: PreparedText,
     copy_edge: int,
@@ -1099,6 +1303,18 @@ class _Boundaries:
             # of the first token starting after it.
             tokens = np.searchsorted(starts[lo:hi], np.array(found, dtype=np.int64), side="right") + lo
             self._flags[tokens] = True
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        """``self(t)`` for every t of an array of token indices (same shape)."""
+        positions = np.asarray(positions)
+        inside = (positions > 0) & (positions < self._count)
+        if inside.any():
+            for block in np.unique(positions[inside] // self._BLOCK).tolist():
+                if not self._blocks_done[block]:
+                    self._find_block(block)
+        found = np.ones(positions.shape, dtype=bool)
+        found[inside] = self._flags[positions[inside]]
+        return found
 
     def line_break_before(self, t: int) -> bool:
         gap = self._gap(t)
