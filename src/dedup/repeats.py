@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from dataclasses import dataclass, fields, replace
 from typing import Callable, Iterable, Sequence
 
@@ -501,7 +502,7 @@ def align(
     return _to_repeats(query, sources, _resolve_overlaps(found, query, params.min_length))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Span:
     """A verified alignment in token coordinates: copy [copy_start, copy_end) of the query
     repeats [source_start, source_end) of source ``source`` (None: the query itself)."""
@@ -623,8 +624,8 @@ def _exact_runs(count: int, anchors_of: Callable[[int, int], tuple[np.ndarray, n
         starts_run[0] = previous is None or anchors[0] != previous[0] + 1 or diagonals[0] != previous[1]
         starts_run[1:] = (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)
         where = np.flatnonzero(starts_run)
-        firsts.append(anchors[where])
-        sources.append(positions[where].astype(np.int64))
+        firsts.append(anchors[where].astype(np.int32 if count < 2**31 else np.int64))
+        sources.append(positions[where])
         start_indices.append(where + seen)
         seen += len(anchors)
         previous = (int(anchors[-1]), int(diagonals[-1]))
@@ -714,68 +715,72 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
     chains = _chains(runs, query, same, params)
     while chains:
         wave = [_without_weak_ends(chains.pop(), runs, params.ngram, query, source) for _ in range(min(_WAVE, len(chains)))]
-        outcome = _verified_wave(wave, runs, query, source, index, params)
+        levels = _verified_wave(wave, runs, query, source, index, params)
         # Spans in the order of a depth-first walk: a chain, then the parts of a chain
         # that failed (its later part first), then the next chain.
-        for chain in wave:
-            pending = [tuple(chain)]
+        for k in range(len(wave)):
+            pending = [(0, k)]
             while pending:
-                span, parts = outcome[pending.pop()]
+                depth, k = pending.pop()
+                span, parts = levels[depth][0][k], levels[depth][1][k]
                 if span is not None:
                     spans.append(span)
-                pending += parts
+                if parts >= 0:
+                    pending += [(depth + 1, parts), (depth + 1, parts + 1)]
     return spans
 
 
-def _verified_wave(wave, runs, query, source, index, params) -> dict:
-    """``{chain: (span or None, parts)}`` for the chains of a wave and, level by level,
-    the parts of those that fail: a chain that fails as a whole (bridged over a long
-    dropped or changed stretch) may hold repeats on either side of its widest gap. The
-    edge extensions of each level are computed together (one vectorised alignment)."""
-    outcome: dict[tuple[int, ...], tuple[_Span | None, list[tuple[int, ...]]]] = {}
+def _verified_wave(wave, runs, query, source, index, params) -> list[tuple[list, list[int]]]:
+    """The chains of a wave verified and, level by level, the parts of those that fail: a
+    chain that fails as a whole (bridged over a long dropped or changed stretch) may hold
+    repeats on either side of its widest gap. The edge extensions of each level are
+    computed together (one vectorised alignment). Per level: (span or None per chain,
+    index of its first part in the next level or -1)."""
+    levels = []
     level = wave
     while level:
         extend = _Extensions(query, source, params)
         if len(level) >= _BATCH_MIN:
             extend.prepare(level, runs, index is None)
-        next_level = []
+        next_level: list[list[int]] = []
+        found, parts = [], []
         for chain in level:
             span = _verified(chain, runs, query, source, index, params, extend)
-            parts: list[tuple[int, ...]] = []
+            found.append(span)
             if span is None and len(chain) > 1:
                 gaps = [
                     max(runs.copy_start[b] - runs.copy_end[a], runs.source_start[b] - runs.source_end[a])
                     for a, b in zip(chain, chain[1:])
                 ]
                 cut = int(np.argmax(gaps)) + 1
-                parts_lists = [
+                parts.append(len(next_level))
+                next_level += [
                     _without_weak_ends(part, runs, params.ngram, query, source) for part in (chain[:cut], chain[cut:])
                 ]
-                next_level += parts_lists
-                parts = [tuple(part) for part in parts_lists]
-            outcome[tuple(chain)] = (span, parts)
+            else:
+                parts.append(-1)
+        levels.append((found, parts))
         level = next_level
-    return outcome
+    return levels
 
 
 class _Chains:
-    """Chains of runs, kept as one chain number per run (-1: in no chain) rather than as
-    lists of Python ints: a repetitive text has millions of runs. ``pop`` hands out the
-    chains last first, each as a list of run indices in query order."""
+    """Chains of runs as linked lists: the first run of every chain and the next run of
+    every run (-1: the last), 4 bytes each, rather than lists of Python ints (a repetitive
+    text has millions of runs). ``pop`` hands out the chains last first, each as a list
+    of run indices in query order."""
 
-    def __init__(self, chain_of: np.ndarray, count: int) -> None:
-        self._order = np.argsort(chain_of, kind="stable")  # by chain, runs in order
-        self._bounds = np.zeros(count + 1, dtype=np.int64)
-        np.cumsum(np.bincount(chain_of[chain_of >= 0], minlength=count), out=self._bounds[1:])
-        self._bounds += int(np.count_nonzero(chain_of < 0))
-        self._left = count
+    def __init__(self, heads: array, next_run: np.ndarray) -> None:
+        self._heads, self._next = heads, next_run
 
     def __len__(self) -> int:
-        return self._left
+        return len(self._heads)
 
     def pop(self) -> list[int]:
-        self._left -= 1
-        return self._order[self._bounds[self._left] : self._bounds[self._left + 1]].tolist()
+        chain = [self._heads.pop()]
+        while (following := int(self._next[chain[-1]])) >= 0:
+            chain.append(following)
+        return chain
 
 
 # _chains reads the runs in blocks of this many (as Python ints, fast one by one).
@@ -790,20 +795,20 @@ def _chains(runs: _Runs, query: PreparedText, same: bool, params: RepeatParams) 
     # sentences (removed with it); a passage taken from another text only loses or
     # changes words, and a sentence between two taken passages is the text's own.
     added = max_gap if same else min(3, n)
-    chain_of = np.full(len(runs), -1, dtype=np.int32 if len(runs) < 2**31 else np.int64)
-    count = 0
-    # Open chains: [chain number, copy end and source end of its last run, words matched].
+    index_code = "i" if len(runs) < 2**31 else "q"
+    heads = array(index_code)  # the first run of every chain, in the order chains start
+    next_run = np.full(len(runs), -1, dtype=np.int32 if index_code == "i" else np.int64)
+    # Open chains: [last run, copy end and source end of the last run, words matched].
     active: list[list[int]] = []
     for lo in range(0, len(runs), _CHAIN_BLOCK):
         hi = min(lo + _CHAIN_BLOCK, len(runs))
         cs, ce = runs.copy_start[lo:hi].tolist(), runs.copy_end[lo:hi].tolist()
         ss, se = runs.source_start[lo:hi].tolist(), runs.source_end[lo:hi].tolist()
         period = runs.period[lo:hi].tolist()
-        numbers = [-1] * (hi - lo)
+        links_from, links_to = [], []
         for r in range(hi - lo):
             if period[r]:
-                numbers[r] = count
-                count += 1
+                heads.append(lo + r)
                 continue
             active = [c for c in active if cs[r] - c[1] <= added]
             best = None
@@ -826,14 +831,17 @@ def _chains(runs: _Runs, query: PreparedText, same: bool, params: RepeatParams) 
                 if fits and (best is None or chain[3] > best[3]):
                     best = chain
             if best is None:
-                best = [count, 0, 0, 0]
-                count += 1
+                best = [lo + r, 0, 0, 0]
+                heads.append(lo + r)
                 active.append(best)
-            numbers[r] = best[0]
-            best[1], best[2] = ce[r], se[r]
+            else:
+                links_from.append(best[0])
+                links_to.append(lo + r)
+            best[0], best[1], best[2] = lo + r, ce[r], se[r]
             best[3] += ce[r] - cs[r]
-        chain_of[lo:hi] = numbers
-    return _Chains(chain_of, count)
+        if links_from:
+            next_run[links_from] = links_to
+    return _Chains(heads, next_run)
 
 
 def _without_weak_ends(chain: list[int], runs: _Runs, ngram: int, query: PreparedText, source: PreparedText) -> list[int]:
