@@ -412,8 +412,9 @@ def _find_in_batch(texts: Sequence[str], params: RepeatParams) -> list[list[Repe
     return results
 
 
-# A text longer than this (in characters) is prepared alone, by prepare_alone.
-_ALONE_CHARS = 1 << 20
+# A text longer than this (in characters) is prepared alone, by prepare_alone: below it,
+# the memory saved is smaller than the fixed costs of a call.
+_ALONE_CHARS = 1 << 18
 
 
 def prepare_alone(text: str, ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MODE) -> PreparedText:
@@ -639,7 +640,7 @@ def _exact_runs(count: int, anchors_of: Callable[[int, int], tuple[np.ndarray, n
 
 # first_occurrences sorts a long text's shingles in parts of about this many (grouped by
 # their top bits, so equal hashes share a part): the sort's temporaries stay those of one part.
-_SORT_PART = 1 << 18
+_SORT_PART = 1 << 16
 
 
 def first_occurrences(hashes: np.ndarray) -> np.ndarray:

@@ -352,14 +352,15 @@ def _tokenize_texts(texts: Sequence[str], mode: str) -> Tokens:
 _CHUNK_CHARS = 1 << 17
 
 
+# Pieces of a long text are tokenized in groups of at most about this many characters:
+# an eighth of a chunk, as the working arrays (about 100 bytes per character in "auto"
+# mode) are then a small share of the text's own size even for a text of a few hundred
+# kilobytes (and 16K characters still amortise NumPy's per-call overhead).
+_PIECE_CHARS = _CHUNK_CHARS // 8
 # A text longer than this is tokenized in pieces cut at spaces or newlines (which no token
-# spans), so the working arrays stay those of one piece
-# instead of growing with the text: one 50 MB text would otherwise need 2 GB.
-_LONG_TEXT = 2 * _CHUNK_CHARS
-# Pieces of a long text are tokenized in groups of about this many characters: a quarter
-# chunk, as the working arrays (about 100 bytes per character in "auto" mode) are then a
-# small share of the text's own size even for a text of a few megabytes.
-_PIECE_CHARS = _CHUNK_CHARS // 4
+# spans), so the working arrays stay those of one piece instead of growing with the
+# text: one 50 MB text would otherwise need 2 GB.
+_LONG_TEXT = 2 * _PIECE_CHARS
 
 
 def piece_bounds(text: str, size: int = _CHUNK_CHARS) -> list[int]:
@@ -416,11 +417,11 @@ def _tokenize_pieces(texts: Sequence[str], mode: str) -> Tokens:
     for owner, text in enumerate(texts):
         bounds = piece_bounds(text, _PIECE_CHARS) if len(text) > _LONG_TEXT else [0, len(text)]
         for start, end in zip(bounds[:-1], bounds[1:]):
-            group.append((owner, start, text[start:end]))
-            size += end - start + 1
-            if size >= _PIECE_CHARS:
+            if group and size + end - start > _PIECE_CHARS:  # groups of at most one piece's size
                 tokenize_group(size)
                 size = 0
+            group.append((owner, start, text[start:end]))
+            size += end - start + 1
     if group:
         tokenize_group(size)
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
