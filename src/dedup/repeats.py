@@ -385,8 +385,11 @@ class PreparedText:
     def has_repeated_shingle(self) -> bool:
         if len(self.shingles) < 2:
             return False
-        first = self.first_occurrences()
-        return bool((first != np.arange(len(first), dtype=first.dtype)).any())
+        if self._first_occurrences is not None:
+            first = self._first_occurrences
+            return bool((first != np.arange(len(first), dtype=first.dtype)).any())
+        ordered = np.sort(self.shingles)  # cheaper than first occurrences, which most texts never need
+        return bool((ordered[1:] == ordered[:-1]).any())
 
 
 def prepare(texts: Sequence[str], ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MODE) -> list[PreparedText]:
@@ -573,9 +576,12 @@ def _seed_runs(query: PreparedText, source: PreparedText, same: bool, params: Re
         period = np.zeros(len(run_first), dtype=np.int64)
     shortest = ngram + 1 if params.min_length > ngram else 1
     keep = (period > 0) | (copy_end - copy_start >= shortest)
+    arrays = (copy_start, copy_end, source_start, source_end, period)
+    if not keep.all():
+        arrays = tuple(a[keep] for a in arrays)
     # Token positions fit 32 bits: a repetitive text has millions of runs.
     index_type = np.int32 if max(len(query), len(source)) < 2**31 else np.int64
-    return _Runs(*(a[keep].astype(index_type) for a in (copy_start, copy_end, source_start, source_end, period)))
+    return _Runs(*(a.astype(index_type, copy=False) for a in arrays))
 
 
 # Seeds are found in blocks of this many query shingles: their temporaries stay small.

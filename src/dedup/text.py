@@ -507,7 +507,11 @@ def _tokenize_chunk(texts: Sequence[str], mode: str) -> Tokens:
     shift = np.repeat(bases[:-1], offsets[1:] - offsets[:-1])
     offset_dtype = offset_type(int(bases[-1]))
     return Tokens(
-        hashes, (starts - shift).astype(offset_dtype), (ends - shift).astype(offset_dtype), offsets, classes
+        hashes,
+        np.subtract(starts, shift, dtype=offset_dtype, casting="unsafe"),  # one pass, no int64 copy
+        np.subtract(ends, shift, dtype=offset_dtype, casting="unsafe"),
+        offsets,
+        classes,
     )
 
 
