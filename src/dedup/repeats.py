@@ -639,8 +639,14 @@ def _exact_runs(count: int, anchors_of: Callable[[int, int], tuple[np.ndarray, n
     if not firsts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    run_first, run_source = np.concatenate(firsts), np.concatenate(sources)
-    run_length = np.diff(np.append(np.concatenate(start_indices), seen))
+    if len(firsts) == 1:  # a text of one block (most): nothing to join
+        run_first, run_source, run_start = firsts[0], sources[0], start_indices[0]
+    else:
+        run_first, run_source = np.concatenate(firsts), np.concatenate(sources)
+        run_start = np.concatenate(start_indices)
+    run_length = np.empty(len(run_start), dtype=np.int64)
+    np.subtract(run_start[1:], run_start[:-1], out=run_length[:-1])
+    run_length[-1] = seen - run_start[-1]
     return run_first, run_source, run_length
 
 
@@ -1264,13 +1270,14 @@ class _Boundaries:
     extension asks about the same few tokens many times.
     """
 
-    _BLOCK = 1024
+    _BLOCK = 128
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text, self.tokens = text, tokens
         self._count = len(tokens.starts)
-        self._flags = np.zeros(self._count, dtype=bool)
-        self._blocks_done = np.zeros(self._count // self._BLOCK + 1, dtype=bool)
+        # Byte arrays: fast to read one by one from Python, and viewed by NumPy in ``at``.
+        self._flags = bytearray(self._count)
+        self._blocks_done = bytearray(self._count // self._BLOCK + 1)
 
     def _gap(self, t: int) -> str | None:
         if t <= 0 or t >= self._count:
@@ -1283,41 +1290,16 @@ class _Boundaries:
             return True
         if not self._blocks_done[t // self._BLOCK]:
             self._find_block(t // self._BLOCK)
-        return bool(self._flags[t])
+        return self._flags[t] == 1
 
     def flags(self, first: int, end: int, step: int = 1) -> list[bool]:
-        """``[self(t) for t in range(first, end, step)]``, in one lookup."""
-        positions = np.arange(first, end, step)
-        if not len(positions):
+        """``[self(t) for t in range(first, end, step)]``."""
+        positions = range(first, end, step)
+        if not positions:
             return []
-        inside = (positions > 0) & (positions < self._count)
-        if inside.any():
-            lowest, highest = positions[inside].min(), positions[inside].max()
-            for block in range(int(lowest) // self._BLOCK, int(highest) // self._BLOCK + 1):
-                if not self._blocks_done[block]:
-                    self._find_block(block)
-        found = np.ones(len(positions), dtype=bool)
-        found[inside] = self._flags[positions[inside]]
-        return found.tolist()
-
-    def _find_block(self, block: int) -> None:
-        """Flags of the block's tokens: a gap before token t holding a line break or a
-        sentence end (``SENTENCE_END`` as it matches the gap on its own: its characters
-        are never part of a token, so every match lies inside one gap)."""
-        lo = max(block * self._BLOCK, 1)
-        hi = min((block + 1) * self._BLOCK, self._count)
-        self._blocks_done[block] = True
-        if hi <= lo:
-            return
-        starts, ends = self.tokens.starts, self.tokens.ends
-        origin = int(ends[lo - 1])
-        region = self.text[origin : int(starts[hi - 1])]
-        found = [m.start() + origin for m in _BOUNDARY_MARK.finditer(region)]
-        if found:
-            # The gap before token t is [ends[t-1], starts[t]): a mark at p lies in the gap
-            # of the first token starting after it.
-            tokens = np.searchsorted(starts[lo:hi], np.array(found, dtype=np.int64), side="right") + lo
-            self._flags[tokens] = True
+        self._find_blocks(min(positions[0], positions[-1]), max(positions[0], positions[-1]))
+        flags, count = self._flags, self._count
+        return [t <= 0 or t >= count or flags[t] == 1 for t in positions]
 
     def at(self, positions: np.ndarray) -> np.ndarray:
         """``self(t)`` for every t of an array of token indices (same shape)."""
@@ -1328,8 +1310,35 @@ class _Boundaries:
                 if not self._blocks_done[block]:
                     self._find_block(block)
         found = np.ones(positions.shape, dtype=bool)
-        found[inside] = self._flags[positions[inside]]
+        found[inside] = np.frombuffer(self._flags, dtype=np.uint8)[positions[inside]] == 1
         return found
+
+    def _find_blocks(self, lowest: int, highest: int) -> None:
+        """Find the flags of the blocks of tokens ``lowest .. highest`` not yet seen."""
+        lowest, highest = max(lowest, 1), min(highest, self._count - 1)
+        for block in range(lowest // self._BLOCK, highest // self._BLOCK + 1):
+            if not self._blocks_done[block]:
+                self._find_block(block)
+
+    def _find_block(self, block: int) -> None:
+        """Flags of the block's tokens: a gap before token t holding a line break or a
+        sentence end (``SENTENCE_END`` as it matches the gap on its own: its characters
+        are never part of a token, so every match lies inside one gap)."""
+        lo = max(block * self._BLOCK, 1)
+        hi = min((block + 1) * self._BLOCK, self._count)
+        self._blocks_done[block] = 1
+        if hi <= lo:
+            return
+        starts, ends = self.tokens.starts, self.tokens.ends
+        origin = int(ends[lo - 1])
+        region = self.text[origin : int(starts[hi - 1])]
+        found = [m.start() + origin for m in _BOUNDARY_MARK.finditer(region)]
+        if found:
+            # The gap before token t is [ends[t-1], starts[t]): a mark at p lies in the gap
+            # of the first token starting after it.
+            tokens = np.searchsorted(starts[lo:hi], np.array(found, dtype=np.int64), side="right") + lo
+            for t in tokens.tolist():
+                self._flags[t] = 1
 
     def line_break_before(self, t: int) -> bool:
         gap = self._gap(t)
