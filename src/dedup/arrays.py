@@ -1,12 +1,22 @@
 """Small NumPy helpers that several modules share: a growable array, connected
-components of an edge list, and strings packed into arrays (for ``.npz`` state files).
+components of an edge list, strings packed into arrays (for ``.npz`` state files), and
+the first occurrence of every value of a long array of hashes.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
-__all__ = ["GrowableArray", "connected_components", "decode_strings", "encode_strings"]
+__all__ = [
+    "GrowableArray",
+    "connected_components",
+    "decode_strings",
+    "encode_strings",
+    "first_occurrences",
+    "first_occurrences_of",
+]
 
 
 class GrowableArray:
@@ -109,3 +119,67 @@ def decode_strings(arrays: dict[str, np.ndarray]) -> list[str]:
     data = arrays["str_key_bytes"].tobytes()
     offsets = arrays["str_key_offsets"].tolist()
     return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets[:-1], offsets[1:])]
+
+
+# first_occurrences sorts a long text's shingles in parts of about this many (grouped by
+# their top bits, so equal hashes share a part): the sort's temporaries stay those of one part.
+_SORT_PART = 1 << 16
+
+
+def first_occurrences(hashes: np.ndarray) -> np.ndarray:
+    """For every position, the first position holding the same hash.
+
+    Stable sorts of parts that equal hashes share (hashes grouped by their top bits), and
+    32-bit positions where they fit: a long text needs 5 bytes per shingle on top of its
+    hashes, plus the temporaries of one part (``np.unique`` with index and inverse needs
+    about 40 bytes per shingle).
+
+    >>> first_occurrences(np.array([7, 3, 7, 7, 3, 5], dtype=np.uint64)).tolist()
+    [0, 1, 0, 0, 1, 5]
+    """
+    hashes = np.asarray(hashes)
+    return first_occurrences_of(len(hashes), hashes.__getitem__)
+
+
+def first_occurrences_of(count: int, hashes_at: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``first_occurrences`` of ``count`` hashes that ``hashes_at(positions)`` computes:
+    they need not all be held at once (see ``prepare_alone``).
+
+    ``hashes_at`` gets ascending positions (32-bit where they fit) and returns their
+    uint64 hashes; it is called about twice per position.
+    """
+    index_type = np.int32 if count < 2**31 else np.int64
+    first = np.empty(count, dtype=index_type)
+    if count <= _SORT_PART:
+        positions = np.arange(count, dtype=index_type)
+        _first_in_part(hashes_at(positions), positions, first)
+        return first
+    # Parts by the hashes' top bits; at most 64, so the passes over ``top`` stay cheap
+    # (each part's temporaries then grow with a longer text, at 1/64 of its hashes).
+    bits = min(int(count // _SORT_PART).bit_length(), 6)
+    top = np.empty(count, dtype=np.uint8)
+    for lo in range(0, count, _SORT_PART):  # in slices: no 8-byte temporary per hash
+        hi = min(lo + _SORT_PART, count)
+        top[lo:hi] = hashes_at(np.arange(lo, hi, dtype=index_type)) >> np.uint64(64 - bits)
+    for part in range(1 << bits):
+        positions = np.flatnonzero(top == part).astype(index_type)
+        if len(positions):
+            _first_in_part(hashes_at(positions), positions, first)
+    return first
+
+
+def _first_in_part(hashes: np.ndarray, positions: np.ndarray, first: np.ndarray) -> None:
+    """``first[positions]`` = first position of each hash, for ascending ``positions``
+    holding every occurrence of their hashes."""
+    order = np.argsort(hashes, kind="stable")  # stable: equal hashes keep position order
+    ordered = hashes[order]
+    new_group = np.empty(len(hashes), dtype=bool)
+    new_group[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new_group[1:])
+    del ordered
+    sorted_positions = positions[order]
+    del order
+    # Sorted index -> the sorted index where its group starts.
+    group_start = np.where(new_group, np.arange(len(hashes), dtype=positions.dtype), 0)
+    np.maximum.accumulate(group_start, out=group_start)
+    first[sorted_positions] = sorted_positions[group_start]

@@ -36,14 +36,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
+from .arrays import first_occurrences, first_occurrences_of
 from .shingle import shingles
-from .text import DEFAULT_MODE, SENTENCE_END, TOKEN_MODES, Tokens, mix64, mix64_inplace, tokenize
+from .text import DEFAULT_MODE, SENTENCE_END, TOKEN_MODES, Tokens, mix64, mix64_inplace, tokenize, tokenize_identified
 
 DEFAULT_THRESHOLD = 0.7
 DEFAULT_MIN_LENGTH = 20
@@ -385,9 +386,13 @@ class PreparedText:
     def has_repeated_shingle(self) -> bool:
         if len(self.shingles) < 2:
             return False
-        if self._first_occurrences is not None:
-            first = self._first_occurrences
-            return bool((first != np.arange(len(first), dtype=first.dtype)).any())
+        first = self._first_occurrences
+        if first is not None:  # a shingle whose first occurrence is elsewhere; in blocks:
+            step = 1 << 16  # no position array as long as the text
+            return any(
+                bool((first[lo : lo + step] != np.arange(lo, min(lo + step, len(first)), dtype=first.dtype)).any())
+                for lo in range(0, len(first), step)
+            )
         ordered = np.sort(self.shingles)  # cheaper than first occurrences, which most texts never need
         return bool((ordered[1:] == ordered[:-1]).any())
 
@@ -425,10 +430,10 @@ def prepare_alone(text: str, ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MOD
 
     Inside one text a token or a shingle is known by the position of its first
     occurrence as well as by its hash: the same equalities, in 4 bytes instead of 8.
-    Token hashes are replaced by those positions before the shingles are hashed, and
-    shingle hashes are computed where the sort needs them, never all at once: about 22
-    bytes per token at the peak instead of 30 with ``prepare`` (a Chinese text has a
-    token per 3 bytes). The result aligns with itself
+    Token hashes are replaced by those positions before the offsets are made
+    (``tokenize_identified``), and shingle hashes are computed where the sort needs them,
+    never all at once: about 18 bytes per token at the peak instead of 30 with
+    ``prepare`` (a Chinese text has a token per 3 bytes). The result aligns with itself
     exactly as ``prepare``'s does; it must not be aligned with other texts.
 
     >>> text = "The same five words here. And again: the same five words here."
@@ -438,9 +443,8 @@ def prepare_alone(text: str, ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MOD
     >>> [text[r.start : r.end] for r in align(prepare_alone(text, 3), (), params)]
     ['the same five words here.']
     """
-    tokens = tokenize([text], mode)
-    token_ids = first_occurrences(tokens.hashes)
-    tokens = replace(tokens, hashes=token_ids)  # the hashes are freed here
+    tokens = tokenize_identified(text, mode)  # token hashes replaced by first occurrences
+    token_ids = tokens.hashes
     count = max(len(token_ids) - ngram + 1, 1 if len(token_ids) else 0)
     width = min(ngram, len(token_ids))  # a text shorter than ngram has one shingle of all its tokens
 
@@ -648,70 +652,6 @@ def _exact_runs(count: int, anchors_of: Callable[[int, int], tuple[np.ndarray, n
     np.subtract(run_start[1:], run_start[:-1], out=run_length[:-1])
     run_length[-1] = seen - run_start[-1]
     return run_first, run_source, run_length
-
-
-# first_occurrences sorts a long text's shingles in parts of about this many (grouped by
-# their top bits, so equal hashes share a part): the sort's temporaries stay those of one part.
-_SORT_PART = 1 << 16
-
-
-def first_occurrences(hashes: np.ndarray) -> np.ndarray:
-    """For every position, the first position holding the same hash.
-
-    Stable sorts of parts that equal hashes share (hashes grouped by their top bits), and
-    32-bit positions where they fit: a long text needs 5 bytes per shingle on top of its
-    hashes, plus the temporaries of one part (``np.unique`` with index and inverse needs
-    about 40 bytes per shingle).
-
-    >>> first_occurrences(np.array([7, 3, 7, 7, 3, 5], dtype=np.uint64)).tolist()
-    [0, 1, 0, 0, 1, 5]
-    """
-    hashes = np.asarray(hashes)
-    return first_occurrences_of(len(hashes), hashes.__getitem__)
-
-
-def first_occurrences_of(count: int, hashes_at: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """``first_occurrences`` of ``count`` hashes that ``hashes_at(positions)`` computes:
-    they need not all be held at once (see ``prepare_alone``).
-
-    ``hashes_at`` gets ascending positions (32-bit where they fit) and returns their
-    uint64 hashes; it is called about twice per position.
-    """
-    index_type = np.int32 if count < 2**31 else np.int64
-    first = np.empty(count, dtype=index_type)
-    if count <= _SORT_PART:
-        positions = np.arange(count, dtype=index_type)
-        _first_in_part(hashes_at(positions), positions, first)
-        return first
-    # Parts by the hashes' top bits; at most 64, so the passes over ``top`` stay cheap
-    # (each part's temporaries then grow with a longer text, at 1/64 of its hashes).
-    bits = min(int(count // _SORT_PART).bit_length(), 6)
-    top = np.empty(count, dtype=np.uint8)
-    for lo in range(0, count, _SORT_PART):  # in slices: no 8-byte temporary per hash
-        hi = min(lo + _SORT_PART, count)
-        top[lo:hi] = hashes_at(np.arange(lo, hi, dtype=index_type)) >> np.uint64(64 - bits)
-    for part in range(1 << bits):
-        positions = np.flatnonzero(top == part).astype(index_type)
-        if len(positions):
-            _first_in_part(hashes_at(positions), positions, first)
-    return first
-
-
-def _first_in_part(hashes: np.ndarray, positions: np.ndarray, first: np.ndarray) -> None:
-    """``first[positions]`` = first position of each hash, for ascending ``positions``
-    holding every occurrence of their hashes."""
-    order = np.argsort(hashes, kind="stable")  # stable: equal hashes keep position order
-    ordered = hashes[order]
-    new_group = np.empty(len(hashes), dtype=bool)
-    new_group[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new_group[1:])
-    del ordered
-    sorted_positions = positions[order]
-    del order
-    # Sorted index -> the sorted index where its group starts.
-    group_start = np.where(new_group, np.arange(len(hashes), dtype=positions.dtype), 0)
-    np.maximum.accumulate(group_start, out=group_start)
-    first[sorted_positions] = sorted_positions[group_start]
 
 
 def _empty_runs() -> _Runs:

@@ -19,13 +19,14 @@ import itertools
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
 import xxhash
 
 from ._validate import check_choice, check_texts
+from .arrays import first_occurrences
 
 TOKEN_MODES = ("auto", "word", "char")
 DEFAULT_MODE = "auto"
@@ -395,13 +396,34 @@ def _classes_of(tokens: Tokens) -> np.ndarray:
     return tokens._weight_classes
 
 
-def _tokenize_pieces(texts: Sequence[str], mode: str) -> Tokens:
+def tokenize_identified(text: str, mode: str = DEFAULT_MODE) -> Tokens:
+    """``tokenize([text], mode)`` with every token hash replaced by the position of the
+    token's first occurrence in the text (int32 where it fits): the same equalities in
+    half the bytes, for aligning a long text with itself (``repeats.prepare_alone``).
+
+    The text is tokenized twice, once for the hashes and once for the offsets, so the
+    hashes (8 bytes a token) and the offsets are never held together.
+
+    >>> tokenize_identified("de kat en de hond en de kat").hashes.tolist()
+    [0, 1, 2, 0, 4, 2, 0, 1]
+    """
+    check_choice("mode", mode, TOKEN_MODES)
+    (text,) = check_texts([text])
+    hashes = _tokenize_pieces([text], mode, spans=False).hashes
+    token_ids = first_occurrences(hashes)
+    del hashes
+    return replace(_tokenize_pieces([text], mode, hashes=False), hashes=token_ids)
+
+
+def _tokenize_pieces(texts: Sequence[str], mode: str, *, hashes: bool = True, spans: bool = True) -> Tokens:
     """``tokenize`` with long texts cut into pieces; tokens and offsets as for the whole texts.
 
     Pieces are made and tokenized one chunk at a time, straight into the result arrays
     (grown and finally trimmed in place), so the peak stays near the size of the result.
+    ``hashes=False`` / ``spans=False`` keep empty arrays in place of the hashes / of the
+    offsets and weights (see ``tokenize_identified``).
     """
-    result = _TokenArrays(sum(map(len, texts)), offset_type(max(map(len, texts))))
+    result = _TokenArrays(sum(map(len, texts)), offset_type(max(map(len, texts))), hashes, spans)
     counts = np.zeros(len(texts), dtype=np.int64)  # tokens per text
     group: list[tuple[int, int, str]] = []  # (text index, offset of the piece in it, piece)
 
@@ -440,10 +462,15 @@ class _TokenArrays:
     joined at the end.
     """
 
-    def __init__(self, total_chars: int, offset_dtype: type) -> None:
+    def __init__(self, total_chars: int, offset_dtype: type, hashes: bool = True, spans: bool = True) -> None:
         capacity = total_chars // 5 + 1024
-        self.arrays = [np.empty(capacity, dtype=np.uint64), np.empty(capacity, dtype=offset_dtype),
-                       np.empty(capacity, dtype=offset_dtype)]
+        # Arrays not kept stay empty (the capacity is kept in self.capacity).
+        self.capacity = capacity
+        self.arrays = [np.empty(capacity if hashes else 0, dtype=np.uint64),
+                       np.empty(capacity if spans else 0, dtype=offset_dtype),
+                       np.empty(capacity if spans else 0, dtype=offset_dtype)]
+        self.kept = [hashes, spans, spans]
+        self.spans = spans
         self.classes: np.ndarray | None = None  # None while every token weighs 1.0
         self.size, self.total_chars, self.chars_done = 0, total_chars, 0
 
@@ -451,25 +478,30 @@ class _TokenArrays:
                classes: np.ndarray | None, chars: int) -> None:
         needed = self.size + len(hashes)
         self.chars_done += chars
-        if needed > len(self.arrays[0]):
+        if needed > self.capacity:
             predicted = int(needed * self.total_chars / max(self.chars_done, 1) * 1.02) + 1024
-            capacity = max(needed, predicted)
-            for array in self.arrays + ([self.classes] if self.classes is not None else []):
-                array.resize(capacity, refcheck=False)
-        if classes is not None and self.classes is None:
-            self.classes = np.empty(len(self.arrays[0]), dtype=np.uint8)
+            self.capacity = max(needed, predicted)
+            for array in self._held():
+                array.resize(self.capacity, refcheck=False)
+        if classes is not None and self.classes is None and self.spans:
+            self.classes = np.empty(self.capacity, dtype=np.uint8)
             self.classes[: self.size] = 0  # the class of a word
-        for array, part in zip(self.arrays, (hashes, starts, ends)):
-            array[self.size : needed] = part
+        for array, part, kept in zip(self.arrays, (hashes, starts, ends), self.kept):
+            if kept:
+                array[self.size : needed] = part
         if self.classes is not None:
             self.classes[self.size : needed] = 0 if classes is None else classes
         self.size = needed
 
     def trimmed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(hashes, starts, ends, weight classes or None), trimmed to the tokens found."""
-        for array in self.arrays + ([self.classes] if self.classes is not None else []):
+        for array in self._held():
             array.resize(self.size, refcheck=False)
         return (*self.arrays, self.classes)
+
+    def _held(self) -> list[np.ndarray]:
+        kept = [array for array, keep in zip(self.arrays, self.kept) if keep]
+        return kept + ([self.classes] if self.classes is not None else [])
 
 
 def text_chunks(texts: Sequence[str]) -> list[tuple[int, int]]:
