@@ -553,7 +553,11 @@ def _seed_runs(query: PreparedText, source: PreparedText, same: bool, params: Re
     count = len(query.shingles)
     if count < (2 if same else 1) or (not same and len(source.shingles) == 0):
         return _empty_runs()
-    run_first, run_source, run_length = _exact_runs(count, _anchors_within(query) if same else _anchors_in(query, source))
+    shortest = ngram + 1 if params.min_length > ngram else 1
+    # A run of one shingle is shorter than ``shortest`` when the query has ngram tokens or more.
+    drop_single = shortest > 1 and len(query) >= ngram
+    anchors = _anchors_within(query) if same else _anchors_in(query, source)
+    run_first, run_source, run_length = _exact_runs(count, anchors, drop_single)
     if len(run_first) == 0:
         return _empty_runs()
     # Shingle k of a text covers tokens [k, k + ngram); a text shorter than ngram has one
@@ -578,7 +582,6 @@ def _seed_runs(query: PreparedText, source: PreparedText, same: bool, params: Re
         )
     else:
         period = np.zeros(len(run_first), dtype=np.int64)
-    shortest = ngram + 1 if params.min_length > ngram else 1
     keep = (period > 0) | (copy_end - copy_start >= shortest)
     arrays = (copy_start, copy_end, source_start, source_end, period)
     if not keep.all():
@@ -620,12 +623,34 @@ def _anchors_in(query: PreparedText, source: PreparedText) -> Callable[[int, int
     return anchors
 
 
-def _exact_runs(count: int, anchors_of: Callable[[int, int], tuple[np.ndarray, np.ndarray]]):
+def _exact_runs(count: int, anchors_of: Callable[[int, int], tuple[np.ndarray, np.ndarray]], drop_single: bool):
     """(first query position, first source position, length in shingles) of every run of
-    seeds on one diagonal, found block by block."""
-    firsts, sources, start_indices = [], [], []
+    seeds on one diagonal, found block by block.
+
+    With ``drop_single``, runs of one shingle are dropped as they are found, unless they
+    join the run before or after into a tandem run (see ``_seed_runs``): text with few
+    distinct words has millions of chance 5-gram repeats, and a run costs about 50 bytes
+    until ``_seed_runs`` filters it.
+    """
+    index_type = np.int32 if count < 2**31 else np.int64
+    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     seen = 0  # seeds before this block
     previous = None  # (position, diagonal) of the last seed of the blocks before
+    open_run = None  # (first, source, index of its first seed) of the run that may go on
+    handed = None  # (first, source, length) of the last complete run, dropped or not
+
+    def hand_out(first, source, length, next_first, next_source) -> None:
+        nonlocal handed
+        if drop_single:
+            joins_next = (next_first == first + length) & (next_source == source)
+            joins_previous = np.empty(len(first), dtype=bool)
+            joins_previous[1:] = joins_next[:-1]
+            joins_previous[0] = handed is not None and first[0] == handed[0] + handed[2] and source[0] == handed[1]
+            handed = (int(first[-1]), int(source[-1]), int(length[-1]))
+            keep = (length > 1) | joins_previous | joins_next
+            first, source, length = first[keep], source[keep], length[keep]
+        kept.append((first.astype(index_type), source.astype(index_type), length.astype(index_type)))
+
     for lo in range(0, count, _SEED_BLOCK):
         anchors, positions = anchors_of(lo, min(lo + _SEED_BLOCK, count))
         if len(anchors) == 0:
@@ -635,23 +660,25 @@ def _exact_runs(count: int, anchors_of: Callable[[int, int], tuple[np.ndarray, n
         starts_run[0] = previous is None or anchors[0] != previous[0] + 1 or diagonals[0] != previous[1]
         starts_run[1:] = (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)
         where = np.flatnonzero(starts_run)
-        firsts.append(anchors[where].astype(np.int32 if count < 2**31 else np.int64))
-        sources.append(positions[where])
-        start_indices.append(where + seen)
+        first, source, start = anchors[where], positions[where].astype(np.int64), where + seen
+        if open_run is not None:  # it ends where this block's first run starts (or goes on)
+            first = np.r_[open_run[0], first]
+            source = np.r_[open_run[1], source]
+            start = np.r_[open_run[2], start]
+        if len(first) > 1:  # every run but the last is complete
+            hand_out(first[:-1], source[:-1], np.diff(start), first[1:], source[1:])
+        open_run = (int(first[-1]), int(source[-1]), int(start[-1]))
         seen += len(anchors)
         previous = (int(anchors[-1]), int(diagonals[-1]))
-    if not firsts:
+    if open_run is not None:
+        no_next = np.array([-1], dtype=np.int64)
+        hand_out(np.array([open_run[0]]), np.array([open_run[1]]), np.array([seen - open_run[2]]), no_next, no_next)
+    if not kept:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    if len(firsts) == 1:  # a text of one block (most): nothing to join
-        run_first, run_source, run_start = firsts[0], sources[0], start_indices[0]
-    else:
-        run_first, run_source = np.concatenate(firsts), np.concatenate(sources)
-        run_start = np.concatenate(start_indices)
-    run_length = np.empty(len(run_start), dtype=np.int64)
-    np.subtract(run_start[1:], run_start[:-1], out=run_length[:-1])
-    run_length[-1] = seen - run_start[-1]
-    return run_first, run_source, run_length
+    if len(kept) == 1:
+        return kept[0]
+    return tuple(np.concatenate(parts) for parts in zip(*kept))
 
 
 def _empty_runs() -> _Runs:
