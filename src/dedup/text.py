@@ -470,7 +470,6 @@ class _TokenArrays:
                        np.empty(capacity if spans else 0, dtype=offset_dtype),
                        np.empty(capacity if spans else 0, dtype=offset_dtype)]
         self.kept = [hashes, spans, spans]
-        self.spans = spans
         self.classes: np.ndarray | None = None  # None while every token weighs 1.0
         self.size, self.total_chars, self.chars_done = 0, total_chars, 0
 
@@ -483,7 +482,7 @@ class _TokenArrays:
             self.capacity = max(needed, predicted)
             for array in self._held():
                 array.resize(self.capacity, refcheck=False)
-        if classes is not None and self.classes is None and self.spans:
+        if classes is not None and self.classes is None and self.kept[1]:  # classes go with the offsets
             self.classes = np.empty(self.capacity, dtype=np.uint8)
             self.classes[: self.size] = 0  # the class of a word
         for array, part, kept in zip(self.arrays, (hashes, starts, ends), self.kept):
