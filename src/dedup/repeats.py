@@ -1004,12 +1004,9 @@ class _Extensions:
 
     def _prepare_edges(self, copy_edges, source_edges, step, copy_rooms, source_rooms):
         result = extend_edges(self.query, self.source, copy_edges, source_edges, step, copy_rooms, source_rooms, self.params)
-        for key, value in zip(
-            zip(copy_edges.tolist(), source_edges.tolist(), [step] * len(copy_edges),
-                np.minimum(copy_rooms, self.reach).tolist(), np.minimum(source_rooms, self.reach).tolist()),
-            zip(*(r.tolist() for r in result)),
-        ):
-            self.known[key] = value
+        requests = zip(copy_edges.tolist(), source_edges.tolist(), copy_rooms.tolist(), source_rooms.tolist())
+        for (copy_edge, source_edge, copy_room, source_room), value in zip(requests, zip(*(r.tolist() for r in result))):
+            self.known[self._key(copy_edge, source_edge, step, copy_room, source_room)] = value
         return result
 
 
