@@ -13,7 +13,9 @@ __all__ = [
     "GrowableArray",
     "connected_components",
     "decode_strings",
+    "distinct_per_segment",
     "encode_strings",
+    "expand_ranges",
     "first_occurrences",
     "first_occurrences_of",
 ]
@@ -183,3 +185,43 @@ def _first_in_part(hashes: np.ndarray, positions: np.ndarray, first: np.ndarray)
     group_start = np.where(new_group, np.arange(len(hashes), dtype=positions.dtype), 0)
     np.maximum.accumulate(group_start, out=group_start)
     first[sorted_positions] = sorted_positions[group_start]
+
+
+def distinct_per_segment(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of every segment, sorted, concatenated.
+
+    Segment ``i`` owns ``values[offsets[i]:offsets[i+1]]``; returns ``(distinct,
+    distinct_offsets)`` in the same layout. Each segment is sorted in place in one copy
+    of ``values`` (a segment is an article: a few thousand values; sorting each is
+    several times faster than one sort of all by segment and value).
+
+    >>> distinct, offsets = distinct_per_segment(np.array([5, 3, 5, 2, 2], dtype=np.uint64), np.array([0, 3, 3, 5]))
+    >>> distinct.tolist(), offsets.tolist()
+    ([3, 5, 2], [0, 2, 2, 3])
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    ordered = np.array(values[offsets[0] : offsets[-1]], copy=True)
+    starts = (offsets[:-1] - offsets[0]).tolist()
+    for start, end in zip(starts, (offsets[1:] - offsets[0]).tolist()):
+        ordered[start:end].sort()
+    new = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    new[[start for start in starts if start < len(ordered)]] = True
+    kept_before = np.zeros(len(ordered) + 1, dtype=np.int64)
+    np.cumsum(new, out=kept_before[1:])
+    return ordered[new], kept_before[offsets - offsets[0]]
+
+
+def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(owner, position)`` for every position of the ranges ``[starts[k], starts[k] +
+    counts[k])``: ``owner`` is ``k``. One vectorised pass instead of a loop over ranges.
+
+    >>> owner, position = expand_ranges(np.array([10, 4]), np.array([2, 3]))
+    >>> owner.tolist(), position.tolist()
+    ([0, 0, 1, 1, 1], [10, 11, 4, 5, 6])
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    owner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    first_of_range = np.cumsum(counts) - counts
+    position = np.asarray(starts, dtype=np.int64)[owner] + (np.arange(len(owner), dtype=np.int64) - first_of_range[owner])
+    return owner, position

@@ -22,13 +22,14 @@ import numbers
 import os
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
+from .across import AlignmentJob, align_articles, look_up, pick_candidates, prepare_batch, prepared_text
 from .repeats import (
     DEFAULT_MAX_GAP,
     DEFAULT_MIN_LENGTH,
@@ -36,14 +37,13 @@ from .repeats import (
     DEFAULT_THRESHOLD,
     PreparedText,
     RepeatParams,
-    align,
     prepare,
     remove_spans,
 )
-from .shingle import winnow
 from .text import DEFAULT_MODE
 from .storage import atomic_create
 from .store import MemoryStore, SQLiteStore, read_meta
+from .workers import OrderedPool
 
 __all__ = ["ArticleMatch", "Deduplicator", "Match"]
 
@@ -52,8 +52,15 @@ DEFAULT_MAX_SOURCES = 8
 DEFAULT_MAX_HOLDERS = 4
 DEFAULT_MIN_SEEDS = 2
 
-_ARTICLES_PER_PASS = 512  # articles tokenized together by find_many
-_CACHED_SOURCES = 256  # recently aligned-against articles kept prepared
+_ARTICLES_PER_PASS = 512  # articles prepared and looked up together (stages 1 and 2)
+_ARTICLES_PER_JOB = 16  # articles aligned together (stage 3): one job for a worker
+_CACHED_SOURCES = 256  # recently aligned-against articles kept decompressed
+
+
+def _align(payload: tuple[AlignmentJob, list[PreparedText] | None]) -> list[list[tuple]]:
+    """Stage 3 of one job, in a worker (texts prepared there) or in this process."""
+    job, queries = payload
+    return align_articles(job, queries)
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,10 @@ class Deduplicator:
     store : str or path, optional
         A SQLite file to keep remembered articles in (created if missing, reopened and
         extended if present), for streams larger than memory. Default: memory.
+    workers : int >= 1, default 1
+        Processes that align articles against their candidates (the costly stage; see
+        :mod:`dedup.across`). Any number gives the same result as one. With more than
+        one, call :meth:`close` (or use ``with``) to stop them when done.
 
     Examples
     --------
@@ -145,6 +156,7 @@ class Deduplicator:
         max_holders: int = DEFAULT_MAX_HOLDERS,
         min_seeds: int = DEFAULT_MIN_SEEDS,
         store: str | os.PathLike | None = None,
+        workers: int = 1,
     ) -> None:
         self.scope = check_choice("scope", scope, ("both", "across", "within"))
         self._repeat_params = RepeatParams(
@@ -158,7 +170,9 @@ class Deduplicator:
             self._store: MemoryStore | SQLiteStore = MemoryStore(self.max_holders)
         else:
             self._store = SQLiteStore(os.fspath(store), self.max_holders, self._meta())
-        self._prepared_sources: OrderedDict[int, PreparedText] = OrderedDict()
+        self.workers = check_int("workers", workers, 1)
+        self._pool: OrderedPool | None = None  # made on first use
+        self._source_texts: OrderedDict[int, str] = OrderedDict()
 
     # parameters --------------------------------------------------------------------
 
@@ -234,71 +248,114 @@ class Deduplicator:
         self, texts: Sequence[str], ids: Sequence[Any] | None = None, *, remember: bool = False
     ) -> list[list[Match]]:
         """:meth:`find` for a batch; with ``remember``, each article also sees the ones before it."""
-        texts = check_texts(texts)
-        ids = self._check_ids(ids, len(texts))
-        if remember:
-            self._check_new_ids(ids if ids is not None else range(len(self), len(self) + len(texts)))
-        out = []
-        for lo in range(0, len(texts), _ARTICLES_PER_PASS):
-            chunk = texts[lo : lo + _ARTICLES_PER_PASS]
-            prepared = prepare(chunk, self.ngram, self.mode)
-            for t, query in enumerate(prepared):
-                doc_id = ids[lo + t] if ids is not None else len(self)
-                out.append(self._process(query, doc_id, remember))
-        return out
+        return [found for _, found in self.find_stream([(texts, ids, None)], remember=remember)][0]
 
-    def _process(self, query: PreparedText, doc_id: Any, remember: bool) -> list[Match]:
-        keys = np.unique(query.shingles)
-        key_index, key_holders = self._store.holders(keys) if len(self) else (np.zeros(0, np.int64),) * 2
-        candidates = self._candidates(key_holders) if self.scope != "within" else []
-        sources = [self._source(article) for article in candidates]
-        repeats = align(query, sources, self._repeat_params, within=self.scope != "across")
-        matches = []
-        for r in repeats:
-            if r.source is None:
-                matches.append(Match(r.start, r.end, "within", doc_id, r.source_start, r.source_end, r.similarity))
-            else:
-                source_id = self._store.doc_id(candidates[r.source])
-                matches.append(Match(r.start, r.end, "across", source_id, r.source_start, r.source_end, r.similarity))
-        if remember:
-            self._remember(query, doc_id, keys, np.bincount(key_index, minlength=len(keys)))
-        return matches
+    def find_stream(
+        self, batches: Iterable[tuple[Sequence[str], Sequence[Any] | None, Any]], *, remember: bool = True
+    ) -> Iterator[tuple[Any, list[list[Match]]]]:
+        """:meth:`find_many` over a stream of batches: yields ``(context, matches)`` per
+        ``(texts, ids, context)`` batch, in order, with the matches of each text.
 
-    def _candidates(self, holders: np.ndarray) -> list[int]:
-        """Earlier articles worth aligning against, in the order they were remembered, from
-        the ``holders`` of the new article's distinct shingles (one entry per shared key)."""
-        if not len(holders):
-            return []
-        found, shared = np.unique(holders, return_counts=True)
-        keep = shared >= self.min_seeds
-        found, shared = found[keep], shared[keep]
-        if len(found) > self.max_sources:
-            order = np.lexsort((found, -shared))[: self.max_sources]
-            found = found[order]
-        return sorted(found.tolist())
+        With ``workers`` > 1 the alignments of later batches run while earlier ones are
+        handed back; at most a few batches are in flight, so memory stays bounded on any
+        stream. The result is the same as :meth:`find_many` batch after batch.
+        """
+        pool = self._alignment_pool()
+        try:
+            for kind, payload, context in pool.run(self._alignment_work(batches, remember, pool.jobs > 1)):
+                if kind == "chunk":
+                    self._collect(payload, context)
+                else:
+                    yield payload, context
+        except BaseException:
+            if pool is not self._pool:
+                pool.close(ok=False)
+            raise
 
-    def _source(self, article: int) -> PreparedText:
-        cached = self._prepared_sources.get(article)
+    def _alignment_work(self, batches, remember: bool, in_workers: bool) -> Iterator[tuple[str, Any, Any]]:
+        """Stages 1 and 2 of :mod:`dedup.across`, in order: per batch, the alignment jobs
+        (kind "chunk": payload job, context where its results go) and then the batch
+        itself (kind "batch": payload the caller's context, context the matches)."""
+        params = self._repeat_params
+        within = self.scope != "across"
+        for texts, ids, context in batches:
+            texts = check_texts(texts)
+            ids = self._check_ids(ids, len(texts))
+            named = ids is not None
+            if not named:
+                ids = list(range(len(self), len(self) + len(texts)))
+            if remember:
+                self._check_new_ids(ids)
+            found: list[list[Match]] = [[] for _ in texts]
+            for lo in range(0, len(texts), _ARTICLES_PER_PASS):
+                part = texts[lo : lo + _ARTICLES_PER_PASS]
+                part_ids = ids[lo : lo + _ARTICLES_PER_PASS]
+                if not named and not remember:
+                    part_ids = [len(self)] * len(part)  # find() without remembering: the next number
+                prepared, keys = prepare_batch(part, params, self.window)
+                first = len(self._store)
+                candidates: list[list[int]] = [[] for _ in part]
+                if self.scope != "within" or remember:
+                    article, holder, remembered = look_up(self._store, keys, in_batch=remember)
+                    if self.scope != "within":
+                        candidates = pick_candidates(
+                            article, holder, len(part), min_seeds=self.min_seeds, max_sources=self.max_sources
+                        )
+                aligned = [
+                    k for k, query in enumerate(prepared) if candidates[k] or (within and query.has_repeated_shingle())
+                ]
+                for j in range(0, len(aligned), _ARTICLES_PER_JOB):
+                    members = aligned[j : j + _ARTICLES_PER_JOB]
+                    job, source_ids = self._job(
+                        [part[k] for k in members], [candidates[k] for k in members], part, part_ids, first
+                    )
+                    queries = None if in_workers else [prepared[k] for k in members]
+                    where = (found, [lo + k for k in members], [part_ids[k] for k in members], source_ids)
+                    yield "chunk", (job, queries), where
+                if remember:
+                    self._store.add_many(part_ids, part, remembered)
+            yield "batch", context, found
+
+    def _job(self, texts: list[str], candidates: list[list[int]], batch: list[str], batch_ids: list, first: int):
+        """The alignment job of some articles, with the original texts of their candidates
+        (each once; from the store, or from the batch for articles not stored yet), and
+        the ids of each article's candidates."""
+        numbers = sorted({n for sources in candidates for n in sources})
+        position = {n: i for i, n in enumerate(numbers)}
+        source_texts = [batch[n - first] if n >= first else self._text(n) for n in numbers]
+        job = AlignmentJob(
+            texts, [[position[n] for n in sources] for sources in candidates], source_texts,
+            self._repeat_params, self.scope != "across",
+        )
+        ids = {n: batch_ids[n - first] if n >= first else self._store.doc_id(n) for n in numbers}
+        return job, [[ids[n] for n in sources] for sources in candidates]
+
+    def _collect(self, results: list[list[tuple]], where) -> None:
+        found, positions, ids, source_ids = where
+        for position, doc_id, sources, repeats in zip(positions, ids, source_ids, results):
+            matches = found[position]
+            for start, end, source, source_start, source_end, similarity in repeats:
+                if source is None:
+                    matches.append(Match(start, end, "within", doc_id, source_start, source_end, similarity))
+                else:
+                    matches.append(Match(start, end, "across", sources[source], source_start, source_end, similarity))
+
+    def _alignment_pool(self) -> OrderedPool:
+        if self._pool is None:
+            self._pool = OrderedPool(_align, self.workers)
+        return self._pool
+
+    def _text(self, article: int) -> str:
+        """The original text of a remembered article (recent ones kept decompressed)."""
+        cached = self._source_texts.get(article)
         if cached is None:
-            (cached,) = prepare([self._store.text(article)], self.ngram, self.mode)
-            self._prepared_sources[article] = cached
-            if len(self._prepared_sources) > _CACHED_SOURCES:
-                self._prepared_sources.popitem(last=False)
+            cached = self._store.text(article)
+            self._source_texts[article] = cached
+            if len(self._source_texts) > _CACHED_SOURCES:
+                self._source_texts.popitem(last=False)
         else:
-            self._prepared_sources.move_to_end(article)
+            self._source_texts.move_to_end(article)
         return cached
-
-    def _remember(self, query: PreparedText, doc_id: Any, keys: np.ndarray, holders: np.ndarray) -> None:
-        """Store the article with its fingerprints. Passages it repeats are fingerprinted
-        too (the store keeps only the earliest ``max_holders`` holders of a key): a later
-        article may take a passage from this one that mixes repeated and new words.
-
-        ``keys`` are the article's distinct shingles and ``holders`` how many articles
-        hold each already (looked up once for the candidates)."""
-        positions, _ = winnow(query.shingles, np.array([0, len(query.shingles)]), self.window)
-        fingerprints = np.unique(query.shingles[positions])
-        at = np.searchsorted(keys, fingerprints)  # keys: the sorted distinct shingles
-        self._store.add(doc_id, query.text, fingerprints, holders[at])
 
     # remembering and cleaning ----------------------------------------------------------
 
@@ -338,10 +395,13 @@ class Deduplicator:
         if not len(query.shingles) or not len(self):
             return None
         mine = np.unique(query.shingles)
-        _, holders = self._store.holders(mine)
+        index, holders = self._store.holders(mine)
         best: ArticleMatch | None = None
-        for article in self._candidates(holders):
-            theirs = np.unique(self._source(article).shingles)
+        (candidates,) = pick_candidates(
+            np.zeros(len(index), dtype=np.int64), holders, 1, min_seeds=self.min_seeds, max_sources=self.max_sources
+        )
+        for article in candidates:
+            theirs = np.unique(prepared_text(self._text(article), self._repeat_params).shingles)
             similarity = len(np.intersect1d(mine, theirs, assume_unique=True)) / len(np.union1d(mine, theirs))
             if similarity >= threshold and (best is None or similarity > best.similarity):
                 best = ArticleMatch(self._store.doc_id(article), float(similarity))
@@ -416,7 +476,10 @@ class Deduplicator:
         return dedup
 
     def close(self) -> None:
-        """Close the on-disk store (``store=``); a no-op for a state in memory."""
+        """Stop the worker processes (``workers``) and close the on-disk store (``store=``)."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.close(ok=True)
         if isinstance(self._store, SQLiteStore):
             self._store.close()
 

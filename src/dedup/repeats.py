@@ -36,7 +36,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
-from dataclasses import dataclass, fields
+from collections import OrderedDict
+from dataclasses import dataclass, fields, replace
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -492,22 +493,61 @@ def _texts_with_repeated_shingles(hashes: np.ndarray, offsets: np.ndarray) -> np
 
 
 def align(
-    query: PreparedText, sources: Sequence[PreparedText], params: RepeatParams, *, within: bool = True
+    query: PreparedText,
+    sources: Sequence[PreparedText],
+    params: RepeatParams,
+    *,
+    within: bool = True,
+    pairs: "PairAlignments | None" = None,
 ) -> list[Repeat]:
     """Repeats in ``query`` of its own earlier part (with ``within``) and of ``sources``.
 
     ``sources`` are prepared with the same ``ngram`` as ``query`` (see :func:`prepare`),
     oldest first. Returns non-overlapping repeats sorted by start; ``Repeat.source`` is
-    ``None`` for the query itself, else the index into ``sources``.
+    ``None`` for the query itself, else the index into ``sources``. ``pairs``: where
+    alignments of one text against another are remembered (the same result, faster
+    for texts that recur).
     """
     found: list[_Span] = []
     if within and query.has_repeated_shingle():
         found += _align_pair(query, query, None, params)
     for index, source in enumerate(sources):
-        found += _align_pair(query, source, index, params)
+        if pairs is None:
+            found += _align_pair(query, source, index, params)
+        else:
+            found += pairs.spans(query, source, index, params)
     if not found:
         return []
     return _to_repeats(query, sources, _resolve_overlaps(found, query, params.min_length))
+
+
+class PairAlignments:
+    """Alignments of one text against another, remembered by the two texts' contents.
+
+    An alignment depends only on the two texts and the parameters, so an article that
+    recurs whole (a re-run, a syndicated copy) aligned against a source it was aligned
+    against before costs a dictionary lookup. Holds the ``capacity`` most recent pairs.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = check_int("capacity", capacity, 1)
+        self._spans: OrderedDict[tuple, list[_Span]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def spans(self, query: PreparedText, source: PreparedText, index: int, params: RepeatParams) -> list["_Span"]:
+        """The verified spans of ``query`` against ``source``, named as source ``index``."""
+        key = (query.text, source.text, params)
+        found = self._spans.get(key)
+        if found is None:
+            found = _align_pair(query, source, 0, params)
+            self._spans[key] = found
+            if len(self._spans) > self.capacity:
+                self._spans.popitem(last=False)
+        else:
+            self._spans.move_to_end(key)
+        return [replace(span, source=index) for span in found]
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ import json
 import os
 import sqlite3
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -118,21 +119,36 @@ class MemoryStore:
         up (else they are looked up here); keys held by ``max_holders`` are not added.
         """
         article = len(self._ids)
-        self._ids.append(doc_id)
-        self._known_ids.add((str(doc_id), _is_int(doc_id)))
-        self._texts.append(compress_text(text))
-        keys = _below_cap(self, keys, holders)
-        if len(keys):
-            self._keys.append(np.sort(keys))
-            self._articles.append(np.full(len(keys), article, dtype=np.uint32))
-            # Merge runs while the newer is at least a quarter of the one before it: O(log n)
-            # runs, each key re-sorted O(log n) times (stable, so holders stay in order).
-            while len(self._keys) > 1 and len(self._keys[-2]) <= 4 * len(self._keys[-1]):
-                merged_keys = np.concatenate(self._keys[-2:])
-                order = np.argsort(merged_keys, kind="stable")
-                self._keys[-2:] = [merged_keys[order]]
-                self._articles[-2:] = [np.concatenate(self._articles[-2:])[order]]
+        self.add_many([doc_id], [text], [_below_cap(self, keys, holders)])
         return article
+
+    def add_many(self, ids: Sequence[Any], texts: Sequence[str], fingerprints: Sequence[np.ndarray]) -> None:
+        """Remember articles in order, each with the fingerprint keys it holds (distinct
+        uint64, already limited to keys with fewer than ``max_holders`` holders, as
+        :func:`dedup.across.look_up` gives them). They are numbered from ``len(self)``."""
+        first = len(self._ids)
+        for doc_id, text in zip(ids, texts):
+            self._ids.append(doc_id)
+            self._known_ids.add((str(doc_id), _is_int(doc_id)))
+            self._texts.append(compress_text(text))
+        counts = [len(keys) for keys in fingerprints]
+        if not sum(counts):
+            return
+        keys = np.concatenate(fingerprints)
+        articles = np.repeat(np.arange(first, first + len(counts), dtype=np.uint32), counts)
+        order = np.argsort(keys, kind="stable")  # stable: the holders of a key stay in order
+        self._keys.append(keys[order])
+        self._articles.append(articles[order])
+        # Merge runs while the newer is at least a quarter of the one before it and the
+        # merged run stays below _MAX_RUN keys: O(log n) runs, each key merged O(log n)
+        # times, and a merge never needs more than one large run's worth of memory.
+        while (
+            len(self._keys) > 1
+            and len(self._keys[-2]) <= 4 * len(self._keys[-1])
+            and len(self._keys[-2]) + len(self._keys[-1]) <= _MAX_RUN
+        ):
+            merged = _merge_runs(self._keys[-2], self._articles[-2], self._keys[-1], self._articles[-1])
+            self._keys[-2:], self._articles[-2:] = [merged[0]], [merged[1]]
 
     def write(self, path: str, meta: dict) -> None:
         """Write the whole store as a SQLite database at ``path`` (a new file)."""
@@ -142,10 +158,12 @@ class MemoryStore:
                 "INSERT INTO articles VALUES (?, ?, ?, ?)",
                 ((n, encode_id(i), _is_int(i), t) for n, (i, t) in enumerate(zip(self._ids, self._texts))),
             )
-            for keys, articles in zip(self._keys, self._articles):
-                connection.executemany(
-                    "INSERT INTO fingerprints VALUES (?, ?)", zip(_signed(keys).tolist(), articles.tolist())
-                )
+            # Rows in (key, article) order, whatever the runs: the file depends only on
+            # what was remembered, not on how the runs happened to be merged.
+            order = np.lexsort((np.concatenate(self._articles), np.concatenate(self._keys))) if self._keys else []
+            keys = _signed(np.concatenate(self._keys)[order]).tolist() if self._keys else []
+            articles = np.concatenate(self._articles)[order].tolist() if self._keys else []
+            connection.executemany("INSERT INTO fingerprints VALUES (?, ?)", zip(keys, articles))
         connection.close()
 
     @classmethod
@@ -235,8 +253,44 @@ class SQLiteStore:
         self._count += 1
         return article
 
+    def add_many(self, ids: Sequence[Any], texts: Sequence[str], fingerprints: Sequence[np.ndarray]) -> None:
+        """As :meth:`MemoryStore.add_many`, in one transaction."""
+        first = self._count
+        with self._connection:
+            self._connection.executemany(
+                "INSERT INTO articles VALUES (?, ?, ?, ?)",
+                (
+                    (first + n, encode_id(doc_id), _is_int(doc_id), compress_text(text))
+                    for n, (doc_id, text) in enumerate(zip(ids, texts))
+                ),
+            )
+            self._connection.executemany(
+                "INSERT INTO fingerprints VALUES (?, ?)",
+                ((key, first + n) for n, keys in enumerate(fingerprints) for key in _signed(keys).tolist()),
+            )
+        self._count += len(ids)
+
     def close(self) -> None:
         self._connection.close()
+
+
+# A run of the in-memory store holds at most this many keys (16 M: 192 MB with their
+# article numbers), so merging two runs never copies more than that.
+_MAX_RUN = 1 << 24
+
+
+def _merge_runs(older_keys, older_articles, newer_keys, newer_articles) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted runs as one; of equal keys the older run's come first. Writes the
+    merged arrays once (no concatenation, no sort)."""
+    at = np.searchsorted(older_keys, newer_keys, side="right") + np.arange(len(newer_keys))
+    total = len(older_keys) + len(newer_keys)
+    from_older = np.ones(total, dtype=bool)
+    from_older[at] = False
+    keys = np.empty(total, dtype=older_keys.dtype)
+    articles = np.empty(total, dtype=older_articles.dtype)
+    keys[at], articles[at] = newer_keys, newer_articles
+    keys[from_older], articles[from_older] = older_keys, older_articles
+    return keys, articles
 
 
 def _below_cap(store, keys: np.ndarray, holders: np.ndarray | None) -> np.ndarray:

@@ -1,0 +1,253 @@
+"""The across-article pass as stages over batches of articles.
+
+A stream of articles is processed a batch at a time, in four stages:
+
+1. **Keys** (:func:`batch_keys`): each article's distinct shingle hashes (what it looks
+   up) and its distinct winnowed fingerprints (what it is remembered under), for the
+   whole batch in a few sorts.
+2. **Candidates** (:func:`look_up`, :func:`pick_candidates`): all keys of the batch are
+   looked up in the store at once; articles earlier in the batch hold keys for later
+   ones exactly as if they had been stored one by one. The earlier articles that share
+   at least ``min_seeds`` fingerprints with an article are its candidates, the
+   ``max_sources`` sharing most (then the earliest), oldest first. This stage is the
+   only one that must run in order: it reads and extends the store.
+3. **Alignment** (:func:`align_articles`): the engine of :mod:`dedup.repeats` aligns each
+   article with candidates against their original texts. An article's alignment
+   depends only on its own text and those texts, so it can run in any process
+   (:class:`dedup.workers.OrderedPool`) and the result stays that of the sequential pass.
+4. **Matches**: the aligned spans, named by the ids of their sources
+   (:class:`dedup.Deduplicator` builds them).
+
+Whole copies (a re-run, a syndicated article, a re-crawl) align against the same
+original again and again: alignments of one text against another are remembered by
+the two texts' contents (:class:`dedup.repeats.PairAlignments`), so a text seen before
+costs a dictionary lookup per candidate, with the same result.
+
+:class:`dedup.Deduplicator` runs these stages in one process or with workers, and the
+Spark adapter (:func:`dedup.spark.clean_across`) runs stage 1 and 3 as they are here.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .arrays import distinct_per_segment, expand_ranges
+from .repeats import PairAlignments, PreparedText, RepeatParams, align, prepare
+from .shingle import shingles, winnow
+from .text import tokenize
+
+__all__ = [
+    "AlignmentJob",
+    "BatchKeys",
+    "HolderStore",
+    "align_articles",
+    "batch_keys",
+    "look_up",
+    "pick_candidates",
+    "prepare_batch",
+]
+
+
+@dataclass(frozen=True)
+class BatchKeys:
+    """The keys of a batch of articles, segment by segment (article ``i`` owns
+    ``keys[key_offsets[i]:key_offsets[i+1]]``).
+
+    ``keys``: each article's distinct shingle hashes (uint64, sorted), what it looks up.
+    ``fingerprints``: each article's distinct winnowed shingle hashes (a subset of its
+    keys), what it is remembered under.
+    """
+
+    keys: np.ndarray
+    key_offsets: np.ndarray
+    fingerprints: np.ndarray
+    fingerprint_offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.key_offsets) - 1
+
+    def fingerprints_of(self, article: int) -> np.ndarray:
+        return self.fingerprints[self.fingerprint_offsets[article] : self.fingerprint_offsets[article + 1]]
+
+
+def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKeys:
+    """:class:`BatchKeys` of articles whose shingle hashes are ``hashes`` (article ``i``
+    owns ``hashes[offsets[i]:offsets[i+1]]``, as :func:`dedup.shingle.shingles` gives
+    them), with winnowing ``window``.
+
+    >>> from dedup.text import tokenize
+    >>> tokens = tokenize(["one two three one two three", "four five"])
+    >>> keys = batch_keys(*shingles(tokens.hashes, tokens.offsets, 3), window=2)
+    >>> np.diff(keys.key_offsets).tolist(), np.diff(keys.fingerprint_offsets).tolist()
+    ([3, 1], [2, 1])
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    keys, key_offsets = distinct_per_segment(hashes, offsets)
+    positions, position_offsets = winnow(hashes, offsets, window)
+    fingerprints, fingerprint_offsets = distinct_per_segment(hashes[positions], position_offsets)
+    return BatchKeys(keys, key_offsets, fingerprints, fingerprint_offsets)
+
+
+def prepare_batch(texts: Sequence[str], params: RepeatParams, window: int) -> tuple[list[PreparedText], BatchKeys]:
+    """Stage 1 for a batch: the texts prepared for alignment (one vectorised
+    tokenization, :func:`dedup.repeats.prepare`) and their :class:`BatchKeys`."""
+    tokens = tokenize(texts, params.mode)
+    hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
+    prepared = [PreparedText(text, tokens.of(i), hashes[offsets[i] : offsets[i + 1]]) for i, text in enumerate(texts)]
+    return prepared, batch_keys(hashes, offsets, window)
+
+
+class HolderStore(Protocol):
+    """What :func:`look_up` needs of a store (:mod:`dedup.store`)."""
+
+    max_holders: int
+
+    def __len__(self) -> int: ...
+
+    def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def look_up(
+    store: HolderStore, batch: BatchKeys, *, in_batch: bool = True
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Stage 2 for a batch: who holds each article's keys, as if the articles of the
+    batch had been looked up and stored one by one, in order.
+
+    The store's articles are numbered ``0 .. len(store) - 1`` and the batch's follow them.
+    A key keeps its earliest ``store.max_holders`` holders: an article of the batch holds
+    a fingerprint when fewer than that held it before (in the store or earlier in the
+    batch).
+
+    Returns ``(article, holder, remembered)``: one ``(article, holder)`` pair per key an
+    article shares with an earlier holder (``article`` indexes the batch), and per article
+    of the batch the fingerprints it holds (sorted uint64), to be added to the store.
+    With ``in_batch`` false the batch's articles are not to be remembered: they hold
+    nothing, and only the store's articles are holders.
+    """
+    first = len(store)
+    cap = store.max_holders
+    count = len(batch)
+    distinct, inverse = np.unique(batch.keys, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    owner_of_key = np.repeat(np.arange(count, dtype=np.int64), np.diff(batch.key_offsets))
+    if first:
+        held, holder = store.holders(distinct)
+    else:
+        held, holder = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    held_before = np.bincount(held, minlength=len(distinct))
+    # Holders in the store, per (article, key): the holders of each distinct key grouped.
+    order = np.argsort(held, kind="stable")
+    holder = holder[order]
+    group_start = np.searchsorted(held[order], np.arange(len(distinct)))
+    key_entry, position = expand_ranges(group_start[inverse], held_before[inverse])
+    articles = [owner_of_key[key_entry]]
+    holders = [holder[position]]
+
+    if not in_batch:
+        return articles[0], holders[0], [batch.fingerprints[:0]] * count
+    # Holders inside the batch: the first ``cap - held_before`` articles of the batch
+    # (in order) that have a key as a fingerprint hold it.
+    fingerprint_key = np.searchsorted(distinct, batch.fingerprints)
+    fingerprint_owner = np.repeat(np.arange(count, dtype=np.int64), np.diff(batch.fingerprint_offsets))
+    order = np.lexsort((fingerprint_owner, fingerprint_key))
+    fingerprint_key, fingerprint_owner = fingerprint_key[order], fingerprint_owner[order]
+    rank = np.arange(len(order)) - np.searchsorted(fingerprint_key, fingerprint_key)
+    kept = held_before[fingerprint_key] + rank < cap
+    added_key, added_owner = fingerprint_key[kept], fingerprint_owner[kept]  # sorted by key, then owner
+    low = np.searchsorted(added_key, inverse, side="left")
+    high = np.searchsorted(added_key, inverse, side="right")
+    key_entry, position = expand_ranges(low, high - low)
+    earlier = added_owner[position] < owner_of_key[key_entry]
+    articles.append(owner_of_key[key_entry[earlier]])
+    holders.append(first + added_owner[position[earlier]])
+
+    order = np.argsort(added_owner, kind="stable")  # by owner, keys still sorted
+    ends = np.searchsorted(added_owner[order], np.arange(count + 1))
+    remembered_keys = distinct[added_key[order]]
+    remembered = [remembered_keys[ends[i] : ends[i + 1]] for i in range(count)]
+    return np.concatenate(articles), np.concatenate(holders), remembered
+
+
+def pick_candidates(
+    article: np.ndarray, holder: np.ndarray, count: int, *, min_seeds: int, max_sources: int
+) -> list[list[int]]:
+    """The candidate sources of each of ``count`` articles, oldest first, from one
+    ``(article, holder)`` pair per shared key: the holders sharing at least
+    ``min_seeds`` keys, the ``max_sources`` sharing most (then the earliest).
+
+    >>> pick_candidates(np.array([0, 0, 0, 1, 1, 1, 1]), np.array([7, 7, 3, 3, 3, 5, 5]), 3,
+    ...                 min_seeds=2, max_sources=1)
+    [[7], [3], []]
+    """
+    out: list[list[int]] = [[] for _ in range(count)]
+    if not len(article):
+        return out
+    span = int(holder.max()) + 1
+    pairs, shared = np.unique(article.astype(np.int64) * span + holder, return_counts=True)
+    keep = shared >= min_seeds
+    pairs, shared = pairs[keep], shared[keep]
+    owner, source = pairs // span, pairs % span
+    order = np.lexsort((source, -shared, owner))  # per article: most shared, then earliest
+    owner, source = owner[order], source[order]
+    rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
+    owner, source = owner[rank < max_sources], source[rank < max_sources]
+    order = np.lexsort((source, owner))
+    for a, s in zip(owner[order].tolist(), source[order].tolist()):
+        out[a].append(s)
+    return out
+
+
+@dataclass
+class AlignmentJob:
+    """Stage 3's work for a few articles: each ``texts[k]`` is aligned against
+    ``[source_texts[i] for i in sources[k]]`` (oldest first), and against its own earlier
+    part when ``within``. Plain data: it is sent to worker processes as it is."""
+
+    texts: list[str]
+    sources: list[list[int]]
+    source_texts: list[str]
+    params: RepeatParams
+    within: bool
+
+
+# Prepared source texts and pair alignments kept per process, by content: a source
+# aligned against by many articles (a wire story, a re-run) is tokenized once, and an
+# article that recurs whole reuses its alignments against the same sources.
+_PREPARED_CACHE = 512
+_prepared: OrderedDict[tuple, PreparedText] = OrderedDict()
+_pair_alignments = PairAlignments()
+
+
+def prepared_text(text: str, params: RepeatParams) -> PreparedText:
+    """``text`` prepared for alignment, from this process's cache when it was recently."""
+    key = (text, params.ngram, params.mode)
+    cached = _prepared.get(key)
+    if cached is None:
+        (cached,) = prepare([text], params.ngram, params.mode)
+        _prepared[key] = cached
+        if len(_prepared) > _PREPARED_CACHE:
+            _prepared.popitem(last=False)
+    else:
+        _prepared.move_to_end(key)
+    return cached
+
+
+def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = None) -> list[list[tuple]]:
+    """Stage 3: per article of ``job``, its repeats as ``(start, end, source, source_start,
+    source_end, similarity)`` tuples by position; ``source`` is the index into the
+    article's own source list, ``None`` for a repeat of its own earlier part.
+
+    ``queries``, when given, are the job's texts already prepared (in the process that
+    prepared them)."""
+    params = job.params
+    out = []
+    for k, text in enumerate(job.texts):
+        query = queries[k] if queries is not None else prepare([text], params.ngram, params.mode)[0]
+        sources = [prepared_text(job.source_texts[i], params) for i in job.sources[k]]
+        repeats = align(query, sources, params, within=job.within, pairs=_pair_alignments)
+        out.append([(r.start, r.end, r.source, r.source_start, r.source_end, r.similarity) for r in repeats])
+    return out

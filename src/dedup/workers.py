@@ -1,0 +1,161 @@
+"""Worker processes that run a function over chunks and give the results back in input order.
+
+Used by the ``dedup`` command (the within-document pass) and by
+:class:`dedup.Deduplicator` with ``workers`` (the alignment stage of the across pass)."""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+# Chunks in flight per worker: enough to keep every worker busy while the main process
+# writes, few enough to bound memory.
+_CHUNKS_PER_JOB_IN_FLIGHT = 3
+
+
+# How long a failed run waits for its workers to stop before killing them.
+_STOP_SECONDS = 5.0
+
+# How often a worker checks that the process that started it still runs.
+_PARENT_CHECK_SECONDS = 1.0
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _init_worker(parent: int) -> None:
+    # The main process handles Ctrl-C and terminates the pool; workers stay quiet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    end_with_parent(parent)
+
+
+def end_with_parent(parent: int) -> None:
+    """End this process when process ``parent`` ends, however it ends (also ``kill -9``).
+
+    On Linux the kernel sends SIGKILL at the parent's death (``PR_SET_PDEATHSIG``).
+    Everywhere, a daemon thread also checks every second that this process was not
+    re-parented (the parent's PID no longer ours), which covers other systems and a
+    parent that died before the request was made.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)  # the running program's symbols: libc's prctl
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watchdog below still ends the worker
+    if os.getppid() != parent:  # died before the request: nobody will send the signal
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="dedup-parent-watchdog", daemon=True).start()
+
+
+class ChunkFailed(Exception):
+    """Processing a chunk of records raised: says which records, keeps the original error."""
+
+    def __init__(self, records: Any, error: BaseException) -> None:
+        where = ""
+        # Records of the command's input (``dedup.io.Record``) are named by file and line.
+        if isinstance(records, list) and records and hasattr(records[0], "line") and hasattr(records[0], "source"):
+            first, last = records[0], records[-1]
+            lines = f"{first.line}" if first.line == last.line else f"{first.line}-{last.line}"
+            where = f" in records {first.source}:{lines}" if first.source == last.source else f" from {first.source}"
+        super().__init__(f"processing failed{where}: {type(error).__name__}: {error}")
+
+
+class OrderedPool:
+    """Runs a function over chunks in worker processes and yields the results in input order.
+
+    At most ``jobs * 3`` chunks are in flight, so memory stays bounded on any input size.
+    With ``jobs == 1`` the function runs in this process: the same code, the same output.
+    A worker that dies (e.g. killed for lack of memory) fails the run instead of hanging it,
+    and workers end when the main process dies, even by ``kill -9`` (:func:`end_with_parent`).
+    """
+
+    def __init__(self, function: Callable, jobs: int) -> None:
+        self.function = function
+        self.jobs = jobs
+        self._pool: ProcessPoolExecutor | None = None
+        if jobs > 1:
+            # Build the tokenizer's lookup tables once here: forked workers share them
+            # instead of each spending a few hundred milliseconds building its own.
+            from .text import tokenize
+
+            tokenize(["warm up"])
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self._pool = ProcessPoolExecutor(
+                jobs, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
+            )
+
+    def run(self, items: Iterable[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
+        """``items`` are (kind, payload, context); for kind "chunk" the result replaces the payload."""
+        window = self.jobs * _CHUNKS_PER_JOB_IN_FLIGHT
+        pending: deque = deque()
+        in_flight = 0
+        for kind, payload, context in items:
+            if kind == "chunk" and self._pool is not None:
+                try:
+                    future = self._pool.submit(self.function, payload)
+                except Exception as error:
+                    raise ChunkFailed(context, error) from error
+                pending.append((kind, future, context))
+                in_flight += 1
+            else:
+                pending.append((kind, payload, context))
+            while pending and (in_flight >= window or self._ready(pending[0])):
+                item = self._resolve(pending.popleft())
+                in_flight -= item[0] == "chunk" and self._pool is not None
+                yield item
+        while pending:
+            yield self._resolve(pending.popleft())
+
+    def _ready(self, item: tuple) -> bool:
+        kind, payload, _ = item
+        return kind != "chunk" or self._pool is None or payload.done()
+
+    def _resolve(self, item: tuple) -> tuple:
+        kind, payload, context = item
+        if kind != "chunk":
+            return item
+        try:
+            return kind, (self.function(payload) if self._pool is None else payload.result()), context
+        except Exception as error:
+            raise ChunkFailed(context, error) from error
+
+    def close(self, ok: bool) -> None:
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        if ok:
+            pool.shutdown(wait=True)
+            return
+        # Stop at once: workers are busy with chunks whose results nobody will read. Every
+        # wait is bounded: a worker that ignores SIGTERM is killed, and the executor's
+        # manager thread (joined again at interpreter exit) gets a few seconds to see
+        # its workers gone.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + _STOP_SECONDS
+        for process in processes:
+            process.join(max(deadline - time.monotonic(), 0.0))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(max(deadline - time.monotonic(), 1.0))
