@@ -66,6 +66,7 @@ class BatchKeys:
     key_offsets: np.ndarray
     fingerprints: np.ndarray
     fingerprint_offsets: np.ndarray
+    shingle_counts: np.ndarray  # per article: fewer distinct keys than this, a shingle repeats in it
 
     def __len__(self) -> int:
         return len(self.key_offsets) - 1
@@ -89,7 +90,7 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     keys, key_offsets = distinct_per_segment(hashes, offsets)
     positions, position_offsets = winnow(hashes, offsets, window)
     fingerprints, fingerprint_offsets = distinct_per_segment(hashes[positions], position_offsets)
-    return BatchKeys(keys, key_offsets, fingerprints, fingerprint_offsets)
+    return BatchKeys(keys, key_offsets, fingerprints, fingerprint_offsets, np.diff(offsets))
 
 
 def prepare_batch(texts: Sequence[str], params: RepeatParams, window: int) -> tuple[list[PreparedText], BatchKeys]:
@@ -217,23 +218,30 @@ class AlignmentJob:
 # Prepared source texts and pair alignments kept per process, by content: a source
 # aligned against by many articles (a wire story, a re-run) is tokenized once, and an
 # article that recurs whole reuses its alignments against the same sources.
-_PREPARED_CACHE = 512
+_PREPARED_CACHE = 1024
 _prepared: OrderedDict[tuple, PreparedText] = OrderedDict()
 _pair_alignments = PairAlignments()
 
 
-def prepared_text(text: str, params: RepeatParams) -> PreparedText:
-    """``text`` prepared for alignment, from this process's cache when it was recently."""
-    key = (text, params.ngram, params.mode)
-    cached = _prepared.get(key)
-    if cached is None:
-        (cached,) = prepare([text], params.ngram, params.mode)
-        _prepared[key] = cached
-        if len(_prepared) > _PREPARED_CACHE:
-            _prepared.popitem(last=False)
-    else:
+def prepared_texts(texts: Sequence[str], params: RepeatParams) -> list[PreparedText]:
+    """``texts`` prepared for alignment: those prepared recently in this process from a
+    cache, the others together (one vectorised tokenization)."""
+    keys = [(text, params.ngram, params.mode) for text in texts]
+    missing = list(dict.fromkeys(key for key in keys if key not in _prepared))
+    for key, prepared in zip(missing, prepare([key[0] for key in missing], params.ngram, params.mode)):
+        _prepared[key] = prepared
+    out = []
+    for key in keys:
         _prepared.move_to_end(key)
-    return cached
+        out.append(_prepared[key])
+    while len(_prepared) > max(_PREPARED_CACHE, len(keys)):
+        _prepared.popitem(last=False)
+    return out
+
+
+def prepared_text(text: str, params: RepeatParams) -> PreparedText:
+    """``text`` prepared for alignment (see :func:`prepared_texts`)."""
+    return prepared_texts([text], params)[0]
 
 
 def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = None) -> list[list[tuple]]:
@@ -244,10 +252,11 @@ def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = N
     ``queries``, when given, are the job's texts already prepared (in the process that
     prepared them)."""
     params = job.params
+    if queries is None:
+        queries = prepare(job.texts, params.ngram, params.mode)
+    sources = prepared_texts(job.source_texts, params)
     out = []
-    for k, text in enumerate(job.texts):
-        query = queries[k] if queries is not None else prepare([text], params.ngram, params.mode)[0]
-        sources = [prepared_text(job.source_texts[i], params) for i in job.sources[k]]
-        repeats = align(query, sources, params, within=job.within, pairs=_pair_alignments)
+    for query, chosen in zip(queries, job.sources):
+        repeats = align(query, [sources[i] for i in chosen], params, within=job.within, pairs=_pair_alignments)
         out.append([(r.start, r.end, r.source, r.source_start, r.source_end, r.similarity) for r in repeats])
     return out

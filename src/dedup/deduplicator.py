@@ -21,7 +21,7 @@ from __future__ import annotations
 import numbers
 import os
 import unicodedata
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -42,7 +42,7 @@ from .repeats import (
 )
 from .text import DEFAULT_MODE
 from .storage import atomic_create
-from .store import MemoryStore, SQLiteStore, read_meta
+from .store import MemoryStore, SQLiteStore, compress_text, read_meta
 from .workers import OrderedPool
 
 __all__ = ["ArticleMatch", "Deduplicator", "Match"]
@@ -57,10 +57,37 @@ _ARTICLES_PER_JOB = 16  # articles aligned together (stage 3): one job for a wor
 _CACHED_SOURCES = 256  # recently aligned-against articles kept decompressed
 
 
-def _align(payload: tuple[AlignmentJob, list[PreparedText] | None]) -> list[list[tuple]]:
-    """Stage 3 of one job, in a worker (texts prepared there) or in this process."""
-    job, queries = payload
-    return align_articles(job, queries)
+@dataclass
+class _PrepareJob:
+    """Stage 1 for a pass: keys (and, in a worker, compressed texts; here, prepared texts)."""
+
+    texts: list[str]
+    params: RepeatParams
+    window: int
+    in_worker: bool
+
+
+@dataclass
+class _AlignJob:
+    """Stage 3 for a few articles; ``queries``: their prepared texts, when aligned here."""
+
+    job: AlignmentJob
+    queries: list[PreparedText] | None
+
+
+def _run_job(job: _PrepareJob | _AlignJob):
+    """A stage's work, in a worker process or in this one."""
+    if isinstance(job, _AlignJob):
+        return align_articles(job.job, job.queries)
+    prepared, keys = prepare_batch(job.texts, job.params, job.window)
+    if job.in_worker:  # prepared texts cost more to send than to make again
+        return job.texts, None, keys, [compress_text(text) for text in job.texts]
+    return job.texts, prepared, keys, None
+
+
+def _id_key(doc_id: Any) -> tuple[str, bool]:
+    """How ids are told apart: 7 and "7" are two ids."""
+    return (str(doc_id), isinstance(doc_id, numbers.Integral))
 
 
 @dataclass(frozen=True)
@@ -172,6 +199,7 @@ class Deduplicator:
             self._store = SQLiteStore(os.fspath(store), self.max_holders, self._meta())
         self.workers = check_int("workers", workers, 1)
         self._pool: OrderedPool | None = None  # made on first use
+        self._pending_ids: set = set()  # ids of a stream being read, not remembered yet
         self._source_texts: OrderedDict[int, str] = OrderedDict()
 
     # parameters --------------------------------------------------------------------
@@ -254,67 +282,96 @@ class Deduplicator:
         self, batches: Iterable[tuple[Sequence[str], Sequence[Any] | None, Any]], *, remember: bool = True
     ) -> Iterator[tuple[Any, list[list[Match]]]]:
         """:meth:`find_many` over a stream of batches: yields ``(context, matches)`` per
-        ``(texts, ids, context)`` batch, in order, with the matches of each text.
+        ``(texts, ids, context)`` batch, in order, with the matches of each text
+        (``ids`` may be None: articles are then numbered).
 
-        With ``workers`` > 1 the alignments of later batches run while earlier ones are
-        handed back; at most a few batches are in flight, so memory stays bounded on any
-        stream. The result is the same as :meth:`find_many` batch after batch.
+        Batches of any size are regrouped into passes of a few hundred articles (one
+        look-up in the store each). With ``workers`` > 1, preparing and aligning run in
+        the worker processes while this one looks up and remembers, in order; a few
+        passes are in flight at most, so memory stays bounded on any stream. The result
+        is the same as :meth:`find_many` batch after batch, with any number of workers.
         """
         pool = self._alignment_pool()
+        in_workers = pool.jobs > 1
+        prepared = pool.run(self._passes(batches, remember, in_workers))
         try:
-            for kind, payload, context in pool.run(self._alignment_work(batches, remember, pool.jobs > 1)):
+            for kind, payload, context in pool.run(self._look_up_and_remember(prepared, remember, in_workers)):
                 if kind == "chunk":
                     self._collect(payload, context)
                 else:
                     yield payload, context
-        except BaseException:
-            if pool is not self._pool:
-                pool.close(ok=False)
-            raise
+        finally:
+            prepared.close()
 
-    def _alignment_work(self, batches, remember: bool, in_workers: bool) -> Iterator[tuple[str, Any, Any]]:
-        """Stages 1 and 2 of :mod:`dedup.across`, in order: per batch, the alignment jobs
-        (kind "chunk": payload job, context where its results go) and then the batch
-        itself (kind "batch": payload the caller's context, context the matches)."""
-        params = self._repeat_params
-        within = self.scope != "across"
-        for texts, ids, context in batches:
-            texts = check_texts(texts)
-            ids = self._check_ids(ids, len(texts))
-            named = ids is not None
-            if not named:
-                ids = list(range(len(self), len(self) + len(texts)))
-            if remember:
-                self._check_new_ids(ids)
-            found: list[list[Match]] = [[] for _ in texts]
-            for lo in range(0, len(texts), _ARTICLES_PER_PASS):
-                part = texts[lo : lo + _ARTICLES_PER_PASS]
-                part_ids = ids[lo : lo + _ARTICLES_PER_PASS]
-                if not named and not remember:
-                    part_ids = [len(self)] * len(part)  # find() without remembering: the next number
-                prepared, keys = prepare_batch(part, params, self.window)
-                first = len(self._store)
-                candidates: list[list[int]] = [[] for _ in part]
-                if self.scope != "within" or remember:
-                    article, holder, remembered = look_up(self._store, keys, in_batch=remember)
-                    if self.scope != "within":
-                        candidates = pick_candidates(
-                            article, holder, len(part), min_seeds=self.min_seeds, max_sources=self.max_sources
-                        )
-                aligned = [
-                    k for k, query in enumerate(prepared) if candidates[k] or (within and query.has_repeated_shingle())
-                ]
-                for j in range(0, len(aligned), _ARTICLES_PER_JOB):
-                    members = aligned[j : j + _ARTICLES_PER_JOB]
-                    job, source_ids = self._job(
-                        [part[k] for k in members], [candidates[k] for k in members], part, part_ids, first
-                    )
-                    queries = None if in_workers else [prepared[k] for k in members]
-                    where = (found, [lo + k for k in members], [part_ids[k] for k in members], source_ids)
-                    yield "chunk", (job, queries), where
-                if remember:
-                    self._store.add_many(part_ids, part, remembered)
+    def _passes(self, batches, remember: bool, in_workers: bool) -> Iterator[tuple[str, Any, Any]]:
+        """The stream regrouped into passes (kind "chunk": the texts to prepare, stage 1 of
+        :mod:`dedup.across`; context: where each article's matches go, and its id), with
+        each input batch after the pass that completes it (kind "batch")."""
+        texts: list[str] = []
+        where: list[tuple] = []
+        waiting: deque = deque()  # (context, found, articles up to its end) of batches not yet handed back
+        received = handed = 0  # articles received, and handed out in passes
+        pending_ids = self._pending_ids
+        for batch_texts, ids, context in batches:
+            batch_texts = check_texts(batch_texts)
+            ids = self._check_ids(ids, len(batch_texts))
+            if remember and ids is not None:
+                self._check_new_ids(ids, pending_ids)
+                pending_ids.update(_id_key(doc_id) for doc_id in ids)
+            found: list[list[Match]] = [[] for _ in batch_texts]
+            texts += batch_texts
+            where += [(found, k, None if ids is None else ids[k]) for k in range(len(batch_texts))]
+            received += len(batch_texts)
+            waiting.append((context, found, received))
+            while len(texts) >= _ARTICLES_PER_PASS:
+                yield "chunk", _PrepareJob(texts[:_ARTICLES_PER_PASS], self._repeat_params, self.window, in_workers), where[:_ARTICLES_PER_PASS]
+                del texts[:_ARTICLES_PER_PASS], where[:_ARTICLES_PER_PASS]
+                handed += _ARTICLES_PER_PASS
+            while waiting and waiting[0][2] <= handed:
+                context, found, _ = waiting.popleft()
+                yield "batch", context, found
+        if texts:
+            yield "chunk", _PrepareJob(texts, self._repeat_params, self.window, in_workers), where
+        for context, found, _ in waiting:
             yield "batch", context, found
+
+    def _look_up_and_remember(self, prepared_passes, remember: bool, in_workers: bool) -> Iterator[tuple[str, Any, Any]]:
+        """Stage 2 of :mod:`dedup.across`, in order: per prepared pass, the alignment jobs
+        (kind "chunk": payload the job, context where its results go); batches pass through."""
+        within = self.scope != "across"
+        for kind, payload, where in prepared_passes:
+            if kind != "chunk":
+                yield kind, payload, where
+                continue
+            texts, prepared, keys, compressed = payload
+            first = len(self._store)
+            ids = [doc_id for _, _, doc_id in where]
+            if any(doc_id is None for doc_id in ids):
+                numbered = [first + k if remember else first for k in range(len(ids))]
+                ids = [numbered[k] if doc_id is None else doc_id for k, doc_id in enumerate(ids)]
+                if remember:
+                    self._check_new_ids([n for n, (_, _, given) in zip(numbered, where) if given is None])
+            candidates: list[list[int]] = [[] for _ in texts]
+            if self.scope != "within" or remember:
+                article, holder, remembered = look_up(self._store, keys, in_batch=remember)
+                if self.scope != "within":
+                    candidates = pick_candidates(
+                        article, holder, len(texts), min_seeds=self.min_seeds, max_sources=self.max_sources
+                    )
+            if within:
+                repeated = (np.diff(keys.key_offsets) < keys.shingle_counts).tolist()  # only those can repeat themselves
+                aligned = [k for k in range(len(texts)) if candidates[k] or repeated[k]]
+            else:
+                aligned = [k for k in range(len(texts)) if candidates[k]]
+            for j in range(0, len(aligned), _ARTICLES_PER_JOB):
+                members = aligned[j : j + _ARTICLES_PER_JOB]
+                job, source_ids = self._job([texts[k] for k in members], [candidates[k] for k in members], texts, ids, first)
+                queries = None if in_workers else [prepared[k] for k in members]
+                context = ([where[k][:2] for k in members], [ids[k] for k in members], source_ids)
+                yield "chunk", _AlignJob(job, queries), context
+            if remember:
+                self._store.add_many(ids, texts, remembered, compressed)
+                self._pending_ids.difference_update(_id_key(doc_id) for doc_id in ids)
 
     def _job(self, texts: list[str], candidates: list[list[int]], batch: list[str], batch_ids: list, first: int):
         """The alignment job of some articles, with the original texts of their candidates
@@ -330,9 +387,9 @@ class Deduplicator:
         ids = {n: batch_ids[n - first] if n >= first else self._store.doc_id(n) for n in numbers}
         return job, [[ids[n] for n in sources] for sources in candidates]
 
-    def _collect(self, results: list[list[tuple]], where) -> None:
-        found, positions, ids, source_ids = where
-        for position, doc_id, sources, repeats in zip(positions, ids, source_ids, results):
+    def _collect(self, results: list[list[tuple]], context) -> None:
+        targets, ids, source_ids = context
+        for (found, position), doc_id, sources, repeats in zip(targets, ids, source_ids, results):
             matches = found[position]
             for start, end, source, source_start, source_end, similarity in repeats:
                 if source is None:
@@ -342,7 +399,7 @@ class Deduplicator:
 
     def _alignment_pool(self) -> OrderedPool:
         if self._pool is None:
-            self._pool = OrderedPool(_align, self.workers)
+            self._pool = OrderedPool(_run_job, self.workers)
         return self._pool
 
     def _text(self, article: int) -> str:
@@ -407,13 +464,14 @@ class Deduplicator:
                 best = ArticleMatch(self._store.doc_id(article), float(similarity))
         return best
 
-    def _check_new_ids(self, ids) -> None:
-        """Ids are unique: one used before (or twice in ``ids``) is an error, before anything is remembered."""
+    def _check_new_ids(self, ids, pending: set = frozenset()) -> None:
+        """Ids are unique: one used before (remembered, ``pending`` to be, or twice in
+        ``ids``) is an error, before anything is remembered."""
         seen: set = set()
         for position, doc_id in enumerate(ids):
-            key = (str(doc_id), isinstance(doc_id, numbers.Integral))
-            if key in seen or self._store.has_id(doc_id):
-                where = "earlier in this batch" if key in seen else "by an article remembered before"
+            key = _id_key(doc_id)
+            if key in seen or key in pending or self._store.has_id(doc_id):
+                where = "by an article remembered before" if self._store.has_id(doc_id) else "earlier in this batch"
                 raise ValueError(f"document id {doc_id!r} (ids[{position}]) was used before, {where}: ids must be unique")
             seen.add(key)
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+import xxhash
 
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
 from .arrays import first_occurrences, first_occurrences_of
@@ -327,7 +328,7 @@ class PreparedText:
     once can be aligned against many others.
     """
 
-    __slots__ = ("text", "tokens", "shingles", "_boundaries", "_words_before", "_first_occurrences")
+    __slots__ = ("text", "tokens", "shingles", "_boundaries", "_words_before", "_first_occurrences", "_digest")
 
     def __init__(self, text: str, tokens: Tokens, shingle_hashes: np.ndarray) -> None:
         self.text = text
@@ -336,6 +337,14 @@ class PreparedText:
         self._boundaries: _Boundaries | None = None
         self._words_before: np.ndarray | None = None
         self._first_occurrences: np.ndarray | None = None
+        self._digest: bytes | None = None
+
+    @property
+    def digest(self) -> bytes:
+        """A 128-bit digest of the text (XXH3): what the text is known by in caches."""
+        if self._digest is None:
+            self._digest = xxhash.xxh3_128_digest(self.text.encode("utf-8", "surrogatepass"))
+        return self._digest
 
     def __len__(self) -> int:
         return len(self.tokens.hashes)
@@ -529,7 +538,7 @@ class PairAlignments:
     against before costs a dictionary lookup. Holds the ``capacity`` most recent pairs.
     """
 
-    def __init__(self, capacity: int = 4096) -> None:
+    def __init__(self, capacity: int = 1 << 16) -> None:
         self.capacity = check_int("capacity", capacity, 1)
         self._spans: OrderedDict[tuple, list[_Span]] = OrderedDict()
 
@@ -538,7 +547,8 @@ class PairAlignments:
 
     def spans(self, query: PreparedText, source: PreparedText, index: int, params: RepeatParams) -> list["_Span"]:
         """The verified spans of ``query`` against ``source``, named as source ``index``."""
-        key = (query.text, source.text, params)
+        # Texts are known by a 128-bit digest: a few bytes per pair, not the texts.
+        key = (query.digest, source.digest, params)
         found = self._spans.get(key)
         if found is None:
             found = _align_pair(query, source, 0, params)

@@ -122,15 +122,23 @@ class MemoryStore:
         self.add_many([doc_id], [text], [_below_cap(self, keys, holders)])
         return article
 
-    def add_many(self, ids: Sequence[Any], texts: Sequence[str], fingerprints: Sequence[np.ndarray]) -> None:
+    def add_many(
+        self,
+        ids: Sequence[Any],
+        texts: Sequence[str],
+        fingerprints: Sequence[np.ndarray],
+        compressed: Sequence[bytes] | None = None,
+    ) -> None:
         """Remember articles in order, each with the fingerprint keys it holds (distinct
         uint64, already limited to keys with fewer than ``max_holders`` holders, as
-        :func:`dedup.across.look_up` gives them). They are numbered from ``len(self)``."""
+        :func:`dedup.across.look_up` gives them). They are numbered from ``len(self)``.
+        ``compressed``: the texts already compressed (:func:`compress_text`), when the
+        caller did it elsewhere."""
         first = len(self._ids)
-        for doc_id, text in zip(ids, texts):
+        for doc_id in ids:
             self._ids.append(doc_id)
             self._known_ids.add((str(doc_id), _is_int(doc_id)))
-            self._texts.append(compress_text(text))
+        self._texts += compressed if compressed is not None else [compress_text(text) for text in texts]
         counts = [len(keys) for keys in fingerprints]
         if not sum(counts):
             return
@@ -253,16 +261,20 @@ class SQLiteStore:
         self._count += 1
         return article
 
-    def add_many(self, ids: Sequence[Any], texts: Sequence[str], fingerprints: Sequence[np.ndarray]) -> None:
+    def add_many(
+        self,
+        ids: Sequence[Any],
+        texts: Sequence[str],
+        fingerprints: Sequence[np.ndarray],
+        compressed: Sequence[bytes] | None = None,
+    ) -> None:
         """As :meth:`MemoryStore.add_many`, in one transaction."""
         first = self._count
+        blobs = compressed if compressed is not None else [compress_text(text) for text in texts]
         with self._connection:
             self._connection.executemany(
                 "INSERT INTO articles VALUES (?, ?, ?, ?)",
-                (
-                    (first + n, encode_id(doc_id), _is_int(doc_id), compress_text(text))
-                    for n, (doc_id, text) in enumerate(zip(ids, texts))
-                ),
+                ((first + n, encode_id(doc_id), _is_int(doc_id), blob) for n, (doc_id, blob) in enumerate(zip(ids, blobs))),
             )
             self._connection.executemany(
                 "INSERT INTO fingerprints VALUES (?, ?)",
