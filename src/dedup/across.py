@@ -38,6 +38,7 @@ import numpy as np
 from .arrays import distinct_per_segment, expand_ranges
 from .repeats import PairAlignments, PreparedText, RepeatParams, align, prepare
 from .shingle import shingles, winnow
+from .store import decompress_text
 from .text import tokenize
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "look_up",
     "pick_candidates",
     "prepare_batch",
+    "prepared_sources",
 ]
 
 
@@ -204,13 +206,15 @@ def pick_candidates(
 
 @dataclass
 class AlignmentJob:
-    """Stage 3's work for a few articles: each ``texts[k]`` is aligned against
-    ``[source_texts[i] for i in sources[k]]`` (oldest first), and against its own earlier
-    part when ``within``. Plain data: it is sent to worker processes as it is."""
+    """Stage 3's work for a few articles: each ``texts[k]`` is aligned against the
+    sources ``[source_blobs[i] for i in sources[k]]`` (oldest first), and against its own
+    earlier part when ``within``. The sources are original texts compressed as the store
+    keeps them (:func:`dedup.store.compress_text`): cheap to send, and decompressed only
+    where they are not prepared already. Plain data: sent to worker processes as it is."""
 
     texts: list[str]
     sources: list[list[int]]
-    source_texts: list[str]
+    source_blobs: list[bytes]
     params: RepeatParams
     within: bool
 
@@ -223,12 +227,14 @@ _prepared: OrderedDict[tuple, PreparedText] = OrderedDict()
 _pair_alignments = PairAlignments()
 
 
-def prepared_texts(texts: Sequence[str], params: RepeatParams) -> list[PreparedText]:
-    """``texts`` prepared for alignment: those prepared recently in this process from a
-    cache, the others together (one vectorised tokenization)."""
-    keys = [(text, params.ngram, params.mode) for text in texts]
+def prepared_sources(blobs: Sequence[bytes], params: RepeatParams) -> list[PreparedText]:
+    """Compressed texts (:func:`dedup.store.compress_text`) prepared for alignment: those
+    prepared recently in this process from a cache, the others together (one vectorised
+    tokenization)."""
+    keys = [(blob, params.ngram, params.mode) for blob in blobs]
     missing = list(dict.fromkeys(key for key in keys if key not in _prepared))
-    for key, prepared in zip(missing, prepare([key[0] for key in missing], params.ngram, params.mode)):
+    texts = [decompress_text(blob) for blob, _, _ in missing]
+    for key, prepared in zip(missing, prepare(texts, params.ngram, params.mode)):
         _prepared[key] = prepared
     out = []
     for key in keys:
@@ -237,11 +243,6 @@ def prepared_texts(texts: Sequence[str], params: RepeatParams) -> list[PreparedT
     while len(_prepared) > max(_PREPARED_CACHE, len(keys)):
         _prepared.popitem(last=False)
     return out
-
-
-def prepared_text(text: str, params: RepeatParams) -> PreparedText:
-    """``text`` prepared for alignment (see :func:`prepared_texts`)."""
-    return prepared_texts([text], params)[0]
 
 
 def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = None) -> list[list[tuple]]:
@@ -254,7 +255,7 @@ def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = N
     params = job.params
     if queries is None:
         queries = prepare(job.texts, params.ngram, params.mode)
-    sources = prepared_texts(job.source_texts, params)
+    sources = prepared_sources(job.source_blobs, params)
     out = []
     for query, chosen in zip(queries, job.sources):
         repeats = align(query, [sources[i] for i in chosen], params, within=job.within, pairs=_pair_alignments)

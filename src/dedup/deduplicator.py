@@ -21,7 +21,7 @@ from __future__ import annotations
 import numbers
 import os
 import unicodedata
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
-from .across import AlignmentJob, align_articles, look_up, pick_candidates, prepare_batch, prepared_text
+from .across import AlignmentJob, align_articles, look_up, pick_candidates, prepare_batch, prepared_sources
 from .repeats import (
     DEFAULT_MAX_GAP,
     DEFAULT_MIN_LENGTH,
@@ -54,7 +54,6 @@ DEFAULT_MIN_SEEDS = 2
 
 _ARTICLES_PER_PASS = 512  # articles prepared and looked up together (stages 1 and 2)
 _ARTICLES_PER_JOB = 16  # articles aligned together (stage 3): one job for a worker
-_CACHED_SOURCES = 256  # recently aligned-against articles kept decompressed
 
 
 @dataclass
@@ -80,9 +79,9 @@ def _run_job(job: _PrepareJob | _AlignJob):
     if isinstance(job, _AlignJob):
         return align_articles(job.job, job.queries)
     prepared, keys = prepare_batch(job.texts, job.params, job.window)
-    if job.in_worker:  # prepared texts cost more to send than to make again
-        return job.texts, None, keys, [compress_text(text) for text in job.texts]
-    return job.texts, prepared, keys, None
+    compressed = [compress_text(text) for text in job.texts]
+    # Prepared texts cost more to send than to make again in the aligning worker.
+    return job.texts, None if job.in_worker else prepared, keys, compressed
 
 
 def _id_key(doc_id: Any) -> tuple[str, bool]:
@@ -200,7 +199,6 @@ class Deduplicator:
         self.workers = check_int("workers", workers, 1)
         self._pool: OrderedPool | None = None  # made on first use
         self._pending_ids: set = set()  # ids of a stream being read, not remembered yet
-        self._source_texts: OrderedDict[int, str] = OrderedDict()
 
     # parameters --------------------------------------------------------------------
 
@@ -365,7 +363,7 @@ class Deduplicator:
                 aligned = [k for k in range(len(texts)) if candidates[k]]
             for j in range(0, len(aligned), _ARTICLES_PER_JOB):
                 members = aligned[j : j + _ARTICLES_PER_JOB]
-                job, source_ids = self._job([texts[k] for k in members], [candidates[k] for k in members], texts, ids, first)
+                job, source_ids = self._job(members, candidates, texts, ids, compressed, first)
                 queries = None if in_workers else [prepared[k] for k in members]
                 context = ([where[k][:2] for k in members], [ids[k] for k in members], source_ids)
                 yield "chunk", _AlignJob(job, queries), context
@@ -373,19 +371,20 @@ class Deduplicator:
                 self._store.add_many(ids, texts, remembered, compressed)
                 self._pending_ids.difference_update(_id_key(doc_id) for doc_id in ids)
 
-    def _job(self, texts: list[str], candidates: list[list[int]], batch: list[str], batch_ids: list, first: int):
-        """The alignment job of some articles, with the original texts of their candidates
-        (each once; from the store, or from the batch for articles not stored yet), and
-        the ids of each article's candidates."""
-        numbers = sorted({n for sources in candidates for n in sources})
+    def _job(self, members: list[int], candidates: list[list[int]], texts: list[str], ids: list, compressed: list[bytes], first: int):
+        """The alignment job of articles ``members`` of a pass (``texts``), with their
+        candidates' texts as the store keeps them (each once; from the pass for articles
+        not stored yet), and the ids of each article's candidates."""
+        chosen = [candidates[k] for k in members]
+        numbers = sorted({n for sources in chosen for n in sources})
         position = {n: i for i, n in enumerate(numbers)}
-        source_texts = [batch[n - first] if n >= first else self._text(n) for n in numbers]
+        blobs = [compressed[n - first] if n >= first else self._store.compressed_text(n) for n in numbers]
         job = AlignmentJob(
-            texts, [[position[n] for n in sources] for sources in candidates], source_texts,
+            [texts[k] for k in members], [[position[n] for n in sources] for sources in chosen], blobs,
             self._repeat_params, self.scope != "across",
         )
-        ids = {n: batch_ids[n - first] if n >= first else self._store.doc_id(n) for n in numbers}
-        return job, [[ids[n] for n in sources] for sources in candidates]
+        source_ids = {n: ids[n - first] if n >= first else self._store.doc_id(n) for n in numbers}
+        return job, [[source_ids[n] for n in sources] for sources in chosen]
 
     def _collect(self, results: list[list[tuple]], context) -> None:
         targets, ids, source_ids = context
@@ -401,18 +400,6 @@ class Deduplicator:
         if self._pool is None:
             self._pool = OrderedPool(_run_job, self.workers)
         return self._pool
-
-    def _text(self, article: int) -> str:
-        """The original text of a remembered article (recent ones kept decompressed)."""
-        cached = self._source_texts.get(article)
-        if cached is None:
-            cached = self._store.text(article)
-            self._source_texts[article] = cached
-            if len(self._source_texts) > _CACHED_SOURCES:
-                self._source_texts.popitem(last=False)
-        else:
-            self._source_texts.move_to_end(article)
-        return cached
 
     # remembering and cleaning ----------------------------------------------------------
 
@@ -458,7 +445,8 @@ class Deduplicator:
             np.zeros(len(index), dtype=np.int64), holders, 1, min_seeds=self.min_seeds, max_sources=self.max_sources
         )
         for article in candidates:
-            theirs = np.unique(prepared_text(self._text(article), self._repeat_params).shingles)
+            (source,) = prepared_sources([self._store.compressed_text(article)], self._repeat_params)
+            theirs = np.unique(source.shingles)
             similarity = len(np.intersect1d(mine, theirs, assume_unique=True)) / len(np.union1d(mine, theirs))
             if similarity >= threshold and (best is None or similarity > best.similarity):
                 best = ArticleMatch(self._store.doc_id(article), float(similarity))

@@ -206,6 +206,13 @@ def winnow(hashes: np.ndarray, offsets: np.ndarray, window: int) -> tuple[np.nda
     short = np.flatnonzero((counts > 0) & (counts < window))
     for i in short.tolist():  # segments with fewer shingles than a window: rare, one each
         picked.append(np.array([offsets[i] + int(np.argmin(hashes[offsets[i] : offsets[i + 1]]))]))
-    positions = np.unique(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+    if len(picked) == 1:
+        # The smallest of a window sliding right never moves left (argmin takes the first
+        # of equals): the positions are sorted already, and repeats are neighbours.
+        positions = picked[0]
+        if len(positions) > 1:
+            positions = positions[np.r_[True, positions[1:] != positions[:-1]]]
+    else:
+        positions = np.unique(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
     fingerprint_offsets = np.searchsorted(positions, offsets).astype(np.int64)
     return positions.astype(np.int64), fingerprint_offsets

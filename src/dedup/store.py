@@ -96,6 +96,10 @@ class MemoryStore:
     def text(self, article: int) -> str:
         return decompress_text(self._texts[article])
 
+    def compressed_text(self, article: int) -> bytes:
+        """The article's text as kept (:func:`compress_text`)."""
+        return self._texts[article]
+
     def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(index into ``keys``, article) for every stored holder of a key."""
         found_index, found_article = [], []
@@ -231,8 +235,11 @@ class SQLiteStore:
         return self._connection.execute(query, (encode_id(doc_id), _is_int(doc_id))).fetchone() is not None
 
     def text(self, article: int) -> str:
+        return decompress_text(self.compressed_text(article))
+
+    def compressed_text(self, article: int) -> bytes:
         (blob,) = self._connection.execute("SELECT text FROM articles WHERE number = ?", (article,)).fetchone()
-        return decompress_text(blob)
+        return bytes(blob)
 
     def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         index_of = {k: i for i, k in enumerate(_signed(keys).tolist())}
