@@ -382,3 +382,69 @@ def test_sqlite_store_refuses_a_repeated_id(tmp_path):
             d.add(SPORT, doc_id=7)
         d.add(SPORT, doc_id="7")  # a str id is another id
         assert len(d) == 2
+
+
+def _stream_with_copies(count: int, seed: int) -> list[str]:
+    """Articles of made-up words; later ones copy passages of earlier ones (some edited),
+    some recur whole, some repeat a passage of their own."""
+    import random
+
+    rng = random.Random(seed)
+    articles: list[str] = []
+    for i in range(count):
+        own = word_soup(seed * 1000 + i, rng.randrange(30, 160))
+        if articles and rng.random() < 0.25:
+            articles.append(rng.choice(articles))  # recurs whole
+            continue
+        parts = [own]
+        for _ in range(rng.randrange(0, 3) if articles else 0):
+            source = rng.choice(articles).split(" ")
+            start = rng.randrange(0, max(len(source) - 25, 1))
+            passage = source[start : start + rng.randrange(20, 60)]
+            if rng.random() < 0.4:
+                passage[rng.randrange(len(passage))] = "changed"
+            parts.insert(rng.randrange(len(parts) + 1), " ".join(passage))
+        if rng.random() < 0.1:
+            parts.append(parts[0])  # a body pasted twice
+        articles.append("\n\n".join(parts))
+    return articles
+
+
+@pytest.mark.parametrize("scope", ["across", "both"])
+def test_workers_give_the_sequential_result(scope):
+    texts = _stream_with_copies(700, seed=3)
+    ids = [f"n{i}" for i in range(len(texts))]
+    sequential = Deduplicator(scope=scope).find_many(texts, ids, remember=True)
+    with Deduplicator(scope=scope, workers=2) as parallel:
+        assert parallel.find_many(texts, ids, remember=True) == sequential
+    assert sum(1 for found in sequential if any(m.kind == "across" for m in found)) > 200
+
+
+def test_find_stream_regroups_batches_and_hands_them_back_in_order():
+    texts = _stream_with_copies(300, seed=5)
+    expected = Deduplicator().find_many(texts, remember=True)
+    sizes = [1, 0, 7, 200, 3, 89]  # any sizes, empty ones too
+    batches, start = [], 0
+    for n, size in enumerate(sizes):
+        batches.append((texts[start : start + size], None, f"batch {n}"))
+        start += size
+    got = list(Deduplicator().find_stream(batches))
+    assert [context for context, _ in got] == [f"batch {n}" for n in range(len(sizes))]
+    assert [m for _, found in got for m in found] == expected
+
+
+def test_a_loaded_state_finds_what_the_saved_one_found(tmp_path):
+    # Every fingerprint of the state is found again after loading. A wide window leaves
+    # a passage one or two fingerprints: each one must count.
+    texts = _stream_with_copies(150, seed=8)
+    live = Deduplicator(scope="across", window=20, min_seeds=1)
+    live.add_many(texts)
+    live.save(tmp_path / "state.dedup")
+    loaded = Deduplicator.load(tmp_path / "state.dedup")
+    pieces = []
+    for text in texts[::3]:
+        words = text.split()
+        pieces += [" ".join(words[start : start + 26]) for start in range(0, len(words) - 26, 40)]
+    expected = live.find_many(pieces)
+    assert sum(1 for found in expected if found) >= 0.9 * len(pieces)
+    assert loaded.find_many(pieces) == expected

@@ -298,6 +298,11 @@ class Deduplicator:
                     self._collect(payload, context)
                 else:
                     yield payload, context
+        except BaseException:
+            # Failed or abandoned midway: the workers' jobs are of no use any more.
+            self._pool = None
+            pool.close(ok=False)
+            raise
         finally:
             prepared.close()
 
@@ -504,12 +509,13 @@ class Deduplicator:
         ``params`` given here replace stored ones that only affect matching
         (``threshold``, ``scope``, ``min_length``, ``max_gap``, ``max_sources``,
         ``min_seeds``); ``ngram``, ``window`` and ``max_holders`` fix what was stored and
-        must agree (and ``mode``). Raises ``ValueError`` naming the file when it is no state, a damaged
+        must agree (and ``mode``). ``workers`` is not stored: give it here (default 1). Raises ``ValueError`` naming the file when it is no state, a damaged
         one or one from a newer version.
         """
         path = os.fspath(path)
         meta = read_meta(path)
         stored = meta["params"]
+        workers = params.pop("workers", 1)
         for name, value in params.items():
             if name not in stored:
                 raise TypeError(f"Deduplicator.load() got an unexpected parameter {name!r}")
@@ -517,7 +523,7 @@ class Deduplicator:
                 raise ValueError(
                     f"{name}={value!r} differs from the {name}={stored[name]!r} the state in {path} was built with"
                 )
-        dedup = cls(**{**stored, **params})
+        dedup = cls(**{**stored, **params}, workers=workers)
         dedup._store = MemoryStore.read(path, dedup.max_holders)
         return dedup
 

@@ -192,8 +192,12 @@ class MemoryStore:
                 table = np.array(rows, dtype=np.int64)
                 if table.ndim != 2 or not ((0 <= table[:, 1]) & (table[:, 1] < len(store._ids))).all():
                     raise ValueError("fingerprints refer to unknown articles")
-                store._keys = [table[:, 0].view(np.uint64).copy()]
-                store._articles = [table[:, 1].astype(np.uint32)]
+                # SQLite orders the keys as signed numbers: sorted again as unsigned ones
+                # (stable: the holders of a key stay in order).
+                keys = table[:, 0].view(np.uint64)
+                order = np.argsort(keys, kind="stable")
+                store._keys = [keys[order]]
+                store._articles = [table[order, 1].astype(np.uint32)]
             for blob in store._texts[:1] + store._texts[-1:]:
                 decompress_text(blob)  # a damaged text fails here, not in the middle of a run
         except (sqlite3.DatabaseError, ValueError, TypeError, UnicodeDecodeError, zlib.error) as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..io import InputError, UsageError
@@ -16,14 +16,15 @@ def given_options(args: argparse.Namespace, names: Sequence[str]) -> dict:
 
 
 class Across:
-    """The across-document pass: a ``dedup.Deduplicator(scope="across")`` fed in input order.
+    """The across-document pass: a ``dedup.Deduplicator(scope="across")`` fed in input order
+    with the text left by the within-document pass.
 
-    It runs in the main process on the text left by the within-document pass, one chunk
-    at a time (``add_many``: one NumPy pass per chunk, each document still sees all
-    documents before it), so its result does not depend on ``--jobs``.
+    It runs as a stage of the stream (:meth:`run`): the Deduplicator looks documents up
+    and remembers them in order in this process, and aligns them in ``jobs`` worker
+    processes; its result does not depend on ``--jobs``.
     """
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, jobs: int = 1) -> None:
         from .. import Deduplicator
 
         options = given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap", "window"))
@@ -31,7 +32,7 @@ class Across:
             try:
                 # Options given on the command line must agree with what the state stored
                 # (ngram, window: load raises otherwise) and replace its matching parameters.
-                self.dedup = Deduplicator.load(args.state, **dict(options, scope="across"))
+                self.dedup = Deduplicator.load(args.state, **dict(options, scope="across", workers=jobs))
             except ValueError as error:
                 if "differs from" in str(error):
                     raise UsageError(f"--state {args.state}: {error}") from None
@@ -40,19 +41,40 @@ class Across:
                 raise InputError(f"cannot load --state {args.state}: {error}") from None
         else:
             try:
-                self.dedup = Deduplicator(**dict(options, scope="across"))
+                self.dedup = Deduplicator(**dict(options, scope="across", workers=jobs))
             except ValueError as error:
                 raise UsageError(f"--scope {args.scope}: {error} (the across-document pass)") from None
 
-    def process(self, texts: list[str], ids: list[Any]) -> list[tuple[str, list]]:
-        """For each text: (text without passages seen in earlier documents, the matches)."""
+    def run(
+        self, events: Iterator[tuple[str, Any, Any]], check: Callable[[str, Any, Any], None]
+    ) -> Iterator[tuple[str, Any, Any]]:
+        """The within pass's events with the across pass applied, in order. A processed
+        chunk's payload ``[(cleaned or None, spans)]`` becomes ``(that, texts after the
+        within pass, [(final text, matches)])``. ``check`` sees every event in order
+        before the Deduplicator does (which runs ahead of what this yields)."""
         from ..repeats import remove_spans
 
-        found = self.dedup.add_many(texts, ids)
-        return [
-            (remove_spans(text, [(m.start, m.end) for m in matches]) if matches else text, matches)
-            for text, matches in zip(texts, found)
-        ]
+        def batches() -> Iterator[tuple[list[str], list | None, tuple]]:
+            for kind, payload, context in events:
+                check(kind, payload, context)
+                if kind != "chunk":
+                    yield [], None, (kind, payload, context, None)
+                    continue
+                within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(context, payload)]
+                yield within, [record.id for record in context], (kind, payload, context, within)
+
+        for (kind, payload, context, within), found in self.dedup.find_stream(batches(), remember=True):
+            if kind != "chunk":
+                yield kind, payload, context
+                continue
+            final = [
+                (remove_spans(text, [(m.start, m.end) for m in matches]) if matches else text, matches)
+                for text, matches in zip(within, found)
+            ]
+            yield kind, (payload, within, final), context
 
     def save(self, path: str) -> None:
         self.dedup.save(path)
+
+    def close(self) -> None:
+        self.dedup.close()

@@ -99,7 +99,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             names = unknown + list(extra)
             warn("no effect on repeats inside a document: " + ", ".join("--" + k.replace("_", "-") for k in names))
         work = clean_within
-    across = Across(args) if args.scope in ("across", "both") else None
+    jobs = args.jobs or default_jobs()
+    across = Across(args, jobs) if args.scope in ("across", "both") else None
 
     outputs = AtomicOutputs()
     pool = None
@@ -109,8 +110,6 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     drop_empty = not explain and args.drop_empty
     unique = UniqueIds()
     stats = Stats(kinds=kinds, spans_known=want_report, dropping=drop_empty)
-    if args.jobs is not None and args.jobs > 1 and not within:
-        warn("--jobs has no effect with --scope across: that pass runs in one process, in input order")
     try:
         single_format = None if inp.is_dir else inp.files[0].format
         main_writer, out_folder = (None, None) if explain else open_main_output(args, inp, outputs, single_format)
@@ -118,13 +117,23 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         page = ReportBuilder() if html_path else None
         page_stream = open_output(outputs, "--html", html_path) if html_path else None
         rejects = open_json_lines(outputs, "--rejects", args.rejects) if args.rejects else None
-        jobs = args.jobs or default_jobs()
         pool = OrderedPool(work, jobs if within else 1)
         progress = Progress(not args.quiet and sys.stderr.isatty(), args.command, inp.files)
         writer = main_writer
         current = None
         unreadable = False  # the current file gave a file-level error (broken link, truncated...)
-        for kind, payload, context in pool.run(chunks(events(inp, args.text_field, args.id_field), params, want_report)):
+        def check(kind: str, payload: Any, context: Any) -> None:
+            # Every event in input order, before the across pass sees it: records must
+            # have unique ids, a bad record fails the run or is skipped.
+            if kind == "chunk":
+                for record in context:
+                    unique.check(record)
+            elif kind == "error":
+                _handle_error(payload, args, stats, rejects)
+
+        stream = pool.run(chunks(events(inp, args.text_field, args.id_field), params, want_report))
+        stream = across.run(stream, check) if across is not None else _checked(stream, check)
+        for kind, payload, context in stream:
             if kind == "start":
                 stats.files += 1
                 current = payload
@@ -139,13 +148,10 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                     if writer is not None:
                         writer.close()
                     writer = None
-            elif kind == "error":
-                _handle_error(payload, args, stats, rejects)
+            elif kind == "error":  # handled by check() when it was read
                 unreadable = unreadable or payload.unit == "file"
-            else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
-                for record in context:
-                    unique.check(record)
-                kept = _finish_chunk(context, payload, across, report, page, stats, drop_empty)
+            else:  # a processed chunk: payload = (within results, texts after it, final), context = the records
+                kept = _finish_chunk(context, *payload, report, page, stats, drop_empty)
                 if kept and not explain:
                     if out_folder is not None and writer is None:
                         writer = folder_writer(outputs, out_folder, current, args)
@@ -174,6 +180,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             progress.close()
         if pool is not None:
             pool.close(ok=False)
+        if across is not None:
+            across.close()
         if not ok:
             outputs.abort()
     if not args.quiet:
@@ -199,18 +207,28 @@ def _nothing_removed_hint(args: argparse.Namespace, stats: Stats) -> str:
     return "  nothing removed; to look further, try:\n" + "\n".join(f"    {tip}" for tip in tips)
 
 
-def _finish_chunk(records: list[Record], results: list, across: Across | None, report: RecordWriter | None,
-                  page: ReportBuilder | None, stats: Stats, drop_empty: bool) -> list[tuple[Record, str]]:
-    """Apply the across pass to a processed chunk (in input order), report and count.
+def _checked(
+    stream: Iterator[tuple[str, Any, Any]], check: Callable[[str, Any, Any], None]
+) -> Iterator[tuple[str, Any, Any]]:
+    """The within pass's events in the shape ``Across.run`` gives them, without an across
+    pass: each event seen by ``check``, each text final after the within pass."""
+    for kind, payload, context in stream:
+        check(kind, payload, context)
+        if kind == "chunk":
+            within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(context, payload)]
+            payload = (payload, within, [(text, []) for text in within])
+        yield kind, payload, context
+
+
+def _finish_chunk(records: list[Record], results: list, within: list[str], final: list[tuple[str, list]],
+                  report: RecordWriter | None, page: ReportBuilder | None, stats: Stats,
+                  drop_empty: bool) -> list[tuple[Record, str]]:
+    """Report and count a processed chunk (in input order): ``results`` of the within
+    pass, the ``within`` texts it left, their ``final`` text and matches after the across pass.
 
     Returns the records to write, each with its final text (without those left with no
     text when ``drop_empty``).
     """
-    within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(records, results)]
-    if across is not None:
-        final = across.process(within, [record.id for record in records])
-    else:
-        final = [(text, []) for text in within]
     kept = []
     for record, (cleaned, spans), middle, (text, matches) in zip(records, results, within, final):
         stats.docs_in += 1
