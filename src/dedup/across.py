@@ -143,36 +143,40 @@ def look_up(
         held, holder = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     held_before = np.bincount(held, minlength=len(distinct))
     # Holders in the store, per (article, key): the holders of each distinct key grouped.
-    order = np.argsort(held, kind="stable")
-    holder = holder[order]
-    group_start = np.searchsorted(held[order], np.arange(len(distinct)))
-    key_entry, position = expand_ranges(group_start[inverse], held_before[inverse])
+    holder = holder[np.argsort(held, kind="stable")]
+    key_entry, position = expand_ranges(_starts(held_before)[inverse], held_before[inverse])
     articles = [owner_of_key[key_entry]]
     holders = [holder[position]]
-
     if not in_batch:
         return articles[0], holders[0], [batch.fingerprints[:0]] * count
+
     # Holders inside the batch: the first ``cap - held_before`` articles of the batch
     # (in order) that have a key as a fingerprint hold it.
     fingerprint_key = np.searchsorted(distinct, batch.fingerprints)
     fingerprint_owner = np.repeat(np.arange(count, dtype=np.int64), np.diff(batch.fingerprint_offsets))
     order = np.lexsort((fingerprint_owner, fingerprint_key))
     fingerprint_key, fingerprint_owner = fingerprint_key[order], fingerprint_owner[order]
-    rank = np.arange(len(order)) - np.searchsorted(fingerprint_key, fingerprint_key)
+    per_key = np.bincount(fingerprint_key, minlength=len(distinct))
+    rank = np.arange(len(order)) - _starts(per_key)[fingerprint_key]
     kept = held_before[fingerprint_key] + rank < cap
     added_key, added_owner = fingerprint_key[kept], fingerprint_owner[kept]  # sorted by key, then owner
-    low = np.searchsorted(added_key, inverse, side="left")
-    high = np.searchsorted(added_key, inverse, side="right")
-    key_entry, position = expand_ranges(low, high - low)
+    added_per_key = np.bincount(added_key, minlength=len(distinct))
+    key_entry, position = expand_ranges(_starts(added_per_key)[inverse], added_per_key[inverse])
     earlier = added_owner[position] < owner_of_key[key_entry]
     articles.append(owner_of_key[key_entry[earlier]])
     holders.append(first + added_owner[position[earlier]])
 
     order = np.argsort(added_owner, kind="stable")  # by owner, keys still sorted
-    ends = np.searchsorted(added_owner[order], np.arange(count + 1))
+    ends = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(added_owner, minlength=count), out=ends[1:])
     remembered_keys = distinct[added_key[order]]
     remembered = [remembered_keys[ends[i] : ends[i + 1]] for i in range(count)]
     return np.concatenate(articles), np.concatenate(holders), remembered
+
+
+def _starts(counts: np.ndarray) -> np.ndarray:
+    """Where each group starts in an array grouped with ``counts`` members per group."""
+    return np.cumsum(counts) - counts
 
 
 def pick_candidates(
