@@ -442,3 +442,27 @@ def test_a_text_prepared_alone_has_the_repeats_of_a_text_prepared_in_a_batch(tex
     # instead of their hash: the same equalities, so the same repeats.
     params = RepeatParams(ngram=ngram, min_length=6)
     assert align(prepare_alone(text, ngram), (), params) == align(prepare([text, "other"], ngram)[0], (), params)
+
+
+@SETTINGS
+@given(planted(), plain_texts(), st.integers(0, 2))
+def test_a_source_repeated_among_the_sources_adds_nothing(case, other, where):
+    # The engine skips a source whose text an older source has: the result must be the
+    # one of aligning against it too (its spans lose to the older copy's everywhere).
+    text = case[0]
+    half = len(text) // 2
+    source, query = text[:half], text[half:] + " " + other
+    params = RepeatParams(min_length=6, ngram=3)
+    sources = prepare([source, other, query[: len(query) // 3]], 3)
+    with_copy = sources[:where + 1] + [prepare([source], 3)[0]] + sources[where + 1 :]
+    prepared_query = prepare([query], 3)[0]
+
+    def named(repeats, order):
+        return [(r.start, r.end, None if r.source is None else order[r.source], r.source_start, r.source_end, r.similarity)
+                for r in repeats]
+
+    order = [0, 1, 2]
+    order_with_copy = order[: where + 1] + [0] + order[where + 1 :]
+    assert named(align(prepared_query, with_copy, params, within=False), order_with_copy) == named(
+        align(prepared_query, sources, params, within=False), order
+    )

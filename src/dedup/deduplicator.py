@@ -21,12 +21,13 @@ from __future__ import annotations
 import numbers
 import os
 import unicodedata
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
 from .across import AlignmentJob, align_articles, look_up, pick_candidates, prepare_batch, prepared_sources
@@ -79,9 +80,27 @@ def _run_job(job: _PrepareJob | _AlignJob):
     if isinstance(job, _AlignJob):
         return align_articles(job.job, job.queries)
     prepared, keys = prepare_batch(job.texts, job.params, job.window)
-    compressed = [compress_text(text) for text in job.texts]
+    compressed = [_compressed(text) for text in job.texts]
     # Prepared texts cost more to send than to make again in the aligning worker.
     return job.texts, None if job.in_worker else prepared, keys, compressed
+
+
+# Texts compressed recently in this process, by digest: an article that recurs whole is
+# compressed once, and the store keeps one copy of its bytes for all its recurrences.
+_RECENT_TEXTS = 4096
+_recent_blobs: OrderedDict[bytes, bytes] = OrderedDict()
+
+
+def _compressed(text: str) -> bytes:
+    digest = xxhash.xxh3_128_digest(text.encode("utf-8", "surrogatepass"))
+    blob = _recent_blobs.get(digest)
+    if blob is None:
+        blob = _recent_blobs[digest] = compress_text(text)
+        if len(_recent_blobs) > _RECENT_TEXTS:
+            _recent_blobs.popitem(last=False)
+    else:
+        _recent_blobs.move_to_end(digest)
+    return blob
 
 
 def _id_key(doc_id: Any) -> tuple[str, bool]:

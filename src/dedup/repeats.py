@@ -520,7 +520,14 @@ def align(
     found: list[_Span] = []
     if within and query.has_repeated_shingle():
         found += _align_pair(query, query, None, params)
+    aligned_texts = set()
     for index, source in enumerate(sources):
+        if len(sources) > 1:
+            # A source with the text of an older one gives the same spans, and those
+            # lose to the older one's wherever they overlap (_resolve_overlaps): nothing.
+            if source.digest in aligned_texts:
+                continue
+            aligned_texts.add(source.digest)
         if pairs is None:
             found += _align_pair(query, source, index, params)
         else:

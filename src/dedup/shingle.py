@@ -212,7 +212,10 @@ def winnow(hashes: np.ndarray, offsets: np.ndarray, window: int) -> tuple[np.nda
         positions = picked[0]
         if len(positions) > 1:
             positions = positions[np.r_[True, positions[1:] != positions[:-1]]]
+    elif picked:  # short segments' positions come last: sort them in
+        positions = np.sort(np.concatenate(picked), kind="stable")
+        positions = positions[np.r_[True, positions[1:] != positions[:-1]]]
     else:
-        positions = np.unique(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+        positions = np.zeros(0, dtype=np.int64)
     fingerprint_offsets = np.searchsorted(positions, offsets).astype(np.int64)
     return positions.astype(np.int64), fingerprint_offsets
