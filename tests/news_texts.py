@@ -38,3 +38,27 @@ def word_soup(seed: int, words: int) -> str:
     if sentence:
         out.append(" ".join(sentence).capitalize() + ".")
     return " ".join(out)
+
+
+def stream_with_copies(count: int, seed: int) -> list[str]:
+    """Articles of made-up words; later ones copy passages of earlier ones (some edited),
+    some recur whole, some repeat a passage of their own."""
+    rng = random.Random(seed)
+    articles: list[str] = []
+    for i in range(count):
+        own = word_soup(seed * 1000 + i, rng.randrange(30, 160))
+        if articles and rng.random() < 0.25:
+            articles.append(rng.choice(articles))  # recurs whole
+            continue
+        parts = [own]
+        for _ in range(rng.randrange(0, 3) if articles else 0):
+            source = rng.choice(articles).split(" ")
+            start = rng.randrange(0, max(len(source) - 25, 1))
+            passage = source[start : start + rng.randrange(20, 60)]
+            if rng.random() < 0.4:
+                passage[rng.randrange(len(passage))] = "changed"
+            parts.insert(rng.randrange(len(parts) + 1), " ".join(passage))
+        if rng.random() < 0.1:
+            parts.append(parts[0])  # a body pasted twice
+        articles.append("\n\n".join(parts))
+    return articles

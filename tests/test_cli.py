@@ -361,6 +361,27 @@ def test_jobs_2_gives_the_same_bytes_as_jobs_1(tmp_path):
         assert one == two and one
 
 
+@pytest.mark.parametrize("scope", ["across", "both"])
+def test_jobs_2_gives_the_same_outputs_and_state_as_jobs_1_across_documents(tmp_path, scope):
+    # Documents that copy passages of earlier ones, recur whole or repeat themselves: the
+    # across pass aligns in worker processes and must give the sequential result.
+    from news_texts import stream_with_copies
+
+    texts = stream_with_copies(1200, seed=13)
+    write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": text} for i, text in enumerate(texts)])
+    written = {}
+    for jobs in ("1", "2"):
+        names = [tmp_path / f"{kind}{jobs}" for kind in ("out", "report", "state")]
+        run("clean", tmp_path / "in.jsonl", "-o", names[0], "--report", names[1], "--state", names[2],
+            "--scope", scope, "--jobs", jobs, "-q", check_rc=0)
+        written[jobs] = [name.read_bytes() for name in names[:2]] + [dedup.Deduplicator.load(names[2])]
+    (out1, report1, state1), (out2, report2, state2) = written["1"], written["2"]
+    assert out1 == out2 and report1 == report2
+    assert report1.count(b'"across"') > 300
+    probe = texts[::7]
+    assert state1.find_many(probe) == state2.find_many(probe) and len(state1) == len(state2) == len(texts)
+
+
 def test_progress_bar_only_on_a_terminal_and_summary_unless_quiet(tmp_path):
     pytest.importorskip("tqdm")
     import fcntl

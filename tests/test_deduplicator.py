@@ -12,7 +12,7 @@ import dedup
 from dedup.deduplicator import ArticleMatch, Deduplicator
 from dedup.shingle import shingles
 from dedup.text import tokenize
-from news_texts import WIRE_EN, WIRE_NL, LOCAL_A, SPORT, word_soup
+from news_texts import WIRE_EN, WIRE_NL, LOCAL_A, SPORT, stream_with_copies, word_soup
 
 # --------------------------------------------------------------------------- texts
 
@@ -384,35 +384,9 @@ def test_sqlite_store_refuses_a_repeated_id(tmp_path):
         assert len(d) == 2
 
 
-def _stream_with_copies(count: int, seed: int) -> list[str]:
-    """Articles of made-up words; later ones copy passages of earlier ones (some edited),
-    some recur whole, some repeat a passage of their own."""
-    import random
-
-    rng = random.Random(seed)
-    articles: list[str] = []
-    for i in range(count):
-        own = word_soup(seed * 1000 + i, rng.randrange(30, 160))
-        if articles and rng.random() < 0.25:
-            articles.append(rng.choice(articles))  # recurs whole
-            continue
-        parts = [own]
-        for _ in range(rng.randrange(0, 3) if articles else 0):
-            source = rng.choice(articles).split(" ")
-            start = rng.randrange(0, max(len(source) - 25, 1))
-            passage = source[start : start + rng.randrange(20, 60)]
-            if rng.random() < 0.4:
-                passage[rng.randrange(len(passage))] = "changed"
-            parts.insert(rng.randrange(len(parts) + 1), " ".join(passage))
-        if rng.random() < 0.1:
-            parts.append(parts[0])  # a body pasted twice
-        articles.append("\n\n".join(parts))
-    return articles
-
-
 @pytest.mark.parametrize("scope", ["across", "both"])
 def test_workers_give_the_sequential_result(scope):
-    texts = _stream_with_copies(700, seed=3)
+    texts = stream_with_copies(700, seed=3)
     ids = [f"n{i}" for i in range(len(texts))]
     sequential = Deduplicator(scope=scope).find_many(texts, ids, remember=True)
     with Deduplicator(scope=scope, workers=2) as parallel:
@@ -421,7 +395,7 @@ def test_workers_give_the_sequential_result(scope):
 
 
 def test_find_stream_regroups_batches_and_hands_them_back_in_order():
-    texts = _stream_with_copies(300, seed=5)
+    texts = stream_with_copies(300, seed=5)
     expected = Deduplicator().find_many(texts, remember=True)
     sizes = [1, 0, 7, 200, 3, 89]  # any sizes, empty ones too
     batches, start = [], 0
@@ -436,7 +410,7 @@ def test_find_stream_regroups_batches_and_hands_them_back_in_order():
 def test_a_loaded_state_finds_what_the_saved_one_found(tmp_path):
     # Every fingerprint of the state is found again after loading. A wide window leaves
     # a passage one or two fingerprints: each one must count.
-    texts = _stream_with_copies(150, seed=8)
+    texts = stream_with_copies(150, seed=8)
     live = Deduplicator(scope="across", window=20, min_seeds=1)
     live.add_many(texts)
     live.save(tmp_path / "state.dedup")
