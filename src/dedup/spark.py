@@ -50,8 +50,8 @@ from .duplicates import duplicate_banding, empty_documents
 from .lsh import DEFAULT_MAX_BUCKET, band_keys, bucket_pairs
 from .minhash import MinHasher, jaccard
 from .deduplicator import DEFAULT_MAX_HOLDERS, DEFAULT_MAX_SOURCES, DEFAULT_MIN_SEEDS, DEFAULT_WINDOW
-from .repeats import RepeatParams, clean_many, find_repeats, prepare, remove_spans
-from .shingle import winnow
+from .across import prepare_batch
+from .repeats import RepeatParams, clean_many, find_repeats, remove_spans
 from .text import DEFAULT_MODE
 
 try:
@@ -594,15 +594,16 @@ _SPAN_TYPE = T.StructType(
 def article_keys(texts: list[str], params: RepeatParams, window: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(shingles, fingerprints)`` of each text, distinct and as int64: the keys an
     article looks up and the keys it is remembered under, exactly as
-    ``Deduplicator(scope="across")`` computes them (:func:`dedup.repeats.prepare`, then
-    :func:`dedup.shingle.winnow` of its shingles)."""
-    out = []
-    for query in prepare(texts, params.ngram, params.mode):
-        keys = np.unique(query.shingles)
-        positions, _ = winnow(query.shingles, np.array([0, len(query.shingles)]), window)
-        fingerprints = keys[np.isin(keys, query.shingles[positions])]
-        out.append((keys.view(np.int64), fingerprints.view(np.int64)))
-    return out
+    ``Deduplicator(scope="across")`` computes them (stage 1 of :mod:`dedup.across`:
+    :func:`dedup.across.prepare_batch`)."""
+    _, keys = prepare_batch(texts, params, window)
+    return [
+        (
+            keys.keys[keys.key_offsets[i] : keys.key_offsets[i + 1]].view(np.int64),
+            keys.fingerprints_of(i).view(np.int64),
+        )
+        for i in range(len(texts))
+    ]
 
 
 def align_against_sources(text: str, sources: list[str], params: RepeatParams) -> list[tuple]:
