@@ -340,6 +340,12 @@ def _open(path: str, meta: dict, existing_ok: bool = False, journal: str = "WAL"
     connection = sqlite3.connect(path)
     try:
         connection.execute(f"PRAGMA journal_mode={journal}")
+        if journal == "WAL":
+            # Commits are not synced one by one: a killed process loses nothing it
+            # committed (the operating system holds the writes); a power cut may lose the
+            # last transactions, never the database's consistency (SQLite's guarantee
+            # for WAL with synchronous=NORMAL).
+            connection.execute("PRAGMA synchronous=NORMAL")
         if exists:
             stored = read_meta(path, connection)
             if stored["params"] != meta["params"]:
