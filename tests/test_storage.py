@@ -190,3 +190,22 @@ def test_folder_and_missing_file(tmp_path):
         load_state(tmp_path, "test.format", 1)
     with pytest.raises(FileNotFoundError, match="missing"):
         load_state(tmp_path / "missing", "test.format", 1)
+
+
+def test_key_filter_never_misses_a_key_and_passes_few_absent_ones():
+    import numpy as np
+
+    from dedup.store import KeyFilter
+
+    rng = np.random.default_rng(4)
+    added = []
+    kept = KeyFilter()
+    for _ in range(40):  # grows past its first size: built anew from all keys, as the store does
+        block = rng.integers(0, 2**64, 5_000, dtype=np.uint64)
+        added.append(block)
+        kept.add(block)
+        if kept.full:
+            kept = KeyFilter(sum(len(b) for b in added), added)
+        assert kept.may_hold(np.concatenate(added)).all()
+    absent = rng.integers(0, 2**64, 100_000, dtype=np.uint64)
+    assert kept.may_hold(absent).mean() < 0.03
