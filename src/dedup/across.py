@@ -57,11 +57,18 @@ __all__ = [
 @dataclass(frozen=True)
 class BatchKeys:
     """The keys of a batch of articles, segment by segment (article ``i`` owns
-    ``keys[key_offsets[i]:key_offsets[i+1]]``).
+    ``keys[key_offsets[i]:key_offsets[i+1]]``), and how they meet across the batch.
 
     ``keys``: each article's distinct shingle hashes (uint64, sorted), what it looks up.
     ``fingerprints``: each article's distinct winnowed shingle hashes (a subset of its
     keys), what it is remembered under.
+
+    All that does not depend on the store is computed here (stage 1, in any process), so
+    that the order-bound stage 2 (:func:`look_up`) is left with the store's part:
+    ``distinct`` (the batch's distinct keys, sorted), ``key_index`` (each key's index into
+    it), and the fingerprints grouped by key: ``fingerprint_index`` (into ``distinct``),
+    ``fingerprint_owner`` (the article) and ``fingerprint_rank`` (how many articles of the
+    batch before it have the key as a fingerprint), ordered by key, then article.
     """
 
     keys: np.ndarray
@@ -69,6 +76,11 @@ class BatchKeys:
     fingerprints: np.ndarray
     fingerprint_offsets: np.ndarray
     shingle_counts: np.ndarray  # per article: fewer distinct keys than this, a shingle repeats in it
+    distinct: np.ndarray
+    key_index: np.ndarray
+    fingerprint_index: np.ndarray
+    fingerprint_owner: np.ndarray
+    fingerprint_rank: np.ndarray
 
     def __len__(self) -> int:
         return len(self.key_offsets) - 1
@@ -83,16 +95,29 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     them), with winnowing ``window``.
 
     >>> from dedup.text import tokenize
-    >>> tokens = tokenize(["one two three one two three", "four five"])
+    >>> tokens = tokenize(["one two three one two three", "four five", "four five"])
     >>> keys = batch_keys(*shingles(tokens.hashes, tokens.offsets, 3), window=2)
     >>> np.diff(keys.key_offsets).tolist(), np.diff(keys.fingerprint_offsets).tolist()
-    ([3, 1], [2, 1])
+    ([3, 1, 1], [2, 1, 1])
+    >>> keys.fingerprint_owner.tolist(), keys.fingerprint_rank.tolist()  # article 2 is the key's second
+    ([0, 0, 1, 2], [0, 0, 0, 1])
     """
     offsets = np.asarray(offsets, dtype=np.int64)
     keys, key_offsets = distinct_per_segment(hashes, offsets)
     positions, position_offsets = winnow(hashes, offsets, window)
     fingerprints, fingerprint_offsets = distinct_per_segment(hashes[positions], position_offsets)
-    return BatchKeys(keys, key_offsets, fingerprints, fingerprint_offsets, np.diff(offsets))
+    count = len(offsets) - 1
+    distinct, key_index = np.unique(keys, return_inverse=True)
+    fingerprint_index = np.searchsorted(distinct, fingerprints)
+    fingerprint_owner = np.repeat(np.arange(count, dtype=np.int64), np.diff(fingerprint_offsets))
+    order = np.lexsort((fingerprint_owner, fingerprint_index))
+    fingerprint_index, fingerprint_owner = fingerprint_index[order], fingerprint_owner[order]
+    per_key = np.bincount(fingerprint_index, minlength=len(distinct))
+    rank = np.arange(len(order)) - _starts(per_key)[fingerprint_index]
+    return BatchKeys(
+        keys, key_offsets, fingerprints, fingerprint_offsets, np.diff(offsets),
+        distinct, key_index.reshape(-1), fingerprint_index, fingerprint_owner, rank,
+    )
 
 
 def prepare_batch(texts: Sequence[str], params: RepeatParams, window: int) -> tuple[list[PreparedText], BatchKeys]:
@@ -132,10 +157,8 @@ def look_up(
     nothing, and only the store's articles are holders.
     """
     first = len(store)
-    cap = store.max_holders
     count = len(batch)
-    distinct, inverse = np.unique(batch.keys, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    distinct, inverse = batch.distinct, batch.key_index
     owner_of_key = np.repeat(np.arange(count, dtype=np.int64), np.diff(batch.key_offsets))
     if first:
         held, holder = store.holders(distinct)
@@ -152,14 +175,8 @@ def look_up(
 
     # Holders inside the batch: the first ``cap - held_before`` articles of the batch
     # (in order) that have a key as a fingerprint hold it.
-    fingerprint_key = np.searchsorted(distinct, batch.fingerprints)
-    fingerprint_owner = np.repeat(np.arange(count, dtype=np.int64), np.diff(batch.fingerprint_offsets))
-    order = np.lexsort((fingerprint_owner, fingerprint_key))
-    fingerprint_key, fingerprint_owner = fingerprint_key[order], fingerprint_owner[order]
-    per_key = np.bincount(fingerprint_key, minlength=len(distinct))
-    rank = np.arange(len(order)) - _starts(per_key)[fingerprint_key]
-    kept = held_before[fingerprint_key] + rank < cap
-    added_key, added_owner = fingerprint_key[kept], fingerprint_owner[kept]  # sorted by key, then owner
+    kept = held_before[batch.fingerprint_index] + batch.fingerprint_rank < store.max_holders
+    added_key, added_owner = batch.fingerprint_index[kept], batch.fingerprint_owner[kept]  # by key, then owner
     added_per_key = np.bincount(added_key, minlength=len(distinct))
     key_entry, position = expand_ranges(_starts(added_per_key)[inverse], added_per_key[inverse])
     earlier = added_owner[position] < owner_of_key[key_entry]
