@@ -82,7 +82,7 @@ def _run_job(job: _PrepareJob | _AlignJob):
     prepared, keys = prepare_batch(job.texts, job.params, job.window)
     compressed = [_compressed(text) for text in job.texts]
     # Prepared texts cost more to send than to make again in the aligning worker.
-    return job.texts, None if job.in_worker else prepared, keys, compressed
+    return None if job.in_worker else prepared, keys, compressed
 
 
 # Texts compressed recently in this process, by digest: an article that recurs whole is
@@ -331,7 +331,7 @@ class Deduplicator:
         each input batch after the pass that completes it (kind "batch")."""
         texts: list[str] = []
         where: list[tuple] = []
-        waiting: deque = deque()  # (context, found, articles up to its end) of batches not yet handed back
+        waiting: deque = deque()  # batches not handed back yet: (context, found, articles up to its end)
         received = handed = 0  # articles received, and handed out in passes
         pending_ids = self._pending_ids
         for batch_texts, ids, context in batches:
@@ -346,26 +346,30 @@ class Deduplicator:
             received += len(batch_texts)
             waiting.append((context, found, received))
             while len(texts) >= _ARTICLES_PER_PASS:
-                yield "chunk", _PrepareJob(texts[:_ARTICLES_PER_PASS], self._repeat_params, self.window, in_workers), where[:_ARTICLES_PER_PASS]
-                del texts[:_ARTICLES_PER_PASS], where[:_ARTICLES_PER_PASS]
-                handed += _ARTICLES_PER_PASS
+                part, texts = texts[:_ARTICLES_PER_PASS], texts[_ARTICLES_PER_PASS:]
+                job = _PrepareJob(part, self._repeat_params, self.window, in_workers)
+                yield "chunk", job, (part, where[: len(part)])
+                del where[: len(part)]
+                handed += len(part)
             while waiting and waiting[0][2] <= handed:
                 context, found, _ = waiting.popleft()
                 yield "batch", context, found
         if texts:
-            yield "chunk", _PrepareJob(texts, self._repeat_params, self.window, in_workers), where
+            yield "chunk", _PrepareJob(texts, self._repeat_params, self.window, in_workers), (texts, where)
         for context, found, _ in waiting:
             yield "batch", context, found
 
-    def _look_up_and_remember(self, prepared_passes, remember: bool, in_workers: bool) -> Iterator[tuple[str, Any, Any]]:
+    def _look_up_and_remember(
+        self, prepared_passes: Iterator[tuple[str, Any, Any]], remember: bool, in_workers: bool
+    ) -> Iterator[tuple[str, Any, Any]]:
         """Stage 2 of :mod:`dedup.across`, in order: per prepared pass, the alignment jobs
         (kind "chunk": payload the job, context where its results go); batches pass through."""
         within = self.scope != "across"
-        for kind, payload, where in prepared_passes:
+        for kind, payload, context in prepared_passes:
             if kind != "chunk":
-                yield kind, payload, where
+                yield kind, payload, context
                 continue
-            texts, prepared, keys, compressed = payload
+            (prepared, keys, compressed), (texts, where) = payload, context
             first = len(self._store)
             ids = [doc_id for _, _, doc_id in where]
             if any(doc_id is None for doc_id in ids):
@@ -380,11 +384,9 @@ class Deduplicator:
                     candidates = pick_candidates(
                         article, holder, len(texts), min_seeds=self.min_seeds, max_sources=self.max_sources
                     )
-            if within:
-                repeated = (np.diff(keys.key_offsets) < keys.shingle_counts).tolist()  # only those can repeat themselves
-                aligned = [k for k in range(len(texts)) if candidates[k] or repeated[k]]
-            else:
-                aligned = [k for k in range(len(texts)) if candidates[k]]
+            # Only articles with candidates, or with a repeated shingle, can hold a repeat.
+            repeated = (np.diff(keys.key_offsets) < keys.shingle_counts).tolist() if within else [False] * len(texts)
+            aligned = [k for k in range(len(texts)) if candidates[k] or repeated[k]]
             for j in range(0, len(aligned), _ARTICLES_PER_JOB):
                 members = aligned[j : j + _ARTICLES_PER_JOB]
                 job, source_ids = self._job(members, candidates, texts, ids, compressed, first)
@@ -395,7 +397,15 @@ class Deduplicator:
                 self._store.add_many(ids, texts, remembered, compressed)
                 self._pending_ids.difference_update(_id_key(doc_id) for doc_id in ids)
 
-    def _job(self, members: list[int], candidates: list[list[int]], texts: list[str], ids: list, compressed: list[bytes], first: int):
+    def _job(
+        self,
+        members: list[int],
+        candidates: list[list[int]],
+        texts: list[str],
+        ids: list,
+        compressed: list[bytes],
+        first: int,
+    ) -> tuple[AlignmentJob, list[list[Any]]]:
         """The alignment job of articles ``members`` of a pass (``texts``), with their
         candidates' texts as the store keeps them (each once; from the pass for articles
         not stored yet), and the ids of each article's candidates."""

@@ -290,7 +290,10 @@ class SQLiteStore:
         with self._connection:
             self._connection.executemany(
                 "INSERT INTO articles VALUES (?, ?, ?, ?)",
-                ((first + n, encode_id(doc_id), _is_int(doc_id), blob) for n, (doc_id, blob) in enumerate(zip(ids, blobs))),
+                (
+                    (first + n, encode_id(doc_id), _is_int(doc_id), blob)
+                    for n, (doc_id, blob) in enumerate(zip(ids, blobs))
+                ),
             )
             self._connection.executemany(
                 "INSERT INTO fingerprints VALUES (?, ?)",
