@@ -422,3 +422,21 @@ def test_a_loaded_state_finds_what_the_saved_one_found(tmp_path):
     expected = live.find_many(pieces)
     assert sum(1 for found in expected if found) >= 0.9 * len(pieces)
     assert loaded.find_many(pieces) == expected
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_barrier_in_the_stream_sees_exactly_the_articles_before_it(tmp_path, workers):
+    texts = stream_with_copies(900, seed=21)
+    batches = [(texts[lo : lo + 50], None, lo) for lo in range(0, 900, 50)]
+    batches.insert(7, (None, None, "checkpoint"))  # after 350 articles, inside a pass of 512
+    with Deduplicator(workers=workers) as d:
+        seen = []
+        for context, found in d.find_stream(batches):
+            if found is None:
+                seen.append((context, len(d)))
+                d.save(tmp_path / "at-barrier.dedup")
+    assert seen == [("checkpoint", 350)]
+    # Going on from the saved state gives what the uninterrupted stream gave.
+    expected = Deduplicator().find_many(texts, remember=True)
+    resumed = Deduplicator.load(tmp_path / "at-barrier.dedup")
+    assert resumed.find_many(texts[350:], list(range(350, 900)), remember=True) == expected[350:]

@@ -44,7 +44,7 @@ from .repeats import (
 from .text import DEFAULT_MODE
 from .storage import atomic_create
 from .store import MemoryStore, SQLiteStore, compress_text, read_meta
-from .workers import OrderedPool
+from .workers import BARRIER, OrderedPool
 
 __all__ = ["ArticleMatch", "Deduplicator", "Match"]
 
@@ -307,6 +307,11 @@ class Deduplicator:
         the worker processes while this one looks up and remembers, in order; a few
         passes are in flight at most, so memory stays bounded on any stream. The result
         is the same as :meth:`find_many` batch after batch, with any number of workers.
+
+        A batch whose ``texts`` is ``None`` is a barrier: it is yielded as ``(context,
+        None)`` once every article before it is remembered and handed back, and before
+        any article after it is looked up. The state is then exactly that of the articles
+        before it (a caller can :meth:`save` it as a checkpoint).
         """
         pool = self._alignment_pool()
         in_workers = pool.jobs > 1
@@ -315,7 +320,7 @@ class Deduplicator:
             for kind, payload, context in pool.run(self._look_up_and_remember(prepared, remember, in_workers)):
                 if kind == "chunk":
                     self._collect(payload, context)
-                else:
+                else:  # a batch (its matches) or a barrier (None)
                     yield payload, context
         except BaseException:
             # Failed or abandoned midway: the workers' jobs are of no use any more.
@@ -335,6 +340,17 @@ class Deduplicator:
         received = handed = 0  # articles received, and handed out in passes
         pending_ids = self._pending_ids
         for batch_texts, ids, context in batches:
+            if batch_texts is None:  # a barrier: the pass ends here
+                if texts:
+                    job = _PrepareJob(texts, self._repeat_params, self.window, in_workers)
+                    yield "chunk", job, (texts, where)
+                    handed += len(texts)
+                    texts, where = [], []
+                while waiting:
+                    done_context, found, _ = waiting.popleft()
+                    yield "batch", done_context, found
+                yield BARRIER, context, None
+                continue
             batch_texts = check_texts(batch_texts)
             ids = self._check_ids(ids, len(batch_texts))
             if remember and ids is not None:
@@ -349,7 +365,7 @@ class Deduplicator:
                 part, texts = texts[:_ARTICLES_PER_PASS], texts[_ARTICLES_PER_PASS:]
                 job = _PrepareJob(part, self._repeat_params, self.window, in_workers)
                 yield "chunk", job, (part, where[: len(part)])
-                del where[: len(part)]
+                where = where[len(part) :]
                 handed += len(part)
             while waiting and waiting[0][2] <= handed:
                 context, found, _ = waiting.popleft()

@@ -17,6 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+# The kind of item that OrderedPool.run hands back only when all before it is done, and
+# before it takes anything after it.
+BARRIER = "barrier"
+
 # Chunks in flight per worker: enough to keep every worker busy while the main process
 # writes, few enough to bound memory.
 _CHUNKS_PER_JOB_IN_FLIGHT = 3
@@ -101,11 +105,22 @@ class OrderedPool:
             )
 
     def run(self, items: Iterable[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
-        """``items`` are (kind, payload, context); for kind "chunk" the result replaces the payload."""
+        """``items`` are (kind, payload, context); for kind "chunk" the result replaces the payload.
+
+        An item of kind ``BARRIER`` is yielded once everything before it is, and no item
+        after it is taken from ``items`` until it has been yielded (and the caller asks
+        for the next): the caller sees the state of things exactly at the barrier.
+        """
         window = self.jobs * _CHUNKS_PER_JOB_IN_FLIGHT
         pending: deque = deque()
         in_flight = 0
         for kind, payload, context in items:
+            if kind == BARRIER:
+                while pending:
+                    yield self._resolve(pending.popleft())
+                in_flight = 0
+                yield kind, payload, context
+                continue
             if kind == "chunk" and self._pool is not None:
                 try:
                     future = self._pool.submit(self.function, payload)
