@@ -44,7 +44,7 @@ import numpy as np
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
 from .arrays import first_occurrences, first_occurrences_of
 from .shingle import shingles
-from .text import DEFAULT_MODE, SENTENCE_END, TOKEN_MODES, Tokens, mix64, mix64_inplace, tokenize, tokenize_identified
+from .text import DEFAULT_MODE, SENTENCE_END, SENTENCE_MARKS, TOKEN_MODES, Tokens, mix64, mix64_inplace, tokenize, tokenize_identified
 
 DEFAULT_THRESHOLD = 0.7
 DEFAULT_MIN_LENGTH = 20
@@ -62,7 +62,7 @@ _BOUNDARY_BONUS = 2
 # even when glued to the word before (unless a sentence end precedes them: then they
 # close the sentence before, as in 。” or ." ).
 _OPENING = set("\"'‘’“”„‚«‹([{¿¡「『（【〈《〔［｛")
-_SENTENCE_TERMINATORS = set(".!?…。！？")
+_SENTENCE_TERMINATORS = set(".!?…" + SENTENCE_MARKS)
 _CLOSING = set("\"'’”»›")
 
 
@@ -978,7 +978,8 @@ class _Extensions:
         self.known: dict[tuple[int, int, int, int, int], tuple[int, int, int]] = {}
 
     def _key(self, copy_edge: int, source_edge: int, step: int, copy_room: int, source_room: int) -> tuple:
-        return (copy_edge, source_edge, step, min(copy_room, self.reach), min(source_room, self.reach))
+        # The whole rooms: an extension still going at its reach carries on (see extend_edge).
+        return (copy_edge, source_edge, step, copy_room, source_room)
 
     def __call__(self, copy_edge: int, source_edge: int, step: int, copy_room: int, source_room: int) -> tuple[int, int, int]:
         found = self.known.get(self._key(copy_edge, source_edge, step, copy_room, source_room))
@@ -1025,16 +1026,69 @@ def extend_edges(
     reach = params.max_gap + params.ngram
     copy_edges = np.asarray(copy_edges, dtype=np.int64)
     source_edges = np.asarray(source_edges, dtype=np.int64)
-    rows_room = np.minimum(np.asarray(copy_rooms, dtype=np.int64), reach)
-    cols_room = np.minimum(np.asarray(source_rooms, dtype=np.int64), reach)
+    copy_rooms = np.asarray(copy_rooms, dtype=np.int64)
+    source_rooms = np.asarray(source_rooms, dtype=np.int64)
     moved = np.zeros((len(copy_edges), 3), dtype=np.int64)  # rows, columns, words matched
-    live = np.flatnonzero((rows_room > 0) & (cols_room > 0))
-    for lo in range(0, len(live), _LANES):  # the working arrays: about 1 KB per lane
-        part = live[lo : lo + _LANES]
-        moved[part] = _banded_x_drop(
-            query, source, copy_edges[part], source_edges[part], step, rows_room[part], cols_room[part]
-        )
+    live = np.flatnonzero((copy_rooms > 0) & (source_rooms > 0))
+    first_round = True
+    while len(live):
+        copy_at = copy_edges[live] + step * moved[live, 0]
+        source_at = source_edges[live] + step * moved[live, 1]
+        copy_left, source_left = copy_rooms[live] - moved[live, 0], source_rooms[live] - moved[live, 1]
+        if not first_round:  # carried on past the reach: first over the words equal on the diagonal
+            skip = np.maximum(_equal_words(query, source, copy_at, source_at, step, np.minimum(copy_left, source_left)) - _margin(reach), 0)
+            moved[live] += skip[:, None]
+            copy_at, source_at = copy_at + step * skip, source_at + step * skip
+            copy_left, source_left = copy_left - skip, source_left - skip
+        rows_room, cols_room = np.minimum(copy_left, reach), np.minimum(source_left, reach)
+        window = np.zeros((len(live), 3), dtype=np.int64)
+        alive = np.zeros(len(live), dtype=bool)
+        for lo in range(0, len(live), _LANES):  # the working arrays: about 1 KB per lane
+            part = slice(lo, lo + _LANES)
+            window[part], alive[part] = _banded_x_drop(
+                query, source, copy_at[part], source_at[part], step, rows_room[part], cols_room[part]
+            )
+        moved[live] += window
+        going_on = _carries_on(alive, window[:, 0], copy_left, reach)
+        live = live[going_on & (copy_left - window[:, 0] > 0) & (source_left - window[:, 1] > 0)]
+        first_round = False
     return copy_edges + step * moved[:, 0], source_edges + step * moved[:, 1], moved[:, 2]
+
+
+def _carries_on(alive, rows_moved, copy_room, reach):
+    """Does an extension go on past its window? When its rows were cut by the reach (not by
+    the copy's room) while the alignment was still within the X-drop of its best: a copy
+    that goes on identical (its shingles seen earlier still, so no seed marks it) is
+    carried to its end, not ``reach`` words short of it."""
+    return alive & (rows_moved > 0) & (copy_room > reach)
+
+
+def _margin(reach: int) -> int:
+    """Equal words left to the X-drop window at the end of a skipped stretch: the boundary
+    bonus weighs the sentence ends among them (``_BOUNDARY_BONUS`` < the margin, so no
+    skipped cell could have been the best)."""
+    return min(reach, 2 * _BAND)
+
+
+def _equal_words(query, source, copy_edges, source_edges, step, limits) -> np.ndarray:
+    """How many tokens from each edge on (``step`` +1) or before it (-1) are equal in copy
+    and source along the diagonal, up to ``limits``: work in proportion to the words walked."""
+    q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
+    behind = 1 if step < 0 else 0
+    walked = np.zeros(len(copy_edges), dtype=np.int64)
+    active = np.flatnonzero(np.asarray(limits) > 0)
+    chunk = 64
+    while len(active):
+        k = walked[active, None] + np.arange(chunk)[None, :]
+        inside = k < limits[active, None]
+        copy_at = np.clip(copy_edges[active, None] + step * k - behind, 0, max(len(q_tokens) - 1, 0))
+        source_at = np.clip(source_edges[active, None] + step * k - behind, 0, max(len(s_tokens) - 1, 0))
+        equal = inside & (q_tokens[copy_at] == s_tokens[source_at])
+        run = np.where(equal.all(axis=1), chunk, np.argmin(equal, axis=1))
+        walked[active] += run
+        active = active[run == chunk]
+        chunk = min(chunk * 4, 1 << 14)
+    return walked
 
 
 _WIDTH = 2 * _BAND + 1
@@ -1045,9 +1099,13 @@ _NO_SCORE = -(1 << 30)
 
 def _banded_x_drop(query, source, copy_edges, source_edges, step, rows_room, cols_room) -> np.ndarray:
     """(rows, columns, matches) of the best cell of every edge's alignment (see ``extend_edge``,
-    which this follows cell for cell, ties included). Lanes: one edge each; a lane leaves
-    when its alignment ends (its rows run out or the X-drop stops it)."""
+    which this follows cell for cell, ties included), and whether the alignment was still
+    going when its rows ran out (not stopped by the X-drop). Lanes: one edge each; a lane
+    leaves when its alignment ends (its rows run out or the X-drop stops it)."""
     lanes = len(copy_edges)
+    alive = np.ones(lanes, dtype=bool)
+    if lanes == 0:
+        return np.zeros((0, 3), dtype=np.int64), alive
     rows, cols = int(rows_room.max()), int(cols_room.max())
     row_steps, col_steps = np.arange(rows + 1), np.arange(cols + 1)
     behind = 1 if step < 0 else 0  # leftwards, row i's word is the one before the edge's (i-1)th
@@ -1107,6 +1165,7 @@ def _banded_x_drop(query, source, copy_edges, source_edges, step, rows_room, col
         row_matches = np.where(inside, np.take_along_axis(matched, origin, axis=1), 0)
         row_best = row.max(axis=1)
         going = row_best >= best_score - _X_DROP
+        alive[lane[~going]] = False
         score, matches = row, row_matches
         best_score = np.maximum(best_score, row_best)
         # The best cell: the first of the highest, with the bonus at boundaries.
@@ -1127,7 +1186,7 @@ def _banded_x_drop(query, source, copy_edges, source_edges, step, rows_room, col
             )
             if not len(lane):
                 break
-    return best
+    return best, alive
 
 
 def extend_edge(
@@ -1147,13 +1206,36 @@ def extend_edge(
     from the edges on), within ``copy_room`` / ``source_room`` words. The new edge is the
     best-scoring cell, where a cell at which copy and source both reach a sentence
     boundary, with a word matched on the way (or only one word changed), scores
-    ``_BOUNDARY_BONUS`` more. Returns (new copy edge, new source edge,
+    ``_BOUNDARY_BONUS`` more. The alignment looks ``max_gap + ngram`` words ahead at a
+    time; when it is still going at the end of that window it carries on from its best
+    cell, first over the words that are equal on the diagonal (inside one text, a copy's
+    shingles seen earlier in the text point elsewhere: no seed marks the copy there, and
+    only the extension reaches its last words). Returns (new copy edge, new source edge,
     words matched exactly on the way).
     """
     reach = params.max_gap + params.ngram
-    copy_room, source_room = min(copy_room, reach), min(source_room, reach)
+    moved_copy = moved_source = matched = 0
+    while copy_room - moved_copy > 0 and source_room - moved_source > 0:
+        copy_at, source_at = copy_edge + step * moved_copy, source_edge + step * moved_source
+        copy_left, source_left = copy_room - moved_copy, source_room - moved_source
+        if moved_copy:  # carried on past the reach (see _carries_on)
+            skip = max(int(_equal_words(query, source, np.array([copy_at]), np.array([source_at]), step,
+                                        np.array([min(copy_left, source_left)]))[0]) - _margin(reach), 0)
+            moved_copy, moved_source, matched = moved_copy + skip, moved_source + skip, matched + skip
+            copy_at, source_at = copy_at + step * skip, source_at + step * skip
+            copy_left, source_left = copy_left - skip, source_left - skip
+        i, j, m, alive = _x_drop_window(query, source, copy_at, source_at, step, min(copy_left, reach), min(source_left, reach))
+        moved_copy, moved_source, matched = moved_copy + i, moved_source + j, matched + m
+        if not _carries_on(alive, i, copy_left, reach):
+            break
+    return copy_edge + step * moved_copy, source_edge + step * moved_source, matched
+
+
+def _x_drop_window(query, source, copy_edge, source_edge, step, copy_room, source_room) -> tuple[int, int, int, bool]:
+    """``extend_edge``'s alignment within ``copy_room`` / ``source_room`` words: (rows,
+    columns, matches) of the best cell, and whether it was still going when the rows ran out."""
     if copy_room <= 0 or source_room <= 0:
-        return copy_edge, source_edge, 0
+        return 0, 0, 0, False
     # Only the words within reach, as Python ints (fast to compare one by one).
     q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
     if step > 0:
@@ -1182,6 +1264,7 @@ def extend_edge(
     best_value = _BOUNDARY_BONUS if at_boundaries(0, 0) else 0
     best = (0, 0, 0)
     best_score = 0
+    alive = True
     for i in range(1, len(a) + 1):
         token = a[i - 1]
         row = [minus_inf] * width
@@ -1204,6 +1287,7 @@ def extend_edge(
         score, matches = row, row_matches
         row_best = max(score)
         if row_best < best_score - _X_DROP:
+            alive = False
             break
         best_score = max(best_score, row_best)
         if not copy_bound[i]:  # no bonus in this row: its first best cell, if better
@@ -1221,8 +1305,7 @@ def extend_edge(
             value = score[k] + (_BOUNDARY_BONUS if edited_edge and at_boundaries(i, j) else 0)
             if value > best_value:
                 best_value, best = value, (i, j, matches[k])
-    i, j, m = best
-    return copy_edge + step * i, source_edge + step * j, m
+    return (*best, alive)
 
 
 class _Boundaries:
@@ -1388,20 +1471,28 @@ def _resolve_overlaps(spans: list[_Span], query: PreparedText, min_length: int) 
     Where alignments overlap (a passage found in two sources, or two chains meeting),
     the oldest source wins (given sources oldest first, then the text itself), then the
     alignment with more matched words: every passage is reported against its earliest
-    copy. The other keeps what lies outside the winner, when that still counts
-    ``min_length`` words or touches the winner (so no fragment of a copy is left behind).
+    copy. The other keeps what lies outside the winner and outside the text the winner
+    repeats, when that still counts ``min_length`` words or touches the winner (so no
+    fragment of a copy is left behind).
     """
     order = sorted(spans, key=lambda s: (s.source is None, s.source or 0, -s.matched, s.copy_start))
     accepted: list[_Span] = []
     for span in order:
         pieces = [(span.copy_start, span.copy_end)]
         for other in accepted:
-            pieces = [
-                piece
-                for lo, hi in pieces
-                for piece in ((lo, min(hi, other.copy_start)), (max(lo, other.copy_end), hi))
-                if piece[1] > piece[0]
-            ]
+            # Neither what another repeat removes nor the text it repeats (in the text
+            # itself), which is kept: a copy pasted right after its original can make the
+            # original's last sentence look like a repeat of an earlier one.
+            taken = [(other.copy_start, other.copy_end)]
+            if other.source is None:
+                taken.append((other.source_start, other.source_end))
+            for taken_start, taken_end in taken:
+                pieces = [
+                    piece
+                    for lo, hi in pieces
+                    for piece in ((lo, min(hi, taken_start)), (max(lo, taken_end), hi))
+                    if piece[1] > piece[0]
+                ]
         for lo, hi in pieces:
             touches = any(lo == o.copy_end or hi == o.copy_start for o in accepted)
             if query.words(lo, hi) < min_length and not touches:
@@ -1461,6 +1552,8 @@ def _char_range(text: str, tokens: Tokens, first: int, end: int) -> tuple[int, i
                 chunk -= 1
             if chunk == blank or (chunk == limit and first > 0) or not _is_mark(text[chunk:blank]):
                 break
+            if _closes(text[chunk:blank]):
+                break  # the full stop or bracket ending the text before (". Next"), not a bullet
             position = start = chunk
     else:
         while start > limit and text[start - 1] in _OPENING:
@@ -1478,6 +1571,11 @@ def _char_range(text: str, tokens: Tokens, first: int, end: int) -> tuple[int, i
     tail = text[stop:tail_end].strip()
     if tail and _is_mark("".join(tail.split())) and (line_end >= 0 or end == len(tokens.starts)):
         stop = stop + len(text[stop:tail_end].rstrip())
+    if end == len(tokens.starts):
+        # A copy that runs to the end of the text takes all of it: what follows its last
+        # word holds no word, only its closing marks (a full stop on a line of its own,
+        # a closing quote after a space, a rule).
+        stop = max(stop, len(text.rstrip()))
     # A line of marks right above or below the copy (a rule, a box, "***") frames it.
     line_start = text.rfind("\n", limit, start) + 1
     if line_start > limit and not text[line_start:start].strip():
@@ -1492,6 +1590,12 @@ def _char_range(text: str, tokens: Tokens, first: int, end: int) -> tuple[int, i
         if framing and _is_mark("".join(framing.split())) and (below_end >= 0 or end == len(tokens.starts)):
             stop = text.index(framing, line_end + 1) + len(framing)
     return start, stop
+
+
+def _closes(chunk: str) -> bool:
+    """Does a stand-alone chunk of marks end what comes before it (a full stop, a comma, a
+    closing bracket) rather than open what follows (a bullet, a dash, an opening quote)?"""
+    return chunk[-1] in _SENTENCE_TERMINATORS or chunk[-1] in ",;:，、；：" or unicodedata.category(chunk[-1]) == "Pe"
 
 
 def _is_mark(chunk: str) -> bool:
