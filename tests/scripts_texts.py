@@ -37,6 +37,10 @@ JOINS = {
     "en": (" ", ", ", ". "),
 }
 SCRIPTS = tuple(PHRASES)
+# (sentences, phrases) of an article by default: enough recurring phrases that a copy of
+# it has stretches of 45 tokens or more whose every 5-gram the original said before.
+SHAPE = {"th": (24, 16), "lo": (24, 16), "km": (24, 16), "my": (24, 16)}
+DEFAULT_SHAPE = (40, 6)
 
 
 def sentence(script: str, rng: random.Random, phrases: int) -> str:
@@ -47,9 +51,11 @@ def sentence(script: str, rng: random.Random, phrases: int) -> str:
     return text[0].upper() + text[1:] if script == "en" else text
 
 
-def article(script: str, seed: int, sentences: int = 24, phrases: int = 16) -> str:
+def article(script: str, seed: int, sentences: int | None = None, phrases: int | None = None) -> str:
     """Paragraphs of 3-5 sentences drawn from the first ``phrases`` phrases of the script,
-    blank lines between them; no trailing space."""
+    blank lines between them; no trailing space. Deterministic."""
+    default_sentences, default_phrases = SHAPE.get(script, DEFAULT_SHAPE)
+    sentences, phrases = sentences or default_sentences, phrases or default_phrases
     rng = random.Random(f"{script}-{seed}")
     paragraphs, left = [], sentences
     while left > 0:

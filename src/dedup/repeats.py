@@ -1030,44 +1030,28 @@ def extend_edges(
     source_rooms = np.asarray(source_rooms, dtype=np.int64)
     moved = np.zeros((len(copy_edges), 3), dtype=np.int64)  # rows, columns, words matched
     live = np.flatnonzero((copy_rooms > 0) & (source_rooms > 0))
-    first_round = True
-    while len(live):
-        copy_at = copy_edges[live] + step * moved[live, 0]
-        source_at = source_edges[live] + step * moved[live, 1]
-        copy_left, source_left = copy_rooms[live] - moved[live, 0], source_rooms[live] - moved[live, 1]
-        if not first_round:  # carried on past the reach: first over the words equal on the diagonal
-            skip = np.maximum(_equal_words(query, source, copy_at, source_at, step, np.minimum(copy_left, source_left)) - _margin(reach), 0)
-            moved[live] += skip[:, None]
-            copy_at, source_at = copy_at + step * skip, source_at + step * skip
-            copy_left, source_left = copy_left - skip, source_left - skip
-        rows_room, cols_room = np.minimum(copy_left, reach), np.minimum(source_left, reach)
-        window = np.zeros((len(live), 3), dtype=np.int64)
-        alive = np.zeros(len(live), dtype=bool)
-        for lo in range(0, len(live), _LANES):  # the working arrays: about 1 KB per lane
-            part = slice(lo, lo + _LANES)
-            window[part], alive[part] = _banded_x_drop(
-                query, source, copy_at[part], source_at[part], step, rows_room[part], cols_room[part]
-            )
-        moved[live] += window
-        going_on = _carries_on(alive, window[:, 0], copy_left, reach)
-        live = live[going_on & (copy_left - window[:, 0] > 0) & (source_left - window[:, 1] > 0)]
-        first_round = False
+    skip = _skip(_equal_words(query, source, copy_edges[live], source_edges[live], step,
+                              np.minimum(copy_rooms[live], source_rooms[live])), reach)
+    moved[live] = skip[:, None]
+    copy_at, source_at = copy_edges[live] + step * skip, source_edges[live] + step * skip
+    rows_room = np.minimum(copy_rooms[live] - skip, reach)
+    cols_room = np.minimum(source_rooms[live] - skip, reach)
+    for lo in range(0, len(live), _LANES):  # the working arrays: about 1 KB per lane
+        part = slice(lo, lo + _LANES)
+        moved[live[part]] += _banded_x_drop(
+            query, source, copy_at[part], source_at[part], step, rows_room[part], cols_room[part]
+        )
     return copy_edges + step * moved[:, 0], source_edges + step * moved[:, 1], moved[:, 2]
 
 
-def _carries_on(alive, rows_moved, copy_room, reach):
-    """Does an extension go on past its window? When its rows were cut by the reach (not by
-    the copy's room) while the alignment was still within the X-drop of its best: a copy
-    that goes on identical (its shingles seen earlier still, so no seed marks it) is
-    carried to its end, not ``reach`` words short of it."""
-    return alive & (rows_moved > 0) & (copy_room > reach)
-
-
-def _margin(reach: int) -> int:
-    """Equal words left to the X-drop window at the end of a skipped stretch: the boundary
-    bonus weighs the sentence ends among them (``_BOUNDARY_BONUS`` < the margin, so no
-    skipped cell could have been the best)."""
-    return min(reach, 2 * _BAND)
+def _skip(equal_words, reach):
+    """Words an extension passes before its X-drop window: when more words than the reach
+    are equal on the diagonal (a copy whose shingles the text said before, so no seed
+    marks it), all but the last few, which the window weighs for sentence ends
+    (``_BOUNDARY_BONUS`` < what is left, so no skipped cell could have been the best);
+    else none, and the window is the alignment's first."""
+    margin = min(reach, 2 * _BAND)
+    return np.where(equal_words > reach, equal_words - margin, 0)
 
 
 def _equal_words(query, source, copy_edges, source_edges, step, limits) -> np.ndarray:
@@ -1099,13 +1083,11 @@ _NO_SCORE = -(1 << 30)
 
 def _banded_x_drop(query, source, copy_edges, source_edges, step, rows_room, cols_room) -> np.ndarray:
     """(rows, columns, matches) of the best cell of every edge's alignment (see ``extend_edge``,
-    which this follows cell for cell, ties included), and whether the alignment was still
-    going when its rows ran out (not stopped by the X-drop). Lanes: one edge each; a lane
-    leaves when its alignment ends (its rows run out or the X-drop stops it)."""
+    which this follows cell for cell, ties included). Lanes: one edge each; a lane leaves
+    when its alignment ends (its rows run out or the X-drop stops it)."""
     lanes = len(copy_edges)
-    alive = np.ones(lanes, dtype=bool)
     if lanes == 0:
-        return np.zeros((0, 3), dtype=np.int64), alive
+        return np.zeros((0, 3), dtype=np.int64)
     rows, cols = int(rows_room.max()), int(cols_room.max())
     row_steps, col_steps = np.arange(rows + 1), np.arange(cols + 1)
     behind = 1 if step < 0 else 0  # leftwards, row i's word is the one before the edge's (i-1)th
@@ -1165,7 +1147,6 @@ def _banded_x_drop(query, source, copy_edges, source_edges, step, rows_room, col
         row_matches = np.where(inside, np.take_along_axis(matched, origin, axis=1), 0)
         row_best = row.max(axis=1)
         going = row_best >= best_score - _X_DROP
-        alive[lane[~going]] = False
         score, matches = row, row_matches
         best_score = np.maximum(best_score, row_best)
         # The best cell: the first of the highest, with the bonus at boundaries.
@@ -1186,7 +1167,7 @@ def _banded_x_drop(query, source, copy_edges, source_edges, step, rows_room, col
             )
             if not len(lane):
                 break
-    return best, alive
+    return best
 
 
 def extend_edge(
@@ -1207,35 +1188,43 @@ def extend_edge(
     best-scoring cell, where a cell at which copy and source both reach a sentence
     boundary, with a word matched on the way (or only one word changed), scores
     ``_BOUNDARY_BONUS`` more. The alignment looks ``max_gap + ngram`` words ahead at a
-    time; when it is still going at the end of that window it carries on from its best
-    cell, first over the words that are equal on the diagonal (inside one text, a copy's
-    shingles seen earlier in the text point elsewhere: no seed marks the copy there, and
-    only the extension reaches its last words). Returns (new copy edge, new source edge,
-    words matched exactly on the way).
+    time, after the words equal on the diagonal when they reach beyond it (inside one
+    text, a copy's shingles that the text said before point at their first occurrence:
+    no seed marks the copy there, and only the extension reaches its last words).
+    Returns (new copy edge, new source edge, words matched exactly on the way).
     """
     reach = params.max_gap + params.ngram
-    moved_copy = moved_source = matched = 0
-    while copy_room - moved_copy > 0 and source_room - moved_source > 0:
-        copy_at, source_at = copy_edge + step * moved_copy, source_edge + step * moved_source
-        copy_left, source_left = copy_room - moved_copy, source_room - moved_source
-        if moved_copy:  # carried on past the reach (see _carries_on)
-            skip = max(int(_equal_words(query, source, np.array([copy_at]), np.array([source_at]), step,
-                                        np.array([min(copy_left, source_left)]))[0]) - _margin(reach), 0)
-            moved_copy, moved_source, matched = moved_copy + skip, moved_source + skip, matched + skip
-            copy_at, source_at = copy_at + step * skip, source_at + step * skip
-            copy_left, source_left = copy_left - skip, source_left - skip
-        i, j, m, alive = _x_drop_window(query, source, copy_at, source_at, step, min(copy_left, reach), min(source_left, reach))
-        moved_copy, moved_source, matched = moved_copy + i, moved_source + j, matched + m
-        if not _carries_on(alive, i, copy_left, reach):
-            break
-    return copy_edge + step * moved_copy, source_edge + step * moved_source, matched
-
-
-def _x_drop_window(query, source, copy_edge, source_edge, step, copy_room, source_room) -> tuple[int, int, int, bool]:
-    """``extend_edge``'s alignment within ``copy_room`` / ``source_room`` words: (rows,
-    columns, matches) of the best cell, and whether it was still going when the rows ran out."""
     if copy_room <= 0 or source_room <= 0:
-        return 0, 0, 0, False
+        return copy_edge, source_edge, 0
+    skip = int(_skip(_equal_words_at(query, source, copy_edge, source_edge, step, min(copy_room, source_room), reach), reach))
+    copy_at, source_at = copy_edge + step * skip, source_edge + step * skip
+    i, j, m = _x_drop_window(query, source, copy_at, source_at, step, min(copy_room - skip, reach), min(source_room - skip, reach))
+    return copy_at + step * i, source_at + step * j, skip + m
+
+
+def _equal_words_at(query, source, copy_edge, source_edge, step, limit, reach) -> int:
+    """``_equal_words`` of one edge; most edges stop within the reach, checked first as
+    Python ints."""
+    if limit <= 0:
+        return 0
+    q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
+    near = min(limit, reach + 1)
+    if step > 0:
+        a, b = q_tokens[copy_edge : copy_edge + near], s_tokens[source_edge : source_edge + near]
+    else:
+        a, b = q_tokens[copy_edge - near : copy_edge][::-1], s_tokens[source_edge - near : source_edge][::-1]
+    differ = np.flatnonzero(a != b)
+    if len(differ) or near == limit:
+        return int(differ[0]) if len(differ) else near
+    edges = (np.array([copy_edge + step * near]), np.array([source_edge + step * near]))
+    return near + int(_equal_words(query, source, *edges, step, np.array([limit - near]))[0])
+
+
+def _x_drop_window(query, source, copy_edge, source_edge, step, copy_room, source_room) -> tuple[int, int, int]:
+    """``extend_edge``'s alignment within ``copy_room`` / ``source_room`` words: (rows,
+    columns, matches) of the best cell."""
+    if copy_room <= 0 or source_room <= 0:
+        return 0, 0, 0
     # Only the words within reach, as Python ints (fast to compare one by one).
     q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
     if step > 0:
@@ -1264,7 +1253,6 @@ def _x_drop_window(query, source, copy_edge, source_edge, step, copy_room, sourc
     best_value = _BOUNDARY_BONUS if at_boundaries(0, 0) else 0
     best = (0, 0, 0)
     best_score = 0
-    alive = True
     for i in range(1, len(a) + 1):
         token = a[i - 1]
         row = [minus_inf] * width
@@ -1287,7 +1275,6 @@ def _x_drop_window(query, source, copy_edge, source_edge, step, copy_room, sourc
         score, matches = row, row_matches
         row_best = max(score)
         if row_best < best_score - _X_DROP:
-            alive = False
             break
         best_score = max(best_score, row_best)
         if not copy_bound[i]:  # no bonus in this row: its first best cell, if better
@@ -1305,7 +1292,7 @@ def _x_drop_window(query, source, copy_edge, source_edge, step, copy_room, sourc
             value = score[k] + (_BOUNDARY_BONUS if edited_edge and at_boundaries(i, j) else 0)
             if value > best_value:
                 best_value, best = value, (i, j, matches[k])
-    return (*best, alive)
+    return best
 
 
 class _Boundaries:
