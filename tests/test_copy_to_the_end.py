@@ -163,3 +163,19 @@ def test_edges_carried_past_their_reach_together_end_where_each_alone_ends():
                 alone = extend_edge(prepared, prepared, copy_edges[k], source_edges[k], step, copy_rooms[k],
                                     source_rooms[k], params)
                 assert alone == tuple(int(column[k]) for column in together)
+
+
+def test_the_last_sentence_of_the_original_is_kept_before_a_copy_of_its_first_paragraph():
+    # The original's last sentence is an earlier one with one word changed, which was
+    # followed by the words the copy (of the first paragraph only) starts with: together
+    # they match, but the last sentence alone is no repeat, and the copy's own words are
+    # taken by the copy.
+    first = ("The council said on Monday that the bridge over the river would close for repairs in May. "
+             "Drivers are asked to use the ring road, which will be widened over the summer.")
+    second = ("Shops near the bridge fear a quiet month. Residents of the old lower town have asked for a new "
+              "footbridge since the floods of last year. The council said on Monday that it would look at the costs.")
+    third = ("A spokesman for the council said the work could not wait any longer. Residents of the new lower town "
+             "have asked for a new footbridge since the floods of last year.")
+    text = "\n\n".join([first, second, third])
+    assert dedup.clean(text) is text
+    assert dedup.clean(text + "\n\n" + first) == text

@@ -1459,8 +1459,8 @@ def _resolve_overlaps(spans: list[_Span], query: PreparedText, min_length: int) 
     the oldest source wins (given sources oldest first, then the text itself), then the
     alignment with more matched words: every passage is reported against its earliest
     copy. The other keeps what lies outside the winner and outside the text the winner
-    repeats, when that still counts ``min_length`` words or touches the winner (so no
-    fragment of a copy is left behind).
+    repeats, when that still counts ``min_length`` matched words or touches the winner
+    in the same order (so no fragment of a copy is left behind).
     """
     order = sorted(spans, key=lambda s: (s.source is None, s.source or 0, -s.matched, s.copy_start))
     accepted: list[_Span] = []
@@ -1480,13 +1480,24 @@ def _resolve_overlaps(spans: list[_Span], query: PreparedText, min_length: int) 
                     for piece in ((lo, min(hi, taken_start)), (max(lo, taken_end), hi))
                     if piece[1] > piece[0]
                 ]
+        unmatched = max(query.words(span.copy_start, span.copy_end) - span.matched, 0.0)
         for lo, hi in pieces:
-            touches = any(lo == o.copy_end or hi == o.copy_start for o in accepted)
-            if query.words(lo, hi) < min_length and not touches:
-                continue
             shift = lo - span.copy_start
             source_start = min(span.source_start + shift, span.source_end)
             source_end = max(source_start, span.source_end - (span.copy_end - hi))
+            # A piece is a repeat of its own when its matched words (at least its words
+            # less all the words the alignment did not match) reach min_length, or a
+            # fragment of the repeat it touches when it goes on in the same order (its
+            # source before, or after, that repeat's source): a copy's words aligned
+            # elsewhere. Not so the original's last sentence before a copy that starts
+            # like what followed an earlier, similar sentence.
+            touches = any(
+                (hi == o.copy_start and (o.source != span.source or source_end <= o.source_start))
+                or (lo == o.copy_end and (o.source != span.source or source_start >= o.source_end))
+                for o in accepted
+            )
+            if query.words(lo, hi) - unmatched < min_length and not touches:
+                continue
             accepted.append(
                 _Span(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
             )
