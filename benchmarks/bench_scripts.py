@@ -1,4 +1,4 @@
-"""Benchmark: doubled bodies in Chinese, Japanese and Thai articles (issue 9, "every script").
+"""Benchmark: doubled bodies in articles of every script (issues 9 and 19).
 
 Articles come from ``scripts_corpus.py`` (synthetic: no corpus of these languages is at
 hand). Each case is an article whose body was pasted again after it, in one of these kinds:
@@ -12,7 +12,17 @@ hand). Each case is an article whose body was pasted again after it, in one of t
 - partial: only the first 40-90% of the body's sentences pasted again;
 - unmodified: the article alone (must come back byte for byte).
 
-A case is *restored* when the cleaned text equals the original article up to whitespace.
+``exact`` and ``reflowed`` are the "same" and "merged" copies of issue 19.
+
+Articles (``--corpus``): ``templates`` are the news articles of ``scripts_corpus.py``
+(Chinese, Japanese, Thai; ``--join K`` makes each article of K of them, so that its stock
+phrases recur as in a long real article); ``phrases`` are the generated articles of the
+tests (``tests/scripts_texts.py``: a few phrases drawn at random, so that a copy has long
+stretches whose every 5-gram the original said before) in Chinese, Japanese, Thai, Lao,
+Khmer, Myanmar, Chinese mixed with Latin words and numbers, and English.
+
+A case is *restored* when the cleaned text equals the original article up to whitespace,
+*exact* when it equals it character for character.
 Also: letters of the original lost and letters of the copy left (multiset difference of
 letters and digits), over all cases of a kind.
 
@@ -35,6 +45,8 @@ Usage::
 
     nice python benchmarks/bench_scripts.py --per-kind 200 --seed 0 --ngram 4 5 6 8 --min-length 20 20w
     nice python benchmarks/bench_scripts.py --per-kind 1 --across 400 --ngram 5 --min-length 20w
+    nice python benchmarks/bench_scripts.py --per-kind 200 --defaults-only --join 3
+    nice python benchmarks/bench_scripts.py --per-kind 200 --defaults-only --corpus phrases
 """
 
 from __future__ import annotations
@@ -58,29 +70,46 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
 from common import machine_line, print_table
-from scripts_corpus import SENTENCE_JOIN, articles
+from scripts_corpus import articles
+from scripts_texts import SCRIPTS as PHRASE_SCRIPTS
+from scripts_texts import article as phrase_article
+from scripts_texts import merged
 
 import dedup
 from dedup import repeats
 from dedup.text import SCRIPT_WEIGHTS, tokenize
 
 KINDS = ("exact", "reflowed", "whitespace", "edited", "partial", "unmodified")
-LANGUAGE_NAMES = {"zh": "Chinese", "ja": "Japanese", "th": "Thai"}
-LETTER_WEIGHT = {"zh": SCRIPT_WEIGHTS["han"], "ja": SCRIPT_WEIGHTS["kana"], "th": SCRIPT_WEIGHTS["brahmic"]}
+LANGUAGE_NAMES = {
+    "zh": "Chinese", "ja": "Japanese", "th": "Thai", "lo": "Lao", "km": "Khmer", "my": "Myanmar",
+    "mixed": "Chinese + Latin", "en": "English",
+}
+TEMPLATE_LANGUAGES = ("zh", "ja", "th")
+LETTER_WEIGHT = {
+    "zh": SCRIPT_WEIGHTS["han"], "ja": SCRIPT_WEIGHTS["kana"], "th": SCRIPT_WEIGHTS["brahmic"],
+    "lo": SCRIPT_WEIGHTS["brahmic"], "km": SCRIPT_WEIGHTS["brahmic"], "my": SCRIPT_WEIGHTS["brahmic"],
+    "mixed": SCRIPT_WEIGHTS["han"], "en": 1.0,
+}
+# Sentences of a paragraph (Thai and Lao: its space-separated clauses) and what joins them.
 _SENTENCE = {
     "zh": re.compile(r"[^。！？]*[。！？]”?"),
+    "mixed": re.compile(r"[^。！？]*[。！？]”?"),
     "ja": re.compile(r"[^。！？]*[。！？]」?"),
-    "th": re.compile(r"\S(?:.*?)(?=\s(?=\S)|$)", re.S),
+    "km": re.compile(r"[^។]*។ ?"),
+    "my": re.compile(r"[^။]*။ ?"),
+    "en": re.compile(r"[^.]*\. ?"),
 }
+SENTENCE_JOIN = {"th": " ", "lo": " "}  # others: "" (their sentences end with their marks)
 
 
 # --------------------------------------------------------------------------- cases
 
 
 def _sentences(language: str, paragraph: str) -> list[str]:
-    """The sentences of one paragraph, in order (Thai: its space-separated clauses)."""
-    if language == "th":
+    """The sentences of one paragraph, in order (Thai, Lao: its space-separated clauses)."""
+    if language in SENTENCE_JOIN:
         return paragraph.split(" ")
     found = _SENTENCE[language].findall(paragraph)
     rest = paragraph[sum(map(len, found)) :]
@@ -88,7 +117,7 @@ def _sentences(language: str, paragraph: str) -> list[str]:
 
 
 def _join(language: str, sentences: Sequence[str]) -> str:
-    return SENTENCE_JOIN[language].join(sentences)
+    return SENTENCE_JOIN.get(language, "").join(sentences)
 
 
 def _whitespace_noise(language: str, body: str, rng: random.Random) -> str:
@@ -98,12 +127,12 @@ def _whitespace_noise(language: str, body: str, rng: random.Random) -> str:
         out = []
         for s, sentence in enumerate(sentences):
             if s:
-                gap = SENTENCE_JOIN[language]
+                gap = SENTENCE_JOIN.get(language, "")
                 if rng.random() < 0.5:
-                    gap = rng.choice([" ", "\u3000", "\u00a0", "\n", "  ", " \n"]) if language != "th" else rng.choice(["  ", "\u00a0", "\n", " \n "])
+                    gap = rng.choice([" ", "\u3000", "\u00a0", "\n", "  ", " \n"]) if not gap else rng.choice(["  ", "\u00a0", "\n", " \n "])
                 out.append(gap)
             out.append(sentence)
-        pieces.append("".join(out) + rng.choice(["", " ", "\u3000" if language != "th" else "  "]))
+        pieces.append("".join(out) + rng.choice(["", " ", "\u3000" if language not in SENTENCE_JOIN else "  "]))
     return rng.choice(["\n\n", "\n", "\n\n\n"]).join(pieces)
 
 
@@ -138,11 +167,11 @@ def make_case(kind: str, language: str, body: str, rng: random.Random, alphabet:
     """The article as a scraper delivered it: ``body`` followed by a copy of ``kind``."""
     if kind == "unmodified":
         return body
-    separator = rng.choice(["\n\n", "\n", "" if language != "th" else " "])
+    separator = rng.choice(["\n\n", "\n", " " if language in SENTENCE_JOIN or language == "en" else ""])
     if kind == "exact":
         copy = body
     elif kind == "reflowed":
-        copy = body.replace("\n\n", "" if language != "th" else " ")
+        copy = merged(language, body)
     elif kind == "whitespace":
         copy = _whitespace_noise(language, body, rng)
     elif kind == "edited":
@@ -154,12 +183,40 @@ def make_case(kind: str, language: str, body: str, rng: random.Random, alphabet:
     return body + separator + copy
 
 
-def cases(language: str, per_kind: int, seed: int) -> Iterator[tuple[str, str, str]]:
+def bodies(language: str, n: int, seed: int, corpus: str = "templates", join: int = 1) -> list[str]:
+    """``n`` articles of ``corpus``: ``join`` template articles each, or generated phrase articles.
+
+    Joined template articles and phrase articles may repeat a sentence of their own; only
+    those that ``clean`` leaves alone are used (the others are counted in ``SKIPPED``), so
+    that a case is restored when the copy, and only the copy, is gone.
+    """
+    if corpus == "templates" and join == 1:
+        return articles(language, n, seed)  # each uses a template once: no repeat of its own
+    if corpus == "phrases":
+        candidates = (phrase_article(language, 1_000_000 * seed + k) for k in range(10 * n))
+    else:
+        parts = articles(language, 10 * n * join, seed)
+        candidates = ("\n\n".join(parts[k * join : (k + 1) * join]) for k in range(10 * n))
+    found = []
+    for text in candidates:
+        if dedup.clean(text) is text:
+            found.append(text)
+            if len(found) == n:
+                return found
+        else:
+            SKIPPED[language] += 1
+    raise SystemExit(f"fewer than {n} {language} articles without repeats of their own")
+
+
+SKIPPED: Counter = Counter()  # articles that repeat a passage of their own, per language
+
+
+def cases(language: str, per_kind: int, seed: int, corpus: str = "templates", join: int = 1) -> Iterator[tuple[str, str, str]]:
     """(kind, original, delivered) for ``per_kind`` articles of every kind."""
-    bodies = articles(language, per_kind * len(KINDS), seed)
-    alphabet = sorted({ch for body in bodies[:50] for ch in body if ch.isalpha()})
+    originals = bodies(language, per_kind * len(KINDS), seed, corpus, join)
+    alphabet = sorted({ch for body in originals[:50] for ch in body if ch.isalpha()})
     rng = random.Random(f"cases-{language}-{seed}")
-    for k, body in enumerate(bodies):
+    for k, body in enumerate(originals):
         kind = KINDS[k % len(KINDS)]
         yield kind, body, make_case(kind, language, body, rng, alphabet)
 
@@ -175,9 +232,10 @@ def _letters(text: str) -> Counter:
     return Counter(ch for ch in text if ch.isalnum())
 
 
-def score(kind: str, original: str, delivered: str, cleaned: str) -> tuple[bool, bool, int, int, int]:
-    """(restored, letters restored, original letters lost, copy letters left, copy letters).
+def score(kind: str, original: str, delivered: str, cleaned: str) -> tuple[bool, bool, bool, int, int, int]:
+    """(restored, exact, letters restored, original letters lost, copy letters left, copy letters).
 
+    *Exact*: the cleaned text is the original, character for character.
     *Letters restored*: the letters and digits of the cleaned text are those of the
     original, in order (punctuation and whitespace aside): the repeat was found and cut,
     whatever became of the quotes and brackets at its edges.
@@ -187,7 +245,7 @@ def score(kind: str, original: str, delivered: str, cleaned: str) -> tuple[bool,
     lost = sum((_letters(original) - _letters(cleaned)).values())
     copy = _letters(delivered) - _letters(original)
     left = sum(((_letters(cleaned) - _letters(original)) & copy).values())
-    return restored, letters_restored, lost, left, sum(copy.values())
+    return restored, cleaned == original, letters_restored, lost, left, sum(copy.values())
 
 
 # --------------------------------------------------------------------------- configurations
@@ -312,29 +370,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--across", type=int, default=0, metavar="N",
         help="also stream N articles per language through Deduplicator(scope='across'), word vs auto mode",
     )
-    parser.add_argument("--languages", nargs="+", default=list(LANGUAGE_NAMES), choices=list(LANGUAGE_NAMES))
+    parser.add_argument(
+        "--languages", nargs="+", choices=list(LANGUAGE_NAMES),
+        help="default: zh ja th for --corpus templates, all for --corpus phrases",
+    )
+    parser.add_argument("--corpus", choices=["templates", "phrases"], default="templates",
+                        help="template news articles (zh, ja, th) or the tests' generated phrase articles (every script)")
+    parser.add_argument("--join", type=int, default=1, metavar="K",
+                        help="with --corpus templates: each article made of K template articles (default 1)")
+    parser.add_argument("--defaults-only", action="store_true", help="measure clean() with its defaults only")
     parser.add_argument("--ngram", type=int, nargs="+", default=[5], help="shingle sizes of the auto configurations")
     parser.add_argument(
         "--min-length", nargs="+", default=["20", "20w"],
         help="min_length of the auto configurations, in tokens (20) or in words by weight (20w)",
     )
     args = parser.parse_args(argv)
+    if args.languages is None:
+        args.languages = list(TEMPLATE_LANGUAGES) if args.corpus == "templates" else list(PHRASE_SCRIPTS)
+    if args.corpus == "templates" and set(args.languages) - set(TEMPLATE_LANGUAGES):
+        parser.error(f"--corpus templates has articles in {', '.join(TEMPLATE_LANGUAGES)} only")
+    if args.join < 1:
+        parser.error(f"--join takes a positive integer, got {args.join}")
+    if args.across and args.corpus != "templates":
+        parser.error("--across streams template articles: use it with --corpus templates")
     print(machine_line())
-    print(f"dedup {dedup.__version__}; {args.per_kind} articles per kind and language, seed {args.seed}")
+    print(f"dedup {dedup.__version__}; {args.per_kind} articles per kind and language, seed {args.seed}, "
+          f"corpus {args.corpus}" + (f", {args.join} template articles joined per article" if args.join > 1 else ""))
     for m in args.min_length:
         if not re.fullmatch(r"[1-9][0-9]*w?", m):
             parser.error(f"--min-length takes positive integers, optionally followed by w, got {m!r}")
     summary = []
     for language in args.languages:
         configs = configurations(args.ngram, args.min_length, language)
-        data = list(cases(language, args.per_kind, args.seed))
+        if args.defaults_only:
+            configs = [config for config in configs if config[0] == "clean()"]
+        data = list(cases(language, args.per_kind, args.seed, args.corpus, args.join))
         rows = []
         for name, clean, context in configs:
             with context():
                 started = time.perf_counter()
                 outputs = [clean(delivered) for _, _, delivered in data]
                 seconds = time.perf_counter() - started
-            per_kind: dict[str, list] = {kind: [0, 0, 0, 0, 0, 0] for kind in KINDS}
+            per_kind: dict[str, list] = {kind: [0] * 7 for kind in KINDS}
             for (kind, original, delivered), cleaned in zip(data, outputs):
                 row = per_kind[kind]
                 row[0] += 1
@@ -342,9 +419,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     row[k] += value
             original_letters = sum(sum(_letters(o).values()) for _, o, _ in data)
             for kind in KINDS:
-                n, ok, letters_ok, lost, left, copy = per_kind[kind]
+                n, ok, exact, letters_ok, lost, left, copy = per_kind[kind]
                 rows.append([
-                    name, kind, n, f"{ok / n:.1%}", f"{letters_ok / n:.1%}",
+                    name, kind, n, f"{ok / n:.1%}", f"{exact / n:.1%}", f"{letters_ok / n:.1%}",
                     f"{lost / max(1, original_letters / len(KINDS)):.3%}",
                     "-" if kind == "unmodified" else f"{left / max(1, copy):.2%}",
                 ])
@@ -353,12 +430,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 LANGUAGE_NAMES[language], name,
                 f"{sum(r[1] for r in doubled) / sum(r[0] for r in doubled):.1%}",
                 f"{min(r[1] / r[0] for r in doubled):.1%}",
-                f"{sum(r[2] for r in doubled) / sum(r[0] for r in doubled):.1%}",
+                f"{per_kind['exact'][2] / per_kind['exact'][0]:.1%}",
+                f"{per_kind['reflowed'][2] / per_kind['reflowed'][0]:.1%}",
+                f"{sum(r[3] for r in doubled) / sum(r[0] for r in doubled):.1%}",
                 f"{per_kind['unmodified'][1] / per_kind['unmodified'][0]:.1%}",
                 f"{len(data) / seconds:,.0f}",
             ])
         print(f"\n## {LANGUAGE_NAMES[language]}")
-        print_table(rows, ["config", "kind", "cases", "restored", "letters restored", "orig. letters lost", "copy letters left"])
+        print_table(rows, [
+            "config", "kind", "cases", "restored", "exact", "letters restored", "orig. letters lost", "copy letters left",
+        ])
     if args.across:
         rows = [row for language in args.languages for row in across(language, args.across, args.seed, ["word", "auto"])]
         print(f"\n## Across articles: every second of {args.across} articles carries a paragraph of an earlier one")
@@ -366,8 +447,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "language", "mode", "injected letters removed", "own letters lost", "of them not shared earlier",
             "clean articles changed (not by shared text)", "articles/s",
         ])
-    print("\n## Summary (restored: doubled kinds together, and the worst kind)")
-    print_table(summary, ["language", "config", "restored", "worst kind", "letters restored", "unmodified identical", "articles/s"])
+    if SKIPPED:
+        print("\nArticles skipped (a repeat of their own): " + ", ".join(f"{k} {v}" for k, v in SKIPPED.items()))
+    print("\n## Summary (restored: doubled kinds together, and the worst kind; exact: same (exact) and merged (reflowed) copies)")
+    print_table(summary, [
+        "language", "config", "restored", "worst kind", "same exact", "merged exact", "letters restored",
+        "unmodified identical", "articles/s",
+    ])
     return 0
 
 

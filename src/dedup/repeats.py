@@ -46,7 +46,7 @@ import xxhash
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
 from .arrays import first_occurrences, first_occurrences_of
 from .shingle import shingles
-from .text import DEFAULT_MODE, SENTENCE_END, TOKEN_MODES, Tokens, mix64, mix64_inplace, tokenize, tokenize_identified
+from .text import DEFAULT_MODE, SENTENCE_END, SENTENCE_MARKS, TOKEN_MODES, Tokens, mix64, mix64_inplace, tokenize, tokenize_identified
 
 DEFAULT_THRESHOLD = 0.7
 DEFAULT_MIN_LENGTH = 20
@@ -64,7 +64,7 @@ _BOUNDARY_BONUS = 2
 # even when glued to the word before (unless a sentence end precedes them: then they
 # close the sentence before, as in 。” or ." ).
 _OPENING = set("\"'‘’“”„‚«‹([{¿¡「『（【〈《〔［｛")
-_SENTENCE_TERMINATORS = set(".!?…。！？")
+_SENTENCE_TERMINATORS = set(".!?…" + SENTENCE_MARKS)
 _CLOSING = set("\"'’”»›")
 
 
@@ -1035,7 +1035,8 @@ class _Extensions:
         self.known: dict[tuple[int, int, int, int, int], tuple[int, int, int]] = {}
 
     def _key(self, copy_edge: int, source_edge: int, step: int, copy_room: int, source_room: int) -> tuple:
-        return (copy_edge, source_edge, step, min(copy_room, self.reach), min(source_room, self.reach))
+        # The whole rooms: an extension still going at its reach carries on (see extend_edge).
+        return (copy_edge, source_edge, step, copy_room, source_room)
 
     def __call__(self, copy_edge: int, source_edge: int, step: int, copy_room: int, source_room: int) -> tuple[int, int, int]:
         found = self.known.get(self._key(copy_edge, source_edge, step, copy_room, source_room))
@@ -1082,16 +1083,53 @@ def extend_edges(
     reach = params.max_gap + params.ngram
     copy_edges = np.asarray(copy_edges, dtype=np.int64)
     source_edges = np.asarray(source_edges, dtype=np.int64)
-    rows_room = np.minimum(np.asarray(copy_rooms, dtype=np.int64), reach)
-    cols_room = np.minimum(np.asarray(source_rooms, dtype=np.int64), reach)
+    copy_rooms = np.asarray(copy_rooms, dtype=np.int64)
+    source_rooms = np.asarray(source_rooms, dtype=np.int64)
     moved = np.zeros((len(copy_edges), 3), dtype=np.int64)  # rows, columns, words matched
-    live = np.flatnonzero((rows_room > 0) & (cols_room > 0))
+    live = np.flatnonzero((copy_rooms > 0) & (source_rooms > 0))
+    skip = _skip(_equal_words(query, source, copy_edges[live], source_edges[live], step,
+                              np.minimum(copy_rooms[live], source_rooms[live])), reach)
+    moved[live] = skip[:, None]
+    copy_at, source_at = copy_edges[live] + step * skip, source_edges[live] + step * skip
+    rows_room = np.minimum(copy_rooms[live] - skip, reach)
+    cols_room = np.minimum(source_rooms[live] - skip, reach)
     for lo in range(0, len(live), _LANES):  # the working arrays: about 1 KB per lane
-        part = live[lo : lo + _LANES]
-        moved[part] = _banded_x_drop(
-            query, source, copy_edges[part], source_edges[part], step, rows_room[part], cols_room[part]
+        part = slice(lo, lo + _LANES)
+        moved[live[part]] += _banded_x_drop(
+            query, source, copy_at[part], source_at[part], step, rows_room[part], cols_room[part]
         )
     return copy_edges + step * moved[:, 0], source_edges + step * moved[:, 1], moved[:, 2]
+
+
+def _skip(equal_words, reach):
+    """Words an extension passes before its X-drop window: when more words than the reach
+    are equal on the diagonal (a copy whose shingles the text said before, so no seed
+    marks it), all but the last few, which the window weighs for sentence ends
+    (``_BOUNDARY_BONUS`` < what is left, so no skipped cell could have been the best);
+    else none, and the window is the alignment's first."""
+    margin = min(reach, 2 * _BAND)
+    return np.where(equal_words > reach, equal_words - margin, 0)
+
+
+def _equal_words(query, source, copy_edges, source_edges, step, limits) -> np.ndarray:
+    """How many tokens from each edge on (``step`` +1) or before it (-1) are equal in copy
+    and source along the diagonal, up to ``limits``: work in proportion to the words walked."""
+    q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
+    behind = 1 if step < 0 else 0
+    walked = np.zeros(len(copy_edges), dtype=np.int64)
+    active = np.flatnonzero(np.asarray(limits) > 0)
+    chunk = 64
+    while len(active):
+        k = walked[active, None] + np.arange(chunk)[None, :]
+        inside = k < limits[active, None]
+        copy_at = np.clip(copy_edges[active, None] + step * k - behind, 0, max(len(q_tokens) - 1, 0))
+        source_at = np.clip(source_edges[active, None] + step * k - behind, 0, max(len(s_tokens) - 1, 0))
+        equal = inside & (q_tokens[copy_at] == s_tokens[source_at])
+        run = np.where(equal.all(axis=1), chunk, np.argmin(equal, axis=1))
+        walked[active] += run
+        active = active[run == chunk]
+        chunk = min(chunk * 4, 1 << 14)
+    return walked
 
 
 _WIDTH = 2 * _BAND + 1
@@ -1105,6 +1143,8 @@ def _banded_x_drop(query, source, copy_edges, source_edges, step, rows_room, col
     which this follows cell for cell, ties included). Lanes: one edge each; a lane leaves
     when its alignment ends (its rows run out or the X-drop stops it)."""
     lanes = len(copy_edges)
+    if lanes == 0:
+        return np.zeros((0, 3), dtype=np.int64)
     rows, cols = int(rows_room.max()), int(cols_room.max())
     row_steps, col_steps = np.arange(rows + 1), np.arange(cols + 1)
     behind = 1 if step < 0 else 0  # leftwards, row i's word is the one before the edge's (i-1)th
@@ -1204,13 +1244,44 @@ def extend_edge(
     from the edges on), within ``copy_room`` / ``source_room`` words. The new edge is the
     best-scoring cell, where a cell at which copy and source both reach a sentence
     boundary, with a word matched on the way (or only one word changed), scores
-    ``_BOUNDARY_BONUS`` more. Returns (new copy edge, new source edge,
-    words matched exactly on the way).
+    ``_BOUNDARY_BONUS`` more. The alignment looks ``max_gap + ngram`` words ahead at a
+    time, after the words equal on the diagonal when they reach beyond it (inside one
+    text, a copy's shingles that the text said before point at their first occurrence:
+    no seed marks the copy there, and only the extension reaches its last words).
+    Returns (new copy edge, new source edge, words matched exactly on the way).
     """
     reach = params.max_gap + params.ngram
-    copy_room, source_room = min(copy_room, reach), min(source_room, reach)
     if copy_room <= 0 or source_room <= 0:
         return copy_edge, source_edge, 0
+    skip = int(_skip(_equal_words_at(query, source, copy_edge, source_edge, step, min(copy_room, source_room), reach), reach))
+    copy_at, source_at = copy_edge + step * skip, source_edge + step * skip
+    i, j, m = _x_drop_window(query, source, copy_at, source_at, step, min(copy_room - skip, reach), min(source_room - skip, reach))
+    return copy_at + step * i, source_at + step * j, skip + m
+
+
+def _equal_words_at(query, source, copy_edge, source_edge, step, limit, reach) -> int:
+    """``_equal_words`` of one edge; most edges stop within the reach, checked first as
+    Python ints."""
+    if limit <= 0:
+        return 0
+    q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
+    near = min(limit, reach + 1)
+    if step > 0:
+        a, b = q_tokens[copy_edge : copy_edge + near], s_tokens[source_edge : source_edge + near]
+    else:
+        a, b = q_tokens[copy_edge - near : copy_edge][::-1], s_tokens[source_edge - near : source_edge][::-1]
+    differ = np.flatnonzero(a != b)
+    if len(differ) or near == limit:
+        return int(differ[0]) if len(differ) else near
+    edges = (np.array([copy_edge + step * near]), np.array([source_edge + step * near]))
+    return near + int(_equal_words(query, source, *edges, step, np.array([limit - near]))[0])
+
+
+def _x_drop_window(query, source, copy_edge, source_edge, step, copy_room, source_room) -> tuple[int, int, int]:
+    """``extend_edge``'s alignment within ``copy_room`` / ``source_room`` words: (rows,
+    columns, matches) of the best cell."""
+    if copy_room <= 0 or source_room <= 0:
+        return 0, 0, 0
     # Only the words within reach, as Python ints (fast to compare one by one).
     q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
     if step > 0:
@@ -1278,8 +1349,7 @@ def extend_edge(
             value = score[k] + (_BOUNDARY_BONUS if edited_edge and at_boundaries(i, j) else 0)
             if value > best_value:
                 best_value, best = value, (i, j, matches[k])
-    i, j, m = best
-    return copy_edge + step * i, source_edge + step * j, m
+    return best
 
 
 class _Boundaries:
@@ -1445,27 +1515,46 @@ def _resolve_overlaps(spans: list[_Span], query: PreparedText, min_length: int) 
     Where alignments overlap (a passage found in two sources, or two chains meeting),
     the oldest source wins (given sources oldest first, then the text itself), then the
     alignment with more matched words: every passage is reported against its earliest
-    copy. The other keeps what lies outside the winner, when that still counts
-    ``min_length`` words or touches the winner (so no fragment of a copy is left behind).
+    copy. The other keeps what lies outside the winner and outside the text the winner
+    repeats, when that still counts ``min_length`` matched words or touches the winner
+    in the same order (so no fragment of a copy is left behind).
     """
     order = sorted(spans, key=lambda s: (s.source is None, s.source or 0, -s.matched, s.copy_start))
     accepted: list[_Span] = []
     for span in order:
         pieces = [(span.copy_start, span.copy_end)]
         for other in accepted:
-            pieces = [
-                piece
-                for lo, hi in pieces
-                for piece in ((lo, min(hi, other.copy_start)), (max(lo, other.copy_end), hi))
-                if piece[1] > piece[0]
-            ]
+            # Neither what another repeat removes nor the text it repeats (in the text
+            # itself), which is kept: a copy pasted right after its original can make the
+            # original's last sentence look like a repeat of an earlier one.
+            taken = [(other.copy_start, other.copy_end)]
+            if other.source is None:
+                taken.append((other.source_start, other.source_end))
+            for taken_start, taken_end in taken:
+                pieces = [
+                    piece
+                    for lo, hi in pieces
+                    for piece in ((lo, min(hi, taken_start)), (max(lo, taken_end), hi))
+                    if piece[1] > piece[0]
+                ]
+        unmatched = max(query.words(span.copy_start, span.copy_end) - span.matched, 0.0)
         for lo, hi in pieces:
-            touches = any(lo == o.copy_end or hi == o.copy_start for o in accepted)
-            if query.words(lo, hi) < min_length and not touches:
-                continue
             shift = lo - span.copy_start
             source_start = min(span.source_start + shift, span.source_end)
             source_end = max(source_start, span.source_end - (span.copy_end - hi))
+            # A piece is a repeat of its own when its matched words (at least its words
+            # less all the words the alignment did not match) reach min_length, or a
+            # fragment of the repeat it touches when it goes on in the same order (its
+            # source before, or after, that repeat's source): a copy's words aligned
+            # elsewhere. Not so the original's last sentence before a copy that starts
+            # like what followed an earlier, similar sentence.
+            touches = any(
+                (hi == o.copy_start and (o.source != span.source or source_end <= o.source_start))
+                or (lo == o.copy_end and (o.source != span.source or source_start >= o.source_end))
+                for o in accepted
+            )
+            if query.words(lo, hi) - unmatched < min_length and not touches:
+                continue
             accepted.append(
                 _Span(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
             )
@@ -1518,6 +1607,8 @@ def _char_range(text: str, tokens: Tokens, first: int, end: int) -> tuple[int, i
                 chunk -= 1
             if chunk == blank or (chunk == limit and first > 0) or not _is_mark(text[chunk:blank]):
                 break
+            if _closes(text[chunk:blank]):
+                break  # the full stop or bracket ending the text before (". Next"), not a bullet
             position = start = chunk
     else:
         while start > limit and text[start - 1] in _OPENING:
@@ -1535,6 +1626,11 @@ def _char_range(text: str, tokens: Tokens, first: int, end: int) -> tuple[int, i
     tail = text[stop:tail_end].strip()
     if tail and _is_mark("".join(tail.split())) and (line_end >= 0 or end == len(tokens.starts)):
         stop = stop + len(text[stop:tail_end].rstrip())
+    if end == len(tokens.starts):
+        # A copy that runs to the end of the text takes all of it: what follows its last
+        # word holds no word, only its closing marks (a full stop on a line of its own,
+        # a closing quote after a space, a rule).
+        stop = max(stop, len(text.rstrip()))
     # A line of marks right above or below the copy (a rule, a box, "***") frames it.
     line_start = text.rfind("\n", limit, start) + 1
     if line_start > limit and not text[line_start:start].strip():
@@ -1549,6 +1645,12 @@ def _char_range(text: str, tokens: Tokens, first: int, end: int) -> tuple[int, i
         if framing and _is_mark("".join(framing.split())) and (below_end >= 0 or end == len(tokens.starts)):
             stop = text.index(framing, line_end + 1) + len(framing)
     return start, stop
+
+
+def _closes(chunk: str) -> bool:
+    """Does a stand-alone chunk of marks end what comes before it (a full stop, a comma, a
+    closing bracket) rather than open what follows (a bullet, a dash, an opening quote)?"""
+    return chunk[-1] in _SENTENCE_TERMINATORS or chunk[-1] in ",;:，、；：" or unicodedata.category(chunk[-1]) == "Pe"
 
 
 def _is_mark(chunk: str) -> bool:

@@ -803,9 +803,15 @@ def _auto_tokens(info: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.nd
     )
 
 
+# Marks that end a sentence wherever they stand: the full stops of Chinese and Japanese
+# (。！？), Khmer (។ ៕), Myanmar (။), Devanagari and its neighbours (। ॥), Arabic and Urdu
+# (؟ ۔). None of them occurs inside a number or an abbreviation.
+SENTENCE_MARKS = "\u3002\uff01\uff1f\u17d4\u17d5\u104b\u0964\u0965\u061f\u06d4"
 # The end of a sentence: terminal marks (and closing quotes or brackets) followed by
-# whitespace, so "7.51" is none; or the full-width marks of scripts written without spaces.
-SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)|[\u3002\uff01\uff1f]+[\u300d\u300f\uff09]*")
+# whitespace, so "7.51" is none; or the marks above.
+SENTENCE_END = re.compile(
+    r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)|[" + SENTENCE_MARKS + r"]+[\u300d\u300f\uff09]*"
+)
 
 _PARAGRAPH_BREAK = re.compile(r"[ \t\u00a0\r\f\v]*\n(?:[ \t\u00a0\r\f\v]*\n)+\s*")
 
