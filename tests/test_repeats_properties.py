@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import dedup
-from dedup.repeats import RepeatParams, align, prepare, prepare_alone
+from dedup.repeats import Alignment, RepeatParams, align, prepare, prepare_alone, resolve_overlaps
 
 # Modest and derandomized by default, so CI is fast and repeatable; set
 # DEDUP_HYPOTHESIS_EXAMPLES=1000 for a deeper, randomized local search.
@@ -442,3 +442,65 @@ def test_a_text_prepared_alone_has_the_repeats_of_a_text_prepared_in_a_batch(tex
     # instead of their hash: the same equalities, so the same repeats.
     params = RepeatParams(ngram=ngram, min_length=6)
     assert align(prepare_alone(text, ngram), (), params) == align(prepare([text, "other"], ngram)[0], (), params)
+
+
+def _resolve_overlaps_quadratic(spans, query, min_length):
+    """resolve_overlaps as it was before the sorted sweep (every span against every
+    accepted one): the reference the sweep must match exactly."""
+    order = sorted(spans, key=lambda s: (s.source is None, s.source or 0, -s.matched, s.copy_start))
+    accepted = []
+    for span in order:
+        pieces = [(span.copy_start, span.copy_end)]
+        for other in accepted:
+            pieces = [
+                piece
+                for lo, hi in pieces
+                for piece in ((lo, min(hi, other.copy_start)), (max(lo, other.copy_end), hi))
+                if piece[1] > piece[0]
+            ]
+        for lo, hi in pieces:
+            touches = any(lo == o.copy_end or hi == o.copy_start for o in accepted)
+            if query.words(lo, hi) < min_length and not touches:
+                continue
+            shift = lo - span.copy_start
+            source_start = min(span.source_start + shift, span.source_end)
+            source_end = max(source_start, span.source_end - (span.copy_end - hi))
+            accepted.append(
+                Alignment(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
+            )
+    return sorted(accepted, key=lambda s: s.copy_start)
+
+
+# Words and Han characters mixed, so that words() is not just a token count.
+_OVERLAP_QUERY = prepare_alone(" ".join(("word" if i % 3 else "字字") for i in range(300)), 3)
+
+
+@st.composite
+def alignments(draw):
+    n_tokens = len(_OVERLAP_QUERY)
+    start = draw(st.integers(0, n_tokens - 1))
+    end = draw(st.integers(start, min(n_tokens, start + 80)))
+    source_start = draw(st.integers(0, n_tokens))
+    source_end = draw(st.integers(source_start, n_tokens))
+    source = draw(st.one_of(st.none(), st.integers(0, 3)))
+    matched = float(draw(st.integers(0, 90)))
+    return Alignment(start, end, source_start, source_end, draw(st.floats(0, 1)), matched, source)
+
+
+@settings(SETTINGS, max_examples=int(_DEEP or "300"))
+@given(st.lists(alignments(), max_size=60), st.integers(1, 12))
+def test_the_sorted_sweep_resolves_overlaps_exactly_as_every_span_against_every_other(spans, min_length):
+    expected = _resolve_overlaps_quadratic(spans, _OVERLAP_QUERY, min_length)
+    assert resolve_overlaps(spans, _OVERLAP_QUERY, min_length) == expected
+
+
+def test_the_sorted_sweep_matches_the_reference_across_many_blocks():
+    # More taken ranges than one block holds, inserted in a random order.
+    rng = random.Random(7)
+    query = prepare_alone(" ".join(f"w{i % 50}" for i in range(20_000)), 3)
+    spans = []
+    for _ in range(3000):
+        start = rng.randrange(0, 19_990)
+        end = min(20_000, start + rng.randint(1, 30))
+        spans.append(Alignment(start, end, 0, end - start, 1.0, float(rng.randint(1, 40)), rng.choice([None, 0, 1])))
+    assert resolve_overlaps(spans, query, 5) == _resolve_overlaps_quadratic(spans, query, 5)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
+from bisect import bisect_right
 from dataclasses import dataclass, fields
 from typing import Callable, Iterable, Sequence
 
@@ -500,18 +501,18 @@ def align(
     oldest first. Returns non-overlapping repeats sorted by start; ``Repeat.source`` is
     ``None`` for the query itself, else the index into ``sources``.
     """
-    found: list[_Span] = []
+    found: list[Alignment] = []
     if within and query.has_repeated_shingle():
         found += _align_pair(query, query, None, params)
     for index, source in enumerate(sources):
         found += _align_pair(query, source, index, params)
     if not found:
         return []
-    return _to_repeats(query, sources, _resolve_overlaps(found, query, params.min_length))
+    return _to_repeats(query, sources, resolve_overlaps(found, query, params.min_length))
 
 
 @dataclass(slots=True)
-class _Span:
+class Alignment:
     """A verified alignment in token coordinates: copy [copy_start, copy_end) of the query
     repeats [source_start, source_end) of source ``source`` (None: the query itself)."""
 
@@ -686,12 +687,12 @@ def _empty_runs() -> _Runs:
     return _Runs(empty, empty, empty, empty, empty)
 
 
-def _align_pair(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> list[_Span]:
+def _align_pair(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> list[Alignment]:
     same = index is None
     runs = _seed_runs(query, source, same, params)
     if not len(runs):
         return []
-    spans: list[_Span] = []
+    spans: list[Alignment] = []
     chains = _chains(runs, query, same, params)
     while chains:
         wave = [_without_weak_ends(chains.pop(), runs, params.ngram, query, source) for _ in range(min(_WAVE, len(chains)))]
@@ -862,7 +863,7 @@ def _verified(
     index: int | None,
     params: RepeatParams,
     extend: "_Extensions",
-) -> _Span | None:
+) -> Alignment | None:
     """The chain as a verified span (extended, snapped, checked), or None."""
     n = params.ngram
     same = index is None
@@ -891,7 +892,7 @@ def _verified(
         similarity = _containment(query, (copy_start, copy_start + width), source, (source_start, source_start + width), n)
         if similarity < params.threshold:
             return None
-        return _Span(copy_start, copy_end, source_start, source_end, similarity, matched, index)
+        return Alignment(copy_start, copy_end, source_start, source_end, similarity, matched, index)
 
     matched = _matched_words(chain, runs, query)
     # Gapped extension at both edges. Inside one text the copy stays after its source.
@@ -938,7 +939,7 @@ def _verified(
             with_tail = _containment(query, (copy_start, widened), source, (source_start, source_end), n)
             if with_tail >= params.threshold:
                 copy_end, similarity = widened, with_tail
-    return _Span(copy_start, copy_end, source_start, source_end, similarity, matched, index)
+    return Alignment(copy_start, copy_end, source_start, source_end, similarity, matched, index)
 
 
 def _matched_words(chain: list[int], runs: _Runs, query: PreparedText) -> float:
@@ -1382,7 +1383,7 @@ def _containment(query: PreparedText, copy, source: PreparedText, source_span, n
     return len(np.intersect1d(a, b, assume_unique=True)) / len(a) if len(a) else 1.0
 
 
-def _resolve_overlaps(spans: list[_Span], query: PreparedText, min_length: int) -> list[_Span]:
+def resolve_overlaps(spans: list[Alignment], query: PreparedText, min_length: int) -> list[Alignment]:
     """Non-overlapping spans, sorted by copy start.
 
     Where alignments overlap (a passage found in two sources, or two chains meeting),
@@ -1390,32 +1391,96 @@ def _resolve_overlaps(spans: list[_Span], query: PreparedText, min_length: int) 
     alignment with more matched words: every passage is reported against its earliest
     copy. The other keeps what lies outside the winner, when that still counts
     ``min_length`` words or touches the winner (so no fragment of a copy is left behind).
+
+    Each span looks only at the taken ranges it overlaps (a sorted index of them), so a
+    text with many repeats costs n log n, not n squared.
     """
     order = sorted(spans, key=lambda s: (s.source is None, s.source or 0, -s.matched, s.copy_start))
-    accepted: list[_Span] = []
+    taken = _TakenRanges()
+    accepted: list[Alignment] = []
     for span in order:
-        pieces = [(span.copy_start, span.copy_end)]
-        for other in accepted:
-            pieces = [
-                piece
-                for lo, hi in pieces
-                for piece in ((lo, min(hi, other.copy_start)), (max(lo, other.copy_end), hi))
-                if piece[1] > piece[0]
-            ]
-        for lo, hi in pieces:
-            touches = any(lo == o.copy_end or hi == o.copy_start for o in accepted)
-            if query.words(lo, hi) < min_length and not touches:
+        kept = []
+        for lo, hi in taken.free_pieces(span.copy_start, span.copy_end):
+            if query.words(lo, hi) < min_length and not taken.touches(lo, hi):
                 continue
             shift = lo - span.copy_start
             source_start = min(span.source_start + shift, span.source_end)
             source_end = max(source_start, span.source_end - (span.copy_end - hi))
-            accepted.append(
-                _Span(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
+            kept.append(
+                Alignment(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
             )
+        # Pieces of one span never touch each other (a taken range lies between them).
+        for piece in kept:
+            taken.add(piece.copy_start, piece.copy_end)
+        accepted += kept
     return sorted(accepted, key=lambda s: s.copy_start)
 
 
-def _to_repeats(query: PreparedText, sources: Sequence[PreparedText], spans: list[_Span]) -> list[Repeat]:
+class _TakenRanges:
+    """Disjoint, non-empty ranges [start, end), sorted in blocks of at most ``_BLOCK``.
+
+    Blocks keep an insertion to one short list move (a single sorted list would move
+    half of all ranges each time); disjoint ranges sorted by start are sorted by end too.
+    """
+
+    _BLOCK = 512
+
+    def __init__(self) -> None:
+        self._starts: list[list[int]] = []
+        self._ends: list[list[int]] = []
+        self._firsts: list[int] = []  # the first start of each block
+        self._start_set: set[int] = set()
+        self._end_set: set[int] = set()
+
+    def _block_of(self, position: int) -> int:
+        return max(bisect_right(self._firsts, position) - 1, 0)
+
+    def free_pieces(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """The non-empty parts of [lo, hi) outside every taken range, in order."""
+        pieces = []
+        block = self._block_of(lo)
+        at = bisect_right(self._ends[block], lo) if self._ends else 0
+        while block < len(self._starts) and lo < hi:
+            starts, ends = self._starts[block], self._ends[block]
+            if at == len(starts):
+                block, at = block + 1, 0
+                continue
+            if starts[at] >= hi:
+                break
+            if starts[at] > lo:
+                pieces.append((lo, starts[at]))
+            lo = max(lo, ends[at])
+            at += 1
+        if hi > lo:
+            pieces.append((lo, hi))
+        return pieces
+
+    def touches(self, lo: int, hi: int) -> bool:
+        """Does a taken range end at ``lo`` or start at ``hi``?"""
+        return lo in self._end_set or hi in self._start_set
+
+    def add(self, lo: int, hi: int) -> None:
+        """Take [lo, hi), which overlaps no taken range."""
+        self._start_set.add(lo)
+        self._end_set.add(hi)
+        if not self._starts:
+            self._starts, self._ends, self._firsts = [[lo]], [[hi]], [lo]
+            return
+        block = self._block_of(lo)
+        starts, ends = self._starts[block], self._ends[block]
+        at = bisect_right(starts, lo)
+        starts.insert(at, lo)
+        ends.insert(at, hi)
+        self._firsts[block] = starts[0]
+        if len(starts) > 2 * self._BLOCK:
+            half = len(starts) // 2
+            self._starts.insert(block + 1, starts[half:])
+            self._ends.insert(block + 1, ends[half:])
+            self._firsts.insert(block + 1, starts[half])
+            del starts[half:], ends[half:]
+
+
+def _to_repeats(query: PreparedText, sources: Sequence[PreparedText], spans: list[Alignment]) -> list[Repeat]:
     repeats: list[Repeat] = []
     for span in spans:
         start, end = _char_range(query.text, query.tokens, span.copy_start, span.copy_end)
