@@ -66,7 +66,8 @@ def _temp_prefix(destination: str) -> str:
 
 def _temp_pattern(destination: str) -> re.Pattern:
     # HOST may hold "-"; PID and the random part cannot, so they are the last two fields.
-    return re.compile(re.escape(_temp_prefix(destination)) + r"(.+)-(\d+)-[A-Za-z0-9_]+\.(tmp|old)$")
+    # A temporary SQLite database may have a rollback journal or WAL files next to it.
+    return re.compile(re.escape(_temp_prefix(destination)) + r"(.+)-(\d+)-[A-Za-z0-9_]+\.(tmp|old)(-journal|-wal|-shm)?$")
 
 
 def host_tag() -> str:
@@ -116,7 +117,7 @@ def remove_stale_temporaries(destination: str | os.PathLike) -> list[str]:
         stale = os.path.join(folder, name)
         if match is None or not _is_stale(stale, match.group(1), int(match.group(2))):
             continue
-        if match.group(3) == "old" and not os.path.lexists(destination):
+        if match.group(3) == "old" and match.group(4) is None and not os.path.lexists(destination):
             try:
                 os.rename(stale, destination)
             except OSError:
