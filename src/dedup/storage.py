@@ -46,6 +46,7 @@ __all__ = [
     "remove_stale_temporaries",
     "set_final_mode",
     "write_arrays",
+    "writer_gone",
 ]
 
 _TEMP_MARK = ".dedup-"
@@ -94,6 +95,15 @@ def _is_stale(path: str, host: str, pid: int) -> bool:
         return time.time() - os.lstat(path).st_mtime > _FOREIGN_TEMPORARY_SECONDS
     except OSError:
         return False
+
+
+def writer_gone(path: str, host: str, pid: int) -> bool:
+    """Is the process that wrote ``path`` (named by ``host`` and ``pid``) gone?
+
+    On this host: its PID no longer runs. On another (a shared file system): ``path``
+    is a day old.
+    """
+    return _is_stale(path, host, pid)
 
 
 def remove_stale_temporaries(destination: str | os.PathLike) -> list[str]:

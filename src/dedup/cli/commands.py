@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, open_input
+from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, complete_interrupted_commit, open_input
 from ..report import ReportBuilder, render_html
 from .across import Across, given_options
 from .errors import EXIT_OK, DataError, warn
@@ -40,6 +40,13 @@ class UniqueIds:
                 f"{where}: document id {record.id!r} was used before (at {first}); ids must be unique "
                 "(use --id-field NAME with a unique field)"
             )
+
+
+def finish_earlier_commit(outputs: dict[str, str | None]) -> None:
+    """Complete the commit of an earlier run killed between two renames of these outputs."""
+    finished = complete_interrupted_commit([path for path in outputs.values() if path and path != STDIO])
+    if finished:
+        warn("completed the interrupted commit of an earlier run: " + ", ".join(finished))
 
 
 def _accepted(function: Callable, options: dict) -> tuple[dict, list[str]]:
@@ -77,6 +84,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     else:
         written = {"-o": args.output, "--report": args.report, "--rejects": args.rejects, "--state": args.state}
     check_paths(inp, written)
+    finish_earlier_commit(written)
     if args.state and args.scope == "within":
         raise UsageError("--state keeps the across-document memory: use it with --scope across or both")
     for ignored in inp.ignored[:5]:
@@ -243,6 +251,7 @@ def run_dups(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     inp = open_input(args.input, None if args.format == "auto" else args.format)
     check_paths(inp, {"-o": args.output, "--rejects": args.rejects})
+    finish_earlier_commit({"-o": args.output, "--rejects": args.rejects})
     from .. import find_duplicates
 
     options = given_options(args, ("threshold", "num_perm", "ngram", "mode", "seed"))
