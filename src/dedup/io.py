@@ -802,8 +802,8 @@ class OutputFile(io.FileIO):
     Its ``name`` is the destination too, so a gzip header records the real file name.
     """
 
-    def __init__(self, temporary: str, destination: str) -> None:
-        super().__init__(temporary, "wb")
+    def __init__(self, temporary: str, destination: str, mode: str = "wb") -> None:
+        super().__init__(temporary, mode)
         self.name = destination  # type: ignore[misc]
         self.temporary = temporary
         self.destination = destination
@@ -836,8 +836,8 @@ class AtomicOutputs:
     """
 
     def __init__(self) -> None:
-        # (temporary, destination, kind): kind "file", "folder", or "saved" (a temporary
-        # folder holding the file a library save writes, see path()).
+        # (temporary, destination, kind): kind "file", "folder", "saved" (a temporary
+        # folder holding the file a library save writes, see path()), or "kept" (see file_at()).
         self._pending: list[tuple[str, str, str]] = []
         self._handles: list[IO] = []
 
@@ -871,6 +871,15 @@ class AtomicOutputs:
         if os.path.isdir(destination):
             raise UsageError(f"output {destination} is a folder; name a file")
         return self._open(self._temporary(destination, "file"), destination)
+
+    def file_at(self, path: str, destination: str, *, append: bool = False) -> BinaryIO:
+        """A stream writing ``path``, a file the caller names and keeps (:meth:`abort`
+        leaves it), which becomes ``destination`` on commit; ``append`` continues it."""
+        with self.naming(destination):
+            handle = io.BufferedWriter(OutputFile(path, destination, "ab" if append else "wb"))
+        self._handles.append(handle)
+        self._pending.append((path, destination, "kept"))
+        return handle  # type: ignore[return-value]
 
     def path(self, destination: str) -> str:
         """A path that becomes ``destination`` on commit, for a save that writes its own file.
@@ -923,8 +932,9 @@ class AtomicOutputs:
                 handle.close()
             except OSError:
                 pass
-        for temporary, _, _ in self._pending:
-            discard_temporary(temporary)
+        for temporary, _, kind in self._pending:
+            if kind != "kept":
+                discard_temporary(temporary)
         self._pending.clear()
         self._handles.clear()
 
@@ -936,7 +946,7 @@ def _finish_output(temporary: str, destination: str, kind: str) -> None:
     elif kind == "saved":
         finish_temporary(os.path.join(temporary, os.path.basename(destination)), destination)
         discard_temporary(temporary)
-    else:
+    else:  # "file", "kept"
         finish_temporary(temporary, destination)
 
 

@@ -23,15 +23,16 @@ class Across:
     documents before it), so its result does not depend on ``--jobs``.
     """
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, memory: str | None = None) -> None:
+        """``memory``: a saved memory to start from instead of ``--state`` (a checkpoint's)."""
         from .. import Deduplicator
 
         options = given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap", "window"))
-        if args.state and os.path.exists(args.state):
+        if memory or (args.state and os.path.exists(args.state)):
             try:
                 # Options given on the command line must agree with what the state stored
                 # (ngram, window: load raises otherwise) and replace its matching parameters.
-                self.dedup = Deduplicator.load(args.state, **dict(options, scope="across"))
+                self.dedup = Deduplicator.load(memory or args.state, **dict(options, scope="across"))
             except ValueError as error:
                 if "differs from" in str(error):
                     raise UsageError(f"--state {args.state}: {error}") from None

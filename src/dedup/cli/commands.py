@@ -13,6 +13,7 @@ from typing import Any
 from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, complete_interrupted_commit, open_input
 from ..report import ReportBuilder, render_html
 from .across import Across, given_options
+from .checkpoint import Checkpoint, CheckpointOutputs
 from .errors import EXIT_OK, DataError, warn
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
 from .parser import default_jobs
@@ -87,6 +88,13 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     finish_earlier_commit(written)
     if args.state and args.scope == "within":
         raise UsageError("--state keeps the across-document memory: use it with --scope across or both")
+    checkpoint = None if explain else Checkpoint.open(args, inp)
+    if checkpoint is not None and checkpoint.finished:
+        checkpoint.remove()
+        if not args.quiet:
+            sys.stderr.write(f"dedup: the interrupted run had committed its outputs ({args.output}); nothing to do\n")
+        return EXIT_OK
+    resuming = checkpoint is not None and checkpoint.resuming
     for ignored in inp.ignored[:5]:
         warn(f"ignored {os.path.join(inp.root, ignored)} (unknown format)")
     if len(inp.ignored) > 5:
@@ -107,9 +115,9 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             names = unknown + list(extra)
             warn("no effect on repeats inside a document: " + ", ".join("--" + k.replace("_", "-") for k in names))
         work = clean_within
-    across = Across(args) if args.scope in ("across", "both") else None
+    across = Across(args, checkpoint.memory_path() if resuming else None) if args.scope in ("across", "both") else None
 
-    outputs = AtomicOutputs()
+    outputs = CheckpointOutputs(checkpoint) if checkpoint is not None else AtomicOutputs()
     pool = None
     progress = None
     ok = False
@@ -117,6 +125,13 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     drop_empty = not explain and args.drop_empty
     unique = UniqueIds()
     stats = Stats(kinds=kinds, spans_known=want_report, dropping=drop_empty)
+    stream = events(inp, args.text_field, args.id_field)
+    done = 0  # input records (good or bad) handled, in input order
+    if resuming:
+        checkpoint.restore(stats)
+        stream, done = checkpoint.skip_done(stream, unique), checkpoint.done
+        if not args.quiet:
+            sys.stderr.write(f"dedup: resuming from the checkpoint after record {done:,} of {args.input}\n")
     if args.jobs is not None and args.jobs > 1 and not within:
         warn("--jobs has no effect with --scope across: that pass runs in one process, in input order")
     try:
@@ -132,7 +147,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         writer = main_writer
         current = None
         unreadable = False  # the current file gave a file-level error (broken link, truncated...)
-        for kind, payload, context in pool.run(chunks(events(inp, args.text_field, args.id_field), params, want_report)):
+        for kind, payload, context in pool.run(chunks(stream, params, want_report)):
             if kind == "start":
                 stats.files += 1
                 current = payload
@@ -150,6 +165,9 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             elif kind == "error":
                 _handle_error(payload, args, stats, rejects)
                 unreadable = unreadable or payload.unit == "file"
+                done += 1
+                if checkpoint is not None and checkpoint.advance(1):
+                    checkpoint.record(outputs, stats, done, across.dedup if across else None)
             else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
                 for record in context:
                     unique.check(record)
@@ -161,6 +179,9 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                         writer.write(record, text)
                     stats.docs_out += len(kept)
                 progress.update(len(context), current)
+                done += len(context)
+                if checkpoint is not None and checkpoint.advance(len(context)):
+                    checkpoint.record(outputs, stats, done, across.dedup if across else None)
         if writer is not None:
             writer.close()
         for extra_writer in (report, rejects):
@@ -176,6 +197,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         pool.close(ok=True)
         pool = None
         outputs.commit()
+        if checkpoint is not None:
+            checkpoint.remove()
         ok = True
     finally:
         if progress is not None:
