@@ -145,12 +145,19 @@ def _code_points(joined: str) -> np.ndarray:
     return np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
+_LOOKUP_BLOCK = 1 << 16
+
+
 def _lookup(codes: np.ndarray) -> np.ndarray:
     """Info value of every code point in ``codes``."""
     table = _bmp_table()
     if codes.dtype.itemsize == 2:
-        # np.take with small unsigned indices avoids the intp copy that fancy indexing makes.
-        return np.take(table, codes)
+        # np.take makes an intp copy of its indices (8 bytes a character): taken a block
+        # at a time, that copy stays the size of one block.
+        info = np.empty(len(codes), dtype=table.dtype)
+        for lo in range(0, len(codes), _LOOKUP_BLOCK):
+            np.take(table, codes[lo : lo + _LOOKUP_BLOCK], out=info[lo : lo + _LOOKUP_BLOCK])
+        return info
     astral = codes >= _BMP
     info = np.take(table, np.where(astral, 0, codes))
     unique, inverse = np.unique(codes[astral], return_inverse=True)
@@ -590,8 +597,11 @@ def _word_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             run_starts, run_ends, counts = run_starts[keep], run_ends[keep], counts[keep]
             if len(run_starts) == 0:
                 return run_starts, run_ends, np.zeros(0, dtype=np.uint64)
-    # Folded code + 1 of every letter, in order (np.compress is faster than a mask index).
-    values = np.compress(info >= _FIRST_CONTENT, info)
+    # Folded code + 1 of every letter, in order (np.compress is faster than a mask index);
+    # when every character is a letter (one long word) they are ``info`` itself, uncopied.
+    letters = info >= _FIRST_CONTENT
+    values = info if np.count_nonzero(letters) == len(info) else np.compress(letters, info)
+    del letters
     first = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=first[1:])
     if values.max() > _EXPANSION_BASE:
