@@ -133,10 +133,6 @@ class Checkpoint:
         checkpoint = cls(args, inp)
         if progress is None:
             shutil.rmtree(folder, ignore_errors=True)  # the rest of a run killed before its first checkpoint
-            try:
-                os.makedirs(folder)
-            except OSError as error:
-                raise OutputError(f"cannot write -o {args.output}: {error.strerror or error}") from None
             return checkpoint
         differences = _differences(progress["identity"], checkpoint.identity)
         if differences:
@@ -201,6 +197,11 @@ class Checkpoint:
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def abandon(self) -> None:
+        """After a failed run: keep the folder only when there is a checkpoint to resume."""
+        if not self.done:
+            self.remove()
+
 
 def _read_progress(folder: str) -> dict | None:
     path = os.path.join(folder, _PROGRESS)
@@ -225,6 +226,10 @@ class CheckpointOutputs(AtomicOutputs):
         self._slots: dict[str, tuple[BinaryIO, str]] = {}
 
     def file(self, destination: str) -> BinaryIO:
+        try:
+            os.makedirs(self._checkpoint.folder, exist_ok=True)
+        except OSError as error:
+            raise OutputError(f"cannot write {destination}: {error.strerror or error}") from None
         name = f"output-{len(self._slots)}"
         path = self._checkpoint.slot(name)
         resumed = name in self._checkpoint.lengths

@@ -207,6 +207,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             pool.close(ok=False)
         if not ok:
             outputs.abort()
+            if checkpoint is not None:
+                checkpoint.abandon()
     if not args.quiet:
         where = ""
         if args.rejects and stats.skipped:
