@@ -134,6 +134,13 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             sys.stderr.write(f"dedup: resuming from the checkpoint after record {done:,} of {args.input}\n")
     if args.jobs is not None and args.jobs > 1 and not within:
         warn("--jobs has no effect with --scope across: that pass runs in one process, in input order")
+
+    def handled(done: int, records: int) -> int:
+        """``records`` more input records written out: a checkpoint when one is due."""
+        if checkpoint is not None and checkpoint.advance(records):
+            checkpoint.record(outputs, stats, done + records, across.dedup if across else None)
+        return done + records
+
     try:
         single_format = None if inp.is_dir else inp.files[0].format
         main_writer, out_folder = (None, None) if explain else open_main_output(args, inp, outputs, single_format)
@@ -165,9 +172,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             elif kind == "error":
                 _handle_error(payload, args, stats, rejects)
                 unreadable = unreadable or payload.unit == "file"
-                done += 1
-                if checkpoint is not None and checkpoint.advance(1):
-                    checkpoint.record(outputs, stats, done, across.dedup if across else None)
+                done = handled(done, 1)
             else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
                 for record in context:
                     unique.check(record)
@@ -179,9 +184,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                         writer.write(record, text)
                     stats.docs_out += len(kept)
                 progress.update(len(context), current)
-                done += len(context)
-                if checkpoint is not None and checkpoint.advance(len(context)):
-                    checkpoint.record(outputs, stats, done, across.dedup if across else None)
+                done = handled(done, len(context))
         if writer is not None:
             writer.close()
         for extra_writer in (report, rejects):
