@@ -2,6 +2,7 @@
 
     python benchmarks/bench_memory.py --corpus ../shared/corpora/bbc-en.jsonl --sizes 5 20 50
     python benchmarks/bench_memory.py --synthetic zh --sizes 5 20 50
+    python benchmarks/bench_memory.py --shape single-word --sizes 3 6 12 24 48
 
 The text is built from the corpus articles, joined by blank lines, until it reaches the
 size (UTF-8 megabytes). ``--synthetic`` writes the articles instead: ``han`` (random Han characters: one
@@ -14,6 +15,11 @@ speed more than of its memory). Beyond the corpus, every later pass over it repl
 word of each article with a numbered variant, so that no word 5-gram repeats an earlier
 pass (the text stays mostly new text, not the corpus pasted five times); every 20th
 article is pasted a second time, re-flowed into one paragraph, as a scraper would.
+
+``--shape`` builds one text of a shape made to be slow or big instead (``SHAPES``: a
+single line, a single word, one-letter words, one token or "ab" again and again, and
+paragraphs drawn again and again from a small pool); "CPU x per doubling" then says how
+the CPU time grows with the size.
 
 Each size runs in its own subprocess: it reads the text, records its resident memory,
 resets the kernel's peak counter (``/proc/self/clear_refs``; Linux), runs ``clean`` and
