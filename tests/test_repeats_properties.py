@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import dedup
-from dedup.repeats import RepeatParams, align, prepare, prepare_alone
+from dedup.repeats import Alignment, RepeatParams, align, prepare, prepare_alone, resolve_overlaps
 
 # Modest and derandomized by default, so CI is fast and repeatable; set
 # DEDUP_HYPOTHESIS_EXAMPLES=1000 for a deeper, randomized local search.
@@ -446,23 +446,92 @@ def test_a_text_prepared_alone_has_the_repeats_of_a_text_prepared_in_a_batch(tex
 
 @SETTINGS
 @given(planted(), plain_texts(), st.integers(0, 2))
-def test_a_source_repeated_among_the_sources_adds_nothing(case, other, where):
-    # The engine skips a source whose text an older source has: the result must be the
-    # one of aligning against it too (its spans lose to the older copy's everywhere).
+def test_remembered_pair_alignments_give_the_same_repeats(case, other, where):
+    # Alignments remembered by the texts' digests (a source repeated among the sources,
+    # an article that recurs) must give exactly what aligning each pair gives.
+    from dedup.repeats import PairAlignments
+
     text = case[0]
     half = len(text) // 2
     source, query = text[:half], text[half:] + " " + other
     params = RepeatParams(min_length=6, ngram=3)
     sources = prepare([source, other, query[: len(query) // 3]], 3)
-    with_copy = sources[:where + 1] + [prepare([source], 3)[0]] + sources[where + 1 :]
+    sources = sources[: where + 1] + [prepare([source], 3)[0]] + sources[where + 1 :]
     prepared_query = prepare([query], 3)[0]
+    expected = align(prepared_query, sources, params, within=False)
+    pairs = PairAlignments()
+    assert align(prepared_query, sources, params, within=False, pairs=pairs) == expected
+    assert align(prepare([query], 3)[0], sources, params, within=False, pairs=pairs) == expected  # remembered
 
-    def named(repeats, order):
-        return [(r.start, r.end, None if r.source is None else order[r.source], r.source_start, r.source_end, r.similarity)
-                for r in repeats]
 
-    order = [0, 1, 2]
-    order_with_copy = order[: where + 1] + [0] + order[where + 1 :]
-    assert named(align(prepared_query, with_copy, params, within=False), order_with_copy) == named(
-        align(prepared_query, sources, params, within=False), order
-    )
+def _resolve_overlaps_quadratic(spans, query, min_length):
+    """resolve_overlaps as every span against every accepted one (the rule of issue 19:
+    the text a repeat inside the text repeats is taken too; a piece touches another in
+    the same order): the reference the sorted sweep must match exactly."""
+    order = sorted(spans, key=lambda s: (s.source is None, s.source or 0, -s.matched, s.copy_start))
+    accepted = []
+    for span in order:
+        pieces = [(span.copy_start, span.copy_end)]
+        for other in accepted:
+            taken = [(other.copy_start, other.copy_end)]
+            if other.source is None:
+                taken.append((other.source_start, other.source_end))
+            for taken_start, taken_end in taken:
+                pieces = [
+                    piece
+                    for lo, hi in pieces
+                    for piece in ((lo, min(hi, taken_start)), (max(lo, taken_end), hi))
+                    if piece[1] > piece[0]
+                ]
+        unmatched = max(query.words(span.copy_start, span.copy_end) - span.matched, 0.0)
+        for lo, hi in pieces:
+            shift = lo - span.copy_start
+            source_start = min(span.source_start + shift, span.source_end)
+            source_end = max(source_start, span.source_end - (span.copy_end - hi))
+            touches = any(
+                (hi == o.copy_start and (o.source != span.source or source_end <= o.source_start))
+                or (lo == o.copy_end and (o.source != span.source or source_start >= o.source_end))
+                for o in accepted
+            )
+            if query.words(lo, hi) - unmatched < min_length and not touches:
+                continue
+            accepted.append(
+                Alignment(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
+            )
+    return sorted(accepted, key=lambda s: s.copy_start)
+
+
+# Words and Han characters mixed, so that words() is not just a token count.
+_OVERLAP_QUERY = prepare_alone(" ".join(("word" if i % 3 else "字字") for i in range(300)), 3)
+
+
+@st.composite
+def alignments(draw):
+    # As the engine makes them: a copy and a source of at least one token each.
+    n_tokens = len(_OVERLAP_QUERY)
+    start = draw(st.integers(0, n_tokens - 1))
+    end = draw(st.integers(start + 1, min(n_tokens, start + 80)))
+    source_start = draw(st.integers(0, n_tokens - 1))
+    source_end = draw(st.integers(source_start + 1, n_tokens))
+    source = draw(st.one_of(st.none(), st.integers(0, 3)))
+    matched = float(draw(st.integers(0, 90)))
+    return Alignment(start, end, source_start, source_end, draw(st.floats(0, 1)), matched, source)
+
+
+@settings(SETTINGS, max_examples=int(_DEEP or "300"))
+@given(st.lists(alignments(), max_size=60), st.integers(1, 12))
+def test_the_sorted_sweep_resolves_overlaps_exactly_as_every_span_against_every_other(spans, min_length):
+    expected = _resolve_overlaps_quadratic(spans, _OVERLAP_QUERY, min_length)
+    assert resolve_overlaps(spans, _OVERLAP_QUERY, min_length) == expected
+
+
+def test_the_sorted_sweep_matches_the_reference_across_many_blocks():
+    # More taken ranges than one block holds, inserted in a random order.
+    rng = random.Random(7)
+    query = prepare_alone(" ".join(f"w{i % 50}" for i in range(20_000)), 3)
+    spans = []
+    for _ in range(3000):
+        start = rng.randrange(0, 19_990)
+        end = min(20_000, start + rng.randint(1, 30))
+        spans.append(Alignment(start, end, 0, end - start, 1.0, float(rng.randint(1, 40)), rng.choice([None, 0, 1])))
+    assert resolve_overlaps(spans, query, 5) == _resolve_overlaps_quadratic(spans, query, 5)

@@ -85,6 +85,12 @@ def test_page_is_self_contained_and_text_cannot_break_out_of_the_data():
     assert data["docs"][0]["text"] == evil
 
 
+def test_a_title_naming_a_template_slot_stays_text():
+    page = render_html(explain([("a", BODY + "\n\n" + BODY)]), title="dedup explain __DATA__.jsonl __SCRIPT__")
+    assert "<title>dedup explain __DATA__.jsonl __SCRIPT__</title>" in page
+    assert page.count('"docs":') == 1  # the data once, in its own element
+
+
 def test_explain_html_from_the_command(tmp_path):
     rows = [{"id": "a", "text": LOCAL + "\n\n" + WIRE}, {"id": "b", "text": BODY + "\n\n" + BODY + "\n\n" + WIRE}]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

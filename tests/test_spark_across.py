@@ -126,3 +126,16 @@ def test_clean_across_rejects_bad_arguments_before_any_job(spark):
     with pytest.raises(TypeError, match="report"):
         clean_across(df, "text", report="yes")
 
+
+
+def test_an_id_given_to_two_articles_fails_naming_it_where_their_texts_would_mix(spark):
+    passage = sentences(8, 3)
+    rows = [(1, passage + "\n\nFirst."), (2, "Second.\n\n" + passage), (2, sentences(9, 2)), (3, sentences(10, 2))]
+    df = spark.createDataFrame(rows, "id long, text string")
+    with pytest.raises(Exception, match=r"id 2 is the id of more than one article"):
+        clean_across(df, "text", id_col="id").collect()
+    # Repeated ids of articles that share nothing with any other pass through unchanged.
+    alone = spark.createDataFrame([(1, passage), (3, sentences(10, 2)), (3, sentences(11, 2))], "id long, text string")
+    assert sorted(row.text for row in clean_across(alone, "text", id_col="id").collect()) == sorted(
+        [passage, sentences(10, 2), sentences(11, 2)]
+    )

@@ -527,3 +527,16 @@ def test_long_texts_cut_into_pieces_give_the_tokens_and_weights_of_the_whole(mon
     assert pieces.starts.tolist() == whole.starts.tolist() and pieces.ends.tolist() == whole.ends.tolist()
     assert pieces.weights.tolist() == whole.weights.tolist()
     assert (pieces.weights < 1).any() == (mode != "word")
+
+
+def test_a_word_longer_than_a_hash_block_hashes_as_if_hashed_in_one_piece(monkeypatch):
+    # Words of a few letters around one long word: with a tiny block every token's hash
+    # comes from block-wise prefix sums, and must equal the one-piece hashes.
+    rng = np.random.default_rng(3)
+    long_word = "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyzß"), 5000))
+    text = " ".join(["één", "twee", long_word, "drie", long_word[:-1], "vier'en"] * 20)
+    whole = tokenize([text], mode="word")
+    monkeypatch.setattr(text_module, "HASH_BLOCK", 97)
+    blocked = tokenize([text], mode="word")
+    assert blocked.hashes.tolist() == whole.hashes.tolist()
+    assert len(set(whole.hashes.tolist())) == 6

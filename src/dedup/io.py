@@ -42,12 +42,15 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from .storage import (
+    atomic_write,
     create_temporary,
     discard_temporary,
     finish_temporary,
     fsync_directory,
+    host_tag,
     set_final_mode,
     write_error,
+    writer_gone,
 )
 
 FORMATS = ("jsonl", "parquet", "text")
@@ -799,8 +802,8 @@ class OutputFile(io.FileIO):
     Its ``name`` is the destination too, so a gzip header records the real file name.
     """
 
-    def __init__(self, temporary: str, destination: str) -> None:
-        super().__init__(temporary, "wb")
+    def __init__(self, temporary: str, destination: str, mode: str = "wb") -> None:
+        super().__init__(temporary, mode)
         self.name = destination  # type: ignore[misc]
         self.temporary = temporary
         self.destination = destination
@@ -833,8 +836,8 @@ class AtomicOutputs:
     """
 
     def __init__(self) -> None:
-        # (temporary, destination, kind): kind "file", "folder", or "saved" (a temporary
-        # folder holding the file a library save writes, see path()).
+        # (temporary, destination, kind): kind "file", "folder", "saved" (a temporary
+        # folder holding the file a library save writes, see path()), or "kept" (see file_at()).
         self._pending: list[tuple[str, str, str]] = []
         self._handles: list[IO] = []
 
@@ -869,6 +872,15 @@ class AtomicOutputs:
             raise UsageError(f"output {destination} is a folder; name a file")
         return self._open(self._temporary(destination, "file"), destination)
 
+    def file_at(self, path: str, destination: str, *, append: bool = False) -> BinaryIO:
+        """A stream writing ``path``, a file the caller names and keeps (:meth:`abort`
+        leaves it), which becomes ``destination`` on commit; ``append`` continues it."""
+        with self.naming(destination):
+            handle = io.BufferedWriter(OutputFile(path, destination, "ab" if append else "wb"))
+        self._handles.append(handle)
+        self._pending.append((path, destination, "kept"))
+        return handle  # type: ignore[return-value]
+
     def path(self, destination: str) -> str:
         """A path that becomes ``destination`` on commit, for a save that writes its own file.
 
@@ -896,17 +908,21 @@ class AtomicOutputs:
             return self._open(temporary, final)
 
     def commit(self) -> None:
+        """Rename every temporary over its destination, as one.
+
+        With more than one output, a journal listing the renames is written next to
+        every destination first (see :func:`complete_interrupted_commit`): a process
+        killed between two renames leaves it, and the next run writing any of these
+        outputs completes the renames before anything else, so the outputs never stay a
+        mix of this run's and the previous one's.
+        """
         for handle in self._handles:
             handle.close()  # flushes, fsyncs (OutputFile.close); a closed one already did
+        journals = _write_commit_journals(self._pending) if len(self._pending) > 1 else []
         for temporary, destination, kind in self._pending:
             with self.naming(destination):
-                if kind == "folder":
-                    _replace_folder(temporary, destination)
-                elif kind == "saved":
-                    finish_temporary(os.path.join(temporary, os.path.basename(destination)), destination)
-                    discard_temporary(temporary)
-                else:
-                    finish_temporary(temporary, destination)
+                _finish_output(temporary, destination, kind)
+        _remove_commit_journals(journals)
         self._pending.clear()
         self._handles.clear()
 
@@ -916,10 +932,79 @@ class AtomicOutputs:
                 handle.close()
             except OSError:
                 pass
-        for temporary, _, _ in self._pending:
-            discard_temporary(temporary)
+        for temporary, _, kind in self._pending:
+            if kind != "kept":
+                discard_temporary(temporary)
         self._pending.clear()
         self._handles.clear()
+
+
+def _finish_output(temporary: str, destination: str, kind: str) -> None:
+    """Put one complete temporary in place (kinds as in ``AtomicOutputs._pending``)."""
+    if kind == "folder":
+        _replace_folder(temporary, destination)
+    elif kind == "saved":
+        finish_temporary(os.path.join(temporary, os.path.basename(destination)), destination)
+        discard_temporary(temporary)
+    else:  # "file", "kept"
+        finish_temporary(temporary, destination)
+
+
+def commit_journal_path(destination: str) -> str:
+    """Where the journal of a commit that includes ``destination`` lies: ``.NAME.dedup-commit`` next to it."""
+    folder, name = os.path.split(os.path.abspath(destination))
+    return os.path.join(folder, f".{name}.dedup-commit")
+
+
+def _write_commit_journals(pending: list[tuple[str, str, str]]) -> list[str]:
+    body = json.dumps({"host": host_tag(), "pid": os.getpid(), "renames": pending}).encode("utf-8")
+    journals = []
+    for _, destination, _ in pending:  # one next to every output: a run writing any of them finds it
+        journals.append(commit_journal_path(destination))
+        with AtomicOutputs.naming(destination):
+            atomic_write(journals[-1], lambda handle: handle.write(body))
+    return journals
+
+
+def _remove_commit_journals(journals: list[str]) -> None:
+    for journal in journals:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(journal)
+    for folder in {os.path.dirname(journal) for journal in journals}:
+        fsync_directory(folder)
+
+
+def complete_interrupted_commit(destinations: list[str]) -> list[str]:
+    """Finish the commit of a run killed between two renames, when it wrote any of ``destinations``.
+
+    Every rename its journal lists whose temporary is still there is done now (each is
+    complete: the journal is written only once all of them are), then the journal goes.
+    A commit still in progress (its process runs) is left alone. Returns the destinations
+    put in place. Call it before creating any temporary for ``destinations`` (creating
+    one removes the temporaries of dead processes).
+    """
+    finished: list[str] = []
+    for destination in destinations:
+        journal = commit_journal_path(destination)
+        if not os.path.isfile(journal):
+            continue
+        try:
+            with open(journal, "rb") as handle:
+                entry = json.loads(handle.read().decode("utf-8"))
+            renames = [(str(t), str(d), str(k)) for t, d, k in entry["renames"]]
+            host, pid = str(entry["host"]), int(entry["pid"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise InputError(f"cannot read {journal}, the journal of an interrupted commit: {error}") from None
+        if not writer_gone(journal, host, pid):
+            continue
+        for temporary, target, kind in renames:
+            source = os.path.join(temporary, os.path.basename(target)) if kind == "saved" else temporary
+            if os.path.lexists(source):
+                with AtomicOutputs.naming(target):
+                    _finish_output(temporary, target, kind)
+                finished.append(target)
+        _remove_commit_journals([commit_journal_path(target) for _, target, _ in renames])
+    return finished
 
 
 def _replace_folder(temporary: str, destination: str) -> None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
+from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, fields, replace
 from typing import Callable, Iterable, Sequence
@@ -517,24 +518,17 @@ def align(
     alignments of one text against another are remembered (the same result, faster
     for texts that recur).
     """
-    found: list[_Span] = []
+    found: list[Alignment] = []
     if within and query.has_repeated_shingle():
         found += _align_pair(query, query, None, params)
-    aligned_texts = set()
     for index, source in enumerate(sources):
-        if len(sources) > 1:
-            # A source with the text of an older one gives the same spans, and those
-            # lose to the older one's wherever they overlap (_resolve_overlaps): nothing.
-            if source.digest in aligned_texts:
-                continue
-            aligned_texts.add(source.digest)
         if pairs is None:
             found += _align_pair(query, source, index, params)
         else:
             found += pairs.spans(query, source, index, params)
     if not found:
         return []
-    return _to_repeats(query, sources, _resolve_overlaps(found, query, params.min_length))
+    return _to_repeats(query, sources, resolve_overlaps(found, query, params.min_length))
 
 
 class PairAlignments:
@@ -547,12 +541,12 @@ class PairAlignments:
 
     def __init__(self, capacity: int = 1 << 16) -> None:
         self.capacity = check_int("capacity", capacity, 1)
-        self._spans: OrderedDict[tuple, list[_Span]] = OrderedDict()
+        self._spans: OrderedDict[tuple, list[Alignment]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._spans)
 
-    def spans(self, query: PreparedText, source: PreparedText, index: int, params: RepeatParams) -> list["_Span"]:
+    def spans(self, query: PreparedText, source: PreparedText, index: int, params: RepeatParams) -> list["Alignment"]:
         """The verified spans of ``query`` against ``source``, named as source ``index``."""
         # Texts are known by a 128-bit digest: a few bytes per pair, not the texts.
         key = (query.digest, source.digest, params)
@@ -568,7 +562,7 @@ class PairAlignments:
 
 
 @dataclass(slots=True)
-class _Span:
+class Alignment:
     """A verified alignment in token coordinates: copy [copy_start, copy_end) of the query
     repeats [source_start, source_end) of source ``source`` (None: the query itself)."""
 
@@ -743,12 +737,12 @@ def _empty_runs() -> _Runs:
     return _Runs(empty, empty, empty, empty, empty)
 
 
-def _align_pair(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> list[_Span]:
+def _align_pair(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> list[Alignment]:
     same = index is None
     runs = _seed_runs(query, source, same, params)
     if not len(runs):
         return []
-    spans: list[_Span] = []
+    spans: list[Alignment] = []
     chains = _chains(runs, query, same, params)
     while chains:
         wave = [_without_weak_ends(chains.pop(), runs, params.ngram, query, source) for _ in range(min(_WAVE, len(chains)))]
@@ -919,7 +913,7 @@ def _verified(
     index: int | None,
     params: RepeatParams,
     extend: "_Extensions",
-) -> _Span | None:
+) -> Alignment | None:
     """The chain as a verified span (extended, snapped, checked), or None."""
     n = params.ngram
     same = index is None
@@ -948,7 +942,7 @@ def _verified(
         similarity = _containment(query, (copy_start, copy_start + width), source, (source_start, source_start + width), n)
         if similarity < params.threshold:
             return None
-        return _Span(copy_start, copy_end, source_start, source_end, similarity, matched, index)
+        return Alignment(copy_start, copy_end, source_start, source_end, similarity, matched, index)
 
     matched = _matched_words(chain, runs, query)
     # Gapped extension at both edges. Inside one text the copy stays after its source.
@@ -995,7 +989,7 @@ def _verified(
             with_tail = _containment(query, (copy_start, widened), source, (source_start, source_end), n)
             if with_tail >= params.threshold:
                 copy_end, similarity = widened, with_tail
-    return _Span(copy_start, copy_end, source_start, source_end, similarity, matched, index)
+    return Alignment(copy_start, copy_end, source_start, source_end, similarity, matched, index)
 
 
 def _matched_words(chain: list[int], runs: _Runs, query: PreparedText) -> float:
@@ -1509,7 +1503,7 @@ def _containment(query: PreparedText, copy, source: PreparedText, source_span, n
     return len(np.intersect1d(a, b, assume_unique=True)) / len(a) if len(a) else 1.0
 
 
-def _resolve_overlaps(spans: list[_Span], query: PreparedText, min_length: int) -> list[_Span]:
+def resolve_overlaps(spans: list[Alignment], query: PreparedText, min_length: int) -> list[Alignment]:
     """Non-overlapping spans, sorted by copy start.
 
     Where alignments overlap (a passage found in two sources, or two chains meeting),
@@ -1518,27 +1512,23 @@ def _resolve_overlaps(spans: list[_Span], query: PreparedText, min_length: int) 
     copy. The other keeps what lies outside the winner and outside the text the winner
     repeats, when that still counts ``min_length`` matched words or touches the winner
     in the same order (so no fragment of a copy is left behind).
+
+    Each span looks only at the taken ranges it overlaps (a sorted index of them), and
+    at the repeats that end or start where its pieces do, so a text with many repeats
+    costs n log n, not n squared.
     """
     order = sorted(spans, key=lambda s: (s.source is None, s.source or 0, -s.matched, s.copy_start))
-    accepted: list[_Span] = []
+    # Neither what another repeat removes nor the text it repeats (in the text itself),
+    # which is kept: a copy pasted right after its original can make the original's last
+    # sentence look like a repeat of an earlier one.
+    taken = _TakenRanges()
+    starting: dict[int, list[Alignment]] = {}  # accepted repeats by where they start
+    ending: dict[int, list[Alignment]] = {}  # and by where they end
+    accepted: list[Alignment] = []
     for span in order:
-        pieces = [(span.copy_start, span.copy_end)]
-        for other in accepted:
-            # Neither what another repeat removes nor the text it repeats (in the text
-            # itself), which is kept: a copy pasted right after its original can make the
-            # original's last sentence look like a repeat of an earlier one.
-            taken = [(other.copy_start, other.copy_end)]
-            if other.source is None:
-                taken.append((other.source_start, other.source_end))
-            for taken_start, taken_end in taken:
-                pieces = [
-                    piece
-                    for lo, hi in pieces
-                    for piece in ((lo, min(hi, taken_start)), (max(lo, taken_end), hi))
-                    if piece[1] > piece[0]
-                ]
         unmatched = max(query.words(span.copy_start, span.copy_end) - span.matched, 0.0)
-        for lo, hi in pieces:
+        kept = []
+        for lo, hi in taken.free_pieces(span.copy_start, span.copy_end):
             shift = lo - span.copy_start
             source_start = min(span.source_start + shift, span.source_end)
             source_end = max(source_start, span.source_end - (span.copy_end - hi))
@@ -1548,20 +1538,84 @@ def _resolve_overlaps(spans: list[_Span], query: PreparedText, min_length: int) 
             # source before, or after, that repeat's source): a copy's words aligned
             # elsewhere. Not so the original's last sentence before a copy that starts
             # like what followed an earlier, similar sentence.
-            touches = any(
-                (hi == o.copy_start and (o.source != span.source or source_end <= o.source_start))
-                or (lo == o.copy_end and (o.source != span.source or source_start >= o.source_end))
-                for o in accepted
+            touches = any(o.source != span.source or source_end <= o.source_start for o in starting.get(hi, ())) or any(
+                o.source != span.source or source_start >= o.source_end for o in ending.get(lo, ())
             )
             if query.words(lo, hi) - unmatched < min_length and not touches:
                 continue
-            accepted.append(
-                _Span(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
+            kept.append(
+                Alignment(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
             )
+        # Pieces of one span never touch each other (a taken range lies between them).
+        for piece in kept:
+            taken.add(piece.copy_start, piece.copy_end)
+            starting.setdefault(piece.copy_start, []).append(piece)
+            ending.setdefault(piece.copy_end, []).append(piece)
+        for piece in kept:
+            if piece.source is None:
+                for lo, hi in taken.free_pieces(piece.source_start, piece.source_end):
+                    taken.add(lo, hi)
+        accepted += kept
     return sorted(accepted, key=lambda s: s.copy_start)
 
 
-def _to_repeats(query: PreparedText, sources: Sequence[PreparedText], spans: list[_Span]) -> list[Repeat]:
+class _TakenRanges:
+    """Disjoint, non-empty ranges [start, end), sorted in blocks of at most ``_BLOCK``.
+
+    Blocks keep an insertion to one short list move (a single sorted list would move
+    half of all ranges each time); disjoint ranges sorted by start are sorted by end too.
+    """
+
+    _BLOCK = 512
+
+    def __init__(self) -> None:
+        self._starts: list[list[int]] = []
+        self._ends: list[list[int]] = []
+        self._firsts: list[int] = []  # the first start of each block
+
+    def _block_of(self, position: int) -> int:
+        return max(bisect_right(self._firsts, position) - 1, 0)
+
+    def free_pieces(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """The non-empty parts of [lo, hi) outside every taken range, in order."""
+        pieces = []
+        block = self._block_of(lo)
+        at = bisect_right(self._ends[block], lo) if self._ends else 0
+        while block < len(self._starts) and lo < hi:
+            starts, ends = self._starts[block], self._ends[block]
+            if at == len(starts):
+                block, at = block + 1, 0
+                continue
+            if starts[at] >= hi:
+                break
+            if starts[at] > lo:
+                pieces.append((lo, starts[at]))
+            lo = max(lo, ends[at])
+            at += 1
+        if hi > lo:
+            pieces.append((lo, hi))
+        return pieces
+
+    def add(self, lo: int, hi: int) -> None:
+        """Take [lo, hi), which overlaps no taken range."""
+        if not self._starts:
+            self._starts, self._ends, self._firsts = [[lo]], [[hi]], [lo]
+            return
+        block = self._block_of(lo)
+        starts, ends = self._starts[block], self._ends[block]
+        at = bisect_right(starts, lo)
+        starts.insert(at, lo)
+        ends.insert(at, hi)
+        self._firsts[block] = starts[0]
+        if len(starts) > 2 * self._BLOCK:
+            half = len(starts) // 2
+            self._starts.insert(block + 1, starts[half:])
+            self._ends.insert(block + 1, ends[half:])
+            self._firsts.insert(block + 1, starts[half])
+            del starts[half:], ends[half:]
+
+
+def _to_repeats(query: PreparedText, sources: Sequence[PreparedText], spans: list[Alignment]) -> list[Repeat]:
     repeats: list[Repeat] = []
     for span in spans:
         start, end = _char_range(query.text, query.tokens, span.copy_start, span.copy_end)

@@ -32,6 +32,7 @@ import bisect
 import html
 import json
 import os
+import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -387,12 +388,13 @@ def render_html(reports: Sequence[DocumentReport], *, title: str = "dedup report
     data["pageSize"] = page_size
     # Inside <script>, "</" could end the element: JSON allows escaping "<" as \\u003c.
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
-    return (
-        _PAGE.replace("__TITLE__", html.escape(title))
-        .replace("__STYLE__", _STYLE)
-        .replace("__SCRIPT__", _SCRIPT)
-        .replace("__DATA__", payload)
-    )
+    # One pass over the template: a slot's name inside a filled value (an input named
+    # __DATA__.jsonl in the title) stays text.
+    values = {"TITLE": html.escape(title), "STYLE": _STYLE, "SCRIPT": _SCRIPT, "DATA": payload}
+    return _SLOT.sub(lambda slot: values[slot.group(1)], _PAGE)
+
+
+_SLOT = re.compile(r"__(TITLE|STYLE|SCRIPT|DATA)__")
 
 
 _PAGE = """<!DOCTYPE html>

@@ -661,8 +661,10 @@ def clean_across(
     order_col : str, optional
         Column that orders articles (a date, a number); default: ``id_col``.
     id_col : str, optional
-        Column of unique, non-null article ids (string or integer; uniqueness is not
-        checked, as that would cost a job: repeated ids give repeated rows). Default: ids
+        Column of unique, non-null article ids (string or integer). An id that several
+        articles carry fails the job with a ``ValueError`` naming it when one of those
+        articles has a candidate or is one (where their texts would mix); otherwise the
+        rows pass unchanged. Default: ids
         from ``monotonically_increasing_id()`` (input order, for a file source read the
         same way twice); give one for reports you can join back.
     output_col : str, optional
@@ -825,13 +827,18 @@ def across_spans(
 def texts_together(articles: DataFrame, pairs: DataFrame) -> DataFrame:
     """Stage 3: ``(id, text, sources)``, every article that has candidates with the list
     of them, ``sources`` an array of ``(source_ord, source_id, source_text)``."""
-    texts = articles.select("id", "text")
-    sources = (
-        pairs.join(texts.select(F.col("id").alias("source_id"), F.col("text").alias("source_text")), "source_id")
-        .groupBy("id")
-        .agg(F.collect_list(F.struct("source_ord", "source_id", "source_text")).alias("sources"))
+    # Grouped by id (the shuffle the joins make anyway): "copies" > 1 is an id given to
+    # several articles, refused where it would mix their texts (see aligned_articles).
+    texts = articles.groupBy("id").agg(F.first("text").alias("text"), F.count(F.lit(1)).alias("copies"))
+    source_texts = texts.select(
+        F.col("id").alias("source_id"), F.col("text").alias("source_text"), F.col("copies").alias("source_copies")
     )
-    return sources.join(texts, "id").select("id", "text", "sources")
+    sources = (
+        pairs.join(source_texts, "source_id")
+        .groupBy("id")
+        .agg(F.collect_list(F.struct("source_ord", "source_id", "source_text", "source_copies")).alias("sources"))
+    )
+    return sources.join(texts, "id").select("id", "text", "copies", "sources")
 
 
 def aligned_articles(together: DataFrame, params: RepeatParams) -> DataFrame:
@@ -857,6 +864,7 @@ def aligned_articles(together: DataFrame, params: RepeatParams) -> DataFrame:
         for batch in slices:
             out = []
             for row in batch.to_pylist():
+                _check_unique_id(row)
                 candidates = sorted(row["sources"], key=lambda source: (source["source_ord"], source["source_id"]))
                 found = align_against_sources(row["text"], [c["source_text"] for c in candidates], params)
                 if not found:
@@ -877,6 +885,17 @@ def aligned_articles(together: DataFrame, params: RepeatParams) -> DataFrame:
             yield pa.RecordBatch.from_pylist(out, schema=arrow_schema)
 
     return together.mapInArrow(align, schema)
+
+
+def _check_unique_id(row: dict) -> None:
+    """Refuse an article, or a source of it, whose id several articles carry."""
+    repeated = [row["id"]] if row["copies"] > 1 else []
+    repeated += [source["source_id"] for source in row["sources"] if source["source_copies"] > 1]
+    if repeated:
+        raise ValueError(
+            f"clean_across: id {repeated[0]!r} is the id of more than one article; ids must be unique "
+            "(give id_col a unique column, or none to number the articles)"
+        )
 
 
 def _arrow_schema(schema: T.StructType) -> pa.Schema:

@@ -46,6 +46,7 @@ __all__ = [
     "remove_stale_temporaries",
     "set_final_mode",
     "write_arrays",
+    "writer_gone",
 ]
 
 _TEMP_MARK = ".dedup-"
@@ -66,7 +67,8 @@ def _temp_prefix(destination: str) -> str:
 
 def _temp_pattern(destination: str) -> re.Pattern:
     # HOST may hold "-"; PID and the random part cannot, so they are the last two fields.
-    return re.compile(re.escape(_temp_prefix(destination)) + r"(.+)-(\d+)-[A-Za-z0-9_]+\.(tmp|old)$")
+    # A temporary SQLite database may have a rollback journal or WAL files next to it.
+    return re.compile(re.escape(_temp_prefix(destination)) + r"(.+)-(\d+)-[A-Za-z0-9_]+\.(tmp|old)(-journal|-wal|-shm)?$")
 
 
 def host_tag() -> str:
@@ -95,6 +97,15 @@ def _is_stale(path: str, host: str, pid: int) -> bool:
         return False
 
 
+def writer_gone(path: str, host: str, pid: int) -> bool:
+    """Is the process that wrote ``path`` (named by ``host`` and ``pid``) gone?
+
+    On this host: its PID no longer runs. On another (a shared file system): ``path``
+    is a day old.
+    """
+    return _is_stale(path, host, pid)
+
+
 def remove_stale_temporaries(destination: str | os.PathLike) -> list[str]:
     """Remove temporaries of ``destination`` left by processes that no longer run.
 
@@ -116,7 +127,7 @@ def remove_stale_temporaries(destination: str | os.PathLike) -> list[str]:
         stale = os.path.join(folder, name)
         if match is None or not _is_stale(stale, match.group(1), int(match.group(2))):
             continue
-        if match.group(3) == "old" and not os.path.lexists(destination):
+        if match.group(3) == "old" and match.group(4) is None and not os.path.lexists(destination):
             try:
                 os.rename(stale, destination)
             except OSError:

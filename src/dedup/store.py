@@ -18,6 +18,7 @@ and loads from the same SQLite format, so a saved state is an ordinary SQLite da
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -166,20 +167,33 @@ class MemoryStore:
             self._keys[-2:], self._articles[-2:] = [merged[0]], [merged[1]]
 
     def write(self, path: str, meta: dict) -> None:
-        """Write the whole store as a SQLite database at ``path`` (a new file)."""
-        connection = _open(path, meta, journal="DELETE")  # one self-contained file
-        with connection:
-            connection.executemany(
-                "INSERT INTO articles VALUES (?, ?, ?, ?)",
-                ((n, encode_id(i), _is_int(i), t) for n, (i, t) in enumerate(zip(self._ids, self._texts))),
-            )
-            # Rows in (key, article) order, whatever the runs: the file depends only on
-            # what was remembered, not on how the runs happened to be merged.
-            order = np.lexsort((np.concatenate(self._articles), np.concatenate(self._keys))) if self._keys else []
-            keys = _signed(np.concatenate(self._keys)[order]).tolist() if self._keys else []
-            articles = np.concatenate(self._articles)[order].tolist() if self._keys else []
-            connection.executemany("INSERT INTO fingerprints VALUES (?, ?)", zip(keys, articles))
-        connection.close()
+        """Write the whole store as a SQLite database at ``path`` (a new file).
+
+        A full disk or an I/O error raises ``OSError`` (as any file write would), and the
+        rollback journal is removed: what is left at ``path`` is the caller's to discard.
+        Fingerprint rows are written in (key, article) order, whatever the runs: the file
+        depends only on what was remembered, not on how the runs happened to be merged.
+        """
+        keys = np.concatenate(self._keys) if self._keys else np.zeros(0, dtype=np.uint64)
+        articles = np.concatenate(self._articles) if self._articles else np.zeros(0, dtype=np.uint32)
+        order = np.lexsort((articles, keys))
+        try:
+            connection = _open(path, meta, journal="DELETE")  # one self-contained file
+            try:
+                with connection:
+                    connection.executemany(
+                        "INSERT INTO articles VALUES (?, ?, ?, ?)",
+                        ((n, encode_id(i), _is_int(i), t) for n, (i, t) in enumerate(zip(self._ids, self._texts))),
+                    )
+                    connection.executemany(
+                        "INSERT INTO fingerprints VALUES (?, ?)",
+                        zip(_signed(keys[order]).tolist(), articles[order].tolist()),
+                    )
+            finally:
+                connection.close()
+        except sqlite3.OperationalError as error:
+            remove_journal(path)
+            raise as_os_error(error, path) from error
 
     @classmethod
     def read(cls, path: str, max_holders: int) -> "MemoryStore":
@@ -374,6 +388,27 @@ class KeyFilter:
         mask = np.uint64(len(self._words) * 64 - 1)
         keys = keys.astype(np.uint64, copy=False)
         return keys & mask, ((keys >> np.uint64(32)) * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(16)) & mask
+
+# SQLite's result codes for a full disk and an I/O error (sqlite3.h).
+_SQLITE_FULL, _SQLITE_IOERR = 13, 10
+
+
+def as_os_error(error: sqlite3.OperationalError, path: str) -> Exception:
+    """The ``OSError`` a full disk or an I/O error in SQLite stands for; ``error`` itself otherwise."""
+    code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+; the message before
+    if code == _SQLITE_FULL or (code is None and "disk is full" in str(error)):
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+    if (code is not None and (code & 0xFF) == _SQLITE_IOERR) or (code is None and "disk I/O error" in str(error)):
+        return OSError(errno.EIO, os.strerror(errno.EIO), path)
+    return error
+
+
+def remove_journal(path: str) -> None:
+    """Remove the rollback journal SQLite keeps next to ``path`` (``PATH-journal``), if any."""
+    try:
+        os.unlink(path + "-journal")
+    except FileNotFoundError:
+        pass
 
 
 def _below_cap(store, keys: np.ndarray, holders: np.ndarray | None) -> np.ndarray:

@@ -145,12 +145,19 @@ def _code_points(joined: str) -> np.ndarray:
     return np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
+_LOOKUP_BLOCK = 1 << 16
+
+
 def _lookup(codes: np.ndarray) -> np.ndarray:
     """Info value of every code point in ``codes``."""
     table = _bmp_table()
     if codes.dtype.itemsize == 2:
-        # np.take with small unsigned indices avoids the intp copy that fancy indexing makes.
-        return np.take(table, codes)
+        # np.take makes an intp copy of its indices (8 bytes a character): taken a block
+        # at a time, that copy stays the size of one block.
+        info = np.empty(len(codes), dtype=table.dtype)
+        for lo in range(0, len(codes), _LOOKUP_BLOCK):
+            np.take(table, codes[lo : lo + _LOOKUP_BLOCK], out=info[lo : lo + _LOOKUP_BLOCK])
+        return info
     astral = codes >= _BMP
     info = np.take(table, np.where(astral, 0, codes))
     unique, inverse = np.unique(codes[astral], return_inverse=True)
@@ -560,7 +567,7 @@ def _runs(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     that are not letters or digits: marks, format characters, joined apostrophes)."""
     n = len(info)
     # Apostrophes, marks and format characters are rare: handle them at their positions.
-    special = np.flatnonzero((info - np.uint32(1)) < np.uint32(2))  # info is 1 or 2
+    special = np.flatnonzero((info <= 2) & (info >= 1))  # info is 1 or 2 (no 4-byte temporary)
     is_joiner = info[special] == _JOINER
     joiners = special[is_joiner]
     # An apostrophe joins only when a word character stands on both sides (don't, zo'n).
@@ -590,8 +597,11 @@ def _word_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             run_starts, run_ends, counts = run_starts[keep], run_ends[keep], counts[keep]
             if len(run_starts) == 0:
                 return run_starts, run_ends, np.zeros(0, dtype=np.uint64)
-    # Folded code + 1 of every letter, in order (np.compress is faster than a mask index).
-    values = np.compress(info >= _FIRST_CONTENT, info)
+    # Folded code + 1 of every letter, in order (np.compress is faster than a mask index);
+    # when every character is a letter (one long word) they are ``info`` itself, uncopied.
+    letters = info >= _FIRST_CONTENT
+    values = info if np.count_nonzero(letters) == len(info) else np.compress(letters, info)
+    del letters
     first = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=first[1:])
     if values.max() > _EXPANSION_BASE:
@@ -628,19 +638,60 @@ def _polynomial_hashes(values: np.ndarray, first: np.ndarray, counts: np.ndarray
 
     Weighting every letter by the global power POLY**position and multiplying the
     token's sum by POLY**-first afterwards gives all token sums from one prefix sum over
-    the chunk (``np.add.reduceat`` would be simpler but pays a call per token).
+    the chunk (``np.add.reduceat`` would be simpler but pays a call per token). Past
+    ``HASH_BLOCK`` letters (one huge word) the prefix sum runs a block at a time, so its
+    working arrays (32 bytes a letter) stay those of one block.
     """
-    forward, inverse = _powers.get(len(values) + 1)
-    prefix = np.empty(len(values) + 1, dtype=np.uint64)
-    prefix[0] = 0
-    weighted = values.astype(np.uint64)
-    weighted *= forward[:-1]
-    np.cumsum(weighted, out=prefix[1:])
-    sums = prefix[first + counts]
-    sums -= prefix[first]
-    sums *= inverse[first]
+    if len(values) > HASH_BLOCK:
+        sums = _prefix_sums_at(values, first + counts)
+        sums -= _prefix_sums_at(values, first)
+        sums *= _inverse_powers_at(first)
+    else:
+        forward, inverse = _powers.get(len(values) + 1)
+        prefix = np.empty(len(values) + 1, dtype=np.uint64)
+        prefix[0] = 0
+        weighted = values.astype(np.uint64)
+        weighted *= forward[:-1]
+        np.cumsum(weighted, out=prefix[1:])
+        sums = prefix[first + counts]
+        sums -= prefix[first]
+        sums *= inverse[first]
     sums ^= counts.astype(np.uint64) * _LENGTH_MIX
     return mix64_inplace(sums)
+
+
+# Letters of one chunk hashed at a time (see _polynomial_hashes): only a single word
+# longer than this, found in no real text, is hashed in blocks.
+HASH_BLOCK = _CHUNK_CHARS
+
+
+def _prefix_sums_at(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """sum(values[j] * POLY**j for j < p) modulo 2**64 at each of the sorted ``positions``."""
+    out = np.zeros(len(positions), dtype=np.uint64)
+    forward, _ = _powers.get(HASH_BLOCK)
+    carry = np.uint64(0)
+    for lo in range(0, len(values), HASH_BLOCK):
+        hi = min(lo + HASH_BLOCK, len(values))
+        local = values[lo:hi].astype(np.uint64)
+        local *= forward[: hi - lo]
+        local *= np.uint64(pow(int(_POLY), lo, 1 << 64))
+        np.cumsum(local, out=local)
+        local += carry
+        a, b = np.searchsorted(positions, lo + 1), np.searchsorted(positions, hi, side="right")
+        out[a:b] = local[positions[a:b] - lo - 1]
+        carry = local[-1]
+    return out
+
+
+def _inverse_powers_at(exponents: np.ndarray) -> np.ndarray:
+    """POLY**-e modulo 2**64 for every e: a table of block powers times one of small powers."""
+    _, inverse = _powers.get(HASH_BLOCK)
+    blocks = exponents // HASH_BLOCK
+    step = pow(int(_POLY_INVERSE), HASH_BLOCK, 1 << 64)
+    block_powers = np.array([pow(step, k, 1 << 64) for k in range(int(blocks.max(initial=0)) + 1)], dtype=np.uint64)
+    powers = block_powers[blocks]
+    powers *= inverse[exponents % HASH_BLOCK]
+    return powers
 
 
 def _char_tokens(info: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..io import InputError, UsageError
+from ..workers import BARRIER
 
 
 def given_options(args: argparse.Namespace, names: Sequence[str]) -> dict:
@@ -24,15 +25,17 @@ class Across:
     processes; its result does not depend on ``--jobs``.
     """
 
-    def __init__(self, args: argparse.Namespace, jobs: int = 1) -> None:
+    def __init__(self, args: argparse.Namespace, jobs: int = 1, memory: str | None = None) -> None:
+        """``jobs``: worker processes; ``memory``: a saved memory to start from instead of
+        ``--state`` (a checkpoint's)."""
         from .. import Deduplicator
 
         options = given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap", "window"))
-        if args.state and os.path.exists(args.state):
+        if memory or (args.state and os.path.exists(args.state)):
             try:
                 # Options given on the command line must agree with what the state stored
                 # (ngram, window: load raises otherwise) and replace its matching parameters.
-                self.dedup = Deduplicator.load(args.state, **dict(options, scope="across", workers=jobs))
+                self.dedup = Deduplicator.load(memory or args.state, **dict(options, scope="across", workers=jobs))
             except ValueError as error:
                 if "differs from" in str(error):
                     raise UsageError(f"--state {args.state}: {error}") from None
@@ -46,22 +49,30 @@ class Across:
                 raise UsageError(f"--scope {args.scope}: {error} (the across-document pass)") from None
 
     def run(
-        self, events: Iterator[tuple[str, Any, Any]], check: Callable[[str, Any, Any], None]
+        self,
+        events: Iterator[tuple[str, Any, Any]],
+        check: Callable[[str, Any, Any], None],
+        barrier_after: Callable[[str, Any, Any], bool],
     ) -> Iterator[tuple[str, Any, Any]]:
         """The within pass's events with the across pass applied, in order. A processed
         chunk's payload ``[(cleaned or None, spans)]`` becomes ``(that, texts after the
         within pass, [(final text, matches)])``. ``check`` sees every event in order
-        before the Deduplicator does (which runs ahead of what this yields)."""
+        before the Deduplicator does (which runs ahead of what this yields). After an
+        event that ``barrier_after`` asks for comes a ``BARRIER``: handed out once all
+        before it is, with the memory holding exactly the documents before it (a checkpoint)."""
         from ..repeats import remove_spans
 
-        def batches() -> Iterator[tuple[list[str], list | None, tuple]]:
+        def batches() -> Iterator[tuple[list[str] | None, list | None, tuple]]:
             for kind, payload, context in events:
                 check(kind, payload, context)
+                due = barrier_after(kind, payload, context)
                 if kind != "chunk":
                     yield [], None, (kind, payload, context, None)
-                    continue
-                within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(context, payload)]
-                yield within, [record.id for record in context], (kind, payload, context, within)
+                else:
+                    within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(context, payload)]
+                    yield within, [record.id for record in context], (kind, payload, context, within)
+                if due:
+                    yield None, None, (BARRIER, None, None, None)
 
         for (kind, payload, context, within), found in self.dedup.find_stream(batches(), remember=True):
             if kind != "chunk":

@@ -10,13 +10,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, open_input
+from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, complete_interrupted_commit, open_input
 from ..report import ReportBuilder, render_html
 from .across import Across, given_options
+from .checkpoint import Checkpoint, CheckpointOutputs
 from .errors import EXIT_OK, DataError, warn
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
 from .parser import default_jobs
-from .pool import OrderedPool
+from .pool import BARRIER, OrderedPool
 from .progress import Progress, Stats, plural, summary
 from .report import write_removed_spans
 from .stream import chunks, clean_within, events, keep_as_is
@@ -40,6 +41,13 @@ class UniqueIds:
                 f"{where}: document id {record.id!r} was used before (at {first}); ids must be unique "
                 "(use --id-field NAME with a unique field)"
             )
+
+
+def finish_earlier_commit(outputs: dict[str, str | None]) -> None:
+    """Complete the commit of an earlier run killed between two renames of these outputs."""
+    finished = complete_interrupted_commit([path for path in outputs.values() if path and path != STDIO])
+    if finished:
+        warn("completed the interrupted commit of an earlier run: " + ", ".join(finished))
 
 
 def _accepted(function: Callable, options: dict) -> tuple[dict, list[str]]:
@@ -77,8 +85,16 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     else:
         written = {"-o": args.output, "--report": args.report, "--rejects": args.rejects, "--state": args.state}
     check_paths(inp, written)
+    finish_earlier_commit(written)
     if args.state and args.scope == "within":
         raise UsageError("--state keeps the across-document memory: use it with --scope across or both")
+    checkpoint = None if explain else Checkpoint.open(args, inp)
+    if checkpoint is not None and checkpoint.finished:
+        checkpoint.remove()
+        if not args.quiet:
+            sys.stderr.write(f"dedup: the interrupted run had committed its outputs ({args.output}); nothing to do\n")
+        return EXIT_OK
+    resuming = checkpoint is not None and checkpoint.resuming
     for ignored in inp.ignored[:5]:
         warn(f"ignored {os.path.join(inp.root, ignored)} (unknown format)")
     if len(inp.ignored) > 5:
@@ -100,9 +116,10 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             warn("no effect on repeats inside a document: " + ", ".join("--" + k.replace("_", "-") for k in names))
         work = clean_within
     jobs = args.jobs or default_jobs()
-    across = Across(args, jobs) if args.scope in ("across", "both") else None
+    memory = checkpoint.memory_path() if resuming else None
+    across = Across(args, jobs, memory) if args.scope in ("across", "both") else None
 
-    outputs = AtomicOutputs()
+    outputs = CheckpointOutputs(checkpoint) if checkpoint is not None else AtomicOutputs()
     pool = None
     progress = None
     ok = False
@@ -110,6 +127,20 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     drop_empty = not explain and args.drop_empty
     unique = UniqueIds()
     stats = Stats(kinds=kinds, spans_known=want_report, dropping=drop_empty)
+    stream = events(inp, args.text_field, args.id_field)
+    done = 0  # input records (good or bad) handled, in input order
+    if resuming:
+        checkpoint.restore(stats)
+        stream, done = checkpoint.skip_done(stream, unique), checkpoint.done
+        if not args.quiet:
+            sys.stderr.write(f"dedup: resuming from the checkpoint after record {done:,} of {args.input}\n")
+
+    def checkpoint_due(kind: str, payload: Any, context: Any) -> bool:
+        """Seen in input order, ahead of the output: is a checkpoint due after this event?
+        The across pass then stops at a barrier until the output has caught up."""
+        records = len(context) if kind == "chunk" else 1 if kind == "error" else 0
+        return checkpoint is not None and checkpoint.advance(records)
+
     try:
         single_format = None if inp.is_dir else inp.files[0].format
         main_writer, out_folder = (None, None) if explain else open_main_output(args, inp, outputs, single_format)
@@ -131,8 +162,11 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             elif kind == "error":
                 _handle_error(payload, args, stats, rejects)
 
-        stream = pool.run(chunks(events(inp, args.text_field, args.id_field), params, want_report))
-        stream = across.run(stream, check) if across is not None else _checked(stream, check)
+        stream = pool.run(chunks(stream, params, want_report))
+        if across is not None:
+            stream = across.run(stream, check, checkpoint_due)
+        else:
+            stream = _checked(stream, check, checkpoint_due)
         for kind, payload, context in stream:
             if kind == "start":
                 stats.files += 1
@@ -150,6 +184,9 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                     writer = None
             elif kind == "error":  # handled by check() when it was read
                 unreadable = unreadable or payload.unit == "file"
+                done += 1
+            elif kind == BARRIER:  # everything before it is written, and remembered: no more
+                checkpoint.record(outputs, stats, done, across.dedup if across else None)
             else:  # a processed chunk: payload = (within results, texts after it, final), context = the records
                 kept = _finish_chunk(context, *payload, report, page, stats, drop_empty)
                 if kept and not explain:
@@ -159,6 +196,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                         writer.write(record, text)
                     stats.docs_out += len(kept)
                 progress.update(len(context), current)
+                done += len(context)
         if writer is not None:
             writer.close()
         for extra_writer in (report, rejects):
@@ -174,6 +212,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         pool.close(ok=True)
         pool = None
         outputs.commit()
+        if checkpoint is not None:
+            checkpoint.remove()
         ok = True
     finally:
         if progress is not None:
@@ -184,6 +224,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             across.close()
         if not ok:
             outputs.abort()
+            if checkpoint is not None:
+                checkpoint.abandon()
     if not args.quiet:
         where = ""
         if args.rejects and stats.skipped:
@@ -208,16 +250,22 @@ def _nothing_removed_hint(args: argparse.Namespace, stats: Stats) -> str:
 
 
 def _checked(
-    stream: Iterator[tuple[str, Any, Any]], check: Callable[[str, Any, Any], None]
+    stream: Iterator[tuple[str, Any, Any]],
+    check: Callable[[str, Any, Any], None],
+    barrier_after: Callable[[str, Any, Any], bool],
 ) -> Iterator[tuple[str, Any, Any]]:
     """The within pass's events in the shape ``Across.run`` gives them, without an across
-    pass: each event seen by ``check``, each text final after the within pass."""
+    pass: each event seen by ``check``, each text final after the within pass, and a
+    ``BARRIER`` after the events ``barrier_after`` asks for."""
     for kind, payload, context in stream:
         check(kind, payload, context)
+        due = barrier_after(kind, payload, context)
         if kind == "chunk":
             within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(context, payload)]
             payload = (payload, within, [(text, []) for text in within])
         yield kind, payload, context
+        if due:
+            yield BARRIER, None, None
 
 
 def _finish_chunk(records: list[Record], results: list, within: list[str], final: list[tuple[str, list]],
@@ -261,6 +309,7 @@ def run_dups(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     inp = open_input(args.input, None if args.format == "auto" else args.format)
     check_paths(inp, {"-o": args.output, "--rejects": args.rejects})
+    finish_earlier_commit({"-o": args.output, "--rejects": args.rejects})
     from .. import find_duplicates
 
     options = given_options(args, ("threshold", "num_perm", "ngram", "mode", "seed"))

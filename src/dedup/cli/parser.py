@@ -197,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     matching_clean(clean)
     clean.add_argument("--report", metavar="FILE", help="also write what was removed as JSONL (see 'dedup explain')")
     clean.add_argument(
+        "--checkpoint-every", type=integer_option("--checkpoint-every", 1), metavar="N",
+        help="every N records, make the outputs so far durable in .OUT.dedup-checkpoint/ next to -o; "
+        "rerunning the same command after a crash resumes there (one JSONL or text input file, "
+        "uncompressed outputs)",
+    )
+    clean.add_argument(
         "--drop-empty", action="store_true",
         help="leave out records with no text left (empty or only whitespace); --report still lists them "
         "(default: keep them, with their empty text)",
