@@ -16,22 +16,26 @@ def given_options(args: argparse.Namespace, names: Sequence[str]) -> dict:
 
 
 class Across:
-    """The across-document pass: a ``dedup.Deduplicator(scope="across")`` fed in input order.
+    """The pass over documents in input order: a ``dedup.Deduplicator`` fed in input order.
 
-    It runs in the main process on the text left by the within-document pass, one chunk
-    at a time (``add_many``: one NumPy pass per chunk, each document still sees all
-    documents before it), so its result does not depend on ``--jobs``.
+    With ``--scope both`` it is ``dedup.Deduplicator()`` itself (``scope="both"``: repeats
+    inside a document and passages of earlier documents, aligned together on the original
+    text, which is also what the memory keeps), so the command and the library have one
+    definition. With ``--scope across`` it is ``Deduplicator(scope="across")``. It runs
+    in the main process, one chunk at a time (``add_many``: one NumPy pass per chunk, each
+    document still sees all documents before it), so its result does not depend on ``--jobs``.
     """
 
     def __init__(self, args: argparse.Namespace) -> None:
         from .. import Deduplicator
 
         options = given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap", "window"))
+        scope = "both" if args.scope == "both" else "across"
         if args.state and os.path.exists(args.state):
             try:
                 # Options given on the command line must agree with what the state stored
                 # (ngram, window: load raises otherwise) and replace its matching parameters.
-                self.dedup = Deduplicator.load(args.state, **dict(options, scope="across"))
+                self.dedup = Deduplicator.load(args.state, **dict(options, scope=scope))
             except ValueError as error:
                 if "differs from" in str(error):
                     raise UsageError(f"--state {args.state}: {error}") from None
@@ -40,12 +44,12 @@ class Across:
                 raise InputError(f"cannot load --state {args.state}: {error}") from None
         else:
             try:
-                self.dedup = Deduplicator(**dict(options, scope="across"))
+                self.dedup = Deduplicator(**dict(options, scope=scope))
             except ValueError as error:
                 raise UsageError(f"--scope {args.scope}: {error} (the across-document pass)") from None
 
     def process(self, texts: list[str], ids: list[Any]) -> list[tuple[str, list]]:
-        """For each text: (text without passages seen in earlier documents, the matches)."""
+        """For each text: (the text without what the matches cover, the matches)."""
         from ..repeats import remove_spans
 
         found = self.dedup.add_many(texts, ids)

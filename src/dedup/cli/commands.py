@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, open_input
-from ..report import ReportBuilder, render_html
+from ..report import ReportBuilder, render_html, split_matches
 from .across import Across, given_options
 from .errors import EXIT_OK, DataError, warn
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
@@ -84,7 +84,9 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     if len(inp.ignored) > 5:
         warn(f"ignored {len(inp.ignored) - 5} more files of unknown format")
 
-    within = args.scope in ("within", "both")
+    # --scope within runs dedup.clean_many in worker processes; across and both are one
+    # dedup.Deduplicator fed in input order (both: the library's default, one definition).
+    within = args.scope == "within"
     want_report = bool(report_path) or bool(html_path)
     params: dict = {}
     work = keep_as_is
@@ -95,7 +97,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             raise UsageError(f"dedup.repeats is not available: {error}") from None
         params, unknown = _accepted(repeats.find_repeats, given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap")))
         extra = given_options(args, ("window",))
-        if args.scope == "within" and (unknown or extra):
+        if unknown or extra:
             names = unknown + list(extra)
             warn("no effect on repeats inside a document: " + ", ".join("--" + k.replace("_", "-") for k in names))
         work = clean_within
@@ -105,12 +107,12 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     pool = None
     progress = None
     ok = False
-    kinds = (("within",) if within else ()) + (("across",) if across is not None else ())
+    kinds = (("within",) if args.scope != "across" else ()) + (("across",) if across is not None else ())
     drop_empty = not explain and args.drop_empty
     unique = UniqueIds()
     stats = Stats(kinds=kinds, spans_known=want_report, dropping=drop_empty)
     if args.jobs is not None and args.jobs > 1 and not within:
-        warn("--jobs has no effect with --scope across: that pass runs in one process, in input order")
+        warn(f"--jobs has no effect with --scope {args.scope}: that pass runs in one process, in input order")
     try:
         single_format = None if inp.is_dir else inp.files[0].format
         main_writer, out_folder = (None, None) if explain else open_main_output(args, inp, outputs, single_format)
@@ -212,13 +214,16 @@ def _finish_chunk(records: list[Record], results: list, across: Across | None, r
     else:
         final = [(text, []) for text in within]
     kept = []
-    for record, (cleaned, spans), middle, (text, matches) in zip(records, results, within, final):
+    for record, (cleaned, found), middle, (text, all_matches) in zip(records, results, within, final):
+        # --scope both: the Deduplicator reports repeats inside the document among its matches
+        inside, matches = split_matches(all_matches)
+        spans = list(found or ()) + inside
         stats.docs_in += 1
         stats.chars_in += len(record.text)
         stats.chars_removed += len(record.text) - len(text)
-        if cleaned is not None:
+        if cleaned is not None or inside:
             stats.docs_with["within"] += 1
-        if text is not middle:
+        if matches:
             stats.docs_with["across"] += 1
         empty = not text.strip()
         if empty and text is not record.text:
