@@ -177,7 +177,7 @@ def test_folder_of_text_files_gives_a_folder_with_the_same_names(tmp_path):
     (src / "en.txt").write_text(doubled(ENGLISH), encoding="utf-8")
     (src / "nl" / "fiets.txt").write_text(doubled(DUTCH), encoding="utf-8")
     (src / "nl" / "bakker.txt").write_text(UNIQUE[1], encoding="utf-8")
-    (src / "README.csv").write_text("not an article")
+    (src / "README.rst").write_text("not an article")
     done = run("clean", src, "-o", tmp_path / "clean", check_rc=0)
     out = tmp_path / "clean"
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
@@ -185,7 +185,7 @@ def test_folder_of_text_files_gives_a_folder_with_the_same_names(tmp_path):
     assert (out / "en.txt").read_text(encoding="utf-8") == dedup.clean(doubled(ENGLISH))
     assert (out / "nl" / "fiets.txt").read_text(encoding="utf-8") == dedup.clean(doubled(DUTCH))
     assert (out / "nl" / "bakker.txt").read_text(encoding="utf-8") == UNIQUE[1]
-    assert "README.csv" in done.stderr.decode()  # an ignored file is named, not silently dropped
+    assert "README.rst" in done.stderr.decode()  # an ignored file is named, not silently dropped
 
 
 def test_folder_input_needs_an_output_folder_outside_it(tmp_path):

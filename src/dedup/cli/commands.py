@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, open_input
+from ..io import STDIO, AtomicOutputs, Input, Record, RecordError, RecordWriter, UsageError, open_input
 from ..report import ReportBuilder, render_html, split_matches
 from .across import Across, given_options
 from .errors import EXIT_OK, DataError, warn
@@ -42,6 +42,14 @@ class UniqueIds:
             )
 
 
+def warn_ignored(inp: Input) -> None:
+    """Name the files of an input folder that no command reads (unknown format): none is skipped silently."""
+    for ignored in inp.ignored[:5]:
+        warn(f"ignored {os.path.join(inp.root, ignored)} (unknown format)")
+    if len(inp.ignored) > 5:
+        warn(f"ignored {len(inp.ignored) - 5} more files of unknown format")
+
+
 def _accepted(function: Callable, options: dict) -> tuple[dict, list[str]]:
     """Split options into those ``function`` accepts as keywords and those it does not."""
     parameters = inspect.signature(function).parameters
@@ -67,7 +75,7 @@ def _handle_error(error: RecordError, args: argparse.Namespace, stats: Stats, re
 def run_clean(args: argparse.Namespace, explain: bool) -> int:
     """``dedup clean`` (``explain=False``) or ``dedup explain`` (``explain=True``)."""
     started = time.perf_counter()
-    inp = open_input(args.input, None if args.format == "auto" else args.format)
+    inp = open_input(args.input, None if args.format == "auto" else args.format, csv_delimiter=args.csv_delimiter)
     html_path = args.html if explain else None
     if explain and args.output is None:  # the JSON lines go to stdout unless only the page is asked for
         args.output = None if html_path else STDIO
@@ -79,10 +87,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     check_paths(inp, written)
     if args.state and args.scope == "within":
         raise UsageError("--state keeps the across-document memory: use it with --scope across or both")
-    for ignored in inp.ignored[:5]:
-        warn(f"ignored {os.path.join(inp.root, ignored)} (unknown format)")
-    if len(inp.ignored) > 5:
-        warn(f"ignored {len(inp.ignored) - 5} more files of unknown format")
+    warn_ignored(inp)
 
     # --scope within runs dedup.clean_many in worker processes; across and both are one
     # dedup.Deduplicator fed in input order (both: the library's default, one definition).
@@ -246,8 +251,9 @@ def _finish_chunk(records: list[Record], results: list, across: Across | None, r
 def run_dups(args: argparse.Namespace) -> int:
     """``dedup dups``: clusters of near-duplicate documents."""
     started = time.perf_counter()
-    inp = open_input(args.input, None if args.format == "auto" else args.format)
+    inp = open_input(args.input, None if args.format == "auto" else args.format, csv_delimiter=args.csv_delimiter)
     check_paths(inp, {"-o": args.output, "--rejects": args.rejects})
+    warn_ignored(inp)
     from .. import find_duplicates
 
     options = given_options(args, ("threshold", "num_perm", "ngram", "mode", "seed"))
