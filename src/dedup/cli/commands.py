@@ -215,7 +215,11 @@ def _finish_chunk(records: list[Record], results: list, across: Across | None, r
     """
     within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(records, results)]
     if across is not None:
-        final = across.process(within, [record.id for record in records])
+        try:
+            final = across.process(within, [record.id for record in records])
+        except ValueError as error:  # an id the loaded --state holds already: bad input, as a repeat in the run
+            where = f"{records[0].source}:{records[0].line}-{records[-1].line}"
+            raise DataError(f"in records {where}: {error}") from None
     else:
         final = [(text, []) for text in within]
     kept = []

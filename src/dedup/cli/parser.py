@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         group.add_argument(
             "--scope", choices=SCOPES, default="both",
             help="within: repeats inside each document; across: passages seen in earlier documents; "
-            "both: within, then across (default: both)",
+            "both: the two together, as dedup.Deduplicator() (default: both)",
         )
         group.add_argument(
             "--threshold", type=fraction_option("--threshold", closed_high=True), metavar="X",
