@@ -1,7 +1,7 @@
 """What cleaning removes, and why, for a person to look at: one self-contained HTML page.
 
 ``explain(docs)`` runs the same analysis as ``dedup explain`` (repeats inside each
-document, then passages seen in earlier documents) and returns one ``DocumentReport``
+document and passages seen in earlier documents) and returns one ``DocumentReport``
 per document; ``write_html(path, reports)`` writes the page. The page shows each
 changed document with its removed spans highlighted, each linked to the span it repeats
 (in the same document or an earlier one), with figures per document and in total. It
