@@ -38,7 +38,7 @@ import shutil
 import stat
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -524,19 +524,27 @@ def _damage_error(file: InputFile, error: BaseException, after_line: int | None 
     return RecordError(file.display, after_line + 1 if after_line else 0, message, unit="file")
 
 
-def _read_jsonl(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
-    source = file.display
-    hint = "; read as JSONL because it starts with '{', use --format text for plain text" if file.guessed else ""
+def _records_of_stream(
+    file: InputFile, parse: Callable[[BinaryIO], Iterator[Record | RecordError]]
+) -> Iterator[Record | RecordError]:
+    """``parse`` of the file's decompressed stream (closed after, unless stdin); a file that
+    cannot be opened is one file-level error."""
     try:
         stream = file._open()
     except _damaged_data_errors() as error:
         yield _damage_error(file, error)
         return
     try:
-        yield from _jsonl_records(file, stream, source, hint, text_field, id_field)
+        yield from parse(stream)
     finally:
         if file.path != STDIO:
             stream.close()
+
+
+def _read_jsonl(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
+    source = file.display
+    hint = "; read as JSONL because it starts with '{', use --format text for plain text" if file.guessed else ""
+    return _records_of_stream(file, lambda stream: _jsonl_records(file, stream, source, hint, text_field, id_field))
 
 
 def _numbered_lines(file: InputFile, stream: BinaryIO) -> Iterator[tuple[int, bytes] | RecordError]:
@@ -596,16 +604,7 @@ def _jsonl_records(
 
 
 def _read_csv(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
-    try:
-        stream = file._open()
-    except _damaged_data_errors() as error:
-        yield _damage_error(file, error)
-        return
-    try:
-        yield from _csv_records(file, stream, text_field, id_field)
-    finally:
-        if file.path != STDIO:
-            stream.close()
+    return _records_of_stream(file, lambda stream: _csv_records(file, stream, text_field, id_field))
 
 
 def sniff_delimiter(header: str) -> str:

@@ -68,7 +68,7 @@ def default_jobs() -> int:
 EPILOG = """exit codes:
   0    success (records skipped with --on-error skip are listed on stderr and in --rejects)
   1    bad input data with --on-error fail (message names file and line), unreadable input,
-       processing failed (e.g. a worker was killed)
+       a repeated document id (also one --state holds), processing failed (e.g. a worker was killed)
   2    usage error: bad option, input not found, output would overwrite the input,
        missing optional package
   130  interrupted (Ctrl-C), 143 terminated (SIGTERM), 141 output pipe closed early
