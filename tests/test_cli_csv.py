@@ -183,3 +183,12 @@ def test_rows_json_fields_are_not_parsed(tmp_path):
     (tmp_path / "rows.csv").write_bytes(csv_bytes(rows))
     got = read_csv(run("clean", tmp_path / "rows.csv", check_rc=0).stdout)
     assert got[0]["meta"] == '{"n": 1}' and got[0]["text"] == dedup.clean(doubled(ENGLISH))
+
+
+def test_a_truncated_compressed_csv_is_a_bad_file_after_the_rows_read(tmp_path):
+    rows = [{"id": f"r{i}", "text": f"Text number {i} of the export, with a few more words in it."} for i in range(3000)]
+    data = gzip.compress(csv_bytes(rows, ",", "\n"))
+    (tmp_path / "rows.csv.gz").write_bytes(data[: len(data) // 2])
+    done = run("clean", tmp_path / "rows.csv.gz", "-o", tmp_path / "out.csv.gz", check_rc=1)
+    assert "rows.csv.gz: compressed data end early (the file is truncated)" in done.stderr.decode()
+    assert not (tmp_path / "out.csv.gz").exists()
