@@ -217,7 +217,10 @@ def _finish_chunk(records: list[Record], results: list, across: Across | None, r
     if across is not None:
         try:
             final = across.process(within, [record.id for record in records])
-        except ValueError as error:  # an id the loaded --state holds already: bad input, as a repeat in the run
+        except ValueError as error:
+            if "ids must be unique" not in str(error):
+                raise
+            # an id the loaded --state holds already: bad input, as an id repeated in the run
             where = f"{records[0].source}:{records[0].line}-{records[-1].line}"
             raise DataError(f"in records {where}: {error}") from None
     else:
