@@ -53,7 +53,8 @@ def main() -> None:
         with open(given, "w", encoding="utf-8") as f:
             f.writelines(json.dumps(row) + "\n" for row in rows)
         out, cli_state, library_state = (os.path.join(folder, name) for name in ("out.jsonl", "cli.state", "lib.state"))
-        subprocess.run([sys.executable, "-m", "dedup", "clean", given, "-o", out, "--state", cli_state, "-q"], check=True)
+        command = [sys.executable, "-m", "dedup", "clean", given, "-o", out, "--state", cli_state, "-q"]
+        subprocess.run(command, check=True)
         library = dedup.Deduplicator()
         expected = library.clean_many([row["text"] for row in rows], [row["id"] for row in rows])
         library.save(library_state)
@@ -61,7 +62,8 @@ def main() -> None:
             got = [json.loads(line)["text"] for line in f]
         differ = [rows[i]["id"] for i, (a, b) in enumerate(zip(got, expected)) if a != b]
         changed = sum(text != row["text"] for text, row in zip(expected, rows))
-        print(f"{len(rows)} documents, {changed} changed by the library; outputs that differ: {len(differ)} {differ[:10]}")
+        print(f"{len(rows)} documents, {changed} changed by the library; "
+              f"outputs that differ: {len(differ)} {differ[:10]}")
         a, b = tables(cli_state), tables(library_state)
         for name in sorted(set(a) | set(b)):
             print(f"state table {name}: {'identical' if a.get(name) == b.get(name) else 'DIFFERS'}")

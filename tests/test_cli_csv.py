@@ -186,7 +186,7 @@ def test_rows_json_fields_are_not_parsed(tmp_path):
 
 
 def test_a_truncated_compressed_csv_is_a_bad_file_after_the_rows_read(tmp_path):
-    rows = [{"id": f"r{i}", "text": f"Text number {i} of the export, with a few more words in it."} for i in range(3000)]
+    rows = [{"id": f"r{i}", "text": f"Text number {i} of the export, with a few more words."} for i in range(3000)]
     data = gzip.compress(csv_bytes(rows, ",", "\n"))
     (tmp_path / "rows.csv.gz").write_bytes(data[: len(data) // 2])
     done = run("clean", tmp_path / "rows.csv.gz", "-o", tmp_path / "out.csv.gz", check_rc=1)

@@ -179,7 +179,8 @@ def write_example_inputs(folder: Path) -> None:
         writer.writerow(["id", "date", "text"])
         writer.writerow(["r1", "2024-03-01", opening + "\n\nFishing boats have had to wait outside the harbour "
                          "whenever the wind turns north."])
-        writer.writerow(["r2", "2024-03-02", "A short note about the weather: rain in the morning, sunshine in the afternoon."])
+        writer.writerow(["r2", "2024-03-02",
+                         "A short note about the weather: rain in the morning, sunshine in the afternoon."])
         writer.writerow(["r3", "2024-03-03", opening])
     good = [{"id": r["id"], "text": r["text"]} for r in news]
     lines = [json.dumps(good[0]), '{"id": "b", "text": 5}', '{"id": "c" "text": "a comma is missing"}']
@@ -288,7 +289,8 @@ def subcommand_parsers() -> dict[str, argparse.ArgumentParser]:
 
 
 def option_strings(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    return {name: action for action in parser._actions for name in action.option_strings if name not in ("-h", "--help")}
+    return {name: action for action in parser._actions
+            for name in action.option_strings if name not in ("-h", "--help")}
 
 
 def test_the_commands_table_names_the_commands():

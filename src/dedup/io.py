@@ -619,7 +619,9 @@ def sniff_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def _csv_records(file: InputFile, stream: BinaryIO, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
+def _csv_records(
+    file: InputFile, stream: BinaryIO, text_field: str, id_field: str | None
+) -> Iterator[Record | RecordError]:
     """The rows of a CSV/TSV file after its header line, as records (the columns in ``data``).
 
     Raw lines are fed to :mod:`csv` one by one, so each record keeps its verbatim bytes

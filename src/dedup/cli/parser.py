@@ -53,7 +53,8 @@ def delimiter_option(value: str) -> str:
     """An argparse type: the ``--csv-delimiter``, one character (``tab`` or ``\\t`` for a tab)."""
     value = "\t" if value in ("tab", "\\t") else value
     if len(value) != 1 or value in "\"\r\n":
-        raise argparse.ArgumentTypeError(f"--csv-delimiter must be one character other than a quote or line break, got {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"--csv-delimiter must be one character other than a quote or line break, got {value!r}")
     return value
 
 
@@ -110,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def common(sub: argparse.ArgumentParser, output_help: str, parallel: bool, output_default: str | None = STDIO) -> None:
-        sub.add_argument("input", metavar="IN", help="file (JSONL, Parquet, CSV/TSV, text; may be .gz/.zst), folder, or - for stdin")
+        sub.add_argument("input", metavar="IN",
+                         help="file (JSONL, Parquet, CSV/TSV, text; may be .gz/.zst), folder, or - for stdin")
         sub.add_argument("-o", "--output", metavar="OUT", default=output_default, help=output_help)
         sub.add_argument(
             "--format", choices=("auto",) + FORMATS, default="auto",
