@@ -9,18 +9,20 @@ rest of its file, with the reason shown (``-rs``).
 
 from __future__ import annotations
 
-import argparse
 import ast
+import contextlib
 import csv
 import doctest
 import gzip
 import importlib.util
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -281,39 +283,75 @@ def table_with_header(first_cell: str, nth: int = 0) -> list[list[str]]:
     return found[nth]
 
 
-def subcommand_parsers() -> dict[str, argparse.ArgumentParser]:
+def help_text(*command: str) -> str:
+    """What `dedup [COMMAND] --help` prints."""
     from dedup.cli import build_parser
 
-    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
+    printed = io.StringIO()
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(printed):
+        build_parser().parse_args([*command, "--help"])
+    return printed.getvalue()
 
 
-def option_strings(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    return {name: action for action in parser._actions
-            for name in action.option_strings if name not in ("-h", "--help")}
+def command_names() -> list[str]:
+    """The commands `dedup --help` lists (under COMMAND)."""
+    listed = re.search(r"^  COMMAND\n((?:    .*\n)+)", help_text(), re.MULTILINE).group(1)
+    return [line.split()[0] for line in listed.splitlines()]
+
+
+@dataclass
+class HelpEntry:
+    names: list[str]  # the option's spellings, e.g. ["-j", "--jobs"]
+    section: str  # the heading it is listed under, e.g. "options" or "matching"
+    text: str  # its help, on one line
+
+
+def help_entries(command: str) -> dict[str, HelpEntry]:
+    """Each option of `dedup COMMAND --help` (but --help), by every spelling of it."""
+    entries: dict[str, HelpEntry] = {}
+    section, current = "", None
+    for line in help_text(command).splitlines():
+        if re.match(r"^\S.*:$", line):
+            section, current = line.split(" (")[0].rstrip(":"), None
+        elif line.startswith("  -"):
+            head, _, text = line.strip().partition("  ")
+            names = [name for name in re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", head)]
+            current = HelpEntry(names, section, text.strip())
+            if "--help" not in names:
+                entries.update((name, current) for name in names)
+        elif current is not None and line.startswith("      "):
+            current.text = f"{current.text} {line.strip()}".strip()
+        else:
+            current = None
+    return entries
+
+
+def help_default(entry: HelpEntry) -> str:
+    found = re.search(r"\(default: ([^()]*)\)", entry.text)
+    assert found, f"{entry.names}: the help gives no default: {entry.text}"
+    return found.group(1)
 
 
 def test_the_commands_table_names_the_commands():
     table = table_with_header("command")
     named = {re.search(r"dedup (\w+)", row[0]).group(1) for row in table[1:]}
-    assert named == set(subcommand_parsers())
+    assert named == set(command_names())
 
 
 def test_the_usage_lines_name_exactly_the_options_of_each_command():
     text = CLI_DOC.read_text(encoding="utf-8")
-    for name, parser in subcommand_parsers().items():
+    for name in command_names():
         usage = re.search(rf"^```\n(dedup {name} IN .*?)^```", text, re.MULTILINE | re.DOTALL).group(1)
         shown = set(re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", usage))
-        options = option_strings(parser)
+        options = help_entries(name)
         assert shown <= set(options), f"dedup {name}: the page shows options it does not have: {shown - set(options)}"
-        missing = {action.option_strings[-1] for action in options.values() if not shown & set(action.option_strings)}
+        missing = {entry.names[-1] for entry in options.values() if not shown & set(entry.names)}
         assert not missing, f"dedup {name}: options missing from the usage line on the page: {missing}"
 
 
 @pytest.mark.parametrize("command, nth", [("clean", 0), ("dups", 1)])
 def test_the_matching_option_tables_give_the_defaults_the_help_prints(command, nth):
-    parser = subcommand_parsers()[command]
-    options = option_strings(parser)
+    options = help_entries(command)
     table = table_with_header("option", nth)
     assert table[0][:2] == ["option", "default"]
     listed = set()
@@ -321,10 +359,9 @@ def test_the_matching_option_tables_give_the_defaults_the_help_prints(command, n
         option = re.match(r"`(--[\w-]+)", cell).group(1)
         listed.add(option)
         assert option in options, f"{command}: {option} is no option"
-        assert f"default: {default})" in options[option].help, (
-            f"dedup {command} {option}: the page says default {default}, --help says: {options[option].help}")
-    group = next(g for g in parser._action_groups if g.title.startswith("matching"))
-    matching = {a.option_strings[0] for a in group._group_actions} - {"--scope", "--state"}
+        assert help_default(options[option]) == default, (
+            f"dedup {command} {option}: the page says default {default}, --help says: {options[option].text}")
+    matching = {entry.names[0] for entry in options.values() if entry.section == "matching"} - {"--scope", "--state"}
     assert listed == matching
 
 
@@ -333,14 +370,14 @@ def test_the_help_defaults_are_the_library_defaults():
     from dedup.cli.parser import library_defaults
 
     within, across, dups = (library_defaults(f) for f in (find_repeats, Deduplicator.__init__, find_duplicates))
-    clean = option_strings(subcommand_parsers()["clean"])
+    clean = help_entries("clean")
     for name in ("threshold", "min_length", "ngram", "max_gap", "mode"):
         assert within[name] == across[name]  # one value for both passes, as the table says
-        assert f"default: {within[name]})" in clean["--" + name.replace("_", "-")].help
-    assert f"default: {across['window']})" in clean["--window"].help
-    dups_options = option_strings(subcommand_parsers()["dups"])
+        assert help_default(clean["--" + name.replace("_", "-")]) == str(within[name])
+    assert help_default(clean["--window"]) == str(across["window"])
+    dups_options = help_entries("dups")
     for name in ("threshold", "num_perm", "ngram", "mode", "seed"):
-        assert f"default: {dups[name]})" in dups_options["--" + name.replace("_", "-")].help
+        assert help_default(dups_options["--" + name.replace("_", "-")]) == str(dups[name])
 
 
 def test_the_inputs_table_gives_each_extension_its_format():
