@@ -62,3 +62,40 @@ def stream_with_copies(count: int, seed: int) -> list[str]:
             parts.append(parts[0])  # a body pasted twice
         articles.append("\n\n".join(parts))
     return articles
+
+
+def generated_corpus(count: int, seed: int = 1) -> list[dict]:
+    """``count`` records ``{"id", "text"}`` of made-up news: most articles are new text, some
+    repeat a passage of their own (in-article repeats), some take paragraphs or sentences of
+    earlier articles, re-flowed or slightly edited (across-article repeats). Seeded."""
+    rng = random.Random(seed)
+    records: list[dict] = []
+    paragraphs: list[str] = []  # every paragraph written so far, to be taken by later articles
+    for number in range(count):
+        own = [word_soup(seed * 1_000_003 + number * 7 + k, rng.randint(25, 70)) for k in range(rng.randint(1, 4))]
+        body = list(own)
+        roll = rng.random()
+        if roll < 0.15 and paragraphs:  # a paragraph of an earlier article
+            body.insert(rng.randint(0, len(body)), rng.choice(paragraphs))
+        elif roll < 0.22 and paragraphs:  # an earlier paragraph glued into one of this article's
+            at = rng.randrange(len(body))
+            body[at] = body[at] + " " + rng.choice(paragraphs)
+        elif roll < 0.26 and paragraphs:  # an earlier paragraph with one word changed
+            words = rng.choice(paragraphs).split()
+            words[rng.randrange(len(words))] = "changed"
+            body.append(" ".join(words))
+        if rng.random() < 0.10:  # the article's own text repeated, re-flowed into one paragraph
+            body.append(" ".join(own))
+        elif rng.random() < 0.05:  # one of its paragraphs said twice
+            body.append(rng.choice(own))
+        if rng.random() < 0.05 and paragraphs:
+            # an earlier paragraph's second half glued to the start of its first, then the whole
+            # paragraph: repeats inside the article overlap a passage of an earlier article
+            words = rng.choice(paragraphs).split()
+            half = len(words) // 2
+            body.extend([" ".join(words[half:] + words[: half // 2]), " ".join(words)])
+        if rng.random() < 0.03 and records:  # an earlier article pasted whole
+            body.append(rng.choice(records)["text"])
+        paragraphs.extend(own)
+        records.append({"id": f"doc{number}", "text": "\n\n".join(body)})
+    return records

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -176,7 +177,7 @@ def test_folder_of_text_files_gives_a_folder_with_the_same_names(tmp_path):
     (src / "en.txt").write_text(doubled(ENGLISH), encoding="utf-8")
     (src / "nl" / "fiets.txt").write_text(doubled(DUTCH), encoding="utf-8")
     (src / "nl" / "bakker.txt").write_text(UNIQUE[1], encoding="utf-8")
-    (src / "README.csv").write_text("not an article")
+    (src / "README.rst").write_text("not an article")
     done = run("clean", src, "-o", tmp_path / "clean", check_rc=0)
     out = tmp_path / "clean"
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
@@ -184,7 +185,7 @@ def test_folder_of_text_files_gives_a_folder_with_the_same_names(tmp_path):
     assert (out / "en.txt").read_text(encoding="utf-8") == dedup.clean(doubled(ENGLISH))
     assert (out / "nl" / "fiets.txt").read_text(encoding="utf-8") == dedup.clean(doubled(DUTCH))
     assert (out / "nl" / "bakker.txt").read_text(encoding="utf-8") == UNIQUE[1]
-    assert "README.csv" in done.stderr.decode()  # an ignored file is named, not silently dropped
+    assert "README.rst" in done.stderr.decode()  # an ignored file is named, not silently dropped
 
 
 def test_folder_input_needs_an_output_folder_outside_it(tmp_path):
@@ -455,11 +456,41 @@ def wire_records() -> list[dict]:
 
 
 def library_both(rows: list[dict]) -> list[str]:
-    """What --scope both promises: dedup.clean, then Deduplicator(scope="across") in input order."""
-    from dedup.deduplicator import Deduplicator
+    """What --scope both is: dedup.Deduplicator() (its default scope) fed the documents in input order."""
+    return dedup.Deduplicator().clean_many([r["text"] for r in rows], [r["id"] for r in rows])
 
-    across = Deduplicator(scope="across")
-    return [across.clean(dedup.clean(r["text"]), r["id"]) for r in rows]
+
+def saved_state_tables(path) -> dict:
+    """Every row of every table of a saved state (a SQLite file), to compare two states."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in tables}
+
+
+def test_scope_both_is_the_library_default_deduplicator_outputs_and_state(tmp_path):
+    # Made-up news with repeats inside articles (some re-flowed, whose removal leaves text
+    # that repeats an earlier article) and passages of earlier articles: the command and
+    # dedup.Deduplicator() must write the same texts and save the same memory.
+    from news_texts import generated_corpus
+
+    rows = generated_corpus(600, seed=3)
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", "--state", tmp_path / "cli.state", "-q",
+        check_rc=0)
+    library = dedup.Deduplicator()
+    expected = library.clean_many([r["text"] for r in rows], [r["id"] for r in rows])
+    library.save(tmp_path / "library.state")
+    got = [r["text"] for r in read_jsonl((tmp_path / "out.jsonl").read_bytes())]
+    changed = [i for i, (r, text) in enumerate(zip(rows, expected)) if text != r["text"]]
+    assert len(changed) > 100  # the corpus has both kinds of repeats, in numbers
+    assert got == expected
+    assert saved_state_tables(tmp_path / "cli.state") == saved_state_tables(tmp_path / "library.state")
+    report = read_jsonl(run("explain", tmp_path / "in.jsonl", check_rc=0).stdout)
+    assert {e["kind"] for e in report} == {"within", "across"}
+    for entry in report:  # offsets into the original texts, both kinds
+        assert rows[int(entry["id"][3:])]["text"][entry["start"] : entry["end"]] == entry["text"]
 
 
 def test_scope_both_removes_passages_seen_in_earlier_documents(tmp_path):
@@ -658,7 +689,8 @@ def test_a_failing_chunk_names_its_records(jobs):
 def test_a_worker_killed_mid_run_fails_the_run_instead_of_hanging(tmp_path):
     env = dict(os.environ, PYTHONPATH=SRC)
     process = subprocess.Popen(
-        [sys.executable, "-m", "dedup", "clean", "-", "-o", str(tmp_path / "out.jsonl"), "--jobs", "2"],
+        [sys.executable, "-m", "dedup", "clean", "-", "-o", str(tmp_path / "out.jsonl"), "--jobs", "2",
+         "--scope", "within"],  # the scope that runs in worker processes
         stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )
     lines = b"".join(json.dumps(r).encode() + b"\n" for r in records(200))

@@ -39,7 +39,8 @@ def test_split_suffixes_finds_format_under_compression():
     assert split_suffixes("part-00001.jsonl.zst") == ("jsonl", "zstd")
     assert split_suffixes("a.b/notes.TXT.gz") == ("text", "gzip")
     assert split_suffixes("table.parquet") == ("parquet", None)
-    assert split_suffixes("data.csv") == (None, None)
+    assert split_suffixes("data.csv") == ("csv", None) and split_suffixes("data.tsv.xz") == ("tsv", "xz")
+    assert split_suffixes("data.rst") == (None, None)
 
 
 def test_format_is_sniffed_from_content_when_the_name_says_nothing(tmp_path):
@@ -118,9 +119,11 @@ def test_folder_input_lists_known_formats_sorted_and_skips_hidden(tmp_path):
     (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(b""))
     (tmp_path / ".out.jsonl.dedup-1.tmp").write_text("half")
     (tmp_path / "notes.csv").write_text("x,y")
+    (tmp_path / "notes.rst").write_text("x")
     found = open_input(str(tmp_path))
-    assert [(f.relpath, f.format) for f in found.files] == [("a.jsonl.gz", "jsonl"), (os.path.join("b", "z.txt"), "text")]
-    assert found.ignored == ["notes.csv"]
+    assert [(f.relpath, f.format) for f in found.files] == [
+        ("a.jsonl.gz", "jsonl"), (os.path.join("b", "z.txt"), "text"), ("notes.csv", "csv")]
+    assert found.ignored == ["notes.rst"]
 
 
 def test_missing_input_and_empty_folder_are_usage_errors(tmp_path):

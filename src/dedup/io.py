@@ -1,6 +1,7 @@
 """Reading and writing records for the ``dedup`` command.
 
-A *record* is one document: a JSONL line, a Parquet row or a whole plain-text file. The
+A *record* is one document: a JSONL line, a Parquet row, a CSV/TSV row (after the
+header line; a quoted field may span lines) or a whole plain-text file. The
 readers never raise on bad data: they yield a :class:`RecordError` (file, line, message
 and the verbatim bytes) in place of the record, so the caller decides between failing
 and skipping, and skipped records can be written to a rejects file byte for byte.
@@ -25,6 +26,7 @@ import base64
 import bz2
 import codecs
 import contextlib
+import csv
 import datetime
 import decimal
 import gzip
@@ -36,7 +38,7 @@ import shutil
 import stat
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -53,7 +55,7 @@ from .storage import (
     writer_gone,
 )
 
-FORMATS = ("jsonl", "parquet", "text")
+FORMATS = ("jsonl", "parquet", "csv", "tsv", "text")
 STDIO = "-"
 
 _COMPRESSION_SUFFIXES = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2", ".xz": "xz"}
@@ -63,6 +65,8 @@ _FORMAT_SUFFIXES = {
     ".json": "jsonl",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "tsv",
     ".txt": "text",
     ".text": "text",
     ".md": "text",
@@ -74,6 +78,10 @@ _MAGIC = (
     (b"\xfd7zXZ\x00", "xz"),
 )
 _PARQUET_MAGIC = b"PAR1"
+# Delimiters a CSV file's header line is searched for (the one found most is used);
+# a TSV file is tab-separated unless --csv-delimiter says otherwise.
+CSV_DELIMITERS = (",", ";", "\t", "|")
+_CSV_FIELD_LIMIT = 2**31 - 1  # a whole book may sit in one field
 _PARQUET_BATCH_ROWS = 1024
 
 
@@ -275,6 +283,17 @@ class ZstdReader(io.RawIOBase):
         super().close()
 
 
+@dataclass(frozen=True)
+class CsvLayout:
+    """What a CSV/TSV file's output copies from its input: the delimiter, the header line
+    (verbatim) and its columns, and the line ending."""
+
+    delimiter: str
+    header: bytes
+    columns: tuple[str, ...]
+    line_ending: str
+
+
 @dataclass
 class InputFile:
     """One input file: where it is, its name relative to the input root, and its format."""
@@ -285,6 +304,8 @@ class InputFile:
     size: int = 0  # bytes on disk (0 for stdin): the progress bar's total
     guessed: bool = False  # format told by the content, not by the name or --format
     problem: str | None = None  # why the file cannot be read (found while listing a folder)
+    csv_delimiter: str | None = None  # CSV/TSV: the delimiter given (--csv-delimiter), else sniffed
+    csv_layout: CsvLayout | None = None  # CSV/TSV: set by the reader once it read the header
     _position: Any = field(default=None, repr=False, compare=False)  # bytes read so far, set by the reader
 
     @property
@@ -363,8 +384,11 @@ def _unreadable_entry(full: str) -> str | None:
     return f"not a regular file but {kind}; only regular files in a folder are read"
 
 
-def open_input(path: str, fmt: str | None = None) -> Input:
+def open_input(path: str, fmt: str | None = None, *, csv_delimiter: str | None = None) -> Input:
     """Resolve ``IN``: a file, ``-`` or a folder (searched recursively for known extensions).
+
+    ``csv_delimiter`` is the delimiter of CSV/TSV files (default: tab for TSV, sniffed
+    from the header line for CSV).
 
     A folder entry that cannot be read (a broken link, a FIFO) is listed with its
     ``problem``: reading it gives one :class:`RecordError` for the whole file.
@@ -375,13 +399,16 @@ def open_input(path: str, fmt: str | None = None) -> Input:
         The path does not exist, or a folder holds no file of a known format.
     """
     if path == STDIO:
-        return Input(STDIO, False, [InputFile(STDIO, STDIO, fmt or detect_format(STDIO), guessed=fmt is None)])
+        files = [InputFile(STDIO, STDIO, fmt or detect_format(STDIO), guessed=fmt is None, csv_delimiter=csv_delimiter)]
+        return Input(STDIO, False, files)
     if not os.path.exists(path):
         raise UsageError(f"input not found: {path}")
     if not os.path.isdir(path):
         size = os.path.getsize(path)
         guessed = fmt is None and split_suffixes(path)[0] is None
-        return Input(path, False, [InputFile(path, os.path.basename(path), fmt or detect_format(path), size, guessed)])
+        detected = fmt or detect_format(path)
+        files = [InputFile(path, os.path.basename(path), detected, size, guessed, csv_delimiter=csv_delimiter)]
+        return Input(path, False, files)
     files, ignored = [], []
     for dirpath, dirnames, filenames in os.walk(path):
         # Hidden entries are skipped so that our own temporary outputs are never read back.
@@ -397,7 +424,7 @@ def open_input(path: str, fmt: str | None = None) -> Input:
                 continue
             problem = _unreadable_entry(full)
             size = 0 if problem else os.path.getsize(full)
-            files.append(InputFile(full, rel, detected, size, problem=problem))
+            files.append(InputFile(full, rel, detected, size, problem=problem, csv_delimiter=csv_delimiter))
     files.sort(key=lambda f: f.relpath)
     if not files:
         kinds = ", ".join(sorted(_FORMAT_SUFFIXES))
@@ -441,7 +468,7 @@ def read_records(
     file : InputFile
         The file and its format.
     text_field : str
-        JSONL field or Parquet column holding the text.
+        JSONL field, Parquet or CSV column holding the text.
     id_field : str or None
         Field holding the document id. ``None``: use ``"id"`` when it holds a string or
         an integer, else ``"<file>:<line>"``. When given, a record without a string or
@@ -457,6 +484,8 @@ def read_records(
         return _read_jsonl(file, text_field, id_field)
     if file.format == "parquet":
         return _read_parquet(file, text_field, id_field)
+    if file.format in ("csv", "tsv"):
+        return _read_csv(file, text_field, id_field)
     if file.format == "text":
         return _read_text(file)
     raise UsageError(f"format must be one of {', '.join(FORMATS)}, got {file.format!r}")
@@ -498,22 +527,30 @@ def _damage_error(file: InputFile, error: BaseException, after_line: int | None 
     return RecordError(file.display, after_line + 1 if after_line else 0, message, unit="file")
 
 
-def _read_jsonl(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
-    source = file.display
-    hint = "; read as JSONL because it starts with '{', use --format text for plain text" if file.guessed else ""
+def _records_of_stream(
+    file: InputFile, parse: Callable[[BinaryIO], Iterator[Record | RecordError]]
+) -> Iterator[Record | RecordError]:
+    """``parse`` of the file's decompressed stream (closed after, unless stdin); a file that
+    cannot be opened is one file-level error."""
     try:
         stream = file._open()
     except _damaged_data_errors() as error:
         yield _damage_error(file, error)
         return
     try:
-        yield from _jsonl_records(file, stream, source, hint, text_field, id_field)
+        yield from parse(stream)
     finally:
         if file.path != STDIO:
             stream.close()
 
 
-def _jsonl_lines(file: InputFile, stream: BinaryIO) -> Iterator[tuple[int, bytes] | RecordError]:
+def _read_jsonl(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
+    source = file.display
+    hint = "; read as JSONL because it starts with '{', use --format text for plain text" if file.guessed else ""
+    return _records_of_stream(file, lambda stream: _jsonl_records(file, stream, source, hint, text_field, id_field))
+
+
+def _numbered_lines(file: InputFile, stream: BinaryIO) -> Iterator[tuple[int, bytes] | RecordError]:
     """Numbered lines of ``stream``, ending with a :class:`RecordError` when the data end badly."""
     number = 0
     lines = iter(stream)
@@ -532,7 +569,7 @@ def _jsonl_lines(file: InputFile, stream: BinaryIO) -> Iterator[tuple[int, bytes
 def _jsonl_records(
     file: InputFile, stream: BinaryIO, source: str, hint: str, text_field: str, id_field: str | None
 ) -> Iterator[Record | RecordError]:
-    for item in _jsonl_lines(file, stream):
+    for item in _numbered_lines(file, stream):
         if isinstance(item, RecordError):
             yield item
             return
@@ -567,6 +604,132 @@ def _jsonl_records(
             yield RecordError(source, number, problem, raw)
             continue
         yield Record(source, number, doc_id, text, data, raw)
+
+
+def _read_csv(file: InputFile, text_field: str, id_field: str | None) -> Iterator[Record | RecordError]:
+    return _records_of_stream(file, lambda stream: _csv_records(file, stream, text_field, id_field))
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter of a CSV header line: the candidate (``CSV_DELIMITERS``) found most, else ``,``.
+
+    >>> sniff_delimiter("id;date;text\\n"), sniff_delimiter('id\\t"text, quoted"\\n')
+    (';', '\\t')
+    """
+    unquoted = header.split('"')[::2]  # a delimiter inside a quoted column name does not count
+    counts = {d: sum(part.count(d) for part in unquoted) for d in CSV_DELIMITERS}
+    best = max(CSV_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _csv_records(
+    file: InputFile, stream: BinaryIO, text_field: str, id_field: str | None
+) -> Iterator[Record | RecordError]:
+    """The rows of a CSV/TSV file after its header line, as records (the columns in ``data``).
+
+    Raw lines are fed to :mod:`csv` one by one, so each record keeps its verbatim bytes
+    (written back unchanged when its text is) and the number of its first line. A column
+    missing from the header is a problem of the whole file (``InputError``); a row with
+    another number of fields than the header is a bad record.
+    """
+    source = file.display
+    lines = _numbered_lines(file, stream)
+    consumed: list[bytes] = []  # the raw lines of the record being parsed
+    state = {"line": 0, "damage": None}
+
+    def feed() -> Iterator[str]:
+        for item in lines:
+            if isinstance(item, RecordError):
+                state["damage"] = item
+                return
+            number, raw = item
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            consumed.append(raw)
+            state["line"] = number
+            # Undecodable bytes are kept as surrogates so that parsing goes on; the record
+            # holding them is reported below, with its line and column.
+            yield raw.decode("utf-8", "surrogateescape")
+
+    text_lines = feed()
+    first = next(text_lines, None)
+    if first is None:
+        if state["damage"] is not None:
+            yield state["damage"]
+        return
+    delimiter = file.csv_delimiter or ("\t" if file.format == "tsv" else sniff_delimiter(first))
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))  # csv's default: 131,072 characters
+    # strict: a closing quote followed by more text, or a quote left open at the end of the
+    # file, is an error instead of a silently mangled field
+    reader = csv.reader(_chain_first(first, text_lines), delimiter=delimiter, strict=True)
+    try:
+        columns = tuple(next(reader))
+    except csv.Error as error:
+        raise InputError(f"{source}:1: the header line is not valid CSV: {error}") from None
+    header = b"".join(consumed)
+    ending = "\r\n" if header.endswith(b"\r\n") else "\n"
+    file.csv_layout = CsvLayout(delimiter, header, columns, ending)
+    named = ", ".join(map(repr, columns))
+    described = f"delimiter {delimiter!r}" + ("" if file.csv_delimiter else " (sniffed; --csv-delimiter sets it)")
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise InputError(f"{source}:1: the header names column {repeated[0]!r} twice (columns: {named})")
+    if text_field not in columns:
+        raise InputError(f"{source}:1: no column {text_field!r} (columns: {named}; {described}); use --text-field")
+    if id_field is not None and id_field not in columns:
+        raise InputError(f"{source}:1: no id column {id_field!r} (columns: {named}; {described})")
+    while True:
+        consumed.clear()
+        start = state["line"] + 1
+        try:
+            row = next(reader, None)
+        except csv.Error as error:
+            raw = b"".join(consumed)
+            message = f"invalid CSV: {error}"
+            if str(error) == "unexpected end of data":
+                message = "invalid CSV: a quoted field is still open at the end of the file (a missing closing quote)"
+            yield RecordError(source, start, message, _csv_reject(source, start, message, raw))
+            continue
+        raw = b"".join(consumed)
+        if row is None:
+            if state["damage"] is not None:
+                yield state["damage"]
+            return
+        if not row:
+            continue  # a blank line carries no record
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line, message = _utf8_error(raw, error, start - 1)
+            yield RecordError(source, line, message, _csv_reject(source, start, message, raw))
+            continue
+        if len(row) != len(columns):
+            fields = "1 field" if len(row) == 1 else f"{len(row)} fields"
+            message = (f"ragged row: {fields}, the header has {len(columns)} ({named}); "
+                       f"a field holding the {described} must be quoted")
+            yield RecordError(source, start, message, _csv_reject(source, start, message, raw))
+            continue
+        data = dict(zip(columns, row))
+        if id_field is None:
+            doc_id = data.get("id") or f"{source}:{start}"
+        elif data[id_field]:
+            doc_id = data[id_field]
+        else:
+            message = f"field {id_field!r} is empty"
+            yield RecordError(source, start, message, _csv_reject(source, start, message, raw))
+            continue
+        yield Record(source, start, doc_id, data[text_field], data, raw)
+
+
+def _chain_first(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _csv_reject(source: str, line: int, message: str, raw: bytes) -> bytes:
+    """The rejects-file line of a bad CSV record: where, why, and the record's text verbatim."""
+    return json_line({"source": source, "line": line, "error": message,
+                      "record": raw.decode("utf-8", "backslashreplace")})
 
 
 def _import_pyarrow(what: str):
@@ -715,8 +878,11 @@ class RecordWriter:
     other field is kept (JSONL records whose text did not change are copied byte for byte).
     """
 
-    def __init__(self, stream: BinaryIO, fmt: str, *, text_field: str = "text", name: str = "", schema=None):
+    def __init__(self, stream: BinaryIO, fmt: str, *, text_field: str = "text", name: str = "", schema=None,
+                 source: InputFile | None = None):
         self.format = fmt
+        self._source = source  # CSV/TSV: the input file whose layout (delimiter, header) is copied
+        self._csv: tuple[io.StringIO, Any] | None = None
         self.text_field = text_field
         self.name = name
         self._raw = stream
@@ -728,6 +894,9 @@ class RecordWriter:
             raise UsageError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
     def write(self, record: Record, text: str) -> None:
+        if self.format in ("csv", "tsv"):
+            self._write_csv(record, text)
+            return
         if self.format == "jsonl":
             if text == record.text and record.raw is not None:
                 raw = record.raw
@@ -751,6 +920,30 @@ class RecordWriter:
             if len(self._rows) >= _PARQUET_BATCH_ROWS:
                 self._flush_parquet()
 
+    def _csv_layout(self) -> CsvLayout | None:
+        """The input's layout, with the header written out the first time it is asked for."""
+        layout = self._source.csv_layout if self._source is not None else None
+        if layout is not None and self._csv is None:
+            buffer = io.StringIO()
+            self._csv = (buffer, csv.writer(buffer, delimiter=layout.delimiter, lineterminator=layout.line_ending))
+            header = layout.header
+            self._stream.write(header if header.endswith(b"\n") else header + layout.line_ending.encode())
+        return layout
+
+    def _write_csv(self, record: Record, text: str) -> None:
+        layout = self._csv_layout()
+        if layout is None:  # a writer not given its input file cannot know the columns
+            raise UsageError(f"writing {self.name or 'CSV'}: the input's columns are unknown")
+        if text == record.text and record.raw is not None:
+            raw = record.raw
+            self._stream.write(raw if raw.endswith(b"\n") else raw + layout.line_ending.encode())
+            return
+        buffer, writer = self._csv  # type: ignore[misc]
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([text if column == self.text_field else record.data[column] for column in layout.columns])
+        self._stream.write(buffer.getvalue().encode("utf-8"))
+
     def write_json(self, obj: Any) -> None:
         """One JSON line (reports, clusters)."""
         self._stream.write(json_line(obj))
@@ -770,6 +963,8 @@ class RecordWriter:
         if self.format == "parquet":
             self._flush_parquet()  # also writes a valid file when there are no rows
             self._parquet.close()
+        if self.format in ("csv", "tsv"):
+            self._csv_layout()  # a file without rows still gets its header
         if self._stream is not self._raw:
             self._stream.close()  # flushes the compressor; the underlying file stays open
         self._raw.flush()

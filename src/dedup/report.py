@@ -1,7 +1,7 @@
 """What cleaning removes, and why, for a person to look at: one self-contained HTML page.
 
 ``explain(docs)`` runs the same analysis as ``dedup explain`` (repeats inside each
-document, then passages seen in earlier documents) and returns one ``DocumentReport``
+document and passages seen in earlier documents) and returns one ``DocumentReport``
 per document; ``write_html(path, reports)`` writes the page. The page shows each
 changed document with its removed spans highlighted, each linked to the span it repeats
 (in the same document or an earlier one), with figures per document and in total. It
@@ -52,6 +52,14 @@ class RemovedSpan:
     source_start: int
     source_end: int
     similarity: float
+
+
+def split_matches(matches: Sequence) -> tuple[list[RemovedSpan], list]:
+    """A ``Deduplicator``'s matches of one document (``dedup.Match``): the repeats inside it,
+    as spans (``source_id`` left ``None``), and the passages of earlier documents, as they are."""
+    within = [RemovedSpan("within", m.start, m.end, None, m.source_start, m.source_end, float(m.similarity))
+              for m in matches if m.kind == "within"]
+    return within, [m for m in matches if m.kind != "within"]
 
 
 @dataclass
@@ -286,10 +294,11 @@ def explain(
         ids must be unique.
     scope : "both" (default), "within" or "across"
         Repeats inside each document (``dedup.clean_many``), passages seen in earlier
-        documents (``dedup.Deduplicator(scope="across")`` fed in order), or both, in
-        that order: the same as ``dedup clean``.
+        documents (``dedup.Deduplicator(scope="across")`` fed in order), or both
+        (``dedup.Deduplicator()`` fed in order): the same as ``dedup clean``.
     within, across : dict, optional
-        Parameters for :func:`dedup.find_repeats` and for :class:`dedup.Deduplicator`.
+        Parameters for :func:`dedup.find_repeats` (``scope="within"``) and for
+        :class:`dedup.Deduplicator` (``scope="across"`` or ``"both"``).
     batch_size : int, default 64
         Documents per vectorised pass.
     """
@@ -300,21 +309,25 @@ def explain(
 
     check_choice("scope", scope, ("within", "across", "both"))
     batch_size = check_int("batch_size", batch_size, 1)
-    memory = Deduplicator(**dict(across or {}, scope="across")) if scope in ("across", "both") else None
+    # "both" is one Deduplicator aligning each document against its own earlier part and
+    # earlier documents together, as dedup.Deduplicator() does by default.
+    memory = Deduplicator(**dict(across or {}, scope=scope)) if scope in ("across", "both") else None
     builder = ReportBuilder()
     batch: list[tuple[Hashable, str]] = []
 
     def flush() -> None:
         texts = [text for _, text in batch]
-        if scope in ("within", "both"):
+        if memory is None:
             inside = explain_within(texts, **(within or {}))
+            for (doc_id, text), (cleaned, spans) in zip(batch, inside):
+                final = text if cleaned is None else cleaned
+                builder.add(doc_id, text, spans, final, [], final)
         else:
-            inside = [(None, []) for _ in texts]
-        middles = [text if cleaned is None else cleaned for text, (cleaned, _) in zip(texts, inside)]
-        found = memory.add_many(middles, [doc_id for doc_id, _ in batch]) if memory is not None else [[] for _ in texts]
-        for (doc_id, text), (_, spans), middle, matches in zip(batch, inside, middles, found):
-            final = remove_spans(middle, [(m.start, m.end) for m in matches]) if matches else middle
-            builder.add(doc_id, text, spans, middle, matches, final)
+            found = memory.add_many(texts, [doc_id for doc_id, _ in batch])
+            for (doc_id, text), matches in zip(batch, found):
+                spans, earlier = split_matches(matches)
+                final = remove_spans(text, [(m.start, m.end) for m in matches]) if matches else text
+                builder.add(doc_id, text, spans, text, earlier, final)
         batch.clear()
 
     for item in iter_documents(docs, ids, text_field=text_field, id_field=id_field):

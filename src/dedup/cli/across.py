@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..io import InputError, UsageError
+from .errors import DataError
 from ..workers import BARRIER
 
 
@@ -17,11 +18,14 @@ def given_options(args: argparse.Namespace, names: Sequence[str]) -> dict:
 
 
 class Across:
-    """The across-document pass: a ``dedup.Deduplicator(scope="across")`` fed in input order
-    with the text left by the within-document pass.
+    """The pass over documents in input order: a ``dedup.Deduplicator`` fed in input order.
 
-    It runs as a stage of the stream (:meth:`run`): the Deduplicator looks documents up
-    and remembers them in order in this process, and aligns them in ``jobs`` worker
+    With ``--scope both`` it is ``dedup.Deduplicator()`` itself (``scope="both"``: repeats
+    inside a document and passages of earlier documents, aligned together on the original
+    text, which is also what the memory keeps), so the command and the library have one
+    definition. With ``--scope across`` it is ``Deduplicator(scope="across")``. It runs as
+    a stage of the stream (:meth:`run`): the Deduplicator looks documents up and remembers
+    them in order in this process, and prepares and aligns them in ``jobs`` worker
     processes; its result does not depend on ``--jobs``.
     """
 
@@ -31,11 +35,13 @@ class Across:
         from .. import Deduplicator
 
         options = given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap", "window"))
+        scope = "both" if args.scope == "both" else "across"
+        self.state_path = args.state
         if memory or (args.state and os.path.exists(args.state)):
             try:
                 # Options given on the command line must agree with what the state stored
                 # (ngram, window: load raises otherwise) and replace its matching parameters.
-                self.dedup = Deduplicator.load(memory or args.state, **dict(options, scope="across", workers=jobs))
+                self.dedup = Deduplicator.load(memory or args.state, **dict(options, scope=scope, workers=jobs))
             except ValueError as error:
                 if "differs from" in str(error):
                     raise UsageError(f"--state {args.state}: {error}") from None
@@ -44,7 +50,7 @@ class Across:
                 raise InputError(f"cannot load --state {args.state}: {error}") from None
         else:
             try:
-                self.dedup = Deduplicator(**dict(options, scope="across", workers=jobs))
+                self.dedup = Deduplicator(**dict(options, scope=scope, workers=jobs))
             except ValueError as error:
                 raise UsageError(f"--scope {args.scope}: {error} (the across-document pass)") from None
 
@@ -54,17 +60,19 @@ class Across:
         check: Callable[[str, Any, Any], None],
         barrier_after: Callable[[str, Any, Any], bool],
     ) -> Iterator[tuple[str, Any, Any]]:
-        """The within pass's events with the across pass applied, in order. A processed
+        """The within pass's events (``--scope within`` only has one) with the pass over
+        documents applied, in order. A processed
         chunk's payload ``[(cleaned or None, spans)]`` becomes ``(that, texts after the
         within pass, [(final text, matches)])``. ``check`` sees every event in order
         before the Deduplicator does (which runs ahead of what this yields). After an
         event that ``barrier_after`` asks for comes a ``BARRIER``: handed out once all
         before it is, with the memory holding exactly the documents before it (a checkpoint)."""
-        from ..repeats import remove_spans
 
         def batches() -> Iterator[tuple[list[str] | None, list | None, tuple]]:
             for kind, payload, context in events:
                 check(kind, payload, context)
+                if kind == "chunk":
+                    self._check_not_remembered(context)
                 due = barrier_after(kind, payload, context)
                 if kind != "chunk":
                     yield [], None, (kind, payload, context, None)
@@ -74,7 +82,22 @@ class Across:
                 if due:
                     yield None, None, (BARRIER, None, None, None)
 
-        for (kind, payload, context, within), found in self.dedup.find_stream(batches(), remember=True):
+        yield from self._applied(self.dedup.find_stream(batches(), remember=True))
+
+    def _check_not_remembered(self, records: list) -> None:
+        """An id the memory holds already (``check`` found none repeated in this run, so it
+        comes from the loaded ``--state``) is bad input, like an id repeated in the run."""
+        for record in records:
+            if self.dedup.remembers(record.id):
+                raise DataError(
+                    f"{record.source}:{record.line}: document id {record.id!r} is already in --state "
+                    f"{self.state_path} (from an earlier run); ids must be unique"
+                )
+
+    def _applied(self, found_stream) -> Iterator[tuple[str, Any, Any]]:
+        from ..repeats import remove_spans
+
+        for (kind, payload, context, within), found in found_stream:
             if kind != "chunk":
                 yield kind, payload, context
                 continue

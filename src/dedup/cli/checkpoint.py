@@ -163,9 +163,9 @@ class Checkpoint:
     def skip_done(self, stream: Iterator[tuple[str, Any, Any]], seen: Any) -> Iterator[tuple[str, Any, Any]]:
         """``stream`` without the records (and bad records) the checkpoint has done; their
         ids still go through ``seen.check``, so a later repeated id is still found."""
-        skipped = 0
+        skipped, done = 0, self.done  # the checkpoint resumed from: later ones move self.done
         for kind, payload, context in stream:
-            if kind in ("record", "error") and skipped < self.done:
+            if kind in ("record", "error") and skipped < done:
                 skipped += 1
                 if kind == "record":
                     seen.check(payload)

@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, complete_interrupted_commit, open_input
-from ..report import ReportBuilder, render_html
+from ..io import (
+    STDIO, AtomicOutputs, Input, Record, RecordError, RecordWriter, UsageError, complete_interrupted_commit, open_input,
+)
+from ..report import ReportBuilder, render_html, split_matches
 from .across import Across, given_options
 from .checkpoint import Checkpoint, CheckpointOutputs
 from .errors import EXIT_OK, DataError, warn
@@ -50,6 +52,14 @@ def finish_earlier_commit(outputs: dict[str, str | None]) -> None:
         warn("completed the interrupted commit of an earlier run: " + ", ".join(finished))
 
 
+def warn_ignored(inp: Input) -> None:
+    """Name the files of an input folder that no command reads (unknown format): none is skipped silently."""
+    for ignored in inp.ignored[:5]:
+        warn(f"ignored {os.path.join(inp.root, ignored)} (unknown format)")
+    if len(inp.ignored) > 5:
+        warn(f"ignored {len(inp.ignored) - 5} more files of unknown format")
+
+
 def _accepted(function: Callable, options: dict) -> tuple[dict, list[str]]:
     """Split options into those ``function`` accepts as keywords and those it does not."""
     parameters = inspect.signature(function).parameters
@@ -75,7 +85,7 @@ def _handle_error(error: RecordError, args: argparse.Namespace, stats: Stats, re
 def run_clean(args: argparse.Namespace, explain: bool) -> int:
     """``dedup clean`` (``explain=False``) or ``dedup explain`` (``explain=True``)."""
     started = time.perf_counter()
-    inp = open_input(args.input, None if args.format == "auto" else args.format)
+    inp = open_input(args.input, None if args.format == "auto" else args.format, csv_delimiter=args.csv_delimiter)
     html_path = args.html if explain else None
     if explain and args.output is None:  # the JSON lines go to stdout unless only the page is asked for
         args.output = None if html_path else STDIO
@@ -95,12 +105,11 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             sys.stderr.write(f"dedup: the interrupted run had committed its outputs ({args.output}); nothing to do\n")
         return EXIT_OK
     resuming = checkpoint is not None and checkpoint.resuming
-    for ignored in inp.ignored[:5]:
-        warn(f"ignored {os.path.join(inp.root, ignored)} (unknown format)")
-    if len(inp.ignored) > 5:
-        warn(f"ignored {len(inp.ignored) - 5} more files of unknown format")
+    warn_ignored(inp)
 
-    within = args.scope in ("within", "both")
+    # --scope within runs dedup.clean_many in worker processes; across and both are one
+    # dedup.Deduplicator fed in input order (both: the library's default, one definition).
+    within = args.scope == "within"
     want_report = bool(report_path) or bool(html_path)
     params: dict = {}
     work = keep_as_is
@@ -111,7 +120,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             raise UsageError(f"dedup.repeats is not available: {error}") from None
         params, unknown = _accepted(repeats.find_repeats, given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap")))
         extra = given_options(args, ("window",))
-        if args.scope == "within" and (unknown or extra):
+        if unknown or extra:
             names = unknown + list(extra)
             warn("no effect on repeats inside a document: " + ", ".join("--" + k.replace("_", "-") for k in names))
         work = clean_within
@@ -123,7 +132,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     pool = None
     progress = None
     ok = False
-    kinds = (("within",) if within else ()) + (("across",) if across is not None else ())
+    kinds = (("within",) if args.scope != "across" else ()) + (("across",) if across is not None else ())
     drop_empty = not explain and args.drop_empty
     unique = UniqueIds()
     stats = Stats(kinds=kinds, spans_known=want_report, dropping=drop_empty)
@@ -278,13 +287,16 @@ def _finish_chunk(records: list[Record], results: list, within: list[str], final
     text when ``drop_empty``).
     """
     kept = []
-    for record, (cleaned, spans), middle, (text, matches) in zip(records, results, within, final):
+    for record, (cleaned, found), middle, (text, all_matches) in zip(records, results, within, final):
+        # --scope both: the Deduplicator reports repeats inside the document among its matches
+        inside, matches = split_matches(all_matches)
+        spans = list(found or ()) + inside
         stats.docs_in += 1
         stats.chars_in += len(record.text)
         stats.chars_removed += len(record.text) - len(text)
-        if cleaned is not None:
+        if cleaned is not None or inside:
             stats.docs_with["within"] += 1
-        if text is not middle:
+        if matches:
             stats.docs_with["across"] += 1
         empty = not text.strip()
         if empty and text is not record.text:
@@ -307,9 +319,10 @@ def _finish_chunk(records: list[Record], results: list, within: list[str], final
 def run_dups(args: argparse.Namespace) -> int:
     """``dedup dups``: clusters of near-duplicate documents."""
     started = time.perf_counter()
-    inp = open_input(args.input, None if args.format == "auto" else args.format)
+    inp = open_input(args.input, None if args.format == "auto" else args.format, csv_delimiter=args.csv_delimiter)
     check_paths(inp, {"-o": args.output, "--rejects": args.rejects})
     finish_earlier_commit({"-o": args.output, "--rejects": args.rejects})
+    warn_ignored(inp)
     from .. import find_duplicates
 
     options = given_options(args, ("threshold", "num_perm", "ngram", "mode", "seed"))

@@ -74,16 +74,18 @@ def open_main_output(
         raise UsageError("refusing to write Parquet to a terminal; use -o FILE.parquet or a pipe")
     stream = open_output(outputs, "-o", args.output)
     schema = parquet_schema(inp.files[0]) if fmt == "parquet" else None
-    writer = RecordWriter(stream, fmt or "jsonl", text_field=args.text_field, name=display_name(args.output), schema=schema)
+    writer = RecordWriter(stream, fmt or "jsonl", text_field=args.text_field, name=display_name(args.output),
+                          schema=schema, source=inp.files[0])
     return writer, None
 
 
 class FileRecordWriter(RecordWriter):
     """A writer that also closes its file (files inside a temporary output folder)."""
 
-    def __init__(self, stream, fmt: str, *, text_field: str, name: str, schema=None) -> None:
+    def __init__(self, stream, fmt: str, *, text_field: str, name: str, schema=None,
+                 source: InputFile | None = None) -> None:
         self.file = stream
-        super().__init__(stream, fmt, text_field=text_field, name=name, schema=schema)
+        super().__init__(stream, fmt, text_field=text_field, name=name, schema=schema, source=source)
 
     def close(self) -> None:
         super().close()
@@ -97,4 +99,5 @@ def folder_writer(outputs: AtomicOutputs, folder: str, file: InputFile, args: ar
     """
     stream = outputs.file_in(folder, file.relpath)
     schema = parquet_schema(file) if file.format == "parquet" else None
-    return FileRecordWriter(stream, file.format, text_field=args.text_field, name=stream.name, schema=schema)
+    return FileRecordWriter(stream, file.format, text_field=args.text_field, name=stream.name, schema=schema,
+                            source=file)

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import __version__
 from .._validate import check_fraction, check_int
-from ..io import FORMATS, STDIO
+from ..io import CSV_DELIMITERS, FORMATS, STDIO
 from ..text import DEFAULT_MODE, TOKEN_MODES
 
 SCOPES = ("within", "across", "both")
@@ -49,6 +49,15 @@ def integer_option(name: str, minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def delimiter_option(value: str) -> str:
+    """An argparse type: the ``--csv-delimiter``, one character (``tab`` or ``\\t`` for a tab)."""
+    value = "\t" if value in ("tab", "\\t") else value
+    if len(value) != 1 or value in "\"\r\n":
+        raise argparse.ArgumentTypeError(
+            f"--csv-delimiter must be one character other than a quote or line break, got {value!r}")
+    return value
+
+
 def default_jobs() -> int:
     """Worker processes when ``--jobs`` is not given: the cores this process may use."""
     try:
@@ -60,7 +69,7 @@ def default_jobs() -> int:
 EPILOG = """exit codes:
   0    success (records skipped with --on-error skip are listed on stderr and in --rejects)
   1    bad input data with --on-error fail (message names file and line), unreadable input,
-       processing failed (e.g. a worker was killed)
+       a repeated document id (also one --state holds), processing failed (e.g. a worker was killed)
   2    usage error: bad option, input not found, output would overwrite the input,
        missing optional package
   130  interrupted (Ctrl-C), 143 terminated (SIGTERM), 141 output pipe closed early
@@ -94,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="dedup",
-        description="Find and remove near-duplicate text in corpus files (JSONL, Parquet, plain text).",
+        description="Find and remove near-duplicate text in corpus files (JSONL, Parquet, CSV/TSV, plain text).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -102,16 +111,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def common(sub: argparse.ArgumentParser, output_help: str, parallel: bool, output_default: str | None = STDIO) -> None:
-        sub.add_argument("input", metavar="IN", help="file (JSONL, Parquet, text; may be .gz/.zst), folder, or - for stdin")
+        sub.add_argument("input", metavar="IN",
+                         help="file (JSONL, Parquet, CSV/TSV, text; may be .gz/.zst), folder, or - for stdin")
         sub.add_argument("-o", "--output", metavar="OUT", default=output_default, help=output_help)
         sub.add_argument(
             "--format", choices=("auto",) + FORMATS, default="auto",
             help="input format (default: from the file extension, else from the content)",
         )
-        sub.add_argument("--text-field", default="text", metavar="NAME", help="JSONL field / Parquet column with the text (default: text)")
+        sub.add_argument("--text-field", default="text", metavar="NAME",
+                         help="JSONL field / Parquet or CSV column with the text (default: text)")
         sub.add_argument(
             "--id-field", default=None, metavar="NAME",
             help="field with the document id (default: 'id' if present, else FILE:LINE); if given, it must be present",
+        )
+        sub.add_argument(
+            "--csv-delimiter", type=delimiter_option, metavar="C",
+            help="CSV/TSV delimiter, one character or 'tab' (default: tab for .tsv; for .csv the one of "
+            f"{' '.join(repr(d) if d != chr(9) else 'tab' for d in CSV_DELIMITERS)} found most in the header line)",
         )
         sub.add_argument(
             "--on-error", choices=("fail", "skip"), default="fail",
@@ -131,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         group.add_argument(
             "--scope", choices=SCOPES, default="both",
             help="within: repeats inside each document; across: passages seen in earlier documents; "
-            "both: within, then across (default: both)",
+            "both: the two together, as dedup.Deduplicator() (default: both)",
         )
         group.add_argument(
             "--threshold", type=fraction_option("--threshold", closed_high=True), metavar="X",

@@ -10,7 +10,8 @@ def write_removed_spans(report: RecordWriter, record: Record, spans: list[Remove
                         *, dropped: bool = False) -> None:
     """Report ``record``'s removed spans: ``spans`` found inside the document (offsets into
     ``record.text``), then ``matches`` against earlier documents (offsets into ``middle``,
-    the text left by the within-document pass), mapped back to ``record.text``.
+    the text the across pass saw: ``record.text`` itself unless a within-document pass ran
+    first), mapped back to ``record.text``.
 
     A record left out of the output (``--drop-empty``) gets one more line, of kind
     ``dropped``, so that the report still lists it.
