@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import urllib.parse
 import zlib
 from typing import Any
 
@@ -151,7 +152,7 @@ class MemoryStore:
     @classmethod
     def read(cls, path: str, max_holders: int) -> "MemoryStore":
         store = cls(max_holders)
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        connection = connect_read_only(path)
         try:
             for doc_id, is_int, blob in connection.execute("SELECT doc_id, id_is_int, text FROM articles ORDER BY number"):
                 store._ids.append(decode_id(doc_id, is_int))
@@ -283,6 +284,16 @@ def _open(path: str, meta: dict, existing_ok: bool = False, journal: str = "WAL"
     return connection
 
 
+def connect_read_only(path: str) -> sqlite3.Connection:
+    """A read-only connection to the database at ``path``, whatever characters its name holds.
+
+    Read-only needs a URI, where ``#``, ``?`` and ``%`` have meanings of their own: the
+    path is percent-encoded (as bytes, so undecodable file names work too).
+    """
+    quoted = urllib.parse.quote(os.fsencode(os.path.abspath(path)))
+    return sqlite3.connect(f"file://{quoted}?mode=ro", uri=True)
+
+
 def read_meta(path: str, connection: sqlite3.Connection | None = None) -> dict:
     """The format, version and parameters stored in a state file; ``ValueError`` naming
     the file when it is no Deduplicator state, a damaged one or one from a newer version."""
@@ -291,7 +302,7 @@ def read_meta(path: str, connection: sqlite3.Connection | None = None) -> dict:
         if own:
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"no such state file: {path}")
-            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            connection = connect_read_only(path)
         rows = dict(connection.execute("SELECT key, value FROM meta").fetchall())
     except sqlite3.DatabaseError as error:
         raise ValueError(f"{path} is not a {FORMAT} state file (not a readable SQLite database: {error})") from None
