@@ -16,7 +16,8 @@ with a lone surrogate (valid JSON: ``"\\ud800"``) is written back with the same 
 Outputs are written to a hidden temporary file (or folder) next to the destination and
 renamed into place only when the whole run succeeded (:class:`AtomicOutputs`, built on
 :mod:`dedup.storage`), so an interrupted run never leaves a half-written file under the
-output name, and the next run removes what a killed one left behind.
+output name, and the next run removes what a killed one left behind. An output that is
+no regular file (a device, a FIFO, ``/dev/stdout``) is written straight into instead.
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ from .storage import (
     discard_temporary,
     finish_temporary,
     fsync_directory,
+    open_in_place,
     set_final_mode,
     write_error,
+    writes_in_place,
 )
 
 FORMATS = ("jsonl", "parquet", "text")
@@ -794,15 +797,16 @@ def is_inside(path: str, folder: str) -> bool:
 
 
 class OutputFile(io.FileIO):
-    """A temporary output file whose write errors name the destination, not the temporary.
+    """An output file whose write errors name the destination, not the temporary.
 
-    Its ``name`` is the destination too, so a gzip header records the real file name.
+    ``target`` is the temporary's path, or a descriptor open on a destination written in
+    place (:func:`dedup.storage.writes_in_place`). Its ``name`` is the destination, so a
+    gzip header records the real file name.
     """
 
-    def __init__(self, temporary: str, destination: str) -> None:
-        super().__init__(temporary, "wb")
+    def __init__(self, target: str | int, destination: str) -> None:
+        super().__init__(target, "wb")
         self.name = destination  # type: ignore[misc]
-        self.temporary = temporary
         self.destination = destination
 
     def write(self, data) -> int:  # type: ignore[override]
@@ -812,8 +816,11 @@ class OutputFile(io.FileIO):
             raise write_error(error, self.destination) from error
 
     def close(self) -> None:
-        """Close after flushing to disk: the commit's rename must find the data there."""
-        if not self.closed:
+        """Close after flushing to disk: the commit's rename must find the data there.
+
+        (A pipe or a device has no disk to flush to.)
+        """
+        if not self.closed and stat.S_ISREG(os.fstat(self.fileno()).st_mode):
             try:
                 os.fsync(self.fileno())
             except OSError as error:
@@ -847,8 +854,8 @@ class AtomicOutputs:
         self._pending.append((temporary, destination, kind))
         return temporary
 
-    def _open(self, temporary: str, destination: str) -> BinaryIO:
-        handle = io.BufferedWriter(OutputFile(temporary, destination))
+    def _open(self, target: str | int, destination: str) -> BinaryIO:
+        handle = io.BufferedWriter(OutputFile(target, destination))
         self._handles.append(handle)
         return handle  # type: ignore[return-value]
 
@@ -862,11 +869,18 @@ class AtomicOutputs:
             raise write_error(error, destination) from error
 
     def file(self, destination: str) -> BinaryIO:
-        """A binary stream whose content becomes ``destination`` on commit (stdout for ``-``)."""
+        """A binary stream whose content becomes ``destination`` on commit (stdout for ``-``).
+
+        A device, FIFO, socket or ``/dev/stdout`` (:func:`dedup.storage.writes_in_place`)
+        is written straight into as the run goes: it cannot be replaced.
+        """
         if destination == STDIO:
             return sys.stdout.buffer
         if os.path.isdir(destination):
             raise UsageError(f"output {destination} is a folder; name a file")
+        if writes_in_place(destination):
+            with self.naming(destination):
+                return self._open(open_in_place(destination), destination)
         return self._open(self._temporary(destination, "file"), destination)
 
     def path(self, destination: str) -> str:
