@@ -116,7 +116,9 @@ class Deduplicator:
         Fingerprints an earlier article must share to be aligned against.
     store : str or path, optional
         A SQLite file to keep remembered articles in (created if missing, reopened and
-        extended if present), for streams larger than memory. Default: memory.
+        extended if present), for streams larger than memory. Default: memory. One
+        Deduplicator at a time writes a store: while one has it open (until ``close``),
+        another raises ``dedup.locking.InUseError`` naming the holder's process.
 
     Examples
     --------

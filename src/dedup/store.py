@@ -10,6 +10,9 @@ Per remembered article a store keeps:
   costs no more than one in a few, and later articles are aligned against its earliest
   holders.
 
+A :class:`SQLiteStore` is locked for its writer (:mod:`dedup.locking`): a second
+process opening it stops at once with ``dedup.locking.InUseError``.
+
 About 3 KB per article of 500 words (1.3 KB compressed text, ~140 fingerprints of 12
 bytes): a million such articles fit in about 3 GB of memory. :class:`SQLiteStore` keeps
 the same on disk (WAL mode) for streams larger than memory; :class:`MemoryStore` saves to
@@ -26,6 +29,8 @@ import zlib
 from typing import Any
 
 import numpy as np
+
+from .locking import take_lock
 
 FORMAT = "dedup.Deduplicator"
 FORMAT_VERSION = 2  # 1: segment signatures in a NumPy archive (no longer read)
@@ -181,7 +186,12 @@ class SQLiteStore:
     def __init__(self, path: str, max_holders: int, meta: dict) -> None:
         self.max_holders = max_holders
         self.path = path
-        self._connection = _open(path, meta, existing_ok=True)
+        self._lock = take_lock(path)  # one writer at a time: the article count below is cached
+        try:
+            self._connection = _open(path, meta, existing_ok=True)
+        except BaseException:
+            self._lock.release()
+            raise
         self._count = self._connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 
     def __len__(self) -> int:
@@ -238,6 +248,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._connection.close()
+        self._lock.release()
 
 
 def _below_cap(store, keys: np.ndarray, holders: np.ndarray | None) -> np.ndarray:

@@ -13,7 +13,8 @@ from typing import Any
 from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, open_input
 from ..report import ReportBuilder, render_html
 from .across import Across, given_options
-from .errors import EXIT_OK, DataError, warn
+from ..locking import InUseError, Lock, take_lock
+from .errors import EXIT_OK, DataError, OutputError, warn
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
 from .parser import default_jobs
 from .pool import OrderedPool
@@ -40,6 +41,16 @@ class UniqueIds:
                 f"{where}: document id {record.id!r} was used before (at {first}); ids must be unique "
                 "(use --id-field NAME with a unique field)"
             )
+
+
+def lock_state(path: str) -> Lock:
+    """Hold ``--state`` for this run: another run saving it would drop this one's articles."""
+    try:
+        return take_lock(path)
+    except InUseError as error:
+        raise OutputError(f"--state {error}: another dedup run uses this state; wait for it to end") from None
+    except OSError as error:
+        raise OutputError(f"cannot lock --state {path}: {error.strerror or error}") from None
 
 
 def _accepted(function: Callable, options: dict) -> tuple[dict, list[str]]:
@@ -99,7 +110,13 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             names = unknown + list(extra)
             warn("no effect on repeats inside a document: " + ", ".join("--" + k.replace("_", "-") for k in names))
         work = clean_within
-    across = Across(args) if args.scope in ("across", "both") else None
+    state_lock = lock_state(args.state) if args.state and not explain and args.scope != "within" else None
+    try:
+        across = Across(args) if args.scope in ("across", "both") else None
+    except BaseException:
+        if state_lock is not None:
+            state_lock.release()
+        raise
 
     outputs = AtomicOutputs()
     pool = None
@@ -176,6 +193,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             pool.close(ok=False)
         if not ok:
             outputs.abort()
+        if state_lock is not None:
+            state_lock.release()
     if not args.quiet:
         where = ""
         if args.rejects and stats.skipped:
