@@ -551,6 +551,13 @@ def _jsonl_records(
         except json.JSONDecodeError as error:
             yield RecordError(source, number, f"invalid JSON: {error.msg} (column {error.colno}){hint}", raw)
             continue
+        except RecursionError:
+            yield RecordError(source, number, "JSON nested too deeply to read", raw)
+            continue
+        except ValueError:  # the one other ValueError: an integer beyond Python's limit on digits
+            limit = sys.get_int_max_str_digits()
+            yield RecordError(source, number, f"a number too long to read (more than {limit:,} digits)", raw)
+            continue
         if not isinstance(data, dict):
             yield RecordError(source, number, f"expected a JSON object, got {_describe(data)}{hint}", raw)
             continue
