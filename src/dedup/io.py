@@ -146,6 +146,19 @@ def _escape_surrogates(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error("dedup.json-surrogates", _escape_surrogates)
 
 
+def escape_lone_surrogates(json_text: str) -> str:
+    """JSON text with every lone surrogate character written as its ``\\uXXXX`` escape.
+
+    ``json.dumps(..., ensure_ascii=False)`` keeps a lone surrogate (valid in JSON, read
+    from a ``"\\ud800"`` escape) as a character, which UTF-8 cannot encode; such characters
+    stand only inside JSON strings, where the escape means the same.
+
+    >>> escape_lone_surrogates('{"text": "\\ud800!"}')
+    '{"text": "\\\\ud800!"}'
+    """
+    return json_text.encode("utf-8", "dedup.json-surrogates").decode("utf-8")
+
+
 def json_line(obj: Any) -> bytes:
     """``obj`` as one UTF-8 JSON line; lone surrogates (valid in JSON) are kept as ``\\uXXXX`` escapes.
 
