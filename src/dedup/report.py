@@ -40,7 +40,6 @@ from .io import escape_lone_surrogates
 from .storage import atomic_write
 
 
-
 @dataclass(frozen=True)
 class RemovedSpan:
     """``text[start:end]`` of a document is removed: it repeats ``source_start:source_end``

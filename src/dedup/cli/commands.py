@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..io import STDIO, AtomicOutputs, Record, RecordError, RecordWriter, UsageError, open_input
+from ..locking import InUseError, Lock, take_lock
 from ..report import ReportBuilder, render_html
 from .across import Across, given_options
-from ..locking import InUseError, Lock, take_lock
 from .errors import EXIT_OK, DataError, OutputError, warn
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
 from .parser import default_jobs
