@@ -131,3 +131,15 @@ def test_two_command_runs_on_one_state_the_second_stops_in_one_line(tmp_path):
     remembered = Deduplicator.load(state)
     assert len(remembered) == 2 and remembered.find(WIRE_EN)[0].source_id == "a"
     assert sorted(os.listdir(tmp_path)) == ["day.state", "first.jsonl", "other.jsonl"]
+
+
+def test_state_in_a_missing_folder_is_refused_before_the_run(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": WIRE_EN}) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "dedup", "clean", str(source), "--scope", "across", "--state",
+         str(tmp_path / "missing" / "s.state"), "-o", str(tmp_path / "out.jsonl")],
+        capture_output=True, env=ENV, timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.decode() == f"dedup: error: output folder does not exist: {tmp_path / 'missing'}\n"

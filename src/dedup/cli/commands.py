@@ -49,6 +49,8 @@ def lock_state(path: str) -> Lock:
         return take_lock(path)
     except InUseError as error:
         raise OutputError(f"--state {error}: another dedup run uses this state; wait for it to end") from None
+    except FileNotFoundError:
+        raise UsageError(f"output folder does not exist: {os.path.dirname(os.path.abspath(path))}") from None
     except OSError as error:
         raise OutputError(f"cannot lock --state {path}: {error.strerror or error}") from None
 
