@@ -252,6 +252,28 @@ def test_bad_record_fails_with_file_and_line_and_writes_nothing(tmp_path, kind):
     assert sorted(os.listdir(tmp_path)) == ["good.jsonl", "in.jsonl"]  # no output, no temporary file
 
 
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (b'{"id": "deep", "text": "x", "nest": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "JSON nested too deeply to read"),
+        (b'{"id": "long", "text": "x", "n": ' + b"9" * 5000 + b"}\n", "a number too long to read (more than 4,300 digits)"),
+    ],
+)
+def test_records_too_deep_or_with_too_long_numbers_are_bad_records(tmp_path, bad, message):
+    good = [json.dumps({"id": n, "text": text}).encode() + b"\n" for n, text in enumerate(UNIQUE[:2])]
+    (tmp_path / "in.jsonl").write_bytes(good[0] + bad + good[1])
+    failed = run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", check_rc=1)
+    assert failed.stderr.decode().splitlines() == [
+        f"dedup: error: {tmp_path / 'in.jsonl'}:2: {message} (use --on-error skip to skip bad records)"
+    ]
+    assert not (tmp_path / "out.jsonl").exists()
+    skipped = run("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", "--on-error", "skip",
+                  "--rejects", tmp_path / "rejects.jsonl", check_rc=0)
+    assert f"dedup: skipped {tmp_path / 'in.jsonl'}:2: {message}" in skipped.stderr.decode()
+    assert (tmp_path / "out.jsonl").read_bytes() == good[0] + good[1]
+    assert (tmp_path / "rejects.jsonl").read_bytes() == bad
+
+
 def test_skip_keeps_good_records_and_puts_bad_ones_verbatim_in_rejects(tmp_path):
     good = records(4)
     bad = [line for line, _ in BAD_LINES.values()]

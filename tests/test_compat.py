@@ -101,14 +101,16 @@ def test_index_from_a_newer_version_is_refused_with_a_clear_error(tmp_path):
         LSHIndex.load(tmp_path / "future.npz")
 
 
-# --------------------------------------------------------------------------- Deduplicator state, format 2
+# --------------------------------------------------------------------------- Deduplicator state, formats 2 and 3
 
 
-def test_deduplicator_state_of_format_2_loads_and_matches_as_when_saved():
+@pytest.mark.parametrize("version", [2, 3])
+def test_deduplicator_state_of_format_2_and_3_loads_and_matches_as_when_saved(version):
     import dedup
 
-    path = os.path.join(FIXTURES, "deduplicator_state_v2.db")
+    path = os.path.join(FIXTURES, f"deduplicator_state_v{version}.db")
     d = dedup.Deduplicator.load(path)
+    assert d.params["scope"] == "across"
     assert len(d) == 3 and d.params["scope"] == "across"
     wire = (
         "Het waterschap maakte dinsdag bekend dat de dijken langs de rivier de komende vier jaar worden "

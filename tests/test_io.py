@@ -69,6 +69,9 @@ def test_jsonl_records_carry_id_line_and_verbatim_bytes(tmp_path):
         (b'{"id": 3, "text": 42}\n', "field 'text' must be a string, got number 42"),
         (b'{"id": 4, "text": null}\n', "field 'text' must be a string, got null"),
         (b'{"id": 5, "text": "caf\xe9"}\n', "invalid UTF-8 (byte e9 at column 23)"),
+        (b'{"id": 6, "text": "deep", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "nested too deeply"),
+        (b'{"id": 7, "text": "long", "n": ' + b"7" * 5000 + b"}\n", "a number too long to read"),
+        (b'{"id": 8, "text": "long", "n": -' + b"7" * 5000 + b"}\n", "a number too long to read (more than 4,300 digits)"),
     ],
 )
 def test_bad_jsonl_line_becomes_an_error_with_file_and_line(tmp_path, line, expected):

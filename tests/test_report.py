@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -105,6 +106,46 @@ def test_explain_html_from_the_command(tmp_path):
     both = subprocess.run([sys.executable, "-m", "dedup", "explain", "in.jsonl", "--html", "r2.html", "-o", "r.jsonl"],
                           cwd=tmp_path, capture_output=True, check=False)
     assert both.returncode == 0 and (tmp_path / "r.jsonl").read_text().count('"kind"') == 2
+
+
+def page_payload(page: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S).group(1))
+
+
+def test_a_lone_surrogate_is_kept_in_the_page_as_its_json_escape(tmp_path):
+    text = "Caf\ud800 " + BODY + "\n\n" + BODY
+    path = tmp_path / "r.html"
+    write_html(path, explain([("a", text)]), title="from \udcff.jsonl")
+    page = path.read_bytes().decode("utf-8")  # valid UTF-8
+    assert page_payload(page)["docs"][0]["text"] == text  # the same text, escape read back
+    assert '"Caf\\ud800 ' in page
+    assert "<title>from \\udcff.jsonl</title>" in page
+
+
+def test_explain_html_from_the_command_with_a_lone_surrogate_escape(tmp_path):
+    line = json.dumps({"id": "s", "text": "Caf\ud800 " + BODY + "\n\n" + BODY})  # ASCII: "\\ud800" stays an escape
+    (tmp_path / "in.jsonl").write_text(line + "\n", encoding="ascii")
+    done = subprocess.run([sys.executable, "-m", "dedup", "explain", "in.jsonl", "--html", "r.html", "-o", "r.jsonl"],
+                          cwd=tmp_path, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    page = (tmp_path / "r.html").read_bytes().decode("utf-8")
+    assert page_payload(page)["docs"][0]["text"] == json.loads(line)["text"]
+    assert json.loads((tmp_path / "r.jsonl").read_text())["kind"] == "within"
+
+
+def test_write_html_that_fails_keeps_the_previous_page_and_leaves_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "r.html"
+    write_html(path, explain([("a", BODY + "\n\n" + BODY)]))
+    previous = path.read_bytes()
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)  # the page is written, then cannot be made durable
+    with pytest.raises(OSError, match="cannot write .*r.html: No space left on device"):
+        write_html(path, explain([("b", WIRE + "\n\n" + WIRE)]))
+    assert path.read_bytes() == previous
+    assert os.listdir(tmp_path) == ["r.html"]
 
 
 # --------------------------------------------------------------------------- in a real browser

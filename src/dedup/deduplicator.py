@@ -168,9 +168,11 @@ class Deduplicator:
         Fingerprints an earlier article must share to be aligned against.
     store : str or path, optional
         A SQLite file to keep remembered articles in (created if missing, reopened and
-        extended if present), for streams larger than memory. Default: memory.
+        extended if present), for streams larger than memory. Default: memory. One
+        Deduplicator at a time writes a store: while one has it open (until ``close``),
+        another raises ``dedup.locking.InUseError`` naming the holder's process.
     workers : int >= 1, default 1
-        Processes that align articles against their candidates (the costly stage; see
+        Processes that prepare and align articles (the costly stages; see
         :mod:`dedup.across`). Any number gives the same result as one. With more than
         one, call :meth:`close` (or use ``with``) to stop them when done.
 

@@ -17,7 +17,8 @@ with a lone surrogate (valid JSON: ``"\\ud800"``) is written back with the same 
 Outputs are written to a hidden temporary file (or folder) next to the destination and
 renamed into place only when the whole run succeeded (:class:`AtomicOutputs`, built on
 :mod:`dedup.storage`), so an interrupted run never leaves a half-written file under the
-output name, and the next run removes what a killed one left behind.
+output name, and the next run removes what a killed one left behind. An output that is
+no regular file (a device, a FIFO, ``/dev/stdout``) is written straight into instead.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ from .storage import (
     finish_temporary,
     fsync_directory,
     host_tag,
+    open_in_place,
     set_final_mode,
     write_error,
     writer_gone,
+    writes_in_place,
 )
 
 FORMATS = ("jsonl", "parquet", "csv", "tsv", "text")
@@ -152,6 +155,19 @@ def _escape_surrogates(error: UnicodeError) -> tuple[str, int]:
 # JSON text from json.dumps(ensure_ascii=False) holds characters only inside strings, so a
 # lone surrogate can be written back as the \uXXXX escape it was read from.
 codecs.register_error("dedup.json-surrogates", _escape_surrogates)
+
+
+def escape_lone_surrogates(json_text: str) -> str:
+    """JSON text with every lone surrogate character written as its ``\\uXXXX`` escape.
+
+    ``json.dumps(..., ensure_ascii=False)`` keeps a lone surrogate (valid in JSON, read
+    from a ``"\\ud800"`` escape) as a character, which UTF-8 cannot encode; such characters
+    stand only inside JSON strings, where the escape means the same.
+
+    >>> escape_lone_surrogates('{"text": "\\ud800!"}')
+    '{"text": "\\\\ud800!"}'
+    """
+    return json_text.encode("utf-8", "dedup.json-surrogates").decode("utf-8")
 
 
 def json_line(obj: Any) -> bytes:
@@ -588,6 +604,13 @@ def _jsonl_records(
         except json.JSONDecodeError as error:
             yield RecordError(source, number, f"invalid JSON: {error.msg} (column {error.colno}){hint}", raw)
             continue
+        except RecursionError:
+            yield RecordError(source, number, "JSON nested too deeply to read", raw)
+            continue
+        except ValueError:  # the one other ValueError: an integer beyond Python's limit on digits
+            limit = sys.get_int_max_str_digits()
+            yield RecordError(source, number, f"a number too long to read (more than {limit:,} digits)", raw)
+            continue
         if not isinstance(data, dict):
             yield RecordError(source, number, f"expected a JSON object, got {_describe(data)}{hint}", raw)
             continue
@@ -992,15 +1015,16 @@ def is_inside(path: str, folder: str) -> bool:
 
 
 class OutputFile(io.FileIO):
-    """A temporary output file whose write errors name the destination, not the temporary.
+    """An output file whose write errors name the destination, not the temporary.
 
-    Its ``name`` is the destination too, so a gzip header records the real file name.
+    ``target`` is the temporary's path, or a descriptor open on a destination written in
+    place (:func:`dedup.storage.writes_in_place`). Its ``name`` is the destination, so a
+    gzip header records the real file name.
     """
 
-    def __init__(self, temporary: str, destination: str, mode: str = "wb") -> None:
-        super().__init__(temporary, mode)
+    def __init__(self, target: str | int, destination: str, mode: str = "wb") -> None:
+        super().__init__(target, mode)
         self.name = destination  # type: ignore[misc]
-        self.temporary = temporary
         self.destination = destination
 
     def write(self, data) -> int:  # type: ignore[override]
@@ -1010,8 +1034,11 @@ class OutputFile(io.FileIO):
             raise write_error(error, self.destination) from error
 
     def close(self) -> None:
-        """Close after flushing to disk: the commit's rename must find the data there."""
-        if not self.closed:
+        """Close after flushing to disk: the commit's rename must find the data there.
+
+        (A pipe or a device has no disk to flush to.)
+        """
+        if not self.closed and stat.S_ISREG(os.fstat(self.fileno()).st_mode):
             try:
                 os.fsync(self.fileno())
             except OSError as error:
@@ -1045,8 +1072,8 @@ class AtomicOutputs:
         self._pending.append((temporary, destination, kind))
         return temporary
 
-    def _open(self, temporary: str, destination: str) -> BinaryIO:
-        handle = io.BufferedWriter(OutputFile(temporary, destination))
+    def _open(self, target: str | int, destination: str) -> BinaryIO:
+        handle = io.BufferedWriter(OutputFile(target, destination))
         self._handles.append(handle)
         return handle  # type: ignore[return-value]
 
@@ -1060,11 +1087,18 @@ class AtomicOutputs:
             raise write_error(error, destination) from error
 
     def file(self, destination: str) -> BinaryIO:
-        """A binary stream whose content becomes ``destination`` on commit (stdout for ``-``)."""
+        """A binary stream whose content becomes ``destination`` on commit (stdout for ``-``).
+
+        A device, FIFO, socket or ``/dev/stdout`` (:func:`dedup.storage.writes_in_place`)
+        is written straight into as the run goes: it cannot be replaced.
+        """
         if destination == STDIO:
             return sys.stdout.buffer
         if os.path.isdir(destination):
             raise UsageError(f"output {destination} is a folder; name a file")
+        if writes_in_place(destination):
+            with self.naming(destination):
+                return self._open(open_in_place(destination), destination)
         return self._open(self._temporary(destination, "file"), destination)
 
     def file_at(self, path: str, destination: str, *, append: bool = False) -> BinaryIO:

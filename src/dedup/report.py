@@ -37,6 +37,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .io import escape_lone_surrogates
+from .storage import atomic_write
 
 
 @dataclass(frozen=True)
@@ -344,10 +346,13 @@ def explain(
 
 def write_html(path: str | os.PathLike, reports: Sequence[DocumentReport], *, title: str = "dedup report",
                page_size: int = 25) -> None:
-    """Write the reports as one self-contained HTML page (no network, no other file)."""
-    page = render_html(reports, title=title, page_size=page_size)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(page)
+    """Write the reports as one self-contained HTML page (no network, no other file).
+
+    The page replaces ``path`` atomically (:func:`dedup.storage.atomic_write`): an error
+    leaves any previous file as it was, never a partial page.
+    """
+    page = render_html(reports, title=title, page_size=page_size).encode("utf-8")
+    atomic_write(path, lambda handle: handle.write(page))
 
 
 def page_data(reports: Sequence[DocumentReport]) -> dict:
@@ -400,7 +405,10 @@ def render_html(reports: Sequence[DocumentReport], *, title: str = "dedup report
     data = page_data(reports)
     data["pageSize"] = page_size
     # Inside <script>, "</" could end the element: JSON allows escaping "<" as \\u003c.
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    # A lone surrogate (from a "\\ud800" escape in the input) is kept as its JSON escape, as
+    # clean writes it back; UTF-8 could not hold it.
+    payload = escape_lone_surrogates(json.dumps(data, ensure_ascii=False, separators=(",", ":"))).replace("<", "\\u003c")
+    title = title.encode("utf-8", "backslashreplace").decode("utf-8")  # e.g. a file name not in UTF-8
     # One pass over the template: a slot's name inside a filled value (an input named
     # __DATA__.jsonl in the title) stays text.
     values = {"TITLE": html.escape(title), "STYLE": _STYLE, "SCRIPT": _SCRIPT, "DATA": payload}

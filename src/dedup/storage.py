@@ -10,6 +10,11 @@ destination; one from another host (a shared file system), once it is a day old.
 New files get the mode the umask allows (as ``open`` would give them); a file that
 replaces another keeps the mode of the one it replaces.
 
+Only regular files are replaced. A destination that is a character or block device, a
+FIFO, a socket, or a name for an open descriptor (``/dev/stdout``, ``/dev/fd/N``,
+``/proc/self/fd/N``) is written into instead (:func:`writes_in_place`): renaming over it
+would put a regular file in its place, and whoever reads it would get nothing.
+
 Saved states are ``.npz`` archives (a zip of ``.npy`` arrays, no pickle) with a JSON
 header recording the format name and version. :func:`load_state` reads a state of the
 current version or an older supported one, and raises ``ValueError`` naming the file for
@@ -24,6 +29,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import tempfile
 import time
 import unicodedata
@@ -43,10 +49,12 @@ __all__ = [
     "finish_temporary",
     "host_tag",
     "load_state",
+    "open_in_place",
     "remove_stale_temporaries",
     "set_final_mode",
     "write_arrays",
     "writer_gone",
+    "writes_in_place",
 ]
 
 _TEMP_MARK = ".dedup-"
@@ -56,6 +64,74 @@ _FOREIGN_TEMPORARY_SECONDS = 24 * 3600
 _ZIP_MAGIC = b"PK\x03\x04"
 # The header and every array name are short; a larger member count means a foreign zip.
 _MAX_MEMBERS = 64
+
+
+# --------------------------------------------------------------------------- special files
+
+# The folder of a process' open descriptors: /proc/PID/fd (also reached as /proc/self/fd,
+# /dev/fd, and /proc/PID/task/TID/fd for one thread).
+_DESCRIPTOR_FOLDER = re.compile(r"/proc/(\d+)(/task/\d+)?/fd")
+_MAX_LINKS = 40  # as many symbolic links as Linux follows in one path
+
+
+def _descriptor_entry(path: str) -> tuple[int, str] | None:
+    """(pid, entry name) when ``path`` leads, through symbolic links, to an entry of a
+    process' descriptor folder (``/dev/stdout`` is a link to ``/proc/self/fd/1``)."""
+    path = os.path.abspath(path)
+    for _ in range(_MAX_LINKS):
+        folder = os.path.realpath(os.path.dirname(path))
+        found = _DESCRIPTOR_FOLDER.fullmatch(folder)
+        if found:
+            return int(found.group(1)), os.path.basename(path)
+        try:
+            target = os.readlink(path)
+        except OSError:  # not a link (or gone): the path names an ordinary entry
+            return None
+        path = os.path.join(folder, target)  # an absolute target replaces the folder
+    return None
+
+
+def writes_in_place(destination: str | os.PathLike) -> bool:
+    """Whether a write to ``destination`` goes straight into it instead of replacing it.
+
+    True for an existing destination that is no regular file and no folder (a character
+    or block device such as ``/dev/null``, a FIFO, a socket) and for a name of an open
+    descriptor (``/dev/stdout``, ``/dev/fd/3``, ``/proc/self/fd/1``), whatever that
+    descriptor is open on. Such a write is not atomic: a failed run may have written part
+    of its output there.
+
+    >>> writes_in_place("/dev/null"), writes_in_place("/dev/stdout")
+    (True, True)
+    """
+    destination = os.fspath(destination)
+    if _descriptor_entry(destination) is not None:
+        return True
+    try:
+        mode = os.stat(destination).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def open_in_place(destination: str | os.PathLike) -> int:
+    """A descriptor open for writing into ``destination``, for which :func:`writes_in_place` holds.
+
+    A name of one of this process' own descriptors (``/dev/stdout``) gives a duplicate of
+    it: the output goes where that descriptor writes, at its position, as ``>&1`` would.
+    Anything else is opened for writing (a FIFO blocks until a reader opens it).
+    """
+    destination = os.fspath(destination)
+    entry = _descriptor_entry(destination)
+    if entry is not None and entry[0] == os.getpid() and entry[1].isdigit():
+        return os.dup(int(entry[1]))
+    # O_TRUNC empties a regular file behind another process' descriptor; devices and FIFOs ignore it.
+    return os.open(destination, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOCTTY", 0))
+
+
+def _copy_into(source: str, destination: str) -> None:
+    """Write the content of file ``source`` into ``destination`` (see :func:`open_in_place`)."""
+    with open(source, "rb") as reader, open(open_in_place(destination), "wb") as writer:
+        shutil.copyfileobj(reader, writer)
 
 
 # --------------------------------------------------------------------------- temporaries
@@ -163,12 +239,17 @@ def create_temporary(destination: str | os.PathLike, *, folder: bool = False) ->
 
     Stale temporaries of the same destination are removed first. The temporary is
     private (0600, 0700) while it is written; :func:`finish_temporary` (or
-    :func:`set_final_mode` for a folder) gives it the destination's mode.
+    :func:`set_final_mode` for a folder) gives it the destination's mode. The temporary
+    of a destination written in place (:func:`writes_in_place`, e.g. ``/dev/null``) lies in
+    the system's temporary folder: nothing is ever renamed over such a destination.
     """
     destination = os.fspath(destination)
-    directory = os.path.dirname(os.path.abspath(destination))
-    remove_stale_temporaries(destination)
     prefix = f"{_temp_prefix(destination)}{host_tag()}-{os.getpid()}-"
+    if not folder and writes_in_place(destination):
+        directory = None  # the system's temporary folder
+    else:
+        directory = os.path.dirname(os.path.abspath(destination))
+        remove_stale_temporaries(destination)
     if folder:
         temporary = tempfile.mkdtemp(prefix=prefix, suffix=_TEMP_SUFFIX, dir=directory)
     else:
@@ -191,8 +272,18 @@ def _final_mode(destination: str, folder: bool) -> int:
 
 
 def finish_temporary(temporary: str, destination: str | os.PathLike) -> None:
-    """Rename a complete temporary file over ``destination`` and make the rename durable."""
+    """Rename a complete temporary file over ``destination`` and make the rename durable.
+
+    A destination written in place (:func:`writes_in_place`) gets the temporary's content
+    written into it instead, and the temporary is removed.
+    """
     destination = os.fspath(destination)
+    if writes_in_place(destination):
+        try:
+            _copy_into(temporary, destination)
+        finally:
+            discard_temporary(temporary)
+        return
     set_final_mode(temporary, destination)
     os.replace(temporary, destination)
     fsync_directory(os.path.dirname(os.path.abspath(destination)))
@@ -273,8 +364,17 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
     """Replace ``path`` atomically with what ``write(handle)`` writes to an open binary file.
 
     Raises ``OSError`` naming ``path`` when it cannot be written; any previous file at
-    ``path`` is then left as it was, and no temporary remains.
+    ``path`` is then left as it was, and no temporary remains. A ``path`` written in
+    place (:func:`writes_in_place`: a device, a FIFO, ``/dev/stdout``) is written
+    straight into, not atomically.
     """
+    if writes_in_place(path):
+        try:
+            with open(open_in_place(path), "wb") as handle:
+                write(handle)
+        except OSError as error:
+            raise write_error(error, os.fspath(path)) from error
+        return
 
     def fill(temporary: str) -> None:
         with open(temporary, "wb") as handle:

@@ -2,34 +2,46 @@
 
 Per remembered article a store keeps:
 
-- its id and its text, zlib-compressed (the engine aligns against the text itself, and
-  source spans are character offsets into it);
+- its id and its text, zlib-compressed after its size (the engine aligns against the
+  text itself, and source spans are character offsets into it; a text is never inflated
+  beyond the size recorded for it, so a crafted file cannot make it a bomb);
 - its fingerprints: winnowed shingle hashes (:func:`dedup.shingle.winnow`) of the words
   that were not removed as repeats, each mapped to the article. A key keeps at most
   ``max_holders`` articles, the earliest: a passage in millions of articles (boilerplate)
   costs no more than one in a few, and later articles are aligned against its earliest
   holders.
 
+A :class:`SQLiteStore` is locked for its writer (:mod:`dedup.locking`): a second
+process opening it stops at once with ``dedup.locking.InUseError``.
+
 About 3 KB per article of 500 words (1.3 KB compressed text, ~140 fingerprints of 12
 bytes): a million such articles fit in about 3 GB of memory. :class:`SQLiteStore` keeps
 the same on disk (WAL mode) for streams larger than memory; :class:`MemoryStore` saves to
 and loads from the same SQLite format, so a saved state is an ordinary SQLite database.
+A state file is not trusted: its schema is checked before anything is read from it
+(:func:`check_schema`).
 """
 
 from __future__ import annotations
 
+import codecs
 import errno
 import json
 import os
 import sqlite3
+import urllib.parse
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from .locking import take_lock
+
 FORMAT = "dedup.Deduplicator"
-FORMAT_VERSION = 2  # 1: segment signatures in a NumPy archive (no longer read)
+# 3: each text records its size; 2: bare zlib texts (still read, also mixed with sized ones);
+# 1: segment signatures in a NumPy archive (no longer read)
+FORMAT_VERSION = 3
 _COMPRESSION_LEVEL = 1  # zlib: 3x faster than the default level, 5% larger
 
 _SCHEMA = """
@@ -54,12 +66,55 @@ def decode_id(blob: bytes, is_int: int) -> Any:
     return int(text) if is_int else text
 
 
+# A stored text: this marker (never the first byte of a zlib stream, whose low four bits
+# are 8), its UTF-8 size as 8 bytes little-endian, then the zlib stream. A text without
+# the marker is a bare zlib stream (format 2).
+_SIZED = b"\x00"
+_SIZE_BYTES = 8
+_INFLATE_PIECE = 1 << 20  # a text is checked in pieces of this many bytes
+
+
 def compress_text(text: str) -> bytes:
-    return zlib.compress(text.encode("utf-8", "surrogatepass"), _COMPRESSION_LEVEL)
+    data = text.encode("utf-8", "surrogatepass")
+    return _SIZED + len(data).to_bytes(_SIZE_BYTES, "little") + zlib.compress(data, _COMPRESSION_LEVEL)
+
+
+def _inflated(blob: bytes) -> Iterator[bytes]:
+    """The stored text's UTF-8 bytes, in pieces; ``ValueError`` when they are not what the
+    blob says. Never inflates more than one piece beyond the size the blob records."""
+    blob = bytes(blob)
+    size = None
+    if blob[:1] == _SIZED:
+        size = int.from_bytes(blob[1 : 1 + _SIZE_BYTES], "little")
+        blob = blob[1 + _SIZE_BYTES :]
+    inflater = zlib.decompressobj()
+    produced = 0
+    while not inflater.eof:
+        room = _INFLATE_PIECE if size is None else min(_INFLATE_PIECE, size - produced + 1)
+        piece = inflater.decompress(blob, room)
+        blob = inflater.unconsumed_tail
+        produced += len(piece)
+        if size is not None and produced > size:
+            raise ValueError(f"a stored text inflates to more than the {size:,} bytes recorded for it")
+        if not piece and not blob and not inflater.eof:
+            raise ValueError("a stored text is cut short")
+        yield piece
+    if inflater.unused_data:
+        raise ValueError("a stored text has data after its end")
+    if size is not None and produced != size:
+        raise ValueError(f"a stored text inflates to {produced:,} bytes, not the {size:,} recorded for it")
 
 
 def decompress_text(blob: bytes) -> str:
-    return zlib.decompress(blob).decode("utf-8", "surrogatepass")
+    return b"".join(_inflated(blob)).decode("utf-8", "surrogatepass")
+
+
+def verify_stored_text(blob: bytes) -> None:
+    """Inflate a stored text and check it, in pieces (memory stays small whatever it holds)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
+    for piece in _inflated(blob):
+        decoder.decode(piece)
+    decoder.decode(b"", final=True)
 
 
 def _signed(keys: np.ndarray) -> np.ndarray:
@@ -198,7 +253,7 @@ class MemoryStore:
     @classmethod
     def read(cls, path: str, max_holders: int) -> "MemoryStore":
         store = cls(max_holders)
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        connection = connect_read_only(path)
         try:
             for doc_id, is_int, blob in connection.execute("SELECT doc_id, id_is_int, text FROM articles ORDER BY number"):
                 store._ids.append(decode_id(doc_id, is_int))
@@ -216,7 +271,7 @@ class MemoryStore:
                 store._keys = [keys[order]]
                 store._articles = [table[order, 1].astype(np.uint32)]
             for blob in store._texts[:1] + store._texts[-1:]:
-                decompress_text(blob)  # a damaged text fails here, not in the middle of a run
+                verify_stored_text(blob)  # a damaged text fails here, not in the middle of a run
         except (sqlite3.DatabaseError, ValueError, TypeError, UnicodeDecodeError, zlib.error) as error:
             raise ValueError(f"{path} is a damaged {FORMAT} state file: {error}") from None
         finally:
@@ -231,7 +286,12 @@ class SQLiteStore:
     def __init__(self, path: str, max_holders: int, meta: dict) -> None:
         self.max_holders = max_holders
         self.path = path
-        self._connection = _open(path, meta, existing_ok=True)
+        self._lock = take_lock(path)  # one writer at a time: the article count below is cached
+        try:
+            self._connection = _open(path, meta, existing_ok=True)
+        except BaseException:
+            self._lock.release()
+            raise
         self._count = self._connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
         self._filter = KeyFilter(self.fingerprints, self._all_keys())
 
@@ -321,6 +381,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         self._connection.close()
+        self._lock.release()
 
 
 # A run of the in-memory store holds at most this many keys (16 M: 192 MB with their
@@ -450,6 +511,9 @@ def _open(path: str, meta: dict, existing_ok: bool = False, journal: str = "WAL"
                 raise ValueError(
                     f"{path} was built with other parameters ({stored['params']}) than given ({meta['params']})"
                 )
+            if stored["version"] < FORMAT_VERSION:  # texts added now record their size
+                with connection:
+                    connection.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(FORMAT_VERSION),))
         else:
             with connection:
                 connection.executescript(_SCHEMA)
@@ -464,6 +528,60 @@ def _open(path: str, meta: dict, existing_ok: bool = False, journal: str = "WAL"
     return connection
 
 
+def connect_read_only(path: str) -> sqlite3.Connection:
+    """A read-only connection to the state at ``path``, whatever characters its name holds,
+    after :func:`check_schema`.
+
+    Read-only needs a URI, where ``#``, ``?`` and ``%`` have meanings of their own: the
+    path is percent-encoded (as bytes, so undecodable file names work too).
+    """
+    quoted = urllib.parse.quote(os.fsencode(os.path.abspath(path)))
+    connection = sqlite3.connect(f"file://{quoted}?mode=ro", uri=True)
+    try:
+        check_schema(path, connection)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+# The columns every state's tables have; a table may have more (a later format's).
+_TABLES = {
+    "meta": {"key", "value"},
+    "articles": {"number", "doc_id", "id_is_int", "text"},
+    "fingerprints": {"key", "article"},
+}
+
+
+def check_schema(path: str, connection: sqlite3.Connection) -> None:
+    """Refuse a database that is no state before reading anything from it.
+
+    A state file may come from anywhere, and SQLite runs what its schema says: a view may
+    compute without end, a trigger may run on every write, a generated column or a
+    virtual table computes what it returns. So the tables named above must be plain
+    tables with their columns, nothing else may be a view, trigger or virtual table, and
+    SQL functions in the schema are limited to harmless ones (``trusted_schema`` off).
+    Raises ``ValueError`` naming the file; ``sqlite3.DatabaseError`` when it is not a
+    readable database at all.
+    """
+    connection.execute("PRAGMA trusted_schema = OFF")
+    entries = connection.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+    for kind, name, sql in entries:
+        if kind not in ("table", "index") or (sql or "").lstrip().upper().startswith("CREATE VIRTUAL"):
+            kind = "virtual table" if kind == "table" else kind
+            raise ValueError(f"{path} is not a {FORMAT} state file: it holds a {kind} {name!r} (a state holds only tables)")
+    tables = {name for kind, name, _ in entries if kind == "table"}
+    for table, needed in _TABLES.items():
+        if table not in tables:
+            raise ValueError(f"{path} is not a {FORMAT} state file: it has no table {table!r}")
+        columns = connection.execute(f"PRAGMA table_xinfo({table})").fetchall()  # name is ours, not the file's
+        computed = [column[1] for column in columns if column[6] != 0]  # hidden: 2, 3 are generated columns
+        missing = needed - {column[1] for column in columns}
+        if computed or missing:
+            problem = f"computed columns {computed}" if computed else f"no columns {sorted(missing)}"
+            raise ValueError(f"{path} is not a {FORMAT} state file: its table {table!r} has {problem}")
+
+
 def read_meta(path: str, connection: sqlite3.Connection | None = None) -> dict:
     """The format, version and parameters stored in a state file; ``ValueError`` naming
     the file when it is no Deduplicator state, a damaged one or one from a newer version."""
@@ -472,7 +590,9 @@ def read_meta(path: str, connection: sqlite3.Connection | None = None) -> dict:
         if own:
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"no such state file: {path}")
-            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            connection = connect_read_only(path)
+        else:
+            check_schema(path, connection)
         rows = dict(connection.execute("SELECT key, value FROM meta").fetchall())
     except sqlite3.DatabaseError as error:
         raise ValueError(f"{path} is not a {FORMAT} state file (not a readable SQLite database: {error})") from None
@@ -484,12 +604,14 @@ def read_meta(path: str, connection: sqlite3.Connection | None = None) -> dict:
     try:
         version = int(rows["version"])
         params = json.loads(rows["params"])
-    except (KeyError, ValueError) as error:
-        raise ValueError(f"{path} is a damaged {FORMAT} state file: {error}") from None
+        extra = {k: json.loads(v) for k, v in rows.items() if k not in ("format", "version", "params")}
+        if not isinstance(params, dict):
+            raise ValueError(f"its parameters are {type(params).__name__}, not an object")
+    except (KeyError, ValueError, TypeError, RecursionError) as error:
+        raise ValueError(f"{path} is a damaged {FORMAT} state file: {type(error).__name__}: {error}") from None
     if version > FORMAT_VERSION:
         raise ValueError(
             f"{path} was written by a newer dedup (state format version {version}; this one reads up to "
             f"{FORMAT_VERSION}): upgrade dedup to read it"
         )
-    extra = {k: json.loads(v) for k, v in rows.items() if k not in ("format", "version", "params")}
     return {"format": FORMAT, "version": version, "params": params, **extra}

@@ -13,10 +13,11 @@ from typing import Any
 from ..io import (
     STDIO, AtomicOutputs, Input, Record, RecordError, RecordWriter, UsageError, complete_interrupted_commit, open_input,
 )
+from ..locking import InUseError, Lock, take_lock
 from ..report import ReportBuilder, render_html, split_matches
 from .across import Across, given_options
 from .checkpoint import Checkpoint, CheckpointOutputs
-from .errors import EXIT_OK, DataError, warn
+from .errors import EXIT_OK, DataError, OutputError, warn
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
 from .parser import default_jobs
 from .pool import BARRIER, OrderedPool
@@ -58,6 +59,18 @@ def warn_ignored(inp: Input) -> None:
         warn(f"ignored {os.path.join(inp.root, ignored)} (unknown format)")
     if len(inp.ignored) > 5:
         warn(f"ignored {len(inp.ignored) - 5} more files of unknown format")
+
+
+def lock_state(path: str) -> Lock:
+    """Hold ``--state`` for this run: another run saving it would drop this one's articles."""
+    try:
+        return take_lock(path)
+    except InUseError as error:
+        raise OutputError(f"--state {error}: another dedup run uses this state; wait for it to end") from None
+    except FileNotFoundError:
+        raise UsageError(f"output folder does not exist: {os.path.dirname(os.path.abspath(path))}") from None
+    except OSError as error:
+        raise OutputError(f"cannot lock --state {path}: {error.strerror or error}") from None
 
 
 def _accepted(function: Callable, options: dict) -> tuple[dict, list[str]]:
@@ -126,7 +139,13 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         work = clean_within
     jobs = args.jobs or default_jobs()
     memory = checkpoint.memory_path() if resuming else None
-    across = Across(args, jobs, memory) if args.scope in ("across", "both") else None
+    state_lock = lock_state(args.state) if args.state and not explain and args.scope != "within" else None
+    try:
+        across = Across(args, jobs, memory) if args.scope in ("across", "both") else None
+    except BaseException:
+        if state_lock is not None:
+            state_lock.release()
+        raise
 
     outputs = CheckpointOutputs(checkpoint) if checkpoint is not None else AtomicOutputs()
     pool = None
@@ -235,6 +254,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             outputs.abort()
             if checkpoint is not None:
                 checkpoint.abandon()
+        if state_lock is not None:
+            state_lock.release()
     if not args.quiet:
         where = ""
         if args.rejects and stats.skipped:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from typing import BinaryIO
 
 from .errors import OutputError
 from ..io import STDIO, AtomicOutputs, Input, InputFile, RecordWriter, UsageError, is_inside, parquet_schema, same_path, split_suffixes
+from ..storage import writes_in_place
 
 
 def display_name(path: str | None) -> str:
@@ -35,6 +37,13 @@ def open_json_lines(outputs: AtomicOutputs, flag: str, path: str) -> RecordWrite
     return RecordWriter(open_output(outputs, flag, path), "jsonl", name=display_name(path))
 
 
+def is_character_device(path: str) -> bool:
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def check_paths(inp: Input, outputs: dict[str, str | None]) -> None:
     """Refuse any output that would overwrite the input, lie inside an input folder, or another output.
 
@@ -47,9 +56,11 @@ def check_paths(inp: Input, outputs: dict[str, str | None]) -> None:
                 raise UsageError(f"{flag} {path} is the input file; refusing to overwrite the input")
         if inp.is_dir and (is_inside(path, inp.root) or is_inside(inp.root, path)):
             raise UsageError(f"{flag} {path} overlaps the input folder {inp.root}; choose a path outside it")
+        if flag == "--state" and writes_in_place(path):
+            raise UsageError(f"--state {path} is not a regular file: the next run must read the state back from it")
     for i, (flag, path) in enumerate(named):
         for other_flag, other in named[i + 1 :]:
-            if same_path(path, other):
+            if same_path(path, other) and not is_character_device(path):  # /dev/null takes any number
                 raise UsageError(f"{flag} and {other_flag} name the same file {path}")
     stdout_users = [flag for flag, path in outputs.items() if path == STDIO]
     if len(stdout_users) > 1:
