@@ -198,6 +198,10 @@ class Deduplicator:
         """Number of articles remembered."""
         return len(self._store)
 
+    def remembers(self, doc_id: Any) -> bool:
+        """Is an article with id ``doc_id`` remembered (ids are unique: it cannot be added again)?"""
+        return self._store.has_id(doc_id)
+
     @property
     def fingerprints(self) -> int:
         """Number of fingerprints remembered."""

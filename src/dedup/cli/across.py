@@ -27,7 +27,9 @@ class Across:
         from .. import Deduplicator
 
         options = given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap", "window"))
-        if args.state and os.path.exists(args.state):
+        self.state_path = args.state
+        self.loaded = bool(args.state and os.path.exists(args.state))  # a memory from earlier runs
+        if self.loaded:
             try:
                 # Options given on the command line must agree with what the state stored
                 # (ngram, window: load raises otherwise) and replace its matching parameters.
@@ -53,6 +55,10 @@ class Across:
             (remove_spans(text, [(m.start, m.end) for m in matches]) if matches else text, matches)
             for text, matches in zip(texts, found)
         ]
+
+    def remembers(self, doc_id: Any) -> bool:
+        """Is ``doc_id`` already in the memory (from the loaded state, or this run)?"""
+        return self.dedup.remembers(doc_id)
 
     def save(self, path: str) -> None:
         self.dedup.save(path)

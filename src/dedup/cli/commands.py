@@ -18,12 +18,9 @@ from .outputs import check_paths, folder_writer, open_json_lines, open_main_outp
 from .parser import default_jobs
 from .pool import OrderedPool
 from .progress import Progress, Stats, plural, summary
+from .skipping import BadRecords
 from .report import write_removed_spans
 from .stream import chunks, clean_within, events, keep_as_is
-
-# Beyond this many, skipped records are counted but not each named on stderr.
-_MAX_SKIP_MESSAGES = 20
-
 
 class UniqueIds:
     """Refuses a document id seen before in the run, as the library does: reports, clusters
@@ -51,19 +48,6 @@ def _accepted(function: Callable, options: dict) -> tuple[dict, list[str]]:
     return kept, [k for k in options if k not in parameters]
 
 
-def _handle_error(error: RecordError, args: argparse.Namespace, stats: Stats, rejects: RecordWriter | None) -> None:
-    if args.on_error == "fail":
-        raise DataError(f"{error} (use --on-error skip to skip bad records)")
-    stats.skipped += 1
-    if rejects is not None:
-        rejects.write_bytes(error.reject_bytes())
-    if not args.quiet:
-        if stats.skipped <= _MAX_SKIP_MESSAGES:
-            sys.stderr.write(f"dedup: skipped {error}\n")
-        elif stats.skipped == _MAX_SKIP_MESSAGES + 1:
-            sys.stderr.write("dedup: further skipped records are not shown" + (" (see --rejects)\n" if rejects else "\n"))
-
-
 def run_clean(args: argparse.Namespace, explain: bool) -> int:
     """``dedup clean`` (``explain=False``) or ``dedup explain`` (``explain=True``)."""
     started = time.perf_counter()
@@ -82,7 +66,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     for ignored in inp.ignored[:5]:
         warn(f"ignored {os.path.join(inp.root, ignored)} (unknown format)")
     if len(inp.ignored) > 5:
-        warn(f"ignored {len(inp.ignored) - 5} more files of unknown format")
+        warn(f"ignored {plural(len(inp.ignored) - 5, 'more file')} of unknown format")
 
     within = args.scope in ("within", "both")
     want_report = bool(report_path) or bool(html_path)
@@ -118,6 +102,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         page = ReportBuilder() if html_path else None
         page_stream = open_output(outputs, "--html", html_path) if html_path else None
         rejects = open_json_lines(outputs, "--rejects", args.rejects) if args.rejects else None
+        bad = BadRecords(args, stats, rejects)
         jobs = args.jobs or default_jobs()
         pool = OrderedPool(work, jobs if within else 1)
         progress = Progress(not args.quiet and sys.stderr.isatty(), args.command, inp.files)
@@ -140,11 +125,13 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                         writer.close()
                     writer = None
             elif kind == "error":
-                _handle_error(payload, args, stats, rejects)
+                bad.handle(payload)
                 unreadable = unreadable or payload.unit == "file"
             else:  # a processed chunk: payload = [(cleaned, repeats)], context = the records
                 for record in context:
                     unique.check(record)
+                if across is not None and across.loaded:
+                    context, payload = _without_remembered(context, payload, across, bad)
                 kept = _finish_chunk(context, payload, across, report, page, stats, drop_empty)
                 if kept and not explain:
                     if out_folder is not None and writer is None:
@@ -153,6 +140,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                         writer.write(record, text)
                     stats.docs_out += len(kept)
                 progress.update(len(context), current)
+        bad.check_enough_read()
         if writer is not None:
             writer.close()
         for extra_writer in (report, rejects):
@@ -183,6 +171,21 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         extra = "\n".join(line for line in (where, _nothing_removed_hint(args, stats)) if line)
         sys.stderr.write(summary("explain" if explain else "clean", stats, time.perf_counter() - started, extra) + "\n")
     return EXIT_OK
+
+
+def _without_remembered(records: list[Record], results: list, across: Across, bad: BadRecords) -> tuple[list, list]:
+    """The records of a chunk (and their within-pass results) whose ids the loaded ``--state``
+    does not hold yet; each one it holds is a bad record (fails the run, or is skipped)."""
+    kept_records, kept_results = [], []
+    for record, result in zip(records, results):
+        if across.remembers(record.id):
+            message = f"document id {record.id!r} is already in --state {across.state_path} (from an earlier run)"
+            bad.handle(RecordError(record.source, record.line, message, record.raw), in_share=False,
+                       hint="ids must be unique: use a new --state file, or --on-error skip to skip documents seen before")
+        else:
+            kept_records.append(record)
+            kept_results.append(result)
+    return kept_records, kept_results
 
 
 def _nothing_removed_hint(args: argparse.Namespace, stats: Stats) -> str:
@@ -254,6 +257,7 @@ def run_dups(args: argparse.Namespace) -> int:
     try:
         out = open_json_lines(outputs, "-o", args.output)
         rejects = open_json_lines(outputs, "--rejects", args.rejects) if args.rejects else None
+        bad = BadRecords(args, stats, rejects)
 
         def documents() -> Iterator[tuple[Any, str]]:
             # Streamed: find_duplicates keeps only signatures, never the texts.
@@ -265,7 +269,7 @@ def run_dups(args: argparse.Namespace) -> int:
                 elif kind == "end":
                     progress.file_done(payload)
                 elif kind == "error":
-                    _handle_error(payload, args, stats, rejects)
+                    bad.handle(payload)
                 elif kind == "record":
                     unique.check(payload)
                     stats.docs_in += 1
@@ -274,6 +278,7 @@ def run_dups(args: argparse.Namespace) -> int:
                     yield payload.id, payload.text
 
         result = find_duplicates(documents(), **options)
+        bad.check_enough_read()
         for record in result.to_records():
             out.write_json(record)
         out.close()
