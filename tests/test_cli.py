@@ -302,10 +302,11 @@ def start_run_waiting_for_more_input(tmp_path, target, *, jobs, stderr):
     )
     process.stdin.write(b"".join(json.dumps(r).encode() + b"\n" for r in records(200)))
     process.stdin.flush()
-    deadline = time.time() + 30
-    while time.time() < deadline and not any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path)):
-        time.sleep(0.05)
-    time.sleep(0.3)
+    deadline = time.time() + 60  # only ends a hung test: the wait is for the run's temporary output
+    while time.time() < deadline and process.poll() is None and not any(
+        n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path)
+    ):
+        time.sleep(0.01)
     # The tests below mean something only for a run that is alive and writing: a run that
     # died at once would leave no file, and "nothing left" would pass for the wrong reason.
     started = any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path))
@@ -654,13 +655,21 @@ def test_a_worker_killed_mid_run_fails_the_run_instead_of_hanging(tmp_path):
         time.sleep(0.05)
     assert workers, "no worker processes started"
     os.kill(int(workers[0]), signal.SIGKILL)
-    time.sleep(0.5)
-    try:
+    stat = Path(f"/proc/{workers[0]}/stat")
+    while True:  # until the worker has died (gone, or a zombie its parent has not reaped yet)
+        try:
+            if stat.read_bytes().split(b") ")[-1][:1] == b"Z":
+                break
+        except OSError:
+            break
+        time.sleep(0.01)
+    try:  # the run may have failed already: then its stdin is closed
         process.stdin.write(lines)
         process.stdin.close()
     except BrokenPipeError:
         pass
-    _, err = process.communicate(timeout=60)
+    err = process.stderr.read()  # to its end: the run has ended
+    process.wait(timeout=60)
     assert process.returncode == 1, err.decode()
     assert "processing failed" in err.decode()
     assert os.listdir(tmp_path) == []
