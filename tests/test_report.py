@@ -277,7 +277,7 @@ def test_kept_passages_are_marked_by_labels_not_by_colour_over_their_text(tmp_pa
         " return [s.backgroundColor, s.borderBottomStyle, s.textDecorationLine]; })()"
     )
     assert style == ["rgba(0, 0, 0, 0)", "none", "none"]
-    assert browser.evaluate("document.querySelector('#doc-1 .kept').textContent") == "kept, repeated in below, late"
+    assert browser.evaluate("document.querySelector('#doc-1 .kept').textContent") == "kept, repeated below, in late"
     assert browser.evaluate("document.querySelectorAll('#doc-1 .kept-end').length") == 1
     browser.screenshot(str(tmp_path / "report.png"))  # for a look: pytest --basetemp=DIR keeps it
 

@@ -528,11 +528,11 @@ _SCRIPT = r"""
   }
   // The label where kept passages of document i start: which later passages repeat them.
   function keptNote(i, starting) {
-    var note = el("span", "kept", "kept, repeated in "), later = [];
+    var note = el("span", "kept", "kept, repeated "), later = [];
     starting.forEach(function (r) { if (later.indexOf(r[2]) < 0) later.push(r[2]); });
     later.slice(0, 3).forEach(function (doc, n) {
       var r = starting.filter(function (x) { return x[2] === doc; })[0];
-      if (n) note.appendChild(document.createTextNode(", "));
+      note.appendChild(document.createTextNode((n ? ", " : "") + (doc === i ? "" : "in ")));
       note.appendChild(link("", doc === i ? "below" : docs[doc].id, doc, "r-" + doc + "-" + r[3]));
     });
     if (later.length > 3) note.appendChild(document.createTextNode(" and " + (later.length - 3) + " more"));
