@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import dedup
+from news_texts import word_soup
 from dedup.report import DocumentReport, RemovedSpan, explain, page_data, render_html, write_html
 
 BODY = (
@@ -163,8 +164,11 @@ PARAGRAPHS = [
 ]
 
 
+ESSAY = "\n\n".join(word_soup(seed, 60) for seed in range(20))
+
+
 def linked_reports() -> list[DocumentReport]:
-    """Every kind of link of the page, on 3 pages of 3 changed documents.
+    """Every kind of link of the page, on 3 pages of 3 changed documents (4 pages of all).
 
     "storm" repeats a passage of "wire-source", which nothing changed: the default choice
     (changed documents) does not list it, and in the list of all it is on the same page
@@ -180,6 +184,8 @@ def linked_reports() -> list[DocumentReport]:
         ("f3", PARAGRAPHS[2] + "\n\n" + PARAGRAPHS[2]),
         ("late", PARAGRAPHS[3] + "\n\n" + BODY),
         ("f4", PARAGRAPHS[4] + "\n\n" + PARAGRAPHS[4]),
+        ("essay", ESSAY),  # unchanged, taller than the window: a link must show its start
+        ("essay-copy", LOCAL + "\n\n" + ESSAY),
     ]
     return explain(docs)
 
@@ -206,11 +212,13 @@ SHOWN = """(function (key, doc) {
   return "ok";
 })(%s, %s)"""
 
-# The centre of the first line of the link-th element with a link on the page, scrolled into
-# view first, with where it leads.
+# A point on the first line of the link-th element with a link on the page, scrolled below
+# the sticky header first (a long passage centred would hide its start), with where it leads.
 LINK = """(function (k) {
   var node = document.querySelectorAll("main [data-go]:not([data-go=''])")[k];
-  node.scrollIntoView({ block: "center" });
+  node.scrollIntoView({ block: "start" });
+  var header = document.querySelector(".top").getBoundingClientRect().bottom;
+  window.scrollBy(0, node.getClientRects()[0].top - header - 40);
   var rect = node.getClientRects()[0];
   return { x: rect.left + Math.min(rect.width / 2, 4), y: rect.top + rect.height / 2, go: node.dataset.go,
            doc: +node.dataset.doc, kind: node.tagName.toLowerCase() + "." + node.className.split(" ").join("."),
@@ -263,7 +271,8 @@ def test_every_link_of_the_page_shows_its_target_in_a_browser(tmp_path, browser)
     assert set(clicked) == {"mark.rm.k0", "mark.rm.k1", "a.from.k0", "a.from.k1", "a."}, clicked
     # among them the link that went nowhere: a source that the list of changed documents
     # leaves out, on the same page number in the list of all documents
-    assert ("doubled", "\u2190 seen in wire-source", "page 1 of 3", "page 1 of 3", "all") in jumps
+    assert ("doubled", "\u2190 seen in wire-source", "page 1 of 3", "page 1 of 4", "all") in jumps
+    assert ("f4", "\u2190 seen in essay", "page 3 of 3", "page 3 of 4", "all") in jumps  # to the start of a long one
     assert ("f2", "\u2190 seen in doubled", "page 2 of 3", "page 1 of 3", "changed") in jumps
     assert ("doubled", "late", "page 1 of 3", "page 2 of 3", "changed") in jumps  # a kept passage's label
 

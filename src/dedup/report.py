@@ -632,8 +632,17 @@ _SCRIPT = r"""
     var targets = parts(key);
     if (!targets.length) targets = [document.getElementById("doc-" + docIndex)];
     if (!targets[0]) return;
-    targets[0].scrollIntoView({ block: "center" });
+    reveal(targets[0]);
     flash(targets);
+  }
+  // Scroll the first line of node into view, below the sticky header, also inside its
+  // scrolled text box: a passage can be taller than the window, so centring it would hide its start.
+  function reveal(node) {
+    var first = function () { return node.getClientRects()[0] || node.getBoundingClientRect(); };
+    var box = node.closest(".text");
+    if (box) box.scrollTop += first().top - box.getBoundingClientRect().top - 24;
+    var header = document.querySelector(".top").getBoundingClientRect().bottom;
+    window.scrollBy(0, first().top - header - (innerHeight - header) / 3);
   }
   document.getElementById("docs").addEventListener("click", function (event) {
     var node = event.target.closest("[data-go]");
