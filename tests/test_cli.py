@@ -325,10 +325,11 @@ def start_run_waiting_for_more_input(tmp_path, target, *, jobs, stderr):
     )
     process.stdin.write(b"".join(json.dumps(r).encode() + b"\n" for r in records(200)))
     process.stdin.flush()
-    deadline = time.time() + 30
-    while time.time() < deadline and not any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path)):
-        time.sleep(0.05)
-    time.sleep(0.3)
+    deadline = time.time() + 60  # only ends a hung test: the wait is for the run's temporary output
+    while time.time() < deadline and process.poll() is None and not any(
+        n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path)
+    ):
+        time.sleep(0.01)
     # The tests below mean something only for a run that is alive and writing: a run that
     # died at once would leave no file, and "nothing left" would pass for the wrong reason.
     started = any(n.startswith(".out.jsonl.dedup-") for n in os.listdir(tmp_path))
@@ -729,13 +730,21 @@ def test_a_worker_killed_mid_run_fails_the_run_instead_of_hanging(tmp_path):
         time.sleep(0.05)
     assert workers, "no worker processes started"
     os.kill(int(workers[0]), signal.SIGKILL)
-    time.sleep(0.5)
-    try:
+    stat = Path(f"/proc/{workers[0]}/stat")
+    while True:  # until the worker has died (gone, or a zombie its parent has not reaped yet)
+        try:
+            if stat.read_bytes().split(b") ")[-1][:1] == b"Z":
+                break
+        except OSError:
+            break
+        time.sleep(0.01)
+    try:  # the run may have failed already: then its stdin is closed
         process.stdin.write(lines)
         process.stdin.close()
     except BrokenPipeError:
         pass
-    _, err = process.communicate(timeout=60)
+    err = process.stderr.read()  # to its end: the run has ended
+    process.wait(timeout=60)
     assert process.returncode == 1, err.decode()
     assert "processing failed" in err.decode()
     assert os.listdir(tmp_path) == []
@@ -851,3 +860,82 @@ def test_an_output_that_cannot_be_written_is_named_as_the_user_gave_it(tmp_path)
             err = done.stderr.decode()
             assert done.returncode in (1, 2), err
             assert str(target.parent) in err and ".dedup-" not in err and ".tmp" not in err, err
+
+
+# --------------------------------------------------------------------------- skipping everything, and small messages
+
+
+def test_skip_that_reads_no_document_is_an_error_that_says_why(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", records(5))
+    for command in ("clean", "explain", "dups"):
+        done = run(command, tmp_path / "in.jsonl", "--text-field", "body", "--on-error", "skip", "-o",
+                   tmp_path / "out.jsonl", cwd=tmp_path, check_rc=1)
+        err = done.stderr.decode()
+        assert "no document was read, 5 records skipped" in err, err
+        assert "missing text field 'body' (fields: 'id', 'title', 'meta', 'text')" in err
+        assert sorted(os.listdir(tmp_path)) == ["in.jsonl"]  # no output written
+    (tmp_path / "empty.jsonl").write_bytes(b"")  # nothing to read is no error: nothing was skipped
+    run("clean", tmp_path / "empty.jsonl", "--on-error", "skip", check_rc=0)
+
+
+def test_skip_of_more_than_the_allowed_share_of_records_is_an_error(tmp_path):
+    good = [json.dumps(r).encode() + b"\n" for r in records(2)]
+    bad = [b'{"id": "x%d", "body": "no text here"}\n' % i for i in range(3)]
+    (tmp_path / "in.jsonl").write_bytes(b"".join(good + bad))  # 3 bad records of 5
+    done = run("clean", tmp_path / "in.jsonl", "--on-error", "skip", "-o", tmp_path / "out.jsonl", check_rc=1)
+    err = done.stderr.decode()
+    assert "3 of 5 records were bad and skipped (60%), more than --max-skipped 0.5 allows" in err
+    assert "in.jsonl:3: missing text field 'text'" in err and not (tmp_path / "out.jsonl").exists()
+    run("clean", tmp_path / "in.jsonl", "--on-error", "skip", "--max-skipped", "0.6", "-o", tmp_path / "out.jsonl",
+        check_rc=0)
+    assert len(read_jsonl((tmp_path / "out.jsonl").read_bytes())) == 2
+
+
+def test_rerun_of_a_finished_state_job_names_the_record_and_how_to_go_on(tmp_path):
+    rows = wire_records()
+    write_jsonl(tmp_path / "day1.jsonl", rows[:3])
+    write_jsonl(tmp_path / "day2.jsonl", rows)  # day 1 again, and two new documents
+    state = tmp_path / "s.db"
+    run("clean", tmp_path / "day1.jsonl", "--state", state, "-o", tmp_path / "o1.jsonl", check_rc=0)
+    done = run("clean", tmp_path / "day1.jsonl", "--state", state, "-o", tmp_path / "o2.jsonl", check_rc=1)
+    err = done.stderr.decode()
+    assert f"day1.jsonl:1: document id 'a' is already in --state {state}" in err, err
+    assert "use a new --state file, or --on-error skip to skip documents seen before" in err
+    assert "ids[" not in err and not (tmp_path / "o2.jsonl").exists()
+    # skipping the documents seen before is not "too many bad records": the new ones are cleaned
+    done = run("clean", tmp_path / "day2.jsonl", "--state", state, "-o", tmp_path / "o2.jsonl", "--on-error", "skip",
+               "--rejects", tmp_path / "seen.jsonl", check_rc=0)
+    assert [r["id"] for r in read_jsonl((tmp_path / "o2.jsonl").read_bytes())] == ["d", "e"]
+    assert [r["id"] for r in read_jsonl((tmp_path / "seen.jsonl").read_bytes())] == ["a", "b", "c"]
+    assert len(dedup.Deduplicator.load(state)) == 5
+
+
+def test_a_missing_id_field_lists_the_fields_there_are(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", records(2))
+    done = run("clean", tmp_path / "in.jsonl", "--id-field", "url", check_rc=1)
+    assert "in.jsonl:1: missing id field 'url' (fields: 'id', 'title', 'meta', 'text')" in done.stderr.decode()
+
+
+def test_an_output_folder_that_does_not_exist_is_named_with_its_option(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", records(2))
+    done = run("explain", tmp_path / "in.jsonl", "--html", tmp_path / "nope" / "r.html", check_rc=2)
+    assert done.stderr.decode() == (
+        f"dedup: error: --html {tmp_path / 'nope' / 'r.html'}: the folder {tmp_path / 'nope'} does not exist\n"
+    )
+
+
+def test_the_count_of_more_ignored_files_agrees_in_number(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(ENGLISH, encoding="utf-8")
+    for name in "bcdefg":
+        (src / f"{name}.foo").write_text("not a known format")
+    err = run("clean", src, "-o", tmp_path / "out", check_rc=0).stderr.decode()
+    assert "ignored 1 more file of unknown format" in err, err
+
+
+@pytest.mark.parametrize("command", ["clean", "explain", "dups"])
+def test_an_unknown_option_shows_the_usage_of_its_command(tmp_path, command):
+    write_jsonl(tmp_path / "in.jsonl", records(2))
+    err = run(command, tmp_path / "in.jsonl", "--frobnicate", check_rc=2).stderr.decode()
+    assert err.startswith(f"usage: dedup {command} ") and f"dedup {command}: error: unrecognized arguments: --frobnicate" in err

@@ -43,6 +43,11 @@ def index_of(entries: int, seed: int) -> LSHIndex:
     return index
 
 
+def lock_left(folder) -> list[str]:
+    """A killed run's lock file holds no lock any more (the next run takes it over): it may stay."""
+    return ["state.db.lock"] if (folder / "state.db.lock").exists() else []
+
+
 def leftovers(folder: Path) -> list[str]:
     return sorted(name for name in os.listdir(folder) if TEMPORARY.search(name))
 
@@ -56,6 +61,39 @@ def wait_for_line(process: subprocess.Popen, expected: bytes, timeout: float = 6
         if not line and process.poll() is not None:
             raise AssertionError(f"child ended before saying {expected!r}: {process.stderr.read().decode()}")
     raise AssertionError(f"child did not say {expected!r} in time")
+
+
+def wait_until(condition, what: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    """Wait for something the process does (a file written, a line printed), never for a time.
+
+    ``timeout`` only ends a test whose process hangs; it is no part of what is tested.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"the process ended (exit code {process.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the process did not get to {what} in {timeout:.0f} s")
+        time.sleep(0.005)
+
+
+def temporaries_of(folder: Path, name: str) -> list[Path]:
+    """The temporary files and folders a run or save writes before they become ``name``."""
+    return [folder / entry for entry in os.listdir(folder) if entry.startswith(f".{name}.dedup-")]
+
+
+def written(paths: list[Path]) -> int:
+    """Bytes written so far into these temporaries (files, or folders holding files)."""
+    total = 0
+    for path in paths:
+        try:
+            if path.is_dir():
+                total += sum(entry.stat().st_size for entry in path.iterdir())
+            else:
+                total += path.stat().st_size
+        except OSError:  # renamed or removed meanwhile
+            pass
+    return total
 
 
 def flip_one_bit(data: bytes, position: int, rng: random.Random) -> bytes:
@@ -79,6 +117,7 @@ SAVER = textwrap.dedent(
     print("ready", flush=True)
     while True:
         index.save(path)
+        print("saved", flush=True)
     """
 )
 
@@ -92,7 +131,11 @@ def test_kill_9_at_random_points_of_save_keeps_a_loadable_state(tmp_path):
             [sys.executable, "-c", SAVER, str(path), "150000"], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
         wait_for_line(saver, b"ready")
-        time.sleep(rng.uniform(0.0, 0.4))
+        for _ in range(rng.randrange(3)):  # a few whole saves first: the state replaced is a new one
+            wait_for_line(saver, b"saved")
+        # Killed once the next save has written part of its temporary file (the kernel picks the
+        # exact point; no clock does).
+        wait_until(lambda: written(temporaries_of(tmp_path, "index.npz")) > 0, "writing a temporary", saver)
         saver.kill()
         saver.wait()
         saver.stdout.close()
@@ -297,30 +340,54 @@ def processes_marked(mark: str) -> list[int]:
     return found
 
 
+def start_run_on_stdin(command: list[str], records: list[bytes], env: dict) -> subprocess.Popen:
+    """The command reading ``-``, given these records; stdin stays open, so the run cannot end."""
+    run = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run.stdin.write(b"".join(records))
+    run.stdin.flush()
+    return run
+
+
+def kill_and_reap(run: subprocess.Popen) -> None:
+    run.kill()
+    run.wait()
+    if run.stdin is not None:
+        try:
+            run.stdin.close()
+        except BrokenPipeError:
+            pass
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the workers")
 def test_kill_9_at_random_points_of_a_run_keeps_the_previous_output_and_ends_the_workers(tmp_path):
     source = tmp_path / "in.jsonl"
     docs = [{"id": i, "text": article(i % 40) + " " + article(i)} for i in range(1500)]
     write_jsonl(source, docs)
+    lines = source.read_bytes().splitlines(keepends=True)
     out = tmp_path / "out.jsonl"
     command = [sys.executable, "-m", "dedup", "clean", str(source), "-o", str(out), "--scope", "both", "-q", "-j", "2"]
     first = subprocess.run(command, env=ENV, capture_output=True, check=False)
     assert first.returncode == 0, first.stderr.decode()
     previous = out.read_bytes()
+    on_stdin = [*command[:4], "-", *command[5:]]
     rng = random.Random(10)
     for _ in range(4):
+        # Killed in the middle, on a signal from the run: it has written the output of part
+        # of the records it was given (at least the chunks pushed out by the 6 in flight,
+        # more than one write buffer) and waits for more input, its workers alive.
+        given = rng.randrange(1100, 1400)  # the across pass looks up 512 documents at a time
         mark = f"DEDUP_FAULT_TEST={uuid.uuid4().hex}"
         name, value = mark.split("=")
-        run = subprocess.Popen(command, env=dict(ENV, **{name: value}), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 2.5))
-        run.kill()
-        run.wait()
-        # Same input and options: the output is the old one or an identical new one, never partial.
+        run = start_run_on_stdin(on_stdin, lines[:given], dict(ENV, **{name: value}))
+        wait_until(lambda: written(temporaries_of(tmp_path, "out.jsonl")) > 0, "writing output", run)
+        assert len(processes_marked(mark)) >= 3, "the command and its two workers"
+        kill_and_reap(run)
         assert out.read_bytes() == previous
         assert sorted(os.listdir(tmp_path)) == sorted(["in.jsonl", "out.jsonl", *leftovers(tmp_path)])
-        deadline = time.monotonic() + 10
+        # The kernel ends the workers with their parent (PR_SET_PDEATHSIG): wait for that.
+        deadline = time.monotonic() + 60
         while processes_marked(mark) and time.monotonic() < deadline:
-            time.sleep(0.1)
+            time.sleep(0.05)
         orphans = processes_marked(mark)
         for pid in orphans:  # do not leave them running if the test fails
             os.kill(pid, signal.SIGKILL)
@@ -369,31 +436,48 @@ def test_broken_link_and_fifo_in_an_input_folder_fail_or_are_skipped_without_blo
 
 
 def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_cleans_up(tmp_path):
-    # A first run builds the state; the later runs (killed, then one to the end) add new
-    # documents to it (ids are unique across runs sharing a state).
-    first, source = tmp_path / "first.jsonl", tmp_path / "in.jsonl"
-    write_jsonl(first, [{"id": i, "text": article(i % 50) + " " + article(i)} for i in range(600)])
-    write_jsonl(source, [{"id": i, "text": article(i % 50) + " " + article(i)} for i in range(600, 1800)])
+    # A first run builds the state; the killed runs would add new documents to it, and a last
+    # run adds others to the end (ids are unique across runs sharing a state).
+    def lines(ids: range) -> list[bytes]:
+        return [json.dumps({"id": i, "text": article(i % 50) + " " + article(i)}).encode() + b"\n" for i in ids]
+
+    first, source, last = tmp_path / "first.jsonl", tmp_path / "in.jsonl", tmp_path / "last.jsonl"
+    first.write_bytes(b"".join(lines(range(600))))
+    source.write_bytes(b"".join(lines(range(600, 1800))))
+    last.write_bytes(b"".join(lines(range(1800, 1900))))
     out, state = tmp_path / "out.jsonl", tmp_path / "state.db"
-    command = [sys.executable, "-m", "dedup", "clean", str(source), "-o", str(out), "--state", str(state),
-               "--scope", "across", "-q"]
-    first_command = [*command[:4], str(first), *command[5:]]
-    assert subprocess.run(first_command, env=ENV, capture_output=True, check=False).returncode == 0
+
+    def command(inp: Path | str) -> list[str]:
+        return [sys.executable, "-m", "dedup", "clean", str(inp), "-o", str(out), "--state", str(state),
+                "--scope", "across", "-q"]
+
+    assert subprocess.run(command(first), env=ENV, capture_output=True, check=False).returncode == 0
     os.chmod(state, 0o640)
+    files = ["first.jsonl", "in.jsonl", "last.jsonl", "out.jsonl", "state.db"]
     rng = random.Random(11)
+    records = source.read_bytes().splitlines(keepends=True)
     for _ in range(3):
-        run = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 3.0))
-        run.kill()
-        run.wait()
-        assert len(dedup.Deduplicator.load(state)) > 0
-        # The killed run's lock file holds no lock any more: the next run takes it over.
-        lock = ["state.db.lock"] if (tmp_path / "state.db.lock").exists() else []
-        expected = ["first.jsonl", "in.jsonl", "out.jsonl", "state.db", *lock, *leftovers(tmp_path)]
-        assert sorted(os.listdir(tmp_path)) == sorted(expected)
-    done = subprocess.run(command, env=ENV, capture_output=True, check=False)
+        # Mid-run, on a signal from the run: the state is loaded and the output of part of
+        # the records given is written; the run waits for more input, so it cannot end first.
+        given = rng.randrange(1100, 1190)  # the across pass looks up 512 documents at a time
+        run = start_run_on_stdin(command("-"), records[:given], ENV)
+        wait_until(lambda: written(temporaries_of(tmp_path, "out.jsonl")) > 0, "writing output", run)
+        kill_and_reap(run)
+        assert len(dedup.Deduplicator.load(state)) == 600
+        assert sorted(os.listdir(tmp_path)) == sorted([*files, *lock_left(tmp_path), *leftovers(tmp_path)])
+    # During the save at the end: killed as soon as the state's temporary appears. The run
+    # may also finish first; the state is then the complete new one, never a partial one.
+    run = subprocess.Popen(command(source), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: temporaries_of(tmp_path, "state.db"), "saving the state", run)
+    except AssertionError:
+        assert run.returncode == 0  # it ended between two looks, having saved the state
+    kill_and_reap(run)
+    assert len(dedup.Deduplicator.load(state)) in (600, 1800)
+    assert sorted(os.listdir(tmp_path)) == sorted([*files, *lock_left(tmp_path), *leftovers(tmp_path)])
+    done = subprocess.run(command(last), env=ENV, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr.decode()
-    assert sorted(os.listdir(tmp_path)) == ["first.jsonl", "in.jsonl", "out.jsonl", "state.db"]
+    assert sorted(os.listdir(tmp_path)) == files
     assert os.stat(state).st_mode & 0o777 == 0o640
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import dedup
+from news_texts import word_soup
 from dedup.report import DocumentReport, RemovedSpan, explain, page_data, render_html, write_html
 
 BODY = (
@@ -151,24 +150,22 @@ def test_write_html_that_fails_keeps_the_previous_page_and_leaves_no_temporary(t
 # --------------------------------------------------------------------------- in a real browser
 
 
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module's tests (tests/browser.py). Skipped where it is not
+    installed, except in CI (``CI=true`` or ``DEDUP_REQUIRE_BROWSER=1``), where that fails."""
+    from browser import REQUIRED, Browser, chromium
+
+    if chromium() is None:
+        reason = "Chromium is not installed (apt-get install chromium)"
+        if REQUIRED:
+            pytest.fail(f"CI needs the browser tests: {reason}", pytrace=False)
+        pytest.skip(reason)
+    with Browser() as opened:
+        yield opened
 
 
-def browser_dom(page: Path, tmp_path: Path, fragment: str = "") -> str:
-    """The page's DOM after its script ran, from headless Chromium."""
-    command = [
-        chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=5000", "--dump-dom", page.as_uri() + fragment,
-    ]
-    done = subprocess.run(command, capture_output=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
-    return done.stdout.decode("utf-8")
-
-
-@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (apt-get install chromium)")
-def test_the_page_renders_in_a_browser_with_paging_for_many_documents(tmp_path):
+def test_the_page_renders_in_a_browser_with_paging_for_many_documents(tmp_path, browser):
     # 1,200 documents, each repeating the last paragraph of the one before it: 48 pages of 25.
     def paragraph(i: int) -> str:
         return f"Report {i} from the harbour: the ferry number {i} left on time and the crew of {i} waved."
@@ -184,16 +181,160 @@ def test_the_page_renders_in_a_browser_with_paging_for_many_documents(tmp_path):
         reports.append(DocumentReport(i, text, paragraph(i), [span], source=f"in.jsonl:{i + 1}"))
     page = tmp_path / "report.html"
     write_html(page, reports, page_size=25)
-    dom = browser_dom(page, tmp_path)
-    assert dom.count("<article") == 25  # one page, not 1,200 documents at once
-    assert "page 1 of 48" in dom
+    browser.open(page.as_uri())
+    count = "document.querySelectorAll(arguments).length".replace("arguments", "{!r}")
+    assert browser.evaluate(count.format("main article")) == 25  # one page, not 1,200 documents at once
+    assert "page 1 of 48" in browser.evaluate("document.querySelector('.pager').textContent")
     # the default view lists changed documents: 1 to 25, each removing its wire paragraph
-    assert len(re.findall(r'<mark class="rm k1"[^>]*id="r-', dom)) == 25
-    assert len(re.findall(r'<span class="src"[^>]*id="s-', dom)) == 25  # each is the source of the next
-    assert "1,200 documents analysed, 1,199 changed" in dom
+    assert browser.evaluate(count.format("main mark.rm.k1")) == 25
+    assert browser.evaluate(count.format("main a.from.k1")) == 25  # each names where its passage came from
+    assert browser.evaluate(count.format("main .kept")) == 25  # each is the source of the next
+    assert "1,200 documents analysed, 1,199 changed" in browser.evaluate("document.getElementById('totals').textContent")
     # a link to a document on another page opens that page (doc-60 is the 60th changed one)
-    linked = browser_dom(page, tmp_path, "#doc-60")
-    assert "page 3 of 48" in linked and 'id="doc-60"' in linked
+    browser.open(page.as_uri() + "#doc-60")
+    assert "page 3 of 48" in browser.evaluate("document.querySelector('.pager').textContent")
+    assert browser.evaluate("!!document.getElementById('doc-60')")
+
+
+PARAGRAPHS = [
+    "Volunteers repainted the lighthouse on the north pier over three weekends, using paint donated by a "
+    "shop in the old town, and the keeper's grandson climbed the tower to fix the weather vane.",
+    "The bakery on Mill Street has started selling bread made with flour from the windmill on the hill, "
+    "which turned its sails again this spring after twenty years of standing still in the wind.",
+    "Pupils of the village school planted two hundred young oak trees along the river bank, where the "
+    "floods of last winter had washed away the old willows and a part of the footpath.",
+    "The choir of the harbour church will sing in the cathedral next month, the first time in its long "
+    "history, and the members have rehearsed every Thursday evening since the end of the summer.",
+    "Fishermen reported a large school of dolphins just outside the bay on Wednesday morning, and a few "
+    "boats of tourists went out to watch them jump and play in the waves for almost an hour.",
+]
+
+
+ESSAY = "\n\n".join(word_soup(seed, 60) for seed in range(20))
+
+
+def linked_reports() -> list[DocumentReport]:
+    """Every kind of link of the page, on 3 pages of 3 changed documents (4 pages of all).
+
+    "storm" repeats a passage of "wire-source", which nothing changed: the default choice
+    (changed documents) does not list it, and in the list of all it is on the same page
+    number as "storm" (the link that went nowhere, issue 18). "late", on page 2, repeats a
+    passage of "doubled", on page 1.
+    """
+    docs = [
+        ("wire-source", LOCAL + "\n\n" + WIRE),
+        ("doubled", BODY + "\n\n" + BODY),
+        ("storm", OTHER + "\n\n" + WIRE),
+        ("f1", PARAGRAPHS[0] + "\n\n" + PARAGRAPHS[0]),
+        ("f2", PARAGRAPHS[1] + "\n\n" + PARAGRAPHS[1]),
+        ("f3", PARAGRAPHS[2] + "\n\n" + PARAGRAPHS[2]),
+        ("late", PARAGRAPHS[3] + "\n\n" + BODY),
+        ("f4", PARAGRAPHS[4] + "\n\n" + PARAGRAPHS[4]),
+        ("essay", ESSAY),  # unchanged, taller than the window: a link must show its start
+        ("essay-copy", LOCAL + "\n\n" + ESSAY),
+    ]
+    return explain(docs)
+
+
+# Is the passage (every piece of it) `key` on screen: in the window below the sticky header,
+# inside its scrolled text box, not covered, and flashed? "ok" or what is wrong.
+SHOWN = """(function (key, doc) {
+  var nodes = document.querySelectorAll("[data-parts~='" + key + "']");
+  if (!nodes.length) nodes = [document.getElementById("doc-" + doc)];
+  var node = nodes[0];
+  if (!node) return "not on the page";
+  var rect = node.getClientRects()[0];
+  if (!rect) return "no box";
+  var header = document.querySelector(".top").getBoundingClientRect().bottom;
+  if (rect.top < header - 1 || rect.bottom > innerHeight + 1) return "outside the window: " + rect.top + ".." + rect.bottom;
+  var box = node.closest(".text");
+  if (box) {
+    var inner = box.getBoundingClientRect();
+    if (rect.top < inner.top - 1 || rect.bottom > inner.bottom + 1) return "scrolled away inside its text box";
+  }
+  var hit = document.elementFromPoint(rect.left + Math.min(rect.width / 2, 4), rect.top + rect.height / 2);
+  if (hit !== node && !node.contains(hit)) return "covered by " + (hit && hit.outerHTML.slice(0, 80));
+  if (!Array.prototype.every.call(nodes, function (n) { return n.classList.contains("flash"); })) return "not flashed";
+  return "ok";
+})(%s, %s)"""
+
+# A point on the first line of the link-th element with a link on the page, scrolled below
+# the sticky header first (a long passage centred would hide its start), with where it leads.
+LINK = """(function (k) {
+  var node = document.querySelectorAll("main [data-go]:not([data-go=''])")[k];
+  node.scrollIntoView({ block: "start" });
+  var header = document.querySelector(".top").getBoundingClientRect().bottom;
+  window.scrollBy(0, node.getClientRects()[0].top - header - 40);
+  var rect = node.getClientRects()[0];
+  return { x: rect.left + Math.min(rect.width / 2, 4), y: rect.top + rect.height / 2, go: node.dataset.go,
+           doc: +node.dataset.doc, kind: node.tagName.toLowerCase() + "." + node.className.split(" ").join("."),
+           text: node.textContent };
+})(%d)"""
+
+
+def page_state(browser) -> dict:
+    return browser.evaluate(
+        "({pager: document.querySelector('.pager span').textContent, kind: document.getElementById('kind').value,"
+        " shown: Array.prototype.map.call(document.querySelectorAll('article h2'), function (h) { return h.textContent; })})"
+    )
+
+
+def click_button(browser, selector: str) -> None:
+    at = browser.evaluate(
+        f"(function () {{ var r = document.querySelector({selector!r}).getBoundingClientRect();"
+        " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+    )
+    browser.click(*at)
+
+
+def test_every_link_of_the_page_shows_its_target_in_a_browser(tmp_path, browser):
+    reports = linked_reports()
+    page = tmp_path / "report.html"
+    write_html(page, reports, page_size=3)
+    browser.open(page.as_uri())
+    assert page_state(browser) == {"pager": "page 1 of 3", "kind": "changed", "shown": ["doubled", "storm", "f1"]}
+    clicked: dict[str, int] = {}
+    jumps = []
+    for page_number in range(3):
+        browser.open(page.as_uri())
+        for _ in range(page_number):
+            click_button(browser, ".pager button:nth-of-type(2)")  # "next", a real click
+        links = browser.evaluate("document.querySelectorAll(\"main [data-go]:not([data-go=''])\").length")
+        for k in range(links):
+            browser.open(page.as_uri())
+            for _ in range(page_number):
+                click_button(browser, ".pager button:nth-of-type(2)")
+            before = page_state(browser)
+            link = browser.evaluate(LINK % k)
+            browser.click(link["x"], link["y"])
+            after = page_state(browser)
+            shown = browser.evaluate(SHOWN % (json.dumps(link["go"]), link["doc"]))
+            assert shown == "ok", (link, before, after)
+            clicked[link["kind"]] = clicked.get(link["kind"], 0) + 1
+            jumps.append((before["shown"][0], link["text"], before["pager"], after["pager"], after["kind"]))
+    # every kind of link was clicked: removed passages of both kinds, the labels next to
+    # them, and the labels of kept passages
+    assert set(clicked) == {"mark.rm.k0", "mark.rm.k1", "a.from.k0", "a.from.k1", "a."}, clicked
+    # among them the link that went nowhere: a source that the list of changed documents
+    # leaves out, on the same page number in the list of all documents
+    assert ("doubled", "\u2190 seen in wire-source", "page 1 of 3", "page 1 of 4", "all") in jumps
+    assert ("f4", "\u2190 seen in essay", "page 3 of 3", "page 3 of 4", "all") in jumps  # to the start of a long one
+    assert ("f2", "\u2190 seen in doubled", "page 2 of 3", "page 1 of 3", "changed") in jumps
+    assert ("doubled", "late", "page 1 of 3", "page 2 of 3", "changed") in jumps  # a kept passage's label
+
+
+def test_kept_passages_are_marked_by_labels_not_by_colour_over_their_text(tmp_path, browser):
+    page = tmp_path / "report.html"
+    write_html(page, linked_reports(), page_size=3)
+    browser.open(page.as_uri() + "#doc-1")  # "doubled": its first body is kept, repeated below and in "late"
+    style = browser.evaluate(
+        "(function () { var s = getComputedStyle(document.querySelector('#doc-1 .src'));"
+        " return [s.backgroundColor, s.borderBottomStyle, s.textDecorationLine]; })()"
+    )
+    assert style == ["rgba(0, 0, 0, 0)", "none", "none"]
+    assert browser.evaluate("document.querySelector('#doc-1 .kept').textContent") == "kept, repeated below, in late"
+    assert browser.evaluate("document.querySelectorAll('#doc-1 .kept-end').length") == 1
+    browser.screenshot(str(tmp_path / "report.png"))  # for a look: pytest --basetemp=DIR keeps it
 
 
 def test_a_passage_found_under_two_measures_is_reported_once(tmp_path):

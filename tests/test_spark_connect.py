@@ -49,7 +49,9 @@ def test_find_duplicates_and_clean_across_run_through_spark_connect():
     if int(pyspark.__version__.split(".")[0]) < 4:
         pytest.skip("PySpark 3.5 has no bundled local Connect server (remote('local') would download one)")
     pytest.importorskip("grpc", reason="Spark Connect needs pyspark[connect] (grpcio, grpcio-status)")
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    # SPARK_TESTING: the local Connect server takes a free port, not 15002, so that two test
+    # runs on one machine do not meet (PySpark's own switch for parallel tests, SPARK-42272).
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_TESTING": "1"}
     done = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])

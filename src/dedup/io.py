@@ -507,13 +507,19 @@ def read_records(
     raise UsageError(f"format must be one of {', '.join(FORMATS)}, got {file.format!r}")
 
 
+def field_names(data: dict, limit: int = 10) -> str:
+    """The first ``limit`` field names of a record, for a message about a missing field."""
+    names = ", ".join(map(repr, list(data)[:limit])) or "none"
+    return names + (f" and {len(data) - limit} more" if len(data) > limit else "")
+
+
 def _record_id(data: dict, id_field: str | None, source: str, line: int) -> tuple[Any, str | None]:
     """(id, problem). An explicit ``id_field`` must hold a usable id; the default "id" is used when it does."""
     if id_field is None:
         value = data.get("id")
         return (value, None) if "id" in data and _check_id(value) is None else (f"{source}:{line}", None)
     if id_field not in data:
-        return None, f"missing id field {id_field!r}"
+        return None, f"missing id field {id_field!r} (fields: {field_names(data)})"
     problem = _check_id(data[id_field])
     return data[id_field], (f"field {id_field!r} {problem}" if problem else None)
 
@@ -615,8 +621,7 @@ def _jsonl_records(
             yield RecordError(source, number, f"expected a JSON object, got {_describe(data)}{hint}", raw)
             continue
         if text_field not in data:
-            fields = ", ".join(map(repr, list(data)[:10])) or "none"
-            yield RecordError(source, number, f"missing text field {text_field!r} (fields: {fields})", raw)
+            yield RecordError(source, number, f"missing text field {text_field!r} (fields: {field_names(data)})", raw)
             continue
         text = data[text_field]
         if not isinstance(text, str):

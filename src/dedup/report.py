@@ -432,7 +432,8 @@ _PAGE = """<!DOCTYPE html>
   <p id="totals"></p>
   <p class="legend"><mark class="rm k0">removed: repeats an earlier passage of the same document</mark>
   <mark class="rm k1">removed: seen in an earlier document</mark>
-  <span class="src">the earlier passage it repeats (kept)</span> &mdash; click a highlight to jump to its counterpart.</p>
+  <span class="kept">kept, repeated in&hellip;</span> a kept passage that later ones repeat, up to
+  <span class="kept-end">&#x27E7;</span> &mdash; click a highlight or a link to jump to its counterpart.</p>
   <form id="controls" onsubmit="return false">
     <input id="filter" type="search" placeholder="filter by id or text" aria-label="filter by id or text">
     <select id="kind" aria-label="which documents">
@@ -477,8 +478,17 @@ article .tag { font-size: .8em; border: 1px solid #999; border-radius: 3px; padd
 mark.rm { cursor: pointer; color: inherit; }
 mark.k0 { background: #ffd7a8; text-decoration: line-through #b45f06; }
 mark.k1 { background: #f8b4c0; text-decoration: line-through #a0153e; }
-.src { border-bottom: 2px dotted #1a5fb4; background: #e2ecfb; cursor: pointer; }
-.flash { outline: 3px solid #1a5fb4; }
+/* Where a removed passage came from, next to it; where a kept passage starts and ends: small
+   labels, so that a document copied almost whole is not covered in colour. */
+a.from, .kept { font: .75em/1.2 system-ui, sans-serif; white-space: nowrap; border-radius: 3px; padding: 0 .35em;
+  margin: 0 .2em; text-decoration: none; }
+a.from.k0 { color: #8a4a05; background: #fff1e0; }
+a.from.k1 { color: #8c1233; background: #fde7ec; }
+.kept { color: #1a5fb4; background: #eef3fb; }
+.kept a { color: inherit; }
+.kept-end { color: #1a5fb4; font-family: system-ui, sans-serif; }
+.flash { animation: flash 1.6s ease-out; }
+@keyframes flash { from { background: #ffe066; outline: 3px solid #1a5fb4; } to { outline: 3px solid transparent; } }
 """
 
 _SCRIPT = r"""
@@ -525,14 +535,41 @@ _SCRIPT = r"""
     if (text !== undefined) e.textContent = text;
     return e;
   }
+  function link(cls, text, doc, go) {
+    var a = el("a", cls, text);
+    a.href = "#doc-" + doc;  // the click handler jumps to the passage itself
+    a.dataset.doc = doc; a.dataset.go = go;
+    return a;
+  }
+  // Where the removed span k of document i came from, shown right after it.
+  function fromLink(i, s, k) {
+    var same = s[3] === i;
+    var a = link("from k" + s[0], same ? "\u2191 repeats above" : "\u2190 seen in " + docs[s[3]].id, s[3],
+                 "s-" + s[3] + "-" + i + "-" + k);
+    a.title = "removed: repeats a passage " + kindName[s[0]] + ", similarity " + s[6] + "; click to see it";
+    return a;
+  }
+  // The label where kept passages of document i start: which later passages repeat them.
+  function keptNote(i, starting) {
+    var note = el("span", "kept", "kept, repeated "), later = [];
+    starting.forEach(function (r) { if (later.indexOf(r[2]) < 0) later.push(r[2]); });
+    later.slice(0, 3).forEach(function (doc, n) {
+      var r = starting.filter(function (x) { return x[2] === doc; })[0];
+      note.appendChild(document.createTextNode((n ? ", " : "") + (doc === i ? "" : "in ")));
+      note.appendChild(link("", doc === i ? "below" : docs[doc].id, doc, "r-" + doc + "-" + r[3]));
+    });
+    if (later.length > 3) note.appendChild(document.createTextNode(" and " + (later.length - 3) + " more"));
+    return note;
+  }
   function renderText(i) {
     var d = docs[i], box = el("div", "text"), cuts = [0, d.text.length];
     d.spans.forEach(function (s) { cuts.push(s[1], s[2]); });
     incoming[i].forEach(function (r) { cuts.push(r[0], r[1]); });
     cuts = cuts.filter(function (c, k, a) { return a.indexOf(c) === k; }).sort(function (a, b) { return a - b; });
-    var started = {};
     for (var c = 0; c + 1 < cuts.length; c++) {
       var a = cuts[c], b = cuts[c + 1], piece = d.text.slice(a, b), node = null;
+      var starting = incoming[i].filter(function (r) { return r[0] === a; });
+      if (starting.length) box.appendChild(keptNote(i, starting));
       var rm = -1;
       d.spans.forEach(function (s, k) { if (s[1] <= a && b <= s[2]) rm = k; });
       var into = incoming[i].filter(function (r) { return r[0] <= a && b <= r[1]; });
@@ -541,25 +578,19 @@ _SCRIPT = r"""
         node = el("mark", "rm k" + s[0], piece);
         node.title = "removed: repeats a passage " + kindName[s[0]] +
           (s[3] >= 0 && s[3] !== i ? " (" + docs[s[3]].id + ")" : "") + ", similarity " + s[6];
-        if (!started["r" + rm]) { node.id = "r-" + i + "-" + rm; started["r" + rm] = true; }
+        node.dataset.parts = "r-" + i + "-" + rm;  // every piece of the span: a jump flashes them all
         node.dataset.go = s[3] >= 0 ? "s-" + s[3] + "-" + i + "-" + rm : "";
         node.dataset.doc = s[3];
+        box.appendChild(node);
+        if (b === s[2] && s[3] >= 0) box.appendChild(fromLink(i, s, rm));
       } else if (into.length) {
-        var r = into[0];
         node = el("span", "src", piece);
-        var later = into.map(function (x) { return docs[x[2]].id; });
-        node.title = "kept; repeated later in " + later.slice(0, 10).join(", ") +
-          (later.length > 10 ? " and " + (later.length - 10) + " more" : "");
-        into.forEach(function (x) {
-          var key = "s-" + i + "-" + x[2] + "-" + x[3];
-          if (!document.getElementById(key) && !started[key]) { started[key] = true; if (!node.id) node.id = key; else node.dataset.alias = (node.dataset.alias || "") + " " + key; }
-        });
-        node.dataset.go = "r-" + r[2] + "-" + r[3];
-        node.dataset.doc = r[2];
+        node.dataset.parts = into.map(function (x) { return "s-" + i + "-" + x[2] + "-" + x[3]; }).join(" ");
+        box.appendChild(node);
+        if (incoming[i].some(function (r) { return r[1] === b; })) box.appendChild(el("span", "kept-end", "\u27E7"));
       } else {
-        node = document.createTextNode(piece);
+        box.appendChild(document.createTextNode(piece));
       }
-      box.appendChild(node);
     }
     return box;
   }
@@ -601,26 +632,46 @@ _SCRIPT = r"""
     });
     renderPager();
   }
-  function find(id) {
-    return document.getElementById(id) || document.querySelector("[data-alias~='" + id + "']");
+  function parts(key) {
+    return document.querySelectorAll("[data-parts~='" + key + "']");
   }
-  function jump(docIndex, id) {
-    if (state.list.indexOf(docIndex) < 0) {  // not in the current selection: show everything
+  var flashed = [];
+  function flash(nodes) {
+    flashed.forEach(function (node) { node.classList.remove("flash"); });
+    flashed = Array.prototype.slice.call(nodes);
+    flashed.forEach(function (node) { void node.offsetWidth; node.classList.add("flash"); });  // restart the animation
+  }
+  // Show document docIndex and the passage `key` in it (its whole article when key is "doc-N"):
+  // another page, or every document when the current choice does not list it.
+  function jump(docIndex, key) {
+    var listed = state.list.indexOf(docIndex) >= 0;
+    if (!listed) {
       state.filter = ""; state.kind = "all";
       document.getElementById("filter").value = ""; document.getElementById("kind").value = "all";
       select();
     }
-    var at = state.list.indexOf(docIndex);
-    if (Math.floor(at / pageSize) !== state.page) show(Math.floor(at / pageSize));
-    var target = find(id) || document.getElementById("doc-" + docIndex);
-    if (!target) return;
-    target.scrollIntoView({ block: "center" });
-    target.classList.add("flash");
-    setTimeout(function () { target.classList.remove("flash"); }, 1500);
+    var page = Math.floor(state.list.indexOf(docIndex) / pageSize);
+    if (!listed || page !== state.page || !document.getElementById("doc-" + docIndex)) show(page);
+    var targets = parts(key);
+    if (!targets.length) targets = [document.getElementById("doc-" + docIndex)];
+    if (!targets[0]) return;
+    reveal(targets[0]);
+    flash(targets);
+  }
+  // Scroll the first line of node into view, below the sticky header, also inside its
+  // scrolled text box: a passage can be taller than the window, so centring it would hide its start.
+  function reveal(node) {
+    var first = function () { return node.getClientRects()[0] || node.getBoundingClientRect(); };
+    var box = node.closest(".text");
+    if (box) box.scrollTop += first().top - box.getBoundingClientRect().top - 24;
+    var header = document.querySelector(".top").getBoundingClientRect().bottom;
+    window.scrollBy(0, first().top - header - (innerHeight - header) / 3);
   }
   document.getElementById("docs").addEventListener("click", function (event) {
     var node = event.target.closest("[data-go]");
-    if (node && node.dataset.go) jump(+node.dataset.doc, node.dataset.go);
+    if (!node || !node.dataset.go) return;
+    event.preventDefault();
+    jump(+node.dataset.doc, node.dataset.go);
   });
   var timer = null;
   document.getElementById("filter").addEventListener("input", function (event) {

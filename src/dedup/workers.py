@@ -130,7 +130,9 @@ class OrderedPool:
                 in_flight += 1
             else:
                 pending.append((kind, payload, context))
-            while pending and (in_flight >= window or self._ready(pending[0])):
+            # With every worker busy, the oldest result is waited for before more input
+            # is read: what was read comes out without waiting for input that may be slow.
+            while pending and (in_flight >= min(window, self.jobs) or self._ready(pending[0])):
                 item = self._resolve(pending.popleft())
                 in_flight -= item[0] == "chunk" and self._pool is not None
                 yield item

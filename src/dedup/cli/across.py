@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..io import InputError, UsageError
-from .errors import DataError
 from ..workers import BARRIER
 
 
@@ -37,7 +36,10 @@ class Across:
         options = given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap", "window"))
         scope = "both" if args.scope == "both" else "across"
         self.state_path = args.state
-        if memory or (args.state and os.path.exists(args.state)):
+        # A memory from earlier runs (or from this run's checkpoint, whose documents the
+        # resumed run does not read again).
+        self.loaded = bool(memory or (args.state and os.path.exists(args.state)))
+        if self.loaded:
             try:
                 # Options given on the command line must agree with what the state stored
                 # (ngram, window: load raises otherwise) and replace its matching parameters.
@@ -57,42 +59,36 @@ class Across:
     def run(
         self,
         events: Iterator[tuple[str, Any, Any]],
-        check: Callable[[str, Any, Any], None],
-        barrier_after: Callable[[str, Any, Any], bool],
+        screen: Callable[[str, Any, Any], tuple[Any, Any]],
+        barrier_after: Callable[[int], bool],
     ) -> Iterator[tuple[str, Any, Any]]:
         """The within pass's events (``--scope within`` only has one) with the pass over
-        documents applied, in order. A processed
-        chunk's payload ``[(cleaned or None, spans)]`` becomes ``(that, texts after the
-        within pass, [(final text, matches)])``. ``check`` sees every event in order
-        before the Deduplicator does (which runs ahead of what this yields). After an
-        event that ``barrier_after`` asks for comes a ``BARRIER``: handed out once all
-        before it is, with the memory holding exactly the documents before it (a checkpoint)."""
+        documents applied, in order. A processed chunk's payload ``[(cleaned or None,
+        spans)]`` becomes ``(that, texts after the within pass, [(final text, matches)])``.
+
+        ``screen`` sees every event in input order before the Deduplicator does (which
+        runs ahead of what this yields) and returns the chunk to go on with (records it
+        refuses left out). After an event when ``barrier_after(input records of the
+        event)`` says so comes a ``BARRIER`` (payload: the input records read so far),
+        handed out once all before it is, with the memory holding exactly the documents
+        before it (a checkpoint)."""
 
         def batches() -> Iterator[tuple[list[str] | None, list | None, tuple]]:
+            read = 0
             for kind, payload, context in events:
-                check(kind, payload, context)
-                if kind == "chunk":
-                    self._check_not_remembered(context)
-                due = barrier_after(kind, payload, context)
+                records = len(context) if kind == "chunk" else 1 if kind == "error" else 0
+                read += records
+                payload, context = screen(kind, payload, context)
+                due = barrier_after(records)
                 if kind != "chunk":
                     yield [], None, (kind, payload, context, None)
                 else:
                     within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(context, payload)]
                     yield within, [record.id for record in context], (kind, payload, context, within)
                 if due:
-                    yield None, None, (BARRIER, None, None, None)
+                    yield None, None, (BARRIER, read, None, None)
 
         yield from self._applied(self.dedup.find_stream(batches(), remember=True))
-
-    def _check_not_remembered(self, records: list) -> None:
-        """An id the memory holds already (``check`` found none repeated in this run, so it
-        comes from the loaded ``--state``) is bad input, like an id repeated in the run."""
-        for record in records:
-            if self.dedup.remembers(record.id):
-                raise DataError(
-                    f"{record.source}:{record.line}: document id {record.id!r} is already in --state "
-                    f"{self.state_path} (from an earlier run); ids must be unique"
-                )
 
     def _applied(self, found_stream) -> Iterator[tuple[str, Any, Any]]:
         from ..repeats import remove_spans
@@ -106,6 +102,10 @@ class Across:
                 for text, matches in zip(within, found)
             ]
             yield kind, (payload, within, final), context
+
+    def remembers(self, doc_id: Any) -> bool:
+        """Is ``doc_id`` already in the memory (from the loaded state, or this run)?"""
+        return self.dedup.remembers(doc_id)
 
     def save(self, path: str) -> None:
         self.dedup.save(path)

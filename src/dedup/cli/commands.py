@@ -22,12 +22,9 @@ from .outputs import check_paths, folder_writer, open_json_lines, open_main_outp
 from .parser import default_jobs
 from .pool import BARRIER, OrderedPool
 from .progress import Progress, Stats, plural, summary
+from .skipping import BadRecords
 from .report import write_removed_spans
 from .stream import chunks, clean_within, events, keep_as_is
-
-# Beyond this many, skipped records are counted but not each named on stderr.
-_MAX_SKIP_MESSAGES = 20
-
 
 class UniqueIds:
     """Refuses a document id seen before in the run, as the library does: reports, clusters
@@ -58,7 +55,7 @@ def warn_ignored(inp: Input) -> None:
     for ignored in inp.ignored[:5]:
         warn(f"ignored {os.path.join(inp.root, ignored)} (unknown format)")
     if len(inp.ignored) > 5:
-        warn(f"ignored {len(inp.ignored) - 5} more files of unknown format")
+        warn(f"ignored {plural(len(inp.ignored) - 5, 'more file')} of unknown format")
 
 
 def lock_state(path: str) -> Lock:
@@ -80,19 +77,6 @@ def _accepted(function: Callable, options: dict) -> tuple[dict, list[str]]:
         return dict(options), []
     kept = {k: v for k, v in options.items() if k in parameters}
     return kept, [k for k in options if k not in parameters]
-
-
-def _handle_error(error: RecordError, args: argparse.Namespace, stats: Stats, rejects: RecordWriter | None) -> None:
-    if args.on_error == "fail":
-        raise DataError(f"{error} (use --on-error skip to skip bad records)")
-    stats.skipped += 1
-    if rejects is not None:
-        rejects.write_bytes(error.reject_bytes())
-    if not args.quiet:
-        if stats.skipped <= _MAX_SKIP_MESSAGES:
-            sys.stderr.write(f"dedup: skipped {error}\n")
-        elif stats.skipped == _MAX_SKIP_MESSAGES + 1:
-            sys.stderr.write("dedup: further skipped records are not shown" + (" (see --rejects)\n" if rejects else "\n"))
 
 
 def run_clean(args: argparse.Namespace, explain: bool) -> int:
@@ -156,17 +140,16 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     unique = UniqueIds()
     stats = Stats(kinds=kinds, spans_known=want_report, dropping=drop_empty)
     stream = events(inp, args.text_field, args.id_field)
-    done = 0  # input records (good or bad) handled, in input order
+    resumed_from = 0  # input records (good or bad) done before this run, in input order
     if resuming:
         checkpoint.restore(stats)
-        stream, done = checkpoint.skip_done(stream, unique), checkpoint.done
+        stream, resumed_from = checkpoint.skip_done(stream, unique), checkpoint.done
         if not args.quiet:
-            sys.stderr.write(f"dedup: resuming from the checkpoint after record {done:,} of {args.input}\n")
+            sys.stderr.write(f"dedup: resuming from the checkpoint after record {resumed_from:,} of {args.input}\n")
 
-    def checkpoint_due(kind: str, payload: Any, context: Any) -> bool:
-        """Seen in input order, ahead of the output: is a checkpoint due after this event?
+    def checkpoint_due(records: int) -> bool:
+        """``records`` more input records read, ahead of the output: is a checkpoint due?
         The across pass then stops at a barrier until the output has caught up."""
-        records = len(context) if kind == "chunk" else 1 if kind == "error" else 0
         return checkpoint is not None and checkpoint.advance(records)
 
     try:
@@ -176,25 +159,30 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         page = ReportBuilder() if html_path else None
         page_stream = open_output(outputs, "--html", html_path) if html_path else None
         rejects = open_json_lines(outputs, "--rejects", args.rejects) if args.rejects else None
+        bad = BadRecords(args, stats, rejects)
         pool = OrderedPool(work, jobs if within else 1)
         progress = Progress(not args.quiet and sys.stderr.isatty(), args.command, inp.files)
         writer = main_writer
         current = None
         unreadable = False  # the current file gave a file-level error (broken link, truncated...)
-        def check(kind: str, payload: Any, context: Any) -> None:
+        def screen(kind: str, payload: Any, context: Any) -> tuple[Any, Any]:
             # Every event in input order, before the across pass sees it: records must
-            # have unique ids, a bad record fails the run or is skipped.
+            # have unique ids (and ids new to a loaded --state), a bad record fails the
+            # run or is skipped. Returns the chunk to go on with.
             if kind == "chunk":
                 for record in context:
                     unique.check(record)
+                if across is not None and across.loaded:
+                    context, payload = _without_remembered(context, payload, across, bad)
             elif kind == "error":
-                _handle_error(payload, args, stats, rejects)
+                bad.handle(payload)
+            return payload, context
 
         stream = pool.run(chunks(stream, params, want_report))
         if across is not None:
-            stream = across.run(stream, check, checkpoint_due)
+            stream = across.run(stream, screen, checkpoint_due)
         else:
-            stream = _checked(stream, check, checkpoint_due)
+            stream = screened(stream, screen, checkpoint_due)
         for kind, payload, context in stream:
             if kind == "start":
                 stats.files += 1
@@ -210,11 +198,10 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                     if writer is not None:
                         writer.close()
                     writer = None
-            elif kind == "error":  # handled by check() when it was read
+            elif kind == "error":  # handled by screen() when it was read
                 unreadable = unreadable or payload.unit == "file"
-                done += 1
             elif kind == BARRIER:  # everything before it is written, and remembered: no more
-                checkpoint.record(outputs, stats, done, across.dedup if across else None)
+                checkpoint.record(outputs, stats, resumed_from + payload, across.dedup if across else None)
             else:  # a processed chunk: payload = (within results, texts after it, final), context = the records
                 kept = _finish_chunk(context, *payload, report, page, stats, drop_empty)
                 if kept and not explain:
@@ -224,7 +211,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                         writer.write(record, text)
                     stats.docs_out += len(kept)
                 progress.update(len(context), current)
-                done += len(context)
+        bad.check_enough_read()
         if writer is not None:
             writer.close()
         for extra_writer in (report, rejects):
@@ -265,6 +252,21 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     return EXIT_OK
 
 
+def _without_remembered(records: list[Record], results: list, across: Across, bad: BadRecords) -> tuple[list, list]:
+    """The records of a chunk (and their within-pass results) whose ids the loaded ``--state``
+    does not hold yet; each one it holds is a bad record (fails the run, or is skipped)."""
+    kept_records, kept_results = [], []
+    for record, result in zip(records, results):
+        if across.remembers(record.id):
+            message = f"document id {record.id!r} is already in --state {across.state_path} (from an earlier run)"
+            bad.handle(RecordError(record.source, record.line, message, record.raw), in_share=False,
+                       hint="ids must be unique: use a new --state file, or --on-error skip to skip documents seen before")
+        else:
+            kept_records.append(record)
+            kept_results.append(result)
+    return kept_records, kept_results
+
+
 def _nothing_removed_hint(args: argparse.Namespace, stats: Stats) -> str:
     """What else to try when a run removed nothing (an empty input needs no hint)."""
     if stats.chars_removed or not stats.docs_in:
@@ -279,23 +281,26 @@ def _nothing_removed_hint(args: argparse.Namespace, stats: Stats) -> str:
     return "  nothing removed; to look further, try:\n" + "\n".join(f"    {tip}" for tip in tips)
 
 
-def _checked(
+def screened(
     stream: Iterator[tuple[str, Any, Any]],
-    check: Callable[[str, Any, Any], None],
-    barrier_after: Callable[[str, Any, Any], bool],
+    screen: Callable[[str, Any, Any], tuple[Any, Any]],
+    barrier_after: Callable[[int], bool],
 ) -> Iterator[tuple[str, Any, Any]]:
     """The within pass's events in the shape ``Across.run`` gives them, without an across
-    pass: each event seen by ``check``, each text final after the within pass, and a
-    ``BARRIER`` after the events ``barrier_after`` asks for."""
+    pass: each event through ``screen``, each text final after the within pass, and a
+    ``BARRIER`` (payload: the input records read so far) when ``barrier_after`` asks."""
+    read = 0
     for kind, payload, context in stream:
-        check(kind, payload, context)
-        due = barrier_after(kind, payload, context)
+        records = len(context) if kind == "chunk" else 1 if kind == "error" else 0
+        read += records
+        payload, context = screen(kind, payload, context)
+        due = barrier_after(records)
         if kind == "chunk":
             within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(context, payload)]
             payload = (payload, within, [(text, []) for text in within])
         yield kind, payload, context
         if due:
-            yield BARRIER, None, None
+            yield BARRIER, read, None
 
 
 def _finish_chunk(records: list[Record], results: list, within: list[str], final: list[tuple[str, list]],
@@ -355,6 +360,7 @@ def run_dups(args: argparse.Namespace) -> int:
     try:
         out = open_json_lines(outputs, "-o", args.output)
         rejects = open_json_lines(outputs, "--rejects", args.rejects) if args.rejects else None
+        bad = BadRecords(args, stats, rejects)
 
         def documents() -> Iterator[tuple[Any, str]]:
             # Streamed: find_duplicates keeps only signatures, never the texts.
@@ -366,7 +372,7 @@ def run_dups(args: argparse.Namespace) -> int:
                 elif kind == "end":
                     progress.file_done(payload)
                 elif kind == "error":
-                    _handle_error(payload, args, stats, rejects)
+                    bad.handle(payload)
                 elif kind == "record":
                     unique.check(payload)
                     stats.docs_in += 1
@@ -375,6 +381,7 @@ def run_dups(args: argparse.Namespace) -> int:
                     yield payload.id, payload.text
 
         result = find_duplicates(documents(), **options)
+        bad.check_enough_read()
         for record in result.to_records():
             out.write_json(record)
         out.close()

@@ -45,12 +45,16 @@ def is_character_device(path: str) -> bool:
 
 
 def check_paths(inp: Input, outputs: dict[str, str | None]) -> None:
-    """Refuse any output that would overwrite the input, lie inside an input folder, or another output.
+    """Refuse any output whose folder does not exist, or that would overwrite the input, lie
+    inside an input folder, or another output.
 
     ``outputs`` maps each option (``-o``, ``--report``...) to the path the user gave.
     """
     named = [(flag, path) for flag, path in outputs.items() if path and path != STDIO]
     for flag, path in named:
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise UsageError(f"{flag} {path}: the folder {folder} does not exist")
         for file in inp.files:
             if file.path != STDIO and same_path(path, file.path):
                 raise UsageError(f"{flag} {path} is the input file; refusing to overwrite the input")

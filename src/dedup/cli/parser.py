@@ -14,11 +14,14 @@ from ..io import CSV_DELIMITERS, FORMATS, STDIO
 from ..text import DEFAULT_MODE, TOKEN_MODES
 
 SCOPES = ("within", "across", "both")
+# With --on-error skip, more bad records than this share means a wrong option or input,
+# not a few damaged records: the run fails instead of writing what little is left.
+MAX_SKIPPED = 0.5
 
 
-def fraction_option(name: str, *, closed_high: bool) -> Callable[[str], float]:
-    """An argparse type: a number in (0, 1), or (0, 1] with ``closed_high``, for option ``name``."""
-    accepted = "(0, 1]" if closed_high else "(0, 1)"
+def fraction_option(name: str, *, closed_high: bool, closed_low: bool = False) -> Callable[[str], float]:
+    """An argparse type: a number in (0, 1), with either end closed as asked, for option ``name``."""
+    accepted = ("[" if closed_low else "(") + "0, 1" + ("]" if closed_high else ")")
 
     def parse(value: str) -> float:
         try:
@@ -26,7 +29,7 @@ def fraction_option(name: str, *, closed_high: bool) -> Callable[[str], float]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name} must be a number in {accepted}, got {value!r}") from None
         try:
-            return check_fraction(name, number, closed_high=closed_high)
+            return check_fraction(name, number, closed_low=closed_low, closed_high=closed_high)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -69,7 +72,8 @@ def default_jobs() -> int:
 EPILOG = """exit codes:
   0    success (records skipped with --on-error skip are listed on stderr and in --rejects)
   1    bad input data with --on-error fail (message names file and line), unreadable input,
-       a repeated document id (also one --state holds), processing failed (e.g. a worker was killed)
+       a repeated document id (also one --state holds), --on-error skip that read no document
+       or skipped more than --max-skipped, processing failed (e.g. a worker was killed)
   2    usage error: bad option, input not found, output would overwrite the input,
        missing optional package
   130  interrupted (Ctrl-C), 143 terminated (SIGTERM), 141 output pipe closed early
@@ -93,6 +97,22 @@ def _both(within: Any, across: Any, unit: str = "") -> str:
     return f"default: {within}{unit} inside a document, {across}{unit} across documents"
 
 
+class CommandParser(argparse.ArgumentParser):
+    """The top-level parser: an option that no part of the command line knows is reported
+    with the usage of the command it was given to (``dedup clean --bogus`` shows clean's)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            command = self.commands.get(getattr(parsed, "command", None), self)
+            command.error("unrecognized arguments: " + " ".join(unknown))
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dedup`` parser with its three commands: ``clean``, ``explain`` and ``dups``."""
     from .. import Deduplicator, find_duplicates, find_repeats
@@ -101,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     across_defaults = library_defaults(Deduplicator.__init__)
     dups_defaults = library_defaults(find_duplicates)
 
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="dedup",
         description="Find and remove near-duplicate text in corpus files (JSONL, Parquet, CSV/TSV, plain text).",
         epilog=EPILOG,
@@ -134,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
             help="bad record (invalid JSON or UTF-8, missing or non-string field): stop with exit code 1 (default), or skip it",
         )
         sub.add_argument("--rejects", metavar="FILE", help="write skipped records here, verbatim (JSONL input) or as JSON lines")
+        sub.add_argument(
+            "--max-skipped", type=fraction_option("--max-skipped", closed_low=True, closed_high=True),
+            default=MAX_SKIPPED, metavar="SHARE",
+            help="with --on-error skip, the run fails when it read no document, or when more than this share "
+            f"of the records was bad: a wrong option, not a few bad records (default: {MAX_SKIPPED})",
+        )
         if parallel:
             sub.add_argument(
                 "-j", "--jobs", type=integer_option("--jobs", 1), default=None, metavar="N",
@@ -199,10 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
                            f"(Chinese, Japanese, Thai, ...); word; char (default: {dups_defaults['mode']})")
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
-        return commands.add_parser(
+        parser.commands[name] = commands.add_parser(
             name, help=summary, description=description,
             epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        return parser.commands[name]
 
     clean = command(
         "clean", "remove repeated passages; write the records back",
