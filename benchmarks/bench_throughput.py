@@ -17,9 +17,10 @@ the share of text each removed (dolma: its duplicate paragraph spans), and for `
 several sizes how the time grows. ``--dedup-python`` and ``--dedup-src`` (put first on
 ``PYTHONPATH``) choose the dedup that runs, so two checkouts can be compared.
 
-``--library`` adds target 1: ``Deduplicator(scope="across").clean_many`` on the fresh
-stream's texts as a share of ``dedup.text.tokenize`` on the same texts, in one child
-process of that dedup; and with ``workers=2`` when its ``Deduplicator`` takes ``workers``.
+``--library`` adds target 1: ``Deduplicator(scope="across").clean_many`` on the articles
+of the corpora (the fresh stream without generated articles) as a share of
+``dedup.text.tokenize`` on the same texts, and with ``workers=2`` when that dedup's
+``Deduplicator`` takes ``workers``; each measure in a new child process of that dedup.
 
 Usage (a few minutes on 2 busy cores; sizes are options)::
 
@@ -41,6 +42,7 @@ import inspect
 import json
 import os
 import re
+import resource
 import shlex
 import shutil
 import subprocess
@@ -55,7 +57,7 @@ from common import machine_line, print_table
 
 DOLMA_ATTRIBUTE = "bff_duplicate_paragraph_spans"
 DOLMA_NAME = "bench"
-DEFAULT_GENERATED = ["zh=100", "ja=100", "th=100", "words=100"]
+DEFAULT_GENERATED = ["zh=50", "ja=50", "th=50", "words=50"]
 # Characters of scripts written without spaces: one word each for dolma's segmenter.
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
@@ -68,6 +70,7 @@ class Stream:
     megabytes: float
     words: int  # an upper bound of dolma's n-grams, to size its bloom filter
     seconds: dict = field(default_factory=dict)  # (tool, scope, jobs) -> best wall seconds
+    cpu: dict = field(default_factory=dict)  # (tool, scope, jobs) -> CPU seconds (all processes) of that run
     digests: dict = field(default_factory=dict)  # (scope, jobs) -> sha256 of the output
     removed: dict = field(default_factory=dict)  # (tool, scope) -> share of text characters removed
 
@@ -141,16 +144,29 @@ def dolma_command(dolma: str, stream: Stream, false_positive_rate: float) -> lis
     ]  # fmt: skip
 
 
-def run(command: list[str], env: dict | None = None, log: Path | None = None) -> float:
-    """Wall seconds of ``command``; its output goes to ``log`` (or is dropped). Fails loudly."""
+def children_cpu() -> float:
+    """CPU seconds of the finished child processes of this process (and of their children)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(command: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of all its processes) of ``command``; its output goes to ``log``
+    (or is dropped). Fails loudly."""
     with open(log or os.devnull, "w") as sink:
-        started = time.perf_counter()
+        cpu, started = children_cpu(), time.perf_counter()
         done = subprocess.run(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, children_cpu() - cpu
     if done.returncode:
         tail = log.read_text()[-2000:] if log else ""
         raise SystemExit(f"failed ({done.returncode}): {shlex.join(command)}\n{tail}")
-    return seconds
+    return seconds, cpu
+
+
+def keep_best(stream: Stream, key: tuple, timing: tuple[float, float]) -> None:
+    """Keep the run with the least wall time (and its CPU time)."""
+    if timing[0] < stream.seconds.get(key, float("inf")):
+        stream.seconds[key], stream.cpu[key] = timing
 
 
 def dolma_removed(stream: Stream, texts: list[str]) -> float:
@@ -184,71 +200,68 @@ def measure(stream: Stream, args, scopes: list[str | None], jobs: list[int] | No
         for scope in scopes:
             for j in jobs or args.jobs:
                 out = folder / f"out-{scope or 'default'}-j{j}.jsonl"
-                seconds = run(dedup_command(args.dedup_python, stream, out, scope, j), env)
-                key = ("dedup", scope, j)
-                stream.seconds[key] = min(seconds, stream.seconds.get(key, float("inf")))
+                keep_best(stream, ("dedup", scope, j), run(dedup_command(args.dedup_python, stream, out, scope, j), env))
                 stream.digests[(scope, j)] = sha256(out)
                 kept = sum(map(len, texts_of(out)))
                 stream.removed[("dedup", scope)] = 1 - kept / max(1, sum(map(len, texts)))
         if args.dolma:
             reset_dolma(stream)
-            seconds = run(dolma_command(args.dolma, stream, args.bloom_fp), log=folder / "dolma.log")
-            stream.seconds[("dolma", None, 1)] = min(seconds, stream.seconds.get(("dolma", None, 1), float("inf")))
+            keep_best(stream, ("dolma", None, 1), run(dolma_command(args.dolma, stream, args.bloom_fp), log=folder / "dolma.log"))
             stream.removed[("dolma", None)] = dolma_removed(stream, texts)
 
 
 # ---------------------------------------------------------------- library mode (target 1)
 
 
-def library_child(path: str, runs: int) -> None:
-    """In the dedup under test: tokenize vs ``Deduplicator(scope="across").clean_many``; prints JSON."""
+MEASURES = ("tokenize", "across", "across workers=2")
+
+
+def library_child(path: str, what: str) -> None:
+    """In the dedup under test, one measure of :data:`MEASURES` on the texts of ``path``; prints JSON.
+
+    One measure per process: the across pass keeps per-process caches (prepared sources,
+    pair alignments by content), so a second run in the same process would be a warm one.
+    """
     import dedup
     from dedup.text import tokenize
 
     texts = texts_of(Path(path))
     dedup.clean("warm up the lookup tables once before timing")
-
-    def best(fn) -> tuple[float, object]:
-        times, result = [], None
-        for _ in range(runs):
-            started = time.perf_counter()
-            result = fn()
-            times.append(time.perf_counter() - started)
-        return min(times), result
-
-    def across(workers: int):
-        options = {"workers": workers} if workers > 1 else {}
-        deduplicator = dedup.Deduplicator(scope="across", **options)
-        try:
-            return deduplicator.clean_many(texts)
-        finally:
-            getattr(deduplicator, "close", lambda: None)()
-
-    report = {"texts": len(texts), "tokenize": best(lambda: tokenize(texts))[0]}
-    takes_workers = "workers" in inspect.signature(dedup.Deduplicator).parameters
-    for workers in (1, 2) if takes_workers else (1,):
-        seconds, outputs = best(lambda: across(workers))
-        joined = "\x00".join(outputs).encode("utf-8", "surrogatepass")
-        report[f"across workers={workers}"] = seconds
-        report[f"digest workers={workers}"] = hashlib.sha256(joined).hexdigest()[:16]
-    print(json.dumps(report))
+    if what == "across workers=2" and "workers" not in inspect.signature(dedup.Deduplicator).parameters:
+        print(json.dumps({"seconds": None}))
+        return
+    started = time.perf_counter()
+    if what == "tokenize":
+        tokenize(texts)
+        print(json.dumps({"seconds": time.perf_counter() - started}))
+        return
+    deduplicator = dedup.Deduplicator(scope="across", **({"workers": 2} if what.endswith("=2") else {}))
+    outputs = deduplicator.clean_many(texts)
+    seconds = time.perf_counter() - started
+    getattr(deduplicator, "close", lambda: None)()
+    digest = hashlib.sha256("\x00".join(outputs).encode("utf-8", "surrogatepass")).hexdigest()
+    print(json.dumps({"seconds": seconds, "digest": digest}))
 
 
 def library(stream: Stream, args) -> list[list[str]]:
-    """Rows of the library table, measured in a child process of the dedup under test."""
-    command = [args.dedup_python, __file__, "--library-child", str(stream.path), "--library-runs", str(args.library_runs)]
-    done = subprocess.run(command, env=dedup_env(args.dedup_src), check=True, capture_output=True, text=True)
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    n, tokenize_seconds = report["texts"], report["tokenize"]
-    rows = [[f"`dedup.text.tokenize(texts)`", f"{n / tokenize_seconds:,.0f}", "1", ""]]
-    for key in ("across workers=1", "across workers=2"):
-        if key in report:
-            workers = key.split("=")[1]
-            call = "Deduplicator(scope=\"across\"" + (f", workers={workers}" if workers != "1" else "") + ").clean_many(texts)"
-            rows.append([f"`{call}`", f"{n / report[key]:,.0f}", f"{tokenize_seconds / report[key]:.1%}",
-                         report[f"digest workers={workers}"]])
-    if "digest workers=2" in report:
-        same = report["digest workers=1"] == report["digest workers=2"]
+    """Rows of the library table: each measure in a new child process of the dedup under test, best of runs."""
+    best: dict[str, dict] = {}
+    for _ in range(args.library_runs):
+        for what in MEASURES:
+            command = [args.dedup_python, __file__, "--library-child", str(stream.path), "--measure", what]
+            done = subprocess.run(command, env=dedup_env(args.dedup_src), check=True, capture_output=True, text=True)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            if result["seconds"] is not None and result["seconds"] < best.get(what, {"seconds": float("inf")})["seconds"]:
+                best[what] = result
+    tokenize_seconds = best["tokenize"]["seconds"]
+    rows = [[f"`dedup.text.tokenize(texts)`", f"{stream.docs / tokenize_seconds:,.0f}", "100%", ""]]
+    for what, call in (("across", 'Deduplicator(scope="across")'), ("across workers=2", 'Deduplicator(scope="across", workers=2)')):
+        if what in best:
+            seconds = best[what]["seconds"]
+            rows.append([f"`{call}.clean_many(texts)`", f"{stream.docs / seconds:,.0f}", f"{tokenize_seconds / seconds:.1%}",
+                         best[what]["digest"][:12]])
+    if "across workers=2" in best:
+        same = best["across"]["digest"] == best["across workers=2"]["digest"]
         print(f"library outputs workers=1 vs workers=2: {'identical' if same else 'DIFFERENT'}")
     return rows
 
@@ -260,38 +273,40 @@ def scope_label(scope: str | None) -> str:
     return scope or "default (both)"
 
 
-def net(docs: int, seconds: float, startup: float) -> str:
-    """Documents per second once the command's fixed cost is taken off ("" when nothing is left)."""
-    return f"{docs / (seconds - startup):,.0f}" if seconds > startup else ""
+def row(stream: Stream, key: tuple, scope: str, dolma: tuple | None, base: float | None) -> list:
+    """A table row for the run ``key`` of ``stream``: wall and CPU speed, against dolma and -j 1."""
+    seconds, cpu = stream.seconds[key], stream.cpu[key]
+    tool = "dedup clean" if key[0] == "dedup" else "dolma dedupe"
+    return [
+        stream.name, f"{stream.docs:,}", f"{stream.megabytes:.1f}", tool, scope, key[2],
+        f"{seconds:.1f}", f"{stream.docs / seconds:,.0f}", f"{dolma[0] / seconds:.2f}" if dolma else "",
+        f"{base / seconds:.2f}" if base else "",
+        f"{cpu:.1f}", f"{stream.docs / cpu:,.0f}", f"{dolma[1] / cpu:.2f}" if dolma else "",
+        f"{stream.removed[key[:2]]:.1%}",
+    ]  # fmt: skip
 
 
 def report(measured: list[Stream], startup: Stream, args, scopes: list[str | None]) -> None:
-    dedup_startup = min(seconds for (tool, *_), seconds in startup.seconds.items() if tool == "dedup")
-    dolma_startup = startup.seconds.get(("dolma", None, 1), 0.0)
+    startup_scope = scopes[0]
     rows = []
     for stream in measured:
-        dolma = stream.seconds.get(("dolma", None, 1))
+        key = ("dolma", None, 1)
+        dolma = (stream.seconds[key], stream.cpu[key]) if key in stream.seconds else None
         for scope in scopes:
             base = stream.seconds[("dedup", scope, args.jobs[0])]
             for jobs in args.jobs:
-                seconds = stream.seconds[("dedup", scope, jobs)]
-                rows.append([
-                    stream.name, f"{stream.docs:,}", f"{stream.megabytes:.1f}", "dedup clean", scope_label(scope),
-                    jobs, f"{seconds:.1f}", f"{stream.docs / seconds:,.0f}", net(stream.docs, seconds, dedup_startup),
-                    f"{dolma / seconds:.2f}" if dolma else "", f"{base / seconds:.2f}",
-                    f"{stream.removed[('dedup', scope)]:.1%}",
-                ])  # fmt: skip
+                rows.append(row(stream, ("dedup", scope, jobs), scope_label(scope), dolma, base))
         if dolma:
-            rows.append([stream.name, f"{stream.docs:,}", f"{stream.megabytes:.1f}", "dolma dedupe", "paragraphs 13-gram",
-                         1, f"{dolma:.1f}", f"{stream.docs / dolma:,.0f}", net(stream.docs, dolma, dolma_startup), "1", "",
-                         f"{stream.removed[('dolma', None)]:.1%}"])
-    header = ["stream", "docs", "MB", "command", "scope", "-j", "wall s", "docs/s", "docs/s net of start-up", "speed vs dolma",
-              f"speed vs -j {args.jobs[0]}", "text removed"]
+            rows.append(row(stream, key, "paragraphs, 13-grams", dolma, None))
+    header = ["stream", "docs", "MB", "command", "scope", "-j", "wall s", "docs/s", "speed vs dolma",
+              f"speed vs -j {args.jobs[0]}", "CPU s", "docs/CPU s", "CPU speed vs dolma", "text removed"]
     print()
     print_table(rows, header)
     print()
-    fixed = f"dedup clean {dedup_startup:.2f} s" + (f", dolma dedupe {dolma_startup:.2f} s" if args.dolma else "")
-    print(f"- start-up (best wall time on a one-document stream): {fixed}")
+    fixed = [f"{tool} {startup.seconds[key]:.2f} s ({startup.cpu[key]:.2f} s CPU)"
+             for key, tool in ((("dedup", startup_scope, args.jobs[0]), "dedup clean"), (("dolma", None, 1), "dolma dedupe"))
+             if key in startup.seconds]
+    print(f"- start-up (wall time on a one-document stream, best of 3): {', '.join(fixed)}")
     for stream in measured:
         for scope in scopes:
             digests = {stream.digests[(scope, jobs)] for jobs in args.jobs}
@@ -312,12 +327,12 @@ def report(measured: list[Stream], startup: Stream, args, scopes: list[str | Non
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", action="append", default=[], help="JSONL corpus with id and text (repeatable)")
-    parser.add_argument("--limit", type=int, default=500, help="first N articles of each corpus (0: all; default 500)")
+    parser.add_argument("--limit", type=int, default=400, help="first N articles of each corpus (0: all; default 400)")
     parser.add_argument("--generated", nargs="*", default=DEFAULT_GENERATED,
                         help=f"generated articles LANG=N, LANG in {', '.join(streams.GENERATED)} "
                              f"(default: {' '.join(DEFAULT_GENERATED)})")
     parser.add_argument("--kinds", nargs="+", choices=streams.KINDS, default=list(streams.KINDS))
-    parser.add_argument("--worst-docs", type=int, nargs="+", default=[2000], help="sizes of the worst stream (default 2000)")
+    parser.add_argument("--worst-docs", type=int, nargs="+", default=[1500], help="sizes of the worst stream (default 1500)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="/tmp/bench_throughput", help="folder for streams and outputs (emptied)")
     parser.add_argument("--dedup-python", default=sys.executable, help="python that runs `-m dedup` (default: this one)")
@@ -328,15 +343,16 @@ def parse_args(argv=None):
     parser.add_argument("--dolma", help="the dolma command (e.g. /work/benchvenv/bin/dolma); without it, no dolma")
     parser.add_argument("--bloom-fp", type=float, default=1e-4, help="dolma's desired false positive rate")
     parser.add_argument("--library", action="store_true", help="also target 1: across pass vs tokenize, in process")
-    parser.add_argument("--library-runs", type=int, default=3)
+    parser.add_argument("--library-runs", type=int, default=2)
     parser.add_argument("--library-child", help=argparse.SUPPRESS)
+    parser.add_argument("--measure", choices=MEASURES, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.library_child:
-        library_child(args.library_child, args.library_runs)
+        library_child(args.library_child, args.measure)
         return 0
     if not args.corpus and not args.generated:
         raise SystemExit("give --corpus and/or --generated")
@@ -359,7 +375,12 @@ def main(argv=None) -> int:
         stream = write_stream(name, streams.build(kind, sources, args.seed, docs), out)
         print(f"{name}: {stream.docs:,} documents, {stream.megabytes:.1f} MB", flush=True)
         if kind == "fresh" and args.library:
-            print_table(library(stream, args), ["call (fresh stream)", "texts/s", "of tokenize", "output digest"])
+            # Target 1 is on the corpora: generated template articles share sentences.
+            texts = [doc for doc in sources if not doc[0].startswith("gen-")] or sources
+            corpora = write_stream("library", texts, out)
+            print(f"library: {corpora.docs:,} articles of the corpora ({corpora.megabytes:.1f} MB), "
+                  f"best of {args.library_runs}, each measure in a new process")
+            print_table(library(corpora, args), ["call", "texts/s", "of tokenize", "output sha256"])
         measure(stream, args, scopes)
         measured.append(stream)
     example = measured[0]
