@@ -325,7 +325,7 @@ def report(measured: list[Stream], startup: Stream, args, scopes: list[str | Non
              for key, tool in ((("dedup", startup_scope, args.jobs[0]), "dedup clean"), (("dolma", None, 1), "dolma dedupe"))
              if key in startup.seconds]
     print(f"- start-up (wall time on a one-document stream, best of 3): {', '.join(fixed)}")
-    for stream in measured:
+    for stream in measured if len(args.jobs) > 1 else []:
         for scope in scopes:
             digests = {stream.digests[(scope, jobs)] for jobs in args.jobs}
             verdict = "byte-identical" if len(digests) == 1 else "DIFFERENT"
@@ -337,9 +337,10 @@ def report(measured: list[Stream], startup: Stream, args, scopes: list[str | Non
         for key in [("dedup", scope, args.jobs[0]) for scope in scopes] + [("dolma", None, 1)]:
             if key in current.seconds:
                 name = "dolma" if key[0] == "dolma" else f"dedup {scope_label(key[1])} -j {key[2]}"
-                growth.append(f"{name} x{current.seconds[key] / previous.seconds[key]:.2f}")
+                growth.append(f"{name} x{current.cpu[key] / previous.cpu[key]:.2f} "
+                              f"(wall x{current.seconds[key] / previous.seconds[key]:.2f})")
         print(f"- {previous.name} -> {current.name} (x{current.docs / previous.docs:.1f} documents): "
-              f"time {', '.join(growth)}")
+              f"CPU time {', '.join(growth)}")
 
 
 def parse_args(argv=None):

@@ -211,14 +211,21 @@ def build(kind: str, sources: list[Doc], seed: int, docs: int | None = None) -> 
     """The stream ``kind`` (one of :data:`KINDS`; ``worst`` takes ``docs``) from ``sources``."""
     rng = random.Random(f"stream-{kind}-{seed}")
     if kind == "fresh":
-        return list(sources)
-    if kind == "recur4":
-        return recurring(sources, rng)
-    if kind == "near30":
-        return near_copies(sources, rng)
-    if kind == "worst":
-        return worst_case(sources, rng, docs or 5000)
-    raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        stream = list(sources)
+    elif kind == "recur4":
+        stream = recurring(sources, rng)
+    elif kind == "near30":
+        stream = near_copies(sources, rng)
+    elif kind == "worst":
+        stream = worst_case(sources, rng, docs or 5000)
+    else:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    seen: set[str] = set()
+    for doc_id, _ in stream:  # every copy has a new id (a source id ending in ~r1 would clash)
+        if doc_id in seen:
+            raise ValueError(f"stream {kind}: id {doc_id!r} occurs twice")
+        seen.add(doc_id)
+    return stream
 
 
 def write(stream: Sequence[Doc], path: str | Path) -> int:
