@@ -337,8 +337,11 @@ def report(measured: list[Stream], startup: Stream, args, scopes: list[str | Non
         for key in [("dedup", scope, args.jobs[0]) for scope in scopes] + [("dolma", None, 1)]:
             if key in current.seconds:
                 name = "dolma" if key[0] == "dolma" else f"dedup {scope_label(key[1])} -j {key[2]}"
+                # Per-document CPU time of the documents added to the stream, against the first ones.
+                added = (current.cpu[key] - previous.cpu[key]) / (current.docs - previous.docs)
                 growth.append(f"{name} x{current.cpu[key] / previous.cpu[key]:.2f} "
-                              f"(wall x{current.seconds[key] / previous.seconds[key]:.2f})")
+                              f"(wall x{current.seconds[key] / previous.seconds[key]:.2f}; "
+                              f"added documents x{added / (previous.cpu[key] / previous.docs):.2f} per document)")
         print(f"- {previous.name} -> {current.name} (x{current.docs / previous.docs:.1f} documents): "
               f"CPU time {', '.join(growth)}")
 
