@@ -2,8 +2,7 @@
 
 Source articles come from JSONL corpora (records with ``id`` and ``text``) and from
 generated text: Chinese, Japanese and Thai articles of :mod:`scripts_corpus`, and
-``words`` articles of made-up words (the Zipf vocabulary of :mod:`bench_scale`, broken
-into paragraphs), so a corpus in another script or with another vocabulary holds no
+``words`` articles of made-up words (a Zipf-like vocabulary, in paragraphs), so a corpus in another script or with another vocabulary holds no
 surprise. Kinds of stream:
 
 ``fresh``   the source articles as they are, in order (generated ones after the corpora).
@@ -33,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import random
 import re
@@ -59,20 +59,21 @@ Doc = tuple[str, str]  # (id, text)
 # ---------------------------------------------------------------- source articles
 
 
-def word_articles(n: int, seed: int) -> list[str]:
-    """``n`` articles of 150-600 made-up words in paragraphs of 30-120 words."""
-    from bench_scale import texts_of, word_ids  # numpy and dedup.text: only when asked for
-    import numpy as np
+def word_articles(n: int, seed: int, vocabulary: int = 100_000) -> list[str]:
+    """``n`` articles of 150-600 made-up words (``w1f3``; Zipf-like frequencies) in paragraphs of 30-120 words.
 
+    Pure Python, so a stream is the same whichever dedup (or none) is installed.
+    """
     rng = random.Random(f"words-{seed}")
-    ids = word_ids(np.arange(seed * 1_000_003, seed * 1_000_003 + n, dtype=np.int64), 600)
+    words = [f"w{r:x}" for r in range(vocabulary)]
+    weights = list(itertools.accumulate(1.0 / (r + 1) ** 1.05 for r in range(vocabulary)))
     texts = []
-    for words in (text.split() for text in texts_of(ids)):
-        words = words[: rng.randint(150, 600)]
+    for _ in range(n):
+        drawn = rng.choices(words, cum_weights=weights, k=rng.randint(150, 600))
         paragraphs, start = [], 0
-        while start < len(words):
+        while start < len(drawn):
             end = start + rng.randint(30, 120)
-            paragraphs.append(" ".join(words[start:end]))
+            paragraphs.append(" ".join(drawn[start:end]))
             start = end
         texts.append("\n\n".join(paragraphs))
     return texts
