@@ -362,6 +362,8 @@ def parse_args(argv=None):
                              f"(default: {' '.join(DEFAULT_GENERATED)})")
     parser.add_argument("--kinds", nargs="+", choices=streams.KINDS, default=list(streams.KINDS))
     parser.add_argument("--worst-docs", type=int, nargs="+", default=[1500], help="sizes of the worst stream (default 1500)")
+    parser.add_argument("--recur", type=int, default=4,
+                        help="times each article occurs in all in the recur stream (default 4: the original and 3 copies)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="/tmp/bench_throughput", help="folder for streams and outputs (emptied)")
     parser.add_argument("--dedup-python", default=sys.executable, help="python that runs `-m dedup` (default: this one)")
@@ -400,8 +402,8 @@ def main(argv=None) -> int:
     measure(startup, args, [scopes[0]], jobs=[args.jobs[0]], runs=3)
     measured = []
     for kind, docs in plans:
-        name = kind if docs is None else f"worst{docs}"
-        stream = write_stream(name, streams.build(kind, sources, args.seed, docs), out)
+        name = f"worst{docs}" if kind == "worst" else f"recur{args.recur}" if kind == "recur4" else kind
+        stream = write_stream(name, streams.build(kind, sources, args.seed, docs, args.recur), out)
         print(f"{name}: {stream.docs:,} documents, {stream.megabytes:.1f} MB", flush=True)
         if kind == "fresh" and args.library:
             # Target 1 is on the corpora: generated template articles share sentences.

@@ -208,13 +208,14 @@ def worst_case(
     return stream
 
 
-def build(kind: str, sources: list[Doc], seed: int, docs: int | None = None) -> list[Doc]:
-    """The stream ``kind`` (one of :data:`KINDS`; ``worst`` takes ``docs``) from ``sources``."""
+def build(kind: str, sources: list[Doc], seed: int, docs: int | None = None, recur: int = 4) -> list[Doc]:
+    """The stream ``kind`` (one of :data:`KINDS`; ``worst`` takes ``docs``, ``recur4`` takes ``recur``,
+    the times each article occurs in all) from ``sources``."""
     rng = random.Random(f"stream-{kind}-{seed}")
     if kind == "fresh":
         stream = list(sources)
     elif kind == "recur4":
-        stream = recurring(sources, rng)
+        stream = recurring(sources, rng, recur)
     elif kind == "near30":
         stream = near_copies(sources, rng)
     elif kind == "worst":
