@@ -9,6 +9,7 @@ from typing import Any
 
 from ..io import InputError, UsageError
 from ..workers import BARRIER
+from .stream import screened
 
 
 def given_options(args: argparse.Namespace, names: Sequence[str]) -> dict:
@@ -74,19 +75,14 @@ class Across:
         before it (a checkpoint)."""
 
         def batches() -> Iterator[tuple[list[str] | None, list | None, tuple]]:
-            read = 0
-            for kind, payload, context in events:
-                records = len(context) if kind == "chunk" else 1 if kind == "error" else 0
-                read += records
-                payload, context = screen(kind, payload, context)
-                due = barrier_after(records)
-                if kind != "chunk":
-                    yield [], None, (kind, payload, context, None)
+            for kind, payload, context in screened(events, screen, barrier_after):
+                if kind == BARRIER:
+                    yield None, None, (BARRIER, payload, None, None)
+                elif kind == "chunk":
+                    results, within, _ = payload
+                    yield within, [record.id for record in context], (kind, results, context, within)
                 else:
-                    within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(context, payload)]
-                    yield within, [record.id for record in context], (kind, payload, context, within)
-                if due:
-                    yield None, None, (BARRIER, read, None, None)
+                    yield [], None, (kind, payload, context, None)
 
         yield from self._applied(self.dedup.find_stream(batches(), remember=True))
 

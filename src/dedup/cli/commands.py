@@ -24,7 +24,7 @@ from .pool import BARRIER, OrderedPool
 from .progress import Progress, Stats, plural, summary
 from .skipping import BadRecords
 from .report import write_removed_spans
-from .stream import chunks, clean_within, events, keep_as_is
+from .stream import chunks, clean_within, events, keep_as_is, screened
 
 class UniqueIds:
     """Refuses a document id seen before in the run, as the library does: reports, clusters
@@ -279,28 +279,6 @@ def _nothing_removed_hint(args: argparse.Namespace, stats: Stats) -> str:
     tips.append("a lower --min-length: also shorter repeated passages")
     tips.append(f"dedup dups {args.input}: whole documents that near-duplicate each other")
     return "  nothing removed; to look further, try:\n" + "\n".join(f"    {tip}" for tip in tips)
-
-
-def screened(
-    stream: Iterator[tuple[str, Any, Any]],
-    screen: Callable[[str, Any, Any], tuple[Any, Any]],
-    barrier_after: Callable[[int], bool],
-) -> Iterator[tuple[str, Any, Any]]:
-    """The within pass's events in the shape ``Across.run`` gives them, without an across
-    pass: each event through ``screen``, each text final after the within pass, and a
-    ``BARRIER`` (payload: the input records read so far) when ``barrier_after`` asks."""
-    read = 0
-    for kind, payload, context in stream:
-        records = len(context) if kind == "chunk" else 1 if kind == "error" else 0
-        read += records
-        payload, context = screen(kind, payload, context)
-        due = barrier_after(records)
-        if kind == "chunk":
-            within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(context, payload)]
-            payload = (payload, within, [(text, []) for text in within])
-        yield kind, payload, context
-        if due:
-            yield BARRIER, read, None
 
 
 def _finish_chunk(records: list[Record], results: list, within: list[str], final: list[tuple[str, list]],

@@ -6,10 +6,11 @@ lists so that sending them costs little.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..io import Input, Record, RecordError, read_records
+from ..workers import BARRIER
 
 # Work sent to one worker process at a time: small enough to keep all workers busy and
 # the memory bounded, large enough that pickling and scheduling cost little per document.
@@ -71,3 +72,25 @@ def keep_as_is(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, 
     """The work when there is no within-document pass: every text unchanged."""
     texts, _, explain = payload
     return [(None, [] if explain else None) for _ in texts]
+
+
+def screened(
+    stream: Iterator[tuple[str, Any, Any]],
+    screen: Callable[[str, Any, Any], tuple[Any, Any]],
+    barrier_after: Callable[[int], bool],
+) -> Iterator[tuple[str, Any, Any]]:
+    """The within pass's events in the shape ``Across.run`` gives them, without an across
+    pass: each event through ``screen``, each text final after the within pass, and a
+    ``BARRIER`` (payload: the input records read so far) when ``barrier_after`` asks."""
+    read = 0
+    for kind, payload, context in stream:
+        records = len(context) if kind == "chunk" else 1 if kind == "error" else 0
+        read += records
+        payload, context = screen(kind, payload, context)
+        due = barrier_after(records)
+        if kind == "chunk":
+            within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(context, payload)]
+            payload = (payload, within, [(text, []) for text in within])
+        yield kind, payload, context
+        if due:
+            yield BARRIER, read, None
