@@ -142,4 +142,6 @@ def test_state_in_a_missing_folder_is_refused_before_the_run(tmp_path):
         capture_output=True, env=ENV, timeout=120,
     )
     assert done.returncode == 2
-    assert done.stderr.decode() == f"dedup: error: output folder does not exist: {tmp_path / 'missing'}\n"
+    assert done.stderr.decode() == (
+        f"dedup: error: --state {tmp_path / 'missing' / 's.state'}: the folder {tmp_path / 'missing'} does not exist\n"
+    )

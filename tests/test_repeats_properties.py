@@ -474,7 +474,9 @@ def _resolve_overlaps_quadratic(spans, query, min_length):
         pieces = [(span.copy_start, span.copy_end)]
         for other in accepted:
             taken = [(other.copy_start, other.copy_end)]
-            if other.source is None:
+            if other.source is None and other.source_end > other.source_start:
+                # An empty source range (a piece cut down to nothing of its source)
+                # takes nothing, and must not split a piece in two.
                 taken.append((other.source_start, other.source_end))
             for taken_start, taken_end in taken:
                 pieces = [
@@ -520,6 +522,14 @@ def alignments(draw):
 
 @settings(SETTINGS, max_examples=int(_DEEP or "300"))
 @given(st.lists(alignments(), max_size=60), st.integers(1, 12))
+@example(
+    spans=[
+        Alignment(153, 233, 237, 238, 0.0, 20.0, None),
+        Alignment(210, 235, 213, 236, 0.0, 20.0, None),  # its piece 233-235 repeats 236-236
+        Alignment(235, 237, 0, 1, 0.0, 1.0, None),
+    ],
+    min_length=1,
+)
 def test_the_sorted_sweep_resolves_overlaps_exactly_as_every_span_against_every_other(spans, min_length):
     expected = _resolve_overlaps_quadratic(spans, _OVERLAP_QUERY, min_length)
     assert resolve_overlaps(spans, _OVERLAP_QUERY, min_length) == expected
