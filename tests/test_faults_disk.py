@@ -140,3 +140,13 @@ def test_a_journal_left_by_a_save_killed_mid_write_is_removed_by_the_next_save(t
     remembering(1).save(path)
     assert os.listdir(tmp_path) == ["state.dedup"]
     assert len(dedup.Deduplicator.load(path)) == 1
+
+
+def test_a_full_disk_while_checkpointing_names_the_output(tmp_path):
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps({"id": n, "text": article(n)}) + "\n" for n in range(300)))
+    command = ["clean", str(source), "-o", str(out), "--scope", "across", "--checkpoint-every", "10", "-q"]
+    done = subprocess.run([sys.executable, "-c", FULL_DISK_CHILD, "12", *command], env=ENV, capture_output=True, check=False)
+    assert done.returncode == 1
+    assert done.stderr.decode() == f"dedup: error: cannot write {out}: No space left on device (the file system holding it is full)\n"
+    assert not out.exists()

@@ -95,6 +95,7 @@ class Checkpoint:
 
     def __init__(self, args: argparse.Namespace, inp: Input) -> None:
         self.every = args.checkpoint_every
+        self.output = args.output
         self.folder = checkpoint_folder(args.output)
         self.identity = run_identity(args, inp)
         self.done = 0  # input records (and bad records) done at the last checkpoint
@@ -182,13 +183,15 @@ class Checkpoint:
         lengths = outputs.sync()
         previous = self.memory
         name = None
-        if memory is not None:
-            name = f"memory-{done}.dedup"
-            memory.save(self.slot(name))
-        progress = {"identity": self.identity, "done": done, "lengths": lengths,
-                    "stats": dataclasses.asdict(stats), "memory": name}
-        body = json.dumps(progress, default=str).encode("utf-8")
-        atomic_write(self.slot(_PROGRESS), lambda handle: handle.write(body))
+        # A full disk here is one about -o (the folder next to it), never the hidden path.
+        with AtomicOutputs.naming(self.output):
+            if memory is not None:
+                name = f"memory-{done}.dedup"
+                memory.save(self.slot(name))
+            progress = {"identity": self.identity, "done": done, "lengths": lengths,
+                        "stats": dataclasses.asdict(stats), "memory": name}
+            body = json.dumps(progress, default=str).encode("utf-8")
+            atomic_write(self.slot(_PROGRESS), lambda handle: handle.write(body))
         if previous and previous != name:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.slot(previous))
