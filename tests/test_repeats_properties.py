@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import dedup
-from dedup.repeats import Alignment, RepeatParams, align, prepare, prepare_alone, resolve_overlaps
+from dedup.repeats import Alignment, OverlapResolver, PairAlignments, RepeatParams, align, prepare, prepare_alone, resolve_overlaps
 
 # Modest and derandomized by default, so CI is fast and repeatable; set
 # DEDUP_HYPOTHESIS_EXAMPLES=1000 for a deeper, randomized local search.
@@ -449,8 +449,6 @@ def test_a_text_prepared_alone_has_the_repeats_of_a_text_prepared_in_a_batch(tex
 def test_remembered_pair_alignments_give_the_same_repeats(case, other, where):
     # Alignments remembered by the texts' digests (a source repeated among the sources,
     # an article that recurs) must give exactly what aligning each pair gives.
-    from dedup.repeats import PairAlignments
-
     text = case[0]
     half = len(text) // 2
     source, query = text[:half], text[half:] + " " + other
@@ -545,3 +543,36 @@ def test_the_sorted_sweep_matches_the_reference_across_many_blocks():
         end = min(20_000, start + rng.randint(1, 30))
         spans.append(Alignment(start, end, 0, end - start, 1.0, float(rng.randint(1, 40)), rng.choice([None, 0, 1])))
     assert resolve_overlaps(spans, query, 5) == _resolve_overlaps_quadratic(spans, query, 5)
+
+
+@settings(SETTINGS, max_examples=int(_DEEP or "300"))
+@given(st.lists(st.lists(alignments(), max_size=12), max_size=6), st.lists(alignments(), max_size=6), st.integers(1, 12))
+def test_once_the_resolved_repeats_cover_the_text_no_later_span_changes_them(groups, own, min_length):
+    # align() stops aligning sources (and the text against itself) once covers_all():
+    # exact only if nothing resolved later can add a piece. Some groups cover everything.
+    whole = len(_OVERLAP_QUERY)
+    groups = [[Alignment(s.copy_start, s.copy_end, s.source_start, s.source_end, s.similarity, s.matched, index)
+               for s in group] for index, group in enumerate(groups)]
+    if groups:
+        groups[len(groups) // 2].append(Alignment(0, whole, 0, whole, 1.0, float(whole), len(groups) // 2))
+    own = [Alignment(s.copy_start, s.copy_end, s.source_start, s.source_end, s.similarity, s.matched, None) for s in own]
+    everything = [span for group in groups for span in group] + own
+    resolved = OverlapResolver(_OVERLAP_QUERY, min_length)
+    for group in groups + [own]:
+        if resolved.covers_all():
+            break
+        resolved.add(group)
+    assert resolved.spans() == resolve_overlaps(everything, _OVERLAP_QUERY, min_length)
+    assert resolved.covers_all() == bool(groups)
+
+
+def test_a_copy_covered_by_its_oldest_source_is_aligned_against_no_other():
+    body = " ".join(f"word{i % 97} sentence{i % 13}." if i % 7 == 6 else f"word{i}" for i in range(400))
+    edited = body.replace("word100 ", "changed ").replace("word250 ", "other ")
+    params = RepeatParams(min_length=6, ngram=3)
+    query, first, second, third = prepare([body, body, edited, body[: len(body) // 2]], 3)
+    pairs = PairAlignments()
+    found = align(query, [first, second, third], params, pairs=pairs)
+    assert len(pairs) == 1  # only the oldest source was aligned: it covers every word
+    assert found == align(query, [first], params)
+    assert [(r.start, r.end, r.source) for r in found] == [(0, len(body), 0)]

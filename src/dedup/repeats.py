@@ -518,17 +518,24 @@ def align(
     alignments of one text against another are remembered (the same result, faster
     for texts that recur).
     """
-    found: list[Alignment] = []
-    if within and query.has_repeated_shingle():
-        found += _align_pair(query, query, None, params)
+    # Overlaps are resolved oldest source first, then the text itself (see
+    # resolve_overlaps), so the spans can be resolved source by source as they are found.
+    # Once the resolved repeats cover every token, no later span can keep a piece: the
+    # remaining sources (a wire story's later copies, the candidates of a re-run) and
+    # the text's own repeats need not be aligned at all.
+    resolved = OverlapResolver(query, params.min_length)
     for index, source in enumerate(sources):
+        if resolved.covers_all():
+            break
         if pairs is None:
-            found += _align_pair(query, source, index, params)
+            resolved.add(_align_pair(query, source, index, params))
         else:
-            found += pairs.spans(query, source, index, params)
-    if not found:
+            resolved.add(pairs.spans(query, source, index, params))
+    if within and not resolved.covers_all() and query.has_repeated_shingle():
+        resolved.add(_align_pair(query, query, None, params))
+    if not resolved.accepted:
         return []
-    return _to_repeats(query, sources, resolve_overlaps(found, query, params.min_length))
+    return _to_repeats(query, sources, resolved.spans())
 
 
 class PairAlignments:
@@ -1517,46 +1524,79 @@ def resolve_overlaps(spans: list[Alignment], query: PreparedText, min_length: in
     at the repeats that end or start where its pieces do, so a text with many repeats
     costs n log n, not n squared.
     """
-    order = sorted(spans, key=lambda s: (s.source is None, s.source or 0, -s.matched, s.copy_start))
-    # Neither what another repeat removes nor the text it repeats (in the text itself),
-    # which is kept: a copy pasted right after its original can make the original's last
-    # sentence look like a repeat of an earlier one.
-    taken = _TakenRanges()
-    starting: dict[int, list[Alignment]] = {}  # accepted repeats by where they start
-    ending: dict[int, list[Alignment]] = {}  # and by where they end
-    accepted: list[Alignment] = []
-    for span in order:
-        unmatched = max(query.words(span.copy_start, span.copy_end) - span.matched, 0.0)
-        kept = []
-        for lo, hi in taken.free_pieces(span.copy_start, span.copy_end):
-            shift = lo - span.copy_start
-            source_start = min(span.source_start + shift, span.source_end)
-            source_end = max(source_start, span.source_end - (span.copy_end - hi))
-            # A piece is a repeat of its own when its matched words (at least its words
-            # less all the words the alignment did not match) reach min_length, or a
-            # fragment of the repeat it touches when it goes on in the same order (its
-            # source before, or after, that repeat's source): a copy's words aligned
-            # elsewhere. Not so the original's last sentence before a copy that starts
-            # like what followed an earlier, similar sentence.
-            touches = any(o.source != span.source or source_end <= o.source_start for o in starting.get(hi, ())) or any(
-                o.source != span.source or source_start >= o.source_end for o in ending.get(lo, ())
-            )
-            if query.words(lo, hi) - unmatched < min_length and not touches:
-                continue
-            kept.append(
-                Alignment(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
-            )
-        # Pieces of one span never touch each other (a taken range lies between them).
-        for piece in kept:
-            taken.add(piece.copy_start, piece.copy_end)
-            starting.setdefault(piece.copy_start, []).append(piece)
-            ending.setdefault(piece.copy_end, []).append(piece)
-        for piece in kept:
-            if piece.source is None:
-                for lo, hi in taken.free_pieces(piece.source_start, piece.source_end):
-                    taken.add(lo, hi)
-        accepted += kept
-    return sorted(accepted, key=lambda s: s.copy_start)
+    resolved = OverlapResolver(query, min_length)
+    for group in _by_source(spans):
+        resolved.add(group)
+    return resolved.spans()
+
+
+def _by_source(spans: list[Alignment]) -> list[list[Alignment]]:
+    """``spans`` grouped by source: sources in order, then the text itself (None)."""
+    groups: dict = {}
+    for span in spans:
+        groups.setdefault(span.source, []).append(span)
+    return [groups[source] for source in sorted(groups, key=lambda s: (s is None, s or 0))]
+
+
+class OverlapResolver:
+    """:func:`resolve_overlaps` fed one source at a time, in the order it ranks them
+    (sources oldest first, then the text itself): the same result, and it can tell when
+    the repeats accepted so far cover the whole text, so that no later span could add
+    anything."""
+
+    def __init__(self, query: PreparedText, min_length: int) -> None:
+        self.query = query
+        self.min_length = min_length
+        # Neither what another repeat removes nor the text it repeats (in the text
+        # itself), which is kept: a copy pasted right after its original can make the
+        # original's last sentence look like a repeat of an earlier one.
+        self._taken = _TakenRanges()
+        self._starting: dict[int, list[Alignment]] = {}  # accepted repeats by where they start
+        self._ending: dict[int, list[Alignment]] = {}  # and by where they end
+        self.accepted: list[Alignment] = []
+
+    def covers_all(self) -> bool:
+        """Whether the taken ranges cover every token of the text."""
+        return self._taken.covered >= len(self.query) > 0
+
+    def add(self, spans: list[Alignment]) -> None:
+        """Resolve ``spans``, all from one source ranked after every source added before."""
+        query, taken, starting, ending = self.query, self._taken, self._starting, self._ending
+        for span in sorted(spans, key=lambda s: (-s.matched, s.copy_start)):
+            unmatched = max(query.words(span.copy_start, span.copy_end) - span.matched, 0.0)
+            kept = []
+            for lo, hi in taken.free_pieces(span.copy_start, span.copy_end):
+                shift = lo - span.copy_start
+                source_start = min(span.source_start + shift, span.source_end)
+                source_end = max(source_start, span.source_end - (span.copy_end - hi))
+                # A piece is a repeat of its own when its matched words (at least its
+                # words less all the words the alignment did not match) reach
+                # min_length, or a fragment of the repeat it touches when it goes on in
+                # the same order (its source before, or after, that repeat's source): a
+                # copy's words aligned elsewhere. Not so the original's last sentence
+                # before a copy that starts like what followed an earlier, similar one.
+                touches = any(o.source != span.source or source_end <= o.source_start for o in starting.get(hi, ())) or any(
+                    o.source != span.source or source_start >= o.source_end for o in ending.get(lo, ())
+                )
+                if query.words(lo, hi) - unmatched < self.min_length and not touches:
+                    continue
+                kept.append(
+                    Alignment(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
+                )
+            # Pieces of one span never touch each other (a taken range lies between them).
+            for piece in kept:
+                taken.add(piece.copy_start, piece.copy_end)
+                starting.setdefault(piece.copy_start, []).append(piece)
+                ending.setdefault(piece.copy_end, []).append(piece)
+            for piece in kept:
+                if piece.source is None:
+                    for lo, hi in taken.free_pieces(piece.source_start, piece.source_end):
+                        taken.add(lo, hi)
+            self.accepted += kept
+
+    def spans(self) -> list[Alignment]:
+        """The accepted spans, sorted by copy start."""
+        return sorted(self.accepted, key=lambda s: s.copy_start)
 
 
 class _TakenRanges:
@@ -1572,6 +1612,7 @@ class _TakenRanges:
         self._starts: list[list[int]] = []
         self._ends: list[list[int]] = []
         self._firsts: list[int] = []  # the first start of each block
+        self.covered = 0  # tokens in all taken ranges
 
     def _block_of(self, position: int) -> int:
         return max(bisect_right(self._firsts, position) - 1, 0)
@@ -1598,6 +1639,7 @@ class _TakenRanges:
 
     def add(self, lo: int, hi: int) -> None:
         """Take [lo, hi), which overlaps no taken range."""
+        self.covered += hi - lo
         if not self._starts:
             self._starts, self._ends, self._firsts = [[lo]], [[hi]], [lo]
             return
