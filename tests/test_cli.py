@@ -650,6 +650,29 @@ def test_ordered_pool_yields_results_in_input_order_whatever_finishes_first():
         assert got == expected
 
 
+def _pid_of(payload):
+    return payload, os.getpid()
+
+
+def test_ordered_pool_with_a_route_runs_each_chunk_on_the_worker_its_route_names():
+    # Deduplicator(workers=N) sends a text's alignments to one worker, where the
+    # alignments and prepared sources of that text are remembered.
+    from dedup.workers import OrderedPool
+
+    pool = OrderedPool(_pid_of, 2, route=lambda payload: None if payload < 0 else payload % 3)
+    try:
+        got = list(pool.run(("chunk", value, None) for value in [-1, *range(30), -2]))
+    finally:
+        pool.close(ok=True)
+    assert [value for _, (value, _), _ in got] == [-1, *range(30), -2]  # in input order
+    workers = {}
+    for _, (value, pid), _ in got:
+        if value >= 0:
+            workers.setdefault(value % 3 % 2, set()).add(pid)
+    assert all(len(pids) == 1 for pids in workers.values())  # one worker per route
+    assert workers[0] != workers[1] and os.getpid() not in workers[0] | workers[1]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab \n.", max_size=60), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), max_size=5))
 def test_offsets_in_a_cleaned_text_map_back_to_the_same_characters(original, cuts):

@@ -18,6 +18,7 @@ What is kept per article (in memory or, with ``store=path``, in SQLite) is descr
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import os
 import unicodedata
@@ -73,6 +74,11 @@ class _AlignJob:
 
     job: AlignmentJob
     queries: list[PreparedText] | None
+    route: int | None = None  # the worker to run on: the one that aligned the same texts before
+
+
+def _route_of(job: _PrepareJob | _AlignJob) -> int | None:
+    return getattr(job, "route", None)
 
 
 def _run_job(job: _PrepareJob | _AlignJob):
@@ -80,9 +86,9 @@ def _run_job(job: _PrepareJob | _AlignJob):
     if isinstance(job, _AlignJob):
         return align_articles(job.job, job.queries)
     prepared, keys = prepare_batch(job.texts, job.params, job.window)
-    compressed = [_compressed(text) for text in job.texts]
+    compressed, digests = zip(*(_compressed(text) for text in job.texts)) if job.texts else ((), ())
     # Prepared texts cost more to send than to make again in the aligning worker.
-    return None if job.in_worker else prepared, keys, compressed
+    return None if job.in_worker else prepared, keys, list(compressed), list(digests)
 
 
 # Texts compressed recently in this process, by digest: an article that recurs whole is
@@ -91,7 +97,8 @@ _RECENT_TEXTS = 4096
 _recent_blobs: OrderedDict[bytes, bytes] = OrderedDict()
 
 
-def _compressed(text: str) -> bytes:
+def _compressed(text: str) -> tuple[bytes, bytes]:
+    """The text compressed as the store keeps it, and its 128-bit digest."""
     digest = xxhash.xxh3_128_digest(text.encode("utf-8", "surrogatepass"))
     blob = _recent_blobs.get(digest)
     if blob is None:
@@ -100,7 +107,7 @@ def _compressed(text: str) -> bytes:
             _recent_blobs.popitem(last=False)
     else:
         _recent_blobs.move_to_end(digest)
-    return blob
+    return blob, digest
 
 
 def _id_key(doc_id: Any) -> tuple[str, bool]:
@@ -391,7 +398,7 @@ class Deduplicator:
             if kind != "chunk":
                 yield kind, payload, context
                 continue
-            (prepared, keys, compressed), (texts, where) = payload, context
+            (prepared, keys, compressed, digests), (texts, where) = payload, context
             first = len(self._store)
             ids = [doc_id for _, _, doc_id in where]
             if any(doc_id is None for doc_id in ids):
@@ -409,15 +416,35 @@ class Deduplicator:
             # Only articles with candidates, or with a repeated shingle, can hold a repeat.
             repeated = (np.diff(keys.key_offsets) < keys.shingle_counts).tolist() if within else [False] * len(texts)
             aligned = [k for k in range(len(texts)) if candidates[k] or repeated[k]]
-            for j in range(0, len(aligned), _ARTICLES_PER_JOB):
-                members = aligned[j : j + _ARTICLES_PER_JOB]
+            for route, members in self._alignment_jobs(aligned, digests, in_workers):
                 job, source_ids = self._job(members, candidates, texts, ids, compressed, first)
                 queries = None if in_workers else [prepared[k] for k in members]
                 context = ([where[k][:2] for k in members], [ids[k] for k in members], source_ids)
-                yield "chunk", _AlignJob(job, queries), context
+                yield "chunk", _AlignJob(job, queries, route), context
             if remember:
                 self._store.add_many(ids, texts, remembered, compressed)
                 self._pending_ids.difference_update(_id_key(doc_id) for doc_id in ids)
+
+    def _alignment_jobs(
+        self, aligned: list[int], digests: list[bytes], in_workers: bool
+    ) -> Iterator[tuple[int | None, list[int]]]:
+        """The articles ``aligned`` of a pass in jobs of a few: ``(worker, members)``. In
+        workers, an article goes to the worker its text's digest names, so a text that
+        recurs is aligned where its alignments are remembered and its sources prepared
+        (the per-process caches of :mod:`dedup.across`); the workers' jobs alternate."""
+        if not in_workers:
+            for j in range(0, len(aligned), _ARTICLES_PER_JOB):
+                yield None, aligned[j : j + _ARTICLES_PER_JOB]
+            return
+        shares: list[list[int]] = [[] for _ in range(self.workers)]
+        for k in aligned:
+            shares[int.from_bytes(digests[k][:8], "little") % self.workers].append(k)
+        jobs = [
+            [(worker, share[j : j + _ARTICLES_PER_JOB]) for j in range(0, len(share), _ARTICLES_PER_JOB)]
+            for worker, share in enumerate(shares)
+        ]
+        for round_ in itertools.zip_longest(*jobs):
+            yield from (job for job in round_ if job is not None)
 
     def _job(
         self,
@@ -454,7 +481,7 @@ class Deduplicator:
 
     def _alignment_pool(self) -> OrderedPool:
         if self._pool is None:
-            self._pool = OrderedPool(_run_job, self.workers)
+            self._pool = OrderedPool(_run_job, self.workers, route=_route_of)
         return self._pool
 
     # remembering and cleaning ----------------------------------------------------------

@@ -82,16 +82,22 @@ class ChunkFailed(Exception):
 class OrderedPool:
     """Runs a function over chunks in worker processes and yields the results in input order.
 
-    At most ``jobs * 3`` chunks are in flight, so memory stays bounded on any input size.
+    At most ``jobs`` chunks are in flight before the oldest result is waited for, so memory
+    stays bounded on any input size and what was read comes out even when more input is
+    slow to come. ``route(payload)``, when given, names the worker a chunk runs on (taken
+    modulo ``jobs``; None: the least busy), so that chunks that need the same cached data
+    meet it in one worker.
     With ``jobs == 1`` the function runs in this process: the same code, the same output.
     A worker that dies (e.g. killed for lack of memory) fails the run instead of hanging it,
     and workers end when the main process dies, even by ``kill -9`` (:func:`end_with_parent`).
     """
 
-    def __init__(self, function: Callable, jobs: int) -> None:
+    def __init__(self, function: Callable, jobs: int, route: Callable[[Any], int | None] | None = None) -> None:
         self.function = function
         self.jobs = jobs
-        self._pool: ProcessPoolExecutor | None = None
+        self._route = route
+        self._executors: list[ProcessPoolExecutor] = []
+        self._in_flight: list[int] = []  # chunks sent to each executor and not yet handed back
         if jobs > 1:
             # Build the tokenizer's lookup tables once here: forked workers share them
             # instead of each spending a few hundred milliseconds building its own.
@@ -100,9 +106,25 @@ class OrderedPool:
             tokenize(["warm up"])
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self._pool = ProcessPoolExecutor(
-                jobs, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
-            )
+            # With ``route``, one executor per worker, so that a chunk goes to the worker
+            # ``route(payload) % jobs`` (which keeps in its caches what the chunk needs);
+            # otherwise one executor whose free workers take the next chunk.
+            self._executors = [
+                ProcessPoolExecutor(size, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),))
+                for size in ([1] * jobs if route is not None else [jobs])
+            ]
+            self._in_flight = [0] * len(self._executors)
+
+    def _submit(self, payload: Any) -> tuple[Any, int]:
+        """Send ``payload`` to a worker: its route's, else the least busy; (future, executor)."""
+        where = self._route(payload) if self._route is not None else None
+        if where is None:
+            where = min(range(len(self._executors)), key=self._in_flight.__getitem__)
+        else:
+            where %= len(self._executors)
+        future = self._executors[where].submit(self.function, payload)
+        self._in_flight[where] += 1
+        return future, where
 
     def run(self, items: Iterable[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
         """``items`` are (kind, payload, context); for kind "chunk" the result replaces the payload.
@@ -112,7 +134,7 @@ class OrderedPool:
         for the next): the caller sees the state of things exactly at the barrier.
         """
         window = self.jobs * _CHUNKS_PER_JOB_IN_FLIGHT
-        pending: deque = deque()
+        pending: deque = deque()  # (kind, payload or (future, executor), context)
         in_flight = 0
         for kind, payload, context in items:
             if kind == BARRIER:
@@ -121,58 +143,61 @@ class OrderedPool:
                 in_flight = 0
                 yield kind, payload, context
                 continue
-            if kind == "chunk" and self._pool is not None:
+            if kind == "chunk" and self._executors:
                 try:
-                    future = self._pool.submit(self.function, payload)
+                    payload = self._submit(payload)
                 except Exception as error:
                     raise ChunkFailed(context, error) from error
-                pending.append((kind, future, context))
                 in_flight += 1
-            else:
-                pending.append((kind, payload, context))
+            pending.append((kind, payload, context))
             # With every worker busy, the oldest result is waited for before more input
             # is read: what was read comes out without waiting for input that may be slow.
             while pending and (in_flight >= min(window, self.jobs) or self._ready(pending[0])):
                 item = self._resolve(pending.popleft())
-                in_flight -= item[0] == "chunk" and self._pool is not None
+                in_flight -= item[0] == "chunk" and bool(self._executors)
                 yield item
         while pending:
             yield self._resolve(pending.popleft())
 
     def _ready(self, item: tuple) -> bool:
         kind, payload, _ = item
-        return kind != "chunk" or self._pool is None or payload.done()
+        return kind != "chunk" or not self._executors or payload[0].done()
 
     def _resolve(self, item: tuple) -> tuple:
         kind, payload, context = item
         if kind != "chunk":
             return item
         try:
-            return kind, (self.function(payload) if self._pool is None else payload.result()), context
+            if not self._executors:
+                return kind, self.function(payload), context
+            future, where = payload
+            self._in_flight[where] -= 1
+            return kind, future.result(), context
         except Exception as error:
             raise ChunkFailed(context, error) from error
 
     def close(self, ok: bool) -> None:
-        if self._pool is None:
-            return
-        pool, self._pool = self._pool, None
+        executors, self._executors = self._executors, []
         if ok:
-            pool.shutdown(wait=True)
+            for executor in executors:
+                executor.shutdown(wait=True)
             return
         # Stop at once: workers are busy with chunks whose results nobody will read. Every
-        # wait is bounded: a worker that ignores SIGTERM is killed, and the executor's
-        # manager thread (joined again at interpreter exit) gets a few seconds to see
-        # its workers gone.
-        processes = list((getattr(pool, "_processes", None) or {}).values())
+        # wait is bounded: a worker that ignores SIGTERM is killed, and the executors'
+        # manager threads (joined again at interpreter exit) get a few seconds to see
+        # their workers gone.
+        processes = [p for executor in executors for p in (getattr(executor, "_processes", None) or {}).values()]
         for process in processes:
             process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        for executor in executors:
+            executor.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + _STOP_SECONDS
         for process in processes:
             process.join(max(deadline - time.monotonic(), 0.0))
             if process.is_alive():
                 process.kill()
                 process.join(1.0)
-        manager = getattr(pool, "_executor_manager_thread", None)
-        if manager is not None:
-            manager.join(max(deadline - time.monotonic(), 1.0))
+        for executor in executors:
+            manager = getattr(executor, "_executor_manager_thread", None)
+            if manager is not None:
+                manager.join(max(deadline - time.monotonic(), 1.0))
