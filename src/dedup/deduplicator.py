@@ -56,6 +56,7 @@ DEFAULT_MIN_SEEDS = 2
 
 _ARTICLES_PER_PASS = 512  # articles prepared and looked up together (stages 1 and 2)
 _ARTICLES_PER_JOB = 16  # articles aligned together (stage 3): one job for a worker
+_ALIGNMENTS_AHEAD = 3  # alignment jobs in flight per worker
 
 
 @dataclass
@@ -330,7 +331,10 @@ class Deduplicator:
         in_workers = pool.jobs > 1
         prepared = pool.run(self._passes(batches, remember, in_workers))
         try:
-            for kind, payload, context in pool.run(self._look_up_and_remember(prepared, remember, in_workers)):
+            # Alignment jobs come from passes already read: a few per worker in flight
+            # keep the workers busy while this process looks up the next pass.
+            aligned = pool.run(self._look_up_and_remember(prepared, remember, in_workers), ahead=_ALIGNMENTS_AHEAD)
+            for kind, payload, context in aligned:
                 if kind == "chunk":
                     self._collect(payload, context)
                 else:  # a batch (its matches) or a barrier (None)

@@ -21,9 +21,6 @@ from typing import Any
 # before it takes anything after it.
 BARRIER = "barrier"
 
-# Chunks in flight per worker: enough to keep every worker busy while the main process
-# writes, few enough to bound memory.
-_CHUNKS_PER_JOB_IN_FLIGHT = 3
 
 
 # How long a failed run waits for its workers to stop before killing them.
@@ -82,9 +79,8 @@ class ChunkFailed(Exception):
 class OrderedPool:
     """Runs a function over chunks in worker processes and yields the results in input order.
 
-    At most ``jobs`` chunks are in flight before the oldest result is waited for, so memory
-    stays bounded on any input size and what was read comes out even when more input is
-    slow to come. ``route(payload)``, when given, names the worker a chunk runs on (taken
+    A few chunks are in flight at most (see :meth:`run`), so memory stays bounded on any
+    input size. ``route(payload)``, when given, names the worker a chunk runs on (taken
     modulo ``jobs``; None: the least busy), so that chunks that need the same cached data
     meet it in one worker.
     With ``jobs == 1`` the function runs in this process: the same code, the same output.
@@ -126,14 +122,19 @@ class OrderedPool:
         self._in_flight[where] += 1
         return future, where
 
-    def run(self, items: Iterable[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
+    def run(self, items: Iterable[tuple[str, Any, Any]], ahead: int = 1) -> Iterator[tuple[str, Any, Any]]:
         """``items`` are (kind, payload, context); for kind "chunk" the result replaces the payload.
+
+        At most ``ahead * jobs`` chunks are in flight before the oldest result is waited
+        for. One per worker suits items read from input that may be slow to come (what was
+        read comes out); more keep the workers busy while this process does other work
+        between chunks, at the cost of holding back results that are ready.
 
         An item of kind ``BARRIER`` is yielded once everything before it is, and no item
         after it is taken from ``items`` until it has been yielded (and the caller asks
         for the next): the caller sees the state of things exactly at the barrier.
         """
-        window = self.jobs * _CHUNKS_PER_JOB_IN_FLIGHT
+        window = max(ahead, 1) * self.jobs
         pending: deque = deque()  # (kind, payload or (future, executor), context)
         in_flight = 0
         for kind, payload, context in items:
@@ -152,7 +153,7 @@ class OrderedPool:
             pending.append((kind, payload, context))
             # With every worker busy, the oldest result is waited for before more input
             # is read: what was read comes out without waiting for input that may be slow.
-            while pending and (in_flight >= min(window, self.jobs) or self._ready(pending[0])):
+            while pending and (in_flight >= window or self._ready(pending[0])):
                 item = self._resolve(pending.popleft())
                 in_flight -= item[0] == "chunk" and bool(self._executors)
                 yield item
