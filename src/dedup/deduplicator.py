@@ -44,7 +44,7 @@ from .repeats import (
 )
 from .text import DEFAULT_MODE
 from .storage import atomic_create
-from .store import MemoryStore, SQLiteStore, compress_text, read_meta
+from .store import MemoryStore, SQLiteStore, Store, compress_text, read_meta
 from .workers import BARRIER, OrderedPool
 
 __all__ = ["ArticleMatch", "Deduplicator", "Match"]
@@ -222,7 +222,7 @@ class Deduplicator:
         self.max_holders = check_int("max_holders", max_holders, 1)
         self.min_seeds = check_int("min_seeds", min_seeds, 1)
         if store is None:
-            self._store: MemoryStore | SQLiteStore = MemoryStore(self.max_holders)
+            self._store: Store = MemoryStore(self.max_holders)
         else:
             self._store = SQLiteStore(os.fspath(store), self.max_holders, self._meta())
         self.workers = check_int("workers", workers, 1)
@@ -614,8 +614,7 @@ class Deduplicator:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             pool.close(ok=True)
-        if isinstance(self._store, SQLiteStore):
-            self._store.close()
+        self._store.close()
 
     def __enter__(self) -> "Deduplicator":
         return self

@@ -24,6 +24,7 @@ A state file is not trusted: its schema is checked before anything is read from 
 
 from __future__ import annotations
 
+import abc
 import codecs
 import errno
 import json
@@ -122,7 +123,76 @@ def _signed(keys: np.ndarray) -> np.ndarray:
     return keys.astype(np.uint64, copy=False).view(np.int64)
 
 
-class MemoryStore:
+class Store(abc.ABC):
+    """What the across pass needs of remembered articles, kept in memory
+    (:class:`MemoryStore`) or on disk (:class:`SQLiteStore`). Articles are numbered from 0
+    in the order they were added; each keeps its id, its text (compressed) and the
+    fingerprint keys it holds."""
+
+    max_holders: int
+
+    @abc.abstractmethod
+    def __len__(self) -> int:
+        """Articles remembered."""
+
+    @property
+    @abc.abstractmethod
+    def fingerprints(self) -> int:
+        """Fingerprint keys held, over all articles."""
+
+    @property
+    @abc.abstractmethod
+    def nbytes(self) -> int:
+        """Approximate bytes of the fingerprints and compressed texts."""
+
+    @abc.abstractmethod
+    def doc_id(self, article: int) -> Any:
+        """The id of article number ``article``."""
+
+    @abc.abstractmethod
+    def has_id(self, doc_id: Any) -> bool:
+        """Whether an article with this id is remembered."""
+
+    @abc.abstractmethod
+    def compressed_text(self, article: int) -> bytes:
+        """The article's text as kept (:func:`compress_text`)."""
+
+    def text(self, article: int) -> str:
+        return decompress_text(self.compressed_text(article))
+
+    @abc.abstractmethod
+    def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(index into ``keys``, article) for every stored holder of a key."""
+
+    @abc.abstractmethod
+    def add_many(
+        self,
+        ids: Sequence[Any],
+        texts: Sequence[str],
+        fingerprints: Sequence[np.ndarray],
+        compressed: Sequence[bytes] | None = None,
+    ) -> None:
+        """Remember articles in order, each with the fingerprint keys it holds (distinct
+        uint64, already limited to keys with fewer than ``max_holders`` holders, as
+        :func:`dedup.across.look_up` gives them). They are numbered from ``len(self)``.
+        ``compressed``: the texts already compressed (:func:`compress_text`), when the
+        caller did it elsewhere."""
+
+    def add(self, doc_id: Any, text: str, keys: np.ndarray, holders: np.ndarray | None = None) -> int:
+        """Remember an article with its fingerprint keys (distinct uint64); returns its number.
+
+        ``holders``: how many articles hold each key already, when the caller looked them
+        up (else they are looked up here); keys held by ``max_holders`` are not added.
+        """
+        article = len(self)
+        self.add_many([doc_id], [text], [_below_cap(self, keys, holders)])
+        return article
+
+    def close(self) -> None:
+        """Release what the store holds open (nothing, in memory)."""
+
+
+class MemoryStore(Store):
     """Remembered articles in memory: fingerprints in sorted runs (a log-structured merge
     of NumPy arrays, one ``searchsorted`` per run to look up), texts compressed."""
 
@@ -152,15 +222,10 @@ class MemoryStore:
     def has_id(self, doc_id: Any) -> bool:
         return (str(doc_id), _is_int(doc_id)) in self._known_ids
 
-    def text(self, article: int) -> str:
-        return decompress_text(self._texts[article])
-
     def compressed_text(self, article: int) -> bytes:
-        """The article's text as kept (:func:`compress_text`)."""
         return self._texts[article]
 
     def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(index into ``keys``, article) for every stored holder of a key."""
         found_index, found_article = [], []
         for stored, articles in zip(self._keys, self._articles):
             low = np.searchsorted(stored, keys, side="left")
@@ -175,28 +240,8 @@ class MemoryStore:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(found_index), np.concatenate(found_article).astype(np.int64)
 
-    def add(self, doc_id: Any, text: str, keys: np.ndarray, holders: np.ndarray | None = None) -> int:
-        """Remember an article with its fingerprint keys (distinct uint64); returns its number.
-
-        ``holders``: how many articles hold each key already, when the caller looked them
-        up (else they are looked up here); keys held by ``max_holders`` are not added.
-        """
-        article = len(self._ids)
-        self.add_many([doc_id], [text], [_below_cap(self, keys, holders)])
-        return article
-
-    def add_many(
-        self,
-        ids: Sequence[Any],
-        texts: Sequence[str],
-        fingerprints: Sequence[np.ndarray],
-        compressed: Sequence[bytes] | None = None,
-    ) -> None:
-        """Remember articles in order, each with the fingerprint keys it holds (distinct
-        uint64, already limited to keys with fewer than ``max_holders`` holders, as
-        :func:`dedup.across.look_up` gives them). They are numbered from ``len(self)``.
-        ``compressed``: the texts already compressed (:func:`compress_text`), when the
-        caller did it elsewhere."""
+    def add_many(self, ids, texts, fingerprints, compressed=None) -> None:  # typed in Store.add_many
+        """See :meth:`Store.add_many`."""
         first = len(self._ids)
         for doc_id in ids:
             self._ids.append(doc_id)
@@ -279,7 +324,7 @@ class MemoryStore:
         return store
 
 
-class SQLiteStore:
+class SQLiteStore(Store):
     """Remembered articles in a SQLite database on disk (WAL mode), for streams larger
     than memory. The same schema as a saved :class:`MemoryStore`."""
 
@@ -322,9 +367,6 @@ class SQLiteStore:
         query = "SELECT 1 FROM articles WHERE doc_id = ? AND id_is_int = ?"
         return self._connection.execute(query, (encode_id(doc_id), _is_int(doc_id))).fetchone() is not None
 
-    def text(self, article: int) -> str:
-        return decompress_text(self.compressed_text(article))
-
     def compressed_text(self, article: int) -> bytes:
         (blob,) = self._connection.execute("SELECT text FROM articles WHERE number = ?", (article,)).fetchone()
         return bytes(blob)
@@ -346,18 +388,7 @@ class SQLiteStore:
                 found_article.append(article)
         return np.array(found_index, dtype=np.int64), np.array(found_article, dtype=np.int64)
 
-    def add(self, doc_id: Any, text: str, keys: np.ndarray, holders: np.ndarray | None = None) -> int:
-        article = self._count
-        self.add_many([doc_id], [text], [_below_cap(self, keys, holders)])
-        return article
-
-    def add_many(
-        self,
-        ids: Sequence[Any],
-        texts: Sequence[str],
-        fingerprints: Sequence[np.ndarray],
-        compressed: Sequence[bytes] | None = None,
-    ) -> None:
+    def add_many(self, ids, texts, fingerprints, compressed=None) -> None:  # typed in Store.add_many
         """As :meth:`MemoryStore.add_many`, in one transaction."""
         first = self._count
         blobs = compressed if compressed is not None else [compress_text(text) for text in texts]
