@@ -500,3 +500,25 @@ def test_state_from_a_newer_dedup_is_refused_by_the_command_in_one_line(tmp_path
     assert f"{state} was written by a newer dedup" in stderr and f"version {newer}" in stderr
 
 
+
+
+def test_a_failed_run_whose_worker_died_while_sending_a_result_still_ends():
+    # A worker killed mid-send leaves half a message in the executor's result pipe: its
+    # manager thread then waits for the rest, and the interpreter waits for that thread
+    # at exit. A truncated input made `dedup clean` hang that way in about 1 run of 5.
+    # Here the half message is written by hand (white-box: the executor's own pipe).
+    script = textwrap.dedent(
+        """
+        from dedup.workers import OrderedPool
+
+        pool = OrderedPool(abs, 2)
+        assert [result for _, result, _ in pool.run([("chunk", -7, None)])] == [7]
+        writer = pool._executors[0]._result_queue._writer
+        writer._send(b"\\x00\\x01\\x00\\x00" + b"x" * 10)  # a 65,536-byte message cut short
+        pool.close(ok=False)
+        print("closed")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().split() == ["closed"]

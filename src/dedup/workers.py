@@ -188,6 +188,9 @@ class OrderedPool:
         # manager threads (joined again at interpreter exit) get a few seconds to see
         # their workers gone.
         processes = [p for executor in executors for p in (getattr(executor, "_processes", None) or {}).values()]
+        # Taken before shutdown(), which drops the executor's references to them.
+        managers = [getattr(executor, "_executor_manager_thread", None) for executor in executors]
+        results = [getattr(executor, "_result_queue", None) for executor in executors]
         for process in processes:
             process.terminate()
         for executor in executors:
@@ -198,7 +201,18 @@ class OrderedPool:
             if process.is_alive():
                 process.kill()
                 process.join(1.0)
-        for executor in executors:
-            manager = getattr(executor, "_executor_manager_thread", None)
+        if not any(process.is_alive() for process in processes):
+            # A worker killed while it was sending a result leaves half a message in the
+            # result pipe, and the executor's manager thread waits for the rest forever
+            # (and the interpreter, joining it at exit, with it). With every worker gone,
+            # closing this process's end of the pipe turns that wait into an end of file.
+            for queue in results:
+                writer = getattr(queue, "_writer", None)
+                if writer is not None:
+                    try:
+                        writer.close()
+                    except OSError:
+                        pass
+        for manager in managers:
             if manager is not None:
                 manager.join(max(deadline - time.monotonic(), 1.0))
