@@ -23,13 +23,9 @@ no regular file (a device, a FIFO, ``/dev/stdout``) is written straight into ins
 
 from __future__ import annotations
 
-import base64
 import bz2
-import codecs
 import contextlib
 import csv
-import datetime
-import decimal
 import gzip
 import io
 import json
@@ -44,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from .jsonlines import has_surrogates, json_line
 from .storage import (
     atomic_write,
     create_temporary,
@@ -138,55 +135,6 @@ class RecordError:
         if self.unit != "file":
             line[self.unit] = self.line
         return json_line(line)
-
-
-# --------------------------------------------------------------------------- JSON lines
-
-
-def _escape_surrogates(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    bad = error.object[error.start : error.end]
-    if not all(0xD800 <= ord(c) <= 0xDFFF for c in bad):
-        raise error
-    return "".join(f"\\u{ord(c):04x}" for c in bad), error.end
-
-
-# JSON text from json.dumps(ensure_ascii=False) holds characters only inside strings, so a
-# lone surrogate can be written back as the \uXXXX escape it was read from.
-codecs.register_error("dedup.json-surrogates", _escape_surrogates)
-
-
-def escape_lone_surrogates(json_text: str) -> str:
-    """JSON text with every lone surrogate character written as its ``\\uXXXX`` escape.
-
-    ``json.dumps(..., ensure_ascii=False)`` keeps a lone surrogate (valid in JSON, read
-    from a ``"\\ud800"`` escape) as a character, which UTF-8 cannot encode; such characters
-    stand only inside JSON strings, where the escape means the same.
-
-    >>> escape_lone_surrogates('{"text": "\\ud800!"}')
-    '{"text": "\\\\ud800!"}'
-    """
-    return json_text.encode("utf-8", "dedup.json-surrogates").decode("utf-8")
-
-
-def json_line(obj: Any) -> bytes:
-    """``obj`` as one UTF-8 JSON line; lone surrogates (valid in JSON) are kept as ``\\uXXXX`` escapes.
-
-    >>> json_line({"id": "caf\\u00e9", "text": "\\ud800!"})
-    b'{"id": "caf\\xc3\\xa9", "text": "\\\\ud800!"}\\n'
-    """
-    text = json.dumps(obj, ensure_ascii=False, default=_json_default)
-    return (text + "\n").encode("utf-8", "dedup.json-surrogates")
-
-
-def has_surrogates(text: str) -> bool:
-    """Whether ``text`` holds a lone surrogate, which UTF-8 text (unlike JSON) cannot hold."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 # --------------------------------------------------------------------------- input files
@@ -833,27 +781,13 @@ def _read_parquet(file: InputFile, text_field: str, id_field: str | None) -> Ite
             number += 1
             text = row[text_field]
             if not isinstance(text, str):
-                yield RecordError(source, number, f"column {text_field!r} is {_describe(text)}", _row_json(row), "row")
+                yield RecordError(source, number, f"column {text_field!r} is {_describe(text)}", json_line(row), "row")
                 continue
             doc_id, problem = _record_id(row, id_field, source, number)
             if problem:
-                yield RecordError(source, number, problem, _row_json(row), "row")
+                yield RecordError(source, number, problem, json_line(row), "row")
                 continue
             yield Record(source, number, doc_id, text, row)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, (datetime.date, datetime.time, datetime.timedelta)):
-        return value.isoformat() if hasattr(value, "isoformat") else str(value)
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return str(value)
-
-
-def _row_json(row: dict) -> bytes:
-    return json_line(row)
 
 
 def _read_text(file: InputFile) -> Iterator[Record | RecordError]:

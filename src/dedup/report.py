@@ -37,7 +37,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .io import escape_lone_surrogates
+from .jsonlines import escape_lone_surrogates
 from .storage import atomic_write
 
 
