@@ -31,9 +31,11 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ..io import InputError, UsageError
 from .commands import run_clean, run_dups
-from .errors import EXIT_DATA, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, EXIT_USAGE, DataError, OutputError, Terminated
+from .errors import (
+    EXIT_DATA, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, EXIT_USAGE, DataError, InputError, OutputError, Terminated,
+    UsageError,
+)
 from .parser import build_parser
 from .pool import ChunkFailed
 
