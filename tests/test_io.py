@@ -16,7 +16,7 @@ from dedup.cli.outputs import is_inside, same_path
 from dedup.cli.readers import read_records
 from dedup.cli.records import Record, RecordError
 from dedup.cli.writers import RecordWriter
-from dedup.storage import host_tag
+from dedup.atomic import host_tag
 
 NOTE = "Het waterschap verhoogt de dijk bij Kampen met een halve meter. Café “De Sluis” blijft open."
 

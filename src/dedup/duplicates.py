@@ -142,7 +142,7 @@ class Duplicates:
         escapes.
         """
         from .jsonlines import json_line
-        from .storage import atomic_write
+        from .atomic import atomic_write
 
         atomic_write(path, lambda handle: handle.writelines(json_line(record) for record in self.to_records()))
 

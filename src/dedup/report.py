@@ -37,8 +37,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .atomic import atomic_write
 from .jsonlines import escape_lone_surrogates
-from .storage import atomic_write
 
 
 @dataclass(frozen=True)
@@ -348,7 +348,7 @@ def write_html(path: str | os.PathLike, reports: Sequence[DocumentReport], *, ti
                page_size: int = 25) -> None:
     """Write the reports as one self-contained HTML page (no network, no other file).
 
-    The page replaces ``path`` atomically (:func:`dedup.storage.atomic_write`): an error
+    The page replaces ``path`` atomically (:func:`dedup.atomic.atomic_write`): an error
     leaves any previous file as it was, never a partial page.
     """
     page = render_html(reports, title=title, page_size=page_size).encode("utf-8")

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from .. import __version__
-from ..storage import atomic_write
+from ..atomic import atomic_write, writing
 from .commit import AtomicOutputs
 from .errors import OutputError, UsageError
 from .inputs import STDIO, Input, split_suffixes
@@ -185,7 +185,7 @@ class Checkpoint:
         previous = self.memory
         name = None
         # A full disk here is one about -o (the folder next to it), never the hidden path.
-        with AtomicOutputs.naming(self.output):
+        with writing(self.output):
             if memory is not None:
                 name = f"memory-{done}.dedup"
                 memory.save(self.slot(name))
@@ -238,7 +238,7 @@ class CheckpointOutputs(AtomicOutputs):
         path = self._checkpoint.slot(name)
         resumed = name in self._checkpoint.lengths
         if resumed:  # cut back to the checkpoint
-            with self.naming(destination):
+            with writing(destination):
                 os.truncate(path, self._checkpoint.lengths[name])
         handle = self.file_at(path, destination, append=resumed)
         self._slots[name] = (handle, destination)
@@ -248,7 +248,7 @@ class CheckpointOutputs(AtomicOutputs):
         """Flush every output to disk; their lengths by slot name."""
         lengths = {}
         for name, (handle, destination) in self._slots.items():
-            with self.naming(destination):
+            with writing(destination):
                 handle.flush()
                 os.fsync(handle.fileno())
                 lengths[name] = os.fstat(handle.fileno()).st_size

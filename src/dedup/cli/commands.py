@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..atomic import writing
 from ..locking import InUseError, Lock, take_lock
 from ..report import ReportBuilder, render_html, split_matches
 from .across import Across, given_options
@@ -223,7 +224,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             page_stream.flush()
         if across is not None and args.state and not explain:
             temp = outputs.path(args.state)
-            with outputs.naming(args.state):
+            with writing(args.state):
                 across.save(temp)
         pool.close(ok=True)
         pool = None

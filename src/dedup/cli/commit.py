@@ -2,7 +2,7 @@
 
 Outputs are written to a hidden temporary file (or folder) next to the destination and
 renamed into place only when the whole run succeeded (:class:`AtomicOutputs`, built on
-:mod:`dedup.storage`), so an interrupted run never leaves a half-written file under the
+:mod:`dedup.atomic`), so an interrupted run never leaves a half-written file under the
 output name, and the next run removes what a killed one left behind. An output that is
 no regular file (a device, a FIFO, ``/dev/stdout``) is written straight into instead.
 """
@@ -10,16 +10,12 @@ no regular file (a device, a FIFO, ``/dev/stdout``) is written straight into ins
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
-import shutil
-import stat
 import sys
-from collections.abc import Iterator
 from typing import IO, BinaryIO
 
-from ..storage import (
+from ..atomic import (
     atomic_write,
     create_temporary,
     discard_temporary,
@@ -27,45 +23,13 @@ from ..storage import (
     fsync_directory,
     host_tag,
     open_in_place,
-    set_final_mode,
-    write_error,
+    open_output_file,
     writer_gone,
     writes_in_place,
+    writing,
 )
 from .errors import InputError, UsageError
 from .inputs import STDIO
-
-class OutputFile(io.FileIO):
-    """An output file whose write errors name the destination, not the temporary.
-
-    ``target`` is the temporary's path, or a descriptor open on a destination written in
-    place (:func:`dedup.storage.writes_in_place`). Its ``name`` is the destination, so a
-    gzip header records the real file name.
-    """
-
-    def __init__(self, target: str | int, destination: str, mode: str = "wb") -> None:
-        super().__init__(target, mode)
-        self.name = destination  # type: ignore[misc]
-        self.destination = destination
-
-    def write(self, data) -> int:  # type: ignore[override]
-        try:
-            return super().write(data)
-        except OSError as error:
-            raise write_error(error, self.destination) from error
-
-    def close(self) -> None:
-        """Close after flushing to disk: the commit's rename must find the data there.
-
-        (A pipe or a device has no disk to flush to.)
-        """
-        if not self.closed and stat.S_ISREG(os.fstat(self.fileno()).st_mode):
-            try:
-                os.fsync(self.fileno())
-            except OSError as error:
-                super().close()
-                raise write_error(error, self.destination) from error
-        super().close()
 
 
 class AtomicOutputs:
@@ -74,7 +38,7 @@ class AtomicOutputs:
     Each output is created as a hidden ``.NAME.dedup-HOST-PID-XXXX.tmp`` next to its
     destination (same file system, so the final ``os.replace`` is atomic), with the mode
     the destination will have. :meth:`abort` removes them; so does the next run when
-    this one was killed (:func:`dedup.storage.remove_stale_temporaries`). Write errors
+    this one was killed (:func:`dedup.atomic.remove_stale_temporaries`). Write errors
     (a full disk) name the destination.
     """
 
@@ -88,29 +52,20 @@ class AtomicOutputs:
         folder = os.path.dirname(os.path.abspath(destination))
         if not os.path.isdir(folder):
             raise UsageError(f"output folder does not exist: {folder}")
-        with self.naming(destination):
+        with writing(destination):
             temporary = create_temporary(destination, folder=kind != "file")
         self._pending.append((temporary, destination, kind))
         return temporary
 
-    def _open(self, target: str | int, destination: str) -> BinaryIO:
-        handle = io.BufferedWriter(OutputFile(target, destination))
+    def _open(self, target: str | int, destination: str, mode: str = "wb") -> BinaryIO:
+        handle = open_output_file(target, destination, mode)
         self._handles.append(handle)
-        return handle  # type: ignore[return-value]
-
-    @staticmethod
-    @contextlib.contextmanager
-    def naming(destination: str) -> Iterator[None]:
-        """Retell an ``OSError`` raised inside the block as one about writing ``destination``."""
-        try:
-            yield
-        except OSError as error:
-            raise write_error(error, destination) from error
+        return handle
 
     def file(self, destination: str) -> BinaryIO:
         """A binary stream whose content becomes ``destination`` on commit (stdout for ``-``).
 
-        A device, FIFO, socket or ``/dev/stdout`` (:func:`dedup.storage.writes_in_place`)
+        A device, FIFO, socket or ``/dev/stdout`` (:func:`dedup.atomic.writes_in_place`)
         is written straight into as the run goes: it cannot be replaced.
         """
         if destination == STDIO:
@@ -118,18 +73,16 @@ class AtomicOutputs:
         if os.path.isdir(destination):
             raise UsageError(f"output {destination} is a folder; name a file")
         if writes_in_place(destination):
-            with self.naming(destination):
+            with writing(destination):
                 return self._open(open_in_place(destination), destination)
         return self._open(self._temporary(destination, "file"), destination)
 
     def file_at(self, path: str, destination: str, *, append: bool = False) -> BinaryIO:
         """A stream writing ``path``, a file the caller names and keeps (:meth:`abort`
         leaves it), which becomes ``destination`` on commit; ``append`` continues it."""
-        with self.naming(destination):
-            handle = io.BufferedWriter(OutputFile(path, destination, "ab" if append else "wb"))
-        self._handles.append(handle)
+        handle = self._open(path, destination, "ab" if append else "wb")
         self._pending.append((path, destination, "kept"))
-        return handle  # type: ignore[return-value]
+        return handle
 
     def path(self, destination: str) -> str:
         """A path that becomes ``destination`` on commit, for a save that writes its own file.
@@ -137,7 +90,7 @@ class AtomicOutputs:
         The path lies in a hidden temporary folder next to ``destination`` (so a save that
         makes temporaries of its own leaves them where the next run finds them); the
         commit gives it the mode of the file it replaces. Wrap the
-        writing in :meth:`naming` so that its errors name ``destination``.
+        writing in :func:`dedup.atomic.writing` so that its errors name ``destination``.
         """
         folder = self._temporary(destination, "saved")
         return os.path.join(folder, os.path.basename(destination))
@@ -153,7 +106,7 @@ class AtomicOutputs:
         destination = next(d for t, d, kind in self._pending if kind == "folder" and t == folder)
         final = os.path.join(destination, relpath)
         temporary = os.path.join(folder, relpath)
-        with self.naming(final):
+        with writing(final):
             os.makedirs(os.path.dirname(temporary), exist_ok=True)
             return self._open(temporary, final)
 
@@ -167,10 +120,10 @@ class AtomicOutputs:
         mix of this run's and the previous one's.
         """
         for handle in self._handles:
-            handle.close()  # flushes, fsyncs (OutputFile.close); a closed one already did
+            handle.close()  # flushes, fsyncs (dedup.atomic.OutputFile.close); a closed one already did
         journals = _write_commit_journals(self._pending) if len(self._pending) > 1 else []
         for temporary, destination, kind in self._pending:
-            with self.naming(destination):
+            with writing(destination):
                 _finish_output(temporary, destination, kind)
         _remove_commit_journals(journals)
         self._pending.clear()
@@ -191,12 +144,10 @@ class AtomicOutputs:
 
 def _finish_output(temporary: str, destination: str, kind: str) -> None:
     """Put one complete temporary in place (kinds as in ``AtomicOutputs._pending``)."""
-    if kind == "folder":
-        _replace_folder(temporary, destination)
-    elif kind == "saved":
+    if kind == "saved":
         finish_temporary(os.path.join(temporary, os.path.basename(destination)), destination)
         discard_temporary(temporary)
-    else:  # "file", "kept"
+    else:  # "file", "folder", "kept"
         finish_temporary(temporary, destination)
 
 
@@ -211,7 +162,7 @@ def _write_commit_journals(pending: list[tuple[str, str, str]]) -> list[str]:
     journals = []
     for _, destination, _ in pending:  # one next to every output: a run writing any of them finds it
         journals.append(commit_journal_path(destination))
-        with AtomicOutputs.naming(destination):
+        with writing(destination):
             atomic_write(journals[-1], lambda handle: handle.write(body))
     return journals
 
@@ -250,27 +201,8 @@ def complete_interrupted_commit(destinations: list[str]) -> list[str]:
         for temporary, target, kind in renames:
             source = os.path.join(temporary, os.path.basename(target)) if kind == "saved" else temporary
             if os.path.lexists(source):
-                with AtomicOutputs.naming(target):
+                with writing(target):
                     _finish_output(temporary, target, kind)
                 finished.append(target)
         _remove_commit_journals([commit_journal_path(target) for _, target, _ in renames])
     return finished
-
-
-def _replace_folder(temporary: str, destination: str) -> None:
-    """Move a complete temporary folder to ``destination``, replacing a folder there.
-
-    A folder cannot be replaced in one portable rename: the old one is renamed to a
-    temporary name first and removed after. A process killed between the two renames
-    leaves the old folder under that temporary name (``.old``): the next run puts it
-    back (:func:`dedup.storage.remove_stale_temporaries`).
-    """
-    set_final_mode(temporary, destination)
-    if not os.path.isdir(destination):
-        os.rename(temporary, destination)
-    else:
-        old = temporary[: -len(".tmp")] + ".old"
-        os.rename(destination, old)
-        os.rename(temporary, destination)
-        shutil.rmtree(old, ignore_errors=True)
-    fsync_directory(os.path.dirname(os.path.abspath(destination)))

@@ -8,7 +8,7 @@ import stat
 import sys
 from typing import BinaryIO
 
-from ..storage import writes_in_place
+from ..atomic import writes_in_place
 from .commit import AtomicOutputs
 from .errors import OutputError, UsageError
 from .inputs import STDIO, Input, InputFile, split_suffixes
@@ -48,7 +48,7 @@ def open_output(outputs: AtomicOutputs, flag: str, path: str) -> BinaryIO:
     try:
         return outputs.file(path)
     except OSError as error:
-        # The bare reason: the error may already say "cannot write PATH" (dedup.storage).
+        # The bare reason: the error may already say "cannot write PATH" (dedup.atomic).
         reason = os.strerror(error.errno) if error.errno else (error.strerror or str(error))
         raise OutputError(f"cannot write {flag} {path}: {reason}") from None
 
