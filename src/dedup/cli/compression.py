@@ -25,10 +25,12 @@ _MAGIC = (
 
 
 def sniff_compression(head: bytes) -> str | None:
+    """The compression (``"gzip"``, ``"zstd"``, ``"bz2"``, ``"xz"``) the first bytes of a file show, else ``None``."""
     for magic, name in _MAGIC:
         if head.startswith(magic):
             return name
     return None
+
 
 def open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
     """``raw`` decompressed when its first bytes say so (``path`` names it in messages); closing it closes ``raw``."""
@@ -47,6 +49,7 @@ def open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
         return stream  # type: ignore[return-value]
     zstandard = import_zstandard(f"reading the zstd-compressed file {path}")
     return io.BufferedReader(ZstdReader(raw, zstandard), buffer_size=1 << 20)  # type: ignore[arg-type]
+
 
 class ZstdReader(io.RawIOBase):
     """Decompressed bytes of a zstd stream of one or more frames.
@@ -98,11 +101,13 @@ class ZstdReader(io.RawIOBase):
             self._raw.close()
         super().close()
 
+
 def damaged_data_errors() -> tuple[type[BaseException], ...]:
     """What reading a file whose compressed data are truncated or damaged raises."""
     errors: tuple[type[BaseException], ...] = (EOFError, zlib.error, lzma.LZMAError, OSError)
     zstandard = sys.modules.get("zstandard")  # only when a zstd file was opened
     return errors + (zstandard.ZstdError,) if zstandard is not None else errors
+
 
 def open_compressed_writer(fh: BinaryIO, compression: str | None, name: str) -> BinaryIO:
     """Wrap ``fh`` in a ``compression`` compressor ("gzip", "zstd", "bz2", "xz"; ``None``: none).

@@ -36,6 +36,7 @@ _FORMAT_SUFFIXES = {
     ".text": "text",
     ".md": "text",
 }
+
 PARQUET_MAGIC = b"PAR1"
 # Delimiters a CSV file's header line is searched for (the one found most is used);
 # a TSV file is tab-separated unless --csv-delimiter says otherwise.
@@ -52,6 +53,7 @@ def split_suffixes(name: str) -> tuple[str | None, str | None]:
         compression = _COMPRESSION_SUFFIXES[suffixes.pop()]
     fmt = _FORMAT_SUFFIXES.get(suffixes[-1]) if suffixes else None
     return fmt, compression
+
 
 def open_binary(path: str) -> BinaryIO:
     """Open a file (or stdin for ``-``) for reading, decompressing it when its first bytes say so."""

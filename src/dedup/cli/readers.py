@@ -24,6 +24,7 @@ from .records import Record, RecordError, one_line
 
 _CSV_FIELD_LIMIT = 2**31 - 1  # a whole book may sit in one field
 
+
 def _utf8_error(data: bytes, error: UnicodeDecodeError, line_offset: int = 0) -> tuple[int, str]:
     """(line number, message) of an undecodable byte in ``data``."""
     line = line_offset + data.count(b"\n", 0, error.start) + 1

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..jsonlines import json_line
 
+
 @dataclass
 class Record:
     """One document read from the input.
@@ -33,6 +34,7 @@ class Record:
     text: str
     data: Any = None
     raw: bytes | None = None
+
 
 @dataclass
 class RecordError:
@@ -71,6 +73,7 @@ class RecordError:
         if after_line:
             message += f"; the records of its first {after_line} lines were read"
         return cls(source, after_line + 1 if after_line else 0, message, unit="file")
+
 
 def one_line(error: BaseException) -> str:
     """An exception's message on one line (pyarrow's messages span several)."""

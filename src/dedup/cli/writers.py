@@ -18,6 +18,7 @@ from .extras import import_pyarrow
 from .inputs import FORMATS, PARQUET_BATCH_ROWS, CsvLayout, InputFile, split_suffixes
 from .records import Record
 
+
 class RecordWriter:
     """Writes records of one format to one binary stream.
 
