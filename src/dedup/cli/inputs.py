@@ -139,7 +139,7 @@ def detect_format(path: str) -> str:
         head = stream.peek(4096) if hasattr(stream, "peek") else b""  # type: ignore[attr-defined]
     except damaged_data_errors() as error:
         # Too damaged to tell the format: a problem of the whole input, named with the reason.
-        problem = RecordError.damaged_file("<stdin>" if path == STDIO else path, error)
+        problem = RecordError.damaged_file(InputFile(path, os.path.basename(path), "unknown").display, error)
         raise InputError(f"{problem}; cannot tell its format (use --format)") from None
     finally:
         if stream is not None and path != STDIO:
