@@ -721,7 +721,7 @@ def _fail_on_seven(payload):
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_failing_chunk_names_its_records(jobs):
     from dedup.cli.pool import ChunkFailed, OrderedPool
-    from dedup.io import Record
+    from dedup.cli.records import Record
 
     chunk = [Record("corpus.jsonl", line, str(line), "x") for line in (40, 41, 42)]
     pool = OrderedPool(_fail_on_seven, jobs)

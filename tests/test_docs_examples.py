@@ -381,7 +381,7 @@ def test_the_help_defaults_are_the_library_defaults():
 
 
 def test_the_inputs_table_gives_each_extension_its_format():
-    from dedup.io import split_suffixes
+    from dedup.cli.inputs import split_suffixes
 
     formats = {"JSON Lines": "jsonl", "Parquet": "parquet", "CSV": "csv", "TSV": "tsv", "plain text": "text"}
     seen = set()

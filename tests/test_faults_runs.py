@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 import dedup
-from dedup.io import complete_interrupted_commit
+from dedup.cli.commit import complete_interrupted_commit
 
 SRC = str(Path(dedup.__file__).resolve().parent.parent)
 ENV = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -132,7 +132,7 @@ KILL_AT = textwrap.dedent(
     """
     import os, signal, sys
     from dedup.cli import checkpoint as module
-    from dedup.io import RecordWriter
+    from dedup.cli.writers import RecordWriter
 
     point, number = sys.argv[1], int(sys.argv[2])
     args = sys.argv[sys.argv.index("--") + 1 :]

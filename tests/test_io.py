@@ -9,22 +9,14 @@ import os
 
 import pytest
 
-from dedup.io import (
-    AtomicOutputs,
-    InputError,
-    InputFile,
-    Record,
-    RecordError,
-    RecordWriter,
-    UsageError,
-    detect_format,
-    is_inside,
-    open_input,
-    read_records,
-    same_path,
-    split_suffixes,
-)
-from dedup.storage import host_tag
+from dedup.cli.commit import AtomicOutputs
+from dedup.cli.errors import InputError, UsageError
+from dedup.cli.inputs import InputFile, detect_format, open_input, split_suffixes
+from dedup.cli.outputs import is_inside, same_path
+from dedup.cli.readers import read_records
+from dedup.cli.records import Record, RecordError
+from dedup.cli.writers import RecordWriter
+from dedup.atomic import host_tag
 
 NOTE = "Het waterschap verhoogt de dijk bij Kampen met een halve meter. Café “De Sluis” blijft open."
 

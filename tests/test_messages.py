@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 import dedup
-from dedup.io import RecordError, read_records, open_input
+from dedup.cli.inputs import open_input
+from dedup.cli.readers import read_records
+from dedup.cli.records import RecordError
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -89,6 +90,24 @@ def test_a_title_naming_a_template_slot_stays_text():
     page = render_html(explain([("a", BODY + "\n\n" + BODY)]), title="dedup explain __DATA__.jsonl __SCRIPT__")
     assert "<title>dedup explain __DATA__.jsonl __SCRIPT__</title>" in page
     assert page.count('"docs":') == 1  # the data once, in its own element
+
+
+def test_the_page_is_package_data_that_the_wheel_ships():
+    """The page's HTML, CSS and script are files in dedup/page/, read with importlib.resources;
+    pyproject's package-data must name every one of them, or an installed wheel renders no page."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    from dedup.report import page_part
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    folder = os.path.join(root, "src", "dedup", "page")
+    with open(os.path.join(root, "pyproject.toml"), "rb") as handle:
+        patterns = tomllib.load(handle)["tool"]["setuptools"]["package-data"]["dedup"]
+    names = sorted(os.listdir(folder))
+    assert names == ["report.css", "report.html", "report.js"]
+    assert all(any(fnmatch.fnmatch(f"page/{name}", pattern) for pattern in patterns) for name in names)
+    page = render_html(explain([BODY + "\n\n" + BODY]))
+    assert page_part("report.css") in page and page_part("report.js") in page
+    assert re.search(r"__(TITLE|STYLE|SCRIPT|DATA)__", page) is None  # every slot filled
 
 
 def test_explain_html_from_the_command(tmp_path):

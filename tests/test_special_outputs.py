@@ -17,7 +17,7 @@ import dedup
 from dedup.deduplicator import Deduplicator
 from dedup.lsh import LSHIndex
 from dedup.report import explain, write_html
-from dedup.storage import writes_in_place
+from dedup.atomic import writes_in_place
 from news_texts import LOCAL_A, WIRE_EN
 
 SRC = str(Path(dedup.__file__).resolve().parent.parent)

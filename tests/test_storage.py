@@ -9,14 +9,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from dedup.storage import (
-    atomic_save,
-    create_temporary,
-    host_tag,
-    load_state,
-    remove_stale_temporaries,
-    set_final_mode,
-)
+from dedup.atomic import create_temporary, host_tag, remove_stale_temporaries, set_final_mode
+from dedup.storage import atomic_save, load_state
 
 
 def dead_pid() -> int:

@@ -43,7 +43,7 @@ from .repeats import (
     remove_spans,
 )
 from .text import DEFAULT_MODE
-from .storage import atomic_create
+from .atomic import atomic_create
 from .store import MemoryStore, SQLiteStore, Store, compress_text, read_meta
 from .workers import BARRIER, OrderedPool
 

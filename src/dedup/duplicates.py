@@ -141,8 +141,8 @@ class Duplicates:
         Ids with lone surrogates (read from JSON escapes) are written back as the same
         escapes.
         """
-        from .io import json_line
-        from .storage import atomic_write
+        from .jsonlines import json_line
+        from .atomic import atomic_write
 
         atomic_write(path, lambda handle: handle.writelines(json_line(record) for record in self.to_records()))
 

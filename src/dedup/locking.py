@@ -17,7 +17,7 @@ import errno
 import fcntl
 import os
 
-from .storage import host_tag
+from .atomic import host_tag
 
 __all__ = ["InUseError", "Lock", "lock_path", "take_lock"]
 

@@ -29,7 +29,9 @@ True
 from __future__ import annotations
 
 import bisect
+import functools
 import html
+import importlib.resources
 import json
 import os
 import re
@@ -37,8 +39,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .io import escape_lone_surrogates
-from .storage import atomic_write
+from .atomic import atomic_write
+from .jsonlines import escape_lone_surrogates
 
 
 @dataclass(frozen=True)
@@ -348,7 +350,7 @@ def write_html(path: str | os.PathLike, reports: Sequence[DocumentReport], *, ti
                page_size: int = 25) -> None:
     """Write the reports as one self-contained HTML page (no network, no other file).
 
-    The page replaces ``path`` atomically (:func:`dedup.storage.atomic_write`): an error
+    The page replaces ``path`` atomically (:func:`dedup.atomic.atomic_write`): an error
     leaves any previous file as it was, never a partial page.
     """
     page = render_html(reports, title=title, page_size=page_size).encode("utf-8")
@@ -411,280 +413,17 @@ def render_html(reports: Sequence[DocumentReport], *, title: str = "dedup report
     title = title.encode("utf-8", "backslashreplace").decode("utf-8")  # e.g. a file name not in UTF-8
     # One pass over the template: a slot's name inside a filled value (an input named
     # __DATA__.jsonl in the title) stays text.
-    values = {"TITLE": html.escape(title), "STYLE": _STYLE, "SCRIPT": _SCRIPT, "DATA": payload}
-    return _SLOT.sub(lambda slot: values[slot.group(1)], _PAGE)
+    values = {"TITLE": html.escape(title), "STYLE": page_part("report.css"), "SCRIPT": page_part("report.js"),
+              "DATA": payload}
+    return _SLOT.sub(lambda slot: values[slot.group(1)], page_part("report.html"))
 
 
 _SLOT = re.compile(r"__(TITLE|STYLE|SCRIPT|DATA)__")
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>__TITLE__</title>
-<style>__STYLE__</style>
-</head>
-<body>
-<header class="top">
-  <h1>__TITLE__</h1>
-  <p id="totals"></p>
-  <p class="legend"><mark class="rm k0">removed: repeats an earlier passage of the same document</mark>
-  <mark class="rm k1">removed: seen in an earlier document</mark>
-  <span class="kept">kept, repeated in&hellip;</span> a kept passage that later ones repeat, up to
-  <span class="kept-end">&#x27E7;</span> &mdash; click a highlight or a link to jump to its counterpart.</p>
-  <form id="controls" onsubmit="return false">
-    <input id="filter" type="search" placeholder="filter by id or text" aria-label="filter by id or text">
-    <select id="kind" aria-label="which documents">
-      <option value="changed">changed documents</option>
-      <option value="within">with repeats inside the document</option>
-      <option value="across">with passages seen in earlier documents</option>
-      <option value="emptied">left empty or dropped</option>
-      <option value="all">all shown (also unchanged sources)</option>
-    </select>
-    <select id="order" aria-label="order">
-      <option value="input">input order</option>
-      <option value="removed">most removed first</option>
-    </select>
-    <span id="count"></span>
-  </form>
-  <nav class="pager"></nav>
-</header>
-<main id="docs"></main>
-<nav class="pager"></nav>
-<script type="application/json" id="data">__DATA__</script>
-<script>__SCRIPT__</script>
-</body>
-</html>
-"""
-
-_STYLE = """
-body { font: 15px/1.5 system-ui, sans-serif; margin: 0; color: #222; background: #f6f6f4; }
-.top { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #ccc; padding: .5em 1em; z-index: 1; }
-h1 { font-size: 1.2em; margin: .2em 0; }
-#totals { margin: .2em 0; }
-.legend { font-size: .85em; margin: .2em 0; }
-#controls input, #controls select { font: inherit; padding: .15em .3em; }
-#filter { width: 18em; }
-.pager { margin: .3em 0; }
-.pager button { font: inherit; margin-right: .3em; }
-main { padding: .5em 1em; }
-article { background: #fff; border: 1px solid #ddd; border-radius: 4px; margin: 0 0 1em; padding: .5em 1em; }
-article h2 { font-size: 1em; margin: 0; display: inline; }
-article .fig { color: #555; font-size: .9em; margin-left: 1em; }
-article .tag { font-size: .8em; border: 1px solid #999; border-radius: 3px; padding: 0 .3em; margin-left: .5em; }
-.text { white-space: pre-wrap; font-family: Georgia, serif; max-height: 28em; overflow: auto; margin-top: .4em; }
-mark.rm { cursor: pointer; color: inherit; }
-mark.k0 { background: #ffd7a8; text-decoration: line-through #b45f06; }
-mark.k1 { background: #f8b4c0; text-decoration: line-through #a0153e; }
-/* Where a removed passage came from, next to it; where a kept passage starts and ends: small
-   labels, so that a document copied almost whole is not covered in colour. */
-a.from, .kept { font: .75em/1.2 system-ui, sans-serif; white-space: nowrap; border-radius: 3px; padding: 0 .35em;
-  margin: 0 .2em; text-decoration: none; }
-a.from.k0 { color: #8a4a05; background: #fff1e0; }
-a.from.k1 { color: #8c1233; background: #fde7ec; }
-.kept { color: #1a5fb4; background: #eef3fb; }
-.kept a { color: inherit; }
-.kept-end { color: #1a5fb4; font-family: system-ui, sans-serif; }
-.flash { animation: flash 1.6s ease-out; }
-@keyframes flash { from { background: #ffe066; outline: 3px solid #1a5fb4; } to { outline: 3px solid transparent; } }
-"""
-
-_SCRIPT = r"""
-(function () {
-  "use strict";
-  var data = JSON.parse(document.getElementById("data").textContent);
-  var docs = data.docs, t = data.totals, pageSize = data.pageSize || 25;
-  var kindName = ["inside the document", "in an earlier document"];
-  function n(x) { return x.toLocaleString("en"); }
-  function pct(a, b) { return b ? (100 * a / b).toFixed(2) + "%" : "0.00%"; }
-  function plural(k, w) { return n(k) + " " + w + (k === 1 ? "" : "s"); }
-  document.getElementById("totals").textContent =
-    plural(t.documents, "document") + " analysed, " + n(t.changed) + " changed (" +
-    n(t.within) + " with repeats inside, " + n(t.across) + " with passages seen before; " +
-    plural(t.spans_within + t.spans_across, "span") + "). Characters: " + n(t.chars_in) + ", " +
-    n(t.chars_removed) + " removed (" + pct(t.chars_removed, t.chars_in) + ")" +
-    (t.emptied ? ". Left empty: " + n(t.emptied) : "") + (t.dropped ? ", dropped: " + n(t.dropped) : "") + ".";
-  // incoming[i]: the spans elsewhere that repeat a passage of document i.
-  var incoming = docs.map(function () { return []; });
-  docs.forEach(function (d, i) {
-    d.spans.forEach(function (s, k) { if (s[3] >= 0) incoming[s[3]].push([s[4], s[5], i, k]); });
-  });
-  var state = { filter: "", kind: "changed", order: "input", page: 0, list: [] };
-
-  function matches(d, i) {
-    var has = function (kind) { return d.spans.some(function (s) { return s[0] === kind; }); };
-    if (state.kind === "changed" && !(d.changed || d.dropped)) return false;
-    if (state.kind === "within" && !has(0)) return false;
-    if (state.kind === "across" && !has(1)) return false;
-    if (state.kind === "emptied" && !(d.dropped || d.empty)) return false;
-    if (!state.filter) return true;
-    var f = state.filter;
-    return d.id.toLowerCase().indexOf(f) >= 0 || d.text.toLowerCase().indexOf(f) >= 0;
-  }
-  function select() {
-    state.list = [];
-    docs.forEach(function (d, i) { if (matches(d, i)) state.list.push(i); });
-    if (state.order === "removed") state.list.sort(function (a, b) { return docs[b].removed - docs[a].removed || a - b; });
-    document.getElementById("count").textContent = plural(state.list.length, "document");
-  }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
-  function link(cls, text, doc, go) {
-    var a = el("a", cls, text);
-    a.href = "#doc-" + doc;  // the click handler jumps to the passage itself
-    a.dataset.doc = doc; a.dataset.go = go;
-    return a;
-  }
-  // Where the removed span k of document i came from, shown right after it.
-  function fromLink(i, s, k) {
-    var same = s[3] === i;
-    var a = link("from k" + s[0], same ? "\u2191 repeats above" : "\u2190 seen in " + docs[s[3]].id, s[3],
-                 "s-" + s[3] + "-" + i + "-" + k);
-    a.title = "removed: repeats a passage " + kindName[s[0]] + ", similarity " + s[6] + "; click to see it";
-    return a;
-  }
-  // The label where kept passages of document i start: which later passages repeat them.
-  function keptNote(i, starting) {
-    var note = el("span", "kept", "kept, repeated "), later = [];
-    starting.forEach(function (r) { if (later.indexOf(r[2]) < 0) later.push(r[2]); });
-    later.slice(0, 3).forEach(function (doc, n) {
-      var r = starting.filter(function (x) { return x[2] === doc; })[0];
-      note.appendChild(document.createTextNode((n ? ", " : "") + (doc === i ? "" : "in ")));
-      note.appendChild(link("", doc === i ? "below" : docs[doc].id, doc, "r-" + doc + "-" + r[3]));
-    });
-    if (later.length > 3) note.appendChild(document.createTextNode(" and " + (later.length - 3) + " more"));
-    return note;
-  }
-  function renderText(i) {
-    var d = docs[i], box = el("div", "text"), cuts = [0, d.text.length];
-    d.spans.forEach(function (s) { cuts.push(s[1], s[2]); });
-    incoming[i].forEach(function (r) { cuts.push(r[0], r[1]); });
-    cuts = cuts.filter(function (c, k, a) { return a.indexOf(c) === k; }).sort(function (a, b) { return a - b; });
-    for (var c = 0; c + 1 < cuts.length; c++) {
-      var a = cuts[c], b = cuts[c + 1], piece = d.text.slice(a, b), node = null;
-      var starting = incoming[i].filter(function (r) { return r[0] === a; });
-      if (starting.length) box.appendChild(keptNote(i, starting));
-      var rm = -1;
-      d.spans.forEach(function (s, k) { if (s[1] <= a && b <= s[2]) rm = k; });
-      var into = incoming[i].filter(function (r) { return r[0] <= a && b <= r[1]; });
-      if (rm >= 0) {
-        var s = d.spans[rm];
-        node = el("mark", "rm k" + s[0], piece);
-        node.title = "removed: repeats a passage " + kindName[s[0]] +
-          (s[3] >= 0 && s[3] !== i ? " (" + docs[s[3]].id + ")" : "") + ", similarity " + s[6];
-        node.dataset.parts = "r-" + i + "-" + rm;  // every piece of the span: a jump flashes them all
-        node.dataset.go = s[3] >= 0 ? "s-" + s[3] + "-" + i + "-" + rm : "";
-        node.dataset.doc = s[3];
-        box.appendChild(node);
-        if (b === s[2] && s[3] >= 0) box.appendChild(fromLink(i, s, rm));
-      } else if (into.length) {
-        node = el("span", "src", piece);
-        node.dataset.parts = into.map(function (x) { return "s-" + i + "-" + x[2] + "-" + x[3]; }).join(" ");
-        box.appendChild(node);
-        if (incoming[i].some(function (r) { return r[1] === b; })) box.appendChild(el("span", "kept-end", "\u27E7"));
-      } else {
-        box.appendChild(document.createTextNode(piece));
-      }
-    }
-    return box;
-  }
-  function renderDoc(i) {
-    var d = docs[i], art = el("article");
-    art.id = "doc-" + i;
-    art.appendChild(el("h2", "", d.id));
-    var within = d.spans.filter(function (s) { return s[0] === 0; }).length;
-    var across = d.spans.length - within;
-    art.appendChild(el("span", "fig", n(d.text.length) + " characters, " + n(d.removed) + " removed (" +
-      pct(d.removed, d.text.length) + "); " + plural(within, "repeat") + " inside, " +
-      plural(across, "passage") + " seen before" + (d.where ? " \u2014 " + d.where : "")));
-    if (d.dropped) art.appendChild(el("span", "tag", "dropped"));
-    else if (d.empty) art.appendChild(el("span", "tag", "left empty"));
-    else if (!d.changed) art.appendChild(el("span", "tag", "unchanged: source of later passages"));
-    art.appendChild(renderText(i));
-    return art;
-  }
-  function renderPager() {
-    var pages = Math.max(1, Math.ceil(state.list.length / pageSize));
-    Array.prototype.forEach.call(document.querySelectorAll(".pager"), function (nav) {
-      nav.textContent = "";
-      var prev = el("button", "", "\u2190 previous"), next = el("button", "", "next \u2192");
-      prev.type = next.type = "button";
-      prev.disabled = state.page === 0; next.disabled = state.page >= pages - 1;
-      prev.onclick = function () { show(state.page - 1); };
-      next.onclick = function () { show(state.page + 1); };
-      nav.appendChild(prev); nav.appendChild(next);
-      nav.appendChild(el("span", "", "page " + (state.page + 1) + " of " + pages));
-    });
-  }
-  function show(page) {
-    var pages = Math.max(1, Math.ceil(state.list.length / pageSize));
-    state.page = Math.min(Math.max(0, page), pages - 1);
-    var main = document.getElementById("docs");
-    main.textContent = "";
-    state.list.slice(state.page * pageSize, (state.page + 1) * pageSize).forEach(function (i) {
-      main.appendChild(renderDoc(i));
-    });
-    renderPager();
-  }
-  function parts(key) {
-    return document.querySelectorAll("[data-parts~='" + key + "']");
-  }
-  var flashed = [];
-  function flash(nodes) {
-    flashed.forEach(function (node) { node.classList.remove("flash"); });
-    flashed = Array.prototype.slice.call(nodes);
-    flashed.forEach(function (node) { void node.offsetWidth; node.classList.add("flash"); });  // restart the animation
-  }
-  // Show document docIndex and the passage `key` in it (its whole article when key is "doc-N"):
-  // another page, or every document when the current choice does not list it.
-  function jump(docIndex, key) {
-    var listed = state.list.indexOf(docIndex) >= 0;
-    if (!listed) {
-      state.filter = ""; state.kind = "all";
-      document.getElementById("filter").value = ""; document.getElementById("kind").value = "all";
-      select();
-    }
-    var page = Math.floor(state.list.indexOf(docIndex) / pageSize);
-    if (!listed || page !== state.page || !document.getElementById("doc-" + docIndex)) show(page);
-    var targets = parts(key);
-    if (!targets.length) targets = [document.getElementById("doc-" + docIndex)];
-    if (!targets[0]) return;
-    reveal(targets[0]);
-    flash(targets);
-  }
-  // Scroll the first line of node into view, below the sticky header, also inside its
-  // scrolled text box: a passage can be taller than the window, so centring it would hide its start.
-  function reveal(node) {
-    var first = function () { return node.getClientRects()[0] || node.getBoundingClientRect(); };
-    var box = node.closest(".text");
-    if (box) box.scrollTop += first().top - box.getBoundingClientRect().top - 24;
-    var header = document.querySelector(".top").getBoundingClientRect().bottom;
-    window.scrollBy(0, first().top - header - (innerHeight - header) / 3);
-  }
-  document.getElementById("docs").addEventListener("click", function (event) {
-    var node = event.target.closest("[data-go]");
-    if (!node || !node.dataset.go) return;
-    event.preventDefault();
-    jump(+node.dataset.doc, node.dataset.go);
-  });
-  var timer = null;
-  document.getElementById("filter").addEventListener("input", function (event) {
-    clearTimeout(timer);
-    timer = setTimeout(function () { state.filter = event.target.value.trim().toLowerCase(); select(); show(0); }, 150);
-  });
-  document.getElementById("kind").addEventListener("change", function (event) { state.kind = event.target.value; select(); show(0); });
-  document.getElementById("order").addEventListener("change", function (event) { state.order = event.target.value; select(); show(0); });
-  select();
-  var hash = /^#doc-(\d+)$/.exec(location.hash);
-  show(0);
-  if (hash) jump(+hash[1], "doc-" + hash[1]);
-  // Milliseconds from navigation to the first page shown (read by benchmarks/bench_report.py).
-  document.documentElement.dataset.readyMs = Math.round(performance.now());
-})();
-"""
+@functools.lru_cache(maxsize=None)
+def page_part(name: str) -> str:
+    """One part of the page template, package data in ``dedup/page/``: ``report.html`` (with
+    the slots ``__TITLE__``, ``__STYLE__``, ``__SCRIPT__`` and ``__DATA__``), ``report.css``
+    or ``report.js``."""
+    return (importlib.resources.files("dedup") / "page" / name).read_text(encoding="utf-8")

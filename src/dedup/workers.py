@@ -68,7 +68,7 @@ class ChunkFailed(Exception):
 
     def __init__(self, records: Any, error: BaseException) -> None:
         where = ""
-        # Records of the command's input (``dedup.io.Record``) are named by file and line.
+        # Records of the command's input (``dedup.cli.records.Record``) are named by file and line.
         if isinstance(records, list) and records and hasattr(records[0], "line") and hasattr(records[0], "source"):
             first, last = records[0], records[-1]
             lines = f"{first.line}" if first.line == last.line else f"{first.line}-{last.line}"

@@ -15,11 +15,15 @@ Exit codes: 0 success, 1 bad input data (with ``--on-error fail``) or unreadable
 2 usage error (bad option, missing file, output would overwrite input, missing optional
 package), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 141 output pipe closed.
 
-The package is split by job: ``parser`` (options and help), ``commands`` (what each
-command does), ``stream`` (records in, chunks of work), ``pool`` (worker processes),
-``across`` (the across-document pass), ``outputs`` (output paths and writers),
-``report`` (the removal report), ``progress`` (progress bar and summary), ``errors``
-(exit codes).
+The package is split by job. Reading: ``inputs`` (what ``IN`` names, and formats),
+``compression``, ``readers`` (records of each format), ``records`` (a record, or the
+error in its place). Writing: ``writers`` (records back in their format), ``outputs``
+(output paths and which writer), ``commit`` (a run's outputs, committed as one),
+``report`` (the removal report), ``checkpoint`` (resumable runs). Running: ``parser``
+(options and help), ``commands`` (what each command does), ``stream`` (records in,
+chunks of work), ``pool`` (worker processes), ``across`` (the across-document pass),
+``skipping`` (bad records), ``progress`` (progress bar and summary), ``extras``
+(optional packages), ``errors`` (exit codes and the command's exceptions).
 
 See ``docs/cli.md`` for examples.
 """
@@ -31,9 +35,11 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ..io import InputError, UsageError
 from .commands import run_clean, run_dups
-from .errors import EXIT_DATA, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, EXIT_USAGE, DataError, OutputError, Terminated
+from .errors import (
+    EXIT_DATA, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, EXIT_USAGE, DataError, InputError, OutputError, Terminated,
+    UsageError,
+)
 from .parser import build_parser
 from .pool import ChunkFailed
 

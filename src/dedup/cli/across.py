@@ -7,8 +7,8 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..io import InputError, UsageError
 from ..workers import BARRIER
+from .errors import InputError, UsageError
 from .stream import screened
 
 

@@ -13,7 +13,7 @@ reloaded, the records already done are read past (their ids still count for
 uniqueness), and the run goes on. Processing depends only on the input and the memory,
 so the final outputs are byte for byte those of an uninterrupted run. Any other command
 writing to the same ``-o`` says what differs and starts nothing. The end of the run
-commits the outputs as one (see ``dedup.io.AtomicOutputs.commit``) and removes the folder.
+commits the outputs as one (see ``dedup.cli.commit.AtomicOutputs.commit``) and removes the folder.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from .. import __version__
-from ..io import STDIO, AtomicOutputs, Input, UsageError, split_suffixes
-from ..storage import atomic_write
-from .errors import OutputError
+from ..atomic import atomic_write, writing
+from .commit import AtomicOutputs
+from .errors import OutputError, UsageError
+from .inputs import STDIO, Input, split_suffixes
 from .progress import Stats
 
 _PROGRESS = "checkpoint.json"
@@ -115,7 +116,7 @@ class Checkpoint:
         folder = checkpoint_folder(args.output) if args.output not in (None, STDIO) else None
         progress = _read_progress(folder) if folder else None
         if progress is not None and not any(os.path.isfile(os.path.join(folder, n)) for n in progress["lengths"]):
-            # Its outputs were committed (renamed away; dedup.io completes an interrupted
+            # Its outputs were committed (renamed away; dedup.cli.commit completes an interrupted
             # commit first) and only the folder's removal was left: that run had ended.
             if wanted and not _differences(progress["identity"], cls(args, inp).identity, committed=True):
                 checkpoint = cls(args, inp)
@@ -184,7 +185,7 @@ class Checkpoint:
         previous = self.memory
         name = None
         # A full disk here is one about -o (the folder next to it), never the hidden path.
-        with AtomicOutputs.naming(self.output):
+        with writing(self.output):
             if memory is not None:
                 name = f"memory-{done}.dedup"
                 memory.save(self.slot(name))
@@ -237,7 +238,7 @@ class CheckpointOutputs(AtomicOutputs):
         path = self._checkpoint.slot(name)
         resumed = name in self._checkpoint.lengths
         if resumed:  # cut back to the checkpoint
-            with self.naming(destination):
+            with writing(destination):
                 os.truncate(path, self._checkpoint.lengths[name])
         handle = self.file_at(path, destination, append=resumed)
         self._slots[name] = (handle, destination)
@@ -247,7 +248,7 @@ class CheckpointOutputs(AtomicOutputs):
         """Flush every output to disk; their lengths by slot name."""
         lengths = {}
         for name, (handle, destination) in self._slots.items():
-            with self.naming(destination):
+            with writing(destination):
                 handle.flush()
                 os.fsync(handle.fileno())
                 lengths[name] = os.fstat(handle.fileno()).st_size

@@ -10,21 +10,23 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..io import (
-    STDIO, AtomicOutputs, Input, Record, RecordError, RecordWriter, UsageError, complete_interrupted_commit, open_input,
-)
+from ..atomic import writing
 from ..locking import InUseError, Lock, take_lock
 from ..report import ReportBuilder, render_html, split_matches
 from .across import Across, given_options
 from .checkpoint import Checkpoint, CheckpointOutputs
-from .errors import EXIT_OK, DataError, OutputError, warn
+from .commit import AtomicOutputs, complete_interrupted_commit
+from .errors import EXIT_OK, DataError, OutputError, UsageError, warn
+from .inputs import STDIO, Input, open_input
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
 from .parser import default_jobs
 from .pool import BARRIER, OrderedPool
 from .progress import Progress, Stats, plural, summary
-from .skipping import BadRecords
+from .records import Record, RecordError
 from .report import write_removed_spans
+from .skipping import BadRecords
 from .stream import chunks, clean_within, events, keep_as_is, screened
+from .writers import RecordWriter
 
 class UniqueIds:
     """Refuses a document id seen before in the run, as the library does: reports, clusters
@@ -222,7 +224,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             page_stream.flush()
         if across is not None and args.state and not explain:
             temp = outputs.path(args.state)
-            with outputs.naming(args.state):
+            with writing(args.state):
                 across.save(temp)
         pool.close(ok=True)
         pool = None

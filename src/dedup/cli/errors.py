@@ -12,6 +12,14 @@ EXIT_PIPE = 141
 EXIT_TERMINATED = 143
 
 
+class UsageError(Exception):
+    """Bad command line, missing file or missing optional dependency (exit code 2)."""
+
+
+class InputError(Exception):
+    """Input that cannot be processed at all, e.g. a Parquet file without the text column (exit 1)."""
+
+
 class DataError(Exception):
     """A bad record with ``--on-error fail`` (exit code 1)."""
 

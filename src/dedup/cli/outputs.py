@@ -8,9 +8,30 @@ import stat
 import sys
 from typing import BinaryIO
 
-from .errors import OutputError
-from ..io import STDIO, AtomicOutputs, Input, InputFile, RecordWriter, UsageError, is_inside, parquet_schema, same_path, split_suffixes
-from ..storage import writes_in_place
+from ..atomic import writes_in_place
+from .commit import AtomicOutputs
+from .errors import OutputError, UsageError
+from .inputs import STDIO, Input, InputFile, split_suffixes
+from .readers import parquet_schema
+from .writers import RecordWriter
+
+
+def same_path(a: str, b: str) -> bool:
+    """Whether two paths name the same file (also through links), existing or not."""
+    if a == STDIO or b == STDIO:
+        return False
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def is_inside(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies somewhere below it."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def display_name(path: str | None) -> str:
@@ -27,7 +48,7 @@ def open_output(outputs: AtomicOutputs, flag: str, path: str) -> BinaryIO:
     try:
         return outputs.file(path)
     except OSError as error:
-        # The bare reason: the error may already say "cannot write PATH" (dedup.storage).
+        # The bare reason: the error may already say "cannot write PATH" (dedup.atomic).
         reason = os.strerror(error.errno) if error.errno else (error.strerror or str(error))
         raise OutputError(f"cannot write {flag} {path}: {reason}") from None
 

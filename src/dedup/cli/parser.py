@@ -10,8 +10,8 @@ from typing import Any
 
 from .. import __version__
 from .._validate import check_fraction, check_int
-from ..io import CSV_DELIMITERS, FORMATS, STDIO
 from ..text import DEFAULT_MODE, TOKEN_MODES
+from .inputs import CSV_DELIMITERS, FORMATS, STDIO
 
 SCOPES = ("within", "across", "both")
 # With --on-error skip, more bad records than this share means a wrong option or input,

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..io import STDIO, InputFile
+from .inputs import STDIO, InputFile
 
 
 class Progress:

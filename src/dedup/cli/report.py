@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..io import Record, RecordWriter
 from ..report import RemovedSpan, offset_map
+from .records import Record
+from .writers import RecordWriter
 
 
 def write_removed_spans(report: RecordWriter, record: Record, spans: list[RemovedSpan], middle: str, matches: list,

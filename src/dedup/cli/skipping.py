@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..io import RecordError, RecordWriter
 from .errors import DataError
 from .progress import Stats, plural
+from .records import RecordError
+from .writers import RecordWriter
 
 # Beyond this many, skipped records are counted but not each named on stderr.
 _MAX_SKIP_MESSAGES = 20

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..io import Input, Record, RecordError, read_records
 from ..workers import BARRIER
+from .inputs import Input
+from .readers import read_records
+from .records import Record, RecordError
 
 # Work sent to one worker process at a time: small enough to keep all workers busy and
 # the memory bounded, large enough that pickling and scheduling cost little per document.

@@ -1,0 +1,46 @@
+"""The package's layout: the library stands apart from the command, and modules meet only
+through public names (docs/CONTRACT.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "src" / "dedup"
+
+
+def imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) of every import in ``path``, relative ones resolved to ``dedup.*``."""
+    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(part for part in (base, node.module or "") if part)
+            found.append((module, [alias.name for alias in node.names]))
+        elif isinstance(node, ast.Import):
+            found.extend((alias.name, []) for alias in node.names)
+    return found
+
+
+def test_no_library_module_imports_the_command():
+    library = [p for p in PACKAGE.glob("*.py") if p.name != "__main__.py"]  # __main__ runs the command
+    offenders = [
+        f"{path.name} imports {module}"
+        for path in library
+        for module, names in imports(path)
+        if module == "dedup.cli" or module.startswith("dedup.cli.") or (module == "dedup" and "cli" in names)
+    ]
+    assert offenders == []
+
+
+def test_no_module_imports_a_private_name_of_another():
+    offenders = [
+        f"{path.relative_to(PACKAGE)}: from {module} import {name}"
+        for path in PACKAGE.rglob("*.py")
+        for module, names in imports(path)
+        if module.startswith("dedup")
+        for name in names
+        if name.startswith("_") and name != "__version__"
+    ]
+    assert offenders == []
