@@ -78,9 +78,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import best_of, machine_line, read_jsonl
-from inject import add_noise, norm_tokens, norm_words, sentence_spans, word_spans
+from lib.corpus import read_jsonl
+from lib.inject import add_noise
+from lib.measure import best_of, machine_line
+from lib.words import norm_tokens, norm_words, sentence_spans, word_spans
 
 import dedup
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import read_pairs
+from lib.corpus import read_pairs
 
 from dedup import MinHasher
 from dedup.deduplicator import Deduplicator

@@ -29,7 +29,9 @@ import argparse
 import tracemalloc
 
 import numpy as np
-from common import best_of, load_texts, machine_line, print_table
+from lib.corpus import load_texts
+from lib.measure import best_of, machine_line
+from lib.tables import print_table
 
 from dedup.lsh import LSHIndex, candidate_pairs
 from dedup.minhash import MinHasher

@@ -40,7 +40,9 @@ import random
 import re
 
 import numpy as np
-from common import best_of, load_texts, machine_line, pairs_file_for, print_table, read_pairs, utf8_megabytes
+from lib.corpus import load_texts, pairs_file_for, read_pairs, utf8_megabytes
+from lib.measure import best_of, machine_line
+from lib.tables import print_table
 
 from dedup.minhash import MinHasher, fold32, jaccard
 from dedup.shingle import shingles

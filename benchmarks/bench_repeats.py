@@ -48,15 +48,14 @@ import inspect
 import json
 import platform
 import re
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inject import KINDS, RUN_KINDS, Case, generate, longest_repeat, norm_tokens, norm_words, sentence_spans, word_spans
+from lib.inject import KINDS, RUN_KINDS, Case, generate
+from lib.words import longest_repeat, norm_tokens, norm_words, sentence_spans, word_spans
 
 import dedup
 

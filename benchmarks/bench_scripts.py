@@ -67,15 +67,11 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
-from common import machine_line, print_table
-from scripts_corpus import articles
-from scripts_texts import SCRIPTS as PHRASE_SCRIPTS
-from scripts_texts import article as phrase_article
-from scripts_texts import merged
+from lib.from_tests import PHRASE_SCRIPTS, merged, phrase_article
+from lib.measure import machine_line
+from lib.scripts_corpus import articles
+from lib.tables import print_table
 
 import dedup
 from dedup import repeats

@@ -56,9 +56,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import streams
-from common import machine_line, print_table
+from lib import streams
+from lib.measure import machine_line
+from lib.tables import print_table
 
 DOLMA_ATTRIBUTE = "bff_duplicate_paragraph_spans"
 DOLMA_NAME = "bench"
