@@ -64,7 +64,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import ast
 import bisect
 import difflib
 import itertools
@@ -81,6 +80,7 @@ from pathlib import Path
 from lib.corpus import read_jsonl
 from lib.inject import add_noise
 from lib.measure import best_of, machine_line
+from lib.params import parse_params
 from lib.words import norm_tokens, norm_words, sentence_spans, word_spans
 
 import dedup
@@ -792,18 +792,6 @@ def measure_speed(texts: list[str], scope: str, params: dict, repeat: int, batch
 
     return len(texts) / best_of(run, repeat).cpu
 
-
-def parse_params(items: Sequence[str]) -> dict:
-    params = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not key or not sep:
-            raise SystemExit(f"--param must look like name=value, got {item!r}")
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
-    return params
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,7 +28,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import time
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.corpus import read_pairs
+from lib.corpus import read_jsonl, read_pairs
 
 from dedup import MinHasher
 from dedup.deduplicator import Deduplicator
@@ -46,9 +45,7 @@ from dedup.shingle import shingles
 from dedup.text import paragraphs, tokenize
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+
 
 
 def score(found: set, truth: dict, threshold: float, sigma: float) -> dict:

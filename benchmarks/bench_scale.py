@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ import time
 import numpy as np
 
 from dedup.text import mix64
+from lib.measure import peak_rss_megabytes
 
 VOCABULARY = 100_000
 SEED = np.uint64(0x5EED5EED12345)
@@ -137,8 +137,7 @@ def batch_word_ids_for(docs: np.ndarray, words: int, dup_rate: float, max_edits:
     return out, None, None
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 
 
 def child_ours(args) -> dict:
@@ -169,7 +168,7 @@ def child_ours(args) -> dict:
         "n": args.n,
         "seconds": seconds,
         "generation_seconds_est": generation,
-        "peak_mb": peak_mb(),
+        "peak_mb": peak_rss_megabytes(),
         "planted": len(truth),
         "planted_j_min": float(jaccard.min()) if len(jaccard) else None,
         "planted_j_below_threshold": int((jaccard < args.threshold).sum()),
@@ -266,7 +265,7 @@ def child_stream(args) -> dict:
         "fingerprints": d.fingerprints,
         "state_mb": d.nbytes / 1e6,
         "state_bytes_per_article": d.nbytes / args.n,
-        "peak_mb": peak_mb(),
+        "peak_mb": peak_rss_megabytes(),
         "planted_copies": len(removed_share),
         "copies_removed_90pct": float((removed_share >= 0.9).mean()),
         "copy_share_removed_mean": float(removed_share.mean()),

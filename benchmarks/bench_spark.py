@@ -38,20 +38,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import dedup
+from lib.corpus import load_texts
+from lib.measure import PeakMemory
 from dedup.duplicates import find_duplicates as find_local
 
 
 # ----------------------------------------------------------------------- corpora
 
 
-def read_jsonl(path: str) -> tuple[list, list[str]]:
-    ids, texts = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            ids.append(record["id"])
-            texts.append(record["text"])
-    return ids, texts
+
 
 
 def synthetic_corpus(n: int, seed: int = 7, mean_words: int = 200) -> tuple[list, list[str]]:
@@ -297,41 +292,7 @@ def across_stream(n: int, seed: int = 11, boilerplate_share: float = 0.1) -> tup
     return list(range(n)), texts, {"planted": planted, "with_boilerplate": with_boilerplate, "pool": len(pool)}
 
 
-class PeakMemory:
-    """Peak resident memory of the Spark JVM and of its Python workers (sampled)."""
 
-    def __init__(self, interval: float = 0.25) -> None:
-        import threading
-
-        import psutil
-
-        self.me = psutil.Process()
-        self.jvm = 0
-        self.workers = 0
-        self.one_worker = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
-        self._thread.start()
-
-    def _run(self, interval: float) -> None:
-        import psutil
-
-        while not self._stop.wait(interval):
-            try:
-                for child in self.me.children():
-                    if "java" not in child.name():
-                        continue
-                    self.jvm = max(self.jvm, child.memory_info().rss)
-                    workers = [p.memory_info().rss for p in child.children(recursive=True) if "python" in p.name()]
-                    self.workers = max(self.workers, sum(workers))
-                    self.one_worker = max(self.one_worker, max(workers, default=0))
-            except psutil.Error:
-                pass
-
-    def stop(self) -> dict:
-        self._stop.set()
-        self._thread.join()
-        return {"jvm_mb": self.jvm / 1e6, "python_workers_mb": self.workers / 1e6, "one_worker_mb": self.one_worker / 1e6}
 
 
 def in_process_across(texts: list[str]) -> list[str]:
@@ -348,7 +309,7 @@ def bench_across(spark, n: int, args, workdir: str, corpus: str | None = None) -
 
     started = time.perf_counter()
     if corpus:  # a real corpus in file order (ids 0, 1, ... in that order)
-        texts = read_jsonl(corpus)[1]
+        texts = load_texts(corpus)[1]
         n, ids, planted = len(texts), list(range(len(texts))), {"corpus": os.path.basename(corpus)}
     else:
         ids, texts, planted = across_stream(n)
@@ -468,7 +429,7 @@ def main(argv=None) -> int:
         if args.across_corpus:
             bench_across(spark, 0, args, workdir, corpus=args.across_corpus)
         if not args.skip_corpus and not args.skip_duplicates:
-            ids, texts = read_jsonl(args.corpus)
+            ids, texts = load_texts(args.corpus)
             name = os.path.basename(args.corpus).split(".")[0]
             bench_one(spark, name, ids, texts, args, workdir)
             # Every tenth article with its body pasted a second time, so there is work to do.

@@ -47,7 +47,6 @@ import inspect
 import json
 import os
 import re
-import resource
 import shlex
 import shutil
 import subprocess
@@ -57,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib import streams
-from lib.measure import machine_line
+from lib.measure import children_cpu, machine_line
 from lib.tables import print_table
 
 DOLMA_ATTRIBUTE = "bff_duplicate_paragraph_spans"
@@ -149,10 +148,7 @@ def dolma_command(dolma: str, stream: Stream, false_positive_rate: float) -> lis
     ]  # fmt: skip
 
 
-def children_cpu() -> float:
-    """CPU seconds of the finished child processes of this process (and of their children)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+
 
 
 def run(command: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, float]:
