@@ -9,12 +9,12 @@ Output holds corpus text: never write it into the repository.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from collections.abc import Sequence
 
 from lib import inject, scripts_corpus, streams
 
-GENERATORS = {
+GENERATORS = {  # name: main(argv) of the generator's module
     "repeats": inject.main,  # repeats injected inside one article
     "streams": streams.main,  # JSONL streams with recurring documents
     "script-articles": scripts_corpus.main,  # zh/ja/th articles from templates
@@ -22,12 +22,11 @@ GENERATORS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in GENERATORS:
-        print(__doc__.strip(), file=sys.stderr if argv else sys.stdout)
-        print("\ngenerators: " + ", ".join(GENERATORS), file=sys.stderr if argv else sys.stdout)
-        return 2 if argv and argv[0] not in ("-h", "--help") else 0
-    return GENERATORS[argv[0]](argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("generator", choices=GENERATORS)
+    parser.add_argument("options", nargs=argparse.REMAINDER, help="the generator's own options (see its --help)")
+    args = parser.parse_args(argv)
+    return GENERATORS[args.generator](args.options)
 
 
 if __name__ == "__main__":

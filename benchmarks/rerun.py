@@ -229,7 +229,7 @@ def resolve(number: int, block: Block, text: str, dolma: str | None) -> list[Com
             for rev in UNNAMED_CHECKOUTS[script]
         ]
     elsewhere = re.search(r"PYTHONPATH=(/\S+)", command.text)
-    if elsewhere:
+    if elsewhere and not elsewhere[1].startswith(str(CHECKOUTS)):
         return [replace(command, manual=f"runs the checkout at {elsewhere[1]} (see the comment above it for its commit)")]
     return [command]
 

@@ -17,8 +17,8 @@ script-articles zh 2`` prints two articles.
 
 from __future__ import annotations
 
+import argparse
 import random
-import sys
 
 # --------------------------------------------------------------------------- Chinese
 
@@ -288,10 +288,10 @@ def articles(language: str, n: int, seed: int = 0) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print ``count`` articles of ``language`` (arguments: ``[language] [count]``)."""
-    argv = sys.argv[1:] if argv is None else argv
-    language = argv[0] if argv else "zh"
-    count = int(argv[1]) if len(argv) > 1 else 1
-    for text in articles(language, count):
+    parser = argparse.ArgumentParser(description="Print generated articles.")
+    parser.add_argument("language", nargs="?", default="zh", choices=LANGUAGES)
+    parser.add_argument("count", nargs="?", type=int, default=1)
+    args = parser.parse_args(argv)
+    for text in articles(args.language, args.count):
         print(text, end="\n\n----\n\n")
     return 0
