@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lib import peers
 from lib.corpus import read_jsonl, read_pairs
 
 from dedup import MinHasher
@@ -66,19 +67,10 @@ def score(found: set, truth: dict, threshold: float, sigma: float) -> dict:
 
 
 def datasketch_pairs(hasher: MinHasher, ids: list[str], sigs: np.ndarray, threshold: float) -> tuple[set, set, float]:
-    from datasketch import MinHashLSH
-
     start = time.perf_counter()
     minhashes = [hasher.to_datasketch(s) for s in sigs]
-    lsh = MinHashLSH(threshold=threshold, num_perm=hasher.num_perm)
-    with lsh.insertion_session() as session:
-        for i, m in enumerate(minhashes):
-            session.insert(i, m)
-    raw = set()
-    for i, m in enumerate(minhashes):
-        for j in lsh.query(m):
-            if j != i:
-                raw.add((min(i, j), max(i, j)))
+    lsh = peers.datasketch_lsh(threshold, hasher.num_perm, enumerate(minhashes))
+    raw = peers.datasketch_candidate_pairs(lsh, minhashes)
     seconds = time.perf_counter() - start
     verified = {(i, j) for i, j in raw if np.mean(sigs[i] == sigs[j]) >= threshold}
     as_ids = lambda pairs: {tuple(sorted((ids[i], ids[j]))) for i, j in pairs}

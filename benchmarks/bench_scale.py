@@ -36,6 +36,7 @@ import time
 import numpy as np
 
 from dedup.text import mix64
+from lib import peers
 from lib.measure import peak_rss_megabytes
 
 VOCABULARY = 100_000
@@ -184,8 +185,6 @@ def child_ours(args) -> dict:
 
 
 def child_compare(args) -> dict:
-    from datasketch import MinHashLSH
-
     from dedup import MinHasher
     from dedup.duplicates import verify_pairs
     from dedup.lsh import candidate_pairs, optimal_params
@@ -216,10 +215,7 @@ def child_compare(args) -> dict:
     convert = time.perf_counter() - start
     tracemalloc.start()
     start = time.perf_counter()
-    lsh = MinHashLSH(threshold=args.threshold, num_perm=128)
-    with lsh.insertion_session() as session:
-        for i, m in enumerate(minhashes):
-            session.insert(i, m)
+    lsh = peers.datasketch_lsh(args.threshold, 128, enumerate(minhashes))
     insert = time.perf_counter() - start
     lsh_bytes = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
