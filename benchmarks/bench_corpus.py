@@ -67,6 +67,7 @@ def score(found: set, truth: dict, threshold: float, sigma: float) -> dict:
 
 
 def datasketch_pairs(hasher: MinHasher, ids: list[str], sigs: np.ndarray, threshold: float) -> tuple[set, set, float]:
+    peers.preload("datasketch")
     start = time.perf_counter()
     minhashes = [hasher.to_datasketch(s) for s in sigs]
     lsh = peers.datasketch_lsh(threshold, hasher.num_perm, enumerate(minhashes))

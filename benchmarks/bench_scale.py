@@ -185,6 +185,7 @@ def child_ours(args) -> dict:
 
 
 def child_compare(args) -> dict:
+    peers.preload("datasketch")
     from dedup import MinHasher
     from dedup.duplicates import verify_pairs
     from dedup.lsh import candidate_pairs, optimal_params
