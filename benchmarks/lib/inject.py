@@ -80,7 +80,7 @@ PARAGRAPH_MIN_WORDS = 25  # a repeated paragraph or quote has at least this many
 # Shorter legitimate repeats (headings, refrains, short quotes) stay in, and clean must keep them.
 NATIVE_REPEAT_WORDS = 20
 
-from lib.words import longest_repeat, norm_words, sentence_spans, sentences, word_spans
+from lib.words import edit_words_at, longest_repeat, norm_words, sentence_spans, sentences, word_spans
 
 
 # ---------------------------------------------------------------- articles
@@ -409,21 +409,8 @@ def _edit_and_drop(paras: Sequence[str], rng: random.Random) -> tuple[str, str] 
     spans = word_spans(text)
     vocab = [text[a:b] for a, b in spans if b - a >= 4] or ["word"]
     n = max(1, round(rng.uniform(0.01, 0.02) * len(spans)))
-    ops = []
-    # Right to left, so the offsets of the words still to edit stay valid.
-    for k in sorted(rng.sample(range(1, len(spans) - 1), min(n, len(spans) - 2)), reverse=True):
-        a, b = spans[k]
-        op = rng.choice(("sub", "drop", "insert"))
-        if op == "sub":
-            text = text[:a] + rng.choice(vocab) + text[b:]
-        elif op == "drop":
-            start = a
-            while start > 0 and text[start - 1] == " ":
-                start -= 1
-            text = text[:start] + text[b:]
-        else:
-            text = text[:a] + rng.choice(vocab) + " " + text[a:]
-        ops.append(op)
+    positions = rng.sample(range(1, len(spans) - 1), min(n, len(spans) - 2))
+    text, ops = edit_words_at(text, spans, positions, rng, vocab)
     return text, f"sentence-dropped@{pi}.{si} edits={len(ops)}/{len(spans)}w({','.join(sorted(set(ops)))})"
 
 

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lib.inject import add_noise
-from lib.words import norm_words, sentence_spans, word_spans
+from lib.words import edit_words_at, norm_words, sentence_spans, word_spans
 
 KINDS = ("paragraph", "glued", "edited", "flattened", "start", "end", "two-sources", "punct-edges")
 MIN_PASSAGE, MAX_PASSAGE = 25, 120  # words of an injected passage (flattened runs may be longer)
@@ -173,26 +173,13 @@ def flattened_run(src: str, rng: random.Random) -> tuple[int, int, str, str] | N
     return None
 
 
-def edit_words(passage: str, rng: random.Random, vocabulary: Sequence[str]) -> tuple[str, str]:
+def edit_passage(passage: str, rng: random.Random, vocabulary: Sequence[str]) -> tuple[str, str]:
     """2-5% of the words substituted, dropped or inserted, never among the first or last 3."""
     spans = word_spans(passage)
     rate = rng.uniform(0.02, 0.05)
     n = max(1, round(rate * len(spans)))
-    positions = sorted(rng.sample(range(3, len(spans) - 3), min(n, len(spans) - 6)), reverse=True)
-    ops = []
-    for k in positions:  # right to left: offsets of the words still to edit stay valid
-        a, b = spans[k]
-        op = rng.choice(("sub", "drop", "insert"))
-        if op == "sub":
-            passage = passage[:a] + rng.choice(vocabulary) + passage[b:]
-        elif op == "drop":
-            before = a
-            while before > 0 and passage[before - 1] == " ":
-                before -= 1
-            passage = passage[:before] + passage[b:]
-        else:
-            passage = passage[:a] + rng.choice(vocabulary) + " " + passage[a:]
-        ops.append(op)
+    positions = rng.sample(range(3, len(spans) - 3), min(n, len(spans) - 6))
+    passage, ops = edit_words_at(passage, spans, positions, rng, vocabulary)
     return passage, f"edits={len(ops)}/{len(spans)}w({','.join(sorted(set(ops)))})"
 
 
@@ -304,7 +291,7 @@ class StreamBuilder:
             passage = re.sub(r"\s*\n\s*", " ", passage)  # the source's paragraph breaks lost
         if kind == "edited":
             vocabulary = [w for w in re.findall(r"\w{3,}", src)] or ["word"]
-            passage, how = edit_words(passage, rng, vocabulary)
+            passage, how = edit_passage(passage, rng, vocabulary)
             variant += " " + how
             if rng.random() < 0.7:
                 passage, noise = add_noise(passage, rng)

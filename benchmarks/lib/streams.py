@@ -41,7 +41,7 @@ from pathlib import Path
 
 from lib.corpus import read_jsonl
 from lib.scripts_corpus import LANGUAGES, articles
-from lib.words import sentence_spans, word_spans
+from lib.words import edit_words_at, sentence_spans, word_spans
 
 KINDS = ("fresh", "recur4", "near30", "worst")
 GENERATED = (*LANGUAGES, "words")  # "zh", "ja", "th", "words"
@@ -106,15 +106,7 @@ def edit_words(text: str, rng: random.Random, rate: float) -> str:
         return text
     vocabulary = [text[a:b] for a, b in spans]
     n = min(len(spans) - 2, max(1, round(rate * len(spans))))
-    for k in sorted(rng.sample(range(1, len(spans) - 1), n), reverse=True):  # right to left: offsets stay valid
-        a, b = spans[k]
-        op = rng.choice(("sub", "drop", "insert"))
-        if op == "sub":
-            text = text[:a] + rng.choice(vocabulary) + text[b:]
-        elif op == "drop":
-            text = text[:a].rstrip(" ") + text[b:]
-        else:
-            text = text[:a] + rng.choice(vocabulary) + " " + text[a:]
+    text, _ = edit_words_at(text, spans, rng.sample(range(1, len(spans) - 1), n), rng, vocabulary)
     return text
 
 

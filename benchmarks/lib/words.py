@@ -2,13 +2,16 @@
 
 ``norm_tokens`` is the comparison of "restored" and of word counts: lower-cased ``\\w+``
 words with soft hyphens, zero-width characters and NFKC differences ignored.
-``word_spans`` and ``sentence_spans`` are where generators cut text.
+``word_spans`` and ``sentence_spans`` are where generators cut text, ``edit_words_at``
+how they edit it.
 """
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
+from collections.abc import Sequence
 
 _WORD = re.compile(r"\w+")
 # A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before
@@ -93,3 +96,23 @@ def longest_repeat(text: str, ngram: int = 6) -> tuple[int, int, int]:
                 continue
         i += 1
     return best
+
+
+def edit_words_at(
+    text: str, spans: Sequence[tuple[int, int]], positions: Sequence[int], rng: random.Random, vocabulary: Sequence[str]
+) -> tuple[str, list[str]]:
+    """``text`` with each word ``spans[k]``, ``k`` in ``positions``, substituted, dropped, or
+    preceded by an inserted word (words put in are drawn from ``vocabulary``); and the edits
+    made ("sub", "drop", "insert"), right to left."""
+    edits = []
+    for k in sorted(positions, reverse=True):  # right to left: offsets of the words still to edit stay valid
+        a, b = spans[k]
+        edit = rng.choice(("sub", "drop", "insert"))
+        if edit == "sub":
+            text = text[:a] + rng.choice(vocabulary) + text[b:]
+        elif edit == "drop":
+            text = text[:a].rstrip(" ") + text[b:]
+        else:
+            text = text[:a] + rng.choice(vocabulary) + " " + text[a:]
+        edits.append(edit)
+    return text, edits
