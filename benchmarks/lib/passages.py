@@ -138,39 +138,40 @@ def pick_passage(src: str, rng: random.Random, length: int) -> tuple[int, int, s
     return start, end, f"{'sentence' if start in sent_starts else 'mid'}-start/{how}"
 
 
+def random_run(src: str, spans: list[tuple[int, int]], rng: random.Random, counts: tuple[int, int]):
+    """A run of consecutive ``spans`` of ``src`` (how many: random in ``counts``) holding 40 to
+    MAX_FLATTENED words, or None if 20 draws find none."""
+    for _ in range(20):
+        n = rng.randint(*counts)
+        if n > len(spans):
+            continue
+        i = rng.randrange(len(spans) - n + 1)
+        run = spans[i : i + n]
+        if 40 <= sum(len(norm_words(src[a:b])) for a, b in run) <= MAX_FLATTENED:
+            return run
+    return None
+
+
 def flattened_run(src: str, rng: random.Random) -> tuple[int, int, str, str] | None:
     """(start, end, variant, text): a run of paragraphs joined into one, or of sentences split into paragraphs."""
     paras = paragraph_spans(src)
     if len(paras) >= 4:
-        for _ in range(20):
-            n = rng.randint(3, 6)
-            if n > len(paras):
-                continue
-            i = rng.randrange(len(paras) - n + 1)
-            run = paras[i : i + n]
-            words = sum(len(norm_words(src[a:b])) for a, b in run)
-            if 40 <= words <= MAX_FLATTENED:
-                text = " ".join(src[a:b] for a, b in run)
-                return run[0][0], run[-1][1], f"paragraphs={n}", text
-        return None
+        run = random_run(src, paras, rng, (3, 6))
+        if run is None:
+            return None
+        return run[0][0], run[-1][1], f"paragraphs={len(run)}", " ".join(src[a:b] for a, b in run)
     sents = sentence_spans(src)
     if len(sents) < 4:
         return None
-    for _ in range(20):
-        n = rng.randint(3, 8)
-        if n > len(sents):
-            continue
-        i = rng.randrange(len(sents) - n + 1)
-        run = sents[i : i + n]
-        words = sum(len(norm_words(src[a:b])) for a, b in run)
-        if 40 <= words <= MAX_FLATTENED:
-            groups, k = [], 0
-            while k < n:
-                g = rng.randint(1, 2)
-                groups.append(" ".join(src[a:b] for a, b in run[k : k + g]))
-                k += g
-            return run[0][0], run[-1][1], f"re-broken sentences={n} paragraphs={len(groups)}", "\n\n".join(groups)
-    return None
+    run = random_run(src, sents, rng, (3, 8))
+    if run is None:
+        return None
+    groups, k = [], 0
+    while k < len(run):
+        g = rng.randint(1, 2)
+        groups.append(" ".join(src[a:b] for a, b in run[k : k + g]))
+        k += g
+    return run[0][0], run[-1][1], f"re-broken sentences={len(run)} paragraphs={len(groups)}", "\n\n".join(groups)
 
 
 def edit_passage(passage: str, rng: random.Random, vocabulary: Sequence[str]) -> tuple[str, str]:
