@@ -88,7 +88,7 @@ def mark_shared(flags: list[bool]) -> list[bool]:
 def shared_words(stream: list[StreamArticle]) -> tuple[list[list[bool]], list[list[bool]]]:
     """Per article and word: (shared with an earlier article, repeated earlier inside the article).
 
-    Words are those of :func:`inject.norm_tokens` of the text as fed.
+    Words are those of :func:`lib.words.norm_tokens` of the text as fed.
     """
     seen: set[tuple[str, ...]] = set()
     across, within = [], []

@@ -9,7 +9,7 @@ size (UTF-8 megabytes). ``--synthetic`` writes the articles instead: ``han`` (ra
 token per 3 bytes), ``short-words`` (random words of 1-4 letters: about 3.6 bytes per
 token), the hardest cases for memory per byte of text that real text comes near;
 ``letters`` (one letter or digit per word: 2 bytes per token), the extreme; or
-``zh``, ``ja``, ``th`` (``scripts_corpus.py``: sentences from a few dozen templates, so
+``zh``, ``ja``, ``th`` (``lib/scripts_corpus.py``: sentences from a few dozen templates, so
 nearly every sentence repeats parts of earlier ones: a stress test of the engine's
 speed more than of its memory). Beyond the corpus, every later pass over it replaces every 4th
 word of each article with a numbered variant, so that no word 5-gram repeats an earlier

@@ -1,6 +1,6 @@
 """Benchmark: repeats inside one article (issue 3), dedup.clean against a baseline.
 
-Injects repeats into real articles (``inject.py``: exact, reflowed, noisy, edited,
+Injects repeats into real articles (``lib/inject.py``: exact, reflowed, noisy, edited,
 truncated, multi, paragraph, unmodified; and for issue 9 edited-dropped, edged,
 sentence-k, phrase-many), cleans them with ``dedup.clean`` and with a baseline (exact
 duplicate-sentence removal), and prints per corpus and kind:
@@ -658,7 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             described.append(describe_failure(case, out, row, finder(case.corrupted)))
         with open(failures_path, "w", encoding="utf-8") as handle:
             for d in described:
-                # Enough to rebuild the case: inject.py --case ID --per-kind N --seed S --show
+                # Enough to rebuild the case: generate.py repeats --case ID --per-kind N --seed S --show
                 d.update(seed=args.seed, per_kind=args.per_kind)
                 handle.write(json.dumps(d) + "\n")
         print(f"\n### Worst failures of dedup.clean ({len(described)} in all, written to {failures_path})\n")

@@ -1,6 +1,6 @@
 """Benchmark: doubled bodies in articles of every script (issues 9 and 19).
 
-Articles come from ``scripts_corpus.py`` (synthetic: no corpus of these languages is at
+Articles come from ``lib/scripts_corpus.py`` (synthetic: no corpus of these languages is at
 hand). Each case is an article whose body was pasted again after it, in one of these kinds:
 
 - exact: the same body again, after a blank line, a newline or nothing;
@@ -14,7 +14,7 @@ hand). Each case is an article whose body was pasted again after it, in one of t
 
 ``exact`` and ``reflowed`` are the "same" and "merged" copies of issue 19.
 
-Articles (``--corpus``): ``templates`` are the news articles of ``scripts_corpus.py``
+Articles (``--corpus``): ``templates`` are the news articles of ``lib/scripts_corpus.py``
 (Chinese, Japanese, Thai; ``--join K`` makes each article of K of them, so that its stock
 phrases recur as in a long real article); ``phrases`` are the generated articles of the
 tests (``tests/scripts_texts.py``: a few phrases drawn at random, so that a copy has long

@@ -166,3 +166,13 @@ def test_rerun_lists_selects_and_dry_runs():
     assert only.returncode == 0, only.stderr
     assert "would run 1 command(s)" in only.stdout and "bench_scripts.py" in only.stdout
     assert rerun_cli("--only", "no such benchmark", "--list").returncode == 2
+
+
+def test_generate_prints_what_a_generator_builds():
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "generate.py"), "script-articles", "th", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    articles = [a for a in done.stdout.split("\n\n----\n\n") if a.strip()]
+    assert len(articles) == 2 and all("\u0e00" <= c <= "\u0e7f" for c in articles[0][:5])
