@@ -37,14 +37,14 @@ import numpy as np
 
 from lib import peers
 from lib.measure import peak_rss_megabytes
-from lib.zipf_corpus import batch_word_ids, generate, planted, texts_of
+from lib.zipf_corpus import batch_word_ids, generate_texts, planted, texts_of_word_ids
 
 def child_ours(args) -> dict:
     from dedup.duplicates import find_duplicates
 
     start = time.perf_counter()
     result = find_duplicates(
-        generate(args.n, args.words, args.dup_rate, args.max_edits), threshold=args.threshold, batch_size=4096
+        generate_texts(args.n, args.words, args.dup_rate, args.max_edits), threshold=args.threshold, batch_size=4096
     )
     seconds = time.perf_counter() - start
     found = {(min(a, b), max(a, b)) for a, b, _ in result.pairs}
@@ -60,7 +60,7 @@ def child_ours(args) -> dict:
     # Time to generate the text alone, measured on a slice, to subtract from the total.
     sample = min(args.n, 20_000)
     t0 = time.perf_counter()
-    for _ in generate(sample, args.words, args.dup_rate, args.max_edits):
+    for _ in generate_texts(sample, args.words, args.dup_rate, args.max_edits):
         pass
     generation = (time.perf_counter() - t0) * args.n / sample
     return {
@@ -92,7 +92,9 @@ def child_compare(args) -> dict:
     sigs = np.concatenate(
         [
             hasher.sign(
-                texts_of(batch_word_ids(lo, min(lo + 4096, args.n), args.words, args.dup_rate, args.max_edits)[0])
+                texts_of_word_ids(
+                    batch_word_ids(lo, min(lo + 4096, args.n), args.words, args.dup_rate, args.max_edits)[0]
+                )
             )
             for lo in range(0, args.n, 4096)
         ]
@@ -147,7 +149,7 @@ def child_stream(args) -> dict:
     removed_share = []
     for lo in range(0, args.n, 512):
         ids, copies, _ = batch_word_ids(lo, min(lo + 512, args.n), args.words, args.dup_rate, args.max_edits)
-        texts = texts_of(ids)
+        texts = texts_of_word_ids(ids)
         cleaned = d.clean_many(texts, list(range(lo, lo + len(texts))))
         for k in np.flatnonzero(copies):
             removed_share.append(1 - len(cleaned[k]) / len(texts[k]))

@@ -41,7 +41,6 @@ Usage (a few minutes on 2 busy cores; sizes are options)::
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import inspect
 import json
@@ -56,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib import peers, streams
+from lib.corpus import read_texts
 from lib.measure import children_cpu, machine_line
 from lib.tables import print_table
 
@@ -88,12 +88,6 @@ def write_stream(name: str, docs: list[streams.Doc], out: Path) -> Stream:
     size = streams.write(docs, path)
     words = sum(max(len(text.split()), len(_UNSPACED.findall(text))) for _, text in docs)
     return Stream(name, path, len(docs), size / 1e6, words)
-
-
-def texts_of(path: Path) -> list[str]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line)["text"] for line in handle if line.strip()]
 
 
 def sha256(path: Path) -> str:
@@ -156,14 +150,14 @@ def measure(stream: Stream, args, scopes: list[str | None], jobs: list[int] | No
     """Best wall time of every command on ``stream`` over ``runs`` (default ``args.runs``) interleaved rounds."""
     env = dedup_env(args.dedup_src)
     folder = stream.path.parent.parent
-    texts = texts_of(stream.path)
+    texts = read_texts(stream.path)
     for _ in range(runs or args.runs):
         for scope in scopes:
             for j in jobs or args.jobs:
                 out = folder / f"out-{scope or 'default'}-j{j}.jsonl"
                 keep_best(stream, ("dedup", scope, j), run(dedup_command(args.dedup_python, stream, out, scope, j), env))
                 stream.digests[(scope, j)] = sha256(out)
-                kept = sum(map(len, texts_of(out)))
+                kept = sum(map(len, read_texts(out)))
                 stream.removed[("dedup", scope)] = 1 - kept / max(1, sum(map(len, texts)))
         if args.dolma:
             peers.reset_dolma(stream.path)
@@ -186,7 +180,7 @@ def library_child(path: str, what: str) -> None:
     import dedup
     from dedup.text import tokenize
 
-    texts = texts_of(Path(path))
+    texts = read_texts(path)
     dedup.clean("warm up the lookup tables once before timing")
     if what == "across workers=2" and "workers" not in inspect.signature(dedup.Deduplicator).parameters:
         print(json.dumps({"seconds": None}))

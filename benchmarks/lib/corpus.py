@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from pathlib import Path
 from typing import Iterable
@@ -18,6 +19,13 @@ def read_jsonl(path: str | Path, limit: int | None = None) -> list[dict]:
                 if limit is not None and len(records) >= limit:
                     break
     return records
+
+
+def read_texts(path: str | Path) -> list[str]:
+    """The ``text`` of every record of a JSONL file, ``.gz`` or plain."""
+    opener = gzip.open if Path(path).suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line)["text"] for line in handle if line.strip()]
 
 
 def load_texts(path: str | Path, limit: int | None = None, field: str = "text") -> tuple[list[str], list[str]]:

@@ -77,14 +77,14 @@ def batch_word_ids(
     return ids, copies, sources
 
 
-def texts_of(ids: np.ndarray) -> list[str]:
+def texts_of_word_ids(ids: np.ndarray) -> list[str]:
     return [" ".join(row) for row in _WORDS[ids].tolist()]
 
 
-def generate(n: int, words: int, dup_rate: float, max_edits: int, batch: int = 4096):
+def generate_texts(n: int, words: int, dup_rate: float, max_edits: int, batch: int = 4096):
     for lo in range(0, n, batch):
         ids, _, _ = batch_word_ids(lo, min(lo + batch, n), words, dup_rate, max_edits)
-        yield from texts_of(ids)
+        yield from texts_of_word_ids(ids)
 
 
 def planted(n: int, words: int, dup_rate: float, max_edits: int) -> tuple[np.ndarray, np.ndarray]:
