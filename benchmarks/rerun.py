@@ -162,7 +162,8 @@ def set_options(options: str, given: str) -> str:
             dropping = word in named
         if not dropping:
             kept.append(word)
-    return shlex.join(kept + new)
+    # Words are joined as written (a glob stays a glob); only one holding a space is quoted.
+    return " ".join(shlex.quote(word) if any(c.isspace() for c in word) else word for word in kept + new)
 
 
 def is_recipe(block: Block) -> bool:

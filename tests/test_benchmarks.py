@@ -69,6 +69,12 @@ def test_runners_import_helpers_only_from_lib():
         assert "sys.path.insert" not in source, name
 
 
+def test_docs_describe_every_runner_and_lib_module():
+    layout = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    lib_modules = sorted(p.name for p in (BENCHMARKS / "lib").glob("*.py") if p.name != "__init__.py")
+    assert lib_modules and [name for name in RUNNERS + lib_modules if name not in layout] == []
+
+
 def results_lines() -> list[str]:
     return (BENCHMARKS / "RESULTS.md").read_text(encoding="utf-8").splitlines()
 
@@ -152,6 +158,7 @@ def test_blocks_are_read_as_a_shell_reads_them(rerun):
     assert commands[0].section == "Section one" and commands[0].also == ()
     assert "python benchmarks/bench_x.py --corpus a.jsonl --corpus b.jsonl --seed 0 --kind k1" in texts
     assert rerun.set_options("--seed 0 --kind a --kind b --n 3", "--kind c --seed 1") == "--n 3 --kind c --seed 1"
+    assert rerun.set_options("outputs ../c/*.jsonl --out x", "--out 'y z'") == "outputs ../c/*.jsonl --out 'y z'"
 
 
 def test_rerun_lists_selects_and_dry_runs():

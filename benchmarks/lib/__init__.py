@@ -11,10 +11,13 @@ Generators (every one a pure function of its arguments and a seed):
 - :mod:`lib.streams`: JSONL streams with documents recurring across the stream;
 - :mod:`lib.scripts_corpus`: Chinese, Japanese and Thai articles from templates;
 - :mod:`lib.from_tests`: the generators of ``tests/`` (phrases of every script, news-like records);
-- :mod:`lib.soup`: text made to stress one part of the engine (made-up words, odd shapes).
+- :mod:`lib.doubled`: articles of every script with their body pasted again;
+- :mod:`lib.soup`: text made to stress one part of the engine (made-up words, odd shapes);
+- :mod:`lib.zipf_corpus`: any number of Zipf-word documents with planted near-copies;
+- :mod:`lib.planted`: pseudo-word corpora with planted copies and passages (Spark).
 
 Helpers: :mod:`lib.corpus` (reading JSONL corpora and truth files), :mod:`lib.words`
-(words and sentences as the benchmarks count them), :mod:`lib.measure` (CPU time,
+(words and sentences as the benchmarks count them, and the word editor), :mod:`lib.measure` (CPU time,
 memory, the machine line), :mod:`lib.tables` (Markdown tables), :mod:`lib.params`
 (``--param key=value``), :mod:`lib.peers` (datasketch, rensa and dolma, where installed).
 """
