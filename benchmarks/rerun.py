@@ -78,11 +78,12 @@ VARIANTS = (
     Variant("the same with the branch's base commit: PYTHONPATH=<checkout of 1eff82f>/src", "", checkout="1eff82f"),
 )  # fmt: skip
 
-# Blocks that are shell recipes (their first line here), run as a whole from the repository root.
-RECIPES = (
-    "git archive f5d3662 src | tar -x -C /tmp/dedup-old",  # signing speed before and after the engine work
-    "# from the repository root",  # dedup clean --jobs 1 and 2 on 136 MB
-)
+# Blocks that are shell recipes, by their first line, run as a whole from the repository root
+# after what they take for granted.
+RECIPES = {
+    "git archive f5d3662 src | tar -x -C /tmp/dedup-old": "mkdir -p /tmp/dedup-old",  # signing before and after
+    "# from the repository root": "",  # dedup clean --jobs 1 and 2 on 136 MB
+}
 
 # "<checkout>" without a commit: the commits of the table's columns under the command.
 UNNAMED_CHECKOUTS = {"bench_article_speed.py": ("db67230", "dcbafab")}
@@ -173,7 +174,8 @@ def is_recipe(block: Block) -> bool:
 def block_commands(block: Block, dolma: str | None = None) -> list[Command]:
     """The commands one block of RESULTS.md asks for, in order."""
     if is_recipe(block):
-        script = "\n".join(line for _, line in block.lines)
+        setup = RECIPES[block.lines[0][1].strip()]
+        script = "\n".join([setup] * bool(setup) + [line for _, line in block.lines])
         return [Command(block.line, block.section, script)]
     variables: dict[str, str] = {}
     commands: list[Command] = []
