@@ -17,7 +17,7 @@ import sys
 import time
 
 import dedup
-from common import load_texts
+from lib.corpus import load_texts
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,14 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import dedup
+from lib.measure import best_wall_of
 
 SRC = str(Path(dedup.__file__).resolve().parent.parent)
 
@@ -71,11 +70,7 @@ def cli(path: str, out: str, jobs: int) -> None:
     )
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its finished children (the command and its workers)."""
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
 
 
 CPU: dict = {}
@@ -88,15 +83,11 @@ def cli_in_process(path: str, out: str, jobs: int) -> None:
     assert cli_main(["clean", path, "-o", out, "--jobs", str(jobs), "--quiet"]) == 0
 
 
-def best_of(runs: int, function, *args) -> float:
+def best_wall(runs: int, function, *args) -> float:
     """Best wall-clock time of ``runs``; the CPU time of that run goes to ``CPU[function, args]``."""
-    best = (float("inf"), 0.0)
-    for _ in range(runs):
-        started, cpu = time.perf_counter(), _cpu()
-        function(*args)
-        best = min(best, (time.perf_counter() - started, _cpu() - cpu))
-    CPU[(function, args)] = best[1]
-    return best[0]
+    timing = best_wall_of(lambda: function(*args), runs)
+    CPU[(function, args)] = timing.cpu
+    return timing.wall
 
 
 def main() -> None:
@@ -120,20 +111,20 @@ def main() -> None:
         for name, batch, out in (("library loop (clean per text)", None, "a.jsonl"),
                                  ("library batched (clean_many, 64)", 64, "b.jsonl")):
             call = (path, os.path.join(tmp, out), batch)
-            results[name] = best_of(args.runs, library_loop, *call)
+            results[name] = best_wall(args.runs, library_loop, *call)
             cpu[name] = CPU[(library_loop, call)]
         call = (path, os.path.join(tmp, "inproc.jsonl"), 1)
-        results["dedup.cli.main in process, --jobs 1"] = best_of(args.runs, cli_in_process, *call)
+        results["dedup.cli.main in process, --jobs 1"] = best_wall(args.runs, cli_in_process, *call)
         cpu["dedup.cli.main in process, --jobs 1"] = CPU[(cli_in_process, call)]
         # Fixed cost of one command: interpreter, imports, lookup tables, one document.
         tiny = os.path.join(tmp, "one.jsonl")
         Path(tiny).write_bytes(data.splitlines(keepends=True)[0])
-        startup = best_of(args.runs, cli, tiny, os.path.join(tmp, "one.out.jsonl"), 1)
+        startup = best_wall(args.runs, cli, tiny, os.path.join(tmp, "one.out.jsonl"), 1)
         startup_cpu = CPU[(cli, (tiny, os.path.join(tmp, "one.out.jsonl"), 1))]
         outputs = {}
         for jobs in args.jobs:
             out = os.path.join(tmp, f"cli{jobs}.jsonl")
-            results[f"dedup clean --jobs {jobs}"] = best_of(args.runs, cli, path, out, jobs)
+            results[f"dedup clean --jobs {jobs}"] = best_wall(args.runs, cli, path, out, jobs)
             cpu[f"dedup clean --jobs {jobs}"] = CPU[(cli, (path, out, jobs))]
             outputs[jobs] = Path(out).read_bytes()
         same = len(set(outputs.values())) == 1

@@ -28,7 +28,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import time
@@ -37,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common import read_pairs
+from lib import peers
+from lib.corpus import read_jsonl, read_pairs
 
 from dedup import MinHasher
 from dedup.deduplicator import Deduplicator
@@ -46,9 +46,7 @@ from dedup.shingle import shingles
 from dedup.text import paragraphs, tokenize
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+
 
 
 def score(found: set, truth: dict, threshold: float, sigma: float) -> dict:
@@ -69,19 +67,11 @@ def score(found: set, truth: dict, threshold: float, sigma: float) -> dict:
 
 
 def datasketch_pairs(hasher: MinHasher, ids: list[str], sigs: np.ndarray, threshold: float) -> tuple[set, set, float]:
-    from datasketch import MinHashLSH
-
+    peers.preload("datasketch")
     start = time.perf_counter()
     minhashes = [hasher.to_datasketch(s) for s in sigs]
-    lsh = MinHashLSH(threshold=threshold, num_perm=hasher.num_perm)
-    with lsh.insertion_session() as session:
-        for i, m in enumerate(minhashes):
-            session.insert(i, m)
-    raw = set()
-    for i, m in enumerate(minhashes):
-        for j in lsh.query(m):
-            if j != i:
-                raw.add((min(i, j), max(i, j)))
+    lsh = peers.datasketch_lsh(threshold, hasher.num_perm, enumerate(minhashes))
+    raw = peers.datasketch_candidate_pairs(lsh, minhashes)
     seconds = time.perf_counter() - start
     verified = {(i, j) for i, j in raw if np.mean(sigs[i] == sigs[j]) >= threshold}
     as_ids = lambda pairs: {tuple(sorted((ids[i], ids[j]))) for i, j in pairs}

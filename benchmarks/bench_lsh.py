@@ -29,22 +29,15 @@ import argparse
 import tracemalloc
 
 import numpy as np
-from common import best_of, load_texts, machine_line, print_table
+from lib import peers
+from lib.corpus import load_texts
+from lib.measure import best_of, machine_line
+from lib.tables import print_table
 
 from dedup.lsh import LSHIndex, candidate_pairs
 from dedup.minhash import MinHasher
 
 NUM_PERM = 128
-
-
-def build_datasketch(threshold, minhashes, keys):
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-    with lsh.insertion_session() as session:
-        for key, minhash in zip(keys, minhashes):
-            session.insert(key, minhash, check_duplication=False)
-    return lsh
 
 
 def build_dedup(threshold, signatures, keys):
@@ -98,7 +91,7 @@ def main(argv=None) -> None:
     query_minhashes = minhashes[: len(queries)]
 
     ours_insert = best_of(lambda: build_dedup(args.threshold, signatures, keys), args.repeat)
-    theirs_insert = best_of(lambda: build_datasketch(args.threshold, minhashes, keys), args.repeat)
+    theirs_insert = best_of(lambda: peers.datasketch_lsh(args.threshold, NUM_PERM, zip(keys, minhashes), check_duplication=False), args.repeat)
     index, lsh = ours_insert.result, theirs_insert.result
 
     ours_query_many = best_of(lambda: index.query_many(queries), args.repeat)
@@ -123,7 +116,7 @@ def main(argv=None) -> None:
     print()
     print_table(rows, ["operation", "contender", "items", "items/s", "CPU s", "wall s", "dedup faster by"])
 
-    theirs_mb, _ = allocated_megabytes(lambda: build_datasketch(args.threshold, minhashes, keys))
+    theirs_mb, _ = allocated_megabytes(lambda: peers.datasketch_lsh(args.threshold, NUM_PERM, zip(keys, minhashes), check_duplication=False))
     ours_mb, traced_index = allocated_megabytes(lambda: build_dedup(args.threshold, signatures, keys))
     minhash_mb, _ = allocated_megabytes(lambda: [hasher.to_datasketch(s) for s in signatures[: min(n, 10_000)]])
     minhash_mb *= n / min(n, 10_000)

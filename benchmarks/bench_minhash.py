@@ -40,7 +40,10 @@ import random
 import re
 
 import numpy as np
-from common import best_of, load_texts, machine_line, pairs_file_for, print_table, read_pairs, utf8_megabytes
+from lib.corpus import load_texts, pairs_file_for, read_pairs, utf8_megabytes
+from lib import peers
+from lib.measure import best_of, machine_line
+from lib.tables import print_table
 
 from dedup.minhash import MinHasher, fold32, jaccard
 from dedup.shingle import shingles
@@ -58,39 +61,6 @@ def shingle_strings(text: str) -> list[str]:
     if len(words) < NGRAM:
         return [" ".join(words)] if words else []
     return [" ".join(words[i : i + NGRAM]) for i in range(len(words) - NGRAM + 1)]
-
-
-# --- contenders ------------------------------------------------------------------------
-
-
-def datasketch_idiom(shingle_lists):
-    from datasketch import MinHash
-
-    signatures = []
-    for doc in shingle_lists:
-        minhash = MinHash(num_perm=NUM_PERM, seed=SEED)
-        for shingle in doc:
-            minhash.update(shingle.encode("utf-8"))
-        signatures.append(minhash)
-    return signatures
-
-
-def datasketch_bulk(shingle_lists):
-    from datasketch import MinHash
-
-    return MinHash.bulk([[s.encode("utf-8") for s in doc] for doc in shingle_lists], num_perm=NUM_PERM, seed=SEED)
-
-
-def rensa_r(shingle_lists):
-    from rensa import RMinHash
-
-    return RMinHash.digest_matrix_from_token_sets(shingle_lists, NUM_PERM, SEED)
-
-
-def rensa_c(shingle_lists):
-    from rensa import CMinHash
-
-    return CMinHash.digests_from_token_sets(shingle_lists, NUM_PERM, SEED)
 
 
 def dedup_shingle_hashes(texts):
@@ -125,10 +95,15 @@ def main(argv=None) -> None:
 
     # End to end: text -> signatures.
     ours = best_of(lambda: hasher.sign(texts), args.repeat)
-    idiom = best_of(lambda: datasketch_idiom([shingle_strings(t) for t in texts]), args.slow_repeat)
-    bulk = best_of(lambda: datasketch_bulk([shingle_strings(t) for t in texts]), args.repeat)
-    r_end = best_of(lambda: rensa_r([shingle_strings(t) for t in texts]), args.repeat)
-    c_end = best_of(lambda: rensa_c([shingle_strings(t) for t in texts]), args.repeat)
+    idiom = best_of(
+        lambda: peers.datasketch_minhash_per_shingle([shingle_strings(t) for t in texts], NUM_PERM, SEED),
+        args.slow_repeat,
+    )
+    bulk = best_of(
+        lambda: peers.datasketch_minhash_bulk([shingle_strings(t) for t in texts], NUM_PERM, SEED), args.repeat
+    )
+    r_end = best_of(lambda: peers.rensa_r_minhash([shingle_strings(t) for t in texts], NUM_PERM, SEED), args.repeat)
+    c_end = best_of(lambda: peers.rensa_c_minhash([shingle_strings(t) for t in texts], NUM_PERM, SEED), args.repeat)
     for name, timing in [
         ("datasketch MinHash.update per shingle (idiom)", idiom),
         ("datasketch MinHash.bulk (batch API)", bulk),
@@ -148,16 +123,12 @@ def main(argv=None) -> None:
     hashes64, offsets = ours_shingles.result
     hashes32 = fold32(hashes64)
     ours_sign = best_of(lambda: hasher.sign_hashes(hashes32, offsets), args.repeat)
-    idiom_sign = best_of(lambda: datasketch_idiom(shingle_lists), args.slow_repeat)
-    bulk_sign = best_of(lambda: datasketch_bulk(shingle_lists), args.repeat)
-    r_sign = best_of(lambda: rensa_r(shingle_lists), args.repeat)
-    c_sign = best_of(lambda: rensa_c(shingle_lists), args.repeat)
-    from rensa import RMinHash
-
+    idiom_sign = best_of(lambda: peers.datasketch_minhash_per_shingle(shingle_lists, NUM_PERM, SEED), args.slow_repeat)
+    bulk_sign = best_of(lambda: peers.datasketch_minhash_bulk(shingle_lists, NUM_PERM, SEED), args.repeat)
+    r_sign = best_of(lambda: peers.rensa_r_minhash(shingle_lists, NUM_PERM, SEED), args.repeat)
+    c_sign = best_of(lambda: peers.rensa_c_minhash(shingle_lists, NUM_PERM, SEED), args.repeat)
     offsets64 = offsets.astype(np.uint64)
-    r_kernel = best_of(
-        lambda: RMinHash.digest_matrix_from_flat_token_hashes(hashes64, offsets64, NUM_PERM, SEED), args.repeat
-    )
+    r_kernel = best_of(lambda: peers.rensa_r_minhash_of_hashes(hashes64, offsets64, NUM_PERM, SEED), args.repeat)
     for name, timing in [
         ("datasketch MinHash.update per shingle", idiom_sign),
         ("datasketch MinHash.bulk", bulk_sign),
@@ -198,8 +169,12 @@ def report_paragraphs(hasher, paragraph_texts, repeat):
     count = len(paragraph_texts)
     megabytes = utf8_megabytes(paragraph_texts)
     ours = best_of(lambda: hasher.sign(paragraph_texts), repeat)
-    bulk = best_of(lambda: datasketch_bulk([shingle_strings(t) for t in paragraph_texts]), repeat)
-    r_end = best_of(lambda: rensa_r([shingle_strings(t) for t in paragraph_texts]), repeat)
+    bulk = best_of(
+        lambda: peers.datasketch_minhash_bulk([shingle_strings(t) for t in paragraph_texts], NUM_PERM, SEED), repeat
+    )
+    r_end = best_of(
+        lambda: peers.rensa_r_minhash([shingle_strings(t) for t in paragraph_texts], NUM_PERM, SEED), repeat
+    )
     mean_words = np.mean([len(_WORD.findall(t)) for t in paragraph_texts])
     print(f"\nparagraph level: {count} paragraphs (blank-line separated), {mean_words:.0f} words on average")
     rows = []
@@ -247,8 +222,8 @@ def report_agreement(hasher, pair_texts, kinds):
     position = {t: k for k, t in enumerate(unique)}
     shingle_lists = [shingle_strings(t) for t in unique]
     ours = hasher.sign(unique)
-    theirs = datasketch_idiom(shingle_lists)
-    rensa_rows = np.array(rensa_r(shingle_lists).to_rows(), dtype=np.uint32)
+    theirs = peers.datasketch_minhash_per_shingle(shingle_lists, NUM_PERM, SEED)
+    rensa_rows = np.array(peers.rensa_r_minhash(shingle_lists, NUM_PERM, SEED).to_rows(), dtype=np.uint32)
     sets = [set(s) for s in shingle_lists]
     a = np.array([position[x] for x, _ in pair_texts])
     b = np.array([position[y] for _, y in pair_texts])

@@ -1,6 +1,6 @@
 """Benchmark: repeats inside one article (issue 3), dedup.clean against a baseline.
 
-Injects repeats into real articles (``inject.py``: exact, reflowed, noisy, edited,
+Injects repeats into real articles (``lib/inject.py``: exact, reflowed, noisy, edited,
 truncated, multi, paragraph, unmodified; and for issue 9 edited-dropped, edged,
 sentence-k, phrase-many), cleans them with ``dedup.clean`` and with a baseline (exact
 duplicate-sentence removal), and prints per corpus and kind:
@@ -42,21 +42,22 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse
-import ast
 import difflib
 import inspect
 import json
 import platform
 import re
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from inject import KINDS, RUN_KINDS, Case, generate, longest_repeat, norm_tokens, norm_words, sentence_spans, word_spans
+from lib.corpus import load_texts
+from lib.inject import KINDS, RUN_KINDS, Case, generate
+from lib.measure import best_of
+from lib.params import parse_params
+from lib.words import longest_repeat, norm_tokens, norm_words, sentence_spans, word_spans
 
 import dedup
 
@@ -295,7 +296,7 @@ def run_cases(cases: list[Case], methods: dict[str, Callable[[str], str]]) -> di
     return {"scores": scores, "failures": outputs, "runs": runs}
 
 
-def print_table(title: str, per_group: dict, methods: Sequence[str]) -> list[dict]:
+def print_kind_table(title: str, per_group: dict, methods: Sequence[str]) -> list[dict]:
     print(f"\n### {title}\n")
     print(
         "| corpus | kind | method | cases | restored | text-equal | prefix kept | only deletes "
@@ -375,18 +376,7 @@ def real_repeat_check(text: str, label: str, clean: Callable[[str], str], finder
     return record
 
 
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    """Best CPU time of this process over ``repeats`` runs.
 
-    The machine is shared: CPU time does not count time other processes take from us,
-    and the best run is the least disturbed one (caches, frequency).
-    """
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
 
 
 def speed(texts: list[str], methods: dict, batch: Callable | None, repeats: int) -> list[tuple[str, float]]:
@@ -397,30 +387,15 @@ def speed(texts: list[str], methods: dict, batch: Callable | None, repeats: int)
         batch(texts[:50])
     results = []
     for name, fn in methods.items():
-        t = timed(lambda fn=fn: [fn(x) for x in texts], repeats)
+        t = best_of(lambda fn=fn: [fn(x) for x in texts], repeats).cpu
         results.append((f"{name} (loop)", len(texts) / t))
     if batch is not None:
-        t = timed(lambda: batch(texts), repeats)
+        t = best_of(lambda: batch(texts), repeats).cpu
         results.append(("dedup.clean_many", len(texts) / t))
     return results
 
 
-def load_texts(path: str) -> list[tuple[str, str]]:
-    with open(path, encoding="utf-8") as handle:
-        return [(str(d["id"]), d["text"]) for d in map(json.loads, handle)]
 
-
-def parse_params(items: Sequence[str]) -> dict:
-    params = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        if not key or not _:
-            raise SystemExit(f"--param must look like name=value, got {item!r}")
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
-    return params
 
 
 def print_runs_table(cases: list[Case], outputs: dict[str, list[tuple[Case, dict]]], min_length: int) -> list[dict]:
@@ -567,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     result = run_cases(cases, methods)
     print(f"cleaned and scored in {time.perf_counter() - t0:.1f}s")
-    records = print_table("Restoration per kind", result["scores"], list(methods))
+    records = print_kind_table("Restoration per kind", result["scores"], list(methods))
     run_records = print_runs_table(cases, result["runs"], min_length) if result["runs"] else []
 
     storm = []
@@ -575,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n### Phrase storm: a phrase of an article said n times in a row (dedup.clean, one CPU)\n")
         print("| phrase words | n | MB | seconds | copies left | verdict |")
         print("|---:|---:|---:|---:|---:|---|")
-        first = next(t for _, t in load_texts(args.corpus[0]) if len(norm_words(t)) >= 80)
+        first = next(t for t in load_texts(args.corpus[0])[1] if len(norm_words(t)) >= 80)
         storm = phrase_storm(first, methods["dedup.clean"], args.storm_max, min_length)
 
     # Totals per method over all kinds except unmodified.
@@ -595,7 +570,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("| corpus | articles | changed | ids (words removed, longest exact run in the article, similarity) |")
         print("|---|---:|---:|---|")
         for path in args.corpus:
-            stored = load_texts(path)
+            stored = list(zip(*load_texts(path)))
             outs = dedup.clean_many([t for _, t in stored], **params)
             changed = []
             for (doc_id, text), out in zip(stored, outs):
@@ -619,7 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Real repeats: dpg-nl 10800732 and the seed articles.
     checks = []
     for path in args.corpus:
-        for doc_id, text in load_texts(path):
+        for doc_id, text in zip(*load_texts(path)):
             if doc_id == REAL_REPEAT_ID:
                 for m, fn in methods.items():
                     checks.append(
@@ -683,7 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             described.append(describe_failure(case, out, row, finder(case.corrupted)))
         with open(failures_path, "w", encoding="utf-8") as handle:
             for d in described:
-                # Enough to rebuild the case: inject.py --case ID --per-kind N --seed S --show
+                # Enough to rebuild the case: generate.py repeats --case ID --per-kind N --seed S --show
                 d.update(seed=args.seed, per_kind=args.per_kind)
                 handle.write(json.dumps(d) + "\n")
         print(f"\n### Worst failures of dedup.clean ({len(described)} in all, written to {failures_path})\n")
@@ -712,7 +687,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in args.corpus:
             name = Path(path).stem
             inputs = [
-                ("as stored", [t for _, t in load_texts(path)]),
+                ("as stored", load_texts(path)[1]),
                 ("injected cases", [c.corrupted for c in cases if c.corpus == name]),
             ]
             for label, texts in inputs:

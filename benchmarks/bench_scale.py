@@ -29,124 +29,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-from dedup.text import mix64
-
-VOCABULARY = 100_000
-SEED = np.uint64(0x5EED5EED12345)
-_M = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _hash(*parts: np.ndarray) -> np.ndarray:
-    h = np.asarray(SEED, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for part in parts:
-            h = mix64((h ^ np.asarray(part, dtype=np.uint64)) * _M)
-    return h
-
-
-_ZIPF_CDF = np.cumsum(1.0 / np.arange(1, VOCABULARY + 1) ** 1.05)
-_ZIPF_CDF /= _ZIPF_CDF[-1]
-_WORDS = np.array([f"w{r:x}" for r in range(VOCABULARY)])
-
-
-def word_ids(docs: np.ndarray, words: int) -> np.ndarray:
-    """Word ids of the *original* text of every doc: (len(docs), words)."""
-    h = _hash(docs[:, None], np.arange(words)[None, :])
-    uniform = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-    return np.searchsorted(_ZIPF_CDF, uniform)
-
-
-def is_copy(docs: np.ndarray, dup_rate: float) -> np.ndarray:
-    return (docs > 0) & ((_hash(docs, 1) % np.uint64(1_000_000)).astype(np.float64) < dup_rate * 1e6)
-
-
-def source_of(docs: np.ndarray, dup_rate: float) -> np.ndarray:
-    """The original an (assumed) copy repeats: an earlier document that is not a copy."""
-    source = (_hash(docs, 2) % np.maximum(docs, 1).astype(np.uint64)).astype(np.int64)
-    while True:
-        bad = is_copy(source, dup_rate)
-        if not bad.any():
-            return source
-        source[bad] -= 1
-
-
-def batch_word_ids(
-    lo: int, hi: int, words: int, dup_rate: float, max_edits: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Word ids of docs lo..hi-1 as generated, which of them are copies, and their sources."""
-    docs = np.arange(lo, hi, dtype=np.int64)
-    ids = word_ids(docs, words)
-    copies = is_copy(docs, dup_rate)
-    sources = np.full(len(docs), -1, dtype=np.int64)
-    if copies.any():
-        c = docs[copies]
-        src = source_of(c, dup_rate)
-        sources[copies] = src
-        copied = word_ids(src, words)
-        edits = (_hash(c, 3) % np.uint64(max_edits + 1)).astype(np.int64)
-        for e in range(max_edits):
-            change = edits > e
-            position = (_hash(c, 4, e) % np.uint64(words)).astype(np.int64)
-            replacement = (_hash(c, 5, e) % np.uint64(VOCABULARY)).astype(np.int64)
-            rows = np.flatnonzero(change)
-            copied[rows, position[rows]] = replacement[rows]
-        ids[copies] = copied
-    return ids, copies, sources
-
-
-def texts_of(ids: np.ndarray) -> list[str]:
-    return [" ".join(row) for row in _WORDS[ids].tolist()]
-
-
-def generate(n: int, words: int, dup_rate: float, max_edits: int, batch: int = 4096):
-    for lo in range(0, n, batch):
-        ids, _, _ = batch_word_ids(lo, min(lo + batch, n), words, dup_rate, max_edits)
-        yield from texts_of(ids)
-
-
-def planted(n: int, words: int, dup_rate: float, max_edits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Planted pairs (source, copy) and their exact Jaccard of word-id 5-shingles."""
-    docs = np.arange(n, dtype=np.int64)
-    copies = docs[is_copy(docs, dup_rate)]
-    sources = source_of(copies, dup_rate)
-    pairs = np.stack([sources, copies], axis=1)
-    jaccard = np.empty(len(pairs))
-    for lo in range(0, len(pairs), 4096):
-        part = pairs[lo : lo + 4096]
-        a = word_ids(part[:, 0], words)
-        b, _, _ = batch_word_ids_for(part[:, 1], words, dup_rate, max_edits)
-        for k in range(len(part)):
-            sa = {tuple(a[k, i : i + 5]) for i in range(words - 4)}
-            sb = {tuple(b[k, i : i + 5]) for i in range(words - 4)}
-            jaccard[lo + k] = len(sa & sb) / len(sa | sb)
-    return pairs, jaccard
-
-
-def batch_word_ids_for(docs: np.ndarray, words: int, dup_rate: float, max_edits: int):
-    out = np.empty((len(docs), words), dtype=np.int64)
-    for k, doc in enumerate(docs.tolist()):  # copies are scattered: one doc at a time
-        ids, _, _ = batch_word_ids(doc, doc + 1, words, dup_rate, max_edits)
-        out[k] = ids[0]
-    return out, None, None
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
+from lib import peers
+from lib.measure import peak_rss_megabytes
+from lib.zipf_corpus import batch_word_ids, generate_texts, planted, texts_of_word_ids
 
 def child_ours(args) -> dict:
     from dedup.duplicates import find_duplicates
 
     start = time.perf_counter()
     result = find_duplicates(
-        generate(args.n, args.words, args.dup_rate, args.max_edits), threshold=args.threshold, batch_size=4096
+        generate_texts(args.n, args.words, args.dup_rate, args.max_edits), threshold=args.threshold, batch_size=4096
     )
     seconds = time.perf_counter() - start
     found = {(min(a, b), max(a, b)) for a, b, _ in result.pairs}
@@ -162,14 +60,14 @@ def child_ours(args) -> dict:
     # Time to generate the text alone, measured on a slice, to subtract from the total.
     sample = min(args.n, 20_000)
     t0 = time.perf_counter()
-    for _ in generate(sample, args.words, args.dup_rate, args.max_edits):
+    for _ in generate_texts(sample, args.words, args.dup_rate, args.max_edits):
         pass
     generation = (time.perf_counter() - t0) * args.n / sample
     return {
         "n": args.n,
         "seconds": seconds,
         "generation_seconds_est": generation,
-        "peak_mb": peak_mb(),
+        "peak_mb": peak_rss_megabytes(),
         "planted": len(truth),
         "planted_j_min": float(jaccard.min()) if len(jaccard) else None,
         "planted_j_below_threshold": int((jaccard < args.threshold).sum()),
@@ -185,8 +83,7 @@ def child_ours(args) -> dict:
 
 
 def child_compare(args) -> dict:
-    from datasketch import MinHashLSH
-
+    peers.preload("datasketch")
     from dedup import MinHasher
     from dedup.duplicates import verify_pairs
     from dedup.lsh import candidate_pairs, optimal_params
@@ -195,7 +92,9 @@ def child_compare(args) -> dict:
     sigs = np.concatenate(
         [
             hasher.sign(
-                texts_of(batch_word_ids(lo, min(lo + 4096, args.n), args.words, args.dup_rate, args.max_edits)[0])
+                texts_of_word_ids(
+                    batch_word_ids(lo, min(lo + 4096, args.n), args.words, args.dup_rate, args.max_edits)[0]
+                )
             )
             for lo in range(0, args.n, 4096)
         ]
@@ -217,10 +116,7 @@ def child_compare(args) -> dict:
     convert = time.perf_counter() - start
     tracemalloc.start()
     start = time.perf_counter()
-    lsh = MinHashLSH(threshold=args.threshold, num_perm=128)
-    with lsh.insertion_session() as session:
-        for i, m in enumerate(minhashes):
-            session.insert(i, m)
+    lsh = peers.datasketch_lsh(args.threshold, 128, enumerate(minhashes))
     insert = time.perf_counter() - start
     lsh_bytes = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
@@ -253,7 +149,7 @@ def child_stream(args) -> dict:
     removed_share = []
     for lo in range(0, args.n, 512):
         ids, copies, _ = batch_word_ids(lo, min(lo + 512, args.n), args.words, args.dup_rate, args.max_edits)
-        texts = texts_of(ids)
+        texts = texts_of_word_ids(ids)
         cleaned = d.clean_many(texts, list(range(lo, lo + len(texts))))
         for k in np.flatnonzero(copies):
             removed_share.append(1 - len(cleaned[k]) / len(texts[k]))
@@ -266,7 +162,7 @@ def child_stream(args) -> dict:
         "fingerprints": d.fingerprints,
         "state_mb": d.nbytes / 1e6,
         "state_bytes_per_article": d.nbytes / args.n,
-        "peak_mb": peak_mb(),
+        "peak_mb": peak_rss_megabytes(),
         "planted_copies": len(removed_share),
         "copies_removed_90pct": float((removed_share >= 0.9).mean()),
         "copy_share_removed_mean": float(removed_share.mean()),

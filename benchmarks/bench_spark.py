@@ -33,60 +33,14 @@ import time
 import urllib.request
 from collections import defaultdict
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 import dedup
 from dedup.duplicates import find_duplicates as find_local
-
-
-# ----------------------------------------------------------------------- corpora
-
-
-def read_jsonl(path: str) -> tuple[list, list[str]]:
-    ids, texts = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            ids.append(record["id"])
-            texts.append(record["text"])
-    return ids, texts
-
-
-def synthetic_corpus(n: int, seed: int = 7, mean_words: int = 200) -> tuple[list, list[str]]:
-    """``n`` documents: ~70% originals, the rest edited or exact copies of an original."""
-    rng = np.random.default_rng(seed)
-    syllables = np.array(["ka", "lo", "mi", "ne", "tu", "ra", "si", "ve", "do", "pa", "ge", "bo", "ri", "an", "el", "or"])
-    vocabulary = np.array(["".join(rng.choice(syllables, size=rng.integers(1, 4))) + str(i % 97) for i in range(50_000)])
-    zipf = np.cumsum(1.0 / np.arange(1, len(vocabulary) + 1) ** 1.05)
-    zipf /= zipf[-1]
-
-    def draw(size: int) -> np.ndarray:  # Zipf-distributed word numbers
-        return np.searchsorted(zipf, rng.random(size))
-
-    lengths = np.clip(rng.lognormal(np.log(mean_words), 0.5, size=n).astype(int), 20, 3000)
-    words: list[np.ndarray] = []
-    originals: list[int] = []
-    for i in range(n):
-        if originals and rng.random() < 0.3:
-            source = words[originals[int(rng.integers(len(originals)))]]
-            copy = source.copy()
-            kind = rng.random()
-            if kind < 0.5:  # a share of the words replaced
-                changed = rng.random(len(copy)) < rng.uniform(0.0, 0.1)
-                copy[changed] = draw(int(changed.sum()))
-            elif kind < 0.7:  # a passage dropped
-                cut = int(rng.integers(len(copy)))
-                copy = np.delete(copy, np.s_[cut : cut + int(len(copy) * rng.uniform(0.05, 0.3))])
-            elif kind < 0.85:  # text appended
-                copy = np.concatenate([copy, draw(int(len(copy) * rng.uniform(0.05, 0.3)) + 1)])
-            words.append(copy)  # else: an exact copy
-        else:
-            words.append(draw(int(lengths[i])))
-            originals.append(i)
-    texts = [" ".join(vocabulary[w].tolist()) for w in words]
-    return list(range(n)), texts
+from lib.corpus import load_texts
+from lib.measure import PeakMemory
+from lib.planted import across_stream, synthetic_corpus
 
 
 # ------------------------------------------------------------------------ helpers
@@ -256,82 +210,7 @@ def bench_clean(spark, name: str, ids: list, texts: list[str], workdir: str) -> 
     return figures
 
 
-
 # ------------------------------------------------------------------ clean_across
-
-
-def across_stream(n: int, seed: int = 11, boilerplate_share: float = 0.1) -> tuple[list[int], list[str], dict]:
-    """``n`` articles in order (id = position): own paragraphs of pseudo-words, passages
-    planted from a shared pool (a third of the articles carry one or two, some with a word
-    changed), and one boilerplate paragraph in ``boilerplate_share`` of the articles."""
-    rng = np.random.default_rng(seed)
-    syllables = np.array(["ka", "lo", "mi", "ne", "tu", "ra", "si", "ve", "do", "pa", "ge", "bo", "ri", "an", "el", "or"])
-    vocabulary = np.array(["".join(rng.choice(syllables, size=rng.integers(2, 4))) + str(i) for i in range(200_000)])
-
-    def paragraph(words: int) -> str:
-        chosen = vocabulary[rng.integers(0, len(vocabulary), size=words)].tolist()
-        cuts = sorted(set(rng.integers(8, max(9, words), size=max(1, words // 15)).tolist()))
-        for c in reversed(cuts):
-            if c < words:
-                chosen[c - 1] += "."
-        return (" ".join(chosen) + ".").capitalize()
-
-    pool = [paragraph(int(rng.integers(40, 90))) for _ in range(max(10, n // 40))]
-    boilerplate = paragraph(45)
-    texts, planted, with_boilerplate = [], 0, 0
-    for i in range(n):
-        paragraphs = [paragraph(int(rng.integers(40, 120))) for _ in range(int(rng.integers(1, 4)))]
-        if rng.random() < 1 / 3:
-            for _ in range(int(rng.integers(1, 3))):
-                passage = pool[int(rng.integers(len(pool)))]
-                if rng.random() < 0.3:
-                    words = passage.split()
-                    words[int(rng.integers(len(words)))] = "changed"
-                    passage = " ".join(words)
-                paragraphs.insert(int(rng.integers(0, len(paragraphs) + 1)), passage)
-                planted += 1
-        if rng.random() < boilerplate_share:
-            paragraphs.append(boilerplate)
-            with_boilerplate += 1
-        texts.append("\n\n".join(paragraphs))
-    return list(range(n)), texts, {"planted": planted, "with_boilerplate": with_boilerplate, "pool": len(pool)}
-
-
-class PeakMemory:
-    """Peak resident memory of the Spark JVM and of its Python workers (sampled)."""
-
-    def __init__(self, interval: float = 0.25) -> None:
-        import threading
-
-        import psutil
-
-        self.me = psutil.Process()
-        self.jvm = 0
-        self.workers = 0
-        self.one_worker = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
-        self._thread.start()
-
-    def _run(self, interval: float) -> None:
-        import psutil
-
-        while not self._stop.wait(interval):
-            try:
-                for child in self.me.children():
-                    if "java" not in child.name():
-                        continue
-                    self.jvm = max(self.jvm, child.memory_info().rss)
-                    workers = [p.memory_info().rss for p in child.children(recursive=True) if "python" in p.name()]
-                    self.workers = max(self.workers, sum(workers))
-                    self.one_worker = max(self.one_worker, max(workers, default=0))
-            except psutil.Error:
-                pass
-
-    def stop(self) -> dict:
-        self._stop.set()
-        self._thread.join()
-        return {"jvm_mb": self.jvm / 1e6, "python_workers_mb": self.workers / 1e6, "one_worker_mb": self.one_worker / 1e6}
 
 
 def in_process_across(texts: list[str]) -> list[str]:
@@ -348,7 +227,7 @@ def bench_across(spark, n: int, args, workdir: str, corpus: str | None = None) -
 
     started = time.perf_counter()
     if corpus:  # a real corpus in file order (ids 0, 1, ... in that order)
-        texts = read_jsonl(corpus)[1]
+        texts = load_texts(corpus)[1]
         n, ids, planted = len(texts), list(range(len(texts))), {"corpus": os.path.basename(corpus)}
     else:
         ids, texts, planted = across_stream(n)
@@ -468,7 +347,7 @@ def main(argv=None) -> int:
         if args.across_corpus:
             bench_across(spark, 0, args, workdir, corpus=args.across_corpus)
         if not args.skip_corpus and not args.skip_duplicates:
-            ids, texts = read_jsonl(args.corpus)
+            ids, texts = load_texts(args.corpus)
             name = os.path.basename(args.corpus).split(".")[0]
             bench_one(spark, name, ids, texts, args, workdir)
             # Every tenth article with its body pasted a second time, so there is work to do.

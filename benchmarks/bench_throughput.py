@@ -1,6 +1,6 @@
 """Throughput of ``dedup clean`` against dolma's paragraph dedup, CLI against CLI (issue 17).
 
-Builds the streams of :mod:`streams` (``fresh``, ``recur4``, ``near30``, ``worst`` at one or
+Builds the streams of :mod:`lib.streams` (``fresh``, ``recur4``, ``near30``, ``worst`` at one or
 more sizes) from ``--corpus`` files and generated zh/ja/th/made-up-word articles, writes
 each as ``documents/stream.jsonl.gz`` under ``--out`` (outside the repository), and runs
 on that same file, wall clock, best of ``--runs``:
@@ -41,13 +41,11 @@ Usage (a few minutes on 2 busy cores; sizes are options)::
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import inspect
 import json
 import os
 import re
-import resource
 import shlex
 import shutil
 import subprocess
@@ -56,12 +54,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import streams
-from common import machine_line, print_table
+from lib import peers, streams
+from lib.corpus import read_texts
+from lib.measure import children_cpu, machine_line
+from lib.tables import print_table
 
-DOLMA_ATTRIBUTE = "bff_duplicate_paragraph_spans"
-DOLMA_NAME = "bench"
 DEFAULT_GENERATED = ["zh=50", "ja=50", "th=50", "words=50"]
 # Characters of scripts written without spaces: one word each for dolma's segmenter.
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -91,12 +88,6 @@ def write_stream(name: str, docs: list[streams.Doc], out: Path) -> Stream:
     size = streams.write(docs, path)
     words = sum(max(len(text.split()), len(_UNSPACED.findall(text))) for _, text in docs)
     return Stream(name, path, len(docs), size / 1e6, words)
-
-
-def texts_of(path: Path) -> list[str]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line)["text"] for line in handle if line.strip()]
 
 
 def sha256(path: Path) -> str:
@@ -133,26 +124,7 @@ def dedup_command(python: str, stream: Stream, out: Path, scope: str | None, job
     return command + (["--scope", scope] if scope else [])
 
 
-def dolma_command(dolma: str, stream: Stream, false_positive_rate: float) -> list[str]:
-    return [
-        dolma, "dedupe",
-        "--documents", str(stream.path),
-        "--dedupe.name", DOLMA_NAME,
-        "--dedupe.paragraphs.attribute_name", DOLMA_ATTRIBUTE,
-        "--dedupe.paragraphs.by_ngram.ngram_length", "13",
-        "--dedupe.paragraphs.by_ngram.overlap_threshold", "0.5",
-        "--bloom_filter.file", str(stream.path.parent.parent / "bloom.bin"),
-        "--no-bloom_filter.read_only",
-        "--bloom_filter.estimated_doc_count", str(stream.words),
-        "--bloom_filter.desired_false_positive_rate", str(false_positive_rate),
-        "--processes", "1",
-    ]  # fmt: skip
 
-
-def children_cpu() -> float:
-    """CPU seconds of the finished child processes of this process (and of their children)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run(command: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, float]:
@@ -174,45 +146,23 @@ def keep_best(stream: Stream, key: tuple, timing: tuple[float, float]) -> None:
         stream.seconds[key], stream.cpu[key] = timing
 
 
-def dolma_removed(stream: Stream, texts: list[str]) -> float:
-    """Share of characters dolma marks as duplicate paragraphs; checks one attribute line per document."""
-    path = stream.path.parent.parent / "attributes" / DOLMA_NAME / stream.path.name
-    if not path.exists():
-        raise SystemExit(f"dolma wrote no attributes for {stream.path} (expected {path})")
-    marked, lines = 0, 0
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            lines += 1
-            for start, end, _ in json.loads(line)["attributes"].get(DOLMA_ATTRIBUTE, []):
-                marked += end - start
-    if lines != stream.docs:
-        raise SystemExit(f"dolma attributes {path}: {lines} lines for {stream.docs} documents")
-    return marked / max(1, sum(map(len, texts)))
-
-
-def reset_dolma(stream: Stream) -> None:
-    """Remove dolma's attributes and bloom filter, so each run starts empty."""
-    shutil.rmtree(stream.path.parent.parent / "attributes", ignore_errors=True)
-    (stream.path.parent.parent / "bloom.bin").unlink(missing_ok=True)
-
-
 def measure(stream: Stream, args, scopes: list[str | None], jobs: list[int] | None = None, runs: int = 0) -> None:
     """Best wall time of every command on ``stream`` over ``runs`` (default ``args.runs``) interleaved rounds."""
     env = dedup_env(args.dedup_src)
     folder = stream.path.parent.parent
-    texts = texts_of(stream.path)
+    texts = read_texts(stream.path)
     for _ in range(runs or args.runs):
         for scope in scopes:
             for j in jobs or args.jobs:
                 out = folder / f"out-{scope or 'default'}-j{j}.jsonl"
                 keep_best(stream, ("dedup", scope, j), run(dedup_command(args.dedup_python, stream, out, scope, j), env))
                 stream.digests[(scope, j)] = sha256(out)
-                kept = sum(map(len, texts_of(out)))
+                kept = sum(map(len, read_texts(out)))
                 stream.removed[("dedup", scope)] = 1 - kept / max(1, sum(map(len, texts)))
         if args.dolma:
-            reset_dolma(stream)
-            keep_best(stream, ("dolma", None, 1), run(dolma_command(args.dolma, stream, args.bloom_fp), log=folder / "dolma.log"))
-            stream.removed[("dolma", None)] = dolma_removed(stream, texts)
+            peers.reset_dolma(stream.path)
+            keep_best(stream, ("dolma", None, 1), run(peers.dolma_command(args.dolma, stream.path, stream.words, args.bloom_fp), log=folder / "dolma.log"))
+            stream.removed[("dolma", None)] = peers.dolma_marked_share(stream.path, stream.docs, texts)
 
 
 # ---------------------------------------------------------------- library mode (target 1)
@@ -230,7 +180,7 @@ def library_child(path: str, what: str) -> None:
     import dedup
     from dedup.text import tokenize
 
-    texts = texts_of(Path(path))
+    texts = read_texts(path)
     dedup.clean("warm up the lookup tables once before timing")
     if what == "across workers=2" and "workers" not in inspect.signature(dedup.Deduplicator).parameters:
         print(json.dumps({"seconds": None}))
@@ -419,7 +369,7 @@ def main(argv=None) -> int:
     print("\ncommands (FILE = <out>/<stream>/documents/stream.jsonl.gz):")
     print("  " + shlex.join(dedup_command("python", example, Path("OUT.jsonl"), "across", 2)).replace(str(example.path), "FILE"))
     if args.dolma:
-        dolma = shlex.join(dolma_command(Path(args.dolma).name, example, args.bloom_fp))
+        dolma = shlex.join(peers.dolma_command(Path(args.dolma).name, example.path, example.words, args.bloom_fp))
         dolma = dolma.replace(str(example.path), "FILE").replace(str(example.path.parent.parent), "<out>/<stream>")
         print(f"  {dolma}  (estimated_doc_count: the stream's words)")
     report(measured, startup, args, scopes)

@@ -22,9 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(1, str(Path(__file__).resolve().parent))
-from common import load_texts, machine_line, print_table
-from scripts_corpus import articles
+from lib.corpus import load_texts
+from lib.measure import machine_line
+from lib.scripts_corpus import articles
+from lib.tables import print_table
 
 import dedup
 from dedup.text import tokenize

@@ -26,8 +26,7 @@ import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_texts
+from lib.corpus import load_texts
 
 import dedup
 

@@ -24,8 +24,7 @@ import sys
 import tempfile
 
 import dedup
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+from lib.from_tests import generated_news
 
 
 def tables(path: str) -> dict:
@@ -45,9 +44,7 @@ def main() -> None:
             rows = [json.loads(line) for _, line in zip(range(args.docs), f)]
         rows = [{"id": str(row.get("id", i)), "text": row["text"]} for i, row in enumerate(rows)]
     else:
-        from news_texts import generated_corpus
-
-        rows = generated_corpus(args.docs, seed=args.seed)
+        rows = generated_news(args.docs, seed=args.seed)
     with tempfile.TemporaryDirectory() as folder:
         given = os.path.join(folder, "in.jsonl")
         with open(given, "w", encoding="utf-8") as f:

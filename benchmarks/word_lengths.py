@@ -19,9 +19,12 @@ Not a dependency of dedup; to run::
 
 from __future__ import annotations
 
+import argparse
 import os
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+
+from lib.tables import print_table
 
 
 def letters(word: str) -> int:
@@ -65,7 +68,8 @@ def thai_frequencies() -> list[tuple[str, float]]:
     return pairs
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)
     from wordfreq import get_frequency_dict
 
     rows = []
@@ -78,10 +82,10 @@ def main() -> None:
     rows.append(("Thai (TNC)", *average(thai_frequencies())))
     for code, name in (("en", "English"), ("nl", "Dutch")):
         rows.append((name, *average(get_frequency_dict(code, wordlist="best").items(), str.isalpha)))
-    print("| language | letters per word | weight (1 / letters) | frequency mass covered |")
-    print("|---|---|---|---|")
-    for name, length, covered in rows:
-        print(f"| {name} | {length:.2f} | {1 / length:.2f} | {covered:.0%} |")
+    print_table(
+        [(name, f"{length:.2f}", f"{1 / length:.2f}", f"{covered:.0%}") for name, length, covered in rows],
+        ("language", "letters per word", "weight (1 / letters)", "frequency mass covered"),
+    )
 
 
 if __name__ == "__main__":

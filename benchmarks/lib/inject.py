@@ -19,7 +19,7 @@ Kinds (see issue 3):
                 sometimes in quotes; >= 25 words) repeated later in the article
 ``unmodified``  the article as is (must come back byte-identical)
 
-Kinds added for issue 9:
+Kinds of marked or edited copies and of runs (added for issue 9):
 
 ``edited-dropped``  an appended copy with 1-2% of its words substituted, dropped or inserted
                     (anywhere but its first and last word) and one sentence (not its first) dropped
@@ -36,11 +36,11 @@ Kinds added for issue 9:
 
 Usage::
 
-    from inject import generate
+    from lib.inject import generate
     for case in generate(["../shared/corpora/dpg-nl.jsonl"], per_kind=200, seed=1):
         case.original, case.corrupted, case.kind, case.injected
 
-or ``python benchmarks/inject.py --corpus PATH --per-kind 3 --show`` to look at a few, and
+or ``python benchmarks/generate.py repeats --corpus PATH --per-kind 3 --show`` to look at a few, and
 ``--case ID --per-kind N --seed S --show`` (the N and S of the benchmark run) to see one
 case from ``benchmarks/out/repeats_failures.jsonl``.
 """
@@ -52,7 +52,6 @@ import json
 import os
 import random
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -71,7 +70,8 @@ KINDS = (
     "phrase-many",
 )
 RUN_KINDS = ("sentence-k", "phrase-many")  # one unit said several times in a row
-_ISSUE9_KINDS = ("edited-dropped", "edged", *RUN_KINDS)
+# Kinds that inject a copy with dropped words or marked edges, or one unit said in a row.
+MARKED_COPY_AND_RUN_KINDS = ("edited-dropped", "edged", *RUN_KINDS)
 
 MIN_WORDS = 80  # articles shorter than this are not used: a repeat of them is too short to matter
 PARAGRAPH_MIN_WORDS = 25  # a repeated paragraph or quote has at least this many words
@@ -80,92 +80,7 @@ PARAGRAPH_MIN_WORDS = 25  # a repeated paragraph or quote has at least this many
 # Shorter legitimate repeats (headings, refrains, short quotes) stay in, and clean must keep them.
 NATIVE_REPEAT_WORDS = 20
 
-_WORD = re.compile(r"\w+")
-# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before
-# whitespace and a capital, digit or opening quote. Good enough for news prose.
-_SENTENCE_END = re.compile(r"(?<=[.!?])['\"\u2019\u201d)]?\s+(?=['\"\u2018\u201c(]?[A-Z0-9\u00c0-\u00de])")
-# Characters that never split a word and do not count in it: soft hyphen, zero-width ones.
-_IGNORABLE_CLASS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-_IGNORED_IN_WORDS = dict.fromkeys(map(ord, _IGNORABLE_CLASS))
-_RAW_WORD = re.compile(rf"\w+(?:[{_IGNORABLE_CLASS}]+\w+)*")
-
-
-# ---------------------------------------------------------------- words and sentences
-
-
-def norm_tokens(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """Lower-cased ``\\w+`` words and their character ranges in ``text`` as written.
-
-    Words are compared after dropping soft hyphens and zero-width characters, NFKC and
-    casefolding, so a soft hyphen inside a word or a full-width letter is not a different
-    word. This is the comparison the benchmark uses for "restored" and word counts.
-    """
-    words, spans = [], []
-    for m in _RAW_WORD.finditer(text):
-        for w in _WORD.findall(unicodedata.normalize("NFKC", m.group(0).translate(_IGNORED_IN_WORDS)).casefold()):
-            words.append(w)
-            spans.append(m.span())
-    return words, spans
-
-
-def norm_words(text: str) -> list[str]:
-    """The words of :func:`norm_tokens` without their ranges."""
-    return norm_tokens(text)[0]
-
-
-# For cutting text: "it's" and "zo'n" are one word, so a cut never splits them.
-_CUT_WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
-
-
-def word_spans(text: str) -> list[tuple[int, int]]:
-    """Character ranges of the words of ``text`` (apostrophes inside a word keep it whole)."""
-    return [m.span() for m in _CUT_WORD.finditer(text)]
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character ranges of the sentences of ``text`` (whitespace between them excluded)."""
-    spans, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        end = m.start() + len(m.group(0).rstrip())
-        if text[start:end].strip():
-            spans.append((start, end))
-        start = m.end()
-    if text[start:].strip():
-        spans.append((start, len(text.rstrip())))
-    return spans
-
-
-def sentences(text: str) -> list[str]:
-    return [text[a:b] for a, b in sentence_spans(text)]
-
-
-def longest_repeat(text: str, ngram: int = 6) -> tuple[int, int, int]:
-    """Longest run of words that occurs twice without overlap: ``(length, source_word, repeat_word)``.
-
-    Words are :func:`norm_words`; returns ``(0, -1, -1)`` when no ``ngram`` words repeat.
-    Used to screen the article pool and to derive the expected output of real repeats.
-    """
-    words = norm_words(text)
-    first: dict[tuple[str, ...], int] = {}
-    best = (0, -1, -1)
-    i = 0
-    while i + ngram <= len(words):
-        gram = tuple(words[i : i + ngram])
-        j = first.setdefault(gram, i)
-        if j < i:
-            k = 0
-            while i + k < len(words) and j + k < i and words[j + k] == words[i + k]:
-                k += 1
-            if k > best[0]:
-                best = (k, j, i)
-            if k >= ngram:
-                # Register the grams inside the run so later runs can still find their first copy.
-                for p in range(i + 1, i + k - ngram + 1):
-                    first.setdefault(tuple(words[p : p + ngram]), p)
-                i += k - ngram + 1
-                continue
-        i += 1
-    return best
+from lib.words import edit_words_at, longest_repeat, norm_words, sentence_spans, sentences, word_spans
 
 
 # ---------------------------------------------------------------- articles
@@ -353,7 +268,7 @@ def _mid_sentence_cut(text: str, rng: random.Random, lo: float, hi: float) -> in
     return rng.choice(candidates) if candidates else spans[len(spans) // 3][0]
 
 
-def _make(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -> tuple[str, str, list, str] | None:
+def inject_copy(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -> tuple[str, str, list, str] | None:
     """(original, corrupted, injected ranges, variant) for one article, or None if it does not fit."""
     body = art.body
     if kind == "unmodified":
@@ -455,7 +370,7 @@ def _make(kind: str, art: Article, rng: random.Random, foreign: Sequence[str]) -
     raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
 
 
-# ---------------------------------------------------------------- kinds of issue 9
+# ---------------------------------------------------------------- marked copies and runs (issue 9)
 
 # Marks around a whole copy: (before, after). Box lines and bullets as scrapers render them.
 _EDGES = (
@@ -494,21 +409,8 @@ def _edit_and_drop(paras: Sequence[str], rng: random.Random) -> tuple[str, str] 
     spans = word_spans(text)
     vocab = [text[a:b] for a, b in spans if b - a >= 4] or ["word"]
     n = max(1, round(rng.uniform(0.01, 0.02) * len(spans)))
-    ops = []
-    # Right to left, so the offsets of the words still to edit stay valid.
-    for k in sorted(rng.sample(range(1, len(spans) - 1), min(n, len(spans) - 2)), reverse=True):
-        a, b = spans[k]
-        op = rng.choice(("sub", "drop", "insert"))
-        if op == "sub":
-            text = text[:a] + rng.choice(vocab) + text[b:]
-        elif op == "drop":
-            start = a
-            while start > 0 and text[start - 1] == " ":
-                start -= 1
-            text = text[:start] + text[b:]
-        else:
-            text = text[:a] + rng.choice(vocab) + " " + text[a:]
-        ops.append(op)
+    positions = rng.sample(range(1, len(spans) - 1), min(n, len(spans) - 2))
+    text, ops = edit_words_at(text, spans, positions, rng, vocab)
     return text, f"sentence-dropped@{pi}.{si} edits={len(ops)}/{len(spans)}w({','.join(sorted(set(ops)))})"
 
 
@@ -530,8 +432,8 @@ def _repeat_in_place(body: str, start: int, end: int, copies: int, seps: Sequenc
     return body[:end] + extra + body[end:], [(end + len(seps[0]), end + len(extra))]
 
 
-def make_issue9(kind: str, art: Article, rng: random.Random) -> tuple[str, str, list, str, str, int] | None:
-    """(original, corrupted, injected ranges, variant, unit, copies) for the kinds of issue 9."""
+def inject_marked_copy_or_run(kind: str, art: Article, rng: random.Random) -> tuple[str, str, list, str, str, int] | None:
+    """(original, corrupted, injected ranges, variant, unit, copies) for MARKED_COPY_AND_RUN_KINDS."""
     body = art.body
     if kind == "edited-dropped":
         made = _edit_and_drop(art.paragraphs, rng)
@@ -607,10 +509,10 @@ def generate(
                 if made >= per_kind:
                     break
                 art = articles[idx]
-                if kind in _ISSUE9_KINDS:
-                    out = make_issue9(kind, art, rng)
+                if kind in MARKED_COPY_AND_RUN_KINDS:
+                    out = inject_marked_copy_or_run(kind, art, rng)
                 else:
-                    built = _make(kind, art, rng, foreign)
+                    built = inject_copy(kind, art, rng, foreign)
                     out = None if built is None else (*built, "", 0)
                 if out is None:
                     continue

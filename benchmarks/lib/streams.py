@@ -1,7 +1,7 @@
 """Streams of JSONL documents with repeats across documents, for throughput benchmarks (issue 17).
 
 Source articles come from JSONL corpora (records with ``id`` and ``text``) and from
-generated text: Chinese, Japanese and Thai articles of :mod:`scripts_corpus`, and
+generated text: Chinese, Japanese and Thai articles of :mod:`lib.scripts_corpus`, and
 ``words`` articles of made-up words (a Zipf-like vocabulary, in paragraphs), so a corpus in another script or with another vocabulary holds no
 surprise. Kinds of stream:
 
@@ -24,7 +24,7 @@ surprise. Kinds of stream:
 Every stream is a pure function of its arguments and ``seed``. Copies keep the source's
 text except for the edits; ids are new (``ID~r2``, ``ID~n``, ``w123``).
 
-``python benchmarks/streams.py --corpus X.jsonl --kind near30 --out /tmp/near30.jsonl``
+``python benchmarks/generate.py streams --corpus X.jsonl --kind near30 --out /tmp/near30.jsonl``
 writes one stream (never into the repository: streams hold corpus text).
 """
 
@@ -36,14 +36,12 @@ import itertools
 import json
 import random
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import read_jsonl
-from inject import sentence_spans, word_spans
-from scripts_corpus import LANGUAGES, articles
+from lib.corpus import read_jsonl
+from lib.scripts_corpus import LANGUAGES, articles
+from lib.words import edit_words_at, sentence_spans, word_spans
 
 KINDS = ("fresh", "recur4", "near30", "worst")
 GENERATED = (*LANGUAGES, "words")  # "zh", "ja", "th", "words"
@@ -108,15 +106,7 @@ def edit_words(text: str, rng: random.Random, rate: float) -> str:
         return text
     vocabulary = [text[a:b] for a, b in spans]
     n = min(len(spans) - 2, max(1, round(rate * len(spans))))
-    for k in sorted(rng.sample(range(1, len(spans) - 1), n), reverse=True):  # right to left: offsets stay valid
-        a, b = spans[k]
-        op = rng.choice(("sub", "drop", "insert"))
-        if op == "sub":
-            text = text[:a] + rng.choice(vocabulary) + text[b:]
-        elif op == "drop":
-            text = text[:a].rstrip(" ") + text[b:]
-        else:
-            text = text[:a] + rng.choice(vocabulary) + " " + text[a:]
+    text, _ = edit_words_at(text, spans, rng.sample(range(1, len(spans) - 1), n), rng, vocabulary)
     return text
 
 

@@ -11,14 +11,14 @@ Each article uses every template at most once, so a clean article holds no repea
 passage beyond short phrases of its vocabulary: what a repeat detector finds in it is a
 false positive.
 
-``articles(language, n, seed)`` is deterministic. ``python benchmarks/scripts_corpus.py
-zh 2`` prints two articles.
+``articles(language, n, seed)`` is deterministic. ``python benchmarks/generate.py
+script-articles zh 2`` prints two articles.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
-import sys
 
 # --------------------------------------------------------------------------- Chinese
 
@@ -287,8 +287,11 @@ def articles(language: str, n: int, seed: int = 0) -> list[str]:
     return [article(language, rng) for _ in range(n)]
 
 
-if __name__ == "__main__":
-    lang = sys.argv[1] if len(sys.argv) > 1 else "zh"
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    for text in articles(lang, count):
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Print generated articles.")
+    parser.add_argument("language", nargs="?", default="zh", choices=LANGUAGES)
+    parser.add_argument("count", nargs="?", type=int, default=1)
+    args = parser.parse_args(argv)
+    for text in articles(args.language, args.count):
         print(text, end="\n\n----\n\n")
+    return 0
