@@ -425,10 +425,18 @@ def _find_in_batch(texts: Sequence[str], params: RepeatParams) -> list[list[Repe
     batch = [texts[i] for i in short] if len(short) < len(texts) else texts
     tokens = tokenize(batch, params.mode)
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
-    for i in _texts_with_repeated_shingles(hashes, offsets):
-        query = PreparedText(batch[i], tokens.of(i), hashes[offsets[i] : offsets[i + 1]])
-        results[short[i]] = align(query, (), params)
+    repeated = _texts_with_repeated_shingles(hashes, offsets).tolist()
+    # Aligned a few hundred at a time (align_many): their edge extensions are computed
+    # together, and what alignment keeps per text stays bounded.
+    for lo in range(0, len(repeated), _TEXTS_ALIGNED_TOGETHER):
+        texts_here = repeated[lo : lo + _TEXTS_ALIGNED_TOGETHER]
+        queries = [PreparedText(batch[i], tokens.of(i), hashes[offsets[i] : offsets[i + 1]]) for i in texts_here]
+        for i, repeats in zip(texts_here, align_many(queries, [()] * len(queries), params)):
+            results[short[i]] = repeats
     return results
+
+
+_TEXTS_ALIGNED_TOGETHER = 256
 
 
 # A text longer than this (in characters) is prepared alone, by prepare_alone: below it,
