@@ -1276,8 +1276,9 @@ def _extend_together(requests: list[_EdgeRequest], params: RepeatParams) -> list
 
 
 class _TextPool:
-    """The token hashes of several texts end to end (as int64) and, on demand, their
-    sentence boundaries: lanes of many pairs read their own texts in one NumPy step."""
+    """The token hashes of several texts end to end, and their sentence boundaries: lanes
+    of many pairs read their own texts in one NumPy step. A pool of one text (a text
+    aligned with itself, however long) reads the text's own arrays, with no copy."""
 
     def __init__(self, texts: Iterable[PreparedText]) -> None:
         self._numbers: dict[int, int] = {}  # by id(): the texts of a call are alive during it
@@ -1288,36 +1289,34 @@ class _TextPool:
                 self.texts.append(text)
         self.counts = np.array([len(text) for text in self.texts], dtype=np.int64)
         self.starts = np.cumsum(self.counts) - self.counts
-        # (Token hashes are uint64, read as int64; prepare_alone's token ids are smaller ints.)
-        self.hashes = np.concatenate([_as_int64(text.tokens.hashes) for text in self.texts])
+        hashes = [text.tokens.hashes for text in self.texts]
+        if len({h.dtype for h in hashes}) > 1:  # prepare_alone's token ids with hashes
+            hashes = [_as_int64(h) for h in hashes]
+        self.hashes = hashes[0] if len(hashes) == 1 else np.concatenate(hashes)
 
     def number(self, text: PreparedText) -> int:
         return self._numbers[id(text)]
 
     def words(self, texts: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        """The hashes of the tokens at ``positions`` of ``texts`` (one text per row;
+        """The token hashes (as int64) at ``positions`` of ``texts`` (one text per row;
         positions past either end read the nearest token)."""
         counts = self.counts[texts][:, None]
-        return self.hashes[np.clip(positions, 0, np.maximum(counts - 1, 0)) + self.starts[texts][:, None]]
+        return _as_int64(self.hashes[np.clip(positions, 0, np.maximum(counts - 1, 0)) + self.starts[texts][:, None]])
 
     def boundaries(self, texts: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """``text.boundaries(t)`` for ``positions`` of ``texts`` (one text per row)."""
-        counts = self.counts[texts][:, None]
-        inside = (positions > 0) & (positions < counts)
-        # The blocks each text's positions reach, found first (_Boundaries finds them lazily).
-        lowest = np.full(len(self.texts), np.iinfo(np.int64).max)
-        highest = np.full(len(self.texts), -1)
-        np.minimum.at(lowest, texts, positions.min(axis=1))
-        np.maximum.at(highest, texts, positions.max(axis=1))
-        flags = []
-        for text, lo, hi in zip(self.texts, lowest.tolist(), highest.tolist()):
-            if hi >= 0:
-                text.boundaries.find_between(lo, hi)
-            flags.append(text.boundaries.flag_bytes())
-        found = np.frombuffer(b"".join(flags), dtype=np.uint8)
+        inside = (positions > 0) & (positions < self.counts[texts][:, None])
+        # The blocks of tokens these positions are in, found first (_Boundaries finds
+        # them on demand), numbered across texts.
+        block = _Boundaries._BLOCK
+        stride = int(self.counts.max()) // block + 1
+        for code in np.unique((texts[:, None] * stride + positions // block)[inside]).tolist():
+            number, found = divmod(code, stride)
+            self.texts[number].boundaries.find_block(found)
+        flags = [text.boundaries.flag_bytes() for text in self.texts]
+        flags = np.frombuffer(flags[0] if len(flags) == 1 else b"".join(flags), dtype=np.uint8)
         out = np.ones(positions.shape, dtype=bool)
-        at = np.where(inside, positions + self.starts[texts][:, None], 0)
-        out[inside] = found[at[inside]] == 1
+        out[inside] = flags[(positions + self.starts[texts][:, None])[inside]] == 1
         return out
 
 
@@ -1652,25 +1651,15 @@ class _Boundaries:
         flags, count = self._flags, self._count
         return [t <= 0 or t >= count or flags[t] == 1 for t in positions]
 
-    def at(self, positions: np.ndarray) -> np.ndarray:
-        """``self(t)`` for every t of an array of token indices (same shape)."""
-        positions = np.asarray(positions)
-        inside = (positions > 0) & (positions < self._count)
-        if inside.any():
-            for block in np.unique(positions[inside] // self._BLOCK).tolist():
-                if not self._blocks_done[block]:
-                    self._find_block(block)
-        found = np.ones(positions.shape, dtype=bool)
-        found[inside] = np.frombuffer(self._flags, dtype=np.uint8)[positions[inside]] == 1
-        return found
-
-    def find_between(self, lowest: int, highest: int) -> None:
-        """Find the boundaries of tokens ``lowest .. highest`` (see ``flag_bytes``)."""
-        self._find_blocks(lowest, highest)
+    def find_block(self, block: int) -> None:
+        """Find the boundaries of the tokens of ``block`` (tokens ``block * _BLOCK`` on),
+        unless found already (see ``flag_bytes``)."""
+        if not self._blocks_done[block]:
+            self._find_block(block)
 
     def flag_bytes(self) -> bytearray:
-        """One byte per token, 1 where a boundary comes before it: right for the tokens
-        found (``find_between``). Read only."""
+        """One byte per token, 1 where a boundary comes before it: right for the blocks
+        of tokens found (``find_block``). Read only."""
         return self._flags
 
     def _find_blocks(self, lowest: int, highest: int) -> None:
