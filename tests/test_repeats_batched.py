@@ -126,7 +126,8 @@ def test_align_many_equals_align_text_by_text(cases, within):
     originals = [text for (text, _, _), _ in cases]
     queries = [text[len(text) // 3 :] + " " + other for (text, _, _), other in cases]
     prepared = prepare(originals + queries, 3)
-    sources = [prepared[: len(originals)][k:] + prepared[len(originals) : len(originals) + k] for k in range(len(queries))]
+    count = len(originals)
+    sources = [prepared[:count][k:] + prepared[count : count + k] for k in range(len(queries))]
     params = RepeatParams(min_length=6, ngram=3)
-    expected = [align(q, s, params, within=within) for q, s in zip(prepared[len(originals) :], sources)]
-    assert align_many(prepared[len(originals) :], sources, params, within=within, pairs=PairAlignments()) == expected
+    expected = [align(q, s, params, within=within) for q, s in zip(prepared[count:], sources)]
+    assert align_many(prepared[count:], sources, params, within=within, pairs=PairAlignments()) == expected

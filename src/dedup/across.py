@@ -278,7 +278,8 @@ def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = N
         queries = prepare(job.texts, params.ngram, params.mode)
     sources = prepared_sources(job.source_blobs, params)
     # All articles together: the edge extensions of all their pairs are computed together.
-    found = align_many(
-        queries, [[sources[i] for i in chosen] for chosen in job.sources], params, within=job.within, pairs=_pair_alignments
-    )
-    return [[(r.start, r.end, r.source, r.source_start, r.source_end, r.similarity) for r in repeats] for repeats in found]
+    chosen_sources = [[sources[i] for i in chosen] for chosen in job.sources]
+    found = align_many(queries, chosen_sources, params, within=job.within, pairs=_pair_alignments)
+    return [
+        [(r.start, r.end, r.source, r.source_start, r.source_end, r.similarity) for r in repeats] for repeats in found
+    ]

@@ -623,7 +623,9 @@ class PairAlignments:
             self._spans.move_to_end(key)
         return found
 
-    def remember(self, query: PreparedText, source: PreparedText, params: RepeatParams, spans: list["Alignment"]) -> None:
+    def remember(
+        self, query: PreparedText, source: PreparedText, params: RepeatParams, spans: list["Alignment"]
+    ) -> None:
         """Remember the spans of ``query`` against ``source``, named as source 0."""
         self._spans[self.key(query, source, params)] = spans
         if len(self._spans) > self.capacity:
@@ -822,7 +824,9 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
 
 # What a pair's alignment asks for while it runs (see _align_pair_steps): edges to
 # extend, several lists of them that are independent of each other.
-_Steps = Generator[list["_EdgeRequest"], list[tuple[np.ndarray, np.ndarray, np.ndarray]], list[Alignment]]
+# The results: per request, the new copy edges, source edges and words matched (arrays).
+_Moves = tuple[np.ndarray, np.ndarray, np.ndarray]
+_Steps = Generator[list["_EdgeRequest"], list[_Moves], list[Alignment]]
 
 
 def _align_pair_steps(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> _Steps:
@@ -1168,7 +1172,8 @@ class _Extensions:
 
         def right(right_limit):
             source_room = np.maximum(right_limit - source_end, 0)
-            return _EdgeRequest(self.query, self.source, +1, copy_end, source_end, len(self.query) - copy_end, source_room)
+            copy_room = len(self.query) - copy_end
+            return _EdgeRequest(self.query, self.source, +1, copy_end, source_end, copy_room, source_room)
 
         if same:
             (moved,) = yield [left]
@@ -1183,8 +1188,8 @@ class _Extensions:
             self._remember(request, moved_right)
 
     def _remember(self, request: "_EdgeRequest", result) -> None:
-        edges = zip(request.copy_edges.tolist(), request.source_edges.tolist(), request.copy_rooms.tolist(), request.source_rooms.tolist())
-        for (copy_edge, source_edge, copy_room, source_room), value in zip(edges, zip(*(r.tolist() for r in result))):
+        values = zip(*(r.tolist() for r in result))
+        for (copy_edge, source_edge, copy_room, source_room), value in zip(request.edges(), values):
             self.known[(copy_edge, source_edge, request.step, copy_room, source_room)] = value
 
 
@@ -1204,15 +1209,19 @@ class _EdgeRequest:
     def __len__(self) -> int:
         return len(self.copy_edges)
 
-    def one_by_one(self, params: RepeatParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def edges(self) -> Iterable[tuple[int, int, int, int]]:
+        """(copy edge, source edge, copy room, source room) of each edge, as Python ints."""
+        arrays = (self.copy_edges, self.source_edges, self.copy_rooms, self.source_rooms)
+        return zip(*(a.tolist() for a in arrays))
+
+    def one_by_one(self, params: RepeatParams) -> _Moves:
         """The extensions computed edge by edge (``extend_edge``)."""
-        edges = zip(self.copy_edges.tolist(), self.source_edges.tolist(), self.copy_rooms.tolist(), self.source_rooms.tolist())
-        moved = [extend_edge(self.query, self.source, c, s, self.step, cr, sr, params) for c, s, cr, sr in edges]
+        moved = [extend_edge(self.query, self.source, c, s, self.step, cr, sr, params) for c, s, cr, sr in self.edges()]
         return tuple(np.array(column, dtype=np.int64).reshape(len(moved)) for column in zip(*moved)) if moved else (
             np.zeros(0, dtype=np.int64),) * 3
 
 
-def _extend_requests(requests: list[_EdgeRequest], params: RepeatParams) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _extend_requests(requests: list[_EdgeRequest], params: RepeatParams) -> list[_Moves]:
     """``extend_edges`` of every request: edge by edge when they are few, else all
     requests' edges in one vectorised alignment (``_extend_together``)."""
     if sum(len(request) for request in requests) < _BATCH_MIN:
@@ -1237,7 +1246,7 @@ def extend_edges(
     return _extend_together([request], params)[0]
 
 
-def _extend_together(requests: list[_EdgeRequest], params: RepeatParams) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _extend_together(requests: list[_EdgeRequest], params: RepeatParams) -> list[_Moves]:
     """``extend_edges`` of requests of any pairs, all edges together: one lane per edge,
     which reads the words and boundaries of its own pair from a ``_TextPool``."""
     reach = params.max_gap + params.ngram
@@ -1338,8 +1347,10 @@ class _Lanes:
         return _Lanes(self.pool, self.copy_text, self.source_text, self.steps,
                       self.copy_edges + self.steps * words, self.source_edges + self.steps * words)
 
-    def part(self, part: slice) -> "_Lanes":
-        return _Lanes(self.pool, *(a[part] for a in (self.copy_text, self.source_text, self.steps, self.copy_edges, self.source_edges)))
+    def part(self, which) -> "_Lanes":
+        """The lanes ``which`` (a slice or indices)."""
+        arrays = (self.copy_text, self.source_text, self.steps, self.copy_edges, self.source_edges)
+        return _Lanes(self.pool, *(a[which] for a in arrays))
 
     def _at(self, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Copy and source token positions of each lane's first ``count`` words (before the
@@ -1355,11 +1366,11 @@ class _Lanes:
         active = np.flatnonzero(np.asarray(limits) > 0)
         chunk = 64
         while len(active):
-            lanes = _Lanes(self.pool, *(a[active] for a in (self.copy_text, self.source_text, self.steps, self.copy_edges,
-                                                             self.source_edges))).moved(walked[active])
+            lanes = self.part(active).moved(walked[active])
             copy_at, source_at = lanes._at(chunk)
             inside = walked[active, None] + np.arange(chunk)[None, :] < limits[active, None]
-            equal = inside & (self.pool.words(lanes.copy_text, copy_at) == self.pool.words(lanes.source_text, source_at))
+            same = self.pool.words(lanes.copy_text, copy_at) == self.pool.words(lanes.source_text, source_at)
+            equal = inside & same
             run = np.where(equal.all(axis=1), chunk, np.argmin(equal, axis=1))
             walked[active] += run
             active = active[run == chunk]
@@ -1374,7 +1385,8 @@ class _Lanes:
         copy_at, source_at = self._at(max(rows, cols))
         # words[l, i-1]: the copy word of row i; padded[l, j + _BAND]: the source word of column j
         # (padding and words beyond a lane's room are -1 / -2: they never match).
-        words = np.where(np.arange(rows)[None, :] < rows_room[:, None], self.pool.words(self.copy_text, copy_at[:, :rows]), -1)
+        copy_words = self.pool.words(self.copy_text, copy_at[:, :rows])
+        words = np.where(np.arange(rows)[None, :] < rows_room[:, None], copy_words, -1)
         # (Wide enough for every band cell of every row: columns reach rows + _BAND.)
         width = max(rows, cols) + 2 * _BAND + 2
         padded = np.full((len(self.steps), width), -2, dtype=np.int64)
@@ -1385,7 +1397,9 @@ class _Lanes:
         edges = self.steps[:, None] * np.arange(max(rows, cols) + 1)[None, :]
         copy_bound = self.pool.boundaries(self.copy_text, self.copy_edges[:, None] + edges[:, : rows + 1])
         source_bound = np.zeros((len(self.steps), width), dtype=bool)
-        source_bound[:, _BAND : _BAND + cols + 1] = self.pool.boundaries(self.source_text, self.source_edges[:, None] + edges[:, : cols + 1])
+        source_bound[:, _BAND : _BAND + cols + 1] = self.pool.boundaries(
+            self.source_text, self.source_edges[:, None] + edges[:, : cols + 1]
+        )
         return words, padded, copy_bound, source_bound
 
 
