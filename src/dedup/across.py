@@ -36,7 +36,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from .arrays import distinct_per_segment, expand_ranges
-from .repeats import PairAlignments, PreparedText, RepeatParams, align, prepare
+from .repeats import PairAlignments, PreparedText, RepeatParams, align_many, prepare
 from .shingle import shingles, winnow
 from .store import decompress_text
 from .text import tokenize
@@ -277,8 +277,9 @@ def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = N
     if queries is None:
         queries = prepare(job.texts, params.ngram, params.mode)
     sources = prepared_sources(job.source_blobs, params)
-    out = []
-    for query, chosen in zip(queries, job.sources):
-        repeats = align(query, [sources[i] for i in chosen], params, within=job.within, pairs=_pair_alignments)
-        out.append([(r.start, r.end, r.source, r.source_start, r.source_end, r.similarity) for r in repeats])
-    return out
+    # All articles together: the edge extensions of all their pairs are computed together.
+    chosen_sources = [[sources[i] for i in chosen] for chosen in job.sources]
+    found = align_many(queries, chosen_sources, params, within=job.within, pairs=_pair_alignments)
+    return [
+        [(r.start, r.end, r.source, r.source_start, r.source_end, r.similarity) for r in repeats] for repeats in found
+    ]

@@ -39,7 +39,7 @@ from array import array
 from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, fields, replace
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Generator, Iterable, Sequence
 
 import numpy as np
 import xxhash
@@ -425,10 +425,18 @@ def _find_in_batch(texts: Sequence[str], params: RepeatParams) -> list[list[Repe
     batch = [texts[i] for i in short] if len(short) < len(texts) else texts
     tokens = tokenize(batch, params.mode)
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
-    for i in _texts_with_repeated_shingles(hashes, offsets):
-        query = PreparedText(batch[i], tokens.of(i), hashes[offsets[i] : offsets[i + 1]])
-        results[short[i]] = align(query, (), params)
+    repeated = _texts_with_repeated_shingles(hashes, offsets).tolist()
+    # Aligned a few hundred at a time (align_many): their edge extensions are computed
+    # together, and what alignment keeps per text stays bounded.
+    for lo in range(0, len(repeated), _TEXTS_ALIGNED_TOGETHER):
+        texts_here = repeated[lo : lo + _TEXTS_ALIGNED_TOGETHER]
+        queries = [PreparedText(batch[i], tokens.of(i), hashes[offsets[i] : offsets[i + 1]]) for i in texts_here]
+        for i, repeats in zip(texts_here, align_many(queries, [()] * len(queries), params)):
+            results[short[i]] = repeats
     return results
+
+
+_TEXTS_ALIGNED_TOGETHER = 256
 
 
 # A text longer than this (in characters) is prepared alone, by prepare_alone: below it,
@@ -518,24 +526,72 @@ def align(
     alignments of one text against another are remembered (the same result, faster
     for texts that recur).
     """
+    return align_many([query], [sources], params, within=within, pairs=pairs)[0]
+
+
+def align_many(
+    queries: Sequence[PreparedText],
+    sources: Sequence[Sequence[PreparedText]],
+    params: RepeatParams,
+    *,
+    within: bool = True,
+    pairs: "PairAlignments | None" = None,
+) -> list[list[Repeat]]:
+    """:func:`align` for many texts at once: ``queries[k]`` against ``sources[k]``
+    (oldest first), the same result as ``align`` text by text, faster.
+
+    The texts are aligned in rounds: round r aligns every text not yet covered against
+    its r-th source, and the edge extensions of all pairs of a round are computed
+    together (one vectorised alignment for hundreds of edges, where one pair has a
+    handful); the texts' own repeats come last, in a round of their own.
+    """
     # Overlaps are resolved oldest source first, then the text itself (see
     # resolve_overlaps), so the spans can be resolved source by source as they are found.
     # Once the resolved repeats cover every token, no later span can keep a piece: the
     # remaining sources (a wire story's later copies, the candidates of a re-run) and
     # the text's own repeats need not be aligned at all.
-    resolved = OverlapResolver(query, params.min_length)
-    for index, source in enumerate(sources):
-        if resolved.covers_all():
+    resolvers = [OverlapResolver(query, params.min_length) for query in queries]
+    for index in range(max((len(s) for s in sources), default=0)):
+        texts = [k for k in range(len(queries)) if index < len(sources[k]) and not resolvers[k].covers_all()]
+        if not texts:
             break
-        if pairs is None:
-            resolved.add(_align_pair(query, source, index, params))
-        else:
-            resolved.add(pairs.spans(query, source, index, params))
-    if within and not resolved.covers_all() and query.has_repeated_shingle():
-        resolved.add(_align_pair(query, query, None, params))
-    if not resolved.accepted:
-        return []
-    return _to_repeats(query, sources, resolved.spans())
+        found = _pair_spans_together([(queries[k], sources[k][index]) for k in texts], index, params, pairs)
+        for k, spans in zip(texts, found):
+            resolvers[k].add(spans)
+    if within:
+        texts = [k for k, query in enumerate(queries) if not resolvers[k].covers_all() and query.has_repeated_shingle()]
+        found = _run_together([_align_pair_steps(queries[k], queries[k], None, params) for k in texts], params)
+        for k, spans in zip(texts, found):
+            resolvers[k].add(spans)
+    return [
+        _to_repeats(query, text_sources, resolved.spans()) if resolved.accepted else []
+        for query, text_sources, resolved in zip(queries, sources, resolvers)
+    ]
+
+
+def _pair_spans_together(
+    texts: list[tuple[PreparedText, PreparedText]], index: int, params: RepeatParams, pairs: "PairAlignments | None"
+) -> list[list["Alignment"]]:
+    """The verified spans of every (query, source) of ``texts``, named as source
+    ``index``: remembered ones from ``pairs``, the others aligned together (a pair that
+    occurs twice, once)."""
+    if pairs is None:
+        return _run_together([_align_pair_steps(query, source, index, params) for query, source in texts], params)
+    found = [pairs.known(query, source, params) for query, source in texts]
+    missing = {}  # by key: the first (query, source) with it
+    for (query, source), spans in zip(texts, found):
+        if spans is None:
+            missing.setdefault(pairs.key(query, source, params), (query, source))
+    aligned = _run_together([_align_pair_steps(query, source, 0, params) for query, source in missing.values()], params)
+    new = dict(zip(missing, aligned))
+    for (query, source), spans in zip(missing.values(), aligned):
+        pairs.remember(query, source, params, spans)
+    out = []
+    for (query, source), spans in zip(texts, found):
+        if spans is None:
+            spans = new[pairs.key(query, source, params)]
+        out.append([replace(span, source=index) for span in spans])
+    return out
 
 
 class PairAlignments:
@@ -553,18 +609,34 @@ class PairAlignments:
     def __len__(self) -> int:
         return len(self._spans)
 
+    @staticmethod
+    def key(query: PreparedText, source: PreparedText, params: RepeatParams) -> tuple:
+        """What a pair is remembered by."""
+        # Texts are known by a 128-bit digest: a few bytes per pair, not the texts.
+        return (query.digest, source.digest, params)
+
+    def known(self, query: PreparedText, source: PreparedText, params: RepeatParams) -> list["Alignment"] | None:
+        """The remembered spans of ``query`` against ``source`` (named as source 0), or None."""
+        key = self.key(query, source, params)
+        found = self._spans.get(key)
+        if found is not None:
+            self._spans.move_to_end(key)
+        return found
+
+    def remember(
+        self, query: PreparedText, source: PreparedText, params: RepeatParams, spans: list["Alignment"]
+    ) -> None:
+        """Remember the spans of ``query`` against ``source``, named as source 0."""
+        self._spans[self.key(query, source, params)] = spans
+        if len(self._spans) > self.capacity:
+            self._spans.popitem(last=False)
+
     def spans(self, query: PreparedText, source: PreparedText, index: int, params: RepeatParams) -> list["Alignment"]:
         """The verified spans of ``query`` against ``source``, named as source ``index``."""
-        # Texts are known by a 128-bit digest: a few bytes per pair, not the texts.
-        key = (query.digest, source.digest, params)
-        found = self._spans.get(key)
+        found = self.known(query, source, params)
         if found is None:
             found = _align_pair(query, source, 0, params)
-            self._spans[key] = found
-            if len(self._spans) > self.capacity:
-                self._spans.popitem(last=False)
-        else:
-            self._spans.move_to_end(key)
+            self.remember(query, source, params, found)
         return [replace(span, source=index) for span in found]
 
 
@@ -745,6 +817,23 @@ def _empty_runs() -> _Runs:
 
 
 def _align_pair(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> list[Alignment]:
+    """The verified spans of ``query`` against ``source`` (named as source ``index``;
+    None: the query against itself)."""
+    return _run_together([_align_pair_steps(query, source, index, params)], params)[0]
+
+
+# What a pair's alignment asks for while it runs (see _align_pair_steps): edges to
+# extend, several lists of them that are independent of each other.
+# The results: per request, the new copy edges, source edges and words matched (arrays).
+_Moves = tuple[np.ndarray, np.ndarray, np.ndarray]
+_Steps = Generator[list["_EdgeRequest"], list[_Moves], list[Alignment]]
+
+
+def _align_pair_steps(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> _Steps:
+    """``_align_pair`` as steps: a generator that yields the edge extensions it needs
+    (a list of ``_EdgeRequest``), is sent their results (``extend_edges``'s, one per
+    request) and returns the spans. So the edges of many pairs can be extended together
+    (``_run_together``), with the result of each pair aligned alone."""
     same = index is None
     runs = _seed_runs(query, source, same, params)
     if not len(runs):
@@ -753,7 +842,7 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
     chains = _chains(runs, query, same, params)
     while chains:
         wave = [_without_weak_ends(chains.pop(), runs, params.ngram, query, source) for _ in range(min(_WAVE, len(chains)))]
-        levels = _verified_wave(wave, runs, query, source, index, params)
+        levels = yield from _verified_wave(wave, runs, query, source, index, params)
         # Spans in the order of a depth-first walk: a chain, then the parts of a chain
         # that failed (its later part first), then the next chain.
         for k in range(len(wave)):
@@ -768,18 +857,41 @@ def _align_pair(query: PreparedText, source: PreparedText, index: int | None, pa
     return spans
 
 
-def _verified_wave(wave, runs, query, source, index, params) -> list[tuple[list, list[int]]]:
+def _run_together(pairs: list[_Steps], params: RepeatParams) -> list[list[Alignment]]:
+    """Run the steps of many pair alignments (``_align_pair_steps``) side by side: at
+    each step the edges all of them ask for are extended in one call
+    (``_extend_requests``). Returns the spans of each pair."""
+    out: list[list[Alignment]] = [[] for _ in pairs]
+    asking: dict[int, list[_EdgeRequest]] = {}
+
+    def advance(k: int, results) -> None:
+        try:
+            asking[k] = pairs[k].send(results)
+        except StopIteration as done:
+            out[k] = done.value
+            asking.pop(k, None)
+
+    for k in range(len(pairs)):
+        advance(k, None)
+    while asking:
+        waiting = list(asking.items())
+        results = iter(_extend_requests([request for _, requests in waiting for request in requests], params))
+        for k, requests in waiting:
+            advance(k, [next(results) for _ in requests])
+    return out
+
+
+def _verified_wave(wave, runs, query, source, index, params) -> Generator:
     """The chains of a wave verified and, level by level, the parts of those that fail: a
     chain that fails as a whole (bridged over a long dropped or changed stretch) may hold
     repeats on either side of its widest gap. The edge extensions of each level are
-    computed together (one vectorised alignment). Per level: (span or None per chain,
-    index of its first part in the next level or -1)."""
+    asked for together (steps, see ``_align_pair_steps``). Returns per level: (span or
+    None per chain, index of its first part in the next level or -1)."""
     levels = []
     level = wave
     while level:
         extend = _Extensions(query, source, params)
-        if len(level) >= _BATCH_MIN:
-            extend.prepare(level, runs, index is None)
+        yield from extend.prepare(level, runs, index is None)
         next_level: list[list[int]] = []
         found, parts = [], []
         for chain in level:
@@ -1019,8 +1131,9 @@ def _share_in_words(query: PreparedText, first: int, end: int, matched_tokens: i
     return query.words(first, end) * matched_tokens / (end - first) if end > first else 0.0
 
 
-# Chains are verified in waves of this many; a wave of at least _BATCH_MIN chains has
-# its edge extensions computed together (below that, one by one is faster).
+# Chains are verified in waves of this many. Edge extensions asked for together (by one
+# pair or by many, see _run_together) are computed together when there are at least
+# _BATCH_MIN of them (below that, one by one is faster).
 _WAVE = 4096
 _BATCH_MIN = 32
 
@@ -1032,22 +1145,20 @@ class _Extensions:
 
     def __init__(self, query: PreparedText, source: PreparedText, params: RepeatParams) -> None:
         self.query, self.source, self.params = query, source, params
-        self.reach = params.max_gap + params.ngram
         self.known: dict[tuple[int, int, int, int, int], tuple[int, int, int]] = {}
 
-    def _key(self, copy_edge: int, source_edge: int, step: int, copy_room: int, source_room: int) -> tuple:
-        # The whole rooms: an extension still going at its reach carries on (see extend_edge).
-        return (copy_edge, source_edge, step, copy_room, source_room)
-
     def __call__(self, copy_edge: int, source_edge: int, step: int, copy_room: int, source_room: int) -> tuple[int, int, int]:
-        found = self.known.get(self._key(copy_edge, source_edge, step, copy_room, source_room))
+        # The whole rooms are part of the key: an extension still going at its reach
+        # carries on (see extend_edge).
+        found = self.known.get((copy_edge, source_edge, step, copy_room, source_room))
         if found is not None:
             return found
         return extend_edge(self.query, self.source, copy_edge, source_edge, step, copy_room, source_room, self.params)
 
-    def prepare(self, chains: list[list[int]], runs: _Runs, same: bool) -> None:
-        """Extend the edges of ``chains`` as ``_verified`` will ask for them: every left
-        edge, then every right edge (whose room depends on where the left one went)."""
+    def prepare(self, chains: list[list[int]], runs: _Runs, same: bool) -> Generator:
+        """Ask for the edges of ``chains`` as ``_verified`` will ask for them (steps, see
+        ``_align_pair_steps``): every left edge and every right edge, whose room inside
+        one text depends on where the left one went (then asked for after it)."""
         first = np.array([c[0] for c in chains])
         last = np.array([c[-1] for c in chains])
         plain = runs.period[first] == 0  # tandem runs are not extended
@@ -1057,16 +1168,65 @@ class _Extensions:
         copy_end = runs.copy_end[last].astype(np.int64)
         source_end = runs.source_end[last].astype(np.int64)
         left_room = copy_start - (source_end if same else 0)
-        new_start, _, _ = self._prepare_edges(copy_start, source_start, -1, left_room, source_start)
-        right_limit = new_start if same else np.full(len(copy_end), len(self.source))
-        self._prepare_edges(copy_end, source_end, +1, len(self.query) - copy_end, np.maximum(right_limit - source_end, 0))
+        left = _EdgeRequest(self.query, self.source, -1, copy_start, source_start, left_room, source_start)
 
-    def _prepare_edges(self, copy_edges, source_edges, step, copy_rooms, source_rooms):
-        result = extend_edges(self.query, self.source, copy_edges, source_edges, step, copy_rooms, source_rooms, self.params)
-        requests = zip(copy_edges.tolist(), source_edges.tolist(), copy_rooms.tolist(), source_rooms.tolist())
-        for (copy_edge, source_edge, copy_room, source_room), value in zip(requests, zip(*(r.tolist() for r in result))):
-            self.known[self._key(copy_edge, source_edge, step, copy_room, source_room)] = value
-        return result
+        def right(right_limit):
+            source_room = np.maximum(right_limit - source_end, 0)
+            copy_room = len(self.query) - copy_end
+            return _EdgeRequest(self.query, self.source, +1, copy_end, source_end, copy_room, source_room)
+
+        if same:
+            (moved,) = yield [left]
+            self._remember(left, moved)
+            request = right(moved[0])
+            (moved,) = yield [request]
+            self._remember(request, moved)
+        else:
+            request = right(np.full(len(copy_end), len(self.source)))
+            moved_left, moved_right = yield [left, request]
+            self._remember(left, moved_left)
+            self._remember(request, moved_right)
+
+    def _remember(self, request: "_EdgeRequest", result) -> None:
+        values = zip(*(r.tolist() for r in result))
+        for (copy_edge, source_edge, copy_room, source_room), value in zip(request.edges(), values):
+            self.known[(copy_edge, source_edge, request.step, copy_room, source_room)] = value
+
+
+@dataclass
+class _EdgeRequest:
+    """Edges of one (query, source) pair to extend in direction ``step`` (arrays of
+    int64 edges and rooms, see ``extend_edge``)."""
+
+    query: PreparedText
+    source: PreparedText
+    step: int
+    copy_edges: np.ndarray
+    source_edges: np.ndarray
+    copy_rooms: np.ndarray
+    source_rooms: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.copy_edges)
+
+    def edges(self) -> Iterable[tuple[int, int, int, int]]:
+        """(copy edge, source edge, copy room, source room) of each edge, as Python ints."""
+        arrays = (self.copy_edges, self.source_edges, self.copy_rooms, self.source_rooms)
+        return zip(*(a.tolist() for a in arrays))
+
+    def one_by_one(self, params: RepeatParams) -> _Moves:
+        """The extensions computed edge by edge (``extend_edge``)."""
+        moved = [extend_edge(self.query, self.source, c, s, self.step, cr, sr, params) for c, s, cr, sr in self.edges()]
+        return tuple(np.array(column, dtype=np.int64).reshape(len(moved)) for column in zip(*moved)) if moved else (
+            np.zeros(0, dtype=np.int64),) * 3
+
+
+def _extend_requests(requests: list[_EdgeRequest], params: RepeatParams) -> list[_Moves]:
+    """``extend_edges`` of every request: edge by edge when they are few, else all
+    requests' edges in one vectorised alignment (``_extend_together``)."""
+    if sum(len(request) for request in requests) < _BATCH_MIN:
+        return [request.one_by_one(params) for request in requests]
+    return _extend_together(requests, params)
 
 
 def extend_edges(
@@ -1081,25 +1241,166 @@ def extend_edges(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``extend_edge`` for many edges at once (arrays in, arrays out): the same banded X-drop
     alignment, one NumPy step per row for all edges, equal to ``extend_edge`` edge by edge."""
+    as_array = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
+    request = _EdgeRequest(query, source, step, *map(as_array, (copy_edges, source_edges, copy_rooms, source_rooms)))
+    return _extend_together([request], params)[0]
+
+
+def _extend_together(requests: list[_EdgeRequest], params: RepeatParams) -> list[_Moves]:
+    """``extend_edges`` of requests of any pairs, all edges together: one lane per edge,
+    which reads the words and boundaries of its own pair from a ``_TextPool``."""
     reach = params.max_gap + params.ngram
-    copy_edges = np.asarray(copy_edges, dtype=np.int64)
-    source_edges = np.asarray(source_edges, dtype=np.int64)
-    copy_rooms = np.asarray(copy_rooms, dtype=np.int64)
-    source_rooms = np.asarray(source_rooms, dtype=np.int64)
-    moved = np.zeros((len(copy_edges), 3), dtype=np.int64)  # rows, columns, words matched
+    pool = _TextPool([text for request in requests for text in (request.query, request.source)])
+    sizes = [len(request) for request in requests]
+
+    def per_lane(values) -> np.ndarray:
+        return np.repeat(np.array(values, dtype=np.int64), sizes)
+
+    def joined(field: str) -> np.ndarray:
+        return np.concatenate([getattr(request, field) for request in requests]).astype(np.int64, copy=False)
+
+    copy_text = per_lane([pool.number(request.query) for request in requests])
+    source_text = per_lane([pool.number(request.source) for request in requests])
+    steps = per_lane([request.step for request in requests])
+    copy_edges, source_edges = joined("copy_edges"), joined("source_edges")
+    copy_rooms, source_rooms = joined("copy_rooms"), joined("source_rooms")
+    moved = np.zeros((len(steps), 3), dtype=np.int64)  # rows, columns, words matched
     live = np.flatnonzero((copy_rooms > 0) & (source_rooms > 0))
-    skip = _skip(_equal_words(query, source, copy_edges[live], source_edges[live], step,
-                              np.minimum(copy_rooms[live], source_rooms[live])), reach)
+    lanes = _Lanes(pool, copy_text[live], source_text[live], steps[live], copy_edges[live], source_edges[live])
+    skip = _skip(lanes.equal_words(np.minimum(copy_rooms[live], source_rooms[live])), reach)
     moved[live] = skip[:, None]
-    copy_at, source_at = copy_edges[live] + step * skip, source_edges[live] + step * skip
+    lanes = lanes.moved(skip)
     rows_room = np.minimum(copy_rooms[live] - skip, reach)
     cols_room = np.minimum(source_rooms[live] - skip, reach)
     for lo in range(0, len(live), _LANES):  # the working arrays: about 1 KB per lane
         part = slice(lo, lo + _LANES)
-        moved[live[part]] += _banded_x_drop(
-            query, source, copy_at[part], source_at[part], step, rows_room[part], cols_room[part]
+        window = lanes.part(part).windows(rows_room[part], cols_room[part])
+        moved[live[part]] += _banded_x_drop(*window, rows_room[part], cols_room[part])
+    out, at = [], 0
+    for request, size in zip(requests, sizes):
+        rows, columns, matched = moved[at : at + size].T
+        out.append((request.copy_edges + request.step * rows, request.source_edges + request.step * columns, matched))
+        at += size
+    return out
+
+
+class _TextPool:
+    """The token hashes of several texts end to end, and their sentence boundaries: lanes
+    of many pairs read their own texts in one NumPy step. A pool of one text (a text
+    aligned with itself, however long) reads the text's own arrays, with no copy."""
+
+    def __init__(self, texts: Iterable[PreparedText]) -> None:
+        self._numbers: dict[int, int] = {}  # by id(): the texts of a call are alive during it
+        self.texts: list[PreparedText] = []
+        for text in texts:
+            if id(text) not in self._numbers:
+                self._numbers[id(text)] = len(self.texts)
+                self.texts.append(text)
+        self.counts = np.array([len(text) for text in self.texts], dtype=np.int64)
+        self.starts = np.cumsum(self.counts) - self.counts
+        hashes = [text.tokens.hashes for text in self.texts]
+        if len({h.dtype for h in hashes}) > 1:  # prepare_alone's token ids with hashes
+            hashes = [_as_int64(h) for h in hashes]
+        self.hashes = hashes[0] if len(hashes) == 1 else np.concatenate(hashes)
+
+    def number(self, text: PreparedText) -> int:
+        return self._numbers[id(text)]
+
+    def words(self, texts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """The token hashes (as int64) at ``positions`` of ``texts`` (one text per row;
+        positions past either end read the nearest token)."""
+        counts = self.counts[texts][:, None]
+        return _as_int64(self.hashes[np.clip(positions, 0, np.maximum(counts - 1, 0)) + self.starts[texts][:, None]])
+
+    def boundaries(self, texts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """``text.boundaries(t)`` for ``positions`` of ``texts`` (one text per row)."""
+        inside = (positions > 0) & (positions < self.counts[texts][:, None])
+        # The blocks of tokens these positions are in, found first (_Boundaries finds
+        # them on demand), numbered across texts.
+        block = _Boundaries._BLOCK
+        stride = int(self.counts.max()) // block + 1
+        for code in np.unique((texts[:, None] * stride + positions // block)[inside]).tolist():
+            number, found = divmod(code, stride)
+            self.texts[number].boundaries.find_block(found)
+        flags = [text.boundaries.flag_bytes() for text in self.texts]
+        flags = np.frombuffer(flags[0] if len(flags) == 1 else b"".join(flags), dtype=np.uint8)
+        out = np.ones(positions.shape, dtype=bool)
+        out[inside] = flags[(positions + self.starts[texts][:, None])[inside]] == 1
+        return out
+
+
+def _as_int64(values: np.ndarray) -> np.ndarray:
+    return values.view(np.int64) if values.dtype == np.uint64 else values.astype(np.int64, copy=False)
+
+
+class _Lanes:
+    """Edges of any pairs as lanes: each edge's query and source (numbers in a
+    ``_TextPool``), direction and copy and source edge."""
+
+    def __init__(self, pool: _TextPool, copy_text, source_text, steps, copy_edges, source_edges) -> None:
+        self.pool = pool
+        self.copy_text, self.source_text, self.steps = copy_text, source_text, steps
+        self.copy_edges, self.source_edges = copy_edges, source_edges
+
+    def moved(self, words: np.ndarray) -> "_Lanes":
+        """The lanes with their edges ``words`` further on."""
+        return _Lanes(self.pool, self.copy_text, self.source_text, self.steps,
+                      self.copy_edges + self.steps * words, self.source_edges + self.steps * words)
+
+    def part(self, which) -> "_Lanes":
+        """The lanes ``which`` (a slice or indices)."""
+        arrays = (self.copy_text, self.source_text, self.steps, self.copy_edges, self.source_edges)
+        return _Lanes(self.pool, *(a[which] for a in arrays))
+
+    def _at(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Copy and source token positions of each lane's first ``count`` words (before the
+        edge when leftwards), one row per lane."""
+        walk = self.steps[:, None] * np.arange(count)[None, :] - (self.steps[:, None] < 0)
+        return self.copy_edges[:, None] + walk, self.source_edges[:, None] + walk
+
+    def equal_words(self, limits: np.ndarray) -> np.ndarray:
+        """How many tokens from each edge on (rightwards) or before it (leftwards) are
+        equal in copy and source along the diagonal, up to ``limits``: work in
+        proportion to the words walked."""
+        walked = np.zeros(len(self.steps), dtype=np.int64)
+        active = np.flatnonzero(np.asarray(limits) > 0)
+        chunk = 64
+        while len(active):
+            lanes = self.part(active).moved(walked[active])
+            copy_at, source_at = lanes._at(chunk)
+            inside = walked[active, None] + np.arange(chunk)[None, :] < limits[active, None]
+            same = self.pool.words(lanes.copy_text, copy_at) == self.pool.words(lanes.source_text, source_at)
+            equal = inside & same
+            run = np.where(equal.all(axis=1), chunk, np.argmin(equal, axis=1))
+            walked[active] += run
+            active = active[run == chunk]
+            chunk = min(chunk * 4, 1 << 14)
+        return walked
+
+    def windows(self, rows_room: np.ndarray, cols_room: np.ndarray):
+        """What ``_banded_x_drop`` reads of each lane's window of ``rows_room`` /
+        ``cols_room`` words: (copy words, source words, copy boundaries, source
+        boundaries), one row per lane."""
+        rows, cols = int(rows_room.max(initial=0)), int(cols_room.max(initial=0))
+        copy_at, source_at = self._at(max(rows, cols))
+        # words[l, i-1]: the copy word of row i; padded[l, j + _BAND]: the source word of column j
+        # (padding and words beyond a lane's room are -1 / -2: they never match).
+        copy_words = self.pool.words(self.copy_text, copy_at[:, :rows])
+        words = np.where(np.arange(rows)[None, :] < rows_room[:, None], copy_words, -1)
+        # (Wide enough for every band cell of every row: columns reach rows + _BAND.)
+        width = max(rows, cols) + 2 * _BAND + 2
+        padded = np.full((len(self.steps), width), -2, dtype=np.int64)
+        padded[:, _BAND + 1 : _BAND + 1 + cols] = np.where(
+            np.arange(cols)[None, :] < cols_room[:, None], self.pool.words(self.source_text, source_at[:, :cols]), -2
         )
-    return copy_edges + step * moved[:, 0], source_edges + step * moved[:, 1], moved[:, 2]
+        # Boundaries at every cell's edge: copy_bound[l, i] is at copy_edge + step * i.
+        edges = self.steps[:, None] * np.arange(max(rows, cols) + 1)[None, :]
+        copy_bound = self.pool.boundaries(self.copy_text, self.copy_edges[:, None] + edges[:, : rows + 1])
+        source_bound = np.zeros((len(self.steps), width), dtype=bool)
+        source_bound[:, _BAND : _BAND + cols + 1] = self.pool.boundaries(
+            self.source_text, self.source_edges[:, None] + edges[:, : cols + 1]
+        )
+        return words, padded, copy_bound, source_bound
 
 
 def _skip(equal_words, reach):
@@ -1112,59 +1413,21 @@ def _skip(equal_words, reach):
     return np.where(equal_words > reach, equal_words - margin, 0)
 
 
-def _equal_words(query, source, copy_edges, source_edges, step, limits) -> np.ndarray:
-    """How many tokens from each edge on (``step`` +1) or before it (-1) are equal in copy
-    and source along the diagonal, up to ``limits``: work in proportion to the words walked."""
-    q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
-    behind = 1 if step < 0 else 0
-    walked = np.zeros(len(copy_edges), dtype=np.int64)
-    active = np.flatnonzero(np.asarray(limits) > 0)
-    chunk = 64
-    while len(active):
-        k = walked[active, None] + np.arange(chunk)[None, :]
-        inside = k < limits[active, None]
-        copy_at = np.clip(copy_edges[active, None] + step * k - behind, 0, max(len(q_tokens) - 1, 0))
-        source_at = np.clip(source_edges[active, None] + step * k - behind, 0, max(len(s_tokens) - 1, 0))
-        equal = inside & (q_tokens[copy_at] == s_tokens[source_at])
-        run = np.where(equal.all(axis=1), chunk, np.argmin(equal, axis=1))
-        walked[active] += run
-        active = active[run == chunk]
-        chunk = min(chunk * 4, 1 << 14)
-    return walked
-
-
 _WIDTH = 2 * _BAND + 1
 _CELLS = np.arange(_WIDTH)
 _LANES = 1024  # edges aligned together at most
 _NO_SCORE = -(1 << 30)
 
 
-def _banded_x_drop(query, source, copy_edges, source_edges, step, rows_room, cols_room) -> np.ndarray:
+def _banded_x_drop(words, padded, copy_bound, source_bound, rows_room, cols_room) -> np.ndarray:
     """(rows, columns, matches) of the best cell of every edge's alignment (see ``extend_edge``,
-    which this follows cell for cell, ties included). Lanes: one edge each; a lane leaves
-    when its alignment ends (its rows run out or the X-drop stops it)."""
-    lanes = len(copy_edges)
+    which this follows cell for cell, ties included), from its window's words and
+    boundaries (``_Lanes.windows``). Lanes: one edge each; a lane leaves when its
+    alignment ends (its rows run out or the X-drop stops it)."""
+    lanes = len(words)
     if lanes == 0:
         return np.zeros((0, 3), dtype=np.int64)
-    rows, cols = int(rows_room.max()), int(cols_room.max())
-    row_steps, col_steps = np.arange(rows + 1), np.arange(cols + 1)
-    behind = 1 if step < 0 else 0  # leftwards, row i's word is the one before the edge's (i-1)th
-    q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
-    copy_at = copy_edges[:, None] + step * row_steps[None, :rows] - behind
-    source_at = source_edges[:, None] + step * col_steps[None, :cols] - behind
-    # words[l, i-1]: the copy word of row i; padded[l, j + _BAND]: the source word of column j
-    # (padding and words beyond a lane's room are -1 / -2: they never match).
-    words = np.where(row_steps[None, :rows] < rows_room[:, None],
-                     q_tokens[np.clip(copy_at, 0, len(q_tokens) - 1)].astype(np.int64), -1)
-    # (Wide enough for every band cell of every row: columns reach rows + _BAND.)
-    width = max(rows, cols) + 2 * _BAND + 2
-    padded = np.full((lanes, width), -2, dtype=np.int64)
-    padded[:, _BAND + 1 : _BAND + 1 + cols] = np.where(
-        col_steps[None, :cols] < cols_room[:, None], s_tokens[np.clip(source_at, 0, len(s_tokens) - 1)].astype(np.int64), -2
-    )
-    copy_bound = query.boundaries.at(copy_edges[:, None] + step * row_steps[None, :])
-    source_bound = np.zeros((lanes, width), dtype=bool)
-    source_bound[:, _BAND : _BAND + cols + 1] = source.boundaries.at(source_edges[:, None] + step * col_steps[None, :])
+    rows = words.shape[1]
     score = np.full((lanes, _WIDTH), _NO_SCORE, dtype=np.int64)
     matches = np.zeros((lanes, _WIDTH), dtype=np.int64)
     score[:, _BAND] = 0
@@ -1173,58 +1436,65 @@ def _banded_x_drop(query, source, copy_edges, source_edges, step, rows_room, col
     best_value = np.where(copy_bound[:, 0] & source_bound[:, _BAND], _BOUNDARY_BONUS, 0).astype(np.int64)
     best_score = np.zeros(lanes, dtype=np.int64)
     best = np.zeros((lanes, 3), dtype=np.int64)
-    lane = np.arange(lanes)
+    # Band slot k of row i is column i - _BAND + k, read at i + k in the padded arrays:
+    # a row's words, boundaries and bounds are slices. inside[l, x]: column x - _BAND
+    # lies within lane l's source room.
+    positions = np.arange(padded.shape[1]) - _BAND
+    inside_at = (positions[None, :] >= 0) & (positions[None, :] <= cols_room[:, None])
+    lane = np.arange(lanes)  # the lane of each row of the working arrays
+    alive = np.ones(lanes, dtype=bool)
+    no_bonus = np.zeros((1, _WIDTH), dtype=np.int64)
     for i in range(1, rows + 1):
-        going = i <= rows_room[lane]
-        if not going.all():
-            lane, score, matches, best_value, best_score = (
-                a[going] for a in (lane, score, matches, best_value, best_score)
-            )
-            if not len(lane):
-                break
-        columns = i - _BAND + _CELLS
-        inside = (columns[None, :] >= 0) & (columns[None, :] <= cols_room[lane][:, None])
+        alive &= i <= rows_room
+        count = int(alive.sum())
+        if count == 0:
+            break
+        if 2 * count <= len(lane) and len(lane) > 16:
+            # Leave the lanes that ended (while most go on, computing them costs less).
+            (lane, words, padded, copy_bound, source_bound, inside_at, rows_room, score, matches, best_value,
+             best_score) = (x[alive] for x in (lane, words, padded, copy_bound, source_bound, inside_at, rows_room,
+                                               score, matches, best_value, best_score))
+            alive = np.ones(count, dtype=bool)
+        inside = inside_at[:, i : i + _WIDTH]
         # Diagonal (i-1, j-1): the same band slot.
-        same_word = words[lane, i - 1][:, None] == padded[lane[:, None], columns[None, :] + _BAND]
-        from_diagonal = (score > _NO_SCORE) & (columns[None, :] >= 1)
-        value = np.where(from_diagonal, score + np.where(same_word, 1, -1), _NO_SCORE)
+        same_word = words[:, i - 1 : i] == padded[:, i : i + _WIDTH]
+        from_diagonal = score > _NO_SCORE
+        if i <= _BAND:  # column 0 has no diagonal step
+            from_diagonal[:, : _BAND + 1 - i] = False
+        value = np.where(from_diagonal, score + (2 * same_word - 1), _NO_SCORE)
         matched = np.where(from_diagonal, matches + same_word, 0)
         # Up (i-1, j): a word added in the copy, the next band slot; taken only when better.
-        up = np.full_like(score, _NO_SCORE - 1)
-        up[:, :-1] = score[:, 1:] - 1
-        take_up = up > value
-        value = np.where(take_up, up, value)
-        matched[:, :-1] = np.where(take_up[:, :-1], matches[:, 1:], matched[:, :-1])
-        value = np.where(inside, value, _NO_SCORE)
+        up = score[:, 1:] - 1
+        take_up = up > value[:, :-1]
+        value[:, :-1] = np.where(take_up, up, value[:, :-1])
+        matched[:, :-1] = np.where(take_up, matches[:, 1:], matched[:, :-1])
+        value[~inside] = _NO_SCORE
         # Left (i, j-1): a word dropped from the copy, a running maximum along the row
         # (minus one per step) that takes the cell's own value on ties.
-        coded = (value + _CELLS[None, :]) * 8 + _CELLS[None, :]
+        coded = (value + _CELLS) * 8 + _CELLS
         np.maximum.accumulate(coded, axis=1, out=coded)
         origin = coded & 7
-        row = np.where(inside, (coded >> 3) - _CELLS[None, :], _NO_SCORE)
+        row = np.where(inside, (coded >> 3) - _CELLS, _NO_SCORE)
         row_matches = np.where(inside, np.take_along_axis(matched, origin, axis=1), 0)
         row_best = row.max(axis=1)
         going = row_best >= best_score - _X_DROP
         score, matches = row, row_matches
-        best_score = np.maximum(best_score, row_best)
+        np.maximum(best_score, row_best, out=best_score)
         # The best cell: the first of the highest, with the bonus at boundaries.
-        edited = (row_matches > 0) | ((i == 1) & (columns == 1))[None, :]
-        at_boundaries = copy_bound[lane, i][:, None] & source_bound[lane[:, None], columns[None, :] + _BAND]
-        values = np.where(row > _NO_SCORE, row + np.where(edited & at_boundaries, _BOUNDARY_BONUS, 0), 4 * _NO_SCORE)
+        edited = row_matches > 0
+        if i == 1:
+            edited[:, _BAND] = True  # one changed word: cell (1, 1)
+        bonus = np.where(edited & copy_bound[:, i : i + 1] & source_bound[:, i : i + _WIDTH], _BOUNDARY_BONUS, no_bonus)
+        values = np.where(row > _NO_SCORE, row + bonus, 4 * _NO_SCORE)
         cell = values.argmax(axis=1)
-        value_of_cell = values[np.arange(len(lane)), cell]
-        better = going & (value_of_cell > best_value)
+        value_of_cell = values[np.arange(len(cell)), cell]
+        better = alive & going & (value_of_cell > best_value)
         if better.any():
             best_value[better] = value_of_cell[better]
             best[lane[better]] = np.stack(
                 [np.full(int(better.sum()), i), i - _BAND + cell[better], row_matches[better, cell[better]]], axis=1
             )
-        if not going.all():
-            lane, score, matches, best_value, best_score = (
-                a[going] for a in (lane, score, matches, best_value, best_score)
-            )
-            if not len(lane):
-                break
+        alive &= going
     return best
 
 
@@ -1261,7 +1531,7 @@ def extend_edge(
 
 
 def _equal_words_at(query, source, copy_edge, source_edge, step, limit, reach) -> int:
-    """``_equal_words`` of one edge; most edges stop within the reach, checked first as
+    """``_Lanes.equal_words`` of one edge; most edges stop within the reach, checked first as
     Python ints."""
     if limit <= 0:
         return 0
@@ -1274,8 +1544,10 @@ def _equal_words_at(query, source, copy_edge, source_edge, step, limit, reach) -
     differ = np.flatnonzero(a != b)
     if len(differ) or near == limit:
         return int(differ[0]) if len(differ) else near
-    edges = (np.array([copy_edge + step * near]), np.array([source_edge + step * near]))
-    return near + int(_equal_words(query, source, *edges, step, np.array([limit - near]))[0])
+    pool = _TextPool([query, source])
+    lanes = _Lanes(pool, np.array([0]), np.array([pool.number(source)]), np.array([step]),
+                   np.array([copy_edge + step * near]), np.array([source_edge + step * near]))
+    return near + int(lanes.equal_words(np.array([limit - near]))[0])
 
 
 def _x_drop_window(query, source, copy_edge, source_edge, step, copy_room, source_room) -> tuple[int, int, int]:
@@ -1393,17 +1665,16 @@ class _Boundaries:
         flags, count = self._flags, self._count
         return [t <= 0 or t >= count or flags[t] == 1 for t in positions]
 
-    def at(self, positions: np.ndarray) -> np.ndarray:
-        """``self(t)`` for every t of an array of token indices (same shape)."""
-        positions = np.asarray(positions)
-        inside = (positions > 0) & (positions < self._count)
-        if inside.any():
-            for block in np.unique(positions[inside] // self._BLOCK).tolist():
-                if not self._blocks_done[block]:
-                    self._find_block(block)
-        found = np.ones(positions.shape, dtype=bool)
-        found[inside] = np.frombuffer(self._flags, dtype=np.uint8)[positions[inside]] == 1
-        return found
+    def find_block(self, block: int) -> None:
+        """Find the boundaries of the tokens of ``block`` (tokens ``block * _BLOCK`` on),
+        unless found already (see ``flag_bytes``)."""
+        if not self._blocks_done[block]:
+            self._find_block(block)
+
+    def flag_bytes(self) -> bytearray:
+        """One byte per token, 1 where a boundary comes before it: right for the blocks
+        of tokens found (``find_block``). Read only."""
+        return self._flags
 
     def _find_blocks(self, lowest: int, highest: int) -> None:
         """Find the flags of the blocks of tokens ``lowest .. highest`` not yet seen."""

@@ -1,0 +1,133 @@
+"""align_many (many texts aligned together, the edge extensions of all their pairs in one
+vectorised alignment) gives exactly what align gives text by text."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import dedup.repeats as repeats_module
+from dedup.repeats import PairAlignments, RepeatParams, align, align_many, prepare
+from test_repeats_properties import SETTINGS, planted, plain_texts
+
+# Made-up words of two syllables (words with digits would be normalised alike).
+_VOCABULARY = [a + b for a in ("ka", "lo", "mi", "ne", "tor", "vas", "qui", "del", "run", "sop") for b in
+               ("ba", "de", "fim", "gol", "har", "jun", "lex", "mor", "nit", "pax", "rem", "sul")] + \
+    "the a of and in to said on was for".split()
+
+
+def _sentence(rng: random.Random) -> str:
+    words = [rng.choice(_VOCABULARY) for _ in range(rng.randint(6, 18))]
+    return " ".join(words).capitalize() + rng.choice([".", ".", ".", "!", "?", ".\n\n"])
+
+
+def _article(rng: random.Random, sentences: int) -> str:
+    return " ".join(_sentence(rng) for _ in range(sentences))
+
+
+def _edited(text: str, rng: random.Random, every: int) -> str:
+    """``text`` with a word changed, dropped or added about every ``every`` words."""
+    out = []
+    for word in text.split(" "):
+        edit = rng.randrange(3) if rng.randrange(every) == 0 else None
+        if edit == 0:
+            out.append(rng.choice(_VOCABULARY))  # changed
+        elif edit == 1:
+            continue  # dropped
+        elif edit == 2:
+            out += [word, rng.choice(_VOCABULARY)]  # added
+        else:
+            out.append(word)
+    return " ".join(out)
+
+
+def _stream(seed: int, count: int = 80) -> tuple[list[str], list[list[int]]]:
+    """Texts and, per text, the earlier texts it is aligned against (oldest first): near
+    copies, mixes of passages of several texts, texts repeating their own passages,
+    whole copies (aligned against the same source in the same round) and new texts."""
+    rng = random.Random(seed)
+    texts: list[str] = [_article(rng, rng.randint(3, 12)) for _ in range(6)]
+    sources: list[list[int]] = [[] for _ in texts]
+    while len(texts) < count:
+        kind = rng.choice(["near", "mix", "within", "whole", "new"])
+        base = rng.randrange(len(texts))
+        if kind == "near":
+            text = _edited(texts[base], rng, rng.choice([6, 12, 30]))
+        elif kind == "mix":
+            parts = [texts[rng.randrange(len(texts))] for _ in range(rng.randint(2, 4))]
+            text = " ".join(p[rng.randrange(len(p) // 2) :][: rng.randint(80, 600)] for p in parts)
+        elif kind == "within":
+            passage = _article(rng, 3)
+            text = passage + " " + _article(rng, 2) + "\n\n" + _edited(passage, rng, 20)
+        elif kind == "whole":
+            text = texts[base]
+        else:
+            text = _article(rng, rng.randint(1, 8))
+        chosen = sorted(set([base] + rng.sample(range(len(texts)), min(len(texts), rng.randint(0, 5)))))
+        texts.append(text)
+        sources.append(chosen)
+    return texts, sources
+
+
+def _one_by_one(monkeypatch, queries, sources, params, within):
+    """align text by text, every edge extended alone (extend_edge, the reference)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(repeats_module, "_BATCH_MIN", 1 << 30)
+        return [align(q, s, params, within=within) for q, s in zip(queries, sources)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("ngram, within", [(5, False), (5, True), (3, True)])
+def test_many_texts_aligned_together_give_what_each_aligned_alone_gives(monkeypatch, seed, ngram, within):
+    texts, chosen = _stream(seed)
+    prepared = prepare(texts, ngram)
+    queries = prepared
+    sources = [[prepared[i] for i in c] for c in chosen]
+    params = RepeatParams(min_length=8, ngram=ngram)
+    expected = _one_by_one(monkeypatch, queries, sources, params, within)
+    assert any(expected), "the stream has repeats"
+
+    calls = []
+    together = repeats_module._extend_together
+
+    def spy(requests, params):
+        calls.append(len({(id(r.query), id(r.source)) for r in requests}))
+        return together(requests, params)
+
+    monkeypatch.setattr(repeats_module, "_extend_together", spy)
+    assert align_many(queries, sources, params, within=within, pairs=PairAlignments()) == expected
+    assert max(calls) > 5  # edges of many pairs were extended in one alignment
+    # Every extension vectorised (even one edge), and no remembered pairs.
+    monkeypatch.setattr(repeats_module, "_BATCH_MIN", 1)
+    assert align_many(prepare(texts, ngram), sources, params, within=within) == expected
+
+
+def test_a_pair_met_twice_in_one_round_is_aligned_once():
+    rng = random.Random(7)
+    source = _article(rng, 8)
+    copy = _edited(source, rng, 40)
+    query, again, original = prepare([copy, copy, source], 5)
+    params = RepeatParams(min_length=8)
+    pairs = PairAlignments()
+    found = align_many([query, again], [[original], [original]], params, within=False, pairs=pairs)
+    assert len(pairs) == 1
+    assert found[0] == found[1] == align(query, [original], params, within=False)
+    assert found[0]
+
+
+@SETTINGS
+@given(st.lists(st.tuples(planted(), plain_texts()), min_size=1, max_size=5), st.booleans())
+def test_align_many_equals_align_text_by_text(cases, within):
+    # Texts made of a passage of one case, followed by another case's own words, aligned
+    # against the original texts (a passage copied across texts) and each other.
+    originals = [text for (text, _, _), _ in cases]
+    queries = [text[len(text) // 3 :] + " " + other for (text, _, _), other in cases]
+    prepared = prepare(originals + queries, 3)
+    count = len(originals)
+    sources = [prepared[:count][k:] + prepared[count : count + k] for k in range(len(queries))]
+    params = RepeatParams(min_length=6, ngram=3)
+    expected = [align(q, s, params, within=within) for q, s in zip(prepared[count:], sources)]
+    assert align_many(prepared[count:], sources, params, within=within, pairs=PairAlignments()) == expected
