@@ -55,7 +55,11 @@ DEFAULT_MAX_HOLDERS = 4
 DEFAULT_MIN_SEEDS = 2
 
 _ARTICLES_PER_PASS = 512  # articles prepared and looked up together (stages 1 and 2)
-_ARTICLES_PER_JOB = 16  # articles aligned together (stage 3): one job for a worker
+# Articles aligned together (stage 3): their edge extensions share vectorised calls
+# (dedup.repeats.align_many), which pay off from a few hundred edges on. In this process
+# a pass is one job; a worker's job is smaller, so that the workers stay evenly loaded.
+_ARTICLES_PER_JOB = _ARTICLES_PER_PASS
+_ARTICLES_PER_WORKER_JOB = 64
 _ALIGNMENTS_AHEAD = 3  # alignment jobs in flight per worker
 
 
@@ -444,7 +448,7 @@ class Deduplicator:
         for k in aligned:
             shares[int.from_bytes(digests[k][:8], "little") % self.workers].append(k)
         jobs = [
-            [(worker, share[j : j + _ARTICLES_PER_JOB]) for j in range(0, len(share), _ARTICLES_PER_JOB)]
+            [(worker, share[j : j + _ARTICLES_PER_WORKER_JOB]) for j in range(0, len(share), _ARTICLES_PER_WORKER_JOB)]
             for worker, share in enumerate(shares)
         ]
         for round_ in itertools.zip_longest(*jobs):
