@@ -631,14 +631,6 @@ class PairAlignments:
         if len(self._spans) > self.capacity:
             self._spans.popitem(last=False)
 
-    def spans(self, query: PreparedText, source: PreparedText, index: int, params: RepeatParams) -> list["Alignment"]:
-        """The verified spans of ``query`` against ``source``, named as source ``index``."""
-        found = self.known(query, source, params)
-        if found is None:
-            found = _align_pair(query, source, 0, params)
-            self.remember(query, source, params, found)
-        return [replace(span, source=index) for span in found]
-
 
 @dataclass(slots=True)
 class Alignment:
@@ -816,12 +808,6 @@ def _empty_runs() -> _Runs:
     return _Runs(empty, empty, empty, empty, empty)
 
 
-def _align_pair(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> list[Alignment]:
-    """The verified spans of ``query`` against ``source`` (named as source ``index``;
-    None: the query against itself)."""
-    return _run_together([_align_pair_steps(query, source, index, params)], params)[0]
-
-
 # What a pair's alignment asks for while it runs (see _align_pair_steps): edges to
 # extend, several lists of them that are independent of each other.
 # The results: per request, the new copy edges, source edges and words matched (arrays).
@@ -830,9 +816,10 @@ _Steps = Generator[list["_EdgeRequest"], list[_Moves], list[Alignment]]
 
 
 def _align_pair_steps(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> _Steps:
-    """``_align_pair`` as steps: a generator that yields the edge extensions it needs
-    (a list of ``_EdgeRequest``), is sent their results (``extend_edges``'s, one per
-    request) and returns the spans. So the edges of many pairs can be extended together
+    """The verified spans of ``query`` against ``source`` (named as source ``index``;
+    None: the query against itself), as steps: a generator that yields the edge
+    extensions it needs (a list of ``_EdgeRequest``), is sent their results
+    (``extend_edges``'s, one per request) and returns the spans. So the edges of many pairs can be extended together
     (``_run_together``), with the result of each pair aligned alone."""
     same = index is None
     runs = _seed_runs(query, source, same, params)

@@ -22,7 +22,6 @@ from typing import Any
 BARRIER = "barrier"
 
 
-
 # How long a failed run waits for its workers to stop before killing them.
 _STOP_SECONDS = 5.0
 
