@@ -58,7 +58,6 @@ _ARTICLES_PER_PASS = 512  # articles prepared and looked up together (stages 1 a
 # Articles aligned together (stage 3): their edge extensions share vectorised calls
 # (dedup.repeats.align_many), which pay off from a few hundred edges on. In this process
 # a pass is one job; a worker's job is smaller, so that the workers stay evenly loaded.
-_ARTICLES_PER_JOB = _ARTICLES_PER_PASS
 _ARTICLES_PER_WORKER_JOB = 64
 _ALIGNMENTS_AHEAD = 3  # alignment jobs in flight per worker
 
@@ -441,8 +440,8 @@ class Deduplicator:
         recurs is aligned where its alignments are remembered and its sources prepared
         (the per-process caches of :mod:`dedup.across`); the workers' jobs alternate."""
         if not in_workers:
-            for j in range(0, len(aligned), _ARTICLES_PER_JOB):
-                yield None, aligned[j : j + _ARTICLES_PER_JOB]
+            if aligned:
+                yield None, aligned
             return
         shares: list[list[int]] = [[] for _ in range(self.workers)]
         for k in aligned:
