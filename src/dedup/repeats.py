@@ -329,7 +329,9 @@ class PreparedText:
     once can be aligned against many others.
     """
 
-    __slots__ = ("text", "tokens", "shingles", "_boundaries", "_words_before", "_first_occurrences", "_digest")
+    __slots__ = (
+        "text", "tokens", "shingles", "_boundaries", "_words_before", "_first_occurrences", "_digest", "_shingle_order",
+    )
 
     def __init__(self, text: str, tokens: Tokens, shingle_hashes: np.ndarray) -> None:
         self.text = text
@@ -339,6 +341,7 @@ class PreparedText:
         self._words_before: np.ndarray | None = None
         self._first_occurrences: np.ndarray | None = None
         self._digest: bytes | None = None
+        self._shingle_order: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def digest(self) -> bytes:
@@ -386,6 +389,15 @@ class PreparedText:
         starts, ends = self.tokens.starts, self.tokens.ends
         first, end = max(first, 1), min(end, len(starts) - 1)
         return sum("\n" in self.text[int(ends[t - 1]) : int(starts[t])] for t in range(first, end + 1))
+
+    def shingle_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(order, ordered)``: the stable argsort of the shingle hashes (the first of
+        equal hashes first) and the sorted hashes; computed once, as a text is a source
+        for many queries (a wire story, a recycled article)."""
+        if self._shingle_order is None:
+            order = np.argsort(self.shingles, kind="stable")
+            self._shingle_order = (order, self.shingles[order])
+        return self._shingle_order
 
     def first_occurrences(self) -> np.ndarray:
         """For every shingle, the position of its first occurrence in this text (computed
@@ -733,8 +745,7 @@ def _anchors_within(query: PreparedText) -> Callable[[int, int], tuple[np.ndarra
 def _anchors_in(query: PreparedText, source: PreparedText) -> Callable[[int, int], tuple[np.ndarray, np.ndarray]]:
     """Seeds of query shingles ``lo .. hi`` in another text: (query positions, positions
     of the first occurrences in the source)."""
-    order = np.argsort(source.shingles, kind="stable")  # stable: the first of equal hashes comes first
-    ordered = source.shingles[order]
+    order, ordered = source.shingle_order()
 
     def anchors(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         q = query.shingles[lo:hi]
@@ -1758,14 +1769,23 @@ def _absorb_update_tail(breaks, copy, source, max_gap: int) -> int:
 
 def _containment(query: PreparedText, copy, source: PreparedText, source_span, n: int) -> float:
     """Share of the copy's shingles (of its words, when shorter than ``n``) in the source span."""
-    def shingle_set(prepared: PreparedText, span) -> np.ndarray:
+    def shingles_sorted(prepared: PreparedText, span) -> np.ndarray:
         start, end = span
         if end - start >= n:
-            return np.unique(prepared.shingles[start : end - n + 1])
-        return np.unique(prepared.tokens.hashes[start:end])
+            return np.sort(prepared.shingles[start : end - n + 1])
+        return np.sort(prepared.tokens.hashes[start:end])
 
-    a, b = shingle_set(query, copy), shingle_set(source, source_span)
-    return len(np.intersect1d(a, b, assume_unique=True)) / len(a) if len(a) else 1.0
+    # Sorts and one search instead of np.unique and intersect1d: the same count, at a
+    # third of the cost on spans of a few hundred shingles (called per verified chain).
+    mine = shingles_sorted(query, copy)
+    if not len(mine):
+        return 1.0
+    mine = mine[np.concatenate(([True], mine[1:] != mine[:-1]))]  # distinct
+    theirs = shingles_sorted(source, source_span)
+    if not len(theirs):
+        return 0.0
+    slot = np.minimum(np.searchsorted(theirs, mine), len(theirs) - 1)
+    return np.count_nonzero(theirs[slot] == mine) / len(mine)
 
 
 def resolve_overlaps(spans: list[Alignment], query: PreparedText, min_length: int) -> list[Alignment]:
