@@ -15,6 +15,12 @@ surprise. Kinds of stream:
 ``near30``  the articles, plus near-copies so that 30% (``share``) of the stream are
             near-copies of an earlier article: 1-5% of the words substituted, dropped or
             inserted, and in a share of them the start and/or end cut at a sentence.
+``boiler``  the articles, each with a site's boilerplate: one of ``sites`` (20) footers of
+            40-90 made-up words after it, and on a quarter of them one of 20 short
+            headers before it. Every article then has the few earliest holders of its
+            footer as candidates, and little else: the commonest repeat of a web crawl.
+``long``    long documents: the articles joined ``join`` (40) at a time (a digest, a
+            book-length page), and every third of them again later, whole.
 ``worst``   ``docs`` documents made from a pool of ``pool`` (2,200) recycled articles:
             mostly perturbed copies of a pool article (edited 1-5%, often cut at both
             ends) or mixes (runs of sentences of 2-3 pool articles spliced together, then
@@ -43,7 +49,7 @@ from lib.corpus import read_jsonl
 from lib.scripts_corpus import LANGUAGES, articles
 from lib.words import edit_words_at, sentence_spans, word_spans
 
-KINDS = ("fresh", "recur4", "near30", "worst")
+KINDS = ("fresh", "recur4", "near30", "boiler", "long", "worst")
 GENERATED = (*LANGUAGES, "words")  # "zh", "ja", "th", "words"
 EDIT_RATE = (0.01, 0.05)  # share of a copy's words edited, uniform in this range
 POOL = 2200
@@ -176,6 +182,29 @@ def near_copies(sources: list[Doc], rng: random.Random, share: float = 0.3, trim
     return place_later(sources, copies, rng)
 
 
+def boilerplate(sources: list[Doc], rng: random.Random, sites: int = 20, headed: float = 0.25) -> list[Doc]:
+    """The articles, each with one of ``sites`` footers after it, a share ``headed`` also with a header before it."""
+    made_up = word_articles(2 * sites, rng.randrange(1 << 30))
+    footers = [" ".join(text.split()[: rng.randint(40, 90)]) + "." for text in made_up[:sites]]
+    headers = [" ".join(text.split()[: rng.randint(6, 15)]) for text in made_up[sites:]]
+    stream = []
+    for doc_id, text in sources:
+        site = rng.randrange(sites)
+        head = headers[site] + "\n\n" if rng.random() < headed else ""
+        stream.append((doc_id, head + text + "\n\n" + footers[site]))
+    return stream
+
+
+def long_documents(sources: list[Doc], rng: random.Random, join: int = 40, again: int = 3) -> list[Doc]:
+    """The articles joined ``join`` at a time, and every ``again``-th of those once more, whole, later."""
+    joined = [
+        (f"j{k}", "\n\n".join(text for _, text in sources[start : start + join]))
+        for k, start in enumerate(range(0, len(sources), join))
+    ]
+    copies = [(i, (f"{doc_id}~again", text)) for i, (doc_id, text) in enumerate(joined) if i % again == 0]
+    return place_later(joined, copies, rng)
+
+
 def worst_case(
     sources: list[Doc], rng: random.Random, docs: int, pool: int = POOL, mixes: float = 0.4, plain: float = 0.1
 ) -> list[Doc]:
@@ -208,6 +237,10 @@ def build(kind: str, sources: list[Doc], seed: int, docs: int | None = None, rec
         stream = recurring(sources, rng, recur)
     elif kind == "near30":
         stream = near_copies(sources, rng)
+    elif kind == "boiler":
+        stream = boilerplate(sources, rng)
+    elif kind == "long":
+        stream = long_documents(sources, rng)
     elif kind == "worst":
         stream = worst_case(sources, rng, docs or 5000)
     else:
