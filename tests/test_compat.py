@@ -17,7 +17,7 @@ import pytest
 from dedup.lsh import LSHIndex, band_keys
 from dedup.minhash import MinHasher
 from dedup.shingle import shingles
-from dedup.storage import atomic_save, load_state
+from dedup.archives import atomic_save, load_state
 from dedup.text import tokenize
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")

@@ -27,7 +27,7 @@ import pytest
 
 import dedup
 from dedup.lsh import LSHIndex
-from dedup.storage import load_state
+from dedup.archives import load_state
 
 SRC = str(Path(dedup.__file__).resolve().parent.parent)
 ENV = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))

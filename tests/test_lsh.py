@@ -298,7 +298,7 @@ def test_load_rejects_corrupt_and_foreign_files(tmp_path):
 
 
 def test_crash_during_save_keeps_the_previous_file(tmp_path, monkeypatch):
-    from dedup import storage
+    from dedup import archives
 
     old = LSHIndex(0.8, NUM_PERM)
     old.insert([1], planted_pairs(1.0, 1)[:1])
@@ -309,7 +309,7 @@ def test_crash_during_save_keeps_the_previous_file(tmp_path, monkeypatch):
         handle.write(b"PK\x03\x04 half of a zip")
         raise OSError("disk full")
 
-    monkeypatch.setattr(storage, "write_arrays", crash)
+    monkeypatch.setattr(archives, "write_arrays", crash)
     new = LSHIndex(0.8, NUM_PERM)
     new.insert([1, 2, 3], planted_pairs(0.9, 2)[:3])
     with pytest.raises(OSError, match="disk full"):
@@ -336,7 +336,7 @@ def test_positional_index_numbers_entries_itself_and_saves_as_int_keys(tmp_path)
 
 
 def test_state_saved_under_another_unicode_version_warns_on_load(tmp_path):
-    from dedup.storage import atomic_save, load_state
+    from dedup.archives import atomic_save, load_state
 
     path = tmp_path / "state.npz"
     atomic_save(path, "test.format", 1, {"unicode": "1.0.0"}, {"x": np.arange(3)})

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dedup.atomic import create_temporary, host_tag, remove_stale_temporaries, set_final_mode
-from dedup.storage import atomic_save, load_state
+from dedup.archives import atomic_save, load_state
 
 
 def dead_pid() -> int:
@@ -203,3 +203,15 @@ def test_key_filter_never_misses_a_key_and_passes_few_absent_ones():
         assert kept.may_hold(np.concatenate(added)).all()
     absent = rng.integers(0, 2**64, 100_000, dtype=np.uint64)
     assert kept.may_hold(absent).mean() < 0.03
+
+
+def test_the_old_module_name_still_imports_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    import dedup.archives
+
+    sys.modules.pop("dedup.storage", None)
+    with pytest.warns(DeprecationWarning, match="dedup.archives"):
+        old = importlib.import_module("dedup.storage")
+    assert old.load_state is dedup.archives.load_state and old.atomic_save is dedup.archives.atomic_save
