@@ -48,11 +48,10 @@ from ._validate import check_choice, check_fraction, check_int, check_text, chec
 from .arrays import first_occurrences, first_occurrences_of
 from .shingle import shingles
 from .text import DEFAULT_MODE, SENTENCE_END, SENTENCE_MARKS, TOKEN_MODES, Tokens, mix64, mix64_inplace, tokenize, tokenize_identified
+from .align.params import DEFAULT_THRESHOLD, DEFAULT_MIN_LENGTH, DEFAULT_NGRAM, DEFAULT_MAX_GAP, RepeatParams  # noqa: F401 (moved)
+from .align.boundaries import Boundaries as _Boundaries  # noqa: F401 (moved)
+from .align.prepared import PreparedText, prepare, prepare_alone  # noqa: F401 (moved)
 
-DEFAULT_THRESHOLD = 0.7
-DEFAULT_MIN_LENGTH = 20
-DEFAULT_NGRAM = 5
-DEFAULT_MAX_GAP = 40
 
 # Extension: a band of this many dropped or added words either way, stopped once the
 # score falls this far below its best (match +1, change/gap -1); ending where copy and
@@ -98,41 +97,6 @@ class Repeat:
             "source_end": self.source_end,
             "similarity": round(self.similarity, 4),
         }
-
-
-@dataclass(frozen=True)
-class RepeatParams:
-    """Validated parameters of repeat detection (see ``find_repeats``)."""
-
-    threshold: float = DEFAULT_THRESHOLD
-    min_length: int = DEFAULT_MIN_LENGTH
-    ngram: int = DEFAULT_NGRAM
-    max_gap: int = DEFAULT_MAX_GAP
-    mode: str = DEFAULT_MODE
-
-    def __post_init__(self) -> None:
-        check_choice("mode", self.mode, TOKEN_MODES)
-        check_fraction("threshold", self.threshold, closed_high=True)
-        check_int("min_length", self.min_length, 1)
-        check_int("ngram", self.ngram, 1)
-        check_int("max_gap", self.max_gap, 0)
-
-    @classmethod
-    def from_keywords(cls, function: str, params: dict) -> RepeatParams:
-        """``RepeatParams(**params)``, with a misspelled keyword named against ``function``.
-
-        >>> RepeatParams.from_keywords("clean_many", {"treshold": 0.5})
-        Traceback (most recent call last):
-        TypeError: clean_many() got an unexpected keyword argument 'treshold'; accepted: threshold, min_length, ngram, max_gap, mode
-        """
-        accepted = [f.name for f in fields(cls)]
-        for name in params:
-            if name not in accepted:
-                raise TypeError(
-                    f"{function}() got an unexpected keyword argument {name!r}; accepted: {', '.join(accepted)}"
-                )
-        return cls(**params)
-
 
 def find_repeats(
     text: str,
@@ -318,103 +282,6 @@ def merge_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, 
 
 # --- prepared texts --------------------------------------------------------------------
 
-
-_WORDS_BLOCK = 64
-
-
-class PreparedText:
-    """A text with its tokens and shingle hashes: what the engine aligns.
-
-    Make them with :func:`prepare` (one vectorised pass for a batch); a text prepared
-    once can be aligned against many others.
-    """
-
-    __slots__ = ("text", "tokens", "shingles", "_boundaries", "_words_before", "_first_occurrences", "_digest")
-
-    def __init__(self, text: str, tokens: Tokens, shingle_hashes: np.ndarray) -> None:
-        self.text = text
-        self.tokens = tokens
-        self.shingles = shingle_hashes
-        self._boundaries: _Boundaries | None = None
-        self._words_before: np.ndarray | None = None
-        self._first_occurrences: np.ndarray | None = None
-        self._digest: bytes | None = None
-
-    @property
-    def digest(self) -> bytes:
-        """A 128-bit digest of the text (XXH3): what the text is known by in caches."""
-        if self._digest is None:
-            self._digest = xxhash.xxh3_128_digest(self.text.encode("utf-8", "surrogatepass"))
-        return self._digest
-
-    def __len__(self) -> int:
-        return len(self.tokens.hashes)
-
-    @property
-    def boundaries(self) -> "_Boundaries":
-        if self._boundaries is None:
-            self._boundaries = _Boundaries(self.text, self.tokens)
-        return self._boundaries
-
-    def words(self, first: int, end: int) -> float:
-        """Length of tokens ``first .. end`` in words (``Tokens.weights``: a letter of a
-        script written without spaces is part of a word)."""
-        end = max(end, first)
-        if self.tokens.all_words:
-            return float(end - first)
-        return self._words_up_to(end) - self._words_up_to(first)
-
-    def _words_up_to(self, t: int) -> float:
-        # Prefix sums every _WORDS_BLOCK tokens plus the rest of the block: a prefix sum
-        # per token would cost 8 bytes a token, more than the token's share of the text.
-        # (Sums of float32 weights in float64 are exact, whatever their order.)
-        tokens = self.tokens
-        if self._words_before is None:
-            self._words_before = np.zeros((len(self) + _WORDS_BLOCK - 1) // _WORDS_BLOCK + 1, dtype=np.float64)
-            step = _WORDS_BLOCK * 1024  # the weights of this many tokens at a time
-            for lo in range(0, len(self), step):
-                weights = tokens.weights_between(lo, lo + step)
-                sums = np.add.reduceat(weights, np.arange(0, len(weights), _WORDS_BLOCK), dtype=np.float64)
-                self._words_before[lo // _WORDS_BLOCK + 1 : lo // _WORDS_BLOCK + 1 + len(sums)] = sums
-            np.cumsum(self._words_before, out=self._words_before)
-        block = t // _WORDS_BLOCK
-        return float(self._words_before[block] + tokens.weights_between(block * _WORDS_BLOCK, t).sum(dtype=np.float64))
-
-    def lines_between(self, first: int, end: int) -> int:
-        """Line breaks among the gaps before tokens ``first .. end`` (a gap with several
-        line breaks counts once)."""
-        starts, ends = self.tokens.starts, self.tokens.ends
-        first, end = max(first, 1), min(end, len(starts) - 1)
-        return sum("\n" in self.text[int(ends[t - 1]) : int(starts[t])] for t in range(first, end + 1))
-
-    def first_occurrences(self) -> np.ndarray:
-        """For every shingle, the position of its first occurrence in this text (computed
-        once: seeding inside the text and ``has_repeated_shingle`` share it)."""
-        if self._first_occurrences is None:
-            self._first_occurrences = first_occurrences(self.shingles)
-        return self._first_occurrences
-
-    def has_repeated_shingle(self) -> bool:
-        if len(self.shingles) < 2:
-            return False
-        first = self._first_occurrences
-        if first is not None:  # a shingle whose first occurrence is elsewhere; in blocks:
-            step = 1 << 16  # no position array as long as the text
-            return any(
-                bool((first[lo : lo + step] != np.arange(lo, min(lo + step, len(first)), dtype=first.dtype)).any())
-                for lo in range(0, len(first), step)
-            )
-        ordered = np.sort(self.shingles)  # cheaper than first occurrences, which most texts never need
-        return bool((ordered[1:] == ordered[:-1]).any())
-
-
-def prepare(texts: Sequence[str], ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MODE) -> list[PreparedText]:
-    """Tokens and shingle hashes of ``texts``, computed in one vectorised pass."""
-    tokens = tokenize(texts, mode)
-    hashes, offsets = shingles(tokens.hashes, tokens.offsets, ngram)
-    return [PreparedText(text, tokens.of(i), hashes[offsets[i] : offsets[i + 1]]) for i, text in enumerate(texts)]
-
-
 def _find_in_batch(texts: Sequence[str], params: RepeatParams) -> list[list[Repeat]]:
     results: list[list[Repeat]] = [[] for _ in texts]
     short = [i for i, text in enumerate(texts) if len(text) <= _ALONE_CHARS]
@@ -442,49 +309,6 @@ _TEXTS_ALIGNED_TOGETHER = 256
 # A text longer than this (in characters) is prepared alone, by prepare_alone: below it,
 # the memory saved is smaller than the fixed costs of a call.
 _ALONE_CHARS = 1 << 18
-
-
-def prepare_alone(text: str, ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MODE) -> PreparedText:
-    """``text`` prepared to be aligned with itself only, in less memory than ``prepare``.
-
-    Inside one text a token or a shingle is known by the position of its first
-    occurrence as well as by its hash: the same equalities, in 4 bytes instead of 8.
-    Token hashes are replaced by those positions before the offsets are made
-    (``tokenize_identified``), and shingle hashes are computed where the sort needs them,
-    never all at once: about 18 bytes per token at the peak instead of 30 with
-    ``prepare`` (a Chinese text has a token per 3 bytes). The result aligns with itself
-    exactly as ``prepare``'s does; it must not be aligned with other texts.
-
-    >>> text = "The same five words here. And again: the same five words here."
-    >>> params = RepeatParams(min_length=4, ngram=3)
-    >>> align(prepare_alone(text, 3), (), params) == align(prepare([text], 3)[0], (), params)
-    True
-    >>> [text[r.start : r.end] for r in align(prepare_alone(text, 3), (), params)]
-    ['the same five words here.']
-    """
-    tokens = tokenize_identified(text, mode)  # token hashes replaced by first occurrences
-    token_ids = tokens.hashes
-    count = max(len(token_ids) - ngram + 1, 1 if len(token_ids) else 0)
-    width = min(ngram, len(token_ids))  # a text shorter than ngram has one shingle of all its tokens
-
-    def shingle_hashes_at(positions: np.ndarray) -> np.ndarray:
-        # Mixed, the positions hash as well as token hashes do (a bijection: the same
-        # equalities), so the shingle hashes are as free of collisions as shingles'.
-        hashes = mix64(token_ids[positions])
-        for j in range(1, width):
-            hashes *= _SHINGLE_COMBINE
-            hashes += mix64(token_ids[positions + j])
-        return mix64_inplace(hashes)
-
-    # Shingle hashes are made where needed, never all at once (8 bytes a shingle).
-    shingle_ids = first_occurrences_of(count, shingle_hashes_at)
-    prepared = PreparedText(text, tokens, shingle_ids)
-    prepared._first_occurrences = shingle_ids  # the first occurrence of a first occurrence is itself
-    return prepared
-
-
-# Odd multiplier of prepare_alone's running shingle hash.
-_SHINGLE_COMBINE = np.uint64(0x9FB21C651E98DF25)
 
 
 def _texts_with_repeated_shingles(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -1304,7 +1128,7 @@ class _TextPool:
         inside = (positions > 0) & (positions < self.counts[texts][:, None])
         # The blocks of tokens these positions are in, found first (_Boundaries finds
         # them on demand), numbered across texts.
-        block = _Boundaries._BLOCK
+        block = _Boundaries.BLOCK
         stride = int(self.counts.max()) // block + 1
         for code in np.unique((texts[:, None] * stride + positions // block)[inside]).tolist():
             number, found = divmod(code, stride)
@@ -1610,93 +1434,6 @@ def _x_drop_window(query, source, copy_edge, source_edge, step, copy_room, sourc
             if value > best_value:
                 best_value, best = value, (i, j, matches[k])
     return best
-
-
-class _Boundaries:
-    """Where sentences and lines end between tokens. Token indices past either end of
-    the text count as boundaries of both kinds.
-
-    Sentence boundaries are found one block of tokens at a time, with one regular
-    expression search over the block's text, and kept as one byte per token: the
-    extension asks about the same few tokens many times.
-    """
-
-    _BLOCK = 128
-
-    def __init__(self, text: str, tokens: Tokens) -> None:
-        self.text, self.tokens = text, tokens
-        self._count = len(tokens.starts)
-        # Byte arrays: fast to read one by one from Python, and viewed by NumPy in ``at``.
-        self._flags = bytearray(self._count)
-        self._blocks_done = bytearray(self._count // self._BLOCK + 1)
-
-    def _gap(self, t: int) -> str | None:
-        if t <= 0 or t >= self._count:
-            return None
-        return self.text[int(self.tokens.ends[t - 1]) : int(self.tokens.starts[t])]
-
-    def __call__(self, t: int) -> bool:
-        """Does a sentence or paragraph end between token t-1 and token t?"""
-        if t <= 0 or t >= self._count:
-            return True
-        if not self._blocks_done[t // self._BLOCK]:
-            self._find_block(t // self._BLOCK)
-        return self._flags[t] == 1
-
-    def flags(self, first: int, end: int, step: int = 1) -> list[bool]:
-        """``[self(t) for t in range(first, end, step)]``."""
-        positions = range(first, end, step)
-        if not positions:
-            return []
-        self._find_blocks(min(positions[0], positions[-1]), max(positions[0], positions[-1]))
-        flags, count = self._flags, self._count
-        return [t <= 0 or t >= count or flags[t] == 1 for t in positions]
-
-    def find_block(self, block: int) -> None:
-        """Find the boundaries of the tokens of ``block`` (tokens ``block * _BLOCK`` on),
-        unless found already (see ``flag_bytes``)."""
-        if not self._blocks_done[block]:
-            self._find_block(block)
-
-    def flag_bytes(self) -> bytearray:
-        """One byte per token, 1 where a boundary comes before it: right for the blocks
-        of tokens found (``find_block``). Read only."""
-        return self._flags
-
-    def _find_blocks(self, lowest: int, highest: int) -> None:
-        """Find the flags of the blocks of tokens ``lowest .. highest`` not yet seen."""
-        lowest, highest = max(lowest, 1), min(highest, self._count - 1)
-        for block in range(lowest // self._BLOCK, highest // self._BLOCK + 1):
-            if not self._blocks_done[block]:
-                self._find_block(block)
-
-    def _find_block(self, block: int) -> None:
-        """Flags of the block's tokens: a gap before token t holding a line break or a
-        sentence end (``SENTENCE_END`` as it matches the gap on its own: its characters
-        are never part of a token, so every match lies inside one gap)."""
-        lo = max(block * self._BLOCK, 1)
-        hi = min((block + 1) * self._BLOCK, self._count)
-        self._blocks_done[block] = 1
-        if hi <= lo:
-            return
-        starts, ends = self.tokens.starts, self.tokens.ends
-        origin = int(ends[lo - 1])
-        region = self.text[origin : int(starts[hi - 1])]
-        found = [m.start() + origin for m in _BOUNDARY_MARK.finditer(region)]
-        if found:
-            # The gap before token t is [ends[t-1], starts[t]): a mark at p lies in the gap
-            # of the first token starting after it.
-            tokens = np.searchsorted(starts[lo:hi], np.array(found, dtype=np.int64), side="right") + lo
-            for t in tokens.tolist():
-                self._flags[t] = 1
-
-    def line_break_before(self, t: int) -> bool:
-        gap = self._gap(t)
-        return gap is None or "\n" in gap
-
-
-# A line break or a sentence end, as _Boundaries looks for them in the gaps between tokens.
-_BOUNDARY_MARK = re.compile("\n|" + SENTENCE_END.pattern)
 
 
 def _snap_to_sentences(copy_boundary, source_boundary, copy, source, spill: int):

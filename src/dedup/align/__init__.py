@@ -1,0 +1,1 @@
+"""The alignment engine, one module per stage (moving here from ``dedup.repeats``, stage by stage)."""
