@@ -52,6 +52,7 @@ from .align.params import DEFAULT_THRESHOLD, DEFAULT_MIN_LENGTH, DEFAULT_NGRAM, 
 from .align.boundaries import Boundaries as _Boundaries  # noqa: F401 (moved)
 from .align.prepared import PreparedText, prepare, prepare_alone  # noqa: F401 (moved)
 from .align.seed import Runs as _Runs, seed_runs as _seed_runs  # noqa: F401 (moved)
+from .align.chain import ADDED_WORDS_ACROSS, SUBSTITUTION_SHINGLES, DELETION_COPY_GAP, DELETION_SOURCE_GAPS, INSERTED_PARAGRAPH_LINES, STRONG_RUN_SHINGLES, chain_runs as _chains, without_weak_ends as _without_weak_ends  # noqa: F401 (moved)
 
 
 # Extension: a band of this many dropped or added words either way, stopped once the
@@ -561,117 +562,6 @@ def _verified_wave(wave, runs, query, source, index, params) -> Generator:
         levels.append((found, parts))
         level = next_level
     return levels
-
-
-class _Chains:
-    """Chains of runs as linked lists: the first run of every chain and the next run of
-    every run (-1: the last), 4 bytes each, rather than lists of Python ints (a repetitive
-    text has millions of runs). ``pop`` hands out the chains last first, each as a list
-    of run indices in query order."""
-
-    def __init__(self, heads: array, next_run: np.ndarray) -> None:
-        self._heads, self._next = heads, next_run
-
-    def __len__(self) -> int:
-        return len(self._heads)
-
-    def pop(self) -> list[int]:
-        chain = [self._heads.pop()]
-        while (following := int(self._next[chain[-1]])) >= 0:
-            chain.append(following)
-        return chain
-
-
-# _chains reads the runs in blocks of this many (as Python ints, fast one by one).
-_CHAIN_BLOCK = 4096
-
-
-def _chains(runs: _Runs, query: PreparedText, same: bool, params: RepeatParams) -> _Chains:
-    """Runs (by index) joined into chains that move forward in both copy and source.
-    Tandem runs stand alone."""
-    n, max_gap = params.ngram, params.max_gap
-    # Words added in a copy: inside one text a re-pasted, updated copy may gain whole
-    # sentences (removed with it); a passage taken from another text only loses or
-    # changes words, and a sentence between two taken passages is the text's own.
-    added = max_gap if same else min(3, n)
-    index_code = "i" if len(runs) < 2**31 else "q"
-    heads = array(index_code)  # the first run of every chain, in the order chains start
-    next_run = np.full(len(runs), -1, dtype=np.int32 if index_code == "i" else np.int64)
-    # Open chains: [last run, copy end and source end of the last run, words matched].
-    active: list[list[int]] = []
-    for lo in range(0, len(runs), _CHAIN_BLOCK):
-        hi = min(lo + _CHAIN_BLOCK, len(runs))
-        cs, ce = runs.copy_start[lo:hi].tolist(), runs.copy_end[lo:hi].tolist()
-        ss, se = runs.source_start[lo:hi].tolist(), runs.source_end[lo:hi].tolist()
-        period = runs.period[lo:hi].tolist()
-        links_from, links_to = [], []
-        for r in range(hi - lo):
-            if period[r]:
-                heads.append(lo + r)
-                continue
-            active = [c for c in active if cs[r] - c[1] <= added]
-            best = None
-            for chain in active:
-                copy_gap, source_gap = cs[r] - chain[1], ss[r] - chain[2]
-                if copy_gap <= -n or source_gap <= -n:
-                    continue  # not forward in both
-                # Both sides changed (a substitution) only for a few words: a rewritten
-                # paragraph between copied ones is text of its own, not an edit of the copy.
-                replaced = min(copy_gap, source_gap) <= 3 * n
-                fits = (copy_gap <= added and source_gap <= max_gap and replaced) or (
-                    # A pure deletion (the copy goes on right after the edit, only the source
-                    # jumps) may skip more: an update that dropped a long sentence.
-                    copy_gap <= 1 and source_gap <= 2 * max_gap + n
-                )
-                # Whole lines between two copied passages are an inserted paragraph of the
-                # text's own, not words added to the copy.
-                if fits and copy_gap > n and query.lines_between(chain[1], cs[r]) >= 2:
-                    fits = False
-                if fits and (best is None or chain[3] > best[3]):
-                    best = chain
-            if best is None:
-                best = [lo + r, 0, 0, 0]
-                heads.append(lo + r)
-                active.append(best)
-            else:
-                links_from.append(best[0])
-                links_to.append(lo + r)
-            best[0], best[1], best[2] = lo + r, ce[r], se[r]
-            best[3] += ce[r] - cs[r]
-        if links_from:
-            next_run[links_from] = links_to
-    return _Chains(heads, next_run)
-
-
-def _without_weak_ends(chain: list[int], runs: _Runs, ngram: int, query: PreparedText, source: PreparedText) -> list[int]:
-    """Drop edge runs that are a short phrase separated from the rest by a longer gap.
-
-    A phrase that occurs twice in the original can land near the chain's diagonal by
-    coincidence and would pull the original words around it into the repeat. A run of
-    three n-grams of words or more is never weak, nor is a whole sentence in both copy
-    and source: copies whose next sentence was dropped or added start or end with one.
-    """
-    cs, ce, ss, se = runs.copy_start, runs.copy_end, runs.source_start, runs.source_end
-    q, s = query.boundaries, source.boundaries
-
-    def weak(run: int, before: int, after: int) -> bool:
-        words = ce[run] - cs[run]
-        if words >= 3 * ngram or words >= max(cs[after] - ce[before], ss[after] - se[before]) + 1:
-            return False
-        # Exact runs may spill a few words past the sentence end (the next sentences of
-        # copy and source can start alike).
-        spill = range(min(ngram, words))
-        starts_sentence = any(q(int(cs[run]) + k) and s(int(ss[run]) + k) for k in spill)
-        ends_sentence = any(q(int(ce[run]) - k) and s(int(se[run]) - k) for k in spill)
-        return not (starts_sentence and ends_sentence)
-
-    chain = list(chain)
-    while len(chain) > 1 and weak(chain[0], chain[0], chain[1]):
-        chain.pop(0)
-    while len(chain) > 1 and weak(chain[-1], chain[-2], chain[-1]):
-        chain.pop()
-    return chain
-
 
 def _verified(
     chain: list[int],
