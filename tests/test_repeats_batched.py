@@ -10,7 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dedup.align.extend as extend_module
-from dedup.repeats import PairAlignments, RepeatParams, align, align_many, prepare
+from dedup.align.engine import PairAlignments, align, align_many
+from dedup.align.params import RepeatParams
+from dedup.align.prepared import prepare
 from test_repeats_properties import SETTINGS, planted, plain_texts
 
 # Made-up words of two syllables (words with digits would be normalised alike).

@@ -126,7 +126,7 @@ def prepare_alone(text: str, ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MOD
     ``prepare`` (a Chinese text has a token per 3 bytes). The result aligns with itself
     exactly as ``prepare``'s does; it must not be aligned with other texts.
 
-    >>> from dedup.repeats import RepeatParams, align
+    >>> from dedup.align import RepeatParams, align
     >>> text = "The same five words here. And again: the same five words here."
     >>> params = RepeatParams(min_length=4, ngram=3)
     >>> align(prepare_alone(text, 3), (), params) == align(prepare([text], 3)[0], (), params)
