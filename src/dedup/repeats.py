@@ -9,50 +9,23 @@ from __future__ import annotations
 
 import warnings
 
-from .align import (
-    PairAlignments,
-    PreparedText,
-    Repeat,
-    RepeatParams,
-    align,
-    align_many,
-    clean,
-    clean_many,
-    find_repeats,
-    find_repeats_many,
-    merge_spans,
-    prepare,
-    prepare_alone,
-    remove_spans,
-)
+from . import align as _package
+from .align import *  # noqa: F403 (the user API: dedup.align.__all__)
 from .align.extend import extend_edge, extend_edges
 from .align.overlaps import OverlapResolver, resolve_overlaps
 from .align.params import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH, DEFAULT_NGRAM, DEFAULT_THRESHOLD
 from .align.verify import Alignment
 
 __all__ = [
+    *_package.__all__,
     "DEFAULT_MAX_GAP",
     "DEFAULT_MIN_LENGTH",
     "DEFAULT_NGRAM",
     "DEFAULT_THRESHOLD",
     "Alignment",
     "OverlapResolver",
-    "PairAlignments",
-    "PreparedText",
-    "Repeat",
-    "RepeatParams",
-    "align",
-    "align_many",
-    "clean",
-    "clean_many",
     "extend_edge",
     "extend_edges",
-    "find_repeats",
-    "find_repeats_many",
-    "merge_spans",
-    "prepare",
-    "prepare_alone",
-    "remove_spans",
     "resolve_overlaps",
 ]
 
