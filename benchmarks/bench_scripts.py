@@ -64,7 +64,7 @@ from lib.measure import machine_line
 from lib.tables import print_table
 
 import dedup
-from dedup import repeats
+from dedup import align as engine
 from dedup.text import SCRIPT_WEIGHTS, tokenize
 
 LANGUAGE_NAMES = {
@@ -112,12 +112,12 @@ def score(kind: str, original: str, delivered: str, cleaned: str) -> tuple[bool,
 @contextlib.contextmanager
 def engine_tokens(mode: str) -> Iterator[None]:
     """Make the repeat engine tokenize in ``mode`` (when ``clean`` takes no ``mode`` yet)."""
-    original = repeats.tokenize
-    repeats.tokenize = functools.partial(tokenize, mode=mode)
+    original = engine.tokenize
+    engine.tokenize = functools.partial(tokenize, mode=mode)
     try:
         yield
     finally:
-        repeats.tokenize = original
+        engine.tokenize = original
 
 
 def configurations(
@@ -128,8 +128,8 @@ def configurations(
     A min_length of "20w" is 20 words counted by token weight: for text in one script,
     20 / (weight of its letters) tokens, what a weighted ``min_length=20`` amounts to.
     """
-    takes_mode = "mode" in inspect.signature(repeats.find_repeats).parameters
-    patchable = hasattr(repeats, "tokenize")
+    takes_mode = "mode" in inspect.signature(engine.find_repeats).parameters
+    patchable = hasattr(engine, "tokenize")
     configs: list[tuple[str, Callable[[str], str], Callable]] = []
     if takes_mode:
         configs.append(("word tokens", functools.partial(dedup.clean, mode="word"), contextlib.nullcontext))
@@ -146,7 +146,7 @@ def configurations(
             elif patchable:
                 configs.append((name, functools.partial(dedup.clean, **params), functools.partial(engine_tokens, "auto")))
     if not takes_mode and not patchable:
-        print("note: dedup.repeats neither takes a mode nor tokenizes through a module-level "
+        print("note: dedup.align neither takes a mode nor tokenizes through a module-level "
               "'tokenize': only clean() with its defaults is measured", file=sys.stderr)
     return configs
 

@@ -220,7 +220,7 @@ def in_process_across(texts: list[str]) -> list[str]:
 
 def bench_across(spark, n: int, args, workdir: str, corpus: str | None = None) -> dict:
     from dedup.deduplicator import DEFAULT_MAX_HOLDERS, DEFAULT_MAX_SOURCES, DEFAULT_MIN_SEEDS, DEFAULT_WINDOW
-    from dedup.repeats import RepeatParams
+    from dedup.align.params import RepeatParams
     from dedup.spark import aligned_articles, article_key_rows, candidate_sources, clean_across, texts_together
     from pyspark import StorageLevel
     from pyspark.sql import functions as F

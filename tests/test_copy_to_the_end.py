@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 import dedup
-from dedup.repeats import RepeatParams, extend_edge, extend_edges, prepare
+from dedup.align.extend import extend_edge, extend_edges
+from dedup.align.params import RepeatParams
+from dedup.align.prepared import prepare
 from scripts_texts import SCRIPTS, article, merged, sentence
 
 SEPARATORS = {"\n\n", "\n", " "}

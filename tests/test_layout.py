@@ -4,7 +4,13 @@ through public names (docs/CONTRACT.md)."""
 from __future__ import annotations
 
 import ast
+import importlib
+import warnings
 from pathlib import Path
+
+import pytest
+
+import dedup.align
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "dedup"
 
@@ -44,3 +50,55 @@ def test_no_module_imports_a_private_name_of_another():
         if name.startswith("_") and name != "__version__"
     ]
     assert offenders == []
+
+
+def private_names_defined(tree: ast.Module) -> set[str]:
+    """Private names a module defines: functions, classes, assigned names and attributes
+    (``self._x = ...``, class attributes, ``__slots__`` entries)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            found.add(node.attr)
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__slots__" for t in node.targets):
+            found.update(c.value for c in ast.walk(node.value) if isinstance(c, ast.Constant) and isinstance(c.value, str))
+    return {name for name in found if name.startswith("_") and not name.startswith("__")}
+
+
+def test_no_align_module_reaches_a_private_name_of_another():
+    # The engine's stages (dedup/align/) meet only through public names: an attribute
+    # ``x._name`` read in one module must be defined in that module (by its own classes).
+    offenders = []
+    for path in sorted((PACKAGE / "align").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        own = private_names_defined(tree)
+        offenders += [
+            f"align/{path.name}:{node.lineno}: .{node.attr}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and node.attr not in own
+        ]
+    assert offenders == []
+
+
+def test_the_align_package_has_one_module_per_stage():
+    # docs/engine.md and dedup.align's docstring name these modules, in run order.
+    stages = {"params", "prepared", "boundaries", "seed", "chain", "extend", "xdrop", "verify", "overlaps", "spans", "engine"}
+    assert {p.stem for p in (PACKAGE / "align").glob("*.py")} == stages | {"__init__"}
+
+
+def test_dedup_repeats_is_a_deprecated_alias_of_the_align_package():
+    with warnings.catch_warnings():  # imported before or not (the doctests are collected): reloaded below
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import dedup.repeats
+    with pytest.warns(DeprecationWarning, match="dedup.align"):
+        alias = importlib.reload(dedup.repeats)
+    assert alias.find_repeats is dedup.align.find_repeats and alias.clean is dedup.align.clean
+    modules = [importlib.import_module(f"dedup.align.{p.stem}") for p in (PACKAGE / "align").glob("*.py")]
+    for name in alias.__all__:
+        assert any(getattr(module, name, None) is getattr(alias, name) for module in [dedup.align, *modules]), name

@@ -11,7 +11,10 @@ import pytest
 
 import dedup
 from dedup import clean, clean_many, find_repeats, remove_spans
-from dedup.repeats import RepeatParams, align, extend_edge, extend_edges, prepare, prepare_alone
+from dedup.align.engine import align
+from dedup.align.extend import extend_edge, extend_edges
+from dedup.align.params import RepeatParams
+from dedup.align.prepared import prepare, prepare_alone
 from news_texts import word_soup
 
 ENGLISH = [

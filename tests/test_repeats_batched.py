@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import dedup.repeats as repeats_module
-from dedup.repeats import PairAlignments, RepeatParams, align, align_many, prepare
+import dedup.align.extend as extend_module
+from dedup.align.engine import PairAlignments, align, align_many
+from dedup.align.params import RepeatParams
+from dedup.align.prepared import prepare
 from test_repeats_properties import SETTINGS, planted, plain_texts
 
 # Made-up words of two syllables (words with digits would be normalised alike).
@@ -75,7 +77,7 @@ def _stream(seed: int, count: int = 80) -> tuple[list[str], list[list[int]]]:
 def _one_by_one(monkeypatch, queries, sources, params, within):
     """align text by text, every edge extended alone (extend_edge, the reference)."""
     with monkeypatch.context() as patch:
-        patch.setattr(repeats_module, "_BATCH_MIN", 1 << 30)
+        patch.setattr(extend_module, "_BATCH_MIN", 1 << 30)
         return [align(q, s, params, within=within) for q, s in zip(queries, sources)]
 
 
@@ -91,17 +93,17 @@ def test_many_texts_aligned_together_give_what_each_aligned_alone_gives(monkeypa
     assert any(expected), "the stream has repeats"
 
     calls = []
-    together = repeats_module._extend_together
+    together = extend_module._extend_together
 
     def spy(requests, params):
         calls.append(len({(id(r.query), id(r.source)) for r in requests}))
         return together(requests, params)
 
-    monkeypatch.setattr(repeats_module, "_extend_together", spy)
+    monkeypatch.setattr(extend_module, "_extend_together", spy)
     assert align_many(queries, sources, params, within=within, pairs=PairAlignments()) == expected
     assert max(calls) > 5  # edges of many pairs were extended in one alignment
     # Every extension vectorised (even one edge), and no remembered pairs.
-    monkeypatch.setattr(repeats_module, "_BATCH_MIN", 1)
+    monkeypatch.setattr(extend_module, "_BATCH_MIN", 1)
     assert align_many(prepare(texts, ngram), sources, params, within=within) == expected
 
 

@@ -25,7 +25,11 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import dedup
-from dedup.repeats import Alignment, OverlapResolver, PairAlignments, RepeatParams, align, prepare, prepare_alone, resolve_overlaps
+from dedup.align.engine import PairAlignments, align
+from dedup.align.overlaps import OverlapResolver, resolve_overlaps
+from dedup.align.params import RepeatParams
+from dedup.align.prepared import prepare, prepare_alone
+from dedup.align.verify import Alignment
 
 # Modest and derandomized by default, so CI is fast and repeatable; set
 # DEDUP_HYPOTHESIS_EXAMPLES=1000 for a deeper, randomized local search.

@@ -30,7 +30,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 
 
 import dedup.duplicates  # noqa: E402
-from dedup.repeats import clean_many  # noqa: E402
+from dedup.align import clean_many  # noqa: E402
 from dedup.spark import clean_column, connected_components, find_duplicates  # noqa: E402
 
 pytestmark = pytest.mark.spark

@@ -13,7 +13,7 @@ Usage::
 from .deduplicator import Deduplicator, Match
 from .duplicates import Duplicates, find_duplicates
 from .minhash import MinHasher, jaccard
-from .repeats import Repeat, clean, clean_many, find_repeats, find_repeats_many, remove_spans
+from .align import Repeat, clean, clean_many, find_repeats, find_repeats_many, remove_spans
 from . import report  # dedup.report.explain / write_html: the HTML report  # noqa: E402
 
 __version__ = "0.1.0"

@@ -36,7 +36,9 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from .arrays import distinct_per_segment, expand_ranges
-from .repeats import PairAlignments, PreparedText, RepeatParams, align_many, prepare
+from .align.engine import PairAlignments, align_many
+from .align.params import RepeatParams
+from .align.prepared import PreparedText, prepare
 from .shingle import shingles, winnow
 from .store import decompress_text
 from .text import tokenize

@@ -32,16 +32,9 @@ import xxhash
 
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
 from .across import AlignmentJob, align_articles, look_up, pick_candidates, prepare_batch, prepared_sources
-from .repeats import (
-    DEFAULT_MAX_GAP,
-    DEFAULT_MIN_LENGTH,
-    DEFAULT_NGRAM,
-    DEFAULT_THRESHOLD,
-    PreparedText,
-    RepeatParams,
-    prepare,
-    remove_spans,
-)
+from .align.params import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH, DEFAULT_NGRAM, DEFAULT_THRESHOLD, RepeatParams
+from .align.prepared import PreparedText, prepare
+from .align.spans import remove_spans
 from .text import DEFAULT_MODE
 from .atomic import atomic_create
 from .store import MemoryStore, SQLiteStore, Store, compress_text, read_meta

@@ -205,7 +205,7 @@ def explain_within(texts: Sequence[str], **params) -> list[tuple[str | None, lis
     it too, but that second round is not among the spans. Span ids are left ``None``
     (the caller knows the document's id).
     """
-    from .repeats import clean_many, find_repeats_many, remove_spans
+    from .align import clean_many, find_repeats_many, remove_spans
 
     found = find_repeats_many(texts, **params)
     out: list[tuple[str | None, list[RemovedSpan]]] = []
@@ -309,7 +309,7 @@ def explain(
     from ._validate import check_choice, check_int
     from .deduplicator import Deduplicator
     from .documents import iter_documents
-    from .repeats import remove_spans
+    from .align.spans import remove_spans
 
     check_choice("scope", scope, ("within", "across", "both"))
     batch_size = check_int("batch_size", batch_size, 1)

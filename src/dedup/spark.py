@@ -51,7 +51,7 @@ from .lsh import DEFAULT_MAX_BUCKET, band_keys, bucket_pairs
 from .minhash import MinHasher, jaccard
 from .deduplicator import DEFAULT_MAX_HOLDERS, DEFAULT_MAX_SOURCES, DEFAULT_MIN_SEEDS, DEFAULT_WINDOW
 from .across import prepare_batch
-from .repeats import RepeatParams, clean_many, find_repeats, remove_spans
+from .align import RepeatParams, clean_many, find_repeats, remove_spans
 from .text import DEFAULT_MODE
 
 try:

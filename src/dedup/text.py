@@ -406,7 +406,7 @@ def _classes_of(tokens: Tokens) -> np.ndarray:
 def tokenize_identified(text: str, mode: str = DEFAULT_MODE) -> Tokens:
     """``tokenize([text], mode)`` with every token hash replaced by the position of the
     token's first occurrence in the text (int32 where it fits): the same equalities in
-    half the bytes, for aligning a long text with itself (``repeats.prepare_alone``).
+    half the bytes, for aligning a long text with itself (``align.prepared.prepare_alone``).
 
     The text is tokenized twice, once for the hashes and once for the offsets, so the
     hashes (8 bytes a token) and the offsets are never held together.

@@ -87,7 +87,7 @@ class Across:
         yield from self._applied(self.dedup.find_stream(batches(), remember=True))
 
     def _applied(self, found_stream) -> Iterator[tuple[str, Any, Any]]:
-        from ..repeats import remove_spans
+        from ..align.spans import remove_spans
 
         for (kind, payload, context, within), found in found_stream:
             if kind != "chunk":

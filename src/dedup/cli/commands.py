@@ -114,10 +114,10 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     work = keep_as_is
     if within:
         try:
-            from .. import repeats
+            from .. import align
         except ImportError as error:
-            raise UsageError(f"dedup.repeats is not available: {error}") from None
-        params, unknown = _accepted(repeats.find_repeats, given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap")))
+            raise UsageError(f"dedup.align is not available: {error}") from None
+        params, unknown = _accepted(align.find_repeats, given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap")))
         extra = given_options(args, ("window",))
         if unknown or extra:
             names = unknown + list(extra)

@@ -64,7 +64,7 @@ def clean_within(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None
         from ..report import explain_within
 
         return explain_within(texts, **params)  # type: ignore[return-value]
-    from ..repeats import clean_many
+    from ..align import clean_many
 
     cleaned = clean_many(texts, **params)
     return [(None if new is old else new, None) for new, old in zip(cleaned, texts)]

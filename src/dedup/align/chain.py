@@ -1,0 +1,149 @@
+"""Stage 2, chain: runs joined into chains that move forward in both copy and source,
+and chains trimmed of weak edge runs."""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+from .params import RepeatParams
+from .prepared import PreparedText
+from .seed import Runs
+
+
+class Chains:
+    """Chains of runs as linked lists: the first run of every chain and the next run of
+    every run (-1: the last), 4 bytes each, rather than lists of Python ints (a repetitive
+    text has millions of runs). ``pop`` hands out the chains last first, each as a list
+    of run indices in query order."""
+
+    def __init__(self, heads: array, next_run: np.ndarray) -> None:
+        self._heads, self._next = heads, next_run
+
+    def __len__(self) -> int:
+        return len(self._heads)
+
+    def pop(self) -> list[int]:
+        chain = [self._heads.pop()]
+        while (following := int(self._next[chain[-1]])) >= 0:
+            chain.append(following)
+        return chain
+
+
+# chain_runs reads the runs in blocks of this many (as Python ints, fast one by one).
+_CHAIN_BLOCK = 4096
+
+# The chaining thresholds, in tokens or in shingle widths (``ngram`` tokens each).
+#
+# Words added in a passage taken from another text, between two of its runs: an edit
+# adds a word or a few (never more than one shingle width), while a sentence between
+# two taken passages is the taking text's own. (Inside one text the limit is
+# ``max_gap``: a re-pasted, updated copy may gain whole sentences, removed with it.)
+ADDED_WORDS_ACROSS = 3
+# Words changed on both sides between two runs (a substitution), in shingle widths:
+# a few words are an edit of the copy, a rewritten paragraph between copied ones is
+# text of its own.
+SUBSTITUTION_SHINGLES = 3
+# A pure deletion: the copy goes on within this many tokens of the run before (it lost
+# words, added none) ...
+DELETION_COPY_GAP = 1
+# ... so its source may jump further, up to this many times ``max_gap`` (plus one
+# shingle width): an update that dropped a long sentence is still one copy.
+DELETION_SOURCE_GAPS = 2
+# Gaps with a line break, among the words between two runs, that make those words an
+# inserted paragraph of the text's own (when they are more than one shingle width):
+# two, so that the words stand on a line of their own rather than only start or end one.
+INSERTED_PARAGRAPH_LINES = 2
+# An edge run of at least this many shingle widths is never weak (without_weak_ends):
+# so long an exact match is copied text, not a phrase met by coincidence.
+STRONG_RUN_SHINGLES = 3
+
+
+def chain_runs(runs: Runs, query: PreparedText, same: bool, params: RepeatParams) -> Chains:
+    """Runs (by index) joined into chains that move forward in both copy and source.
+    Tandem runs stand alone."""
+    n, max_gap = params.ngram, params.max_gap
+    # Words added in a copy: inside one text a re-pasted, updated copy may gain whole
+    # sentences (removed with it); a passage taken from another text only loses or
+    # changes words, and a sentence between two taken passages is the text's own.
+    added = max_gap if same else min(ADDED_WORDS_ACROSS, n)
+    substitution = SUBSTITUTION_SHINGLES * n
+    deletion_reach = DELETION_SOURCE_GAPS * max_gap + n
+    index_code = "i" if len(runs) < 2**31 else "q"
+    heads = array(index_code)  # the first run of every chain, in the order chains start
+    next_run = np.full(len(runs), -1, dtype=np.int32 if index_code == "i" else np.int64)
+    # Open chains: [last run, copy end and source end of the last run, words matched].
+    active: list[list[int]] = []
+    for lo in range(0, len(runs), _CHAIN_BLOCK):
+        hi = min(lo + _CHAIN_BLOCK, len(runs))
+        cs, ce = runs.copy_start[lo:hi].tolist(), runs.copy_end[lo:hi].tolist()
+        ss, se = runs.source_start[lo:hi].tolist(), runs.source_end[lo:hi].tolist()
+        period = runs.period[lo:hi].tolist()
+        links_from, links_to = [], []
+        for r in range(hi - lo):
+            if period[r]:
+                heads.append(lo + r)
+                continue
+            active = [c for c in active if cs[r] - c[1] <= added]
+            best = None
+            for chain in active:
+                copy_gap, source_gap = cs[r] - chain[1], ss[r] - chain[2]
+                if copy_gap <= -n or source_gap <= -n:
+                    continue  # not forward in both (neighbouring runs share up to n - 1 tokens)
+                # Both sides changed (a substitution) only for a few words: a rewritten
+                # paragraph between copied ones is text of its own, not an edit of the copy.
+                replaced = min(copy_gap, source_gap) <= substitution
+                fits = (copy_gap <= added and source_gap <= max_gap and replaced) or (
+                    # A pure deletion (the copy goes on right after the edit, only the source
+                    # jumps) may skip more: an update that dropped a long sentence.
+                    copy_gap <= DELETION_COPY_GAP and source_gap <= deletion_reach
+                )
+                # Whole lines between two copied passages are an inserted paragraph of the
+                # text's own, not words added to the copy.
+                if fits and copy_gap > n and query.lines_between(chain[1], cs[r]) >= INSERTED_PARAGRAPH_LINES:
+                    fits = False
+                if fits and (best is None or chain[3] > best[3]):
+                    best = chain
+            if best is None:
+                best = [lo + r, 0, 0, 0]
+                heads.append(lo + r)
+                active.append(best)
+            else:
+                links_from.append(best[0])
+                links_to.append(lo + r)
+            best[0], best[1], best[2] = lo + r, ce[r], se[r]
+            best[3] += ce[r] - cs[r]
+        if links_from:
+            next_run[links_from] = links_to
+    return Chains(heads, next_run)
+
+
+def without_weak_ends(chain: list[int], runs: Runs, ngram: int, query: PreparedText, source: PreparedText) -> list[int]:
+    """Drop edge runs that are a short phrase separated from the rest by a longer gap.
+
+    A phrase that occurs twice in the original can land near the chain's diagonal by
+    coincidence and would pull the original words around it into the repeat. A run of
+    three n-grams of words or more is never weak, nor is a whole sentence in both copy
+    and source: copies whose next sentence was dropped or added start or end with one.
+    """
+    cs, ce, ss, se = runs.copy_start, runs.copy_end, runs.source_start, runs.source_end
+    q, s = query.boundaries, source.boundaries
+
+    def weak(run: int, before: int, after: int) -> bool:
+        words = ce[run] - cs[run]
+        if words >= STRONG_RUN_SHINGLES * ngram or words >= max(cs[after] - ce[before], ss[after] - se[before]) + 1:
+            return False
+        # Exact runs may spill a few words past the sentence end (the next sentences of
+        # copy and source can start alike).
+        spill = range(min(ngram, words))
+        starts_sentence = any(q(int(cs[run]) + k) and s(int(ss[run]) + k) for k in spill)
+        ends_sentence = any(q(int(ce[run]) - k) and s(int(se[run]) - k) for k in spill)
+        return not (starts_sentence and ends_sentence)
+
+    chain = list(chain)
+    while len(chain) > 1 and weak(chain[0], chain[0], chain[1]):
+        chain.pop(0)
+    while len(chain) > 1 and weak(chain[-1], chain[-2], chain[-1]):
+        chain.pop()
+    return chain

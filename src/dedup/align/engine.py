@@ -1,0 +1,267 @@
+"""The driver: seed -> chain -> extend -> verify -> overlaps -> spans.
+
+:func:`align` aligns one text against its own earlier part and given sources;
+:func:`align_many` aligns many texts at once, in rounds (round r: every text against
+its r-th source), with the edge extensions of a round computed together;
+:func:`find_within_many` finds the repeats of many texts each inside itself. One
+pair's alignment is :func:`_align_pair_steps`: seeds (:mod:`.seed`), chains
+(:mod:`.chain`), then waves of chains verified (:mod:`.verify`, which extends their
+edges with :mod:`.extend`); :class:`PairAlignments` remembers whole pairs' spans.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import replace
+from typing import Generator, Sequence
+
+import numpy as np
+
+from .._validate import check_int
+from ..shingle import shingles
+from ..text import tokenize
+from .chain import chain_runs, without_weak_ends
+from .extend import EdgeRequest, Moves, extend_requests
+from .overlaps import OverlapResolver
+from .params import RepeatParams
+from .prepared import PreparedText, prepare_alone
+from .seed import seed_runs
+from .spans import Repeat, to_repeats
+from .verify import Alignment, verified_wave
+
+
+def align(
+    query: PreparedText,
+    sources: Sequence[PreparedText],
+    params: RepeatParams,
+    *,
+    within: bool = True,
+    pairs: "PairAlignments | None" = None,
+) -> list[Repeat]:
+    """Repeats in ``query`` of its own earlier part (with ``within``) and of ``sources``.
+
+    ``sources`` are prepared with the same ``ngram`` as ``query`` (see :func:`prepare`),
+    oldest first. Returns non-overlapping repeats sorted by start; ``Repeat.source`` is
+    ``None`` for the query itself, else the index into ``sources``. ``pairs``: where
+    alignments of one text against another are remembered (the same result, faster
+    for texts that recur).
+    """
+    return align_many([query], [sources], params, within=within, pairs=pairs)[0]
+
+
+def align_many(
+    queries: Sequence[PreparedText],
+    sources: Sequence[Sequence[PreparedText]],
+    params: RepeatParams,
+    *,
+    within: bool = True,
+    pairs: "PairAlignments | None" = None,
+) -> list[list[Repeat]]:
+    """:func:`align` for many texts at once: ``queries[k]`` against ``sources[k]``
+    (oldest first), the same result as ``align`` text by text, faster.
+
+    The texts are aligned in rounds: round r aligns every text not yet covered against
+    its r-th source, and the edge extensions of all pairs of a round are computed
+    together (one vectorised alignment for hundreds of edges, where one pair has a
+    handful); the texts' own repeats come last, in a round of their own.
+    """
+    # Overlaps are resolved oldest source first, then the text itself (see
+    # resolve_overlaps), so the spans can be resolved source by source as they are found.
+    # Once the resolved repeats cover every token, no later span can keep a piece: the
+    # remaining sources (a wire story's later copies, the candidates of a re-run) and
+    # the text's own repeats need not be aligned at all.
+    resolvers = [OverlapResolver(query, params.min_length) for query in queries]
+    for index in range(max((len(s) for s in sources), default=0)):
+        texts = [k for k in range(len(queries)) if index < len(sources[k]) and not resolvers[k].covers_all()]
+        if not texts:
+            break
+        found = _pair_spans_together([(queries[k], sources[k][index]) for k in texts], index, params, pairs)
+        for k, spans in zip(texts, found):
+            resolvers[k].add(spans)
+    if within:
+        texts = [k for k, query in enumerate(queries) if not resolvers[k].covers_all() and query.has_repeated_shingle()]
+        found = _run_together([_align_pair_steps(queries[k], queries[k], None, params) for k in texts], params)
+        for k, spans in zip(texts, found):
+            resolvers[k].add(spans)
+    return [
+        to_repeats(query, text_sources, resolved.spans()) if resolved.accepted else []
+        for query, text_sources, resolved in zip(queries, sources, resolvers)
+    ]
+
+
+def _pair_spans_together(
+    texts: list[tuple[PreparedText, PreparedText]], index: int, params: RepeatParams, pairs: "PairAlignments | None"
+) -> list[list["Alignment"]]:
+    """The verified spans of every (query, source) of ``texts``, named as source
+    ``index``: remembered ones from ``pairs``, the others aligned together (a pair that
+    occurs twice, once)."""
+    if pairs is None:
+        return _run_together([_align_pair_steps(query, source, index, params) for query, source in texts], params)
+    found = [pairs.known(query, source, params) for query, source in texts]
+    missing = {}  # by key: the first (query, source) with it
+    for (query, source), spans in zip(texts, found):
+        if spans is None:
+            missing.setdefault(pairs.key(query, source, params), (query, source))
+    aligned = _run_together([_align_pair_steps(query, source, 0, params) for query, source in missing.values()], params)
+    new = dict(zip(missing, aligned))
+    for (query, source), spans in zip(missing.values(), aligned):
+        pairs.remember(query, source, params, spans)
+    out = []
+    for (query, source), spans in zip(texts, found):
+        if spans is None:
+            spans = new[pairs.key(query, source, params)]
+        out.append([replace(span, source=index) for span in spans])
+    return out
+
+
+class PairAlignments:
+    """Alignments of one text against another, remembered by the two texts' contents.
+
+    An alignment depends only on the two texts and the parameters, so an article that
+    recurs whole (a re-run, a syndicated copy) aligned against a source it was aligned
+    against before costs a dictionary lookup. Holds the ``capacity`` most recent pairs.
+    """
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self.capacity = check_int("capacity", capacity, 1)
+        self._spans: OrderedDict[tuple, list[Alignment]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    @staticmethod
+    def key(query: PreparedText, source: PreparedText, params: RepeatParams) -> tuple:
+        """What a pair is remembered by."""
+        # Texts are known by a 128-bit digest: a few bytes per pair, not the texts.
+        return (query.digest, source.digest, params)
+
+    def known(self, query: PreparedText, source: PreparedText, params: RepeatParams) -> list["Alignment"] | None:
+        """The remembered spans of ``query`` against ``source`` (named as source 0), or None."""
+        key = self.key(query, source, params)
+        found = self._spans.get(key)
+        if found is not None:
+            self._spans.move_to_end(key)
+        return found
+
+    def remember(
+        self, query: PreparedText, source: PreparedText, params: RepeatParams, spans: list["Alignment"]
+    ) -> None:
+        """Remember the spans of ``query`` against ``source``, named as source 0."""
+        self._spans[self.key(query, source, params)] = spans
+        if len(self._spans) > self.capacity:
+            self._spans.popitem(last=False)
+
+
+# A pair's alignment as steps (see _align_pair_steps): it yields the edges it needs
+# extended, is sent their moves and returns its verified spans.
+_Steps = Generator[list[EdgeRequest], list[Moves], list[Alignment]]
+
+
+# Chains are verified in waves of this many; the edge extensions of a wave are asked
+# for together.
+_WAVE = 4096
+
+
+def _align_pair_steps(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> _Steps:
+    """The verified spans of ``query`` against ``source`` (named as source ``index``;
+    None: the query against itself), as steps: a generator that yields the edge
+    extensions it needs (a list of ``EdgeRequest``), is sent their results
+    (``extend_edges``'s, one per request) and returns the spans. So the edges of many pairs can be extended together
+    (``_run_together``), with the result of each pair aligned alone."""
+    same = index is None
+    runs = seed_runs(query, source, same, params)
+    if not len(runs):
+        return []
+    spans: list[Alignment] = []
+    chains = chain_runs(runs, query, same, params)
+    while chains:
+        wave = [without_weak_ends(chains.pop(), runs, params.ngram, query, source) for _ in range(min(_WAVE, len(chains)))]
+        levels = yield from verified_wave(wave, runs, query, source, index, params)
+        # Spans in the order of a depth-first walk: a chain, then the parts of a chain
+        # that failed (its later part first), then the next chain.
+        for k in range(len(wave)):
+            pending = [(0, k)]
+            while pending:
+                depth, k = pending.pop()
+                span, parts = levels[depth][0][k], levels[depth][1][k]
+                if span is not None:
+                    spans.append(span)
+                if parts >= 0:
+                    pending += [(depth + 1, parts), (depth + 1, parts + 1)]
+    return spans
+
+
+def _run_together(pairs: list[_Steps], params: RepeatParams) -> list[list[Alignment]]:
+    """Run the steps of many pair alignments (``_align_pair_steps``) side by side: at
+    each step the edges all of them ask for are extended in one call
+    (``extend_requests``). Returns the spans of each pair."""
+    out: list[list[Alignment]] = [[] for _ in pairs]
+    asking: dict[int, list[EdgeRequest]] = {}
+
+    def advance(k: int, results) -> None:
+        try:
+            asking[k] = pairs[k].send(results)
+        except StopIteration as done:
+            out[k] = done.value
+            asking.pop(k, None)
+
+    for k in range(len(pairs)):
+        advance(k, None)
+    while asking:
+        waiting = list(asking.items())
+        results = iter(extend_requests([request for _, requests in waiting for request in requests], params))
+        for k, requests in waiting:
+            advance(k, [next(results) for _ in requests])
+    return out
+
+
+def find_within_many(texts: Sequence[str], params: RepeatParams) -> list[list[Repeat]]:
+    """The repeats of each of ``texts`` inside itself (``find_repeats_many``): a long text
+    prepared alone (``prepare_alone``), the others tokenized together and, those in which
+    some shingle repeats, aligned a few hundred at a time (``align_many``)."""
+    results: list[list[Repeat]] = [[] for _ in texts]
+    short = [i for i, text in enumerate(texts) if len(text) <= _ALONE_CHARS]
+    for i in (i for i, text in enumerate(texts) if len(text) > _ALONE_CHARS):
+        results[i] = align(prepare_alone(texts[i], params.ngram, params.mode), (), params)
+    if not short:
+        return results
+    batch = [texts[i] for i in short] if len(short) < len(texts) else texts
+    tokens = tokenize(batch, params.mode)
+    hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
+    repeated = _texts_with_repeated_shingles(hashes, offsets).tolist()
+    # Aligned a few hundred at a time (align_many): their edge extensions are computed
+    # together, and what alignment keeps per text stays bounded.
+    for lo in range(0, len(repeated), _TEXTS_ALIGNED_TOGETHER):
+        texts_here = repeated[lo : lo + _TEXTS_ALIGNED_TOGETHER]
+        queries = [PreparedText(batch[i], tokens.of(i), hashes[offsets[i] : offsets[i + 1]]) for i in texts_here]
+        for i, repeats in zip(texts_here, align_many(queries, [()] * len(queries), params)):
+            results[short[i]] = repeats
+    return results
+
+
+_TEXTS_ALIGNED_TOGETHER = 256
+
+
+# A text longer than this (in characters) is prepared alone, by prepare_alone: below it,
+# the memory saved is smaller than the fixed costs of a call.
+_ALONE_CHARS = 1 << 18
+
+
+def _texts_with_repeated_shingles(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Indices of texts in which some shingle occurs twice: the only ones worth a look.
+
+    One sort over the batch: each hash is salted with its text's index, so equal
+    neighbours are repeats within one text. A rare salted collision only sends a text
+    down the exact path, which then finds nothing.
+    """
+    n_texts = len(offsets) - 1
+    if len(hashes) < 2:
+        return np.zeros(0, dtype=np.int64)
+    if n_texts == 1:  # align() checks it with the first occurrences it needs anyway
+        return np.zeros(1, dtype=np.int64)
+    text_of = np.repeat(np.arange(n_texts, dtype=np.uint64), np.diff(offsets))
+    salted = hashes + text_of * np.uint64(0x9E3779B97F4A7C15)
+    order = np.argsort(salted)
+    ordered = salted[order]
+    repeated = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+    return np.unique(text_of[order[repeated]]).astype(np.int64)

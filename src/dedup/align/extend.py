@@ -1,0 +1,346 @@
+"""Stage 3, extend: a chain's edges carried outward through changed, dropped or added
+words (the X-drop kernels of :mod:`dedup.align.xdrop`), edge by edge or many edges of
+many pairs together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generator, Iterable
+
+import numpy as np
+
+from .boundaries import Boundaries
+from .params import RepeatParams
+from .prepared import PreparedText
+from .seed import Runs
+from .xdrop import BAND, banded_x_drop, words_to_skip, x_drop_window
+
+
+# What a pair's alignment asks for while it runs (see dedup.align.engine): edges to
+# extend, several lists of them (EdgeRequest) that are independent of each other.
+# The results: per request, the new copy edges, source edges and words matched (arrays).
+Moves = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+# Edge extensions asked for together (by one pair or by many, see extend_requests) are
+# computed together when there are at least this many of them (below that, one by one
+# is faster); and at most _LANES edges are aligned at once.
+_BATCH_MIN = 32
+_LANES = 1024
+
+
+def extend_edge(
+    query: PreparedText,
+    source: PreparedText,
+    copy_edge: int,
+    source_edge: int,
+    step: int,
+    copy_room: int,
+    source_room: int,
+    params: RepeatParams,
+) -> tuple[int, int, int]:
+    """Carry one edge of an alignment outward through changed, dropped or added words.
+
+    Banded X-drop alignment (match +1, change or gap -1) from the edge ``(copy_edge,
+    source_edge)`` in direction ``step`` (-1: leftwards, before the edges; +1: rightwards,
+    from the edges on), within ``copy_room`` / ``source_room`` words. The new edge is the
+    best-scoring cell, where a cell at which copy and source both reach a sentence
+    boundary, with a word matched on the way (or only one word changed), scores
+    ``BOUNDARY_BONUS`` more. The alignment looks ``max_gap + ngram`` words ahead at a
+    time, after the words equal on the diagonal when they reach beyond it (inside one
+    text, a copy's shingles that the text said before point at their first occurrence:
+    no seed marks the copy there, and only the extension reaches its last words).
+    Returns (new copy edge, new source edge, words matched exactly on the way).
+    """
+    reach = params.max_gap + params.ngram
+    if copy_room <= 0 or source_room <= 0:
+        return copy_edge, source_edge, 0
+    skip = int(words_to_skip(_equal_words_at(query, source, copy_edge, source_edge, step, min(copy_room, source_room), reach), reach))
+    copy_at, source_at = copy_edge + step * skip, source_edge + step * skip
+    i, j, m = x_drop_window(query, source, copy_at, source_at, step, min(copy_room - skip, reach), min(source_room - skip, reach))
+    return copy_at + step * i, source_at + step * j, skip + m
+
+
+def _equal_words_at(query, source, copy_edge, source_edge, step, limit, reach) -> int:
+    """``_Lanes.equal_words`` of one edge; most edges stop within the reach, checked first as
+    Python ints."""
+    if limit <= 0:
+        return 0
+    q_tokens, s_tokens = query.tokens.hashes, source.tokens.hashes
+    near = min(limit, reach + 1)
+    if step > 0:
+        a, b = q_tokens[copy_edge : copy_edge + near], s_tokens[source_edge : source_edge + near]
+    else:
+        a, b = q_tokens[copy_edge - near : copy_edge][::-1], s_tokens[source_edge - near : source_edge][::-1]
+    differ = np.flatnonzero(a != b)
+    if len(differ) or near == limit:
+        return int(differ[0]) if len(differ) else near
+    pool = _TextPool([query, source])
+    lanes = _Lanes(pool, np.array([0]), np.array([pool.number(source)]), np.array([step]),
+                   np.array([copy_edge + step * near]), np.array([source_edge + step * near]))
+    return near + int(lanes.equal_words(np.array([limit - near]))[0])
+
+
+def extend_edges(
+    query: PreparedText,
+    source: PreparedText,
+    copy_edges: np.ndarray,
+    source_edges: np.ndarray,
+    step: int,
+    copy_rooms: np.ndarray,
+    source_rooms: np.ndarray,
+    params: RepeatParams,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``extend_edge`` for many edges at once (arrays in, arrays out): the same banded X-drop
+    alignment, one NumPy step per row for all edges, equal to ``extend_edge`` edge by edge."""
+    as_array = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
+    request = EdgeRequest(query, source, step, *map(as_array, (copy_edges, source_edges, copy_rooms, source_rooms)))
+    return _extend_together([request], params)[0]
+
+
+@dataclass
+class EdgeRequest:
+    """Edges of one (query, source) pair to extend in direction ``step`` (arrays of
+    int64 edges and rooms, see ``extend_edge``)."""
+
+    query: PreparedText
+    source: PreparedText
+    step: int
+    copy_edges: np.ndarray
+    source_edges: np.ndarray
+    copy_rooms: np.ndarray
+    source_rooms: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.copy_edges)
+
+    def edges(self) -> Iterable[tuple[int, int, int, int]]:
+        """(copy edge, source edge, copy room, source room) of each edge, as Python ints."""
+        arrays = (self.copy_edges, self.source_edges, self.copy_rooms, self.source_rooms)
+        return zip(*(a.tolist() for a in arrays))
+
+    def one_by_one(self, params: RepeatParams) -> Moves:
+        """The extensions computed edge by edge (``extend_edge``)."""
+        moved = [extend_edge(self.query, self.source, c, s, self.step, cr, sr, params) for c, s, cr, sr in self.edges()]
+        return tuple(np.array(column, dtype=np.int64).reshape(len(moved)) for column in zip(*moved)) if moved else (
+            np.zeros(0, dtype=np.int64),) * 3
+
+
+def extend_requests(requests: list[EdgeRequest], params: RepeatParams) -> list[Moves]:
+    """``extend_edges`` of every request: edge by edge when they are few, else all
+    requests' edges in one vectorised alignment (``_extend_together``)."""
+    if sum(len(request) for request in requests) < _BATCH_MIN:
+        return [request.one_by_one(params) for request in requests]
+    return _extend_together(requests, params)
+
+
+def _extend_together(requests: list[EdgeRequest], params: RepeatParams) -> list[Moves]:
+    """``extend_edges`` of requests of any pairs, all edges together: one lane per edge,
+    which reads the words and boundaries of its own pair from a ``_TextPool``."""
+    reach = params.max_gap + params.ngram
+    pool = _TextPool([text for request in requests for text in (request.query, request.source)])
+    sizes = [len(request) for request in requests]
+
+    def per_lane(values) -> np.ndarray:
+        return np.repeat(np.array(values, dtype=np.int64), sizes)
+
+    def joined(field: str) -> np.ndarray:
+        return np.concatenate([getattr(request, field) for request in requests]).astype(np.int64, copy=False)
+
+    copy_text = per_lane([pool.number(request.query) for request in requests])
+    source_text = per_lane([pool.number(request.source) for request in requests])
+    steps = per_lane([request.step for request in requests])
+    copy_edges, source_edges = joined("copy_edges"), joined("source_edges")
+    copy_rooms, source_rooms = joined("copy_rooms"), joined("source_rooms")
+    moved = np.zeros((len(steps), 3), dtype=np.int64)  # rows, columns, words matched
+    live = np.flatnonzero((copy_rooms > 0) & (source_rooms > 0))
+    lanes = _Lanes(pool, copy_text[live], source_text[live], steps[live], copy_edges[live], source_edges[live])
+    skip = words_to_skip(lanes.equal_words(np.minimum(copy_rooms[live], source_rooms[live])), reach)
+    moved[live] = skip[:, None]
+    lanes = lanes.moved(skip)
+    rows_room = np.minimum(copy_rooms[live] - skip, reach)
+    cols_room = np.minimum(source_rooms[live] - skip, reach)
+    for lo in range(0, len(live), _LANES):  # the working arrays: about 1 KB per lane
+        part = slice(lo, lo + _LANES)
+        window = lanes.part(part).windows(rows_room[part], cols_room[part])
+        moved[live[part]] += banded_x_drop(*window, rows_room[part], cols_room[part])
+    out, at = [], 0
+    for request, size in zip(requests, sizes):
+        rows, columns, matched = moved[at : at + size].T
+        out.append((request.copy_edges + request.step * rows, request.source_edges + request.step * columns, matched))
+        at += size
+    return out
+
+
+class Extensions:
+    """``extend_edge`` for one (query, source) pair, called as ``extend(copy_edge,
+    source_edge, step, copy_room, source_room)``: answered from the results computed
+    together by :meth:`prepare`, else computed alone."""
+
+    def __init__(self, query: PreparedText, source: PreparedText, params: RepeatParams) -> None:
+        self.query, self.source, self.params = query, source, params
+        self.known: dict[tuple[int, int, int, int, int], tuple[int, int, int]] = {}
+
+    def __call__(self, copy_edge: int, source_edge: int, step: int, copy_room: int, source_room: int) -> tuple[int, int, int]:
+        # The whole rooms are part of the key: an extension still going at its reach
+        # carries on (see extend_edge).
+        found = self.known.get((copy_edge, source_edge, step, copy_room, source_room))
+        if found is not None:
+            return found
+        return extend_edge(self.query, self.source, copy_edge, source_edge, step, copy_room, source_room, self.params)
+
+    def prepare(self, chains: list[list[int]], runs: Runs, same: bool) -> Generator:
+        """Ask for the edges of ``chains`` as verification will ask for them (steps, see
+        ``dedup.align.engine``): every left edge and every right edge, whose room inside
+        one text depends on where the left one went (then asked for after it)."""
+        first = np.array([c[0] for c in chains])
+        last = np.array([c[-1] for c in chains])
+        plain = runs.period[first] == 0  # tandem runs are not extended
+        first, last = first[plain], last[plain]
+        copy_start = runs.copy_start[first].astype(np.int64)
+        source_start = runs.source_start[first].astype(np.int64)
+        copy_end = runs.copy_end[last].astype(np.int64)
+        source_end = runs.source_end[last].astype(np.int64)
+        left_room = copy_start - (source_end if same else 0)
+        left = EdgeRequest(self.query, self.source, -1, copy_start, source_start, left_room, source_start)
+
+        def right(right_limit):
+            source_room = np.maximum(right_limit - source_end, 0)
+            copy_room = len(self.query) - copy_end
+            return EdgeRequest(self.query, self.source, +1, copy_end, source_end, copy_room, source_room)
+
+        if same:
+            (moved,) = yield [left]
+            self._remember(left, moved)
+            request = right(moved[0])
+            (moved,) = yield [request]
+            self._remember(request, moved)
+        else:
+            request = right(np.full(len(copy_end), len(self.source)))
+            moved_left, moved_right = yield [left, request]
+            self._remember(left, moved_left)
+            self._remember(request, moved_right)
+
+    def _remember(self, request: "EdgeRequest", result) -> None:
+        values = zip(*(r.tolist() for r in result))
+        for (copy_edge, source_edge, copy_room, source_room), value in zip(request.edges(), values):
+            self.known[(copy_edge, source_edge, request.step, copy_room, source_room)] = value
+
+
+class _TextPool:
+    """The token hashes of several texts end to end, and their sentence boundaries: lanes
+    of many pairs read their own texts in one NumPy step. A pool of one text (a text
+    aligned with itself, however long) reads the text's own arrays, with no copy."""
+
+    def __init__(self, texts: Iterable[PreparedText]) -> None:
+        self._numbers: dict[int, int] = {}  # by id(): the texts of a call are alive during it
+        self.texts: list[PreparedText] = []
+        for text in texts:
+            if id(text) not in self._numbers:
+                self._numbers[id(text)] = len(self.texts)
+                self.texts.append(text)
+        self.counts = np.array([len(text) for text in self.texts], dtype=np.int64)
+        self.starts = np.cumsum(self.counts) - self.counts
+        hashes = [text.tokens.hashes for text in self.texts]
+        if len({h.dtype for h in hashes}) > 1:  # prepare_alone's token ids with hashes
+            hashes = [_as_int64(h) for h in hashes]
+        self.hashes = hashes[0] if len(hashes) == 1 else np.concatenate(hashes)
+
+    def number(self, text: PreparedText) -> int:
+        return self._numbers[id(text)]
+
+    def words(self, texts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """The token hashes (as int64) at ``positions`` of ``texts`` (one text per row;
+        positions past either end read the nearest token)."""
+        counts = self.counts[texts][:, None]
+        return _as_int64(self.hashes[np.clip(positions, 0, np.maximum(counts - 1, 0)) + self.starts[texts][:, None]])
+
+    def boundaries(self, texts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """``text.boundaries(t)`` for ``positions`` of ``texts`` (one text per row)."""
+        inside = (positions > 0) & (positions < self.counts[texts][:, None])
+        # The blocks of tokens these positions are in, found first (Boundaries finds
+        # them on demand), numbered across texts.
+        block = Boundaries.BLOCK
+        stride = int(self.counts.max()) // block + 1
+        for code in np.unique((texts[:, None] * stride + positions // block)[inside]).tolist():
+            number, found = divmod(code, stride)
+            self.texts[number].boundaries.find_block(found)
+        flags = [text.boundaries.flag_bytes() for text in self.texts]
+        flags = np.frombuffer(flags[0] if len(flags) == 1 else b"".join(flags), dtype=np.uint8)
+        out = np.ones(positions.shape, dtype=bool)
+        out[inside] = flags[(positions + self.starts[texts][:, None])[inside]] == 1
+        return out
+
+
+def _as_int64(values: np.ndarray) -> np.ndarray:
+    return values.view(np.int64) if values.dtype == np.uint64 else values.astype(np.int64, copy=False)
+
+
+class _Lanes:
+    """Edges of any pairs as lanes: each edge's query and source (numbers in a
+    ``_TextPool``), direction and copy and source edge."""
+
+    def __init__(self, pool: _TextPool, copy_text, source_text, steps, copy_edges, source_edges) -> None:
+        self.pool = pool
+        self.copy_text, self.source_text, self.steps = copy_text, source_text, steps
+        self.copy_edges, self.source_edges = copy_edges, source_edges
+
+    def moved(self, words: np.ndarray) -> "_Lanes":
+        """The lanes with their edges ``words`` further on."""
+        return _Lanes(self.pool, self.copy_text, self.source_text, self.steps,
+                      self.copy_edges + self.steps * words, self.source_edges + self.steps * words)
+
+    def part(self, which) -> "_Lanes":
+        """The lanes ``which`` (a slice or indices)."""
+        arrays = (self.copy_text, self.source_text, self.steps, self.copy_edges, self.source_edges)
+        return _Lanes(self.pool, *(a[which] for a in arrays))
+
+    def _at(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Copy and source token positions of each lane's first ``count`` words (before the
+        edge when leftwards), one row per lane."""
+        walk = self.steps[:, None] * np.arange(count)[None, :] - (self.steps[:, None] < 0)
+        return self.copy_edges[:, None] + walk, self.source_edges[:, None] + walk
+
+    def equal_words(self, limits: np.ndarray) -> np.ndarray:
+        """How many tokens from each edge on (rightwards) or before it (leftwards) are
+        equal in copy and source along the diagonal, up to ``limits``: work in
+        proportion to the words walked."""
+        walked = np.zeros(len(self.steps), dtype=np.int64)
+        active = np.flatnonzero(np.asarray(limits) > 0)
+        chunk = 64
+        while len(active):
+            lanes = self.part(active).moved(walked[active])
+            copy_at, source_at = lanes._at(chunk)
+            inside = walked[active, None] + np.arange(chunk)[None, :] < limits[active, None]
+            same = self.pool.words(lanes.copy_text, copy_at) == self.pool.words(lanes.source_text, source_at)
+            equal = inside & same
+            run = np.where(equal.all(axis=1), chunk, np.argmin(equal, axis=1))
+            walked[active] += run
+            active = active[run == chunk]
+            chunk = min(chunk * 4, 1 << 14)
+        return walked
+
+    def windows(self, rows_room: np.ndarray, cols_room: np.ndarray):
+        """What ``banded_x_drop`` reads of each lane's window of ``rows_room`` /
+        ``cols_room`` words: (copy words, source words, copy boundaries, source
+        boundaries), one row per lane."""
+        rows, cols = int(rows_room.max(initial=0)), int(cols_room.max(initial=0))
+        copy_at, source_at = self._at(max(rows, cols))
+        # words[l, i-1]: the copy word of row i; padded[l, j + BAND]: the source word of column j
+        # (padding and words beyond a lane's room are -1 / -2: they never match).
+        copy_words = self.pool.words(self.copy_text, copy_at[:, :rows])
+        words = np.where(np.arange(rows)[None, :] < rows_room[:, None], copy_words, -1)
+        # (Wide enough for every band cell of every row: columns reach rows + BAND.)
+        width = max(rows, cols) + 2 * BAND + 2
+        padded = np.full((len(self.steps), width), -2, dtype=np.int64)
+        padded[:, BAND + 1 : BAND + 1 + cols] = np.where(
+            np.arange(cols)[None, :] < cols_room[:, None], self.pool.words(self.source_text, source_at[:, :cols]), -2
+        )
+        # Boundaries at every cell's edge: copy_bound[l, i] is at copy_edge + step * i.
+        edges = self.steps[:, None] * np.arange(max(rows, cols) + 1)[None, :]
+        copy_bound = self.pool.boundaries(self.copy_text, self.copy_edges[:, None] + edges[:, : rows + 1])
+        source_bound = np.zeros((len(self.steps), width), dtype=bool)
+        source_bound[:, BAND : BAND + cols + 1] = self.pool.boundaries(
+            self.source_text, self.source_edges[:, None] + edges[:, : cols + 1]
+        )
+        return words, padded, copy_bound, source_bound

@@ -1,0 +1,172 @@
+"""Stage 1, seed: exact matches of a text against a source, as runs of shared shingles
+on one diagonal, with tandem runs (one passage repeated back to back) grouped."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .params import RepeatParams
+from .prepared import PreparedText
+
+
+class Runs:
+    """Exact matches of the query against one source, in token coordinates, query order.
+
+    Arrays: copy and source start and end of every run, and ``period`` (0 for an
+    ordinary run; for a tandem run, the length of the source passage it repeats).
+    """
+
+    def __init__(self, copy_start, copy_end, source_start, source_end, period) -> None:
+        self.copy_start, self.copy_end = copy_start, copy_end
+        self.source_start, self.source_end = source_start, source_end
+        self.period = period
+
+    def __len__(self) -> int:
+        return len(self.copy_start)
+
+
+def seed_runs(query: PreparedText, source: PreparedText, same: bool, params: RepeatParams) -> Runs:
+    """Runs of seeds (shared shingles) on one diagonal, with tandem runs grouped.
+
+    Every query shingle found in the source points to its first occurrence there (in the
+    query itself: its first occurrence, when that is earlier). A run of a single shingle
+    is an n-word coincidence more often than copied text (copied text matches for longer
+    between two edits): such runs are dropped, which keeps repetitive text linear; the
+    extension picks up copied words they would have added. Tandem runs are kept.
+    """
+    ngram = params.ngram
+    count = len(query.shingles)
+    if count < (2 if same else 1) or (not same and len(source.shingles) == 0):
+        return _empty_runs()
+    shortest = ngram + 1 if params.min_length > ngram else 1
+    # A run of one shingle is shorter than ``shortest`` when the query has ngram tokens or more.
+    drop_single = shortest > 1 and len(query) >= ngram
+    anchors = _anchors_within(query) if same else _anchors_in(query, source)
+    run_first, run_source, run_length = _exact_runs(count, anchors, drop_single)
+    if len(run_first) == 0:
+        return _empty_runs()
+    # Shingle k of a text covers tokens [k, k + ngram); a text shorter than ngram has one
+    # shingle covering all its tokens.
+    width_q = min(ngram, len(query))
+    width_s = min(ngram, len(source))
+    copy_start, source_start = run_first, run_source
+    copy_end = run_first + run_length - 1 + width_q
+    source_end = run_source + run_length - 1 + width_s
+    # Tandem runs: consecutive runs that repeat the same source passage back to back
+    # ("S S S", "ha ha ha ...") are one repeat of one copy of the passage.
+    joins = (run_first[1:] == run_first[:-1] + run_length[:-1]) & (run_source[1:] == run_source[:-1])
+    if joins.any():
+        group_starts = np.flatnonzero(np.r_[True, ~joins])
+        group_ends = np.r_[group_starts[1:], len(run_first)] - 1
+        tandem = group_ends > group_starts
+        period = np.where(tandem, run_first[np.minimum(group_starts + 1, len(run_first) - 1)] - run_first[group_starts], 0)
+        copy_start, copy_end = copy_start[group_starts], copy_end[group_ends]
+        source_start, source_end = (
+            source_start[group_starts],
+            np.where(tandem, source_start[group_starts] + period, source_end[group_starts]),
+        )
+    else:
+        period = np.zeros(len(run_first), dtype=np.int64)
+    keep = (period > 0) | (copy_end - copy_start >= shortest)
+    arrays = (copy_start, copy_end, source_start, source_end, period)
+    if not keep.all():
+        arrays = tuple(a[keep] for a in arrays)
+    # Token positions fit 32 bits: a repetitive text has millions of runs.
+    index_type = np.int32 if max(len(query), len(source)) < 2**31 else np.int64
+    return Runs(*(a.astype(index_type, copy=False) for a in arrays))
+
+
+# Seeds are found in blocks of this many query shingles: their temporaries stay small.
+_SEED_BLOCK = 1 << 16
+
+
+def _anchors_within(query: PreparedText) -> Callable[[int, int], tuple[np.ndarray, np.ndarray]]:
+    """Seeds of query shingles ``lo .. hi`` in the query's earlier part: (query positions,
+    positions of their first occurrences)."""
+    first = query.first_occurrences()
+
+    def anchors(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        block = first[lo:hi]
+        found = np.flatnonzero(block < np.arange(lo, lo + len(block), dtype=block.dtype))
+        return found + lo, block[found]
+
+    return anchors
+
+
+def _anchors_in(query: PreparedText, source: PreparedText) -> Callable[[int, int], tuple[np.ndarray, np.ndarray]]:
+    """Seeds of query shingles ``lo .. hi`` in another text: (query positions, positions
+    of the first occurrences in the source)."""
+    order, ordered = source.shingle_order()
+
+    def anchors(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        q = query.shingles[lo:hi]
+        slot = np.minimum(np.searchsorted(ordered, q), len(ordered) - 1)
+        found = np.flatnonzero(ordered[slot] == q)
+        return found + lo, order[slot[found]]
+
+    return anchors
+
+
+def _exact_runs(count: int, anchors_of: Callable[[int, int], tuple[np.ndarray, np.ndarray]], drop_single: bool):
+    """(first query position, first source position, length in shingles) of every run of
+    seeds on one diagonal, found block by block.
+
+    With ``drop_single``, runs of one shingle are dropped as they are found, unless they
+    join the run before or after into a tandem run (see ``seed_runs``): text with few
+    distinct words has millions of chance 5-gram repeats, and a run costs about 50 bytes
+    until ``seed_runs`` filters it.
+    """
+    index_type = np.int32 if count < 2**31 else np.int64
+    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    seen = 0  # seeds before this block
+    previous = None  # (position, diagonal) of the last seed of the blocks before
+    open_run = None  # (first, source, index of its first seed) of the run that may go on
+    handed = None  # (first, source, length) of the last complete run, dropped or not
+
+    def hand_out(first, source, length, next_first, next_source) -> None:
+        nonlocal handed
+        if drop_single:
+            joins_next = (next_first == first + length) & (next_source == source)
+            joins_previous = np.empty(len(first), dtype=bool)
+            joins_previous[1:] = joins_next[:-1]
+            joins_previous[0] = handed is not None and first[0] == handed[0] + handed[2] and source[0] == handed[1]
+            handed = (int(first[-1]), int(source[-1]), int(length[-1]))
+            keep = (length > 1) | joins_previous | joins_next
+            first, source, length = first[keep], source[keep], length[keep]
+        kept.append((first.astype(index_type), source.astype(index_type), length.astype(index_type)))
+
+    for lo in range(0, count, _SEED_BLOCK):
+        anchors, positions = anchors_of(lo, min(lo + _SEED_BLOCK, count))
+        if len(anchors) == 0:
+            continue
+        diagonals = anchors - positions
+        starts_run = np.empty(len(anchors), dtype=bool)
+        starts_run[0] = previous is None or anchors[0] != previous[0] + 1 or diagonals[0] != previous[1]
+        starts_run[1:] = (np.diff(anchors) != 1) | (np.diff(diagonals) != 0)
+        where = np.flatnonzero(starts_run)
+        first, source, start = anchors[where], positions[where].astype(np.int64), where + seen
+        if open_run is not None:  # it ends where this block's first run starts (or goes on)
+            first = np.r_[open_run[0], first]
+            source = np.r_[open_run[1], source]
+            start = np.r_[open_run[2], start]
+        if len(first) > 1:  # every run but the last is complete
+            hand_out(first[:-1], source[:-1], np.diff(start), first[1:], source[1:])
+        open_run = (int(first[-1]), int(source[-1]), int(start[-1]))
+        seen += len(anchors)
+        previous = (int(anchors[-1]), int(diagonals[-1]))
+    if open_run is not None:
+        no_next = np.array([-1], dtype=np.int64)
+        hand_out(np.array([open_run[0]]), np.array([open_run[1]]), np.array([seen - open_run[2]]), no_next, no_next)
+    if not kept:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    if len(kept) == 1:
+        return kept[0]
+    return tuple(np.concatenate(parts) for parts in zip(*kept))
+
+
+def _empty_runs() -> Runs:
+    empty = np.zeros(0, dtype=np.int64)
+    return Runs(empty, empty, empty, empty, empty)

@@ -1,0 +1,252 @@
+"""Stage 4, verify: a chain extended, snapped to sentences and checked (matched words,
+containment); a chain that fails is split at its widest gap and its parts tried."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generator
+
+import numpy as np
+
+from .chain import without_weak_ends
+from .extend import Extensions
+from .params import RepeatParams
+from .prepared import PreparedText
+from .seed import Runs
+
+
+# Words of a passage taken into another text that may spill into the next sentence and
+# still be cut off as a coincidence (an "in de", a "the"): a passage taken across texts
+# often starts or ends mid-sentence, so a longer spill is copied text.
+SPILL_ACROSS = 2
+
+
+@dataclass(slots=True)
+class Alignment:
+    """A verified alignment in token coordinates: copy [copy_start, copy_end) of the query
+    repeats [source_start, source_end) of source ``source`` (None: the query itself)."""
+
+    copy_start: int
+    copy_end: int
+    source_start: int
+    source_end: int
+    similarity: float
+    matched: float  # words (see PreparedText.words)
+    source: int | None
+
+
+def verified_wave(wave, runs, query, source, index, params) -> Generator:
+    """The chains of a wave verified and, level by level, the parts of those that fail: a
+    chain that fails as a whole (bridged over a long dropped or changed stretch) may hold
+    repeats on either side of its widest gap. The edge extensions of each level are
+    asked for together (steps, see :mod:`dedup.align.engine`). Returns per level: (span or
+    None per chain, index of its first part in the next level or -1)."""
+    levels = []
+    level = wave
+    while level:
+        extend = Extensions(query, source, params)
+        yield from extend.prepare(level, runs, index is None)
+        next_level: list[list[int]] = []
+        found, parts = [], []
+        for chain in level:
+            span = _verified(chain, runs, query, source, index, params, extend)
+            found.append(span)
+            if span is None and len(chain) > 1:
+                gaps = [
+                    max(runs.copy_start[b] - runs.copy_end[a], runs.source_start[b] - runs.source_end[a])
+                    for a, b in zip(chain, chain[1:])
+                ]
+                cut = int(np.argmax(gaps)) + 1
+                parts.append(len(next_level))
+                next_level += [
+                    without_weak_ends(part, runs, params.ngram, query, source) for part in (chain[:cut], chain[cut:])
+                ]
+            else:
+                parts.append(-1)
+        levels.append((found, parts))
+        level = next_level
+    return levels
+
+
+def _verified(
+    chain: list[int],
+    runs: Runs,
+    query: PreparedText,
+    source: PreparedText,
+    index: int | None,
+    params: RepeatParams,
+    extend: "Extensions",
+) -> Alignment | None:
+    """The chain as a verified span (extended, snapped, checked), or None."""
+    n = params.ngram
+    same = index is None
+    first, last = chain[0], chain[-1]
+    copy_start, copy_end = int(runs.copy_start[first]), int(runs.copy_end[last])
+    source_start, source_end = int(runs.source_start[first]), int(runs.source_end[last])
+    period = int(runs.period[first])
+    if period:
+        # A tandem run: copies of one passage back to back. When the text before the
+        # first copy ends like the passage does, the run starts up to a few words early
+        # and reaches past whole copies by as many: its copies start where a sentence does.
+        # Likewise, when the text after the last copy starts like the passage, the run
+        # spills a few words into it: whole copies end where a sentence does.
+        slack = (copy_end - copy_start) % period
+        shift = next((r for r in range(slack + 1) if query.boundaries(copy_start + r)), 0)
+        whole_copies_end = copy_end - slack + shift
+        if shift or query.boundaries(whole_copies_end):
+            copy_start, source_start = copy_start + shift, source_start + shift
+            copy_end, source_end = whole_copies_end, source_end + shift
+        # Its similarity is that of one copy (with the words it shares with the next)
+        # against the passage.
+        matched = query.words(copy_start, copy_end)
+        if matched < params.min_length:
+            return None
+        width = min(period + n - 1, copy_end - copy_start)
+        similarity = _containment(query, (copy_start, copy_start + width), source, (source_start, source_start + width), n)
+        if similarity < params.threshold:
+            return None
+        return Alignment(copy_start, copy_end, source_start, source_end, similarity, matched, index)
+
+    matched = _matched_words(chain, runs, query)
+    # Gapped extension at both edges. Inside one text the copy stays after its source.
+    left_copy_limit = source_end if same else 0
+    edge = copy_start
+    copy_start, source_start, extra = extend(copy_start, source_start, -1, copy_start - left_copy_limit, source_start)
+    matched += _share_in_words(query, copy_start, edge, extra)
+    right_source_limit = copy_start if same else len(source)
+    edge = copy_end
+    copy_end, source_end, extra = extend(
+        copy_end, source_end, +1, len(query) - copy_end, max(right_source_limit - source_end, 0)
+    )
+    matched += _share_in_words(query, edge, copy_end, extra)
+    if same and source_end > copy_start:
+        # The source runs into the copy: shingles straddling the end of one copy and the
+        # start of the next (text + copy + copy) match the junction text + copy. The
+        # words past the overlap belong to the next passage, not to this repeat.
+        overlap = source_end - copy_start
+        matched -= query.words(copy_end - overlap, copy_end)
+        copy_end -= overlap
+        source_end = copy_start
+        if copy_end <= copy_start:
+            return None
+    # Inside one text copies are re-pasted bodies that end where sentences end; a passage
+    # taken into another text often starts or ends mid-sentence (see SPILL_ACROSS).
+    spill = n - 1 if same else min(SPILL_ACROSS, n - 1)
+    copy_start, copy_end, source_start, source_end = _snap_to_sentences(
+        query.boundaries, source.boundaries, (copy_start, copy_end), (source_start, source_end), spill
+    )
+    matched = min(matched, query.words(copy_start, copy_end))
+    if matched < params.min_length:
+        return None
+    similarity = _containment(query, (copy_start, copy_end), source, (source_start, source_end), n)
+    if similarity < params.threshold:
+        return None
+    if same:
+        # The tail an update added matches nothing by definition; it goes with the copy
+        # only when the copy with it still verifies (a short tail of a long copy).
+        widened = _absorb_update_tail(
+            query.boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap
+        )
+        if widened > copy_end:
+            with_tail = _containment(query, (copy_start, widened), source, (source_start, source_end), n)
+            if with_tail >= params.threshold:
+                copy_end, similarity = widened, with_tail
+    return Alignment(copy_start, copy_end, source_start, source_end, similarity, matched, index)
+
+
+def _matched_words(chain: list[int], runs: Runs, query: PreparedText) -> float:
+    """Copy words covered by the chain's exact-match runs.
+
+    ``min_length`` counts these, not the span: a short span bridged over changed words
+    (two lists with the same layout and other names) is no repeat of ``min_length`` words.
+    """
+    covered, reach = 0.0, -1
+    for r in chain:
+        lo, hi = max(int(runs.copy_start[r]), reach), int(runs.copy_end[r])
+        if hi > lo:
+            covered += query.words(lo, hi)
+            reach = hi
+    return covered
+
+
+def _share_in_words(query: PreparedText, first: int, end: int, matched_tokens: int) -> float:
+    """``matched_tokens`` of the tokens ``first .. end`` (an extension), in words."""
+    return query.words(first, end) * matched_tokens / (end - first) if end > first else 0.0
+
+
+def _snap_to_sentences(copy_boundary, source_boundary, copy, source, spill: int):
+    """Cut edges that reach a few words into a sentence continuing outside the repeat.
+
+    When the text after a copy starts like the text after its source ("The", "De", "In
+    de"), shingles straddling the edge match too, and the repeat spills up to
+    ``ngram - 1`` words into the next sentence. Such a spill (at most ``spill`` words)
+    always belongs to a sentence that goes on beyond the repeat; a copy that really ends
+    a few words into a sentence is followed by a break, a paragraph or the end of the
+    text, and is left as it is.
+    """
+    (copy_start, copy_end), (source_start, source_end) = copy, source
+    # A source edge at a sentence boundary means the copy's edge words are copied text
+    # ("Michael P." is no sentence end, but its source starts where the copy does).
+    if not copy_boundary(copy_start) and not source_boundary(source_start):
+        for words in range(spill, 0, -1):
+            if copy_start + words < copy_end and copy_boundary(copy_start + words):
+                copy_start += words
+                source_start += words
+                break
+    if not copy_boundary(copy_end) and not source_boundary(source_end):
+        for words in range(spill, 0, -1):
+            if copy_end - words > copy_start and copy_boundary(copy_end - words):
+                copy_end -= words
+                source_end -= words
+                break
+    return copy_start, copy_end, source_start, source_end
+
+
+# An appended copy whose source covers at least this share of the text before it is
+# an updated version of the whole text (see _absorb_update_tail).
+_WHOLE_TEXT_SHARE = 0.75
+
+
+def _absorb_update_tail(breaks, copy, source, max_gap: int) -> int:
+    """The end of an appended updated version, widened over its unmatched last words.
+
+    When a copy directly follows its source and the source is most of the text before
+    it, the text is "article + updated article": a sentence the update added at its end,
+    or a changed last word, is part of the copy although it matches nothing. The copy
+    takes up to ``max_gap`` such words, up to the end of its line, never across a line
+    break (a line after the copy, like an editor's note, is text of its own).
+
+    The start of a copy is never widened this way: "P1, break, P2 + copy of P1" and
+    "article, break, updated article with a new first sentence" look the same, and
+    removing P2 would lose original text. ``breaks(t)`` says whether a line break
+    precedes token t.
+    """
+    (copy_start, copy_end), (source_start, source_end) = copy, source
+    head_gap = copy_start - source_end
+    if not (0 <= head_gap <= max_gap and source_end - source_start >= _WHOLE_TEXT_SHARE * copy_start):
+        return copy_end
+    for t in range(copy_end, copy_end + max_gap + 1):
+        if breaks(t):
+            return t
+    return copy_end
+
+
+def _containment(query: PreparedText, copy, source: PreparedText, source_span, n: int) -> float:
+    """Share of the copy's shingles (of its words, when shorter than ``n``) in the source span."""
+    def shingles_sorted(prepared: PreparedText, span) -> np.ndarray:
+        start, end = span
+        if end - start >= n:
+            return np.sort(prepared.shingles[start : end - n + 1])
+        return np.sort(prepared.tokens.hashes[start:end])
+
+    # Sorts and one search instead of np.unique and intersect1d: the same count, at a
+    # third of the cost on spans of a few hundred shingles (called per verified chain).
+    mine = shingles_sorted(query, copy)
+    if not len(mine):
+        return 1.0
+    mine = mine[np.concatenate(([True], mine[1:] != mine[:-1]))]  # distinct
+    theirs = shingles_sorted(source, source_span)
+    if not len(theirs):
+        return 0.0
+    slot = np.minimum(np.searchsorted(theirs, mine), len(theirs) - 1)
+    return np.count_nonzero(theirs[slot] == mine) / len(mine)
