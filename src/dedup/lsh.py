@@ -26,8 +26,8 @@ import numpy as np
 
 from ._validate import check_fraction, check_int
 from .arrays import decode_strings, encode_strings
+from .hashing import mix64
 from .storage import atomic_save, load_state
-from .text import mix64
 
 __all__ = ["LSHIndex", "band_keys", "bucket_pairs", "candidate_pairs", "optimal_params", "resolve_params"]
 
