@@ -1,7 +1,10 @@
 """Spark's twin of ``Deduplicator(scope="across")`` fed the articles in order:
 :func:`clean_across` removes passages that an earlier article carries.
 
-The stages are those of :mod:`dedup.across`; stage 4 aligns with the in-process engine.
+The stages are those of :mod:`dedup.across`, and cite it: stage 1 computes the keys with
+:func:`dedup.across.keys_of_texts`; stage 2 is Spark SQL with the rule of
+:func:`dedup.across.look_up` and :func:`dedup.across.pick_candidates` (the single Python
+source of truth it must match); stage 4 aligns with the in-process engine.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from .._validate import check_int
-from ..across import prepare_batch
+from ..across import keys_of_texts
 from ..deduplicator import DEFAULT_MAX_HOLDERS, DEFAULT_MAX_SOURCES, DEFAULT_MIN_SEEDS, DEFAULT_WINDOW
 from ..repeats import RepeatParams, find_repeats, remove_spans
 from .dataframes import ID_TYPES, arrow_schema, check_column, check_dataframe, check_output_col, column_named
@@ -228,8 +231,8 @@ def article_keys(texts: list[str], params: RepeatParams, window: int) -> list[tu
     """``(shingles, fingerprints)`` of each text, distinct and as int64: the keys an
     article looks up and the keys it is remembered under, exactly as
     ``Deduplicator(scope="across")`` computes them (stage 1 of :mod:`dedup.across`:
-    :func:`dedup.across.prepare_batch`)."""
-    _, keys = prepare_batch(texts, params, window)
+    :func:`dedup.across.keys_of_texts`)."""
+    keys = keys_of_texts(texts, params, window)
     return [
         (
             keys.keys[keys.key_offsets[i] : keys.key_offsets[i + 1]].view(np.int64),
@@ -244,7 +247,15 @@ def article_keys(texts: list[str], params: RepeatParams, window: int) -> list[tu
 
 def candidate_sources(keys: DataFrame, *, max_holders: int, max_sources: int, min_seeds: int) -> DataFrame:
     """Stage 2: ``(id, source_id, source_ord, shared, rank)``: the earlier articles each
-    article is aligned against (``rank`` 0 shares most)."""
+    article is aligned against (``rank`` 0 shares most).
+
+    The rule of the in-process ``Deduplicator``, written once in Python in
+    :func:`dedup.across.look_up` (a fingerprint keeps its earliest ``max_holders``
+    holders) and :func:`dedup.across.pick_candidates` (the earlier holders sharing at
+    least ``min_seeds`` of an article's keys, the ``max_sources`` sharing most, then the
+    earliest); this SQL must give the same candidates (``tests/test_spark_across.py``
+    compares the two on generated articles). "Earlier" is by ``(ord, id)``.
+    """
     # Fingerprint rows first, by age: the first max_holders rows of a key are its holders.
     by_age = Window.partitionBy("key").orderBy(F.desc("fingerprint"), "ord", "id")
     holders = (
