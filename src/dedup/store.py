@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .documents import id_key
 from .locking import take_lock
 
 FORMAT = "dedup.Deduplicator"
@@ -199,7 +200,7 @@ class MemoryStore(Store):
     def __init__(self, max_holders: int) -> None:
         self.max_holders = max_holders
         self._ids: list = []
-        self._known_ids: set = set()  # (id, is int): ids are unique
+        self._known_ids: set = set()  # id_key of every id: ids are unique
         self._texts: list[bytes] = []
         self._keys: list[np.ndarray] = []  # sorted runs of uint64 keys
         self._articles: list[np.ndarray] = []  # uint32 article numbers, aligned with _keys
@@ -220,7 +221,7 @@ class MemoryStore(Store):
         return self._ids[article]
 
     def has_id(self, doc_id: Any) -> bool:
-        return (str(doc_id), _is_int(doc_id)) in self._known_ids
+        return id_key(doc_id) in self._known_ids
 
     def compressed_text(self, article: int) -> bytes:
         return self._texts[article]
@@ -245,7 +246,7 @@ class MemoryStore(Store):
         first = len(self._ids)
         for doc_id in ids:
             self._ids.append(doc_id)
-            self._known_ids.add((str(doc_id), _is_int(doc_id)))
+            self._known_ids.add(id_key(doc_id))
         self._texts += compressed if compressed is not None else [compress_text(text) for text in texts]
         counts = [len(keys) for keys in fingerprints]
         if not sum(counts):
@@ -302,7 +303,7 @@ class MemoryStore(Store):
         try:
             for doc_id, is_int, blob in connection.execute("SELECT doc_id, id_is_int, text FROM articles ORDER BY number"):
                 store._ids.append(decode_id(doc_id, is_int))
-                store._known_ids.add((str(store._ids[-1]), is_int))
+                store._known_ids.add(id_key(store._ids[-1]))
                 store._texts.append(bytes(blob))
             rows = connection.execute("SELECT key, article FROM fingerprints ORDER BY key, rowid").fetchall()
             if rows:
@@ -364,6 +365,7 @@ class SQLiteStore(Store):
         return decode_id(doc_id, is_int)
 
     def has_id(self, doc_id: Any) -> bool:
+        # (text, is int): dedup.documents.id_key in SQL, for the ids a Deduplicator takes (str, int)
         query = "SELECT 1 FROM articles WHERE doc_id = ? AND id_is_int = ?"
         return self._connection.execute(query, (encode_id(doc_id), _is_int(doc_id))).fetchone() is not None
 
