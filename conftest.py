@@ -2,7 +2,7 @@
 
 ``pytest`` runs the tests in ``tests/`` and every docstring example in ``src/dedup``
 (``--doctest-modules``, see pyproject.toml). ``dedup.spark``'s examples need PySpark and
-Java; where either is missing that module is not collected, as ``tests/test_spark.py``
+Java; where either is missing that package is not collected, as ``tests/test_spark.py``
 is skipped (``DEDUP_REQUIRE_SPARK=1`` makes that skip a failure there).
 """
 
@@ -23,7 +23,7 @@ def spark_available() -> bool:
 
 
 # __main__ runs the command when imported; spark needs PySpark and Java.
-collect_ignore = ["src/dedup/__main__.py"] + ([] if spark_available() else ["src/dedup/spark.py"])
+collect_ignore = ["src/dedup/__main__.py"] + ([] if spark_available() else ["src/dedup/spark"])
 
 
 @pytest.fixture(scope="session")
@@ -63,5 +63,5 @@ def spark_session():
 def _spark_for_spark_doctests(request, doctest_namespace):
     # dedup.spark's docstring examples use a session called ``spark``, as pyspark's own do.
     module = getattr(getattr(request.node, "dtest", None), "globs", {}).get("__name__")
-    if module == "dedup.spark":
+    if module == "dedup.spark" or str(module).startswith("dedup.spark."):
         doctest_namespace["spark"] = request.getfixturevalue("spark_session")

@@ -184,3 +184,32 @@ def test_generate_prints_what_a_generator_builds():
     articles = [a for a in done.stdout.split("\n\n----\n\n") if a.strip()]
     thai = [sum("\u0e00" <= c <= "\u0e7f" for c in article) / len(article) for article in articles]
     assert len(articles) == 2 and min(thai) > 0.5, thai
+
+
+def test_bench_corpus_runs_its_deduplicator_parts_on_a_tiny_corpus(tmp_path):
+    # The Deduplicator parts once passed a parameter Deduplicator no longer takes (num_perm).
+    import json
+
+    story = " ".join(f"The harbour board met on day {k} and agreed to repair pier number {k} before winter." for k in range(12))
+    other = " ".join(f"A choir of {k} singers toured the valley villages in week {k} of the summer." for k in range(12))
+    corpus = tmp_path / "tiny.jsonl"
+    rows = [{"id": "a", "text": story}, {"id": "b", "text": other}, {"id": "c", "text": story}]
+    corpus.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    (tmp_path / "tiny.pairs-k5.tsv").write_text(
+        "id_a\tid_b\tjaccard\tcontainment\tn_shingles_a\tn_shingles_b\na\tc\t1.0000\t1.0000\t150\t150\n", encoding="utf-8"
+    )
+    manuals = tmp_path / "manuals.jsonl"
+    bullseye = "\n\n".join([story, other])
+    bookworm = "\n\n".join([story, "A new paragraph about the ferry timetable for the islands this spring."])
+    manuals.write_text(
+        json.dumps({"id": "manual-bullseye", "text": bullseye}) + "\n" + json.dumps({"id": "manual-bookworm", "text": bookworm}) + "\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_corpus.py"), "--corpus", str(corpus), "--thresholds", "0.8",
+         "--paragraphs", str(manuals)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "exact-duplicate article pairs: 1; share of the later copy removed: mean 1.000" in done.stdout
+    assert "| verbatim in bullseye, >= 8 words | 1 | 1.000 |" in done.stdout

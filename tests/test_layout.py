@@ -102,3 +102,34 @@ def test_dedup_repeats_is_a_deprecated_alias_of_the_align_package():
     modules = [importlib.import_module(f"dedup.align.{p.stem}") for p in (PACKAGE / "align").glob("*.py")]
     for name in alias.__all__:
         assert any(getattr(module, name, None) is getattr(alias, name) for module in [dedup.align, *modules]), name
+
+
+def public_names(path: Path) -> list[str]:
+    """The names in ``__all__`` of the module at ``path`` (read, not imported)."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            return [element.value for element in node.value.elts]
+    return []
+
+
+def test_every_library_module_has_a_row_in_the_contract():
+    contract = (PACKAGE.parent.parent / "docs" / "CONTRACT.md").read_text(encoding="utf-8")
+    modules = [p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_")]
+    modules += [p.parent.name for p in PACKAGE.glob("*/__init__.py")]
+    assert [name for name in modules if f"| `dedup.{name}` |" not in contract] == []
+
+
+def test_spark_package_re_exports_every_public_name_of_its_pipelines():
+    # dedup.spark.X keeps working for every public X of columns, clusters and across.
+    spark = PACKAGE / "spark"
+    exported = public_names(spark / "__init__.py")
+    pipelines = [name for module in ("columns", "clusters", "across") for name in public_names(spark / f"{module}.py")]
+    assert sorted(exported) == sorted(pipelines)
+    assert {"clean_column", "find_duplicates", "clean_across"} <= set(exported)
+
+
+def test_general_hashing_lives_apart_from_the_tokenizer():
+    defined = {node.name for node in ast.parse((PACKAGE / "text.py").read_text(encoding="utf-8")).body
+               if isinstance(node, ast.FunctionDef)}  # fmt: skip
+    assert {"mix64", "mix64_inplace"} & defined == set()
+    assert public_names(PACKAGE / "hashing.py") == ["mix64", "mix64_inplace"]

@@ -202,7 +202,7 @@ def test_index_with_integer_keys_and_incremental_inserts():
     index = LSHIndex(0.7, NUM_PERM)
     for k in range(200):  # one entry at a time, as a streaming caller does
         index.insert([10 * k], sigs[2 * k : 2 * k + 1])
-    assert len(index._band_runs.values) <= 9  # runs stay logarithmic
+    assert len(index._band_runs.keys) <= 9  # runs stay logarithmic
     for k in (0, 57, 199):
         assert index.query(sigs[2 * k + 1]) == [10 * k]
     assert 570 in index and 571 not in index

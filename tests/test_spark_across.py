@@ -10,7 +10,10 @@ import pytest
 pytest.importorskip("pyspark", reason="needs the spark extra (conftest's session fails instead under DEDUP_REQUIRE_SPARK)")
 
 from dedup import Deduplicator  # noqa: E402
-from dedup.spark import clean_across  # noqa: E402
+from dedup.across import keys_of_texts, look_up, pick_candidates  # noqa: E402
+from dedup.repeats import RepeatParams  # noqa: E402
+from dedup.spark import article_key_rows, candidate_sources, clean_across  # noqa: E402
+from dedup.store import MemoryStore  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
@@ -98,6 +101,37 @@ def test_clean_across_equals_in_process_deduplicator_and_explains_every_removal(
         assert 0 <= row["source_start"] < row["source_end"] <= len(texts[row["source_id"]])
         assert 0.7 <= row["similarity"] <= 1  # the default threshold
     assert all(len(text) <= len(texts[i]) for i, text in out.items())  # only deletes
+
+
+@pytest.mark.parametrize("rule", [
+    {"max_holders": 2, "max_sources": 2, "min_seeds": 3},
+    {"max_holders": 1, "max_sources": 1, "min_seeds": 1},
+    {"max_holders": 5, "max_sources": 4, "min_seeds": 2, "window": 3},
+])  # fmt: skip
+def test_spark_candidates_are_those_of_the_python_rule(spark, rule):
+    # Stage 2 is Spark SQL; dedup.across.look_up + pick_candidates is the rule it must match.
+    rows = planted_stream(articles=40, seed=3)
+    params = RepeatParams(min_length=12)
+    window = rule.get("window", 6)
+    counts = {name: value for name, value in rule.items() if name != "window"}
+    df = spark.createDataFrame(rows, "id string, ord int, text string").repartition(3)
+
+    keys = article_key_rows(df.select("id", "ord", "text"), params, window)
+    found = {}
+    for row in candidate_sources(keys, **counts).collect():
+        found.setdefault(row["id"], []).append((row["source_ord"], row["source_id"]))
+
+    ordered = sorted(rows, key=lambda row: (row[1], row[0]))  # earlier: by (ord, id)
+    batch = keys_of_texts([text for _, _, text in ordered], params, window)
+    article, holder, _ = look_up(MemoryStore(counts["max_holders"]), batch)
+    picked = pick_candidates(
+        article, holder, len(ordered), min_seeds=counts["min_seeds"], max_sources=counts["max_sources"]
+    )
+    expected = {
+        ordered[a][0]: [(ordered[s][1], ordered[s][0]) for s in sources] for a, sources in enumerate(picked) if sources
+    }
+    assert expected, "the generated articles must share passages for this test to mean anything"
+    assert {doc_id: sorted(sources) for doc_id, sources in found.items()} == expected
 
 
 def test_order_column_decides_which_copy_stays_and_ids_are_optional(spark):

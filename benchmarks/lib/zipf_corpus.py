@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dedup.text import mix64
+from dedup.hashing import mix64
 
 VOCABULARY = 100_000
 SEED = np.uint64(0x5EED5EED12345)

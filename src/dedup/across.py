@@ -24,7 +24,10 @@ the two texts' contents (:class:`dedup.repeats.PairAlignments`), so a text seen 
 costs a dictionary lookup per candidate, with the same result.
 
 :class:`dedup.Deduplicator` runs these stages in one process or with workers, and the
-Spark adapter (:func:`dedup.spark.clean_across`) runs stage 1 and 3 as they are here.
+Spark adapter (:func:`dedup.spark.clean_across`) runs stage 1 (:func:`keys_of_texts`) and
+3 as they are here, and stage 2 in Spark SQL with the rule of :func:`look_up` and
+:func:`pick_candidates` (``tests/test_spark_across.py`` checks that both give the same
+candidates).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ __all__ = [
     "HolderStore",
     "align_articles",
     "batch_keys",
+    "keys_of_texts",
     "look_up",
     "pick_candidates",
     "prepare_batch",
@@ -129,6 +133,20 @@ def prepare_batch(texts: Sequence[str], params: RepeatParams, window: int) -> tu
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
     prepared = [PreparedText(text, tokens.of(i), hashes[offsets[i] : offsets[i + 1]]) for i, text in enumerate(texts)]
     return prepared, batch_keys(hashes, offsets, window)
+
+
+def keys_of_texts(texts: Sequence[str], params: RepeatParams, window: int) -> BatchKeys:
+    """Stage 1's keys alone, for a caller that aligns elsewhere (Spark's stage 1,
+    :func:`dedup.spark.article_key_rows`): the :class:`BatchKeys` that
+    :func:`prepare_batch` gives for the same texts.
+
+    >>> from dedup.align import RepeatParams
+    >>> keys = keys_of_texts(["one two three four five six", ""], RepeatParams(ngram=3), window=2)
+    >>> np.diff(keys.key_offsets).tolist()
+    [4, 0]
+    """
+    tokens = tokenize(texts, params.mode)
+    return batch_keys(*shingles(tokens.hashes, tokens.offsets, params.ngram), window)
 
 
 class HolderStore(Protocol):

@@ -37,6 +37,7 @@ from .align.prepared import PreparedText, prepare
 from .align.spans import remove_spans
 from .text import DEFAULT_MODE
 from .atomic import atomic_create
+from .documents import id_key
 from .store import MemoryStore, SQLiteStore, Store, compress_text, read_meta
 from .workers import BARRIER, OrderedPool
 
@@ -105,11 +106,6 @@ def _compressed(text: str) -> tuple[bytes, bytes]:
     else:
         _recent_blobs.move_to_end(digest)
     return blob, digest
-
-
-def _id_key(doc_id: Any) -> tuple[str, bool]:
-    """How ids are told apart: 7 and "7" are two ids."""
-    return (str(doc_id), isinstance(doc_id, numbers.Integral))
 
 
 @dataclass(frozen=True)
@@ -368,7 +364,7 @@ class Deduplicator:
             ids = self._check_ids(ids, len(batch_texts))
             if remember and ids is not None:
                 self._check_new_ids(ids, pending_ids)
-                pending_ids.update(_id_key(doc_id) for doc_id in ids)
+                pending_ids.update(id_key(doc_id) for doc_id in ids)
             found: list[list[Match]] = [[] for _ in batch_texts]
             texts += batch_texts
             where += [(found, k, None if ids is None else ids[k]) for k in range(len(batch_texts))]
@@ -423,7 +419,7 @@ class Deduplicator:
                 yield "chunk", _AlignJob(job, queries, route), context
             if remember:
                 self._store.add_many(ids, texts, remembered, compressed)
-                self._pending_ids.difference_update(_id_key(doc_id) for doc_id in ids)
+                self._pending_ids.difference_update(id_key(doc_id) for doc_id in ids)
 
     def _alignment_jobs(
         self, aligned: list[int], digests: list[bytes], in_workers: bool
@@ -540,7 +536,7 @@ class Deduplicator:
         ``ids``) is an error, before anything is remembered."""
         seen: set = set()
         for position, doc_id in enumerate(ids):
-            key = _id_key(doc_id)
+            key = id_key(doc_id)
             if key in seen or key in pending or self._store.has_id(doc_id):
                 where = "by an article remembered before" if self._store.has_id(doc_id) else "earlier in this batch"
                 raise ValueError(f"document id {doc_id!r} (ids[{position}]) was used before, {where}: ids must be unique")

@@ -1,16 +1,39 @@
-"""Documents as the public API takes them: strings, ``(id, text)`` pairs, or mappings.
+"""Documents as the public API takes them: strings, ``(id, text)`` pairs, or mappings,
+and the one rule that tells their ids apart.
 
 One reader for every entry point that takes a corpus (``find_duplicates``,
 ``dedup.report.explain``), so that all accept the same shapes and refuse the same
 mistakes: a repeated id is an error everywhere, as it is in the ``dedup`` command.
+Whether two ids are the same is decided by :func:`id_key` everywhere (this reader,
+``Deduplicator`` and its stores, the ``dedup`` command).
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
+__all__ = ["id_key", "iter_documents"]
+
 _END = object()
+
+
+def id_key(doc_id: Any) -> tuple[str, Any]:
+    """What makes an id the id it is, wherever ids must be unique: its kind and its value.
+
+    7 and "7" are two ids (an article numbered 7 and one named "7"), and so are 1 and
+    ``True``, 1 and 1.0; an integer is the same id whatever its integer type.
+
+    >>> import numpy as np
+    >>> id_key(7) == id_key("7"), id_key(7) == id_key(np.int64(7)), id_key(1) == id_key(True)
+    (False, True, False)
+    """
+    if isinstance(doc_id, str):
+        return ("str", str(doc_id))
+    if isinstance(doc_id, numbers.Integral) and not isinstance(doc_id, bool):
+        return ("int", int(doc_id))
+    return (type(doc_id).__name__, doc_id)  # an unhashable id fails where the key is hashed
 
 
 def iter_documents(
@@ -32,7 +55,7 @@ def iter_documents(
     TypeError
         An item of another shape, a text that is not ``str``.
     ValueError
-        A repeated id (naming the id and both positions), a missing ``text_field`` or
+        A repeated id (by :func:`id_key`: naming the id and both positions), a missing ``text_field`` or
         ``id_field``, ``ids`` that do not match ``docs`` in length.
 
     Examples
@@ -50,7 +73,7 @@ def iter_documents(
             f"docs must be an iterable of str, (id, str) pairs or mappings, got a single {type(docs).__name__}"
         )
     id_iter = iter(ids) if ids is not None else None
-    seen: dict[Hashable, int] = {}
+    seen: dict[tuple, int] = {}
     for position, item in enumerate(docs):
         if isinstance(item, str):
             text = item
@@ -76,7 +99,7 @@ def iter_documents(
                 f"docs[{position}] must be str, an (id, str) pair or a mapping, got {type(item).__name__}: {item!r:.60}"
             )
         try:
-            earlier = seen.setdefault(doc_id, position)
+            earlier = seen.setdefault(id_key(doc_id), position)
         except TypeError:
             raise TypeError(f"document id at position {position} must be hashable, got {type(doc_id).__name__}") from None
         if earlier != position:

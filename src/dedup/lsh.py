@@ -27,7 +27,8 @@ import numpy as np
 from ._validate import check_fraction, check_int
 from .arrays import decode_strings, encode_strings
 from .archives import atomic_save, load_state
-from .text import mix64
+from .hashing import mix64
+from .sorted_runs import SortedRuns
 
 __all__ = ["LSHIndex", "band_keys", "bucket_pairs", "candidate_pairs", "optimal_params", "resolve_params"]
 
@@ -324,74 +325,6 @@ def _pairs_from_keys(keys: np.ndarray, max_bucket: int) -> np.ndarray:
 # --------------------------------------------------------------------------- the index
 
 
-_MERGE_RATIO = 4  # merge a run into the one before it once it reaches 1/4 of its size
-
-
-class _SortedRuns:
-    """A multiset of ``uint64`` values with a ``uint32`` payload, kept as a few sorted runs.
-
-    Every insert becomes a sorted run; runs are merged while the newer one is at least a
-    quarter of the size of the one before it (as in a log-structured merge tree), so
-    there are O(log n) runs, each value is re-sorted O(log n) times, and a lookup is one
-    ``searchsorted`` per run. Merging two sorted runs with NumPy's stable sort (timsort)
-    is linear.
-    """
-
-    def __init__(self) -> None:
-        self.values: list[np.ndarray] = []
-        self.payload: list[np.ndarray] = []
-
-    def __len__(self) -> int:
-        return sum(len(v) for v in self.values)
-
-    @property
-    def nbytes(self) -> int:
-        return sum(v.nbytes + p.nbytes for v, p in zip(self.values, self.payload))
-
-    def add(self, values: np.ndarray, payload: np.ndarray) -> None:
-        if not len(values):
-            return
-        order = np.argsort(values, kind="stable")
-        self.values.append(values[order])
-        self.payload.append(payload[order].astype(np.uint32))
-        while len(self.values) > 1 and len(self.values[-2]) <= _MERGE_RATIO * len(self.values[-1]):
-            self._merge_last_two()
-
-    def _merge_last_two(self) -> None:
-        values = np.concatenate(self.values[-2:])
-        payload = np.concatenate(self.payload[-2:])
-        order = np.argsort(values, kind="stable")
-        self.values[-2:] = [values[order]]
-        self.payload[-2:] = [payload[order]]
-
-    def compact(self) -> tuple[np.ndarray, np.ndarray]:
-        while len(self.values) > 1:
-            self._merge_last_two()
-        if not self.values:
-            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint32)
-        return self.values[0], self.payload[0]
-
-    def lookup(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(query index, payload) for every stored value equal to a query value."""
-        query_index, payloads = [], []
-        n = len(queries)
-        with np.errstate(over="ignore"):
-            # One search per run for both ends: the first position >= q and >= q + 1
-            # (a query of 2**64 - 1 wraps to 0 and finds nothing more: as exact as a key hash).
-            both = np.concatenate([queries, queries + np.uint64(1)])
-        for values, payload in zip(self.values, self.payload):
-            found = np.searchsorted(values, both)
-            low, high = found[:n], found[n:]
-            counts = np.maximum(high - low, 0)
-            hit = np.flatnonzero(counts)
-            if len(hit):
-                query_index.append(np.repeat(hit, counts[hit]))
-                payloads.append(payload[_ranges(low[hit], counts[hit])])
-        if not query_index:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.concatenate(query_index), np.concatenate(payloads).astype(np.int64)
-
-
 _FORMAT = "dedup.LSHIndex"
 _FORMAT_VERSION = 1
 
@@ -440,13 +373,13 @@ class LSHIndex:
         self.num_perm = check_int("num_perm", num_perm, 1, 1 << 16)
         self.weights = _check_weights(weights)
         self.bands, self.rows = resolve_params(self.threshold, self.num_perm, self.weights, params)
-        self._band_runs = _SortedRuns()
+        self._band_runs = SortedRuns()
         self._count = 0
         self._key_type: type | None = None
         # int keys: growable int64 array (row -> key) and sorted runs (key -> row);
         # str keys: list (row -> key) and dict (key -> row).
         self._int_keys = np.zeros(0, dtype=np.int64)
-        self._int_key_runs = _SortedRuns()
+        self._int_key_runs = SortedRuns()
         self._str_keys: list[str] = []
         self._str_rows: dict[str, int] = {}
         self._keys_are_positions = False
@@ -696,7 +629,7 @@ class LSHIndex:
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{source} is not a valid {_FORMAT} file (corrupt or foreign): {error}") from error
         if len(values):
-            index._band_runs.values, index._band_runs.payload = [values], [payload]
+            index._band_runs.replace(values, payload)
         index._count = count
         return index
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import check_int
-from .text import mix64_inplace
+from .hashing import mix64_inplace
 
 _COMBINE = np.uint64(0x9FB21C651E98DF25)  # odd multiplier of the running n-gram hash
 

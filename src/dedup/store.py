@@ -37,7 +37,9 @@ from typing import Any
 
 import numpy as np
 
+from .documents import id_key
 from .locking import take_lock
+from .sorted_runs import SortedRuns
 
 FORMAT = "dedup.Deduplicator"
 # 3: each text records its size; 2: bare zlib texts (still read, also mixed with sized ones);
@@ -199,72 +201,45 @@ class MemoryStore(Store):
     def __init__(self, max_holders: int) -> None:
         self.max_holders = max_holders
         self._ids: list = []
-        self._known_ids: set = set()  # (id, is int): ids are unique
+        self._known_ids: set = set()  # id_key of every id: ids are unique
         self._texts: list[bytes] = []
-        self._keys: list[np.ndarray] = []  # sorted runs of uint64 keys
-        self._articles: list[np.ndarray] = []  # uint32 article numbers, aligned with _keys
+        self._runs = SortedRuns(max_run=_MAX_RUN, lean_merge_above=_LEAN_MERGE_ABOVE)  # key -> article number
 
     def __len__(self) -> int:
         return len(self._ids)
 
     @property
     def fingerprints(self) -> int:
-        return sum(len(k) for k in self._keys)
+        return len(self._runs)
 
     @property
     def nbytes(self) -> int:
-        arrays = sum(k.nbytes + a.nbytes for k, a in zip(self._keys, self._articles))
-        return arrays + sum(len(t) for t in self._texts)
+        return self._runs.nbytes + sum(len(t) for t in self._texts)
 
     def doc_id(self, article: int) -> Any:
         return self._ids[article]
 
     def has_id(self, doc_id: Any) -> bool:
-        return (str(doc_id), _is_int(doc_id)) in self._known_ids
+        return id_key(doc_id) in self._known_ids
 
     def compressed_text(self, article: int) -> bytes:
         return self._texts[article]
 
     def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        found_index, found_article = [], []
-        for stored, articles in zip(self._keys, self._articles):
-            low = np.searchsorted(stored, keys, side="left")
-            hit = np.flatnonzero(stored[np.minimum(low, len(stored) - 1)] == keys)
-            if not len(hit):
-                continue  # most keys are new: one search per run finds that
-            counts = np.searchsorted(stored, keys[hit], side="right") - low[hit]
-            found_index.append(np.repeat(hit, counts))
-            starts = np.repeat(low[hit] - np.cumsum(np.r_[0, counts[:-1]]), counts)
-            found_article.append(articles[starts + np.arange(int(counts.sum()))])
-        if not found_index:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.concatenate(found_index), np.concatenate(found_article).astype(np.int64)
+        return self._runs.lookup(keys)
 
     def add_many(self, ids, texts, fingerprints, compressed=None) -> None:  # typed in Store.add_many
         """See :meth:`Store.add_many`."""
         first = len(self._ids)
         for doc_id in ids:
             self._ids.append(doc_id)
-            self._known_ids.add((str(doc_id), _is_int(doc_id)))
+            self._known_ids.add(id_key(doc_id))
         self._texts += compressed if compressed is not None else [compress_text(text) for text in texts]
         counts = [len(keys) for keys in fingerprints]
         if not sum(counts):
             return
-        keys = np.concatenate(fingerprints)
         articles = np.repeat(np.arange(first, first + len(counts), dtype=np.uint32), counts)
-        order = np.argsort(keys, kind="stable")  # stable: the holders of a key stay in order
-        self._keys.append(keys[order])
-        self._articles.append(articles[order])
-        # Merge runs while the newer is at least a quarter of the one before it and the
-        # merged run stays below _MAX_RUN keys: O(log n) runs, each key merged O(log n)
-        # times, and a merge never needs more than one large run's worth of memory.
-        while (
-            len(self._keys) > 1
-            and len(self._keys[-2]) <= 4 * len(self._keys[-1])
-            and len(self._keys[-2]) + len(self._keys[-1]) <= _MAX_RUN
-        ):
-            merged = _merge_runs(self._keys[-2], self._articles[-2], self._keys[-1], self._articles[-1])
-            self._keys[-2:], self._articles[-2:] = [merged[0]], [merged[1]]
+        self._runs.add(np.concatenate(fingerprints), articles)  # the holders of a key stay in order
 
     def write(self, path: str, meta: dict) -> None:
         """Write the whole store as a SQLite database at ``path`` (a new file).
@@ -274,8 +249,8 @@ class MemoryStore(Store):
         Fingerprint rows are written in (key, article) order, whatever the runs: the file
         depends only on what was remembered, not on how the runs happened to be merged.
         """
-        keys = np.concatenate(self._keys) if self._keys else np.zeros(0, dtype=np.uint64)
-        articles = np.concatenate(self._articles) if self._articles else np.zeros(0, dtype=np.uint32)
+        keys = np.concatenate(self._runs.keys) if self._runs.keys else np.zeros(0, dtype=np.uint64)
+        articles = np.concatenate(self._runs.payload) if self._runs.keys else np.zeros(0, dtype=np.uint32)
         order = np.lexsort((articles, keys))
         try:
             connection = _open(path, meta, journal="DELETE")  # one self-contained file
@@ -302,7 +277,7 @@ class MemoryStore(Store):
         try:
             for doc_id, is_int, blob in connection.execute("SELECT doc_id, id_is_int, text FROM articles ORDER BY number"):
                 store._ids.append(decode_id(doc_id, is_int))
-                store._known_ids.add((str(store._ids[-1]), is_int))
+                store._known_ids.add(id_key(store._ids[-1]))
                 store._texts.append(bytes(blob))
             rows = connection.execute("SELECT key, article FROM fingerprints ORDER BY key, rowid").fetchall()
             if rows:
@@ -313,8 +288,7 @@ class MemoryStore(Store):
                 # (stable: the holders of a key stay in order).
                 keys = table[:, 0].view(np.uint64)
                 order = np.argsort(keys, kind="stable")
-                store._keys = [keys[order]]
-                store._articles = [table[order, 1].astype(np.uint32)]
+                store._runs.replace(keys[order], table[order, 1].astype(np.uint32))
             for blob in store._texts[:1] + store._texts[-1:]:
                 verify_stored_text(blob)  # a damaged text fails here, not in the middle of a run
         except (sqlite3.DatabaseError, ValueError, TypeError, UnicodeDecodeError, zlib.error) as error:
@@ -364,6 +338,7 @@ class SQLiteStore(Store):
         return decode_id(doc_id, is_int)
 
     def has_id(self, doc_id: Any) -> bool:
+        # (text, is int): dedup.documents.id_key in SQL, for the ids a Deduplicator takes (str, int)
         query = "SELECT 1 FROM articles WHERE doc_id = ? AND id_is_int = ?"
         return self._connection.execute(query, (encode_id(doc_id), _is_int(doc_id))).fetchone() is not None
 
@@ -418,20 +393,9 @@ class SQLiteStore(Store):
 # A run of the in-memory store holds at most this many keys (16 M: 192 MB with their
 # article numbers), so merging two runs never copies more than that.
 _MAX_RUN = 1 << 24
-
-
-def _merge_runs(older_keys, older_articles, newer_keys, newer_articles) -> tuple[np.ndarray, np.ndarray]:
-    """Two sorted runs as one; of equal keys the older run's come first. Writes the
-    merged arrays once (no concatenation, no sort)."""
-    at = np.searchsorted(older_keys, newer_keys, side="right") + np.arange(len(newer_keys))
-    total = len(older_keys) + len(newer_keys)
-    from_older = np.ones(total, dtype=bool)
-    from_older[at] = False
-    keys = np.empty(total, dtype=older_keys.dtype)
-    articles = np.empty(total, dtype=older_articles.dtype)
-    keys[at], articles[at] = newer_keys, newer_articles
-    keys[from_older], articles[from_older] = older_keys, older_articles
-    return keys, articles
+# Runs merged into more keys than this are merged by placement, in a third of the scratch
+# memory of the (faster) sort: a large store's peak memory stays that of its runs.
+_LEAN_MERGE_ABOVE = 1 << 20
 
 
 class KeyFilter:

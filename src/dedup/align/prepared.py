@@ -13,7 +13,8 @@ import xxhash
 
 from ..arrays import first_occurrences, first_occurrences_of
 from ..shingle import shingles
-from ..text import DEFAULT_MODE, Tokens, mix64, mix64_inplace, tokenize, tokenize_identified
+from ..hashing import mix64, mix64_inplace
+from ..text import DEFAULT_MODE, Tokens, tokenize, tokenize_identified
 from .boundaries import Boundaries
 from .params import DEFAULT_NGRAM
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..atomic import writing
+from ..documents import id_key
 from ..locking import InUseError, Lock, take_lock
 from ..report import ReportBuilder, render_html, split_matches
 from .across import Across, given_options
@@ -29,15 +30,16 @@ from .stream import chunks, clean_within, events, keep_as_is, screened
 from .writers import RecordWriter
 
 class UniqueIds:
-    """Refuses a document id seen before in the run, as the library does: reports, clusters
+    """Refuses a document id seen before in the run, by the library's rule
+    (:func:`dedup.documents.id_key`: 7 and "7" are two ids): reports, clusters
     and the across-document memory name documents by id, so a repeated one is ambiguous."""
 
     def __init__(self) -> None:
-        self._seen: dict[Any, str] = {}
+        self._seen: dict[tuple, str] = {}
 
     def check(self, record: Record) -> None:
         where = f"{record.source}:{record.line}"
-        first = self._seen.setdefault(record.id, where)
+        first = self._seen.setdefault(id_key(record.id), where)
         if first != where:
             raise DataError(
                 f"{where}: document id {record.id!r} was used before (at {first}); ids must be unique "
