@@ -78,6 +78,12 @@ class Removal:
     def __repr__(self) -> str:
         return f"Removal({list(self.cuts)!r})"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Removal) and other.cuts == self.cuts
+
+    def __hash__(self) -> int:
+        return hash(self.cuts)
+
     def to_original(self, position: int) -> int:
         """The original offset of the character at ``position`` of the cleaned text."""
         k = bisect_right(self._cleaned_starts, position) - 1
