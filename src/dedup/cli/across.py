@@ -81,7 +81,8 @@ class Across:
                 if kind == BARRIER:
                     yield None, None, (BARRIER, payload, None)
                 elif kind == "chunk":
-                    yield [document.cleaned for document in payload], [record.id for record in context], (kind, payload, context)
+                    texts = [document.cleaned for document in payload]
+                    yield texts, [record.id for record in context], (kind, payload, context)
                 else:
                     yield [], None, (kind, payload, context)
 
