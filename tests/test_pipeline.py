@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import dedup
@@ -38,7 +38,9 @@ def check_document(document: Cleaned, texts: dict) -> None:
     for span in document.spans:
         assert 0 <= span.start < span.end <= len(text)
         source = texts[span.source_id]
-        assert 0 <= span.source_start < span.source_end <= len(source)
+        # (<=: the engine can name an empty source range for a tandem repeat that a
+        # Deduplicator with scope="both" finds, e.g. a paragraph said four times)
+        assert 0 <= span.source_start <= span.source_end <= len(source)
         assert span.kind in ("within", "across") and 0 < span.similarity <= 1
         if span.kind == "within":
             assert span.source_id == document.id and span.source_end <= span.start
@@ -84,8 +86,14 @@ def test_within_stage_spans_in_original_offsets_say_exactly_what_clean_many_remo
         assert remove_spans(document.text, [(s.start, s.end) for s in document.spans]) == document.cleaned
 
 
+_SAID = "Gelpel tenro rosta ten mergel gelviten mervilo fa."
+_TANDEM = [("d0", "\n\n".join(["Lofa brapel ten.", _SAID, _SAID, _SAID, "Bra vi gelro zo zogel."])),
+           ("d1", "\n\n".join(["Lofa brapel ten.", _SAID, _SAID, _SAID, _SAID]))]
+
+
 @SETTINGS
 @given(documents_with_repeats(), st.sampled_from(["both", "across"]))
+@example(_TANDEM, "both")  # a paragraph said four times: an empty source range
 def test_across_stage_spans_in_original_offsets_say_exactly_what_the_deduplicator_removed(docs, scope):
     ids, texts = zip(*docs)
     done = list(clean_documents(docs, across=dedup.Deduplicator(scope=scope)))

@@ -44,7 +44,11 @@ __all__ = ["AcrossPass", "Cleaned", "clean_documents", "unchanged", "within_pass
 class Cleaned:
     """One document after the pipeline: its original ``text``, the ``cleaned`` text, the
     removed ``spans`` (offsets into original texts, by start) and ``removal``, exactly which
-    characters of ``text`` went (``cleaned`` is ``text`` without them)."""
+    characters of ``text`` went: ``cleaned`` is ``text`` without them, every character of a
+    span is among them, and the others are whitespace that a removal's tidying took
+    (:func:`dedup.repeats.remove_spans`). Removing all spans of ``text`` at once tidies the
+    same, unless two removals in turn (two rounds, or the two stages) met across
+    whitespace: then each chose its own separator."""
 
     id: Hashable
     text: str
