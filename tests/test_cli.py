@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import dedup
 
@@ -671,22 +669,6 @@ def test_ordered_pool_with_a_route_runs_each_chunk_on_the_worker_its_route_names
             workers.setdefault(value % 3 % 2, set()).add(pid)
     assert all(len(pids) == 1 for pids in workers.values())  # one worker per route
     assert workers[0] != workers[1] and os.getpid() not in workers[0] | workers[1]
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet="ab \n.", max_size=60), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), max_size=5))
-def test_offsets_in_a_cleaned_text_map_back_to_the_same_characters(original, cuts):
-    from dedup.report import offset_map
-
-    keep = [True] * len(original)
-    for start, length in cuts:
-        for k in range(start, min(start + length, len(original))):
-            keep[k] = False
-    cleaned = "".join(c for c, k in zip(original, keep) if k)
-    to_original = offset_map(original, cleaned)
-    positions = [to_original(p) for p in range(len(cleaned))]
-    assert all(original[q] == cleaned[p] for p, q in enumerate(positions))
-    assert positions == sorted(set(positions))  # increasing: spans stay spans
 
 
 def test_parquet_from_stdin_and_output_format_must_match_the_input(tmp_path):

@@ -12,8 +12,9 @@ import sys
 import pytest
 
 import dedup
+from dedup import Match
 from news_texts import word_soup
-from dedup.report import DocumentReport, RemovedSpan, explain, page_data, render_html, write_html
+from dedup.report import DocumentReport, explain, page_data, render_html, write_html
 
 BODY = (
     "The council approved the new budget on Tuesday after a long debate about schools, roads "
@@ -196,7 +197,7 @@ def test_the_page_renders_in_a_browser_with_paging_for_many_documents(tmp_path, 
             continue
         text = paragraph(i - 1) + "\n\n" + paragraph(i)
         before = reports[-1].text
-        span = RemovedSpan("across", 0, len(paragraph(i - 1)), i - 1, before.index(paragraph(i - 1)), len(before), 0.9)
+        span = Match(0, len(paragraph(i - 1)), "across", i - 1, before.index(paragraph(i - 1)), len(before), 0.9)
         reports.append(DocumentReport(i, text, paragraph(i), [span], source=f"in.jsonl:{i + 1}"))
     page = tmp_path / "report.html"
     write_html(page, reports, page_size=25)

@@ -11,7 +11,7 @@ pytest.importorskip("pyspark", reason="needs the spark extra (conftest's session
 
 from dedup import Deduplicator  # noqa: E402
 from dedup.across import keys_of_texts, look_up, pick_candidates  # noqa: E402
-from dedup.repeats import RepeatParams  # noqa: E402
+from dedup.align import RepeatParams  # noqa: E402
 from dedup.spark import article_key_rows, candidate_sources, clean_across  # noqa: E402
 from dedup.store import MemoryStore  # noqa: E402
 

@@ -11,7 +11,7 @@ A stream of articles is processed a batch at a time, in four stages:
    at least ``min_seeds`` fingerprints with an article are its candidates, the
    ``max_sources`` sharing most (then the earliest), oldest first. This stage is the
    only one that must run in order: it reads and extends the store.
-3. **Alignment** (:func:`align_articles`): the engine of :mod:`dedup.repeats` aligns each
+3. **Alignment** (:func:`align_articles`): the engine of :mod:`dedup.align` aligns each
    article with candidates against their original texts. An article's alignment
    depends only on its own text and those texts, so it can run in any process
    (:class:`dedup.workers.OrderedPool`) and the result stays that of the sequential pass.
@@ -20,7 +20,7 @@ A stream of articles is processed a batch at a time, in four stages:
 
 Whole copies (a re-run, a syndicated article, a re-crawl) align against the same
 original again and again: alignments of one text against another are remembered by
-the two texts' contents (:class:`dedup.repeats.PairAlignments`), so a text seen before
+the two texts' contents (:class:`dedup.align.PairAlignments`), so a text seen before
 costs a dictionary lookup per candidate, with the same result.
 
 :class:`dedup.Deduplicator` runs these stages in one process or with workers, and the
@@ -128,7 +128,7 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
 
 def prepare_batch(texts: Sequence[str], params: RepeatParams, window: int) -> tuple[list[PreparedText], BatchKeys]:
     """Stage 1 for a batch: the texts prepared for alignment (one vectorised
-    tokenization, :func:`dedup.repeats.prepare`) and their :class:`BatchKeys`."""
+    tokenization, :func:`dedup.align.prepare`) and their :class:`BatchKeys`."""
     tokens = tokenize(texts, params.mode)
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
     prepared = [PreparedText(text, tokens.of(i), hashes[offsets[i] : offsets[i + 1]]) for i, text in enumerate(texts)]

@@ -3,12 +3,13 @@
 Across articles the work is split in two, as in seed-and-extend aligners:
 
 1. **Candidates.** Every remembered article leaves its fingerprints (winnowed shingle
-   hashes, :func:`dedup.shingle.winnow`) in a store. Each shingle of a new article is
+   hashes of its whole text, passages it repeats included: :func:`dedup.shingle.winnow`,
+   :mod:`dedup.store`) in a store. Each shingle of a new article is
    looked up; the earlier articles that share at least ``min_seeds`` fingerprints with
    it are candidates, the ``max_sources`` sharing most (then the earliest) are kept.
    Winnowing guarantees that a shared run of ``window + ngram - 1`` words leaves a
    shared fingerprint: short passages and passages glued into a paragraph are found.
-2. **Alignment.** The engine of :mod:`dedup.repeats` aligns the new article against
+2. **Alignment.** The engine of :mod:`dedup.align` aligns the new article against
    those candidates (and, with ``scope="both"``, against its own earlier part), and the
    aligned, verified spans are removed.
 
@@ -38,6 +39,7 @@ from .align.spans import remove_spans
 from .text import DEFAULT_MODE
 from .atomic import atomic_create
 from .documents import id_key
+from .spans import Match  # the one span type, here and in the report
 from .store import MemoryStore, SQLiteStore, Store, compress_text, read_meta
 from .workers import BARRIER, OrderedPool
 
@@ -50,7 +52,7 @@ DEFAULT_MIN_SEEDS = 2
 
 _ARTICLES_PER_PASS = 512  # articles prepared and looked up together (stages 1 and 2)
 # Articles aligned together (stage 3): their edge extensions share vectorised calls
-# (dedup.repeats.align_many), which pay off from a few hundred edges on. In this process
+# (dedup.align.align_many), which pay off from a few hundred edges on. In this process
 # a pass is one job; a worker's job is smaller, so that the workers stay evenly loaded.
 _ARTICLES_PER_WORKER_JOB = 64
 _ALIGNMENTS_AHEAD = 3  # alignment jobs in flight per worker
@@ -109,27 +111,6 @@ def _compressed(text: str) -> tuple[bytes, bytes]:
 
 
 @dataclass(frozen=True)
-class Match:
-    """A passage of an article that repeats earlier text.
-
-    ``text[start:end]`` repeats ``source_start:source_end`` of article ``source_id``:
-    an earlier article (``kind="across"``) or the same one (``kind="within"``).
-    ``similarity`` is the Jaccard similarity of the word-shingle sets of the two passages.
-    """
-
-    start: int
-    end: int
-    kind: str
-    source_id: Any
-    source_start: int
-    source_end: int
-    similarity: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
 class ArticleMatch:
     """The earlier article a whole article near-duplicates (see :meth:`Deduplicator.is_duplicate`)."""
 
@@ -144,8 +125,9 @@ class Deduplicator:
     :meth:`add_many`). A passage of an article is removed when it repeats a passage of
     an earlier article, or an earlier passage of the same article, as
     :func:`dedup.find_repeats` finds them: at least ``min_length`` words matched exactly,
-    Jaccard similarity of word ``ngram`` sets at least ``threshold``, edges carried
-    through small edits. The earliest copy is kept. See ``docs/corpus.md``.
+    at least ``threshold`` of the passage's word ``ngram`` shingles found in the source
+    (containment: :class:`dedup.Match`'s ``similarity``), edges carried through small
+    edits. The earliest copy is kept. See ``docs/corpus.md``.
 
     Parameters
     ----------

@@ -28,42 +28,23 @@ True
 
 from __future__ import annotations
 
-import bisect
 import functools
 import html
 import importlib.resources
 import json
 import os
 import re
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .atomic import atomic_write
 from .jsonlines import escape_lone_surrogates
+from .pipeline import Cleaned, clean_documents
+from .spans import Match
 
 
-@dataclass(frozen=True)
-class RemovedSpan:
-    """``text[start:end]`` of a document is removed: it repeats ``source_start:source_end``
-    of document ``source_id`` (the same document for ``kind == "within"``), with
-    estimated Jaccard ``similarity``. All offsets are into the documents' original texts."""
-
-    kind: str
-    start: int
-    end: int
-    source_id: Hashable
-    source_start: int
-    source_end: int
-    similarity: float
-
-
-def split_matches(matches: Sequence) -> tuple[list[RemovedSpan], list]:
-    """A ``Deduplicator``'s matches of one document (``dedup.Match``): the repeats inside it,
-    as spans (``source_id`` left ``None``), and the passages of earlier documents, as they are."""
-    within = [RemovedSpan("within", m.start, m.end, None, m.source_start, m.source_end, float(m.similarity))
-              for m in matches if m.kind == "within"]
-    return within, [m for m in matches if m.kind != "within"]
+RemovedSpan = Match  # the name the report used for its spans: one type (dedup.spans.Match)
 
 
 @dataclass
@@ -73,9 +54,14 @@ class DocumentReport:
     id: Hashable
     text: str
     cleaned: str
-    spans: list[RemovedSpan] = field(default_factory=list)
+    spans: list[Match] = field(default_factory=list)
     source: str = ""  # where it came from (file, line), when known
     dropped: bool = False  # left out of the output (``clean --drop-empty``)
+
+    @classmethod
+    def of(cls, document: Cleaned, *, source: str = "", dropped: bool = False) -> DocumentReport:
+        """The report of a document that went through :mod:`dedup.pipeline`."""
+        return cls(document.id, document.text, document.cleaned, list(document.spans), source=source, dropped=dropped)
 
     @property
     def removed_chars(self) -> int:
@@ -84,198 +70,6 @@ class DocumentReport:
     @property
     def changed(self) -> bool:
         return self.cleaned != self.text
-
-
-# Characters of the cleaned text that must match where a kept run resumes after a deletion:
-# long enough that a removed copy of nearby text is not taken for the kept text.
-_ANCHOR = 64
-
-
-def offset_map(original: str, cleaned: str) -> Callable[[int], int]:
-    """Offsets in ``cleaned`` (``original`` with some ranges deleted) -> offsets in ``original``.
-
-    Cleaning only deletes, and deletes whole passages: each kept run is matched as far as
-    it goes, then cut back to the best boundary shortly before the point where it stops
-    matching (a line break, else a sentence end, else a word start), and the next run is
-    found by its first characters. So a kept passage that begins like the removed copy
-    before it ("The council ..." removed, "The national ..." kept) is placed right.
-
-    >>> to_original = offset_map("Hello. Hello. World", "Hello. World")
-    >>> to_original(7)  # the "W"
-    14
-    >>> text = "The council met.\\n\\nThe council met.\\n\\nThe night was calm."
-    >>> offset_map(text, "The council met.\\n\\nThe night was calm.")(18)  # the second "The"
-    36
-    """
-    kept: list[tuple[int, int]] = []  # (offset in cleaned, offset in original) where a kept run starts
-    i = j = 0
-    while j < len(cleaned):
-        anchor, found = _ANCHOR, -1
-        while anchor and found < 0:  # another deletion close ahead: a shorter anchor
-            found = original.find(cleaned[j : j + anchor], i)
-            anchor //= 2
-        if found < 0:  # no anchor found: let the check below fall back
-            kept = []
-            break
-        start_i, start_j = i, j = found, j
-        while j < len(cleaned) and i < len(original) and original[i] == cleaned[j]:
-            i += 1
-            j += 1
-        if j < len(cleaned):
-            cut = _deletion_start(cleaned, start_j, j)
-            i, j = i - (j - cut), cut
-        kept.append((start_j, start_i))
-    if (cleaned and not kept) or not _runs_agree(original, cleaned, kept):
-        # The anchors found a kept run in the wrong place (short texts of few distinct
-        # characters): fall back to the leftmost placement, always a valid one.
-        kept = _leftmost_runs(original, cleaned)
-        if kept is None:  # not a deletion of the original: report offsets unmapped
-            return lambda position: position
-    starts = [k[0] for k in kept]
-
-    def to_original(position: int) -> int:
-        k = bisect.bisect_right(starts, position) - 1
-        if k < 0:
-            return position
-        return kept[k][1] + position - kept[k][0]
-
-    return to_original
-
-
-def _runs_agree(original: str, cleaned: str, kept: list[tuple[int, int]]) -> bool:
-    """Does every kept run (cleaned offset, original offset) copy its characters, in order?"""
-    ends = [j for j, _ in kept[1:]] + [len(cleaned)]
-    previous = 0
-    for (j, i), end in zip(kept, ends):
-        if i < previous or original[i : i + end - j] != cleaned[j:end]:
-            return False
-        previous = i + end - j
-    return True
-
-
-def _leftmost_runs(original: str, cleaned: str) -> list[tuple[int, int]] | None:
-    """Kept runs placing each character of ``cleaned`` at its leftmost possible place in
-    ``original``; None when ``cleaned`` is no subsequence of it."""
-    runs: list[tuple[int, int]] = []
-    i = 0
-    for j, char in enumerate(cleaned):
-        found = original.find(char, i)
-        if found < 0:
-            return None
-        if not runs or found != i:
-            runs.append((j, found))
-        i = found + 1
-    return runs
-
-
-def _boundary_rank(text: str, position: int) -> int:
-    # How likely a removal starts here: 3 after a line break, 2 after a sentence, 1 at a word.
-    if position == 0 or text[position - 1] == "\n":
-        return 3
-    if text[position - 1].isspace() and position >= 2 and text[position - 2] in ".!?\"'\u201d\u2019":
-        return 2
-    if text[position - 1].isspace() and not text[position].isspace():
-        return 1
-    return 0
-
-
-def _deletion_start(cleaned: str, run_start: int, mismatch: int, reach: int = 200) -> int:
-    """Where in ``cleaned[run_start:mismatch]`` (matched by chance at its end) the deletion begins.
-
-    The text just before a removed copy often begins like the copy ("The ... The ..."),
-    so the match runs on a few words too far; the best boundary within ``reach``
-    characters before the mismatch, the latest among equals, is where the kept run ends.
-    """
-    best, best_rank = mismatch, _boundary_rank(cleaned, mismatch)
-    for position in range(mismatch - 1, max(run_start, mismatch - reach), -1):
-        rank = _boundary_rank(cleaned, position)
-        if rank > best_rank:
-            best, best_rank = position, rank
-    return best
-
-
-# --------------------------------------------------------------------------- the analysis
-
-
-def explain_within(texts: Sequence[str], **params) -> list[tuple[str | None, list[RemovedSpan]]]:
-    """Repeats inside each text: (the cleaned text, or ``None`` when unchanged; the spans).
-
-    The cleaned text is always ``dedup.clean_many``'s, so reporting never changes what
-    cleaning writes. A removal can join text into a new repeat; ``clean_many`` removes
-    it too, but that second round is not among the spans. Span ids are left ``None``
-    (the caller knows the document's id).
-    """
-    from .align import clean_many, find_repeats_many, remove_spans
-
-    found = find_repeats_many(texts, **params)
-    out: list[tuple[str | None, list[RemovedSpan]]] = []
-    changed = []
-    for text, repeats in zip(texts, found):
-        spans = [
-            RemovedSpan("within", r.start, r.end, None, r.source_start, r.source_end, float(r.similarity))
-            for r in repeats
-        ]
-        if spans:
-            changed.append(len(out))
-            out.append((remove_spans(text, [(r.start, r.end) for r in repeats]), spans))
-        else:
-            out.append((None, spans))
-    if changed:
-        finished = clean_many([out[i][0] for i in changed], **params)  # type: ignore[misc]
-        for i, text in zip(changed, finished):
-            out[i] = (text, out[i][1])
-    return out
-
-
-class ReportBuilder:
-    """Collects documents as a run processes them, in input order, and gives their reports.
-
-    For each document: its original text, the spans removed inside it (offsets into the
-    original), the text after that pass (``middle``), the across-document matches found
-    in ``middle`` (``dedup.Match``, sources in their own ``middle``), and the final text.
-    ``reports()`` maps every offset to the original texts. It keeps every document's
-    text, since any of them may turn out to be the source of a later one.
-    """
-
-    def __init__(self) -> None:
-        self._reports: list[DocumentReport] = []
-        self._middles: dict[Hashable, str] = {}  # only where the within pass changed the text
-        self._pending: list[tuple[DocumentReport, list]] = []
-
-    def add(self, doc_id: Hashable, text: str, within: Sequence[RemovedSpan], middle: str, matches: Sequence,
-            cleaned: str, *, source: str = "", dropped: bool = False) -> None:
-        spans = [RemovedSpan("within", s.start, s.end, doc_id, s.source_start, s.source_end, s.similarity)
-                 for s in within]
-        report = DocumentReport(doc_id, text, cleaned, spans, source=source, dropped=dropped)
-        if middle != text:
-            self._middles[doc_id] = middle
-        self._reports.append(report)
-        if matches:
-            self._pending.append((report, list(matches)))
-
-    def reports(self) -> list[DocumentReport]:
-        """Every document added, in order, with all offsets into original texts."""
-        texts = {report.id: report.text for report in self._reports}
-        maps: dict[Hashable, Callable[[int], int]] = {}
-
-        def to_original(doc_id: Hashable) -> Callable[[int], int]:
-            if doc_id not in self._middles:
-                return lambda position: position
-            if doc_id not in maps:
-                maps[doc_id] = offset_map(texts[doc_id], self._middles[doc_id])
-            return maps[doc_id]
-
-        for report, matches in self._pending:
-            own = to_original(report.id)
-            for match in matches:
-                source = to_original(match.source_id)
-                report.spans.append(RemovedSpan(
-                    "across", own(match.start), own(match.end - 1) + 1, match.source_id,
-                    source(match.source_start), source(match.source_end - 1) + 1, float(match.similarity),
-                ))
-            report.spans.sort(key=lambda span: span.start)
-        self._pending = []
-        return self._reports
 
 
 def explain(
@@ -306,41 +100,18 @@ def explain(
     batch_size : int, default 64
         Documents per vectorised pass.
     """
-    from ._validate import check_choice, check_int
+    from ._validate import check_choice
     from .deduplicator import Deduplicator
     from .documents import iter_documents
-    from .align.spans import remove_spans
 
     check_choice("scope", scope, ("within", "across", "both"))
-    batch_size = check_int("batch_size", batch_size, 1)
     # "both" is one Deduplicator aligning each document against its own earlier part and
     # earlier documents together, as dedup.Deduplicator() does by default.
     memory = Deduplicator(**dict(across or {}, scope=scope)) if scope in ("across", "both") else None
-    builder = ReportBuilder()
-    batch: list[tuple[Hashable, str]] = []
-
-    def flush() -> None:
-        texts = [text for _, text in batch]
-        if memory is None:
-            inside = explain_within(texts, **(within or {}))
-            for (doc_id, text), (cleaned, spans) in zip(batch, inside):
-                final = text if cleaned is None else cleaned
-                builder.add(doc_id, text, spans, final, [], final)
-        else:
-            found = memory.add_many(texts, [doc_id for doc_id, _ in batch])
-            for (doc_id, text), matches in zip(batch, found):
-                spans, earlier = split_matches(matches)
-                final = remove_spans(text, [(m.start, m.end) for m in matches]) if matches else text
-                builder.add(doc_id, text, spans, text, earlier, final)
-        batch.clear()
-
-    for item in iter_documents(docs, ids, text_field=text_field, id_field=id_field):
-        batch.append(item)
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
-    return builder.reports()
+    documents = iter_documents(docs, ids, text_field=text_field, id_field=id_field)
+    cleaned = clean_documents(documents, within=dict(within or {}) if memory is None else None, across=memory,
+                              batch_size=batch_size)
+    return [DocumentReport.of(document) for document in cleaned]
 
 
 # --------------------------------------------------------------------------- the page

@@ -5,11 +5,12 @@ Per remembered article a store keeps:
 - its id and its text, zlib-compressed after its size (the engine aligns against the
   text itself, and source spans are character offsets into it; a text is never inflated
   beyond the size recorded for it, so a crafted file cannot make it a bomb);
-- its fingerprints: winnowed shingle hashes (:func:`dedup.shingle.winnow`) of the words
-  that were not removed as repeats, each mapped to the article. A key keeps at most
-  ``max_holders`` articles, the earliest: a passage in millions of articles (boilerplate)
-  costs no more than one in a few, and later articles are aligned against its earliest
-  holders.
+- its fingerprints: the distinct winnowed shingle hashes (:func:`dedup.shingle.winnow`)
+  of its whole text as given, passages it repeats included (a later article may take a
+  passage that mixes repeated and new words), each mapped to the article. A key keeps at
+  most ``max_holders`` articles, the earliest, so an article holds only the fingerprints
+  fewer than that held before it: a passage in millions of articles (boilerplate) costs
+  no more than one in a few, and later articles are aligned against its earliest holders.
 
 A :class:`SQLiteStore` is locked for its writer (:mod:`dedup.locking`): a second
 process opening it stops at once with ``dedup.locking.InUseError``.

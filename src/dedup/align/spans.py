@@ -58,7 +58,8 @@ def remove_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
     Ranges separated only by whitespace are removed as one. Of the whitespace around a
     removed range, one separator is kept: the one with more line breaks (so paragraph
     breaks survive); at the start or end of the text, the outer side is kept. Returns
-    ``text`` itself when there is nothing to remove.
+    ``text`` itself when there is nothing to remove. :func:`removed_ranges` says which
+    characters go.
 
     Examples
     --------
@@ -66,12 +67,23 @@ def remove_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
     'Keep this.\\n\\nKeep that.'
     """
     text = check_text("text", text)
-    merged = merge_spans(text, spans)
-    if not merged:
+    cuts = removed_ranges(text, spans)
+    if not cuts:
         return text
-    pieces = []
+    kept = zip([0, *(end for _, end in cuts)], [*(start for start, _ in cuts), len(text)])
+    return "".join(text[start:end] for start, end in kept)
+
+
+def removed_ranges(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The character ranges that :func:`remove_spans` deletes from ``text``: the merged
+    ``spans``, each with the whitespace the tidying takes. Sorted and disjoint.
+
+    >>> removed_ranges("Keep this.\\n\\nDrop this. Keep that.", [(12, 22)])
+    [(12, 23)]
+    """
+    cuts = []
     position = 0
-    for start, end in merged:
+    for start, end in merge_spans(text, spans):
         before = start
         while before > position and text[before - 1].isspace():
             before -= 1
@@ -86,10 +98,9 @@ def remove_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
             cut = (before, end)  # keep the separator after the removal
         else:
             cut = (start, after)  # keep the separator before it
-        pieces.append(text[position : cut[0]])
+        cuts.append(cut)
         position = cut[1]
-    pieces.append(text[position:])
-    return "".join(pieces)
+    return cuts
 
 
 def merge_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from ..pipeline import AcrossPass
 from ..workers import BARRIER
 from .errors import InputError, UsageError
 from .stream import screened
@@ -63,9 +64,10 @@ class Across:
         screen: Callable[[str, Any, Any], tuple[Any, Any]],
         barrier_after: Callable[[int], bool],
     ) -> Iterator[tuple[str, Any, Any]]:
-        """The within pass's events (``--scope within`` only has one) with the pass over
-        documents applied, in order. A processed chunk's payload ``[(cleaned or None,
-        spans)]`` becomes ``(that, texts after the within pass, [(final text, matches)])``.
+        """The within stage's events (``--scope within`` only has one) with the pass over
+        documents applied, in order: a processed chunk's payload (its documents,
+        :class:`dedup.pipeline.Cleaned`) becomes the documents after both stages
+        (:class:`dedup.pipeline.AcrossPass`).
 
         ``screen`` sees every event in input order before the Deduplicator does (which
         runs ahead of what this yields) and returns the chunk to go on with (records it
@@ -77,27 +79,18 @@ class Across:
         def batches() -> Iterator[tuple[list[str] | None, list | None, tuple]]:
             for kind, payload, context in screened(events, screen, barrier_after):
                 if kind == BARRIER:
-                    yield None, None, (BARRIER, payload, None, None)
+                    yield None, None, (BARRIER, payload, None)
                 elif kind == "chunk":
-                    results, within, _ = payload
-                    yield within, [record.id for record in context], (kind, results, context, within)
+                    texts = [document.cleaned for document in payload]
+                    yield texts, [record.id for record in context], (kind, payload, context)
                 else:
-                    yield [], None, (kind, payload, context, None)
+                    yield [], None, (kind, payload, context)
 
-        yield from self._applied(self.dedup.find_stream(batches(), remember=True))
-
-    def _applied(self, found_stream) -> Iterator[tuple[str, Any, Any]]:
-        from ..align.spans import remove_spans
-
-        for (kind, payload, context, within), found in found_stream:
-            if kind != "chunk":
-                yield kind, payload, context
-                continue
-            final = [
-                (remove_spans(text, [(m.start, m.end) for m in matches]) if matches else text, matches)
-                for text, matches in zip(within, found)
-            ]
-            yield kind, (payload, within, final), context
+        finishing = AcrossPass()
+        for (kind, payload, context), found in self.dedup.find_stream(batches(), remember=True):
+            if kind == "chunk":
+                payload = [finishing.finish(document, matches) for document, matches in zip(payload, found)]
+            yield kind, payload, context
 
     def remembers(self, doc_id: Any) -> bool:
         """Is ``doc_id`` already in the memory (from the loaded state, or this run)?"""

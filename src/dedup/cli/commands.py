@@ -13,7 +13,8 @@ from typing import Any
 from ..atomic import writing
 from ..documents import id_key
 from ..locking import InUseError, Lock, take_lock
-from ..report import ReportBuilder, render_html, split_matches
+from ..pipeline import Cleaned
+from ..report import DocumentReport, render_html
 from .across import Across, given_options
 from .checkpoint import Checkpoint, CheckpointOutputs
 from .commit import AtomicOutputs, complete_interrupted_commit
@@ -160,7 +161,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         single_format = None if inp.is_dir else inp.files[0].format
         main_writer, out_folder = (None, None) if explain else open_main_output(args, inp, outputs, single_format)
         report = open_json_lines(outputs, "-o" if explain else "--report", report_path) if report_path else None
-        page = ReportBuilder() if html_path else None
+        page: list[DocumentReport] | None = [] if html_path else None
         page_stream = open_output(outputs, "--html", html_path) if html_path else None
         rejects = open_json_lines(outputs, "--rejects", args.rejects) if args.rejects else None
         bad = BadRecords(args, stats, rejects)
@@ -182,7 +183,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                 bad.handle(payload)
             return payload, context
 
-        stream = pool.run(chunks(stream, params, want_report))
+        stream = pool.run(chunks(stream, params))
         if across is not None:
             stream = across.run(stream, screen, checkpoint_due)
         else:
@@ -206,8 +207,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                 unreadable = unreadable or payload.unit == "file"
             elif kind == BARRIER:  # everything before it is written, and remembered: no more
                 checkpoint.record(outputs, stats, resumed_from + payload, across.dedup if across else None)
-            else:  # a processed chunk: payload = (within results, texts after it, final), context = the records
-                kept = _finish_chunk(context, *payload, report, page, stats, drop_empty)
+            else:  # a processed chunk: payload = its documents after both stages, context = the records
+                kept = _finish_chunk(context, payload, report, page, stats, drop_empty)
                 if kept and not explain:
                     if out_folder is not None and writer is None:
                         writer = folder_writer(outputs, out_folder, current, args)
@@ -222,7 +223,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             if extra_writer is not None:
                 extra_writer.close()
         if page is not None:
-            page_stream.write(render_html(page.reports(), title=f"dedup explain {args.input}").encode("utf-8"))
+            page_stream.write(render_html(page, title=f"dedup explain {args.input}").encode("utf-8"))
             page_stream.flush()
         if across is not None and args.state and not explain:
             temp = outputs.path(args.state)
@@ -285,38 +286,35 @@ def _nothing_removed_hint(args: argparse.Namespace, stats: Stats) -> str:
     return "  nothing removed; to look further, try:\n" + "\n".join(f"    {tip}" for tip in tips)
 
 
-def _finish_chunk(records: list[Record], results: list, within: list[str], final: list[tuple[str, list]],
-                  report: RecordWriter | None, page: ReportBuilder | None, stats: Stats,
-                  drop_empty: bool) -> list[tuple[Record, str]]:
-    """Report and count a processed chunk (in input order): ``results`` of the within
-    pass, the ``within`` texts it left, their ``final`` text and matches after the across pass.
+def _finish_chunk(records: list[Record], documents: list[Cleaned], report: RecordWriter | None,
+                  page: list[DocumentReport] | None, stats: Stats, drop_empty: bool) -> list[tuple[Record, str]]:
+    """Report and count a processed chunk (in input order): its ``documents`` after both
+    stages of :mod:`dedup.pipeline`.
 
     Returns the records to write, each with its final text (without those left with no
     text when ``drop_empty``).
     """
     kept = []
-    for record, (cleaned, found), middle, (text, all_matches) in zip(records, results, within, final):
-        # --scope both: the Deduplicator reports repeats inside the document among its matches
-        inside, matches = split_matches(all_matches)
-        spans = list(found or ()) + inside
+    for record, document in zip(records, documents):
+        text = document.cleaned
+        within = sum(span.kind == "within" for span in document.spans)
         stats.docs_in += 1
         stats.chars_in += len(record.text)
         stats.chars_removed += len(record.text) - len(text)
-        if cleaned is not None or inside:
+        if within:
             stats.docs_with["within"] += 1
-        if matches:
+        if len(document.spans) > within:
             stats.docs_with["across"] += 1
         empty = not text.strip()
-        if empty and text is not record.text:
+        if empty and document.changed:
             stats.docs_emptied += 1
-        stats.spans["within"] += len(spans or ())
-        stats.spans["across"] += len(matches)
+        stats.spans["within"] += within
+        stats.spans["across"] += len(document.spans) - within
         dropped = drop_empty and empty
         if report is not None:
-            write_removed_spans(report, record, spans or [], middle, matches, dropped=dropped)
+            write_removed_spans(report, record, document, dropped=dropped)
         if page is not None:
-            page.add(record.id, record.text, spans or [], middle, matches, text,
-                     source=f"{record.source}:{record.line}", dropped=dropped)
+            page.append(DocumentReport.of(document, source=f"{record.source}:{record.line}", dropped=dropped))
         if dropped:
             stats.docs_dropped += 1
         else:

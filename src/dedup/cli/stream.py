@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..pipeline import Cleaned, unchanged, within_pass
 from ..workers import BARRIER
 from .inputs import Input
 from .readers import read_records
@@ -32,48 +33,43 @@ def events(inp: Input, text_field: str, id_field: str | None) -> Iterator[tuple[
         yield "end", file, None
 
 
-def chunks(stream: Iterator[tuple[str, Any, Any]], params: dict, explain: bool) -> Iterator[tuple[str, Any, Any]]:
-    """Group consecutive records into chunks; the payload is the texts, the context the records."""
+def chunks(stream: Iterator[tuple[str, Any, Any]], params: dict) -> Iterator[tuple[str, Any, Any]]:
+    """Group consecutive records into chunks; the payload is the texts and ids (and
+    ``params``), the context the records."""
     records: list[Record] = []
     chars = 0
+
+    def chunk() -> tuple[str, Any, Any]:
+        return "chunk", ([r.text for r in records], [r.id for r in records], params), records
+
     for kind, payload, context in stream:
         if kind == "record":
             records.append(payload)
             chars += len(payload.text)
             if len(records) >= _CHUNK_DOCS or chars >= _CHUNK_CHARS:
-                yield "chunk", ([r.text for r in records], params, explain), records
+                yield chunk()
                 records, chars = [], 0
             continue
         if records:  # keep the order: records before this event go out first
-            yield "chunk", ([r.text for r in records], params, explain), records
+            yield chunk()
             records, chars = [], 0
         yield kind, payload, context
     if records:
-        yield "chunk", ([r.text for r in records], params, explain), records
+        yield chunk()
 
 
-def clean_within(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, list | None]]:
-    """Clean one chunk of texts (runs in a worker process).
-
-    Returns one (cleaned text, or ``None`` when unchanged, to save sending it back;
-    the ``dedup.report.RemovedSpan`` list, when ``explain``) per text. The cleaned text
-    is always ``clean_many``'s, so a report never changes what ``clean`` writes.
-    """
-    texts, params, explain = payload
-    if explain:
-        from ..report import explain_within
-
-        return explain_within(texts, **params)  # type: ignore[return-value]
-    from ..align import clean_many
-
-    cleaned = clean_many(texts, **params)
-    return [(None if new is old else new, None) for new, old in zip(cleaned, texts)]
+def clean_within(payload: tuple[list[str], list, dict]) -> list[Cleaned]:
+    """Stage 1 of :mod:`dedup.pipeline` for one chunk (runs in a worker process): repeats
+    inside each text removed, with their spans. The cleaned text is always
+    ``clean_many``'s, so a report never changes what ``clean`` writes."""
+    texts, ids, params = payload
+    return within_pass(texts, ids, **params)
 
 
-def keep_as_is(payload: tuple[list[str], dict, bool]) -> list[tuple[str | None, list | None]]:
-    """The work when there is no within-document pass: every text unchanged."""
-    texts, _, explain = payload
-    return [(None, [] if explain else None) for _ in texts]
+def keep_as_is(payload: tuple[list[str], list, dict]) -> list[Cleaned]:
+    """The work when there is no within-document stage: every text unchanged."""
+    texts, ids, _ = payload
+    return unchanged(texts, ids)
 
 
 def screened(
@@ -81,18 +77,16 @@ def screened(
     screen: Callable[[str, Any, Any], tuple[Any, Any]],
     barrier_after: Callable[[int], bool],
 ) -> Iterator[tuple[str, Any, Any]]:
-    """The within pass's events in the shape ``Across.run`` gives them, without an across
-    pass: each event through ``screen``, each text final after the within pass, and a
-    ``BARRIER`` (payload: the input records read so far) when ``barrier_after`` asks."""
+    """The within stage's events in the shape ``Across.run`` gives them, without an across
+    stage: each event through ``screen`` (a chunk's payload: its documents, final after
+    the within stage), and a ``BARRIER`` (payload: the input records read so far) when
+    ``barrier_after`` asks."""
     read = 0
     for kind, payload, context in stream:
         records = len(context) if kind == "chunk" else 1 if kind == "error" else 0
         read += records
         payload, context = screen(kind, payload, context)
         due = barrier_after(records)
-        if kind == "chunk":
-            within = [record.text if cleaned is None else cleaned for record, (cleaned, _) in zip(context, payload)]
-            payload = (payload, within, [(text, []) for text in within])
         yield kind, payload, context
         if due:
             yield BARRIER, read, None
