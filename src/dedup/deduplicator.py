@@ -32,7 +32,9 @@ import numpy as np
 import xxhash
 
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
-from .across import AlignmentJob, align_articles, look_up, pick_candidates, prepare_batch, prepared_sources
+from .across import (
+    AlignmentJob, align_articles, keys_of_texts, look_up, pick_candidates, prepare_batch, prepared_sources,
+)
 from .align.params import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH, DEFAULT_NGRAM, DEFAULT_THRESHOLD, RepeatParams
 from .align.prepared import PreparedText, prepare
 from .align.spans import remove_spans
@@ -85,10 +87,12 @@ def _run_job(job: _PrepareJob | _AlignJob):
     """A stage's work, in a worker process or in this one."""
     if isinstance(job, _AlignJob):
         return align_articles(job.job, job.queries)
-    prepared, keys = prepare_batch(job.texts, job.params, job.window)
+    if job.in_worker:  # prepared texts cost more to send than to make again in the aligning worker
+        prepared, keys = None, keys_of_texts(job.texts, job.params, job.window)
+    else:
+        prepared, keys = prepare_batch(job.texts, job.params, job.window)
     compressed, digests = zip(*(_compressed(text) for text in job.texts)) if job.texts else ((), ())
-    # Prepared texts cost more to send than to make again in the aligning worker.
-    return None if job.in_worker else prepared, keys, list(compressed), list(digests)
+    return prepared, keys, list(compressed), list(digests)
 
 
 # Texts compressed recently in this process, by digest: an article that recurs whole is

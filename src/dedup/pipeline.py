@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._validate import check_int, check_texts
-from .align import find_repeats_many, remove_spans, removed_ranges
+from .align import cut_out, find_repeats_many, removed_ranges
 from .documents import id_key
 from .spans import Match, Removal
 
@@ -90,9 +90,9 @@ def within_pass(texts: Sequence[str], ids: Sequence[Hashable] | None = None, **p
                 start, end = removal.span_to_original(r.start, r.end)
                 source_start, source_end = removal.span_to_original(r.source_start, r.source_end)
                 spans[i].append(Match(start, end, "within", ids[i], source_start, source_end, float(r.similarity)))
-            ranges = [(r.start, r.end) for r in repeats]
-            removals[i] = removal.then(removed_ranges(current[i], ranges))
-            current[i] = remove_spans(current[i], ranges)
+            cuts = removed_ranges(current[i], [(r.start, r.end) for r in repeats])
+            removals[i] = removal.then(cuts)
+            current[i] = cut_out(current[i], cuts)
             changed.append(i)
         pending = changed
     return [
@@ -129,10 +129,10 @@ class AcrossPass:
             source_start, source_end = (m.source_start, m.source_end) if source is None else \
                 source.span_to_original(m.source_start, m.source_end)
             spans.append(Match(start, end, m.kind, m.source_id, source_start, source_end, float(m.similarity)))
-        ranges = [(m.start, m.end) for m in matches]
+        cuts = removed_ranges(document.cleaned, [(m.start, m.end) for m in matches])
         return Cleaned(
-            document.id, document.text, remove_spans(document.cleaned, ranges), tuple(sorted(spans, key=_start)),
-            own.then(removed_ranges(document.cleaned, ranges)),
+            document.id, document.text, cut_out(document.cleaned, cuts), tuple(sorted(spans, key=_start)),
+            own.then(cuts),
         )
 
 

@@ -46,7 +46,7 @@ from .engine import PairAlignments, align, align_many, find_within_many
 from ..text import DEFAULT_MODE
 from .params import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH, DEFAULT_NGRAM, DEFAULT_THRESHOLD, RepeatParams
 from .prepared import PreparedText, prepare, prepare_alone
-from .spans import Repeat, merge_spans, remove_spans, removed_ranges
+from .spans import Repeat, cut_out, merge_spans, remove_spans, removed_ranges
 
 __all__ = [
     "PairAlignments",
@@ -57,6 +57,7 @@ __all__ = [
     "align_many",
     "clean",
     "clean_many",
+    "cut_out",
     "find_repeats",
     "find_repeats_many",
     "merge_spans",

@@ -67,7 +67,16 @@ def remove_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
     'Keep this.\\n\\nKeep that.'
     """
     text = check_text("text", text)
-    cuts = removed_ranges(text, spans)
+    return cut_out(text, removed_ranges(text, spans))
+
+
+def cut_out(text: str, cuts: Sequence[tuple[int, int]]) -> str:
+    """``text`` without the character ranges ``cuts`` (sorted and disjoint, as
+    :func:`removed_ranges` gives them); ``text`` itself when there are none.
+
+    >>> cut_out("Keep this.\\n\\nDrop this. Keep that.", [(12, 23)])
+    'Keep this.\\n\\nKeep that.'
+    """
     if not cuts:
         return text
     kept = zip([0, *(end for _, end in cuts)], [*(start for start, _ in cuts), len(text)])
