@@ -167,7 +167,45 @@ def _align_pair_steps(query: PreparedText, source: PreparedText, index: int | No
     None: the query against itself), as steps: a generator that yields the edge
     extensions it needs (a list of ``EdgeRequest``), is sent their results
     (``extend_edges``'s, one per request) and returns the spans. So the edges of many pairs can be extended together
-    (``_run_together``), with the result of each pair aligned alone."""
+    (``_run_together``), with the result of each pair aligned alone. A whole copy is
+    answered at once (:func:`whole_copy_spans`)."""
+    if index is not None:
+        whole = whole_copy_spans(query, source, index, params)
+        if whole is not None:
+            return whole
+    return (yield from pair_steps(query, source, index, params))
+
+
+def whole_copy_spans(
+    query: PreparedText, source: PreparedText, index: int, params: RepeatParams
+) -> list[Alignment] | None:
+    """The verified spans of ``query`` against ``source`` when the two texts are equal
+    and no shingle repeats in them, else None (the pair must be aligned).
+
+    A re-run, a syndicated article, a re-crawl: the commonest repeat of a corpus, and
+    its first meeting with its original needs no alignment. Every shingle then seeds
+    at its own position (the only occurrence), so the seeds are one run on the main
+    diagonal over the whole text; its chain is that run, its edges have no room to
+    extend, the text's first and last tokens are sentence boundaries (nothing to snap),
+    and its containment is 1. The span is the whole text, kept when its words reach
+    ``min_length``: what :func:`pair_steps` returns for the pair
+    (``tests/test_whole_copies.py`` checks the two agree).
+    """
+    if query.text != source.text or query.has_repeated_shingle():
+        return None
+    tokens = len(query)
+    # The runs seeding drops (a single shingle; one of at most ngram tokens when
+    # min_length > ngram) are shorter than min_length words anyway: a token weighs a
+    # word at most.
+    matched = query.words(0, tokens)
+    if tokens == 0 or matched < params.min_length:
+        return []
+    return [Alignment(0, tokens, 0, tokens, 1.0, matched, index)]
+
+
+def pair_steps(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> _Steps:
+    """:func:`_align_pair_steps` with every pair aligned, whole copies too: seeds,
+    chains, then waves of chains verified."""
     same = index is None
     runs = seed_runs(query, source, same, params)
     if not len(runs):
