@@ -203,12 +203,18 @@ def look_up(
     articles.append(owner_of_key[key_entry[earlier]])
     holders.append(first + added_owner[position[earlier]])
 
-    order = np.argsort(added_owner, kind="stable")  # by owner, keys still sorted
+    order = np.argsort(_narrow(added_owner, count), kind="stable")  # by owner, keys still sorted
     ends = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(np.bincount(added_owner, minlength=count), out=ends[1:])
     remembered_keys = distinct[added_key[order]]
     remembered = [remembered_keys[ends[i] : ends[i + 1]] for i in range(count)]
     return np.concatenate(articles), np.concatenate(holders), remembered
+
+
+def _narrow(values: np.ndarray, bound: int) -> np.ndarray:
+    """``values`` (each below ``bound``) as 16-bit integers when they fit: NumPy's stable
+    sort of 16-bit integers is a radix sort, ten times faster than a 64-bit one."""
+    return values.astype(np.int16) if bound <= np.iinfo(np.int16).max else values
 
 
 def _starts(counts: np.ndarray) -> np.ndarray:

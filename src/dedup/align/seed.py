@@ -118,6 +118,8 @@ def _exact_runs(count: int, anchors_of: Callable[[int, int], tuple[np.ndarray, n
     distinct words has millions of chance 5-gram repeats, and a run costs about 50 bytes
     until ``seed_runs`` filters it.
     """
+    if count <= _SEED_BLOCK:  # one block (most texts): its seeds at once
+        return _runs_of(*anchors_of(0, count), drop_single)
     index_type = np.int32 if count < 2**31 else np.int64
     kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     seen = 0  # seeds before this block
@@ -165,6 +167,26 @@ def _exact_runs(count: int, anchors_of: Callable[[int, int], tuple[np.ndarray, n
     if len(kept) == 1:
         return kept[0]
     return tuple(np.concatenate(parts) for parts in zip(*kept))
+
+
+def _runs_of(anchors: np.ndarray, positions: np.ndarray, drop_single: bool):
+    """``_exact_runs`` of seeds found all at once (query positions ``anchors``, source
+    positions ``positions``)."""
+    if len(anchors) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    # A seed starts a run unless both its positions follow those of the seed before.
+    first = np.flatnonzero(np.concatenate(([True], (np.diff(anchors) != 1) | (np.diff(positions) != 1))))
+    length = np.diff(np.concatenate((first, [len(anchors)])))
+    run_first, run_source = anchors[first], positions[first]
+    if drop_single:
+        # A run of one seed stays when it joins the run before or after into a tandem run.
+        joins_next = (run_first[1:] == run_first[:-1] + length[:-1]) & (run_source[1:] == run_source[:-1])
+        keep = length > 1
+        keep[:-1] |= joins_next
+        keep[1:] |= joins_next
+        run_first, run_source, length = run_first[keep], run_source[keep], length[keep]
+    return run_first, run_source, length
 
 
 def _empty_runs() -> Runs:
