@@ -394,6 +394,23 @@ def test_workers_give_the_sequential_result(scope):
     assert sum(1 for found in sequential if any(m.kind == "across" for m in found)) > 200
 
 
+def test_long_documents_fill_passes_by_size_and_give_the_sequential_result():
+    # Fewer than a pass's 512 documents, but several passes' worth of characters: the
+    # stream is cut into passes by size, and the result is still that of one by one.
+    articles = stream_with_copies(2800, seed=11)
+    docs = ["\n\n".join(articles[start : start + 100]) for start in range(0, len(articles), 100)]
+    docs += [docs[3], docs[0][: len(docs[0]) // 2]]  # a re-run, and half of the first again
+    ids = [f"book{n}" for n in range(len(docs))]
+    assert sum(map(len, docs)) > 2_200_000  # a pass holds 2 MiB
+    one_by_one = Deduplicator(scope="across")
+    sequential = [one_by_one.find(doc, doc_id, remember=True) for doc, doc_id in zip(docs, ids)]
+    assert Deduplicator(scope="across").find_many(docs, ids, remember=True) == sequential
+    with Deduplicator(scope="across", workers=2) as parallel:
+        assert parallel.find_many(docs, ids, remember=True) == sequential
+    for doc, found in zip(docs[-2:], sequential[-2:]):  # the re-run and the half are removed whole
+        assert sum(m.end - m.start for m in found) > 0.99 * len(doc)
+
+
 def test_find_stream_regroups_batches_and_hands_them_back_in_order():
     texts = stream_with_copies(300, seed=5)
     expected = Deduplicator().find_many(texts, remember=True)

@@ -53,6 +53,9 @@ DEFAULT_MAX_HOLDERS = 4
 DEFAULT_MIN_SEEDS = 2
 
 _ARTICLES_PER_PASS = 512  # articles prepared and looked up together (stages 1 and 2)
+# ... or fewer, when they hold this many characters: a pass of long documents (books,
+# digests) stays bounded in memory, and is not one job for one worker.
+_CHARS_PER_PASS = 1 << 21
 # Articles aligned together (stage 3): their edge extensions share vectorised calls
 # (dedup.align.align_many), which pay off from a few hundred edges on. In this process
 # a pass is one job; with workers, each worker's share of a pass is one job of up to
@@ -79,6 +82,18 @@ class _AlignJob:
     job: AlignmentJob
     queries: list[PreparedText] | None
     route: int | None = None  # the worker to run on: the one that aligned the same texts before
+
+
+def _pass_size(texts: list[str]) -> int:
+    """Articles of the next pass, from ``texts`` that fill one: up to
+    ``_ARTICLES_PER_PASS``, and no more once they hold ``_CHARS_PER_PASS`` characters
+    (at least one)."""
+    chars = 0
+    for count, text in enumerate(texts[:_ARTICLES_PER_PASS], 1):
+        chars += len(text)
+        if chars >= _CHARS_PER_PASS:
+            return count
+    return min(len(texts), _ARTICLES_PER_PASS)
 
 
 def _route_of(job: _PrepareJob | _AlignJob) -> int | None:
@@ -335,6 +350,7 @@ class Deduplicator:
         where: list[tuple] = []
         waiting: deque = deque()  # batches not handed back yet: (context, found, articles up to its end)
         received = handed = 0  # articles received, and handed out in passes
+        pending_chars = 0  # characters of ``texts``
         pending_ids = self._pending_ids
         for batch_texts, ids, context in batches:
             if batch_texts is None:  # a barrier: the pass ends here
@@ -342,7 +358,7 @@ class Deduplicator:
                     job = _PrepareJob(texts, self._repeat_params, self.window, in_workers)
                     yield "chunk", job, (texts, where)
                     handed += len(texts)
-                    texts, where = [], []
+                    texts, where, pending_chars = [], [], 0
                 while waiting:
                     done_context, found, _ = waiting.popleft()
                     yield "batch", done_context, found
@@ -355,11 +371,14 @@ class Deduplicator:
                 pending_ids.update(id_key(doc_id) for doc_id in ids)
             found: list[list[Match]] = [[] for _ in batch_texts]
             texts += batch_texts
+            pending_chars += sum(map(len, batch_texts))
             where += [(found, k, None if ids is None else ids[k]) for k in range(len(batch_texts))]
             received += len(batch_texts)
             waiting.append((context, found, received))
-            while len(texts) >= _ARTICLES_PER_PASS:
-                part, texts = texts[:_ARTICLES_PER_PASS], texts[_ARTICLES_PER_PASS:]
+            while len(texts) >= _ARTICLES_PER_PASS or pending_chars >= _CHARS_PER_PASS:
+                size = _pass_size(texts)
+                part, texts = texts[:size], texts[size:]
+                pending_chars -= sum(map(len, part))
                 job = _PrepareJob(part, self._repeat_params, self.window, in_workers)
                 yield "chunk", job, (part, where[: len(part)])
                 where = where[len(part) :]
