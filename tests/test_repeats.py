@@ -403,3 +403,21 @@ def test_edges_extended_together_end_where_each_extended_alone_ends():
                 assert alone == tuple(int(column[k]) for column in together)
                 checked += alone != (copy_edges[k], source_edges[k], 0)
     assert checked > 300  # hundreds of edges moved: the check is not on empty alignments only
+
+
+@pytest.mark.parametrize("ngram", [2, 5, 9])
+def test_a_passage_of_a_source_bridges_at_most_three_added_words(ngram):
+    # As find_repeats documents: up to 3 words added inside a copied passage go with it
+    # (with a small ngram the edge extension bridges what chaining does not); more are
+    # the copy's own, and the passage is two repeats around them.
+    words = word_soup(1, 80).split()
+    source = " ".join(words)
+    limit = 3
+    for added in range(1, 7):
+        inserted = " ".join(f"added{i}" for i in range(added))
+        copy = "Own words first. " + " ".join(words[:40]) + f" {inserted} " + " ".join(words[40:]) + " Own end."
+        found = find_repeats(copy, sources=[source], ngram=ngram)
+        at = copy.index(inserted)
+        bridged = any(r.start <= at and at + len(inserted) <= r.end for r in found)
+        assert bridged == (added <= limit), (added, [(r.start, r.end) for r in found])
+        assert len(found) == (1 if added <= limit else 2)

@@ -105,8 +105,9 @@ def find_repeats(
         finds copies with denser edits, larger is stricter.
     max_gap : int >= 0, default 40
         Longest stretch of tokens (changed, added or dropped) bridged inside one repeat.
-        A passage of a source bridges words added in the copy only up to ``2 * ngram``
-        (an edit); more is text of the copy's own (a sentence between two passages).
+        A passage of a source bridges at most 3 words added in the copy between
+        exact runs (an edit); more are the copy's own (a sentence between two
+        passages), and the passage is reported as two repeats around them.
 
     Returns
     -------
