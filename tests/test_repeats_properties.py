@@ -471,15 +471,15 @@ def _resolve_overlaps_quadratic(spans, query, min_length):
     the text a repeat inside the text repeats is taken too; a piece touches another in
     the same order): the reference the sorted sweep must match exactly."""
     order = sorted(spans, key=lambda s: (s.source is None, s.source or 0, -s.matched, s.copy_start))
-    accepted = []
+    accepted = []  # (span, where it lies in its source for the order of pieces)
     for span in order:
         pieces = [(span.copy_start, span.copy_end)]
-        for other in accepted:
+        for other, (other_start, other_end) in accepted:
             taken = [(other.copy_start, other.copy_end)]
-            if other.source is None and other.source_end > other.source_start:
+            if other.source is None and other_end > other_start:
                 # An empty source range (a piece cut down to nothing of its source)
                 # takes nothing, and must not split a piece in two.
-                taken.append((other.source_start, other.source_end))
+                taken.append((other_start, other_end))
             for taken_start, taken_end in taken:
                 pieces = [
                     piece
@@ -493,16 +493,23 @@ def _resolve_overlaps_quadratic(spans, query, min_length):
             source_start = min(span.source_start + shift, span.source_end)
             source_end = max(source_start, span.source_end - (span.copy_end - hi))
             touches = any(
-                (hi == o.copy_start and (o.source != span.source or source_end <= o.source_start))
-                or (lo == o.copy_end and (o.source != span.source or source_start >= o.source_end))
-                for o in accepted
+                (hi == o.copy_start and (o.source != span.source or source_end <= o_start))
+                or (lo == o.copy_end and (o.source != span.source or source_start >= o_end))
+                for o, (o_start, o_end) in accepted
             )
             if query.words(lo, hi) - unmatched < min_length and not touches:
                 continue
-            accepted.append(
-                Alignment(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
-            )
-    return sorted(accepted, key=lambda s: s.copy_start)
+            reported = (source_start, source_end)
+            if source_start == source_end:  # shifted past each other: as many tokens as the piece
+                length = hi - lo
+                if hi == span.copy_end:
+                    reported = (max(span.source_end - length, span.source_start), span.source_end)
+                else:
+                    start = max(min(span.source_start + shift, span.source_end - length), span.source_start)
+                    reported = (start, min(start + length, span.source_end))
+            piece = Alignment(lo, hi, *reported, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
+            accepted.append((piece, (source_start, source_end)))
+    return sorted((piece for piece, _ in accepted), key=lambda s: s.copy_start)
 
 
 # Words and Han characters mixed, so that words() is not just a token count.

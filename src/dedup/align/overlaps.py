@@ -50,8 +50,10 @@ class OverlapResolver:
         # itself), which is kept: a copy pasted right after its original can make the
         # original's last sentence look like a repeat of an earlier one.
         self._taken = _TakenRanges()
-        self._starting: dict[int, list[Alignment]] = {}  # accepted repeats by where they start
-        self._ending: dict[int, list[Alignment]] = {}  # and by where they end
+        # Accepted repeats by where they start, and by where they end: (source, where they
+        # lie in it for the order of pieces, see add).
+        self._starting: dict[int, list[tuple]] = {}
+        self._ending: dict[int, list[tuple]] = {}
         self.accepted: list[Alignment] = []
 
     def covers_all(self) -> bool:
@@ -65,37 +67,58 @@ class OverlapResolver:
             unmatched = max(query.words(span.copy_start, span.copy_end) - span.matched, 0.0)
             kept = []
             for lo, hi in taken.free_pieces(span.copy_start, span.copy_end):
-                shift = lo - span.copy_start
-                source_start = min(span.source_start + shift, span.source_end)
-                source_end = max(source_start, span.source_end - (span.copy_end - hi))
+                # Where the piece lies in the source, for the order of pieces (and, in
+                # the text itself, for the text it repeats, which stays): offsets
+                # carried over from the span's start, clamped to its source range.
+                order_start = min(span.source_start + (lo - span.copy_start), span.source_end)
+                order_end = max(order_start, span.source_end - (span.copy_end - hi))
                 # A piece is a repeat of its own when its matched words (at least its
                 # words less all the words the alignment did not match) reach
                 # min_length, or a fragment of the repeat it touches when it goes on in
                 # the same order (its source before, or after, that repeat's source): a
                 # copy's words aligned elsewhere. Not so the original's last sentence
                 # before a copy that starts like what followed an earlier, similar one.
-                touches = any(o.source != span.source or source_end <= o.source_start for o in starting.get(hi, ())) or any(
-                    o.source != span.source or source_start >= o.source_end for o in ending.get(lo, ())
+                touches = any(source != span.source or order_end <= start for source, start, _ in starting.get(hi, ())) or any(
+                    source != span.source or order_start >= end for source, _, end in ending.get(lo, ())
                 )
                 if query.words(lo, hi) - unmatched < self.min_length and not touches:
                     continue
-                kept.append(
-                    Alignment(lo, hi, source_start, source_end, span.similarity, min(span.matched, query.words(lo, hi)), span.source)
-                )
+                matched = min(span.matched, query.words(lo, hi))
+                piece = Alignment(lo, hi, *_source_of_piece(span, lo, hi), span.similarity, matched, span.source)
+                kept.append((piece, order_start, order_end))
             # Pieces of one span never touch each other (a taken range lies between them).
-            for piece in kept:
+            for piece, order_start, order_end in kept:
                 taken.add(piece.copy_start, piece.copy_end)
-                starting.setdefault(piece.copy_start, []).append(piece)
-                ending.setdefault(piece.copy_end, []).append(piece)
-            for piece in kept:
+                starting.setdefault(piece.copy_start, []).append((piece.source, order_start, order_end))
+                ending.setdefault(piece.copy_end, []).append((piece.source, order_start, order_end))
+            for piece, order_start, order_end in kept:
                 if piece.source is None:
-                    for lo, hi in taken.free_pieces(piece.source_start, piece.source_end):
+                    for lo, hi in taken.free_pieces(order_start, order_end):
                         taken.add(lo, hi)
-            self.accepted += kept
+            self.accepted += [piece for piece, _, _ in kept]
 
     def spans(self) -> list[Alignment]:
         """The accepted spans, sorted by copy start."""
         return sorted(self.accepted, key=lambda s: s.copy_start)
+
+
+def _source_of_piece(span: Alignment, lo: int, hi: int) -> tuple[int, int]:
+    """The source range reported for tokens ``lo .. hi`` of ``span``'s copy: offsets
+    carried over from the span's start, and from its end for the end of the piece. A
+    copy with words added or dropped is shifted against its source, so the two can
+    cross: the piece is then given a range of its own length, at the span's end for
+    the span's last words, so that it names the source words it repeats rather than
+    an empty range."""
+    source_start = span.source_start + (lo - span.copy_start)
+    source_end = span.source_end - (span.copy_end - hi)
+    if source_start < source_end:
+        return max(source_start, span.source_start), min(source_end, span.source_end)
+    # Crossed: a range as long as the piece (tokens for tokens), inside the span's.
+    length = hi - lo
+    if hi == span.copy_end:  # the end of the span: ending where the span's source does
+        return max(span.source_end - length, span.source_start), span.source_end
+    start = max(min(source_start, span.source_end - length), span.source_start)
+    return start, min(start + length, span.source_end)
 
 
 class _TakenRanges:
