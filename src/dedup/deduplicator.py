@@ -58,10 +58,11 @@ _ARTICLES_PER_PASS = 512  # articles prepared and looked up together (stages 1 a
 _CHARS_PER_PASS = 1 << 21
 # Articles aligned together (stage 3): their edge extensions share vectorised calls
 # (dedup.align.align_many), which pay off from a few hundred edges on. In this process
-# a pass is one job; with workers, each worker's share of a pass is one job of up to
-# this many (smaller jobs balance no better and batch less: recur4 with 2 workers ran
-# 10% slower with jobs of 64).
-_ARTICLES_PER_WORKER_JOB = 256
+# a pass is one job; a worker's job is smaller, so that the workers stay evenly loaded
+# and a run reading a slow pipe writes what it has read: the results of the jobs in
+# flight (_ALIGNMENTS_AHEAD per worker) wait for more input. Jobs of 256 ran recur4 about
+# 10% faster with 2 workers, but held back four times as many finished articles.
+_ARTICLES_PER_WORKER_JOB = 64
 _ALIGNMENTS_AHEAD = 3  # alignment jobs in flight per worker
 
 
