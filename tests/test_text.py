@@ -540,3 +540,27 @@ def test_a_word_longer_than_a_hash_block_hashes_as_if_hashed_in_one_piece(monkey
     blocked = tokenize([text], mode="word")
     assert blocked.hashes.tolist() == whole.hashes.tolist()
     assert len(set(whole.hashes.tolist())) == 6
+
+
+def test_tokens_do_not_depend_on_which_code_points_a_process_met_first():
+    # The folds of code points are made a block at a time as texts use them: a process
+    # that meets every character at once and one that met a few blocks before agree.
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib, sys\n"
+        "from dedup.text import tokenize\n"
+        "every = ''.join(chr(c) for c in range(0x20, 0x30000) if not 0xD800 <= c < 0xE000)\n"
+        "text = ' '.join(every[k : k + 7] for k in range(0, len(every), 7))\n"
+        "if sys.argv[1] == 'first':\n"
+        "    tokenize(['Ἀθῆναι straße ﬁne Ĳssel ½ ｆｕｌｌ'], 'word')\n"
+        "tokens = tokenize([text], sys.argv[2])\n"
+        "print(hashlib.sha1(tokens.hashes.tobytes() + tokens.starts.tobytes() + tokens.weights.tobytes()).hexdigest())\n"
+    )
+    for mode in ("word", "auto"):
+        digests = {
+            subprocess.run([sys.executable, "-c", script, order, mode], capture_output=True, text=True, check=True).stdout
+            for order in ("first", "at once")
+        }
+        assert len(digests) == 1, mode

@@ -126,16 +126,40 @@ _expansions = _Expansions()
 _astral_info: dict[int, int] = {}
 
 
-@functools.lru_cache(maxsize=1)
-def _bmp_table() -> np.ndarray:
-    """Info value of every code point of the Basic Multilingual Plane (built once, ~0.1 s)."""
-    infos = [_SEPARATOR] * _BMP  # lone surrogates (0xD800-0xDFFF) stay separators
-    for code in itertools.chain(range(0xD800), range(0xE000, _BMP)):
+# The info value of every code point of the Basic Multilingual Plane, filled in a block of
+# code points at a time as texts use them (_fold_block): folding all 63,000 in Python
+# takes about 0.2 s, what a short run spends on everything else. _UNKNOWN: not folded yet
+# (no info value is that large); lone surrogates (0xD800-0xDFFF) are separators.
+_UNKNOWN = np.uint32(0xFFFFFFFF)
+_FOLD_BLOCK_BITS = 8
+_bmp_info = np.full(_BMP, _UNKNOWN, dtype=np.uint32)
+_bmp_info[0xD800:0xE000] = _SEPARATOR
+
+
+def _fold_block(block: int) -> None:
+    """Fold the code points of ``block`` (``block << _FOLD_BLOCK_BITS`` on) into ``_bmp_info``."""
+    first = block << _FOLD_BLOCK_BITS
+    infos = []
+    for code in range(first, first + (1 << _FOLD_BLOCK_BITS)):
+        if 0xD800 <= code < 0xE000:
+            infos.append(_SEPARATOR)
+            continue
         info, parts = _fold_char(chr(code))
-        infos[code] = info
-        if parts:
-            _expansions.add(info, parts)
-    return np.array(infos, dtype=np.uint32)
+        _expansions.add(info, parts)  # before the info value can be read (other threads)
+        infos.append(info)
+    _bmp_info[first : first + len(infos)] = infos
+
+
+def _fill_unknown(codes: np.ndarray, info: np.ndarray) -> None:
+    """Complete ``info`` (``_bmp_info`` taken at BMP ``codes``) where it met code points
+    not folded yet: their blocks are folded now."""
+    unknown = info == _UNKNOWN
+    if not unknown.any():
+        return
+    missing = codes[unknown]
+    for block in np.unique(missing >> _FOLD_BLOCK_BITS).tolist():
+        _fold_block(block)
+    info[unknown] = _bmp_info[missing]
 
 
 def _code_points(joined: str) -> np.ndarray:
@@ -151,16 +175,19 @@ _LOOKUP_BLOCK = 1 << 16
 
 def _lookup(codes: np.ndarray) -> np.ndarray:
     """Info value of every code point in ``codes``."""
-    table = _bmp_table()
     if codes.dtype.itemsize == 2:
         # np.take makes an intp copy of its indices (8 bytes a character): taken a block
         # at a time, that copy stays the size of one block.
-        info = np.empty(len(codes), dtype=table.dtype)
+        info = np.empty(len(codes), dtype=_bmp_info.dtype)
         for lo in range(0, len(codes), _LOOKUP_BLOCK):
-            np.take(table, codes[lo : lo + _LOOKUP_BLOCK], out=info[lo : lo + _LOOKUP_BLOCK])
+            block, out = codes[lo : lo + _LOOKUP_BLOCK], info[lo : lo + _LOOKUP_BLOCK]
+            np.take(_bmp_info, block, out=out)
+            _fill_unknown(block, out)
         return info
     astral = codes >= _BMP
-    info = np.take(table, np.where(astral, 0, codes))
+    in_bmp = np.where(astral, 0, codes)
+    info = np.take(_bmp_info, in_bmp)
+    _fill_unknown(in_bmp, info)
     unique, inverse = np.unique(codes[astral], return_inverse=True)
     values = np.empty(len(unique), dtype=np.uint32)
     for k, code in enumerate(unique.tolist()):

@@ -94,8 +94,8 @@ class OrderedPool:
         self._executors: list[ProcessPoolExecutor] = []
         self._in_flight: list[int] = []  # chunks sent to each executor and not yet handed back
         if jobs > 1:
-            # Build the tokenizer's lookup tables once here: forked workers share them
-            # instead of each spending a few hundred milliseconds building its own.
+            # Warm the tokenizer up here (what its first call builds: powers of its hash,
+            # the folds of the first code points): forked workers share it.
             from .text import tokenize
 
             tokenize(["warm up"])
