@@ -29,7 +29,8 @@ from dedup.align.engine import PairAlignments, align
 from dedup.align.overlaps import OverlapResolver, resolve_overlaps
 from dedup.align.params import RepeatParams
 from dedup.align.prepared import prepare, prepare_alone
-from dedup.align.verify import Alignment
+from dedup.align.seed import seed_runs
+from dedup.align.verify import Alignment, containment
 
 # Modest and derandomized by default, so CI is fast and repeatable; set
 # DEDUP_HYPOTHESIS_EXAMPLES=1000 for a deeper, randomized local search.
@@ -587,3 +588,26 @@ def test_a_copy_covered_by_its_oldest_source_is_aligned_against_no_other():
     assert len(pairs) == 1  # only the oldest source was aligned: it covers every word
     assert found == align(query, [first], params)
     assert [(r.start, r.end, r.source) for r in found] == [(0, len(body), 0)]
+
+
+@settings(SETTINGS, max_examples=60)
+@given(st.integers(0, 10_000), st.integers(2, 6))
+def test_an_exact_run_of_seeds_is_contained_whole_in_its_source(seed, ngram):
+    # Verification takes a span that is one exact run as contained whole (similarity 1)
+    # without counting: every shingle of the run equals the source's at the same offset.
+    rng = random.Random(seed)
+    words = [f"w{rng.randrange(40)}" for _ in range(rng.randint(30, 200))]
+    source = " ".join(words)
+    copy = list(words)
+    for _ in range(rng.randint(0, 8)):  # edits: runs end at them
+        copy[rng.randrange(len(copy))] = f"x{rng.randrange(5)}"
+    query_text = " ".join(copy[rng.randrange(10) :])
+    query, prepared_source = prepare([query_text, source], ngram)
+    params = RepeatParams(min_length=1, ngram=ngram)
+    runs = seed_runs(query, prepared_source, False, params)
+    for r in range(len(runs)):
+        copy_span = (int(runs.copy_start[r]), int(runs.copy_end[r]))
+        if runs.period[r] or copy_span[1] - copy_span[0] < ngram:
+            continue
+        source_span = (int(runs.source_start[r]), int(runs.source_end[r]))
+        assert containment(query, copy_span, prepared_source, source_span, ngram) == 1.0

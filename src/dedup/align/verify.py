@@ -102,7 +102,7 @@ def _verified(
         if matched < params.min_length:
             return None
         width = min(period + n - 1, copy_end - copy_start)
-        similarity = _containment(query, (copy_start, copy_start + width), source, (source_start, source_start + width), n)
+        similarity = containment(query, (copy_start, copy_start + width), source, (source_start, source_start + width), n)
         if similarity < params.threshold:
             return None
         return Alignment(copy_start, copy_end, source_start, source_end, similarity, matched, index)
@@ -138,7 +138,13 @@ def _verified(
     matched = min(matched, query.words(copy_start, copy_end))
     if matched < params.min_length:
         return None
-    similarity = _containment(query, (copy_start, copy_end), source, (source_start, source_end), n)
+    span = (copy_start, copy_end, source_start, source_end)
+    if first == last and copy_end - copy_start >= n and span == _run_bounds(runs, first):
+        # The span is one exact run: every shingle of the copy equals the source's at the
+        # same offset, so all of them are found there.
+        similarity = 1.0
+    else:
+        similarity = containment(query, (copy_start, copy_end), source, (source_start, source_end), n)
     if similarity < params.threshold:
         return None
     if same:
@@ -148,10 +154,14 @@ def _verified(
             query.boundaries.line_break_before, (copy_start, copy_end), (source_start, source_end), params.max_gap
         )
         if widened > copy_end:
-            with_tail = _containment(query, (copy_start, widened), source, (source_start, source_end), n)
+            with_tail = containment(query, (copy_start, widened), source, (source_start, source_end), n)
             if with_tail >= params.threshold:
                 copy_end, similarity = widened, with_tail
     return Alignment(copy_start, copy_end, source_start, source_end, similarity, matched, index)
+
+
+def _run_bounds(runs: Runs, run: int) -> tuple[int, int, int, int]:
+    return (int(runs.copy_start[run]), int(runs.copy_end[run]), int(runs.source_start[run]), int(runs.source_end[run]))
 
 
 def _matched_words(chain: list[int], runs: Runs, query: PreparedText) -> float:
@@ -231,8 +241,9 @@ def _absorb_update_tail(breaks, copy, source, max_gap: int) -> int:
     return copy_end
 
 
-def _containment(query: PreparedText, copy, source: PreparedText, source_span, n: int) -> float:
-    """Share of the copy's shingles (of its words, when shorter than ``n``) in the source span."""
+def containment(query: PreparedText, copy, source: PreparedText, source_span, n: int) -> float:
+    """Share of the distinct shingles of the copy (of its words, when shorter than ``n``)
+    found in the source span: a verified span's similarity."""
     def shingles_sorted(prepared: PreparedText, span) -> np.ndarray:
         start, end = span
         if end - start >= n:
