@@ -56,8 +56,9 @@ def seed_runs(query: PreparedText, source: PreparedText, same: bool, params: Rep
     source_end = run_source + run_length - 1 + width_s
     # Tandem runs: consecutive runs that repeat the same source passage back to back
     # ("S S S", "ha ha ha ...") are one repeat of one copy of the passage.
-    joins = (run_first[1:] == run_first[:-1] + run_length[:-1]) & (run_source[1:] == run_source[:-1])
-    if joins.any():
+    if len(run_first) > 1:
+        joins = (run_first[1:] == run_first[:-1] + run_length[:-1]) & (run_source[1:] == run_source[:-1])
+    if len(run_first) > 1 and joins.any():
         group_starts = np.flatnonzero(np.r_[True, ~joins])
         group_ends = np.r_[group_starts[1:], len(run_first)] - 1
         tandem = group_ends > group_starts
@@ -176,8 +177,14 @@ def _runs_of(anchors: np.ndarray, positions: np.ndarray, drop_single: bool):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
     # A seed starts a run unless both its positions follow those of the seed before.
-    first = np.flatnonzero(np.concatenate(([True], (np.diff(anchors) != 1) | (np.diff(positions) != 1))))
-    length = np.diff(np.concatenate((first, [len(anchors)])))
+    # (Slices, not np.diff and np.concatenate: these arrays are short, and called per pair.)
+    breaks = np.flatnonzero((anchors[1:] - anchors[:-1] != 1) | (positions[1:] - positions[:-1] != 1))
+    first = np.empty(len(breaks) + 1, dtype=np.int64)
+    first[0] = 0
+    np.add(breaks, 1, out=first[1:])
+    length = np.empty_like(first)
+    np.subtract(first[1:], first[:-1], out=length[:-1])
+    length[-1] = len(anchors) - first[-1]
     run_first, run_source = anchors[first], positions[first]
     if drop_single:
         # A run of one seed stays when it joins the run before or after into a tandem run.
