@@ -164,10 +164,14 @@ def _extend_together(requests: list[EdgeRequest], params: RepeatParams) -> list[
         part = slice(lo, lo + _LANES)
         window = lanes.part(part).windows(rows_room[part], cols_room[part])
         moved[live[part]] += banded_x_drop(*window, rows_room[part], cols_room[part])
+    # The new edges of all lanes at once, then each request's share (views): a pair has a
+    # few edges, and arithmetic per request would cost more than the alignment of its lanes.
+    copy_to = copy_edges + steps * moved[:, 0]
+    source_to = source_edges + steps * moved[:, 1]
+    matched = moved[:, 2].copy()
     out, at = [], 0
-    for request, size in zip(requests, sizes):
-        rows, columns, matched = moved[at : at + size].T
-        out.append((request.copy_edges + request.step * rows, request.source_edges + request.step * columns, matched))
+    for size in sizes:
+        out.append((copy_to[at : at + size], source_to[at : at + size], matched[at : at + size]))
         at += size
     return out
 
@@ -216,7 +220,7 @@ class Extensions:
             (moved,) = yield [request]
             self._remember(request, moved)
         else:
-            request = right(np.full(len(copy_end), len(self.source)))
+            request = right(len(self.source))
             moved_left, moved_right = yield [left, request]
             self._remember(left, moved_left)
             self._remember(request, moved_right)
