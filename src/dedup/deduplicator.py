@@ -85,16 +85,16 @@ class _AlignJob:
     route: int | None = None  # the worker to run on: the one that aligned the same texts before
 
 
-def _pass_size(texts: list[str]) -> int:
-    """Articles of the next pass, from ``texts`` that fill one: up to
-    ``_ARTICLES_PER_PASS``, and no more once they hold ``_CHARS_PER_PASS`` characters
-    (at least one)."""
-    chars = 0
+def _pass_size(texts: list[str]) -> tuple[int, int]:
+    """(articles, characters) of the next pass, from ``texts`` that fill one: up to
+    ``_ARTICLES_PER_PASS`` articles, and no more once they hold ``_CHARS_PER_PASS``
+    characters (at least one)."""
+    chars = count = 0
     for count, text in enumerate(texts[:_ARTICLES_PER_PASS], 1):
         chars += len(text)
         if chars >= _CHARS_PER_PASS:
-            return count
-    return min(len(texts), _ARTICLES_PER_PASS)
+            break
+    return count, chars
 
 
 def _route_of(job: _PrepareJob | _AlignJob) -> int | None:
@@ -377,9 +377,9 @@ class Deduplicator:
             received += len(batch_texts)
             waiting.append((context, found, received))
             while len(texts) >= _ARTICLES_PER_PASS or pending_chars >= _CHARS_PER_PASS:
-                size = _pass_size(texts)
+                size, chars = _pass_size(texts)
                 part, texts = texts[:size], texts[size:]
-                pending_chars -= sum(map(len, part))
+                pending_chars -= chars
                 job = _PrepareJob(part, self._repeat_params, self.window, in_workers)
                 yield "chunk", job, (part, where[: len(part)])
                 where = where[len(part) :]

@@ -15,7 +15,6 @@ Python code runs per token or per character.
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import threading
 import unicodedata

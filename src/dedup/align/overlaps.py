@@ -84,7 +84,8 @@ class OverlapResolver:
                 if query.words(lo, hi) - unmatched < self.min_length and not touches:
                     continue
                 matched = min(span.matched, query.words(lo, hi))
-                piece = Alignment(lo, hi, *_source_of_piece(span, lo, hi), span.similarity, matched, span.source)
+                reported = _source_of_piece(span, lo, hi, order_start, order_end)
+                piece = Alignment(lo, hi, *reported, span.similarity, matched, span.source)
                 kept.append((piece, order_start, order_end))
             # Pieces of one span never touch each other (a taken range lies between them).
             for piece, order_start, order_end in kept:
@@ -102,22 +103,20 @@ class OverlapResolver:
         return sorted(self.accepted, key=lambda s: s.copy_start)
 
 
-def _source_of_piece(span: Alignment, lo: int, hi: int) -> tuple[int, int]:
-    """The source range reported for tokens ``lo .. hi`` of ``span``'s copy: offsets
-    carried over from the span's start, and from its end for the end of the piece. A
-    copy with words added or dropped is shifted against its source, so the two can
-    cross: the piece is then given a range of its own length, at the span's end for
-    the span's last words, so that it names the source words it repeats rather than
-    an empty range."""
-    source_start = span.source_start + (lo - span.copy_start)
-    source_end = span.source_end - (span.copy_end - hi)
-    if source_start < source_end:
-        return max(source_start, span.source_start), min(source_end, span.source_end)
+def _source_of_piece(span: Alignment, lo: int, hi: int, order_start: int, order_end: int) -> tuple[int, int]:
+    """The source range reported for tokens ``lo .. hi`` of ``span``'s copy, whose range
+    for the order of pieces is ``order_start .. order_end`` (see ``add``): that range
+    when it is not empty. A copy with words added or dropped is shifted against its
+    source, so the offsets carried from the span's start and from its end can cross: the
+    piece is then given a range of its own length, at the span's end for the span's last
+    words, so that it names the source words it repeats rather than an empty range."""
+    if order_start < order_end:
+        return order_start, order_end
     # Crossed: a range as long as the piece (tokens for tokens), inside the span's.
     length = hi - lo
     if hi == span.copy_end:  # the end of the span: ending where the span's source does
         return max(span.source_end - length, span.source_start), span.source_end
-    start = max(min(source_start, span.source_end - length), span.source_start)
+    start = max(min(order_start, span.source_end - length), span.source_start)
     return start, min(start + length, span.source_end)
 
 

@@ -56,9 +56,9 @@ def seed_runs(query: PreparedText, source: PreparedText, same: bool, params: Rep
     source_end = run_source + run_length - 1 + width_s
     # Tandem runs: consecutive runs that repeat the same source passage back to back
     # ("S S S", "ha ha ha ...") are one repeat of one copy of the passage.
-    if len(run_first) > 1:
-        joins = (run_first[1:] == run_first[:-1] + run_length[:-1]) & (run_source[1:] == run_source[:-1])
-    if len(run_first) > 1 and joins.any():
+    if len(run_first) > 1 and (
+        joins := (run_first[1:] == run_first[:-1] + run_length[:-1]) & (run_source[1:] == run_source[:-1])
+    ).any():
         group_starts = np.flatnonzero(np.r_[True, ~joins])
         group_ends = np.r_[group_starts[1:], len(run_first)] - 1
         tandem = group_ends > group_starts
