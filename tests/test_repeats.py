@@ -386,7 +386,7 @@ def test_edges_extended_together_end_where_each_extended_alone_ends():
     for _ in range(40):
         first, second = text(rng.randint(5, 250)), text(rng.randint(5, 250))
         query, source = prepare([first, second if rng.random() < 0.5 else first], 3)
-        params = RepeatParams(ngram=rng.choice([1, 3, 5]), max_gap=rng.choice([0, 5, 40]))
+        params = RepeatParams(ngram=rng.choice([1, 3, 5]), max_gap=rng.choice([0, 5, 40, 300]))
         for step in (1, -1):
             copy_edges = [rng.randint(0, len(query)) for _ in range(30)]
             source_edges = [rng.randint(0, len(source)) for _ in range(30)]
@@ -403,6 +403,39 @@ def test_edges_extended_together_end_where_each_extended_alone_ends():
                 assert alone == tuple(int(column[k]) for column in together)
                 checked += alone != (copy_edges[k], source_edges[k], 0)
     assert checked > 300  # hundreds of edges moved: the check is not on empty alignments only
+
+
+@pytest.mark.parametrize("vocabulary", [["x", "y"], ["x", "y", "z"], ["x", "y", "z", "w", "v"]])
+def test_edges_extended_together_break_ties_as_edges_extended_alone(vocabulary):
+    # With two or three words, cells of equal score reached by different steps (with
+    # different words matched) are everywhere: the vectorised kernel's packed cells must
+    # prefer the diagonal step, the cell's own value along the row and the first best
+    # cell exactly as the scalar one does, and count the same words matched.
+    rng = random.Random(len(vocabulary))
+
+    def text(n):
+        return " ".join(rng.choice(vocabulary) + rng.choice(["", "", "", "", ".", ".\n\n"]) for _ in range(n))
+
+    differing = 0
+    for _ in range(25):
+        query, source = prepare([text(rng.randint(20, 120)), text(rng.randint(20, 120))], 1)
+        params = RepeatParams(ngram=1, max_gap=rng.choice([3, 12, 40]))
+        for step in (1, -1):
+            copy_edges = [rng.randint(0, len(query)) for _ in range(40)]
+            source_edges = [rng.randint(0, len(source)) for _ in range(40)]
+            if step > 0:
+                copy_rooms = [len(query) - e for e in copy_edges]
+                source_rooms = [len(source) - e for e in source_edges]
+            else:
+                copy_rooms, source_rooms = copy_edges, source_edges
+            together = extend_edges(query, source, np.array(copy_edges), np.array(source_edges), step,
+                                    np.array(copy_rooms), np.array(source_rooms), params)
+            for k in range(40):
+                alone = extend_edge(query, source, copy_edges[k], source_edges[k], step, copy_rooms[k], source_rooms[k], params)
+                assert alone == tuple(int(column[k]) for column in together)
+                moved_copy, moved_source, matched = alone
+                differing += abs(moved_copy - copy_edges[k]) != abs(moved_source - source_edges[k])
+    assert differing > 100  # many alignments end off the diagonal: gaps were taken
 
 
 @pytest.mark.parametrize("ngram", [2, 5, 9])

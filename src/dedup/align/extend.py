@@ -327,7 +327,7 @@ class _Lanes:
     def windows(self, rows_room: np.ndarray, cols_room: np.ndarray):
         """What ``banded_x_drop`` reads of each lane's window of ``rows_room`` /
         ``cols_room`` words: (copy words, source words, copy boundaries, source
-        boundaries), one row per lane."""
+        boundaries), each an array of (position, lane)."""
         rows, cols = int(rows_room.max(initial=0)), int(cols_room.max(initial=0))
         copy_at, source_at = self._at(max(rows, cols))
         # words[l, i-1]: the copy word of row i; padded[l, j + BAND]: the source word of column j
@@ -347,4 +347,4 @@ class _Lanes:
         source_bound[:, BAND : BAND + cols + 1] = self.pool.boundaries(
             self.source_text, self.source_edges[:, None] + edges[:, : cols + 1]
         )
-        return words, padded, copy_bound, source_bound
+        return tuple(np.ascontiguousarray(x.T) for x in (words, padded, copy_bound, source_bound))

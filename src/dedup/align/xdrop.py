@@ -28,87 +28,107 @@ def words_to_skip(equal_words, reach):
 # Cells of a row of the band (BAND either side of the diagonal), and the score of a cell
 # that no alignment reaches.
 _WIDTH = 2 * BAND + 1
-_CELLS = np.arange(_WIDTH)
 _NO_SCORE = -(1 << 30)
+_SLOTS = np.arange(_WIDTH, dtype=np.int64)[:, None]  # band slots as a column: arrays are (slot, lane)
 
 
 def banded_x_drop(words, padded, copy_bound, source_bound, rows_room, cols_room) -> np.ndarray:
     """(rows, columns, matches) of the best cell of every edge's alignment (see ``extend_edge``,
     which this follows cell for cell, ties included), from its window's words and
-    boundaries (the lanes' windows, see :mod:`dedup.align.extend`). Lanes: one edge each; a lane leaves when its
-    alignment ends (its rows run out or the X-drop stops it)."""
-    lanes = len(words)
+    boundaries (the lanes' windows, see :mod:`dedup.align.extend`), each an array of
+    (position, lane). Lanes: one edge each; a lane leaves when its alignment ends (its
+    rows run out or the X-drop stops it).
+
+    A row of the band costs a fixed number of NumPy steps over all lanes, so the steps
+    are few: a cell is one integer, ``((score + slot) << H) | (slot << T) | (tie << S) |
+    matches``, whose order is the order the recurrence needs. The diagonal step and the
+    step down are one addition each, the better of them one maximum (on equal scores the
+    tie bit prefers the diagonal), and the steps along the row one running maximum (on
+    equal scores the higher slot, the cell's own value, wins). The best cell of a row is
+    one maximum of ``(value << 3 + S) | (last slot - slot) << S | matches``: the highest
+    value, then the first slot."""
+    lanes = words.shape[1]
     if lanes == 0:
         return np.zeros((0, 3), dtype=np.int64)
-    rows = words.shape[1]
-    score = np.full((lanes, _WIDTH), _NO_SCORE, dtype=np.int64)
-    matches = np.zeros((lanes, _WIDTH), dtype=np.int64)
-    score[:, BAND] = 0
-    first_columns = _CELLS[BAND + 1 :] - BAND
-    score[:, BAND + 1 :] = np.where(first_columns[None, :] <= cols_room[:, None], -first_columns[None, :], _NO_SCORE)
-    best_value = np.where(copy_bound[:, 0] & source_bound[:, BAND], BOUNDARY_BONUS, 0).astype(np.int64)
+    rows = words.shape[0]
+    # Below any score an alignment of these rows reaches (at least -(2 * rows + BAND)),
+    # and small enough that shifted it stays far inside int64.
+    unreached = -4 * (rows + _WIDTH) - 64
+    matches_bits = (rows + 1).bit_length()  # S: matches (at most one per row) never reach the tie bit
+    slot_at = matches_bits + 1  # T
+    score_at = slot_at + 3  # H
+    matches_mask = np.int64((1 << matches_bits) - 1)
+    clear = ~np.int64((7 << slot_at) | (1 << matches_bits))  # the slot and tie bits
+    slot_bits = _SLOTS << slot_at
+    diagonal_same = np.int64((1 << score_at) + 1 + (1 << matches_bits))  # score + 1, matches + 1, tie bit
+    diagonal_other = np.int64(-(1 << score_at) + (1 << matches_bits))  # score - 1, tie bit
+    down = np.int64((2 << score_at) + (1 << slot_at))  # from the next slot: score - 1, slot - 1
+    first_slot_first = (_WIDTH - 1 - _SLOTS) << matches_bits
+    columns = _SLOTS - BAND
+    first = np.where((columns >= 0) & (columns <= cols_room[None, :]), -np.maximum(columns, 0), unreached)
+    code = ((first + _SLOTS) << score_at) | slot_bits
+    # Cells beyond a lane's source room, or before the source edge, hold no score: capped.
+    positions = np.arange(padded.shape[0])[:, None] - BAND
+    cap = np.where(
+        (positions >= 0) & (positions <= cols_room[None, :]), np.iinfo(np.int64).max, np.int64(unreached) << score_at
+    )
+    best_value = np.where(copy_bound[0] & source_bound[BAND], BOUNDARY_BONUS, 0).astype(np.int64)
     best_score = np.zeros(lanes, dtype=np.int64)
-    best = np.zeros((lanes, 3), dtype=np.int64)
-    # Band slot k of row i is column i - BAND + k, read at i + k in the padded arrays:
-    # a row's words, boundaries and bounds are slices. inside[l, x]: column x - BAND
-    # lies within lane l's source room.
-    positions = np.arange(padded.shape[1]) - BAND
-    inside_at = (positions[None, :] >= 0) & (positions[None, :] <= cols_room[:, None])
-    lane = np.arange(lanes)  # the lane of each row of the working arrays
+    best = np.zeros((3, lanes), dtype=np.int64)  # rows, columns, matches of each lane's best cell
+    out = np.zeros((lanes, 3), dtype=np.int64)
+    lane = np.arange(lanes)  # the lane of each column of the working arrays
     alive = np.ones(lanes, dtype=bool)
-    no_bonus = np.zeros((1, _WIDTH), dtype=np.int64)
     for i in range(1, rows + 1):
         alive &= i <= rows_room
-        count = int(alive.sum())
+        count = int(np.count_nonzero(alive))
         if count == 0:
             break
         if 2 * count <= len(lane) and len(lane) > 16:
             # Leave the lanes that ended (while most go on, computing them costs less).
-            (lane, words, padded, copy_bound, source_bound, inside_at, rows_room, score, matches, best_value,
-             best_score) = (x[alive] for x in (lane, words, padded, copy_bound, source_bound, inside_at, rows_room,
-                                               score, matches, best_value, best_score))
-            alive = np.ones(count, dtype=bool)
-        inside = inside_at[:, i : i + _WIDTH]
-        # Diagonal (i-1, j-1): the same band slot.
-        same_word = words[:, i - 1 : i] == padded[:, i : i + _WIDTH]
-        from_diagonal = score > _NO_SCORE
-        if i <= BAND:  # column 0 has no diagonal step
-            from_diagonal[:, : BAND + 1 - i] = False
-        value = np.where(from_diagonal, score + (2 * same_word - 1), _NO_SCORE)
-        matched = np.where(from_diagonal, matches + same_word, 0)
-        # Up (i-1, j): a word added in the copy, the next band slot; taken only when better.
-        up = score[:, 1:] - 1
-        take_up = up > value[:, :-1]
-        value[:, :-1] = np.where(take_up, up, value[:, :-1])
-        matched[:, :-1] = np.where(take_up, matches[:, 1:], matched[:, :-1])
-        value[~inside] = _NO_SCORE
-        # Left (i, j-1): a word dropped from the copy, a running maximum along the row
-        # (minus one per step) that takes the cell's own value on ties.
-        coded = (value + _CELLS) * 8 + _CELLS
-        np.maximum.accumulate(coded, axis=1, out=coded)
-        origin = coded & 7
-        row = np.where(inside, (coded >> 3) - _CELLS, _NO_SCORE)
-        row_matches = np.where(inside, np.take_along_axis(matched, origin, axis=1), 0)
-        row_best = row.max(axis=1)
-        going = row_best >= best_score - X_DROP
-        score, matches = row, row_matches
-        np.maximum(best_score, row_best, out=best_score)
-        # The best cell: the first of the highest, with the bonus at boundaries.
-        edited = row_matches > 0
-        if i == 1:
-            edited[:, BAND] = True  # one changed word: cell (1, 1)
-        bonus = np.where(edited & copy_bound[:, i : i + 1] & source_bound[:, i : i + _WIDTH], BOUNDARY_BONUS, no_bonus)
-        values = np.where(row > _NO_SCORE, row + bonus, 4 * _NO_SCORE)
-        cell = values.argmax(axis=1)
-        value_of_cell = values[np.arange(len(cell)), cell]
-        better = alive & going & (value_of_cell > best_value)
-        if better.any():
-            best_value[better] = value_of_cell[better]
-            best[lane[better]] = np.stack(
-                [np.full(int(better.sum()), i), i - BAND + cell[better], row_matches[better, cell[better]]], axis=1
+            out[lane] = best.T
+            lane, rows_room, best_value, best_score = (x[alive] for x in (lane, rows_room, best_value, best_score))
+            words, padded, copy_bound, source_bound, cap, code, best = (
+                x[:, alive] for x in (words, padded, copy_bound, source_bound, cap, code, best)
             )
+            alive = np.ones(count, dtype=bool)
+        # Diagonal (i-1, j-1): the same band slot; down (i-1, j), a word added in the copy:
+        # the next slot, taken only when better; then left (i, j-1), a word dropped.
+        cell = np.where(words[i - 1] == padded[i : i + _WIDTH], diagonal_same, diagonal_other)
+        cell += code
+        np.maximum(cell[:-1], code[1:] - down, out=cell[:-1])
+        np.maximum.accumulate(cell, axis=0, out=cell)
+        cell &= clear
+        cell |= slot_bits
+        code = np.minimum(cell, cap[i : i + _WIDTH], out=cell)
+        score = code >> score_at
+        score -= _SLOTS
+        row_best = score.max(axis=0)
+        going = row_best >= best_score - X_DROP
+        np.maximum(best_score, row_best, out=best_score)
+        # The best cell: the first of the highest, with the bonus at boundaries, which
+        # needs a matched word (or one changed word: cell (1, 1)).
+        matched = code & matches_mask
+        bonus = matched > 0
+        if i == 1:
+            bonus[BAND] = True
+        bonus &= source_bound[i : i + _WIDTH]
+        bonus &= copy_bound[i]
+        score += bonus * BOUNDARY_BONUS
+        score <<= matches_bits + 3
+        score |= first_slot_first
+        score |= matched
+        key = score.max(axis=0)
+        value = key >> (matches_bits + 3)
+        better = value > best_value
+        better &= going
+        better &= alive
+        np.copyto(best_value, value, where=better)
+        np.copyto(best[0], i, where=better)
+        np.copyto(best[1], i - BAND + _WIDTH - 1 - ((key >> matches_bits) & 7), where=better)
+        np.copyto(best[2], key & matches_mask, where=better)
         alive &= going
-    return best
+    out[lane] = best.T
+    return out
 
 
 def x_drop_window(query, source, copy_edge, source_edge, step, copy_room, source_room) -> tuple[int, int, int]:
