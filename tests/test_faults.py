@@ -361,7 +361,7 @@ def kill_and_reap(run: subprocess.Popen) -> None:
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the workers")
 def test_kill_9_at_random_points_of_a_run_keeps_the_previous_output_and_ends_the_workers(tmp_path):
     source = tmp_path / "in.jsonl"
-    docs = [{"id": i, "text": article(i % 40) + " " + article(i)} for i in range(1500)]
+    docs = [{"id": i, "text": article(i % 40) + " " + article(i)} for i in range(3600)]
     write_jsonl(source, docs)
     lines = source.read_bytes().splitlines(keepends=True)
     out = tmp_path / "out.jsonl"
@@ -373,9 +373,10 @@ def test_kill_9_at_random_points_of_a_run_keeps_the_previous_output_and_ends_the
     rng = random.Random(10)
     for _ in range(4):
         # Killed in the middle, on a signal from the run: it has written the output of part
-        # of the records it was given (at least the chunks pushed out by the 6 in flight,
-        # more than one write buffer) and waits for more input, its workers alive.
-        given = rng.randrange(1100, 1400)  # the across pass looks up 512 documents at a time
+        # of the records it was given (what the 6 alignment jobs in flight, up to 256
+        # documents each, and the pass being filled, 512, push out: more than one write
+        # buffer) and waits for more input, its workers alive.
+        given = rng.randrange(2800, 3400)
         mark = f"DEDUP_FAULT_TEST={uuid.uuid4().hex}"
         name, value = mark.split("=")
         run = start_run_on_stdin(on_stdin, lines[:given], dict(ENV, **{name: value}))

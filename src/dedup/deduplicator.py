@@ -58,11 +58,13 @@ _ARTICLES_PER_PASS = 512  # articles prepared and looked up together (stages 1 a
 _CHARS_PER_PASS = 1 << 21
 # Articles aligned together (stage 3): their edge extensions share vectorised calls
 # (dedup.align.align_many), which pay off from a few hundred edges on. In this process
-# a pass is one job; a worker's job is smaller, so that the workers stay evenly loaded
-# and a run reading a slow pipe writes what it has read: the results of the jobs in
-# flight (_ALIGNMENTS_AHEAD per worker) wait for more input. Jobs of 256 ran recur4 about
-# 10% faster with 2 workers, but held back four times as many finished articles.
-_ARTICLES_PER_WORKER_JOB = 64
+# a pass is one job; in workers, each worker's share of a pass (the articles its digest
+# routing gives it) is one job of at most this many. Jobs of 64 made the edge extension
+# rounds small (a third of them went edge by edge): with 2 workers, 256 ran the worst
+# stream 21% and recurring articles 10% faster. The price: a run reading a slow pipe
+# holds back the results of the jobs in flight (_ALIGNMENTS_AHEAD per worker) until
+# more input comes, up to about 2,000 articles with 2 workers.
+_ARTICLES_PER_WORKER_JOB = 256
 _ALIGNMENTS_AHEAD = 3  # alignment jobs in flight per worker
 
 
