@@ -61,3 +61,16 @@ def test_both_ways_of_merging_give_the_same_run():
     assert (np.diff(keys.astype(np.int64)) >= 0).all()
     for key in np.unique(keys).tolist():
         assert payload[keys == key].tolist() == sorted(payload[keys == key].tolist())  # older first
+
+
+@pytest.mark.parametrize("times", [1, 2, 4, 5, 9, 40])
+def test_a_key_held_any_number_of_times_is_found_every_time(times):
+    # Every holder of a key, in the order added, also where its keys end the run.
+    runs = SortedRuns()
+    runs.add(np.array([3] + [7] * times + [5], dtype=np.uint64), np.arange(times + 2))
+    query_index, payload = runs.lookup(np.array([1, 3, 7, 9], dtype=np.uint64))
+    assert query_index.tolist() == [1] + [2] * times
+    assert payload.tolist() == [0] + list(range(1, times + 1))
+    runs = SortedRuns()
+    runs.add(np.array([7] * times, dtype=np.uint64), np.arange(times))
+    assert runs.lookup(np.array([7], dtype=np.uint64))[1].tolist() == list(range(times))

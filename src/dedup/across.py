@@ -32,7 +32,7 @@ candidates).
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
@@ -52,6 +52,7 @@ __all__ = [
     "HolderStore",
     "align_articles",
     "batch_keys",
+    "keep_prepared",
     "keys_of_texts",
     "look_up",
     "pick_candidates",
@@ -257,13 +258,16 @@ class AlignmentJob:
     sources ``[source_blobs[i] for i in sources[k]]`` (oldest first), and against its own
     earlier part when ``within``. The sources are original texts compressed as the store
     keeps them (:func:`dedup.store.compress_text`): cheap to send, and decompressed only
-    where they are not prepared already. Plain data: sent to worker processes as it is."""
+    where they are not prepared already. With ``compressed``, the articles' texts are
+    compressed too: a process that prepared them in stage 1 (:func:`keep_prepared`)
+    aligns them as it prepared them. Plain data: sent to worker processes as it is."""
 
-    texts: list[str]
+    texts: list[str] | list[bytes]
     sources: list[list[int]]
     source_blobs: list[bytes]
     params: RepeatParams
     within: bool
+    compressed: bool = False
 
 
 # Prepared source texts and pair alignments kept per process, by content: a source
@@ -272,24 +276,51 @@ class AlignmentJob:
 _PREPARED_CACHE = 1024
 _prepared: OrderedDict[tuple, PreparedText] = OrderedDict()
 _pair_alignments = PairAlignments()
+# The passes this process prepared last (stage 1), by compressed text: their alignment
+# (stage 3) follows a few passes later in the same process, and finds the articles and
+# the sources among them prepared. A pass's prepared texts share its token arrays, so
+# whole passes are kept, a few: memory stays bounded by what a few passes hold.
+_KEPT_PASSES = 6
+_kept_passes: deque[dict[tuple, PreparedText]] = deque(maxlen=_KEPT_PASSES)
+
+
+def keep_prepared(blobs: Sequence[bytes], prepared: Sequence[PreparedText], params: RepeatParams) -> None:
+    """Keep the texts of one pass prepared in this process (stage 1), each under its
+    compressed text (``blobs``, :func:`dedup.store.compress_text`), for
+    :func:`prepared_sources` to find (with the last few passes kept so)."""
+    _kept_passes.append({(blob, params.ngram, params.mode): text for blob, text in zip(blobs, prepared)})
+
+
+def _kept(key: tuple) -> PreparedText | None:
+    for kept in reversed(_kept_passes):
+        found = kept.get(key)
+        if found is not None:
+            return found
+    return None
 
 
 def prepared_sources(blobs: Sequence[bytes], params: RepeatParams) -> list[PreparedText]:
     """Compressed texts (:func:`dedup.store.compress_text`) prepared for alignment: those
-    prepared recently in this process from a cache, the others together (one vectorised
-    tokenization)."""
+    prepared recently in this process (a pass of :func:`keep_prepared`, or a cache of
+    texts prepared here), the others together (one vectorised tokenization)."""
     keys = [(blob, params.ngram, params.mode) for blob in blobs]
-    missing = list(dict.fromkeys(key for key in keys if key not in _prepared))
+    found: dict[tuple, PreparedText] = {}
+    for key in dict.fromkeys(keys):
+        text = _prepared.get(key)
+        if text is not None:
+            _prepared.move_to_end(key)
+        else:
+            # Not copied into the cache: it would keep its whole pass's arrays alive.
+            text = _kept(key)
+        if text is not None:
+            found[key] = text
+    missing = [key for key in dict.fromkeys(keys) if key not in found]
     texts = [decompress_text(blob) for blob, _, _ in missing]
     for key, prepared in zip(missing, prepare(texts, params.ngram, params.mode)):
-        _prepared[key] = prepared
-    out = []
-    for key in keys:
-        _prepared.move_to_end(key)
-        out.append(_prepared[key])
-    while len(_prepared) > max(_PREPARED_CACHE, len(keys)):
+        _prepared[key] = found[key] = prepared
+    while len(_prepared) > max(_PREPARED_CACHE, len(missing)):
         _prepared.popitem(last=False)
-    return out
+    return [found[key] for key in keys]
 
 
 def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = None) -> list[list[tuple]]:
@@ -300,7 +331,9 @@ def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = N
     ``queries``, when given, are the job's texts already prepared (in the process that
     prepared them)."""
     params = job.params
-    if queries is None:
+    if queries is None and job.compressed:
+        queries = prepared_sources(job.texts, params)
+    elif queries is None:
         queries = prepare(job.texts, params.ngram, params.mode)
     sources = prepared_sources(job.source_blobs, params)
     # All articles together: the edge extensions of all their pairs are computed together.

@@ -33,7 +33,7 @@ import xxhash
 
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
 from .across import (
-    AlignmentJob, align_articles, keys_of_texts, look_up, pick_candidates, prepare_batch, prepared_sources,
+    AlignmentJob, align_articles, keep_prepared, look_up, pick_candidates, prepare_batch, prepared_sources,
 )
 from .align.params import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH, DEFAULT_NGRAM, DEFAULT_THRESHOLD, RepeatParams
 from .align.prepared import PreparedText, prepare
@@ -56,35 +56,38 @@ _ARTICLES_PER_PASS = 512  # articles prepared and looked up together (stages 1 a
 # ... or fewer, when they hold this many characters: a pass of long documents (books,
 # digests) stays bounded in memory, and is not one job for one worker.
 _CHARS_PER_PASS = 1 << 21
-# Articles aligned together (stage 3): their edge extensions share vectorised calls
-# (dedup.align.align_many), which pay off from a few hundred edges on. In this process
-# a pass is one job; in workers, each worker's share of a pass (the articles its digest
-# routing gives it) is one job of at most this many. Jobs of 64 made the edge extension
-# rounds small (a third of them went edge by edge): with 2 workers, 256 ran the worst
-# stream 21% and recurring articles 10% faster. The price: a run reading a slow pipe
-# holds back the results of the jobs in flight (_ALIGNMENTS_AHEAD per worker) until
-# more input comes, up to about 2,000 articles with 2 workers.
-_ARTICLES_PER_WORKER_JOB = 256
-_ALIGNMENTS_AHEAD = 3  # alignment jobs in flight per worker
+# A pass's articles are aligned together (stage 3), as one job: their edge extensions
+# share vectorised calls (dedup.align.align_many), which pay off from a few hundred edges
+# on; in workers, in the worker that prepared the pass (which kept its prepared texts:
+# dedup.across.keep_prepared). Worker jobs of 64 articles made the extension rounds small
+# (a third of them went edge by edge): whole passes ran the worst stream with 2 workers
+# 21% faster, recurring articles 10%. Two passes in flight per worker keep the workers
+# busy while this process looks up the next (one: recurring articles 20% slower). The
+# price: a run reading a slow pipe holds back the results of the passes in flight until
+# more input comes (see docs/corpus.md).
+_ALIGNMENTS_AHEAD = 2
 
 
 @dataclass
 class _PrepareJob:
-    """Stage 1 for a pass: keys (and, in a worker, compressed texts; here, prepared texts)."""
+    """Stage 1 for a pass: keys and compressed texts, and the texts prepared (here: handed
+    back; in a worker: kept there for the pass's alignment, which ``route`` sends to the
+    same worker)."""
 
     texts: list[str]
     params: RepeatParams
     window: int
     in_worker: bool
+    route: int | None = None  # the worker to run on
 
 
 @dataclass
 class _AlignJob:
-    """Stage 3 for a few articles; ``queries``: their prepared texts, when aligned here."""
+    """Stage 3 for a pass (its articles with candidates); ``queries``: their prepared texts, when aligned here."""
 
     job: AlignmentJob
     queries: list[PreparedText] | None
-    route: int | None = None  # the worker to run on: the one that aligned the same texts before
+    route: int | None = None  # the worker to run on: the one that prepared the pass
 
 
 def _pass_size(texts: list[str]) -> tuple[int, int]:
@@ -107,12 +110,12 @@ def _run_job(job: _PrepareJob | _AlignJob):
     """A stage's work, in a worker process or in this one."""
     if isinstance(job, _AlignJob):
         return align_articles(job.job, job.queries)
-    if job.in_worker:  # prepared texts cost more to send than to make again in the aligning worker
-        prepared, keys = None, keys_of_texts(job.texts, job.params, job.window)
-    else:
-        prepared, keys = prepare_batch(job.texts, job.params, job.window)
-    compressed, digests = zip(*(_compressed(text) for text in job.texts)) if job.texts else ((), ())
-    return prepared, keys, list(compressed), list(digests)
+    prepared, keys = prepare_batch(job.texts, job.params, job.window)
+    compressed = [_compressed(text) for text in job.texts]
+    if job.in_worker:  # prepared texts cost more to send than to keep for this worker's stage 3
+        keep_prepared(compressed, prepared, job.params)
+        prepared = None
+    return prepared, keys, compressed
 
 
 # Texts compressed recently in this process, by digest: an article that recurs whole is
@@ -121,8 +124,8 @@ _RECENT_TEXTS = 4096
 _recent_blobs: OrderedDict[bytes, bytes] = OrderedDict()
 
 
-def _compressed(text: str) -> tuple[bytes, bytes]:
-    """The text compressed as the store keeps it, and its 128-bit digest."""
+def _compressed(text: str) -> bytes:
+    """The text compressed as the store keeps it (one object for a text met again)."""
     digest = xxhash.xxh3_128_digest(text.encode("utf-8", "surrogatepass"))
     blob = _recent_blobs.get(digest)
     if blob is None:
@@ -131,7 +134,7 @@ def _compressed(text: str) -> tuple[bytes, bytes]:
             _recent_blobs.popitem(last=False)
     else:
         _recent_blobs.move_to_end(digest)
-    return blob, digest
+    return blob
 
 
 @dataclass(frozen=True)
@@ -351,6 +354,14 @@ class Deduplicator:
         each input batch after the pass that completes it (kind "batch")."""
         texts: list[str] = []
         where: list[tuple] = []
+        passes = itertools.count()
+
+        def prepare_job(part: list[str], part_where: list[tuple]) -> tuple[str, _PrepareJob, tuple]:
+            # In workers the passes take turns; a pass's alignment follows it (``route``).
+            route = next(passes) % self.workers if in_workers else None
+            job = _PrepareJob(part, self._repeat_params, self.window, in_workers, route)
+            return "chunk", job, (part, part_where, route)
+
         waiting: deque = deque()  # batches not handed back yet: (context, found, articles up to its end)
         received = handed = 0  # articles received, and handed out in passes
         pending_chars = 0  # characters of ``texts``
@@ -358,8 +369,7 @@ class Deduplicator:
         for batch_texts, ids, context in batches:
             if batch_texts is None:  # a barrier: the pass ends here
                 if texts:
-                    job = _PrepareJob(texts, self._repeat_params, self.window, in_workers)
-                    yield "chunk", job, (texts, where)
+                    yield prepare_job(texts, where)
                     handed += len(texts)
                     texts, where, pending_chars = [], [], 0
                 while waiting:
@@ -382,15 +392,14 @@ class Deduplicator:
                 size, chars = _pass_size(texts)
                 part, texts = texts[:size], texts[size:]
                 pending_chars -= chars
-                job = _PrepareJob(part, self._repeat_params, self.window, in_workers)
-                yield "chunk", job, (part, where[: len(part)])
+                yield prepare_job(part, where[: len(part)])
                 where = where[len(part) :]
                 handed += len(part)
             while waiting and waiting[0][2] <= handed:
                 context, found, _ = waiting.popleft()
                 yield "batch", context, found
         if texts:
-            yield "chunk", _PrepareJob(texts, self._repeat_params, self.window, in_workers), (texts, where)
+            yield prepare_job(texts, where)
         for context, found, _ in waiting:
             yield "batch", context, found
 
@@ -404,7 +413,7 @@ class Deduplicator:
             if kind != "chunk":
                 yield kind, payload, context
                 continue
-            (prepared, keys, compressed, digests), (texts, where) = payload, context
+            (prepared, keys, compressed), (texts, where, route) = payload, context
             first = len(self._store)
             ids = [doc_id for _, _, doc_id in where]
             if any(doc_id is None for doc_id in ids):
@@ -422,35 +431,14 @@ class Deduplicator:
             # Only articles with candidates, or with a repeated shingle, can hold a repeat.
             repeated = (np.diff(keys.key_offsets) < keys.shingle_counts).tolist() if within else [False] * len(texts)
             aligned = [k for k in range(len(texts)) if candidates[k] or repeated[k]]
-            for route, members in self._alignment_jobs(aligned, digests, in_workers):
-                job, source_ids = self._job(members, candidates, texts, ids, compressed, first)
-                queries = None if in_workers else [prepared[k] for k in members]
-                context = ([where[k][:2] for k in members], [ids[k] for k in members], source_ids)
+            if aligned:
+                job, source_ids = self._job(aligned, candidates, texts, ids, compressed, first, in_workers)
+                queries = None if in_workers else [prepared[k] for k in aligned]
+                context = ([where[k][:2] for k in aligned], [ids[k] for k in aligned], source_ids)
                 yield "chunk", _AlignJob(job, queries, route), context
             if remember:
                 self._store.add_many(ids, texts, remembered, compressed)
                 self._pending_ids.difference_update(id_key(doc_id) for doc_id in ids)
-
-    def _alignment_jobs(
-        self, aligned: list[int], digests: list[bytes], in_workers: bool
-    ) -> Iterator[tuple[int | None, list[int]]]:
-        """The articles ``aligned`` of a pass in jobs of a few: ``(worker, members)``. In
-        workers, an article goes to the worker its text's digest names, so a text that
-        recurs is aligned where its alignments are remembered and its sources prepared
-        (the per-process caches of :mod:`dedup.across`); the workers' jobs alternate."""
-        if not in_workers:
-            if aligned:
-                yield None, aligned
-            return
-        shares: list[list[int]] = [[] for _ in range(self.workers)]
-        for k in aligned:
-            shares[int.from_bytes(digests[k][:8], "little") % self.workers].append(k)
-        jobs = [
-            [(worker, share[j : j + _ARTICLES_PER_WORKER_JOB]) for j in range(0, len(share), _ARTICLES_PER_WORKER_JOB)]
-            for worker, share in enumerate(shares)
-        ]
-        for round_ in itertools.zip_longest(*jobs):
-            yield from (job for job in round_ if job is not None)
 
     def _job(
         self,
@@ -460,17 +448,20 @@ class Deduplicator:
         ids: list,
         compressed: list[bytes],
         first: int,
+        in_workers: bool,
     ) -> tuple[AlignmentJob, list[list[Any]]]:
         """The alignment job of articles ``members`` of a pass (``texts``), with their
         candidates' texts as the store keeps them (each once; from the pass for articles
-        not stored yet), and the ids of each article's candidates."""
+        not stored yet), and the ids of each article's candidates. For a worker, the
+        articles' texts go compressed too: it prepared them in stage 1 and kept them."""
         chosen = [candidates[k] for k in members]
         numbers = sorted({n for sources in chosen for n in sources})
         position = {n: i for i, n in enumerate(numbers)}
         blobs = [compressed[n - first] if n >= first else self._store.compressed_text(n) for n in numbers]
         job = AlignmentJob(
-            [texts[k] for k in members], [[position[n] for n in sources] for sources in chosen], blobs,
-            self._repeat_params, self.scope != "across",
+            [(compressed if in_workers else texts)[k] for k in members],
+            [[position[n] for n in sources] for sources in chosen], blobs,
+            self._repeat_params, self.scope != "across", compressed=in_workers,
         )
         source_ids = {n: ids[n - first] if n >= first else self._store.doc_id(n) for n in numbers}
         return job, [[source_ids[n] for n in sources] for sources in chosen]

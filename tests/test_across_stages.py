@@ -1,0 +1,43 @@
+"""Stage 3 of the across pass in a worker: texts prepared in stage 1 are kept for it."""
+
+from __future__ import annotations
+
+import dedup.across as across
+from dedup.across import AlignmentJob, align_articles, keep_prepared, prepare_batch, prepared_sources
+from dedup.align.params import RepeatParams
+from dedup.store import compress_text
+from news_texts import stream_with_copies
+
+PARAMS = RepeatParams()
+
+
+def test_a_kept_pass_is_aligned_as_prepared_and_gives_what_plain_texts_give():
+    texts = list(dict.fromkeys(stream_with_copies(40, seed=4)))  # copies, but no text twice
+    blobs = [compress_text(text) for text in texts]
+    prepared, _ = prepare_batch(texts, PARAMS, window=6)
+    keep_prepared(blobs, prepared, PARAMS)
+    # Found as they were prepared (the same objects: nothing tokenized again).
+    assert all(a is b for a, b in zip(prepared_sources(blobs, PARAMS), prepared))
+    sources = [list(range(max(k - 8, 0), k)) for k in range(len(texts))]  # the 8 before each
+    plain = AlignmentJob(texts, sources, blobs, PARAMS, within=False)
+    compressed = AlignmentJob(blobs, sources, blobs, PARAMS, within=False, compressed=True)
+    expected = align_articles(plain)
+    assert align_articles(compressed) == expected
+    assert sum(map(len, expected)) > 10  # the stream's copies were found
+
+
+def test_only_the_last_few_passes_are_kept():
+    passes = [[f"pass {n}: " + text for text in stream_with_copies(3, seed=n)] for n in range(across._KEPT_PASSES + 2)]
+    kept = []
+    for texts in passes:
+        blobs = [compress_text(text) for text in texts]
+        prepared, _ = prepare_batch(texts, PARAMS, window=6)
+        keep_prepared(blobs, prepared, PARAMS)
+        kept.append((blobs, prepared))
+    newest_blobs, newest = kept[-1]
+    assert all(a is b for a, b in zip(prepared_sources(newest_blobs, PARAMS), newest))
+    oldest_blobs, oldest = kept[0]
+    again = prepared_sources(oldest_blobs, PARAMS)  # dropped: prepared anew, the same tokens
+    assert not any(a is b for a, b in zip(again, oldest))
+    assert [a.text for a in again] == [b.text for b in oldest]
+    assert all((a.tokens.hashes == b.tokens.hashes).all() for a, b in zip(again, oldest))
