@@ -353,3 +353,46 @@ def test_truncated_parquet_is_a_one_line_file_error_and_a_flipped_one_never_rais
     # the encoding, else it changes a value. Either way reading never raises.
     *_, last = read_records(InputFile(str(tmp_path / "flip.parquet"), "flip.parquet", "parquet"))
     assert isinstance(last, Record) or (last.unit == "file" and "\n" not in str(last))
+
+
+@pytest.mark.parametrize("compression", ["gzip", "bz2", "xz"])
+def test_a_compressed_file_read_ahead_gives_what_reading_it_directly_gives(tmp_path, compression):
+    # Decompressed in a thread a few blocks ahead (dedup.cli.compression.ReadAhead): the
+    # same bytes; a truncated file, the same lines and then the same kind of error.
+    import bz2
+    import lzma
+
+    from dedup.cli.compression import ReadAhead, open_decompressed
+
+    compress = {"gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}[compression]
+    lines = b"".join(json.dumps({"id": i, "text": f"line {i} " * (i % 50)}).encode() + b"\n" for i in range(20_000))
+    data = compress(lines)
+    assert len(lines) > 10 * ReadAhead.BLOCK  # many blocks, more than are read ahead
+    whole, cut = tmp_path / f"whole.{compression}", tmp_path / f"cut.{compression}"
+    whole.write_bytes(data)
+    cut.write_bytes(data[: len(data) * 2 // 3])
+
+    def read(path):
+        got, error = [], None
+        try:
+            for line in InputFile(str(path), path.name, "jsonl").open_stream():
+                got.append(line)
+        except Exception as caught:  # noqa: BLE001 - compared below
+            error = type(caught)
+        return got, error
+
+    def read_directly(path):
+        got, error = [], None
+        try:
+            for line in open_decompressed(open(path, "rb"), str(path)):
+                got.append(line)
+        except Exception as caught:  # noqa: BLE001 - compared below
+            error = type(caught)
+        return got, error
+
+    stream = InputFile(str(whole), whole.name, "jsonl").open_stream()
+    assert isinstance(stream.raw, ReadAhead)  # the thread is what is tested here
+    stream.close()
+    assert read(whole) == read_directly(whole) == (lines.splitlines(keepends=True), None)
+    ahead, direct = read(cut), read_directly(cut)
+    assert ahead == direct and direct[1] is not None and 0 < len(direct[0]) < 20_000

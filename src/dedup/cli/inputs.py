@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .compression import damaged_data_errors, open_decompressed
+from .compression import damaged_data_errors, open_decompressed, read_ahead
 from .errors import InputError, UsageError
 from .records import RecordError
 
@@ -114,7 +114,12 @@ class InputFile:
             return open_binary(STDIO)
         raw = open(self.path, "rb")  # noqa: SIM115 - closed with the decompressed stream
         self.position = raw.tell
-        return open_decompressed(raw, self.path)
+        stream = open_decompressed(raw, self.path)
+        if stream is not raw and stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
+            # Decompressed in a thread, beside the parsing (not a pipe or FIFO, whose
+            # reads may wait: they are read as they come).
+            stream = read_ahead(stream)
+        return stream
 
 
 @dataclass
