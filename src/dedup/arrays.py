@@ -13,6 +13,7 @@ __all__ = [
     "GrowableArray",
     "connected_components",
     "decode_strings",
+    "distinct_of_runs",
     "distinct_per_segment",
     "encode_strings",
     "expand_ranges",
@@ -210,6 +211,25 @@ def distinct_per_segment(values: np.ndarray, offsets: np.ndarray) -> tuple[np.nd
     kept_before = np.zeros(len(ordered) + 1, dtype=np.int64)
     np.cumsum(new, out=kept_before[1:])
     return ordered[new], kept_before[offsets - offsets[0]]
+
+
+def distinct_of_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for values that come as sorted runs
+    (the distinct keys of many articles, each sorted): a stable sort (timsort) merges the
+    runs instead of sorting from scratch, which takes about half the time.
+
+    >>> distinct, inverse = distinct_of_runs(np.array([2, 5, 9, 1, 5, 3, 9], dtype=np.uint64))
+    >>> distinct.tolist(), inverse.tolist()
+    ([1, 2, 3, 5, 9], [1, 3, 4, 0, 3, 2, 4])
+    """
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.empty(len(ordered), dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
 
 
 def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
