@@ -216,7 +216,7 @@ def distinct_per_segment(values: np.ndarray, offsets: np.ndarray) -> tuple[np.nd
 def distinct_of_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(values, return_inverse=True)`` for values that come as sorted runs
     (the distinct keys of many articles, each sorted): a stable sort (timsort) merges the
-    runs instead of sorting from scratch, which takes about half the time.
+    runs instead of sorting from scratch (a fifth less time on a pass of 512 articles).
 
     >>> distinct, inverse = distinct_of_runs(np.array([2, 5, 9, 1, 5, 3, 9], dtype=np.uint64))
     >>> distinct.tolist(), inverse.tolist()
