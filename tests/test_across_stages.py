@@ -41,3 +41,28 @@ def test_only_the_last_few_passes_are_kept():
     assert not any(a is b for a, b in zip(again, oldest))
     assert [a.text for a in again] == [b.text for b in oldest]
     assert all((a.tokens.hashes == b.tokens.hashes).all() for a, b in zip(again, oldest))
+
+
+def test_stage_two_gives_the_same_from_what_a_worker_sends_back():
+    # A worker sends PassKeys (BatchKeys.for_look_up: without the articles' own keys and
+    # fingerprints); the look-up gives the same holders and remembered fingerprints.
+    import numpy as np
+
+    from dedup.across import look_up
+    from dedup.store import MemoryStore
+
+    texts = stream_with_copies(60, seed=9)
+    _, first = prepare_batch(texts[:30], PARAMS, window=6)
+    _, second = prepare_batch(texts[30:], PARAMS, window=6)
+    store = MemoryStore(max_holders=2)
+    _, _, remembered = look_up(store, first)
+    store.add_many([f"a{i}" for i in range(30)], texts[:30], remembered, [compress_text(t) for t in texts[:30]])
+    sent = second.for_look_up()
+    assert len(sent) == len(second) == 30
+    for in_batch in (True, False):
+        article, holder, kept = look_up(store, second, in_batch=in_batch)
+        article_sent, holder_sent, kept_sent = look_up(store, sent, in_batch=in_batch)
+        assert article.tolist() == article_sent.tolist() and holder.tolist() == holder_sent.tolist()
+        assert [k.tolist() for k in kept] == [k.tolist() for k in kept_sent]
+        assert all(k.dtype == np.uint64 for k in kept_sent)
+    assert len(article) > 100  # the stream's copies meet their sources in the store

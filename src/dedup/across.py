@@ -50,6 +50,7 @@ __all__ = [
     "AlignmentJob",
     "BatchKeys",
     "HolderStore",
+    "PassKeys",
     "align_articles",
     "batch_keys",
     "keep_prepared",
@@ -95,6 +96,32 @@ class BatchKeys:
     def fingerprints_of(self, article: int) -> np.ndarray:
         return self.fingerprints[self.fingerprint_offsets[article] : self.fingerprint_offsets[article + 1]]
 
+    def for_look_up(self) -> "PassKeys":
+        """What stage 2 reads of these keys (:class:`PassKeys`)."""
+        return PassKeys(
+            self.key_offsets, self.shingle_counts, self.distinct, self.key_index,
+            self.fingerprint_index, self.fingerprint_owner, self.fingerprint_rank,
+        )
+
+
+@dataclass(frozen=True)
+class PassKeys:
+    """What stage 2 (:func:`look_up`) reads of a :class:`BatchKeys` (the fields of the
+    same names): how the batch's keys meet, without each article's own keys and
+    fingerprints, which it does not read. About half the bytes: what a worker that ran
+    stage 1 sends back to the process that looks up."""
+
+    key_offsets: np.ndarray
+    shingle_counts: np.ndarray
+    distinct: np.ndarray
+    key_index: np.ndarray
+    fingerprint_index: np.ndarray
+    fingerprint_owner: np.ndarray
+    fingerprint_rank: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.key_offsets) - 1
+
 
 def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKeys:
     """:class:`BatchKeys` of articles whose shingle hashes are ``hashes`` (article ``i``
@@ -121,9 +148,14 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     fingerprint_index, fingerprint_owner = fingerprint_index[order], fingerprint_owner[order]
     per_key = np.bincount(fingerprint_index, minlength=len(distinct))
     rank = np.arange(len(order)) - _starts(per_key)[fingerprint_index]
+    # Indices into the batch as 32-bit integers when they fit (half the bytes to send).
+    index_type = np.int32 if len(keys) < 2**31 else np.int64
+    key_index, fingerprint_index, fingerprint_owner, rank = (
+        a.astype(index_type) for a in (key_index, fingerprint_index, fingerprint_owner, rank)
+    )
     return BatchKeys(
         keys, key_offsets, fingerprints, fingerprint_offsets, np.diff(offsets),
-        distinct, key_index.reshape(-1), fingerprint_index, fingerprint_owner, rank,
+        distinct, key_index, fingerprint_index, fingerprint_owner, rank,
     )
 
 
@@ -161,7 +193,7 @@ class HolderStore(Protocol):
 
 
 def look_up(
-    store: HolderStore, batch: BatchKeys, *, in_batch: bool = True
+    store: HolderStore, batch: BatchKeys | PassKeys, *, in_batch: bool = True
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Stage 2 for a batch: who holds each article's keys, as if the articles of the
     batch had been looked up and stored one by one, in order.
@@ -192,7 +224,7 @@ def look_up(
     articles = [owner_of_key[key_entry]]
     holders = [holder[position]]
     if not in_batch:
-        return articles[0], holders[0], [batch.fingerprints[:0]] * count
+        return articles[0], holders[0], [np.zeros(0, dtype=np.uint64)] * count
 
     # Holders inside the batch: the first ``cap - held_before`` articles of the batch
     # (in order) that have a key as a fingerprint hold it.
@@ -202,7 +234,7 @@ def look_up(
     key_entry, position = expand_ranges(_starts(added_per_key)[inverse], added_per_key[inverse])
     earlier = added_owner[position] < owner_of_key[key_entry]
     articles.append(owner_of_key[key_entry[earlier]])
-    holders.append(first + added_owner[position[earlier]])
+    holders.append(first + added_owner[position[earlier]].astype(np.int64))  # store numbers: int64
 
     order = np.argsort(_narrow(added_owner, count), kind="stable")  # by owner, keys still sorted
     ends = np.zeros(count + 1, dtype=np.int64)

@@ -114,7 +114,7 @@ def _run_job(job: _PrepareJob | _AlignJob):
     compressed = [_compressed(text) for text in job.texts]
     if job.in_worker:  # prepared texts cost more to send than to keep for this worker's stage 3
         keep_prepared(compressed, prepared, job.params)
-        prepared = None
+        prepared, keys = None, keys.for_look_up()  # the rest stays here: half the bytes to send
     return prepared, keys, compressed
 
 
