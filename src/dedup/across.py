@@ -33,7 +33,7 @@ candidates).
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -63,26 +63,22 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class BatchKeys:
-    """The keys of a batch of articles, segment by segment (article ``i`` owns
-    ``keys[key_offsets[i]:key_offsets[i+1]]``), and how they meet across the batch.
+class PassKeys:
+    """How the keys of a batch of articles meet across the batch: what stage 2
+    (:func:`look_up`) reads of a :class:`BatchKeys`, all of it computed in stage 1 (in any
+    process), so that the order-bound stage 2 is left with the store's part.
 
-    ``keys``: each article's distinct shingle hashes (uint64, sorted), what it looks up.
-    ``fingerprints``: each article's distinct winnowed shingle hashes (a subset of its
-    keys), what it is remembered under.
-
-    All that does not depend on the store is computed here (stage 1, in any process), so
-    that the order-bound stage 2 (:func:`look_up`) is left with the store's part:
-    ``distinct`` (the batch's distinct keys, sorted), ``key_index`` (each key's index into
-    it), and the fingerprints grouped by key: ``fingerprint_index`` (into ``distinct``),
-    ``fingerprint_owner`` (the article) and ``fingerprint_rank`` (how many articles of the
-    batch before it have the key as a fingerprint), ordered by key, then article.
+    ``key_offsets``: article ``i``'s distinct keys are entries ``key_offsets[i] ..
+    key_offsets[i+1]`` of the batch's keys; ``distinct``: the batch's distinct keys,
+    sorted; ``key_index``: each key's index into it; and the fingerprints grouped by key:
+    ``fingerprint_index`` (into ``distinct``), ``fingerprint_owner`` (the article) and
+    ``fingerprint_rank`` (how many articles of the batch before it have the key as a
+    fingerprint), ordered by key, then article. Without each article's own keys and
+    fingerprints (:class:`BatchKeys`) it is about half the bytes: what a worker that ran
+    stage 1 sends back to the process that looks up.
     """
 
-    keys: np.ndarray
     key_offsets: np.ndarray
-    fingerprints: np.ndarray
-    fingerprint_offsets: np.ndarray
     shingle_counts: np.ndarray  # per article: fewer distinct keys than this, a shingle repeats in it
     distinct: np.ndarray
     key_index: np.ndarray
@@ -93,34 +89,28 @@ class BatchKeys:
     def __len__(self) -> int:
         return len(self.key_offsets) - 1
 
+
+@dataclass(frozen=True)
+class BatchKeys(PassKeys):
+    """The keys of a batch of articles, segment by segment (article ``i`` owns
+    ``keys[key_offsets[i]:key_offsets[i+1]]``), and how they meet across the batch
+    (:class:`PassKeys`).
+
+    ``keys``: each article's distinct shingle hashes (uint64, sorted), what it looks up.
+    ``fingerprints``: each article's distinct winnowed shingle hashes (a subset of its
+    keys), what it is remembered under (article ``i``'s from ``fingerprint_offsets[i]``).
+    """
+
+    keys: np.ndarray
+    fingerprints: np.ndarray
+    fingerprint_offsets: np.ndarray
+
     def fingerprints_of(self, article: int) -> np.ndarray:
         return self.fingerprints[self.fingerprint_offsets[article] : self.fingerprint_offsets[article + 1]]
 
-    def for_look_up(self) -> "PassKeys":
-        """What stage 2 reads of these keys (:class:`PassKeys`)."""
-        return PassKeys(
-            self.key_offsets, self.shingle_counts, self.distinct, self.key_index,
-            self.fingerprint_index, self.fingerprint_owner, self.fingerprint_rank,
-        )
-
-
-@dataclass(frozen=True)
-class PassKeys:
-    """What stage 2 (:func:`look_up`) reads of a :class:`BatchKeys` (the fields of the
-    same names): how the batch's keys meet, without each article's own keys and
-    fingerprints, which it does not read. About half the bytes: what a worker that ran
-    stage 1 sends back to the process that looks up."""
-
-    key_offsets: np.ndarray
-    shingle_counts: np.ndarray
-    distinct: np.ndarray
-    key_index: np.ndarray
-    fingerprint_index: np.ndarray
-    fingerprint_owner: np.ndarray
-    fingerprint_rank: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.key_offsets) - 1
+    def for_look_up(self) -> PassKeys:
+        """What stage 2 reads of these keys (:class:`PassKeys`), without the rest."""
+        return PassKeys(**{field.name: getattr(self, field.name) for field in fields(PassKeys)})
 
 
 def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKeys:
@@ -154,8 +144,8 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
         a.astype(index_type) for a in (key_index, fingerprint_index, fingerprint_owner, rank)
     )
     return BatchKeys(
-        keys, key_offsets, fingerprints, fingerprint_offsets, np.diff(offsets),
-        distinct, key_index, fingerprint_index, fingerprint_owner, rank,
+        key_offsets, np.diff(offsets), distinct, key_index, fingerprint_index, fingerprint_owner, rank,
+        keys, fingerprints, fingerprint_offsets,
     )
 
 
@@ -193,7 +183,7 @@ class HolderStore(Protocol):
 
 
 def look_up(
-    store: HolderStore, batch: BatchKeys | PassKeys, *, in_batch: bool = True
+    store: HolderStore, batch: PassKeys, *, in_batch: bool = True
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Stage 2 for a batch: who holds each article's keys, as if the articles of the
     batch had been looked up and stored one by one, in order.
