@@ -163,8 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
         if parallel:
             sub.add_argument(
                 "-j", "--jobs", type=integer_option("--jobs", 1), default=None, metavar="N",
-                help=f"worker processes for repeats inside documents (default: all cores, here {default_jobs()}); "
-                "the output does not depend on it",
+                help=f"worker processes (default: all cores, here {default_jobs()}): they clean documents "
+                "(--scope within), or prepare and align them while this process looks them up in order "
+                "(across, both); the output does not depend on it",
             )
         sub.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
 
