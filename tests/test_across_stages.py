@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 import dedup.across as across
-from dedup.across import AlignmentJob, align_articles, keep_prepared, prepare_batch, prepared_sources
+from dedup.across import AlignmentJob, align_articles, keep_prepared, look_up, prepare_batch, prepared_sources
 from dedup.align.params import RepeatParams
-from dedup.store import compress_text
+from dedup.store import MemoryStore, compress_text
 from news_texts import stream_with_copies
 
 PARAMS = RepeatParams()
@@ -46,11 +48,6 @@ def test_only_the_last_few_passes_are_kept():
 def test_stage_two_gives_the_same_from_what_a_worker_sends_back():
     # A worker sends PassKeys (BatchKeys.for_look_up: without the articles' own keys and
     # fingerprints); the look-up gives the same holders and remembered fingerprints.
-    import numpy as np
-
-    from dedup.across import look_up
-    from dedup.store import MemoryStore
-
     texts = stream_with_copies(60, seed=9)
     _, first = prepare_batch(texts[:30], PARAMS, window=6)
     _, second = prepare_batch(texts[30:], PARAMS, window=6)

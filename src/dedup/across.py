@@ -353,10 +353,8 @@ def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = N
     ``queries``, when given, are the job's texts already prepared (in the process that
     prepared them)."""
     params = job.params
-    if queries is None and job.compressed:
-        queries = prepared_sources(job.texts, params)
-    elif queries is None:
-        queries = prepare(job.texts, params.ngram, params.mode)
+    if queries is None:
+        queries = prepared_sources(job.texts, params) if job.compressed else prepare(job.texts, params.ngram, params.mode)
     sources = prepared_sources(job.source_blobs, params)
     # All articles together: the edge extensions of all their pairs are computed together.
     chosen_sources = [[sources[i] for i in chosen] for chosen in job.sources]
