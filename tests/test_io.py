@@ -396,3 +396,47 @@ def test_a_compressed_file_read_ahead_gives_what_reading_it_directly_gives(tmp_p
     assert read(whole) == read_directly(whole) == (lines.splitlines(keepends=True), None)
     ahead, direct = read(cut), read_directly(cut)
     assert ahead == direct and direct[1] is not None and 0 < len(direct[0]) < 20_000
+
+
+@pytest.mark.parametrize("compression", ["gzip", "bz2", "xz"])
+def test_a_compressed_output_written_behind_holds_every_byte_written(tmp_path, compression):
+    # Compressed in a thread (dedup.cli.compression.WriteBehind): many blocks, writes of
+    # every size, and what decompresses is exactly what was written, in order.
+    import bz2
+    import lzma
+
+    from dedup.cli.compression import WriteBehind, open_compressed_writer
+
+    decompress = {"gzip": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress}[compression]
+    pieces = [json.dumps({"id": i, "text": "word " * (i % 3000)}).encode() + b"\n" for i in range(3_000)]
+    path = tmp_path / "out"
+    with open(path, "wb") as raw:
+        stream = open_compressed_writer(raw, compression, str(path))
+        assert isinstance(stream, WriteBehind)
+        for piece in pieces:
+            assert stream.write(piece) == len(piece)
+        stream.close()
+        assert not raw.closed  # the file under the compressor stays open, as before
+    assert sum(map(len, pieces)) > 20 * WriteBehind.BLOCK
+    assert decompress(path.read_bytes()) == b"".join(pieces)
+
+
+def test_an_error_of_the_compressing_thread_is_raised_by_the_next_call(tmp_path):
+    from dedup.cli.compression import WriteBehind
+
+    class FullDisk(io.RawIOBase):
+        def writable(self):
+            return True
+
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+    stream = WriteBehind(FullDisk())
+    stream.write(b"x" * (2 * WriteBehind.BLOCK))  # handed to the thread, which fails
+    with pytest.raises(OSError, match="No space left"):
+        stream.flush()
+    with pytest.raises(OSError, match="No space left"):
+        stream.write(b"more")  # every later call fails too
+    with pytest.raises(OSError, match="No space left"):
+        stream.close()
+    assert stream.closed

@@ -18,6 +18,9 @@ from typing import Any, BinaryIO
 
 from .extras import import_zstandard
 
+GZIP_LEVEL = 6
+"""The level ``.gz`` outputs are compressed at."""
+
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
@@ -179,6 +182,94 @@ def read_ahead(stream: BinaryIO) -> BinaryIO:
     return io.BufferedReader(ReadAhead(stream), buffer_size=ReadAhead.BLOCK)  # type: ignore[return-value]
 
 
+class WriteBehind(io.RawIOBase):
+    """A compressor fed by a thread: writes are gathered into blocks, and a thread hands
+    each block to ``stream`` (gzip, bz2, xz or zstd), whose compression runs without the
+    interpreter lock, beside the work that produces the records (gzip at level 9 was 11%
+    of a run's one process).
+
+    An error of the thread (a full disk) is raised by the next ``write``, ``flush`` or
+    ``close``. ``flush`` waits until every block written so far went through ``stream``
+    and flushes it; ``close`` does so, then closes ``stream`` (the file under it stays
+    open, as with ``stream`` itself).
+    """
+
+    BLOCK = 1 << 16
+    BLOCKS_AHEAD = 16
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
+        self._stream = stream
+        self._blocks: queue.Queue = queue.Queue(maxsize=self.BLOCKS_AHEAD)
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._written = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._compress, name="dedup-write-behind", daemon=True)
+        self._thread.start()
+
+    def _compress(self) -> None:
+        while True:
+            block, done, last = self._blocks.get()
+            try:
+                if self._error is None:
+                    self._stream.write(block)
+                    if done is not None and not last:  # closing ends the stream without a flush marker
+                        self._stream.flush()
+            except BaseException as error:  # raised in the writing thread, at its next call
+                self._error = error
+            if done is not None:
+                done.set()
+            if last:
+                return
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        self._raise_error()
+        size = len(data)
+        self._pending.append(bytes(data))
+        self._pending_size += size
+        self._written += size
+        if self._pending_size >= self.BLOCK:
+            self._hand_over(done=None, last=False)
+        return size
+
+    def tell(self) -> int:
+        return self._written
+
+    def _hand_over(self, *, done: threading.Event | None, last: bool) -> None:
+        self._blocks.put((b"".join(self._pending), done, last))
+        self._pending, self._pending_size = [], 0
+
+    def _drain(self, *, last: bool) -> None:
+        """Hand the pending bytes over and wait until the thread wrote and flushed them."""
+        done = threading.Event()
+        self._hand_over(done=done, last=last)
+        done.wait()
+        if last:
+            self._thread.join()
+        self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error  # kept: every later call fails too
+
+    def flush(self) -> None:
+        if not self.closed and self._thread.is_alive():
+            self._drain(last=False)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._drain(last=True)
+        finally:
+            super().close()
+            self._stream.close()
+
+
 def damaged_data_errors() -> tuple[type[BaseException], ...]:
     """What reading a file whose compressed data are truncated or damaged raises."""
     errors: tuple[type[BaseException], ...] = (EOFError, zlib.error, lzma.LZMAError, OSError)
@@ -191,13 +282,17 @@ def open_compressed_writer(fh: BinaryIO, compression: str | None, name: str) -> 
 
     ``name`` is the destination's: gzip records it in its header.
     """
+    if compression is None:
+        return fh
+    compressor: Any
     if compression == "gzip":
-        return gzip.GzipFile(fileobj=fh, mode="wb", mtime=0)  # type: ignore[return-value]
-    if compression == "bz2":
-        return bz2.BZ2File(fh, "wb")  # type: ignore[return-value]
-    if compression == "xz":
-        return lzma.LZMAFile(fh, "wb")  # type: ignore[return-value]
-    if compression == "zstd":
+        # Level 6, gzip(1)'s default: level 9 (Python's) takes 40% longer for 0.3% less.
+        compressor = gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, compresslevel=GZIP_LEVEL)
+    elif compression == "bz2":
+        compressor = bz2.BZ2File(fh, "wb")
+    elif compression == "xz":
+        compressor = lzma.LZMAFile(fh, "wb")
+    else:
         zstandard = import_zstandard(f"writing {name}")
-        return zstandard.ZstdCompressor().stream_writer(fh, closefd=False)  # type: ignore[return-value]
-    return fh
+        compressor = zstandard.ZstdCompressor().stream_writer(fh, closefd=False)
+    return WriteBehind(compressor)  # type: ignore[return-value]
