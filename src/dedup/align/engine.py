@@ -168,30 +168,34 @@ def _align_pair_steps(query: PreparedText, source: PreparedText, index: int | No
     extensions it needs (a list of ``EdgeRequest``), is sent their results
     (``extend_edges``'s, one per request) and returns the spans. So the edges of many pairs can be extended together
     (``_run_together``), with the result of each pair aligned alone. A whole copy is
-    answered at once (:func:`whole_copy_spans`)."""
+    answered at once (:func:`exact_copy_spans`)."""
     if index is not None:
-        whole = whole_copy_spans(query, source, index, params)
-        if whole is not None:
-            return whole
+        copied = exact_copy_spans(query, source, index, params)
+        if copied is not None:
+            return copied
     return (yield from pair_steps(query, source, index, params))
 
 
-def whole_copy_spans(
+def exact_copy_spans(
     query: PreparedText, source: PreparedText, index: int, params: RepeatParams
 ) -> list[Alignment] | None:
-    """The verified spans of ``query`` against ``source`` when the two texts are equal
-    and no shingle repeats in them, else None (the pair must be aligned).
+    """The verified spans of ``query`` against ``source`` when the query is an exact copy
+    of the source or of a run of its tokens (a copy cut at its start or end) whose every
+    shingle occurs first, in the source, at its own place; else None (the pair must be
+    aligned).
 
-    A re-run, a syndicated article, a re-crawl: the commonest repeat of a corpus, and
-    its first meeting with its original needs no alignment. Every shingle then seeds
-    at its own position (the only occurrence), so the seeds are one run on the main
-    diagonal over the whole text; its chain is that run, its edges have no room to
-    extend, the text's first and last tokens are sentence boundaries (nothing to snap),
-    and its containment is 1. The span is the whole text, kept when its words reach
+    A re-run, a syndicated article, a re-crawl that cut differently: the commonest repeat
+    of a corpus, and its first meeting with its original needs no alignment. Every
+    shingle of the query then seeds at its own offset in the source (a seed is a
+    shingle's first occurrence), so the seeds are one run on one diagonal over the whole
+    query; its chain is that run, its edges have no room to extend (the query ends
+    there), the query's first and last tokens are sentence boundaries (nothing to snap),
+    and its containment is 1. The span is the whole query, kept when its words reach
     ``min_length``: what :func:`pair_steps` returns for the pair
     (``tests/test_whole_copies.py`` checks the two agree).
     """
-    if query.text != source.text or query.has_repeated_shingle():
+    offset = _offset_in(query, source, params.ngram)
+    if offset is None:
         return None
     tokens = len(query)
     # The runs seeding drops (a single shingle; one of at most ngram tokens when
@@ -200,7 +204,35 @@ def whole_copy_spans(
     matched = query.words(0, tokens)
     if tokens == 0 or matched < params.min_length:
         return []
-    return [Alignment(0, tokens, 0, tokens, 1.0, matched, index)]
+    return [Alignment(0, tokens, offset, offset + tokens, 1.0, matched, index)]
+
+
+def _offset_in(query: PreparedText, source: PreparedText, ngram: int) -> int | None:
+    """Where the query's tokens start in the source when the query is the source or a
+    run of its tokens (then with two shingles or more), each of its shingles occurring
+    first in the source at its own offset; else None.
+
+    The texts are compared first (one substring search): a query with other characters
+    is never such a run, and most candidate pairs end there.
+    """
+    if query.text == source.text:
+        offset = 0
+    else:
+        tokens = len(query)
+        if tokens <= ngram or tokens >= len(source) or query.text not in source.text:
+            return None
+        found = np.flatnonzero(source.shingles == query.shingles[0])[:1].tolist()
+        offset = found[0] if found else len(source)
+        if offset + tokens > len(source) or not (
+            np.array_equal(source.shingles[offset : offset + len(query.shingles)], query.shingles)
+            and np.array_equal(source.tokens.hashes[offset : offset + tokens], query.tokens.hashes)
+        ):
+            return None
+    count = len(query.shingles)
+    first = source.first_occurrences()[offset : offset + count]
+    if not np.array_equal(first, np.arange(offset, offset + count, dtype=first.dtype)):
+        return None  # a shingle said earlier in the source seeds there: aligned in full
+    return offset
 
 
 def pair_steps(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> _Steps:
