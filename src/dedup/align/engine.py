@@ -4,7 +4,7 @@
 :func:`align_many` aligns many texts at once, in rounds (round r: every text against
 its r-th source), with the edge extensions of a round computed together;
 :func:`find_within_many` finds the repeats of many texts each inside itself. One
-pair's alignment is :func:`_align_pair_steps`: seeds (:mod:`.seed`), chains
+pair's alignment is :func:`pair_steps`: seeds (:mod:`.seed`), chains
 (:mod:`.chain`), then waves of chains verified (:mod:`.verify`, which extends their
 edges with :mod:`.extend`); :class:`PairAlignments` remembers whole pairs' spans.
 """
@@ -25,7 +25,7 @@ from .extend import EdgeRequest, Moves, extend_requests
 from .overlaps import OverlapResolver
 from .params import RepeatParams
 from .prepared import PreparedText, prepare_alone
-from .seed import seed_runs
+from .seed import Runs, seed_runs, seed_runs_many
 from .spans import Repeat, to_repeats
 from .verify import Alignment, verified_wave
 
@@ -80,7 +80,7 @@ def align_many(
             resolvers[k].add(spans)
     if within:
         texts = [k for k, query in enumerate(queries) if not resolvers[k].covers_all() and query.has_repeated_shingle()]
-        found = _run_together([_align_pair_steps(queries[k], queries[k], None, params) for k in texts], params)
+        found = _run_together([pair_steps(queries[k], queries[k], None, params) for k in texts], params)
         for k, spans in zip(texts, found):
             resolvers[k].add(spans)
     return [
@@ -96,13 +96,13 @@ def _pair_spans_together(
     ``index``: remembered ones from ``pairs``, the others aligned together (a pair that
     occurs twice, once)."""
     if pairs is None:
-        return _run_together([_align_pair_steps(query, source, index, params) for query, source in texts], params)
+        return _aligned_across(texts, index, params)
     found = [pairs.known(query, source, params) for query, source in texts]
     missing = {}  # by key: the first (query, source) with it
     for (query, source), spans in zip(texts, found):
         if spans is None:
             missing.setdefault(pairs.key(query, source, params), (query, source))
-    aligned = _run_together([_align_pair_steps(query, source, 0, params) for query, source in missing.values()], params)
+    aligned = _aligned_across(list(missing.values()), 0, params)
     new = dict(zip(missing, aligned))
     for (query, source), spans in zip(missing.values(), aligned):
         pairs.remember(query, source, params, spans)
@@ -112,6 +112,20 @@ def _pair_spans_together(
             spans = new[pairs.key(query, source, params)]
         out.append([replace(span, source=index) for span in spans])
     return out
+
+
+def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], index: int, params: RepeatParams) -> list[list[Alignment]]:
+    """The verified spans of every (query, source) of ``texts`` (two texts), named as
+    source ``index``: exact copies answered at once (:func:`exact_copy_spans`), the other
+    pairs seeded together (:func:`dedup.align.seed.seed_runs_many`) and aligned side by
+    side (:func:`_run_together`)."""
+    found = [exact_copy_spans(query, source, index, params) for query, source in texts]
+    aligned = [k for k, spans in enumerate(found) if spans is None]
+    runs = seed_runs_many([texts[k] for k in aligned], params)
+    steps = [pair_steps(*texts[k], index, params, runs=pair_runs) for k, pair_runs in zip(aligned, runs)]
+    for k, spans in zip(aligned, _run_together(steps, params)):
+        found[k] = spans
+    return found  # type: ignore[return-value]
 
 
 class PairAlignments:
@@ -152,7 +166,7 @@ class PairAlignments:
             self._spans.popitem(last=False)
 
 
-# A pair's alignment as steps (see _align_pair_steps): it yields the edges it needs
+# A pair's alignment as steps (see pair_steps): it yields the edges it needs
 # extended, is sent their moves and returns its verified spans.
 _Steps = Generator[list[EdgeRequest], list[Moves], list[Alignment]]
 
@@ -160,20 +174,6 @@ _Steps = Generator[list[EdgeRequest], list[Moves], list[Alignment]]
 # Chains are verified in waves of this many; the edge extensions of a wave are asked
 # for together.
 _WAVE = 4096
-
-
-def _align_pair_steps(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> _Steps:
-    """The verified spans of ``query`` against ``source`` (named as source ``index``;
-    None: the query against itself), as steps: a generator that yields the edge
-    extensions it needs (a list of ``EdgeRequest``), is sent their results
-    (``extend_edges``'s, one per request) and returns the spans. So the edges of many pairs can be extended together
-    (``_run_together``), with the result of each pair aligned alone. A whole copy is
-    answered at once (:func:`exact_copy_spans`)."""
-    if index is not None:
-        copied = exact_copy_spans(query, source, index, params)
-        if copied is not None:
-            return copied
-    return (yield from pair_steps(query, source, index, params))
 
 
 def exact_copy_spans(
@@ -235,11 +235,20 @@ def _offset_in(query: PreparedText, source: PreparedText, ngram: int) -> int | N
     return offset
 
 
-def pair_steps(query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams) -> _Steps:
-    """:func:`_align_pair_steps` with every pair aligned, whole copies too: seeds,
-    chains, then waves of chains verified."""
+def pair_steps(
+    query: PreparedText, source: PreparedText, index: int | None, params: RepeatParams, *, runs: Runs | None = None
+) -> _Steps:
+    """The verified spans of ``query`` against ``source`` (named as source ``index``;
+    None: the query against itself), as steps: a generator that yields the edge
+    extensions it needs (a list of ``EdgeRequest``), is sent their results
+    (``extend_edges``'s, one per request) and returns the spans. So the edges of many
+    pairs can be extended together (``_run_together``), with the result of each pair
+    aligned alone. Seeds, chains, then waves of chains verified; an exact copy is aligned
+    in full here too (:func:`exact_copy_spans` answers it at once, with the same spans). ``runs``: the pair's seeds when found already
+    (:func:`dedup.align.seed.seed_runs_many`)."""
     same = index is None
-    runs = seed_runs(query, source, same, params)
+    if runs is None:
+        runs = seed_runs(query, source, same, params)
     if not len(runs):
         return []
     spans: list[Alignment] = []
@@ -262,7 +271,7 @@ def pair_steps(query: PreparedText, source: PreparedText, index: int | None, par
 
 
 def _run_together(pairs: list[_Steps], params: RepeatParams) -> list[list[Alignment]]:
-    """Run the steps of many pair alignments (``_align_pair_steps``) side by side: at
+    """Run the steps of many pair alignments (``pair_steps``) side by side: at
     each step the edges all of them ask for are extended in one call
     (``extend_requests``). Returns the spans of each pair."""
     out: list[list[Alignment]] = [[] for _ in pairs]

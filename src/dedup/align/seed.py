@@ -3,7 +3,7 @@ on one diagonal, with tandem runs (one passage repeated back to back) grouped.""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -77,6 +77,116 @@ def seed_runs(query: PreparedText, source: PreparedText, same: bool, params: Rep
     # Token positions fit 32 bits: a repetitive text has millions of runs.
     index_type = np.int32 if max(len(query), len(source)) < 2**31 else np.int64
     return Runs(*(a.astype(index_type, copy=False) for a in arrays))
+
+
+def seed_runs_many(pairs: Sequence[tuple[PreparedText, PreparedText]], params: RepeatParams) -> list[Runs]:
+    """``[seed_runs(query, source, False, params) for query, source in pairs]``, the same
+    runs, faster: each pair's seeds are looked up on its own (sorted query shingles
+    against sorted source shingles, a search that walks both in order), and the runs of
+    all pairs are then made at once, with a run never crossing from one pair to the next.
+
+    A pair of a few hundred shingles costs about 45 us seeded alone, of which the look-up
+    is a fifth; the rest is a few dozen NumPy calls on short arrays, which here are made
+    once for all the pairs of a round of :func:`dedup.align.engine.align_many`.
+    """
+    ngram = params.ngram
+    shortest = ngram + 1 if params.min_length > ngram else 1
+    out: list[Runs | None] = [None] * len(pairs)
+    seeded, anchor_parts, position_parts = [], [], []
+    for k, (query, source) in enumerate(pairs):
+        count = len(query.shingles)
+        if count > _SEED_BLOCK or max(len(query), len(source)) >= 2**31:
+            out[k] = seed_runs(query, source, False, params)  # long texts: in blocks, as alone
+            continue
+        if count == 0 or len(source.shingles) == 0:
+            out[k] = _empty_runs()
+            continue
+        anchors, positions = _sorted_anchors(query, source)
+        if len(anchors) == 0:
+            out[k] = _empty_runs()
+            continue
+        seeded.append(k)
+        anchor_parts.append(anchors)
+        position_parts.append(positions)
+    if seeded:
+        for k, runs in zip(seeded, _runs_of_pairs(pairs, seeded, anchor_parts, position_parts, ngram, shortest)):
+            out[k] = runs
+    return out  # type: ignore[return-value]
+
+
+def _sorted_anchors(query: PreparedText, source: PreparedText) -> tuple[np.ndarray, np.ndarray]:
+    """The seeds of ``query`` in ``source``, as ``_anchors_in`` finds them (query positions
+    in order, first occurrences in the source), from both texts' sorted shingles: a query
+    is aligned against several sources, and searching sorted values in order touches the
+    source's memory in order too."""
+    order, ordered = source.shingle_order()
+    query_order, query_sorted = query.shingle_order()
+    slot = np.searchsorted(ordered, query_sorted)
+    np.minimum(slot, len(ordered) - 1, out=slot)
+    found = np.flatnonzero(ordered[slot] == query_sorted)
+    anchors = query_order[found]
+    by_position = np.argsort(anchors)
+    return anchors[by_position], order[slot[found[by_position]]]
+
+
+def _runs_of_pairs(pairs, seeded: list[int], anchor_parts, position_parts, ngram: int, shortest: int) -> list[Runs]:
+    """The runs of the pairs ``seeded`` (indices into ``pairs``) from their seeds, as
+    :func:`seed_runs` makes them pair by pair."""
+    query_tokens = np.array([len(pairs[k][0]) for k in seeded], dtype=np.int64)
+    source_tokens = np.array([len(pairs[k][1]) for k in seeded], dtype=np.int64)
+    seeds = np.array([len(part) for part in anchor_parts], dtype=np.int64)
+    anchors = np.concatenate(anchor_parts).astype(np.int64, copy=False)
+    positions = np.concatenate(position_parts).astype(np.int64, copy=False)
+    pair = np.repeat(np.arange(len(seeded), dtype=np.int64), seeds)
+    # A seed starts a run unless both its positions follow those of the seed before, in
+    # the same pair.
+    starts = np.ones(len(anchors), dtype=bool)
+    starts[1:] = (anchors[1:] - anchors[:-1] != 1) | (positions[1:] - positions[:-1] != 1) | (pair[1:] != pair[:-1])
+    first = np.flatnonzero(starts)
+    length = np.diff(np.append(first, len(anchors)))
+    run_first, run_source, run_pair = anchors[first], positions[first], pair[first]
+    if shortest > 1:
+        # A run of one seed stays when it joins the run before or after into a tandem
+        # run, or when its query is shorter than ngram (see seed_runs).
+        joins_next = (
+            (run_pair[1:] == run_pair[:-1])
+            & (run_first[1:] == run_first[:-1] + length[:-1])
+            & (run_source[1:] == run_source[:-1])
+        )
+        keep = (length > 1) | (query_tokens < ngram)[run_pair]
+        keep[:-1] |= joins_next
+        keep[1:] |= joins_next
+        run_first, run_source, length, run_pair = run_first[keep], run_source[keep], length[keep], run_pair[keep]
+    had_runs = np.bincount(run_pair, minlength=len(seeded)) > 0
+    copy_start, source_start = run_first, run_source
+    copy_end = run_first + length - 1 + np.minimum(ngram, query_tokens)[run_pair]
+    source_end = run_source + length - 1 + np.minimum(ngram, source_tokens)[run_pair]
+    # Tandem runs, as in seed_runs, never across two pairs.
+    joins = (
+        (run_pair[1:] == run_pair[:-1])
+        & (run_first[1:] == run_first[:-1] + length[:-1])
+        & (run_source[1:] == run_source[:-1])
+    )
+    if joins.any():
+        group_starts = np.flatnonzero(np.r_[True, ~joins])
+        group_ends = np.r_[group_starts[1:], len(run_first)] - 1
+        tandem = group_ends > group_starts
+        period = np.where(tandem, run_first[np.minimum(group_starts + 1, len(run_first) - 1)] - run_first[group_starts], 0)
+        copy_start, copy_end = copy_start[group_starts], copy_end[group_ends]
+        source_start, source_end = (
+            source_start[group_starts],
+            np.where(tandem, source_start[group_starts] + period, source_end[group_starts]),
+        )
+        run_pair = run_pair[group_starts]
+    else:
+        period = np.zeros(len(run_first), dtype=np.int64)
+    keep = (period > 0) | (copy_end - copy_start >= shortest)
+    arrays = [a[keep].astype(np.int32) for a in (copy_start, copy_end, source_start, source_end, period)]
+    bounds = np.searchsorted(run_pair[keep], np.arange(len(seeded) + 1)).tolist()
+    return [
+        Runs(*(a[lo:hi] for a in arrays)) if had else _empty_runs()
+        for lo, hi, had in zip(bounds[:-1], bounds[1:], had_runs.tolist())
+    ]
 
 
 # Seeds are found in blocks of this many query shingles: their temporaries stay small.
