@@ -63,6 +63,8 @@ STRONG_RUN_SHINGLES = 3
 def chain_runs(runs: Runs, query: PreparedText, same: bool, params: RepeatParams) -> Chains:
     """Runs (by index) joined into chains that move forward in both copy and source.
     Tandem runs stand alone."""
+    if len(runs) == 1:  # a chain of its own (the commonest case across texts: one passage shared)
+        return Chains(array("i", [0]), np.full(1, -1, dtype=np.int32))
     n, max_gap = params.ngram, params.max_gap
     # Words added in a copy: inside one text a re-pasted, updated copy may gain whole
     # sentences (removed with it); a passage taken from another text only loses or
