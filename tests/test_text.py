@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import numpy as np
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import text as text_module
+from dedup.align.boundaries import boundary_marks
 from dedup.text import paragraphs, tokenize
 
 
@@ -564,3 +566,12 @@ def test_tokens_do_not_depend_on_which_code_points_a_process_met_first():
             for order in ("first", "at once")
         }
         assert len(digests) == 1, mode
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=list("ab7 \n\t.!?\u2026\"'\u201d\u00bb)]\u3002\uff01\u300d\uff09") + ["\u0964"], max_size=60))
+def test_boundary_marks_are_where_the_pattern_finds_them(text):
+    # Tried only where a mark can start, they are what a scan of every position finds.
+
+    every_position = re.compile("\n|" + text_module.SENTENCE_END.pattern)
+    assert boundary_marks(text) == [match.start() for match in every_position.finditer(text)]
