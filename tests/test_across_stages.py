@@ -19,7 +19,7 @@ def test_a_kept_pass_is_aligned_as_prepared_and_gives_what_plain_texts_give():
     prepared, _ = prepare_batch(texts, PARAMS, window=6)
     keep_prepared(blobs, prepared, PARAMS)
     # Found as they were prepared (the same objects: nothing tokenized again).
-    assert all(a is b for a, b in zip(prepared_sources(blobs, PARAMS), prepared))
+    assert all(a is b for a, b in zip(prepared_sources(blobs, PARAMS, cache=False), prepared))
     sources = [list(range(max(k - 8, 0), k)) for k in range(len(texts))]  # the 8 before each
     plain = AlignmentJob(texts, sources, blobs, PARAMS, within=False)
     compressed = AlignmentJob(blobs, sources, blobs, PARAMS, within=False, compressed=True)
@@ -37,9 +37,9 @@ def test_only_the_last_few_passes_are_kept():
         keep_prepared(blobs, prepared, PARAMS)
         kept.append((blobs, prepared))
     newest_blobs, newest = kept[-1]
-    assert all(a is b for a, b in zip(prepared_sources(newest_blobs, PARAMS), newest))
+    assert all(a is b for a, b in zip(prepared_sources(newest_blobs, PARAMS, cache=False), newest))
     oldest_blobs, oldest = kept[0]
-    again = prepared_sources(oldest_blobs, PARAMS)  # dropped: prepared anew, the same tokens
+    again = prepared_sources(oldest_blobs, PARAMS, cache=False)  # dropped: prepared anew, the same tokens
     assert not any(a is b for a, b in zip(again, oldest))
     assert [a.text for a in again] == [b.text for b in oldest]
     assert all((a.tokens.hashes == b.tokens.hashes).all() for a, b in zip(again, oldest))
@@ -63,3 +63,20 @@ def test_stage_two_gives_the_same_from_what_a_worker_sends_back():
         assert [k.tolist() for k in kept] == [k.tolist() for k in kept_sent]
         assert all(k.dtype == np.uint64 for k in kept_sent)
     assert len(article) > 100  # the stream's copies meet their sources in the store
+
+
+def test_cached_sources_hold_arrays_of_their_own_and_are_found_again():
+    # A source kept in the cache is a copy (dedup.align.PreparedText.detached), not a view
+    # of the batch it was prepared in, which would keep the whole batch alive.
+    texts = [f"cache {n}: " + text for n, text in enumerate(stream_with_copies(6, seed=9))]
+    blobs = [compress_text(text) for text in texts]
+    prepared, _ = prepare_batch(texts, PARAMS, window=6)
+    keep_prepared(blobs, prepared, PARAMS)
+    cached = prepared_sources(blobs, PARAMS)
+    for copy, original in zip(cached, prepared):
+        assert copy is not original and copy.text == original.text
+        assert np.array_equal(copy.tokens.hashes, original.tokens.hashes)
+        assert np.array_equal(copy.shingles, original.shingles)
+        assert not np.shares_memory(copy.tokens.hashes, original.tokens.hashes)
+        assert copy.tokens.hashes.base is None and copy.shingles.base is None  # not views
+    assert all(a is b for a, b in zip(prepared_sources(blobs, PARAMS), cached))  # found again

@@ -292,11 +292,40 @@ class AlignmentJob:
     compressed: bool = False
 
 
+class _PreparedCache:
+    """Prepared texts by key, the most recently used kept up to a budget of tokens. Each
+    is kept as a copy with arrays of its own (:meth:`PreparedText.detached`): a view of
+    the batch it was prepared in would keep the whole batch alive, so the cache would
+    hold far more than it counts."""
+
+    def __init__(self, tokens: int) -> None:
+        self.budget = tokens
+        self.tokens = 0
+        self._texts: OrderedDict[tuple, PreparedText] = OrderedDict()
+
+    def get(self, key: tuple) -> PreparedText | None:
+        text = self._texts.get(key)
+        if text is not None:
+            self._texts.move_to_end(key)
+        return text
+
+    def put(self, key: tuple, text: PreparedText) -> PreparedText:
+        """Keep ``text`` under ``key``; returns the copy kept."""
+        kept = text.detached()
+        self._texts[key] = kept
+        self.tokens += len(kept)
+        while self.tokens > self.budget and len(self._texts) > 1:
+            self.tokens -= len(self._texts.popitem(last=False)[1])
+        return kept
+
+
 # Prepared source texts and pair alignments kept per process, by content: a source
 # aligned against by many articles (a wire story, a re-run) is tokenized once, and an
-# article that recurs whole reuses its alignments against the same sources.
-_PREPARED_CACHE = 1024
-_prepared: OrderedDict[tuple, PreparedText] = OrderedDict()
+# article that recurs whole reuses its alignments against the same sources. About
+# 30 bytes a token (arrays, sorted shingles, boundaries): 1 M tokens, about 30 MB (as
+# fast on recurring articles as twice that; 1,024 texts of views before).
+_PREPARED_TOKENS = 1 << 20
+_prepared = _PreparedCache(_PREPARED_TOKENS)
 _pair_alignments = PairAlignments()
 # The passes this process prepared last (stage 1), by compressed text: their alignment
 # (stage 3) follows a few passes later in the same process, and finds the articles and
@@ -321,27 +350,26 @@ def _kept(key: tuple) -> PreparedText | None:
     return None
 
 
-def prepared_sources(blobs: Sequence[bytes], params: RepeatParams) -> list[PreparedText]:
+def prepared_sources(blobs: Sequence[bytes], params: RepeatParams, *, cache: bool = True) -> list[PreparedText]:
     """Compressed texts (:func:`dedup.store.compress_text`) prepared for alignment: those
     prepared recently in this process (a pass of :func:`keep_prepared`, or a cache of
-    texts prepared here), the others together (one vectorised tokenization)."""
+    texts prepared here), the others together (one vectorised tokenization). With
+    ``cache``, the texts are kept in the cache for the next calls (sources, which many
+    articles align against; not the articles of a job, each aligned once)."""
     keys = [(blob, params.ngram, params.mode) for blob in blobs]
     found: dict[tuple, PreparedText] = {}
     for key in dict.fromkeys(keys):
         text = _prepared.get(key)
-        if text is not None:
-            _prepared.move_to_end(key)
-        else:
-            # Not copied into the cache: it would keep its whole pass's arrays alive.
+        if text is None:
             text = _kept(key)
+            if text is not None and cache:  # a copy into the cache, for when its pass is gone
+                text = _prepared.put(key, text)
         if text is not None:
             found[key] = text
     missing = [key for key in dict.fromkeys(keys) if key not in found]
     texts = [decompress_text(blob) for blob, _, _ in missing]
     for key, prepared in zip(missing, prepare(texts, params.ngram, params.mode)):
-        _prepared[key] = found[key] = prepared
-    while len(_prepared) > max(_PREPARED_CACHE, len(missing)):
-        _prepared.popitem(last=False)
+        found[key] = _prepared.put(key, prepared) if cache else prepared
     return [found[key] for key in keys]
 
 
@@ -354,7 +382,11 @@ def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = N
     prepared them)."""
     params = job.params
     if queries is None:
-        queries = prepared_sources(job.texts, params) if job.compressed else prepare(job.texts, params.ngram, params.mode)
+        queries = (
+            prepared_sources(job.texts, params, cache=False)
+            if job.compressed
+            else prepare(job.texts, params.ngram, params.mode)
+        )
     sources = prepared_sources(job.source_blobs, params)
     # All articles together: the edge extensions of all their pairs are computed together.
     chosen_sources = [[sources[i] for i in chosen] for chosen in job.sources]

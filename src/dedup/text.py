@@ -273,6 +273,13 @@ class Tokens:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def copy(self) -> "Tokens":
+        """The same tokens in arrays of their own (not views of a bigger batch's)."""
+        return Tokens(
+            self.hashes.copy(), self.starts.copy(), self.ends.copy(), self.offsets.copy(),
+            None if self._weight_classes is None else self._weight_classes.copy(),
+        )
+
     def of(self, i: int) -> "Tokens":
         """The tokens of text ``i`` alone."""
         lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])

@@ -215,19 +215,20 @@ def _offset_in(query: PreparedText, source: PreparedText, ngram: int) -> int | N
     The texts are compared first (one substring search): a query with other characters
     is never such a run, and most candidate pairs end there.
     """
-    if query.text == source.text:
-        offset = 0
-    else:
-        tokens = len(query)
-        if tokens <= ngram or tokens >= len(source) or query.text not in source.text:
-            return None
-        found = np.flatnonzero(source.shingles == query.shingles[0])[:1].tolist()
-        offset = found[0] if found else len(source)
-        if offset + tokens > len(source) or not (
-            np.array_equal(source.shingles[offset : offset + len(query.shingles)], query.shingles)
-            and np.array_equal(source.tokens.hashes[offset : offset + tokens], query.tokens.hashes)
-        ):
-            return None
+    if query.text == source.text:  # every shingle at its own place unless one repeats
+        return None if query.has_repeated_shingle() else 0
+    tokens = len(query)
+    if tokens <= ngram or tokens >= len(source) or query.text not in source.text:
+        return None
+    found = np.flatnonzero(source.shingles == query.shingles[0])[:1].tolist()
+    offset = found[0] if found else len(source)
+    if offset + tokens > len(source) or not (
+        np.array_equal(source.shingles[offset : offset + len(query.shingles)], query.shingles)
+        and np.array_equal(source.tokens.hashes[offset : offset + tokens], query.tokens.hashes)
+    ):
+        return None
+    if not source.has_repeated_shingle():
+        return offset
     count = len(query.shingles)
     first = source.first_occurrences()[offset : offset + count]
     if not np.array_equal(first, np.arange(offset, offset + count, dtype=first.dtype)):

@@ -44,6 +44,12 @@ class PreparedText:
         self._digest: bytes | None = None
         self._shingle_order: tuple[np.ndarray, np.ndarray] | None = None
 
+    def detached(self) -> "PreparedText":
+        """This text prepared in arrays of its own: a text of a batch (see :func:`prepare`)
+        holds views of the batch's arrays, which keep the whole batch alive; a cache
+        keeps its copy instead, which costs what the text alone does."""
+        return PreparedText(self.text, self.tokens.copy(), self.shingles.copy())
+
     @property
     def digest(self) -> bytes:
         """A 128-bit digest of the text (XXH3): what the text is known by in caches."""
