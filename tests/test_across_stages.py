@@ -80,3 +80,16 @@ def test_cached_sources_hold_arrays_of_their_own_and_are_found_again():
         assert not np.shares_memory(copy.tokens.hashes, original.tokens.hashes)
         assert copy.tokens.hashes.base is None and copy.shingles.base is None  # not views
     assert all(a is b for a, b in zip(prepared_sources(blobs, PARAMS), cached))  # found again
+
+
+def test_a_text_prepared_before_as_a_source_is_not_tokenized_again_in_stage_1():
+    texts = [f"again {n}: " + text for n, text in enumerate(stream_with_copies(8, seed=12))]
+    blobs = [compress_text(text) for text in texts]
+    sources = prepared_sources(blobs[::2], PARAMS)  # every other text, now in the cache
+    prepared, keys = prepare_batch(texts, PARAMS, window=6, blobs=blobs)
+    assert all(a is b for a, b in zip(prepared[::2], sources))  # taken from the cache
+    fresh, fresh_keys = prepare_batch(texts, PARAMS, window=6)  # every text tokenized
+    assert [text.text for text in prepared] == texts
+    assert all(np.array_equal(a.shingles, b.shingles) for a, b in zip(prepared, fresh))
+    for field in ("key_offsets", "distinct", "key_index", "fingerprint_index", "fingerprint_owner", "fingerprints"):
+        assert np.array_equal(getattr(keys, field), getattr(fresh_keys, field)), field

@@ -149,12 +149,27 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     )
 
 
-def prepare_batch(texts: Sequence[str], params: RepeatParams, window: int) -> tuple[list[PreparedText], BatchKeys]:
+def prepare_batch(
+    texts: Sequence[str], params: RepeatParams, window: int, blobs: Sequence[bytes] | None = None
+) -> tuple[list[PreparedText], BatchKeys]:
     """Stage 1 for a batch: the texts prepared for alignment (one vectorised
-    tokenization, :func:`dedup.align.prepare`) and their :class:`BatchKeys`."""
-    tokens = tokenize(texts, params.mode)
+    tokenization, :func:`dedup.align.prepare`) and their :class:`BatchKeys`.
+
+    ``blobs``, the texts compressed (:func:`dedup.store.compress_text`), name them in
+    this process's cache of prepared sources: a text found there (an article that
+    recurs whole, met before as a source) is not tokenized again.
+    """
+    cached = [None] * len(texts) if blobs is None else [_prepared.get((blob, params.ngram, params.mode)) for blob in blobs]
+    new = [i for i, text in enumerate(cached) if text is None]
+    tokens = tokenize([texts[i] for i in new] if len(new) < len(texts) else texts, params.mode)
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
-    prepared = [PreparedText(text, tokens.of(i), hashes[offsets[i] : offsets[i + 1]]) for i, text in enumerate(texts)]
+    prepared: list[PreparedText] = list(cached)  # type: ignore[arg-type]
+    for k, i in enumerate(new):
+        prepared[i] = PreparedText(texts[i], tokens.of(k), hashes[offsets[k] : offsets[k + 1]])
+    if len(new) < len(texts):
+        lengths = np.array([len(text.shingles) for text in prepared], dtype=np.int64)
+        offsets = np.concatenate(([0], np.cumsum(lengths)))
+        hashes = np.concatenate([text.shingles for text in prepared]) if len(prepared) else hashes
     return prepared, batch_keys(hashes, offsets, window)
 
 

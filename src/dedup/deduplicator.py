@@ -110,8 +110,8 @@ def _run_job(job: _PrepareJob | _AlignJob):
     """A stage's work, in a worker process or in this one."""
     if isinstance(job, _AlignJob):
         return align_articles(job.job, job.queries)
-    prepared, keys = prepare_batch(job.texts, job.params, job.window)
     compressed = [_compressed(text) for text in job.texts]
+    prepared, keys = prepare_batch(job.texts, job.params, job.window, compressed)
     if job.in_worker:  # prepared texts cost more to send than to keep for this worker's stage 3
         keep_prepared(compressed, prepared, job.params)
         prepared, keys = None, keys.for_look_up()  # the rest stays here: half the bytes to send
