@@ -59,14 +59,8 @@ def seed_runs(query: PreparedText, source: PreparedText, same: bool, params: Rep
     if len(run_first) > 1 and (
         joins := (run_first[1:] == run_first[:-1] + run_length[:-1]) & (run_source[1:] == run_source[:-1])
     ).any():
-        group_starts = np.flatnonzero(np.r_[True, ~joins])
-        group_ends = np.r_[group_starts[1:], len(run_first)] - 1
-        tandem = group_ends > group_starts
-        period = np.where(tandem, run_first[np.minimum(group_starts + 1, len(run_first) - 1)] - run_first[group_starts], 0)
-        copy_start, copy_end = copy_start[group_starts], copy_end[group_ends]
-        source_start, source_end = (
-            source_start[group_starts],
-            np.where(tandem, source_start[group_starts] + period, source_end[group_starts]),
+        _, (copy_start, copy_end, source_start, source_end, period) = _tandem_groups(
+            joins, run_first, copy_start, copy_end, source_start, source_end
         )
     else:
         period = np.zeros(len(run_first), dtype=np.int64)
@@ -168,14 +162,8 @@ def _runs_of_pairs(pairs, seeded: list[int], anchor_parts, position_parts, ngram
         & (run_source[1:] == run_source[:-1])
     )
     if joins.any():
-        group_starts = np.flatnonzero(np.r_[True, ~joins])
-        group_ends = np.r_[group_starts[1:], len(run_first)] - 1
-        tandem = group_ends > group_starts
-        period = np.where(tandem, run_first[np.minimum(group_starts + 1, len(run_first) - 1)] - run_first[group_starts], 0)
-        copy_start, copy_end = copy_start[group_starts], copy_end[group_ends]
-        source_start, source_end = (
-            source_start[group_starts],
-            np.where(tandem, source_start[group_starts] + period, source_end[group_starts]),
+        group_starts, (copy_start, copy_end, source_start, source_end, period) = _tandem_groups(
+            joins, run_first, copy_start, copy_end, source_start, source_end
         )
         run_pair = run_pair[group_starts]
     else:
@@ -187,6 +175,21 @@ def _runs_of_pairs(pairs, seeded: list[int], anchor_parts, position_parts, ngram
         Runs(*(a[lo:hi] for a in arrays)) if had else _empty_runs()
         for lo, hi, had in zip(bounds[:-1], bounds[1:], had_runs.tolist())
     ]
+
+
+def _tandem_groups(joins, run_first, copy_start, copy_end, source_start, source_end):
+    """Runs grouped into tandem runs where ``joins`` says so (run ``i + 1`` repeats run
+    ``i``'s source passage right after it): a group's copy goes from its first run's
+    start to its last run's end, its source is one copy of the passage. Returns the
+    first run of every group and ``(copy_start, copy_end, source_start, source_end,
+    period)`` per group (``period`` 0 for a run alone)."""
+    group_starts = np.flatnonzero(np.r_[True, ~joins])
+    group_ends = np.r_[group_starts[1:], len(run_first)] - 1
+    tandem = group_ends > group_starts
+    period = np.where(tandem, run_first[np.minimum(group_starts + 1, len(run_first) - 1)] - run_first[group_starts], 0)
+    source_start = source_start[group_starts]
+    source_end = np.where(tandem, source_start + period, source_end[group_starts])
+    return group_starts, (copy_start[group_starts], copy_end[group_ends], source_start, source_end, period)
 
 
 # Seeds are found in blocks of this many query shingles: their temporaries stay small.

@@ -107,7 +107,25 @@ class ZstdReader(io.RawIOBase):
         super().close()
 
 
-class ReadAhead(io.RawIOBase):
+class _BlocksByThread(io.RawIOBase):
+    """A stream whose blocks a thread works on (reads ahead, or compresses behind),
+    handed over through a queue of at most ``BLOCKS_AHEAD`` blocks of about ``BLOCK``
+    bytes: memory stays bounded whichever side is faster."""
+
+    BLOCK = 1 << 16
+    BLOCKS_AHEAD = 16
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
+        self._stream = stream
+        self._blocks: queue.Queue = queue.Queue(maxsize=self.BLOCKS_AHEAD)
+
+    def _start(self, work, name: str) -> None:
+        self._thread = threading.Thread(target=work, name=name, daemon=True)
+        self._thread.start()
+
+
+class ReadAhead(_BlocksByThread):
     """A decompressed stream read a few blocks ahead by a thread: zlib, bz2, lzma and
     zstandard decompress without holding the interpreter lock, so the decompression runs
     beside the work on what was read (with the whole file's records parsed and
@@ -119,17 +137,11 @@ class ReadAhead(io.RawIOBase):
     stream once its current read returns.
     """
 
-    BLOCK = 1 << 16
-    BLOCKS_AHEAD = 16
-
     def __init__(self, stream: BinaryIO) -> None:
-        super().__init__()
-        self._stream = stream
-        self._blocks: queue.Queue = queue.Queue(maxsize=self.BLOCKS_AHEAD)
+        super().__init__(stream)
         self._stop = threading.Event()
         self._block, self._offset, self._ended = b"", 0, False
-        self._thread = threading.Thread(target=self._read, name="dedup-read-ahead", daemon=True)
-        self._thread.start()
+        self._start(self._read, "dedup-read-ahead")
 
     def _read(self) -> None:
         try:
@@ -182,7 +194,7 @@ def read_ahead(stream: BinaryIO) -> BinaryIO:
     return io.BufferedReader(ReadAhead(stream), buffer_size=ReadAhead.BLOCK)  # type: ignore[return-value]
 
 
-class WriteBehind(io.RawIOBase):
+class WriteBehind(_BlocksByThread):
     """A compressor fed by a thread: writes are gathered into blocks, and a thread hands
     each block to ``stream`` (gzip, bz2, xz or zstd), whose compression runs without the
     interpreter lock, beside the work that produces the records (gzip at level 9 was 11%
@@ -194,19 +206,13 @@ class WriteBehind(io.RawIOBase):
     open, as with ``stream`` itself).
     """
 
-    BLOCK = 1 << 16
-    BLOCKS_AHEAD = 16
-
     def __init__(self, stream: BinaryIO) -> None:
-        super().__init__()
-        self._stream = stream
-        self._blocks: queue.Queue = queue.Queue(maxsize=self.BLOCKS_AHEAD)
+        super().__init__(stream)
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._written = 0
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._compress, name="dedup-write-behind", daemon=True)
-        self._thread.start()
+        self._start(self._compress, "dedup-write-behind")
 
     def _compress(self) -> None:
         while True:
