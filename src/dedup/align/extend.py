@@ -269,10 +269,16 @@ class _TextPool:
         for code in np.unique((texts[:, None] * stride + positions // block)[inside]).tolist():
             number, found = divmod(code, stride)
             self.texts[number].boundaries.find_block(found)
-        flags = [text.boundaries.flag_bytes() for text in self.texts]
+        # The flags of the texts these lanes read, end to end (a pool holds thousands of
+        # texts, a call reads a few hundred; a pool of one text reads its own, no copy).
+        read = np.unique(texts).tolist()
+        flags = [self.texts[number].boundaries.flag_bytes() for number in read]
         flags = np.frombuffer(flags[0] if len(flags) == 1 else b"".join(flags), dtype=np.uint8)
+        counts = self.counts[read]
+        start_of = np.zeros(len(self.texts), dtype=np.int64)
+        start_of[read] = np.cumsum(counts) - counts
         out = np.ones(positions.shape, dtype=bool)
-        out[inside] = flags[(positions + self.starts[texts][:, None])[inside]] == 1
+        out[inside] = flags[(positions + start_of[texts][:, None])[inside]] == 1
         return out
 
 
