@@ -169,7 +169,7 @@ def prepare_batch(
     if len(new) < len(texts):
         lengths = np.array([len(text.shingles) for text in prepared], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(lengths)))
-        hashes = np.concatenate([text.shingles for text in prepared]) if len(prepared) else hashes
+        hashes = np.concatenate([text.shingles for text in prepared])
     return prepared, batch_keys(hashes, offsets, window)
 
 
