@@ -221,8 +221,10 @@ def _offset_in(query: PreparedText, source: PreparedText, ngram: int) -> int | N
     if tokens <= ngram or tokens >= len(source) or query.text not in source.text:
         return None
     found = np.flatnonzero(source.shingles == query.shingles[0])[:1].tolist()
-    offset = found[0] if found else len(source)
-    if offset + tokens > len(source) or not (
+    if not found:
+        return None
+    offset = found[0]  # slices that run past the source's end compare unequal
+    if not (
         np.array_equal(source.shingles[offset : offset + len(query.shingles)], query.shingles)
         and np.array_equal(source.tokens.hashes[offset : offset + tokens], query.tokens.hashes)
     ):
@@ -245,8 +247,8 @@ def pair_steps(
     (``extend_edges``'s, one per request) and returns the spans. So the edges of many
     pairs can be extended together (``_run_together``), with the result of each pair
     aligned alone. Seeds, chains, then waves of chains verified; an exact copy is aligned
-    in full here too (:func:`exact_copy_spans` answers it at once, with the same spans). ``runs``: the pair's seeds when found already
-    (:func:`dedup.align.seed.seed_runs_many`)."""
+    in full here too (:func:`exact_copy_spans` answers it at once, with the same spans).
+    ``runs``: the pair's seeds when found already (:func:`dedup.align.seed.seed_runs_many`)."""
     same = index is None
     if runs is None:
         runs = seed_runs(query, source, same, params)

@@ -57,7 +57,7 @@ def seed_runs(query: PreparedText, source: PreparedText, same: bool, params: Rep
     # Tandem runs: consecutive runs that repeat the same source passage back to back
     # ("S S S", "ha ha ha ...") are one repeat of one copy of the passage.
     if len(run_first) > 1 and (
-        joins := (run_first[1:] == run_first[:-1] + run_length[:-1]) & (run_source[1:] == run_source[:-1])
+        joins := _repeats_next(run_first, run_source, run_length)
     ).any():
         _, (copy_start, copy_end, source_start, source_end, period) = _tandem_groups(
             joins, run_first, copy_start, copy_end, source_start, source_end
@@ -142,11 +142,7 @@ def _runs_of_pairs(pairs, seeded: list[int], anchor_parts, position_parts, ngram
     if shortest > 1:
         # A run of one seed stays when it joins the run before or after into a tandem
         # run, or when its query is shorter than ngram (see seed_runs).
-        joins_next = (
-            (run_pair[1:] == run_pair[:-1])
-            & (run_first[1:] == run_first[:-1] + length[:-1])
-            & (run_source[1:] == run_source[:-1])
-        )
+        joins_next = _repeats_next(run_first, run_source, length) & (run_pair[1:] == run_pair[:-1])
         keep = (length > 1) | (query_tokens < ngram)[run_pair]
         keep[:-1] |= joins_next
         keep[1:] |= joins_next
@@ -156,11 +152,7 @@ def _runs_of_pairs(pairs, seeded: list[int], anchor_parts, position_parts, ngram
     copy_end = run_first + length - 1 + np.minimum(ngram, query_tokens)[run_pair]
     source_end = run_source + length - 1 + np.minimum(ngram, source_tokens)[run_pair]
     # Tandem runs, as in seed_runs, never across two pairs.
-    joins = (
-        (run_pair[1:] == run_pair[:-1])
-        & (run_first[1:] == run_first[:-1] + length[:-1])
-        & (run_source[1:] == run_source[:-1])
-    )
+    joins = _repeats_next(run_first, run_source, length) & (run_pair[1:] == run_pair[:-1])
     if joins.any():
         group_starts, (copy_start, copy_end, source_start, source_end, period) = _tandem_groups(
             joins, run_first, copy_start, copy_end, source_start, source_end
@@ -175,6 +167,12 @@ def _runs_of_pairs(pairs, seeded: list[int], anchor_parts, position_parts, ngram
         Runs(*(a[lo:hi] for a in arrays)) if had else _empty_runs()
         for lo, hi, had in zip(bounds[:-1], bounds[1:], had_runs.tolist())
     ]
+
+
+def _repeats_next(run_first, run_source, length) -> np.ndarray:
+    """For each run but the last: does the next run repeat its source passage right
+    after it (the two join into a tandem run)?"""
+    return (run_first[1:] == run_first[:-1] + length[:-1]) & (run_source[1:] == run_source[:-1])
 
 
 def _tandem_groups(joins, run_first, copy_start, copy_end, source_start, source_end):
@@ -301,7 +299,7 @@ def _runs_of(anchors: np.ndarray, positions: np.ndarray, drop_single: bool):
     run_first, run_source = anchors[first], positions[first]
     if drop_single:
         # A run of one seed stays when it joins the run before or after into a tandem run.
-        joins_next = (run_first[1:] == run_first[:-1] + length[:-1]) & (run_source[1:] == run_source[:-1])
+        joins_next = _repeats_next(run_first, run_source, length)
         keep = length > 1
         keep[:-1] |= joins_next
         keep[1:] |= joins_next
