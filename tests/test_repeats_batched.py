@@ -9,10 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import dedup.align.engine as engine_module
 import dedup.align.extend as extend_module
-from dedup.align.engine import PairAlignments, align, align_many
+from dedup.align.engine import PairAlignments, align, align_many, aligned_pairs
+from dedup.align.overlaps import resolve_overlaps
 from dedup.align.params import RepeatParams
 from dedup.align.prepared import prepare
+from dedup.align.spans import to_repeats
 from test_repeats_properties import SETTINGS, planted, plain_texts
 
 # Made-up words of two syllables (words with digits would be normalised alike).
@@ -105,6 +108,39 @@ def test_many_texts_aligned_together_give_what_each_aligned_alone_gives(monkeypa
     # Every extension vectorised (even one edge), and no remembered pairs.
     monkeypatch.setattr(extend_module, "_BATCH_MIN", 1)
     assert align_many(prepare(texts, ngram), sources, params, within=within) == expected
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("completing_share", [0.0, 0.2, 2.0])
+def test_sources_aligned_round_by_round_or_together_give_every_source_resolved_oldest_first(
+    monkeypatch, seed, completing_share
+):
+    # The reference: each pair aligned alone, the spans of all sources resolved at once.
+    # align_many goes round by round (one source per text) while a round completes at
+    # least completing_share of its texts, then takes every text's remaining sources
+    # together: 0 never does, 2 does right after the first round.
+    texts, chosen = _stream(seed)
+    prepared = prepare(texts, 5)
+    sources = [[prepared[i] for i in c] for c in chosen]
+    params = RepeatParams(min_length=8)
+    expected = []
+    for query, text_sources in zip(prepared, sources):
+        spans = [span for j, source in enumerate(text_sources) for span in aligned_pairs([(query, source)], [j], params)[0]]
+        expected.append(to_repeats(query, text_sources, resolve_overlaps(spans, query, params.min_length)))
+    assert sum(map(bool, expected)) > 20
+
+    calls: list[list[int]] = []
+
+    def spy(texts, indexes, params, pairs=None):
+        calls.append(list(indexes))
+        return aligned_pairs(texts, indexes, params, pairs)
+
+    monkeypatch.setattr(engine_module, "_COMPLETING_SHARE", completing_share)
+    monkeypatch.setattr(engine_module, "aligned_pairs", spy)
+    assert align_many(prepared, sources, params, within=False) == expected
+    assert align_many(prepared, sources, params, within=False, pairs=PairAlignments()) == expected
+    rounds_together = [indexes for indexes in calls if len(set(indexes)) > 1]
+    assert bool(rounds_together) == (completing_share > 0)
 
 
 def test_a_pair_met_twice_in_one_round_is_aligned_once():

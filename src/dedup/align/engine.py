@@ -63,7 +63,9 @@ def align_many(
     The texts are aligned in rounds: round r aligns every text not yet covered against
     its r-th source, and the edge extensions of all pairs of a round are computed
     together (one vectorised alignment for hundreds of edges, where one pair has a
-    handful); the texts' own repeats come last, in a round of their own.
+    handful). Once a round completes few of its texts, one last round aligns every text
+    left against all its remaining sources. The texts' own repeats come last, in a round
+    of their own.
     """
     # Overlaps are resolved oldest source first, then the text itself (see
     # resolve_overlaps), so the spans can be resolved source by source as they are found.
@@ -71,13 +73,29 @@ def align_many(
     # remaining sources (a wire story's later copies, the candidates of a re-run) and
     # the text's own repeats need not be aligned at all.
     resolvers = [OverlapResolver(query, params.min_length) for query in queries]
-    for index in range(max((len(s) for s in sources), default=0)):
+    rounds = max((len(s) for s in sources), default=0)
+    index, together = 0, False
+    while index < rounds:
         texts = [k for k in range(len(queries)) if index < len(sources[k]) and not resolvers[k].covers_all()]
         if not texts:
             break
-        found = _pair_spans_together([(queries[k], sources[k][index]) for k in texts], index, params, pairs)
-        for k, spans in zip(texts, found):
-            resolvers[k].add(spans)
+        # Round by round while a further source often completes a text (a re-crawl cut
+        # elsewhere than its first source); once a round completes few of its texts, the
+        # remaining sources of every text are aligned together: one call instead of a
+        # tail of ever smaller rounds, which cost up to twice as much a pair. A pair's
+        # spans do not depend on the others', so resolving them source by source, and
+        # stopping at a text's first cover, gives the same result.
+        last = rounds if together else index + 1
+        wanted = [(k, j) for k in texts for j in range(index, min(last, len(sources[k])))]
+        for lo in range(0, len(wanted), _MOST_PAIRS):
+            part = wanted[lo : lo + _MOST_PAIRS]
+            found = aligned_pairs([(queries[k], sources[k][j]) for k, j in part], [j for _, j in part], params, pairs)
+            for (k, _), spans in zip(part, found):
+                if not resolvers[k].covers_all():
+                    resolvers[k].add(spans)
+        completed = sum(resolvers[k].covers_all() for k in texts)
+        together = completed < _COMPLETING_SHARE * len(texts)
+        index = last
     if within:
         texts = [k for k, query in enumerate(queries) if not resolvers[k].covers_all() and query.has_repeated_shingle()]
         found = _run_together([pair_steps(queries[k], queries[k], None, params) for k in texts], params)
@@ -89,14 +107,18 @@ def align_many(
     ]
 
 
-def _pair_spans_together(
-    texts: list[tuple[PreparedText, PreparedText]], index: int, params: RepeatParams, pairs: "PairAlignments | None"
-) -> list[list["Alignment"]]:
-    """The verified spans of every (query, source) of ``texts``, named as source
-    ``index``: remembered ones from ``pairs``, the others aligned together (a pair that
-    occurs twice, once)."""
+def aligned_pairs(
+    texts: list[tuple[PreparedText, PreparedText]],
+    indexes: list[int],
+    params: RepeatParams,
+    pairs: "PairAlignments | None" = None,
+) -> list[list[Alignment]]:
+    """The verified spans of every (query, source) of ``texts`` (two texts), each named as
+    source ``indexes[k]``: remembered ones from ``pairs``, the others aligned together (a
+    pair that occurs twice, once). A pair's spans do not depend on the other pairs'."""
     if pairs is None:
-        return _aligned_across(texts, index, params)
+        found = _aligned_across(texts, 0, params)
+        return [[replace(span, source=index) for span in spans] if index else spans for index, spans in zip(indexes, found)]
     found = [pairs.known(query, source, params) for query, source in texts]
     missing = {}  # by key: the first (query, source) with it
     for (query, source), spans in zip(texts, found):
@@ -106,12 +128,9 @@ def _pair_spans_together(
     new = dict(zip(missing, aligned))
     for (query, source), spans in zip(missing.values(), aligned):
         pairs.remember(query, source, params, spans)
-    out = []
-    for (query, source), spans in zip(texts, found):
-        if spans is None:
-            spans = new[pairs.key(query, source, params)]
-        out.append([replace(span, source=index) for span in spans])
-    return out
+    found = [new[pairs.key(query, source, params)] if spans is None else spans for (query, source), spans in zip(texts, found)]
+    # Copies: the remembered spans stay as they are.
+    return [[replace(span, source=index) for span in spans] for index, spans in zip(indexes, found)]
 
 
 def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], index: int, params: RepeatParams) -> list[list[Alignment]]:
@@ -169,6 +188,16 @@ class PairAlignments:
 # A pair's alignment as steps (see pair_steps): it yields the edges it needs
 # extended, is sent their moves and returns its verified spans.
 _Steps = Generator[list[EdgeRequest], list[Moves], list[Alignment]]
+
+
+# align_many goes on round by round while a round completes at least this share of its
+# texts (covers every token of them); after a round that completes fewer, the remaining
+# sources of every text are aligned together. Re-crawls cut elsewhere than their first
+# source complete a third or more of a round; edited copies and texts with words of
+# their own, a few in a hundred.
+_COMPLETING_SHARE = 0.2
+# ... at most this many pairs at a time (larger calls cost more a pair again).
+_MOST_PAIRS = 1024
 
 
 # Chains are verified in waves of this many; the edge extensions of a wave are asked
