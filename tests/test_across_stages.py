@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import dedup.across as across
-from dedup.across import AlignmentJob, align_articles, keep_prepared, look_up, prepare_batch, prepared_sources
+from dedup.across import AlignmentJob, PassCompression, align_articles, keep_prepared, look_up, prepare_batch, prepared_sources
 from dedup.align.params import RepeatParams
-from dedup.store import MemoryStore, compress_text
+from dedup.store import MemoryStore, compress_text, decompress_text
 from news_texts import stream_with_copies
 
 PARAMS = RepeatParams()
@@ -93,3 +94,37 @@ def test_a_text_prepared_before_as_a_source_is_not_tokenized_again_in_stage_1():
     assert all(np.array_equal(a.shingles, b.shingles) for a, b in zip(prepared, fresh))
     for field in ("key_offsets", "distinct", "key_index", "fingerprint_index", "fingerprint_owner", "fingerprints"):
         assert np.array_equal(getattr(keys, field), getattr(fresh_keys, field)), field
+
+
+def test_a_pass_is_compressed_as_the_store_keeps_it_one_object_for_a_text_met_again(monkeypatch):
+    monkeypatch.setattr(across, "_COMPRESS_IN_THREAD_FROM", 4)  # these passes in a thread
+    texts = [f"pass text {n}: " + text for n, text in enumerate(stream_with_copies(12, seed=21))]
+    first = texts[:8] + texts[:2]  # two texts twice in one pass
+    with PassCompression(first) as compressing:
+        assert compressing.known == [None] * len(first)  # new: none at once
+    blobs = compressing.blobs
+    assert [decompress_text(blob) for blob in blobs] == first
+    assert all(blob == compress_text(text) for blob, text in zip(blobs, first))
+    assert blobs[8] is blobs[0] and blobs[9] is blobs[1]
+    # Met again in a later pass: at once, the same objects; the new texts in the thread.
+    second = texts[4:12]
+    with PassCompression(second) as again:
+        assert again.known[:4] == blobs[4:8] and all(a is b for a, b in zip(again.known[:4], blobs[4:8]))
+        assert again.known[4:] == [None] * 4
+    assert all(a is b for a, b in zip(again.blobs[:4], blobs[4:8]))
+    assert [decompress_text(blob) for blob in again.blobs] == second
+
+
+@pytest.mark.parametrize("in_thread_from", [1, 1000])
+def test_a_failure_to_compress_is_raised_where_the_pass_waits_for_it(monkeypatch, in_thread_from):
+    monkeypatch.setattr(across, "_COMPRESS_IN_THREAD_FROM", in_thread_from)
+
+    def failing(text):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(across, "compress_text", failing)
+    texts = [f"never compressed {n}" for n in range(3)]
+    with pytest.raises(MemoryError, match="no room"):
+        with PassCompression(texts):
+            pass
+    assert not any(PassCompression(texts).known)  # nothing half-made was kept

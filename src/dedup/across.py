@@ -32,24 +32,27 @@ candidates).
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, fields
 from typing import Protocol, Sequence
 
 import numpy as np
+import xxhash
 
 from .arrays import distinct_of_runs, distinct_per_segment, expand_ranges
 from .align.engine import PairAlignments, align_many
 from .align.params import RepeatParams
 from .align.prepared import PreparedText, prepare
 from .shingle import shingles, winnow
-from .store import decompress_text
+from .store import compress_text, decompress_text
 from .text import tokenize
 
 __all__ = [
     "AlignmentJob",
     "BatchKeys",
     "HolderStore",
+    "PassCompression",
     "PassKeys",
     "align_articles",
     "batch_keys",
@@ -150,14 +153,14 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
 
 
 def prepare_batch(
-    texts: Sequence[str], params: RepeatParams, window: int, blobs: Sequence[bytes] | None = None
+    texts: Sequence[str], params: RepeatParams, window: int, blobs: Sequence[bytes | None] | None = None
 ) -> tuple[list[PreparedText], BatchKeys]:
     """Stage 1 for a batch: the texts prepared for alignment (one vectorised
     tokenization, :func:`dedup.align.prepare`) and their :class:`BatchKeys`.
 
-    ``blobs``, the texts compressed (:func:`dedup.store.compress_text`), name them in
-    this process's cache of prepared sources: a text found there (an article that
-    recurs whole, met before as a source) is not tokenized again.
+    ``blobs``, the texts compressed (:func:`dedup.store.compress_text`; None: not
+    known yet), name them in this process's cache of prepared sources: a text found
+    there (an article that recurs whole, met before as a source) is not tokenized again.
     """
     cached = [None] * len(texts) if blobs is None else [_prepared.get((blob, params.ngram, params.mode)) for blob in blobs]
     new = [i for i, text in enumerate(cached) if text is None]
@@ -332,6 +335,72 @@ class _PreparedCache:
         while self.tokens > self.budget and len(self._texts) > 1:
             self.tokens -= len(self._texts.popitem(last=False)[1])
         return kept
+
+
+# Texts compressed recently in this process, by digest: an article that recurs whole is
+# compressed once, and the store keeps one copy of its bytes for all its recurrences.
+_RECENT_TEXTS = 4096
+_recent_blobs: OrderedDict[bytes, bytes] = OrderedDict()
+# Fewer new texts than this are compressed in the calling thread (a thread costs more).
+_COMPRESS_IN_THREAD_FROM = 16
+
+
+class PassCompression:
+    """A pass's texts compressed as the store keeps them (one object for a text met
+    again): ``known`` at once, for texts met recently (else None), and ``blobs`` once the
+    ``with`` block ends. The other texts are compressed meanwhile in a thread (zlib lets
+    the calling thread run on), so that in one process compression overlaps stage 1's
+    tokenization.
+
+    >>> with PassCompression(["A text.", "A text."]) as compressing:
+    ...     pass  # stage 1's work
+    >>> first, second = compressing.blobs
+    >>> first is second, decompress_text(first)
+    (True, 'A text.')
+    """
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.digests = [xxhash.xxh3_128_digest(text.encode("utf-8", "surrogatepass")) for text in texts]
+        self.known: list[bytes | None] = []
+        for digest in self.digests:
+            blob = _recent_blobs.get(digest)
+            if blob is not None:
+                _recent_blobs.move_to_end(digest)
+            self.known.append(blob)
+        # Each new text once (a text twice in the pass is one object, as met recently).
+        self._new = {digest: text for digest, text, blob in zip(self.digests, texts, self.known) if blob is None}
+        self._made: list[bytes] = []
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self.blobs: list[bytes] = []
+
+    def _compress(self) -> None:
+        try:
+            self._made = [compress_text(text) for text in self._new.values()]
+        except BaseException as error:  # raised again in the thread that waits for it
+            self._error = error
+
+    def __enter__(self) -> "PassCompression":
+        if len(self._new) >= _COMPRESS_IN_THREAD_FROM:
+            self._thread = threading.Thread(target=self._compress, name="dedup-compress", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        if exc_info[0] is not None:
+            return
+        if self._thread is None:
+            self._compress()
+        if self._error is not None:
+            raise self._error
+        for digest, blob in zip(self._new, self._made):
+            _recent_blobs[digest] = blob
+        while len(_recent_blobs) > _RECENT_TEXTS:
+            _recent_blobs.popitem(last=False)
+        made = dict(zip(self._new, self._made))
+        self.blobs = [made[digest] if blob is None else blob for digest, blob in zip(self.digests, self.known)]
 
 
 # Prepared source texts and pair alignments kept per process, by content: a source

@@ -23,17 +23,17 @@ import itertools
 import numbers
 import os
 import unicodedata
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import xxhash
 
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
 from .across import (
-    AlignmentJob, align_articles, keep_prepared, look_up, pick_candidates, prepare_batch, prepared_sources,
+    AlignmentJob, PassCompression, align_articles, keep_prepared, look_up, pick_candidates, prepare_batch,
+    prepared_sources,
 )
 from .align.params import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH, DEFAULT_NGRAM, DEFAULT_THRESHOLD, RepeatParams
 from .align.prepared import PreparedText, prepare
@@ -42,7 +42,7 @@ from .text import DEFAULT_MODE
 from .atomic import atomic_create
 from .documents import id_key
 from .spans import Match  # the one span type, here and in the report
-from .store import MemoryStore, SQLiteStore, Store, compress_text, read_meta
+from .store import MemoryStore, SQLiteStore, Store, read_meta
 from .workers import BARRIER, OrderedPool
 
 __all__ = ["ArticleMatch", "Deduplicator", "Match"]
@@ -110,31 +110,15 @@ def _run_job(job: _PrepareJob | _AlignJob):
     """A stage's work, in a worker process or in this one."""
     if isinstance(job, _AlignJob):
         return align_articles(job.job, job.queries)
-    compressed = [_compressed(text) for text in job.texts]
-    prepared, keys = prepare_batch(job.texts, job.params, job.window, compressed)
+    with PassCompression(job.texts) as compressing:
+        # Texts met recently have their blobs at once (and may be prepared already); the
+        # others are compressed in a thread while the batch is prepared.
+        prepared, keys = prepare_batch(job.texts, job.params, job.window, compressing.known)
+    compressed = compressing.blobs
     if job.in_worker:  # prepared texts cost more to send than to keep for this worker's stage 3
         keep_prepared(compressed, prepared, job.params)
         prepared, keys = None, keys.for_look_up()  # the rest stays here: half the bytes to send
     return prepared, keys, compressed
-
-
-# Texts compressed recently in this process, by digest: an article that recurs whole is
-# compressed once, and the store keeps one copy of its bytes for all its recurrences.
-_RECENT_TEXTS = 4096
-_recent_blobs: OrderedDict[bytes, bytes] = OrderedDict()
-
-
-def _compressed(text: str) -> bytes:
-    """The text compressed as the store keeps it (one object for a text met again)."""
-    digest = xxhash.xxh3_128_digest(text.encode("utf-8", "surrogatepass"))
-    blob = _recent_blobs.get(digest)
-    if blob is None:
-        blob = _recent_blobs[digest] = compress_text(text)
-        if len(_recent_blobs) > _RECENT_TEXTS:
-            _recent_blobs.popitem(last=False)
-    else:
-        _recent_blobs.move_to_end(digest)
-    return blob
 
 
 @dataclass(frozen=True)
