@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 
 import dedup.align.engine as engine_module
 import dedup.align.extend as extend_module
-from dedup.align.engine import PairAlignments, align, align_many, aligned_pairs
+from dedup.align.engine import PairAlignments, align, align_many, aligned_pairs, pair_steps
+from dedup.align.extend import extend_edges
 from dedup.align.overlaps import resolve_overlaps
 from dedup.align.params import RepeatParams
 from dedup.align.prepared import prepare
+from dedup.align.seed import seed_runs
 from dedup.align.spans import to_repeats
 from test_repeats_properties import SETTINGS, planted, plain_texts
 
@@ -141,6 +143,47 @@ def test_sources_aligned_round_by_round_or_together_give_every_source_resolved_o
     assert align_many(prepared, sources, params, within=False, pairs=PairAlignments()) == expected
     rounds_together = [indexes for indexes in calls if len(set(indexes)) > 1]
     assert bool(rounds_together) == (completing_share > 0)
+
+
+def _spans_by_steps(query, source, index, params):
+    """One pair's spans as pair_steps gives them, its edges extended request by request."""
+    steps = pair_steps(query, source, index, params)
+    try:
+        requests = next(steps)
+        while True:
+            requests = steps.send([
+                extend_edges(r.query, r.source, r.copy_edges, r.source_edges, r.step, r.copy_rooms, r.source_rooms, params)
+                for r in requests
+            ])
+    except StopIteration as done:
+        return done.value
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_pairs_aligned_together_give_each_pair_s_own_steps_one_run_pairs_too(seed):
+    # aligned_pairs answers a pair whose seeds are one plain run without its steps (one
+    # chain, two edges, one verification): the same spans as the steps give.
+    texts, chosen = _stream(seed, count=160)
+    prepared = prepare(texts, 5)
+    params = RepeatParams(min_length=8)
+    pairs = [(prepared[k], prepared[i]) for k, sources in enumerate(chosen) for i in sources]
+    indexes = [j for sources in chosen for j in range(len(sources))]
+    # And passages copied with a word changed a few words from either end: one run, whose
+    # extensions carry the span over the change to the last words (shorter than a shingle).
+    rng = random.Random(seed)
+    for _ in range(10):
+        passage, head, tail = (" ".join(rng.choice(_VOCABULARY) for _ in range(count)) for count in (30, 4, 4))
+        source = f"Kaba {head} {passage} {tail} nitgol."
+        copy = f"Lomi {head} {passage} {tail} delrem."
+        pairs.append(tuple(prepare([copy, source], 5)))
+        indexes.append(0)
+    expected = [_spans_by_steps(query, source, j, params) for (query, source), j in zip(pairs, indexes)]
+    one_run = [len(runs) == 1 and not runs.period[0] for runs in (seed_runs(q, s, False, params) for q, s in pairs)]
+    assert sum(one_run) > 40 and sum(map(bool, expected)) > 80
+    # One-run pairs that verify, and some that do not.
+    assert sum(bool(spans) for spans, one in zip(expected, one_run) if one) > 40
+    assert any(not spans for spans, one in zip(expected, one_run) if one)
+    assert aligned_pairs(pairs, indexes, params) == expected
 
 
 def test_a_pair_met_twice_in_one_round_is_aligned_once():

@@ -21,13 +21,13 @@ from .._validate import check_int
 from ..shingle import shingles
 from ..text import tokenize
 from .chain import chain_runs, without_weak_ends
-from .extend import EdgeRequest, Moves, extend_requests
+from .extend import EdgeRequest, Extensions, Moves, extend_requests
 from .overlaps import OverlapResolver
 from .params import RepeatParams
 from .prepared import PreparedText, prepare_alone
 from .seed import Runs, seed_runs, seed_runs_many
 from .spans import Repeat, to_repeats
-from .verify import Alignment, verified_wave
+from .verify import Alignment, verified_chain, verified_wave
 
 
 def align(
@@ -141,10 +141,47 @@ def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], index: int, 
     found = [exact_copy_spans(query, source, index, params) for query, source in texts]
     aligned = [k for k, spans in enumerate(found) if spans is None]
     runs = seed_runs_many([texts[k] for k in aligned], params)
-    steps = [pair_steps(*texts[k], index, params, runs=pair_runs) for k, pair_runs in zip(aligned, runs)]
-    for k, spans in zip(aligned, _run_together(steps, params)):
-        found[k] = spans
+    one_run = [i for i, pair_runs in enumerate(runs) if len(pair_runs) == 1 and not pair_runs.period[0]]
+    for i, spans in zip(one_run, _one_run_spans([texts[aligned[i]] for i in one_run], [runs[i] for i in one_run], index, params)):
+        found[aligned[i]] = spans
+    others = [i for i, pair_runs in enumerate(runs) if found[aligned[i]] is None]
+    steps = [pair_steps(*texts[aligned[i]], index, params, runs=runs[i]) for i in others]
+    for i, spans in zip(others, _run_together(steps, params)):
+        found[aligned[i]] = spans
     return found  # type: ignore[return-value]
+
+
+def _one_run_spans(texts: list[tuple[PreparedText, PreparedText]], runs: list[Runs], index: int, params: RepeatParams) -> list[list[Alignment]]:
+    """:func:`pair_steps`' spans of pairs (of two texts) whose seeds are one plain run, the
+    commonest pair across texts (a passage, a footer shared once): the run is the one
+    chain, whose two edges are extended (every pair's together) and which is verified
+    once; a chain of one run has no gap to be split at. The same steps without a
+    generator and a wave per pair, which cost a third of such a pair."""
+    copy_start, copy_end, source_start, source_end = (
+        np.array([int(getattr(pair_runs, field)[0]) for pair_runs in runs], dtype=np.int64)
+        for field in ("copy_start", "copy_end", "source_start", "source_end")
+    )
+    copy_room = np.array([len(query) for query, _ in texts], dtype=np.int64) - copy_end
+    source_room = np.maximum(np.array([len(source) for _, source in texts], dtype=np.int64) - source_end, 0)
+    # As Extensions.prepare asks for them across texts: leftwards with room to each
+    # text's start, rightwards to each text's end.
+    requests = []
+    for k, (query, source) in enumerate(texts):
+        one = slice(k, k + 1)
+        requests.append(EdgeRequest(query, source, -1, copy_start[one], source_start[one], copy_start[one], source_start[one]))
+        requests.append(EdgeRequest(query, source, +1, copy_end[one], source_end[one], copy_room[one], source_room[one]))
+    moves = extend_requests(requests, params)
+    edges = zip(copy_start.tolist(), source_start.tolist(), copy_end.tolist(), source_end.tolist(), copy_room.tolist(), source_room.tolist())
+    out = []
+    for k, ((query, source), pair_runs, (cs, ss, ce, se, cr, sr)) in enumerate(zip(texts, runs, edges)):
+        extend = Extensions(query, source, params)
+        (left_copy,), (left_source,), (left_matched,) = (a.tolist() for a in moves[2 * k])
+        (right_copy,), (right_source,), (right_matched,) = (a.tolist() for a in moves[2 * k + 1])
+        extend.known[(cs, ss, -1, cs, ss)] = (left_copy, left_source, left_matched)
+        extend.known[(ce, se, +1, cr, sr)] = (right_copy, right_source, right_matched)
+        span = verified_chain([0], pair_runs, query, source, index, params, extend)
+        out.append([] if span is None else [span])
+    return out
 
 
 class PairAlignments:

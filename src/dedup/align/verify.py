@@ -49,7 +49,7 @@ def verified_wave(wave, runs, query, source, index, params) -> Generator:
         next_level: list[list[int]] = []
         found, parts = [], []
         for chain in level:
-            span = _verified(chain, runs, query, source, index, params, extend)
+            span = verified_chain(chain, runs, query, source, index, params, extend)
             found.append(span)
             if span is None and len(chain) > 1:
                 gaps = [
@@ -68,7 +68,7 @@ def verified_wave(wave, runs, query, source, index, params) -> Generator:
     return levels
 
 
-def _verified(
+def verified_chain(
     chain: list[int],
     runs: Runs,
     query: PreparedText,
@@ -77,7 +77,8 @@ def _verified(
     params: RepeatParams,
     extend: "Extensions",
 ) -> Alignment | None:
-    """The chain as a verified span (extended, snapped, checked), or None."""
+    """The chain (runs by index) as a verified span (extended with ``extend``, an
+    :class:`Extensions`; snapped; checked), or None."""
     n = params.ngram
     same = index is None
     first, last = chain[0], chain[-1]
