@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import dedup.across as across
-from dedup.across import AlignmentJob, PassCompression, align_articles, keep_prepared, look_up, prepare_batch, prepared_sources
+from dedup.across import (
+    AlignmentJob, PassCompression, align_articles, keep_prepared, look_up, prepare_batch, prepared_sources,
+)
 from dedup.align.params import RepeatParams
 from dedup.store import MemoryStore, compress_text, decompress_text
 from news_texts import stream_with_copies

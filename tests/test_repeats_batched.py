@@ -127,7 +127,9 @@ def test_sources_aligned_round_by_round_or_together_give_every_source_resolved_o
     params = RepeatParams(min_length=8)
     expected = []
     for query, text_sources in zip(prepared, sources):
-        spans = [span for j, source in enumerate(text_sources) for span in aligned_pairs([(query, source)], [j], params)[0]]
+        spans = [
+            span for j, source in enumerate(text_sources) for span in aligned_pairs([(query, source)], [j], params)[0]
+        ]
         expected.append(to_repeats(query, text_sources, resolve_overlaps(spans, query, params.min_length)))
     assert sum(map(bool, expected)) > 20
 
@@ -152,7 +154,9 @@ def _spans_by_steps(query, source, index, params):
         requests = next(steps)
         while True:
             requests = steps.send([
-                extend_edges(r.query, r.source, r.copy_edges, r.source_edges, r.step, r.copy_rooms, r.source_rooms, params)
+                extend_edges(
+                    r.query, r.source, r.copy_edges, r.source_edges, r.step, r.copy_rooms, r.source_rooms, params
+                )
                 for r in requests
             ])
     except StopIteration as done:

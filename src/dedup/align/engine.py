@@ -89,7 +89,8 @@ def align_many(
         wanted = [(k, j) for k in texts for j in range(index, min(last, len(sources[k])))]
         for lo in range(0, len(wanted), _MOST_PAIRS):
             part = wanted[lo : lo + _MOST_PAIRS]
-            found = aligned_pairs([(queries[k], sources[k][j]) for k, j in part], [j for _, j in part], params, pairs)
+            texts_of_part = [(queries[k], sources[k][j]) for k, j in part]
+            found = aligned_pairs(texts_of_part, [j for _, j in part], params, pairs)
             for (k, _), spans in zip(part, found):
                 if not resolvers[k].covers_all():
                     resolvers[k].add(spans)
@@ -118,7 +119,8 @@ def aligned_pairs(
     pair that occurs twice, once). A pair's spans do not depend on the other pairs'."""
     if pairs is None:
         found = _aligned_across(texts, 0, params)
-        return [[replace(span, source=index) for span in spans] if index else spans for index, spans in zip(indexes, found)]
+        return [[replace(span, source=index) for span in spans] if index else spans
+                for index, spans in zip(indexes, found)]
     found = [pairs.known(query, source, params) for query, source in texts]
     missing = {}  # by key: the first (query, source) with it
     for (query, source), spans in zip(texts, found):
@@ -128,7 +130,10 @@ def aligned_pairs(
     new = dict(zip(missing, aligned))
     for (query, source), spans in zip(missing.values(), aligned):
         pairs.remember(query, source, params, spans)
-    found = [new[pairs.key(query, source, params)] if spans is None else spans for (query, source), spans in zip(texts, found)]
+    found = [
+        new[pairs.key(query, source, params)] if spans is None else spans
+        for (query, source), spans in zip(texts, found)
+    ]
     # Copies: the remembered spans stay as they are.
     return [[replace(span, source=index) for span in spans] for index, spans in zip(indexes, found)]
 
@@ -142,16 +147,19 @@ def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], index: int, 
     aligned = [k for k, spans in enumerate(found) if spans is None]
     runs = seed_runs_many([texts[k] for k in aligned], params)
     one_run = [i for i, pair_runs in enumerate(runs) if len(pair_runs) == 1 and not pair_runs.period[0]]
-    for i, spans in zip(one_run, _one_run_spans([texts[aligned[i]] for i in one_run], [runs[i] for i in one_run], index, params)):
+    one_run_spans = _one_run_spans([texts[aligned[i]] for i in one_run], [runs[i] for i in one_run], index, params)
+    for i, spans in zip(one_run, one_run_spans):
         found[aligned[i]] = spans
-    others = [i for i, pair_runs in enumerate(runs) if found[aligned[i]] is None]
+    others = [i for i in range(len(runs)) if found[aligned[i]] is None]
     steps = [pair_steps(*texts[aligned[i]], index, params, runs=runs[i]) for i in others]
     for i, spans in zip(others, _run_together(steps, params)):
         found[aligned[i]] = spans
     return found  # type: ignore[return-value]
 
 
-def _one_run_spans(texts: list[tuple[PreparedText, PreparedText]], runs: list[Runs], index: int, params: RepeatParams) -> list[list[Alignment]]:
+def _one_run_spans(
+    texts: list[tuple[PreparedText, PreparedText]], runs: list[Runs], index: int, params: RepeatParams
+) -> list[list[Alignment]]:
     """:func:`pair_steps`' spans of pairs (of two texts) whose seeds are one plain run, the
     commonest pair across texts (a passage, a footer shared once): the run is the one
     chain, whose two edges are extended (every pair's together) and which is verified
@@ -168,10 +176,12 @@ def _one_run_spans(texts: list[tuple[PreparedText, PreparedText]], runs: list[Ru
     requests = []
     for k, (query, source) in enumerate(texts):
         one = slice(k, k + 1)
-        requests.append(EdgeRequest(query, source, -1, copy_start[one], source_start[one], copy_start[one], source_start[one]))
-        requests.append(EdgeRequest(query, source, +1, copy_end[one], source_end[one], copy_room[one], source_room[one]))
+        requests += [
+            EdgeRequest(query, source, -1, copy_start[one], source_start[one], copy_start[one], source_start[one]),
+            EdgeRequest(query, source, +1, copy_end[one], source_end[one], copy_room[one], source_room[one]),
+        ]
     moves = extend_requests(requests, params)
-    edges = zip(copy_start.tolist(), source_start.tolist(), copy_end.tolist(), source_end.tolist(), copy_room.tolist(), source_room.tolist())
+    edges = zip(*(a.tolist() for a in (copy_start, source_start, copy_end, source_end, copy_room, source_room)))
     out = []
     for k, ((query, source), pair_runs, (cs, ss, ce, se, cr, sr)) in enumerate(zip(texts, runs, edges)):
         extend = Extensions(query, source, params)
