@@ -12,6 +12,7 @@ import pytest
 import dedup
 from dedup import clean, clean_many, find_repeats, remove_spans
 from dedup.align.engine import align
+from dedup.align.boundaries import Boundaries
 from dedup.align.extend import extend_edge, extend_edges
 from dedup.align.params import RepeatParams
 from dedup.align.prepared import prepare, prepare_alone
@@ -403,6 +404,36 @@ def test_edges_extended_together_end_where_each_extended_alone_ends():
                 assert alone == tuple(int(column[k]) for column in together)
                 checked += alone != (copy_edges[k], source_edges[k], 0)
     assert checked > 300  # hundreds of edges moved: the check is not on empty alignments only
+
+
+def test_edges_extended_together_read_the_boundaries_of_every_block_their_windows_cross():
+    # Sentence boundaries are found block by block (Boundaries.BLOCK tokens), on demand.
+    # Edges just before a block's end (rightwards) or just after its start (leftwards)
+    # have windows in two blocks: the batched extension must find both before it reads
+    # the flags, on texts whose boundaries no one has asked for yet.
+    rng = random.Random(11)
+    block = Boundaries.BLOCK
+    vocabulary = "the a of to in and council said on monday bridge".split()
+
+    def text(n):
+        return " ".join(rng.choice(vocabulary) + rng.choice(["", "", ".", ".\n\n"]) for _ in range(n))
+
+    moved = 0
+    for _ in range(30):
+        words = text(3 * block)
+        other = " ".join(w if rng.random() < 0.9 else rng.choice(vocabulary) for w in words.split(" "))
+        params = RepeatParams(ngram=3, max_gap=40)
+        for step in (1, -1):
+            query, source = prepare([words, other], 3)  # no boundary found yet
+            edges = [k * block + (-rng.randint(1, 6) if step > 0 else rng.randint(0, 5)) for k in (1, 2)]
+            rooms = [len(query) - e if step > 0 else e for e in edges]
+            together = extend_edges(query, source, np.array(edges), np.array(edges), step,
+                                    np.array(rooms), np.array(rooms), params)
+            for k, edge in enumerate(edges):
+                alone = extend_edge(query, source, edge, edge, step, rooms[k], rooms[k], params)
+                assert alone == tuple(int(column[k]) for column in together)
+                moved += alone[0] != edge
+    assert moved > 60
 
 
 @pytest.mark.parametrize("vocabulary", [["x", "y"], ["x", "y", "z"], ["x", "y", "z", "w", "v"]])

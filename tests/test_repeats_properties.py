@@ -611,3 +611,25 @@ def test_an_exact_run_of_seeds_is_contained_whole_in_its_source(seed, ngram):
             continue
         source_span = (int(runs.source_start[r]), int(runs.source_end[r]))
         assert containment(query, copy_span, prepared_source, source_span, ngram) == 1.0
+
+
+@settings(SETTINGS, max_examples=200)
+@given(st.integers(0, 10_000), st.integers(1, 6))
+def test_containment_is_the_share_of_the_copy_s_distinct_shingles_found_in_the_source_span(seed, ngram):
+    # The definition, with sets: spans of any length (shorter than ngram: their words),
+    # empty ones, and copies whose shingles all sort after the source's.
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(rng.choice([3, 8, 40]))]
+    texts = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 80))) for _ in range(2)]
+    query, source = prepare(texts, ngram)
+
+    def values(text, start, end):
+        hashes = text.shingles[start : end - ngram + 1] if end - start >= ngram else text.tokens.hashes[start:end]
+        return set(hashes.tolist())
+
+    for _ in range(20):
+        copy = tuple(sorted(rng.randint(0, len(query)) for _ in range(2)))
+        span = tuple(sorted(rng.randint(0, len(source)) for _ in range(2)))
+        mine, theirs = values(query, *copy), values(source, *span)
+        expected = 1.0 if not mine else 0.0 if not theirs else len(mine & theirs) / len(mine)
+        assert containment(query, copy, source, span, ngram) == expected

@@ -9,6 +9,7 @@ from typing import Generator, Iterable
 
 import numpy as np
 
+from ..arrays import expand_ranges
 from .boundaries import Boundaries
 from .params import RepeatParams
 from .prepared import PreparedText
@@ -263,12 +264,19 @@ class _TextPool:
         """``text.boundaries(t)`` for ``positions`` of ``texts`` (one text per row)."""
         inside = (positions > 0) & (positions < self.counts[texts][:, None])
         # The blocks of tokens these positions are in, found first (Boundaries finds
-        # them on demand), numbered across texts.
+        # them on demand), numbered across texts: every block from a row's lowest
+        # position inside its text to its highest, one or two for a lane's window (its
+        # positions run one way), where sorting every position cost more than the rest.
         block = Boundaries.BLOCK
         stride = int(self.counts.max()) // block + 1
-        for code in np.unique((texts[:, None] * stride + positions // block)[inside]).tolist():
-            number, found = divmod(code, stride)
-            self.texts[number].boundaries.find_block(found)
+        rows = np.flatnonzero(inside.any(axis=1))
+        if len(rows):
+            lowest = np.where(inside[rows], positions[rows], np.iinfo(np.int64).max).min(axis=1) // block
+            highest = np.where(inside[rows], positions[rows], -1).max(axis=1) // block
+            _, blocks = expand_ranges(texts[rows] * stride + lowest, highest - lowest + 1)
+            for code in np.unique(blocks).tolist():
+                number, found = divmod(code, stride)
+                self.texts[number].boundaries.find_block(found)
         # The flags of the texts these lanes read, end to end (a pool holds thousands of
         # texts, a call reads a few hundred; a pool of one text reads its own, no copy).
         read = np.unique(texts).tolist()

@@ -245,20 +245,22 @@ def _absorb_update_tail(breaks, copy, source, max_gap: int) -> int:
 def containment(query: PreparedText, copy, source: PreparedText, source_span, n: int) -> float:
     """Share of the distinct shingles of the copy (of its words, when shorter than ``n``)
     found in the source span: a verified span's similarity."""
-    def shingles_sorted(prepared: PreparedText, span) -> np.ndarray:
-        start, end = span
-        if end - start >= n:
-            return np.sort(prepared.shingles[start : end - n + 1])
-        return np.sort(prepared.tokens.hashes[start:end])
-
-    # Sorts and one search instead of np.unique and intersect1d: the same count, at a
-    # third of the cost on spans of a few hundred shingles (called per verified chain).
-    mine = shingles_sorted(query, copy)
+    start, end = copy
+    mine = query.shingles[start : end - n + 1] if end - start >= n else query.tokens.hashes[start:end]
     if not len(mine):
         return 1.0
-    mine = mine[np.concatenate(([True], mine[1:] != mine[:-1]))]  # distinct
-    theirs = shingles_sorted(source, source_span)
+    start, end = source_span
+    theirs = source.shingles[start : end - n + 1] if end - start >= n else source.tokens.hashes[start:end]
     if not len(theirs):
         return 0.0
-    slot = np.minimum(np.searchsorted(theirs, mine), len(theirs) - 1)
-    return np.count_nonzero(theirs[slot] == mine) / len(mine)
+    # Two sorts and one search instead of np.unique and intersect1d: the same count, at a
+    # third of the cost on spans of a few hundred shingles (called per verified chain).
+    mine, theirs = np.sort(mine), np.sort(theirs)
+    first = np.empty(len(mine), dtype=bool)  # the first of its value: distinct
+    first[0] = True
+    np.not_equal(mine[1:], mine[:-1], out=first[1:])
+    distinct = np.count_nonzero(first)
+    slot = theirs.searchsorted(mine)
+    slot[slot == len(theirs)] = 0  # past the last: theirs[0] differs too
+    first &= theirs[slot] == mine
+    return np.count_nonzero(first) / distinct
