@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -636,8 +637,8 @@ def test_ordered_pool_yields_results_in_input_order_whatever_finishes_first():
     for i in range(12):
         items.append(("chunk", (i, 0.05 if i % 3 == 0 else 0.0), i))
         items.append(("marker", f"after {i}", None))
-    for jobs in (1, 2):
-        pool = OrderedPool(_slow_square, jobs)
+    for jobs, in_thread in ((1, False), (1, True), (2, False)):
+        pool = OrderedPool(_slow_square, jobs, in_thread=in_thread)
         try:
             got = list(pool.run(iter(items)))
         finally:
@@ -650,6 +651,37 @@ def test_ordered_pool_yields_results_in_input_order_whatever_finishes_first():
 
 def _pid_of(payload):
     return payload, os.getpid()
+
+
+def _thread_of(payload):
+    return payload, threading.get_ident()
+
+
+def test_ordered_pool_in_a_thread_runs_chunks_beside_the_caller_in_input_order_up_to_a_barrier():
+    from dedup.workers import BARRIER, OrderedPool
+
+    read = []
+
+    def items():
+        for i in range(10):
+            read.append(i)
+            yield "chunk", i, f"context {i}"
+            if i == 4:
+                yield BARRIER, "checkpoint", None
+
+    pool = OrderedPool(_thread_of, 1, in_thread=True)
+    got = []
+    try:
+        for kind, payload, context in pool.run(items(), ahead=3):
+            if kind == BARRIER:
+                assert read == [0, 1, 2, 3, 4]  # nothing after the barrier was taken before it
+                got.append(payload)
+            else:
+                got.append(payload[0])
+                assert context == f"context {payload[0]}" and payload[1] != threading.get_ident()
+    finally:
+        pool.close(ok=True)
+    assert got == [0, 1, 2, 3, 4, "checkpoint", 5, 6, 7, 8, 9]
 
 
 def test_ordered_pool_with_a_route_runs_each_chunk_on_the_worker_its_route_names():
@@ -700,13 +732,13 @@ def _fail_on_seven(payload):
     return payload
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_a_failing_chunk_names_its_records(jobs):
+@pytest.mark.parametrize("jobs, in_thread", [(1, False), (1, True), (2, False)])
+def test_a_failing_chunk_names_its_records(jobs, in_thread):
     from dedup.cli.pool import ChunkFailed, OrderedPool
     from dedup.cli.records import Record
 
     chunk = [Record("corpus.jsonl", line, str(line), "x") for line in (40, 41, 42)]
-    pool = OrderedPool(_fail_on_seven, jobs)
+    pool = OrderedPool(_fail_on_seven, jobs, in_thread=in_thread)
     try:
         with pytest.raises(ChunkFailed, match=r"in records corpus.jsonl:40-42: ValueError: seven is not allowed"):
             list(pool.run(iter([("chunk", [1, 2], None), ("chunk", [7], chunk)])))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -422,6 +423,36 @@ def test_find_stream_regroups_batches_and_hands_them_back_in_order():
     got = list(Deduplicator().find_stream(batches))
     assert [context for context, _ in got] == [f"batch {n}" for n in range(len(sizes))]
     assert [m for _, found in got for m in found] == expected
+
+
+def test_in_one_process_a_stream_of_several_passes_is_prepared_in_a_thread_with_the_same_result(monkeypatch):
+    # Stage 1 runs in a thread, passes ahead, when there is more than one pass; a single
+    # pass (a call with a few texts) is prepared in the caller's thread.
+    import dedup.deduplicator as deduplicator_module
+
+    texts = stream_with_copies(1200, seed=13)
+    expected: list = []
+    one_pass_at_a_time = Deduplicator(scope="across")
+    for lo in range(0, len(texts), 400):
+        expected += one_pass_at_a_time.find_many(texts[lo : lo + 400], remember=True)
+    assert sum(map(bool, expected)) > 100
+
+    threads = []
+    prepare_batch = deduplicator_module.prepare_batch
+
+    def spy(*args, **kwargs):
+        threads.append(threading.get_ident())
+        return prepare_batch(*args, **kwargs)
+
+    monkeypatch.setattr(deduplicator_module, "prepare_batch", spy)
+    batches = [(texts[lo : lo + 100], None, lo) for lo in range(0, len(texts), 100)]
+    with Deduplicator(scope="across") as streamed:
+        got = [m for _, found in streamed.find_stream(batches) for m in found]
+        assert len(threads) == 3 and threading.get_ident() not in threads
+        assert got == expected
+        threads.clear()
+        streamed.find_many(texts[:50])
+        assert threads == [threading.get_ident()]
 
 
 def test_a_loaded_state_finds_what_the_saved_one_found(tmp_path):

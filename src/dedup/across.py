@@ -320,20 +320,24 @@ class _PreparedCache:
         self.budget = tokens
         self.tokens = 0
         self._texts: OrderedDict[tuple, PreparedText] = OrderedDict()
+        # Stage 1 (in a thread, in one process) reads it while stage 3 fills it.
+        self._lock = threading.Lock()
 
     def get(self, key: tuple) -> PreparedText | None:
-        text = self._texts.get(key)
-        if text is not None:
-            self._texts.move_to_end(key)
-        return text
+        with self._lock:
+            text = self._texts.get(key)
+            if text is not None:
+                self._texts.move_to_end(key)
+            return text
 
     def put(self, key: tuple, text: PreparedText) -> PreparedText:
         """Keep ``text`` under ``key``; returns the copy kept."""
         kept = text.detached()
-        self._texts[key] = kept
-        self.tokens += len(kept)
-        while self.tokens > self.budget and len(self._texts) > 1:
-            self.tokens -= len(self._texts.popitem(last=False)[1])
+        with self._lock:
+            self._texts[key] = kept
+            self.tokens += len(kept)
+            while self.tokens > self.budget and len(self._texts) > 1:
+                self.tokens -= len(self._texts.popitem(last=False)[1])
         return kept
 
 

@@ -167,7 +167,9 @@ class Deduplicator:
     workers : int >= 1, default 1
         Processes that prepare and align articles (the costly stages; see
         :mod:`dedup.across`). Any number gives the same result as one. With more than
-        one, call :meth:`close` (or use ``with``) to stop them when done.
+        one, call :meth:`close` (or use ``with``) to stop them when done. With one, a
+        stream of several passes is prepared in a thread beside the caller's (stopped by
+        :meth:`close` too).
 
     Examples
     --------
@@ -212,6 +214,8 @@ class Deduplicator:
             self._store = SQLiteStore(os.fspath(store), self.max_holders, self._meta())
         self.workers = check_int("workers", workers, 1)
         self._pool: OrderedPool | None = None  # made on first use
+        self._stage_one: OrderedPool | None = None  # stage 1's thread in one process, made on first use
+        self._stage_one_pid = 0
         self._pending_ids: set = set()  # ids of a stream being read, not remembered yet
 
     # parameters --------------------------------------------------------------------
@@ -292,7 +296,9 @@ class Deduplicator:
         self, texts: Sequence[str], ids: Sequence[Any] | None = None, *, remember: bool = False
     ) -> list[list[Match]]:
         """:meth:`find` for a batch; with ``remember``, each article also sees the ones before it."""
-        return [found for _, found in self.find_stream([(texts, ids, None)], remember=remember)][0]
+        # One pass has nothing to overlap its stage 1 with (see _stream).
+        several_passes = len(texts) > _ARTICLES_PER_PASS
+        return [found for _, found in self._stream([(texts, ids, None)], remember, several_passes)][0]
 
     def find_stream(
         self, batches: Iterable[tuple[Sequence[str], Sequence[Any] | None, Any]], *, remember: bool = True
@@ -312,9 +318,18 @@ class Deduplicator:
         any article after it is looked up. The state is then exactly that of the articles
         before it (a caller can :meth:`save` it as a checkpoint).
         """
+        return self._stream(batches, remember, True)
+
+    def _stream(self, batches, remember: bool, stage_one_ahead: bool) -> Iterator[tuple[Any, list[list[Match]]]]:
+        """:meth:`find_stream`; ``stage_one_ahead``: in one process, stage 1 runs in a thread
+        (worth it from two passes on: handing a pass to a thread costs about 0.2 ms)."""
         pool = self._alignment_pool()
         in_workers = pool.jobs > 1
-        prepared = pool.run(self._passes(batches, remember, in_workers))
+        # In one process, stage 1 can run in a thread, up to three passes ahead: its sorts
+        # and passes over arrays (NumPy) and its compression (zlib) let go of the
+        # interpreter lock, so stages 2 and 3 of the passes before run on meanwhile.
+        stage_one = self._stage_one_pool() if stage_one_ahead and not in_workers else pool
+        prepared = stage_one.run(self._passes(batches, remember, in_workers), ahead=1 if in_workers else 3)
         try:
             # Alignment jobs come from passes already read: a few per worker in flight
             # keep the workers busy while this process looks up the next pass.
@@ -326,8 +341,9 @@ class Deduplicator:
                     yield payload, context
         except BaseException:
             # Failed or abandoned midway: the workers' jobs are of no use any more.
-            self._pool = None
+            self._pool = self._stage_one = None
             pool.close(ok=False)
+            stage_one.close(ok=False)
             raise
         finally:
             prepared.close()
@@ -465,6 +481,12 @@ class Deduplicator:
             self._pool = OrderedPool(_run_job, self.workers, route=_route_of)
         return self._pool
 
+    def _stage_one_pool(self) -> OrderedPool:
+        # Made again in a forked child: the parent's thread is not there.
+        if self._stage_one is None or self._stage_one_pid != os.getpid():
+            self._stage_one, self._stage_one_pid = OrderedPool(_run_job, 1, in_thread=True), os.getpid()
+        return self._stage_one
+
     # remembering and cleaning ----------------------------------------------------------
 
     def add(self, text: str, doc_id: Any = None) -> list[Match]:
@@ -587,10 +609,11 @@ class Deduplicator:
         return dedup
 
     def close(self) -> None:
-        """Stop the worker processes (``workers``) and close the on-disk store (``store=``)."""
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            pool.close(ok=True)
+        """Stop the worker processes (``workers``) or thread and close the on-disk store (``store=``)."""
+        for pool in (self._pool, self._stage_one):
+            if pool is not None:
+                pool.close(ok=True)
+        self._pool = self._stage_one = None
         self._store.close()
 
     def __enter__(self) -> "Deduplicator":

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 # The kind of item that OrderedPool.run hands back only when all before it is done, and
@@ -82,17 +82,31 @@ class OrderedPool:
     input size. ``route(payload)``, when given, names the worker a chunk runs on (taken
     modulo ``jobs``; None: the least busy), so that chunks that need the same cached data
     meet it in one worker.
-    With ``jobs == 1`` the function runs in this process: the same code, the same output.
+    With ``jobs == 1`` the function runs in this process: the same code, the same output
+    (with ``in_thread``, in one thread beside the caller's, ``ahead`` chunks at most).
     A worker that dies (e.g. killed for lack of memory) fails the run instead of hanging it,
     and workers end when the main process dies, even by ``kill -9`` (:func:`end_with_parent`).
     """
 
-    def __init__(self, function: Callable, jobs: int, route: Callable[[Any], int | None] | None = None) -> None:
+    def __init__(
+        self,
+        function: Callable,
+        jobs: int,
+        route: Callable[[Any], int | None] | None = None,
+        *,
+        in_thread: bool = False,
+    ) -> None:
         self.function = function
         self.jobs = jobs
         self._route = route
-        self._executors: list[ProcessPoolExecutor] = []
+        self._executors: list[ProcessPoolExecutor | ThreadPoolExecutor] = []
         self._in_flight: list[int] = []  # chunks sent to each executor and not yet handed back
+        if jobs == 1 and in_thread:
+            # In this process, in one thread beside the caller's: what the function does
+            # without the interpreter lock (NumPy's sorts and passes over arrays, zlib)
+            # overlaps the caller's work between chunks.
+            self._executors = [ThreadPoolExecutor(1, thread_name_prefix="dedup-chunks")]
+            self._in_flight = [0]
         if jobs > 1:
             # Warm the tokenizer up here (what its first call builds: powers of its hash,
             # the folds of the first code points): forked workers share it.
