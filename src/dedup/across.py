@@ -345,6 +345,7 @@ class _PreparedCache:
 # compressed once, and the store keeps one copy of its bytes for all its recurrences.
 _RECENT_TEXTS = 4096
 _recent_blobs: OrderedDict[bytes, bytes] = OrderedDict()
+_recent_lock = threading.Lock()  # stage 1 may run in a thread (dedup.Deduplicator, one process)
 # Fewer new texts than this are compressed in the calling thread (a thread costs more).
 _COMPRESS_IN_THREAD_FROM = 16
 
@@ -366,11 +367,12 @@ class PassCompression:
     def __init__(self, texts: Sequence[str]) -> None:
         self.digests = [xxhash.xxh3_128_digest(text.encode("utf-8", "surrogatepass")) for text in texts]
         self.known: list[bytes | None] = []
-        for digest in self.digests:
-            blob = _recent_blobs.get(digest)
-            if blob is not None:
-                _recent_blobs.move_to_end(digest)
-            self.known.append(blob)
+        with _recent_lock:
+            for digest in self.digests:
+                blob = _recent_blobs.get(digest)
+                if blob is not None:
+                    _recent_blobs.move_to_end(digest)
+                self.known.append(blob)
         # Each new text once (a text twice in the pass is one object, as met recently).
         self._new = {digest: text for digest, text, blob in zip(self.digests, texts, self.known) if blob is None}
         self._made: list[bytes] = []
@@ -399,10 +401,11 @@ class PassCompression:
             self._compress()
         if self._error is not None:
             raise self._error
-        for digest, blob in zip(self._new, self._made):
-            _recent_blobs[digest] = blob
-        while len(_recent_blobs) > _RECENT_TEXTS:
-            _recent_blobs.popitem(last=False)
+        with _recent_lock:
+            for digest, blob in zip(self._new, self._made):
+                _recent_blobs[digest] = blob
+            while len(_recent_blobs) > _RECENT_TEXTS:
+                _recent_blobs.popitem(last=False)
         made = dict(zip(self._new, self._made))
         self.blobs = [made[digest] if blob is None else blob for digest, blob in zip(self.digests, self.known)]
 
