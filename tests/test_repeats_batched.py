@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 
 import dedup.align.engine as engine_module
 import dedup.align.extend as extend_module
-from dedup.align.engine import PairAlignments, align, align_many, aligned_pairs, pair_steps
-from dedup.align.extend import extend_edges
+from dedup.align.engine import PairAlignments, align, align_many, aligned_pairs
 from dedup.align.overlaps import resolve_overlaps
 from dedup.align.params import RepeatParams
 from dedup.align.prepared import prepare
 from dedup.align.seed import seed_runs
 from dedup.align.spans import to_repeats
 from test_repeats_properties import SETTINGS, planted, plain_texts
+from test_whole_copies import full_alignment
 
 # Made-up words of two syllables (words with digits would be normalised alike).
 _VOCABULARY = [a + b for a in ("ka", "lo", "mi", "ne", "tor", "vas", "qui", "del", "run", "sop") for b in
@@ -147,22 +147,6 @@ def test_sources_aligned_round_by_round_or_together_give_every_source_resolved_o
     assert bool(rounds_together) == (completing_share > 0)
 
 
-def _spans_by_steps(query, source, index, params):
-    """One pair's spans as pair_steps gives them, its edges extended request by request."""
-    steps = pair_steps(query, source, index, params)
-    try:
-        requests = next(steps)
-        while True:
-            requests = steps.send([
-                extend_edges(
-                    r.query, r.source, r.copy_edges, r.source_edges, r.step, r.copy_rooms, r.source_rooms, params
-                )
-                for r in requests
-            ])
-    except StopIteration as done:
-        return done.value
-
-
 @pytest.mark.parametrize("seed", [5, 6])
 def test_pairs_aligned_together_give_each_pair_s_own_steps_one_run_pairs_too(seed):
     # aligned_pairs answers a pair whose seeds are one plain run without its steps (one
@@ -181,7 +165,7 @@ def test_pairs_aligned_together_give_each_pair_s_own_steps_one_run_pairs_too(see
         copy = f"Lomi {head} {passage} {tail} delrem."
         pairs.append(tuple(prepare([copy, source], 5)))
         indexes.append(0)
-    expected = [_spans_by_steps(query, source, j, params) for (query, source), j in zip(pairs, indexes)]
+    expected = [full_alignment(query, source, params, j) for (query, source), j in zip(pairs, indexes)]
     one_run = [len(runs) == 1 and not runs.period[0] for runs in (seed_runs(q, s, False, params) for q, s in pairs)]
     assert sum(one_run) > 40 and sum(map(bool, expected)) > 80
     # One-run pairs that verify, and some that do not.

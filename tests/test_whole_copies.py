@@ -17,9 +17,10 @@ WORDS = [f"{stem}{end}" for stem in ("alder", "birch", "cedar", "damson", "elm",
 MARKS = ["", "", "", ",", ".", ".\n", "!", "?\n\n", ";"]
 
 
-def full_alignment(query, source, params):
-    """The pair aligned by the steps of the engine, every edge extension answered."""
-    steps = pair_steps(query, source, 0, params)
+def full_alignment(query, source, params, index=0):
+    """The pair aligned by the steps of the engine, every edge extension answered (spans
+    named as source ``index``)."""
+    steps = pair_steps(query, source, index, params)
     try:
         asked = steps.send(None)
         while True:

@@ -118,53 +118,54 @@ def aligned_pairs(
     source ``indexes[k]``: remembered ones from ``pairs``, the others aligned together (a
     pair that occurs twice, once). A pair's spans do not depend on the other pairs'."""
     if pairs is None:
-        found = _aligned_across(texts, 0, params)
-        return [[replace(span, source=index) for span in spans] if index else spans
-                for index, spans in zip(indexes, found)]
-    found = [pairs.known(query, source, params) for query, source in texts]
-    missing = {}  # by key: the first (query, source) with it
-    for (query, source), spans in zip(texts, found):
-        if spans is None:
-            missing.setdefault(pairs.key(query, source, params), (query, source))
-    aligned = _aligned_across(list(missing.values()), 0, params)
-    new = dict(zip(missing, aligned))
-    for (query, source), spans in zip(missing.values(), aligned):
-        pairs.remember(query, source, params, spans)
-    found = [
-        new[pairs.key(query, source, params)] if spans is None else spans
-        for (query, source), spans in zip(texts, found)
-    ]
-    # Copies: the remembered spans stay as they are.
+        found = _aligned_across(texts, params)
+    else:
+        found = [pairs.known(query, source, params) for query, source in texts]
+        missing = {}  # by key: the first (query, source) with it
+        for (query, source), spans in zip(texts, found):
+            if spans is None:
+                missing.setdefault(pairs.key(query, source, params), (query, source))
+        aligned = _aligned_across(list(missing.values()), params)
+        new = dict(zip(missing, aligned))
+        for (query, source), spans in zip(missing.values(), aligned):
+            pairs.remember(query, source, params, spans)
+        found = [
+            new[pairs.key(query, source, params)] if spans is None else spans
+            for (query, source), spans in zip(texts, found)
+        ]
+    # Copies named by their sources: the remembered spans stay as they are.
     return [[replace(span, source=index) for span in spans] for index, spans in zip(indexes, found)]
 
 
-def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], index: int, params: RepeatParams) -> list[list[Alignment]]:
+def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], params: RepeatParams) -> list[list[Alignment]]:
     """The verified spans of every (query, source) of ``texts`` (two texts), named as
-    source ``index``: exact copies answered at once (:func:`exact_copy_spans`), the other
-    pairs seeded together (:func:`dedup.align.seed.seed_runs_many`) and aligned side by
-    side (:func:`_run_together`)."""
-    found = [exact_copy_spans(query, source, index, params) for query, source in texts]
+    source 0: exact copies answered at once (:func:`exact_copy_spans`), the other pairs
+    seeded together (:func:`dedup.align.seed.seed_runs_many`), those whose seeds are one
+    plain run verified at once (:func:`_one_run_spans`), the rest aligned side by side
+    (:func:`_run_together`)."""
+    found = [exact_copy_spans(query, source, 0, params) for query, source in texts]
     aligned = [k for k, spans in enumerate(found) if spans is None]
     runs = seed_runs_many([texts[k] for k in aligned], params)
     one_run = [i for i, pair_runs in enumerate(runs) if len(pair_runs) == 1 and not pair_runs.period[0]]
-    one_run_spans = _one_run_spans([texts[aligned[i]] for i in one_run], [runs[i] for i in one_run], index, params)
+    one_run_spans = _one_run_spans([texts[aligned[i]] for i in one_run], [runs[i] for i in one_run], params)
     for i, spans in zip(one_run, one_run_spans):
         found[aligned[i]] = spans
     others = [i for i in range(len(runs)) if found[aligned[i]] is None]
-    steps = [pair_steps(*texts[aligned[i]], index, params, runs=runs[i]) for i in others]
+    steps = [pair_steps(*texts[aligned[i]], 0, params, runs=runs[i]) for i in others]
     for i, spans in zip(others, _run_together(steps, params)):
         found[aligned[i]] = spans
     return found  # type: ignore[return-value]
 
 
 def _one_run_spans(
-    texts: list[tuple[PreparedText, PreparedText]], runs: list[Runs], index: int, params: RepeatParams
+    texts: list[tuple[PreparedText, PreparedText]], runs: list[Runs], params: RepeatParams
 ) -> list[list[Alignment]]:
     """:func:`pair_steps`' spans of pairs (of two texts) whose seeds are one plain run, the
     commonest pair across texts (a passage, a footer shared once): the run is the one
     chain, whose two edges are extended (every pair's together) and which is verified
     once; a chain of one run has no gap to be split at. The same steps without a
-    generator and a wave per pair, which cost a third of such a pair."""
+    generator, a wave and ``Extensions.prepare`` per pair, which cost a third of such a
+    pair."""
     copy_start, copy_end, source_start, source_end = (
         np.array([int(getattr(pair_runs, field)[0]) for pair_runs in runs], dtype=np.int64)
         for field in ("copy_start", "copy_end", "source_start", "source_end")
@@ -181,15 +182,12 @@ def _one_run_spans(
             EdgeRequest(query, source, +1, copy_end[one], source_end[one], copy_room[one], source_room[one]),
         ]
     moves = extend_requests(requests, params)
-    edges = zip(*(a.tolist() for a in (copy_start, source_start, copy_end, source_end, copy_room, source_room)))
     out = []
-    for k, ((query, source), pair_runs, (cs, ss, ce, se, cr, sr)) in enumerate(zip(texts, runs, edges)):
+    for k, ((query, source), pair_runs) in enumerate(zip(texts, runs)):
         extend = Extensions(query, source, params)
-        (left_copy,), (left_source,), (left_matched,) = (a.tolist() for a in moves[2 * k])
-        (right_copy,), (right_source,), (right_matched,) = (a.tolist() for a in moves[2 * k + 1])
-        extend.known[(cs, ss, -1, cs, ss)] = (left_copy, left_source, left_matched)
-        extend.known[(ce, se, +1, cr, sr)] = (right_copy, right_source, right_matched)
-        span = verified_chain([0], pair_runs, query, source, index, params, extend)
+        extend.remember(requests[2 * k], moves[2 * k])
+        extend.remember(requests[2 * k + 1], moves[2 * k + 1])
+        span = verified_chain([0], pair_runs, query, source, 0, params, extend)
         out.append([] if span is None else [span])
     return out
 

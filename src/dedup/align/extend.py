@@ -216,17 +216,18 @@ class Extensions:
 
         if same:
             (moved,) = yield [left]
-            self._remember(left, moved)
+            self.remember(left, moved)
             request = right(moved[0])
             (moved,) = yield [request]
-            self._remember(request, moved)
+            self.remember(request, moved)
         else:
             request = right(len(self.source))
             moved_left, moved_right = yield [left, request]
-            self._remember(left, moved_left)
-            self._remember(request, moved_right)
+            self.remember(left, moved_left)
+            self.remember(request, moved_right)
 
-    def _remember(self, request: "EdgeRequest", result) -> None:
+    def remember(self, request: "EdgeRequest", result: Moves) -> None:
+        """Answer the edges of ``request`` with ``result`` (its ``extend_requests`` moves)."""
         values = zip(*(r.tolist() for r in result))
         for (copy_edge, source_edge, copy_room, source_room), value in zip(request.edges(), values):
             self.known[(copy_edge, source_edge, request.step, copy_room, source_room)] = value

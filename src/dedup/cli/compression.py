@@ -288,8 +288,6 @@ def open_compressed_writer(fh: BinaryIO, compression: str | None, name: str) -> 
 
     ``name`` is the destination's: gzip records it in its header.
     """
-    if compression is None:
-        return fh
     compressor: Any
     if compression == "gzip":
         # Level 6, gzip(1)'s default: level 9 (Python's) takes 40% longer for 0.3% less.
@@ -298,7 +296,9 @@ def open_compressed_writer(fh: BinaryIO, compression: str | None, name: str) -> 
         compressor = bz2.BZ2File(fh, "wb")
     elif compression == "xz":
         compressor = lzma.LZMAFile(fh, "wb")
-    else:
+    elif compression == "zstd":
         zstandard = import_zstandard(f"writing {name}")
         compressor = zstandard.ZstdCompressor().stream_writer(fh, closefd=False)
+    else:  # None: the file as it is
+        return fh
     return WriteBehind(compressor)  # type: ignore[return-value]
