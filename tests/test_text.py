@@ -445,6 +445,13 @@ def test_tokens_of_keeps_the_weights():
     assert batch.of(2).weights.tolist() == pytest.approx([0.6, 1.0])
 
 
+def test_a_text_of_words_in_a_batch_with_chinese_is_all_words():
+    # Its stretches are then measured by counting tokens, as for a batch of words alone.
+    batch = tokenize(["one two", "三四", "五 six", ""], "auto")
+    assert [batch.of(i).all_words for i in range(4)] == [True, False, False, True]
+    assert batch.of(0).weights.tolist() == [1.0, 1.0]
+
+
 def test_auto_batches_spanning_many_chunks_equal_single_texts(monkeypatch):
     monkeypatch.setattr(text_module, "_CHUNK_CHARS", 16)
     texts = [f"第{i}号文章 has {i} words 和字" for i in range(30)] + ["", "ภาษาไทย ok"]

@@ -288,7 +288,7 @@ class Tokens:
             self.starts[lo:hi],
             self.ends[lo:hi],
             np.array([0, hi - lo], dtype=np.int64),
-            None if self._weight_classes is None else self._weight_classes[lo:hi],
+            _classes_unless_all_words(self._weight_classes, lo, hi),
         )
 
 
@@ -393,6 +393,15 @@ def piece_bounds(text: str, size: int = _CHUNK_CHARS) -> list[int]:
         bounds.append(cut)
     bounds.append(len(text))
     return bounds
+
+
+def _classes_unless_all_words(classes: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+    """``classes[lo:hi]``, or None when every one of those tokens is a word: a text of
+    a batch that also holds Chinese need not pay for weights it does not have (the
+    engine measures an all-word stretch by counting its tokens)."""
+    if classes is None or not classes[lo:hi].any():
+        return None
+    return classes[lo:hi]
 
 
 def _classes_of(tokens: Tokens) -> np.ndarray:
