@@ -21,6 +21,7 @@ import subprocess
 import sys
 import unicodedata
 
+import numpy as np
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -633,3 +634,27 @@ def test_containment_is_the_share_of_the_copy_s_distinct_shingles_found_in_the_s
         mine, theirs = values(query, *copy), values(source, *span)
         expected = 1.0 if not mine else 0.0 if not theirs else len(mine & theirs) / len(mine)
         assert containment(query, copy, source, span, ngram) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(ANY_TEXT, min_size=1, max_size=4), st.data())
+def test_words_of_a_stretch_are_the_sum_of_its_weights(texts, data):
+    # Exactly, in every script: the engine's thresholds compare these sums.
+    for query in prepare(texts):
+        weights = query.tokens.weights
+        first = data.draw(st.integers(0, len(query)))
+        end = data.draw(st.integers(first, len(query)))
+        assert query.words(first, end) == float(weights[first:end].sum(dtype=np.float64))
+
+
+def test_words_of_a_long_text_in_an_unspaced_script_are_the_sum_of_its_weights():
+    # Long enough that the words before every token are counted in several pieces.
+    text = "東京の会議 Thai ภาษาไทย words 2024年. " * 7000
+    (query,) = prepare([text])
+    weights = query.tokens.weights.astype(np.float64)
+    before = np.concatenate([[0.0], np.cumsum(weights)])
+    rng = random.Random(5)
+    for first, end in [(0, len(query)), (0, 0), (65_535, 65_537), (len(query) - 1, len(query))] + [
+        tuple(sorted(rng.sample(range(len(query) + 1), 2))) for _ in range(200)
+    ]:
+        assert query.words(first, end) == before[end] - before[first]

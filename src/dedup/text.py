@@ -265,6 +265,12 @@ class Tokens:
             return np.ones(max(min(end, len(self.hashes)) - first, 0), dtype=np.float32)
         return _WEIGHT_OF_CLASS[self._weight_classes[first:end]]
 
+    def weight_units_between(self, first: int, end: int) -> np.ndarray:
+        """``weights[first:end]`` in whole ``WEIGHT_UNIT`` s (uint32): sums of them are exact."""
+        if self._weight_classes is None:
+            return np.full(max(min(end, len(self.hashes)) - first, 0), _UNITS_OF_CLASS[0], dtype=np.uint32)
+        return _UNITS_OF_CLASS[self._weight_classes[first:end]]
+
     @property
     def all_words(self) -> bool:
         """True when every token weighs one word (no letter of an unspaced script)."""
@@ -766,6 +772,11 @@ _WEIGHT_OF_CLASS = np.array(
     dtype=np.float32,
 )
 _LETTER_CLASS = 4
+# Every weight (a float32 of at most 1.0, 0.125 or more) is a whole number of these units,
+# so a sum of weights is a whole number of units: exact, in any order, in integers.
+WEIGHT_UNIT = 2.0**-26
+_UNITS_OF_CLASS = (_WEIGHT_OF_CLASS.astype(np.float64) / WEIGHT_UNIT).astype(np.uint32)
+assert np.array_equal(_UNITS_OF_CLASS * WEIGHT_UNIT, _WEIGHT_OF_CLASS.astype(np.float64))
 # No letter of UNSPACED_SCRIPTS has an info value below this one (Thai is the first block):
 # only positions at or above it are looked up.
 _FIRST_UNSPACED_INFO = 0x0E00 + 1

@@ -14,7 +14,7 @@ import xxhash
 from ..arrays import first_occurrences, first_occurrences_of
 from ..shingle import shingles
 from ..hashing import mix64, mix64_inplace
-from ..text import DEFAULT_MODE, Tokens, tokenize, tokenize_identified
+from ..text import DEFAULT_MODE, WEIGHT_UNIT, Tokens, tokenize, tokenize_identified
 from .boundaries import Boundaries
 from .params import DEFAULT_NGRAM
 
@@ -31,7 +31,8 @@ class PreparedText:
     """
 
     __slots__ = (
-        "text", "tokens", "shingles", "_boundaries", "_words_before", "_first_occurrences", "_digest", "_shingle_order",
+        "text", "tokens", "shingles", "_boundaries", "_words_before", "_units_in_block", "_first_occurrences", "_digest",
+        "_shingle_order",
     )
 
     def __init__(self, text: str, tokens: Tokens, shingle_hashes: np.ndarray) -> None:
@@ -40,6 +41,7 @@ class PreparedText:
         self.shingles = shingle_hashes
         self._boundaries: Boundaries | None = None
         self._words_before: np.ndarray | None = None
+        self._units_in_block: np.ndarray | None = None
         self._first_occurrences: np.ndarray | None = None
         self._digest: bytes | None = None
         self._shingle_order: tuple[np.ndarray, np.ndarray] | None = None
@@ -75,20 +77,28 @@ class PreparedText:
         return self._words_up_to(end) - self._words_up_to(first)
 
     def _words_up_to(self, t: int) -> float:
-        # Prefix sums every _WORDS_BLOCK tokens plus the rest of the block: a prefix sum
-        # per token would cost 8 bytes a token, more than the token's share of the text.
-        # (Sums of float32 weights in float64 are exact, whatever their order.)
-        tokens = self.tokens
         if self._words_before is None:
-            self._words_before = np.zeros((len(self) + _WORDS_BLOCK - 1) // _WORDS_BLOCK + 1, dtype=np.float64)
-            step = _WORDS_BLOCK * 1024  # the weights of this many tokens at a time
-            for lo in range(0, len(self), step):
-                weights = tokens.weights_between(lo, lo + step)
-                sums = np.add.reduceat(weights, np.arange(0, len(weights), _WORDS_BLOCK), dtype=np.float64)
-                self._words_before[lo // _WORDS_BLOCK + 1 : lo // _WORDS_BLOCK + 1 + len(sums)] = sums
-            np.cumsum(self._words_before, out=self._words_before)
-        block = t // _WORDS_BLOCK
-        return float(self._words_before[block] + tokens.weights_between(block * _WORDS_BLOCK, t).sum(dtype=np.float64))
+            self._count_words()
+        return float(self._words_before[t // _WORDS_BLOCK]) + float(self._units_in_block[t]) * WEIGHT_UNIT
+
+    def _count_words(self) -> None:
+        # Words before every _WORDS_BLOCK-th token (float64), and before every token
+        # counted from the start of its block, in weight units (uint32: 4 bytes a token
+        # where a float64 sum would take 8). Both are exact sums, so a stretch measures
+        # the same as the sum of its weights.
+        n = len(self)
+        self._words_before = np.empty(n // _WORDS_BLOCK + 1, dtype=np.float64)
+        self._units_in_block = np.empty(n + 1, dtype=np.uint32)
+        step = _WORDS_BLOCK * 1024  # this many tokens at a time: no int64 array as long as the text
+        before = 0  # units of the tokens before lo
+        for lo in range(0, n + 1, step):
+            units = self.tokens.weight_units_between(lo, lo + step)
+            prefix = np.zeros(min(step, n + 1 - lo), dtype=np.int64)  # units of tokens lo .. t - 1
+            np.cumsum(units[: len(prefix) - 1], out=prefix[1:])
+            at_blocks = prefix[::_WORDS_BLOCK]
+            self._words_before[lo // _WORDS_BLOCK : lo // _WORDS_BLOCK + len(at_blocks)] = (before + at_blocks) * WEIGHT_UNIT
+            self._units_in_block[lo : lo + len(prefix)] = prefix - np.repeat(at_blocks, _WORDS_BLOCK)[: len(prefix)]
+            before += int(units.sum(dtype=np.int64))
 
     def lines_between(self, first: int, end: int) -> int:
         """Line breaks among the gaps before tokens ``first .. end`` (a gap with several
