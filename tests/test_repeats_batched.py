@@ -200,3 +200,34 @@ def test_align_many_equals_align_text_by_text(cases, within):
     params = RepeatParams(min_length=6, ngram=3)
     expected = [align(q, s, params, within=within) for q, s in zip(prepared[count:], sources)]
     assert align_many(prepared[count:], sources, params, within=within, pairs=PairAlignments()) == expected
+
+
+def test_the_inner_edges_asked_ahead_are_each_edge_s_own_extension():
+    # Parts of a failing chain find their edges answered from the first parts' step: each
+    # must be what extending that edge alone gives (extend_edge), and no edge asked twice.
+    rng = random.Random(4)
+    params = RepeatParams()
+    checked = 0
+    for _ in range(30):
+        source_text = _article(rng, 8)
+        query, source = prepare([_edited(source_text, rng, 5), source_text])
+        runs = seed_runs(query, source, False, params)
+        chains = [list(range(min(len(runs), 12)))]  # a chain of a dozen runs: the edges of all are asked
+        extend = extend_module.Extensions(query, source, params)
+        steps = extend.prepare(chains, runs, False, inner_edges=True)
+        try:
+            asked = next(steps)
+            steps.send(extend_module.extend_requests(asked, params))
+        except StopIteration:
+            pass
+        assert all(len(request) == len(set(request.edges())) for request in asked)
+        again = list(extend.prepare(chains, runs, False, inner_edges=True))
+        assert again == []  # all answered already: no step
+        for r in chains[0]:
+            cs, ce = int(runs.copy_start[r]), int(runs.copy_end[r])
+            ss, se = int(runs.source_start[r]), int(runs.source_end[r])
+            for edge in [(cs, ss, -1, cs, ss), (ce, se, +1, len(query) - ce, len(source) - se)]:
+                assert edge in {(c, s, request.step, cr, sr) for request in asked for c, s, cr, sr in request.edges()}
+                assert extend(*edge) == extend_module.extend_edge(query, source, *edge, params)
+                checked += 1
+    assert checked > 300

@@ -28,6 +28,10 @@ Moves = tuple[np.ndarray, np.ndarray, np.ndarray]
 # is faster); and at most _LANES edges are aligned at once.
 _BATCH_MIN = 32
 _LANES = 1024
+# Extensions.prepare asks for the edges of every run of a level's chains (inner_edges)
+# only up to this many runs: more edges than one step costs (chains of many short runs,
+# as in Chinese or Japanese texts made of common phrases) cost more than the steps saved.
+_MOST_INNER_RUNS = 16
 
 
 def extend_edge(
@@ -194,37 +198,64 @@ class Extensions:
             return found
         return extend_edge(self.query, self.source, copy_edge, source_edge, step, copy_room, source_room, self.params)
 
-    def prepare(self, chains: list[list[int]], runs: Runs, same: bool) -> Generator:
+    def prepare(self, chains: list[list[int]], runs: Runs, same: bool, *, inner_edges: bool = False) -> Generator:
         """Ask for the edges of ``chains`` as verification will ask for them (steps, see
         ``dedup.align.engine``): every left edge and every right edge, whose room inside
-        one text depends on where the left one went (then asked for after it)."""
+        one text depends on where the left one went (then asked for after it). Edges
+        answered before are not asked again.
+
+        ``inner_edges`` (across texts only): ask for the edges of every run of the chains,
+        which are all the edges the parts of a failing chain can have, level after level
+        (see ``verify.verified_wave``): those levels then need no step of their own."""
         first = np.array([c[0] for c in chains])
         last = np.array([c[-1] for c in chains])
         plain = runs.period[first] == 0  # tandem runs are not extended
         first, last = first[plain], last[plain]
-        copy_start = runs.copy_start[first].astype(np.int64)
-        source_start = runs.source_start[first].astype(np.int64)
-        copy_end = runs.copy_end[last].astype(np.int64)
-        source_end = runs.source_end[last].astype(np.int64)
-        left_room = copy_start - (source_end if same else 0)
-        left = EdgeRequest(self.query, self.source, -1, copy_start, source_start, left_room, source_start)
-
-        def right(right_limit):
-            source_room = np.maximum(right_limit - source_end, 0)
-            copy_room = len(self.query) - copy_end
-            return EdgeRequest(self.query, self.source, +1, copy_end, source_end, copy_room, source_room)
-
         if same:
+            left = self._left(first, runs, same)
             (moved,) = yield [left]
             self.remember(left, moved)
-            request = right(moved[0])
+            request = self._right(last, runs, moved[0])
             (moved,) = yield [request]
             self.remember(request, moved)
-        else:
-            request = right(len(self.source))
-            moved_left, moved_right = yield [left, request]
-            self.remember(left, moved_left)
-            self.remember(request, moved_right)
+            return
+        if inner_edges:
+            inner = np.unique(np.concatenate([chain for chain, keep in zip(chains, plain) if keep] or [[]]).astype(np.int64))
+            if len(inner) <= _MOST_INNER_RUNS:
+                first = last = inner
+        asked = [self._unknown(self._left(first, runs, same)), self._unknown(self._right(last, runs, len(self.source)))]
+        asked = [request for request in asked if len(request)]
+        if asked:
+            moved = yield asked
+            for request, result in zip(asked, moved):
+                self.remember(request, result)
+
+    def _left(self, runs_at: np.ndarray, runs: Runs, same: bool) -> "EdgeRequest":
+        """The left edges of runs ``runs_at``, with room to the text's start (inside one
+        text: to the end of the source)."""
+        copy_start = runs.copy_start[runs_at].astype(np.int64)
+        source_start = runs.source_start[runs_at].astype(np.int64)
+        source_end = runs.source_end[runs_at].astype(np.int64)
+        left_room = copy_start - (source_end if same else 0)
+        return EdgeRequest(self.query, self.source, -1, copy_start, source_start, left_room, source_start)
+
+    def _right(self, runs_at: np.ndarray, runs: Runs, right_limit) -> "EdgeRequest":
+        """The right edges of runs ``runs_at``, with room to the query's end and to
+        ``right_limit`` in the source."""
+        copy_end = runs.copy_end[runs_at].astype(np.int64)
+        source_end = runs.source_end[runs_at].astype(np.int64)
+        source_room = np.maximum(right_limit - source_end, 0)
+        return EdgeRequest(self.query, self.source, +1, copy_end, source_end, len(self.query) - copy_end, source_room)
+
+    def _unknown(self, request: "EdgeRequest") -> "EdgeRequest":
+        """The edges of ``request`` not answered yet."""
+        if not self.known:
+            return request
+        new = np.array([(*edge[:2], request.step, *edge[2:]) not in self.known for edge in request.edges()], dtype=bool)
+        if new.all():
+            return request
+        return EdgeRequest(self.query, self.source, request.step, request.copy_edges[new], request.source_edges[new],
+                           request.copy_rooms[new], request.source_rooms[new])
 
     def remember(self, request: "EdgeRequest", result: Moves) -> None:
         """Answer the edges of ``request`` with ``result`` (its ``extend_requests`` moves)."""

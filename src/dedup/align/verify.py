@@ -43,9 +43,14 @@ def verified_wave(wave, runs, query, source, index, params) -> Generator:
     None per chain, index of its first part in the next level or -1)."""
     levels = []
     level = wave
+    # One table for all levels: the parts of a failing chain share edges with it. Across
+    # texts an edge's rooms depend on the edge alone, so the first parts ask for the
+    # edges of all their runs at once (``inner_edges``), the edges of every level below:
+    # a few failing chains split deep no longer cost a step (a small extension) a level.
+    # (Asking so for the first level's chains costs more: most of them verify whole.)
+    extend = Extensions(query, source, params)
     while level:
-        extend = Extensions(query, source, params)
-        yield from extend.prepare(level, runs, index is None)
+        yield from extend.prepare(level, runs, index is None, inner_edges=bool(levels))
         next_level: list[list[int]] = []
         found, parts = [], []
         for chain in level:
