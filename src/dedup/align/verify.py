@@ -135,6 +135,8 @@ def verified_chain(
         source_end = copy_start
         if copy_end <= copy_start:
             return None
+    if matched < params.min_length:
+        return None  # snapping only takes words away (most chains across texts end here)
     # Inside one text copies are re-pasted bodies that end where sentences end; a passage
     # taken into another text often starts or ends mid-sentence (see SPILL_ACROSS).
     spill = n - 1 if same else min(SPILL_ACROSS, n - 1)
