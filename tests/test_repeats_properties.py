@@ -22,6 +22,7 @@ import sys
 import unicodedata
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +30,7 @@ import dedup
 from dedup.align.engine import PairAlignments, align
 from dedup.align.overlaps import OverlapResolver, resolve_overlaps
 from dedup.align.params import RepeatParams
+import dedup.align.prepared as prepared_module
 from dedup.align.prepared import prepare, prepare_alone
 from dedup.align.seed import seed_runs
 from dedup.align.verify import Alignment, containment
@@ -647,8 +649,11 @@ def test_words_of_a_stretch_are_the_sum_of_its_weights(texts, data):
         assert query.words(first, end) == float(weights[first:end].sum(dtype=np.float64))
 
 
-def test_words_of_a_long_text_in_an_unspaced_script_are_the_sum_of_its_weights():
-    # Long enough that the words before every token are counted in several pieces.
+@pytest.mark.parametrize("per_token_most", [1 << 20, 1000])
+def test_words_of_a_long_text_in_an_unspaced_script_are_the_sum_of_its_weights(monkeypatch, per_token_most):
+    # Long enough that the words before every token are counted in several pieces; and
+    # (1000) too long for a count per token, when the rest of a block is summed per call.
+    monkeypatch.setattr(prepared_module, "_WORDS_PER_TOKEN_MOST", per_token_most)
     text = "東京の会議 Thai ภาษาไทย words 2024年. " * 7000
     (query,) = prepare([text])
     weights = query.tokens.weights.astype(np.float64)

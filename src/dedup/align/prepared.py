@@ -19,8 +19,12 @@ from .boundaries import Boundaries
 from .params import DEFAULT_NGRAM
 
 
-# PreparedText.words keeps a prefix sum of token weights every this many tokens.
+# PreparedText.words keeps a prefix sum of token weights every this many tokens ...
 _WORDS_BLOCK = 64
+# ... and one per token (4 bytes) in a text of at most this many tokens: a text aligned
+# alone (prepare_alone) may have hundreds of millions, and a few bytes a token more
+# than its share of the text would bound what one clean() call can hold.
+_WORDS_PER_TOKEN_MOST = 1 << 20
 
 
 class PreparedText:
@@ -79,16 +83,22 @@ class PreparedText:
     def _words_up_to(self, t: int) -> float:
         if self._words_before is None:
             self._count_words()
-        return float(self._words_before[t // _WORDS_BLOCK]) + float(self._units_in_block[t]) * WEIGHT_UNIT
+        block = t // _WORDS_BLOCK
+        if self._units_in_block is not None:
+            units = int(self._units_in_block[t])
+        else:  # a long text: the units of the rest of the block, summed now
+            units = int(self.tokens.weight_units_between(block * _WORDS_BLOCK, t).sum(dtype=np.int64))
+        return float(self._words_before[block]) + units * WEIGHT_UNIT
 
     def _count_words(self) -> None:
-        # Words before every _WORDS_BLOCK-th token (float64), and before every token
-        # counted from the start of its block, in weight units (uint32: 4 bytes a token
-        # where a float64 sum would take 8). Both are exact sums, so a stretch measures
-        # the same as the sum of its weights.
+        # Words before every _WORDS_BLOCK-th token (float64), and, in a text of at most
+        # _WORDS_PER_TOKEN_MOST tokens, before every token counted from the start of its
+        # block, in weight units (uint32: 4 bytes a token, where a float64 sum would take
+        # 8). Both are exact sums, so a stretch measures the same as the sum of its weights.
         n = len(self)
         self._words_before = np.empty(n // _WORDS_BLOCK + 1, dtype=np.float64)
-        self._units_in_block = np.empty(n + 1, dtype=np.uint32)
+        per_token = n <= _WORDS_PER_TOKEN_MOST
+        self._units_in_block = np.empty(n + 1, dtype=np.uint32) if per_token else None
         step = _WORDS_BLOCK * 1024  # this many tokens at a time: no int64 array as long as the text
         before = 0  # units of the tokens before lo
         for lo in range(0, n + 1, step):
@@ -97,7 +107,8 @@ class PreparedText:
             np.cumsum(units[: len(prefix) - 1], out=prefix[1:])
             at_blocks = prefix[::_WORDS_BLOCK]
             self._words_before[lo // _WORDS_BLOCK : lo // _WORDS_BLOCK + len(at_blocks)] = (before + at_blocks) * WEIGHT_UNIT
-            self._units_in_block[lo : lo + len(prefix)] = prefix - np.repeat(at_blocks, _WORDS_BLOCK)[: len(prefix)]
+            if per_token:
+                self._units_in_block[lo : lo + len(prefix)] = prefix - np.repeat(at_blocks, _WORDS_BLOCK)[: len(prefix)]
             before += int(units.sum(dtype=np.int64))
 
     def lines_between(self, first: int, end: int) -> int:
