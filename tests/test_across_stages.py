@@ -68,6 +68,27 @@ def test_stage_two_gives_the_same_from_what_a_worker_sends_back():
     assert len(article) > 100  # the stream's copies meet their sources in the store
 
 
+def test_a_store_given_a_pass_s_held_keys_as_one_run_holds_what_it_holds_given_them_per_article():
+    # look_up hands the store its keys sorted by key, then article (HeldKeys), which the
+    # memory store keeps without sorting them again: the same runs as from per-article lists.
+    texts = stream_with_copies(90, seed=3)
+    blobs = [compress_text(t) for t in texts]
+    as_run, as_lists = MemoryStore(max_holders=2), MemoryStore(max_holders=2)
+    for lo in range(0, 90, 30):
+        _, keys = prepare_batch(texts[lo : lo + 30], PARAMS, window=6)
+        _, _, held = look_up(as_run, keys)
+        _, _, held_too = look_up(as_lists, keys)
+        as_run.add_many([f"a{i}" for i in range(lo, lo + 30)], texts[lo : lo + 30], held, blobs[lo : lo + 30])
+        per_article = [np.array(keys_of_one) for keys_of_one in held_too]
+        as_lists.add_many([f"a{i}" for i in range(lo, lo + 30)], texts[lo : lo + 30], per_article, blobs[lo : lo + 30])
+        assert [k.tolist() for k in held] == [k.tolist() for k in per_article]
+    probe = np.unique(np.concatenate([keys.keys for keys in [prepare_batch(texts, PARAMS, window=6)[1]]]))
+    found, holders = as_run.holders(probe)
+    assert found.tolist() == as_lists.holders(probe)[0].tolist()
+    assert holders.tolist() == as_lists.holders(probe)[1].tolist()
+    assert len(found) > 1000
+
+
 def test_cached_sources_hold_arrays_of_their_own_and_are_found_again():
     # A source kept in the cache is a copy (dedup.align.PreparedText.detached), not a view
     # of the batch it was prepared in, which would keep the whole batch alive.

@@ -45,7 +45,7 @@ from .align.engine import PairAlignments, align_many
 from .align.params import RepeatParams
 from .align.prepared import PreparedText, prepare
 from .shingle import shingles, winnow
-from .store import compress_text, decompress_text
+from .store import HeldKeys, compress_text, decompress_text
 from .text import tokenize
 
 __all__ = [
@@ -202,7 +202,7 @@ class HolderStore(Protocol):
 
 def look_up(
     store: HolderStore, batch: PassKeys, *, in_batch: bool = True
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+) -> tuple[np.ndarray, np.ndarray, Sequence[np.ndarray]]:
     """Stage 2 for a batch: who holds each article's keys, as if the articles of the
     batch had been looked up and stored one by one, in order.
 
@@ -213,7 +213,8 @@ def look_up(
 
     Returns ``(article, holder, remembered)``: one ``(article, holder)`` pair per key an
     article shares with an earlier holder (``article`` indexes the batch), and per article
-    of the batch the fingerprints it holds (sorted uint64), to be added to the store.
+    of the batch the fingerprints it holds (sorted uint64; a :class:`dedup.store.HeldKeys`),
+    to be added to the store.
     With ``in_batch`` false the batch's articles are not to be remembered: they hold
     nothing, and only the store's articles are holders.
     """
@@ -244,18 +245,8 @@ def look_up(
     articles.append(owner_of_key[key_entry[earlier]])
     holders.append(first + added_owner[position[earlier]].astype(np.int64))  # store numbers: int64
 
-    order = np.argsort(_narrow(added_owner, count), kind="stable")  # by owner, keys still sorted
-    ends = np.zeros(count + 1, dtype=np.int64)
-    np.cumsum(np.bincount(added_owner, minlength=count), out=ends[1:])
-    remembered_keys = distinct[added_key[order]]
-    remembered = [remembered_keys[ends[i] : ends[i + 1]] for i in range(count)]
+    remembered = HeldKeys(distinct[added_key], added_owner, count)  # by key, then article: as a store keeps them
     return np.concatenate(articles), np.concatenate(holders), remembered
-
-
-def _narrow(values: np.ndarray, bound: int) -> np.ndarray:
-    """``values`` (each below ``bound``) as 16-bit integers when they fit: NumPy's stable
-    sort of 16-bit integers is a radix sort, ten times faster than a 64-bit one."""
-    return values.astype(np.int16) if bound <= np.iinfo(np.int16).max else values
 
 
 def _starts(counts: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ __all__ = [
     "expand_ranges",
     "first_occurrences",
     "first_occurrences_of",
+    "narrowed",
 ]
 
 
@@ -245,3 +246,9 @@ def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, n
     first_of_range = np.cumsum(counts) - counts
     position = np.asarray(starts, dtype=np.int64)[owner] + (np.arange(len(owner), dtype=np.int64) - first_of_range[owner])
     return owner, position
+
+
+def narrowed(values: np.ndarray, bound: int) -> np.ndarray:
+    """``values`` (each below ``bound``) as 16-bit integers when they fit: NumPy's stable
+    sort of 16-bit integers is a radix sort, ten times faster than a 64-bit one."""
+    return values.astype(np.int16) if bound <= np.iinfo(np.int16).max else values

@@ -47,13 +47,16 @@ class SortedRuns:
     def nbytes(self) -> int:
         return sum(k.nbytes + p.nbytes for k, p in zip(self.keys, self.payload))
 
-    def add(self, keys: np.ndarray, payload: np.ndarray) -> None:
-        """Add ``keys[i]`` with ``payload[i]``; of equal keys, those added earlier stay first."""
+    def add(self, keys: np.ndarray, payload: np.ndarray, *, ordered: bool = False) -> None:
+        """Add ``keys[i]`` with ``payload[i]``; of equal keys, those added earlier stay first.
+        ``ordered``: the keys come sorted already (they are kept as they are)."""
         if not len(keys):
             return
-        order = np.argsort(keys, kind="stable")
-        self.keys.append(keys[order])
-        self.payload.append(payload[order].astype(np.uint32, copy=False))
+        if not ordered:
+            order = np.argsort(keys, kind="stable")
+            keys, payload = keys[order], payload[order]
+        self.keys.append(keys)
+        self.payload.append(payload.astype(np.uint32, copy=False))
         while len(self.keys) > 1 and len(self.keys[-2]) <= MERGE_RATIO * len(self.keys[-1]):
             if self.max_run is not None and len(self.keys[-2]) + len(self.keys[-1]) > self.max_run:
                 break

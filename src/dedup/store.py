@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import narrowed
 from .documents import id_key
 from .locking import take_lock
 from .sorted_runs import SortedRuns
@@ -124,6 +125,34 @@ def verify_stored_text(blob: bytes) -> None:
 def _signed(keys: np.ndarray) -> np.ndarray:
     """uint64 keys as the int64 SQLite stores (same bits)."""
     return keys.astype(np.uint64, copy=False).view(np.int64)
+
+
+class HeldKeys(Sequence):
+    """The fingerprint keys each article of a pass holds (distinct uint64, sorted per
+    article), as :func:`dedup.across.look_up` finds them: one run sorted by key, then
+    article (``keys``, and ``articles`` numbered from 0 in the pass), which
+    :class:`MemoryStore` keeps as it is, and per article (``held[i]``) on demand.
+
+    >>> held = HeldKeys(np.array([3, 5, 5, 9], dtype=np.uint64), np.array([1, 0, 1, 0]), 3)
+    >>> [keys.tolist() for keys in held]
+    [[5, 9], [3, 5], []]
+    """
+
+    def __init__(self, keys: np.ndarray, articles: np.ndarray, count: int) -> None:
+        self.keys, self.articles, self._count = keys, articles, count
+        self._per_article: list[np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, article):
+        if self._per_article is None:
+            order = np.argsort(narrowed(self.articles, self._count), kind="stable")  # keys stay sorted
+            ends = np.zeros(self._count + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.articles, minlength=self._count), out=ends[1:])
+            ordered = self.keys[order]
+            self._per_article = [ordered[ends[i] : ends[i + 1]] for i in range(self._count)]
+        return self._per_article[article]
 
 
 class Store(abc.ABC):
@@ -236,6 +265,9 @@ class MemoryStore(Store):
             self._ids.append(doc_id)
             self._known_ids.add(id_key(doc_id))
         self._texts += compressed if compressed is not None else [compress_text(text) for text in texts]
+        if isinstance(fingerprints, HeldKeys):  # one run by key, then article, as look_up found it
+            self._runs.add(fingerprints.keys, first + fingerprints.articles.astype(np.uint32), ordered=True)
+            return
         counts = [len(keys) for keys in fingerprints]
         if not sum(counts):
             return
