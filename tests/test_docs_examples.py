@@ -85,12 +85,24 @@ def test_code_examples_run_and_are_true(path, tmp_path, monkeypatch, request):
         if missing:
             pytest.skip(f"{where} and later blocks: {', '.join(missing)} not installed")
         if "pyspark" in modules:
-            request.getfixturevalue("spark_session")  # skips without Java; the block reuses this session
+            spark = request.getfixturevalue("spark_session")  # skips without Java; the block reuses this session
+            _spark_paths_relative_to(spark, tmp_path, request)
         if ">>>" in code:
             failures = run_doctest(code, namespace, where)
             assert not failures, f"{where}: the example does not show what it prints\n{failures}"
         else:
             exec(compile(code, where, "exec"), namespace)
+
+
+def _spark_paths_relative_to(spark, folder, request) -> None:
+    """Spark resolves a relative path (``.parquet("dedup-example-out")``) against the
+    directory its JVM started in, the checkout, not Python's: point its local file system
+    at ``folder`` for this test, as ``monkeypatch.chdir`` does for Python."""
+    jvm = spark.sparkContext._jvm
+    local = jvm.org.apache.hadoop.fs.FileSystem.getLocal(spark.sparkContext._jsc.hadoopConfiguration())
+    before = local.getWorkingDirectory()
+    local.setWorkingDirectory(jvm.org.apache.hadoop.fs.Path(str(folder)))
+    request.addfinalizer(lambda: local.setWorkingDirectory(before))
 
 
 # --------------------------------------------------------------------------- shell examples
