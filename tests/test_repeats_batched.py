@@ -231,3 +231,30 @@ def test_the_inner_edges_asked_ahead_are_each_edge_s_own_extension():
                 assert extend(*edge) == extend_module.extend_edge(query, source, *edge, params)
                 checked += 1
     assert checked > 300
+
+
+def test_the_moves_a_first_level_hands_to_verification_are_each_chain_s_own_extensions():
+    # Across texts the first level's extensions go to verification chain by chain, not
+    # through the table: each must be what extending that chain's edge alone gives.
+    rng = random.Random(6)
+    params = RepeatParams()
+    checked = 0
+    for _ in range(40):
+        source_text = _article(rng, 12)
+        query, source = prepare([_edited(source_text, rng, 5), source_text])
+        runs = seed_runs(query, source, False, params)
+        chains = [list(range(k, min(k + rng.randint(1, 2), len(runs)))) for k in range(0, len(runs), 2)]
+        steps = extend_module.Extensions(query, source, params).prepare(chains, runs, False)
+        try:
+            asked = next(steps)
+            steps.send(extend_module.extend_requests(asked, params))
+        except StopIteration as done:
+            moves = done.value
+        assert len(moves) == len(chains)
+        for chain, (left, right) in zip(chains, moves):
+            cs, ss = int(runs.copy_start[chain[0]]), int(runs.source_start[chain[0]])
+            ce, se = int(runs.copy_end[chain[-1]]), int(runs.source_end[chain[-1]])
+            assert left == extend_module.extend_edge(query, source, cs, ss, -1, cs, ss, params)
+            assert right == extend_module.extend_edge(query, source, ce, se, +1, len(query) - ce, len(source) - se, params)
+            checked += 1
+    assert checked > 100

@@ -206,7 +206,12 @@ class Extensions:
 
         ``inner_edges`` (across texts only): ask for the edges of every run of the chains,
         which are all the edges the parts of a failing chain can have, level after level
-        (see ``verify.verified_wave``): those levels then need no step of their own."""
+        (see ``verify.verified_wave``): those levels then need no step of their own.
+
+        Returns, when it asked across texts for the chains' own edges and nothing was known
+        (a wave's first level), each chain's two moves (``extend``'s answers for its left
+        and right edge; None for a tandem run), which are then not kept in the table;
+        else None (the answers are in the table)."""
         first = np.array([c[0] for c in chains])
         last = np.array([c[-1] for c in chains])
         plain = runs.period[first] == 0  # tandem runs are not extended
@@ -223,12 +228,22 @@ class Extensions:
             inner = np.unique(np.concatenate([chain for chain, keep in zip(chains, plain) if keep] or [[]]).astype(np.int64))
             if len(inner) <= _MOST_INNER_RUNS:
                 first = last = inner
+        whole = not self.known and not inner_edges  # the requests are the chains' edges, as they are
         asked = [self._unknown(self._left(first, runs, same)), self._unknown(self._right(last, runs, len(self.source)))]
         asked = [request for request in asked if len(request)]
-        if asked:
-            moved = yield asked
-            for request, result in zip(asked, moved):
-                self.remember(request, result)
+        if not asked:
+            return None
+        moved = yield asked
+        if whole and len(asked) == 2:
+            # Handed to verification chain by chain, not kept by edge: most chains need
+            # nothing else (the parts of a failing one ask for their edges again).
+            left = zip(*(column.tolist() for column in moved[0]))
+            right = zip(*(column.tolist() for column in moved[1]))
+            moves = iter(zip(left, right))
+            return [next(moves) if keep else None for keep in plain.tolist()]
+        for request, result in zip(asked, moved):
+            self.remember(request, result)
+        return None
 
     def _left(self, runs_at: np.ndarray, runs: Runs, same: bool) -> "EdgeRequest":
         """The left edges of runs ``runs_at``, with room to the text's start (inside one

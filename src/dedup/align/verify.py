@@ -43,18 +43,19 @@ def verified_wave(wave, runs, query, source, index, params) -> Generator:
     None per chain, index of its first part in the next level or -1)."""
     levels = []
     level = wave
-    # One table for all levels: the parts of a failing chain share edges with it. Across
-    # texts an edge's rooms depend on the edge alone, so the first parts ask for the
-    # edges of all their runs at once (``inner_edges``), the edges of every level below:
-    # a few failing chains split deep no longer cost a step (a small extension) a level.
-    # (Asking so for the first level's chains costs more: most of them verify whole.)
+    # One table for all levels (across texts the first level's answers go to its chains
+    # directly instead: most of them end there). Across texts an edge's rooms depend on
+    # the edge alone, so the first parts ask for the edges of all their runs at once
+    # (``inner_edges``), the edges of every level below: a few failing chains split deep
+    # no longer cost a step (a small extension) a level. (Asking so for the first
+    # level's chains costs more: most of them verify whole.)
     extend = Extensions(query, source, params)
     while level:
-        yield from extend.prepare(level, runs, index is None, inner_edges=bool(levels))
+        moves = yield from extend.prepare(level, runs, index is None, inner_edges=bool(levels))
         next_level: list[list[int]] = []
         found, parts = [], []
-        for chain in level:
-            span = verified_chain(chain, runs, query, source, index, params, extend)
+        for k, chain in enumerate(level):
+            span = verified_chain(chain, runs, query, source, index, params, extend, None if moves is None else moves[k])
             found.append(span)
             if span is None and len(chain) > 1:
                 gaps = [
@@ -81,9 +82,11 @@ def verified_chain(
     index: int | None,
     params: RepeatParams,
     extend: "Extensions",
+    moves: tuple | None = None,
 ) -> Alignment | None:
     """The chain (runs by index) as a verified span (extended with ``extend``, an
-    :class:`Extensions`; snapped; checked), or None."""
+    :class:`Extensions`, or by ``moves``, its two edges' answers when known already;
+    snapped; checked), or None."""
     n = params.ngram
     same = index is None
     first, last = chain[0], chain[-1]
@@ -117,13 +120,19 @@ def verified_chain(
     # Gapped extension at both edges. Inside one text the copy stays after its source.
     left_copy_limit = source_end if same else 0
     edge = copy_start
-    copy_start, source_start, extra = extend(copy_start, source_start, -1, copy_start - left_copy_limit, source_start)
+    if moves is None:
+        copy_start, source_start, extra = extend(copy_start, source_start, -1, copy_start - left_copy_limit, source_start)
+    else:
+        copy_start, source_start, extra = moves[0]
     matched += _share_in_words(query, copy_start, edge, extra)
     right_source_limit = copy_start if same else len(source)
     edge = copy_end
-    copy_end, source_end, extra = extend(
-        copy_end, source_end, +1, len(query) - copy_end, max(right_source_limit - source_end, 0)
-    )
+    if moves is None:
+        copy_end, source_end, extra = extend(
+            copy_end, source_end, +1, len(query) - copy_end, max(right_source_limit - source_end, 0)
+        )
+    else:
+        copy_end, source_end, extra = moves[1]
     matched += _share_in_words(query, edge, copy_end, extra)
     if same and source_end > copy_start:
         # The source runs into the copy: shingles straddling the end of one copy and the
