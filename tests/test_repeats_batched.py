@@ -202,32 +202,52 @@ def test_align_many_equals_align_text_by_text(cases, within):
     assert align_many(prepared[count:], sources, params, within=within, pairs=PairAlignments()) == expected
 
 
+def _near_copy_pairs(seed: int, count: int, sentences: int, params: RepeatParams):
+    """``count`` near copies of new articles (a word edited about every fifth), each with
+    its article and the pair's seed runs, and the random source that made them."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        source_text = _article(rng, sentences)
+        query, source = prepare([_edited(source_text, rng, 5), source_text])
+        yield query, source, seed_runs(query, source, False, params), rng
+
+
+def _one_step(steps, params: RepeatParams):
+    """Run ``Extensions.prepare``'s steps, answering its one step with ``extend_requests``:
+    (the requests it asked, what it returned)."""
+    asked = []
+    try:
+        asked = next(steps)
+        steps.send(extend_module.extend_requests(asked, params))
+    except StopIteration as done:
+        return asked, done.value
+    raise AssertionError("prepare asked for a second step")
+
+
+def _edges(runs, first: int, last: int, query, source) -> tuple[tuple, tuple]:
+    """The left edge of run ``first`` and the right edge of run ``last``, with their rooms
+    across texts, as ``extend_edge`` takes them (after the texts)."""
+    cs, ss = int(runs.copy_start[first]), int(runs.source_start[first])
+    ce, se = int(runs.copy_end[last]), int(runs.source_end[last])
+    return (cs, ss, -1, cs, ss), (ce, se, +1, len(query) - ce, len(source) - se)
+
+
 def test_the_inner_edges_asked_ahead_are_each_edge_s_own_extension():
     # Parts of a failing chain find their edges answered from the first parts' step: each
     # must be what extending that edge alone gives (extend_edge), and no edge asked twice.
-    rng = random.Random(4)
     params = RepeatParams()
     checked = 0
-    for _ in range(30):
-        source_text = _article(rng, 8)
-        query, source = prepare([_edited(source_text, rng, 5), source_text])
-        runs = seed_runs(query, source, False, params)
+    for query, source, runs, _ in _near_copy_pairs(4, 30, 8, params):
         chains = [list(range(min(len(runs), 12)))]  # a chain of a dozen runs: the edges of all are asked
         extend = extend_module.Extensions(query, source, params)
-        steps = extend.prepare(chains, runs, False, inner_edges=True)
-        try:
-            asked = next(steps)
-            steps.send(extend_module.extend_requests(asked, params))
-        except StopIteration:
-            pass
+        asked, _ = _one_step(extend.prepare(chains, runs, False, inner_edges=True), params)
         assert all(len(request) == len(set(request.edges())) for request in asked)
         again = list(extend.prepare(chains, runs, False, inner_edges=True))
         assert again == []  # all answered already: no step
+        asked_edges = {(c, s, request.step, cr, sr) for request in asked for c, s, cr, sr in request.edges()}
         for r in chains[0]:
-            cs, ce = int(runs.copy_start[r]), int(runs.copy_end[r])
-            ss, se = int(runs.source_start[r]), int(runs.source_end[r])
-            for edge in [(cs, ss, -1, cs, ss), (ce, se, +1, len(query) - ce, len(source) - se)]:
-                assert edge in {(c, s, request.step, cr, sr) for request in asked for c, s, cr, sr in request.edges()}
+            for edge in _edges(runs, r, r, query, source):
+                assert edge in asked_edges
                 assert extend(*edge) == extend_module.extend_edge(query, source, *edge, params)
                 checked += 1
     assert checked > 300
@@ -236,25 +256,14 @@ def test_the_inner_edges_asked_ahead_are_each_edge_s_own_extension():
 def test_the_moves_a_first_level_hands_to_verification_are_each_chain_s_own_extensions():
     # Across texts the first level's extensions go to verification chain by chain, not
     # through the table: each must be what extending that chain's edge alone gives.
-    rng = random.Random(6)
     params = RepeatParams()
     checked = 0
-    for _ in range(40):
-        source_text = _article(rng, 12)
-        query, source = prepare([_edited(source_text, rng, 5), source_text])
-        runs = seed_runs(query, source, False, params)
+    for query, source, runs, rng in _near_copy_pairs(6, 40, 12, params):
         chains = [list(range(k, min(k + rng.randint(1, 2), len(runs)))) for k in range(0, len(runs), 2)]
-        steps = extend_module.Extensions(query, source, params).prepare(chains, runs, False)
-        try:
-            asked = next(steps)
-            steps.send(extend_module.extend_requests(asked, params))
-        except StopIteration as done:
-            moves = done.value
+        _, moves = _one_step(extend_module.Extensions(query, source, params).prepare(chains, runs, False), params)
         assert len(moves) == len(chains)
-        for chain, (left, right) in zip(chains, moves):
-            cs, ss = int(runs.copy_start[chain[0]]), int(runs.source_start[chain[0]])
-            ce, se = int(runs.copy_end[chain[-1]]), int(runs.source_end[chain[-1]])
-            assert left == extend_module.extend_edge(query, source, cs, ss, -1, cs, ss, params)
-            assert right == extend_module.extend_edge(query, source, ce, se, +1, len(query) - ce, len(source) - se, params)
+        for chain, answers in zip(chains, moves):
+            edges = _edges(runs, chain[0], chain[-1], query, source)
+            assert list(answers) == [extend_module.extend_edge(query, source, *edge, params) for edge in edges]
             checked += 1
     assert checked > 100
