@@ -16,9 +16,10 @@ class Chains:
     """Chains of runs as linked lists: the first run of every chain and the next run of
     every run (-1: the last), 4 bytes each, rather than lists of Python ints (a repetitive
     text has millions of runs). ``pop`` hands out the chains last first, each as a list
-    of run indices in query order."""
+    of run indices in query order. Both are ``array``s: read one by one from Python,
+    their items come as ints at once (a NumPy item is an object to convert)."""
 
-    def __init__(self, heads: array, next_run: np.ndarray) -> None:
+    def __init__(self, heads: array, next_run: array) -> None:
         self._heads, self._next = heads, next_run
 
     def __len__(self) -> int:
@@ -26,7 +27,7 @@ class Chains:
 
     def pop(self) -> list[int]:
         chain = [self._heads.pop()]
-        while (following := int(self._next[chain[-1]])) >= 0:
+        while (following := self._next[chain[-1]]) >= 0:
             chain.append(following)
         return chain
 
@@ -64,7 +65,7 @@ def chain_runs(runs: Runs, query: PreparedText, same: bool, params: RepeatParams
     """Runs (by index) joined into chains that move forward in both copy and source.
     Tandem runs stand alone."""
     if len(runs) == 1:  # a chain of its own (the commonest case across texts: one passage shared)
-        return Chains(array("i", [0]), np.full(1, -1, dtype=np.int32))
+        return Chains(array("i", [0]), array("i", [-1]))
     n, max_gap = params.ngram, params.max_gap
     # Words added in a copy: inside one text a re-pasted, updated copy may gain whole
     # sentences (removed with it); a passage taken from another text only loses or
@@ -118,7 +119,7 @@ def chain_runs(runs: Runs, query: PreparedText, same: bool, params: RepeatParams
             best[3] += ce[r] - cs[r]
         if links_from:
             next_run[links_from] = links_to
-    return Chains(heads, next_run)
+    return Chains(heads, array(index_code, next_run.tobytes()))
 
 
 def without_weak_ends(chain: list[int], runs: Runs, ngram: int, query: PreparedText, source: PreparedText) -> list[int]:
