@@ -21,7 +21,7 @@ from .._validate import check_int
 from ..shingle import shingles
 from ..text import tokenize
 from .chain import chain_runs, without_weak_ends
-from .extend import EdgeRequest, Extensions, Moves, extend_requests
+from .extend import EdgeRequest, Moves, extend_requests
 from .overlaps import OverlapResolver
 from .params import RepeatParams
 from .prepared import PreparedText, prepare_alone
@@ -181,13 +181,11 @@ def _one_run_spans(
             EdgeRequest(query, source, -1, copy_start[one], source_start[one], copy_start[one], source_start[one]),
             EdgeRequest(query, source, +1, copy_end[one], source_end[one], copy_room[one], source_room[one]),
         ]
-    moves = extend_requests(requests, params)
+    # Each request is one edge: its answer, as extend() gives it.
+    answers = [tuple(column.tolist()[0] for column in moved) for moved in extend_requests(requests, params)]
     out = []
     for k, ((query, source), pair_runs) in enumerate(zip(texts, runs)):
-        extend = Extensions(query, source, params)
-        extend.remember(requests[2 * k], moves[2 * k])
-        extend.remember(requests[2 * k + 1], moves[2 * k + 1])
-        span = verified_chain([0], pair_runs, query, source, 0, params, extend)
+        span = verified_chain([0], pair_runs, query, source, 0, params, None, (answers[2 * k], answers[2 * k + 1]))
         out.append([] if span is None else [span])
     return out
 

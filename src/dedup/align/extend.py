@@ -234,7 +234,7 @@ class Extensions:
         if not asked:
             return None
         moved = yield asked
-        if whole and len(asked) == 2:
+        if whole:  # both requests asked, as they are (known was empty)
             # Handed to verification chain by chain, not kept by edge: most chains need
             # nothing else (the parts of a failing one ask for their edges again).
             left = zip(*(column.tolist() for column in moved[0]))

@@ -81,12 +81,12 @@ def verified_chain(
     source: PreparedText,
     index: int | None,
     params: RepeatParams,
-    extend: "Extensions",
+    extend: "Extensions | None",
     moves: tuple | None = None,
 ) -> Alignment | None:
     """The chain (runs by index) as a verified span (extended with ``extend``, an
-    :class:`Extensions`, or by ``moves``, its two edges' answers when known already;
-    snapped; checked), or None."""
+    :class:`Extensions`, or by ``moves``, its two edges' answers when known already, as
+    ``extend`` would give them: then ``extend`` may be None; snapped; checked), or None."""
     n = params.ngram
     same = index is None
     first, last = chain[0], chain[-1]
