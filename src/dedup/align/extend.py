@@ -27,7 +27,7 @@ Moves = tuple[np.ndarray, np.ndarray, np.ndarray]
 # computed together when there are at least this many of them (below that, one by one
 # is faster); and at most _LANES edges are aligned at once.
 _BATCH_MIN = 32
-_LANES = 1024
+_LANES = 4096
 # Extensions.prepare asks for the edges of every run of a level's chains (inner_edges)
 # only up to this many runs: more edges than one step costs (chains of many short runs,
 # as in Chinese or Japanese texts made of common phrases) cost more than the steps saved.
@@ -302,38 +302,45 @@ class _TextPool:
         return self._numbers[id(text)]
 
     def words(self, texts: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        """The token hashes (as int64) at ``positions`` of ``texts`` (one text per row;
-        positions past either end read the nearest token)."""
-        counts = self.counts[texts][:, None]
-        return _as_int64(self.hashes[np.clip(positions, 0, np.maximum(counts - 1, 0)) + self.starts[texts][:, None]])
+        """The token hashes (as int64) at ``positions`` of ``texts`` (arrays of one shape,
+        or that broadcast to one; positions past either end read the nearest token)."""
+        counts = self.counts[texts]
+        return _as_int64(self.hashes[np.clip(positions, 0, np.maximum(counts - 1, 0)) + self.starts[texts]])
 
-    def boundaries(self, texts: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        """``text.boundaries(t)`` for ``positions`` of ``texts`` (one text per row)."""
-        inside = (positions > 0) & (positions < self.counts[texts][:, None])
-        # The blocks of tokens these positions are in, found first (Boundaries finds
-        # them on demand), numbered across texts: every block from a row's lowest
-        # position inside its text to its highest, one or two for a lane's window (its
-        # positions run one way), where sorting every position cost more than the rest.
+    def boundaries_along(self, texts: np.ndarray, edges: np.ndarray, steps: np.ndarray, count: int) -> np.ndarray:
+        """``text.boundaries(edge + step * k)`` for k in ``range(count)``: an array of (k,
+        lane), for lanes of ``texts``, ``edges`` and ``steps``."""
+        positions = edges[None, :] + steps[None, :] * np.arange(count)[:, None]
+        lengths = self.counts[texts]
+        inside = (positions > 0) & (positions < lengths[None, :])
+        # The blocks of tokens these walks cross are found first (Boundaries finds them on
+        # demand), numbered across texts: a walk's positions run one way, so its blocks
+        # are those from its lowest position inside its text to its highest.
+        ends = edges + steps * (count - 1)
+        lowest = np.maximum(np.minimum(edges, ends), 1)
+        highest = np.minimum(np.maximum(edges, ends), lengths - 1)
+        reads = np.flatnonzero(lowest <= highest)
+        if not len(reads):
+            return np.ones(positions.shape, dtype=bool)
         block = Boundaries.BLOCK
         stride = int(self.counts.max()) // block + 1
-        rows = np.flatnonzero(inside.any(axis=1))
-        if len(rows):
-            lowest = np.where(inside[rows], positions[rows], np.iinfo(np.int64).max).min(axis=1) // block
-            highest = np.where(inside[rows], positions[rows], -1).max(axis=1) // block
-            _, blocks = expand_ranges(texts[rows] * stride + lowest, highest - lowest + 1)
-            for code in np.unique(blocks).tolist():
-                number, found = divmod(code, stride)
-                self.texts[number].boundaries.find_block(found)
+        first_block = lowest[reads] // block
+        _, blocks = expand_ranges(texts[reads] * stride + first_block, highest[reads] // block - first_block + 1)
+        for code in np.unique(blocks).tolist():
+            number, found = divmod(code, stride)
+            self.texts[number].boundaries.find_block(found)
         # The flags of the texts these lanes read, end to end (a pool holds thousands of
         # texts, a call reads a few hundred; a pool of one text reads its own, no copy).
-        read = np.unique(texts).tolist()
+        read = np.unique(texts[reads]).tolist()
         flags = [self.texts[number].boundaries.flag_bytes() for number in read]
         flags = np.frombuffer(flags[0] if len(flags) == 1 else b"".join(flags), dtype=np.uint8)
         counts = self.counts[read]
         start_of = np.zeros(len(self.texts), dtype=np.int64)
         start_of[read] = np.cumsum(counts) - counts
-        out = np.ones(positions.shape, dtype=bool)
-        out[inside] = flags[(positions + start_of[texts][:, None])[inside]] == 1
+        # Positions outside their text are boundaries; they read flag 0 and are set after.
+        at = np.where(inside, positions + start_of[texts][None, :], 0)
+        out = flags[at] == 1
+        out |= ~inside
         return out
 
 
@@ -362,9 +369,9 @@ class _Lanes:
 
     def _at(self, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Copy and source token positions of each lane's first ``count`` words (before the
-        edge when leftwards), one row per lane."""
-        walk = self.steps[:, None] * np.arange(count)[None, :] - (self.steps[:, None] < 0)
-        return self.copy_edges[:, None] + walk, self.source_edges[:, None] + walk
+        edge when leftwards): arrays of (word, lane)."""
+        walk = np.arange(count)[:, None] * self.steps[None, :] - (self.steps < 0)[None, :]
+        return self.copy_edges[None, :] + walk, self.source_edges[None, :] + walk
 
     def equal_words(self, limits: np.ndarray) -> np.ndarray:
         """How many tokens from each edge on (rightwards) or before it (leftwards) are
@@ -376,10 +383,10 @@ class _Lanes:
         while len(active):
             lanes = self.part(active).moved(walked[active])
             copy_at, source_at = lanes._at(chunk)
-            inside = walked[active, None] + np.arange(chunk)[None, :] < limits[active, None]
-            same = self.pool.words(lanes.copy_text, copy_at) == self.pool.words(lanes.source_text, source_at)
+            inside = walked[None, active] + np.arange(chunk)[:, None] < limits[None, active]
+            same = self.pool.words(lanes.copy_text[None, :], copy_at) == self.pool.words(lanes.source_text[None, :], source_at)
             equal = inside & same
-            run = np.where(equal.all(axis=1), chunk, np.argmin(equal, axis=1))
+            run = np.where(equal.all(axis=0), chunk, np.argmin(equal, axis=0))
             walked[active] += run
             active = active[run == chunk]
             chunk = min(chunk * 4, 1 << 14)
@@ -391,21 +398,21 @@ class _Lanes:
         boundaries), each an array of (position, lane)."""
         rows, cols = int(rows_room.max(initial=0)), int(cols_room.max(initial=0))
         copy_at, source_at = self._at(max(rows, cols))
-        # words[l, i-1]: the copy word of row i; padded[l, j + BAND]: the source word of column j
-        # (padding and words beyond a lane's room are -1 / -2: they never match).
-        copy_words = self.pool.words(self.copy_text, copy_at[:, :rows])
-        words = np.where(np.arange(rows)[None, :] < rows_room[:, None], copy_words, -1)
+        # words[i-1, l]: the copy word of row i; padded[j + BAND, l]: the source word of
+        # column j (padding and words beyond a lane's room are -1 / -2: they never match).
+        row = np.arange(max(rows, cols))[:, None]
+        copy_words = self.pool.words(self.copy_text[None, :], copy_at[:rows])
+        words = np.where(row[:rows] < rows_room[None, :], copy_words, -1)
         # (Wide enough for every band cell of every row: columns reach rows + BAND.)
         width = max(rows, cols) + 2 * BAND + 2
-        padded = np.full((len(self.steps), width), -2, dtype=np.int64)
-        padded[:, BAND + 1 : BAND + 1 + cols] = np.where(
-            np.arange(cols)[None, :] < cols_room[:, None], self.pool.words(self.source_text, source_at[:, :cols]), -2
+        padded = np.full((width, len(self.steps)), -2, dtype=np.int64)
+        padded[BAND + 1 : BAND + 1 + cols] = np.where(
+            row[:cols] < cols_room[None, :], self.pool.words(self.source_text[None, :], source_at[:cols]), -2
         )
-        # Boundaries at every cell's edge: copy_bound[l, i] is at copy_edge + step * i.
-        edges = self.steps[:, None] * np.arange(max(rows, cols) + 1)[None, :]
-        copy_bound = self.pool.boundaries(self.copy_text, self.copy_edges[:, None] + edges[:, : rows + 1])
-        source_bound = np.zeros((len(self.steps), width), dtype=bool)
-        source_bound[:, BAND : BAND + cols + 1] = self.pool.boundaries(
-            self.source_text, self.source_edges[:, None] + edges[:, : cols + 1]
+        # Boundaries at every cell's edge: copy_bound[i, l] is at copy_edge + step * i.
+        copy_bound = self.pool.boundaries_along(self.copy_text, self.copy_edges, self.steps, rows + 1)
+        source_bound = np.zeros((width, len(self.steps)), dtype=bool)
+        source_bound[BAND : BAND + cols + 1] = self.pool.boundaries_along(
+            self.source_text, self.source_edges, self.steps, cols + 1
         )
-        return tuple(np.ascontiguousarray(x.T) for x in (words, padded, copy_bound, source_bound))
+        return words, padded, copy_bound, source_bound
