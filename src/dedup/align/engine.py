@@ -181,11 +181,11 @@ def _one_run_spans(
             EdgeRequest(query, source, -1, copy_start[one], source_start[one], copy_start[one], source_start[one]),
             EdgeRequest(query, source, +1, copy_end[one], source_end[one], copy_room[one], source_room[one]),
         ]
-    # Each request is one edge: its answer, as extend() gives it.
-    answers = [tuple(column.tolist()[0] for column in moved) for moved in extend_requests(requests, params)]
+    # Each request is one edge: its answer, as extend() gives it (a pair's two end to end).
+    answers = [column.tolist()[0] for moved in extend_requests(requests, params) for column in moved]
     out = []
     for k, ((query, source), pair_runs) in enumerate(zip(texts, runs)):
-        span = verified_chain([0], pair_runs, query, source, 0, params, None, (answers[2 * k], answers[2 * k + 1]))
+        span = verified_chain([0], pair_runs, query, source, 0, params, None, answers[6 * k : 6 * k + 6])
         out.append([] if span is None else [span])
     return out
 

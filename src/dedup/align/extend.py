@@ -210,8 +210,8 @@ class Extensions:
 
         Returns, when it asked across texts for the chains' own edges and nothing was known
         (a wave's first level), each chain's two moves (``extend``'s answers for its left
-        and right edge; None for a tandem run), which are then not kept in the table;
-        else None (the answers are in the table)."""
+        and right edge, end to end: a list of six ints; None for a tandem run), which are
+        then not kept in the table; else None (the answers are in the table)."""
         first = np.array([c[0] for c in chains])
         last = np.array([c[-1] for c in chains])
         plain = runs.period[first] == 0  # tandem runs are not extended
@@ -225,9 +225,9 @@ class Extensions:
             self.remember(request, moved)
             return
         if inner_edges:
-            inner = np.unique(np.concatenate([chain for chain, keep in zip(chains, plain) if keep] or [[]]).astype(np.int64))
+            inner = sorted({run for chain, keep in zip(chains, plain.tolist()) if keep for run in chain})
             if len(inner) <= _MOST_INNER_RUNS:
-                first = last = inner
+                first = last = np.array(inner, dtype=np.int64)
         whole = not self.known and not inner_edges  # the requests are the chains' edges, as they are
         asked = [self._unknown(self._left(first, runs, same)), self._unknown(self._right(last, runs, len(self.source)))]
         asked = [request for request in asked if len(request)]
@@ -237,10 +237,11 @@ class Extensions:
         if whole:  # both requests asked, as they are (known was empty)
             # Handed to verification chain by chain, not kept by edge: most chains need
             # nothing else (the parts of a failing one ask for their edges again).
-            left = zip(*(column.tolist() for column in moved[0]))
-            right = zip(*(column.tolist() for column in moved[1]))
-            moves = iter(zip(left, right))
-            return [next(moves) if keep else None for keep in plain.tolist()]
+            moves = np.column_stack((*moved[0], *moved[1])).tolist()
+            if len(moves) == len(chains):
+                return moves
+            rows = iter(moves)
+            return [next(rows) if keep else None for keep in plain.tolist()]
         for request, result in zip(asked, moved):
             self.remember(request, result)
         return None

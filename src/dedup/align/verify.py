@@ -82,11 +82,12 @@ def verified_chain(
     index: int | None,
     params: RepeatParams,
     extend: "Extensions | None",
-    moves: tuple | None = None,
+    moves: list[int] | None = None,
 ) -> Alignment | None:
     """The chain (runs by index) as a verified span (extended with ``extend``, an
     :class:`Extensions`, or by ``moves``, its two edges' answers when known already, as
-    ``extend`` would give them: then ``extend`` may be None; snapped; checked), or None."""
+    ``extend`` would give them, end to end (six ints): then ``extend`` may be None;
+    snapped; checked), or None."""
     n = params.ngram
     same = index is None
     first, last = chain[0], chain[-1]
@@ -123,7 +124,7 @@ def verified_chain(
     if moves is None:
         copy_start, source_start, extra = extend(copy_start, source_start, -1, copy_start - left_copy_limit, source_start)
     else:
-        copy_start, source_start, extra = moves[0]
+        copy_start, source_start, extra = moves[0], moves[1], moves[2]
     matched += _share_in_words(query, copy_start, edge, extra)
     right_source_limit = copy_start if same else len(source)
     edge = copy_end
@@ -132,7 +133,7 @@ def verified_chain(
             copy_end, source_end, +1, len(query) - copy_end, max(right_source_limit - source_end, 0)
         )
     else:
-        copy_end, source_end, extra = moves[1]
+        copy_end, source_end, extra = moves[3], moves[4], moves[5]
     matched += _share_in_words(query, edge, copy_end, extra)
     if same and source_end > copy_start:
         # The source runs into the copy: shingles straddling the end of one copy and the
