@@ -213,3 +213,17 @@ def test_bench_corpus_runs_its_deduplicator_parts_on_a_tiny_corpus(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "exact-duplicate article pairs: 1; share of the later copy removed: mean 1.000" in done.stdout
     assert "| verbatim in bullseye, >= 8 words | 1 | 1.000 |" in done.stdout
+
+
+def test_bench_store_compares_the_stores_on_the_same_stream(tmp_path):
+    # Both stores take the same articles twice (new, then seen under new ids): the table
+    # has a row per store, and the matches found are the same with both.
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_store.py"), "--zipf", "300", "--runs", "1", "--batch", "128",
+         "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("|") for line in done.stdout.splitlines() if line.startswith("| zipf300")]
+    assert [row[3].strip() for row in rows] == ["memory", "sqlite"]
+    assert [row[-2].strip() for row in rows] == ["yes", "yes"]

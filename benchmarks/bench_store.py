@@ -1,0 +1,136 @@
+"""The on-disk store (``Deduplicator(store=path)``, SQLite) against the in-memory one, in
+the same run (issue 17, target 4: the on-disk store at >= 50% of the in-memory speed).
+
+Streams of :mod:`lib.streams` (``--kinds``) built from ``--corpus`` files and
+``--generated`` articles, and with ``--zipf N`` a stream of N made-up 500-word articles
+with 5% planted near-copies (:mod:`lib.zipf_corpus`, as ``bench_scale.py``). For each
+stream and each store, in a new process: ``Deduplicator(scope="across", store=...)``
+takes the stream in batches of ``--batch`` (``add_many``: every article new to the
+store), then the same texts again under new ids (every article seen: a whole copy of
+one the store holds, the store's look-ups and reads of stored texts at their busiest).
+Wall and CPU seconds of each pass, best of ``--runs`` interleaved runs; the matches
+found must be the same with both stores (sha256 of every match's spans and source).
+
+Usage::
+
+    python benchmarks/bench_store.py --corpus ../shared/corpora/bbc-en.jsonl \\
+        --corpus ../shared/corpora/dpg-nl.jsonl --kinds fresh near30 --zipf 20000 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lib import streams
+from lib.measure import machine_line, peak_rss_megabytes
+from lib.tables import print_table
+from lib.zipf_corpus import generate_texts
+
+STORES = ("memory", "sqlite")
+
+
+def match_digest(found) -> str:
+    """sha256 (12 hex digits) of every article's matches: spans, source id and source span."""
+    spans = [[(m.start, m.end, m.source_id, m.source_start, m.source_end) for m in matches] for matches in found]
+    return hashlib.sha256(repr(spans).encode()).hexdigest()[:12]
+
+
+def child(path: str, store: str, batch: int) -> dict:
+    """Both passes over the stream in ``path`` (JSONL), with the store ``store``."""
+    import dedup
+
+    with open(path, encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle]
+    texts, ids = [r["text"] for r in records], [r["id"] for r in records]
+    dedup.clean("warm up the tokenizer's tables before timing")
+    with tempfile.TemporaryDirectory() as folder:
+        where = None if store == "memory" else str(Path(folder) / "state.sqlite")
+        deduplicator = dedup.Deduplicator(scope="across", store=where)
+        out = {}
+        for name, pass_ids in (("new", ids), ("seen", [f"again-{i}" for i in ids])):
+            wall, cpu = time.perf_counter(), time.process_time()
+            found = []
+            for lo in range(0, len(texts), batch):
+                found += deduplicator.add_many(texts[lo : lo + batch], pass_ids[lo : lo + batch])
+            out[name] = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "digest": match_digest(found)}
+        deduplicator.close()
+    out["peak_mb"] = peak_rss_megabytes()
+    return out
+
+
+def write_zipf(n: int, path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for k, text in enumerate(generate_texts(n, 500, 0.05, 3)):
+            handle.write(json.dumps({"id": f"zipf-{k}", "text": text}) + "\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", action="append", default=[], help="JSONL corpus with id and text (repeatable)")
+    parser.add_argument("--limit", type=int, default=0, help="first N articles of each corpus (0: all)")
+    parser.add_argument("--generated", nargs="*", default=[], help="generated articles, e.g. zh=200 words=200")
+    parser.add_argument("--kinds", nargs="*", choices=streams.KINDS, default=["fresh", "near30"])
+    parser.add_argument("--zipf", type=int, default=0, help="also a stream of N made-up 500-word articles")
+    parser.add_argument("--batch", type=int, default=2048, help="articles per add_many call (default 2048)")
+    parser.add_argument("--runs", type=int, default=2, help="best of N interleaved runs (default 2)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="/tmp/bench_store", help="folder for the streams")
+    parser.add_argument("--child", nargs=2, metavar=("PATH", "STORE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child[0], args.child[1], args.batch)))
+        return 0
+    if not (args.corpus or args.generated) and not args.zipf:
+        raise SystemExit("give --corpus and/or --generated, or --zipf")
+    print(f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"machine: {machine_line()}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    if args.kinds and (args.corpus or args.generated):
+        sources = streams.source_articles(args.corpus, args.limit, streams.parse_generated(args.generated), args.seed)
+        for kind in args.kinds:
+            paths[kind] = out / f"{kind}.jsonl"
+            streams.write(streams.build(kind, sources, args.seed), paths[kind])
+    if args.zipf:
+        paths[f"zipf{args.zipf}"] = out / f"zipf{args.zipf}.jsonl"
+        write_zipf(args.zipf, paths[f"zipf{args.zipf}"])
+    best: dict[tuple[str, str], dict] = {}
+    for _ in range(args.runs):
+        for name, path in paths.items():
+            for store in STORES:
+                command = [sys.executable, __file__, "--child", str(path), store, "--batch", str(args.batch)]
+                result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+                kept = best.setdefault((name, store), result)
+                for phase in ("new", "seen"):
+                    if result[phase]["wall"] < kept[phase]["wall"]:
+                        kept[phase] = result[phase]
+    rows = []
+    for name, path in paths.items():
+        docs = sum(1 for _ in open(path, encoding="utf-8"))
+        memory = best[(name, "memory")]
+        for store in STORES:
+            result = best[(name, store)]
+            row = [name, f"{docs:,}", store]
+            for phase in ("new", "seen"):
+                wall, cpu = result[phase]["wall"], result[phase]["cpu"]
+                row += [f"{docs / wall:,.0f}", f"{memory[phase]['wall'] / wall:.0%}", f"{docs / cpu:,.0f}",
+                        f"{memory[phase]['cpu'] / cpu:.0%}"]
+            same = all(result[phase]["digest"] == memory[phase]["digest"] for phase in ("new", "seen"))
+            row += [f"{result['peak_mb']:,.0f}", "yes" if same else "NO"]
+            rows.append(row)
+    print_table(rows, ["stream", "docs", "store", "new/s", "of memory", "new/CPU s", "of memory (CPU)",
+                       "seen/s", "of memory", "seen/CPU s", "of memory (CPU)", "peak MB", "same matches"])
+    return 0 if all(row[-1] == "yes" for row in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
