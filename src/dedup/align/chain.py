@@ -130,6 +130,8 @@ def without_weak_ends(chain: list[int], runs: Runs, ngram: int, query: PreparedT
     three n-grams of words or more is never weak, nor is a whole sentence in both copy
     and source: copies whose next sentence was dropped or added start or end with one.
     """
+    if len(chain) < 2:  # no edge run to drop (most chains across texts)
+        return list(chain)
     cs, ce, ss, se = runs.copy_start, runs.copy_end, runs.source_start, runs.source_end
     q, s = query.boundaries, source.boundaries
 

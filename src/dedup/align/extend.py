@@ -251,8 +251,7 @@ class Extensions:
         text: to the end of the source)."""
         copy_start = runs.copy_start[runs_at].astype(np.int64)
         source_start = runs.source_start[runs_at].astype(np.int64)
-        source_end = runs.source_end[runs_at].astype(np.int64)
-        left_room = copy_start - (source_end if same else 0)
+        left_room = copy_start - runs.source_end[runs_at] if same else copy_start
         return EdgeRequest(self.query, self.source, -1, copy_start, source_start, left_room, source_start)
 
     def _right(self, runs_at: np.ndarray, runs: Runs, right_limit) -> "EdgeRequest":
