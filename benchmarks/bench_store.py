@@ -95,14 +95,18 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
+    counts: dict[str, int] = {}  # documents of each stream
     if args.kinds and (args.corpus or args.generated):
         sources = streams.source_articles(args.corpus, args.limit, streams.parse_generated(args.generated), args.seed)
         for kind in args.kinds:
             paths[kind] = out / f"{kind}.jsonl"
-            streams.write(streams.build(kind, sources, args.seed), paths[kind])
+            stream = streams.build(kind, sources, args.seed)
+            streams.write(stream, paths[kind])
+            counts[kind] = len(stream)
     if args.zipf:
-        paths[f"zipf{args.zipf}"] = out / f"zipf{args.zipf}.jsonl"
-        write_zipf(args.zipf, paths[f"zipf{args.zipf}"])
+        name = f"zipf{args.zipf}"
+        paths[name], counts[name] = out / f"{name}.jsonl", args.zipf
+        write_zipf(args.zipf, paths[name])
     best: dict[tuple[str, str], dict] = {}
     for _ in range(args.runs):
         for name, path in paths.items():
@@ -114,8 +118,7 @@ def main(argv=None) -> int:
                     if result[phase]["wall"] < kept[phase]["wall"]:
                         kept[phase] = result[phase]
     rows = []
-    for name, path in paths.items():
-        docs = sum(1 for _ in open(path, encoding="utf-8"))
+    for name, docs in counts.items():
         memory = best[(name, "memory")]
         for store in STORES:
             result = best[(name, store)]
