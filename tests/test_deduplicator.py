@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 
 import pytest
@@ -359,6 +360,41 @@ def test_sqlite_store_gives_the_same_results_and_grows_across_sessions(tmp_path)
     assert Deduplicator.load(tmp_path / "copy.db").find(WIRE_NL) == memory.find(WIRE_NL)
     with pytest.raises(ValueError, match="other parameters"):
         Deduplicator(scope="across", window=3, store=tmp_path / "live.db")
+
+
+def test_sqlite_store_index_is_rebuilt_or_caught_up_when_it_does_not_match_the_database(tmp_path):
+    # The index beside the database (PATH-index) is derived from it: deleted, behind the
+    # database (a crash after a commit), or ahead of it (the database restored from a
+    # copy), it is rebuilt or caught up, and every result stays the same.
+    texts = stream_with_copies(60, seed=5)
+    ids = [f"t{k}" for k in range(len(texts))]
+    expected = Deduplicator(scope="across").clean_many(texts, ids=ids)
+    path, index = tmp_path / "live.db", tmp_path / "live.db-index"
+
+    def run(lo: int, hi: int) -> list[str]:
+        with Deduplicator(scope="across", store=path) as disk:
+            return [disk.clean_many([text], ids=[doc_id])[0] for text, doc_id in zip(texts[lo:hi], ids[lo:hi])]
+
+    assert run(0, 20) == expected[:20]
+    early_index = tmp_path / "early-index"
+    shutil.copytree(index, early_index)
+    shutil.copy(path, tmp_path / "early.db")
+    assert run(20, 40) == expected[20:40]
+    shutil.rmtree(index)
+    shutil.copytree(early_index, index)  # behind: caught up
+    assert run(40, 50) == expected[40:50]
+    shutil.rmtree(index)  # gone: rebuilt
+    assert run(50, 55) == expected[50:55]
+    shutil.copy(tmp_path / "early.db", path)  # ahead of a database restored to 20 articles
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(f"{path}{suffix}"):
+            os.unlink(f"{path}{suffix}")
+    with Deduplicator(scope="across", store=path) as disk:
+        assert len(disk) == 20 and disk.clean_many(texts[20:], ids=ids[20:]) == expected[20:]
+    memory = Deduplicator(scope="across")
+    memory.add_many(texts, ids=ids)
+    with Deduplicator(scope="across", store=path) as disk:
+        assert disk.fingerprints == memory.fingerprints and len(disk) == len(texts)
 
 
 def test_repeated_ids_are_an_error_before_anything_is_remembered():

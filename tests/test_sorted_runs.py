@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dedup.sorted_runs import SortedRuns, merge_runs
+import json
+import os
+
+from dedup.sorted_runs import FileRuns, SortedRuns, merge_runs
 
 
 def brute_force(added: list[tuple[np.ndarray, np.ndarray]], queries: np.ndarray) -> list[tuple[int, int]]:
@@ -74,3 +77,59 @@ def test_a_key_held_any_number_of_times_is_found_every_time(times):
     runs = SortedRuns()
     runs.add(np.array([7] * times, dtype=np.uint64), np.arange(times))
     assert runs.lookup(np.array([7], dtype=np.uint64))[1].tolist() == list(range(times))
+
+
+def random_adds(seed: int, count: int = 30):
+    """``count`` batches of random keys, each with the payloads numbered on."""
+    rng = np.random.default_rng(seed)
+    number = 0
+    for _ in range(count):
+        keys = rng.integers(0, 80, rng.integers(0, 15)).astype(np.uint64)
+        yield keys, np.arange(number, number + len(keys))
+        number += len(keys)
+
+
+def files_of(folder) -> set[str]:
+    return set(os.listdir(folder))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_file_runs_find_what_runs_in_memory_find_and_keep_it_across_sessions(tmp_path, seed):
+    memory, files = SortedRuns(max_run=60), FileRuns(str(tmp_path), "one", max_run=60)
+    queries = np.arange(90, dtype=np.uint64)
+    for covered, (keys, payload) in enumerate(random_adds(seed), start=1):
+        memory.add(keys, payload)
+        files.add_covering(covered, keys, payload)
+        assert [a.tolist() for a in files.lookup(queries)] == [a.tolist() for a in memory.lookup(queries)]
+    files.close()
+    # Only the runs' files remain (merged runs are deleted), each a memory map.
+    manifest = json.loads((tmp_path / FileRuns.MANIFEST).read_text())
+    named = {name + suffix for name, _, _ in manifest["runs"] for suffix in (".keys", ".payload")}
+    assert files_of(tmp_path) == named | {FileRuns.MANIFEST} and manifest["clean"] is True
+    assert len(manifest["runs"]) == len(memory.keys) and all(isinstance(k, np.memmap) for k in files.keys)
+    again = FileRuns(str(tmp_path), "one", max_run=60)
+    assert again.covered == 30 and len(again) == len(memory)
+    assert [a.tolist() for a in again.lookup(queries)] == [a.tolist() for a in memory.lookup(queries)]
+    again.close()
+
+
+def test_file_runs_of_another_identity_or_damaged_after_a_crash_are_dropped(tmp_path):
+    runs = FileRuns(str(tmp_path), "one")
+    runs.add_covering(3, np.array([4, 2, 4], dtype=np.uint64), np.array([0, 1, 2]))
+    # Not closed: a crash. A run whose bytes changed fails its checksum.
+    (name, _, _), = json.loads((tmp_path / FileRuns.MANIFEST).read_text())["runs"]
+    (tmp_path / f"{name}.payload").write_bytes(np.array([9, 9, 9], dtype=np.uint32).tobytes())
+    damaged = FileRuns(str(tmp_path), "one")
+    assert damaged.covered == 0 and len(damaged) == 0 and files_of(tmp_path) == {FileRuns.MANIFEST}
+    damaged.add_covering(1, np.array([7], dtype=np.uint64), np.array([0]))
+    damaged.close()
+    kept = FileRuns(str(tmp_path), "one")
+    assert kept.covered == 1 and kept.lookup(np.array([7], dtype=np.uint64))[1].tolist() == [0]
+    kept.close()
+    other = FileRuns(str(tmp_path), "two")
+    assert other.covered == 0 and len(other) == 0 and files_of(tmp_path) == {FileRuns.MANIFEST}
+    other.add_covering(2, np.array([5], dtype=np.uint64), np.array([1]))
+    other.reset()
+    assert other.covered == 0 and len(other) == 0 and files_of(tmp_path) == {FileRuns.MANIFEST}
+    with pytest.raises(ValueError, match="covers 0 items already, not -1"):
+        other.add_covering(-1, np.array([5], dtype=np.uint64), np.array([1]))

@@ -53,6 +53,8 @@ def test_sqlite_store_with_an_odd_name_grows_and_saves(tmp_path, name):
         d.add(SPORT, doc_id="sport")
         d.save(tmp_path / "copy.state")  # the copy reads the store through its name
     assert len(Deduplicator.load(tmp_path / "copy.state")) == 2
+    # Beside the store only its index, named after it (see dedup.store.SQLiteStore).
+    assert folder_listing(tmp_path) == sorted([name, name + "-index", "copy.state"])
 
 
 def test_percent_escape_in_a_name_is_not_decoded(tmp_path):

@@ -127,9 +127,27 @@ def test_texts_record_their_size_and_the_state_its_format(tmp_path):
     (version,) = connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
     blob = bytes(connection.execute("SELECT text FROM articles WHERE number = 0").fetchone()[0])
     connection.close()
-    assert int(version) == FORMAT_VERSION == 3
+    assert int(version) == FORMAT_VERSION == 4
     assert blob[0] == 0 and int.from_bytes(blob[1:9], "little") == len(WIRE_EN.encode())
     assert decompress_text(blob) == WIRE_EN and decompress_text(zlib.compress(b"format 2")) == "format 2"
+
+
+@pytest.mark.parametrize("how", ["load", "store"])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ("UPDATE fingerprint_blocks SET articles = CAST(X'09000000' || substr(articles, 5) AS BLOB)", "refers to other articles"),
+        ("UPDATE fingerprint_blocks SET keys = substr(keys, 2)", "of other lengths"),
+        ("UPDATE fingerprint_blocks SET end_article = 99", "names articles 0 to 99 of 2"),
+        ("UPDATE fingerprint_blocks SET keys = 'text'", "not binary"),
+    ],
+)
+def test_a_crafted_block_of_fingerprints_is_a_damaged_state(tmp_path, change, expected, how):
+    path = altered(saved_state(tmp_path / "s.state"), change)
+    done = load_in_a_child(path, how)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert done.stdout.decode().startswith(f"ValueError: {path} is a damaged dedup.Deduplicator state file: ")
+    assert expected in done.stdout.decode()
 
 
 def bomb(size: int) -> bytes:
@@ -176,7 +194,7 @@ def test_a_format_2_text_bomb_is_checked_at_load_in_bounded_memory(tmp_path):
     assert peak_bytes(lambda: verify_stored_text(bomb(64 << 20))) < 8 << 20
 
 
-def test_a_format_2_store_grows_with_sized_texts_and_says_format_3(tmp_path):
+def test_a_format_2_store_grows_with_sized_texts_and_says_format_4(tmp_path):
     path = tmp_path / "store.db"
     shutil.copy(FIXTURES / "deduplicator_state_v2.db", path)
     params = json.loads(sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'params'").fetchone()[0])
@@ -184,4 +202,4 @@ def test_a_format_2_store_grows_with_sized_texts_and_says_format_3(tmp_path):
         d.add(WIRE_EN, doc_id="new")
     again = Deduplicator.load(path)
     assert len(again) == 4 and again.find(WIRE_EN)[0].source_id == "new"
-    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'version'").fetchone() == ("3",)
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'version'").fetchone() == ("4",)

@@ -161,7 +161,9 @@ class Deduplicator:
         Fingerprints an earlier article must share to be aligned against.
     store : str or path, optional
         A SQLite file to keep remembered articles in (created if missing, reopened and
-        extended if present), for streams larger than memory. Default: memory. One
+        extended if present), for streams larger than memory. Default: memory. The
+        index of its fingerprints lives beside it, in the folder ``PATH-index`` (rebuilt
+        from the file when missing or stale: copying the file alone is enough). One
         Deduplicator at a time writes a store: while one has it open (until ``close``),
         another raises ``dedup.locking.InUseError`` naming the holder's process.
     workers : int >= 1, default 1

@@ -17,9 +17,13 @@ fingerprint stay oldest first).
 
 from __future__ import annotations
 
-import numpy as np
+import json
+import os
 
-__all__ = ["MERGE_RATIO", "SortedRuns", "merge_runs"]
+import numpy as np
+import xxhash
+
+__all__ = ["MERGE_RATIO", "FileRuns", "SortedRuns", "merge_runs"]
 
 MERGE_RATIO = 4  # merge a run into the one before it once it reaches 1/4 of its size
 
@@ -55,8 +59,7 @@ class SortedRuns:
         if not ordered:
             order = np.argsort(keys, kind="stable")
             keys, payload = keys[order], payload[order]
-        self.keys.append(keys)
-        self.payload.append(payload.astype(np.uint32, copy=False))
+        self._push(keys, payload.astype(np.uint32, copy=False))
         while len(self.keys) > 1 and len(self.keys[-2]) <= MERGE_RATIO * len(self.keys[-1]):
             if self.max_run is not None and len(self.keys[-2]) + len(self.keys[-1]) > self.max_run:
                 break
@@ -65,7 +68,19 @@ class SortedRuns:
     def _merge_last_two(self) -> None:
         lean = self.lean_merge_above is not None and len(self.keys[-2]) + len(self.keys[-1]) > self.lean_merge_above
         merged = merge_runs(self.keys[-2], self.payload[-2], self.keys[-1], self.payload[-1], lean=lean)
-        self.keys[-2:], self.payload[-2:] = [merged[0]], [merged[1]]
+        self._pop()
+        self._pop()
+        self._push(*merged)
+
+    def _push(self, keys: np.ndarray, payload: np.ndarray) -> None:
+        """Hold a new newest run (a subclass keeps it elsewhere)."""
+        self.keys.append(keys)
+        self.payload.append(payload)
+
+    def _pop(self) -> None:
+        """Let go of the newest run."""
+        self.keys.pop()
+        self.payload.pop()
 
     def replace(self, keys: np.ndarray, payload: np.ndarray) -> None:
         """Hold exactly ``keys`` (sorted) with ``payload``, as one run (a state read back)."""
@@ -126,3 +141,143 @@ def merge_runs(
     keys[at], payload[at] = newer_keys, newer_payload
     keys[from_older], payload[from_older] = older_keys, older_payload
     return keys, payload
+
+
+class FileRuns(SortedRuns):
+    """:class:`SortedRuns` kept as files in ``folder``, memory-mapped: an index larger
+    than memory, merged as in memory (each merge writes one new file).
+
+    The runs are an index *derived* from data kept elsewhere (the fingerprint blocks of
+    :class:`dedup.store.SQLiteStore`), which tells them apart by ``identity``. What they
+    hold is described by a manifest (``manifest.json``, replaced atomically after the
+    run files it names are written): the identity, how many of the source's items the
+    runs cover (:attr:`covered`: items are numbered from 0, and each :meth:`add_covering`
+    takes the keys of the next ones), how many keys, each run's file and checksum, and
+    whether the runs were closed cleanly. A manifest of another identity, one naming a
+    missing or short file, or, after an unclean end (a killed process, a power cut), a
+    run whose checksum does not match, leaves the index empty: its owner rebuilds it
+    from its data (:meth:`reset` empties it by hand). Files are not synced: the data the
+    index is built from is what must survive a crash, and it is checked against it.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     runs = FileRuns(folder, "example")
+    ...     runs.add_covering(2, np.array([5, 3, 5], dtype=np.uint64), np.array([0, 1, 1]))
+    ...     runs.close()
+    ...     again = FileRuns(folder, "example")
+    ...     print(again.covered, [a.tolist() for a in again.lookup(np.array([5], dtype=np.uint64))])
+    ...     again.close()
+    2 [[0, 0], [0, 1]]
+    """
+
+    MANIFEST = "manifest.json"
+
+    def __init__(self, folder: str, identity: str, max_run: int | None = None, lean_merge_above: int | None = None) -> None:
+        super().__init__(max_run, lean_merge_above)
+        self.folder = folder
+        self.identity = identity
+        self.covered = 0
+        self._files: list[tuple[str, int]] = []  # (name, checksum) of each run
+        self._serial = 0  # numbers the run files, never reused
+        self._dropped: list[str] = []  # files of merged runs, deleted once the manifest is replaced
+        os.makedirs(folder, exist_ok=True)
+        self._open_existing()
+        self._save(clean=False)  # until close(): a crash in between is told apart
+
+    def _open_existing(self) -> None:
+        try:
+            with open(os.path.join(self.folder, self.MANIFEST), encoding="utf-8") as handle:
+                manifest = json.load(handle)
+            if manifest["identity"] != self.identity:
+                raise ValueError("another index")
+            runs = []
+            for name, count, checksum in manifest["runs"]:
+                keys = np.memmap(os.path.join(self.folder, name + ".keys"), dtype=np.uint64, mode="r")
+                payload = np.memmap(os.path.join(self.folder, name + ".payload"), dtype=np.uint32, mode="r")
+                if len(keys) != count or len(payload) != count:
+                    raise ValueError("a run of another size")
+                if not manifest["clean"] and _checksum(keys, payload) != checksum:
+                    raise ValueError("a damaged run")
+                runs.append((name, checksum, keys, payload))
+            covered, serial = int(manifest["covered"]), int(manifest["serial"])
+        except (OSError, ValueError, KeyError, TypeError):
+            self._remove_files(keep=())
+            return
+        for name, checksum, keys, payload in runs:
+            self.keys.append(keys)
+            self.payload.append(payload)
+            self._files.append((name, checksum))
+        self.covered, self._serial = covered, serial
+        self._remove_files(keep={name for name, _ in self._files})
+
+    def add_covering(self, end: int, keys: np.ndarray, payload: np.ndarray, *, ordered: bool = False) -> None:
+        """Add the keys of the source's items ``covered .. end`` (see :meth:`SortedRuns.add`)."""
+        if end < self.covered:
+            raise ValueError(f"the index covers {self.covered} items already, not {end}")
+        self.add(keys, payload, ordered=ordered)
+        self.covered = end
+        self._save(clean=False)
+
+    def reset(self) -> None:
+        """Hold nothing (cover no item), the files removed."""
+        self.keys, self.payload, self._files, self.covered = [], [], [], 0
+        self._save(clean=False)
+        self._remove_files(keep=())
+
+    def close(self) -> None:
+        """Mark the runs as closed cleanly (their checksums need no check when reopened)."""
+        self._save(clean=True)
+
+    def _push(self, keys: np.ndarray, payload: np.ndarray) -> None:
+        name = f"run{self._serial}"
+        self._serial += 1
+        for suffix, array in ((".keys", keys), (".payload", payload.astype(np.uint32, copy=False))):
+            path = os.path.join(self.folder, name + suffix)
+            array.tofile(path + ".tmp")
+            os.replace(path + ".tmp", path)
+        mapped_keys = np.memmap(os.path.join(self.folder, name + ".keys"), dtype=np.uint64, mode="r")
+        mapped_payload = np.memmap(os.path.join(self.folder, name + ".payload"), dtype=np.uint32, mode="r")
+        super()._push(mapped_keys, mapped_payload)
+        self._files.append((name, _checksum(keys, payload)))
+
+    def _pop(self) -> None:
+        super()._pop()
+        self._dropped.append(self._files.pop()[0])
+
+    def _save(self, clean: bool) -> None:
+        manifest = {
+            "identity": self.identity,
+            "covered": self.covered,
+            "keys": len(self),
+            "serial": self._serial,
+            "clean": clean,
+            "runs": [[name, len(keys), checksum] for (name, checksum), keys in zip(self._files, self.keys)],
+        }
+        path = os.path.join(self.folder, self.MANIFEST)
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle)
+        os.replace(path + ".tmp", path)
+        for name in self._dropped:  # no manifest names them any more
+            for suffix in (".keys", ".payload"):
+                _remove(os.path.join(self.folder, name + suffix))
+        self._dropped = []
+
+    def _remove_files(self, keep) -> None:
+        """Remove run files (and leftovers of interrupted writes) other than ``keep``'s."""
+        for entry in os.listdir(self.folder):
+            stem = entry.split(".")[0]
+            if entry != self.MANIFEST and stem.startswith("run") and stem not in keep:
+                _remove(os.path.join(self.folder, entry))
+
+
+def _checksum(keys: np.ndarray, payload: np.ndarray) -> int:
+    return xxhash.xxh64_intdigest(np.ascontiguousarray(keys).data) ^ xxhash.xxh64_intdigest(
+        np.ascontiguousarray(payload, dtype=np.uint32).data, seed=1
+    )
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
