@@ -265,14 +265,7 @@ class MemoryStore(Store):
             self._ids.append(doc_id)
             self._known_ids.add(id_key(doc_id))
         self._texts += compressed if compressed is not None else [compress_text(text) for text in texts]
-        if isinstance(fingerprints, HeldKeys):  # one run by key, then article, as look_up found it
-            self._runs.add(fingerprints.keys, first + fingerprints.articles.astype(np.uint32), ordered=True)
-            return
-        counts = [len(keys) for keys in fingerprints]
-        if not sum(counts):
-            return
-        articles = np.repeat(np.arange(first, first + len(counts), dtype=np.uint32), counts)
-        self._runs.add(np.concatenate(fingerprints), articles)  # the holders of a key stay in order
+        self._runs.add(*_as_one_run(fingerprints, first), ordered=True)
 
     def write(self, path: str, meta: dict) -> None:
         """Write the whole store as a SQLite database at ``path`` (a new file).
