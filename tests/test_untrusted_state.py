@@ -202,4 +202,12 @@ def test_a_format_2_store_grows_with_sized_texts_and_says_format_4(tmp_path):
         d.add(WIRE_EN, doc_id="new")
     again = Deduplicator.load(path)
     assert len(again) == 4 and again.find(WIRE_EN)[0].source_id == "new"
+    # Its rows of fingerprints stay, new ones go in blocks; reopened, the index holds both.
+    connection = sqlite3.connect(path)
+    rows, blocks = (connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                    for table in ("fingerprints", "fingerprint_blocks"))
+    connection.close()
+    assert rows > 0 and blocks == 1
+    with Deduplicator(store=path, **params) as d:
+        assert d.fingerprints == again.fingerprints and d.find(WIRE_EN) == again.find(WIRE_EN)
     assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'version'").fetchone() == ("4",)
