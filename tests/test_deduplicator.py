@@ -397,6 +397,16 @@ def test_sqlite_store_index_is_rebuilt_or_caught_up_when_it_does_not_match_the_d
         assert disk.fingerprints == memory.fingerprints and len(disk) == len(texts)
 
 
+def test_sqlite_store_whose_index_name_is_taken_by_a_file_says_so_and_lets_go(tmp_path):
+    (tmp_path / "live.db-index").write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match="not a folder, where the runs of an index are kept.*live.db-index"):
+        Deduplicator(scope="across", store=tmp_path / "live.db")
+    (tmp_path / "live.db-index").unlink()
+    with Deduplicator(scope="across", store=tmp_path / "live.db") as disk:  # the lock was let go
+        disk.add(WIRE_EN, doc_id="wire")
+    assert (tmp_path / "live.db-index").is_dir()
+
+
 def test_repeated_ids_are_an_error_before_anything_is_remembered():
     d = Deduplicator()
     d.add(WIRE_EN, doc_id="a")

@@ -17,6 +17,7 @@ fingerprint stay oldest first).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 
@@ -180,6 +181,8 @@ class FileRuns(SortedRuns):
         self._files: list[tuple[str, int]] = []  # (name, checksum) of each run
         self._serial = 0  # numbers the run files, never reused
         self._dropped: list[str] = []  # files of merged runs, deleted once the manifest is replaced
+        if os.path.lexists(folder) and not os.path.isdir(folder):
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder, where the runs of an index are kept", folder)
         os.makedirs(folder, exist_ok=True)
         self._open_existing()
         self._save(clean=False)  # until close(): a crash in between is told apart
