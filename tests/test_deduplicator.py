@@ -6,6 +6,7 @@ import os
 import shutil
 import threading
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -534,3 +535,24 @@ def test_a_barrier_in_the_stream_sees_exactly_the_articles_before_it(tmp_path, w
     expected = Deduplicator().find_many(texts, remember=True)
     resumed = Deduplicator.load(tmp_path / "at-barrier.dedup")
     assert resumed.find_many(texts[350:], list(range(350, 900)), remember=True) == expected[350:]
+
+
+def test_stores_read_many_articles_and_ids_at_once_as_one_by_one(tmp_path):
+    from dedup.store import MemoryStore, SQLiteStore
+
+    ids = [k if k % 3 else str(k) for k in range(1200)]  # int and str ids, over two queries' worth
+    texts = [f"article {k} about the harbour" for k in range(1200)]
+    memory = MemoryStore(4)
+    disk = SQLiteStore(str(tmp_path / "s.db"), 4, {"params": {"made by": "this test"}})
+    try:
+        for store in (memory, disk):
+            store.add_many(ids, texts, [np.array([k], dtype=np.uint64) for k in range(1200)])
+        wanted = [1199, 0, 600, 600, 3, 501]  # any order, repeats
+        asked = [3, "3", 5, "6", 6, "no such id", 1199, 1199]
+        for store in (memory, disk):
+            assert store.compressed_texts(wanted) == [store.compressed_text(n) for n in wanted]
+            assert store.doc_ids(wanted) == [store.doc_id(n) for n in wanted] == [ids[n] for n in wanted]
+            assert store.known_ids(asked) == [store.has_id(i) for i in asked] == [False, True, True, True, False, False, True, True]
+            assert store.compressed_texts([]) == [] and store.known_ids([]) == []
+    finally:
+        disk.close()

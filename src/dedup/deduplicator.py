@@ -459,13 +459,15 @@ class Deduplicator:
         chosen = [candidates[k] for k in members]
         numbers = sorted({n for sources in chosen for n in sources})
         position = {n: i for i, n in enumerate(numbers)}
-        blobs = [compressed[n - first] if n >= first else self._store.compressed_text(n) for n in numbers]
+        stored = [n for n in numbers if n < first]  # the others are the pass's own
+        blobs = self._store.compressed_texts(stored) + [compressed[n - first] for n in numbers[len(stored) :]]
         job = AlignmentJob(
             [(compressed if in_workers else texts)[k] for k in members],
             [[position[n] for n in sources] for sources in chosen], blobs,
             self._repeat_params, self.scope != "across", compressed=in_workers,
         )
-        source_ids = {n: ids[n - first] if n >= first else self._store.doc_id(n) for n in numbers}
+        source_ids = dict(zip(stored, self._store.doc_ids(stored)))
+        source_ids.update((n, ids[n - first]) for n in numbers[len(stored) :])
         return job, [[source_ids[n] for n in sources] for sources in chosen]
 
     def _collect(self, results: list[list[tuple]], context) -> None:
@@ -544,10 +546,11 @@ class Deduplicator:
         """Ids are unique: one used before (remembered, ``pending`` to be, or twice in
         ``ids``) is an error, before anything is remembered."""
         seen: set = set()
+        remembered = self._store.known_ids(ids)
         for position, doc_id in enumerate(ids):
             key = id_key(doc_id)
-            if key in seen or key in pending or self._store.has_id(doc_id):
-                where = "by an article remembered before" if self._store.has_id(doc_id) else "earlier in this batch"
+            if key in seen or key in pending or remembered[position]:
+                where = "by an article remembered before" if remembered[position] else "earlier in this batch"
                 raise ValueError(f"document id {doc_id!r} (ids[{position}]) was used before, {where}: ids must be unique")
             seen.add(key)
 

@@ -192,6 +192,18 @@ class Store(abc.ABC):
     def text(self, article: int) -> str:
         return decompress_text(self.compressed_text(article))
 
+    def compressed_texts(self, articles: Sequence[int]) -> list[bytes]:
+        """:meth:`compressed_text` of each of ``articles`` (a store on disk reads them together)."""
+        return [self.compressed_text(article) for article in articles]
+
+    def doc_ids(self, articles: Sequence[int]) -> list[Any]:
+        """:meth:`doc_id` of each of ``articles``."""
+        return [self.doc_id(article) for article in articles]
+
+    def known_ids(self, ids: Sequence[Any]) -> list[bool]:
+        """:meth:`has_id` of each of ``ids``."""
+        return [self.has_id(doc_id) for doc_id in ids]
+
     @abc.abstractmethod
     def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(index into ``keys``, article) for every stored holder of a key."""
@@ -417,6 +429,35 @@ class SQLiteStore(Store):
         (blob,) = self._connection.execute("SELECT text FROM articles WHERE number = ?", (article,)).fetchone()
         return bytes(blob)
 
+    def compressed_texts(self, articles: Sequence[int]) -> list[bytes]:
+        rows = self._rows("number", "text", list(articles))
+        return [bytes(rows[article][0]) for article in articles]
+
+    def doc_ids(self, articles: Sequence[int]) -> list[Any]:
+        rows = self._rows("number", "doc_id, id_is_int", list(articles))
+        return [decode_id(*rows[article]) for article in articles]
+
+    def known_ids(self, ids: Sequence[Any]) -> list[bool]:
+        keys = [(encode_id(doc_id), _is_int(doc_id)) for doc_id in ids]
+        rows = self._rows("doc_id", "id_is_int", [blob for blob, _ in keys], every=True)
+        return [(blob, is_int) in rows for blob, is_int in keys]
+
+    def _rows(self, column: str, values: str, wanted: list, every: bool = False) -> dict:
+        """The ``values`` columns of the articles whose ``column`` is one of ``wanted``, by
+        that column's value (with ``every``: a set of (column, *values) rows), a few hundred
+        per query rather than one query each."""
+        found: dict | set = set() if every else {}
+        distinct = list(dict.fromkeys(wanted))
+        for lo in range(0, len(distinct), _SQL_VARIABLES):
+            chunk = distinct[lo : lo + _SQL_VARIABLES]
+            query = f"SELECT {column}, {values} FROM articles WHERE {column} IN ({','.join('?' * len(chunk))})"
+            for key, *rest in self._connection.execute(query, chunk):
+                if every:
+                    found.add((key, *rest))
+                else:
+                    found[key] = rest
+        return found
+
     def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(index into ``keys``, article) for every stored holder of a key. Only the keys
         the filter says may be stored are looked up in the index."""
@@ -457,6 +498,8 @@ class SQLiteStore(Store):
         self._lock.release()
 
 
+# Values bound in one query at most (SQLite allowed 999 before 3.32).
+_SQL_VARIABLES = 500
 # The folder of a SQLiteStore's index, beside its database: PATH + this.
 INDEX_SUFFIX = "-index"
 # A block of fingerprints holds at most this many keys (48 MB with their articles).
