@@ -133,3 +133,6 @@ def test_file_runs_of_another_identity_or_damaged_after_a_crash_are_dropped(tmp_
     assert other.covered == 0 and len(other) == 0 and files_of(tmp_path) == {FileRuns.MANIFEST}
     with pytest.raises(ValueError, match="covers 0 items already, not -1"):
         other.add_covering(-1, np.array([5], dtype=np.uint64), np.array([1]))
+    with pytest.raises(NotImplementedError, match="reset"):
+        other.replace(np.array([5], dtype=np.uint64), np.array([1]))
+    other.close()

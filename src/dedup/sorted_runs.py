@@ -1,6 +1,7 @@
 """A multiset of ``uint64`` keys, each with a ``uint32`` payload, kept as a few sorted runs:
 the index behind :class:`dedup.lsh.LSHIndex` (band key -> row) and
-:class:`dedup.store.MemoryStore` (fingerprint -> article).
+:class:`dedup.store.MemoryStore` (fingerprint -> article); as files, memory-mapped
+(:class:`FileRuns`), the index of :class:`dedup.store.SQLiteStore`.
 
 Every :meth:`SortedRuns.add` becomes a sorted run; runs are merged while the newer one is
 at least a quarter of the size of the one before it (as in a log-structured merge tree),
@@ -220,6 +221,9 @@ class FileRuns(SortedRuns):
         self.add(keys, payload, ordered=ordered)
         self.covered = end
         self._save(clean=False)
+
+    def replace(self, keys: np.ndarray, payload: np.ndarray) -> None:
+        raise NotImplementedError("FileRuns covers items: reset(), then add_covering() what they hold")
 
     def reset(self) -> None:
         """Hold nothing (cover no item), the files removed."""
