@@ -101,11 +101,11 @@ def test_index_from_a_newer_version_is_refused_with_a_clear_error(tmp_path):
         LSHIndex.load(tmp_path / "future.npz")
 
 
-# --------------------------------------------------------------------------- Deduplicator state, formats 2 and 3
+# --------------------------------------------------------------------------- Deduplicator state, formats 2 to 4
 
 
-@pytest.mark.parametrize("version", [2, 3])
-def test_deduplicator_state_of_format_2_and_3_loads_and_matches_as_when_saved(version):
+@pytest.mark.parametrize("version", [2, 3, 4])
+def test_deduplicator_state_of_format_2_to_4_loads_and_matches_as_when_saved(version):
     import dedup
 
     path = os.path.join(FIXTURES, f"deduplicator_state_v{version}.db")
