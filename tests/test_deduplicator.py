@@ -398,6 +398,27 @@ def test_sqlite_store_index_is_rebuilt_or_caught_up_when_it_does_not_match_the_d
         assert disk.fingerprints == memory.fingerprints and len(disk) == len(texts)
 
 
+def test_sqlite_store_index_of_a_database_with_other_blocks_of_as_many_keys_is_rebuilt(tmp_path):
+    # Two copies of one database grown apart can agree on articles and keys counted: the
+    # index marks the last block it holds (number and hash of its keys), so an index
+    # beside the other copy is rebuilt rather than trusted.
+    import sqlite3
+
+    path = tmp_path / "live.db"
+    with Deduplicator(scope="across", store=path) as disk:
+        disk.add(SPORT, doc_id="sport")
+        disk.add(WIRE_EN, doc_id="wire")
+        assert [m.source_id for m in disk.find(WIRE_EN)] == ["wire"]
+    connection = sqlite3.connect(path)
+    with connection:  # the last block's keys, each one more: as many, sorted, not WIRE_EN's
+        (block, blob), = connection.execute("SELECT block, keys FROM fingerprint_blocks ORDER BY block DESC LIMIT 1")
+        other = (np.frombuffer(blob, dtype="<u8") + np.uint64(1)).astype("<u8").tobytes()
+        connection.execute("UPDATE fingerprint_blocks SET keys = ? WHERE block = ?", (other, block))
+    connection.close()
+    with Deduplicator(scope="across", store=path) as disk:
+        assert len(disk) == 2 and disk.find(WIRE_EN) == []  # the index holds the keys the database does
+
+
 def test_sqlite_store_whose_index_name_is_taken_by_a_file_says_so_and_lets_go(tmp_path):
     (tmp_path / "live.db-index").write_text("not a folder")
     with pytest.raises(NotADirectoryError, match="not a folder, where the runs of an index are kept.*live.db-index"):

@@ -99,7 +99,7 @@ def test_file_runs_find_what_runs_in_memory_find_and_keep_it_across_sessions(tmp
     queries = np.arange(90, dtype=np.uint64)
     for covered, (keys, payload) in enumerate(random_adds(seed), start=1):
         memory.add(keys, payload)
-        files.add_covering(covered, keys, payload)
+        files.add_covering(covered, keys, payload, mark=f"batch {covered}" if len(keys) else None)
         assert [a.tolist() for a in files.lookup(queries)] == [a.tolist() for a in memory.lookup(queries)]
     files.close()
     # Only the runs' files remain (merged runs are deleted), each a memory map.
@@ -108,7 +108,8 @@ def test_file_runs_find_what_runs_in_memory_find_and_keep_it_across_sessions(tmp
     assert files_of(tmp_path) == named | {FileRuns.MANIFEST} and manifest["clean"] is True
     assert len(manifest["runs"]) == len(memory.keys) and all(isinstance(k, np.memmap) for k in files.keys)
     again = FileRuns(str(tmp_path), "one", max_run=60)
-    assert again.covered == 30 and len(again) == len(memory)
+    last_with_keys = max(k for k, (keys, _) in enumerate(random_adds(seed), start=1) if len(keys))
+    assert again.covered == 30 and len(again) == len(memory) and again.mark == f"batch {last_with_keys}"
     assert [a.tolist() for a in again.lookup(queries)] == [a.tolist() for a in memory.lookup(queries)]
     again.close()
 

@@ -154,8 +154,9 @@ class FileRuns(SortedRuns):
     hold is described by a manifest (``manifest.json``, replaced atomically after the
     run files it names are written): the identity, how many of the source's items the
     runs cover (:attr:`covered`: items are numbered from 0, and each :meth:`add_covering`
-    takes the keys of the next ones), how many keys, each run's file and checksum, and
-    whether the runs were closed cleanly. A manifest of another identity, one naming a
+    takes the keys of the next ones), the owner's mark of the last data added
+    (:attr:`mark`, a string, to tell its own data from other data of as many items), how
+    many keys, each run's file and checksum, and whether the runs were closed cleanly. A manifest of another identity, one naming a
     missing or short file, or, after an unclean end (a killed process, a power cut), a
     run whose checksum does not match, leaves the index empty: its owner rebuilds it
     from its data (:meth:`reset` empties it by hand). Files are not synced: the data the
@@ -179,6 +180,7 @@ class FileRuns(SortedRuns):
         self.folder = folder
         self.identity = identity
         self.covered = 0
+        self.mark: str | None = None
         self._files: list[tuple[str, int]] = []  # (name, checksum) of each run
         self._serial = 0  # numbers the run files, never reused
         self._dropped: list[str] = []  # files of merged runs, deleted once the manifest is replaced
@@ -203,7 +205,9 @@ class FileRuns(SortedRuns):
                 if not manifest["clean"] and _checksum(keys, payload) != checksum:
                     raise ValueError("a damaged run")
                 runs.append((name, checksum, keys, payload))
-            covered, serial = int(manifest["covered"]), int(manifest["serial"])
+            covered, serial, mark = int(manifest["covered"]), int(manifest["serial"]), manifest["mark"]
+            if not (mark is None or isinstance(mark, str)):
+                raise ValueError("a mark that is no string")
         except (OSError, ValueError, KeyError, TypeError):
             self._remove_files(keep=())
             return
@@ -211,15 +215,20 @@ class FileRuns(SortedRuns):
             self.keys.append(keys)
             self.payload.append(payload)
             self._files.append((name, checksum))
-        self.covered, self._serial = covered, serial
+        self.covered, self._serial, self.mark = covered, serial, mark
         self._remove_files(keep={name for name, _ in self._files})
 
-    def add_covering(self, end: int, keys: np.ndarray, payload: np.ndarray, *, ordered: bool = False) -> None:
-        """Add the keys of the source's items ``covered .. end`` (see :meth:`SortedRuns.add`)."""
+    def add_covering(
+        self, end: int, keys: np.ndarray, payload: np.ndarray, *, ordered: bool = False, mark: str | None = None
+    ) -> None:
+        """Add the keys of the source's items ``covered .. end`` (see :meth:`SortedRuns.add`);
+        ``mark``, when given, becomes :attr:`mark`."""
         if end < self.covered:
             raise ValueError(f"the index covers {self.covered} items already, not {end}")
         self.add(keys, payload, ordered=ordered)
         self.covered = end
+        if mark is not None:
+            self.mark = mark
         self._save(clean=False)
 
     def replace(self, keys: np.ndarray, payload: np.ndarray) -> None:
@@ -227,7 +236,7 @@ class FileRuns(SortedRuns):
 
     def reset(self) -> None:
         """Hold nothing (cover no item), the files removed."""
-        self.keys, self.payload, self._files, self.covered = [], [], [], 0
+        self.keys, self.payload, self._files, self.covered, self.mark = [], [], [], 0, None
         self._save(clean=False)
         self._remove_files(keep=())
 
@@ -255,6 +264,7 @@ class FileRuns(SortedRuns):
         manifest = {
             "identity": self.identity,
             "covered": self.covered,
+            "mark": self.mark,
             "keys": len(self),
             "serial": self._serial,
             "clean": clean,

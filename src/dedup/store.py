@@ -40,6 +40,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import xxhash
 
 from .arrays import narrowed
 from .documents import id_key
@@ -325,7 +326,7 @@ class MemoryStore(Store):
             # Rows (formats 2 and 3) hold the fingerprints of articles older than any block's.
             count = len(store._ids)
             pieces = list(_fingerprint_rows(connection, count))
-            pieces += [(keys, articles) for _, _, keys, articles in _fingerprint_blocks(connection, count)]
+            pieces += [(keys, articles) for _, _, _, keys, articles in _fingerprint_blocks(connection, count)]
             if pieces:
                 keys = np.concatenate([keys for keys, _ in pieces])
                 order = np.argsort(keys, kind="stable")  # the holders of a key stay in order
@@ -384,7 +385,10 @@ class SQLiteStore(Store):
             "COALESCE(SUM(CASE WHEN end_article <= ? THEN length(keys) / 8 ELSE 0 END), 0) FROM fingerprint_blocks",
             (covered, covered, covered),
         )
-        if covered > self._count or straddling or (rows_above and covered) or len(index) != rows_below + keys_below:
+        if (
+            covered > self._count or straddling or (rows_above and covered)
+            or len(index) != rows_below + keys_below or not self._marks_its_last_block(keys_below)
+        ):
             index.reset()
             covered = 0
         try:
@@ -392,11 +396,23 @@ class SQLiteStore(Store):
             if not covered:
                 for keys, articles in _fingerprint_rows(connection, self._count):
                     pending.add(0, keys, articles)
-            for first, end, keys, articles in _fingerprint_blocks(connection, self._count, since=covered):
-                pending.add(end, keys, articles)
+            for block, end, key_bytes, keys, articles in _fingerprint_blocks(connection, self._count, since=covered):
+                pending.add(end, keys, articles, _block_mark(block, key_bytes))
             pending.flush(self._count)
         except (sqlite3.DatabaseError, ValueError) as error:
             raise ValueError(f"{self.path} is a damaged {FORMAT} state file: {error}") from None
+
+    def _marks_its_last_block(self, keys_in_blocks: int) -> bool:
+        """Whether the index's mark names a block of the database as it is (another
+        database grown from a copy of this one has other blocks of as many articles)."""
+        mark = self._index.mark
+        if mark is None:
+            return not keys_in_blocks
+        block = mark.partition(":")[0]
+        row = self._connection.execute(
+            "SELECT keys FROM fingerprint_blocks WHERE block = ?", (int(block) if block.isdigit() else -1,)
+        ).fetchone()
+        return row is not None and isinstance(row[0], bytes) and _block_mark(int(block), row[0]) == mark
 
     def _new_filter(self) -> "KeyFilter":
         """A filter of every key of the index, with room for as many again."""
@@ -472,6 +488,7 @@ class SQLiteStore(Store):
         end = first + len(ids)
         blobs = compressed if compressed is not None else [compress_text(text) for text in texts]
         keys, articles = _as_one_run(fingerprints, first)
+        mark = None
         with self._connection:
             self._connection.executemany(
                 "INSERT INTO articles VALUES (?, ?, ?, ?)",
@@ -481,13 +498,14 @@ class SQLiteStore(Store):
                 ),
             )
             for lo in range(0, len(keys), _BLOCK_KEYS):
-                self._connection.execute(
+                key_bytes = keys[lo : lo + _BLOCK_KEYS].astype("<u8").tobytes()
+                block = self._connection.execute(
                     "INSERT INTO fingerprint_blocks (first_article, end_article, keys, articles) VALUES (?, ?, ?, ?)",
-                    (first, end, keys[lo : lo + _BLOCK_KEYS].astype("<u8").tobytes(),
-                     articles[lo : lo + _BLOCK_KEYS].astype("<u4").tobytes()),
-                )
+                    (first, end, key_bytes, articles[lo : lo + _BLOCK_KEYS].astype("<u4").tobytes()),
+                ).lastrowid
+                mark = _block_mark(block, key_bytes)
         self._count = end
-        self._index.add_covering(end, keys, articles, ordered=True)
+        self._index.add_covering(end, keys, articles, ordered=True, mark=mark)
         self._filter.add(keys)
         if self._filter.full:
             self._filter = self._new_filter()
@@ -529,20 +547,24 @@ class _PendingKeys:
         self.keys: list[np.ndarray] = []
         self.articles: list[np.ndarray] = []
         self.count = 0
+        self.mark: str | None = None
 
-    def add(self, end: int, keys: np.ndarray, articles: np.ndarray) -> None:
-        """The keys of articles up to ``end`` (0: not yet known) with their holders."""
+    def add(self, end: int, keys: np.ndarray, articles: np.ndarray, mark: str | None = None) -> None:
+        """The keys of articles up to ``end`` (0: not yet known) with their holders, and
+        the mark of their block (see :func:`_block_mark`)."""
         self.keys.append(keys)
         self.articles.append(articles)
         self.count += len(keys)
+        self.mark = mark or self.mark
         if self.count >= _GATHER_KEYS:
             self.flush(max(end, self.index.covered))
 
     def flush(self, end: int) -> None:
         keys = np.concatenate(self.keys) if self.keys else np.zeros(0, dtype=np.uint64)
         articles = np.concatenate(self.articles) if self.articles else np.zeros(0, dtype=np.uint32)
-        self.index.add_covering(max(end, self.index.covered), keys, articles)  # sorted stably: holders stay in order
-        self.keys, self.articles, self.count = [], [], 0
+        # Sorted stably: the holders of a key stay in order.
+        self.index.add_covering(max(end, self.index.covered), keys, articles, mark=self.mark)
+        self.keys, self.articles, self.count, self.mark = [], [], 0, None
 
 
 def _as_one_run(fingerprints, first: int) -> tuple[np.ndarray, np.ndarray]:
@@ -575,14 +597,17 @@ def _fingerprint_rows(connection: sqlite3.Connection, count: int) -> Iterator[tu
 
 def _fingerprint_blocks(
     connection: sqlite3.Connection, count: int, since: int = 0
-) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
-    """``(first_article, end_article, keys, articles)`` of each block of fingerprints of
+) -> Iterator[tuple[int, int, bytes, np.ndarray, np.ndarray]]:
+    """``(block, end_article, key bytes, keys, articles)`` of each block of fingerprints of
     articles from ``since`` on, in the order they were added; each checked (a state file
     is not trusted)."""
     if not connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fingerprint_blocks'").fetchone():
         return  # a state of format 3 or older, read only
-    query = "SELECT first_article, end_article, keys, articles FROM fingerprint_blocks WHERE first_article >= ? ORDER BY block"
-    for first, end, key_bytes, article_bytes in connection.execute(query, (since,)):
+    query = (
+        "SELECT block, first_article, end_article, keys, articles FROM fingerprint_blocks "
+        "WHERE first_article >= ? ORDER BY block"
+    )
+    for block, first, end, key_bytes, article_bytes in connection.execute(query, (since,)):
         if not (isinstance(key_bytes, bytes) and isinstance(article_bytes, bytes)):
             raise ValueError("a block of fingerprints is not binary")
         if len(key_bytes) % 8 or 2 * len(article_bytes) != len(key_bytes):
@@ -593,7 +618,12 @@ def _fingerprint_blocks(
         articles = np.frombuffer(article_bytes, dtype="<u4").astype(np.uint32, copy=False)
         if len(keys) and ((articles < first).any() or (articles >= end).any() or (keys[1:] < keys[:-1]).any()):
             raise ValueError("a block of fingerprints is out of order or refers to other articles")
-        yield first, end, keys, articles
+        yield block, end, key_bytes, keys, articles
+
+
+def _block_mark(block: int, key_bytes: bytes) -> str:
+    """What an index marks the last block it holds by: its number and a hash of its keys."""
+    return f"{block}:{xxhash.xxh64_hexdigest(key_bytes)}"
 
 
 # A run of the in-memory store holds at most this many keys (16 M: 192 MB with their
