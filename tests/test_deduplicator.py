@@ -419,6 +419,34 @@ def test_sqlite_store_index_of_a_database_with_other_blocks_of_as_many_keys_is_r
         assert len(disk) == 2 and disk.find(WIRE_EN) == []  # the index holds the keys the database does
 
 
+def test_sqlite_store_whose_index_update_fails_mends_it_before_going_on(tmp_path, monkeypatch):
+    # The articles are committed when the index fails to take them (a full disk): the
+    # next call catches the index up from the database, and nothing is missed.
+    texts = stream_with_copies(40, seed=2)
+    ids = [f"t{k}" for k in range(len(texts))]
+    expected = Deduplicator(scope="across").clean_many(texts, ids=ids)
+    replace = os.replace
+    failures = iter([OSError(28, "No space left on device")])
+
+    def replace_failing_once(source, target):  # the index's first file of the batch
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        replace(source, target)
+
+    with Deduplicator(scope="across", store=tmp_path / "live.db") as disk:
+        got = disk.clean_many(texts[:10], ids=ids[:10])
+        monkeypatch.setattr(os, "replace", replace_failing_once)
+        with pytest.raises(OSError, match="No space left"):
+            disk.clean_many(texts[10:20], ids=ids[10:20])
+        assert len(disk) == 20  # committed
+        got += [None] * 10  # their output was lost with the error; what follows sees them
+        got += disk.clean_many(texts[20:], ids=ids[20:])
+    assert got[20:] == expected[20:] and got[:10] == expected[:10]
+    with Deduplicator(scope="across", store=tmp_path / "live.db") as disk:
+        assert disk.fingerprints == Deduplicator.load(tmp_path / "live.db").fingerprints
+
+
 def test_sqlite_store_whose_index_name_is_taken_by_a_file_says_so_and_lets_go(tmp_path):
     (tmp_path / "live.db-index").write_text("not a folder")
     with pytest.raises(NotADirectoryError, match="not a folder, where the runs of an index are kept.*live.db-index"):

@@ -365,6 +365,7 @@ class SQLiteStore(Store):
                 lean_merge_above=_LEAN_MERGE_ABOVE,
             )
             self._catch_up()
+            self._index_behind = False
         except BaseException:
             if hasattr(self, "_connection"):
                 self._connection.close()
@@ -477,6 +478,7 @@ class SQLiteStore(Store):
     def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(index into ``keys``, article) for every stored holder of a key. Only the keys
         the filter says may be stored are looked up in the index."""
+        self._mend_index()
         candidates = np.flatnonzero(self._filter.may_hold(keys))
         found, articles = self._index.lookup(keys[candidates])
         return candidates[found], articles
@@ -484,6 +486,7 @@ class SQLiteStore(Store):
     def add_many(self, ids, texts, fingerprints, compressed=None) -> None:  # typed in Store.add_many
         """As :meth:`MemoryStore.add_many`: the articles and their block of fingerprints in
         one transaction, then the index."""
+        self._mend_index()
         first = self._count
         end = first + len(ids)
         blobs = compressed if compressed is not None else [compress_text(text) for text in texts]
@@ -505,10 +508,23 @@ class SQLiteStore(Store):
                 ).lastrowid
                 mark = _block_mark(block, key_bytes)
         self._count = end
-        self._index.add_covering(end, keys, articles, ordered=True, mark=mark)
+        try:
+            self._index.add_covering(end, keys, articles, ordered=True, mark=mark)
+        except BaseException:
+            # Committed, but not in the index (a full disk, an interrupt): mended from the
+            # database before the store is used again (and when it is next opened).
+            self._index_behind = True
+            raise
         self._filter.add(keys)
         if self._filter.full:
             self._filter = self._new_filter()
+
+    def _mend_index(self) -> None:
+        """After an index update failed: the index caught up with the database (or rebuilt)."""
+        if self._index_behind:
+            self._catch_up()
+            self._filter = self._new_filter()
+            self._index_behind = False
 
     def close(self) -> None:
         self._index.close()
