@@ -8,6 +8,8 @@ stream and each store, in a new process: ``Deduplicator(scope="across", store=..
 takes the stream in batches of ``--batch`` (``add_many``: every article new to the
 store), then the same texts again under new ids (every article seen: a whole copy of
 one the store holds, the store's look-ups and reads of stored texts at their busiest).
+With ``--one-by-one N``, a third pass: the first N articles into a new store of each kind
+one at a time (``Deduplicator.add``: a transaction and an index update per article).
 Wall and CPU seconds of each pass, best of ``--runs`` interleaved runs; the matches
 found must be the same with both stores (sha256 of every match's spans and source).
 
@@ -35,6 +37,7 @@ from lib.tables import print_table
 from lib.zipf_corpus import generate_texts
 
 STORES = ("memory", "sqlite")
+PHASES = ("new", "seen", "one")  # the first two always; "one" with --one-by-one
 
 
 def match_digest(found) -> str:
@@ -43,8 +46,9 @@ def match_digest(found) -> str:
     return hashlib.sha256(repr(spans).encode()).hexdigest()[:12]
 
 
-def child(path: str, store: str, batch: int) -> dict:
-    """Both passes over the stream in ``path`` (JSONL), with the store ``store``."""
+def child(path: str, store: str, batch: int, one_by_one: int = 0) -> dict:
+    """Both passes over the stream in ``path`` (JSONL), with the store ``store`` (and the
+    one-by-one pass over its first ``one_by_one`` articles)."""
     import dedup
 
     with open(path, encoding="utf-8") as handle:
@@ -62,6 +66,13 @@ def child(path: str, store: str, batch: int) -> dict:
                 found += deduplicator.add_many(texts[lo : lo + batch], pass_ids[lo : lo + batch])
             out[name] = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "digest": match_digest(found)}
         deduplicator.close()
+        if one_by_one:
+            where = None if store == "memory" else str(Path(folder) / "one-by-one.sqlite")
+            deduplicator = dedup.Deduplicator(scope="across", store=where)
+            wall, cpu = time.perf_counter(), time.process_time()
+            found = [deduplicator.add(text, doc_id=doc_id) for text, doc_id in zip(texts[:one_by_one], ids)]
+            out["one"] = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "digest": match_digest(found)}
+            deduplicator.close()
     out["peak_mb"] = peak_rss_megabytes()
     return out
 
@@ -81,12 +92,14 @@ def main(argv=None) -> int:
     parser.add_argument("--zipf", type=int, default=0, help="also a stream of N made-up 500-word articles")
     parser.add_argument("--batch", type=int, default=2048, help="articles per add_many call (default 2048)")
     parser.add_argument("--runs", type=int, default=2, help="best of N interleaved runs (default 2)")
+    parser.add_argument("--one-by-one", type=int, default=0, metavar="N",
+                        help="also add the first N articles of each stream one at a time")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="/tmp/bench_store", help="folder for the streams")
     parser.add_argument("--child", nargs=2, metavar=("PATH", "STORE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child[0], args.child[1], args.batch)))
+        print(json.dumps(child(args.child[0], args.child[1], args.batch, args.one_by_one)))
         return 0
     if not (args.corpus or args.generated) and not args.zipf:
         raise SystemExit("give --corpus and/or --generated, or --zipf")
@@ -111,27 +124,33 @@ def main(argv=None) -> int:
     for _ in range(args.runs):
         for name, path in paths.items():
             for store in STORES:
-                command = [sys.executable, __file__, "--child", str(path), store, "--batch", str(args.batch)]
+                command = [sys.executable, __file__, "--child", str(path), store, "--batch", str(args.batch),
+                           "--one-by-one", str(args.one_by_one)]
                 result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
                 kept = best.setdefault((name, store), result)
-                for phase in ("new", "seen"):
+                for phase in PHASES[: 3 if args.one_by_one else 2]:
                     if result[phase]["wall"] < kept[phase]["wall"]:
                         kept[phase] = result[phase]
+    phases = PHASES[: 3 if args.one_by_one else 2]
     rows = []
     for name, docs in counts.items():
         memory = best[(name, "memory")]
         for store in STORES:
             result = best[(name, store)]
             row = [name, f"{docs:,}", store]
-            for phase in ("new", "seen"):
+            for phase in phases:
                 wall, cpu = result[phase]["wall"], result[phase]["cpu"]
-                row += [f"{docs / wall:,.0f}", f"{memory[phase]['wall'] / wall:.0%}", f"{docs / cpu:,.0f}",
+                articles = min(docs, args.one_by_one) if phase == "one" else docs
+                row += [f"{articles / wall:,.0f}", f"{memory[phase]['wall'] / wall:.0%}", f"{articles / cpu:,.0f}",
                         f"{memory[phase]['cpu'] / cpu:.0%}"]
-            same = all(result[phase]["digest"] == memory[phase]["digest"] for phase in ("new", "seen"))
+            same = all(result[phase]["digest"] == memory[phase]["digest"] for phase in phases)
             row += [f"{result['peak_mb']:,.0f}", "yes" if same else "NO"]
             rows.append(row)
-    print_table(rows, ["stream", "docs", "store", "new/s", "of memory", "new/CPU s", "of memory (CPU)",
-                       "seen/s", "of memory", "seen/CPU s", "of memory (CPU)", "peak MB", "same matches"])
+    header = ["stream", "docs", "store"]
+    for phase in phases:
+        label = {"new": "new", "seen": "seen", "one": "one by one"}[phase]
+        header += [f"{label}/s", "of memory", f"{label}/CPU s", "of memory (CPU)"]
+    print_table(rows, [*header, "peak MB", "same matches"])
     return 0 if all(row[-1] == "yes" for row in rows) else 1
 
 

@@ -219,7 +219,7 @@ def test_bench_store_compares_the_stores_on_the_same_stream(tmp_path):
     # Both stores take the same articles twice (new, then seen under new ids): the table
     # has a row per store, and the matches found are the same with both.
     done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "bench_store.py"), "--zipf", "300", "--runs", "1", "--batch", "128",
+        [sys.executable, str(BENCHMARKS / "bench_store.py"), "--zipf", "300", "--runs", "1", "--batch", "128", "--one-by-one", "40",
          "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
@@ -227,3 +227,4 @@ def test_bench_store_compares_the_stores_on_the_same_stream(tmp_path):
     rows = [line.split("|") for line in done.stdout.splitlines() if line.startswith("| zipf300")]
     assert [row[3].strip() for row in rows] == ["memory", "sqlite"]
     assert [row[-2].strip() for row in rows] == ["yes", "yes"]
+    assert "one by one/s" in done.stdout and all(len(row) == len(rows[0]) == 19 for row in rows)
