@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 import dedup
 from dedup.deduplicator import ArticleMatch, Deduplicator
+from dedup.store import SQLiteStore
 from dedup.shingle import shingles
 from dedup.text import tokenize
 from news_texts import WIRE_EN, WIRE_NL, LOCAL_A, SPORT, stream_with_copies, word_soup
@@ -434,6 +436,7 @@ def test_sqlite_store_whose_index_update_fails_mends_it_before_going_on(tmp_path
             raise error
         replace(source, target)
 
+    monkeypatch.setattr(SQLiteStore, "recent_keys", 0)  # every batch goes to the index at once
     with Deduplicator(scope="across", store=tmp_path / "live.db") as disk:
         got = disk.clean_many(texts[:10], ids=ids[:10])
         monkeypatch.setattr(os, "replace", replace_failing_once)
@@ -445,6 +448,35 @@ def test_sqlite_store_whose_index_update_fails_mends_it_before_going_on(tmp_path
     assert got[20:] == expected[20:] and got[:10] == expected[:10]
     with Deduplicator(scope="across", store=tmp_path / "live.db") as disk:
         assert disk.fingerprints == Deduplicator.load(tmp_path / "live.db").fingerprints
+
+
+def test_sqlite_store_killed_before_close_loses_no_article_of_its_index(tmp_path):
+    # Articles added one by one wait in memory before they go to the index; a process
+    # killed before close() leaves them in the database only, and the next opening
+    # catches the index up.
+    import subprocess
+    import sys
+
+    texts = stream_with_copies(30, seed=4)
+    ids = [f"t{k}" for k in range(len(texts))]
+    expected = Deduplicator(scope="across").clean_many(texts, ids=ids)
+    code = (
+        "import json, os, sys\n"
+        "from dedup.deduplicator import Deduplicator\n"
+        "texts, ids = json.load(sys.stdin)\n"
+        "d = Deduplicator(scope='across', store=sys.argv[1])\n"
+        "out = [d.clean_many([t], ids=[i])[0] for t, i in zip(texts, ids)]\n"
+        "print(json.dumps(out), flush=True)\n"
+        "os._exit(0)  # no close: killed\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "live.db")], input=json.dumps([texts[:20], ids[:20]]),
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": os.path.dirname(dedup.__path__[0])},
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == expected[:20]
+    with Deduplicator(scope="across", store=tmp_path / "live.db") as disk:
+        assert len(disk) == 20 and disk.clean_many(texts[20:], ids=ids[20:]) == expected[20:]
 
 
 def test_sqlite_store_whose_index_name_is_taken_by_a_file_says_so_and_lets_go(tmp_path):

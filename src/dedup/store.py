@@ -353,6 +353,12 @@ class SQLiteStore(Store):
     one (after a crash, or the database copied without it) is rebuilt from the blocks.
     """
 
+    #: Fingerprints of the latest batches held in memory (their articles committed) until
+    #: there are this many, then added to the index as one run: articles added one by one
+    #: would otherwise each cost a file, a merge and a manifest. After a crash they are
+    #: caught up from the database when the store is next opened.
+    recent_keys = 1 << 16
+
     def __init__(self, path: str, max_holders: int, meta: dict) -> None:
         self.max_holders = max_holders
         self.path = path
@@ -366,6 +372,7 @@ class SQLiteStore(Store):
             )
             self._catch_up()
             self._index_behind = False
+            self._recent = _RecentKeys()
         except BaseException:
             if hasattr(self, "_connection"):
                 self._connection.close()
@@ -417,15 +424,16 @@ class SQLiteStore(Store):
 
     def _new_filter(self) -> "KeyFilter":
         """A filter of every key of the index, with room for as many again."""
-        return KeyFilter(len(self._index), (keys[lo : lo + _FILTER_BLOCK] for keys in self._index.keys
-                                             for lo in range(0, len(keys), _FILTER_BLOCK)))
+        runs = [*self._index.keys, *self._recent.runs.keys]
+        return KeyFilter(len(self._index) + len(self._recent.runs),
+                         (keys[lo : lo + _FILTER_BLOCK] for keys in runs for lo in range(0, len(keys), _FILTER_BLOCK)))
 
     def __len__(self) -> int:
         return self._count
 
     @property
     def fingerprints(self) -> int:
-        return len(self._index)
+        return len(self._index) + len(self._recent.runs)
 
     @property
     def nbytes(self) -> int:
@@ -481,6 +489,9 @@ class SQLiteStore(Store):
         self._mend_index()
         candidates = np.flatnonzero(self._filter.may_hold(keys))
         found, articles = self._index.lookup(keys[candidates])
+        if len(self._recent.runs):  # newer than any article of the index: after them
+            recent, recent_articles = self._recent.runs.lookup(keys[candidates])
+            found, articles = np.concatenate([found, recent]), np.concatenate([articles, recent_articles])
         return candidates[found], articles
 
     def add_many(self, ids, texts, fingerprints, compressed=None) -> None:  # typed in Store.add_many
@@ -509,7 +520,11 @@ class SQLiteStore(Store):
                 mark = _block_mark(block, key_bytes)
         self._count = end
         try:
-            self._index.add_covering(end, keys, articles, ordered=True, mark=mark)
+            # Small batches (articles added one by one) wait in memory: a file, a merge and
+            # a manifest for each would cost more than the article's own work.
+            self._recent.add(end, keys, articles, mark)
+            if len(self._recent.runs) >= self.recent_keys:
+                self._flush_recent()
         except BaseException:
             # Committed, but not in the index (a full disk, an interrupt): mended from the
             # database before the store is used again (and when it is next opened).
@@ -519,17 +534,28 @@ class SQLiteStore(Store):
         if self._filter.full:
             self._filter = self._new_filter()
 
+    def _flush_recent(self) -> None:
+        """The keys waiting in memory into the index, as one run."""
+        recent, self._recent = self._recent, _RecentKeys()
+        keys, articles = recent.runs.compact()
+        self._index.add_covering(max(recent.end, self._index.covered), keys, articles, ordered=True, mark=recent.mark)
+
     def _mend_index(self) -> None:
         """After an index update failed: the index caught up with the database (or rebuilt)."""
         if self._index_behind:
+            self._recent = _RecentKeys()  # their articles are in the database: caught up with the rest
             self._catch_up()
             self._filter = self._new_filter()
             self._index_behind = False
 
     def close(self) -> None:
-        self._index.close()
-        self._connection.close()
-        self._lock.release()
+        try:
+            if not self._index_behind:
+                self._flush_recent()
+            self._index.close()
+        finally:
+            self._connection.close()
+            self._lock.release()
 
 
 # Values bound in one query at most (SQLite allowed 999 before 3.32).
@@ -552,6 +578,21 @@ def _index_identity(connection: sqlite3.Connection) -> str:
     with connection:
         connection.execute("INSERT INTO meta VALUES ('index', ?)", (json.dumps(identity),))
     return identity
+
+
+class _RecentKeys:
+    """Fingerprints of the latest small batches, not in the index yet: in memory, the
+    articles they cover up to ``end`` and the mark of their last block."""
+
+    def __init__(self) -> None:
+        self.runs = SortedRuns()
+        self.end = 0
+        self.mark: str | None = None
+
+    def add(self, end: int, keys: np.ndarray, articles: np.ndarray, mark: str | None) -> None:
+        self.runs.add(keys, articles, ordered=True)
+        self.end = end
+        self.mark = mark or self.mark
 
 
 class _PendingKeys:
