@@ -479,6 +479,31 @@ def test_sqlite_store_killed_before_close_loses_no_article_of_its_index(tmp_path
         assert len(disk) == 20 and disk.clean_many(texts[20:], ids=ids[20:]) == expected[20:]
 
 
+def test_sqlite_store_index_whose_files_name_other_articles_is_rebuilt(tmp_path):
+    # The index is no state file to trust either: a run naming articles it does not
+    # cover (its bytes changed, the manifest kept) is rebuilt from the database.
+    path = tmp_path / "live.db"
+    with Deduplicator(scope="across", store=path) as disk:
+        disk.add(SPORT, doc_id="sport")
+        disk.add(WIRE_EN, doc_id="wire")
+    manifest = json.loads((tmp_path / "live.db-index" / "manifest.json").read_text())
+    for name, count, _ in manifest["runs"]:
+        (tmp_path / "live.db-index" / f"{name}.payload").write_bytes(np.full(count, 7, dtype=np.uint32).tobytes())
+    with Deduplicator(scope="across", store=path) as disk:
+        assert [m.source_id for m in disk.find(WIRE_EN)] == ["wire"]
+    # A run named outside the folder (a file of the right size there) is not read.
+    manifest = json.loads((tmp_path / "live.db-index" / "manifest.json").read_text())
+    (name, count, _), *_ = manifest["runs"]
+    for suffix in (".keys", ".payload"):
+        (tmp_path / f"outside{suffix}").write_bytes((tmp_path / "live.db-index" / f"{name}{suffix}").read_bytes())
+    manifest["runs"][0][0] = "../outside"
+    (tmp_path / "live.db-index" / "manifest.json").write_text(json.dumps(manifest))
+    with Deduplicator(scope="across", store=path) as disk:
+        assert [m.source_id for m in disk.find(WIRE_EN)] == ["wire"]
+    runs = json.loads((tmp_path / "live.db-index" / "manifest.json").read_text())["runs"]
+    assert all(name.startswith("run") and name[3:].isdigit() for name, _, _ in runs)
+
+
 def test_sqlite_store_whose_index_name_is_taken_by_a_file_says_so_and_lets_go(tmp_path):
     (tmp_path / "live.db-index").write_text("not a folder")
     with pytest.raises(NotADirectoryError, match="not a folder, where the runs of an index are kept.*live.db-index"):

@@ -198,6 +198,8 @@ class FileRuns(SortedRuns):
                 raise ValueError("another index")
             runs = []
             for name, count, checksum in manifest["runs"]:
+                if not (isinstance(name, str) and name.startswith("run") and name[3:].isdigit()):
+                    raise ValueError("a run named outside the folder's own")
                 keys = np.memmap(os.path.join(self.folder, name + ".keys"), dtype=np.uint64, mode="r")
                 payload = np.memmap(os.path.join(self.folder, name + ".payload"), dtype=np.uint32, mode="r")
                 if len(keys) != count or len(payload) != count:

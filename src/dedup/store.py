@@ -489,6 +489,13 @@ class SQLiteStore(Store):
         self._mend_index()
         candidates = np.flatnonzero(self._filter.may_hold(keys))
         found, articles = self._index.lookup(keys[candidates])
+        if len(articles) and int(articles.max()) >= self._index.covered:
+            # Articles the index does not cover: not the index it says it is (its files
+            # were changed). Rebuilt from the database, and asked again.
+            self._index.reset()
+            self._index_behind = True
+            self._mend_index()
+            found, articles = self._index.lookup(keys[candidates])
         if len(self._recent.runs):  # newer than any article of the index: after them
             recent, recent_articles = self._recent.runs.lookup(keys[candidates])
             found, articles = np.concatenate([found, recent]), np.concatenate([articles, recent_articles])
