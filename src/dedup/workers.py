@@ -206,16 +206,6 @@ class OrderedPool:
         results = [getattr(executor, "_result_queue", None) for executor in executors]
         for process in processes:
             process.terminate()
-        # A chunk larger than the pipe's buffer is written to a worker's call queue by a
-        # feeder thread, which blocks until the worker reads it; with the worker gone it
-        # blocks for good (this process holds the pipe's other end), and the executor's
-        # manager thread, shutting down, joins it: so would the interpreter at exit, joining
-        # that thread (seen as a clean run that printed its error and never ended). The
-        # queue's feeder is a daemon thread: nothing it holds is of use, so nobody waits for it.
-        for executor in executors:
-            calls = getattr(executor, "_call_queue", None)
-            if calls is not None:
-                calls.cancel_join_thread()
         for executor in executors:
             executor.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + _STOP_SECONDS
