@@ -200,8 +200,7 @@ class FileRuns(SortedRuns):
             for name, count, checksum in manifest["runs"]:
                 if not (isinstance(name, str) and name.startswith("run") and name[3:].isdigit()):
                     raise ValueError("a run named outside the folder's own")
-                keys = np.memmap(os.path.join(self.folder, name + ".keys"), dtype=np.uint64, mode="r")
-                payload = np.memmap(os.path.join(self.folder, name + ".payload"), dtype=np.uint32, mode="r")
+                keys, payload = self._mapped(name)
                 if len(keys) != count or len(payload) != count:
                     raise ValueError("a run of another size")
                 if not manifest["clean"] and _checksum(keys, payload) != checksum:
@@ -253,10 +252,15 @@ class FileRuns(SortedRuns):
             path = os.path.join(self.folder, name + suffix)
             array.tofile(path + ".tmp")
             os.replace(path + ".tmp", path)
-        mapped_keys = np.memmap(os.path.join(self.folder, name + ".keys"), dtype=np.uint64, mode="r")
-        mapped_payload = np.memmap(os.path.join(self.folder, name + ".payload"), dtype=np.uint32, mode="r")
-        super()._push(mapped_keys, mapped_payload)
+        super()._push(*self._mapped(name))
         self._files.append((name, _checksum(keys, payload)))
+
+    def _mapped(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The keys and payload of run ``name``, memory-mapped read-only."""
+        return (
+            np.memmap(os.path.join(self.folder, name + ".keys"), dtype=np.uint64, mode="r"),
+            np.memmap(os.path.join(self.folder, name + ".payload"), dtype=np.uint32, mode="r"),
+        )
 
     def _pop(self) -> None:
         super()._pop()

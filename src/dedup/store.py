@@ -30,6 +30,7 @@ from __future__ import annotations
 import abc
 import codecs
 import errno
+import itertools
 import json
 import os
 import sqlite3
@@ -299,15 +300,7 @@ class MemoryStore(Store):
                         "INSERT INTO articles VALUES (?, ?, ?, ?)",
                         ((n, encode_id(i), _is_int(i), t) for n, (i, t) in enumerate(zip(self._ids, self._texts))),
                     )
-                    keys, articles, count = keys[order], articles[order], len(self._ids)
-                    connection.executemany(
-                        "INSERT INTO fingerprint_blocks (first_article, end_article, keys, articles) VALUES (0, ?, ?, ?)",
-                        (
-                            (count, keys[lo : lo + _BLOCK_KEYS].astype("<u8").tobytes(),
-                             articles[lo : lo + _BLOCK_KEYS].astype("<u4").tobytes())
-                            for lo in range(0, len(keys), _BLOCK_KEYS)
-                        ),
-                    )
+                    _write_blocks(connection, 0, len(self._ids), keys[order], articles[order])
             finally:
                 connection.close()
         except sqlite3.OperationalError as error:
@@ -372,7 +365,7 @@ class SQLiteStore(Store):
             )
             self._catch_up()
             self._index_behind = False
-            self._recent = _RecentKeys()
+            self._waiting = _WaitingKeys()
         except BaseException:
             if hasattr(self, "_connection"):
                 self._connection.close()
@@ -400,13 +393,20 @@ class SQLiteStore(Store):
             index.reset()
             covered = 0
         try:
-            pending = _PendingKeys(index)
-            if not covered:
-                for keys, articles in _fingerprint_rows(connection, self._count):
-                    pending.add(0, keys, articles)
-            for block, end, key_bytes, keys, articles in _fingerprint_blocks(connection, self._count, since=covered):
-                pending.add(end, keys, articles, _block_mark(block, key_bytes))
-            pending.flush(self._count)
+            rows = _fingerprint_rows(connection, self._count) if not covered else ()
+            blocks = _fingerprint_blocks(connection, self._count, since=covered)
+            # Gathered into runs of about _GATHER_KEYS: many small blocks, each of its own,
+            # would cost a file, a merge and a manifest each.
+            waiting = _WaitingKeys()
+            for end, keys, articles, mark in itertools.chain(
+                ((0, keys, articles, None) for keys, articles in rows),
+                ((end, keys, articles, _block_mark(block, key_bytes)) for block, end, key_bytes, keys, articles in blocks),
+            ):
+                waiting.add(end, keys, articles, mark)
+                if len(waiting.runs) >= _GATHER_KEYS:
+                    waiting, full = _WaitingKeys(), waiting
+                    full.into(index)
+            waiting.into(index, end=self._count)
         except (sqlite3.DatabaseError, ValueError) as error:
             raise ValueError(f"{self.path} is a damaged {FORMAT} state file: {error}") from None
 
@@ -424,8 +424,8 @@ class SQLiteStore(Store):
 
     def _new_filter(self) -> "KeyFilter":
         """A filter of every key of the index, with room for as many again."""
-        runs = [*self._index.keys, *self._recent.runs.keys]
-        return KeyFilter(len(self._index) + len(self._recent.runs),
+        runs = [*self._index.keys, *self._waiting.runs.keys]
+        return KeyFilter(len(self._index) + len(self._waiting.runs),
                          (keys[lo : lo + _FILTER_BLOCK] for keys in runs for lo in range(0, len(keys), _FILTER_BLOCK)))
 
     def __len__(self) -> int:
@@ -433,7 +433,7 @@ class SQLiteStore(Store):
 
     @property
     def fingerprints(self) -> int:
-        return len(self._index) + len(self._recent.runs)
+        return len(self._index) + len(self._waiting.runs)
 
     @property
     def nbytes(self) -> int:
@@ -455,32 +455,28 @@ class SQLiteStore(Store):
         return bytes(blob)
 
     def compressed_texts(self, articles: Sequence[int]) -> list[bytes]:
-        rows = self._rows("number", "text", list(articles))
-        return [bytes(rows[article][0]) for article in articles]
+        texts = dict(self._rows("number", "text", articles))
+        return [bytes(texts[article]) for article in articles]
 
     def doc_ids(self, articles: Sequence[int]) -> list[Any]:
-        rows = self._rows("number", "doc_id, id_is_int", list(articles))
-        return [decode_id(*rows[article]) for article in articles]
+        rows = self._rows("number", "doc_id, id_is_int", articles)
+        found = {number: decode_id(doc_id, is_int) for number, doc_id, is_int in rows}
+        return [found[article] for article in articles]
 
     def known_ids(self, ids: Sequence[Any]) -> list[bool]:
         keys = [(encode_id(doc_id), _is_int(doc_id)) for doc_id in ids]
-        rows = self._rows("doc_id", "id_is_int", [blob for blob, _ in keys], every=True)
-        return [(blob, is_int) in rows for blob, is_int in keys]
+        stored = set(self._rows("doc_id", "id_is_int", [blob for blob, _ in keys]))
+        return [key in stored for key in keys]
 
-    def _rows(self, column: str, values: str, wanted: list, every: bool = False) -> dict:
-        """The ``values`` columns of the articles whose ``column`` is one of ``wanted``, by
-        that column's value (with ``every``: a set of (column, *values) rows), a few hundred
-        per query rather than one query each."""
-        found: dict | set = set() if every else {}
+    def _rows(self, column: str, values: str, wanted: Sequence) -> list[tuple]:
+        """``(column, *values)`` of the articles whose ``column`` is one of ``wanted``, a
+        few hundred per query rather than one query each."""
+        found = []
         distinct = list(dict.fromkeys(wanted))
         for lo in range(0, len(distinct), _SQL_VARIABLES):
             chunk = distinct[lo : lo + _SQL_VARIABLES]
             query = f"SELECT {column}, {values} FROM articles WHERE {column} IN ({','.join('?' * len(chunk))})"
-            for key, *rest in self._connection.execute(query, chunk):
-                if every:
-                    found.add((key, *rest))
-                else:
-                    found[key] = rest
+            found += self._connection.execute(query, chunk).fetchall()
         return found
 
     def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -488,16 +484,17 @@ class SQLiteStore(Store):
         the filter says may be stored are looked up in the index."""
         self._mend_index()
         candidates = np.flatnonzero(self._filter.may_hold(keys))
-        found, articles = self._index.lookup(keys[candidates])
+        wanted = keys[candidates]
+        found, articles = self._index.lookup(wanted)
         if len(articles) and int(articles.max()) >= self._index.covered:
             # Articles the index does not cover: not the index it says it is (its files
             # were changed). Rebuilt from the database, and asked again.
             self._index.reset()
             self._index_behind = True
             self._mend_index()
-            found, articles = self._index.lookup(keys[candidates])
-        if len(self._recent.runs):  # newer than any article of the index: after them
-            recent, recent_articles = self._recent.runs.lookup(keys[candidates])
+            found, articles = self._index.lookup(wanted)
+        if len(self._waiting.runs):  # newer than any article of the index: after them
+            recent, recent_articles = self._waiting.runs.lookup(wanted)
             found, articles = np.concatenate([found, recent]), np.concatenate([articles, recent_articles])
         return candidates[found], articles
 
@@ -509,7 +506,6 @@ class SQLiteStore(Store):
         end = first + len(ids)
         blobs = compressed if compressed is not None else [compress_text(text) for text in texts]
         keys, articles = _as_one_run(fingerprints, first)
-        mark = None
         with self._connection:
             self._connection.executemany(
                 "INSERT INTO articles VALUES (?, ?, ?, ?)",
@@ -518,20 +514,14 @@ class SQLiteStore(Store):
                     for n, (doc_id, blob) in enumerate(zip(ids, blobs))
                 ),
             )
-            for lo in range(0, len(keys), _BLOCK_KEYS):
-                key_bytes = keys[lo : lo + _BLOCK_KEYS].astype("<u8").tobytes()
-                block = self._connection.execute(
-                    "INSERT INTO fingerprint_blocks (first_article, end_article, keys, articles) VALUES (?, ?, ?, ?)",
-                    (first, end, key_bytes, articles[lo : lo + _BLOCK_KEYS].astype("<u4").tobytes()),
-                ).lastrowid
-                mark = _block_mark(block, key_bytes)
+            mark = _write_blocks(self._connection, first, end, keys, articles)
         self._count = end
         try:
             # Small batches (articles added one by one) wait in memory: a file, a merge and
             # a manifest for each would cost more than the article's own work.
-            self._recent.add(end, keys, articles, mark)
-            if len(self._recent.runs) >= self.recent_keys:
-                self._flush_recent()
+            self._waiting.add(end, keys, articles, mark)
+            if len(self._waiting.runs) >= self.recent_keys:
+                self._flush_waiting()
         except BaseException:
             # Committed, but not in the index (a full disk, an interrupt): mended from the
             # database before the store is used again (and when it is next opened).
@@ -541,16 +531,15 @@ class SQLiteStore(Store):
         if self._filter.full:
             self._filter = self._new_filter()
 
-    def _flush_recent(self) -> None:
+    def _flush_waiting(self) -> None:
         """The keys waiting in memory into the index, as one run."""
-        recent, self._recent = self._recent, _RecentKeys()
-        keys, articles = recent.runs.compact()
-        self._index.add_covering(max(recent.end, self._index.covered), keys, articles, ordered=True, mark=recent.mark)
+        waiting, self._waiting = self._waiting, _WaitingKeys()
+        waiting.into(self._index)
 
     def _mend_index(self) -> None:
         """After an index update failed: the index caught up with the database (or rebuilt)."""
         if self._index_behind:
-            self._recent = _RecentKeys()  # their articles are in the database: caught up with the rest
+            self._waiting = _WaitingKeys()  # their articles are in the database: caught up with the rest
             self._catch_up()
             self._filter = self._new_filter()
             self._index_behind = False
@@ -558,7 +547,7 @@ class SQLiteStore(Store):
     def close(self) -> None:
         try:
             if not self._index_behind:
-                self._flush_recent()
+                self._flush_waiting()
             self._index.close()
         finally:
             self._connection.close()
@@ -587,9 +576,10 @@ def _index_identity(connection: sqlite3.Connection) -> str:
     return identity
 
 
-class _RecentKeys:
-    """Fingerprints of the latest small batches, not in the index yet: in memory, the
-    articles they cover up to ``end`` and the mark of their last block."""
+class _WaitingKeys:
+    """Fingerprints on their way to an index, in memory (small batches of a store, the
+    blocks of a rebuild): sorted runs, which can be looked up meanwhile, the articles they
+    cover up to ``end`` and the mark of their last block (:func:`_block_mark`)."""
 
     def __init__(self) -> None:
         self.runs = SortedRuns()
@@ -597,38 +587,31 @@ class _RecentKeys:
         self.mark: str | None = None
 
     def add(self, end: int, keys: np.ndarray, articles: np.ndarray, mark: str | None) -> None:
-        self.runs.add(keys, articles, ordered=True)
-        self.end = end
+        """Keys (sorted, then by article) of articles up to ``end`` (0: not known)."""
+        self.runs.add(keys, articles, ordered=True)  # the holders of a key stay in order
+        self.end = max(self.end, end)
         self.mark = mark or self.mark
 
+    def into(self, index: FileRuns, end: int = 0) -> None:
+        """Add them to ``index`` as one run, covering up to ``end`` at least."""
+        keys, articles = self.runs.compact()
+        index.add_covering(max(self.end, end, index.covered), keys, articles, ordered=True, mark=self.mark)
 
-class _PendingKeys:
-    """Fingerprints added to an index in runs of about ``_GATHER_KEYS`` (a rebuild reads
-    many small blocks: each of its own would cost a file and a merge)."""
 
-    def __init__(self, index: FileRuns) -> None:
-        self.index = index
-        self.keys: list[np.ndarray] = []
-        self.articles: list[np.ndarray] = []
-        self.count = 0
-        self.mark: str | None = None
-
-    def add(self, end: int, keys: np.ndarray, articles: np.ndarray, mark: str | None = None) -> None:
-        """The keys of articles up to ``end`` (0: not yet known) with their holders, and
-        the mark of their block (see :func:`_block_mark`)."""
-        self.keys.append(keys)
-        self.articles.append(articles)
-        self.count += len(keys)
-        self.mark = mark or self.mark
-        if self.count >= _GATHER_KEYS:
-            self.flush(max(end, self.index.covered))
-
-    def flush(self, end: int) -> None:
-        keys = np.concatenate(self.keys) if self.keys else np.zeros(0, dtype=np.uint64)
-        articles = np.concatenate(self.articles) if self.articles else np.zeros(0, dtype=np.uint32)
-        # Sorted stably: the holders of a key stay in order.
-        self.index.add_covering(max(end, self.index.covered), keys, articles, mark=self.mark)
-        self.keys, self.articles, self.count, self.mark = [], [], 0, None
+def _write_blocks(
+    connection: sqlite3.Connection, first: int, end: int, keys: np.ndarray, articles: np.ndarray
+) -> str | None:
+    """Insert the fingerprints of articles ``first .. end`` (one run: keys sorted, then by
+    article) as blocks of at most ``_BLOCK_KEYS``; the mark of the last (None: no keys)."""
+    mark = None
+    for lo in range(0, len(keys), _BLOCK_KEYS):
+        key_bytes = keys[lo : lo + _BLOCK_KEYS].astype("<u8").tobytes()
+        block = connection.execute(
+            "INSERT INTO fingerprint_blocks (first_article, end_article, keys, articles) VALUES (?, ?, ?, ?)",
+            (first, end, key_bytes, articles[lo : lo + _BLOCK_KEYS].astype("<u4").tobytes()),
+        ).lastrowid
+        mark = _block_mark(block, key_bytes)
+    return mark
 
 
 def _as_one_run(fingerprints, first: int) -> tuple[np.ndarray, np.ndarray]:
