@@ -39,9 +39,10 @@ from .align.params import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH, DEFAULT_NGRAM, DE
 from .align.prepared import PreparedText, prepare
 from .align.spans import remove_spans
 from .text import DEFAULT_MODE
-from .atomic import atomic_create
+from .atomic import atomic_create, write_error, writes_in_place
 from .documents import id_key
 from .spans import Match  # the one span type, here and in the report
+from .locking import InUseError, take_lock
 from .store import MemoryStore, SQLiteStore, Store, read_meta
 from .workers import BARRIER, OrderedPool
 
@@ -210,11 +211,11 @@ class Deduplicator:
         self.max_sources = check_int("max_sources", max_sources, 1)
         self.max_holders = check_int("max_holders", max_holders, 1)
         self.min_seeds = check_int("min_seeds", min_seeds, 1)
+        self.workers = check_int("workers", workers, 1)  # before the store is opened (and locked)
         if store is None:
             self._store: Store = MemoryStore(self.max_holders)
         else:
             self._store = SQLiteStore(os.fspath(store), self.max_holders, self._meta())
-        self.workers = check_int("workers", workers, 1)
         self._pool: OrderedPool | None = None  # made on first use
         self._stage_one: OrderedPool | None = None  # stage 1's thread in one process, made on first use
         self._stage_one_pid = 0
@@ -579,11 +580,31 @@ class Deduplicator:
         ``path`` with the mode of the file it replaces: a crash mid-save leaves the
         previous file as it was (and the next save removes the temporary). A
         Deduplicator opened with ``store=`` keeps its state on disk already; ``save``
-        then writes a copy. Raises ``OSError`` naming ``path`` when it cannot be written.
+        then writes a copy. Raises ``OSError`` naming ``path`` when it cannot be written,
+        and :class:`dedup.locking.InUseError` when ``path`` is a store or state in use (an
+        open ``store=``, a ``dedup clean --state`` run, another save under way): replacing
+        a database under its connection would corrupt it.
         """
         store = self._store if isinstance(self._store, MemoryStore) else self._copy_to_memory()
         meta = self._meta()
-        atomic_create(path, lambda temporary: store.write(temporary, meta))  # SQLite syncs on commit
+
+        def write(temporary: str) -> None:
+            store.write(temporary, meta)  # SQLite syncs on commit
+
+        if writes_in_place(path):  # a device, a FIFO, a descriptor: no store lives there
+            atomic_create(path, write)
+            return
+        # The entry the rename replaces: a link named by ``path`` is replaced itself (its
+        # target is left as it is), a file reached through linked folders is that file.
+        replaced = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(path))), os.path.basename(path))
+        try:
+            lock = take_lock(replaced)
+        except InUseError:
+            raise
+        except OSError as error:  # a missing or read-only folder: said about ``path``
+            raise write_error(error, os.fspath(path)) from error
+        with lock:
+            atomic_create(path, write)
 
     def _copy_to_memory(self) -> MemoryStore:
         return MemoryStore.read(self._store.path, self.max_holders)
@@ -614,7 +635,9 @@ class Deduplicator:
         return dedup
 
     def close(self) -> None:
-        """Stop the worker processes (``workers``) or thread and close the on-disk store (``store=``)."""
+        """Stop the worker processes (``workers``) or thread and close the on-disk store
+        (``store=``): its lock and files are let go, and using it afterwards raises
+        ``sqlite3.ProgrammingError``. Closing twice is harmless."""
         for pool in (self._pool, self._stage_one):
             if pool is not None:
                 pool.close(ok=True)

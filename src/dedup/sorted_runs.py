@@ -209,7 +209,7 @@ class FileRuns(SortedRuns):
             covered, serial, mark = int(manifest["covered"]), int(manifest["serial"]), manifest["mark"]
             if not (mark is None or isinstance(mark, str)):
                 raise ValueError("a mark that is no string")
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError):
             self._remove_files(keep=())
             return
         for name, checksum, keys, payload in runs:
@@ -242,8 +242,10 @@ class FileRuns(SortedRuns):
         self._remove_files(keep=())
 
     def close(self) -> None:
-        """Mark the runs as closed cleanly (their checksums need no check when reopened)."""
+        """Mark the runs as closed cleanly (their checksums need no check when reopened),
+        and let go of their memory maps (and the files they hold open)."""
         self._save(clean=True)
+        self.keys, self.payload = [], []
 
     def _push(self, keys: np.ndarray, payload: np.ndarray) -> None:
         name = f"run{self._serial}"

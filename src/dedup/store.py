@@ -355,12 +355,23 @@ class SQLiteStore(Store):
     def __init__(self, path: str, max_holders: int, meta: dict) -> None:
         self.max_holders = max_holders
         self.path = path
-        self._lock = take_lock(path)  # one writer at a time: the article count below is cached
+        self._closed = False
+        if os.path.isdir(path):
+            raise IsADirectoryError(errno.EISDIR, "a folder, not a store file", path)
+        # One writer at a time (the article count below is cached), whatever name leads to
+        # the file (a symbolic link): the lock and the index go beside the file itself.
+        real = os.path.realpath(path)
+        self._lock = take_lock(real)
         try:
-            self._connection = _open(path, meta, existing_ok=True)
+            try:
+                self._connection = _open(path, meta, existing_ok=True)
+            except sqlite3.DatabaseError as error:
+                if isinstance(error, sqlite3.OperationalError):
+                    raise
+                raise ValueError(f"{path} is not a {FORMAT} state file (not a readable SQLite database: {error})") from None
             self._count = self._connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             self._index = FileRuns(
-                path + INDEX_SUFFIX, _index_identity(self._connection), max_run=_MAX_RUN,
+                real + INDEX_SUFFIX, _index_identity(self._connection), max_run=_MAX_RUN,
                 lean_merge_above=_LEAN_MERGE_ABOVE,
             )
             self._catch_up()
@@ -482,6 +493,8 @@ class SQLiteStore(Store):
     def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(index into ``keys``, article) for every stored holder of a key. Only the keys
         the filter says may be stored are looked up in the index."""
+        if self._closed:
+            raise sqlite3.ProgrammingError(f"the store {self.path} is closed")
         self._mend_index()
         candidates = np.flatnonzero(self._filter.may_hold(keys))
         wanted = keys[candidates]
@@ -545,11 +558,15 @@ class SQLiteStore(Store):
             self._index_behind = False
 
     def close(self) -> None:
+        if self._closed:
+            return  # the lock was let go: another process may have the store by now
+        self._closed = True
         try:
             if not self._index_behind:
                 self._flush_waiting()
             self._index.close()
         finally:
+            self._waiting = _WaitingKeys()
             self._connection.close()
             self._lock.release()
 
