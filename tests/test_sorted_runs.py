@@ -137,3 +137,25 @@ def test_file_runs_of_another_identity_or_damaged_after_a_crash_are_dropped(tmp_
     with pytest.raises(NotImplementedError, match="reset"):
         other.replace(np.array([5], dtype=np.uint64), np.array([1]))
     other.close()
+
+
+def test_close_puts_the_runs_on_disk_before_it_marks_them_clean(tmp_path, monkeypatch):
+    # A clean manifest is trusted without checksums: every run it names that this session
+    # wrote must be synced before it is written (else a power cut could leave it naming
+    # runs whose data never reached the disk).
+    runs = FileRuns(str(tmp_path), "example")
+    for k in range(6):  # several runs, some merged (their files gone)
+        runs.add_covering(k + 1, np.arange(k * 10, k * 10 + 10, dtype=np.uint64), np.full(10, k))
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", os.path.basename(b))), real_replace(a, b))[1])
+    runs.close()
+    manifest = json.loads((tmp_path / FileRuns.MANIFEST).read_text())
+    assert manifest["clean"]
+    named = {str(tmp_path / (name + suffix)) for name, _, _ in manifest["runs"] for suffix in (".keys", ".payload")}
+    synced_before = set(events[: events.index(("replace", FileRuns.MANIFEST))])
+    assert named and named <= synced_before
+    events.clear()
+    FileRuns(str(tmp_path), "example").close()  # nothing written since opened: nothing to sync but the folder
+    assert [event for event in events if isinstance(event, str) and os.path.basename(event).startswith("run")] == []

@@ -25,6 +25,8 @@ import os
 import numpy as np
 import xxhash
 
+from .atomic import fsync_directory
+
 __all__ = ["MERGE_RATIO", "FileRuns", "SortedRuns", "merge_runs"]
 
 MERGE_RATIO = 4  # merge a run into the one before it once it reaches 1/4 of its size
@@ -159,8 +161,12 @@ class FileRuns(SortedRuns):
     many keys, each run's file and checksum, and whether the runs were closed cleanly. A manifest of another identity, one naming a
     missing or short file, or, after an unclean end (a killed process, a power cut), a
     run whose checksum does not match, leaves the index empty: its owner rebuilds it
-    from its data (:meth:`reset` empties it by hand). Files are not synced: the data the
-    index is built from is what must survive a crash, and it is checked against it.
+    from its data (:meth:`reset` empties it by hand). Files are not synced while the
+    index is open: the data it is built from is what must survive a crash, and it is
+    checked against it. :meth:`close` syncs the runs written since the index was opened
+    before it marks them clean (a clean manifest is trusted without checksums, so what it
+    names must be on disk before it: a power cut after ``close`` would otherwise leave it
+    naming runs whose data never reached the disk).
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -184,6 +190,7 @@ class FileRuns(SortedRuns):
         self._files: list[tuple[str, int]] = []  # (name, checksum) of each run
         self._serial = 0  # numbers the run files, never reused
         self._dropped: list[str] = []  # files of merged runs, deleted once the manifest is replaced
+        self._written: set[str] = set()  # runs written since opened: synced by close()
         if os.path.lexists(folder) and not os.path.isdir(folder):
             raise NotADirectoryError(errno.ENOTDIR, "not a folder, where the runs of an index are kept", folder)
         os.makedirs(folder, exist_ok=True)
@@ -244,6 +251,7 @@ class FileRuns(SortedRuns):
     def close(self) -> None:
         """Mark the runs as closed cleanly (their checksums need no check when reopened),
         and let go of their memory maps (and the files they hold open)."""
+        self._sync_written()
         self._save(clean=True)
         self.keys, self.payload = [], []
 
@@ -256,6 +264,20 @@ class FileRuns(SortedRuns):
             os.replace(path + ".tmp", path)
         super()._push(*self._mapped(name))
         self._files.append((name, _checksum(keys, payload)))
+        self._written.add(name)
+
+    def _sync_written(self) -> None:
+        """Put the runs written since the index was opened (those still named) on disk."""
+        for name, _ in self._files:
+            if name in self._written:
+                for suffix in (".keys", ".payload"):
+                    fd = os.open(os.path.join(self.folder, name + suffix), os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+        self._written = set()
+        fsync_directory(self.folder)
 
     def _mapped(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The keys and payload of run ``name``, memory-mapped read-only."""
