@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
@@ -73,6 +74,19 @@ class ChunkFailed(Exception):
             lines = f"{first.line}" if first.line == last.line else f"{first.line}-{last.line}"
             where = f" in records {first.source}:{lines}" if first.source == last.source else f" from {first.source}"
         super().__init__(f"processing failed{where}: {type(error).__name__}: {error}")
+
+
+def _running(processes: list, timeout: float) -> list:
+    """Those of ``processes`` that have not ended within ``timeout`` seconds (``multiprocessing``
+    processes, told by their sentinels: whichever thread reaps them, or none yet)."""
+    deadline = time.monotonic() + max(timeout, 0.0)
+    running = list(processes)
+    while running:
+        ended = multiprocessing.connection.wait([p.sentinel for p in running], max(deadline - time.monotonic(), 0.0))
+        running = [process for process in running if process.sentinel not in ended]
+        if not ended:
+            break
+    return running
 
 
 class OrderedPool:
@@ -209,23 +223,27 @@ class OrderedPool:
         for executor in executors:
             executor.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + _STOP_SECONDS
-        for process in processes:
-            process.join(max(deadline - time.monotonic(), 0.0))
-            if process.is_alive():
-                process.kill()
-                process.join(1.0)
-        if not any(process.is_alive() for process in processes):
-            # A worker killed while it was sending a result leaves half a message in the
-            # result pipe, and the executor's manager thread waits for the rest forever
-            # (and the interpreter, joining it at exit, with it). With every worker gone,
-            # closing this process's end of the pipe turns that wait into an end of file.
-            for queue in results:
-                writer = getattr(queue, "_writer", None)
-                if writer is not None:
-                    try:
-                        writer.close()
-                    except OSError:
-                        pass
+        # Waited for by their sentinels, never by their exit codes: the manager threads reap
+        # workers too, and a worker one of them has just reaped reads as alive here (its
+        # waitpid finds no such child) until that thread stores the code; is_alive() then
+        # sent SIGKILL to a PID that may be another process's by now.
+        running = _running(processes, deadline - time.monotonic())
+        for process in running:
+            process.kill()
+        _running(running, 1.0)
+        # A worker killed while it was sending a result leaves half a message in the result
+        # pipe, and the executor's manager thread waits for the rest forever (and the
+        # interpreter, joining it at exit, with it). Closing this process's end of the pipe,
+        # which it never writes to, turns that wait into an end of file once the workers'
+        # ends are gone too. Closed whatever the check above saw: skipped when a worker
+        # merely seemed alive, it left the manager waiting, and the run hung at exit.
+        for queue in results:
+            writer = getattr(queue, "_writer", None)
+            if writer is not None:
+                try:
+                    writer.close()
+                except OSError:
+                    pass
         for manager in managers:
             if manager is not None:
                 manager.join(max(deadline - time.monotonic(), 1.0))
