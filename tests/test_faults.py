@@ -549,3 +549,35 @@ def test_a_failed_run_ends_when_a_worker_reaped_elsewhere_still_reads_as_alive()
     done = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().split() == ["closed"]
+
+
+def test_a_signal_at_a_workers_start_never_runs_the_parents_handler_in_the_worker():
+    # A SIGTERM (or Ctrl-C) between a worker's fork and its own handlers would run the
+    # parent's handler in the worker, which then unwinds the parent's code (its clean-up)
+    # as if it were the parent. Here every forked process is sent SIGTERM at once.
+    script = textwrap.dedent(
+        """
+        import os, signal
+        from dedup.workers import OrderedPool
+
+        parent = os.getpid()
+
+        def on_term(signum, frame):
+            if os.getpid() != parent:
+                print("a worker ran the parent's handler", flush=True)
+                os._exit(3)
+            raise SystemExit("the parent was terminated")
+
+        signal.signal(signal.SIGTERM, on_term)
+        os.register_at_fork(after_in_child=lambda: os.kill(os.getpid(), signal.SIGTERM))
+        pool = OrderedPool(abs, 2)
+        try:
+            print(list(pool.run([("chunk", -7, None)])))
+        except Exception as error:
+            print(type(error).__name__)
+        pool.close(ok=False)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().split() == ["ChunkFailed"]  # the workers died of SIGTERM, as they should

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.context
 import os
 import signal
 import sys
@@ -31,11 +32,39 @@ _PARENT_CHECK_SECONDS = 1.0
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
+# Signals whose Python handlers only the parent may run: Ctrl-C's KeyboardInterrupt, and
+# the command's handler of SIGTERM.
+_PARENT_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def _init_worker(parent: int) -> None:
     # The main process handles Ctrl-C and terminates the pool; workers stay quiet.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # held back since the fork (see _WorkerProcess)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _PARENT_SIGNALS)
     end_with_parent(parent)
+
+
+class _WorkerProcess(multiprocessing.context.ForkProcess):
+    """A worker forked with SIGINT and SIGTERM held back until it has handlers of its own
+    (``_init_worker``). One arriving in between (a Ctrl-C, or a stop, while workers start)
+    would run the parent's handler in the child, which raises inside ``os.fork()`` there
+    and unwinds the parent's code (its clean-up: outputs removed, locks let go) as if it
+    were the parent."""
+
+    def start(self) -> None:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _PARENT_SIGNALS)
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+class _WorkerContext(multiprocessing.context.ForkContext):
+    """The fork start method, with workers started as :class:`_WorkerProcess`."""
+
+    Process = _WorkerProcess
 
 
 def end_with_parent(parent: int) -> None:
@@ -128,7 +157,7 @@ class OrderedPool:
 
             tokenize(["warm up"])
             methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            context = _WorkerContext() if "fork" in methods else multiprocessing.get_context("spawn")
             # With ``route``, one executor per worker, so that a chunk goes to the worker
             # ``route(payload) % jobs`` (which keeps in its caches what the chunk needs);
             # otherwise one executor whose free workers take the next chunk.
