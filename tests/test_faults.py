@@ -581,3 +581,38 @@ def test_a_signal_at_a_workers_start_never_runs_the_parents_handler_in_the_worke
     done = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().split() == ["ChunkFailed"]  # the workers died of SIGTERM, as they should
+
+
+def test_a_failed_run_whose_worker_died_while_sending_a_result_fails_instead_of_waiting():
+    # A worker killed mid-send (by the system, out of memory) leaves half a message in the
+    # result pipe: the executor's manager thread waits for the rest and never reports the
+    # dead worker, so the result was awaited for ever (seen once in the full suite, in
+    # test_cli's worker killed mid-run). Here the half message is written by hand, then
+    # the workers are killed while a chunk is in flight.
+    script = textwrap.dedent(
+        """
+        import os, signal, threading, time
+        from dedup.workers import ChunkFailed, OrderedPool
+
+        pool = OrderedPool(time.sleep, 2)
+        assert [result for _, result, _ in pool.run([("chunk", 0, None)])] == [None]
+        executor = pool._executors[0]
+
+        def kill_mid_send():
+            executor._result_queue._writer._send(b"\\x00\\x01\\x00\\x00" + b"x" * 10)
+            time.sleep(0.5)  # the manager thread reads the header, then waits
+            for process in list(executor._processes.values()):
+                os.kill(process.pid, signal.SIGKILL)
+
+        threading.Timer(0.5, kill_mid_send).start()
+        try:
+            list(pool.run([("chunk", 600, None)]))  # a chunk still running when the workers die
+        except ChunkFailed as error:
+            print("failed")
+        pool.close(ok=False)
+        print("closed")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().split() == ["failed", "closed"]

@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 # The kind of item that OrderedPool.run hands back only when all before it is done, and
@@ -26,6 +27,9 @@ BARRIER = "barrier"
 
 # How long a failed run waits for its workers to stop before killing them.
 _STOP_SECONDS = 5.0
+
+# How often a wait for a result checks that the workers still run (see _result).
+_WORKER_CHECK_SECONDS = 1.0
 
 # How often a worker checks that the process that started it still runs.
 _PARENT_CHECK_SECONDS = 1.0
@@ -116,6 +120,28 @@ def _running(processes: list, timeout: float) -> list:
         if not ended:
             break
     return running
+
+
+def _result(future: Any, executor: ProcessPoolExecutor | ThreadPoolExecutor) -> Any:
+    """``future.result()``, or ``BrokenProcessPool`` when one of ``executor``'s worker
+    processes has ended and the result is still missing a check later.
+
+    The executor's manager thread reports a worker that died, but not one killed while it
+    was sending a result (by the system, for lack of memory): it then waits for the rest of
+    the message, and the other workers for the pipe's lock the dead one held, for ever.
+    Either way the run fails the same (its workers are stopped by ``close``)."""
+    dead_seen = False
+    while True:
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        try:
+            return future.result(timeout=_WORKER_CHECK_SECONDS if processes else None)
+        except TimeoutError:
+            if not multiprocessing.connection.wait([process.sentinel for process in processes], 0):
+                dead_seen = False
+            elif dead_seen:  # the manager thread had a whole check's time to report it
+                raise BrokenProcessPool("a worker process ended while the result of its chunk was awaited") from None
+            else:
+                dead_seen = True
 
 
 class OrderedPool:
@@ -229,7 +255,7 @@ class OrderedPool:
                 return kind, self.function(payload), context
             future, where = payload
             self._in_flight[where] -= 1
-            return kind, future.result(), context
+            return kind, _result(future, self._executors[where]), context
         except Exception as error:
             raise ChunkFailed(context, error) from error
 
