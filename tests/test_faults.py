@@ -601,3 +601,41 @@ def test_a_failed_run_whose_worker_died_while_sending_a_result_fails_instead_of_
     done = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().split() == ["failed", "closed"]
+
+
+def test_an_interrupt_while_a_compressed_output_closes_ends_the_run():
+    # A Ctrl-C (or SIGTERM) while close() waits for the last block: io's close() then
+    # flushed, which handed the thread, finishing that last block, one more block that
+    # nobody would take, and waited for it for ever (3 runs in ~100 Ctrl-Cs).
+    script = textwrap.dedent(
+        """
+        import threading, time
+        from dedup.cli.compression import WriteBehind
+
+        class SlowStream:  # the last block takes a while to compress
+            def write(self, data):
+                time.sleep(0.5)
+                return len(data)
+            def flush(self):
+                pass
+            def close(self):
+                pass
+
+        writer = WriteBehind(SlowStream())
+        writer.write(b"the last records")
+        wait = threading.Event.wait
+
+        def interrupted(self, timeout=None):  # the signal arrives during the wait
+            threading.Event.wait = wait
+            raise KeyboardInterrupt
+
+        threading.Event.wait = interrupted
+        try:
+            writer.close()
+        except KeyboardInterrupt:
+            print("interrupted")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().split() == ["interrupted"]

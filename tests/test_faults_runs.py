@@ -275,3 +275,54 @@ def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_checkpoint(tmp_p
     failed = dedup_cli("clean", source, "-o", tmp_path / "out.jsonl", "--checkpoint-every", "50", "-q")
     assert failed.returncode == 1
     assert sorted(os.listdir(tmp_path)) == [".out.jsonl.dedup-checkpoint", "in.jsonl"]
+
+
+def test_a_second_run_of_a_checkpointed_command_stops_before_touching_the_first_runs_folder(tmp_path):
+    # The same command started twice: the second used to cut the first run's outputs back
+    # to its last checkpoint (the first then ended with exit 0 and NUL bytes in its output)
+    # or remove its folder. A run in progress is stood for by the lock of its folder.
+    from dedup.locking import take_lock
+
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(source, corpus(0, 40))
+    folder = tmp_path / ".out.jsonl.dedup-checkpoint"
+    folder.mkdir()
+    (folder / "output-0").write_bytes(b"written by the run in progress")
+    with take_lock(folder):
+        done = dedup_cli("clean", source, "-o", out, "-q", "--checkpoint-every", 10)
+    assert done.returncode == 1
+    assert f"process {os.getpid()}" in done.stderr.decode() and "another dedup run writes this output" in done.stderr.decode()
+    assert (folder / "output-0").read_bytes() == b"written by the run in progress" and not out.exists()
+    assert dedup_cli("clean", source, "-o", out, "-q", "--checkpoint-every", 10).returncode == 0  # once it is free
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "out.jsonl"]
+
+
+def test_checkpoints_refuse_what_they_cannot_resume_byte_for_byte_before_the_run(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n" + "".join(f"{n},{article(n)}\n" for n in range(20)))
+    done = dedup_cli("clean", source, "-o", tmp_path / "out.csv", "-q", "--checkpoint-every", 5)
+    assert done.returncode == 2 and "needs a JSONL or text input file" in done.stderr.decode()  # its header came twice
+    write_jsonl(tmp_path / "in.jsonl", corpus(0, 20))
+    (tmp_path / "folder").mkdir()
+    done = dedup_cli("clean", tmp_path / "in.jsonl", "-o", tmp_path / "folder", "-q", "--checkpoint-every", 5)
+    assert done.returncode == 2 and "is a folder" in done.stderr.decode()
+    assert sorted(os.listdir(tmp_path)) == ["folder", "in.csv", "in.jsonl"] and os.listdir(tmp_path / "folder") == []
+
+
+def test_checkpoints_refuse_a_report_on_another_file_system_before_the_run(tmp_path):
+    # The outputs wait in the folder beside -o and are renamed into place at the end: a
+    # --report on another file system failed that commit half done, and every later run.
+    other = Path("/dev/shm")
+    if not other.is_dir() or os.stat(other).st_dev == os.stat(tmp_path).st_dev:
+        import pytest
+
+        pytest.skip("needs /dev/shm on a file system of its own")
+    report = other / f"dedup-test-{os.getpid()}-report.jsonl"
+    write_jsonl(tmp_path / "in.jsonl", corpus(0, 20))
+    try:
+        done = dedup_cli("clean", tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", "--report", report, "-q",
+                         "--checkpoint-every", 5)
+        assert done.returncode == 2 and "on another file system" in done.stderr.decode()
+        assert not report.exists() and sorted(os.listdir(tmp_path)) == ["in.jsonl"]
+    finally:
+        report.unlink(missing_ok=True)

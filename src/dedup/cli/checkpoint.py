@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import shutil
@@ -28,7 +29,8 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from .. import __version__
-from ..atomic import atomic_write, writing
+from ..atomic import atomic_write, create_temporary, discard_temporary, writes_in_place, writing
+from ..locking import InUseError, Lock, take_lock
 from .commit import AtomicOutputs
 from .errors import OutputError, UsageError
 from .inputs import STDIO, Input, split_suffixes
@@ -81,6 +83,9 @@ def check_checkpointable(args: argparse.Namespace, inp: Input) -> None:
     """Refuse --checkpoint-every where a run could not be resumed byte for byte."""
     if inp.is_dir or inp.files[0].path == STDIO:
         raise UsageError("--checkpoint-every needs one input file (a folder or stdin cannot be resumed)")
+    if inp.files[0].format not in ("jsonl", "text"):
+        raise UsageError(f"--checkpoint-every needs a JSONL or text input file; {inp.files[0].path} is "
+                         f"{inp.files[0].format}")
     for flag, path in (("-o", args.output), ("--report", args.report), ("--rejects", args.rejects)):
         if path is None:
             continue
@@ -104,6 +109,7 @@ class Checkpoint:
         self.stats: dict[str, Any] = {}
         self.memory: str | None = None  # the saved across-document memory, in the folder
         self.finished = False  # the checkpointed run had committed its outputs
+        self.lock: Lock | None = None  # on the folder: one run at a time writes it
         self._since = 0
 
     @classmethod
@@ -114,6 +120,24 @@ class Checkpoint:
         """
         wanted = getattr(args, "checkpoint_every", None)
         folder = checkpoint_folder(args.output) if args.output not in (None, STDIO) else None
+        # The folder may be that of a run still going (the same command started twice):
+        # hold it before reading, cutting back or removing anything in it.
+        lock = _lock_folder(folder, args.output) if folder and (wanted or os.path.isdir(folder)) else None
+        try:
+            checkpoint = cls._open(args, inp, wanted, folder)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        if checkpoint is None:
+            if lock is not None:
+                lock.release()
+        else:
+            checkpoint.lock = lock
+        return checkpoint
+
+    @classmethod
+    def _open(cls, args: argparse.Namespace, inp: Input, wanted, folder: str | None) -> Checkpoint | None:
         progress = _read_progress(folder) if folder else None
         if progress is not None and not any(os.path.isfile(os.path.join(folder, n)) for n in progress["lengths"]):
             # Its outputs were committed (renamed away; dedup.cli.commit completes an interrupted
@@ -201,10 +225,26 @@ class Checkpoint:
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def release(self) -> None:
+        """Let go of the folder (after :meth:`remove` or :meth:`abandon`)."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
     def abandon(self) -> None:
         """After a failed run: keep the folder only when there is a checkpoint to resume."""
         if not self.done:
             self.remove()
+
+
+def _lock_folder(folder: str, output: str) -> Lock:
+    try:
+        return take_lock(folder)
+    except InUseError as error:
+        raise OutputError(f"-o {output}: the checkpoint folder {error}: another dedup run writes this output; "
+                          "wait for it to end") from None
+    except OSError as error:
+        raise OutputError(f"cannot lock the checkpoint folder of -o {output}: {error.strerror or error}") from None
 
 
 def _read_progress(folder: str) -> dict | None:
@@ -230,10 +270,13 @@ class CheckpointOutputs(AtomicOutputs):
         self._slots: dict[str, tuple[BinaryIO, str]] = {}
 
     def file(self, destination: str) -> BinaryIO:
+        if os.path.isdir(destination):
+            raise UsageError(f"output {destination} is a folder; name a file")
         try:
             os.makedirs(self._checkpoint.folder, exist_ok=True)
         except OSError as error:
             raise OutputError(f"cannot write {destination}: {error.strerror or error}") from None
+        self._check_renamable(destination)
         name = f"output-{len(self._slots)}"
         path = self._checkpoint.slot(name)
         resumed = name in self._checkpoint.lengths
@@ -243,6 +286,28 @@ class CheckpointOutputs(AtomicOutputs):
         handle = self.file_at(path, destination, append=resumed)
         self._slots[name] = (handle, destination)
         return handle
+
+    def _check_renamable(self, destination: str) -> None:
+        """Refuse an output the commit could not rename into place from the folder (another
+        file system): found at the end of the run, it would fail the commit half done."""
+        if writes_in_place(destination) or os.path.dirname(os.path.abspath(destination)) == os.path.dirname(
+            self._checkpoint.folder
+        ):
+            return
+        with writing(destination):
+            probe = create_temporary(destination)
+        inside = self._checkpoint.slot(os.path.basename(probe))
+        try:
+            os.rename(probe, inside)
+        except OSError as error:
+            discard_temporary(probe)
+            if error.errno == errno.EXDEV:
+                raise UsageError(
+                    f"--checkpoint-every keeps the outputs in {self._checkpoint.folder} until the run ends, and "
+                    f"{destination} is on another file system; write it beside -o {self._checkpoint.output}"
+                ) from None
+            raise OutputError(f"cannot write {destination}: {error.strerror or error}") from None
+        discard_temporary(inside)
 
     def sync(self) -> dict[str, int]:
         """Flush every output to disk; their lengths by slot name."""

@@ -103,6 +103,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     checkpoint = None if explain else Checkpoint.open(args, inp)
     if checkpoint is not None and checkpoint.finished:
         checkpoint.remove()
+        checkpoint.release()
         if not args.quiet:
             sys.stderr.write(f"dedup: the interrupted run had committed its outputs ({args.output}); nothing to do\n")
         return EXIT_OK
@@ -128,12 +129,15 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         work = clean_within
     jobs = args.jobs or default_jobs()
     memory = checkpoint.memory_path() if resuming else None
-    state_lock = lock_state(args.state) if args.state and not explain and args.scope != "within" else None
+    state_lock = None
     try:
+        state_lock = lock_state(args.state) if args.state and not explain and args.scope != "within" else None
         across = Across(args, jobs, memory) if args.scope in ("across", "both") else None
     except BaseException:
         if state_lock is not None:
             state_lock.release()
+        if checkpoint is not None:
+            checkpoint.release()
         raise
 
     outputs = CheckpointOutputs(checkpoint) if checkpoint is not None else AtomicOutputs()
@@ -246,6 +250,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             outputs.abort()
             if checkpoint is not None:
                 checkpoint.abandon()
+        if checkpoint is not None:
+            checkpoint.release()
         if state_lock is not None:
             state_lock.release()
     if not args.quiet:

@@ -212,6 +212,7 @@ class WriteBehind(_BlocksByThread):
         self._pending_size = 0
         self._written = 0
         self._error: BaseException | None = None
+        self._closing = False  # the last block was handed over: the thread takes no more
         self._start(self._compress, "dedup-write-behind")
 
     def _compress(self) -> None:
@@ -263,17 +264,21 @@ class WriteBehind(_BlocksByThread):
             raise self._error  # kept: every later call fails too
 
     def flush(self) -> None:
-        if not self.closed and self._thread.is_alive():
+        # Not once closing began: io's close() flushes, also after a Ctrl-C interrupted the
+        # wait for the last block, and a block handed over after it would wait forever.
+        if not self.closed and not self._closing and self._thread.is_alive():
             self._drain(last=False)
 
     def close(self) -> None:
         if self.closed:
             return
+        self._closing = True
         try:
             self._drain(last=True)
         finally:
             super().close()
-            self._stream.close()
+            if not self._thread.is_alive():  # else interrupted: the thread still writes to it (an output abandoned)
+                self._stream.close()
 
 
 def damaged_data_errors() -> tuple[type[BaseException], ...]:
