@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import random
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 import dedup
 from dedup.cli.commit import complete_interrupted_commit
@@ -326,3 +329,56 @@ def test_checkpoints_refuse_a_report_on_another_file_system_before_the_run(tmp_p
         assert not report.exists() and sorted(os.listdir(tmp_path)) == ["in.jsonl"]
     finally:
         report.unlink(missing_ok=True)
+
+
+# Runs the dedup command given after "--" (as the `dedup` command does: dedup.cli.entry)
+# and sends itself signal SIGNAL in its final commit: right after the first rename that
+# puts an output in place ("during"), or once the commit has returned ("after").
+SIGNAL_IN_COMMIT = textwrap.dedent(
+    """
+    import os, signal, sys
+    when, number = sys.argv[1], int(sys.argv[2])
+    from dedup.cli import commit, entry
+
+    replace, commit_outputs = os.replace, commit.AtomicOutputs.commit
+
+    def replace_then_signal(source, target, *args, **kwargs):
+        replace(source, target, *args, **kwargs)
+        if when == "during" and not os.path.basename(target).startswith("."):
+            os.kill(os.getpid(), number)
+
+    def commit_then_signal(self):
+        commit_outputs(self)
+        if when == "after":
+            os.kill(os.getpid(), number)
+
+    os.replace = replace_then_signal
+    commit.AtomicOutputs.commit = commit_then_signal
+    sys.argv = ["dedup", *sys.argv[sys.argv.index("--") + 1 :]]
+    sys.exit(entry())
+    """
+)
+
+
+@pytest.mark.parametrize("when", ["during", "after"])
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_in_the_final_commit_neither_mixes_the_outputs_nor_fails_the_run(tmp_path, when, number):
+    # A Ctrl-C or SIGTERM between two renames of the commit left the new -o beside the old
+    # --report, for good (the rerun found the journal's temporaries removed); one right
+    # after the commit exited 130 "no output written" with every output replaced.
+    source, out, report = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "report.jsonl"
+    write_jsonl(source, corpus(0, 30))
+    options = ["-o", out, "--report", report, "--scope", "both", "-q"]
+    assert dedup_cli("clean", source, *options).returncode == 0
+    old = {path: path.read_bytes() for path in (out, report)}
+    write_jsonl(source, corpus(30, 30))
+    command = [sys.executable, "-c", SIGNAL_IN_COMMIT, when, str(int(number)), "--", "clean", source, *options]
+    done = subprocess.run(list(map(str, command)), env=ENV, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert all(path.read_bytes() != old[path] for path in (out, report))  # both new: committed as one
+    expected = tmp_path / "expected"
+    expected.mkdir()
+    assert dedup_cli("clean", source, "-o", expected / "out.jsonl", "--report", expected / "report.jsonl",
+                     "--scope", "both", "-q").returncode == 0
+    assert out.read_bytes() == (expected / "out.jsonl").read_bytes()
+    assert sorted(os.listdir(tmp_path)) == ["expected", "in.jsonl", "out.jsonl", "report.jsonl"]

@@ -43,7 +43,7 @@ from .errors import (
 from .parser import build_parser
 from .pool import ChunkFailed
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "entry", "build_parser"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     previous = signal.getsignal(signal.SIGTERM)
+    previous_int = signal.getsignal(signal.SIGINT)
 
     def on_term(signum, frame):
         raise Terminated()
@@ -97,6 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_TERMINATED
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+
+
+def entry() -> int:
+    """The ``dedup`` command and ``python -m dedup``: :func:`main`, after which no signal
+    may change the exit code it returned (the interpreter's exit still takes a moment)."""
+    code = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return code
 
 
 def describe_os_error(error: OSError) -> str:

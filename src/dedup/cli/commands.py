@@ -18,7 +18,7 @@ from ..report import DocumentReport, render_html
 from .across import Across, given_options
 from .checkpoint import Checkpoint, CheckpointOutputs
 from .commit import AtomicOutputs, complete_interrupted_commit
-from .errors import EXIT_OK, DataError, OutputError, UsageError, warn
+from .errors import EXIT_OK, DataError, OutputError, UsageError, hold_interrupts, warn
 from .inputs import STDIO, Input, open_input
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
 from .parser import default_jobs
@@ -235,6 +235,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                 across.save(temp)
         pool.close(ok=True)
         pool = None
+        hold_interrupts()
         outputs.commit()
         if checkpoint is not None:
             checkpoint.remove()
@@ -373,6 +374,7 @@ def run_dups(args: argparse.Namespace) -> int:
         out.close()
         if rejects is not None:
             rejects.close()
+        hold_interrupts()
         outputs.commit()
         ok = True
     finally:

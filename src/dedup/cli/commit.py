@@ -47,6 +47,7 @@ class AtomicOutputs:
         # folder holding the file a library save writes, see path()), or "kept" (see file_at()).
         self._pending: list[tuple[str, str, str]] = []
         self._handles: list[IO] = []
+        self._journals: list[str] = []  # written: the commit is decided, its renames must all happen
 
     def _temporary(self, destination: str, kind: str) -> str:
         folder = os.path.dirname(os.path.abspath(destination))
@@ -121,11 +122,12 @@ class AtomicOutputs:
         """
         for handle in self._handles:
             handle.close()  # flushes, fsyncs (dedup.atomic.OutputFile.close); a closed one already did
-        journals = _write_commit_journals(self._pending) if len(self._pending) > 1 else []
+        self._journals = _write_commit_journals(self._pending) if len(self._pending) > 1 else []
         for temporary, destination, kind in self._pending:
             with writing(destination):
                 _finish_output(temporary, destination, kind)
-        _remove_commit_journals(journals)
+        _remove_commit_journals(self._journals)
+        self._journals = []
         self._pending.clear()
         self._handles.clear()
 
@@ -135,6 +137,18 @@ class AtomicOutputs:
                 handle.close()
             except OSError:
                 pass
+        if self._journals:
+            # Stopped (Ctrl-C, SIGTERM, an error) between two renames of the commit: some
+            # outputs are already in place, so the others must follow. Done now if possible;
+            # else the journal and the temporaries it names stay for the next run to complete.
+            try:
+                complete_interrupted_commit([destination for _, destination, _ in self._pending], ours=True)
+            except (OSError, InputError):
+                pass
+            self._journals = []
+            self._pending.clear()
+            self._handles.clear()
+            return
         for temporary, _, kind in self._pending:
             if kind != "kept":
                 discard_temporary(temporary)
@@ -175,7 +189,7 @@ def _remove_commit_journals(journals: list[str]) -> None:
         fsync_directory(folder)
 
 
-def complete_interrupted_commit(destinations: list[str]) -> list[str]:
+def complete_interrupted_commit(destinations: list[str], ours: bool = False) -> list[str]:
     """Finish the commit of a run killed between two renames, when it wrote any of ``destinations``.
 
     Every rename its journal lists whose temporary is still there is done now (each is
@@ -196,7 +210,7 @@ def complete_interrupted_commit(destinations: list[str]) -> list[str]:
             host, pid = str(entry["host"]), int(entry["pid"])
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise InputError(f"cannot read {journal}, the journal of an interrupted commit: {error}") from None
-        if not writer_gone(journal, host, pid):
+        if not (ours and pid == os.getpid()) and not writer_gone(journal, host, pid):
             continue
         for temporary, target, kind in renames:
             source = os.path.join(temporary, os.path.basename(target)) if kind == "saved" else temporary

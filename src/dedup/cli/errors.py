@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 EXIT_OK = 0
 EXIT_DATA = 1
@@ -30,6 +32,15 @@ class OutputError(Exception):
 
 class Terminated(BaseException):
     """SIGTERM arrived; raised in the main process so that temporary outputs are removed."""
+
+
+def hold_interrupts() -> None:
+    """From here on a Ctrl-C or SIGTERM is ignored: called once the outputs are about to be
+    committed, so that the exit code (0) says that they were ("No output file is created or
+    replaced unless the exit code is 0"). :func:`dedup.cli.main` restores the handlers."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def warn(message: str) -> None:
