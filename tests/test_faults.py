@@ -579,17 +579,24 @@ def test_a_failed_run_whose_worker_died_while_sending_a_result_fails_instead_of_
         import os, signal, threading, time
         from dedup.workers import ChunkFailed, OrderedPool
 
-        pool = OrderedPool(time.sleep, 2)
-        assert [result for _, result, _ in pool.run([("chunk", 0, None)])] == [None]
+        started_r, started_w = os.pipe()
+
+        def work(seconds):  # says that it runs, then outlasts the test
+            os.write(started_w, b"!")
+            time.sleep(seconds)
+
+        pool = OrderedPool(work, 2)
         executor = pool._executors[0]
 
         def kill_mid_send():
+            os.read(started_r, 1)  # the chunk runs in a worker
+            # The manager thread finds the result pipe readable before (or together with)
+            # the workers' ends, reads the header, and waits for the rest.
             executor._result_queue._writer._send(b"\\x00\\x01\\x00\\x00" + b"x" * 10)
-            time.sleep(0.5)  # the manager thread reads the header, then waits
             for process in list(executor._processes.values()):
                 os.kill(process.pid, signal.SIGKILL)
 
-        threading.Timer(0.5, kill_mid_send).start()
+        threading.Thread(target=kill_mid_send, daemon=True).start()
         try:
             list(pool.run([("chunk", 600, None)]))  # a chunk still running when the workers die
         except ChunkFailed as error:
@@ -609,12 +616,14 @@ def test_an_interrupt_while_a_compressed_output_closes_ends_the_run():
     # nobody would take, and waited for it for ever (3 runs in ~100 Ctrl-Cs).
     script = textwrap.dedent(
         """
-        import threading, time
+        import threading
         from dedup.cli.compression import WriteBehind
 
-        class SlowStream:  # the last block takes a while to compress
+        release = threading.Event()
+
+        class SlowStream:  # the last block is still being compressed when the signal comes
             def write(self, data):
-                time.sleep(0.5)
+                release.wait()
                 return len(data)
             def flush(self):
                 pass
@@ -634,6 +643,7 @@ def test_an_interrupt_while_a_compressed_output_closes_ends_the_run():
             writer.close()
         except KeyboardInterrupt:
             print("interrupted")
+        release.set()
         """
     )
     done = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True, timeout=120)

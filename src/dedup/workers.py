@@ -136,7 +136,7 @@ def _result(future: Any, executor: ProcessPoolExecutor | ThreadPoolExecutor) -> 
         try:
             return future.result(timeout=_WORKER_CHECK_SECONDS if processes else None)
         except TimeoutError:
-            if not multiprocessing.connection.wait([process.sentinel for process in processes], 0):
+            if len(_running(processes, 0.0)) == len(processes):
                 dead_seen = False
             elif dead_seen:  # the manager thread had a whole check's time to report it
                 raise BrokenProcessPool("a worker process ended while the result of its chunk was awaited") from None
