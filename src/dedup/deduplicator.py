@@ -43,7 +43,7 @@ from .atomic import atomic_create, write_error, writes_in_place
 from .documents import id_key
 from .spans import Match  # the one span type, here and in the report
 from .locking import InUseError, take_lock
-from .store import MemoryStore, SQLiteStore, Store, read_meta
+from .store import FIXED_PARAMS, MemoryStore, SQLiteStore, Store, read_meta
 from .workers import BARRIER, OrderedPool
 
 __all__ = ["ArticleMatch", "Deduplicator", "Match"]
@@ -162,7 +162,9 @@ class Deduplicator:
         Fingerprints an earlier article must share to be aligned against.
     store : str or path, optional
         A SQLite file to keep remembered articles in (created if missing, reopened and
-        extended if present), for streams larger than memory. Default: memory. The
+        extended if present: its ``ngram``, ``mode``, ``window`` and ``max_holders``
+        must be the ones given; the other parameters may differ, as in :meth:`load`),
+        for streams larger than memory. Default: memory. The
         index of its fingerprints lives beside it, in the folder ``PATH-index`` (rebuilt
         from the file when missing or stale: copying the file alone is enough). One
         Deduplicator at a time writes a store: while one has it open (until ``close``),
@@ -609,6 +611,48 @@ class Deduplicator:
     def _copy_to_memory(self) -> MemoryStore:
         return MemoryStore.read(self._store.path, self.max_holders)
 
+    # runs of an on-disk store ------------------------------------------------------------
+
+    def begin_run(self, decided_by: str | os.PathLike) -> None:
+        """Make the articles remembered from now on one run of the on-disk ``store``, kept
+        by :meth:`end_run` and removed by :meth:`roll_back_run`: so a job that writes
+        outputs of its own keeps the store in step with them (``dedup clean --store``
+        commits its outputs and the run together). When the process ends with the run
+        open, the next opening of the store removes its articles unless the file
+        ``decided_by`` exists by then (the job's commit journal: its commit was decided,
+        and completing it ends the run with :func:`dedup.store.end_store_run`). Call it
+        between streams (no ``find_stream`` under way). ``ValueError`` without a store.
+
+        >>> import os, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> d = Deduplicator(scope="across", store=os.path.join(folder, "memory.db"))
+        >>> text = " ".join(f"word{i}" for i in range(60))
+        >>> d.add(text, doc_id="kept")
+        []
+        >>> d.begin_run(os.path.join(folder, "commit-journal"))
+        >>> d.add("Something new. " + text, doc_id="dropped")[0].source_id
+        'kept'
+        >>> d.roll_back_run()
+        >>> len(d), d.remembers("dropped")
+        (1, False)
+        >>> d.close()
+        """
+        self._store_of("begin_run").begin_run(os.fspath(decided_by))
+
+    def end_run(self) -> None:
+        """Keep the articles of the run :meth:`begin_run` began (nothing when none is open)."""
+        self._store_of("end_run").end_run()
+
+    def roll_back_run(self) -> None:
+        """Forget the articles remembered since :meth:`begin_run`, and end the run (nothing
+        when none is open). Call it between streams."""
+        self._store_of("roll_back_run").roll_back_run()
+
+    def _store_of(self, method: str) -> SQLiteStore:
+        if not isinstance(self._store, SQLiteStore):
+            raise ValueError(f"{method}() needs an on-disk store: Deduplicator(store=PATH)")
+        return self._store
+
     @classmethod
     def load(cls, path: str | os.PathLike, **params: Any) -> "Deduplicator":
         """Reopen a state written by :meth:`save`, into memory.
@@ -626,7 +670,7 @@ class Deduplicator:
         for name, value in params.items():
             if name not in stored:
                 raise TypeError(f"Deduplicator.load() got an unexpected parameter {name!r}")
-            if name in ("ngram", "mode", "window", "max_holders") and value != stored[name]:
+            if name in FIXED_PARAMS and value != stored[name]:
                 raise ValueError(
                     f"{name}={value!r} differs from the {name}={stored[name]!r} the state in {path} was built with"
                 )

@@ -66,6 +66,9 @@ CREATE INDEX IF NOT EXISTS fingerprints_key ON fingerprints (key);
 
 
 _CACHE_KIB = 128 * 1024  # SQLite page cache of an on-disk store
+# The parameters a store's fingerprints and texts depend on: a store (or a saved state)
+# is reopened only with the same values.
+FIXED_PARAMS = ("ngram", "mode", "window", "max_holders")
 
 
 def encode_id(doc_id: Any) -> bytes:
@@ -312,14 +315,18 @@ class MemoryStore(Store):
         store = cls(max_holders)
         connection = connect_read_only(path)
         try:
-            for doc_id, is_int, blob in connection.execute("SELECT doc_id, id_is_int, text FROM articles ORDER BY number"):
+            # A run of a store that ended with neither end_run nor roll_back_run (killed) and
+            # whose commit was not decided: its articles are not part of the state.
+            kept = _unfinished_run_start(connection)
+            query = "SELECT doc_id, id_is_int, text FROM articles WHERE number < ? ORDER BY number"
+            for doc_id, is_int, blob in connection.execute(query, (_SQLITE_MAX_INT if kept is None else kept,)):
                 store._ids.append(decode_id(doc_id, is_int))
                 store._known_ids.add(id_key(store._ids[-1]))
                 store._texts.append(bytes(blob))
             # Rows (formats 2 and 3) hold the fingerprints of articles older than any block's.
             count = len(store._ids)
             pieces = list(_fingerprint_rows(connection, count))
-            pieces += [(keys, articles) for _, _, _, keys, articles in _fingerprint_blocks(connection, count)]
+            pieces += [(keys, articles) for _, _, _, keys, articles in _fingerprint_blocks(connection, count, until=count)]
             if pieces:
                 keys = np.concatenate([keys for keys, _ in pieces])
                 order = np.argsort(keys, kind="stable")  # the holders of a key stay in order
@@ -370,6 +377,12 @@ class SQLiteStore(Store):
                     raise
                 raise ValueError(f"{path} is not a {FORMAT} state file (not a readable SQLite database: {error})") from None
             self._count = self._connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            try:
+                unfinished = _unfinished_run_start(self._connection)
+            except ValueError as error:
+                raise ValueError(f"{path} is a damaged {FORMAT} state file: {error}") from None
+            if unfinished is not None:  # its process ended before its commit was decided
+                self._truncate(unfinished)
             self._index = FileRuns(
                 real + INDEX_SUFFIX, _index_identity(self._connection), max_run=_MAX_RUN,
                 lean_merge_above=_LEAN_MERGE_ABOVE,
@@ -493,8 +506,7 @@ class SQLiteStore(Store):
     def holders(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(index into ``keys``, article) for every stored holder of a key. Only the keys
         the filter says may be stored are looked up in the index."""
-        if self._closed:
-            raise sqlite3.ProgrammingError(f"the store {self.path} is closed")
+        self._check_open()
         self._mend_index()
         candidates = np.flatnonzero(self._filter.may_hold(keys))
         wanted = keys[candidates]
@@ -544,6 +556,56 @@ class SQLiteStore(Store):
         if self._filter.full:
             self._filter = self._new_filter()
 
+    # A run of additions, kept or removed as one (``dedup clean --store``) -----------------
+
+    def begin_run(self, decided_by: str) -> None:
+        """Make the articles added from now on one run: kept once :meth:`end_run` (or
+        :func:`end_store_run`) is called, removed by :meth:`roll_back_run`. A run whose
+        process ends before either is removed when the store is next opened (or read),
+        unless the file ``decided_by`` exists then: a commit journal, whose commit was
+        decided and ends the run when it is completed. So a run whose other outputs were
+        not committed leaves the store as it was before it."""
+        self._check_open()
+        entry = json.dumps({"start": self._count, "decided_by": os.fspath(decided_by)})
+        with self._connection:
+            self._connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_RUN_KEY, entry))
+
+    def end_run(self) -> None:
+        """Keep the articles of the run (see :meth:`begin_run`); nothing when none is open."""
+        self._check_open()
+        with self._connection:
+            self._connection.execute("DELETE FROM meta WHERE key = ?", (_RUN_KEY,))
+
+    def roll_back_run(self) -> None:
+        """Remove the articles added since :meth:`begin_run`, and end the run; nothing when
+        none is open (it ended, here or by :func:`end_store_run`).
+
+        The index is caught up from the database: it is rebuilt when some of the run's
+        fingerprints had reached its files (a run of more than ``recent_keys``)."""
+        self._check_open()
+        entry = _run_entry(self._connection)
+        if entry is None:
+            return
+        self._truncate(entry["start"])
+        # The filter may keep the removed keys: it answers "may hold", and they are few.
+        self._waiting = _WaitingKeys()
+        self._index_behind = True
+        self._catch_up()
+        self._index_behind = False
+
+    def _truncate(self, start: int) -> None:
+        """Remove the articles from number ``start`` on, with their fingerprints, and end the run."""
+        with self._connection:
+            self._connection.execute("DELETE FROM articles WHERE number >= ?", (start,))
+            self._connection.execute("DELETE FROM fingerprint_blocks WHERE first_article >= ?", (start,))
+            self._connection.execute("DELETE FROM fingerprints WHERE article >= ?", (start,))
+            self._connection.execute("DELETE FROM meta WHERE key = ?", (_RUN_KEY,))
+        self._count = min(self._count, start)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise sqlite3.ProgrammingError(f"the store {self.path} is closed")
+
     def _flush_waiting(self) -> None:
         """The keys waiting in memory into the index, as one run."""
         waiting, self._waiting = self._waiting, _WaitingKeys()
@@ -580,6 +642,63 @@ _BLOCK_KEYS = 1 << 22
 # Keys read at a time to build a filter, and gathered to rebuild an index.
 _FILTER_BLOCK = 1 << 20
 _GATHER_KEYS = 1 << 22
+
+
+# The meta row of a store's run (SQLiteStore.begin_run): {"start": its first article,
+# "decided_by": the file whose existence says its commit was decided}.
+_RUN_KEY = "run"
+# Larger than any article number: "no limit" in a query.
+_SQLITE_MAX_INT = (1 << 63) - 1
+
+
+def _run_entry(connection: sqlite3.Connection) -> dict | None:
+    """The store's open run (see :meth:`SQLiteStore.begin_run`), or None; ``ValueError``
+    when its row is damaged."""
+    row = connection.execute("SELECT value FROM meta WHERE key = ?", (_RUN_KEY,)).fetchone()
+    if row is None:
+        return None
+    try:
+        entry = json.loads(row[0])
+        start, decided_by = entry["start"], entry["decided_by"]
+    except (TypeError, ValueError, KeyError, RecursionError):
+        raise ValueError("its unfinished run's record is damaged") from None
+    if not (isinstance(start, int) and start >= 0 and isinstance(decided_by, str)):
+        raise ValueError("its unfinished run's record is damaged")
+    return entry
+
+
+def _unfinished_run_start(connection: sqlite3.Connection) -> int | None:
+    """The first article of a run whose process ended with it open and its commit not
+    decided (its ``decided_by`` missing): articles from there on are not the store's.
+    None when there is no such run."""
+    entry = _run_entry(connection)
+    if entry is None or os.path.lexists(entry["decided_by"]):
+        return None
+    return entry["start"]
+
+
+def end_store_run(path: str, decided_by: str) -> bool:
+    """End the run that :meth:`SQLiteStore.begin_run` began in the store at ``path`` with
+    ``decided_by``, keeping its articles: for a commit completed after its process ended
+    (or by another part of the process than the store's owner). Returns whether such a
+    run was open. ``ValueError`` when ``path`` is no store."""
+    if not os.path.isfile(path):
+        return False
+    connection = sqlite3.connect(path)
+    try:
+        check_schema(path, connection)
+        with connection:
+            entry = _run_entry(connection)
+            if entry is None or entry["decided_by"] != os.fspath(decided_by):
+                return False
+            connection.execute("DELETE FROM meta WHERE key = ?", (_RUN_KEY,))
+        return True
+    except sqlite3.OperationalError as error:
+        raise as_os_error(error, path) from error
+    except sqlite3.DatabaseError as error:
+        raise ValueError(f"{path} is not a {FORMAT} state file (not a readable SQLite database: {error})") from None
+    finally:
+        connection.close()
 
 
 def _index_identity(connection: sqlite3.Connection) -> str:
@@ -660,18 +779,18 @@ def _fingerprint_rows(connection: sqlite3.Connection, count: int) -> Iterator[tu
 
 
 def _fingerprint_blocks(
-    connection: sqlite3.Connection, count: int, since: int = 0
+    connection: sqlite3.Connection, count: int, since: int = 0, until: int | None = None
 ) -> Iterator[tuple[int, int, bytes, np.ndarray, np.ndarray]]:
     """``(block, end_article, key bytes, keys, articles)`` of each block of fingerprints of
-    articles from ``since`` on, in the order they were added; each checked (a state file
-    is not trusted)."""
+    articles from ``since`` on (and, with ``until``, of blocks that start before it), in
+    the order they were added; each checked (a state file is not trusted)."""
     if not connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fingerprint_blocks'").fetchone():
         return  # a state of format 3 or older, read only
     query = (
         "SELECT block, first_article, end_article, keys, articles FROM fingerprint_blocks "
-        "WHERE first_article >= ? ORDER BY block"
+        "WHERE first_article >= ? AND first_article < ? ORDER BY block"
     )
-    for block, first, end, key_bytes, article_bytes in connection.execute(query, (since,)):
+    for block, first, end, key_bytes, article_bytes in connection.execute(query, (since, _SQLITE_MAX_INT if until is None else until)):
         if not (isinstance(key_bytes, bytes) and isinstance(article_bytes, bytes)):
             raise ValueError("a block of fingerprints is not binary")
         if len(key_bytes) % 8 or 2 * len(article_bytes) != len(key_bytes):
@@ -808,10 +927,13 @@ def _open(path: str, meta: dict, existing_ok: bool = False, journal: str = "WAL"
             connection.execute(f"PRAGMA cache_size={-_CACHE_KIB}")
         if exists:
             stored = read_meta(path, connection)
-            if stored["params"] != meta["params"]:
-                raise ValueError(
-                    f"{path} was built with other parameters ({stored['params']}) than given ({meta['params']})"
-                )
+            # What the stored fingerprints and texts depend on must agree; parameters that
+            # only affect matching (threshold, scope...) may change, as in a load.
+            fixed = [name for name in FIXED_PARAMS if stored["params"].get(name) != meta["params"].get(name)]
+            if fixed:
+                said = lambda params: ", ".join(f"{name}={params.get(name)!r}" for name in fixed)  # noqa: E731
+                raise ValueError(f"{path} was built with other parameters ({said(stored['params'])}) "
+                                 f"than given ({said(meta['params'])})")
             if stored["version"] < FORMAT_VERSION:  # texts added now record their size, fingerprints go in blocks
                 with connection:
                     connection.executescript(_SCHEMA)
