@@ -374,7 +374,7 @@ def test_the_matching_option_tables_give_the_defaults_the_help_prints(command, n
         assert option in options, f"{command}: {option} is no option"
         assert help_default(options[option]) == default, (
             f"dedup {command} {option}: the page says default {default}, --help says: {options[option].text}")
-    matching = {entry.names[0] for entry in options.values() if entry.section == "matching"} - {"--scope", "--state"}
+    matching = {entry.names[0] for entry in options.values() if entry.section == "matching"} - {"--scope", "--state", "--store"}
     assert listed == matching
 
 

@@ -156,11 +156,13 @@ def test_output_to_stdout_redirected_to_a_file_appends_where_stdout_stands(tmp_p
     assert log.read_bytes() == b"before\n" + expected
 
 
-def test_state_on_a_device_or_fifo_is_refused_in_one_line(tmp_path, corpus):
+@pytest.mark.parametrize("flag", ["--state", "--store"])
+def test_state_on_a_device_or_fifo_is_refused_in_one_line(tmp_path, corpus, flag):
     device = character_device_twin_of_dev_null(tmp_path / "null")
-    done = dedup_cli("clean", corpus, "--scope", "across", "--state", device, "-o", tmp_path / "out.jsonl", "--on-error", "skip")
+    done = dedup_cli("clean", corpus, "--scope", "across", flag, device, "-o", tmp_path / "out.jsonl", "--on-error", "skip")
     assert done.returncode == 2
-    assert done.stderr.decode().strip() == f"dedup: error: --state {device} is not a regular file: the next run must read the state back from it"
+    assert done.stderr.decode().strip() == (
+        f"dedup: error: {flag} {device} is not a regular file: the next run must read the {flag[2:]} back from it")
     assert stat.S_ISCHR(os.lstat(device).st_mode)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..pipeline import AcrossPass
 from ..workers import BARRIER
-from .errors import InputError, UsageError
+from .errors import InputError, OutputError, UsageError
 from .stream import screened
 
 
@@ -38,6 +38,13 @@ class Across:
         options = given_options(args, ("threshold", "ngram", "mode", "min_length", "max_gap", "window"))
         scope = "both" if args.scope == "both" else "across"
         self.state_path = args.state
+        #: How the memory is named to the user: "--state FILE" or "--store FILE" (or None).
+        self.memory_option = f"--store {args.store}" if args.store else f"--state {args.state}" if args.state else None
+        self.on_disk = bool(args.store)
+        if args.store:
+            self.dedup = _open_store(args.store, dict(options, scope=scope, workers=jobs))
+            self.loaded = len(self.dedup) > 0
+            return
         # A memory from earlier runs (or from this run's checkpoint, whose documents the
         # resumed run does not read again).
         self.loaded = bool(memory or (args.state and os.path.exists(args.state)))
@@ -99,5 +106,33 @@ class Across:
     def save(self, path: str) -> None:
         self.dedup.save(path)
 
-    def close(self) -> None:
-        self.dedup.close()
+    def close(self, keep: bool = True) -> None:
+        """Let go of the memory; with ``--store``, unless ``keep``, first remove what this
+        run added to it (the run failed before its commit was decided)."""
+        try:
+            if not keep and self.on_disk:
+                self.dedup.roll_back_run()
+        finally:
+            self.dedup.close()
+
+
+def _open_store(path: str, options: dict):
+    """``Deduplicator(store=path)`` with the command's options, its errors said about
+    ``--store``. Options not given keep the store's values, as with ``--state``."""
+    from .. import Deduplicator
+    from ..locking import InUseError
+    from ..store import read_meta
+
+    try:
+        stored = read_meta(path)["params"] if os.path.isfile(path) and os.path.getsize(path) else {}
+        return Deduplicator(**{**stored, **options}, store=path)
+    except InUseError as error:
+        raise OutputError(f"--store {error}: another dedup run uses this store; wait for it to end") from None
+    except IsADirectoryError:
+        raise UsageError(f"--store {path} is a folder; name a file") from None
+    except ValueError as error:
+        if "other parameters" in str(error):
+            raise UsageError(f"--store {path}: {error}; give the options it was built with, or a new file") from None
+        raise InputError(f"cannot open --store {path}: {error}") from None
+    except OSError as error:
+        raise OutputError(f"cannot open --store {path}: {error.strerror or error}") from None

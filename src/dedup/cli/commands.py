@@ -17,7 +17,7 @@ from ..pipeline import Cleaned
 from ..report import DocumentReport, render_html
 from .across import Across, given_options
 from .checkpoint import Checkpoint, CheckpointOutputs
-from .commit import AtomicOutputs, complete_interrupted_commit
+from .commit import AtomicOutputs, commit_journal_path, complete_interrupted_commit
 from .errors import EXIT_OK, DataError, OutputError, UsageError, hold_interrupts, warn
 from .inputs import STDIO, Input, open_input
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
@@ -92,14 +92,21 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     if explain and args.output is None:  # the JSON lines go to stdout unless only the page is asked for
         args.output = None if html_path else STDIO
     report_path = args.output if explain else args.report
-    if explain:  # explain writes only the reports (-o, --html) and reads --state without saving it
-        written = {"-o": report_path, "--html": html_path, "--rejects": args.rejects}
+    if explain:  # explain writes only the reports (-o, --html); it reads --state without saving it
+        # and takes back what it added to --store
+        written = {"-o": report_path, "--html": html_path, "--rejects": args.rejects, "--store": args.store}
     else:
-        written = {"-o": args.output, "--report": args.report, "--rejects": args.rejects, "--state": args.state}
+        written = {"-o": args.output, "--report": args.report, "--rejects": args.rejects, "--state": args.state,
+                   "--store": args.store}
     check_paths(inp, written)
     finish_earlier_commit(written)
-    if args.state and args.scope == "within":
-        raise UsageError("--state keeps the across-document memory: use it with --scope across or both")
+    for option in ("--state", "--store"):
+        if getattr(args, option[2:]) and args.scope == "within":
+            raise UsageError(f"{option} keeps the across-document memory: use it with --scope across or both")
+    if args.state and args.store:
+        raise UsageError("--state and --store are two places for one memory: give one (--store keeps it on disk)")
+    if args.store and getattr(args, "checkpoint_every", None):
+        raise UsageError("--checkpoint-every does not work with --store yet: use --state, or no checkpoints")
     checkpoint = None if explain else Checkpoint.open(args, inp)
     if checkpoint is not None and checkpoint.finished:
         checkpoint.remove()
@@ -141,6 +148,16 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         raise
 
     outputs = CheckpointOutputs(checkpoint) if checkpoint is not None else AtomicOutputs()
+    if across is not None and args.store:
+        try:
+            # The documents this run adds are kept only when its outputs are committed
+            # (explain's never are): committed with them, as one.
+            across.dedup.begin_run(outputs.store_run(args.store) if not explain else commit_journal_path(args.store))
+        except BaseException:
+            across.close(keep=False)
+            if state_lock is not None:
+                state_lock.release()
+            raise
     pool = None
     progress = None
     ok = False
@@ -246,7 +263,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         if pool is not None:
             pool.close(ok=False)
         if across is not None:
-            across.close()
+            across.close(keep=ok or outputs.decided)
         if not ok:
             outputs.abort()
             if checkpoint is not None:
@@ -270,9 +287,11 @@ def _without_remembered(records: list[Record], results: list, across: Across, ba
     kept_records, kept_results = [], []
     for record, result in zip(records, results):
         if across.remembers(record.id):
-            message = f"document id {record.id!r} is already in --state {across.state_path} (from an earlier run)"
+            option = across.memory_option
+            message = f"document id {record.id!r} is already in {option} (from an earlier run)"
             bad.handle(RecordError(record.source, record.line, message, record.raw), in_share=False,
-                       hint="ids must be unique: use a new --state file, or --on-error skip to skip documents seen before")
+                       hint=f"ids must be unique: use a new {option.split()[0]} file, or --on-error skip to skip "
+                       "documents seen before")
         else:
             kept_records.append(record)
             kept_results.append(result)

@@ -28,6 +28,7 @@ from ..atomic import (
     writes_in_place,
     writing,
 )
+from ..store import end_store_run
 from .errors import InputError, UsageError
 from .inputs import STDIO
 
@@ -44,7 +45,8 @@ class AtomicOutputs:
 
     def __init__(self) -> None:
         # (temporary, destination, kind): kind "file", "folder", "saved" (a temporary
-        # folder holding the file a library save writes, see path()), or "kept" (see file_at()).
+        # folder holding the file a library save writes, see path()), "kept" (see
+        # file_at()), or "store" (a run of an on-disk store, see store_run()).
         self._pending: list[tuple[str, str, str]] = []
         self._handles: list[IO] = []
         self._journals: list[str] = []  # written: the commit is decided, its renames must all happen
@@ -111,6 +113,21 @@ class AtomicOutputs:
             os.makedirs(os.path.dirname(temporary), exist_ok=True)
             return self._open(temporary, final)
 
+    def store_run(self, store: str) -> str:
+        """Commit the run of the on-disk store ``store`` with the outputs: the run must be
+        begun (:meth:`dedup.Deduplicator.begin_run`) with the path this returns, the
+        commit journal next to the store. Call it before any other output is opened: the
+        store's journal is then written first, so its existence says the commit was
+        decided, and the commit ends the run before it removes the journals."""
+        store = os.path.abspath(store)  # the journal's decision is found from any folder
+        self._pending.insert(0, (store, store, "store"))
+        return commit_journal_path(store)
+
+    @property
+    def decided(self) -> bool:
+        """Whether a commit began its renames: its outputs will all be put in place."""
+        return bool(self._journals)
+
     def commit(self) -> None:
         """Rename every temporary over its destination, as one.
 
@@ -150,7 +167,7 @@ class AtomicOutputs:
             self._handles.clear()
             return
         for temporary, _, kind in self._pending:
-            if kind != "kept":
+            if kind not in ("kept", "store"):
                 discard_temporary(temporary)
         self._pending.clear()
         self._handles.clear()
@@ -161,6 +178,11 @@ def _finish_output(temporary: str, destination: str, kind: str) -> None:
     if kind == "saved":
         finish_temporary(os.path.join(temporary, os.path.basename(destination)), destination)
         discard_temporary(temporary)
+    elif kind == "store":  # the store keeps the run's articles
+        try:
+            end_store_run(destination, commit_journal_path(destination))
+        except ValueError as error:
+            raise InputError(f"cannot end the run of the store {destination}: {error}") from None
     else:  # "file", "folder", "kept"
         finish_temporary(temporary, destination)
 
@@ -214,7 +236,7 @@ def complete_interrupted_commit(destinations: list[str], ours: bool = False) -> 
             continue
         for temporary, target, kind in renames:
             source = os.path.join(temporary, os.path.basename(target)) if kind == "saved" else temporary
-            if os.path.lexists(source):
+            if kind == "store" or os.path.lexists(source):
                 with writing(target):
                     _finish_output(temporary, target, kind)
                 finished.append(target)

@@ -81,8 +81,8 @@ def check_paths(inp: Input, outputs: dict[str, str | None]) -> None:
                 raise UsageError(f"{flag} {path} is the input file; refusing to overwrite the input")
         if inp.is_dir and (is_inside(path, inp.root) or is_inside(inp.root, path)):
             raise UsageError(f"{flag} {path} overlaps the input folder {inp.root}; choose a path outside it")
-        if flag == "--state" and writes_in_place(path):
-            raise UsageError(f"--state {path} is not a regular file: the next run must read the state back from it")
+        if flag in ("--state", "--store") and writes_in_place(path):
+            raise UsageError(f"{flag} {path} is not a regular file: the next run must read the {flag[2:]} back from it")
     for i, (flag, path) in enumerate(named):
         for other_flag, other in named[i + 1 :]:
             if same_path(path, other) and not is_character_device(path):  # /dev/null takes any number

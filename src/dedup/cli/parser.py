@@ -208,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
             "--state", metavar="FILE",
             help="across-document memory: loaded if FILE exists, saved back after a successful clean run",
         )
+        group.add_argument(
+            "--store", metavar="FILE",
+            help="across-document memory kept on disk in FILE (created if missing), for streams larger "
+            "than memory: a clean run adds its documents, kept only if the run succeeds",
+        )
 
     def matching_dups(sub: argparse.ArgumentParser) -> None:
         group = sub.add_argument_group("matching")

@@ -1,0 +1,238 @@
+"""``dedup clean --store``: the across-document memory on disk, kept only with the run's outputs.
+
+A run adds its documents to the store as it goes; they stay only when its outputs are
+committed. A run that fails, is killed or is stopped before its commit was decided leaves
+the store as it was (at once, or when the store is next opened); one killed after its
+commit was decided keeps them, and the next run completes its commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import dedup
+from dedup.store import SQLiteStore
+
+SRC = str(Path(dedup.__file__).resolve().parent.parent)
+ENV = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def article(n: int) -> str:
+    """120 words shared with no other article."""
+    rng = random.Random(n)
+    return " ".join(f"woord{rng.randrange(10**9)}" for _ in range(120)) + "."
+
+
+def corpus(first: int, count: int) -> list[dict]:
+    # Every 3rd article repeats a passage of an earlier one (of this corpus or an older one).
+    return [{"id": n, "text": article(n) + ("\n\n" + article(n // 2) if n % 3 == 0 else "")} for n in range(first, first + count)]
+
+
+def write_jsonl(path: Path, docs: list[dict], tail: bytes = b"") -> Path:
+    path.write_bytes(b"".join(json.dumps(d).encode() + b"\n" for d in docs) + tail)
+    return path
+
+
+def dedup_cli(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dedup", *map(str, args)], env=ENV, capture_output=True, check=False, cwd=cwd)
+
+
+def articles_in(store: Path) -> int:
+    with dedup.Deduplicator(scope="across", store=store) as opened:
+        return len(opened)
+
+
+def two_runs(folder: Path, memory: list, jobs: int = 1) -> dict[str, bytes]:
+    """Outputs and reports of two clean runs in ``folder`` sharing the memory ``memory``
+    (``["--store", name]`` or ``["--state", name]``, in ``folder``): the second run's copies
+    of the first's passages are found through it."""
+    folder.mkdir()
+    found = {}
+    for run, first in (("first", 0), ("second", 30)):
+        write_jsonl(folder / f"{run}.jsonl", corpus(first, 30))
+        out, report = f"{run}.out.jsonl", f"{run}.report.jsonl"
+        done = dedup_cli("clean", f"{run}.jsonl", "-o", out, "--report", report, *memory, "--scope", "across",
+                         "-j", jobs, "-q", cwd=folder)
+        assert done.returncode == 0, done.stderr.decode()
+        found.update({name: (folder / name).read_bytes() for name in (out, report)})
+    return found
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_store_carries_the_memory_to_the_next_run_as_state_does(tmp_path, jobs):
+    on_disk = two_runs(tmp_path / "store", ["--store", "memory.db"], jobs)
+    in_memory = two_runs(tmp_path / "state", ["--state", "memory.state"])
+    assert on_disk == in_memory
+    sources = [json.loads(line)["source_id"] for line in on_disk["second.report.jsonl"].splitlines()]
+    assert len(sources) == 10 and min(sources) < 30  # passages of the first run's documents
+    assert articles_in(tmp_path / "store" / "memory.db") == 60
+    # A store is a state file too: --state (and Deduplicator.load) read it.
+    assert len(dedup.Deduplicator.load(tmp_path / "store" / "memory.db")) == 60
+
+
+def test_explain_with_a_store_takes_back_what_it_added(tmp_path):
+    store = tmp_path / "memory.db"
+    first = write_jsonl(tmp_path / "first.jsonl", corpus(0, 30))
+    second = write_jsonl(tmp_path / "second.jsonl", corpus(30, 30))
+    assert dedup_cli("clean", first, "-o", tmp_path / "out.jsonl", "--store", store, "-q").returncode == 0
+    explained = dedup_cli("explain", second, "-o", tmp_path / "explained.jsonl", "--store", store, "-q")
+    assert explained.returncode == 0, explained.stderr.decode()
+    assert (tmp_path / "explained.jsonl").read_bytes().count(b'"across"') == 10
+    assert articles_in(store) == 30
+    # So the documents it explained are new to the store: clean takes them.
+    assert dedup_cli("clean", second, "-o", tmp_path / "out2.jsonl", "--store", store, "-q").returncode == 0
+    assert articles_in(store) == 60
+
+
+@pytest.mark.parametrize("index_files", [False, True])
+def test_a_failed_run_leaves_the_store_as_it_was(tmp_path, monkeypatch, index_files):
+    store = tmp_path / "memory.db"
+    first = write_jsonl(tmp_path / "first.jsonl", corpus(0, 30))
+    assert dedup_cli("clean", first, "-o", tmp_path / "first.out.jsonl", "--store", store, "-q").returncode == 0
+    # The run reads 60 good records, then a broken one: it fails after its documents went in.
+    broken = write_jsonl(tmp_path / "second.jsonl", corpus(30, 60), tail=b'{"id": 99, "text": \n')
+    failed = dedup_cli("clean", broken, "-o", tmp_path / "second.out.jsonl", "--store", store)
+    assert failed.returncode == 1 and b"second.jsonl:61" in failed.stderr
+    assert not (tmp_path / "second.out.jsonl").exists()
+    assert articles_in(store) == 30
+    # The library's rollback, with the run's fingerprints in the index's files (a store
+    # holds a run's fingerprints in memory until there are ``recent_keys``) or not.
+    if index_files:
+        monkeypatch.setattr(SQLiteStore, "recent_keys", 1)
+    with dedup.Deduplicator(scope="across", store=store) as memory:
+        memory.begin_run(tmp_path / "journal")
+        memory.add_many([d["text"] for d in corpus(30, 60)], list(range(30, 90)))
+        memory.roll_back_run()
+        assert len(memory) == 30 and not memory.remembers(31) and memory.remembers(29)
+        assert [m.source_id for m in memory.find(article(40))] == []
+        assert [m.source_id for m in memory.find(article(20))] == [20]
+    # The next run gives what it would have given had the failed one never run.
+    good = write_jsonl(tmp_path / "good.jsonl", corpus(30, 60))
+    assert dedup_cli("clean", good, "-o", tmp_path / "good.out.jsonl", "--store", store, "-q").returncode == 0
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    assert dedup_cli("clean", first, "-o", fresh / "first.out.jsonl", "--store", fresh / "memory.db", "-q").returncode == 0
+    assert dedup_cli("clean", good, "-o", fresh / "good.out.jsonl", "--store", fresh / "memory.db", "-q").returncode == 0
+    assert (tmp_path / "good.out.jsonl").read_bytes() == (fresh / "good.out.jsonl").read_bytes()
+    assert articles_in(store) == 90
+
+
+# Runs the dedup command given after "--" and SIGKILLs itself at WHEN:
+#   added N      right after the store added its N-th batch of documents;
+#   journal P    right after the commit journal P is in place.
+KILL_AT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from dedup import store
+
+    what, where = sys.argv[1], sys.argv[2]
+    split = sys.argv.index("--")
+    die = lambda: os.kill(os.getpid(), signal.SIGKILL)
+    if what == "added":
+        add_many, batches = store.SQLiteStore.add_many, []
+
+        def add_then_die(self, *args, **kwargs):
+            add_many(self, *args, **kwargs)
+            batches.append(1)
+            if len(batches) == int(where):
+                die()
+
+        store.SQLiteStore.add_many = add_then_die
+    else:
+        replace = os.replace
+
+        def replace_then_die(source, target, *args, **kwargs):
+            replace(source, target, *args, **kwargs)
+            if os.path.abspath(target) == os.path.abspath(where):
+                die()
+
+        os.replace = replace_then_die
+    from dedup.cli import main
+    sys.exit(main(sys.argv[split + 1 :]))
+    """
+)
+
+
+def killed_run(when: str, where, *command) -> None:
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AT, when, str(where), "--", *map(str, command)], env=ENV, capture_output=True, check=False
+    )
+    assert killed.returncode == -9, killed.stderr.decode()
+
+
+def test_a_run_killed_before_its_commit_leaves_the_store_as_it_was(tmp_path):
+    store, out = tmp_path / "memory.db", tmp_path / "second.out.jsonl"
+    first = write_jsonl(tmp_path / "first.jsonl", corpus(0, 30))
+    assert dedup_cli("clean", first, "-o", tmp_path / "first.out.jsonl", "--store", store, "-q").returncode == 0
+    second = write_jsonl(tmp_path / "second.jsonl", corpus(30, 300))
+    killed_run("added", 1, "clean", second, "-o", out, "--store", store)
+    assert not out.exists()
+    with sqlite3.connect(store) as database:  # the dead run's documents are in the file
+        assert database.execute("SELECT COUNT(*) FROM articles").fetchone()[0] > 30
+    # Whoever opens the store next finds the dead run's documents gone: the command, the
+    # library, or a load of it as a state.
+    assert len(dedup.Deduplicator.load(store)) == 30
+    assert articles_in(store) == 30
+    assert dedup_cli("clean", second, "-o", out, "--store", store, "-q").returncode == 0
+    assert articles_in(store) == 330
+
+
+def test_a_run_killed_once_its_commit_was_decided_keeps_its_documents_and_is_completed(tmp_path):
+    store, out, report = tmp_path / "memory.db", tmp_path / "second.out.jsonl", tmp_path / "report.jsonl"
+    first = write_jsonl(tmp_path / "first.jsonl", corpus(0, 30))
+    assert dedup_cli("clean", first, "-o", tmp_path / "first.out.jsonl", "--store", store, "-q").returncode == 0
+    second = write_jsonl(tmp_path / "second.jsonl", corpus(30, 30))
+    # Killed once the store's journal is written (the first: the commit is decided), before
+    # any output is renamed or the store's run ended.
+    journal = tmp_path / ".memory.db.dedup-commit"
+    killed_run("journal", journal, "clean", second, "-o", out, "--report", report, "--store", store)
+    assert journal.exists() and not out.exists()
+    assert articles_in(store) == 60  # decided: kept
+    # The next run that writes the store completes the commit before its own work.
+    third = write_jsonl(tmp_path / "third.jsonl", corpus(60, 30))
+    done = dedup_cli("clean", third, "-o", tmp_path / "third.out.jsonl", "--store", store, "-q")
+    assert done.returncode == 0, done.stderr.decode()
+    assert "completed the interrupted commit" in done.stderr.decode()
+    assert out.exists() and report.read_bytes().count(b"\n") == 10
+    assert articles_in(store) == 90
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]
+
+
+def test_store_refuses_what_it_cannot_do(tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", corpus(0, 5))
+    store = tmp_path / "memory.db"
+    out = ["-o", tmp_path / "out.jsonl"]
+    refusals = {
+        ("--state", tmp_path / "s.state"): "--state and --store",
+        ("--scope", "within"): "--store keeps the across-document memory",
+        ("--checkpoint-every", 2): "--checkpoint-every does not work with --store",
+    }
+    for extra, message in refusals.items():
+        refused = dedup_cli("clean", source, *out, "--store", store, *extra)
+        assert refused.returncode == 2 and message in refused.stderr.decode(), refused.stderr.decode()
+    assert not store.exists()
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    refused = dedup_cli("clean", source, *out, "--store", folder)
+    assert refused.returncode == 2 and "is a folder" in refused.stderr.decode()
+    assert dedup_cli("clean", source, *out, "--store", store, "--ngram", "4").returncode == 0
+    # Options not given keep the store's values; those that only affect matching may change
+    # from run to run (as with --state); what the stored fingerprints depend on may not.
+    other = write_jsonl(tmp_path / "other.jsonl", corpus(5, 5))
+    refused = dedup_cli("clean", other, *out, "--store", store, "--ngram", "5")
+    assert refused.returncode == 2 and "other parameters (ngram=4) than given (ngram=5)" in refused.stderr.decode()
+    assert dedup_cli("clean", other, *out, "--store", store, "--threshold", "0.5", "--scope", "both").returncode == 0
+    with dedup.Deduplicator(scope="across", ngram=4, store=store):  # in use by this process
+        refused = dedup_cli("clean", write_jsonl(tmp_path / "third.jsonl", corpus(10, 5)), *out, "--store", store)
+    assert refused.returncode != 0 and "another dedup run uses this store" in refused.stderr.decode()
+    with dedup.Deduplicator(scope="across", ngram=4, store=store) as opened:
+        assert len(opened) == 10
