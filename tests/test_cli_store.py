@@ -87,6 +87,9 @@ def test_explain_with_a_store_takes_back_what_it_added(tmp_path):
     explained = dedup_cli("explain", second, "-o", tmp_path / "explained.jsonl", "--store", store, "-q")
     assert explained.returncode == 0, explained.stderr.decode()
     assert (tmp_path / "explained.jsonl").read_bytes().count(b'"across"') == 10
+    with sqlite3.connect(store) as database:  # taken back by explain itself, its run ended
+        assert database.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 30
+        assert database.execute("SELECT COUNT(*) FROM meta WHERE key = 'run'").fetchone()[0] == 0
     assert articles_in(store) == 30
     # So the documents it explained are new to the store: clean takes them.
     assert dedup_cli("clean", second, "-o", tmp_path / "out2.jsonl", "--store", store, "-q").returncode == 0
@@ -109,7 +112,7 @@ def test_a_failed_run_leaves_the_store_as_it_was(tmp_path, monkeypatch, index_fi
     if index_files:
         monkeypatch.setattr(SQLiteStore, "recent_keys", 1)
     with dedup.Deduplicator(scope="across", store=store) as memory:
-        memory.begin_run(tmp_path / "journal")
+        memory.begin_run(tmp_path / "journal", "a token")
         memory.add_many([d["text"] for d in corpus(30, 60)], list(range(30, 90)))
         memory.roll_back_run()
         assert len(memory) == 30 and not memory.remembers(31) and memory.remembers(29)
@@ -236,3 +239,67 @@ def test_store_refuses_what_it_cannot_do(tmp_path):
     assert refused.returncode != 0 and "another dedup run uses this store" in refused.stderr.decode()
     with dedup.Deduplicator(scope="across", ngram=4, store=store) as opened:
         assert len(opened) == 10
+
+
+def test_a_journal_of_another_commit_beside_the_store_does_not_decide_a_killed_run(tmp_path):
+    store = tmp_path / "memory.db"
+    first = write_jsonl(tmp_path / "first.jsonl", corpus(0, 30))
+    assert dedup_cli("clean", first, "-o", tmp_path / "first.out.jsonl", "--store", store, "-q").returncode == 0
+    # A journal the next run leaves alone (its writer reads as alive: this process).
+    journal = tmp_path / ".memory.db.dedup-commit"
+    from dedup.atomic import host_tag
+
+    journal.write_text(json.dumps({"host": host_tag(), "pid": os.getpid(), "renames": []}))
+    second = write_jsonl(tmp_path / "second.jsonl", corpus(30, 300))
+    killed_run("added", 1, "clean", second, "-o", tmp_path / "second.out.jsonl", "--store", store)
+    assert articles_in(store) == 30  # the journal there is not this run's
+
+
+def test_an_interrupted_commit_is_completed_where_its_outputs_belong_from_any_folder(tmp_path):
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "memory.db").touch()
+    (here / "memory.db").symlink_to(data / "memory.db")  # the store through a link
+    write_jsonl(here / "in.jsonl", corpus(0, 30))
+    # Killed once the store's journal (beside the file itself) is written, with relative names.
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AT, "journal", str(data / ".memory.db.dedup-commit"), "--", "clean", "in.jsonl",
+         "-o", "out.jsonl", "--report", "report.jsonl", "--store", "memory.db"],
+        env=ENV, capture_output=True, check=False, cwd=here,
+    )
+    assert killed.returncode == -9, killed.stderr.decode()
+    write_jsonl(elsewhere / "more.jsonl", corpus(30, 30))
+    done = dedup_cli("clean", "more.jsonl", "-o", "more.out.jsonl", "--store", data / "memory.db", "-q", cwd=elsewhere)
+    assert done.returncode == 0, done.stderr.decode()
+    assert (here / "out.jsonl").exists() and (here / "report.jsonl").exists()
+    assert sorted(os.listdir(elsewhere)) == ["more.jsonl", "more.out.jsonl"]
+    assert articles_in(data / "memory.db") == 60
+    assert not [name for folder in (here, data) for name in os.listdir(folder) if name.startswith(".")]
+
+
+def test_runs_of_a_store_are_checked(tmp_path):
+    store = tmp_path / "memory.db"
+    with dedup.Deduplicator(scope="across", store=store) as memory:
+        memory.add_many([d["text"] for d in corpus(0, 10)], list(range(10)))
+        memory.begin_run(tmp_path / "journal", "token-1")
+        memory.add_many([d["text"] for d in corpus(10, 10)], list(range(10, 20)))
+        with pytest.raises(ValueError, match="unfinished run"):
+            memory.begin_run(tmp_path / "journal", "token-2")  # runs do not nest
+        with pytest.raises(ValueError, match="during a run"):
+            memory.save(tmp_path / "copy.db")  # its articles are not decided yet
+        memory.end_run()
+        memory.save(tmp_path / "copy.db")
+    assert len(dedup.Deduplicator.load(tmp_path / "copy.db")) == 20
+    # A run record that does not fit the store (inside a block of fingerprints) is a
+    # damaged store: said, and nothing removed.
+    with sqlite3.connect(store) as database:
+        record = json.dumps({"start": 5, "decided_by": str(tmp_path / "missing"), "token": "t"})
+        database.execute("INSERT INTO meta VALUES ('run', ?)", (record,))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="damaged"):
+            dedup.Deduplicator(scope="across", store=store)
+    with sqlite3.connect(store) as database:
+        assert database.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 20

@@ -585,8 +585,11 @@ class Deduplicator:
         then writes a copy. Raises ``OSError`` naming ``path`` when it cannot be written,
         and :class:`dedup.locking.InUseError` when ``path`` is a store or state in use (an
         open ``store=``, a ``dedup clean --state`` run, another save under way): replacing
-        a database under its connection would corrupt it.
+        a database under its connection would corrupt it. ``ValueError`` during a run of
+        the store (:meth:`begin_run`): its articles are not decided yet.
         """
+        if isinstance(self._store, SQLiteStore) and self._store.in_run:
+            raise ValueError("save() during a run of the store: end it or roll it back first (see begin_run)")
         store = self._store if isinstance(self._store, MemoryStore) else self._copy_to_memory()
         meta = self._meta()
 
@@ -613,15 +616,17 @@ class Deduplicator:
 
     # runs of an on-disk store ------------------------------------------------------------
 
-    def begin_run(self, decided_by: str | os.PathLike) -> None:
+    def begin_run(self, decided_by: str | os.PathLike, token: str) -> None:
         """Make the articles remembered from now on one run of the on-disk ``store``, kept
         by :meth:`end_run` and removed by :meth:`roll_back_run`: so a job that writes
         outputs of its own keeps the store in step with them (``dedup clean --store``
         commits its outputs and the run together). When the process ends with the run
         open, the next opening of the store removes its articles unless the file
-        ``decided_by`` exists by then (the job's commit journal: its commit was decided,
-        and completing it ends the run with :func:`dedup.store.end_store_run`). Call it
-        between streams (no ``find_stream`` under way). ``ValueError`` without a store.
+        ``decided_by`` exists by then and holds ``token``, a string of this run alone
+        (the job's commit journal: its commit was decided, and completing it ends the run
+        with :func:`dedup.store.end_store_run`). Runs do not nest. Call it between streams
+        (no ``find_stream`` under way). ``ValueError`` without a store, or when a run is
+        open already.
 
         >>> import os, tempfile
         >>> folder = tempfile.mkdtemp()
@@ -629,7 +634,7 @@ class Deduplicator:
         >>> text = " ".join(f"word{i}" for i in range(60))
         >>> d.add(text, doc_id="kept")
         []
-        >>> d.begin_run(os.path.join(folder, "commit-journal"))
+        >>> d.begin_run(os.path.join(folder, "commit-journal"), token="run-1")
         >>> d.add("Something new. " + text, doc_id="dropped")[0].source_id
         'kept'
         >>> d.roll_back_run()
@@ -637,7 +642,7 @@ class Deduplicator:
         (1, False)
         >>> d.close()
         """
-        self._store_of("begin_run").begin_run(os.fspath(decided_by))
+        self._store_of("begin_run").begin_run(os.fspath(decided_by), token)
 
     def end_run(self) -> None:
         """Keep the articles of the run :meth:`begin_run` began (nothing when none is open)."""

@@ -379,10 +379,10 @@ class SQLiteStore(Store):
             self._count = self._connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             try:
                 unfinished = _unfinished_run_start(self._connection)
+                if unfinished is not None:  # its process ended before its commit was decided
+                    self._truncate(unfinished)
             except ValueError as error:
                 raise ValueError(f"{path} is a damaged {FORMAT} state file: {error}") from None
-            if unfinished is not None:  # its process ended before its commit was decided
-                self._truncate(unfinished)
             self._index = FileRuns(
                 real + INDEX_SUFFIX, _index_identity(self._connection), max_run=_MAX_RUN,
                 lean_merge_above=_LEAN_MERGE_ABOVE,
@@ -558,17 +558,32 @@ class SQLiteStore(Store):
 
     # A run of additions, kept or removed as one (``dedup clean --store``) -----------------
 
-    def begin_run(self, decided_by: str) -> None:
+    def begin_run(self, decided_by: str, token: str) -> None:
         """Make the articles added from now on one run: kept once :meth:`end_run` (or
-        :func:`end_store_run`) is called, removed by :meth:`roll_back_run`. A run whose
-        process ends before either is removed when the store is next opened (or read),
-        unless the file ``decided_by`` exists then: a commit journal, whose commit was
-        decided and ends the run when it is completed. So a run whose other outputs were
-        not committed leaves the store as it was before it."""
+        :func:`end_store_run` with ``token``) is called, removed by :meth:`roll_back_run`.
+        A run whose process ends before either is removed when the store is next opened
+        (or read), unless the file ``decided_by`` exists then and holds ``token`` (a
+        string of this run alone): a commit journal, whose commit was decided and ends the
+        run when it is completed. So a run whose other outputs were not committed leaves
+        the store as it was before it. ``ValueError`` when a run is open already."""
         self._check_open()
-        entry = json.dumps({"start": self._count, "decided_by": os.fspath(decided_by)})
+        if not token or not isinstance(token, str):
+            raise ValueError("a run needs a token: a non-empty string of this run alone")
+        entry = _run_entry(self._connection)
+        if entry is not None:
+            raise ValueError(
+                f"{self.path} has an unfinished run (decided by {entry['decided_by']}): end it or roll it back first; "
+                "a run whose process ended is finished by completing its commit (the dedup run writing its outputs)"
+            )
+        entry = json.dumps({"start": self._count, "decided_by": os.path.abspath(decided_by), "token": token})
         with self._connection:
-            self._connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_RUN_KEY, entry))
+            self._connection.execute("INSERT INTO meta VALUES (?, ?)", (_RUN_KEY, entry))
+
+    @property
+    def in_run(self) -> bool:
+        """Whether a run is open (:meth:`begin_run`)."""
+        self._check_open()
+        return _run_entry(self._connection) is not None
 
     def end_run(self) -> None:
         """Keep the articles of the run (see :meth:`begin_run`); nothing when none is open."""
@@ -594,8 +609,16 @@ class SQLiteStore(Store):
         self._index_behind = False
 
     def _truncate(self, start: int) -> None:
-        """Remove the articles from number ``start`` on, with their fingerprints, and end the run."""
+        """Remove the articles from number ``start`` on, with their fingerprints, and end the
+        run. ``ValueError`` (nothing removed) when ``start`` is not where a run can start:
+        past the last article, or inside a block of fingerprints."""
         with self._connection:
+            (straddling,) = self._connection.execute(
+                "SELECT COUNT(*) FROM fingerprint_blocks WHERE first_article < ? AND end_article > ?", (start, start)
+            ).fetchone()
+            if start > self._count or straddling:
+                raise ValueError(f"its unfinished run starts at article {start}, where no run can start "
+                                 f"({self._count} articles)")
             self._connection.execute("DELETE FROM articles WHERE number >= ?", (start,))
             self._connection.execute("DELETE FROM fingerprint_blocks WHERE first_article >= ?", (start,))
             self._connection.execute("DELETE FROM fingerprints WHERE article >= ?", (start,))
@@ -659,27 +682,40 @@ def _run_entry(connection: sqlite3.Connection) -> dict | None:
         return None
     try:
         entry = json.loads(row[0])
-        start, decided_by = entry["start"], entry["decided_by"]
+        start, decided_by, token = entry["start"], entry["decided_by"], entry["token"]
     except (TypeError, ValueError, KeyError, RecursionError):
         raise ValueError("its unfinished run's record is damaged") from None
-    if not (isinstance(start, int) and start >= 0 and isinstance(decided_by, str)):
+    if not (type(start) is int and start >= 0 and isinstance(decided_by, str) and isinstance(token, str) and token):
         raise ValueError("its unfinished run's record is damaged")
     return entry
 
 
 def _unfinished_run_start(connection: sqlite3.Connection) -> int | None:
     """The first article of a run whose process ended with it open and its commit not
-    decided (its ``decided_by`` missing): articles from there on are not the store's.
-    None when there is no such run."""
+    decided (its ``decided_by`` missing, or not holding its token: a journal of another
+    commit): articles from there on are not the store's. None when there is no such run."""
     entry = _run_entry(connection)
-    if entry is None or os.path.lexists(entry["decided_by"]):
+    if entry is None or _holds(entry["decided_by"], entry["token"]):
         return None
     return entry["start"]
 
 
-def end_store_run(path: str, decided_by: str) -> bool:
+def _holds(path: str, token: str) -> bool:
+    """Whether the file ``path`` exists and holds ``token`` (a commit journal is a few KB)."""
+    try:
+        with open(path, "rb") as handle:
+            return token.encode("ascii", "backslashreplace") in handle.read(_MOST_JOURNAL_BYTES)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return False
+
+
+# A commit journal is read this far at most to find a run's token.
+_MOST_JOURNAL_BYTES = 1 << 24
+
+
+def end_store_run(path: str, token: str) -> bool:
     """End the run that :meth:`SQLiteStore.begin_run` began in the store at ``path`` with
-    ``decided_by``, keeping its articles: for a commit completed after its process ended
+    ``token``, keeping its articles: for a commit completed after its process ended
     (or by another part of the process than the store's owner). Returns whether such a
     run was open. ``ValueError`` when ``path`` is no store."""
     if not os.path.isfile(path):
@@ -689,7 +725,7 @@ def end_store_run(path: str, decided_by: str) -> bool:
         check_schema(path, connection)
         with connection:
             entry = _run_entry(connection)
-            if entry is None or entry["decided_by"] != os.fspath(decided_by):
+            if entry is None or entry["token"] != token:
                 return False
             connection.execute("DELETE FROM meta WHERE key = ?", (_RUN_KEY,))
         return True

@@ -7,6 +7,7 @@ import inspect
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -99,7 +100,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         written = {"-o": args.output, "--report": args.report, "--rejects": args.rejects, "--state": args.state,
                    "--store": args.store}
     check_paths(inp, written)
-    finish_earlier_commit(written)
+    # A store's commit journal lies beside the file itself, whatever link named it.
+    finish_earlier_commit({**written, "--store": os.path.realpath(args.store) if args.store else None})
     for option in ("--state", "--store"):
         if getattr(args, option[2:]) and args.scope == "within":
             raise UsageError(f"{option} keeps the across-document memory: use it with --scope across or both")
@@ -107,6 +109,8 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         raise UsageError("--state and --store are two places for one memory: give one (--store keeps it on disk)")
     if args.store and getattr(args, "checkpoint_every", None):
         raise UsageError("--checkpoint-every does not work with --store yet: use --state, or no checkpoints")
+    if explain and args.store and not os.path.isfile(args.store):
+        raise UsageError(f"--store {args.store}: no such store (explain reads one that clean made)")
     checkpoint = None if explain else Checkpoint.open(args, inp)
     if checkpoint is not None and checkpoint.finished:
         checkpoint.remove()
@@ -152,7 +156,10 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         try:
             # The documents this run adds are kept only when its outputs are committed
             # (explain's never are): committed with them, as one.
-            across.dedup.begin_run(outputs.store_run(args.store) if not explain else commit_journal_path(args.store))
+            if explain:  # never committed: no journal will name this run
+                across.dedup.begin_run(commit_journal_path(os.path.realpath(args.store)), uuid.uuid4().hex)
+            else:
+                across.dedup.begin_run(*outputs.store_run(args.store))
         except BaseException:
             across.close(keep=False)
             if state_lock is not None:
@@ -262,16 +269,23 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             progress.close()
         if pool is not None:
             pool.close(ok=False)
-        if across is not None:
-            across.close(keep=ok or outputs.decided)
-        if not ok:
-            outputs.abort()
-            if checkpoint is not None:
-                checkpoint.abandon()
-        if checkpoint is not None:
-            checkpoint.release()
-        if state_lock is not None:
-            state_lock.release()
+        # A --store keeps this run's documents when its commit was decided, even if it did
+        # not complete here (abort completes it); explain's are always taken back.
+        keep_documents = (ok or outputs.decided) and not explain
+        try:
+            if not ok:
+                outputs.abort()
+                if checkpoint is not None:
+                    checkpoint.abandon()
+        finally:
+            try:
+                if across is not None:
+                    _close_across(across, keep_documents, failed=not ok)
+            finally:
+                if checkpoint is not None:
+                    checkpoint.release()
+                if state_lock is not None:
+                    state_lock.release()
     if not args.quiet:
         where = ""
         if args.rejects and stats.skipped:
@@ -279,6 +293,19 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         extra = "\n".join(line for line in (where, _nothing_removed_hint(args, stats)) if line)
         sys.stderr.write(summary("explain" if explain else "clean", stats, time.perf_counter() - started, extra) + "\n")
     return EXIT_OK
+
+
+def _close_across(across: Across, keep: bool, failed: bool) -> None:
+    """Let go of the across pass's memory (a --store: taking this run's documents back
+    unless ``keep``). When the run failed already, a failure to take them back now is a
+    warning (its error stays the one reported): the next run opening the store does it."""
+    try:
+        across.close(keep=keep)
+    except Exception as error:
+        if keep or not failed:
+            raise
+        warn(f"{across.memory_option}: this run's documents could not be taken back now ({error}); "
+             "the next run opening it does")
 
 
 def _without_remembered(records: list[Record], results: list, across: Across, bad: BadRecords) -> tuple[list, list]:

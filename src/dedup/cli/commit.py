@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import sys
+import uuid
 from typing import IO, BinaryIO
 
 from ..atomic import (
@@ -113,15 +114,19 @@ class AtomicOutputs:
             os.makedirs(os.path.dirname(temporary), exist_ok=True)
             return self._open(temporary, final)
 
-    def store_run(self, store: str) -> str:
+    def store_run(self, store: str) -> tuple[str, str]:
         """Commit the run of the on-disk store ``store`` with the outputs: the run must be
-        begun (:meth:`dedup.Deduplicator.begin_run`) with the path this returns, the
-        commit journal next to the store. Call it before any other output is opened: the
-        store's journal is then written first, so its existence says the commit was
+        begun (:meth:`dedup.Deduplicator.begin_run`) with the (journal, token) this
+        returns: the commit journal beside the store, and a token of this commit that the
+        journal holds. Call it before any other output is opened: the store's journal is
+        then written first, so that it exists and holds the token says the commit was
         decided, and the commit ends the run before it removes the journals."""
-        store = os.path.abspath(store)  # the journal's decision is found from any folder
-        self._pending.insert(0, (store, store, "store"))
-        return commit_journal_path(store)
+        # Beside the file itself (a link's target): found from any folder, whatever name
+        # leads to the store.
+        store = os.path.realpath(store)
+        token = uuid.uuid4().hex
+        self._pending.insert(0, (token, store, "store"))
+        return commit_journal_path(store), token
 
     @property
     def decided(self) -> bool:
@@ -178,9 +183,9 @@ def _finish_output(temporary: str, destination: str, kind: str) -> None:
     if kind == "saved":
         finish_temporary(os.path.join(temporary, os.path.basename(destination)), destination)
         discard_temporary(temporary)
-    elif kind == "store":  # the store keeps the run's articles
+    elif kind == "store":  # the store keeps the run's articles; "temporary" is the run's token
         try:
-            end_store_run(destination, commit_journal_path(destination))
+            end_store_run(destination, temporary)
         except ValueError as error:
             raise InputError(f"cannot end the run of the store {destination}: {error}") from None
     else:  # "file", "folder", "kept"
@@ -194,7 +199,10 @@ def commit_journal_path(destination: str) -> str:
 
 
 def _write_commit_journals(pending: list[tuple[str, str, str]]) -> list[str]:
-    body = json.dumps({"host": host_tag(), "pid": os.getpid(), "renames": pending}).encode("utf-8")
+    # Absolute paths: the next run may complete the commit from another folder.
+    renames = [(temporary if kind == "store" else os.path.abspath(temporary), os.path.abspath(destination), kind)
+               for temporary, destination, kind in pending]
+    body = json.dumps({"host": host_tag(), "pid": os.getpid(), "renames": renames}).encode("utf-8")
     journals = []
     for _, destination, _ in pending:  # one next to every output: a run writing any of them finds it
         journals.append(commit_journal_path(destination))
