@@ -217,7 +217,6 @@ def test_store_refuses_what_it_cannot_do(tmp_path):
     refusals = {
         ("--state", tmp_path / "s.state"): "--state and --store",
         ("--scope", "within"): "--store keeps the across-document memory",
-        ("--checkpoint-every", 2): "--checkpoint-every does not work with --store",
     }
     for extra, message in refusals.items():
         refused = dedup_cli("clean", source, *out, "--store", store, *extra)
@@ -303,3 +302,39 @@ def test_runs_of_a_store_are_checked(tmp_path):
             dedup.Deduplicator(scope="across", store=store)
     with sqlite3.connect(store) as database:
         assert database.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 20
+
+
+def test_a_checkpointed_run_that_fails_keeps_its_checkpoint_in_the_store_until_the_folder_goes(tmp_path):
+    store, out = tmp_path / "memory.db", tmp_path / "out.jsonl"
+    first = write_jsonl(tmp_path / "first.jsonl", corpus(0, 30))
+    assert dedup_cli("clean", first, "-o", tmp_path / "first.out.jsonl", "--store", store, "-q").returncode == 0
+    # 100 good records, then a broken one: the run fails after its checkpoints at 40 and 80.
+    broken = write_jsonl(tmp_path / "second.jsonl", corpus(30, 100), tail=b'{"id": 999, "text": \n')
+    command = ["clean", broken, "-o", out, "--store", store, "--checkpoint-every", "40", "-q"]
+    failed = dedup_cli(*command)
+    assert failed.returncode == 1 and b"second.jsonl:101" in failed.stderr
+    checkpoint = tmp_path / ".out.jsonl.dedup-checkpoint"
+    done = json.loads((checkpoint / "checkpoint.json").read_text())["done"]
+    assert 40 <= done < 100
+    # The store went back to the checkpoint, its run open for the resumed command; another
+    # command on the store is told why it cannot begin.
+    assert len(dedup.Deduplicator.load(store)) == 30 + done
+    other = dedup_cli("clean", write_jsonl(tmp_path / "other.jsonl", corpus(500, 5)), "-o", tmp_path / "o.jsonl",
+                      "--store", store)
+    assert other.returncode == 2 and "unfinished run" in other.stderr.decode() and "checkpoint" in other.stderr.decode()
+    # The input mended is another input: the checkpoint is not resumed on it.
+    write_jsonl(broken, corpus(30, 100))
+    resumed = dedup_cli(*command)
+    assert resumed.returncode == 2 and b"the input file changed" in resumed.stderr
+    # Removing the folder gives the run up: the store goes back to before it.
+    import shutil
+
+    shutil.rmtree(checkpoint)
+    assert articles_in(store) == 30
+    assert dedup_cli(*command).returncode == 0
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    assert dedup_cli("clean", first, "-o", fresh / "first.out.jsonl", "--store", fresh / "memory.db", "-q").returncode == 0
+    assert dedup_cli("clean", broken, "-o", fresh / "out.jsonl", "--store", fresh / "memory.db", "-q").returncode == 0
+    assert out.read_bytes() == (fresh / "out.jsonl").read_bytes()
+    assert articles_in(store) == 130

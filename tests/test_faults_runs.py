@@ -129,7 +129,8 @@ def test_the_next_run_completes_an_interrupted_commit_before_its_own_work(tmp_pa
 # Runs the dedup command given after "--" and SIGKILLs itself at a point of its progress:
 #   checkpoint N   right after the checkpoint at record N or later is recorded;
 #   record N       right after writing record N to the main output;
-#   memory N       inside the checkpoint at record N or later: its memory saved, checkpoint.json not yet;
+#   memory N       inside the checkpoint at record N or later: its memory saved (or the
+#                  store's checkpoint made), checkpoint.json not yet;
 #   rename N       right after the N-th rename of the final commit.
 KILL_AT = textwrap.dedent(
     """
@@ -159,11 +160,13 @@ KILL_AT = textwrap.dedent(
                 die()
         RecordWriter.write = write_then_die
     elif point == "memory":
+        import io, json
         atomic_write = module.atomic_write
         def die_before_checkpoint_json(path, write):
-            if path.endswith("checkpoint.json") and any(n.startswith("memory-") for n in os.listdir(os.path.dirname(path))):
-                progress = [int(n[7:-6]) for n in os.listdir(os.path.dirname(path)) if n.startswith("memory-") and n.endswith(".dedup")]
-                if max(progress) >= number:
+            if path.endswith("checkpoint.json"):
+                body = io.BytesIO()
+                write(body)
+                if json.loads(body.getvalue())["done"] >= number:
                     die()
             atomic_write(path, write)
         module.atomic_write = die_before_checkpoint_json
@@ -193,7 +196,8 @@ def outputs_of(folder: Path) -> dict[str, bytes]:
     return {name: (folder / name).read_bytes() for name in ("out.jsonl", "report.jsonl", "rejects.jsonl")}
 
 
-def test_a_run_killed_anywhere_resumes_from_its_checkpoint_to_the_uninterrupted_outputs(tmp_path):
+@pytest.mark.parametrize("memory_option, memory", [("--state", "memory.state"), ("--store", "memory.db")])
+def test_a_run_killed_anywhere_resumes_from_its_checkpoint_to_the_uninterrupted_outputs(tmp_path, memory_option, memory):
     source = tmp_path / "in.jsonl"
     checkpointed_corpus(source)
     earlier = tmp_path / "earlier.jsonl"
@@ -201,20 +205,20 @@ def test_a_run_killed_anywhere_resumes_from_its_checkpoint_to_the_uninterrupted_
 
     def command(folder: Path, *extra) -> list[str]:
         return ["clean", str(source), "-o", str(folder / "out.jsonl"), "--report", str(folder / "report.jsonl"),
-                "--rejects", str(folder / "rejects.jsonl"), "--state", str(folder / "memory.state"),
+                "--rejects", str(folder / "rejects.jsonl"), memory_option, str(folder / memory),
                 "--scope", "both", "--on-error", "skip", "-q", *extra]
 
     def fresh_folder(name: str) -> Path:
         folder = tmp_path / name
         folder.mkdir()
-        # The --state holds earlier articles: the resumed memory must start from it too.
-        assert dedup_cli("clean", earlier, "-o", folder / "first.jsonl", "--state", folder / "memory.state",
-                         "--scope", "across", "-q").returncode == 0
+        # The memory holds earlier articles: the resumed memory must start from it too.
+        assert dedup_cli("clean", earlier, "-o", folder / "first.jsonl", memory_option, folder / memory,
+                         "--scope", "both", "-q").returncode == 0
         return folder
 
     whole = fresh_folder("whole")
     assert dedup_cli(*command(whole)).returncode == 0
-    expected, expected_memory = outputs_of(whole), len(dedup.Deduplicator.load(whole / "memory.state"))
+    expected, expected_memory = outputs_of(whole), len(dedup.Deduplicator.load(whole / memory))
 
     kills = [("record", 10), ("checkpoint", 64), ("record", 200), ("memory", 256), ("checkpoint", 320),
              ("rename", 1), ("rename", 3)]
@@ -230,8 +234,9 @@ def test_a_run_killed_anywhere_resumes_from_its_checkpoint_to_the_uninterrupted_
         again = dedup_cli(*command(folder, "--checkpoint-every", "50", "--jobs", "2"))
         assert again.returncode == 0, (point, number, again.stderr.decode())
         assert outputs_of(folder) == expected, (point, number)
-        assert len(dedup.Deduplicator.load(folder / "memory.state")) == expected_memory
-        assert sorted(os.listdir(folder)) == ["first.jsonl", "memory.state", "out.jsonl", "rejects.jsonl", "report.jsonl"]
+        assert len(dedup.Deduplicator.load(folder / memory)) == expected_memory
+        assert sorted(name for name in os.listdir(folder) if not name.startswith(memory + "-")) == sorted(
+            ["first.jsonl", memory, "out.jsonl", "rejects.jsonl", "report.jsonl"])  # a store's index beside it
 
 
 def test_a_run_that_cannot_resume_says_why_and_starts_nothing(tmp_path):

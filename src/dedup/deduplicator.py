@@ -644,13 +644,28 @@ class Deduplicator:
         """
         self._store_of("begin_run").begin_run(os.fspath(decided_by), token)
 
+    def checkpoint_run(self, decided_by: str | os.PathLike, token: str) -> None:
+        """Make the articles of the open run so far durable and, once the file
+        ``decided_by`` holds ``token`` (a checkpoint of the job, written after this call),
+        the point the run goes back to instead of its start: by :meth:`roll_back_run`, and
+        when its process ends with the run open (the run then stays open, for
+        :meth:`resume_run`). Call it between streams. ``ValueError`` without an open run."""
+        self._store_of("checkpoint_run").checkpoint_run(os.fspath(decided_by), token)
+
+    def resume_run(self, token: str) -> int:
+        """Go on with the run begun with ``token`` whose process ended after a
+        :meth:`checkpoint_run` (opening the store took it back to that checkpoint).
+        Returns the articles remembered. ``ValueError`` when the store has no such run."""
+        return self._store_of("resume_run").resume_run(token)
+
     def end_run(self) -> None:
         """Keep the articles of the run :meth:`begin_run` began (nothing when none is open)."""
         self._store_of("end_run").end_run()
 
     def roll_back_run(self) -> None:
-        """Forget the articles remembered since :meth:`begin_run`, and end the run (nothing
-        when none is open). Call it between streams."""
+        """Forget the articles remembered since :meth:`begin_run` (or since its last
+        :meth:`checkpoint_run` whose file holds its token: the run then stays open), and
+        end the run (nothing when none is open). Call it between streams."""
         self._store_of("roll_back_run").roll_back_run()
 
     def _store_of(self, method: str) -> SQLiteStore:

@@ -317,7 +317,9 @@ class MemoryStore(Store):
         try:
             # A run of a store that ended with neither end_run nor roll_back_run (killed) and
             # whose commit was not decided: its articles are not part of the state.
-            kept = _unfinished_run_start(connection)
+            entry = _run_entry(connection)
+            outcome = None if entry is None else _run_outcome(entry)
+            kept = None if outcome is None else outcome[0]
             query = "SELECT doc_id, id_is_int, text FROM articles WHERE number < ? ORDER BY number"
             for doc_id, is_int, blob in connection.execute(query, (_SQLITE_MAX_INT if kept is None else kept,)):
                 store._ids.append(decode_id(doc_id, is_int))
@@ -378,9 +380,10 @@ class SQLiteStore(Store):
                 raise ValueError(f"{path} is not a {FORMAT} state file (not a readable SQLite database: {error})") from None
             self._count = self._connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             try:
-                unfinished = _unfinished_run_start(self._connection)
-                if unfinished is not None:  # its process ended before its commit was decided
-                    self._truncate(unfinished)
+                entry = _run_entry(self._connection)
+                outcome = None if entry is None else _run_outcome(entry)
+                if outcome is not None:  # its process ended before its commit was decided
+                    self._truncate(*outcome)
             except ValueError as error:
                 raise ValueError(f"{path} is a damaged {FORMAT} state file: {error}") from None
             self._index = FileRuns(
@@ -565,19 +568,52 @@ class SQLiteStore(Store):
         (or read), unless the file ``decided_by`` exists then and holds ``token`` (a
         string of this run alone): a commit journal, whose commit was decided and ends the
         run when it is completed. So a run whose other outputs were not committed leaves
-        the store as it was before it. ``ValueError`` when a run is open already."""
+        the store as it was before it (or as at its last :meth:`checkpoint_run`).
+        ``ValueError`` when a run is open already."""
         self._check_open()
-        if not token or not isinstance(token, str):
-            raise ValueError("a run needs a token: a non-empty string of this run alone")
+        _check_token(token)
         entry = _run_entry(self._connection)
         if entry is not None:
+            points = "".join(f" or its checkpoint {point['file']}" for point in entry["points"][-1:])
             raise ValueError(
-                f"{self.path} has an unfinished run (decided by {entry['decided_by']}): end it or roll it back first; "
-                "a run whose process ended is finished by completing its commit (the dedup run writing its outputs)"
+                f"{self.path} has an unfinished run (decided by {entry['decided_by']}{points}): end it or roll it "
+                "back first; a run whose process ended is finished by completing its commit or resuming its "
+                "checkpoint (the dedup command that wrote them), or rolled back once its checkpoint is removed"
             )
-        entry = json.dumps({"start": self._count, "decided_by": os.path.abspath(decided_by), "token": token})
+        entry = {"start": self._count, "decided_by": os.path.abspath(decided_by), "token": token, "points": []}
         with self._connection:
-            self._connection.execute("INSERT INTO meta VALUES (?, ?)", (_RUN_KEY, entry))
+            self._connection.execute("INSERT INTO meta VALUES (?, ?)", (_RUN_KEY, json.dumps(entry)))
+
+    def checkpoint_run(self, decided_by: str, token: str) -> None:
+        """Make the articles of the open run so far durable and, once the file
+        ``decided_by`` holds ``token`` (a checkpoint written after this call), the point
+        the run goes back to instead of its start: when rolled back, and when its process
+        ends before its end. The run stays open. ``ValueError`` when none is open."""
+        self._check_open()
+        _check_token(token)
+        entry = self._open_run()
+        point = {"count": self._count, "file": os.path.abspath(decided_by), "token": token}
+        # The last point whose file holds its token counts: the one before stays until
+        # the new one's file is written.
+        entry["points"] = [*entry["points"][-1:], point]
+        # Synced (and with it every commit before it in the log): the checkpoint's file
+        # is written after this, and must never name articles a power cut could lose.
+        self._connection.execute("PRAGMA synchronous=FULL")
+        try:
+            with self._connection:
+                self._connection.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(entry), _RUN_KEY))
+        finally:
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+
+    def resume_run(self, token: str) -> int:
+        """Go on with the open run begun with ``token`` (its process ended after a
+        :meth:`checkpoint_run`; opening the store took it back to that point). Returns the
+        articles it holds. ``ValueError`` when no run with that token is open."""
+        self._check_open()
+        entry = _run_entry(self._connection)
+        if entry is None or entry["token"] != token:
+            raise ValueError(f"{self.path} has no unfinished run to resume with this token")
+        return self._count
 
     @property
     def in_run(self) -> bool:
@@ -592,38 +628,51 @@ class SQLiteStore(Store):
             self._connection.execute("DELETE FROM meta WHERE key = ?", (_RUN_KEY,))
 
     def roll_back_run(self) -> None:
-        """Remove the articles added since :meth:`begin_run`, and end the run; nothing when
-        none is open (it ended, here or by :func:`end_store_run`).
+        """Remove the articles added since :meth:`begin_run` (or since the last
+        :meth:`checkpoint_run` whose file holds its token; the run then stays open), and
+        end the run; nothing when none is open (it ended, here or by
+        :func:`end_store_run`) or its commit was decided.
 
-        The index is caught up from the database: it is rebuilt when some of the run's
-        fingerprints had reached its files (a run of more than ``recent_keys``)."""
+        The index is caught up from the database: it is rebuilt when some of the removed
+        articles' fingerprints had reached its files (a run of more than ``recent_keys``)."""
         self._check_open()
         entry = _run_entry(self._connection)
-        if entry is None:
+        outcome = None if entry is None else _run_outcome(entry)
+        if outcome is None:
             return
-        self._truncate(entry["start"])
+        self._truncate(*outcome)
         # The filter may keep the removed keys: it answers "may hold", and they are few.
         self._waiting = _WaitingKeys()
         self._index_behind = True
         self._catch_up()
         self._index_behind = False
 
-    def _truncate(self, start: int) -> None:
-        """Remove the articles from number ``start`` on, with their fingerprints, and end the
-        run. ``ValueError`` (nothing removed) when ``start`` is not where a run can start:
-        past the last article, or inside a block of fingerprints."""
+    def _open_run(self) -> dict:
+        entry = _run_entry(self._connection)
+        if entry is None:
+            raise ValueError(f"{self.path} has no run open (see begin_run)")
+        return entry
+
+    def _truncate(self, count: int, entry: dict | None) -> None:
+        """Remove the articles from number ``count`` on, with their fingerprints; then the
+        run is ``entry`` (None: it ends). ``ValueError`` (nothing removed) when ``count``
+        is not where a run or a checkpoint of it can be: past the last article, or inside
+        a block of fingerprints."""
         with self._connection:
             (straddling,) = self._connection.execute(
-                "SELECT COUNT(*) FROM fingerprint_blocks WHERE first_article < ? AND end_article > ?", (start, start)
+                "SELECT COUNT(*) FROM fingerprint_blocks WHERE first_article < ? AND end_article > ?", (count, count)
             ).fetchone()
-            if start > self._count or straddling:
-                raise ValueError(f"its unfinished run starts at article {start}, where no run can start "
-                                 f"({self._count} articles)")
-            self._connection.execute("DELETE FROM articles WHERE number >= ?", (start,))
-            self._connection.execute("DELETE FROM fingerprint_blocks WHERE first_article >= ?", (start,))
-            self._connection.execute("DELETE FROM fingerprints WHERE article >= ?", (start,))
-            self._connection.execute("DELETE FROM meta WHERE key = ?", (_RUN_KEY,))
-        self._count = min(self._count, start)
+            if count > self._count or straddling:
+                raise ValueError(f"its unfinished run goes back to article {count}, where no run or checkpoint can "
+                                 f"be ({self._count} articles)")
+            self._connection.execute("DELETE FROM articles WHERE number >= ?", (count,))
+            self._connection.execute("DELETE FROM fingerprint_blocks WHERE first_article >= ?", (count,))
+            self._connection.execute("DELETE FROM fingerprints WHERE article >= ?", (count,))
+            if entry is None:
+                self._connection.execute("DELETE FROM meta WHERE key = ?", (_RUN_KEY,))
+            else:
+                self._connection.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(entry), _RUN_KEY))
+        self._count = min(self._count, count)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -676,28 +725,42 @@ _SQLITE_MAX_INT = (1 << 63) - 1
 
 def _run_entry(connection: sqlite3.Connection) -> dict | None:
     """The store's open run (see :meth:`SQLiteStore.begin_run`), or None; ``ValueError``
-    when its row is damaged."""
+    when its record is damaged."""
     row = connection.execute("SELECT value FROM meta WHERE key = ?", (_RUN_KEY,)).fetchone()
     if row is None:
         return None
     try:
         entry = json.loads(row[0])
-        start, decided_by, token = entry["start"], entry["decided_by"], entry["token"]
+        start, decided_by, token, points = entry["start"], entry["decided_by"], entry["token"], entry["points"]
+        fits = type(start) is int and start >= 0 and isinstance(decided_by, str) and isinstance(token, str)
+        fits = fits and bool(token) and isinstance(points, list)
+        for point in points:
+            count, file, point_token = point["count"], point["file"], point["token"]
+            fits = fits and type(count) is int and count >= start and isinstance(file, str) and isinstance(point_token, str)
     except (TypeError, ValueError, KeyError, RecursionError):
-        raise ValueError("its unfinished run's record is damaged") from None
-    if not (type(start) is int and start >= 0 and isinstance(decided_by, str) and isinstance(token, str) and token):
+        fits = False
+    if not fits:
         raise ValueError("its unfinished run's record is damaged")
     return entry
 
 
-def _unfinished_run_start(connection: sqlite3.Connection) -> int | None:
-    """The first article of a run whose process ended with it open and its commit not
-    decided (its ``decided_by`` missing, or not holding its token: a journal of another
-    commit): articles from there on are not the store's. None when there is no such run."""
-    entry = _run_entry(connection)
-    if entry is None or _holds(entry["decided_by"], entry["token"]):
+def _run_outcome(entry: dict) -> tuple[int, dict | None] | None:
+    """What is left of a run whose process ended with it open (or that is rolled back):
+    None when its commit was decided (its journal holds its token: all of it stays);
+    else ``(articles kept, the run then)``: up to its last checkpoint whose file holds
+    that checkpoint's token, the run staying open to be resumed, or up to its start, the
+    run ended."""
+    if _holds(entry["decided_by"], entry["token"]):
         return None
-    return entry["start"]
+    for point in reversed(entry["points"]):
+        if _holds(point["file"], point["token"]):
+            return point["count"], dict(entry, points=[point])
+    return entry["start"], None
+
+
+def _check_token(token: str) -> None:
+    if not isinstance(token, str) or not token:
+        raise ValueError("a run and its checkpoints need a token: a non-empty string of their own")
 
 
 def _holds(path: str, token: str) -> bool:

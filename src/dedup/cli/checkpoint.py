@@ -25,6 +25,7 @@ import errno
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -49,7 +50,7 @@ def checkpoint_folder(output: str) -> str:
 def run_identity(args: argparse.Namespace, inp: Input) -> dict:
     """What a resumed run must share with the one that made the checkpoint."""
     options = {k: v for k, v in sorted(vars(args).items()) if k not in _FREE_OPTIONS and not callable(v)}
-    for name in ("input", "output", "report", "rejects", "state"):
+    for name in ("input", "output", "report", "rejects", "state", "store"):
         if options.get(name) not in (None, STDIO):
             options[name] = os.path.abspath(options[name])
     identity = {"dedup": __version__, "options": options, "input": _file_identity(inp.files[0].path)}
@@ -108,6 +109,10 @@ class Checkpoint:
         self.lengths: dict[str, int] = {}
         self.stats: dict[str, Any] = {}
         self.memory: str | None = None  # the saved across-document memory, in the folder
+        # With --store, the memory stays in the store: the token of this run of it, and
+        # the documents it held at the last checkpoint.
+        self.store_token: str | None = None
+        self.store_count = 0
         self.finished = False  # the checkpointed run had committed its outputs
         self.lock: Lock | None = None  # on the folder: one run at a time writes it
         self._since = 0
@@ -168,6 +173,8 @@ class Checkpoint:
             )
         checkpoint.done, checkpoint.lengths = progress["done"], progress["lengths"]
         checkpoint.stats, checkpoint.memory = progress["stats"], progress["memory"]
+        if progress["store"] is not None:
+            checkpoint.store_token, checkpoint.store_count = progress["store"]["token"], progress["store"]["count"]
         return checkpoint
 
     @property
@@ -204,23 +211,31 @@ class Checkpoint:
         return self._since >= self.every
 
     def record(self, outputs: "CheckpointOutputs", stats: Stats, done: int, memory=None) -> None:
-        """Make the outputs so far durable and record them with ``done`` and ``memory`` (a Deduplicator)."""
+        """Make the outputs so far durable and record them with ``done`` and ``memory`` (a
+        Deduplicator: saved into the folder, or with ``--store`` a checkpoint of its run,
+        which this checkpoint's file decides)."""
         lengths = outputs.sync()
         previous = self.memory
-        name = None
+        name = store = None
         # A full disk here is one about -o (the folder next to it), never the hidden path.
         with writing(self.output):
-            if memory is not None:
+            if memory is not None and self.store_token:
+                point = uuid.uuid4().hex
+                memory.checkpoint_run(self.slot(_PROGRESS), point)
+                store = {"token": self.store_token, "point": point, "count": len(memory)}
+            elif memory is not None:
                 name = f"memory-{done}.dedup"
                 memory.save(self.slot(name))
             progress = {"identity": self.identity, "done": done, "lengths": lengths,
-                        "stats": dataclasses.asdict(stats), "memory": name}
+                        "stats": dataclasses.asdict(stats), "memory": name, "store": store}
             body = json.dumps(progress, default=str).encode("utf-8")
             atomic_write(self.slot(_PROGRESS), lambda handle: handle.write(body))
         if previous and previous != name:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.slot(previous))
         self.done, self.lengths, self.memory, self._since = done, lengths, name, 0
+        if store is not None:
+            self.store_count = store["count"]
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -254,7 +269,12 @@ def _read_progress(folder: str) -> dict | None:
     try:
         with open(path, "rb") as handle:
             progress = json.loads(handle.read().decode("utf-8"))
-        return {key: progress[key] for key in ("identity", "done", "lengths", "stats", "memory")}
+        found = {key: progress[key] for key in ("identity", "done", "lengths", "stats", "memory")}
+        store = progress.get("store")  # with --store
+        if store is not None and not (isinstance(store, dict) and isinstance(store.get("token"), str)
+                                      and type(store.get("count")) is int):
+            raise ValueError("its --store record is damaged")
+        return {**found, "store": store}
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise UsageError(f"cannot read the checkpoint in {folder}: {error}; remove the folder to start over") from None
 

@@ -107,8 +107,6 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             raise UsageError(f"{option} keeps the across-document memory: use it with --scope across or both")
     if args.state and args.store:
         raise UsageError("--state and --store are two places for one memory: give one (--store keeps it on disk)")
-    if args.store and getattr(args, "checkpoint_every", None):
-        raise UsageError("--checkpoint-every does not work with --store yet: use --state, or no checkpoints")
     if explain and args.store and not os.path.isfile(args.store):
         raise UsageError(f"--store {args.store}: no such store (explain reads one that clean made)")
     checkpoint = None if explain else Checkpoint.open(args, inp)
@@ -154,16 +152,11 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     outputs = CheckpointOutputs(checkpoint) if checkpoint is not None else AtomicOutputs()
     if across is not None and args.store:
         try:
-            # The documents this run adds are kept only when its outputs are committed
-            # (explain's never are): committed with them, as one.
-            if explain:  # never committed: no journal will name this run
-                across.dedup.begin_run(commit_journal_path(os.path.realpath(args.store)), uuid.uuid4().hex)
-            else:
-                across.dedup.begin_run(*outputs.store_run(args.store))
+            _begin_store_run(across, args.store, outputs, checkpoint, resuming, explain)
         except BaseException:
-            across.close(keep=False)
-            if state_lock is not None:
-                state_lock.release()
+            across.close()  # this run added nothing
+            if checkpoint is not None:
+                checkpoint.release()
             raise
     pool = None
     progress = None
@@ -293,6 +286,30 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         extra = "\n".join(line for line in (where, _nothing_removed_hint(args, stats)) if line)
         sys.stderr.write(summary("explain" if explain else "clean", stats, time.perf_counter() - started, extra) + "\n")
     return EXIT_OK
+
+
+def _begin_store_run(across: Across, store: str, outputs: AtomicOutputs, checkpoint: Checkpoint | None,
+                     resuming: bool, explain: bool) -> None:
+    """Make the documents this run adds to ``--store`` one run of the store, kept only when
+    the outputs are committed (committed with them, as one) and, with checkpoints, back to
+    the last checkpoint when the run fails; explain's are never kept. A resumed run goes
+    on with the run of its checkpoint."""
+    try:
+        if explain:  # never committed: no journal will name this run
+            across.dedup.begin_run(commit_journal_path(os.path.realpath(store)), uuid.uuid4().hex)
+        elif resuming:
+            held = across.dedup.resume_run(checkpoint.store_token)
+            if held != checkpoint.store_count:
+                raise ValueError(f"it holds {held:,} documents, the checkpoint in {checkpoint.folder} "
+                                 f"{checkpoint.store_count:,}; remove that folder to start over")
+            outputs.store_run(store, checkpoint.store_token)
+        else:
+            journal, token = outputs.store_run(store)
+            across.dedup.begin_run(journal, token)
+            if checkpoint is not None:
+                checkpoint.store_token = token
+    except ValueError as error:
+        raise UsageError(f"--store {store}: {error}") from None
 
 
 def _close_across(across: Across, keep: bool, failed: bool) -> None:

@@ -114,17 +114,18 @@ class AtomicOutputs:
             os.makedirs(os.path.dirname(temporary), exist_ok=True)
             return self._open(temporary, final)
 
-    def store_run(self, store: str) -> tuple[str, str]:
+    def store_run(self, store: str, token: str | None = None) -> tuple[str, str]:
         """Commit the run of the on-disk store ``store`` with the outputs: the run must be
         begun (:meth:`dedup.Deduplicator.begin_run`) with the (journal, token) this
         returns: the commit journal beside the store, and a token of this commit that the
         journal holds. Call it before any other output is opened: the store's journal is
         then written first, so that it exists and holds the token says the commit was
-        decided, and the commit ends the run before it removes the journals."""
+        decided, and the commit ends the run before it removes the journals. ``token``:
+        the token of a run begun earlier (a resumed checkpoint's), else a new one."""
         # Beside the file itself (a link's target): found from any folder, whatever name
         # leads to the store.
         store = os.path.realpath(store)
-        token = uuid.uuid4().hex
+        token = token or uuid.uuid4().hex
         self._pending.insert(0, (token, store, "store"))
         return commit_journal_path(store), token
 
