@@ -10,6 +10,10 @@ store), then the same texts again under new ids (every article seen: a whole cop
 one the store holds, the store's look-ups and reads of stored texts at their busiest).
 With ``--one-by-one N``, a third pass: the first N articles into a new store of each kind
 one at a time (``Deduplicator.add``: a transaction and an index update per article).
+With ``--cli``, the command instead: ``dedup clean STREAM --scope across -j 1`` with
+``--state FILE`` (memory, loaded and saved whole) against ``--store FILE`` (on disk), the
+stream into a new memory, then the same texts under new ids into it; wall seconds and
+the command's peak resident memory, and the outputs must be byte-identical.
 Wall and CPU seconds of each pass, best of ``--runs`` interleaved runs; the matches
 found must be the same with both stores (sha256 of every match's spans and source).
 
@@ -17,6 +21,7 @@ Usage::
 
     python benchmarks/bench_store.py --corpus ../shared/corpora/bbc-en.jsonl \\
         --corpus ../shared/corpora/dpg-nl.jsonl --kinds fresh near30 --zipf 20000 --runs 3
+    python benchmarks/bench_store.py --kinds --zipf 100000 --cli --runs 1
 """
 
 from __future__ import annotations
@@ -77,6 +82,85 @@ def child(path: str, store: str, batch: int, one_by_one: int = 0) -> dict:
     return out
 
 
+# Runs the command after it and prints its wall seconds, its peak resident memory and,
+# sampled every 0.2 s, the peaks of its private memory (RssAnon) and of the file pages it
+# has mapped (RssFile: a store's index, which the system can drop under pressure).
+_MEASURED = (
+    "import json, re, resource, subprocess, sys, time\n"
+    "started = time.perf_counter()\n"
+    "child = subprocess.Popen(sys.argv[1:])\n"
+    "peaks = {'RssAnon': 0, 'RssFile': 0}\n"
+    "while child.poll() is None:\n"
+    "    try:\n"
+    "        status = open(f'/proc/{child.pid}/status').read()\n"
+    "        for name in peaks:\n"
+    "            peaks[name] = max(peaks[name], int(re.search(name + r':\\s+(\\d+)', status).group(1)))\n"
+    "    except (OSError, AttributeError):\n"
+    "        pass\n"
+    "    time.sleep(0.2)\n"
+    "assert child.returncode == 0, child.returncode\n"
+    "print(json.dumps({'wall': time.perf_counter() - started,\n"
+    "                  'peak_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,\n"
+    "                  'anon_mb': peaks['RssAnon'] / 1024, 'file_mb': peaks['RssFile'] / 1024}))\n"
+)
+CLI_MEMORY = {"memory": "--state", "sqlite": "--store"}
+
+
+def cli_child(path: Path, store: str) -> dict:
+    """``dedup clean`` over the stream in ``path`` into a new memory of kind ``store``, then
+    over the same texts under new ids: wall seconds, peak MB and sha256 of each output."""
+    again = path.with_name(path.stem + "-again.jsonl")
+    if not again.exists():
+        with open(path, encoding="utf-8") as source, open(again, "w", encoding="utf-8") as sink:
+            for line in source:
+                record = json.loads(line)
+                sink.write(json.dumps(dict(record, id=f"again-{record['id']}")) + "\n")
+    out = {}
+    with tempfile.TemporaryDirectory() as folder:
+        memory = str(Path(folder) / "memory.sqlite")
+        for name, stream in (("new", path), ("seen", again)):
+            output = Path(folder) / f"{name}.jsonl"
+            command = [sys.executable, "-m", "dedup", "clean", str(stream), "-o", str(output), "--scope", "across",
+                       "-j", "1", "-q", CLI_MEMORY[store], memory]
+            done = subprocess.run([sys.executable, "-c", _MEASURED, *command], check=True, capture_output=True, text=True)
+            out[name] = json.loads(done.stdout)
+            out[name]["digest"] = hashlib.sha256(output.read_bytes()).hexdigest()[:12]
+    return out
+
+
+def cli_table(paths: dict[str, Path], counts: dict[str, int], runs: int, stores: list[str]) -> bool:
+    """The ``--cli`` comparison: prints its table; whether the outputs agree."""
+    best: dict[tuple[str, str], dict] = {}
+    for _ in range(runs):
+        for name, path in paths.items():
+            for store in stores:
+                result = cli_child(path, store)
+                kept = best.setdefault((name, store), result)
+                for phase in ("new", "seen"):
+                    if result[phase]["wall"] < kept[phase]["wall"]:
+                        kept[phase] = result[phase]
+    rows, same_everywhere = [], True
+    for name, docs in counts.items():
+        memory = best[(name, stores[0])]
+        for store in stores:
+            result = best[(name, store)]
+            row = [name, f"{docs:,}", f"{CLI_MEMORY[store]} FILE"]
+            for phase in ("new", "seen"):
+                wall = result[phase]["wall"]
+                row += [f"{wall:.1f}", f"{docs / wall:,.0f}", f"{memory[phase]['wall'] / wall:.0%}",
+                        f"{result[phase]['peak_mb']:,.0f}", f"{result[phase]['anon_mb']:,.0f}",
+                        f"{result[phase]['file_mb']:,.0f}"]
+            same = all(result[phase]["digest"] == memory[phase]["digest"] for phase in ("new", "seen"))
+            same_everywhere &= same
+            rows.append(row + ["yes" if same else "NO"])
+    header = ["stream", "docs", "memory"]
+    for phase in ("new", "seen"):
+        header += [f"{phase}: wall s", "docs/s", f"speed of {CLI_MEMORY[stores[0]]}", "peak MB", "private MB",
+                   "file pages MB"]
+    print_table(rows, [*header, "same outputs"])
+    return same_everywhere
+
+
 def write_zipf(n: int, path: Path) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for k, text in enumerate(generate_texts(n, 500, 0.05, 3)):
@@ -96,6 +180,10 @@ def main(argv=None) -> int:
                         help="also add the first N articles of each stream one at a time")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="/tmp/bench_store", help="folder for the streams")
+    parser.add_argument("--stores", nargs="+", choices=STORES, default=list(STORES),
+                        help="with --cli: the memories to measure (default both; the first is the one the others are compared to)")
+    parser.add_argument("--cli", action="store_true",
+                        help="measure the command: dedup clean --state FILE against --store FILE")
     parser.add_argument("--child", nargs=2, metavar=("PATH", "STORE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -120,6 +208,8 @@ def main(argv=None) -> int:
         name = f"zipf{args.zipf}"
         paths[name], counts[name] = out / f"{name}.jsonl", args.zipf
         write_zipf(args.zipf, paths[name])
+    if args.cli:
+        return 0 if cli_table(paths, counts, args.runs, args.stores) else 1
     best: dict[tuple[str, str], dict] = {}
     for _ in range(args.runs):
         for name, path in paths.items():
