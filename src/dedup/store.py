@@ -922,7 +922,10 @@ class KeyFilter:
     keys of a new article) cost no query on disk. At most about 1.4% of absent keys pass.
 
     Built for ``count`` keys given in blocks by ``keys``, with room for as many again;
-    :attr:`full` says when it should be built anew, larger.
+    :attr:`full` says when it should be built anew, larger. It grows to ``MAX_BITS`` at
+    most (1 GiB), so a store's memory stays bounded: past about 500 million keys (some 4
+    million articles) it lets more absent keys pass (about 8% at 1.4 billion keys, ten
+    million articles), which then cost a look-up in the index, not a wrong answer.
 
     >>> keys = np.array([3, 1 << 40, 12345678901234567], dtype=np.uint64)
     >>> kept = KeyFilter(len(keys), [keys])
@@ -932,10 +935,11 @@ class KeyFilter:
 
     _BITS_PER_KEY = 16
     _MIN_BITS = 1 << 20
+    MAX_BITS = 1 << 33
 
     def __init__(self, count: int = 0, keys: Iterable[np.ndarray] = ()) -> None:
         size = self._MIN_BITS
-        while size < 2 * count * self._BITS_PER_KEY:
+        while size < 2 * count * self._BITS_PER_KEY and size < self.MAX_BITS:
             size *= 2
         self._words = np.zeros(size // 64, dtype=np.uint64)
         self._count = 0
@@ -944,7 +948,9 @@ class KeyFilter:
 
     @property
     def full(self) -> bool:
-        return self._count * self._BITS_PER_KEY > len(self._words) * 64
+        """Whether it holds more keys than it was made for and may grow."""
+        bits = len(self._words) * 64
+        return self._count * self._BITS_PER_KEY > bits and bits < self.MAX_BITS
 
     def add(self, keys: np.ndarray) -> None:
         self._count += len(keys)
