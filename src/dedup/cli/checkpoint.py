@@ -38,6 +38,8 @@ from .inputs import STDIO, Input, split_suffixes
 from .progress import Stats
 
 _PROGRESS = "checkpoint.json"
+# Ids of the records a resumed run reads past, taken this many at a time.
+_IDS_AT_A_TIME = 4096
 # Options that change nothing in the outputs: a resumed run may give them differently.
 _FREE_OPTIONS = ("quiet", "jobs")
 
@@ -195,15 +197,25 @@ class Checkpoint:
 
     def skip_done(self, stream: Iterator[tuple[str, Any, Any]], seen: Any) -> Iterator[tuple[str, Any, Any]]:
         """``stream`` without the records (and bad records) the checkpoint has done; their
-        ids still go through ``seen.check``, so a later repeated id is still found."""
+        ids still go through ``seen.check_all`` (a few thousand at a time), so a later
+        repeated id is still found."""
         skipped, done = 0, self.done  # the checkpoint resumed from: later ones move self.done
+        waiting: list = []  # records skipped whose ids are not taken yet
         for kind, payload, context in stream:
             if kind in ("record", "error") and skipped < done:
                 skipped += 1
                 if kind == "record":
-                    seen.check(payload)
+                    waiting.append(payload)
+                    if len(waiting) >= _IDS_AT_A_TIME:
+                        seen.check_all(waiting)
+                        waiting = []
                 continue
+            if waiting:
+                seen.check_all(waiting)
+                waiting = []
             yield kind, payload, context
+        if waiting:
+            seen.check_all(waiting)
 
     def advance(self, records: int) -> bool:
         """``records`` more input records done; is a checkpoint due?"""

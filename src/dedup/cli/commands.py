@@ -12,14 +12,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..atomic import writing
-from ..documents import id_key
 from ..locking import InUseError, Lock, take_lock
 from ..pipeline import Cleaned
 from ..report import DocumentReport, render_html
 from .across import Across, given_options
 from .checkpoint import Checkpoint, CheckpointOutputs
 from .commit import AtomicOutputs, commit_journal_path, complete_interrupted_commit
-from .errors import EXIT_OK, DataError, OutputError, UsageError, hold_interrupts, warn
+from .errors import EXIT_OK, OutputError, UsageError, hold_interrupts, warn
 from .inputs import STDIO, Input, open_input
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
 from .parser import default_jobs
@@ -29,25 +28,8 @@ from .records import Record, RecordError
 from .report import write_removed_spans
 from .skipping import BadRecords
 from .stream import chunks, clean_within, events, keep_as_is, screened
+from .unique_ids import UniqueIds
 from .writers import RecordWriter
-
-class UniqueIds:
-    """Refuses a document id seen before in the run, by the library's rule
-    (:func:`dedup.documents.id_key`: 7 and "7" are two ids): reports, clusters
-    and the across-document memory name documents by id, so a repeated one is ambiguous."""
-
-    def __init__(self) -> None:
-        self._seen: dict[tuple, str] = {}
-
-    def check(self, record: Record) -> None:
-        where = f"{record.source}:{record.line}"
-        first = self._seen.setdefault(id_key(record.id), where)
-        if first != where:
-            raise DataError(
-                f"{where}: document id {record.id!r} was used before (at {first}); ids must be unique "
-                "(use --id-field NAME with a unique field)"
-            )
-
 
 def finish_earlier_commit(outputs: dict[str, str | None]) -> None:
     """Complete the commit of an earlier run killed between two renames of these outputs."""
@@ -196,8 +178,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             # have unique ids (and ids new to a loaded --state), a bad record fails the
             # run or is skipped. Returns the chunk to go on with.
             if kind == "chunk":
-                for record in context:
-                    unique.check(record)
+                unique.check_all(context)
                 if across is not None and across.loaded:
                     context, payload = _without_remembered(context, payload, across, bad)
             elif kind == "error":
