@@ -304,37 +304,73 @@ def test_runs_of_a_store_are_checked(tmp_path):
         assert database.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 20
 
 
-def test_a_checkpointed_run_that_fails_keeps_its_checkpoint_in_the_store_until_the_folder_goes(tmp_path):
+def test_an_interrupted_checkpointed_run_holds_the_store_for_its_resumption_until_the_folder_goes(tmp_path):
     store, out = tmp_path / "memory.db", tmp_path / "out.jsonl"
     first = write_jsonl(tmp_path / "first.jsonl", corpus(0, 30))
     assert dedup_cli("clean", first, "-o", tmp_path / "first.out.jsonl", "--store", store, "-q").returncode == 0
-    # 100 good records, then a broken one: the run fails after its checkpoints at 40 and 80.
-    broken = write_jsonl(tmp_path / "second.jsonl", corpus(30, 100), tail=b'{"id": 999, "text": \n')
-    command = ["clean", broken, "-o", out, "--store", store, "--checkpoint-every", "40", "-q"]
-    failed = dedup_cli(*command)
-    assert failed.returncode == 1 and b"second.jsonl:101" in failed.stderr
+    second = write_jsonl(tmp_path / "second.jsonl", corpus(30, 100))
+    command = ["clean", second, "-o", out, "--store", store, "--checkpoint-every", "40", "-q"]
+    killed_run("added", 2, *command)  # after the checkpoint at 40, documents of the next one added
     checkpoint = tmp_path / ".out.jsonl.dedup-checkpoint"
     done = json.loads((checkpoint / "checkpoint.json").read_text())["done"]
-    assert 40 <= done < 100
-    # The store went back to the checkpoint, its run open for the resumed command; another
-    # command on the store is told why it cannot begin.
-    assert len(dedup.Deduplicator.load(store)) == 30 + done
+    assert 40 <= done < 100  # at the end of a chunk
+    # Readers see what was committed; the store holds the checkpoint's documents for the
+    # resumed command, and refuses others' until the folder goes.
+    assert len(dedup.Deduplicator.load(store)) == 30
+    with dedup.Deduplicator(scope="both", store=store) as opened:
+        assert len(opened) == 30 + done
+        with pytest.raises(ValueError, match="held for an interrupted run"):
+            opened.add(article(999), doc_id="mine")
     other = dedup_cli("clean", write_jsonl(tmp_path / "other.jsonl", corpus(500, 5)), "-o", tmp_path / "o.jsonl",
                       "--store", store)
     assert other.returncode == 2 and "unfinished run" in other.stderr.decode() and "checkpoint" in other.stderr.decode()
-    # The input mended is another input: the checkpoint is not resumed on it.
-    write_jsonl(broken, corpus(30, 100))
-    resumed = dedup_cli(*command)
-    assert resumed.returncode == 2 and b"the input file changed" in resumed.stderr
     # Removing the folder gives the run up: the store goes back to before it.
     import shutil
 
     shutil.rmtree(checkpoint)
     assert articles_in(store) == 30
-    assert dedup_cli(*command).returncode == 0
+    # Killed again, then resumed: the outputs and store of a run never interrupted.
+    killed_run("added", 2, *command)
+    resumed = dedup_cli(*command)
+    assert resumed.returncode == 0, resumed.stderr.decode()
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     assert dedup_cli("clean", first, "-o", fresh / "first.out.jsonl", "--store", fresh / "memory.db", "-q").returncode == 0
-    assert dedup_cli("clean", broken, "-o", fresh / "out.jsonl", "--store", fresh / "memory.db", "-q").returncode == 0
+    assert dedup_cli("clean", second, "-o", fresh / "out.jsonl", "--store", fresh / "memory.db", "-q").returncode == 0
     assert out.read_bytes() == (fresh / "out.jsonl").read_bytes()
-    assert articles_in(store) == 130
+    assert articles_in(store) == 130 and not checkpoint.exists()
+
+
+def test_a_checkpointed_run_failed_by_its_data_gives_its_checkpoint_up(tmp_path):
+    store, out = tmp_path / "memory.db", tmp_path / "out.jsonl"
+    first = write_jsonl(tmp_path / "first.jsonl", corpus(0, 30))
+    assert dedup_cli("clean", first, "-o", tmp_path / "first.out.jsonl", "--store", store, "-q").returncode == 0
+    # 100 good records, then a broken one: the rerun would fail there again.
+    broken = write_jsonl(tmp_path / "second.jsonl", corpus(30, 100), tail=b'{"id": 999, "text": \n')
+    failed = dedup_cli("clean", broken, "-o", out, "--store", store, "--checkpoint-every", "40")
+    assert failed.returncode == 1 and b"second.jsonl:101" in failed.stderr
+    assert not (tmp_path / ".out.jsonl.dedup-checkpoint").exists()
+    assert articles_in(store) == 30
+    # The same with --state: its checkpoint goes too.
+    failed = dedup_cli("clean", broken, "-o", out, "--state", tmp_path / "m.state", "--checkpoint-every", "40")
+    assert failed.returncode == 1 and not (tmp_path / ".out.jsonl.dedup-checkpoint").exists()
+
+
+def test_a_commit_whose_temporary_was_removed_commits_nothing_not_even_the_store(tmp_path):
+    from dedup.cli.commit import AtomicOutputs
+    from dedup.cli.errors import OutputError
+
+    store = tmp_path / "memory.db"
+    with dedup.Deduplicator(scope="across", store=store) as memory:
+        outputs = AtomicOutputs()
+        memory.begin_run(*outputs.store_run(str(store)))
+        memory.add(article(1), doc_id="new")
+        handle = outputs.file(str(tmp_path / "out.jsonl"))
+        handle.write(b"{}\n")
+        handle.close()
+        temporary = next(name for name in os.listdir(tmp_path) if name.startswith(".out.jsonl"))
+        os.unlink(tmp_path / temporary)  # e.g. a checkpoint folder removed during the run
+        with pytest.raises(OutputError, match="was removed"):
+            outputs.commit()
+        memory.roll_back_run()
+        assert len(memory) == 0 and not (tmp_path / "out.jsonl").exists()

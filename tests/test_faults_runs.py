@@ -272,17 +272,18 @@ def test_checkpoints_refuse_what_cannot_be_resumed(tmp_path):
     assert stdout.returncode == 2 and "not stdout" in stdout.stderr.decode()
 
 
-def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_checkpoint(tmp_path):
+def test_a_run_that_fails_on_its_data_leaves_no_checkpoint(tmp_path):
     source = tmp_path / "in.jsonl"
     checkpointed_corpus(source)  # a bad record at line 151
     failed = dedup_cli("clean", source, "-o", tmp_path / "out.jsonl", "--checkpoint-every", "1000", "-q")
     assert failed.returncode == 1 and "in.jsonl:151" in failed.stderr.decode()
     assert sorted(os.listdir(tmp_path)) == ["in.jsonl"]
-    # With a checkpoint before the bad record, the folder stays: fixing the record is a
-    # change of the input, so the run says it cannot resume (the user removes the folder).
+    # With a checkpoint before the bad record, the folder goes too: the same command fails
+    # there again, and fixing the record is a change of the input, so the checkpoint could
+    # never be resumed (it used to stay until the user removed it).
     failed = dedup_cli("clean", source, "-o", tmp_path / "out.jsonl", "--checkpoint-every", "50", "-q")
-    assert failed.returncode == 1
-    assert sorted(os.listdir(tmp_path)) == [".out.jsonl.dedup-checkpoint", "in.jsonl"]
+    assert failed.returncode == 1 and "in.jsonl:151" in failed.stderr.decode()
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl"]
 
 
 def test_a_second_run_of_a_checkpointed_command_stops_before_touching_the_first_runs_folder(tmp_path):

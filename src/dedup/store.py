@@ -317,9 +317,10 @@ class MemoryStore(Store):
         try:
             # A run of a store that ended with neither end_run nor roll_back_run (killed) and
             # whose commit was not decided: its articles are not part of the state.
+            # The articles of a run not decided (its process died, or it waits at a
+            # checkpoint to be resumed) are not part of the state.
             entry = _run_entry(connection)
-            outcome = None if entry is None else _run_outcome(entry)
-            kept = None if outcome is None else outcome[0]
+            kept = None if entry is None or _run_outcome(entry) is None else entry["start"]
             query = "SELECT doc_id, id_is_int, text FROM articles WHERE number < ? ORDER BY number"
             for doc_id, is_int, blob in connection.execute(query, (_SQLITE_MAX_INT if kept is None else kept,)):
                 store._ids.append(decode_id(doc_id, is_int))
@@ -371,6 +372,7 @@ class SQLiteStore(Store):
         # the file (a symbolic link): the lock and the index go beside the file itself.
         real = os.path.realpath(path)
         self._lock = take_lock(real)
+        self._reserved_for: dict | None = None  # an interrupted run's record, while it waits to be resumed
         try:
             try:
                 self._connection = _open(path, meta, existing_ok=True)
@@ -384,6 +386,9 @@ class SQLiteStore(Store):
                 outcome = None if entry is None else _run_outcome(entry)
                 if outcome is not None:  # its process ended before its commit was decided
                     self._truncate(*outcome)
+                # A run left open at a checkpoint holds the store for its resumption:
+                # articles added meanwhile would go when it is resumed or given up.
+                self._reserved_for = outcome[1] if outcome is not None else None
             except ValueError as error:
                 raise ValueError(f"{path} is a damaged {FORMAT} state file: {error}") from None
             self._index = FileRuns(
@@ -528,21 +533,31 @@ class SQLiteStore(Store):
 
     def add_many(self, ids, texts, fingerprints, compressed=None) -> None:  # typed in Store.add_many
         """As :meth:`MemoryStore.add_many`: the articles and their block of fingerprints in
-        one transaction, then the index."""
+        one transaction, then the index. ``ValueError`` while the store is held for a run
+        to be resumed (see :meth:`checkpoint_run`)."""
+        if self._reserved_for is not None:
+            point = self._reserved_for["points"][-1]["file"]
+            raise ValueError(
+                f"{self.path} is held for an interrupted run, to be resumed from its checkpoint {point}: "
+                "rerun that command to finish it, or remove the checkpoint to give it up"
+            )
         self._mend_index()
         first = self._count
         end = first + len(ids)
         blobs = compressed if compressed is not None else [compress_text(text) for text in texts]
         keys, articles = _as_one_run(fingerprints, first)
-        with self._connection:
-            self._connection.executemany(
-                "INSERT INTO articles VALUES (?, ?, ?, ?)",
-                (
-                    (first + n, encode_id(doc_id), _is_int(doc_id), blob)
-                    for n, (doc_id, blob) in enumerate(zip(ids, blobs))
-                ),
-            )
-            mark = _write_blocks(self._connection, first, end, keys, articles)
+        try:
+            with self._connection:
+                self._connection.executemany(
+                    "INSERT INTO articles VALUES (?, ?, ?, ?)",
+                    (
+                        (first + n, encode_id(doc_id), _is_int(doc_id), blob)
+                        for n, (doc_id, blob) in enumerate(zip(ids, blobs))
+                    ),
+                )
+                mark = _write_blocks(self._connection, first, end, keys, articles)
+        except sqlite3.OperationalError as error:  # a full disk: said about the store's file
+            raise as_os_error(error, self.path) from error
         self._count = end
         try:
             # Small batches (articles added one by one) wait in memory: a file, a merge and
@@ -598,12 +613,15 @@ class SQLiteStore(Store):
         entry["points"] = [*entry["points"][-1:], point]
         # Synced (and with it every commit before it in the log): the checkpoint's file
         # is written after this, and must never name articles a power cut could lose.
-        self._connection.execute("PRAGMA synchronous=FULL")
         try:
-            with self._connection:
-                self._connection.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(entry), _RUN_KEY))
-        finally:
-            self._connection.execute("PRAGMA synchronous=NORMAL")
+            self._connection.execute("PRAGMA synchronous=FULL")
+            try:
+                with self._connection:
+                    self._connection.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(entry), _RUN_KEY))
+            finally:
+                self._connection.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.OperationalError as error:
+            raise as_os_error(error, self.path) from error
 
     def resume_run(self, token: str) -> int:
         """Go on with the open run begun with ``token`` (its process ended after a
@@ -613,6 +631,7 @@ class SQLiteStore(Store):
         entry = _run_entry(self._connection)
         if entry is None or entry["token"] != token:
             raise ValueError(f"{self.path} has no unfinished run to resume with this token")
+        self._reserved_for = None
         return self._count
 
     @property

@@ -250,6 +250,13 @@ class Checkpoint:
             self.store_count = store["count"]
 
     def remove(self) -> None:
+        # checkpoint.json last: a run killed while removing the folder of a run that had
+        # committed still reads as that run, finished (see open), not as a new one.
+        with contextlib.suppress(OSError):
+            for name in os.listdir(self.folder):
+                if name != _PROGRESS and not os.path.isdir(self.slot(name)):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self.slot(name))
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def release(self) -> None:
@@ -258,9 +265,10 @@ class Checkpoint:
             self.lock.release()
             self.lock = None
 
-    def abandon(self) -> None:
-        """After a failed run: keep the folder only when there is a checkpoint to resume."""
-        if not self.done:
+    def abandon(self, give_up: bool = False) -> None:
+        """After a failed run: keep the folder only when there is a checkpoint to resume
+        and the run is not ``give_up`` (it would fail the same way again)."""
+        if give_up or not self.done:
             self.remove()
 
 

@@ -18,7 +18,7 @@ from ..report import DocumentReport, render_html
 from .across import Across, given_options
 from .checkpoint import Checkpoint, CheckpointOutputs
 from .commit import AtomicOutputs, commit_journal_path, complete_interrupted_commit
-from .errors import EXIT_OK, OutputError, UsageError, hold_interrupts, warn
+from .errors import EXIT_OK, DataError, OutputError, UsageError, hold_interrupts, warn
 from .inputs import STDIO, Input, open_input
 from .outputs import check_paths, folder_writer, open_json_lines, open_main_output, open_output
 from .parser import default_jobs
@@ -160,6 +160,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         The across pass then stops at a barrier until the output has caught up."""
         return checkpoint is not None and checkpoint.advance(records)
 
+    given_up = False
     try:
         single_format = None if inp.is_dir else inp.files[0].format
         main_writer, out_folder = (None, None) if explain else open_main_output(args, inp, outputs, single_format)
@@ -238,6 +239,12 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         if checkpoint is not None:
             checkpoint.remove()
         ok = True
+    except DataError:
+        # The input or the options fail it (a bad record with --on-error fail, a repeated
+        # id, too much skipped): a rerun of the same command would fail the same way, so
+        # its checkpoint is given up (with --store, the store goes back to before the run).
+        given_up = True
+        raise
     finally:
         if progress is not None:
             progress.close()
@@ -250,7 +257,7 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             if not ok:
                 outputs.abort()
                 if checkpoint is not None:
-                    checkpoint.abandon()
+                    checkpoint.abandon(given_up)
         finally:
             try:
                 if across is not None:
@@ -279,7 +286,11 @@ def _begin_store_run(across: Across, store: str, outputs: AtomicOutputs, checkpo
         if explain:  # never committed: no journal will name this run
             across.dedup.begin_run(commit_journal_path(os.path.realpath(store)), uuid.uuid4().hex)
         elif resuming:
-            held = across.dedup.resume_run(checkpoint.store_token)
+            try:
+                held = across.dedup.resume_run(checkpoint.store_token)
+            except ValueError as error:
+                raise ValueError(f"{error}; the checkpoint in {checkpoint.folder} cannot be resumed: remove that "
+                                 "folder to start over") from None
             if held != checkpoint.store_count:
                 raise ValueError(f"it holds {held:,} documents, the checkpoint in {checkpoint.folder} "
                                  f"{checkpoint.store_count:,}; remove that folder to start over")

@@ -30,7 +30,7 @@ from ..atomic import (
     writing,
 )
 from ..store import end_store_run
-from .errors import InputError, UsageError
+from .errors import InputError, OutputError, UsageError
 from .inputs import STDIO
 
 
@@ -145,6 +145,9 @@ class AtomicOutputs:
         """
         for handle in self._handles:
             handle.close()  # flushes, fsyncs (dedup.atomic.OutputFile.close); a closed one already did
+        for temporary, destination, kind in self._pending:
+            if kind != "store" and not os.path.lexists(temporary):  # removed by someone: nothing is committed
+                raise OutputError(f"cannot write {destination}: its temporary {temporary} was removed")
         self._journals = _write_commit_journals(self._pending) if len(self._pending) > 1 else []
         for temporary, destination, kind in self._pending:
             with writing(destination):
