@@ -115,6 +115,7 @@ class Checkpoint:
         # the documents it held at the last checkpoint.
         self.store_token: str | None = None
         self.store_count = 0
+        self.store_path = getattr(args, "store", None)
         self.finished = False  # the checkpointed run had committed its outputs
         self.lock: Lock | None = None  # on the folder: one run at a time writes it
         self._since = 0
@@ -229,13 +230,14 @@ class Checkpoint:
         lengths = outputs.sync()
         previous = self.memory
         name = store = None
+        if memory is not None and self.store_token:
+            point = uuid.uuid4().hex
+            with writing(self.store_path):  # a full disk there is one about the store
+                memory.checkpoint_run(self.slot(_PROGRESS), point)
+            store = {"token": self.store_token, "point": point, "count": len(memory)}
         # A full disk here is one about -o (the folder next to it), never the hidden path.
         with writing(self.output):
-            if memory is not None and self.store_token:
-                point = uuid.uuid4().hex
-                memory.checkpoint_run(self.slot(_PROGRESS), point)
-                store = {"token": self.store_token, "point": point, "count": len(memory)}
-            elif memory is not None:
+            if memory is not None and not self.store_token:
                 name = f"memory-{done}.dedup"
                 memory.save(self.slot(name))
             progress = {"identity": self.identity, "done": done, "lengths": lengths,
