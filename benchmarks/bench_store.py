@@ -106,7 +106,7 @@ _MEASURED = (
 CLI_MEMORY = {"memory": "--state", "sqlite": "--store"}
 
 
-def cli_child(path: Path, store: str) -> dict:
+def cli_child(path: Path, store: str, checkpoint_every: int = 0) -> dict:
     """``dedup clean`` over the stream in ``path`` into a new memory of kind ``store``, then
     over the same texts under new ids: wall seconds, peak MB and sha256 of each output."""
     again = path.with_name(path.stem + "-again.jsonl")
@@ -122,19 +122,22 @@ def cli_child(path: Path, store: str) -> dict:
             output = Path(folder) / f"{name}.jsonl"
             command = [sys.executable, "-m", "dedup", "clean", str(stream), "-o", str(output), "--scope", "across",
                        "-j", "1", "-q", CLI_MEMORY[store], memory]
+            if checkpoint_every:
+                command += ["--checkpoint-every", str(checkpoint_every)]
             done = subprocess.run([sys.executable, "-c", _MEASURED, *command], check=True, capture_output=True, text=True)
             out[name] = json.loads(done.stdout)
             out[name]["digest"] = hashlib.sha256(output.read_bytes()).hexdigest()[:12]
     return out
 
 
-def cli_table(paths: dict[str, Path], counts: dict[str, int], runs: int, stores: list[str]) -> bool:
+def cli_table(paths: dict[str, Path], counts: dict[str, int], runs: int, stores: list[str],
+              checkpoint_every: int = 0) -> bool:
     """The ``--cli`` comparison: prints its table; whether the outputs agree."""
     best: dict[tuple[str, str], dict] = {}
     for _ in range(runs):
         for name, path in paths.items():
             for store in stores:
-                result = cli_child(path, store)
+                result = cli_child(path, store, checkpoint_every)
                 kept = best.setdefault((name, store), result)
                 for phase in ("new", "seen"):
                     if result[phase]["wall"] < kept[phase]["wall"]:
@@ -184,6 +187,8 @@ def main(argv=None) -> int:
                         help="with --cli: the memories to measure (default both; the first is the one the others are compared to)")
     parser.add_argument("--cli", action="store_true",
                         help="measure the command: dedup clean --state FILE against --store FILE")
+    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                        help="with --cli: give the command --checkpoint-every N")
     parser.add_argument("--child", nargs=2, metavar=("PATH", "STORE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -209,7 +214,7 @@ def main(argv=None) -> int:
         paths[name], counts[name] = out / f"{name}.jsonl", args.zipf
         write_zipf(args.zipf, paths[name])
     if args.cli:
-        return 0 if cli_table(paths, counts, args.runs, args.stores) else 1
+        return 0 if cli_table(paths, counts, args.runs, args.stores, args.checkpoint_every) else 1
     best: dict[tuple[str, str], dict] = {}
     for _ in range(args.runs):
         for name, path in paths.items():

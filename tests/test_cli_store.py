@@ -374,3 +374,30 @@ def test_a_commit_whose_temporary_was_removed_commits_nothing_not_even_the_store
             outputs.commit()
         memory.roll_back_run()
         assert len(memory) == 0 and not (tmp_path / "out.jsonl").exists()
+
+
+def test_state_saved_over_a_store_a_killed_run_left_keeps_what_it_saved(tmp_path):
+    store = tmp_path / "memory.db"
+    first = write_jsonl(tmp_path / "first.jsonl", corpus(0, 30))
+    assert dedup_cli("clean", first, "-o", tmp_path / "first.out.jsonl", "--store", store, "-q").returncode == 0
+    killed_run("added", 1, "clean", write_jsonl(tmp_path / "killed.jsonl", corpus(100, 200)), "-o",
+               tmp_path / "killed.out.jsonl", "--store", store)
+    assert (tmp_path / "memory.db-wal").exists()  # the killed run's log, beside the file
+    third = write_jsonl(tmp_path / "third.jsonl", corpus(30, 20))
+    assert dedup_cli("clean", third, "-o", tmp_path / "third.out.jsonl", "--state", store, "-q").returncode == 0
+    # The saved state is the file now, not the old store's log applied over it.
+    assert not (tmp_path / "memory.db-wal").exists()
+    loaded = dedup.Deduplicator.load(store)
+    assert len(loaded) == 50 and loaded.remembers(49) and not loaded.remembers(100)
+
+
+def test_a_refused_addition_to_a_held_store_can_be_tried_again(tmp_path):
+    store = tmp_path / "memory.db"
+    first = write_jsonl(tmp_path / "first.jsonl", corpus(0, 30))
+    assert dedup_cli("clean", first, "-o", tmp_path / "first.out.jsonl", "--store", store, "-q").returncode == 0
+    second = write_jsonl(tmp_path / "second.jsonl", corpus(30, 100))
+    killed_run("added", 2, "clean", second, "-o", tmp_path / "out.jsonl", "--store", store, "--checkpoint-every", "40")
+    with dedup.Deduplicator(scope="across", store=store) as opened:
+        for _ in range(2):  # the same message each time, not "id used before" (it was never added)
+            with pytest.raises(ValueError, match="held for an interrupted run"):
+                opened.add(article(999), doc_id="mine")

@@ -286,6 +286,43 @@ def test_a_run_that_fails_on_its_data_leaves_no_checkpoint(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["in.jsonl"]
 
 
+def test_an_unreadable_file_fails_the_run_without_giving_its_checkpoint_up():
+    # A file the system could not read (an I/O error) may read the next time: unlike a bad
+    # record, its failure does not recur for sure, so a checkpoint before it is kept.
+    import argparse
+
+    from dedup.cli.errors import DataError
+    from dedup.cli.progress import Stats
+    from dedup.cli.records import RecordError
+    from dedup.cli.skipping import BadRecords
+
+    args = argparse.Namespace(on_error="fail", quiet=True, max_skipped=0.5)
+    bad = BadRecords(args, Stats(), None)
+    for error, recurs in ((RecordError.damaged_file("in.jsonl", OSError(5, "Input/output error"), 100), False),
+                          (RecordError.damaged_file("in.jsonl.gz", EOFError(), 100), True),
+                          (RecordError("in.jsonl", 7, "not JSON"), True)):
+        with pytest.raises(DataError) as failed:
+            bad.handle(error)
+        assert failed.value.recurs is recurs
+
+
+def test_a_resumed_run_counts_the_records_skipped_before_its_checkpoint(tmp_path):
+    # 600 bad records, then 400 good ones: more than --max-skipped 0.5 are bad, whether the
+    # run was interrupted after the bad ones or not.
+    source = tmp_path / "in.jsonl"
+    source.write_text("{not json\n" * 600 + "".join(json.dumps(d) + "\n" for d in corpus(0, 400)))
+    command = ["clean", str(source), "-o", str(tmp_path / "out.jsonl"), "--on-error", "skip", "-q",
+               "--checkpoint-every", "100"]
+    whole = dedup_cli(*command)
+    assert whole.returncode == 1 and "600 of 1,000 records were bad" in whole.stderr.decode()
+    killed = subprocess.run([sys.executable, "-c", KILL_AT, "checkpoint", "700", "--", *command],
+                            env=ENV, capture_output=True, check=False)
+    assert killed.returncode == -9, killed.stderr.decode()
+    resumed = dedup_cli(*command)
+    assert resumed.returncode == 1 and "600 of 1,000 records were bad" in resumed.stderr.decode()
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_a_second_run_of_a_checkpointed_command_stops_before_touching_the_first_runs_folder(tmp_path):
     # The same command started twice: the second used to cut the first run's outputs back
     # to its last checkpoint (the first then ended with exit 0 and NUL bytes in its output)

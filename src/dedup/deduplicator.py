@@ -43,7 +43,7 @@ from .atomic import atomic_create, write_error, writes_in_place
 from .documents import id_key
 from .spans import Match  # the one span type, here and in the report
 from .locking import InUseError, take_lock
-from .store import FIXED_PARAMS, MemoryStore, SQLiteStore, Store, read_meta
+from .store import FIXED_PARAMS, MemoryStore, SQLiteStore, Store, read_meta, settle_log
 from .workers import BARRIER, OrderedPool
 
 __all__ = ["ArticleMatch", "Deduplicator", "Match"]
@@ -345,8 +345,10 @@ class Deduplicator:
                 else:  # a batch (its matches) or a barrier (None)
                     yield payload, context
         except BaseException:
-            # Failed or abandoned midway: the workers' jobs are of no use any more.
+            # Failed or abandoned midway: the workers' jobs are of no use any more, and
+            # the ids read but not remembered are free again.
             self._pool = self._stage_one = None
+            self._pending_ids.clear()
             pool.close(ok=False)
             stage_one.close(ok=False)
             raise
@@ -585,8 +587,10 @@ class Deduplicator:
         then writes a copy. Raises ``OSError`` naming ``path`` when it cannot be written,
         and :class:`dedup.locking.InUseError` when ``path`` is a store or state in use (an
         open ``store=``, a ``dedup clean --state`` run, another save under way): replacing
-        a database under its connection would corrupt it. ``ValueError`` during a run of
-        the store (:meth:`begin_run`): its articles are not decided yet.
+        a database under its connection would corrupt it (a log that a killed store left
+        beside ``path`` is folded into the old file first, so it never applies to the new
+        one). ``ValueError`` during a run of the store (:meth:`begin_run`): its articles
+        are not decided yet.
         """
         if isinstance(self._store, SQLiteStore) and self._store.in_run:
             raise ValueError("save() during a run of the store: end it or roll it back first (see begin_run)")
@@ -609,6 +613,7 @@ class Deduplicator:
         except OSError as error:  # a missing or read-only folder: said about ``path``
             raise write_error(error, os.fspath(path)) from error
         with lock:
+            settle_log(os.fspath(path))  # a killed store's log must not apply to the new file
             atomic_create(path, write)
 
     def _copy_to_memory(self) -> MemoryStore:

@@ -1008,6 +1008,26 @@ def as_os_error(error: sqlite3.OperationalError, path: str) -> Exception:
     return error
 
 
+def settle_log(path: str) -> None:
+    """Fold the write-ahead log that a store at ``path`` left beside it (``PATH-wal`` and
+    ``PATH-shm``, after a process was killed) into it, and remove them: a file renamed
+    over ``path`` would otherwise be read with that log applied, the old store's pages
+    over the new file's. Call it holding the file's lock, before replacing it. Nothing
+    when there is no log; a file that is no state is left as it is."""
+    if not os.path.exists(path + "-wal"):
+        return
+    connection = sqlite3.connect(path)
+    try:
+        check_schema(path, connection)
+        connection.execute("PRAGMA journal_mode=DELETE")  # checkpoints the log, then removes it
+    except sqlite3.OperationalError as error:
+        raise as_os_error(error, path) from error
+    except (sqlite3.DatabaseError, ValueError):
+        pass  # not a state: its log is none of ours
+    finally:
+        connection.close()
+
+
 def remove_journal(path: str) -> None:
     """Remove the rollback journal SQLite keeps next to ``path`` (``PATH-journal``), if any."""
     try:

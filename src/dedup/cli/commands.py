@@ -15,6 +15,7 @@ from ..atomic import writing
 from ..locking import InUseError, Lock, take_lock
 from ..pipeline import Cleaned
 from ..report import DocumentReport, render_html
+from ..store import settle_log
 from .across import Across, given_options
 from .checkpoint import Checkpoint, CheckpointOutputs
 from .commit import AtomicOutputs, commit_journal_path, complete_interrupted_commit
@@ -232,6 +233,9 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
             temp = outputs.path(args.state)
             with writing(args.state):
                 across.save(temp)
+                # The state file may be a store a killed run left with its log beside it:
+                # folded in now (the file is ours: locked), or it would apply to the new one.
+                settle_log(args.state)
         pool.close(ok=True)
         pool = None
         hold_interrupts()
@@ -239,11 +243,11 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         if checkpoint is not None:
             checkpoint.remove()
         ok = True
-    except DataError:
+    except DataError as error:
         # The input or the options fail it (a bad record with --on-error fail, a repeated
         # id, too much skipped): a rerun of the same command would fail the same way, so
         # its checkpoint is given up (with --store, the store goes back to before the run).
-        given_up = True
+        given_up = error.recurs
         raise
     finally:
         if progress is not None:

@@ -23,7 +23,13 @@ class InputError(Exception):
 
 
 class DataError(Exception):
-    """A bad record with ``--on-error fail`` (exit code 1)."""
+    """A bad record with ``--on-error fail`` (exit code 1). ``recurs``: whether the same
+    command on the same input fails the same way again (not for a file that could not be
+    read, which may be a passing fault of the device)."""
+
+    def __init__(self, message: str, *, recurs: bool = True) -> None:
+        super().__init__(message)
+        self.recurs = recurs
 
 
 class OutputError(Exception):

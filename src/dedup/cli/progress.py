@@ -82,6 +82,11 @@ class Stats:
     docs_dropped: int = 0
     dropping: bool = False  # --drop-empty
     skipped: int = 0
+    # Of the skipped: whole files, records that count towards --max-skipped, and the
+    # first one said (kept here so that a resumed run judges the whole input).
+    skipped_files: int = 0
+    skipped_in_share: int = 0
+    first_skipped: str | None = None
     chars_in: int = 0
     chars_removed: int = 0
     spans: dict = field(default_factory=lambda: {"within": 0, "across": 0})

@@ -45,6 +45,8 @@ class RecordError:
     message: str
     raw: bytes | None = None
     unit: str = "line"
+    # The system could not read it (an I/O error): reading it again may work.
+    unreadable: bool = False
 
     def __str__(self) -> str:
         if self.unit == "file":
@@ -64,7 +66,8 @@ class RecordError:
     @classmethod
     def damaged_file(cls, source: str, error: BaseException, after_line: int | None = None) -> RecordError:
         """The file-level error of a file that cannot be opened or read to its end."""
-        if isinstance(error, OSError) and error.errno is not None and not isinstance(error, gzip.BadGzipFile):
+        unreadable = isinstance(error, OSError) and error.errno is not None and not isinstance(error, gzip.BadGzipFile)
+        if unreadable:
             message = f"cannot read it: {os.strerror(error.errno)}"
         elif isinstance(error, EOFError):
             message = "compressed data end early (the file is truncated)"
@@ -72,7 +75,7 @@ class RecordError:
             message = f"compressed data are damaged ({one_line(error)})"
         if after_line:
             message += f"; the records of its first {after_line} lines were read"
-        return cls(source, after_line + 1 if after_line else 0, message, unit="file")
+        return cls(source, after_line + 1 if after_line else 0, message, unit="file", unreadable=unreadable)
 
 
 def one_line(error: BaseException) -> str:

@@ -30,9 +30,6 @@ class BadRecords:
         self._max_share = args.max_skipped
         self._stats = stats
         self._rejects = rejects
-        self._files = 0  # skipped files (each an unknown number of records)
-        self._bad = 0  # skipped records that count towards --max-skipped
-        self._first: RecordError | None = None
 
     def handle(self, error: RecordError, *, hint: str = "use --on-error skip to skip bad records",
                in_share: bool = True) -> None:
@@ -40,11 +37,12 @@ class BadRecords:
         or file it names. A record skipped for a reason that says nothing about the options
         (``in_share=False``) does not count towards ``--max-skipped``."""
         if not self._skip:
-            raise DataError(f"{error} ({hint})")
-        self._stats.skipped += 1
-        self._files += error.unit == "file"
-        self._bad += error.unit != "file" and in_share
-        self._first = self._first or error
+            raise DataError(f"{error} ({hint})", recurs=not error.unreadable)
+        stats = self._stats  # skipped files have an unknown number of records each
+        stats.skipped += 1
+        stats.skipped_files += error.unit == "file"
+        stats.skipped_in_share += error.unit != "file" and in_share
+        stats.first_skipped = stats.first_skipped or str(error)
         if self._rejects is not None:
             self._rejects.write_bytes(error.reject_bytes())
         if not self._quiet:
@@ -57,19 +55,21 @@ class BadRecords:
     def check_enough_read(self) -> None:
         """At the end of the input: a ``DataError`` when the run read no document but skipped
         something, or skipped more than ``--max-skipped`` of its records; nothing is written then."""
-        if self._first is None:
+        stats = self._stats
+        if stats.first_skipped is None:
             return
-        read = self._stats.docs_in
-        first = f"the first: {self._first}"
+        read = stats.docs_in
+        first = f"the first: {stats.first_skipped}"
         if not read:
-            records = self._stats.skipped - self._files
+            records = stats.skipped - stats.skipped_files
             what = [plural(records, "record")] if records else []
-            what += [plural(self._files, "file")] if self._files else []
+            what += [plural(stats.skipped_files, "file")] if stats.skipped_files else []
             raise DataError(f"no document was read, {' and '.join(what)} skipped ({first}); no output written")
-        share = self._bad / (self._bad + read)
+        bad = stats.skipped_in_share
+        share = bad / (bad + read)
         if share > self._max_share:
             raise DataError(
-                f"{self._bad:,} of {self._bad + read:,} records were bad and skipped ({share:.0%}), more than "
+                f"{bad:,} of {bad + read:,} records were bad and skipped ({share:.0%}), more than "
                 f"--max-skipped {self._max_share:g} allows ({first}); check the input and the options, "
                 "or raise --max-skipped; no output written"
             )

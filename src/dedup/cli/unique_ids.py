@@ -4,8 +4,9 @@ Reports, clusters and the across-document memory name documents by id, so a repe
 id is ambiguous: the commands stop at the second use and name the first. A run of ten
 million documents must not hold ten million Python strings for that: each id is kept as
 a 128-bit hash of its key (:func:`dedup.documents.id_key`: 7 and "7" are two ids) and
-where it was first seen, about 32 bytes in NumPy arrays (sorted runs of the hashes' high
-halves, the low halves and places by order of arrival). Two ids are the same only when
+where it was first seen, in NumPy arrays (sorted runs of the hashes' high halves, the low
+halves and places by order of arrival): 32 bytes an id, up to about 80 at the peaks while
+the arrays grow, against about 250 in a dictionary of the ids. Two ids are the same only when
 all 128 bits agree: a false "used before" needs a 128-bit collision.
 """
 
@@ -59,14 +60,17 @@ class UniqueIds:
         (the ones before it are taken)."""
         hashes = [_hash(record.id) for record in records]
         earlier = self._in_blocks(hashes) if self._count else {}
-        for record, digest in zip(records, hashes):
-            first = earlier.get(digest) or self._recent.get(digest)
-            if first is not None:
-                raise DataError(
-                    f"{record.source}:{record.line}: document id {record.id!r} was used before (at "
-                    f"{first[0]}:{first[1]}); ids must be unique (use --id-field NAME with a unique field)"
-                )
-            self._recent[digest] = (record.source, record.line)
+        try:
+            for record, digest in zip(records, hashes):
+                first = earlier.get(digest) or self._recent.get(digest)
+                if first is not None:
+                    raise DataError(
+                        f"{record.source}:{record.line}: document id {record.id!r} was used before (at "
+                        f"{first[0]}:{first[1]}); ids must be unique (use --id-field NAME with a unique field)"
+                    )
+                self._recent[digest] = (record.source, record.line)
+        finally:
+            # Only between batches: ``earlier`` was looked up in the blocks as they were.
             if len(self._recent) >= _RECENT:
                 self._flush()
 
