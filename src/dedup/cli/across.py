@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -49,16 +50,10 @@ class Across:
         # resumed run does not read again).
         self.loaded = bool(memory or (args.state and os.path.exists(args.state)))
         if self.loaded:
-            try:
+            with _opening("--state", args.state):
                 # Options given on the command line must agree with what the state stored
                 # (ngram, window: load raises otherwise) and replace its matching parameters.
                 self.dedup = Deduplicator.load(memory or args.state, **dict(options, scope=scope, workers=jobs))
-            except ValueError as error:
-                if "differs from" in str(error):
-                    raise UsageError(f"--state {args.state}: {error}") from None
-                raise InputError(f"cannot load --state {args.state}: {error}") from None
-            except OSError as error:
-                raise InputError(f"cannot load --state {args.state}: {error}") from None
         else:
             try:
                 self.dedup = Deduplicator(**dict(options, scope=scope, workers=jobs))
@@ -120,19 +115,29 @@ def _open_store(path: str, options: dict):
     """``Deduplicator(store=path)`` with the command's options, its errors said about
     ``--store``. Options not given keep the store's values, as with ``--state``."""
     from .. import Deduplicator
-    from ..locking import InUseError
     from ..store import read_meta
 
-    try:
+    with _opening("--store", path):
         stored = read_meta(path)["params"] if os.path.isfile(path) and os.path.getsize(path) else {}
         return Deduplicator(**{**stored, **options}, store=path)
+
+
+@contextlib.contextmanager
+def _opening(option: str, path: str) -> Iterator[None]:
+    """The errors of opening the memory ``path`` (``--state`` or ``--store``), said about
+    the option: in use by another run, a folder, built with other fixed parameters (a
+    usage error), damaged or unreadable."""
+    from ..locking import InUseError
+
+    try:
+        yield
     except InUseError as error:
-        raise OutputError(f"--store {error}: another dedup run uses this store; wait for it to end") from None
+        raise OutputError(f"{option} {error}: another dedup run uses this {option[2:]}; wait for it to end") from None
     except IsADirectoryError:
-        raise UsageError(f"--store {path} is a folder; name a file") from None
+        raise UsageError(f"{option} {path} is a folder; name a file") from None
     except ValueError as error:
-        if "other parameters" in str(error):
-            raise UsageError(f"--store {path}: {error}; give the options it was built with, or a new file") from None
-        raise InputError(f"cannot open --store {path}: {error}") from None
+        if "differs from" in str(error) or "other parameters" in str(error):
+            raise UsageError(f"{option} {path}: {error}") from None
+        raise InputError(f"cannot load {option} {path}: {error}") from None
     except OSError as error:
-        raise OutputError(f"cannot open --store {path}: {error.strerror or error}") from None
+        raise InputError(f"cannot load {option} {path}: {error.strerror or error}") from None
