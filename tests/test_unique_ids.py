@@ -28,7 +28,7 @@ def first_repeat(records: list[Record]) -> str | None:
 def test_every_repeated_id_is_found_whatever_the_batches_and_flushes(monkeypatch, recent):
     # Batches of uneven sizes (chunks cut short by a bad record or a file's end), with the
     # ids held in the dictionary moved into the sorted runs at any point of a batch.
-    monkeypatch.setattr(unique_ids, "_RECENT", recent)
+    monkeypatch.setattr(unique_ids, "RECENT_IDS", recent)
     rng = random.Random(recent)
     for _ in range(40):
         ids = [rng.choice([rng.randrange(80), str(rng.randrange(80)), f"id-{rng.randrange(80)}"]) for _ in range(120)]

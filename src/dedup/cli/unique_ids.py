@@ -23,7 +23,7 @@ from .errors import DataError
 from .records import Record
 
 # Ids held in a dictionary before they go into the sorted runs as one batch.
-_RECENT = 1 << 16
+RECENT_IDS = 1 << 16
 _LOW_BITS = (1 << 64) - 1
 
 
@@ -71,7 +71,7 @@ class UniqueIds:
                 self._recent[digest] = (record.source, record.line)
         finally:
             # Only between batches: ``earlier`` was looked up in the blocks as they were.
-            if len(self._recent) >= _RECENT:
+            if len(self._recent) >= RECENT_IDS:
                 self._flush()
 
     def _in_blocks(self, hashes: list[int]) -> dict[int, tuple[str, int]]:
