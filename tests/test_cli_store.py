@@ -324,6 +324,8 @@ def test_an_interrupted_checkpointed_run_holds_the_store_for_its_resumption_unti
     other = dedup_cli("clean", write_jsonl(tmp_path / "other.jsonl", corpus(500, 5)), "-o", tmp_path / "o.jsonl",
                       "--store", store)
     assert other.returncode == 2 and "unfinished run" in other.stderr.decode() and "checkpoint" in other.stderr.decode()
+    as_state = dedup_cli("clean", tmp_path / "other.jsonl", "-o", tmp_path / "o.jsonl", "--state", store)
+    assert as_state.returncode == 2 and "held for an interrupted --store run" in as_state.stderr.decode()
     # Removing the folder gives the run up: the store goes back to before it.
     import shutil
 

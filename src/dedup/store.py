@@ -795,6 +795,26 @@ def _holds(path: str, token: str) -> bool:
 _MOST_JOURNAL_BYTES = 1 << 24
 
 
+def held_for_run(path: str) -> str | None:
+    """The checkpoint file of the interrupted run that holds the store at ``path`` for its
+    resumption (see :meth:`SQLiteStore.checkpoint_run`), or None (also for a file that is
+    no state: opening it says why)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        connection = connect_read_only(path)
+    except (sqlite3.DatabaseError, ValueError):
+        return None
+    try:
+        entry = _run_entry(connection)
+        outcome = None if entry is None else _run_outcome(entry)
+    except (sqlite3.DatabaseError, ValueError):
+        return None
+    finally:
+        connection.close()
+    return None if outcome is None or outcome[1] is None else outcome[1]["points"][-1]["file"]
+
+
 def end_store_run(path: str, token: str) -> bool:
     """End the run that :meth:`SQLiteStore.begin_run` began in the store at ``path`` with
     ``token``, keeping its articles: for a commit completed after its process ended

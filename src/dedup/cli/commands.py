@@ -15,7 +15,7 @@ from ..atomic import writing
 from ..locking import InUseError, Lock, take_lock
 from ..pipeline import Cleaned
 from ..report import DocumentReport, render_html
-from ..store import settle_log
+from ..store import held_for_run, settle_log
 from .across import Across, given_options
 from .checkpoint import Checkpoint, CheckpointOutputs
 from .commit import AtomicOutputs, commit_journal_path, complete_interrupted_commit
@@ -92,6 +92,10 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
         raise UsageError("--state and --store are two places for one memory: give one (--store keeps it on disk)")
     if explain and args.store and not os.path.isfile(args.store):
         raise UsageError(f"--store {args.store}: no such store (explain reads one that clean made)")
+    if args.state and not explain and (held := held_for_run(args.state)):
+        # Saved over, it would lose the run it holds (which could then never resume).
+        raise UsageError(f"--state {args.state} is a store held for an interrupted --store run, to be resumed "
+                         f"from its checkpoint {held}: rerun that command, or remove the checkpoint to give it up")
     checkpoint = None if explain else Checkpoint.open(args, inp)
     if checkpoint is not None and checkpoint.finished:
         checkpoint.remove()
