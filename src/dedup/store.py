@@ -315,12 +315,10 @@ class MemoryStore(Store):
         store = cls(max_holders)
         connection = connect_read_only(path)
         try:
-            # A run of a store that ended with neither end_run nor roll_back_run (killed) and
-            # whose commit was not decided: its articles are not part of the state.
             # The articles of a run not decided (its process died, or it waits at a
             # checkpoint to be resumed) are not part of the state.
-            entry = _run_entry(connection)
-            kept = None if entry is None or _run_outcome(entry) is None else entry["start"]
+            undecided = _undecided_run(connection)
+            kept = None if undecided is None else undecided[0]["start"]
             query = "SELECT doc_id, id_is_int, text FROM articles WHERE number < ? ORDER BY number"
             for doc_id, is_int, blob in connection.execute(query, (_SQLITE_MAX_INT if kept is None else kept,)):
                 store._ids.append(decode_id(doc_id, is_int))
@@ -382,13 +380,13 @@ class SQLiteStore(Store):
                 raise ValueError(f"{path} is not a {FORMAT} state file (not a readable SQLite database: {error})") from None
             self._count = self._connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             try:
-                entry = _run_entry(self._connection)
-                outcome = None if entry is None else _run_outcome(entry)
-                if outcome is not None:  # its process ended before its commit was decided
-                    self._truncate(*outcome)
-                # A run left open at a checkpoint holds the store for its resumption:
-                # articles added meanwhile would go when it is resumed or given up.
-                self._reserved_for = outcome[1] if outcome is not None else None
+                undecided = _undecided_run(self._connection)
+                if undecided is not None:  # its process ended before its commit was decided
+                    _, kept, run_then = undecided
+                    self._truncate(kept, run_then)
+                    # A run left open at a checkpoint holds the store for its resumption:
+                    # articles added meanwhile would go when it is resumed or given up.
+                    self._reserved_for = run_then
             except ValueError as error:
                 raise ValueError(f"{path} is a damaged {FORMAT} state file: {error}") from None
             self._index = FileRuns(
@@ -655,11 +653,10 @@ class SQLiteStore(Store):
         The index is caught up from the database: it is rebuilt when some of the removed
         articles' fingerprints had reached its files (a run of more than ``recent_keys``)."""
         self._check_open()
-        entry = _run_entry(self._connection)
-        outcome = None if entry is None else _run_outcome(entry)
-        if outcome is None:
+        undecided = _undecided_run(self._connection)
+        if undecided is None:
             return
-        self._truncate(*outcome)
+        self._truncate(*undecided[1:])
         # The filter may keep the removed keys: it answers "may hold", and they are few.
         self._waiting = _WaitingKeys()
         self._index_behind = True
@@ -736,7 +733,8 @@ _GATHER_KEYS = 1 << 22
 
 
 # The meta row of a store's run (SQLiteStore.begin_run): {"start": its first article,
-# "decided_by": the file whose existence says its commit was decided}.
+# "decided_by": the file that decides its commit by holding "token", "token", "points":
+# its last checkpoints, each {"count", "file", "token"} (SQLiteStore.checkpoint_run)}.
 _RUN_KEY = "run"
 # Larger than any article number: "no limit" in a query.
 _SQLITE_MAX_INT = (1 << 63) - 1
@@ -763,18 +761,19 @@ def _run_entry(connection: sqlite3.Connection) -> dict | None:
     return entry
 
 
-def _run_outcome(entry: dict) -> tuple[int, dict | None] | None:
-    """What is left of a run whose process ended with it open (or that is rolled back):
-    None when its commit was decided (its journal holds its token: all of it stays);
-    else ``(articles kept, the run then)``: up to its last checkpoint whose file holds
-    that checkpoint's token, the run staying open to be resumed, or up to its start, the
-    run ended."""
-    if _holds(entry["decided_by"], entry["token"]):
+def _undecided_run(connection: sqlite3.Connection) -> tuple[dict, int, dict | None] | None:
+    """The store's open run whose commit is not decided (its process ended with it open,
+    or it is rolled back), and what is left of it: ``(its record, articles kept, the run
+    then)``: up to its last checkpoint whose file holds that checkpoint's token, the run
+    staying open to be resumed, or up to its start, the run ended. None when no run is
+    open, or its commit was decided (its journal holds its token: all of it stays)."""
+    entry = _run_entry(connection)
+    if entry is None or _holds(entry["decided_by"], entry["token"]):
         return None
     for point in reversed(entry["points"]):
         if _holds(point["file"], point["token"]):
-            return point["count"], dict(entry, points=[point])
-    return entry["start"], None
+            return entry, point["count"], dict(entry, points=[point])
+    return entry, entry["start"], None
 
 
 def _check_token(token: str) -> None:
@@ -806,13 +805,12 @@ def held_for_run(path: str) -> str | None:
     except (sqlite3.DatabaseError, ValueError):
         return None
     try:
-        entry = _run_entry(connection)
-        outcome = None if entry is None else _run_outcome(entry)
+        undecided = _undecided_run(connection)
     except (sqlite3.DatabaseError, ValueError):
         return None
     finally:
         connection.close()
-    return None if outcome is None or outcome[1] is None else outcome[1]["points"][-1]["file"]
+    return None if undecided is None or undecided[2] is None else undecided[2]["points"][-1]["file"]
 
 
 def end_store_run(path: str, token: str) -> bool:

@@ -112,7 +112,7 @@ class Checkpoint:
         self.stats: dict[str, Any] = {}
         self.memory: str | None = None  # the saved across-document memory, in the folder
         # With --store, the memory stays in the store: the token of this run of it, and
-        # the documents it held at the last checkpoint.
+        # the documents it held at the checkpoint resumed from.
         self.store_token: str | None = None
         self.store_count = 0
         self.store_path = getattr(args, "store", None)
@@ -202,21 +202,23 @@ class Checkpoint:
         repeated id is still found."""
         skipped, done = 0, self.done  # the checkpoint resumed from: later ones move self.done
         waiting: list = []  # records skipped whose ids are not taken yet
+
+        def take_ids() -> None:
+            if waiting:
+                seen.check_all(waiting)
+                waiting.clear()
+
         for kind, payload, context in stream:
             if kind in ("record", "error") and skipped < done:
                 skipped += 1
                 if kind == "record":
                     waiting.append(payload)
-                    if len(waiting) >= _IDS_AT_A_TIME:
-                        seen.check_all(waiting)
-                        waiting = []
+                if len(waiting) >= _IDS_AT_A_TIME:
+                    take_ids()
                 continue
-            if waiting:
-                seen.check_all(waiting)
-                waiting = []
+            take_ids()
             yield kind, payload, context
-        if waiting:
-            seen.check_all(waiting)
+        take_ids()
 
     def advance(self, records: int) -> bool:
         """``records`` more input records done; is a checkpoint due?"""
@@ -248,8 +250,6 @@ class Checkpoint:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.slot(previous))
         self.done, self.lengths, self.memory, self._since = done, lengths, name, 0
-        if store is not None:
-            self.store_count = store["count"]
 
     def remove(self) -> None:
         # checkpoint.json last: a run killed while removing the folder of a run that had
