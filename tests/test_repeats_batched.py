@@ -268,3 +268,79 @@ def test_the_moves_a_first_level_hands_to_verification_are_each_chain_s_own_exte
             assert answers == [*alone[0], *alone[1]]
             checked += 1
     assert checked > 100
+
+
+def _random_windows(rng: random.Random, lanes: int, rows: int, vocabulary: int):
+    """Windows as ``banded_x_drop`` reads them (see ``_Lanes.windows``), of random words
+    from a small vocabulary (many equal words), rooms and boundaries."""
+    import numpy as np
+
+    from dedup.align.xdrop import BAND
+
+    rows_room = np.array([rng.randint(1, rows) for _ in range(lanes)], dtype=np.int64)
+    cols_room = np.array([rng.randint(1, rows) for _ in range(lanes)], dtype=np.int64)
+    width = rows + 2 * BAND + 2
+    words = np.array([[rng.randrange(vocabulary) for _ in range(lanes)] for _ in range(rows)], dtype=np.int64)
+    words[np.arange(rows)[:, None] >= rows_room[None, :]] = -1
+    padded = np.full((width, lanes), -2, dtype=np.int64)
+    source = np.array([[rng.randrange(vocabulary) for _ in range(lanes)] for _ in range(rows)], dtype=np.int64)
+    padded[BAND + 1 : BAND + 1 + rows] = np.where(np.arange(rows)[:, None] < cols_room[None, :], source, -2)
+    copy_bound = np.array([[rng.random() < 0.2 for _ in range(lanes)] for _ in range(rows + 1)])
+    source_bound = np.zeros((width, lanes), dtype=bool)
+    source_bound[BAND : BAND + rows + 1] = [[rng.random() < 0.2 for _ in range(lanes)] for _ in range(rows + 1)]
+    return (words, padded, copy_bound, source_bound), rows_room, cols_room
+
+
+@pytest.mark.parametrize("vocabulary", [2, 3, 6, 40])
+def test_the_match_bound_of_an_edge_is_at_least_what_its_alignment_matches(vocabulary):
+    from dedup.align.xdrop import banded_x_drop, x_drop_match_bounds
+
+    rng = random.Random(vocabulary)
+    window, rows_room, cols_room = _random_windows(rng, 3000, 45, vocabulary)
+    matches = banded_x_drop(*window, rows_room, cols_room)[:, 2]
+    bounds = x_drop_match_bounds(*window[:2])
+    assert (bounds >= matches).all()
+    # Below the window's length (what a bound without the X-drop would say) where few
+    # words are equal: then most edges are bounded to a few matches.
+    assert (bounds < rows_room).mean() > 0.5
+    if vocabulary == 40:
+        assert (bounds <= 2).mean() > 0.9
+
+
+def test_chains_too_short_whatever_their_edges_match_are_left_unextended_and_fail(monkeypatch):
+    # ChainEdges leaves the edges of a chain unextended (REJECTED) only when verification
+    # rejects the chain with its real extensions; every other chain's moves are its own.
+    from dedup.align.verify import matched_words, verified_chain
+
+    monkeypatch.setattr(extend_module, "_BATCH_MIN", 1)  # a pair's few edges computed together
+    params = RepeatParams()
+    rng = random.Random(8)
+    rejected = kept = 0
+    for _ in range(60):
+        # A text of its own with phrases of another (a few words each, which no chain
+        # of them makes a repeat) and one passage of it (which verifies).
+        source_words = _article(rng, 10).split(" ")
+        words_of_query = _article(rng, 10).split(" ")
+        for length in (5, 6, 8, 30):
+            at, taken = rng.randrange(len(words_of_query)), rng.randrange(len(source_words) - length)
+            words_of_query[at:at] = source_words[taken : taken + length]
+        query, source = prepare([" ".join(words_of_query), " ".join(source_words)], 5)
+        runs = seed_runs(query, source, False, params)
+        # Chains of one or two runs.
+        chains = [list(range(k, min(k + rng.randint(1, 2), len(runs)))) for k in range(0, len(runs), 2)]
+        words = [matched_words(chain, runs, query) for chain in chains]
+        extend = extend_module.Extensions(query, source, params)
+        asked, moves = _one_step(extend.prepare(chains, runs, False, words=words), params)
+        assert len(asked) == 1 and isinstance(asked[0], extend_module.ChainEdges)
+        for chain, answers, chain_words in zip(chains, moves, words):
+            edges = _edges(runs, chain[0], chain[-1], query, source)
+            alone = [extend_module.extend_edge(query, source, *edge, params) for edge in edges]
+            span = verified_chain(chain, runs, query, source, 0, params, None, [*alone[0], *alone[1]])
+            if answers[2] == extend_module.REJECTED:
+                assert answers[5] == extend_module.REJECTED and span is None
+                assert chain_words < params.min_length
+                rejected += 1
+            else:
+                assert answers == [*alone[0], *alone[1]]
+                kept += 1
+    assert rejected > 50 and kept > 50

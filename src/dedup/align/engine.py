@@ -21,13 +21,13 @@ from .._validate import check_int
 from ..shingle import shingles
 from ..text import tokenize
 from .chain import chain_runs, without_weak_ends
-from .extend import EdgeRequest, Moves, extend_requests
+from .extend import ChainEdges, EdgeRequest, Moves, extend_requests
 from .overlaps import OverlapResolver
 from .params import RepeatParams
 from .prepared import PreparedText, prepare_alone
 from .seed import Runs, seed_runs, seed_runs_many
 from .spans import Repeat, to_repeats
-from .verify import Alignment, verified_chain, verified_wave
+from .verify import Alignment, matched_words, verified_chain, verified_wave
 
 
 def align(
@@ -173,19 +173,22 @@ def _one_run_spans(
     copy_room = np.array([len(query) for query, _ in texts], dtype=np.int64) - copy_end
     source_room = np.maximum(np.array([len(source) for _, source in texts], dtype=np.int64) - source_end, 0)
     # As Extensions.prepare asks for them across texts: leftwards with room to each
-    # text's start, rightwards to each text's end.
+    # text's start, rightwards to each text's end; a run too short whatever its edges
+    # match is not extended (see ChainEdges).
     requests = []
+    words = [matched_words([0], pair_runs, query) for (query, _), pair_runs in zip(texts, runs)]
     for k, (query, source) in enumerate(texts):
         one = slice(k, k + 1)
-        requests += [
+        requests.append(ChainEdges(
             EdgeRequest(query, source, -1, copy_start[one], source_start[one], copy_start[one], source_start[one]),
             EdgeRequest(query, source, +1, copy_end[one], source_end[one], copy_room[one], source_room[one]),
-        ]
+            np.array(words[k : k + 1], dtype=np.float64),
+        ))
     # Each request is one edge: its answer, as extend() gives it (a pair's two end to end).
-    answers = [column.tolist()[0] for moved in extend_requests(requests, params) for column in moved]
+    answers = [column.tolist()[0] for moved in extend_requests(requests, params) for edge in moved for column in edge]
     out = []
     for k, ((query, source), pair_runs) in enumerate(zip(texts, runs)):
-        span = verified_chain([0], pair_runs, query, source, 0, params, None, answers[6 * k : 6 * k + 6])
+        span = verified_chain([0], pair_runs, query, source, 0, params, None, answers[6 * k : 6 * k + 6], words[k])
         out.append([] if span is None else [span])
     return out
 

@@ -14,13 +14,16 @@ from .boundaries import Boundaries
 from .params import RepeatParams
 from .prepared import PreparedText
 from .seed import Runs
-from .xdrop import BAND, banded_x_drop, words_to_skip, x_drop_window
+from .xdrop import BAND, banded_x_drop, words_to_skip, x_drop_match_bounds, x_drop_window
 
 
 # What a pair's alignment asks for while it runs (see dedup.align.engine): edges to
 # extend, several lists of them (EdgeRequest) that are independent of each other.
 # The results: per request, the new copy edges, source edges and words matched (arrays).
 Moves = tuple[np.ndarray, np.ndarray, np.ndarray]
+# The words matched of an edge not extended: its chain cannot reach ``min_length`` words
+# whatever its edges match (see ChainEdges).
+REJECTED = -1
 
 
 # Edge extensions asked for together (by one pair or by many, see extend_requests) are
@@ -131,30 +134,68 @@ class EdgeRequest:
             np.zeros(0, dtype=np.int64),) * 3
 
 
-def extend_requests(requests: list[EdgeRequest], params: RepeatParams) -> list[Moves]:
-    """``extend_edges`` of every request: edge by edge when they are few, else all
-    requests' edges in one vectorised alignment (``_extend_together``)."""
+@dataclass
+class ChainEdges:
+    """The two edges of chains of one pair, ``left`` (leftwards) and ``right`` (rightwards):
+    edge k of each belongs to chain k, whose runs match ``words`` words (float64, as
+    ``dedup.align.verify`` counts them). Extended as two ``EdgeRequest`` s, except the
+    edges of a chain that cannot reach ``min_length`` words whatever they match (at most
+    ``x_drop_match_bounds`` tokens each, a token weighing a word at most): their moves
+    match ``REJECTED`` words (when the edges are many enough to be computed together)."""
+
+    left: EdgeRequest
+    right: EdgeRequest
+    words: np.ndarray
+
+    def __len__(self) -> int:
+        return 2 * len(self.left)
+
+    @property
+    def query(self) -> PreparedText:
+        return self.left.query
+
+    @property
+    def source(self) -> PreparedText:
+        return self.left.source
+
+
+def extend_requests(
+    requests: list[EdgeRequest | ChainEdges], params: RepeatParams
+) -> list[Moves | tuple[Moves, Moves]]:
+    """``extend_edges`` of every request (of a ``ChainEdges``: the moves of its left and of
+    its right edges): edge by edge when they are few, else all requests' edges in one
+    vectorised alignment (``_extend_together``)."""
     if sum(len(request) for request in requests) < _BATCH_MIN:
-        return [request.one_by_one(params) for request in requests]
+        return [
+            (request.left.one_by_one(params), request.right.one_by_one(params))
+            if isinstance(request, ChainEdges) else request.one_by_one(params)
+            for request in requests
+        ]
     return _extend_together(requests, params)
 
 
-def _extend_together(requests: list[EdgeRequest], params: RepeatParams) -> list[Moves]:
-    """``extend_edges`` of requests of any pairs, all edges together: one lane per edge,
-    which reads the words and boundaries of its own pair from a ``_TextPool``."""
+def _extend_together(
+    requests: list[EdgeRequest | ChainEdges], params: RepeatParams
+) -> list[Moves | tuple[Moves, Moves]]:
+    """``extend_requests`` of requests of any pairs, all edges together: one lane per edge,
+    which reads the words and boundaries of its own pair from a ``_TextPool``. The edges
+    of a ``ChainEdges`` chain that cannot reach ``min_length`` are not aligned."""
     reach = params.max_gap + params.ngram
-    pool = _TextPool([text for request in requests for text in (request.query, request.source)])
-    sizes = [len(request) for request in requests]
+    # A ChainEdges is its two requests, left then right; chain k's edges are lanes k of each.
+    edges = [part for request in requests for part in (
+        (request.left, request.right) if isinstance(request, ChainEdges) else (request,))]
+    pool = _TextPool([text for request in edges for text in (request.query, request.source)])
+    sizes = [len(request) for request in edges]
 
     def per_lane(values) -> np.ndarray:
         return np.repeat(np.array(values, dtype=np.int64), sizes)
 
     def joined(field: str) -> np.ndarray:
-        return np.concatenate([getattr(request, field) for request in requests]).astype(np.int64, copy=False)
+        return np.concatenate([getattr(request, field) for request in edges]).astype(np.int64, copy=False)
 
-    copy_text = per_lane([pool.number(request.query) for request in requests])
-    source_text = per_lane([pool.number(request.source) for request in requests])
-    steps = per_lane([request.step for request in requests])
+    copy_text = per_lane([pool.number(request.query) for request in edges])
+    source_text = per_lane([pool.number(request.source) for request in edges])
+    steps = per_lane([request.step for request in edges])
     copy_edges, source_edges = joined("copy_edges"), joined("source_edges")
     copy_rooms, source_rooms = joined("copy_rooms"), joined("source_rooms")
     moved = np.zeros((len(steps), 3), dtype=np.int64)  # rows, columns, words matched
@@ -165,8 +206,13 @@ def _extend_together(requests: list[EdgeRequest], params: RepeatParams) -> list[
     lanes = lanes.moved(skip)
     rows_room = np.minimum(copy_rooms[live] - skip, reach)
     cols_room = np.minimum(source_rooms[live] - skip, reach)
-    for lo in range(0, len(live), _LANES):  # the working arrays: about 1 KB per lane
-        part = slice(lo, lo + _LANES)
+    aligned = np.arange(len(live))  # the live lanes aligned
+    if any(isinstance(request, ChainEdges) for request in requests):
+        rejected = _rejected_lanes(requests, live, lanes, skip, rows_room, cols_room, params)
+        moved[rejected, 2] = REJECTED
+        aligned = aligned[~np.isin(live, rejected, assume_unique=True)]
+    for lo in range(0, len(aligned), _LANES):  # the working arrays: about 1 KB per lane
+        part = aligned[lo : lo + _LANES]
         window = lanes.part(part).windows(rows_room[part], cols_room[part])
         moved[live[part]] += banded_x_drop(*window, rows_room[part], cols_room[part])
     # The new edges of all lanes at once, then each request's share (views): a pair has a
@@ -174,11 +220,48 @@ def _extend_together(requests: list[EdgeRequest], params: RepeatParams) -> list[
     copy_to = copy_edges + steps * moved[:, 0]
     source_to = source_edges + steps * moved[:, 1]
     matched = moved[:, 2].copy()
-    out, at = [], 0
+    out: list = []
+    at = 0
     for size in sizes:
         out.append((copy_to[at : at + size], source_to[at : at + size], matched[at : at + size]))
         at += size
-    return out
+    chained = iter(out)
+    return [(next(chained), next(chained)) if isinstance(request, ChainEdges) else next(chained) for request in requests]
+
+
+def _rejected_lanes(requests, live, lanes, skip, rows_room, cols_room, params: RepeatParams) -> np.ndarray:
+    """The lanes (numbers among all, as ``_extend_together`` lays them out, request after
+    request) of both edges of every ``ChainEdges`` chain that cannot reach
+    ``min_length`` words: its runs' words, plus at most ``x_drop_match_bounds`` tokens a
+    live edge (of at most a word each), stay below it. An edge that skips words (equal on
+    its diagonal beyond the reach, see ``words_to_skip``) matches more than any chain
+    needs: it is not bounded."""
+    left, right, words = [], [], []
+    at = 0
+    for request in requests:
+        if isinstance(request, ChainEdges):
+            size = len(request.left)
+            left.append(np.arange(at, at + size))
+            right.append(np.arange(at + size, at + 2 * size))
+            words.append(request.words)
+        at += len(request)
+    left, right, words = np.concatenate(left), np.concatenate(right), np.concatenate(words)
+    # A chain whose runs reach min_length on their own is never rejected: not bounded.
+    short = words < params.min_length
+    left, right, words = left[short], right[short], words[short]
+    bounds = np.zeros(at, dtype=np.int64)  # an edge with no room matches nothing
+    in_chain = np.zeros(at, dtype=bool)
+    in_chain[left] = in_chain[right] = True
+    measured = np.flatnonzero(in_chain[live])  # among the live lanes
+    bounds[live[measured[skip[measured] > 0]]] = params.min_length
+    measured = measured[skip[measured] == 0]
+    for lo in range(0, len(measured), _LANES):
+        part = measured[lo : lo + _LANES]
+        bounds[live[part]] = x_drop_match_bounds(*lanes.part(part).word_windows(rows_room[part], cols_room[part]))
+    # Added as verification adds a chain's words (floats; rounding is monotone: a sum of
+    # bounds is at least the sum of what the edges match).
+    hopeless = (words + bounds[left]) + bounds[right] < params.min_length
+    return np.concatenate((left[hopeless], right[hopeless]))
 
 
 class Extensions:
@@ -198,7 +281,9 @@ class Extensions:
             return found
         return extend_edge(self.query, self.source, copy_edge, source_edge, step, copy_room, source_room, self.params)
 
-    def prepare(self, chains: list[list[int]], runs: Runs, same: bool, *, inner_edges: bool = False) -> Generator:
+    def prepare(
+        self, chains: list[list[int]], runs: Runs, same: bool, *, inner_edges: bool = False, words: list[float] | None = None
+    ) -> Generator:
         """Ask for the edges of ``chains`` as verification will ask for them (steps, see
         ``dedup.align.engine``): every left edge and every right edge, whose room inside
         one text depends on where the left one went (then asked for after it). Edges
@@ -211,7 +296,10 @@ class Extensions:
         Returns, when it asked across texts for the chains' own edges and nothing was known
         (a wave's first level), each chain's two moves (``extend``'s answers for its left
         and right edge, end to end: a list of six ints; None for a tandem run), which are
-        then not kept in the table; else None (the answers are in the table)."""
+        then not kept in the table; else None (the answers are in the table). Then, given
+        the ``words`` of each chain's runs, the edges of a chain that cannot reach
+        ``min_length`` words may be left unextended: its moves match ``REJECTED`` words
+        (see ``ChainEdges``)."""
         first = np.array([c[0] for c in chains])
         last = np.array([c[-1] for c in chains])
         plain = runs.period[first] == 0  # tandem runs are not extended
@@ -229,11 +317,15 @@ class Extensions:
             if len(inner) <= _MOST_INNER_RUNS:
                 first = last = np.array(inner, dtype=np.int64)
         whole = not self.known and not inner_edges  # the requests are the chains' edges, as they are
-        asked = [self._unknown(self._left(first, runs, same)), self._unknown(self._right(last, runs, len(self.source)))]
-        asked = [request for request in asked if len(request)]
-        if not asked:
-            return None
-        moved = yield asked
+        left, right = self._left(first, runs, same), self._right(last, runs, len(self.source))
+        if whole and words is not None and len(first):
+            chain_words = np.array(words, dtype=np.float64)[plain]
+            (moved,) = yield [ChainEdges(left, right, chain_words)]
+        else:
+            asked = [request for request in (self._unknown(left), self._unknown(right)) if len(request)]
+            if not asked:
+                return None
+            moved = yield asked
         if whole:  # both requests asked, as they are (known was empty)
             # Handed to verification chain by chain, not kept by edge: most chains need
             # nothing else (the parts of a failing one ask for their edges again).
@@ -396,6 +488,18 @@ class _Lanes:
         """What ``banded_x_drop`` reads of each lane's window of ``rows_room`` /
         ``cols_room`` words: (copy words, source words, copy boundaries, source
         boundaries), each an array of (position, lane)."""
+        words, padded = self.word_windows(rows_room, cols_room)
+        rows, cols = int(rows_room.max(initial=0)), int(cols_room.max(initial=0))
+        # Boundaries at every cell's edge: copy_bound[i, l] is at copy_edge + step * i.
+        copy_bound = self.pool.boundaries_along(self.copy_text, self.copy_edges, self.steps, rows + 1)
+        source_bound = np.zeros((padded.shape[0], len(self.steps)), dtype=bool)
+        source_bound[BAND : BAND + cols + 1] = self.pool.boundaries_along(
+            self.source_text, self.source_edges, self.steps, cols + 1
+        )
+        return words, padded, copy_bound, source_bound
+
+    def word_windows(self, rows_room: np.ndarray, cols_room: np.ndarray):
+        """The words of ``windows``: (copy words, source words)."""
         rows, cols = int(rows_room.max(initial=0)), int(cols_room.max(initial=0))
         copy_at, source_at = self._at(max(rows, cols))
         # words[i-1, l]: the copy word of row i; padded[j + BAND, l]: the source word of
@@ -409,10 +513,4 @@ class _Lanes:
         padded[BAND + 1 : BAND + 1 + cols] = np.where(
             row[:cols] < cols_room[None, :], self.pool.words(self.source_text[None, :], source_at[:cols]), -2
         )
-        # Boundaries at every cell's edge: copy_bound[i, l] is at copy_edge + step * i.
-        copy_bound = self.pool.boundaries_along(self.copy_text, self.copy_edges, self.steps, rows + 1)
-        source_bound = np.zeros((width, len(self.steps)), dtype=bool)
-        source_bound[BAND : BAND + cols + 1] = self.pool.boundaries_along(
-            self.source_text, self.source_edges, self.steps, cols + 1
-        )
-        return words, padded, copy_bound, source_bound
+        return words, padded

@@ -9,7 +9,7 @@ from typing import Generator
 import numpy as np
 
 from .chain import without_weak_ends
-from .extend import Extensions
+from .extend import REJECTED, Extensions
 from .params import RepeatParams
 from .prepared import PreparedText
 from .seed import Runs
@@ -51,11 +51,17 @@ def verified_wave(wave, runs, query, source, index, params) -> Generator:
     # level's chains costs more: most of them verify whole.)
     extend = Extensions(query, source, params)
     while level:
-        moves = yield from extend.prepare(level, runs, index is None, inner_edges=bool(levels))
+        # The first level's chains across texts: those too short whatever their edges
+        # match are not extended (their moves say REJECTED).
+        words = [matched_words(chain, runs, query) for chain in level] if index is not None and not levels else None
+        moves = yield from extend.prepare(level, runs, index is None, inner_edges=bool(levels), words=words)
         next_level: list[list[int]] = []
         found, parts = [], []
         for k, chain in enumerate(level):
-            span = verified_chain(chain, runs, query, source, index, params, extend, None if moves is None else moves[k])
+            span = verified_chain(
+                chain, runs, query, source, index, params, extend, None if moves is None else moves[k],
+                None if words is None else words[k],
+            )
             found.append(span)
             if span is None and len(chain) > 1:
                 gaps = [
@@ -83,11 +89,13 @@ def verified_chain(
     params: RepeatParams,
     extend: "Extensions | None",
     moves: list[int] | None = None,
+    runs_words: float | None = None,
 ) -> Alignment | None:
     """The chain (runs by index) as a verified span (extended with ``extend``, an
     :class:`Extensions`, or by ``moves``, its two edges' answers when known already, as
     ``extend`` would give them, end to end (six ints): then ``extend`` may be None;
-    snapped; checked), or None."""
+    snapped; checked), or None. ``runs_words``: the words of the chain's runs
+    (``matched_words``) when counted already."""
     n = params.ngram
     same = index is None
     first, last = chain[0], chain[-1]
@@ -117,7 +125,9 @@ def verified_chain(
             return None
         return Alignment(copy_start, copy_end, source_start, source_end, similarity, matched, index)
 
-    matched = _matched_words(chain, runs, query)
+    if moves is not None and moves[2] == REJECTED:
+        return None  # too short whatever its edges match (what the checks below find)
+    matched = matched_words(chain, runs, query) if runs_words is None else runs_words
     # Gapped extension at both edges. Inside one text the copy stays after its source.
     left_copy_limit = source_end if same else 0
     edge = copy_start
@@ -182,7 +192,7 @@ def _run_bounds(runs: Runs, run: int) -> tuple[int, int, int, int]:
     return (int(runs.copy_start[run]), int(runs.copy_end[run]), int(runs.source_start[run]), int(runs.source_end[run]))
 
 
-def _matched_words(chain: list[int], runs: Runs, query: PreparedText) -> float:
+def matched_words(chain: list[int], runs: Runs, query: PreparedText) -> float:
     """Copy words covered by the chain's exact-match runs.
 
     ``min_length`` counts these, not the span: a short span bridged over changed words

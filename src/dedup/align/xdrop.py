@@ -131,6 +131,38 @@ def banded_x_drop(words, padded, copy_bound, source_bound, rows_room, cols_room)
     return out
 
 
+def x_drop_match_bounds(words, padded) -> np.ndarray:
+    """At least the matches of each lane's best cell (``banded_x_drop``'s third column),
+    from its window's words alone (``words`` and ``padded`` as ``banded_x_drop`` reads
+    them): no boundary is read and no cell computed.
+
+    A path to a cell of row i passes every row above it once, by a diagonal step (+1 when
+    the words are equal, else -1) or a step down (-1); steps along a row cost 1 more. So
+    a cell of row i scores at most ``P(i)``, the sum over rows up to i of +1 where the
+    row's word equals a source word in its band and -1 elsewhere, and has at most as many
+    matches as those rows. The alignment stops at the first row whose best score falls
+    ``X_DROP`` below the best so far (at least 0), so no row after one with ``P(i) <
+    -X_DROP`` is reached, and the best cell beats the start (0) with at most
+    ``BOUNDARY_BONUS``: its score is above ``-BOUNDARY_BONUS``. The bound is the most
+    such rows of the rows that can hold the best cell."""
+    rows = words.shape[0]
+    if rows == 0 or words.shape[1] == 0:
+        return np.zeros(words.shape[1], dtype=np.int64)
+    # Row i's cells in slots k compare its word with padded[i + k] (padding never matches).
+    matched = words == padded[1 : 1 + rows]
+    for slot in range(1, _WIDTH):
+        matched |= words == padded[1 + slot : 1 + slot + rows]
+    # P(i) = 2 * (matching rows up to i) - i, in small integers when they fit.
+    kind = np.int16 if 2 * rows < (1 << 15) else np.int64
+    count = matched.cumsum(axis=0, dtype=kind)
+    score = 2 * count
+    score -= np.arange(1, rows + 1, dtype=kind)[:, None]
+    reached = np.minimum.accumulate(score, axis=0) >= -X_DROP
+    reached &= score > -BOUNDARY_BONUS
+    count *= reached
+    return count.max(axis=0).astype(np.int64)
+
+
 def x_drop_window(query, source, copy_edge, source_edge, step, copy_room, source_room) -> tuple[int, int, int]:
     """``extend_edge``'s alignment within ``copy_room`` / ``source_room`` words: (rows,
     columns, matches) of the best cell."""
