@@ -6,22 +6,23 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.arrays import distinct_of_runs, distinct_per_segment
+from dedup.arrays import distinct_per_segment, stable_argsort
 
 segments = st.lists(st.lists(st.integers(0, 40), max_size=30), max_size=12)
 
 
-@given(segments)
-def test_distinct_of_runs_is_np_unique_with_its_inverse(parts):
-    # Sorted runs (as the keys of a batch's articles come) and any values at all.
-    runs = np.array([v for part in parts for v in sorted(set(part))], dtype=np.uint64)
-    anything = np.array([v for part in parts for v in part], dtype=np.uint64)
-    for values in (runs, anything):
-        distinct, inverse = distinct_of_runs(values)
-        expected, expected_inverse = np.unique(values, return_inverse=True)
-        assert distinct.tolist() == expected.tolist()
-        assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
-        assert (distinct[inverse] == values).all()
+@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 6), max_size=80), st.sampled_from(["uint64", "int64", "uint32", "int16"]))
+def test_stable_argsort_is_numpy_stable_argsort(values, dtype):
+    # Hashes with many ties (small values) and without; each dtype's path (16-bit: radix).
+    info = np.iinfo(dtype)
+    array = np.array([v % (int(info.max) + 1) for v in values], dtype=np.uint64).astype(dtype)
+    assert stable_argsort(array).tolist() == np.argsort(array, kind="stable").tolist()
+
+
+def test_stable_argsort_keeps_the_order_of_long_ties():
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 50, 20_000).astype(np.uint64)  # every value tied hundreds of times
+    assert (stable_argsort(values) == np.argsort(values, kind="stable")).all()
 
 
 @given(segments)

@@ -40,7 +40,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import xxhash
 
-from .arrays import distinct_of_runs, distinct_per_segment, expand_ranges
+from .arrays import distinct_per_segment, expand_ranges
 from .align.engine import PairAlignments, align_many
 from .align.params import RepeatParams
 from .align.prepared import PreparedText, prepare
@@ -134,10 +134,10 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     positions, position_offsets = winnow(hashes, offsets, window)
     fingerprints, fingerprint_offsets = distinct_per_segment(hashes[positions], position_offsets)
     count = len(offsets) - 1
-    distinct, key_index = distinct_of_runs(keys)  # each article's keys come sorted
+    distinct, key_index = np.unique(keys, return_inverse=True)
     fingerprint_index = np.searchsorted(distinct, fingerprints)
     fingerprint_owner = np.repeat(np.arange(count, dtype=np.int64), np.diff(fingerprint_offsets))
-    order = np.lexsort((fingerprint_owner, fingerprint_index))
+    order = np.argsort(fingerprint_index * count + fingerprint_owner)  # each pair once: by key, then owner
     fingerprint_index, fingerprint_owner = fingerprint_index[order], fingerprint_owner[order]
     per_key = np.bincount(fingerprint_index, minlength=len(distinct))
     rank = np.arange(len(order)) - _starts(per_key)[fingerprint_index]

@@ -13,13 +13,13 @@ __all__ = [
     "GrowableArray",
     "connected_components",
     "decode_strings",
-    "distinct_of_runs",
     "distinct_per_segment",
     "encode_strings",
     "expand_ranges",
     "first_occurrences",
     "first_occurrences_of",
     "narrowed",
+    "stable_argsort",
 ]
 
 
@@ -175,7 +175,7 @@ def first_occurrences_of(count: int, hashes_at: Callable[[np.ndarray], np.ndarra
 def _first_in_part(hashes: np.ndarray, positions: np.ndarray, first: np.ndarray) -> None:
     """``first[positions]`` = first position of each hash, for ascending ``positions``
     holding every occurrence of their hashes."""
-    order = np.argsort(hashes, kind="stable")  # stable: equal hashes keep position order
+    order = stable_argsort(hashes)  # equal hashes keep position order
     ordered = hashes[order]
     new_group = np.empty(len(hashes), dtype=bool)
     new_group[:1] = True
@@ -214,23 +214,39 @@ def distinct_per_segment(values: np.ndarray, offsets: np.ndarray) -> tuple[np.nd
     return ordered[new], kept_before[offsets - offsets[0]]
 
 
-def distinct_of_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(values, return_inverse=True)`` for values that come as sorted runs
-    (the distinct keys of many articles, each sorted): a stable sort (timsort) merges the
-    runs instead of sorting from scratch (a fifth less time on a pass of 512 articles).
+def stable_argsort(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` (equal values keep their order), about 2.5-4x
+    faster on unordered 32- and 64-bit values such as hashes: NumPy's default sort is
+    vectorised (SIMD) where its stable sort (timsort) is not, so the values are sorted by
+    the default sort and only the runs of equal values are put back in position order.
+    Values that come as a few long sorted runs are merged faster by ``kind="stable"``
+    itself (timsort finds the runs); 16-bit values are radix-sorted by it.
 
-    >>> distinct, inverse = distinct_of_runs(np.array([2, 5, 9, 1, 5, 3, 9], dtype=np.uint64))
-    >>> distinct.tolist(), inverse.tolist()
-    ([1, 2, 3, 5, 9], [1, 3, 4, 0, 3, 2, 4])
+    >>> stable_argsort(np.array([7, 3, 7, 1, 3], dtype=np.uint64)).tolist()
+    [3, 1, 4, 0, 2]
     """
-    order = np.argsort(values, kind="stable")
+    values = np.asarray(values)
+    count = len(values)
+    if values.dtype.itemsize <= 2 or count >= 2**31:  # radix sort; or ranks too wide to pack
+        return np.argsort(values, kind="stable")
+    order = np.argsort(values)
+    if count < 2:
+        return order
     ordered = values[order]
-    new = np.empty(len(ordered), dtype=bool)
-    new[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    inverse = np.empty(len(values), dtype=np.int64)
-    inverse[order] = np.cumsum(new) - 1
-    return ordered[new], inverse
+    tied = ordered[1:] == ordered[:-1]
+    if not tied.any():
+        return order
+    in_tie = np.zeros(count, dtype=bool)
+    in_tie[1:] = tied
+    in_tie[:-1] |= tied
+    at = np.flatnonzero(in_tie)
+    group_start = np.ones(count, dtype=bool)
+    group_start[1:] = ~tied
+    group = np.cumsum(group_start)[at].astype(np.int64)  # ascending along the sorted order
+    tied_positions = order[at]
+    # One sort of (group, position) packed in an int64: positions within each tie ascend.
+    order[at] = tied_positions[np.argsort(group * count + tied_positions)]
+    return order
 
 
 def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ from collections.abc import Hashable, Iterable, Sequence
 import numpy as np
 
 from ._validate import check_fraction, check_int
-from .arrays import decode_strings, encode_strings
+from .arrays import decode_strings, encode_strings, stable_argsort
 from .archives import atomic_save, load_state
 from .hashing import mix64
 from .sorted_runs import SortedRuns
@@ -304,7 +304,7 @@ def _pairs_from_keys(keys: np.ndarray, max_bucket: int) -> np.ndarray:
     n = len(keys)
     found = []
     for band in range(keys.shape[1]):
-        order = np.argsort(keys[:, band], kind="stable")
+        order = stable_argsort(keys[:, band])
         sorted_keys = keys[order, band]
         boundaries = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
         run_starts = np.r_[0, boundaries] if n else np.zeros(0, dtype=np.int64)

@@ -25,6 +25,7 @@ import os
 import numpy as np
 import xxhash
 
+from .arrays import stable_argsort
 from .atomic import fsync_directory
 
 __all__ = ["MERGE_RATIO", "FileRuns", "SortedRuns", "merge_runs"]
@@ -61,7 +62,7 @@ class SortedRuns:
         if not len(keys):
             return
         if not ordered:
-            order = np.argsort(keys, kind="stable")
+            order = stable_argsort(keys)
             keys, payload = keys[order], payload[order]
         self._push(keys, payload.astype(np.uint32, copy=False))
         while len(self.keys) > 1 and len(self.keys[-2]) <= MERGE_RATIO * len(self.keys[-1]):
