@@ -19,6 +19,13 @@ def test_stable_argsort_is_numpy_stable_argsort(values, dtype):
     assert stable_argsort(array).tolist() == np.argsort(array, kind="stable").tolist()
 
 
+def test_stable_argsort_of_floats_with_nan_is_numpy_stable_argsort():
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 20, 10_000).astype(np.float64)
+    values[rng.random(len(values)) < 0.3] = np.nan  # NaN equals nothing, not even NaN
+    assert stable_argsort(values).tolist() == np.argsort(values, kind="stable").tolist()
+
+
 def test_stable_argsort_keeps_the_order_of_long_ties():
     rng = np.random.default_rng(5)
     values = rng.integers(0, 50, 20_000).astype(np.uint64)  # every value tied hundreds of times

@@ -216,7 +216,7 @@ def distinct_per_segment(values: np.ndarray, offsets: np.ndarray) -> tuple[np.nd
 
 def stable_argsort(values: np.ndarray) -> np.ndarray:
     """``np.argsort(values, kind="stable")`` (equal values keep their order), about 2.5-4x
-    faster on unordered 32- and 64-bit values such as hashes: NumPy's default sort is
+    faster on unordered 32- and 64-bit integers such as hashes: NumPy's default sort is
     vectorised (SIMD) where its stable sort (timsort) is not, so the values are sorted by
     the default sort and only the runs of equal values are put back in position order.
     Values that come as a few long sorted runs are merged faster by ``kind="stable"``
@@ -227,7 +227,9 @@ def stable_argsort(values: np.ndarray) -> np.ndarray:
     """
     values = np.asarray(values)
     count = len(values)
-    if values.dtype.itemsize <= 2 or count >= 2**31:  # radix sort; or ranks too wide to pack
+    if values.dtype.kind not in "iu" or values.dtype.itemsize <= 2 or count >= 2**31:
+        # Not integers (NaN equals nothing: its ties would not be found), a radix sort, or
+        # ranks too wide to pack.
         return np.argsort(values, kind="stable")
     order = np.argsort(values)
     if count < 2:
