@@ -1,6 +1,7 @@
 """Small NumPy helpers that several modules share: a growable array, connected
-components of an edge list, strings packed into arrays (for ``.npz`` state files), and
-the first occurrence of every value of a long array of hashes.
+components of an edge list, strings packed into arrays (for ``.npz`` state files), the
+first occurrence of every value of a long array of hashes, and a stable sort of hashes
+by NumPy's vectorised sort.
 """
 
 from __future__ import annotations
