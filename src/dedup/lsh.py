@@ -25,7 +25,7 @@ from collections.abc import Hashable, Iterable, Sequence
 import numpy as np
 
 from ._validate import check_fraction, check_int
-from .arrays import decode_strings, encode_strings, stable_argsort
+from .arrays import decode_strings, encode_strings, stable_sort_order
 from .archives import atomic_save, load_state
 from .hashing import mix64
 from .sorted_runs import SortedRuns
@@ -304,8 +304,7 @@ def _pairs_from_keys(keys: np.ndarray, max_bucket: int) -> np.ndarray:
     n = len(keys)
     found = []
     for band in range(keys.shape[1]):
-        order = stable_argsort(keys[:, band])
-        sorted_keys = keys[order, band]
+        order, sorted_keys = stable_sort_order(keys[:, band])
         boundaries = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
         run_starts = np.r_[0, boundaries] if n else np.zeros(0, dtype=np.int64)
         run_lengths = np.diff(np.r_[run_starts, n])

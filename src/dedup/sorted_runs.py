@@ -25,7 +25,7 @@ import os
 import numpy as np
 import xxhash
 
-from .arrays import stable_argsort
+from .arrays import stable_sort_order
 from .atomic import fsync_directory
 
 __all__ = ["MERGE_RATIO", "FileRuns", "SortedRuns", "merge_runs"]
@@ -62,8 +62,8 @@ class SortedRuns:
         if not len(keys):
             return
         if not ordered:
-            order = stable_argsort(keys)
-            keys, payload = keys[order], payload[order]
+            order, keys = stable_sort_order(keys)
+            payload = payload[order]
         self._push(keys, payload.astype(np.uint32, copy=False))
         while len(self.keys) > 1 and len(self.keys[-2]) <= MERGE_RATIO * len(self.keys[-1]):
             if self.max_run is not None and len(self.keys[-2]) + len(self.keys[-1]) > self.max_run:

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from .arrays import narrowed, stable_argsort
+from .arrays import narrowed, stable_sort_order
 from .documents import id_key
 from .locking import take_lock
 from .sorted_runs import FileRuns, SortedRuns
@@ -896,8 +896,8 @@ def _as_one_run(fingerprints, first: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint32)
     keys = np.concatenate(fingerprints).astype(np.uint64, copy=False)
     articles = np.repeat(np.arange(first, first + len(counts), dtype=np.uint32), counts)
-    order = stable_argsort(keys)
-    return keys[order], articles[order]
+    order, keys = stable_sort_order(keys)
+    return keys, articles[order]
 
 
 def _fingerprint_rows(connection: sqlite3.Connection, count: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 import xxhash
 
-from ..arrays import first_occurrences, first_occurrences_of, stable_argsort
+from ..arrays import first_occurrences, first_occurrences_of, stable_sort_order
 from ..shingle import shingles
 from ..hashing import mix64, mix64_inplace
 from ..text import DEFAULT_MODE, WEIGHT_UNIT, Tokens, tokenize, tokenize_identified
@@ -123,8 +123,7 @@ class PreparedText:
         equal hashes first) and the sorted hashes; computed once, as a text is a source
         for many queries (a wire story, a recycled article)."""
         if self._shingle_order is None:
-            order = stable_argsort(self.shingles)
-            self._shingle_order = (order, self.shingles[order])
+            self._shingle_order = stable_sort_order(self.shingles)
         return self._shingle_order
 
     def first_occurrences(self) -> np.ndarray:
