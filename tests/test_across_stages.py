@@ -31,6 +31,29 @@ def test_a_kept_pass_is_aligned_as_prepared_and_gives_what_plain_texts_give():
     assert sum(map(len, expected)) > 10  # the stream's copies were found
 
 
+def test_a_source_that_is_an_articles_own_text_is_the_article_as_prepared(monkeypatch):
+    # Whole copies (an article that recurs: its earlier copy is among its sources) are
+    # aligned against the article as prepared: their source is never decompressed, and
+    # the repeats are those found with every source prepared from its blob.
+    texts = [f"own text {k}. " + text for k, text in enumerate(dict.fromkeys(stream_with_copies(30, seed=11)))]
+    articles = [texts[0], texts[1] + " And a sentence of its own, long enough to count here.", texts[2], texts[3]]
+    blobs = [compress_text(text) for text in texts]
+    article_blobs = [compress_text(text) for text in articles]
+    # Each article against its own text (if stored) and two others, oldest first.
+    sources = [[0, 5, 6], [1, 5], [2, 7], [8, 3]]
+    with_blobs = AlignmentJob(articles, sources, blobs, PARAMS, within=False, text_blobs=article_blobs)
+    assert with_blobs.own_text_sources() == [[True, False, False], [False, False], [True, False], [False, True]]
+    decompressed = []
+    monkeypatch.setattr(across, "decompress_text", lambda blob: decompressed.append(blob) or decompress_text(blob))
+    found = align_articles(with_blobs)
+    assert blobs[0] not in decompressed and blobs[2] not in decompressed and blobs[3] not in decompressed
+    assert blobs[1] in decompressed or across._prepared.get((blobs[1], PARAMS.ngram, PARAMS.mode)) is not None
+    expected = align_articles(AlignmentJob(articles, sources, blobs, PARAMS, within=False))
+    assert found == expected
+    assert [repeats[0][:3] for repeats in (found[0], found[2])] == [(0, len(texts[0]), 0), (0, len(texts[2]), 0)]
+    assert found[3] and all(source == 1 for _, _, source, *_ in found[3])  # its own text, second
+
+
 def test_only_the_last_few_passes_are_kept():
     passes = [[f"pass {n}: " + text for text in stream_with_copies(3, seed=n)] for n in range(across._KEPT_PASSES + 2)]
     kept = []

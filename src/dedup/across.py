@@ -291,7 +291,9 @@ class AlignmentJob:
     keeps them (:func:`dedup.store.compress_text`): cheap to send, and decompressed only
     where they are not prepared already. With ``compressed``, the articles' texts are
     compressed too: a process that prepared them in stage 1 (:func:`keep_prepared`)
-    aligns them as it prepared them. Plain data: sent to worker processes as it is."""
+    aligns them as it prepared them. Otherwise ``text_blobs``, when given, are the
+    articles' texts compressed (the job then knows which source is an article's own
+    text, see :func:`align_articles`). Plain data: sent to worker processes as it is."""
 
     texts: list[str] | list[bytes]
     sources: list[list[int]]
@@ -299,6 +301,16 @@ class AlignmentJob:
     params: RepeatParams
     within: bool
     compressed: bool = False
+    text_blobs: list[bytes] | None = None
+
+    def own_text_sources(self) -> list[list[bool]]:
+        """Per article, for each of its sources, whether the source is the article's own
+        text (a whole copy met again: a re-run, a syndicated copy). Compressed texts are
+        compared: equal blobs are equal texts (unequal ones are compared no further)."""
+        blobs = self.texts if self.compressed else self.text_blobs
+        if blobs is None:
+            return [[False] * len(chosen) for chosen in self.sources]
+        return [[self.source_blobs[i] == blob for i in chosen] for chosen, blob in zip(self.sources, blobs)]
 
 
 class _PreparedCache:
@@ -469,9 +481,17 @@ def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = N
             if job.compressed
             else prepare(job.texts, params.ngram, params.mode)
         )
-    sources = prepared_sources(job.source_blobs, params)
+    # A source that is the article's own text is the article as prepared: whole copies,
+    # the commonest repeat, are aligned without their source decompressed or tokenized
+    # (the alignment depends only on the two texts).
+    own_text = job.own_text_sources()
+    needed = sorted({i for chosen, own in zip(job.sources, own_text) for i, is_own in zip(chosen, own) if not is_own})
+    sources = dict(zip(needed, prepared_sources([job.source_blobs[i] for i in needed], params)))
     # All articles together: the edge extensions of all their pairs are computed together.
-    chosen_sources = [[sources[i] for i in chosen] for chosen in job.sources]
+    chosen_sources = [
+        [query if is_own else sources[i] for i, is_own in zip(chosen, own)]
+        for query, chosen, own in zip(queries, job.sources, own_text)
+    ]
     found = align_many(queries, chosen_sources, params, within=job.within, pairs=_pair_alignments)
     return [
         [(r.start, r.end, r.source, r.source_start, r.source_end, r.similarity) for r in repeats] for repeats in found

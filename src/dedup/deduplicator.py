@@ -470,6 +470,7 @@ class Deduplicator:
             [(compressed if in_workers else texts)[k] for k in members],
             [[position[n] for n in sources] for sources in chosen], blobs,
             self._repeat_params, self.scope != "across", compressed=in_workers,
+            text_blobs=None if in_workers else [compressed[k] for k in members],
         )
         source_ids = dict(zip(stored, self._store.doc_ids(stored)))
         source_ids.update((n, ids[n - first]) for n in numbers[len(stored) :])

@@ -133,8 +133,12 @@ def aligned_pairs(
             new[pairs.key(query, source, params)] if spans is None else spans
             for (query, source), spans in zip(texts, found)
         ]
-    # Copies named by their sources: the remembered spans stay as they are.
-    return [[replace(span, source=index) for span in spans] for index, spans in zip(indexes, found)]
+    # Copies named by their sources: the remembered spans stay as they are (spans are
+    # never changed once made, so those already named so are shared).
+    return [
+        spans if all(span.source == index for span in spans) else [replace(span, source=index) for span in spans]
+        for index, spans in zip(indexes, found)
+    ]
 
 
 def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], params: RepeatParams) -> list[list[Alignment]]:
