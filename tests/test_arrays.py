@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.arrays import distinct_per_segment, stable_sort_order
+from dedup.arrays import distinct_per_segment, expand_ranges, stable_sort_order
 
 segments = st.lists(st.lists(st.integers(0, 40), max_size=30), max_size=12)
 
@@ -41,3 +41,14 @@ def test_distinct_per_segment_sorts_each_segment_without_repeats(parts):
     distinct, distinct_offsets = distinct_per_segment(values, offsets)
     got = [distinct[distinct_offsets[i] : distinct_offsets[i + 1]].tolist() for i in range(len(parts))]
     assert got == [sorted(set(part)) for part in parts]
+
+
+@given(st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 4) | st.just(0)), max_size=40), st.sampled_from(["int64", "int32"]))
+def test_expand_ranges_lists_every_position_of_every_range_in_order(ranges, dtype):
+    # Empty ranges (most keys have no holder) own no position and shift none of the others.
+    starts = np.array([start for start, _ in ranges], dtype=dtype)
+    counts = np.array([count for _, count in ranges], dtype=dtype)
+    owner, position = expand_ranges(starts, counts)
+    expected = [(k, start + i) for k, (start, count) in enumerate(ranges) for i in range(count)]
+    assert list(zip(owner.tolist(), position.tolist())) == expected
+    assert owner.dtype == position.dtype == np.int64

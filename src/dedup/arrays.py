@@ -261,9 +261,14 @@ def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, n
     ([0, 0, 1, 1, 1], [10, 11, 4, 5, 6])
     """
     counts = np.asarray(counts, dtype=np.int64)
-    owner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-    first_of_range = np.cumsum(counts) - counts
-    position = np.asarray(starts, dtype=np.int64)[owner] + (np.arange(len(owner), dtype=np.int64) - first_of_range[owner])
+    # Only the ranges that hold positions (often a minority: keys nobody holds), and
+    # each range's offset repeated once, rather than two gathers per position.
+    present = np.flatnonzero(counts)
+    counts = counts[present]
+    owner = np.repeat(present, counts)
+    offset = np.asarray(starts, dtype=np.int64)[present] - (np.cumsum(counts) - counts)
+    position = np.repeat(offset, counts)
+    position += np.arange(len(position), dtype=np.int64)
     return owner, position
 
 
