@@ -8,7 +8,7 @@ import pytest
 import json
 import os
 
-from dedup.sorted_runs import FileRuns, SortedRuns, merge_runs
+from dedup.sorted_runs import FileRuns, KeyFilter, SortedRuns, merge_runs
 
 
 def brute_force(added: list[tuple[np.ndarray, np.ndarray]], queries: np.ndarray) -> list[tuple[int, int]]:
@@ -18,18 +18,24 @@ def brute_force(added: list[tuple[np.ndarray, np.ndarray]], queries: np.ndarray)
     return sorted((q, int(p)) for q, query in enumerate(queries.tolist()) for k, p in zip(keys.tolist(), payload) if k == query)
 
 
-@pytest.mark.parametrize("max_run, lean_merge_above", [(None, None), (50, None), (None, 20)])
+# Spreads small numbers over all 64 bits (a key filter reads a key's top bits).
+SPREAD = np.uint64(0x9E3779B97F4A7C15)
+
+
+@pytest.mark.parametrize("max_run, lean_merge_above, key_filter", [
+    (None, None, False), (50, None, False), (None, 20, False), (None, None, True), (50, None, True),
+])
 @pytest.mark.parametrize("seed", range(3))
-def test_lookup_finds_every_equal_key_oldest_first(seed, max_run, lean_merge_above):
+def test_lookup_finds_every_equal_key_oldest_first(seed, max_run, lean_merge_above, key_filter):
     rng = np.random.default_rng(seed)
-    runs, added, number = SortedRuns(max_run=max_run, lean_merge_above=lean_merge_above), [], 0
+    runs, added, number = SortedRuns(max_run=max_run, lean_merge_above=lean_merge_above, key_filter=key_filter), [], 0
     for _ in range(40):
-        keys = rng.integers(0, 60, rng.integers(0, 12)).astype(np.uint64)
+        keys = rng.integers(0, 60, rng.integers(0, 12)).astype(np.uint64) * SPREAD
         payload = np.arange(number, number + len(keys))
         number += len(keys)
         runs.add(keys, payload)
         added.append((keys, payload))
-    keys = np.r_[rng.integers(0, 70, 30).astype(np.uint64), np.array([2**64 - 1], dtype=np.uint64)]  # some absent, the largest too
+    keys = np.r_[rng.integers(0, 70, 30).astype(np.uint64) * SPREAD, np.array([2**64 - 1], dtype=np.uint64)]  # some absent, the largest too
     query_index, payload = runs.lookup(keys)
     assert sorted(zip(query_index.tolist(), payload.tolist())) == brute_force(added, keys)
     # Per query, payloads in the order they were added (the holders of a fingerprint, oldest first).
@@ -38,6 +44,45 @@ def test_lookup_finds_every_equal_key_oldest_first(seed, max_run, lean_merge_abo
     assert len(runs) == number and all((np.diff(k.astype(np.int64)) >= 0).all() for k in runs.keys)
     if max_run is not None:
         assert all(len(k) <= max_run for k in runs.keys[:-1]) or len(runs.keys) == 1
+
+
+def test_a_key_filter_passes_every_key_added_and_few_others_as_it_grows():
+    rng = np.random.default_rng(11)
+    bits, added = KeyFilter(), []
+    for size in (10, 5_000, 20_000, 60_000, 200_000):  # past several rebuilds
+        keys = np.sort(rng.integers(0, 2**64, size, dtype=np.uint64))
+        if bits.fits(len(keys)):
+            bits.add(keys)
+        else:
+            bits.rebuild([*added, keys])
+        added.append(keys)
+        assert bits.may_hold(np.concatenate(added)).all()
+        assert 4 * bits.count <= bits.nbytes * 8 <= max(KeyFilter.LEAST_BITS, 16 * bits.count)  # grown with the keys
+        others = rng.integers(0, 2**64, 100_000, dtype=np.uint64)
+        assert bits.may_hold(others).mean() < 0.25  # 12-22% at 4-8 bits a key
+
+
+def test_lookup_through_a_key_filter_gives_what_the_runs_hold():
+    # Many keys (rebuilds of the filter), keys found and not, and a state replaced.
+    rng = np.random.default_rng(12)
+    plain, filtered = SortedRuns(), SortedRuns(key_filter=True)
+    stored = []
+    for _ in range(30):
+        keys = rng.integers(0, 2**64, rng.integers(1, 5_000), dtype=np.uint64)
+        stored.append(keys)
+        for runs in (plain, filtered):
+            runs.add(keys, np.arange(len(keys)))
+    present = np.unique(rng.choice(np.concatenate(stored), 3_000))
+    queries = np.unique(np.r_[present, rng.integers(0, 2**64, 3_000, dtype=np.uint64)])
+    assert all((a == b).all() for a, b in zip(plain.lookup(queries), filtered.lookup(queries)))
+    assert len(np.unique(filtered.lookup(queries)[0])) == len(present)
+    assert filtered.filter_nbytes > 0 and plain.filter_nbytes == 0
+    # A state read back into new runs (replace): its keys are found through the filter.
+    keys, payload = filtered.compact()
+    loaded = SortedRuns(key_filter=True)
+    loaded.replace(keys[::2], payload[::2])
+    found = loaded.lookup(keys)[0]
+    assert set(found.tolist()) >= set(range(0, len(keys), 2))  # every key kept is found (its equals too)
 
 
 def test_runs_stay_few_and_compact_gives_one_sorted_run():

@@ -28,9 +28,73 @@ import xxhash
 from .arrays import stable_sort_order
 from .atomic import fsync_directory
 
-__all__ = ["MERGE_RATIO", "FileRuns", "SortedRuns", "merge_runs"]
+__all__ = ["MERGE_RATIO", "FileRuns", "KeyFilter", "SortedRuns", "merge_runs"]
 
 MERGE_RATIO = 4  # merge a run into the one before it once it reaches 1/4 of its size
+
+
+class KeyFilter:
+    """Which keys may have been added: one bit per value of a key's top bits (a Bloom
+    filter with a single hash), for keys that are uniform hashes, whose top bits are as
+    good a hash as any. A key added always passes; a key never added passes only where
+    another one set its bit, which with 4 to 8 bits a key is 12% to 22% of them.
+
+    It spares a look-up the binary searches of keys that are nowhere (most keys of a new
+    article): one memory access a key instead of a search of every run, whose cost grows
+    with the index. It grows with the keys: once they pass a quarter of its bits, it is
+    made again at 8 bits a key (rounded up to a power of two) from all keys (1 byte a key
+    at most, and at least half a byte).
+
+    >>> keys = np.array([3 << 60, 5 << 58], dtype=np.uint64)
+    >>> bits = KeyFilter()
+    >>> bits.add(keys)
+    >>> bits.may_hold(np.array([5 << 58, 3 << 60, 1 << 60], dtype=np.uint64)).tolist()
+    [True, True, False]
+    """
+
+    LEAST_BITS = 1 << 16
+    # Keys whose bits are set at a time: the temporaries stay a few MB however many keys.
+    _BLOCK = 1 << 20
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._size(self.LEAST_BITS)
+
+    def _size(self, bits: int) -> None:
+        self._bits = np.zeros(bits // 8, dtype=np.uint8)
+        self._shift = np.uint64(64 - (bits.bit_length() - 1))  # a key's top log2(bits) bits
+
+    @property
+    def nbytes(self) -> int:
+        return self._bits.nbytes
+
+    def fits(self, more: int) -> bool:
+        """Whether ``more`` keys can be added at 4 bits a key or more."""
+        return (self.count + more) * 4 <= self._bits.size * 8
+
+    def rebuild(self, ordered_runs: list[np.ndarray]) -> None:
+        """Make the filter again, at 8 bits a key, from all keys (sorted runs)."""
+        count = sum(len(keys) for keys in ordered_runs)
+        self._size(max(self.LEAST_BITS, 1 << (8 * count - 1).bit_length()))
+        self.count = 0
+        for keys in ordered_runs:
+            self.add(keys)
+
+    def add(self, ordered_keys: np.ndarray) -> None:
+        """Set the bits of ``ordered_keys`` (uint64, sorted: equal bytes of the bitmap are
+        then neighbours, and each byte is set once with all its bits)."""
+        for lo in range(0, len(ordered_keys), self._BLOCK):
+            slot = ordered_keys[lo : lo + self._BLOCK] >> self._shift
+            byte = (slot >> np.uint64(3)).astype(np.intp)
+            bit = np.left_shift(np.uint8(1), (slot & np.uint64(7)).astype(np.uint8))
+            first = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+            self._bits[byte[first]] |= np.bitwise_or.reduceat(bit, first)
+        self.count += len(ordered_keys)
+
+    def may_hold(self, keys: np.ndarray) -> np.ndarray:
+        """Per key (uint64), whether it may have been added (False: it surely was not)."""
+        slot = keys >> self._shift
+        return ((self._bits[(slot >> np.uint64(3)).astype(np.intp)] >> (slot & np.uint64(7)).astype(np.uint8)) & 1).astype(bool)
 
 
 class SortedRuns:
@@ -41,13 +105,17 @@ class SortedRuns:
     ``lean_merge_above``, when given: runs that merge into more keys than this are merged
     by placement, which needs about a third of the scratch memory of the stable sort
     used otherwise (and is slower; see :func:`merge_runs`).
+    ``key_filter``: keep a :class:`KeyFilter` of the keys (they must be uniform hashes),
+    so that a look-up searches the runs only for the keys that pass it. It is not part
+    of :attr:`nbytes` (it is made again from the keys; see :attr:`filter_nbytes`).
     """
 
-    def __init__(self, max_run: int | None = None, lean_merge_above: int | None = None) -> None:
+    def __init__(self, max_run: int | None = None, lean_merge_above: int | None = None, *, key_filter: bool = False) -> None:
         self.max_run = max_run
         self.lean_merge_above = lean_merge_above
         self.keys: list[np.ndarray] = []  # sorted uint64 runs, oldest first
         self.payload: list[np.ndarray] = []  # uint32, aligned with ``keys``
+        self._filter = KeyFilter() if key_filter else None
 
     def __len__(self) -> int:
         return sum(len(k) for k in self.keys)
@@ -55,6 +123,11 @@ class SortedRuns:
     @property
     def nbytes(self) -> int:
         return sum(k.nbytes + p.nbytes for k, p in zip(self.keys, self.payload))
+
+    @property
+    def filter_nbytes(self) -> int:
+        """Bytes of the key filter (0 without one)."""
+        return 0 if self._filter is None else self._filter.nbytes
 
     def add(self, keys: np.ndarray, payload: np.ndarray, *, ordered: bool = False) -> None:
         """Add ``keys[i]`` with ``payload[i]``; of equal keys, those added earlier stay first.
@@ -64,6 +137,11 @@ class SortedRuns:
         if not ordered:
             order, keys = stable_sort_order(keys)
             payload = payload[order]
+        if self._filter is not None:
+            if self._filter.fits(len(keys)):
+                self._filter.add(keys)
+            else:
+                self._filter.rebuild([*self.keys, keys])
         self._push(keys, payload.astype(np.uint32, copy=False))
         while len(self.keys) > 1 and len(self.keys[-2]) <= MERGE_RATIO * len(self.keys[-1]):
             if self.max_run is not None and len(self.keys[-2]) + len(self.keys[-1]) > self.max_run:
@@ -90,6 +168,8 @@ class SortedRuns:
     def replace(self, keys: np.ndarray, payload: np.ndarray) -> None:
         """Hold exactly ``keys`` (sorted) with ``payload``, as one run (a state read back)."""
         self.keys, self.payload = ([keys], [payload.astype(np.uint32, copy=False)]) if len(keys) else ([], [])
+        if self._filter is not None:
+            self._filter.rebuild(self.keys)
 
     def compact(self) -> tuple[np.ndarray, np.ndarray]:
         """All keys as one sorted run (merged in place), with their payloads."""
@@ -102,6 +182,14 @@ class SortedRuns:
     def lookup(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(query index, payload)`` (both int64) for every stored key equal to a query,
         run by run, oldest first."""
+        if self._filter is not None and self.keys:
+            passing = np.flatnonzero(self._filter.may_hold(queries))  # in order: so are the hits
+            query_index, payloads = self._searched(queries[passing])
+            return passing[query_index], payloads
+        return self._searched(queries)
+
+    def _searched(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`lookup` by binary search of every run."""
         query_index, payloads = [], []
         for keys, payload in zip(self.keys, self.payload):
             low = np.searchsorted(keys, queries, side="left")

@@ -250,7 +250,9 @@ class MemoryStore(Store):
         self._ids: list = []
         self._known_ids: set = set()  # id_key of every id: ids are unique
         self._texts: list[bytes] = []
-        self._runs = SortedRuns(max_run=_MAX_RUN, lean_merge_above=_LEAN_MERGE_ABOVE)  # key -> article number
+        # key -> article number; fingerprints are hashes, so a key filter spares the
+        # look-up the searches of most keys of a new article.
+        self._runs = SortedRuns(max_run=_MAX_RUN, lean_merge_above=_LEAN_MERGE_ABOVE, key_filter=True)
 
     def __len__(self) -> int:
         return len(self._ids)
