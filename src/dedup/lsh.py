@@ -372,7 +372,7 @@ class LSHIndex:
         self.num_perm = check_int("num_perm", num_perm, 1, 1 << 16)
         self.weights = _check_weights(weights)
         self.bands, self.rows = resolve_params(self.threshold, self.num_perm, self.weights, params)
-        self._band_runs = SortedRuns()
+        self._band_runs = SortedRuns(key_filter=True)  # band keys are hashes
         self._count = 0
         self._key_type: type | None = None
         # int keys: growable int64 array (row -> key) and sorted runs (key -> row);
