@@ -186,42 +186,6 @@ def test_folder_and_missing_file(tmp_path):
         load_state(tmp_path / "missing", "test.format", 1)
 
 
-def test_key_filter_never_misses_a_key_and_passes_few_absent_ones():
-    import numpy as np
-
-    from dedup.store import KeyFilter
-
-    rng = np.random.default_rng(4)
-    added = []
-    kept = KeyFilter()
-    for _ in range(40):  # grows past its first size: built anew from all keys, as the store does
-        block = rng.integers(0, 2**64, 5_000, dtype=np.uint64)
-        added.append(block)
-        kept.add(block)
-        if kept.full:
-            kept = KeyFilter(sum(len(b) for b in added), added)
-        assert kept.may_hold(np.concatenate(added)).all()
-    absent = rng.integers(0, 2**64, 100_000, dtype=np.uint64)
-    assert kept.may_hold(absent).mean() < 0.03
-
-
-def test_key_filter_stops_growing_at_its_largest_and_still_never_misses(monkeypatch):
-    import numpy as np
-
-    from dedup.store import KeyFilter
-
-    monkeypatch.setattr(KeyFilter, "MAX_BITS", 1 << 21)
-    rng = np.random.default_rng(5)
-    added = [rng.integers(0, 2**64, 50_000, dtype=np.uint64) for _ in range(8)]
-    kept = KeyFilter(sum(len(b) for b in added), added)  # 400,000 keys: 20 MB of filter wanted
-    assert kept.may_hold(np.concatenate(added)).all()
-    assert not kept.full  # so a store does not build it anew after every batch
-    kept.add(rng.integers(0, 2**64, 50_000, dtype=np.uint64))
-    assert not kept.full
-    absent = rng.integers(0, 2**64, 100_000, dtype=np.uint64)
-    assert 0.03 < kept.may_hold(absent).mean() < 1  # more absent keys pass, as the filter said
-
-
 def test_the_old_module_name_still_imports_with_a_deprecation_warning():
     import importlib
     import sys

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+from collections.abc import Iterable
 
 import numpy as np
 import xxhash
@@ -34,67 +35,76 @@ MERGE_RATIO = 4  # merge a run into the one before it once it reaches 1/4 of its
 
 
 class KeyFilter:
-    """Which keys may have been added: one bit per value of a key's top bits (a Bloom
-    filter with a single hash), for keys that are uniform hashes, whose top bits are as
-    good a hash as any. A key added always passes; a key never added passes only where
-    another one set its bit, which with 4 to 8 bits a key is 12% to 22% of them.
+    """Which keys may have been added: a Bloom filter over keys that are uniform hashes
+    (fingerprints, band keys), so that keys never added (most keys of a new article)
+    cost no search of the index, in memory or on disk. A key added always passes.
 
-    It spares a look-up the binary searches of keys that are nowhere (most keys of a new
-    article): one memory access a key instead of a search of every run, whose cost grows
-    with the index. It grows with the keys: once they pass a quarter of its bits, it is
-    made again at 8 bits a key (rounded up to a power of two) from all keys (1 byte a key
-    at most, and at least half a byte).
+    Each key sets two bits of one 64-bit word (a blocked Bloom filter): the word is
+    picked by the key's top bits and the two bits by its lowest bits. A look-up reads
+    one word a key, and keys asked in sorted order (as a batch's distinct keys are) read
+    the filter front to back. With ``bits_per_key`` bits a key, about 1.4% of absent keys
+    pass at 16, 5% at 8 and 16% at 4.
 
-    >>> keys = np.array([3 << 60, 5 << 58], dtype=np.uint64)
-    >>> bits = KeyFilter()
-    >>> bits.add(keys)
-    >>> bits.may_hold(np.array([5 << 58, 3 << 60, 1 << 60], dtype=np.uint64)).tolist()
-    [True, True, False]
+    Built for ``count`` keys given in blocks by ``keys``, with room for as many again
+    (2 to 4 times ``bits_per_key`` bits a key); :attr:`full` says when it holds more keys
+    than ``bits_per_key`` bits each and should be built anew, larger. It grows to
+    ``MAX_BITS`` at most (1 GiB), so the memory stays bounded: past that it lets more
+    absent keys pass, which then cost a search, not a wrong answer.
+
+    >>> keys = np.array([3, 1 << 40, 12345678901234567], dtype=np.uint64)
+    >>> kept = KeyFilter(len(keys), [keys])
+    >>> kept.may_hold(keys).tolist(), bool(kept.may_hold(np.array([99], dtype=np.uint64))[0])
+    ([True, True, True], False)
     """
 
-    LEAST_BITS = 1 << 16
+    MIN_BITS = 1 << 16
+    MAX_BITS = 1 << 33
     # Keys whose bits are set at a time: the temporaries stay a few MB however many keys.
     _BLOCK = 1 << 20
 
-    def __init__(self) -> None:
+    def __init__(self, count: int = 0, keys: Iterable[np.ndarray] = (), *, bits_per_key: int = 16, ordered: bool = False) -> None:
+        self.bits_per_key = bits_per_key
+        size = self.MIN_BITS
+        while size < 2 * count * bits_per_key and size < self.MAX_BITS:
+            size *= 2
+        self._words = np.zeros(size // 64, dtype=np.uint64)
+        self._shift = np.uint64(64 - (len(self._words).bit_length() - 1))  # the top bits that pick the word
         self.count = 0
-        self._size(self.LEAST_BITS)
-
-    def _size(self, bits: int) -> None:
-        self._bits = np.zeros(bits // 8, dtype=np.uint8)
-        self._shift = np.uint64(64 - (bits.bit_length() - 1))  # a key's top log2(bits) bits
+        for block in keys:
+            self.add(block, ordered=ordered)
 
     @property
     def nbytes(self) -> int:
-        return self._bits.nbytes
+        return self._words.nbytes
 
-    def fits(self, more: int) -> bool:
-        """Whether ``more`` keys can be added at 4 bits a key or more."""
-        return (self.count + more) * 4 <= self._bits.size * 8
+    @property
+    def full(self) -> bool:
+        """Whether it holds more keys than it was made for and may grow."""
+        bits = len(self._words) * 64
+        return self.count * self.bits_per_key > bits and bits < self.MAX_BITS
 
-    def rebuild(self, ordered_runs: list[np.ndarray]) -> None:
-        """Make the filter again, at 8 bits a key, from all keys (sorted runs)."""
-        count = sum(len(keys) for keys in ordered_runs)
-        self._size(max(self.LEAST_BITS, 1 << (8 * count - 1).bit_length()))
-        self.count = 0
-        for keys in ordered_runs:
-            self.add(keys)
-
-    def add(self, ordered_keys: np.ndarray) -> None:
-        """Set the bits of ``ordered_keys`` (uint64, sorted: equal bytes of the bitmap are
-        then neighbours, and each byte is set once with all its bits)."""
-        for lo in range(0, len(ordered_keys), self._BLOCK):
-            slot = ordered_keys[lo : lo + self._BLOCK] >> self._shift
-            byte = (slot >> np.uint64(3)).astype(np.intp)
-            bit = np.left_shift(np.uint8(1), (slot & np.uint64(7)).astype(np.uint8))
-            first = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
-            self._bits[byte[first]] |= np.bitwise_or.reduceat(bit, first)
-        self.count += len(ordered_keys)
+    def add(self, keys: np.ndarray, *, ordered: bool = False) -> None:
+        """Set the bits of ``keys`` (uint64; ``ordered``: sorted already)."""
+        keys = keys.astype(np.uint64, copy=False)
+        for lo in range(0, len(keys), self._BLOCK):
+            block = keys[lo : lo + self._BLOCK]
+            if not ordered:
+                block = np.sort(block)  # the words of equal top bits as neighbours
+            word, bits = self._places(block)
+            first = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
+            self._words[word[first]] |= np.bitwise_or.reduceat(bits, first)  # each word once
+        self.count += len(keys)
 
     def may_hold(self, keys: np.ndarray) -> np.ndarray:
         """Per key (uint64), whether it may have been added (False: it surely was not)."""
-        slot = keys >> self._shift
-        return ((self._bits[(slot >> np.uint64(3)).astype(np.intp)] >> (slot & np.uint64(7)).astype(np.uint8)) & 1).astype(bool)
+        word, bits = self._places(keys.astype(np.uint64, copy=False))
+        return (self._words[word] & bits) == bits
+
+    def _places(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each key's word, and its two bits in it."""
+        one = np.uint64(1)
+        bits = (one << (keys & np.uint64(63))) | (one << ((keys >> np.uint64(6)) & np.uint64(63)))
+        return (keys >> self._shift).astype(np.intp), bits
 
 
 class SortedRuns:
@@ -106,16 +116,21 @@ class SortedRuns:
     by placement, which needs about a third of the scratch memory of the stable sort
     used otherwise (and is slower; see :func:`merge_runs`).
     ``key_filter``: keep a :class:`KeyFilter` of the keys (they must be uniform hashes),
-    so that a look-up searches the runs only for the keys that pass it. It is not part
-    of :attr:`nbytes` (it is made again from the keys; see :attr:`filter_nbytes`).
+    so that a look-up searches the runs only for the keys that pass it, at 4 to 16 bits
+    a key (half a byte to two; 2-16% of absent keys pass). It is not part of
+    :attr:`nbytes` (it is made again from the keys; see :attr:`filter_nbytes`).
     """
+
+    # The key filter's bits a key: a search of the runs in memory costs little more than
+    # the filter's memory saves (see KeyFilter).
+    FILTER_BITS_PER_KEY = 4
 
     def __init__(self, max_run: int | None = None, lean_merge_above: int | None = None, *, key_filter: bool = False) -> None:
         self.max_run = max_run
         self.lean_merge_above = lean_merge_above
         self.keys: list[np.ndarray] = []  # sorted uint64 runs, oldest first
         self.payload: list[np.ndarray] = []  # uint32, aligned with ``keys``
-        self._filter = KeyFilter() if key_filter else None
+        self._filter = KeyFilter(bits_per_key=self.FILTER_BITS_PER_KEY) if key_filter else None
 
     def __len__(self) -> int:
         return sum(len(k) for k in self.keys)
@@ -138,15 +153,18 @@ class SortedRuns:
             order, keys = stable_sort_order(keys)
             payload = payload[order]
         if self._filter is not None:
-            if self._filter.fits(len(keys)):
-                self._filter.add(keys)
-            else:
-                self._filter.rebuild([*self.keys, keys])
+            self._filter.add(keys, ordered=True)
+            if self._filter.full:
+                self._filter = self._filter_of([*self.keys, keys])
         self._push(keys, payload.astype(np.uint32, copy=False))
         while len(self.keys) > 1 and len(self.keys[-2]) <= MERGE_RATIO * len(self.keys[-1]):
             if self.max_run is not None and len(self.keys[-2]) + len(self.keys[-1]) > self.max_run:
                 break
             self._merge_last_two()
+
+    def _filter_of(self, runs: list[np.ndarray]) -> KeyFilter:
+        """A key filter of all keys of ``runs`` (sorted), with room for as many again."""
+        return KeyFilter(sum(len(keys) for keys in runs), runs, bits_per_key=self.FILTER_BITS_PER_KEY, ordered=True)
 
     def _merge_last_two(self) -> None:
         lean = self.lean_merge_above is not None and len(self.keys[-2]) + len(self.keys[-1]) > self.lean_merge_above
@@ -169,7 +187,7 @@ class SortedRuns:
         """Hold exactly ``keys`` (sorted) with ``payload``, as one run (a state read back)."""
         self.keys, self.payload = ([keys], [payload.astype(np.uint32, copy=False)]) if len(keys) else ([], [])
         if self._filter is not None:
-            self._filter.rebuild(self.keys)
+            self._filter = self._filter_of(self.keys)
 
     def compact(self) -> tuple[np.ndarray, np.ndarray]:
         """All keys as one sorted run (merged in place), with their payloads."""

@@ -37,7 +37,7 @@ import sqlite3
 import urllib.parse
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ import xxhash
 from .arrays import narrowed, stable_sort_order
 from .documents import id_key
 from .locking import take_lock
-from .sorted_runs import FileRuns, SortedRuns
+from .sorted_runs import FileRuns, KeyFilter, SortedRuns
 
 FORMAT = "dedup.Deduplicator"
 # 4: fingerprints in blocks (fingerprint_blocks; rows of fingerprints still read, also
@@ -243,7 +243,8 @@ class Store(abc.ABC):
 
 class MemoryStore(Store):
     """Remembered articles in memory: fingerprints in sorted runs (a log-structured merge
-    of NumPy arrays, one ``searchsorted`` per run to look up), texts compressed."""
+    of NumPy arrays, one ``searchsorted`` per run to look up the keys that pass their key
+    filter), texts compressed."""
 
     def __init__(self, max_holders: int) -> None:
         self.max_holders = max_holders
@@ -954,65 +955,6 @@ _MAX_RUN = 1 << 24
 # memory of the (faster) sort: a large store's peak memory stays that of its runs.
 _LEAN_MERGE_ABOVE = 1 << 20
 
-
-class KeyFilter:
-    """Which keys a store may hold: a Bloom filter (two bits per key, at least 16 bits of
-    filter per key) over its fingerprint keys, so that keys seen for the first time (most
-    keys of a new article) cost no query on disk. At most about 1.4% of absent keys pass.
-
-    Built for ``count`` keys given in blocks by ``keys``, with room for as many again;
-    :attr:`full` says when it should be built anew, larger. It grows to ``MAX_BITS`` at
-    most (1 GiB), so a store's memory stays bounded: past about 500 million keys (some 4
-    million articles) it lets more absent keys pass (about 8% at 1.4 billion keys, ten
-    million articles), which then cost a look-up in the index, not a wrong answer.
-
-    >>> keys = np.array([3, 1 << 40, 12345678901234567], dtype=np.uint64)
-    >>> kept = KeyFilter(len(keys), [keys])
-    >>> kept.may_hold(keys).tolist(), bool(kept.may_hold(np.array([99], dtype=np.uint64))[0])
-    ([True, True, True], False)
-    """
-
-    _BITS_PER_KEY = 16
-    _MIN_BITS = 1 << 20
-    MAX_BITS = 1 << 33
-
-    def __init__(self, count: int = 0, keys: Iterable[np.ndarray] = ()) -> None:
-        size = self._MIN_BITS
-        while size < 2 * count * self._BITS_PER_KEY and size < self.MAX_BITS:
-            size *= 2
-        self._words = np.zeros(size // 64, dtype=np.uint64)
-        self._count = 0
-        for block in keys:
-            self.add(block)
-
-    @property
-    def full(self) -> bool:
-        """Whether it holds more keys than it was made for and may grow."""
-        bits = len(self._words) * 64
-        return self._count * self._BITS_PER_KEY > bits and bits < self.MAX_BITS
-
-    def add(self, keys: np.ndarray) -> None:
-        self._count += len(keys)
-        flags = self._words.view(np.uint8)
-        for position in self._positions(keys):
-            byte, bit = position >> np.uint64(3), (position & np.uint64(7)).astype(np.uint8)
-            # One bit of a byte at a time: every byte set twice is set the same way (a
-            # bitwise_or.at over whole words costs twice as much).
-            for k in range(8):
-                flags[byte[bit == k]] |= np.uint8(1 << k)
-
-    def may_hold(self, keys: np.ndarray) -> np.ndarray:
-        flags = self._words.view(np.uint8)
-        held = np.ones(len(keys), dtype=bool)
-        for position in self._positions(keys):
-            held &= (flags[position >> np.uint64(3)] >> (position & np.uint64(7)).astype(np.uint8)) & np.uint8(1) == 1
-        return held
-
-    def _positions(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # Keys are hashes already: their low bits, and their high bits mixed again.
-        mask = np.uint64(len(self._words) * 64 - 1)
-        keys = keys.astype(np.uint64, copy=False)
-        return keys & mask, ((keys >> np.uint64(32)) * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(16)) & mask
 
 # SQLite's result codes for a full disk and an I/O error (sqlite3.h).
 _SQLITE_FULL, _SQLITE_IOERR = 13, 10
