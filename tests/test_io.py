@@ -8,8 +8,11 @@ import json
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.cli.commit import AtomicOutputs
+from dedup.cli.compression import FramesReader, damaged_data_errors
 from dedup.cli.errors import InputError, UsageError
 from dedup.cli.inputs import InputFile, detect_format, open_input, split_suffixes
 from dedup.cli.outputs import is_inside, same_path
@@ -440,3 +443,66 @@ def test_an_error_of_the_compressing_thread_is_raised_by_the_next_call(tmp_path)
     with pytest.raises(OSError, match="No space left"):
         stream.close()
     assert stream.closed
+
+
+def _gzip_frames(data: bytes) -> FramesReader:
+    import zlib
+
+    return FramesReader(io.BytesIO(data), lambda: zlib.decompressobj(wbits=31), "gzip", zero_padding=True, bounded=True)
+
+
+def _python_gzip(data: bytes) -> bytes | type:
+    """What Python's gzip makes of ``data``: the bytes, or the kind of error."""
+    try:
+        return gzip.GzipFile(fileobj=io.BytesIO(data)).read()
+    except EOFError:
+        return EOFError
+    except (OSError, ValueError) as error:  # BadGzipFile, zlib.error
+        return type(error)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.binary(max_size=3_000) | st.just(b"ab" * 40_000), st.integers(0, 3)), min_size=1, max_size=4),
+    st.integers(0, 10**9), st.sampled_from([1, 16, 1 << 18]),
+)
+def test_gzip_members_read_in_chunks_give_what_pythons_gzip_gives_whole_or_cut(members, cut, chunk):
+    # Several members (one expanding 250-fold), zero padding after some, the file cut
+    # anywhere, read in chunks that split headers, members and trailers: the bytes
+    # Python's gzip reads, or an error of damaged data where it fails (EOFError where
+    # the data end inside a member).
+    data = b"".join(gzip.compress(member, mtime=0) + bytes(zeros) for member, zeros in members)
+    data = data[: cut % (len(data) + 1)]
+    expected = _python_gzip(data)
+    reader = _gzip_frames(data)
+    reader.CHUNK = chunk
+    if isinstance(expected, bytes):
+        assert reader.read() == expected
+    else:
+        with pytest.raises(EOFError if expected is EOFError else damaged_data_errors()):
+            reader.read()
+
+
+def test_a_gzip_frame_that_expands_far_is_read_in_bounded_pieces(monkeypatch):
+    import tracemalloc
+
+    monkeypatch.setattr(FramesReader, "MOST_OUT", 1 << 16)
+    data = gzip.compress(bytes(40 << 20), mtime=0)  # 40 MB of zeros in about 40 KB
+    reader = io.BufferedReader(_gzip_frames(data), buffer_size=1 << 16)
+    tracemalloc.start()
+    total = 0
+    while block := reader.read1(1 << 16):
+        total += len(block)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert total == 40 << 20 and peak < 4 << 20  # never the whole 40 MB at once
+
+
+def test_damaged_gzip_members_and_trailing_bytes_raise_as_damaged_data():
+    good = gzip.compress(b"some text " * 100, mtime=0)
+    flipped = bytearray(good)
+    flipped[-6] ^= 0xFF  # the CRC of the data
+    for data in (bytes(flipped), good + b"not gzip"):
+        with pytest.raises(damaged_data_errors()):
+            _gzip_frames(data).read()
+        assert not isinstance(_python_gzip(data), bytes)  # Python's gzip refuses them too
