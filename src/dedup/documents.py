@@ -29,6 +29,9 @@ def id_key(doc_id: Any) -> tuple[str, Any]:
     >>> id_key(7) == id_key("7"), id_key(7) == id_key(np.int64(7)), id_key(1) == id_key(True)
     (False, True, False)
     """
+    kind = type(doc_id)
+    if kind is str or kind is int:  # the commonest ids, without the checks below (ABCs are slow)
+        return (kind.__name__, doc_id)
     if isinstance(doc_id, str):
         return ("str", str(doc_id))
     if isinstance(doc_id, numbers.Integral) and not isinstance(doc_id, bool):

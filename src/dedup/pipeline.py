@@ -125,7 +125,7 @@ class AcrossPass:
         spans = list(document.spans)
         for m in matches:
             start, end = own.span_to_original(m.start, m.end)
-            source = self._removals.get(id_key(m.source_id))
+            source = self._removals.get(id_key(m.source_id)) if self._removals else None  # none without stage 1
             source_start, source_end = (m.source_start, m.source_end) if source is None else \
                 source.span_to_original(m.source_start, m.source_end)
             spans.append(Match(start, end, m.kind, m.source_id, source_start, source_end, float(m.similarity)))
