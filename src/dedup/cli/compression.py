@@ -60,6 +60,10 @@ def open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
     return io.BufferedReader(FramesReader(raw, decompressor.decompressobj, "zstd"), buffer_size=1 << 20)  # type: ignore[arg-type]
 
 
+# Compressed bytes fed at a time to find where damaged data start.
+_DAMAGE_PIECE = 1 << 10
+
+
 class FramesReader(io.RawIOBase):
     """Decompressed bytes of a stream of one or more compressed frames (gzip members,
     zstd frames), read in large chunks.
@@ -97,6 +101,7 @@ class FramesReader(io.RawIOBase):
         self._bounded = bounded
         self._in_frame = False  # the data so far end inside a frame
         self._pending = b""  # compressed bytes not decompressed yet
+        self._error: BaseException | None = None  # damage met after data still to hand out
         self._buffer = b""
         self._offset = 0  # bytes of _buffer already returned
 
@@ -105,6 +110,8 @@ class FramesReader(io.RawIOBase):
 
     def readinto(self, target) -> int:  # type: ignore[override]
         while self._offset == len(self._buffer):
+            if self._error is not None:
+                raise self._error
             chunk = self._pending or self._raw.read(self.CHUNK)
             if chunk:
                 self._buffer, self._offset = self._decompress(chunk), 0
@@ -123,7 +130,17 @@ class FramesReader(io.RawIOBase):
         return size
 
     def _decompress(self, chunk: bytes) -> bytes:
-        parts, size = [], 0
+        parts: list[bytes] = []
+        try:
+            self._decompress_into(parts, chunk)
+        except Exception as error:
+            if not any(parts):
+                raise
+            self._error = error  # raised once the data before the damage are read
+        return b"".join(parts)
+
+    def _decompress_into(self, parts: list[bytes], chunk: bytes) -> None:
+        size = 0
         while chunk and size < self.MOST_OUT:
             if self._frame.eof:  # the previous frame ended: the rest starts another one
                 if self._zero_padding:
@@ -132,7 +149,15 @@ class FramesReader(io.RawIOBase):
                         break
                 self._frame = self._new_frame()
             if self._bounded:
-                parts.append(self._frame.decompress(chunk, self.MOST_OUT - size))
+                before = self._frame.copy()
+                try:
+                    parts.append(self._frame.decompress(chunk, self.MOST_OUT - size))
+                except Exception:
+                    # zlib hands out nothing of a call that fails: the data before the
+                    # damage are found again in small pieces, then the error is raised.
+                    self._frame = before
+                    self._salvage(parts, chunk)
+                    raise
                 chunk = self._frame.unused_data if self._frame.eof else self._frame.unconsumed_tail
             else:
                 parts.append(self._frame.decompress(chunk))
@@ -140,7 +165,31 @@ class FramesReader(io.RawIOBase):
             size += len(parts[-1])
             self._in_frame = not self._frame.eof
         self._pending = chunk
-        return b"".join(parts)
+
+    def _salvage(self, parts: list[bytes], chunk: bytes) -> None:
+        """Decompress ``chunk``, in which the current frame fails, into ``parts`` again:
+        in pieces of ``_DAMAGE_PIECE`` bytes, and the piece that fails byte by byte, so
+        that every byte before the damage is handed out (a frame's check fails at its
+        trailer, after all its data). Raises the frame's error."""
+        at, step = 0, _DAMAGE_PIECE
+        while at < len(chunk):
+            piece = chunk[at : at + step]
+            before = self._frame.copy()
+            try:
+                parts.append(self._frame.decompress(piece))  # a piece expands 1,032-fold at most
+            except Exception:
+                if step == 1:
+                    raise
+                self._frame, step = before, 1  # this piece again, byte by byte
+                continue
+            at += len(piece)
+            if self._frame.eof:  # the frame ended inside the chunk: the rest starts another
+                chunk, at = self._frame.unused_data + chunk[at:], 0
+                if self._zero_padding:
+                    chunk = chunk.lstrip(b"\0")
+                if chunk:
+                    self._frame = self._new_frame()
+        raise AssertionError("damaged data that did not fail when read in pieces")
 
     def close(self) -> None:
         if not self.closed:
