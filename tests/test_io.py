@@ -445,10 +445,11 @@ def test_an_error_of_the_compressing_thread_is_raised_by_the_next_call(tmp_path)
     assert stream.closed
 
 
-def _gzip_frames(data: bytes) -> FramesReader:
+def _gzip_frames(data: bytes, chunk: int = FramesReader.CHUNK) -> FramesReader:
     import zlib
 
-    return FramesReader(io.BytesIO(data), lambda: zlib.decompressobj(wbits=31), "gzip", zero_padding=True, bounded=True)
+    new_member = lambda: zlib.decompressobj(wbits=31)  # noqa: E731
+    return FramesReader(io.BytesIO(data), new_member, "gzip", zero_padding=True, bounded=True, chunk=chunk)
 
 
 def _python_gzip(data: bytes) -> bytes | type:
@@ -474,8 +475,7 @@ def test_gzip_members_read_in_chunks_give_what_pythons_gzip_gives_whole_or_cut(m
     data = b"".join(gzip.compress(member, mtime=0) + bytes(zeros) for member, zeros in members)
     data = data[: cut % (len(data) + 1)]
     expected = _python_gzip(data)
-    reader = _gzip_frames(data)
-    reader.CHUNK = chunk
+    reader = _gzip_frames(data, chunk)
     if isinstance(expected, bytes):
         assert reader.read() == expected
     else:

@@ -57,7 +57,10 @@ def open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
         return stream  # type: ignore[return-value]
     zstandard = import_zstandard(f"reading the zstd-compressed file {path}")
     decompressor = zstandard.ZstdDecompressor()
-    return io.BufferedReader(FramesReader(raw, decompressor.decompressobj, "zstd"), buffer_size=1 << 20)  # type: ignore[arg-type]
+    # Read 64 KiB at a time: a zstd frame that fails hands out nothing of that read, and
+    # zstandard's decompressor cannot be copied to read it again in pieces (as gzip's is).
+    reader = FramesReader(raw, decompressor.decompressobj, "zstd", chunk=1 << 16)
+    return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
 
 
 # Compressed bytes fed at a time to find where damaged data start.
@@ -86,13 +89,15 @@ class FramesReader(io.RawIOBase):
     EOFError: gzip data end inside a frame
     """
 
-    CHUNK = 1 << 18  # compressed bytes read at a time
+    CHUNK = 1 << 18  # compressed bytes read at a time, unless ``chunk`` says otherwise
     MOST_OUT = 1 << 23
 
     def __init__(
-        self, raw: BinaryIO, new_frame: Any, kind: str, *, zero_padding: bool = False, bounded: bool = False
+        self, raw: BinaryIO, new_frame: Any, kind: str, *, zero_padding: bool = False, bounded: bool = False,
+        chunk: int = CHUNK,
     ) -> None:
         super().__init__()
+        self.chunk = chunk
         self._raw = raw
         self._new_frame = new_frame
         self._kind = kind
@@ -112,7 +117,7 @@ class FramesReader(io.RawIOBase):
         while self._offset == len(self._buffer):
             if self._error is not None:
                 raise self._error
-            chunk = self._pending or self._raw.read(self.CHUNK)
+            chunk = self._pending or self._raw.read(self.chunk)
             if chunk:
                 self._buffer, self._offset = self._decompress(chunk), 0
                 continue
