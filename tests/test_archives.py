@@ -42,7 +42,8 @@ def test_temporary_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
 
 
 def test_temporary_of_a_running_save_and_other_files_are_left_alone(tmp_path):
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # A process that runs until it is killed (no timer: a slow machine cannot outlast it).
+    sleeper = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
         running = tmp_path / f".state.dedup-{host_tag()}-{sleeper.pid}-busy.tmp"
         running.write_bytes(b"")
@@ -56,6 +57,7 @@ def test_temporary_of_a_running_save_and_other_files_are_left_alone(tmp_path):
     finally:
         sleeper.kill()
         sleeper.wait()
+        sleeper.stdin.close()
 
 
 def test_temporary_of_another_host_is_removed_only_when_a_day_old(tmp_path):

@@ -457,9 +457,9 @@ class SQLiteStore(Store):
 
     def _new_filter(self) -> "KeyFilter":
         """A filter of every key of the index, with room for as many again."""
+        # Sorted runs, the index's memory-mapped: the filter reads them a block at a time.
         runs = [*self._index.keys, *self._waiting.runs.keys]
-        return KeyFilter(len(self._index) + len(self._waiting.runs),
-                         (keys[lo : lo + _FILTER_BLOCK] for keys in runs for lo in range(0, len(keys), _FILTER_BLOCK)))
+        return KeyFilter(len(self._index) + len(self._waiting.runs), runs, ordered=True)
 
     def __len__(self) -> int:
         return self._count
@@ -730,8 +730,7 @@ _SQL_VARIABLES = 500
 INDEX_SUFFIX = "-index"
 # A block of fingerprints holds at most this many keys (48 MB with their articles).
 _BLOCK_KEYS = 1 << 22
-# Keys read at a time to build a filter, and gathered to rebuild an index.
-_FILTER_BLOCK = 1 << 20
+# Keys gathered at a time to rebuild an index.
 _GATHER_KEYS = 1 << 22
 
 

@@ -148,11 +148,9 @@ class FramesReader(io.RawIOBase):
         size = 0
         while chunk and size < self.MOST_OUT:
             if self._frame.eof:  # the previous frame ended: the rest starts another one
-                if self._zero_padding:
-                    chunk = chunk.lstrip(b"\0")
-                    if not chunk:
-                        break
-                self._frame = self._new_frame()
+                chunk = self._start_frame(chunk)
+                if not chunk:
+                    break
             if self._bounded:
                 before = self._frame.copy()
                 try:
@@ -170,6 +168,15 @@ class FramesReader(io.RawIOBase):
             size += len(parts[-1])
             self._in_frame = not self._frame.eof
         self._pending = chunk
+
+    def _start_frame(self, rest: bytes) -> bytes:
+        """After a frame's end: ``rest`` without the zero padding before it (with
+        ``zero_padding``), and a new frame to read it when anything is left."""
+        if self._zero_padding:
+            rest = rest.lstrip(b"\0")
+        if rest:
+            self._frame = self._new_frame()
+        return rest
 
     def _salvage(self, parts: list[bytes], chunk: bytes) -> None:
         """Decompress ``chunk``, in which the current frame fails, into ``parts`` again:
@@ -189,11 +196,7 @@ class FramesReader(io.RawIOBase):
                 continue
             at += len(piece)
             if self._frame.eof:  # the frame ended inside the chunk: the rest starts another
-                chunk, at = self._frame.unused_data + chunk[at:], 0
-                if self._zero_padding:
-                    chunk = chunk.lstrip(b"\0")
-                if chunk:
-                    self._frame = self._new_frame()
+                chunk, at = self._start_frame(self._frame.unused_data + chunk[at:]), 0
         raise AssertionError("damaged data that did not fail when read in pieces")
 
     def close(self) -> None:
