@@ -16,6 +16,8 @@ from dedup.align.overlaps import resolve_overlaps
 from dedup.align.params import RepeatParams
 from dedup.align.prepared import prepare
 from dedup.align.seed import seed_runs
+from dedup.align.chain import chain_runs
+from dedup.align.verify import verified_waves
 from dedup.align.spans import to_repeats
 from test_repeats_properties import SETTINGS, planted, plain_texts
 from test_whole_copies import full_alignment
@@ -149,8 +151,8 @@ def test_sources_aligned_round_by_round_or_together_give_every_source_resolved_o
 
 @pytest.mark.parametrize("seed", [5, 6])
 def test_pairs_aligned_together_give_each_pair_s_own_steps_one_run_pairs_too(seed):
-    # aligned_pairs answers a pair whose seeds are one plain run without its steps (one
-    # chain, two edges, one verification): the same spans as the steps give.
+    # aligned_pairs verifies the chains of all pairs together (verify.verified_chains),
+    # one-run pairs among them: the same spans as each pair's own steps give.
     texts, chosen = _stream(seed, count=160)
     prepared = prepare(texts, 5)
     params = RepeatParams(min_length=8)
@@ -172,6 +174,70 @@ def test_pairs_aligned_together_give_each_pair_s_own_steps_one_run_pairs_too(see
     assert sum(bool(spans) for spans, one in zip(expected, one_run) if one) > 40
     assert any(not spans for spans, one in zip(expected, one_run) if one)
     assert aligned_pairs(pairs, indexes, params) == expected
+
+
+# Made-up "words" of two Chinese characters: a letter weighs less than a word there
+# (PreparedText.words sums weights instead of counting tokens).
+_HAN = [a + b for a in "水山田木火土金日月风" for b in "雨石花草林雪云海河川"]
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.parametrize("ngram, min_length, threshold", [(5, 20, 0.7), (3, 6, 0.9), (2, 4, 0.5)])
+def test_chains_verified_level_by_level_for_all_pairs_give_each_pair_s_own_steps(seed, ngram, min_length, threshold):
+    # Heavily edited copies: many chains fail whole and are split, level after level
+    # (verify.verified_waves, all pairs' chains of a level together); Chinese texts,
+    # whose words are weighed; refrains (tandem runs).
+    rng = random.Random(seed)
+    params = RepeatParams(threshold=threshold, min_length=min_length, ngram=ngram)
+    texts = []
+    for k in range(40):
+        source = _article(rng, rng.randint(2, 10))
+        if k % 4 == 1:
+            source = "。".join(" ".join(rng.choice(_HAN) for _ in range(rng.randint(5, 15))) for _ in range(8)) + "。"
+        if k % 5 == 2:  # a refrain: its shingles all seed at its first one in the source
+            refrain = " ".join(["kaba lomi"] * rng.randint(6, 20))
+            source = source[: len(source) // 2] + " " + refrain + ". " + source[len(source) // 2 :]
+        copy = _edited(source, rng, rng.choice([3, 5, 8, 25]))
+        texts.append((copy, source))
+    pairs = [tuple(prepare(pair, ngram)) for pair in texts]
+    expected = [full_alignment(query, source, params) for query, source in pairs]
+    assert aligned_pairs(pairs, [0] * len(pairs), params) == expected
+    # What the pairs exercised: parts of failing chains, weighed words, tandem runs.
+    waves = []
+    for query, source in pairs:
+        runs = seed_runs(query, source, False, params)
+        chains = chain_runs(runs, query, False, params) if len(runs) else []
+        waves.append(([chains.pop() for _ in range(len(chains))], runs))
+    levels = verified_waves(pairs, [runs for _, runs in waves], [wave for wave, _ in waves], 0, params)
+    assert sum(len(pair_levels) > 1 for pair_levels in levels) >= 3
+    assert any(runs.period.any() for _, runs in waves if len(runs))
+    assert any(spans for (query, _), spans in zip(pairs, expected) if not query.tokens.all_words)
+
+
+def test_chains_verified_together_snap_their_edges_as_each_pair_s_own_steps_do():
+    # Edges that spill into the sentence before or after a copied passage (its shingles
+    # straddle the boundary), with one or two boundaries within the spill, or with the
+    # source ending where the copy spills: snapped (or kept) as verified_chain does.
+    passage = "Kaba lomi tor mide vasnit. Quirem delpax runsul sopba kagol lonit. Miharsul netor vasba."
+    cases = [
+        ("Nebafim of said in. " + passage + " Delgol.", "Torjun a was in. " + passage + " Sopmor."),
+        ("Runba we ok. Yes. " + passage + " Kajun.", "Lofim say ok. Yes. " + passage + " Miba."),
+        ("Vaspax. " + passage + " Next words, and on to the end of it.", "Qui. " + passage + " Next words"),
+        ("Delba. " + passage + " Sopfim kamor", "Runpax. " + passage + " Sopfim kamor lex rem nit."),
+        ("Torba. " + passage[10:] + " On. So the", "Nepax. " + passage[10:] + " On. So there we were."),
+        # One run, extended over a changed word before it: its similarity is measured.
+        ("Alpha beta zeta delta " + passage, "Alpha beta gamma delta " + passage),
+    ]
+    params = RepeatParams(min_length=6, ngram=5)
+    pairs = [tuple(prepare(case, 5)) for case in cases]
+    expected = [full_alignment(query, source, params) for query, source in pairs]
+    assert all(expected)
+    assert aligned_pairs(pairs, [0] * len(pairs), params) == expected
+    # Some spans were moved off their runs' edges by the snapping, some kept a spill.
+    runs = [seed_runs(query, source, False, params) for query, source in pairs]
+    starts = [(spans[0].copy_start, int(pair_runs.copy_start[0])) for spans, pair_runs in zip(expected, runs)]
+    assert any(span > run for span, run in starts)
+    assert expected[-1][0].copy_start == 0 and expected[-1][0].similarity < 1
 
 
 def test_a_pair_met_twice_in_one_round_is_aligned_once():

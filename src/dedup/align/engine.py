@@ -21,13 +21,13 @@ from .._validate import check_int
 from ..shingle import shingles
 from ..text import tokenize
 from .chain import chain_runs, without_weak_ends
-from .extend import ChainEdges, EdgeRequest, Moves, extend_requests
+from .extend import EdgeRequest, Moves, extend_requests
 from .overlaps import OverlapResolver
 from .params import RepeatParams
 from .prepared import PreparedText, prepare_alone
 from .seed import Runs, seed_runs, seed_runs_many
 from .spans import Repeat, to_repeats
-from .verify import Alignment, matched_words, verified_chain, verified_wave
+from .verify import Alignment, verified_wave, verified_waves
 
 
 def align(
@@ -144,57 +144,32 @@ def aligned_pairs(
 def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], params: RepeatParams) -> list[list[Alignment]]:
     """The verified spans of every (query, source) of ``texts`` (two texts), named as
     source 0: exact copies answered at once (:func:`exact_copy_spans`), the other pairs
-    seeded together (:func:`dedup.align.seed.seed_runs_many`), those whose seeds are one
-    plain run verified at once (:func:`_one_run_spans`), the rest aligned side by side
-    (:func:`_run_together`)."""
+    seeded together (:func:`dedup.align.seed.seed_runs_many`), chained, and their chains
+    verified together (:func:`dedup.align.verify.verified_chains`); only the parts of
+    chains that fail are verified pair by pair, side by side (:func:`_run_together`)."""
     found = [exact_copy_spans(query, source, 0, params) for query, source in texts]
     aligned = [k for k, spans in enumerate(found) if spans is None]
-    runs = seed_runs_many([texts[k] for k in aligned], params)
-    one_run = [i for i, pair_runs in enumerate(runs) if len(pair_runs) == 1 and not pair_runs.period[0]]
-    one_run_spans = _one_run_spans([texts[aligned[i]] for i in one_run], [runs[i] for i in one_run], params)
-    for i, spans in zip(one_run, one_run_spans):
+    pairs = [texts[k] for k in aligned]
+    runs = seed_runs_many(pairs, params)
+    # Each pair's chains, as pair_steps takes them (one wave); a pair with more chains
+    # than a wave is aligned by pair_steps.
+    waves: list[list[list[int]] | None] = []
+    for (query, source), pair_runs in zip(pairs, runs):
+        chains = chain_runs(pair_runs, query, False, params) if len(pair_runs) else []
+        if len(chains) > _WAVE:
+            waves.append(None)
+            continue
+        waves.append([without_weak_ends(chains.pop(), pair_runs, params.ngram, query, source) for _ in range(len(chains))])
+    chained = [i for i, wave in enumerate(waves) if wave]
+    levels = verified_waves([pairs[i] for i in chained], [runs[i] for i in chained], [waves[i] for i in chained], 0, params)
+    for i, pair_levels in zip(chained, levels):
+        found[aligned[i]] = spans_in_walk_order(pair_levels, len(waves[i]))
+    alone = [i for i, wave in enumerate(waves) if wave is None]
+    for i, spans in zip(alone, _run_together([pair_steps(*pairs[i], 0, params, runs=runs[i]) for i in alone], params)):
         found[aligned[i]] = spans
-    others = [i for i in range(len(runs)) if found[aligned[i]] is None]
-    steps = [pair_steps(*texts[aligned[i]], 0, params, runs=runs[i]) for i in others]
-    for i, spans in zip(others, _run_together(steps, params)):
-        found[aligned[i]] = spans
+    for i in (i for i, wave in enumerate(waves) if wave == []):
+        found[aligned[i]] = []
     return found  # type: ignore[return-value]
-
-
-def _one_run_spans(
-    texts: list[tuple[PreparedText, PreparedText]], runs: list[Runs], params: RepeatParams
-) -> list[list[Alignment]]:
-    """:func:`pair_steps`' spans of pairs (of two texts) whose seeds are one plain run, the
-    commonest pair across texts (a passage, a footer shared once): the run is the one
-    chain, whose two edges are extended (every pair's together) and which is verified
-    once; a chain of one run has no gap to be split at. The same steps without a
-    generator, a wave and ``Extensions.prepare`` per pair, which cost a third of such a
-    pair."""
-    copy_start, copy_end, source_start, source_end = (
-        np.array([int(getattr(pair_runs, field)[0]) for pair_runs in runs], dtype=np.int64)
-        for field in ("copy_start", "copy_end", "source_start", "source_end")
-    )
-    copy_room = np.array([len(query) for query, _ in texts], dtype=np.int64) - copy_end
-    source_room = np.maximum(np.array([len(source) for _, source in texts], dtype=np.int64) - source_end, 0)
-    # As Extensions.prepare asks for them across texts: leftwards with room to each
-    # text's start, rightwards to each text's end; a run too short whatever its edges
-    # match is not extended (see ChainEdges).
-    requests = []
-    words = [matched_words([0], pair_runs, query) for (query, _), pair_runs in zip(texts, runs)]
-    for k, (query, source) in enumerate(texts):
-        one = slice(k, k + 1)
-        requests.append(ChainEdges(
-            EdgeRequest(query, source, -1, copy_start[one], source_start[one], copy_start[one], source_start[one]),
-            EdgeRequest(query, source, +1, copy_end[one], source_end[one], copy_room[one], source_room[one]),
-            np.array(words[k : k + 1], dtype=np.float64),
-        ))
-    # Each request is one edge: its answer, as extend() gives it (a pair's two end to end).
-    answers = [column.tolist()[0] for moved in extend_requests(requests, params) for edge in moved for column in edge]
-    out = []
-    for k, ((query, source), pair_runs) in enumerate(zip(texts, runs)):
-        span = verified_chain([0], pair_runs, query, source, 0, params, None, answers[6 * k : 6 * k + 6], words[k])
-        out.append([] if span is None else [span])
-    return out
 
 
 class PairAlignments:
@@ -338,17 +313,25 @@ def pair_steps(
     while chains:
         wave = [without_weak_ends(chains.pop(), runs, params.ngram, query, source) for _ in range(min(_WAVE, len(chains)))]
         levels = yield from verified_wave(wave, runs, query, source, index, params)
-        # Spans in the order of a depth-first walk: a chain, then the parts of a chain
-        # that failed (its later part first), then the next chain.
-        for k in range(len(wave)):
-            pending = [(0, k)]
-            while pending:
-                depth, k = pending.pop()
-                span, parts = levels[depth][0][k], levels[depth][1][k]
-                if span is not None:
-                    spans.append(span)
-                if parts >= 0:
-                    pending += [(depth + 1, parts), (depth + 1, parts + 1)]
+        spans += spans_in_walk_order(levels, len(wave))
+    return spans
+
+
+def spans_in_walk_order(levels: list[tuple[list, list[int]]], chains: int) -> list[Alignment]:
+    """The spans of a wave of ``chains`` chains verified level by level (``levels``, as
+    :func:`dedup.align.verify.verified_wave` gives them) in the order of a depth-first
+    walk: a chain, then the parts of a chain that failed (its later part first), then the
+    next chain."""
+    spans: list[Alignment] = []
+    for k in range(chains):
+        pending = [(0, k)]
+        while pending:
+            depth, k = pending.pop()
+            span, parts = levels[depth][0][k], levels[depth][1][k]
+            if span is not None:
+                spans.append(span)
+            if parts >= 0:
+                pending += [(depth + 1, parts), (depth + 1, parts + 1)]
     return spans
 
 

@@ -83,7 +83,7 @@ def _equal_words_at(query, source, copy_edge, source_edge, step, limit, reach) -
     differ = np.flatnonzero(a != b)
     if len(differ) or near == limit:
         return int(differ[0]) if len(differ) else near
-    pool = _TextPool([query, source])
+    pool = TextPool([query, source])
     lanes = _Lanes(pool, np.array([0]), np.array([pool.number(source)]), np.array([step]),
                    np.array([copy_edge + step * near]), np.array([source_edge + step * near]))
     return near + int(lanes.equal_words(np.array([limit - near]))[0])
@@ -178,13 +178,13 @@ def _extend_together(
     requests: list[EdgeRequest | ChainEdges], params: RepeatParams
 ) -> list[Moves | tuple[Moves, Moves]]:
     """``extend_requests`` of requests of any pairs, all edges together: one lane per edge,
-    which reads the words and boundaries of its own pair from a ``_TextPool``. The edges
+    which reads the words and boundaries of its own pair from a ``TextPool``. The edges
     of a ``ChainEdges`` chain that cannot reach ``min_length`` are not aligned."""
     reach = params.max_gap + params.ngram
     # A ChainEdges is its two requests, left then right; chain k's edges are lanes k of each.
     edges = [part for request in requests for part in (
         (request.left, request.right) if isinstance(request, ChainEdges) else (request,))]
-    pool = _TextPool([text for request in edges for text in (request.query, request.source)])
+    pool = TextPool([text for request in edges for text in (request.query, request.source)])
     sizes = [len(request) for request in edges]
 
     def per_lane(values) -> np.ndarray:
@@ -371,12 +371,13 @@ class Extensions:
             self.known[(copy_edge, source_edge, request.step, copy_room, source_room)] = value
 
 
-class _TextPool:
+class TextPool:
     """The token hashes of several texts end to end, and their sentence boundaries: lanes
     of many pairs read their own texts in one NumPy step. A pool of one text (a text
-    aligned with itself, however long) reads the text's own arrays, with no copy."""
+    aligned with itself, however long) reads the text's own arrays, with no copy. Without
+    ``with_words`` only the boundaries are read (the hashes are not joined)."""
 
-    def __init__(self, texts: Iterable[PreparedText]) -> None:
+    def __init__(self, texts: Iterable[PreparedText], *, with_words: bool = True) -> None:
         self._numbers: dict[int, int] = {}  # by id(): the texts of a call are alive during it
         self.texts: list[PreparedText] = []
         for text in texts:
@@ -385,6 +386,8 @@ class _TextPool:
                 self.texts.append(text)
         self.counts = np.array([len(text) for text in self.texts], dtype=np.int64)
         self.starts = np.cumsum(self.counts) - self.counts
+        if not with_words:
+            return
         hashes = [text.tokens.hashes for text in self.texts]
         if len({h.dtype for h in hashes}) > 1:  # prepare_alone's token ids with hashes
             hashes = [_as_int64(h) for h in hashes]
@@ -442,9 +445,9 @@ def _as_int64(values: np.ndarray) -> np.ndarray:
 
 class _Lanes:
     """Edges of any pairs as lanes: each edge's query and source (numbers in a
-    ``_TextPool``), direction and copy and source edge."""
+    ``TextPool``), direction and copy and source edge."""
 
-    def __init__(self, pool: _TextPool, copy_text, source_text, steps, copy_edges, source_edges) -> None:
+    def __init__(self, pool: TextPool, copy_text, source_text, steps, copy_edges, source_edges) -> None:
         self.pool = pool
         self.copy_text, self.source_text, self.steps = copy_text, source_text, steps
         self.copy_edges, self.source_edges = copy_edges, source_edges

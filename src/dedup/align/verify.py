@@ -9,7 +9,7 @@ from typing import Generator
 import numpy as np
 
 from .chain import without_weak_ends
-from .extend import REJECTED, Extensions
+from .extend import REJECTED, ChainEdges, EdgeRequest, Extensions, TextPool, extend_requests
 from .params import RepeatParams
 from .prepared import PreparedText
 from .seed import Runs
@@ -55,29 +55,57 @@ def verified_wave(wave, runs, query, source, index, params) -> Generator:
         # match are not extended (their moves say REJECTED).
         words = [matched_words(chain, runs, query) for chain in level] if index is not None and not levels else None
         moves = yield from extend.prepare(level, runs, index is None, inner_edges=bool(levels), words=words)
-        next_level: list[list[int]] = []
-        found, parts = [], []
-        for k, chain in enumerate(level):
-            span = verified_chain(
+        found = [
+            verified_chain(
                 chain, runs, query, source, index, params, extend, None if moves is None else moves[k],
                 None if words is None else words[k],
             )
-            found.append(span)
-            if span is None and len(chain) > 1:
-                gaps = [
-                    max(runs.copy_start[b] - runs.copy_end[a], runs.source_start[b] - runs.source_end[a])
-                    for a, b in zip(chain, chain[1:])
-                ]
-                cut = int(np.argmax(gaps)) + 1
-                parts.append(len(next_level))
-                next_level += [
-                    without_weak_ends(part, runs, params.ngram, query, source) for part in (chain[:cut], chain[cut:])
-                ]
-            else:
-                parts.append(-1)
+            for k, chain in enumerate(level)
+        ]
+        parts, level = split_failing(found, level, runs, query, source, params)
         levels.append((found, parts))
-        level = next_level
     return levels
+
+
+def verified_waves(
+    pairs: list[tuple[PreparedText, PreparedText]], runs: list[Runs], waves: list[list[list[int]]], index: int,
+    params: RepeatParams,
+) -> list[list[tuple[list, list[int]]]]:
+    """:func:`verified_wave` (its levels) of a wave of chains of each of many pairs across
+    texts (``waves[p]``: chains of ``pairs[p]``, whose runs are ``runs[p]``), without
+    steps: each level of all pairs is verified together (:func:`verified_chains`)."""
+    levels: list[list[tuple[list, list[int]]]] = [[] for _ in pairs]
+    level = {p: chains for p, chains in enumerate(waves) if chains}  # by pair: its chains at this level
+    while level:
+        active, chains_of = list(level), level
+        found = verified_chains([pairs[p] for p in active], [runs[p] for p in active], list(level.values()), index, params)
+        level = {}
+        for p, spans in zip(active, found):
+            parts, next_level = split_failing(spans, chains_of[p], runs[p], *pairs[p], params)
+            levels[p].append((spans, parts))
+            if next_level:
+                level[p] = next_level
+    return levels
+
+
+def split_failing(found, chains, runs: Runs, query, source, params: RepeatParams) -> tuple[list[int], list[list[int]]]:
+    """The parts of ``chains`` that failed (``found``: span or None each) and hold more than
+    one run: each split at its widest gap, its two parts without weak ends. Returns (per
+    chain, the index of its first part in the next level or -1; the next level)."""
+    next_level: list[list[int]] = []
+    parts = []
+    for span, chain in zip(found, chains):
+        if span is None and len(chain) > 1:
+            gaps = [
+                max(runs.copy_start[b] - runs.copy_end[a], runs.source_start[b] - runs.source_end[a])
+                for a, b in zip(chain, chain[1:])
+            ]
+            cut = int(np.argmax(gaps)) + 1
+            parts.append(len(next_level))
+            next_level += [without_weak_ends(part, runs, params.ngram, query, source) for part in (chain[:cut], chain[cut:])]
+        else:
+            parts.append(-1)
+    return parts, next_level
 
 
 def verified_chain(
@@ -186,6 +214,140 @@ def verified_chain(
             if with_tail >= params.threshold:
                 copy_end, similarity = widened, with_tail
     return Alignment(copy_start, copy_end, source_start, source_end, similarity, matched, index)
+
+
+def verified_chains(
+    pairs: list[tuple[PreparedText, PreparedText]],
+    runs: list[Runs],
+    chains: list[list[list[int]]],
+    index: int,
+    params: RepeatParams,
+) -> list[list[Alignment | None]]:
+    """:func:`verified_chain` of every chain of many pairs across texts (``chains[p]``:
+    the chains of ``pairs[p]``, whose runs are ``runs[p]``; each pair's spans named as
+    source ``index``), the chains of all pairs together: the edges of all in one
+    extension (``extend_requests``), and the checks of :func:`verified_chain` on arrays,
+    one NumPy step each for all chains instead of some fifty Python steps a chain. The
+    same spans as ``verified_chain`` chain by chain (``tests/test_repeats_batched.py``
+    compares them). Tandem runs, rare across texts, are verified one by one."""
+    out: list[list[Alignment | None]] = [[None] * len(pair_chains) for pair_chains in chains]
+    plain_pair, plain_chain, first, last, words = [], [], [], [], []
+    for p, ((query, source), pair_runs, pair_chains) in enumerate(zip(pairs, runs, chains)):
+        for k, chain in enumerate(pair_chains):
+            if pair_runs.period[chain[0]]:
+                out[p][k] = verified_chain(chain, pair_runs, query, source, index, params, None)
+                continue
+            plain_pair.append(p)
+            plain_chain.append(k)
+            first.append(chain[0])
+            last.append(chain[-1])
+            words.append(matched_words(chain, pair_runs, query))
+    if not plain_pair:
+        return out
+    pair = np.array(plain_pair, dtype=np.int64)
+    counts = np.bincount(pair, minlength=len(pairs))
+    run_offsets = np.cumsum([0] + [len(pair_runs) for pair_runs in runs])
+    first = np.array(first, dtype=np.int64) + run_offsets[pair]
+    last = np.array(last, dtype=np.int64) + run_offsets[pair]
+    joined = [
+        np.concatenate([getattr(pair_runs, field) for pair_runs in runs]).astype(np.int64, copy=False)
+        for field in ("copy_start", "copy_end", "source_start", "source_end")
+    ]
+    copy_start, source_start = joined[0][first], joined[2][first]
+    copy_end, source_end = joined[1][last], joined[3][last]
+    words = np.array(words, dtype=np.float64)
+    query_length = np.array([len(query) for query, _ in pairs], dtype=np.int64)[pair]
+    source_length = np.array([len(source) for _, source in pairs], dtype=np.int64)[pair]
+
+    # The edges, as Extensions.prepare asks for a first level across texts: one
+    # ChainEdges a pair (its chains are consecutive here).
+    requests = []
+    for p, lo, hi in zip(np.flatnonzero(counts).tolist(), *_bounds_of(counts[counts > 0])):
+        query, source = pairs[p]
+        part = slice(lo, hi)
+        requests.append(ChainEdges(
+            EdgeRequest(query, source, -1, copy_start[part], source_start[part], copy_start[part], source_start[part]),
+            EdgeRequest(query, source, +1, copy_end[part], source_end[part], query_length[part] - copy_end[part],
+                        np.maximum(source_length[part] - source_end[part], 0)),
+            words[part],
+        ))
+    moved = extend_requests(requests, params)
+    left_copy, left_source, left_extra = (np.concatenate([left[i] for left, _ in moved]) for i in range(3))
+    right_copy, right_source, right_extra = (np.concatenate([right[i] for _, right in moved]) for i in range(3))
+
+    # verified_chain's checks across texts, step by step on all chains.
+    queries = [query for query, _ in pairs]
+    live = left_extra != REJECTED
+    matched = words + _shares_in_words(queries, pair, left_copy, copy_start, left_extra)
+    matched = matched + _shares_in_words(queries, pair, copy_end, right_copy, right_extra)
+    live &= matched >= params.min_length
+    spans = _snapped(pairs, pair, left_copy, right_copy, left_source, right_source, min(SPILL_ACROSS, params.ngram - 1))
+    new_copy_start, new_copy_end, new_source_start, new_source_end = spans
+    matched = np.minimum(matched, _words_between(queries, pair, new_copy_start, new_copy_end))
+    live &= matched >= params.min_length
+    one_run = (
+        (first == last) & (new_copy_end - new_copy_start >= params.ngram)
+        & (new_copy_start == copy_start) & (new_copy_end == copy_end)
+        & (new_source_start == source_start) & (new_source_end == source_end)
+    )
+    found = np.flatnonzero(live).tolist()
+    rows = zip(*(values[found].tolist() for values in (pair, new_copy_start, new_copy_end, new_source_start,
+                                                       new_source_end, matched, one_run)))
+    chain_of = [plain_chain[k] for k in found]
+    for k, (p, start, end, from_start, from_end, words_matched, exact) in zip(chain_of, rows):
+        query, source = pairs[p]
+        n = params.ngram
+        similarity = 1.0 if exact else containment(query, (start, end), source, (from_start, from_end), n)
+        if similarity >= params.threshold:
+            out[p][k] = Alignment(start, end, from_start, from_end, similarity, words_matched, index)
+    return out
+
+
+def _bounds_of(counts: np.ndarray) -> tuple[list[int], list[int]]:
+    """Where each group of ``counts`` members starts and ends, grouped one after another."""
+    ends = np.cumsum(counts)
+    return (ends - counts).tolist(), ends.tolist()
+
+
+def _words_between(queries: list[PreparedText], pair: np.ndarray, first: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """``queries[pair[k]].words(first[k], end[k])`` for every k."""
+    out = (end - first).astype(np.float64)  # a token a word (spans here never end before they start)
+    weighted = np.array([not query.tokens.all_words for query in queries], dtype=bool)[pair]
+    for k in np.flatnonzero(weighted).tolist():
+        out[k] = queries[pair[k]].words(int(first[k]), int(end[k]))
+    return out
+
+
+def _shares_in_words(queries, pair, first: np.ndarray, end: np.ndarray, matched_tokens: np.ndarray) -> np.ndarray:
+    """:func:`_share_in_words` of every extension: 0 where it moved nothing."""
+    moved = end > first
+    shares = _words_between(queries, pair, first, end) * matched_tokens / np.where(moved, end - first, 1)
+    return np.where(moved, shares, 0.0)
+
+
+def _snapped(pairs, pair, copy_start, copy_end, source_start, source_end, spill: int):
+    """:func:`_snap_to_sentences` of every span (copy and source edges, arrays)."""
+    texts = [text for query_and_source in pairs for text in query_and_source]
+    pool = TextPool(texts, with_words=False)
+    queries = np.array([pool.number(query) for query, _ in pairs], dtype=np.int64)[pair]
+    sources = np.array([pool.number(source) for _, source in pairs], dtype=np.int64)[pair]
+    forward, backward = np.ones(len(pair), dtype=np.int64), -np.ones(len(pair), dtype=np.int64)
+    # Boundaries at the copy start and the spill words after it, at the copy end and the
+    # spill words before it; at the source's start and end.
+    after_start = pool.boundaries_along(queries, copy_start, forward, spill + 1)
+    source_starts = pool.boundaries_along(sources, source_start, forward, 1)[0]
+    move = np.zeros(len(pair), dtype=np.int64)
+    cut = ~after_start[0] & ~source_starts
+    for words in range(1, spill + 1):  # the most words that fit win, as in _snap_to_sentences
+        move = np.where(cut & (copy_start + words < copy_end) & after_start[words], words, move)
+    copy_start, source_start = copy_start + move, source_start + move
+    before_end = pool.boundaries_along(queries, copy_end, backward, spill + 1)
+    source_ends = pool.boundaries_along(sources, source_end, forward, 1)[0]
+    move = np.zeros(len(pair), dtype=np.int64)
+    cut = ~before_end[0] & ~source_ends
+    for words in range(1, spill + 1):
+        move = np.where(cut & (copy_end - words > copy_start) & before_end[words], words, move)
+    return copy_start, copy_end - move, source_start, source_end - move
 
 
 def _run_bounds(runs: Runs, run: int) -> tuple[int, int, int, int]:
