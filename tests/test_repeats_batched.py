@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -410,3 +411,36 @@ def test_chains_too_short_whatever_their_edges_match_are_left_unextended_and_fai
                 assert answers == [*alone[0], *alone[1]]
                 kept += 1
     assert rejected > 50 and kept > 50
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), st.sampled_from([1, 2, 3, 5]))
+def test_containments_of_many_spans_are_each_span_s_containment(seed, ngram):
+    # verified_chains measures spans together from each shingle's one place in the
+    # source; any span, of any pair, must measure what containment() gives it alone.
+    from dedup.align.seed import seed_runs_many
+    from dedup.align.verify import containment, containments, shingle_places
+
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(6):
+        source = _article(rng, rng.randint(1, 6))
+        texts.append((_edited(source, rng, rng.choice([3, 10])), source))
+    pairs = [tuple(prepare(pair, ngram)) for pair in texts]
+    _, seeds = seed_runs_many(pairs, RepeatParams(ngram=ngram, min_length=max(ngram, 2)), with_seeds=True)
+    places = [shingle_places(query, source, pair_seeds) for (query, source), pair_seeds in zip(pairs, seeds)]
+    spans = []
+    for p, (query, source) in enumerate(pairs):
+        for _ in range(20):
+            copy_start = rng.randrange(len(query) + 1)
+            copy_end = rng.randrange(copy_start, len(query) + 1)
+            source_start = rng.randrange(len(source) + 1)
+            # Spans in step with the copy (the commonest), and any others.
+            length = copy_end - copy_start + rng.choice([-2, -1, 0, 0, 1, 2, rng.randrange(-20, 20)])
+            source_end = min(max(source_start + length, source_start), len(source))
+            spans.append((p, copy_start, copy_end, source_start, source_end))
+    columns = [np.array(column, dtype=np.int64) for column in zip(*spans)]
+    expected = [containment(pairs[p][0], (cs, ce), pairs[p][1], (ss, se), ngram) for p, cs, ce, ss, se in spans]
+    assert containments(pairs, places, *columns, ngram).tolist() == expected
+    if ngram >= 3:  # (single words and word pairs repeat: measured one by one)
+        assert any(found is not None for found in places)

@@ -150,7 +150,7 @@ def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], params: Repe
     found = [exact_copy_spans(query, source, 0, params) for query, source in texts]
     aligned = [k for k, spans in enumerate(found) if spans is None]
     pairs = [texts[k] for k in aligned]
-    runs = seed_runs_many(pairs, params)
+    runs, seeds = seed_runs_many(pairs, params, with_seeds=True)
     # Each pair's chains, as pair_steps takes them (one wave); a pair with more chains
     # than a wave is aligned by pair_steps.
     waves: list[list[list[int]] | None] = []
@@ -161,7 +161,10 @@ def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], params: Repe
             continue
         waves.append([without_weak_ends(chains.pop(), pair_runs, params.ngram, query, source) for _ in range(len(chains))])
     chained = [i for i, wave in enumerate(waves) if wave]
-    levels = verified_waves([pairs[i] for i in chained], [runs[i] for i in chained], [waves[i] for i in chained], 0, params)
+    levels = verified_waves(
+        [pairs[i] for i in chained], [runs[i] for i in chained], [waves[i] for i in chained], 0, params,
+        [seeds[i] for i in chained],
+    )
     for i, pair_levels in zip(chained, levels):
         found[aligned[i]] = spans_in_walk_order(pair_levels, len(waves[i]))
     alone = [i for i, wave in enumerate(waves) if wave is None]

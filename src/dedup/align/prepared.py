@@ -36,7 +36,7 @@ class PreparedText:
 
     __slots__ = (
         "text", "tokens", "shingles", "_boundaries", "_words_before", "_units_in_block", "_first_occurrences", "_digest",
-        "_shingle_order",
+        "_shingle_order", "_repeats",
     )
 
     def __init__(self, text: str, tokens: Tokens, shingle_hashes: np.ndarray) -> None:
@@ -49,6 +49,7 @@ class PreparedText:
         self._first_occurrences: np.ndarray | None = None
         self._digest: bytes | None = None
         self._shingle_order: tuple[np.ndarray, np.ndarray] | None = None
+        self._repeats: bool | None = None
 
     def detached(self) -> "PreparedText":
         """This text prepared in arrays of its own: a text of a batch (see :func:`prepare`)
@@ -134,8 +135,17 @@ class PreparedText:
         return self._first_occurrences
 
     def has_repeated_shingle(self) -> bool:
+        """Does some shingle occur twice in the text? (Asked once, then known.)"""
+        if self._repeats is None:
+            self._repeats = self._find_repeated_shingle()
+        return self._repeats
+
+    def _find_repeated_shingle(self) -> bool:
         if len(self.shingles) < 2:
             return False
+        if self._shingle_order is not None:  # sorted already (a text seeded against others)
+            ordered = self._shingle_order[1]
+            return bool((ordered[1:] == ordered[:-1]).any())
         first = self._first_occurrences
         if first is not None:  # a shingle whose first occurrence is elsewhere; in blocks:
             step = 1 << 16  # no position array as long as the text

@@ -8,6 +8,7 @@ from typing import Generator
 
 import numpy as np
 
+from ..arrays import expand_ranges
 from .chain import without_weak_ends
 from .extend import REJECTED, ChainEdges, EdgeRequest, Extensions, TextPool, extend_requests
 from .params import RepeatParams
@@ -69,16 +70,27 @@ def verified_wave(wave, runs, query, source, index, params) -> Generator:
 
 def verified_waves(
     pairs: list[tuple[PreparedText, PreparedText]], runs: list[Runs], waves: list[list[list[int]]], index: int,
-    params: RepeatParams,
+    params: RepeatParams, seeds: list | None = None,
 ) -> list[list[tuple[list, list[int]]]]:
     """:func:`verified_wave` (its levels) of a wave of chains of each of many pairs across
     texts (``waves[p]``: chains of ``pairs[p]``, whose runs are ``runs[p]``), without
-    steps: each level of all pairs is verified together (:func:`verified_chains`)."""
+    steps: each level of all pairs is verified together (:func:`verified_chains`).
+    ``seeds``: per pair, its seeds (``seed_runs_many(with_seeds=True)``) or None."""
     levels: list[list[tuple[list, list[int]]]] = [[] for _ in pairs]
     level = {p: chains for p, chains in enumerate(waves) if chains}  # by pair: its chains at this level
+    known: dict[int, dict] = {}  # by pair: the moves of the edges its parts may have
+    places = [
+        None if seeds is None or seeds[p] is None else shingle_places(*pairs[p], seeds[p]) for p in range(len(pairs))
+    ]
+    whole = True
     while level:
         active, chains_of = list(level), level
-        found = verified_chains([pairs[p] for p in active], [runs[p] for p in active], list(level.values()), index, params)
+        tables = [known.setdefault(p, {}) for p in active]
+        found = verified_chains(
+            [pairs[p] for p in active], [runs[p] for p in active], list(level.values()), index, params, tables, whole,
+            [places[p] for p in active],
+        )
+        whole = False
         level = {}
         for p, spans in zip(active, found):
             parts, next_level = split_failing(spans, chains_of[p], runs[p], *pairs[p], params)
@@ -222,6 +234,9 @@ def verified_chains(
     chains: list[list[list[int]]],
     index: int,
     params: RepeatParams,
+    known: list[dict] | None = None,
+    whole: bool = True,
+    places: list[np.ndarray | None] | None = None,
 ) -> list[list[Alignment | None]]:
     """:func:`verified_chain` of every chain of many pairs across texts (``chains[p]``:
     the chains of ``pairs[p]``, whose runs are ``runs[p]``; each pair's spans named as
@@ -229,7 +244,15 @@ def verified_chains(
     extension (``extend_requests``), and the checks of :func:`verified_chain` on arrays,
     one NumPy step each for all chains instead of some fifty Python steps a chain. The
     same spans as ``verified_chain`` chain by chain (``tests/test_repeats_batched.py``
-    compares them). Tandem runs, rare across texts, are verified one by one."""
+    compares them). Tandem runs, rare across texts, are verified one by one.
+
+    ``known``: per pair, the moves of edges extended before, by (copy edge, source edge,
+    step). With ``whole`` (a first level), each chain's two edges are extended, a chain
+    too short whatever its edges match left unextended (see ``ChainEdges``), and the
+    edges of the chains that fail and will be split are entered in ``known``; without,
+    only the edges not in ``known`` are extended (and entered). ``places``: per pair, its
+    :func:`shingle_places` (or None), with which its spans' containment is measured for
+    all chains at once (see :func:`containments`)."""
     out: list[list[Alignment | None]] = [[None] * len(pair_chains) for pair_chains in chains]
     plain_pair, plain_chain, first, last, words = [], [], [], [], []
     for p, ((query, source), pair_runs, pair_chains) in enumerate(zip(pairs, runs, chains)):
@@ -259,21 +282,15 @@ def verified_chains(
     query_length = np.array([len(query) for query, _ in pairs], dtype=np.int64)[pair]
     source_length = np.array([len(source) for _, source in pairs], dtype=np.int64)[pair]
 
-    # The edges, as Extensions.prepare asks for a first level across texts: one
-    # ChainEdges a pair (its chains are consecutive here).
-    requests = []
-    for p, lo, hi in zip(np.flatnonzero(counts).tolist(), *_bounds_of(counts[counts > 0])):
-        query, source = pairs[p]
-        part = slice(lo, hi)
-        requests.append(ChainEdges(
-            EdgeRequest(query, source, -1, copy_start[part], source_start[part], copy_start[part], source_start[part]),
-            EdgeRequest(query, source, +1, copy_end[part], source_end[part], query_length[part] - copy_end[part],
-                        np.maximum(source_length[part] - source_end[part], 0)),
-            words[part],
-        ))
-    moved = extend_requests(requests, params)
-    left_copy, left_source, left_extra = (np.concatenate([left[i] for left, _ in moved]) for i in range(3))
-    right_copy, right_source, right_extra = (np.concatenate([right[i] for _, right in moved]) for i in range(3))
+    query_room = query_length - copy_end
+    source_room = np.maximum(source_length - source_end, 0)
+    if whole:
+        moves = _chain_edges_moves(pairs, counts, copy_start, source_start, copy_end, source_end, query_room,
+                                   source_room, words, params)
+    else:
+        moves = _table_moves(pairs, pair, copy_start, source_start, copy_end, source_end, query_room, source_room,
+                             known, params)
+    left_copy, left_source, left_extra, right_copy, right_source, right_extra = moves
 
     # verified_chain's checks across texts, step by step on all chains.
     queries = [query for query, _ in pairs]
@@ -290,16 +307,131 @@ def verified_chains(
         & (new_copy_start == copy_start) & (new_copy_end == copy_end)
         & (new_source_start == source_start) & (new_source_end == source_end)
     )
-    found = np.flatnonzero(live).tolist()
+    found = np.flatnonzero(live)
+    similarity = np.ones(len(found), dtype=np.float64)  # an exact run's
+    measured = np.flatnonzero(~one_run[found])
+    at = found[measured]
+    similarity[measured] = containments(
+        pairs, places, pair[at], new_copy_start[at], new_copy_end[at], new_source_start[at], new_source_end[at],
+        params.ngram,
+    )
     rows = zip(*(values[found].tolist() for values in (pair, new_copy_start, new_copy_end, new_source_start,
-                                                       new_source_end, matched, one_run)))
-    chain_of = [plain_chain[k] for k in found]
-    for k, (p, start, end, from_start, from_end, words_matched, exact) in zip(chain_of, rows):
+                                                       new_source_end, matched)), similarity.tolist())
+    chain_of = [plain_chain[k] for k in found.tolist()]
+    for k, (p, start, end, from_start, from_end, words_matched, chain_similarity) in zip(chain_of, rows):
+        if chain_similarity >= params.threshold:
+            out[p][k] = Alignment(start, end, from_start, from_end, chain_similarity, words_matched, index)
+    if whole and known is not None:
+        # The parts of a chain that fails keep its outer edges: their moves are kept
+        # (not those of a chain left unextended, whose moves are no extension).
+        split = [
+            c for c, (p, k) in enumerate(zip(plain_pair, plain_chain))
+            if out[p][k] is None and len(chains[p][k]) > 1 and left_extra[c] != REJECTED
+        ]
+        rows = zip(*(values[split].tolist() for values in (
+            pair, copy_start, source_start, copy_end, source_end,
+            left_copy, left_source, left_extra, right_copy, right_source, right_extra,
+        )))
+        for p, cs, ss, ce, se, *moved in rows:
+            known[p][cs, ss, -1] = tuple(moved[:3])
+            known[p][ce, se, +1] = tuple(moved[3:])
+    return out
+
+
+def shingle_places(query: PreparedText, source: PreparedText, seeds: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
+    """For every query shingle, its place in the source (-1: none), from the pair's seeds
+    (query positions, first occurrences in the source): when neither text says a
+    shingle twice, that place is the shingle's only one. Else None."""
+    if query.has_repeated_shingle() or source.has_repeated_shingle():
+        return None
+    anchors, positions = seeds
+    places = np.full(len(query.shingles), -1, dtype=np.int64)
+    places[anchors] = positions
+    return places
+
+
+def containments(pairs, places, pair, copy_start, copy_end, source_start, source_end, n: int) -> np.ndarray:
+    """:func:`containment` of many spans (span k of ``pairs[pair[k]]``), as float64.
+
+    The spans of a pair with ``places`` (:func:`shingle_places`; neither text says a
+    shingle twice: the copy's shingles are distinct, and one is found in the source span
+    when its one place lies inside it) are measured together, in one NumPy step over
+    their shingles, instead of two sorts and a search a span; the others one by one."""
+    out = np.empty(len(pair), dtype=np.float64)
+    if places is None:
+        places = [None] * len(pairs)
+    offsets = np.cumsum([0] + [0 if found is None else len(found) for found in places])
+    have = np.array([found is not None for found in places], dtype=bool)[pair]
+    # Copies of whole shingles (a shorter one compares its words). A source span shorter
+    # than a shingle holds no place of one: nothing is found, as containment() finds none
+    # of the copy's shingles among its words.
+    fast = have & (copy_end - copy_start >= n)
+    for k in np.flatnonzero(~fast).tolist():
+        query, source = pairs[pair[k]]
+        copy, source_span = (int(copy_start[k]), int(copy_end[k])), (int(source_start[k]), int(source_end[k]))
+        out[k] = containment(query, copy, source, source_span, n)
+    spans = np.flatnonzero(fast)
+    if len(spans):
+        shingles = copy_end[spans] - copy_start[spans] - n + 1
+        owner, position = expand_ranges(offsets[pair[spans]] + copy_start[spans], shingles)
+        place = np.concatenate([found for found in places if found is not None])[position]
+        inside = (place >= source_start[spans][owner]) & (place < (source_end[spans] - n + 1)[owner])
+        out[spans] = np.bincount(owner[inside], minlength=len(spans)) / shingles
+    return out
+
+
+def _chain_edges_moves(pairs, counts, copy_start, source_start, copy_end, source_end, query_room, source_room, words,
+                       params: RepeatParams):
+    """The moves of both edges of every chain (six arrays, ``verified_chain``'s ``moves``
+    in columns), as Extensions.prepare asks for a first level across texts: one
+    ChainEdges a pair (its chains are consecutive), a chain too short whatever its
+    edges match left unextended (its moves match ``REJECTED`` words)."""
+    requests = []
+    for p, lo, hi in zip(np.flatnonzero(counts).tolist(), *_bounds_of(counts[counts > 0])):
         query, source = pairs[p]
-        n = params.ngram
-        similarity = 1.0 if exact else containment(query, (start, end), source, (from_start, from_end), n)
-        if similarity >= params.threshold:
-            out[p][k] = Alignment(start, end, from_start, from_end, similarity, words_matched, index)
+        part = slice(lo, hi)
+        requests.append(ChainEdges(
+            EdgeRequest(query, source, -1, copy_start[part], source_start[part], copy_start[part], source_start[part]),
+            EdgeRequest(query, source, +1, copy_end[part], source_end[part], query_room[part], source_room[part]),
+            words[part],
+        ))
+    moved = extend_requests(requests, params)
+    return [np.concatenate([edges[side][i] for edges in moved]) for side in (0, 1) for i in range(3)]
+
+
+def _table_moves(pairs, pair, copy_start, source_start, copy_end, source_end, query_room, source_room, known,
+                 params: RepeatParams):
+    """The moves of both edges of every chain (as :func:`_chain_edges_moves`), from
+    ``known`` (per pair: an edge's moves by (copy edge, source edge, step)), where the
+    edges not in it are extended and entered. Across texts an edge's rooms depend on the
+    edge alone, and the parts of a split chain keep its outer edges: those are not
+    extended again."""
+    pair_list = pair.tolist()
+    edges = (
+        list(zip(pair_list, copy_start.tolist(), source_start.tolist(), copy_start.tolist(), source_start.tolist())),
+        list(zip(pair_list, copy_end.tolist(), source_end.tolist(), query_room.tolist(), source_room.tolist())),
+    )
+    requests, asked = [], []
+    for step, side in zip((-1, +1), edges):
+        missing: dict[int, dict] = {}  # by pair: the edges to extend, each once
+        for p, copy_edge, source_edge, copy_room, source_room_of in side:
+            if (copy_edge, source_edge, step) not in known[p]:
+                missing.setdefault(p, {})[copy_edge, source_edge] = (copy_room, source_room_of)
+        for p, wanted in missing.items():
+            query, source = pairs[p]
+            rooms = list(wanted.values())
+            requests.append(EdgeRequest(
+                query, source, step, *(np.array(values, dtype=np.int64) for values in zip(*wanted)),
+                *(np.array(values, dtype=np.int64) for values in zip(*rooms)),
+            ))
+            asked.append((p, step, list(wanted)))
+    for (p, step, wanted), moved in zip(asked, extend_requests(requests, params)):
+        for (copy_edge, source_edge), value in zip(wanted, zip(*(column.tolist() for column in moved))):
+            known[p][copy_edge, source_edge, step] = value
+    out = []
+    for step, side in zip((-1, +1), edges):
+        values = [known[p][copy_edge, source_edge, step] for p, copy_edge, source_edge, _, _ in side]
+        out += [np.array(column, dtype=np.int64) for column in zip(*values)]
     return out
 
 
