@@ -10,7 +10,7 @@ import numpy as np
 
 from ..arrays import expand_ranges
 from .chain import without_weak_ends
-from .extend import REJECTED, ChainEdges, EdgeRequest, Extensions, TextPool, extend_requests
+from .extend import MOST_INNER_RUNS, REJECTED, ChainEdges, EdgeRequest, Extensions, TextPool, extend_requests
 from .params import RepeatParams
 from .prepared import PreparedText
 from .seed import Runs
@@ -82,15 +82,15 @@ def verified_waves(
     places = [
         None if seeds is None or seeds[p] is None else shingle_places(*pairs[p], seeds[p]) for p in range(len(pairs))
     ]
-    whole = True
+    whole, first_parts = True, False
     while level:
         active, chains_of = list(level), level
         tables = [known.setdefault(p, {}) for p in active]
         found = verified_chains(
             [pairs[p] for p in active], [runs[p] for p in active], list(level.values()), index, params, tables, whole,
-            [places[p] for p in active],
+            [places[p] for p in active], inner_edges=first_parts,
         )
-        whole = False
+        first_parts, whole = whole, False
         level = {}
         for p, spans in zip(active, found):
             parts, next_level = split_failing(spans, chains_of[p], runs[p], *pairs[p], params)
@@ -237,6 +237,7 @@ def verified_chains(
     known: list[dict] | None = None,
     whole: bool = True,
     places: list[np.ndarray | None] | None = None,
+    inner_edges: bool = False,
 ) -> list[list[Alignment | None]]:
     """:func:`verified_chain` of every chain of many pairs across texts (``chains[p]``:
     the chains of ``pairs[p]``, whose runs are ``runs[p]``; each pair's spans named as
@@ -250,7 +251,10 @@ def verified_chains(
     step). With ``whole`` (a first level), each chain's two edges are extended, a chain
     too short whatever its edges match left unextended (see ``ChainEdges``), and the
     edges of the chains that fail and will be split are entered in ``known``; without,
-    only the edges not in ``known`` are extended (and entered). ``places``: per pair, its
+    only the edges not in ``known`` are extended (and entered), and with ``inner_edges``
+    (the first parts of failed chains) the edges of every run of a pair's chains too, when
+    they are at most ``MOST_INNER_RUNS``: all the edges the parts below can have, which
+    then need no extension of their own. ``places``: per pair, its
     :func:`shingle_places` (or None), with which its spans' containment is measured for
     all chains at once (see :func:`containments`)."""
     out: list[list[Alignment | None]] = [[None] * len(pair_chains) for pair_chains in chains]
@@ -288,8 +292,9 @@ def verified_chains(
         moves = _chain_edges_moves(pairs, counts, copy_start, source_start, copy_end, source_end, query_room,
                                    source_room, words, params)
     else:
+        ahead = _inner_edges(pairs, runs, chains) if inner_edges else ([], [])
         moves = _table_moves(pairs, pair, copy_start, source_start, copy_end, source_end, query_room, source_room,
-                             known, params)
+                             known, params, ahead)
     left_copy, left_source, left_extra, right_copy, right_source, right_extra = moves
 
     # verified_chain's checks across texts, step by step on all chains.
@@ -399,22 +404,38 @@ def _chain_edges_moves(pairs, counts, copy_start, source_start, copy_end, source
     return [np.concatenate([edges[side][i] for edges in moved]) for side in (0, 1) for i in range(3)]
 
 
+def _inner_edges(pairs, runs: list[Runs], chains: list[list[list[int]]]) -> tuple[list, list]:
+    """The left and right edges (as :func:`_table_moves` lists them) of every run of each
+    pair's chains, for the pairs whose chains hold at most ``MOST_INNER_RUNS`` runs."""
+    left, right = [], []
+    for p, ((query, source), pair_runs, pair_chains) in enumerate(zip(pairs, runs, chains)):
+        inner = sorted({run for chain in pair_chains if not pair_runs.period[chain[0]] for run in chain})
+        if not inner or len(inner) > MOST_INNER_RUNS:
+            continue
+        copy_start, copy_end, source_start, source_end = (
+            getattr(pair_runs, field)[inner].tolist() for field in ("copy_start", "copy_end", "source_start", "source_end")
+        )
+        left += [(p, c, s, c, s) for c, s in zip(copy_start, source_start)]
+        right += [(p, c, s, len(query) - c, max(len(source) - s, 0)) for c, s in zip(copy_end, source_end)]
+    return left, right
+
+
 def _table_moves(pairs, pair, copy_start, source_start, copy_end, source_end, query_room, source_room, known,
-                 params: RepeatParams):
+                 params: RepeatParams, ahead: tuple[list, list] = ([], [])):
     """The moves of both edges of every chain (as :func:`_chain_edges_moves`), from
     ``known`` (per pair: an edge's moves by (copy edge, source edge, step)), where the
-    edges not in it are extended and entered. Across texts an edge's rooms depend on the
-    edge alone, and the parts of a split chain keep its outer edges: those are not
-    extended again."""
+    edges not in it are extended and entered, with the edges ``ahead`` (left, right)
+    not in it. Across texts an edge's rooms depend on the edge alone, and the parts of a
+    split chain keep its outer edges: those are not extended again."""
     pair_list = pair.tolist()
     edges = (
         list(zip(pair_list, copy_start.tolist(), source_start.tolist(), copy_start.tolist(), source_start.tolist())),
         list(zip(pair_list, copy_end.tolist(), source_end.tolist(), query_room.tolist(), source_room.tolist())),
     )
     requests, asked = [], []
-    for step, side in zip((-1, +1), edges):
+    for step, side, more in zip((-1, +1), edges, ahead):
         missing: dict[int, dict] = {}  # by pair: the edges to extend, each once
-        for p, copy_edge, source_edge, copy_room, source_room_of in side:
+        for p, copy_edge, source_edge, copy_room, source_room_of in side + more:
             if (copy_edge, source_edge, step) not in known[p]:
                 missing.setdefault(p, {})[copy_edge, source_edge] = (copy_room, source_room_of)
         for p, wanted in missing.items():
