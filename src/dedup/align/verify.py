@@ -3,6 +3,7 @@ containment); a chain that fails is split at its widest gap and its parts tried.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Generator
 
@@ -258,7 +259,7 @@ def verified_chains(
     :func:`shingle_places` (or None), with which its spans' containment is measured for
     all chains at once (see :func:`containments`)."""
     out: list[list[Alignment | None]] = [[None] * len(pair_chains) for pair_chains in chains]
-    plain_pair, plain_chain, first, last, words = [], [], [], [], []
+    plain_pair, plain_chain, plain_runs = [], [], []
     for p, ((query, source), pair_runs, pair_chains) in enumerate(zip(pairs, runs, chains)):
         for k, chain in enumerate(pair_chains):
             if pair_runs.period[chain[0]]:
@@ -266,23 +267,26 @@ def verified_chains(
                 continue
             plain_pair.append(p)
             plain_chain.append(k)
-            first.append(chain[0])
-            last.append(chain[-1])
-            words.append(matched_words(chain, pair_runs, query))
+            plain_runs.append(chain)
     if not plain_pair:
         return out
     pair = np.array(plain_pair, dtype=np.int64)
     counts = np.bincount(pair, minlength=len(pairs))
     run_offsets = np.cumsum([0] + [len(pair_runs) for pair_runs in runs])
-    first = np.array(first, dtype=np.int64) + run_offsets[pair]
-    last = np.array(last, dtype=np.int64) + run_offsets[pair]
     joined = [
         np.concatenate([getattr(pair_runs, field) for pair_runs in runs]).astype(np.int64, copy=False)
         for field in ("copy_start", "copy_end", "source_start", "source_end")
     ]
+    # Every chain's runs end to end, numbered across pairs.
+    sizes = np.array([len(chain) for chain in plain_runs], dtype=np.int64)
+    chain_of_run = np.repeat(np.arange(len(sizes)), sizes)
+    run_at = np.fromiter(itertools.chain.from_iterable(plain_runs), dtype=np.int64, count=int(sizes.sum()))
+    run_at += run_offsets[pair][chain_of_run]
+    ends = np.cumsum(sizes)
+    first, last = run_at[ends - sizes], run_at[ends - 1]
     copy_start, source_start = joined[0][first], joined[2][first]
     copy_end, source_end = joined[1][last], joined[3][last]
-    words = np.array(words, dtype=np.float64)
+    words = _chain_words(pairs, pair, plain_runs, runs, chain_of_run, joined[0][run_at], joined[1][run_at])
     query_length = np.array([len(query) for query, _ in pairs], dtype=np.int64)[pair]
     source_length = np.array([len(source) for _, source in pairs], dtype=np.int64)[pair]
 
@@ -303,26 +307,29 @@ def verified_chains(
     matched = words + _shares_in_words(queries, pair, left_copy, copy_start, left_extra)
     matched = matched + _shares_in_words(queries, pair, copy_end, right_copy, right_extra)
     live &= matched >= params.min_length
-    spans = _snapped(pairs, pair, left_copy, right_copy, left_source, right_source, min(SPILL_ACROSS, params.ngram - 1))
+    # The chains still standing (most across texts end above): snapped, measured.
+    standing = np.flatnonzero(live)
+    at_pair, matched = pair[standing], matched[standing]
+    spans = _snapped(pairs, at_pair, left_copy[standing], right_copy[standing], left_source[standing],
+                     right_source[standing], min(SPILL_ACROSS, params.ngram - 1))
     new_copy_start, new_copy_end, new_source_start, new_source_end = spans
-    matched = np.minimum(matched, _words_between(queries, pair, new_copy_start, new_copy_end))
-    live &= matched >= params.min_length
+    matched = np.minimum(matched, _words_between(queries, at_pair, new_copy_start, new_copy_end))
+    found = np.flatnonzero(matched >= params.min_length)  # among the standing
     one_run = (
-        (first == last) & (new_copy_end - new_copy_start >= params.ngram)
-        & (new_copy_start == copy_start) & (new_copy_end == copy_end)
-        & (new_source_start == source_start) & (new_source_end == source_end)
+        (first == last)[standing] & (new_copy_end - new_copy_start >= params.ngram)
+        & (new_copy_start == copy_start[standing]) & (new_copy_end == copy_end[standing])
+        & (new_source_start == source_start[standing]) & (new_source_end == source_end[standing])
     )
-    found = np.flatnonzero(live)
     similarity = np.ones(len(found), dtype=np.float64)  # an exact run's
     measured = np.flatnonzero(~one_run[found])
     at = found[measured]
     similarity[measured] = containments(
-        pairs, places, pair[at], new_copy_start[at], new_copy_end[at], new_source_start[at], new_source_end[at],
+        pairs, places, at_pair[at], new_copy_start[at], new_copy_end[at], new_source_start[at], new_source_end[at],
         params.ngram,
     )
-    rows = zip(*(values[found].tolist() for values in (pair, new_copy_start, new_copy_end, new_source_start,
+    rows = zip(*(values[found].tolist() for values in (at_pair, new_copy_start, new_copy_end, new_source_start,
                                                        new_source_end, matched)), similarity.tolist())
-    chain_of = [plain_chain[k] for k in found.tolist()]
+    chain_of = [plain_chain[k] for k in standing[found].tolist()]
     for k, (p, start, end, from_start, from_end, words_matched, chain_similarity) in zip(chain_of, rows):
         if chain_similarity >= params.threshold:
             out[p][k] = Alignment(start, end, from_start, from_end, chain_similarity, words_matched, index)
@@ -454,6 +461,27 @@ def _table_moves(pairs, pair, copy_start, source_start, copy_end, source_end, qu
         values = [known[p][copy_edge, source_edge, step] for p, copy_edge, source_edge, _, _ in side]
         out += [np.array(column, dtype=np.int64) for column in zip(*values)]
     return out
+
+
+def _chain_words(pairs, pair, chains, runs, chain_of_run, run_start, run_end) -> np.ndarray:
+    """:func:`matched_words` of every chain (``chains[k]``, of ``pairs[pair[k]]``), given
+    its runs' copy starts and ends end to end (``chain_of_run``: the chain of each): a run
+    counts the words past the furthest end of the runs before it in its chain."""
+    # The furthest end of the runs before each, in its chain (-1: none): a running
+    # maximum, the chain's number lifting each chain above the ones before.
+    lift = int(run_end.max(initial=0)) + 2
+    furthest = np.maximum.accumulate(chain_of_run * lift + run_end)
+    before = np.full(len(run_end), -1, dtype=np.int64)
+    same_chain = chain_of_run[1:] == chain_of_run[:-1]
+    before[1:] = np.where(same_chain, furthest[:-1] - chain_of_run[1:] * lift, -1)
+    new_words = np.maximum(run_end - np.maximum(run_start, before), 0)  # a token a word
+    words = np.bincount(chain_of_run, weights=new_words, minlength=len(chains))
+    # Texts whose words are weighed (scripts without spaces) are counted as matched_words does.
+    queries = [query for query, _ in pairs]
+    weighed = np.array([not query.tokens.all_words for query in queries], dtype=bool)
+    for k in np.flatnonzero(weighed[pair]).tolist():
+        words[k] = matched_words(chains[k], runs[pair[k]], queries[pair[k]])
+    return words
 
 
 def _bounds_of(counts: np.ndarray) -> tuple[list[int], list[int]]:
