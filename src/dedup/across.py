@@ -76,7 +76,8 @@ class PassKeys:
     sorted; ``key_index``: each key's index into it; and the fingerprints grouped by key:
     ``fingerprint_index`` (into ``distinct``), ``fingerprint_owner`` (the article) and
     ``fingerprint_rank`` (how many articles of the batch before it have the key as a
-    fingerprint), ordered by key, then article. Without each article's own keys and
+    fingerprint), ordered by key, then article; ``shared_keys``: per distinct key, is it a
+    key of two articles of the batch or more. Without each article's own keys and
     fingerprints (:class:`BatchKeys`) it is about half the bytes: what a worker that ran
     stage 1 sends back to the process that looks up.
     """
@@ -88,6 +89,7 @@ class PassKeys:
     fingerprint_index: np.ndarray
     fingerprint_owner: np.ndarray
     fingerprint_rank: np.ndarray
+    shared_keys: np.ndarray
 
     def __len__(self) -> int:
         return len(self.key_offsets) - 1
@@ -134,7 +136,7 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     positions, position_offsets = winnow(hashes, offsets, window)
     fingerprints, fingerprint_offsets = distinct_per_segment(hashes[positions], position_offsets)
     count = len(offsets) - 1
-    distinct, key_index = np.unique(keys, return_inverse=True)
+    distinct, key_index, articles_per_key = np.unique(keys, return_inverse=True, return_counts=True)
     fingerprint_index = np.searchsorted(distinct, fingerprints)
     fingerprint_owner = np.repeat(np.arange(count, dtype=np.int64), np.diff(fingerprint_offsets))
     order = np.argsort(fingerprint_index * count + fingerprint_owner)  # each pair once: by key, then owner
@@ -148,7 +150,7 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     )
     return BatchKeys(
         key_offsets, np.diff(offsets), distinct, key_index, fingerprint_index, fingerprint_owner, rank,
-        keys, fingerprints, fingerprint_offsets,
+        articles_per_key > 1, keys, fingerprints, fingerprint_offsets,
     )
 
 
@@ -227,9 +229,10 @@ def look_up(
     else:
         held, holder = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     held_before = np.bincount(held, minlength=len(distinct))
-    # Holders in the store, per (article, key): the holders of each distinct key grouped.
+    # Holders in the store, per (article, key): the holders of each distinct key grouped;
+    # only the entries whose key has holders are expanded (few, in new text).
     holder = holder[np.argsort(held, kind="stable")]
-    key_entry, position = expand_ranges(_starts(held_before)[inverse], held_before[inverse])
+    key_entry, position = _expanded(inverse, held_before > 0, _starts(held_before), held_before)
     articles = [owner_of_key[key_entry]]
     holders = [holder[position]]
     if not in_batch:
@@ -240,13 +243,25 @@ def look_up(
     kept = held_before[batch.fingerprint_index] + batch.fingerprint_rank < store.max_holders
     added_key, added_owner = batch.fingerprint_index[kept], batch.fingerprint_owner[kept]  # by key, then owner
     added_per_key = np.bincount(added_key, minlength=len(distinct))
-    key_entry, position = expand_ranges(_starts(added_per_key)[inverse], added_per_key[inverse])
+    # A key of one article of the batch has no holder before it there: only keys that
+    # occur in two articles or more are expanded.
+    shared = batch.shared_keys & (added_per_key > 0)
+    key_entry, position = _expanded(inverse, shared, _starts(added_per_key), added_per_key)
     earlier = added_owner[position] < owner_of_key[key_entry]
     articles.append(owner_of_key[key_entry[earlier]])
     holders.append(first + added_owner[position[earlier]].astype(np.int64))  # store numbers: int64
 
     remembered = HeldKeys(distinct[added_key], added_owner, count)  # by key, then article: as a store keeps them
     return np.concatenate(articles), np.concatenate(holders), remembered
+
+
+def _expanded(inverse: np.ndarray, wanted: np.ndarray, starts: np.ndarray, counts: np.ndarray):
+    """``expand_ranges`` of the ranges ``starts``/``counts`` of each entry's key
+    (``inverse``), for the entries whose key is ``wanted`` only: (entry, position)."""
+    entries = np.flatnonzero(wanted[inverse])
+    keys = inverse[entries]
+    owner, position = expand_ranges(starts[keys], counts[keys])
+    return entries[owner], position
 
 
 def _starts(counts: np.ndarray) -> np.ndarray:
