@@ -512,19 +512,22 @@ def _snapped(pairs, pair, copy_start, copy_end, source_start, source_end, spill:
     pool = TextPool(texts, with_words=False)
     queries = np.array([pool.number(query) for query, _ in pairs], dtype=np.int64)[pair]
     sources = np.array([pool.number(source) for _, source in pairs], dtype=np.int64)[pair]
-    forward, backward = np.ones(len(pair), dtype=np.int64), -np.ones(len(pair), dtype=np.int64)
-    # Boundaries at the copy start and the spill words after it, at the copy end and the
-    # spill words before it; at the source's start and end.
-    after_start = pool.boundaries_along(queries, copy_start, forward, spill + 1)
-    source_starts = pool.boundaries_along(sources, source_start, forward, 1)[0]
-    move = np.zeros(len(pair), dtype=np.int64)
+    count = len(pair)
+    # In one call: boundaries at the copy start and the spill words after it, at the
+    # source start, at the copy end and the spill words before it, at the source end.
+    steps = np.repeat(np.array([1, 1, -1, 1], dtype=np.int64), count)
+    found = pool.boundaries_along(
+        np.concatenate((queries, sources, queries, sources)),
+        np.concatenate((copy_start, source_start, copy_end, source_end)), steps, spill + 1,
+    )
+    after_start, source_starts = found[:, :count], found[0, count : 2 * count]
+    before_end, source_ends = found[:, 2 * count : 3 * count], found[0, 3 * count :]
+    move = np.zeros(count, dtype=np.int64)
     cut = ~after_start[0] & ~source_starts
     for words in range(1, spill + 1):  # the most words that fit win, as in _snap_to_sentences
         move = np.where(cut & (copy_start + words < copy_end) & after_start[words], words, move)
     copy_start, source_start = copy_start + move, source_start + move
-    before_end = pool.boundaries_along(queries, copy_end, backward, spill + 1)
-    source_ends = pool.boundaries_along(sources, source_end, forward, 1)[0]
-    move = np.zeros(len(pair), dtype=np.int64)
+    move = np.zeros(count, dtype=np.int64)
     cut = ~before_end[0] & ~source_ends
     for words in range(1, spill + 1):
         move = np.where(cut & (copy_end - words > copy_start) & before_end[words], words, move)
