@@ -444,3 +444,24 @@ def test_containments_of_many_spans_are_each_span_s_containment(seed, ngram):
     assert containments(pairs, places, *columns, ngram).tolist() == expected
     if ngram >= 3:  # (single words and word pairs repeat: measured one by one)
         assert any(found is not None for found in places)
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1))
+def test_words_between_many_spans_are_each_span_s_words(seed):
+    # Chinese, Thai and Latin words weigh differently: the array measure must give
+    # PreparedText.words exactly, span by span.
+    from dedup.align.prepared import words_between
+
+    rng = random.Random(seed)
+    made = []
+    for _ in range(5):
+        parts = [rng.choice(["".join(rng.choice(_HAN) for _ in range(rng.randint(1, 30))),
+                             "".join(chr(rng.randint(0x0E01, 0x0E2E)) for _ in range(rng.randint(1, 20))),
+                             _sentence(rng)]) for _ in range(rng.randint(1, 6))]
+        made.append(" ".join(parts))
+    texts = prepare(made, 3)
+    spans = [(i, rng.randint(0, len(texts[i])), rng.randint(0, len(texts[i]))) for i in range(5) for _ in range(30)]
+    which, first, end = (np.array(column, dtype=np.int64) for column in zip(*spans))
+    assert words_between(texts, which, first, end).tolist() == [texts[i].words(a, b) for i, a, b in spans]
+    assert any(not text.tokens.all_words for text in texts)

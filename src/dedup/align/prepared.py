@@ -81,6 +81,17 @@ class PreparedText:
             return float(end - first)
         return self._words_up_to(end) - self._words_up_to(first)
 
+    def weight_units_before(self) -> np.ndarray | None:
+        """Per token position ``t`` (``0 .. len(self)``), the weight units of the tokens
+        before it (int64; ``words(a, b)`` is ``(u[b] - u[a]) * WEIGHT_UNIT``); None for a
+        text of more than ``_WORDS_PER_TOKEN_MOST`` tokens, which keeps no units per token."""
+        if self._words_before is None:
+            self._count_words()
+        if self._units_in_block is None:
+            return None
+        blocks = np.rint(self._words_before / WEIGHT_UNIT).astype(np.int64)  # exact: whole units
+        return np.repeat(blocks, _WORDS_BLOCK)[: len(self) + 1] + self._units_in_block
+
     def _words_up_to(self, t: int) -> float:
         if self._words_before is None:
             self._count_words()
@@ -155,6 +166,30 @@ class PreparedText:
             )
         ordered = np.sort(self.shingles)  # cheaper than first occurrences, which most texts never need
         return bool((ordered[1:] == ordered[:-1]).any())
+
+
+def words_between(texts: Sequence[PreparedText], which: np.ndarray, first: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """``[texts[which[k]].words(first[k], end[k]) for k]`` on arrays (float64), the same
+    values: a sum of weights is a whole number of ``WEIGHT_UNIT`` s, exact in any order."""
+    end = np.maximum(end, first)
+    out = (end - first).astype(np.float64)  # a token a word
+    weighed = [i for i, text in enumerate(texts) if not text.tokens.all_words]
+    if not weighed:
+        return out
+    units = {i: texts[i].weight_units_before() for i in weighed}
+    kept = [i for i in weighed if units[i] is not None]
+    if kept:
+        sizes = np.zeros(len(texts), dtype=np.int64)
+        sizes[kept] = [len(units[i]) for i in kept]
+        starts = np.cumsum(sizes) - sizes
+        joined = np.concatenate([units[i] for i in kept])
+        rows = np.flatnonzero(sizes[which] > 0)
+        base = starts[which[rows]]
+        out[rows] = (joined[base + end[rows]] - joined[base + first[rows]]) * WEIGHT_UNIT
+    for i in (i for i in weighed if units[i] is None):  # a long text: its blocks summed now
+        for k in np.flatnonzero(which == i).tolist():
+            out[k] = texts[i].words(int(first[k]), int(end[k]))
+    return out
 
 
 def prepare(texts: Sequence[str], ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MODE) -> list[PreparedText]:

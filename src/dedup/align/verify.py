@@ -13,7 +13,7 @@ from ..arrays import expand_ranges
 from .chain import without_weak_ends
 from .extend import MOST_INNER_RUNS, REJECTED, ChainEdges, EdgeRequest, Extensions, TextPool, extend_requests
 from .params import RepeatParams
-from .prepared import PreparedText
+from .prepared import PreparedText, words_between
 from .seed import Runs
 
 
@@ -286,7 +286,7 @@ def verified_chains(
     first, last = run_at[ends - sizes], run_at[ends - 1]
     copy_start, source_start = joined[0][first], joined[2][first]
     copy_end, source_end = joined[1][last], joined[3][last]
-    words = _chain_words(pairs, pair, plain_runs, runs, chain_of_run, joined[0][run_at], joined[1][run_at])
+    words = _chain_words(pairs, pair, plain_runs, chain_of_run, joined[0][run_at], joined[1][run_at])
     query_length = np.array([len(query) for query, _ in pairs], dtype=np.int64)[pair]
     source_length = np.array([len(source) for _, source in pairs], dtype=np.int64)[pair]
 
@@ -463,7 +463,7 @@ def _table_moves(pairs, pair, copy_start, source_start, copy_end, source_end, qu
     return out
 
 
-def _chain_words(pairs, pair, chains, runs, chain_of_run, run_start, run_end) -> np.ndarray:
+def _chain_words(pairs, pair, chains, chain_of_run, run_start, run_end) -> np.ndarray:
     """:func:`matched_words` of every chain (``chains[k]``, of ``pairs[pair[k]]``), given
     its runs' copy starts and ends end to end (``chain_of_run``: the chain of each): a run
     counts the words past the furthest end of the runs before it in its chain."""
@@ -474,14 +474,10 @@ def _chain_words(pairs, pair, chains, runs, chain_of_run, run_start, run_end) ->
     before = np.full(len(run_end), -1, dtype=np.int64)
     same_chain = chain_of_run[1:] == chain_of_run[:-1]
     before[1:] = np.where(same_chain, furthest[:-1] - chain_of_run[1:] * lift, -1)
-    new_words = np.maximum(run_end - np.maximum(run_start, before), 0)  # a token a word
-    words = np.bincount(chain_of_run, weights=new_words, minlength=len(chains))
-    # Texts whose words are weighed (scripts without spaces) are counted as matched_words does.
+    start = np.minimum(np.maximum(run_start, before), run_end)  # no words when the run ends before it
     queries = [query for query, _ in pairs]
-    weighed = np.array([not query.tokens.all_words for query in queries], dtype=bool)
-    for k in np.flatnonzero(weighed[pair]).tolist():
-        words[k] = matched_words(chains[k], runs[pair[k]], queries[pair[k]])
-    return words
+    new_words = words_between(queries, pair[chain_of_run], start, run_end)
+    return np.bincount(chain_of_run, weights=new_words, minlength=len(chains))
 
 
 def _bounds_of(counts: np.ndarray) -> tuple[list[int], list[int]]:
@@ -491,12 +487,9 @@ def _bounds_of(counts: np.ndarray) -> tuple[list[int], list[int]]:
 
 
 def _words_between(queries: list[PreparedText], pair: np.ndarray, first: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """``queries[pair[k]].words(first[k], end[k])`` for every k."""
-    out = (end - first).astype(np.float64)  # a token a word (spans here never end before they start)
-    weighted = np.array([not query.tokens.all_words for query in queries], dtype=bool)[pair]
-    for k in np.flatnonzero(weighted).tolist():
-        out[k] = queries[pair[k]].words(int(first[k]), int(end[k]))
-    return out
+    """``queries[pair[k]].words(first[k], end[k])`` for every k (spans here never end
+    before they start)."""
+    return words_between(queries, pair, first, end)
 
 
 def _shares_in_words(queries, pair, first: np.ndarray, end: np.ndarray, matched_tokens: np.ndarray) -> np.ndarray:
