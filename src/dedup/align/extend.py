@@ -34,7 +34,7 @@ _LANES = 4096
 # Extensions.prepare asks for the edges of every run of a level's chains (inner_edges)
 # only up to this many runs: more edges than one step costs (chains of many short runs,
 # as in Chinese or Japanese texts made of common phrases) cost more than the steps saved.
-MOST_INNER_RUNS = 16
+_MOST_INNER_RUNS = 16
 
 
 def extend_edge(
@@ -314,7 +314,7 @@ class Extensions:
             return
         if inner_edges:
             inner = sorted({run for chain, keep in zip(chains, plain.tolist()) if keep for run in chain})
-            if len(inner) <= MOST_INNER_RUNS:
+            if len(inner) <= _MOST_INNER_RUNS:
                 first = last = np.array(inner, dtype=np.int64)
         whole = not self.known and not inner_edges  # the requests are the chains' edges, as they are
         left, right = self._left(first, runs, same), self._right(last, runs, len(self.source))

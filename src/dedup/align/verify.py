@@ -11,7 +11,7 @@ import numpy as np
 
 from ..arrays import expand_ranges
 from .chain import without_weak_ends
-from .extend import MOST_INNER_RUNS, REJECTED, ChainEdges, EdgeRequest, Extensions, TextPool, extend_requests
+from .extend import REJECTED, ChainEdges, EdgeRequest, Extensions, TextPool, extend_requests
 from .params import RepeatParams
 from .prepared import PreparedText, words_between
 from .seed import Runs
@@ -253,9 +253,8 @@ def verified_chains(
     too short whatever its edges match left unextended (see ``ChainEdges``), and the
     edges of the chains that fail and will be split are entered in ``known``; without,
     only the edges not in ``known`` are extended (and entered), and with ``inner_edges``
-    (the first parts of failed chains) the edges of every run of a pair's chains too, when
-    they are at most ``MOST_INNER_RUNS``: all the edges the parts below can have, which
-    then need no extension of their own. ``places``: per pair, its
+    (the first parts of failed chains) the edges of every run of a pair's chains too: all
+    the edges the parts below can have, which then need no extension of their own. ``places``: per pair, its
     :func:`shingle_places` (or None), with which its spans' containment is measured for
     all chains at once (see :func:`containments`)."""
     out: list[list[Alignment | None]] = [[None] * len(pair_chains) for pair_chains in chains]
@@ -413,11 +412,13 @@ def _chain_edges_moves(pairs, counts, copy_start, source_start, copy_end, source
 
 def _inner_edges(pairs, runs: list[Runs], chains: list[list[list[int]]]) -> tuple[list, list]:
     """The left and right edges (as :func:`_table_moves` lists them) of every run of each
-    pair's chains, for the pairs whose chains hold at most ``MOST_INNER_RUNS`` runs."""
+    pair's chains. (Unlike a pair's own steps, which ask so only for a few runs, see
+    ``Extensions.prepare``: here the levels of all pairs share each extension call, and
+    one more level costs more than the edges of runs no part ends up with.)"""
     left, right = [], []
     for p, ((query, source), pair_runs, pair_chains) in enumerate(zip(pairs, runs, chains)):
         inner = sorted({run for chain in pair_chains if not pair_runs.period[chain[0]] for run in chain})
-        if not inner or len(inner) > MOST_INNER_RUNS:
+        if not inner:
             continue
         copy_start, copy_end, source_start, source_end = (
             getattr(pair_runs, field)[inner].tolist() for field in ("copy_start", "copy_end", "source_start", "source_end")
