@@ -451,7 +451,7 @@ def test_containments_of_many_spans_are_each_span_s_containment(seed, ngram):
 def test_words_between_many_spans_are_each_span_s_words(seed):
     # Chinese, Thai and Latin words weigh differently: the array measure must give
     # PreparedText.words exactly, span by span.
-    from dedup.align.prepared import words_between
+    from dedup.align.prepared import SpanWords
 
     rng = random.Random(seed)
     made = []
@@ -463,5 +463,5 @@ def test_words_between_many_spans_are_each_span_s_words(seed):
     texts = prepare(made, 3)
     spans = [(i, rng.randint(0, len(texts[i])), rng.randint(0, len(texts[i]))) for i in range(5) for _ in range(30)]
     which, first, end = (np.array(column, dtype=np.int64) for column in zip(*spans))
-    assert words_between(texts, which, first, end).tolist() == [texts[i].words(a, b) for i, a, b in spans]
+    assert SpanWords(texts).between(which, first, end).tolist() == [texts[i].words(a, b) for i, a, b in spans]
     assert any(not text.tokens.all_words for text in texts)

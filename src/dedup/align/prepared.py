@@ -168,28 +168,35 @@ class PreparedText:
         return bool((ordered[1:] == ordered[:-1]).any())
 
 
-def words_between(texts: Sequence[PreparedText], which: np.ndarray, first: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """``[texts[which[k]].words(first[k], end[k]) for k]`` on arrays (float64), the same
-    values: a sum of weights is a whole number of ``WEIGHT_UNIT`` s, exact in any order."""
-    end = np.maximum(end, first)
-    out = (end - first).astype(np.float64)  # a token a word
-    weighed = [i for i, text in enumerate(texts) if not text.tokens.all_words]
-    if not weighed:
+class SpanWords:
+    """``texts[which[k]].words(first[k], end[k])`` for many spans at once (:meth:`between`,
+    float64 arrays), the same values: a sum of weights is a whole number of
+    ``WEIGHT_UNIT`` s, exact in any order. The texts' weight units are joined once, for
+    all the calls on the same texts."""
+
+    def __init__(self, texts: Sequence[PreparedText]) -> None:
+        self.texts = texts
+        self._weighed = [i for i, text in enumerate(texts) if not text.tokens.all_words]
+        units = {i: texts[i].weight_units_before() for i in self._weighed}
+        self._long = [i for i in self._weighed if units[i] is None]  # measured one by one
+        kept = [i for i in self._weighed if units[i] is not None]
+        self._sizes = np.zeros(len(texts), dtype=np.int64)
+        self._sizes[kept] = [len(units[i]) for i in kept]
+        self._starts = np.cumsum(self._sizes) - self._sizes
+        self._units = np.concatenate([units[i] for i in kept]) if kept else np.zeros(0, dtype=np.int64)
+
+    def between(self, which: np.ndarray, first: np.ndarray, end: np.ndarray) -> np.ndarray:
+        end = np.maximum(end, first)
+        out = (end - first).astype(np.float64)  # a token a word
+        if not self._weighed:
+            return out
+        rows = np.flatnonzero(self._sizes[which] > 0)
+        base = self._starts[which[rows]]
+        out[rows] = (self._units[base + end[rows]] - self._units[base + first[rows]]) * WEIGHT_UNIT
+        for i in self._long:  # a long text: its blocks summed now
+            for k in np.flatnonzero(which == i).tolist():
+                out[k] = self.texts[i].words(int(first[k]), int(end[k]))
         return out
-    units = {i: texts[i].weight_units_before() for i in weighed}
-    kept = [i for i in weighed if units[i] is not None]
-    if kept:
-        sizes = np.zeros(len(texts), dtype=np.int64)
-        sizes[kept] = [len(units[i]) for i in kept]
-        starts = np.cumsum(sizes) - sizes
-        joined = np.concatenate([units[i] for i in kept])
-        rows = np.flatnonzero(sizes[which] > 0)
-        base = starts[which[rows]]
-        out[rows] = (joined[base + end[rows]] - joined[base + first[rows]]) * WEIGHT_UNIT
-    for i in (i for i in weighed if units[i] is None):  # a long text: its blocks summed now
-        for k in np.flatnonzero(which == i).tolist():
-            out[k] = texts[i].words(int(first[k]), int(end[k]))
-    return out
 
 
 def prepare(texts: Sequence[str], ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MODE) -> list[PreparedText]:

@@ -13,7 +13,7 @@ from ..arrays import expand_ranges
 from .chain import without_weak_ends
 from .extend import REJECTED, ChainEdges, EdgeRequest, Extensions, TextPool, extend_requests
 from .params import RepeatParams
-from .prepared import PreparedText, words_between
+from .prepared import PreparedText, SpanWords
 from .seed import Runs
 
 
@@ -285,7 +285,8 @@ def verified_chains(
     first, last = run_at[ends - sizes], run_at[ends - 1]
     copy_start, source_start = joined[0][first], joined[2][first]
     copy_end, source_end = joined[1][last], joined[3][last]
-    words = _chain_words(pairs, pair, plain_runs, chain_of_run, joined[0][run_at], joined[1][run_at])
+    span_words = SpanWords([query for query, _ in pairs])
+    words = _chain_words(span_words, pair, plain_runs, chain_of_run, joined[0][run_at], joined[1][run_at])
     query_length = np.array([len(query) for query, _ in pairs], dtype=np.int64)[pair]
     source_length = np.array([len(source) for _, source in pairs], dtype=np.int64)[pair]
 
@@ -301,10 +302,9 @@ def verified_chains(
     left_copy, left_source, left_extra, right_copy, right_source, right_extra = moves
 
     # verified_chain's checks across texts, step by step on all chains.
-    queries = [query for query, _ in pairs]
     live = left_extra != REJECTED
-    matched = words + _shares_in_words(queries, pair, left_copy, copy_start, left_extra)
-    matched = matched + _shares_in_words(queries, pair, copy_end, right_copy, right_extra)
+    matched = words + _shares_in_words(span_words, pair, left_copy, copy_start, left_extra)
+    matched = matched + _shares_in_words(span_words, pair, copy_end, right_copy, right_extra)
     live &= matched >= params.min_length
     # The chains still standing (most across texts end above): snapped, measured.
     standing = np.flatnonzero(live)
@@ -312,7 +312,7 @@ def verified_chains(
     spans = _snapped(pairs, at_pair, left_copy[standing], right_copy[standing], left_source[standing],
                      right_source[standing], min(SPILL_ACROSS, params.ngram - 1))
     new_copy_start, new_copy_end, new_source_start, new_source_end = spans
-    matched = np.minimum(matched, _words_between(queries, at_pair, new_copy_start, new_copy_end))
+    matched = np.minimum(matched, span_words.between(at_pair, new_copy_start, new_copy_end))
     found = np.flatnonzero(matched >= params.min_length)  # among the standing
     one_run = (
         (first == last)[standing] & (new_copy_end - new_copy_start >= params.ngram)
@@ -464,7 +464,7 @@ def _table_moves(pairs, pair, copy_start, source_start, copy_end, source_end, qu
     return out
 
 
-def _chain_words(pairs, pair, chains, chain_of_run, run_start, run_end) -> np.ndarray:
+def _chain_words(words: SpanWords, pair, chains, chain_of_run, run_start, run_end) -> np.ndarray:
     """:func:`matched_words` of every chain (``chains[k]``, of ``pairs[pair[k]]``), given
     its runs' copy starts and ends end to end (``chain_of_run``: the chain of each): a run
     counts the words past the furthest end of the runs before it in its chain."""
@@ -476,8 +476,7 @@ def _chain_words(pairs, pair, chains, chain_of_run, run_start, run_end) -> np.nd
     same_chain = chain_of_run[1:] == chain_of_run[:-1]
     before[1:] = np.where(same_chain, furthest[:-1] - chain_of_run[1:] * lift, -1)
     start = np.minimum(np.maximum(run_start, before), run_end)  # no words when the run ends before it
-    queries = [query for query, _ in pairs]
-    new_words = words_between(queries, pair[chain_of_run], start, run_end)
+    new_words = words.between(pair[chain_of_run], start, run_end)
     return np.bincount(chain_of_run, weights=new_words, minlength=len(chains))
 
 
@@ -487,16 +486,10 @@ def _bounds_of(counts: np.ndarray) -> tuple[list[int], list[int]]:
     return (ends - counts).tolist(), ends.tolist()
 
 
-def _words_between(queries: list[PreparedText], pair: np.ndarray, first: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """``queries[pair[k]].words(first[k], end[k])`` for every k (spans here never end
-    before they start)."""
-    return words_between(queries, pair, first, end)
-
-
-def _shares_in_words(queries, pair, first: np.ndarray, end: np.ndarray, matched_tokens: np.ndarray) -> np.ndarray:
+def _shares_in_words(words: SpanWords, pair, first: np.ndarray, end: np.ndarray, matched_tokens: np.ndarray) -> np.ndarray:
     """:func:`_share_in_words` of every extension: 0 where it moved nothing."""
     moved = end > first
-    shares = _words_between(queries, pair, first, end) * matched_tokens / np.where(moved, end - first, 1)
+    shares = words.between(pair, first, end) * matched_tokens / np.where(moved, end - first, 1)
     return np.where(moved, shares, 0.0)
 
 
