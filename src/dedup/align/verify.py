@@ -85,19 +85,19 @@ def verified_waves(
     ]
     whole, first_parts = True, False
     while level:
-        active, chains_of = list(level), level
-        tables = [known.setdefault(p, {}) for p in active]
+        active = list(level)
         found = verified_chains(
-            [pairs[p] for p in active], [runs[p] for p in active], list(level.values()), index, params, tables, whole,
-            [places[p] for p in active], inner_edges=first_parts,
+            [pairs[p] for p in active], [runs[p] for p in active], [level[p] for p in active], index, params,
+            [known.setdefault(p, {}) for p in active], whole, [places[p] for p in active], inner_edges=first_parts,
         )
         first_parts, whole = whole, False
-        level = {}
+        next_levels = {}
         for p, spans in zip(active, found):
-            parts, next_level = split_failing(spans, chains_of[p], runs[p], *pairs[p], params)
+            parts, next_level = split_failing(spans, level[p], runs[p], *pairs[p], params)
             levels[p].append((spans, parts))
             if next_level:
-                level[p] = next_level
+                next_levels[p] = next_level
+        level = next_levels
     return levels
 
 
@@ -253,10 +253,10 @@ def verified_chains(
     too short whatever its edges match left unextended (see ``ChainEdges``), and the
     edges of the chains that fail and will be split are entered in ``known``; without,
     only the edges not in ``known`` are extended (and entered), and with ``inner_edges``
-    (the first parts of failed chains) the edges of every run of a pair's chains too: all
-    the edges the parts below can have, which then need no extension of their own. ``places``: per pair, its
-    :func:`shingle_places` (or None), with which its spans' containment is measured for
-    all chains at once (see :func:`containments`)."""
+    (the first parts of failed chains) the edges of every run of a pair's chains too:
+    all the edges the parts below can have, which then need no extension of their own.
+    ``places``: per pair, its :func:`shingle_places` (or None), with which its spans'
+    containment is measured for all chains at once (see :func:`containments`)."""
     out: list[list[Alignment | None]] = [[None] * len(pair_chains) for pair_chains in chains]
     plain_pair, plain_chain, plain_runs = [], [], []
     for p, ((query, source), pair_runs, pair_chains) in enumerate(zip(pairs, runs, chains)):
