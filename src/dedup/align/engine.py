@@ -6,7 +6,9 @@ its r-th source), with the edge extensions of a round computed together;
 :func:`find_within_many` finds the repeats of many texts each inside itself. One
 pair's alignment is :func:`pair_steps`: seeds (:mod:`.seed`), chains
 (:mod:`.chain`), then waves of chains verified (:mod:`.verify`, which extends their
-edges with :mod:`.extend`); :class:`PairAlignments` remembers whole pairs' spans.
+edges with :mod:`.extend`); across texts the pairs of a round are seeded, chained and
+verified together instead (:func:`aligned_pairs`), the same spans.
+:class:`PairAlignments` remembers whole pairs' spans.
 """
 
 from __future__ import annotations
@@ -144,9 +146,9 @@ def aligned_pairs(
 def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], params: RepeatParams) -> list[list[Alignment]]:
     """The verified spans of every (query, source) of ``texts`` (two texts), named as
     source 0: exact copies answered at once (:func:`exact_copy_spans`), the other pairs
-    seeded together (:func:`dedup.align.seed.seed_runs_many`), chained, and their chains
-    verified together (:func:`dedup.align.verify.verified_chains`); only the parts of
-    chains that fail are verified pair by pair, side by side (:func:`_run_together`)."""
+    seeded together (:func:`dedup.align.seed.seed_runs_many`), chained, and the chains of
+    all pairs verified together, level by level (:func:`dedup.align.verify.verified_waves`).
+    A pair with more chains than a wave runs its own steps (:func:`pair_steps`)."""
     found = [exact_copy_spans(query, source, 0, params) for query, source in texts]
     aligned = [k for k, spans in enumerate(found) if spans is None]
     pairs = [texts[k] for k in aligned]
