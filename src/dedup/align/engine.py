@@ -161,8 +161,10 @@ def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], params: Repe
         if len(chains) > _WAVE:
             waves.append(None)
             continue
-        waves.append([without_weak_ends(chains.pop(), pair_runs, params.ngram, query, source) for _ in range(len(chains))])
-    chained = [i for i, wave in enumerate(waves) if wave]
+        waves.append([
+            without_weak_ends(chains.pop(), pair_runs, params.ngram, query, source) for _ in range(len(chains))
+        ])
+    chained = [i for i, wave in enumerate(waves) if wave is not None]  # (a pair without chains has no levels)
     levels = verified_waves(
         [pairs[i] for i in chained], [runs[i] for i in chained], [waves[i] for i in chained], 0, params,
         [seeds[i] for i in chained],
@@ -172,8 +174,6 @@ def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], params: Repe
     alone = [i for i, wave in enumerate(waves) if wave is None]
     for i, spans in zip(alone, _run_together([pair_steps(*pairs[i], 0, params, runs=runs[i]) for i in alone], params)):
         found[aligned[i]] = spans
-    for i in (i for i, wave in enumerate(waves) if wave == []):
-        found[aligned[i]] = []
     return found  # type: ignore[return-value]
 
 

@@ -80,9 +80,7 @@ def verified_waves(
     levels: list[list[tuple[list, list[int]]]] = [[] for _ in pairs]
     level = {p: chains for p, chains in enumerate(waves) if chains}  # by pair: its chains at this level
     known: dict[int, dict] = {}  # by pair: the moves of the edges its parts may have
-    places = [
-        None if seeds is None or seeds[p] is None else shingle_places(*pairs[p], seeds[p]) for p in range(len(pairs))
-    ]
+    places = {p: None if seeds is None or seeds[p] is None else shingle_places(*pairs[p], seeds[p]) for p in level}
     whole, first_parts = True, False
     while level:
         active = list(level)
@@ -115,7 +113,9 @@ def split_failing(found, chains, runs: Runs, query, source, params: RepeatParams
             ]
             cut = int(np.argmax(gaps)) + 1
             parts.append(len(next_level))
-            next_level += [without_weak_ends(part, runs, params.ngram, query, source) for part in (chain[:cut], chain[cut:])]
+            next_level += [
+                without_weak_ends(part, runs, params.ngram, query, source) for part in (chain[:cut], chain[cut:])
+            ]
         else:
             parts.append(-1)
     return parts, next_level
@@ -287,18 +287,20 @@ def verified_chains(
     copy_end, source_end = joined[1][last], joined[3][last]
     span_words = SpanWords([query for query, _ in pairs])
     words = _chain_words(span_words, pair, plain_runs, chain_of_run, joined[0][run_at], joined[1][run_at])
-    query_length = np.array([len(query) for query, _ in pairs], dtype=np.int64)[pair]
-    source_length = np.array([len(source) for _, source in pairs], dtype=np.int64)[pair]
-
-    query_room = query_length - copy_end
-    source_room = np.maximum(source_length - source_end, 0)
+    lengths = np.array([(len(query), len(source)) for query, source in pairs], dtype=np.int64).reshape(-1, 2)
     if whole:
-        moves = _chain_edges_moves(pairs, counts, copy_start, source_start, copy_end, source_end, query_room,
-                                   source_room, words, params)
+        moves = _chain_edges_moves(
+            pairs, lengths, counts, copy_start, source_start, copy_end, source_end, words, params
+        )
     else:
-        ahead = _inner_edges(pairs, runs, chains) if inner_edges else ([], [])
-        moves = _table_moves(pairs, pair, copy_start, source_start, copy_end, source_end, query_room, source_room,
-                             known, params, ahead)
+        edges = [(pair, copy_start, source_start), (pair, copy_end, source_end)]
+        if inner_edges:  # every run's edges, of the pairs' plain chains
+            inner = np.unique(run_at)
+            inner_pair = np.searchsorted(run_offsets, inner, side="right") - 1
+            edges = [(np.concatenate((on_pair, inner_pair)), np.concatenate((copy_edge, joined[c][inner])),
+                      np.concatenate((source_edge, joined[s][inner])))
+                     for (on_pair, copy_edge, source_edge), (c, s) in zip(edges, ((0, 2), (1, 3)))]
+        moves = _table_moves(pairs, lengths, edges, len(pair), known, params)
     left_copy, left_source, left_extra, right_copy, right_source, right_extra = moves
 
     # verified_chain's checks across texts, step by step on all chains.
@@ -335,10 +337,8 @@ def verified_chains(
     if whole and known is not None:
         # The parts of a chain that fails keep its outer edges: their moves are kept
         # (not those of a chain left unextended, whose moves are no extension).
-        split = [
-            c for c, (p, k) in enumerate(zip(plain_pair, plain_chain))
-            if out[p][k] is None and len(chains[p][k]) > 1 and left_extra[c] != REJECTED
-        ]
+        spanless = np.array([out[p][k] is None for p, k in zip(plain_pair, plain_chain)], dtype=bool)
+        split = np.flatnonzero(spanless & (sizes > 1) & (left_extra != REJECTED))
         rows = zip(*(values[split].tolist() for values in (
             pair, copy_start, source_start, copy_end, source_end,
             left_copy, left_source, left_extra, right_copy, right_source, right_extra,
@@ -349,7 +349,9 @@ def verified_chains(
     return out
 
 
-def shingle_places(query: PreparedText, source: PreparedText, seeds: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
+def shingle_places(
+    query: PreparedText, source: PreparedText, seeds: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray | None:
     """For every query shingle, its place in the source (-1: none), from the pair's seeds
     (query positions, first occurrences in the source): when neither text says a
     shingle twice, that place is the shingle's only one. Else None."""
@@ -391,7 +393,16 @@ def containments(pairs, places, pair, copy_start, copy_end, source_start, source
     return out
 
 
-def _chain_edges_moves(pairs, counts, copy_start, source_start, copy_end, source_end, query_room, source_room, words,
+def _rooms(lengths: np.ndarray, pair: np.ndarray, copy_edges: np.ndarray, source_edges: np.ndarray, step: int):
+    """The copy and source rooms of edges across texts (``lengths``: each pair's query and
+    source tokens), which depend on the edge alone: leftwards to the texts' starts,
+    rightwards to their ends."""
+    if step < 0:
+        return copy_edges, source_edges
+    return lengths[pair, 0] - copy_edges, np.maximum(lengths[pair, 1] - source_edges, 0)
+
+
+def _chain_edges_moves(pairs, lengths, counts, copy_start, source_start, copy_end, source_end, words,
                        params: RepeatParams):
     """The moves of both edges of every chain (six arrays, ``verified_chain``'s ``moves``
     in columns), as Extensions.prepare asks for a first level across texts: one
@@ -400,66 +411,47 @@ def _chain_edges_moves(pairs, counts, copy_start, source_start, copy_end, source
     requests = []
     for p, lo, hi in zip(np.flatnonzero(counts).tolist(), *_bounds_of(counts[counts > 0])):
         query, source = pairs[p]
-        part = slice(lo, hi)
+        on_pair = np.full(hi - lo, p)
+        left, right = (copy_start[lo:hi], source_start[lo:hi]), (copy_end[lo:hi], source_end[lo:hi])
         requests.append(ChainEdges(
-            EdgeRequest(query, source, -1, copy_start[part], source_start[part], copy_start[part], source_start[part]),
-            EdgeRequest(query, source, +1, copy_end[part], source_end[part], query_room[part], source_room[part]),
-            words[part],
+            EdgeRequest(query, source, -1, *left, *_rooms(lengths, on_pair, *left, -1)),
+            EdgeRequest(query, source, +1, *right, *_rooms(lengths, on_pair, *right, +1)),
+            words[lo:hi],
         ))
     moved = extend_requests(requests, params)
     return [np.concatenate([edges[side][i] for edges in moved]) for side in (0, 1) for i in range(3)]
 
 
-def _inner_edges(pairs, runs: list[Runs], chains: list[list[list[int]]]) -> tuple[list, list]:
-    """The left and right edges (as :func:`_table_moves` lists them) of every run of each
-    pair's chains. (Unlike a pair's own steps, which ask so only for a few runs, see
-    ``Extensions.prepare``: here the levels of all pairs share each extension call, and
-    one more level costs more than the edges of runs no part ends up with.)"""
-    left, right = [], []
-    for p, ((query, source), pair_runs, pair_chains) in enumerate(zip(pairs, runs, chains)):
-        inner = sorted({run for chain in pair_chains if not pair_runs.period[chain[0]] for run in chain})
-        if not inner:
-            continue
-        copy_start, copy_end, source_start, source_end = (
-            getattr(pair_runs, field)[inner].tolist() for field in ("copy_start", "copy_end", "source_start", "source_end")
-        )
-        left += [(p, c, s, c, s) for c, s in zip(copy_start, source_start)]
-        right += [(p, c, s, len(query) - c, max(len(source) - s, 0)) for c, s in zip(copy_end, source_end)]
-    return left, right
-
-
-def _table_moves(pairs, pair, copy_start, source_start, copy_end, source_end, query_room, source_room, known,
-                 params: RepeatParams, ahead: tuple[list, list] = ([], [])):
-    """The moves of both edges of every chain (as :func:`_chain_edges_moves`), from
-    ``known`` (per pair: an edge's moves by (copy edge, source edge, step)), where the
-    edges not in it are extended and entered, with the edges ``ahead`` (left, right)
-    not in it. Across texts an edge's rooms depend on the edge alone, and the parts of a
-    split chain keep its outer edges: those are not extended again."""
-    pair_list = pair.tolist()
-    edges = (
-        list(zip(pair_list, copy_start.tolist(), source_start.tolist(), copy_start.tolist(), source_start.tolist())),
-        list(zip(pair_list, copy_end.tolist(), source_end.tolist(), query_room.tolist(), source_room.tolist())),
-    )
+def _table_moves(pairs, lengths, edges, count: int, known, params: RepeatParams) -> list[np.ndarray]:
+    """The moves of both edges of the first ``count`` entries of ``edges`` (left, right:
+    each ``(pair, copy edges, source edges)``; the entries after them are asked ahead),
+    as :func:`_chain_edges_moves` gives them, from ``known`` (per pair: an edge's moves by
+    (copy edge, source edge, step)), where the edges not in it are extended and entered.
+    Across texts an edge's rooms depend on the edge alone, and the parts of a split chain
+    keep its outer edges: those are not extended again."""
     requests, asked = [], []
-    for step, side, more in zip((-1, +1), edges, ahead):
+    for step, (on_pair, copy_edges, source_edges) in zip((-1, +1), edges):
+        rooms = _rooms(lengths, on_pair, copy_edges, source_edges, step)
         missing: dict[int, dict] = {}  # by pair: the edges to extend, each once
-        for p, copy_edge, source_edge, copy_room, source_room_of in side + more:
+        for p, copy_edge, source_edge, copy_room, source_room in zip(
+            on_pair.tolist(), copy_edges.tolist(), source_edges.tolist(), *(room.tolist() for room in rooms)
+        ):
             if (copy_edge, source_edge, step) not in known[p]:
-                missing.setdefault(p, {})[copy_edge, source_edge] = (copy_room, source_room_of)
+                missing.setdefault(p, {})[copy_edge, source_edge] = (copy_room, source_room)
         for p, wanted in missing.items():
             query, source = pairs[p]
-            rooms = list(wanted.values())
+            asked_edges, asked_rooms = zip(*wanted), zip(*wanted.values())
             requests.append(EdgeRequest(
-                query, source, step, *(np.array(values, dtype=np.int64) for values in zip(*wanted)),
-                *(np.array(values, dtype=np.int64) for values in zip(*rooms)),
+                query, source, step, *(np.array(values, dtype=np.int64) for values in (*asked_edges, *asked_rooms))
             ))
             asked.append((p, step, list(wanted)))
     for (p, step, wanted), moved in zip(asked, extend_requests(requests, params)):
         for (copy_edge, source_edge), value in zip(wanted, zip(*(column.tolist() for column in moved))):
             known[p][copy_edge, source_edge, step] = value
     out = []
-    for step, side in zip((-1, +1), edges):
-        values = [known[p][copy_edge, source_edge, step] for p, copy_edge, source_edge, _, _ in side]
+    for step, (on_pair, copy_edges, source_edges) in zip((-1, +1), edges):
+        values = [known[p][edge, from_edge, step] for p, edge, from_edge in
+                  zip(on_pair[:count].tolist(), copy_edges[:count].tolist(), source_edges[:count].tolist())]
         out += [np.array(column, dtype=np.int64) for column in zip(*values)]
     return out
 
@@ -486,7 +478,7 @@ def _bounds_of(counts: np.ndarray) -> tuple[list[int], list[int]]:
     return (ends - counts).tolist(), ends.tolist()
 
 
-def _shares_in_words(words: SpanWords, pair, first: np.ndarray, end: np.ndarray, matched_tokens: np.ndarray) -> np.ndarray:
+def _shares_in_words(words: SpanWords, pair, first: np.ndarray, end: np.ndarray, matched_tokens: np.ndarray):
     """:func:`_share_in_words` of every extension: 0 where it moved nothing."""
     moved = end > first
     shares = words.between(pair, first, end) * matched_tokens / np.where(moved, end - first, 1)
