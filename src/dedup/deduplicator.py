@@ -342,7 +342,8 @@ class Deduplicator:
         # passes over arrays (NumPy) and its compression (zlib) let go of the interpreter
         # lock, so stages 2 and 3 of the passes before run on meanwhile.
         stage_one = self._stage_one_pool() if stage_one_ahead and not in_workers else pool
-        prepared = stage_one.run(self._passes(batches, remember, in_workers), ahead=1 if in_workers else _STAGE_ONE_AHEAD)
+        ahead = 1 if in_workers else _STAGE_ONE_AHEAD
+        prepared = stage_one.run(self._passes(batches, remember, in_workers), ahead=ahead)
         try:
             # Alignment jobs come from passes already read: a few per worker in flight
             # keep the workers busy while this process looks up the next pass.

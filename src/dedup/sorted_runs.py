@@ -62,7 +62,9 @@ class KeyFilter:
     # Keys whose bits are set at a time: the temporaries stay a few MB however many keys.
     _BLOCK = 1 << 20
 
-    def __init__(self, count: int = 0, keys: Iterable[np.ndarray] = (), *, bits_per_key: int = 16, ordered: bool = False) -> None:
+    def __init__(
+        self, count: int = 0, keys: Iterable[np.ndarray] = (), *, bits_per_key: int = 16, ordered: bool = False
+    ) -> None:
         self.bits_per_key = bits_per_key
         size = self.MIN_BITS
         while size < 2 * count * bits_per_key and size < self.MAX_BITS:
@@ -125,7 +127,9 @@ class SortedRuns:
     # the filter's memory saves (see KeyFilter).
     FILTER_BITS_PER_KEY = 4
 
-    def __init__(self, max_run: int | None = None, lean_merge_above: int | None = None, *, key_filter: bool = False) -> None:
+    def __init__(
+        self, max_run: int | None = None, lean_merge_above: int | None = None, *, key_filter: bool = False
+    ) -> None:
         self.max_run = max_run
         self.lean_merge_above = lean_merge_above
         self.keys: list[np.ndarray] = []  # sorted uint64 runs, oldest first

@@ -73,7 +73,9 @@ def seed_runs(query: PreparedText, source: PreparedText, same: bool, params: Rep
     return Runs(*(a.astype(index_type, copy=False) for a in arrays))
 
 
-def seed_runs_many(pairs: Sequence[tuple[PreparedText, PreparedText]], params: RepeatParams, *, with_seeds: bool = False):
+def seed_runs_many(
+    pairs: Sequence[tuple[PreparedText, PreparedText]], params: RepeatParams, *, with_seeds: bool = False
+):
     """``[seed_runs(query, source, False, params) for query, source in pairs]``, the same
     runs, faster: each pair's seeds are looked up on its own (sorted query shingles
     against sorted source shingles, a search that walks both in order), and the runs of

@@ -82,9 +82,10 @@ class FramesReader(io.RawIOBase):
 
     >>> import gzip
     >>> data = gzip.compress(b"one ") + gzip.compress(b"two") + bytes(8)
-    >>> FramesReader(io.BytesIO(data), lambda: zlib.decompressobj(wbits=31), "gzip", zero_padding=True, bounded=True).read()
+    >>> gzip_frame = lambda: zlib.decompressobj(wbits=31)
+    >>> FramesReader(io.BytesIO(data), gzip_frame, "gzip", zero_padding=True, bounded=True).read()
     b'one two'
-    >>> FramesReader(io.BytesIO(data[:12]), lambda: zlib.decompressobj(wbits=31), "gzip").read()
+    >>> FramesReader(io.BytesIO(data[:12]), gzip_frame, "gzip").read()
     Traceback (most recent call last):
     EOFError: gzip data end inside a frame
     """
