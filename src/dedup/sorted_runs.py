@@ -218,7 +218,7 @@ class SortedRuns:
             hit = np.flatnonzero(keys[np.minimum(low, len(keys) - 1)] == queries)
             if not len(hit):
                 continue  # most queries are new: one search per run finds that
-            counts = np.searchsorted(keys, queries[hit], side="right") - low[hit]
+            counts = _equal_run_lengths(keys, low[hit], queries[hit])
             query_index.append(np.repeat(hit, counts))
             # The positions low[h] .. low[h] + counts[h] - 1 of every hit h, in one pass.
             starts = np.repeat(low[hit] - (np.cumsum(counts) - counts), counts)
@@ -226,6 +226,30 @@ class SortedRuns:
         if not query_index:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(query_index), np.concatenate(payloads).astype(np.int64)
+
+
+def _equal_run_lengths(keys: np.ndarray, first: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """How many of the sorted ``keys`` from each ``first`` on equal its query (each
+    ``keys[first[i]] == queries[i]``). A key is held a few times at most in a run (a
+    store keeps ``max_holders``), so the neighbours are compared a step at a time, the
+    same cache lines as the hit's; runs of equal keys longer than ``_MOST_STEPS`` (an
+    LSH band shared by many rows) end where a binary search says."""
+    counts = np.ones(len(first), dtype=np.int64)
+    open_runs = np.arange(len(first))
+    last = len(keys) - 1
+    for step in range(1, _MOST_STEPS):
+        at = first[open_runs] + step
+        same = (keys[np.minimum(at, last)] == queries[open_runs]) & (at <= last)
+        open_runs = open_runs[same]
+        if not len(open_runs):
+            return counts
+        counts[open_runs] += 1
+    counts[open_runs] = np.searchsorted(keys, queries[open_runs], side="right") - first[open_runs]
+    return counts
+
+
+# Neighbours compared one step at a time by _equal_run_lengths before a binary search.
+_MOST_STEPS = 8
 
 
 def merge_runs(
