@@ -43,10 +43,13 @@ def test_a_source_that_is_an_articles_own_text_is_the_article_as_prepared(monkey
     sources = [[0, 5, 6], [1, 5], [2, 7], [8, 3]]
     with_blobs = AlignmentJob(articles, sources, blobs, PARAMS, within=False, text_blobs=article_blobs)
     assert with_blobs.own_text_sources() == [[True, False, False], [False, False], [True, False], [False, True]]
-    decompressed = []
+    decompressed, asked = [], []
     monkeypatch.setattr(across, "decompress_text", lambda blob: decompressed.append(blob) or decompress_text(blob))
+    monkeypatch.setattr(across, "prepared_sources", lambda blobs, *a, **k: asked.extend(blobs) or prepared_sources(blobs, *a, **k))
     found = align_articles(with_blobs)
     assert blobs[0] not in decompressed and blobs[2] not in decompressed and blobs[3] not in decompressed
+    # Articles 0 and 2 are covered by their own texts, their first sources: their later ones are not even prepared.
+    assert blobs[6] not in asked and blobs[7] not in asked and blobs[5] in asked  # (article 1 aligns against 5)
     assert blobs[1] in decompressed or across._prepared.get((blobs[1], PARAMS.ngram, PARAMS.mode)) is not None
     expected = align_articles(AlignmentJob(articles, sources, blobs, PARAMS, within=False))
     assert found == expected

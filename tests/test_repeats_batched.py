@@ -150,6 +150,41 @@ def test_sources_aligned_round_by_round_or_together_give_every_source_resolved_o
     assert bool(rounds_together) == (completing_share > 0)
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("within", [False, True])
+def test_sources_named_by_handles_are_prepared_only_once_aligned_against_and_give_the_same(seed, within):
+    texts, chosen = _stream(seed)
+    params = RepeatParams(min_length=8)
+    # A whole copy of its first source: the text is covered at once, and its other
+    # sources (the two after that one) are never aligned against.
+    texts.append(texts[10])
+    chosen.append([10, 11, 12])
+    prepared = prepare(texts, params.ngram)
+    expected = align_many(prepared, [[prepared[i] for i in c] for c in chosen], params, within=within)
+    assert [(r.start, r.end, r.source) for r in expected[-1]] == [(0, len(texts[-1]), 0)]
+
+    asked: list[list[int]] = []
+    aligned: set[int] = set()
+    together = engine_module.aligned_pairs
+
+    def spy(pairs, indexes, params, remembered=None):
+        aligned.update(id(source) for _, source in pairs)
+        return together(pairs, indexes, params, remembered)
+
+    def prepare_sources(handles):
+        asked.append(list(handles))
+        return [prepared[i] for i in handles]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine_module, "aligned_pairs", spy)
+        found = align_many(prepared, chosen, params, within=within, prepare=prepare_sources)
+    assert found == expected
+    every = [handle for handles in asked for handle in handles]
+    assert len(every) == len(set(every))  # each source prepared once
+    assert {id(prepared[i]) for i in every} == aligned  # ... and only those aligned against
+    assert len(every) < len({i for c in chosen for i in c})  # the copy's later sources were not
+
+
 @pytest.mark.parametrize("seed", [5, 6])
 def test_pairs_aligned_together_give_each_pair_s_own_steps_one_run_pairs_too(seed):
     # aligned_pairs verifies the chains of all pairs together (verify.verified_chains),

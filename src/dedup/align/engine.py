@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import replace
-from typing import Generator, Sequence
+from typing import Any, Callable, Generator, Sequence
 
 import numpy as np
 
@@ -53,14 +53,21 @@ def align(
 
 def align_many(
     queries: Sequence[PreparedText],
-    sources: Sequence[Sequence[PreparedText]],
+    sources: Sequence[Sequence[Any]],
     params: RepeatParams,
     *,
     within: bool = True,
     pairs: "PairAlignments | None" = None,
+    prepare: Callable[[list[Any]], Sequence[PreparedText]] | None = None,
 ) -> list[list[Repeat]]:
     """:func:`align` for many texts at once: ``queries[k]`` against ``sources[k]``
     (oldest first), the same result as ``align`` text by text, faster.
+
+    With ``prepare``, the sources are handles (hashable: an index, a key) rather than
+    prepared texts, and ``prepare`` makes the texts of a list of them (each once, a
+    round's at a time): a source is prepared only once a round aligns a text against it.
+    Sources after a text's first cover are never aligned (a re-run's later candidates),
+    and need not be prepared at all.
 
     The texts are aligned in rounds: round r aligns every text not yet covered against
     its r-th source, and the edge extensions of all pairs of a round are computed
@@ -75,6 +82,16 @@ def align_many(
     # remaining sources (a wire story's later copies, the candidates of a re-run) and
     # the text's own repeats need not be aligned at all.
     resolvers = [OverlapResolver(query, params.min_length) for query in queries]
+    prepared: dict[Any, PreparedText] = {}  # with ``prepare``: the sources prepared so far, by handle
+
+    def source_texts(handles: list[Any]) -> list[PreparedText]:
+        if prepare is None:
+            return handles
+        new = [handle for handle in dict.fromkeys(handles) if handle not in prepared]
+        if new:
+            prepared.update(zip(new, prepare(new)))
+        return [prepared[handle] for handle in handles]
+
     rounds = max((len(s) for s in sources), default=0)
     index, together = 0, False
     while index < rounds:
@@ -91,7 +108,7 @@ def align_many(
         wanted = [(k, j) for k in texts for j in range(index, min(last, len(sources[k])))]
         for lo in range(0, len(wanted), _MOST_PAIRS):
             part = wanted[lo : lo + _MOST_PAIRS]
-            texts_of_part = [(queries[k], sources[k][j]) for k, j in part]
+            texts_of_part = list(zip([queries[k] for k, _ in part], source_texts([sources[k][j] for k, j in part])))
             found = aligned_pairs(texts_of_part, [j for _, j in part], params, pairs)
             for (k, _), spans in zip(part, found):
                 if not resolvers[k].covers_all():
@@ -104,6 +121,8 @@ def align_many(
         found = _run_together([pair_steps(queries[k], queries[k], None, params) for k in texts], params)
         for k, spans in zip(texts, found):
             resolvers[k].add(spans)
+    if prepare is not None:  # the sources a span can name were aligned, so prepared
+        sources = [[prepared.get(handle) for handle in handles] for handles in sources]
     return [
         to_repeats(query, text_sources, resolved.spans()) if resolved.accepted else []
         for query, text_sources, resolved in zip(queries, sources, resolvers)
