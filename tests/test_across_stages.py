@@ -10,6 +10,7 @@ from dedup.across import (
     AlignmentJob, PassCompression, align_articles, keep_prepared, look_up, prepare_batch, prepared_sources,
 )
 from dedup.align.params import RepeatParams
+from dedup.align.prepared import prepare
 from dedup.store import MemoryStore, compress_text, decompress_text
 from news_texts import stream_with_copies
 
@@ -72,6 +73,41 @@ def test_only_the_last_few_passes_are_kept():
     assert not any(a is b for a, b in zip(again, oldest))
     assert [a.text for a in again] == [b.text for b in oldest]
     assert all((a.tokens.hashes == b.tokens.hashes).all() for a, b in zip(again, oldest))
+
+
+def test_fewer_passes_kept_when_asked_and_the_newest_stay():
+    passes = [[f"kept {n}: " + text for text in stream_with_copies(3, seed=n)] for n in range(4)]
+    kept = []
+    for texts in passes:
+        blobs = [compress_text(text) for text in texts]
+        prepared, _ = prepare_batch(texts, PARAMS, window=6)
+        keep_prepared(blobs, prepared, PARAMS, passes=2)
+        kept.append((blobs, prepared))
+    found = [all(a is b for a, b in zip(prepared_sources(blobs, PARAMS, cache=False), prepared)) for blobs, prepared in kept]
+    assert found == [False, False, True, True]
+
+
+def test_in_one_process_a_source_of_the_pass_before_is_found_as_stage_1_prepared_it(monkeypatch):
+    # A Deduplicator in one process keeps the passes it looks up findable (two): an
+    # article copying one of the pass before aligns against it as prepared there, with
+    # the same result as a Deduplicator that prepares every source again.
+    import dedup.deduplicator as deduplicator_module
+    from dedup import Deduplicator
+
+    texts = [f"article {k}: " + text for k, text in enumerate(dict.fromkeys(stream_with_copies(12, seed=21)))][:6]
+    copy = texts[4] + " And a closing sentence of this copy's own, long enough to be kept here."
+    monkeypatch.setattr(deduplicator_module, "_ARTICLES_PER_PASS", 3)  # the copy's source is in the pass before
+    expected = Deduplicator(scope="across").add_many([*texts, copy])
+    tokenized = []
+    monkeypatch.setattr(across, "prepare", lambda texts, *a, **k: tokenized.extend(texts) or prepare(texts, *a, **k))
+    monkeypatch.setattr(across, "_prepared", across._PreparedCache(across._PREPARED_TOKENS))  # nothing cached
+    found = Deduplicator(scope="across").add_many([*texts, copy])
+    assert found == expected and 4 in [m.source_id for m in found[-1]]
+    assert texts[4] not in tokenized
+    monkeypatch.setattr(deduplicator_module, "_KEPT_PASSES_IN_ONE_PROCESS", 0)
+    monkeypatch.setattr(across, "_prepared", across._PreparedCache(across._PREPARED_TOKENS))
+    assert Deduplicator(scope="across").add_many([*texts, copy]) == expected
+    assert texts[4] in tokenized  # (the check above can fail)
 
 
 def test_stage_two_gives_the_same_from_what_a_worker_sends_back():

@@ -447,11 +447,16 @@ _KEPT_PASSES = 6
 _kept_passes: deque[dict[tuple, PreparedText]] = deque(maxlen=_KEPT_PASSES)
 
 
-def keep_prepared(blobs: Sequence[bytes], prepared: Sequence[PreparedText], params: RepeatParams) -> None:
+def keep_prepared(
+    blobs: Sequence[bytes], prepared: Sequence[PreparedText], params: RepeatParams, *, passes: int = _KEPT_PASSES
+) -> None:
     """Keep the texts of one pass prepared in this process (stage 1), each under its
     compressed text (``blobs``, :func:`dedup.store.compress_text`), for
-    :func:`prepared_sources` to find (with the last few passes kept so)."""
+    :func:`prepared_sources` to find, with the last ``passes`` passes kept so (at most
+    ``_KEPT_PASSES``)."""
     _kept_passes.append({(blob, params.ngram, params.mode): text for blob, text in zip(blobs, prepared)})
+    while len(_kept_passes) > passes:
+        _kept_passes.popleft()
 
 
 def _kept(key: tuple) -> PreparedText | None:
