@@ -136,8 +136,11 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     positions, position_offsets = winnow(hashes, offsets, window)
     fingerprints, fingerprint_offsets = distinct_per_segment(hashes[positions], position_offsets)
     count = len(offsets) - 1
-    distinct, key_index, articles_per_key = np.unique(keys, return_inverse=True, return_counts=True)
-    fingerprint_index = np.searchsorted(distinct, fingerprints)
+    # The fingerprints (keys too) numbered in the same sort as the keys: a search of the
+    # distinct keys per fingerprint, in no order, cost more than sorting them along.
+    distinct, inverse = np.unique(np.concatenate([keys, fingerprints]), return_inverse=True)
+    key_index, fingerprint_index = inverse[: len(keys)], inverse[len(keys) :]
+    articles_per_key = np.bincount(key_index, minlength=len(distinct))
     fingerprint_owner = np.repeat(np.arange(count, dtype=np.int64), np.diff(fingerprint_offsets))
     order = np.argsort(fingerprint_index * count + fingerprint_owner)  # each pair once: by key, then owner
     fingerprint_index, fingerprint_owner = fingerprint_index[order], fingerprint_owner[order]
