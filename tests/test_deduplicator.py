@@ -608,6 +608,40 @@ def test_in_one_process_a_stream_of_several_passes_is_prepared_in_a_thread_with_
         assert threads == [threading.get_ident()]
 
 
+def test_in_one_process_the_alignments_of_consecutive_passes_run_as_one_job_with_the_same_result(monkeypatch):
+    # Per pass, or merged up to four passes (a barrier lets the passes before it go
+    # first): the same matches, every batch and the barrier handed back in order.
+    import dedup.deduplicator as deduplicator_module
+
+    texts = stream_with_copies(1500, seed=17)
+    batches: list = [(texts[lo : lo + 100], None, lo) for lo in range(0, 1500, 100)]
+    batches.insert(8, (None, None, "checkpoint"))  # after 800 articles: passes of 512, 288, 512, 188
+    align = deduplicator_module.align_articles
+
+    def run(pairs: int, passes: int):
+        monkeypatch.setattr(deduplicator_module, "_PAIRS_PER_ALIGNMENT", pairs)
+        monkeypatch.setattr(deduplicator_module, "_PASSES_PER_ALIGNMENT", passes)
+        jobs: list[int] = []
+        monkeypatch.setattr(
+            deduplicator_module, "align_articles", lambda job, queries=None: jobs.append(len(job.texts)) or align(job, queries)
+        )
+        with Deduplicator(scope="across") as d:
+            got = [  # what each batch holds when it is handed back
+                (context, None if found is None else [list(matches) for matches in found], len(d) if found is None else None)
+                for context, found in d.find_stream(batches)
+            ]
+        return got, jobs
+
+    per_pass, per_pass_jobs = run(1, 1)
+    merged, merged_jobs = run(1 << 30, 4)
+    assert merged == per_pass
+    assert [context for context, *_ in merged] == [context for *_, context in batches]
+    assert ("checkpoint", None, 800) in merged
+    assert sum(bool(found) for _, batch, _ in merged if batch for found in batch) > 100
+    assert len(per_pass_jobs) == 4 and len(merged_jobs) == 2 and sum(merged_jobs) == sum(per_pass_jobs)
+    assert run(1, 4)[1] == per_pass_jobs  # a pass with a candidate pair is enough on its own
+
+
 def test_a_loaded_state_finds_what_the_saved_one_found(tmp_path):
     # Every fingerprint of the state is found again after loading. A wide window leaves
     # a passage one or two fingerprints: each one must count.

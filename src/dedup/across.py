@@ -59,6 +59,7 @@ __all__ = [
     "keep_prepared",
     "keys_of_texts",
     "look_up",
+    "merged_jobs",
     "pick_candidates",
     "prepare_batch",
     "prepared_sources",
@@ -329,6 +330,35 @@ class AlignmentJob:
         if blobs is None:
             return [[False] * len(chosen) for chosen in self.sources]
         return [[self.source_blobs[i] == blob for i in chosen] for chosen, blob in zip(self.sources, blobs)]
+
+
+def merged_jobs(jobs: Sequence[AlignmentJob]) -> AlignmentJob:
+    """One :class:`AlignmentJob` doing what ``jobs`` (of one pass each, with the same
+    parameters) do, its articles in their order: aligned together, their pairs' edge
+    extensions share larger vectorised calls (an article's repeats do not depend on the
+    others aligned with it).
+
+    >>> from dedup.align import RepeatParams
+    >>> params = RepeatParams()
+    >>> one = AlignmentJob(["a"], [[0]], [b"x"], params, within=False)
+    >>> two = AlignmentJob(["b", "c"], [[], [0, 1]], [b"y", b"z"], params, within=False)
+    >>> job = merged_jobs([one, two])
+    >>> job.texts, job.sources, job.source_blobs
+    (['a', 'b', 'c'], [[0], [], [1, 2]], [b'x', b'y', b'z'])
+    """
+    first = jobs[0]
+    if len(jobs) == 1:
+        return first
+    sources: list[list[int]] = []
+    blobs: list[bytes] = []
+    for job in jobs:
+        sources += [[len(blobs) + i for i in chosen] for chosen in job.sources]
+        blobs += job.source_blobs
+    text_blobs = None if first.text_blobs is None else [blob for job in jobs for blob in job.text_blobs or ()]
+    return AlignmentJob(
+        [text for job in jobs for text in job.texts], sources, blobs, first.params, first.within,
+        first.compressed, text_blobs,
+    )
 
 
 class _PreparedCache:
