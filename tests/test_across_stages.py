@@ -89,27 +89,28 @@ def test_fewer_passes_kept_when_asked_and_the_newest_stay():
     assert found == [False, False, True, True]
 
 
-def test_in_one_process_a_source_of_the_pass_before_is_found_as_stage_1_prepared_it(monkeypatch):
-    # A Deduplicator in one process keeps the passes it looks up findable (two): an
-    # article copying one of the pass before aligns against it as prepared there, with
-    # the same result as a Deduplicator that prepares every source again.
+def test_in_one_process_a_source_of_an_earlier_pass_is_found_as_stage_1_prepared_it(monkeypatch):
+    # A Deduplicator in one process keeps the passes it looks up findable (five: those
+    # whose alignment is merged into one job, and the one before): an article of the
+    # fourth pass copying one of the first aligns against it as prepared there, with the
+    # same result as a Deduplicator that prepares every source again.
     import dedup.deduplicator as deduplicator_module
     from dedup import Deduplicator
 
-    texts = [f"article {k}: " + text for k, text in enumerate(dict.fromkeys(stream_with_copies(12, seed=21)))][:6]
-    copy = texts[4] + " And a closing sentence of this copy's own, long enough to be kept here."
-    monkeypatch.setattr(deduplicator_module, "_ARTICLES_PER_PASS", 3)  # the copy's source is in the pass before
+    texts = [f"article {k}: " + text for k, text in enumerate(dict.fromkeys(stream_with_copies(30, seed=21)))][:11]
+    copy = texts[1] + " And a closing sentence of this copy's own, long enough to be kept here."
+    monkeypatch.setattr(deduplicator_module, "_ARTICLES_PER_PASS", 3)  # the copy is the last of four passes
     expected = Deduplicator(scope="across").add_many([*texts, copy])
     tokenized = []
     monkeypatch.setattr(across, "prepare", lambda texts, *a, **k: tokenized.extend(texts) or prepare(texts, *a, **k))
     monkeypatch.setattr(across, "_prepared", across._PreparedCache(across._PREPARED_TOKENS))  # nothing cached
     found = Deduplicator(scope="across").add_many([*texts, copy])
-    assert found == expected and 4 in [m.source_id for m in found[-1]]
-    assert texts[4] not in tokenized
-    monkeypatch.setattr(deduplicator_module, "_KEPT_PASSES_IN_ONE_PROCESS", 0)
+    assert found == expected and 1 in [m.source_id for m in found[-1]]
+    assert texts[1] not in tokenized
+    monkeypatch.setattr(deduplicator_module, "_KEPT_PASSES_IN_ONE_PROCESS", 2)  # the merged job's last two only
     monkeypatch.setattr(across, "_prepared", across._PreparedCache(across._PREPARED_TOKENS))
     assert Deduplicator(scope="across").add_many([*texts, copy]) == expected
-    assert texts[4] in tokenized  # (the check above can fail)
+    assert texts[1] in tokenized  # (the check above can fail)
 
 
 def test_stage_two_gives_the_same_from_what_a_worker_sends_back():

@@ -116,10 +116,11 @@ def _route_of(job: _PrepareJob | _AlignJob) -> int | None:
 
 # In one process, the prepared texts of the last passes looked up stay findable as
 # sources (dedup.across.keep_prepared): near-copies of recent articles are not tokenized
-# again. Each pass kept holds its texts prepared a little longer (some 13 MB for 512 news
-# articles); two made near30 1.04-1.05x faster and recurring articles 1.02x, six 1.05-1.07x
-# but with 76 MB more at the peak of 200,000 articles.
-_KEPT_PASSES_IN_ONE_PROCESS = 2
+# again. The passes whose alignment is merged are kept (their aligned articles hold their
+# token arrays until then anyway), and the one before them: with two kept, sources in the
+# first passes of a merged job were tokenized again (five: near30 1.06x, worst3000 1.05x,
+# recur4 1.03x faster than two).
+_KEPT_PASSES_IN_ONE_PROCESS = _PASSES_PER_ALIGNMENT + 1
 
 # Passes stage 1 may run ahead of stage 2 in one process. The thread shares the
 # interpreter lock with the stages after it, so it gets on mostly while they are in NumPy
