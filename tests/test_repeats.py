@@ -436,6 +436,27 @@ def test_edges_extended_together_read_the_boundaries_of_every_block_their_window
     assert moved > 60
 
 
+@pytest.mark.parametrize("max_gap", [2000, 8000])
+def test_edges_extended_together_on_windows_of_thousands_of_rows(max_gap):
+    # The vectorised kernel keeps its cells in 32-bit integers while every value fits (a
+    # window of about 3,000 rows or fewer) and in 64-bit ones past that: windows of 2,005
+    # and 8,005 rows take one each (32-bit cells would overflow in the second), and end
+    # where the scalar kernel ends.
+    rng = random.Random(max_gap)
+    vocabulary = "the a of to in and said".split()
+    words = [rng.choice(vocabulary) + rng.choice(["", "", "", "."]) for _ in range(2 * max_gap)]
+    edited = [w if rng.random() < 0.93 else rng.choice(vocabulary) for w in words]
+    query, source = prepare([" ".join(words), " ".join(edited)], 1)
+    params = RepeatParams(ngram=1, max_gap=max_gap)
+    edges = [0, 3, 10]
+    rooms = [len(query) - e for e in edges]
+    together = extend_edges(query, source, np.array(edges), np.array(edges), 1, np.array(rooms), np.array(rooms), params)
+    for k, edge in enumerate(edges):
+        alone = extend_edge(query, source, edge, edge, 1, rooms[k], rooms[k], params)
+        assert alone == tuple(int(column[k]) for column in together)
+        assert alone[0] - edge > max_gap // 2  # the alignment runs through the window
+
+
 @pytest.mark.parametrize("vocabulary", [["x", "y"], ["x", "y", "z"], ["x", "y", "z", "w", "v"]])
 def test_edges_extended_together_break_ties_as_edges_extended_alone(vocabulary):
     # With two or three words, cells of equal score reached by different steps (with

@@ -52,26 +52,36 @@ def banded_x_drop(words, padded, copy_bound, source_bound, rows_room, cols_room)
         return np.zeros((0, 3), dtype=np.int64)
     rows = words.shape[0]
     # Below any score an alignment of these rows reaches (at least -(2 * rows + BAND)),
-    # and small enough that shifted it stays far inside int64.
+    # and small enough that shifted it stays far inside the cells' integers.
     unreached = -4 * (rows + _WIDTH) - 64
     matches_bits = (rows + 1).bit_length()  # S: matches (at most one per row) never reach the tie bit
     slot_at = matches_bits + 1  # T
     score_at = slot_at + 3  # H
-    matches_mask = np.int64((1 << matches_bits) - 1)
-    clear = ~np.int64((7 << slot_at) | (1 << matches_bits))  # the slot and tie bits
-    slot_bits = _SLOTS << slot_at
-    diagonal_same = np.int64((1 << score_at) + 1 + (1 << matches_bits))  # score + 1, matches + 1, tie bit
-    diagonal_other = np.int64(-(1 << score_at) + (1 << matches_bits))  # score - 1, tie bit
-    down = np.int64((2 << score_at) + (1 << slot_at))  # from the next slot: score - 1, slot - 1
-    first_slot_first = (_WIDTH - 1 - _SLOTS) << matches_bits
+    # Cells in 32-bit integers when every value fits (extension windows are a few dozen
+    # rows): half the bytes for each step to pass over. A cell that no alignment
+    # reaches loses at most 2 a row from ``unreached``; shifted by ``score_at``, and a
+    # row's best (below) by ``matches_bits + 3``, it stays inside 31 bits.
+    lowest = -unreached + 2 * rows + 2 * _WIDTH + BOUNDARY_BONUS
+    cell_type = np.int32 if lowest << (score_at + 1) < 1 << 31 else np.int64
+    matches_mask = cell_type((1 << matches_bits) - 1)
+    clear = ~cell_type((7 << slot_at) | (1 << matches_bits))  # the slot and tie bits
+    slots = _SLOTS.astype(cell_type)
+    slot_bits = slots << slot_at
+    diagonal_same = cell_type((1 << score_at) + 1 + (1 << matches_bits))  # score + 1, matches + 1, tie bit
+    diagonal_other = cell_type(-(1 << score_at) + (1 << matches_bits))  # score - 1, tie bit
+    equal_gain = cell_type(diagonal_same - diagonal_other)
+    down = cell_type((2 << score_at) + (1 << slot_at))  # from the next slot: score - 1, slot - 1
+    first_slot_first = (_WIDTH - 1 - slots) << matches_bits
     columns = _SLOTS - BAND
     first = np.where((columns >= 0) & (columns <= cols_room[None, :]), -np.maximum(columns, 0), unreached)
-    code = ((first + _SLOTS) << score_at) | slot_bits
+    code = ((first.astype(cell_type) + slots) << score_at) | slot_bits
     # Cells beyond a lane's source room, or before the source edge, hold no score: capped.
     positions = np.arange(padded.shape[0])[:, None] - BAND
     cap = np.where(
-        (positions >= 0) & (positions <= cols_room[None, :]), np.iinfo(np.int64).max, np.int64(unreached) << score_at
-    )
+        (positions >= 0) & (positions <= cols_room[None, :]),
+        np.iinfo(cell_type).max,
+        cell_type(unreached) << cell_type(score_at),
+    ).astype(cell_type, copy=False)
     best_value = np.where(copy_bound[0] & source_bound[BAND], BOUNDARY_BONUS, 0).astype(np.int64)
     best_score = np.zeros(lanes, dtype=np.int64)
     best = np.zeros((3, lanes), dtype=np.int64)  # rows, columns, matches of each lane's best cell
@@ -93,15 +103,17 @@ def banded_x_drop(words, padded, copy_bound, source_bound, rows_room, cols_room)
             alive = np.ones(count, dtype=bool)
         # Diagonal (i-1, j-1): the same band slot; down (i-1, j), a word added in the copy:
         # the next slot, taken only when better; then left (i, j-1), a word dropped.
-        cell = np.where(words[i - 1] == padded[i : i + _WIDTH], diagonal_same, diagonal_other)
+        cell = np.equal(words[i - 1], padded[i : i + _WIDTH]).astype(cell_type)
+        cell *= equal_gain
         cell += code
+        cell += diagonal_other
         np.maximum(cell[:-1], code[1:] - down, out=cell[:-1])
-        np.maximum.accumulate(cell, axis=0, out=cell)
+        _accumulated_rows(np.maximum, cell)
         cell &= clear
         cell |= slot_bits
         code = np.minimum(cell, cap[i : i + _WIDTH], out=cell)
         score = code >> score_at
-        score -= _SLOTS
+        score -= slots
         row_best = score.max(axis=0)
         going = row_best >= best_score - X_DROP
         np.maximum(best_score, row_best, out=best_score)
@@ -113,7 +125,7 @@ def banded_x_drop(words, padded, copy_bound, source_bound, rows_room, cols_room)
             bonus[BAND] = True
         bonus &= source_bound[i : i + _WIDTH]
         bonus &= copy_bound[i]
-        score += bonus * BOUNDARY_BONUS
+        score += bonus.astype(cell_type) * cell_type(BOUNDARY_BONUS)
         score <<= matches_bits + 3
         score |= first_slot_first
         score |= matched
@@ -129,6 +141,15 @@ def banded_x_drop(words, padded, copy_bound, source_bound, rows_room, cols_room)
         alive &= going
     out[lane] = best.T
     return out
+
+
+def _accumulated_rows(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
+    """``ufunc.accumulate(values, axis=0)`` in place, a row at a time: one step over all
+    lanes (the columns) per row. Along the first axis NumPy accumulates column by column,
+    5-10x slower on these arrays of a few to a few dozen rows and thousands of lanes."""
+    for row in range(1, len(values)):
+        ufunc(values[row - 1], values[row], out=values[row])
+    return values
 
 
 def x_drop_match_bounds(words, padded) -> np.ndarray:
@@ -154,10 +175,10 @@ def x_drop_match_bounds(words, padded) -> np.ndarray:
         matched |= words == padded[1 + slot : 1 + slot + rows]
     # P(i) = 2 * (matching rows up to i) - i, in small integers when they fit.
     kind = np.int16 if 2 * rows < (1 << 15) else np.int64
-    count = matched.cumsum(axis=0, dtype=kind)
+    count = _accumulated_rows(np.add, matched.astype(kind))
     score = 2 * count
     score -= np.arange(1, rows + 1, dtype=kind)[:, None]
-    reached = np.minimum.accumulate(score, axis=0) >= -X_DROP
+    reached = _accumulated_rows(np.minimum, score.copy()) >= -X_DROP
     reached &= score > -BOUNDARY_BONUS
     count *= reached
     return count.max(axis=0).astype(np.int64)
