@@ -88,7 +88,8 @@ def chain_runs(runs: Runs, query: PreparedText, same: bool, params: RepeatParams
             if period[r]:
                 heads.append(lo + r)
                 continue
-            active = [c for c in active if cs[r] - c[1] <= added]
+            if active:  # (none, mostly: one list fewer a run)
+                active = [c for c in active if cs[r] - c[1] <= added]
             best = None
             for chain in active:
                 copy_gap, source_gap = cs[r] - chain[1], ss[r] - chain[2]

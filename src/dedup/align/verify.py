@@ -111,7 +111,7 @@ def split_failing(found, chains, runs: Runs, query, source, params: RepeatParams
                 max(runs.copy_start[b] - runs.copy_end[a], runs.source_start[b] - runs.source_end[a])
                 for a, b in zip(chain, chain[1:])
             ]
-            cut = int(np.argmax(gaps)) + 1
+            cut = gaps.index(max(gaps)) + 1  # the first widest (as np.argmax, without an array)
             parts.append(len(next_level))
             next_level += [
                 without_weak_ends(part, runs, params.ngram, query, source) for part in (chain[:cut], chain[cut:])
