@@ -103,12 +103,17 @@ def test_in_one_process_a_source_of_an_earlier_pass_is_found_as_stage_1_prepared
     expected = Deduplicator(scope="across").add_many([*texts, copy])
     tokenized = []
     monkeypatch.setattr(across, "prepare", lambda texts, *a, **k: tokenized.extend(texts) or prepare(texts, *a, **k))
-    monkeypatch.setattr(across, "_prepared", across._PreparedCache(across._PREPARED_TOKENS))  # nothing cached
+
+    def nothing_prepared_before():  # (stage 1 finds the texts the run before kept, too)
+        monkeypatch.setattr(across, "_prepared", across._PreparedCache(across._PREPARED_TOKENS))
+        monkeypatch.setattr(across, "_kept_passes", type(across._kept_passes)(maxlen=across._KEPT_PASSES))
+
+    nothing_prepared_before()
     found = Deduplicator(scope="across").add_many([*texts, copy])
     assert found == expected and 1 in [m.source_id for m in found[-1]]
     assert texts[1] not in tokenized
     monkeypatch.setattr(deduplicator_module, "_KEPT_PASSES_IN_ONE_PROCESS", 2)  # the merged job's last two only
-    monkeypatch.setattr(across, "_prepared", across._PreparedCache(across._PREPARED_TOKENS))
+    nothing_prepared_before()
     assert Deduplicator(scope="across").add_many([*texts, copy]) == expected
     assert texts[1] in tokenized  # (the check above can fail)
 
@@ -182,6 +187,33 @@ def test_a_text_prepared_before_as_a_source_is_not_tokenized_again_in_stage_1():
     assert all(np.array_equal(a.shingles, b.shingles) for a, b in zip(prepared, fresh))
     for field in ("key_offsets", "distinct", "key_index", "fingerprint_index", "fingerprint_owner", "fingerprints"):
         assert np.array_equal(getattr(keys, field), getattr(fresh_keys, field)), field
+
+
+def test_a_text_of_a_kept_pass_is_not_tokenized_again_in_stage_1(monkeypatch):
+    # A re-run a few passes after its original (most re-runs of a stream that recurs):
+    # stage 1 takes it from the passes kept for stage 3, as it takes a cached source.
+    monkeypatch.setattr(across, "_prepared", across._PreparedCache(across._PREPARED_TOKENS))
+    monkeypatch.setattr(across, "_kept_passes", type(across._kept_passes)(maxlen=across._KEPT_PASSES))
+    texts = [f"kept {n}: " + text for n, text in enumerate(stream_with_copies(8, seed=14))]
+    blobs = [compress_text(text) for text in texts]
+    earlier, _ = prepare_batch(texts[:4], PARAMS, window=6)
+    keep_prepared(blobs[:4], earlier, PARAMS, passes=2)
+    prepared, keys = prepare_batch(texts, PARAMS, window=6, blobs=blobs)
+    for copy, original in zip(prepared[:4], earlier):  # copies with arrays of their own, cached
+        assert copy.text == original.text and np.array_equal(copy.tokens.hashes, original.tokens.hashes)
+        assert not np.shares_memory(copy.tokens.hashes, original.tokens.hashes)
+        assert copy is across._prepared.get((compress_text(copy.text), PARAMS.ngram, PARAMS.mode))
+    fresh, fresh_keys = prepare_batch(texts, PARAMS, window=6)  # every text tokenized
+    assert all(np.array_equal(a.shingles, b.shingles) for a, b in zip(prepared, fresh))
+    for field in ("key_offsets", "distinct", "key_index", "fingerprint_index", "fingerprint_owner", "fingerprints"):
+        assert np.array_equal(getattr(keys, field), getattr(fresh_keys, field)), field
+    assert all(text.text == original for text, original in zip(prepared[4:], texts[4:]))
+    # Not kept, nor cached: tokenized.
+    monkeypatch.setattr(across, "_prepared", across._PreparedCache(across._PREPARED_TOKENS))
+    for _ in range(2):
+        keep_prepared([], [], PARAMS, passes=2)
+    again, _ = prepare_batch(texts[:4], PARAMS, window=6, blobs=blobs[:4])
+    assert not any(across._prepared.get((blob, PARAMS.ngram, PARAMS.mode)) for blob in blobs[:4])
 
 
 def test_a_pass_is_compressed_as_the_store_keeps_it_one_object_for_a_text_met_again(monkeypatch):

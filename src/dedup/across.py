@@ -165,10 +165,11 @@ def prepare_batch(
     tokenization, :func:`dedup.align.prepare`) and their :class:`BatchKeys`.
 
     ``blobs``, the texts compressed (:func:`dedup.store.compress_text`; None: not
-    known yet), name them in this process's cache of prepared sources: a text found
-    there (an article that recurs whole, met before as a source) is not tokenized again.
+    known yet), name them in this process's cache of prepared sources and in the passes
+    it keeps (:func:`keep_prepared`): a text found there (an article that recurs whole,
+    met before as a source or a few passes before) is not tokenized again.
     """
-    cached = [None] * len(texts) if blobs is None else [_prepared.get((blob, params.ngram, params.mode)) for blob in blobs]
+    cached = [None] * len(texts) if blobs is None else [_prepared_before((blob, params.ngram, params.mode)) for blob in blobs]
     new = [i for i, text in enumerate(cached) if text is None]
     tokens = tokenize([texts[i] for i in new] if len(new) < len(texts) else texts, params.mode)
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
@@ -180,6 +181,21 @@ def prepare_batch(
         offsets = np.concatenate(([0], np.cumsum(lengths)))
         hashes = np.concatenate([text.shingles for text in prepared])
     return prepared, batch_keys(hashes, offsets, window)
+
+
+def _prepared_before(key: tuple) -> PreparedText | None:
+    """The text of ``key`` (blob, ngram, mode; blob None: not met recently) as this
+    process prepared it recently: in its cache of sources, or in a pass it keeps (then
+    a copy into the cache: the kept text is a view of its pass's arrays, which the new
+    pass would keep alive, and a text that recurs every few passes for ever)."""
+    if key[0] is None:
+        return None
+    text = _prepared.get(key)
+    if text is None:
+        text = _kept(key)
+        if text is not None:
+            text = _prepared.put(key, text)
+    return text
 
 
 def keys_of_texts(texts: Sequence[str], params: RepeatParams, window: int) -> BatchKeys:
@@ -478,6 +494,7 @@ _pair_alignments = PairAlignments()
 # whole passes are kept, a few: memory stays bounded by what a few passes hold.
 _KEPT_PASSES = 6
 _kept_passes: deque[dict[tuple, PreparedText]] = deque(maxlen=_KEPT_PASSES)
+_kept_lock = threading.Lock()  # stage 1 (in a thread, in one process) reads them as stage 2 keeps more
 
 
 def keep_prepared(
@@ -487,13 +504,17 @@ def keep_prepared(
     compressed text (``blobs``, :func:`dedup.store.compress_text`), for
     :func:`prepared_sources` to find, with the last ``passes`` passes kept so (at most
     ``_KEPT_PASSES``)."""
-    _kept_passes.append({(blob, params.ngram, params.mode): text for blob, text in zip(blobs, prepared)})
-    while len(_kept_passes) > passes:
-        _kept_passes.popleft()
+    kept = {(blob, params.ngram, params.mode): text for blob, text in zip(blobs, prepared)}
+    with _kept_lock:
+        _kept_passes.append(kept)
+        while len(_kept_passes) > passes:
+            _kept_passes.popleft()
 
 
 def _kept(key: tuple) -> PreparedText | None:
-    for kept in reversed(_kept_passes):
+    with _kept_lock:
+        passes = list(_kept_passes)
+    for kept in reversed(passes):
         found = kept.get(key)
         if found is not None:
             return found
