@@ -79,14 +79,14 @@ def verified_waves(
     ``seeds``: per pair, its seeds (``seed_runs_many(with_seeds=True)``) or None."""
     levels: list[list[tuple[list, list[int]]]] = [[] for _ in pairs]
     level = {p: chains for p, chains in enumerate(waves) if chains}  # by pair: its chains at this level
-    known: dict[int, dict] = {}  # by pair: the moves of the edges its parts may have
+    known = RunEdgeMoves(runs)  # the moves of the edges the pairs' parts may have
     places = {p: None if seeds is None or seeds[p] is None else shingle_places(*pairs[p], seeds[p]) for p in level}
     whole, first_parts = True, False
     while level:
         active = list(level)
         found = verified_chains(
             [pairs[p] for p in active], [runs[p] for p in active], [level[p] for p in active], index, params,
-            [known.setdefault(p, {}) for p in active], whole, [places[p] for p in active], inner_edges=first_parts,
+            known.of_pairs(active), whole, [places[p] for p in active], inner_edges=first_parts,
         )
         first_parts, whole = whole, False
         next_levels = {}
@@ -235,7 +235,7 @@ def verified_chains(
     chains: list[list[list[int]]],
     index: int,
     params: RepeatParams,
-    known: list[dict] | None = None,
+    known: "RunEdgeMoves | None" = None,
     whole: bool = True,
     places: list[np.ndarray | None] | None = None,
     inner_edges: bool = False,
@@ -248,8 +248,9 @@ def verified_chains(
     same spans as ``verified_chain`` chain by chain (``tests/test_repeats_batched.py``
     compares them). Tandem runs, rare across texts, are verified one by one.
 
-    ``known``: per pair, the moves of edges extended before, by (copy edge, source edge,
-    step). With ``whole`` (a first level), each chain's two edges are extended, a chain
+    ``known``: the moves of the run edges extended before (:class:`RunEdgeMoves`, for
+    these pairs: :meth:`RunEdgeMoves.of_pairs`). With ``whole`` (a first level), each
+    chain's two edges are extended, a chain
     too short whatever its edges match left unextended (see ``ChainEdges``), and the
     edges of the chains that fail and will be split are entered in ``known``; without,
     only the edges not in ``known`` are extended (and entered), and with ``inner_edges``
@@ -293,14 +294,10 @@ def verified_chains(
             pairs, lengths, counts, copy_start, source_start, copy_end, source_end, words, params
         )
     else:
-        edges = [(pair, copy_start, source_start), (pair, copy_end, source_end)]
-        if inner_edges:  # every run's edges, of the pairs' plain chains
-            inner = np.unique(run_at)
-            inner_pair = np.searchsorted(run_offsets, inner, side="right") - 1
-            edges = [(np.concatenate((on_pair, inner_pair)), np.concatenate((copy_edge, joined[c][inner])),
-                      np.concatenate((source_edge, joined[s][inner])))
-                     for (on_pair, copy_edge, source_edge), (c, s) in zip(edges, ((0, 2), (1, 3)))]
-        moves = _table_moves(pairs, lengths, edges, len(pair), known, params)
+        # The runs whose edges are asked: each chain's first (its left edge) and last (its
+        # right edge), and with inner_edges every run of the pairs' plain chains.
+        asked = [first, last] if not inner_edges else [np.concatenate((first, run_at))] * 2
+        moves = _table_moves(pairs, lengths, joined, run_offsets, asked, (first, last), known, params)
     left_copy, left_source, left_extra, right_copy, right_source, right_extra = moves
 
     # verified_chain's checks across texts, step by step on all chains.
@@ -339,13 +336,8 @@ def verified_chains(
         # (not those of a chain left unextended, whose moves are no extension).
         spanless = np.array([out[p][k] is None for p, k in zip(plain_pair, plain_chain)], dtype=bool)
         split = np.flatnonzero(spanless & (sizes > 1) & (left_extra != REJECTED))
-        rows = zip(*(values[split].tolist() for values in (
-            pair, copy_start, source_start, copy_end, source_end,
-            left_copy, left_source, left_extra, right_copy, right_source, right_extra,
-        )))
-        for p, cs, ss, ce, se, *moved in rows:
-            known[p][cs, ss, -1] = tuple(moved[:3])
-            known[p][ce, se, +1] = tuple(moved[3:])
+        known.enter(0, run_offsets, first[split], np.stack(moves[:3], axis=1)[split])
+        known.enter(1, run_offsets, last[split], np.stack(moves[3:], axis=1)[split])
     return out
 
 
@@ -422,37 +414,79 @@ def _chain_edges_moves(pairs, lengths, counts, copy_start, source_start, copy_en
     return [np.concatenate([edges[side][i] for edges in moved]) for side in (0, 1) for i in range(3)]
 
 
-def _table_moves(pairs, lengths, edges, count: int, known, params: RepeatParams) -> list[np.ndarray]:
-    """The moves of both edges of the first ``count`` entries of ``edges`` (left, right:
-    each ``(pair, copy edges, source edges)``; the entries after them are asked ahead),
-    as :func:`_chain_edges_moves` gives them, from ``known`` (per pair: an edge's moves by
-    (copy edge, source edge, step)), where the edges not in it are extended and entered.
-    Across texts an edge's rooms depend on the edge alone, and the parts of a split chain
-    keep its outer edges: those are not extended again."""
-    requests, asked = [], []
-    for step, (on_pair, copy_edges, source_edges) in zip((-1, +1), edges):
-        rooms = _rooms(lengths, on_pair, copy_edges, source_edges, step)
-        missing: dict[int, dict] = {}  # by pair: the edges to extend, each once
-        for p, copy_edge, source_edge, copy_room, source_room in zip(
-            on_pair.tolist(), copy_edges.tolist(), source_edges.tolist(), *(room.tolist() for room in rooms)
-        ):
-            if (copy_edge, source_edge, step) not in known[p]:
-                missing.setdefault(p, {})[copy_edge, source_edge] = (copy_room, source_room)
-        for p, wanted in missing.items():
-            query, source = pairs[p]
-            asked_edges, asked_rooms = zip(*wanted), zip(*wanted.values())
+class RunEdgeMoves:
+    """The moves of the edges extended so far (as :func:`dedup.align.extend.extend_edges`
+    gives them) of the pairs of one wave (:func:`verified_waves`), by run: across texts a
+    chain's edges are its first run's start (extended leftwards) and its last run's end
+    (rightwards), the parts of a failed chain keep its edges, and an edge's moves depend
+    on the edge alone. Arrays over the runs of all the pairs, end to end: known or not,
+    and the moves, for each side (0: the left edges, 1: the right)."""
+
+    def __init__(self, runs: list[Runs]) -> None:
+        self.starts = np.cumsum([0] + [len(pair_runs) for pair_runs in runs])[:-1]  # each pair's first run
+        total = sum(len(pair_runs) for pair_runs in runs)
+        self.known = np.zeros((2, total), dtype=bool)
+        self.moves = np.zeros((2, total, 3), dtype=np.int64)
+        self._pairs: np.ndarray | None = None  # the pairs of the call (of_pairs)
+
+    def of_pairs(self, pairs: list[int]) -> "RunEdgeMoves":
+        """This table for a call on ``pairs`` (numbers in the wave) in that order: the runs
+        that call numbers (its pairs' runs end to end) are mapped to the wave's."""
+        self._pairs = np.asarray(pairs, dtype=np.int64)
+        return self
+
+    def _runs(self, run_offsets: np.ndarray, runs: np.ndarray) -> np.ndarray:
+        """The wave's numbers of ``runs`` numbered as the call does (``run_offsets``: where
+        each of its pairs' runs start)."""
+        pair = np.searchsorted(run_offsets, runs, side="right") - 1
+        return runs - run_offsets[pair] + self.starts[self._pairs[pair]]
+
+    def enter(self, side: int, run_offsets: np.ndarray, runs: np.ndarray, moves: np.ndarray) -> None:
+        """Keep ``moves`` (rows of three) of the ``side`` edges of ``runs`` (the call's numbers)."""
+        at = self._runs(run_offsets, runs)
+        self.known[side, at] = True
+        self.moves[side, at] = moves
+
+    def find(self, side: int, run_offsets: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(known, moves) of the ``side`` edges of ``runs`` (the call's numbers)."""
+        at = self._runs(run_offsets, runs)
+        return self.known[side, at], self.moves[side, at]
+
+
+def _table_moves(pairs, lengths, joined, run_offsets, asked, chain_runs, known: RunEdgeMoves, params: RepeatParams):
+    """The moves of both edges of chains (``chain_runs``: the first and the last run of
+    each; the runs numbered across ``pairs``, whose runs start at ``run_offsets``, and
+    ``joined``: their copy starts, copy ends, source starts, source ends), as
+    :func:`_chain_edges_moves` gives them, from ``known``, where the edges asked
+    (``asked``: the runs whose left, and whose right, edges are wanted, the chains' and
+    any asked ahead) that it does not hold are extended together and entered. Across
+    texts an edge's rooms depend on the edge alone, and the parts of a split chain keep
+    its outer edges: those are not extended again."""
+    requests, wanted = [], []
+    for side, step, runs_asked, (copy_field, source_field) in zip((0, 1), (-1, +1), asked, ((0, 2), (1, 3))):
+        runs = np.unique(runs_asked)
+        runs = runs[~known.find(side, run_offsets, runs)[0]]
+        if not len(runs):
+            continue
+        on_pair = np.searchsorted(run_offsets, runs, side="right") - 1
+        copy_edges, source_edges = joined[copy_field][runs], joined[source_field][runs]
+        copy_rooms, source_rooms = _rooms(lengths, on_pair, copy_edges, source_edges, step)
+        # One request a pair (the runs, sorted, come pair by pair).
+        bounds = np.flatnonzero(np.diff(on_pair)) + 1
+        for part in np.split(np.arange(len(runs)), bounds):
+            query, source = pairs[int(on_pair[part[0]])]
             requests.append(EdgeRequest(
-                query, source, step, *(np.array(values, dtype=np.int64) for values in (*asked_edges, *asked_rooms))
+                query, source, step, copy_edges[part], source_edges[part], copy_rooms[part], source_rooms[part]
             ))
-            asked.append((p, step, list(wanted)))
-    for (p, step, wanted), moved in zip(asked, extend_requests(requests, params)):
-        for (copy_edge, source_edge), value in zip(wanted, zip(*(column.tolist() for column in moved))):
-            known[p][copy_edge, source_edge, step] = value
+        wanted.append((side, runs, len(bounds) + 1))
+    moved = iter(extend_requests(requests, params))
+    for side, runs, count in wanted:
+        parts = [next(moved) for _ in range(count)]
+        known.enter(side, run_offsets, runs, np.stack([np.concatenate(column) for column in zip(*parts)], axis=1))
     out = []
-    for step, (on_pair, copy_edges, source_edges) in zip((-1, +1), edges):
-        values = [known[p][edge, from_edge, step] for p, edge, from_edge in
-                  zip(on_pair[:count].tolist(), copy_edges[:count].tolist(), source_edges[:count].tolist())]
-        out += [np.array(column, dtype=np.int64) for column in zip(*values)]
+    for side, runs in zip((0, 1), chain_runs):
+        moves = known.find(side, run_offsets, runs)[1]
+        out += [moves[:, 0].copy(), moves[:, 1].copy(), moves[:, 2].copy()]
     return out
 
 
