@@ -17,7 +17,7 @@ from dedup.align.overlaps import resolve_overlaps
 from dedup.align.params import RepeatParams
 from dedup.align.prepared import prepare
 from dedup.align.seed import seed_runs
-from dedup.align.chain import chain_runs
+from dedup.align.chain import chain_runs, chain_runs_many
 from dedup.align.verify import verified_waves
 from dedup.align.spans import to_repeats
 from test_repeats_properties import SETTINGS, planted, plain_texts
@@ -312,6 +312,33 @@ def _near_copy_pairs(seed: int, count: int, sentences: int, params: RepeatParams
         source_text = _article(rng, sentences)
         query, source = prepare([_edited(source_text, rng, 5), source_text])
         yield query, source, seed_runs(query, source, False, params), rng
+
+
+def test_runs_chained_for_many_pairs_at_once_give_each_pair_s_own_chains(monkeypatch):
+    # chain_runs_many reads the runs of the pairs with a few as one list each: the same
+    # chains as chain_runs pair by pair, for pairs with none, one, a few runs, and (a
+    # block of runs made small) more than a block, read block by block by chain_runs.
+    import dedup.align.chain as chain_module
+
+    monkeypatch.setattr(chain_module, "_CHAIN_BLOCK", 8)
+    params = RepeatParams()
+    pairs = [(query, runs) for query, _, runs, _ in _near_copy_pairs(8, 40, 12, params)]
+    sentence = "One sentence of its own that a copy takes whole, word for word, and nothing more."
+    for query, source in (("Nothing shared here at all, not one word of it.", "Written by another hand."),
+                          (sentence, f"Before it. {sentence} After it.")):
+        query, source = prepare([query, source])
+        pairs.insert(3, (query, seed_runs(query, source, False, params)))
+    sizes = [len(runs) for _, runs in pairs]
+    assert 0 in sizes and 1 in sizes
+    assert sum(size > 8 for size in sizes) > 10 and sum(1 < size <= 8 for size in sizes) > 10
+
+    def all_chains(chains):
+        return [chains.pop() for _ in range(len(chains))]
+
+    together = chain_runs_many([runs for _, runs in pairs], [query for query, _ in pairs], params)
+    assert [all_chains(chains) for chains in together] == [
+        all_chains(chain_runs(runs, query, False, params)) for query, runs in pairs
+    ]
 
 
 def _one_step(steps, params: RepeatParams):

@@ -66,13 +66,6 @@ def chain_runs(runs: Runs, query: PreparedText, same: bool, params: RepeatParams
     Tandem runs stand alone."""
     if len(runs) == 1:  # a chain of its own (the commonest case across texts: one passage shared)
         return Chains(array("i", [0]), array("i", [-1]))
-    n, max_gap = params.ngram, params.max_gap
-    # Words added in a copy: inside one text a re-pasted, updated copy may gain whole
-    # sentences (removed with it); a passage taken from another text only loses or
-    # changes words, and a sentence between two taken passages is the text's own.
-    added = max_gap if same else min(ADDED_WORDS_ACROSS, n)
-    substitution = SUBSTITUTION_SHINGLES * n
-    deletion_reach = DELETION_SOURCE_GAPS * max_gap + n
     index_code = "i" if len(runs) < 2**31 else "q"
     heads = array(index_code)  # the first run of every chain, in the order chains start
     next_run = np.full(len(runs), -1, dtype=np.int32 if index_code == "i" else np.int64)
@@ -80,47 +73,91 @@ def chain_runs(runs: Runs, query: PreparedText, same: bool, params: RepeatParams
     active: list[list[int]] = []
     for lo in range(0, len(runs), _CHAIN_BLOCK):
         hi = min(lo + _CHAIN_BLOCK, len(runs))
-        cs, ce = runs.copy_start[lo:hi].tolist(), runs.copy_end[lo:hi].tolist()
-        ss, se = runs.source_start[lo:hi].tolist(), runs.source_end[lo:hi].tolist()
-        period = runs.period[lo:hi].tolist()
-        links_from, links_to = [], []
-        for r in range(hi - lo):
-            if period[r]:
-                heads.append(lo + r)
-                continue
-            if active:  # (none, mostly: one list fewer a run)
-                active = [c for c in active if cs[r] - c[1] <= added]
-            best = None
-            for chain in active:
-                copy_gap, source_gap = cs[r] - chain[1], ss[r] - chain[2]
-                if copy_gap <= -n or source_gap <= -n:
-                    continue  # not forward in both (neighbouring runs share up to n - 1 tokens)
-                # Both sides changed (a substitution) only for a few words: a rewritten
-                # paragraph between copied ones is text of its own, not an edit of the copy.
-                replaced = min(copy_gap, source_gap) <= substitution
-                fits = (copy_gap <= added and source_gap <= max_gap and replaced) or (
-                    # A pure deletion (the copy goes on right after the edit, only the source
-                    # jumps) may skip more: an update that dropped a long sentence.
-                    copy_gap <= DELETION_COPY_GAP and source_gap <= deletion_reach
-                )
-                # Whole lines between two copied passages are an inserted paragraph of the
-                # text's own, not words added to the copy.
-                if fits and copy_gap > n and query.lines_between(chain[1], cs[r]) >= INSERTED_PARAGRAPH_LINES:
-                    fits = False
-                if fits and (best is None or chain[3] > best[3]):
-                    best = chain
-            if best is None:
-                best = [lo + r, 0, 0, 0]
-                heads.append(lo + r)
-                active.append(best)
-            else:
-                links_from.append(best[0])
-                links_to.append(lo + r)
-            best[0], best[1], best[2] = lo + r, ce[r], se[r]
-            best[3] += ce[r] - cs[r]
+        block = [values[lo:hi].tolist() for values in _fields(runs)]
+        links_from, links_to = _chain_block(*block, lo, active, heads, query, same, params)
         if links_from:
             next_run[links_from] = links_to
     return Chains(heads, array(index_code, next_run.tobytes()))
+
+
+def chain_runs_many(pairs_runs: list[Runs], queries: list[PreparedText], params: RepeatParams) -> list[Chains]:
+    """``[chain_runs(runs, query, False, params) ...]`` for many pairs across texts, the
+    same chains: the runs of all the pairs with a few (most pairs: a few dozen at most)
+    are read as Python ints in one conversion, rather than a few conversions a pair."""
+    out: list[Chains | None] = [None] * len(pairs_runs)
+    few = [k for k, runs in enumerate(pairs_runs) if 1 < len(runs) <= _CHAIN_BLOCK]
+    if few:
+        fields = [np.concatenate(per_pair).tolist() for per_pair in zip(*(_fields(pairs_runs[k]) for k in few))]
+        at = 0
+        for k in few:
+            count = len(pairs_runs[k])
+            heads = array("i")
+            links_from, links_to = _chain_block(
+                *(values[at : at + count] for values in fields), 0, [], heads, queries[k], False, params
+            )
+            next_run = array("i", [-1]) * count
+            for run, following in zip(links_from, links_to):
+                next_run[run] = following
+            out[k] = Chains(heads, next_run)
+            at += count
+    for k, runs in enumerate(pairs_runs):
+        if out[k] is None:
+            out[k] = chain_runs(runs, queries[k], False, params)
+    return out  # type: ignore[return-value]
+
+
+def _fields(runs: Runs) -> tuple[np.ndarray, ...]:
+    return runs.copy_start, runs.copy_end, runs.source_start, runs.source_end, runs.period
+
+
+def _chain_block(cs, ce, ss, se, period, lo: int, active: list, heads: array, query: PreparedText, same: bool,
+                 params: RepeatParams) -> tuple[list[int], list[int]]:
+    """Chain the runs ``lo ..`` (their fields as lists), the chains still open in
+    ``active`` (updated), the first run of each new chain appended to ``heads``; returns
+    the links made (run, next run)."""
+    n, max_gap = params.ngram, params.max_gap
+    # Words added in a copy: inside one text a re-pasted, updated copy may gain whole
+    # sentences (removed with it); a passage taken from another text only loses or
+    # changes words, and a sentence between two taken passages is the text's own.
+    added = max_gap if same else min(ADDED_WORDS_ACROSS, n)
+    substitution = SUBSTITUTION_SHINGLES * n
+    deletion_reach = DELETION_SOURCE_GAPS * max_gap + n
+    links_from, links_to = [], []
+    for r in range(len(cs)):
+        if period[r]:
+            heads.append(lo + r)
+            continue
+        if active:  # (none, mostly: one list fewer a run)
+            active[:] = [c for c in active if cs[r] - c[1] <= added]
+        best = None
+        for chain in active:
+            copy_gap, source_gap = cs[r] - chain[1], ss[r] - chain[2]
+            if copy_gap <= -n or source_gap <= -n:
+                continue  # not forward in both (neighbouring runs share up to n - 1 tokens)
+            # Both sides changed (a substitution) only for a few words: a rewritten
+            # paragraph between copied ones is text of its own, not an edit of the copy.
+            replaced = min(copy_gap, source_gap) <= substitution
+            fits = (copy_gap <= added and source_gap <= max_gap and replaced) or (
+                # A pure deletion (the copy goes on right after the edit, only the source
+                # jumps) may skip more: an update that dropped a long sentence.
+                copy_gap <= DELETION_COPY_GAP and source_gap <= deletion_reach
+            )
+            # Whole lines between two copied passages are an inserted paragraph of the
+            # text's own, not words added to the copy.
+            if fits and copy_gap > n and query.lines_between(chain[1], cs[r]) >= INSERTED_PARAGRAPH_LINES:
+                fits = False
+            if fits and (best is None or chain[3] > best[3]):
+                best = chain
+        if best is None:
+            best = [lo + r, 0, 0, 0]
+            heads.append(lo + r)
+            active.append(best)
+        else:
+            links_from.append(best[0])
+            links_to.append(lo + r)
+        best[0], best[1], best[2] = lo + r, ce[r], se[r]
+        best[3] += ce[r] - cs[r]
+    return links_from, links_to
 
 
 def without_weak_ends(chain: list[int], runs: Runs, ngram: int, query: PreparedText, source: PreparedText) -> list[int]:

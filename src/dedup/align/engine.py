@@ -22,7 +22,7 @@ import numpy as np
 from .._validate import check_int
 from ..shingle import shingles
 from ..text import tokenize
-from .chain import chain_runs, without_weak_ends
+from .chain import chain_runs, chain_runs_many, without_weak_ends
 from .extend import EdgeRequest, Moves, extend_requests
 from .overlaps import OverlapResolver
 from .params import RepeatParams
@@ -175,8 +175,8 @@ def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], params: Repe
     # Each pair's chains, as pair_steps takes them (one wave); a pair with more chains
     # than a wave is aligned by pair_steps.
     waves: list[list[list[int]] | None] = []
-    for (query, source), pair_runs in zip(pairs, runs):
-        chains = chain_runs(pair_runs, query, False, params) if len(pair_runs) else []
+    pairs_chains = chain_runs_many(runs, [query for query, _ in pairs], params)
+    for (query, source), pair_runs, chains in zip(pairs, runs, pairs_chains):
         if len(chains) > _WAVE:
             waves.append(None)
             continue

@@ -453,8 +453,8 @@ class RunEdgeMoves:
         return self.known[side, at], self.moves[side, at]
 
 
-def _table_moves(pairs, lengths, joined, run_offsets, asked, chain_runs, known: RunEdgeMoves, params: RepeatParams):
-    """The moves of both edges of chains (``chain_runs``: the first and the last run of
+def _table_moves(pairs, lengths, joined, run_offsets, asked, chain_ends, known: RunEdgeMoves, params: RepeatParams):
+    """The moves of both edges of chains (``chain_ends``: the first and the last run of
     each; the runs numbered across ``pairs``, whose runs start at ``run_offsets``, and
     ``joined``: their copy starts, copy ends, source starts, source ends), as
     :func:`_chain_edges_moves` gives them, from ``known``, where the edges asked
@@ -484,7 +484,7 @@ def _table_moves(pairs, lengths, joined, run_offsets, asked, chain_runs, known: 
         parts = [next(moved) for _ in range(count)]
         known.enter(side, run_offsets, runs, np.stack([np.concatenate(column) for column in zip(*parts)], axis=1))
     out = []
-    for side, runs in zip((0, 1), chain_runs):
+    for side, runs in zip((0, 1), chain_ends):
         moves = known.find(side, run_offsets, runs)[1]
         out += [moves[:, 0].copy(), moves[:, 1].copy(), moves[:, 2].copy()]
     return out
