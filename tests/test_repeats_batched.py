@@ -527,3 +527,11 @@ def test_words_between_many_spans_are_each_span_s_words(seed):
     which, first, end = (np.array(column, dtype=np.int64) for column in zip(*spans))
     assert SpanWords(texts).between(which, first, end).tolist() == [texts[i].words(a, b) for i, a, b in spans]
     assert any(not text.tokens.all_words for text in texts)
+    # A part of them (as the levels of a verification ask), numbered in its own order.
+    part = rng.sample(range(5), rng.randint(1, 5))
+    at = {i: k for k, i in enumerate(part)}
+    spans = [(i, a, b) for i, a, b in spans if i in at]
+    which, first, end = (np.array(column, dtype=np.int64) for column in zip(*spans))
+    local = np.array([at[i] for i in which.tolist()], dtype=np.int64)
+    expected = [texts[i].words(a, b) for i, a, b in spans]
+    assert SpanWords(texts).part(part).between(local, first, end).tolist() == expected

@@ -185,6 +185,18 @@ class SpanWords:
         self._starts = np.cumsum(self._sizes) - self._sizes
         self._units = np.concatenate([units[i] for i in kept]) if kept else np.zeros(0, dtype=np.int64)
 
+    def part(self, which: Sequence[int]) -> "SpanWords":
+        """The same for the texts ``which`` (indices), numbered from 0 in that order: their
+        units as joined here, not joined again (the levels of a verification ask about
+        fewer and fewer of the same texts)."""
+        part = object.__new__(SpanWords)
+        at = {i: k for k, i in enumerate(which)}
+        part.texts = [self.texts[i] for i in which]
+        part._weighed = [at[i] for i in self._weighed if i in at]
+        part._long = [at[i] for i in self._long if i in at]
+        part._sizes, part._starts, part._units = self._sizes[which], self._starts[which], self._units
+        return part
+
     def between(self, which: np.ndarray, first: np.ndarray, end: np.ndarray) -> np.ndarray:
         end = np.maximum(end, first)
         out = (end - first).astype(np.float64)  # a token a word

@@ -80,6 +80,7 @@ def verified_waves(
     levels: list[list[tuple[list, list[int]]]] = [[] for _ in pairs]
     level = {p: chains for p, chains in enumerate(waves) if chains}  # by pair: its chains at this level
     known = RunEdgeMoves(runs)  # the moves of the edges the pairs' parts may have
+    span_words = SpanWords([query for query, _ in pairs])
     places = {p: None if seeds is None or seeds[p] is None else shingle_places(*pairs[p], seeds[p]) for p in level}
     whole, first_parts = True, False
     while level:
@@ -87,6 +88,7 @@ def verified_waves(
         found = verified_chains(
             [pairs[p] for p in active], [runs[p] for p in active], [level[p] for p in active], index, params,
             known.of_pairs(active), whole, [places[p] for p in active], inner_edges=first_parts,
+            span_words=span_words.part(active),
         )
         first_parts, whole = whole, False
         next_levels = {}
@@ -239,6 +241,7 @@ def verified_chains(
     whole: bool = True,
     places: list[np.ndarray | None] | None = None,
     inner_edges: bool = False,
+    span_words: SpanWords | None = None,
 ) -> list[list[Alignment | None]]:
     """:func:`verified_chain` of every chain of many pairs across texts (``chains[p]``:
     the chains of ``pairs[p]``, whose runs are ``runs[p]``; each pair's spans named as
@@ -257,7 +260,8 @@ def verified_chains(
     (the first parts of failed chains) the edges of every run of a pair's chains too:
     all the edges the parts below can have, which then need no extension of their own.
     ``places``: per pair, its :func:`shingle_places` (or None), with which its spans'
-    containment is measured for all chains at once (see :func:`containments`)."""
+    containment is measured for all chains at once (see :func:`containments`).
+    ``span_words``: the queries' :class:`SpanWords`, when made already."""
     out: list[list[Alignment | None]] = [[None] * len(pair_chains) for pair_chains in chains]
     plain_pair, plain_chain, plain_runs = [], [], []
     for p, ((query, source), pair_runs, pair_chains) in enumerate(zip(pairs, runs, chains)):
@@ -286,7 +290,8 @@ def verified_chains(
     first, last = run_at[ends - sizes], run_at[ends - 1]
     copy_start, source_start = joined[0][first], joined[2][first]
     copy_end, source_end = joined[1][last], joined[3][last]
-    span_words = SpanWords([query for query, _ in pairs])
+    if span_words is None:
+        span_words = SpanWords([query for query, _ in pairs])
     words = _chain_words(span_words, pair, plain_runs, chain_of_run, joined[0][run_at], joined[1][run_at])
     lengths = np.array([(len(query), len(source)) for query, source in pairs], dtype=np.int64).reshape(-1, 2)
     if whole:
