@@ -107,6 +107,7 @@ def chain_runs_many(pairs_runs: list[Runs], queries: list[PreparedText], params:
 
 
 def _fields(runs: Runs) -> tuple[np.ndarray, ...]:
+    """The runs' arrays that chaining reads, in the order ``_chain_block`` takes them."""
     return runs.copy_start, runs.copy_end, runs.source_start, runs.source_end, runs.period
 
 
