@@ -169,7 +169,9 @@ def prepare_batch(
     it keeps (:func:`keep_prepared`): a text found there (an article that recurs whole,
     met before as a source or a few passes before) is not tokenized again.
     """
-    cached = [None] * len(texts) if blobs is None else [_prepared_before((blob, params.ngram, params.mode)) for blob in blobs]
+    cached = [None] * len(texts) if blobs is None else [
+        _prepared_before((blob, params.ngram, params.mode)) for blob in blobs
+    ]
     new = [i for i, text in enumerate(cached) if text is None]
     tokens = tokenize([texts[i] for i in new] if len(new) < len(texts) else texts, params.mode)
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
