@@ -450,7 +450,8 @@ def test_edges_extended_together_on_windows_of_thousands_of_rows(max_gap):
     params = RepeatParams(ngram=1, max_gap=max_gap)
     edges = [0, 3, 10]
     rooms = [len(query) - e for e in edges]
-    together = extend_edges(query, source, np.array(edges), np.array(edges), 1, np.array(rooms), np.array(rooms), params)
+    edges_array, rooms_array = np.array(edges), np.array(rooms)
+    together = extend_edges(query, source, edges_array, edges_array, 1, rooms_array, rooms_array, params)
     for k, edge in enumerate(edges):
         alone = extend_edge(query, source, edge, edge, 1, rooms[k], rooms[k], params)
         assert alone == tuple(int(column[k]) for column in together)
