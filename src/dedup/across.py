@@ -185,17 +185,18 @@ def prepare_batch(
     return prepared, batch_keys(hashes, offsets, window)
 
 
-def _prepared_before(key: tuple) -> PreparedText | None:
+def _prepared_before(key: tuple, *, cache: bool = True) -> PreparedText | None:
     """The text of ``key`` (blob, ngram, mode; blob None: not met recently) as this
-    process prepared it recently: in its cache of sources, or in a pass it keeps (then
-    a copy into the cache: the kept text is a view of its pass's arrays, which the new
-    pass would keep alive, and a text that recurs every few passes for ever)."""
+    process prepared it recently: in its cache of prepared texts, or in a pass it keeps
+    (with ``cache``, then a copy into the cache: the kept text is a view of its pass's
+    arrays, which whatever holds it would keep alive, and a text that recurs every few
+    passes for ever)."""
     if key[0] is None:
         return None
     text = _prepared.get(key)
     if text is None:
         text = _kept(key)
-        if text is not None:
+        if text is not None and cache:
             text = _prepared.put(key, text)
     return text
 
@@ -532,11 +533,7 @@ def prepared_sources(blobs: Sequence[bytes], params: RepeatParams, *, cache: boo
     keys = [(blob, params.ngram, params.mode) for blob in blobs]
     found: dict[tuple, PreparedText] = {}
     for key in dict.fromkeys(keys):
-        text = _prepared.get(key)
-        if text is None:
-            text = _kept(key)
-            if text is not None and cache:  # a copy into the cache, for when its pass is gone
-                text = _prepared.put(key, text)
+        text = _prepared_before(key, cache=cache)
         if text is not None:
             found[key] = text
     missing = [key for key in dict.fromkeys(keys) if key not in found]

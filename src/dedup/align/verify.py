@@ -341,8 +341,8 @@ def verified_chains(
         # (not those of a chain left unextended, whose moves are no extension).
         spanless = np.array([out[p][k] is None for p, k in zip(plain_pair, plain_chain)], dtype=bool)
         split = np.flatnonzero(spanless & (sizes > 1) & (left_extra != REJECTED))
-        known.enter(0, run_offsets, first[split], np.stack(moves[:3], axis=1)[split])
-        known.enter(1, run_offsets, last[split], np.stack(moves[3:], axis=1)[split])
+        known.enter(0, run_offsets, first[split], np.stack([column[split] for column in moves[:3]], axis=1))
+        known.enter(1, run_offsets, last[split], np.stack([column[split] for column in moves[3:]], axis=1))
     return out
 
 
@@ -432,19 +432,19 @@ class RunEdgeMoves:
         total = sum(len(pair_runs) for pair_runs in runs)
         self.known = np.zeros((2, total), dtype=bool)
         self.moves = np.zeros((2, total, 3), dtype=np.int64)
-        self._pairs: np.ndarray | None = None  # the pairs of the call (of_pairs)
 
     def of_pairs(self, pairs: list[int]) -> "RunEdgeMoves":
-        """This table for a call on ``pairs`` (numbers in the wave) in that order: the runs
-        that call numbers (its pairs' runs end to end) are mapped to the wave's."""
-        self._pairs = np.asarray(pairs, dtype=np.int64)
-        return self
+        """The same table (its arrays shared) for a call on ``pairs`` (numbers in the
+        wave), numbered as that call numbers them: in that order."""
+        view = object.__new__(RunEdgeMoves)
+        view.known, view.moves, view.starts = self.known, self.moves, self.starts[pairs]
+        return view
 
     def _runs(self, run_offsets: np.ndarray, runs: np.ndarray) -> np.ndarray:
-        """The wave's numbers of ``runs`` numbered as the call does (``run_offsets``: where
-        each of its pairs' runs start)."""
+        """The table's numbers of ``runs`` numbered as the caller does (``run_offsets``:
+        where each of its pairs' runs start)."""
         pair = np.searchsorted(run_offsets, runs, side="right") - 1
-        return runs - run_offsets[pair] + self.starts[self._pairs[pair]]
+        return runs - run_offsets[pair] + self.starts[pair]
 
     def enter(self, side: int, run_offsets: np.ndarray, runs: np.ndarray, moves: np.ndarray) -> None:
         """Keep ``moves`` (rows of three) of the ``side`` edges of ``runs`` (the call's numbers)."""
@@ -491,7 +491,7 @@ def _table_moves(pairs, lengths, joined, run_offsets, asked, chain_ends, known: 
     out = []
     for side, runs in zip((0, 1), chain_ends):
         moves = known.find(side, run_offsets, runs)[1]
-        out += [moves[:, 0].copy(), moves[:, 1].copy(), moves[:, 2].copy()]
+        out += [moves[:, 0], moves[:, 1], moves[:, 2]]
     return out
 
 
