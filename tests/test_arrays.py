@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.arrays import distinct_per_segment, expand_ranges, stable_sort_order
+from dedup.arrays import distinct_per_segment, expand_ranges, sorted_distinct, stable_sort_order
 
 segments = st.lists(st.lists(st.integers(0, 40), max_size=30), max_size=12)
 
@@ -32,6 +32,16 @@ def test_stable_sort_order_keeps_the_order_of_long_ties():
     rng = np.random.default_rng(5)
     values = rng.integers(0, 50, 20_000).astype(np.uint64)  # every value tied hundreds of times
     assert (stable_sort_order(values)[0] == np.argsort(values, kind="stable")).all()
+
+
+@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 6), max_size=3000), st.sampled_from(["uint64", "int64", "int32"]))
+def test_sorted_distinct_is_numpy_unique(values, dtype):
+    # Short and long arrays (NumPy's hash table is used from a few values on), with ties.
+    info = np.iinfo(dtype)
+    array = np.array([v % (int(info.max) + 1) for v in values], dtype=np.uint64).astype(dtype)
+    found = sorted_distinct(array)
+    assert found.dtype == array.dtype
+    assert found.tolist() == np.unique(array).tolist()
 
 
 @given(segments)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.shingle import shingles
+from dedup.shingle import shingles, winnow
 from dedup.text import tokenize
 
 
@@ -132,3 +132,32 @@ def test_token_hashes_must_be_unsigned_integers_that_fit():
         shingles(np.array([-1, 2]), np.array([0, 2]), 2)
     # Python ints and other unsigned dtypes are accepted when they fit.
     assert shingles([1, 2, 3], [0, 3], 2)[1].tolist() == [0, 2]
+
+
+def winnowed_one_by_one(segment: list[int], window: int) -> list[int]:
+    """Positions of the smallest hash of every window of ``segment`` (the first of equal
+    ones; a segment shorter than a window: its smallest), each once, sorted."""
+    if not segment:
+        return []
+    if len(segment) < window:
+        return [segment.index(min(segment))]
+    picked = set()
+    for start in range(len(segment) - window + 1):
+        run = segment[start : start + window]
+        picked.add(start + run.index(min(run)))
+    return sorted(picked)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 3), max_size=40), max_size=8),
+    st.integers(1, 12),
+)
+def test_winnow_keeps_the_first_smallest_of_every_window_of_each_segment(segments, window):
+    # Ties (small values) test "the first of equal ones"; windows past 8 take the other path.
+    flat = np.array([value for segment in segments for value in segment], dtype=np.uint64)
+    offsets = np.r_[0, np.cumsum([len(s) for s in segments])].astype(np.int64)
+    positions, fingerprint_offsets = winnow(flat, offsets, window)
+    for i, segment in enumerate(segments):
+        found = positions[fingerprint_offsets[i] : fingerprint_offsets[i + 1]] - offsets[i]
+        assert found.tolist() == winnowed_one_by_one(segment, window)

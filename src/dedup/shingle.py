@@ -190,15 +190,14 @@ def winnow(hashes: np.ndarray, offsets: np.ndarray, window: int) -> tuple[np.nda
     if total >= window:
         # The smallest of every window over the whole array, then only windows inside
         # one segment (the last window - 1 starts of a segment reach into the next).
-        view = np.lib.stride_tricks.sliding_window_view(hashes, window)
-        smallest = np.argmin(view, axis=1) + np.arange(len(view))
-        inside = np.zeros(len(view), dtype=bool)
+        smallest = _window_minima(hashes, window)
+        inside = np.zeros(len(smallest), dtype=bool)
         full = np.flatnonzero(counts >= window)
         if len(counts) == 1 and offsets[0] == 0 and offsets[1] == total:
             inside[:] = True  # one segment covering the array (one article): every window is inside
         elif len(full):
             first, last = offsets[:-1][full], offsets[1:][full] - window  # window starts of each segment
-            inside_starts = np.zeros(len(view) + 1, dtype=np.int64)
+            inside_starts = np.zeros(len(smallest) + 1, dtype=np.int64)
             np.add.at(inside_starts, first, 1)
             np.add.at(inside_starts, last + 1, -1)
             inside = np.cumsum(inside_starts[:-1]) > 0
@@ -219,3 +218,31 @@ def winnow(hashes: np.ndarray, offsets: np.ndarray, window: int) -> tuple[np.nda
         positions = np.zeros(0, dtype=np.int64)
     fingerprint_offsets = np.searchsorted(positions, offsets).astype(np.int64)
     return positions.astype(np.int64), fingerprint_offsets
+
+
+def _window_minima(hashes: np.ndarray, window: int) -> np.ndarray:
+    """For every run of ``window`` consecutive hashes (starting at 0 .. len - window), the
+    position of its smallest, the first of equal ones (``np.argmin`` of each window).
+
+    Up to 8 hashes a window, the minima are taken a step of the window at a time over the
+    whole array, and the first place each is met is read from a byte of flags (one bit
+    a step): 1.6x faster than ``np.argmin`` along the rows of a sliding window view,
+    which loops over the windows."""
+    count = len(hashes) - window + 1
+    if window > 8:
+        return np.argmin(np.lib.stride_tricks.sliding_window_view(hashes, window), axis=1) + np.arange(count)
+    smallest = hashes[:count].copy()
+    for step in range(1, window):
+        np.minimum(smallest, hashes[step : step + count], out=smallest)
+    flags = np.zeros(count, dtype=np.uint8)  # bit k: the window's hash k is its smallest
+    equal = np.empty(count, dtype=bool)
+    for step in range(window):
+        np.equal(hashes[step : step + count], smallest, out=equal)
+        flags |= equal.view(np.uint8) << np.uint8(step)
+    first = _LOWEST_BIT[flags]  # every window has a smallest: no flags are all 0
+    first += np.arange(count, dtype=np.int64)
+    return first
+
+
+# The lowest set bit of every byte (0 for 0).
+_LOWEST_BIT = np.array([(flags & -flags).bit_length() - 1 if flags else 0 for flags in range(256)], dtype=np.int64)

@@ -25,7 +25,7 @@ import numpy as np
 import xxhash
 
 from ._validate import check_choice, check_texts
-from .arrays import first_occurrences
+from .arrays import first_occurrences, sorted_distinct
 from .hashing import mix64, mix64_inplace  # re-exported: dedup.text.mix64 stays importable
 
 TOKEN_MODES = ("auto", "word", "char")
@@ -156,7 +156,7 @@ def _fill_unknown(codes: np.ndarray, info: np.ndarray) -> None:
     if not unknown.any():
         return
     missing = codes[unknown]
-    for block in np.unique(missing >> _FOLD_BLOCK_BITS).tolist():
+    for block in sorted_distinct(missing >> _FOLD_BLOCK_BITS).tolist():
         _fold_block(block)
     info[unknown] = _bmp_info[missing]
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Generator, Sequence
 import numpy as np
 
 from .._validate import check_int
+from ..arrays import sorted_distinct
 from ..shingle import shingles
 from ..text import tokenize
 from .chain import chain_runs, chain_runs_many, without_weak_ends
@@ -432,4 +433,4 @@ def _texts_with_repeated_shingles(hashes: np.ndarray, offsets: np.ndarray) -> np
     order = np.argsort(salted)
     ordered = salted[order]
     repeated = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
-    return np.unique(text_of[order[repeated]]).astype(np.int64)
+    return sorted_distinct(text_of[order[repeated]]).astype(np.int64)

@@ -9,7 +9,7 @@ from typing import Generator, Iterable
 
 import numpy as np
 
-from ..arrays import expand_ranges
+from ..arrays import expand_ranges, sorted_distinct
 from .boundaries import Boundaries
 from .params import RepeatParams
 from .prepared import PreparedText
@@ -421,12 +421,12 @@ class TextPool:
         stride = int(self.counts.max()) // block + 1
         first_block = lowest[reads] // block
         _, blocks = expand_ranges(texts[reads] * stride + first_block, highest[reads] // block - first_block + 1)
-        for code in np.unique(blocks).tolist():
+        for code in sorted_distinct(blocks).tolist():
             number, found = divmod(code, stride)
             self.texts[number].boundaries.find_block(found)
         # The flags of the texts these lanes read, end to end (a pool holds thousands of
         # texts, a call reads a few hundred; a pool of one text reads its own, no copy).
-        read = np.unique(texts[reads]).tolist()
+        read = sorted_distinct(texts[reads]).tolist()
         flags = [self.texts[number].boundaries.flag_bytes() for number in read]
         flags = np.frombuffer(flags[0] if len(flags) == 1 else b"".join(flags), dtype=np.uint8)
         counts = self.counts[read]

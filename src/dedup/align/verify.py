@@ -9,7 +9,7 @@ from typing import Generator
 
 import numpy as np
 
-from ..arrays import expand_ranges
+from ..arrays import expand_ranges, sorted_distinct
 from .chain import without_weak_ends
 from .extend import REJECTED, ChainEdges, EdgeRequest, Extensions, TextPool, extend_requests
 from .params import RepeatParams
@@ -469,7 +469,7 @@ def _table_moves(pairs, lengths, joined, run_offsets, asked, chain_ends, known: 
     its outer edges: those are not extended again."""
     requests, wanted = [], []
     for side, step, runs_asked, (copy_field, source_field) in zip((0, 1), (-1, +1), asked, ((0, 2), (1, 3))):
-        runs = np.unique(runs_asked)
+        runs = sorted_distinct(runs_asked)
         runs = runs[~known.find(side, run_offsets, runs)[0]]
         if not len(runs):
             continue

@@ -215,7 +215,7 @@ def article_key_rows(articles: DataFrame, params: RepeatParams, window: int) -> 
     def sign(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             keys = article_keys(pc.fill_null(batch.column(2), "").to_pylist(), params, window)
-            flags = [np.isin(k, f) for k, f in keys]
+            flags = [np.isin(k, f, assume_unique=True) for k, f in keys]  # both distinct
             yield pa.RecordBatch.from_arrays(
                 [batch.column(0), batch.column(1), lists([k for k, _ in keys], pa.int64()), lists(flags, pa.bool_())],
                 names=["id", "ord", "keys", "fingerprints"],
