@@ -6,16 +6,20 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.arrays import distinct_per_segment, expand_ranges, sorted_distinct, stable_sort_order
+from dedup.arrays import distinct_per_segment, distinct_with_inverse, expand_ranges, sorted_distinct, stable_sort_order
 
 segments = st.lists(st.lists(st.integers(0, 40), max_size=30), max_size=12)
 
 
-@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 6), max_size=80), st.sampled_from(["uint64", "int64", "uint32", "int16"]))
+@given(
+    st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 6) | st.integers(2**64 - 6, 2**64 - 1), max_size=80),
+    st.sampled_from(["uint64", "int64", "uint32", "int32", "int16"]),
+)
 def test_stable_sort_order_is_numpy_stable_argsort(values, dtype):
-    # Hashes with many ties (small values) and without; each dtype's path (16-bit: radix).
-    info = np.iinfo(dtype)
-    array = np.array([v % (int(info.max) + 1) for v in values], dtype=np.uint64).astype(dtype)
+    # Hashes with many ties (small values, and -6 .. -1 as signed ones) and without; each
+    # dtype's path (16-bit: radix).
+    bits = np.iinfo(dtype).bits
+    array = np.array([v % (1 << bits) for v in values], dtype=np.uint64).astype(f"uint{bits}").view(dtype)
     order, ordered = stable_sort_order(array)
     assert order.tolist() == np.argsort(array, kind="stable").tolist()
     assert ordered.tolist() == np.sort(array).tolist()
@@ -26,6 +30,16 @@ def test_stable_sort_order_of_floats_with_nan_is_numpy_stable_argsort():
     values = rng.integers(0, 20, 10_000).astype(np.float64)
     values[rng.random(len(values)) < 0.3] = np.nan  # NaN equals nothing, not even NaN
     assert stable_sort_order(values)[0].tolist() == np.argsort(values, kind="stable").tolist()
+
+
+def test_stable_sort_order_of_hashes_alike_in_their_high_bits_is_numpy_stable_argsort():
+    # 64-bit values are sorted by their high bits and their position first: hashes that
+    # differ only in the bits a position takes must still come out in order.
+    rng = np.random.default_rng(7)
+    high = rng.integers(0, 2**40, 50, dtype=np.uint64) << np.uint64(24)
+    values = rng.choice(high, 5_000) | rng.integers(0, 2**12, 5_000, dtype=np.uint64)
+    for array in (values, values.view(np.int64), values[::-1].copy()):
+        assert stable_sort_order(array)[0].tolist() == np.argsort(array, kind="stable").tolist()
 
 
 def test_stable_sort_order_keeps_the_order_of_long_ties():
@@ -42,6 +56,16 @@ def test_sorted_distinct_is_numpy_unique(values, dtype):
     found = sorted_distinct(array)
     assert found.dtype == array.dtype
     assert found.tolist() == np.unique(array).tolist()
+
+
+@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 6), max_size=3000), st.sampled_from(["uint64", "int64", "int32"]))
+def test_distinct_with_inverse_is_numpy_unique_with_inverse(values, dtype):
+    info = np.iinfo(dtype)
+    array = np.array([v % (int(info.max) + 1) for v in values], dtype=np.uint64).astype(dtype)
+    distinct, inverse = distinct_with_inverse(array)
+    expected, expected_inverse = np.unique(array, return_inverse=True)
+    assert distinct.tolist() == expected.tolist() and distinct.dtype == array.dtype
+    assert inverse.tolist() == expected_inverse.tolist()
 
 
 @given(segments)

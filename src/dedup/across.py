@@ -40,7 +40,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import xxhash
 
-from .arrays import distinct_per_segment, expand_ranges
+from .arrays import distinct_per_segment, distinct_with_inverse, expand_ranges
 from .align.engine import PairAlignments, align_many
 from .align.params import RepeatParams
 from .align.prepared import PreparedText, prepare
@@ -139,11 +139,12 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     count = len(offsets) - 1
     # The fingerprints (keys too) numbered in the same sort as the keys: a search of the
     # distinct keys per fingerprint, in no order, cost more than sorting them along.
-    distinct, inverse = np.unique(np.concatenate([keys, fingerprints]), return_inverse=True)
+    distinct, inverse = distinct_with_inverse(np.concatenate([keys, fingerprints]))
     key_index, fingerprint_index = inverse[: len(keys)], inverse[len(keys) :]
     articles_per_key = np.bincount(key_index, minlength=len(distinct))
     fingerprint_owner = np.repeat(np.arange(count, dtype=np.int64), np.diff(fingerprint_offsets))
-    order = np.argsort(fingerprint_index * count + fingerprint_owner)  # each pair once: by key, then owner
+    # Each (key, owner) once: sorted by key, then owner.
+    order = np.argsort(fingerprint_index.astype(np.int64) * count + fingerprint_owner)
     fingerprint_index, fingerprint_owner = fingerprint_index[order], fingerprint_owner[order]
     per_key = np.bincount(fingerprint_index, minlength=len(distinct))
     rank = np.arange(len(order)) - _starts(per_key)[fingerprint_index]

@@ -15,6 +15,7 @@ __all__ = [
     "connected_components",
     "decode_strings",
     "distinct_per_segment",
+    "distinct_with_inverse",
     "encode_strings",
     "expand_ranges",
     "first_occurrences",
@@ -227,22 +228,46 @@ def sorted_distinct(values: np.ndarray) -> np.ndarray:
     [2, 3, 5]
     """
     ordered = np.sort(np.asarray(values), axis=None)
-    if len(ordered) < 2:
-        return ordered
+    return ordered[_first_of_equals(ordered)]
+
+
+def distinct_with_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` of a 1-D array of integers: the distinct
+    values, sorted, and each value's index among them (int32, or int64 for 2**31 values
+    or more). By :func:`stable_sort_order`, 1.5-2x faster than np.unique's argsort on
+    200,000 hashes.
+
+    >>> distinct, inverse = distinct_with_inverse(np.array([5, 3, 5, 2], dtype=np.uint64))
+    >>> distinct.tolist(), inverse.tolist()
+    ([2, 3, 5], [2, 1, 2, 0])
+    """
+    order, ordered = stable_sort_order(values)
+    new = _first_of_equals(ordered)
+    index_type = np.int32 if len(ordered) < 2**31 else np.int64  # half the bytes to write at random
+    inverse = np.empty(len(ordered), dtype=index_type)
+    inverse[order] = np.cumsum(new, dtype=index_type) - 1
+    return ordered[new], inverse
+
+
+def _first_of_equals(ordered: np.ndarray) -> np.ndarray:
+    """Of sorted values, where each run of equal ones starts (bool)."""
     new = np.empty(len(ordered), dtype=bool)
-    new[0] = True
+    new[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    return ordered[new]
+    return new
 
 
 def stable_sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(order, ordered)``: ``np.argsort(values, kind="stable")`` (equal values keep their
-    order) and the values in that order, about 2.5-4x faster on unordered 32- and 64-bit
-    integers such as hashes: NumPy's default sort is vectorised (SIMD) where its stable
-    sort (timsort) is not, so the values are sorted by the default sort and only the runs
-    of equal values are put back in position order (which leaves ``ordered`` as it is).
-    Values that come as a few long sorted runs are merged faster by ``kind="stable"``
-    itself (timsort finds the runs); 16-bit values are radix-sorted by it.
+    order) and the values in that order, 1.3x (distinct values) to 4x (many ties) faster
+    than ``np.argsort`` on unordered 32- and 64-bit integers such as hashes, and 5-15x
+    faster than its stable sort (timsort). Each value is packed with its position into
+    one 64-bit integer, which NumPy sorts in place by its vectorised (SIMD) sort: the
+    value's high bits, then the position (see ``_packed_order``). Where 64-bit values
+    share high bits but differ below them (about one pass in a thousand, for 200,000
+    hashes), they are sorted by the default sort and the runs of equal values put back
+    in position order. Values that come as a few long sorted runs are merged faster by
+    ``kind="stable"`` itself (timsort finds the runs); 16-bit values are radix-sorted by it.
 
     >>> order, ordered = stable_sort_order(np.array([7, 3, 7, 1, 3], dtype=np.uint64))
     >>> order.tolist(), ordered.tolist()
@@ -255,6 +280,9 @@ def stable_sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # ranks too wide to pack.
         order = np.argsort(values, kind="stable")
         return order, values[order]
+    packed = _packed_order(values)
+    if packed is not None:
+        return packed
     order = np.argsort(values)
     ordered = values[order]
     tied = ordered[1:] == ordered[:-1]
@@ -270,6 +298,35 @@ def stable_sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tied_positions = order[at]
     # One sort of (group, position) packed in an int64: positions within each tie ascend.
     order[at] = tied_positions[np.argsort(group * count + tied_positions)]
+    return order, ordered
+
+
+def _packed_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``stable_sort_order`` of 32- or 64-bit integers (fewer than 2**31) by one sort of
+    each value's high bits packed with its position, or None where that order is not
+    the values' order (64-bit values alike in their high bits, unlike below them).
+
+    The values are mapped to unsigned 64-bit integers in the same order (signed ones
+    with their sign bit flipped). A 32-bit value is shifted above the ``bits`` of a
+    position: the packed order is exactly the stable order. A 64-bit value keeps its
+    64 - ``bits`` high bits: values that differ there, or are equal, are in order (equal
+    ones by position); the check of the sorted values finds the others."""
+    count = len(values)
+    bits = max(count - 1, 1).bit_length()
+    signed = values.dtype.kind == "i"
+    if values.dtype.itemsize <= 4:
+        packed = (values.view(np.uint32) ^ np.uint32(1 << 31 if signed else 0)).astype(np.uint64)
+        packed <<= np.uint64(bits)  # 32 + bits <= 63 bits
+    else:
+        packed = values.view(np.uint64) ^ np.uint64(1 << 63 if signed else 0)  # a new array
+        packed &= ~np.uint64((1 << bits) - 1)
+    packed |= np.arange(count, dtype=np.uint64)
+    packed.sort()
+    packed &= np.uint64((1 << bits) - 1)
+    order = packed.view(np.int64)
+    ordered = values[order]
+    if values.dtype.itemsize > 4 and count > 1 and not (ordered[1:] >= ordered[:-1]).all():
+        return None
     return order, ordered
 
 
