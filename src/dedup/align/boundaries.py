@@ -59,6 +59,10 @@ class Boundaries:
         if not self._blocks_done[block]:
             self._find_block(block)
 
+    def blocks_found(self) -> bytearray:
+        """One byte per block of tokens, 1 where its boundaries are found. Read only."""
+        return self._blocks_done
+
     def flag_bytes(self) -> bytearray:
         """One byte per token, 1 where a boundary comes before it: right for the blocks
         of tokens found (``find_block``). Read only."""

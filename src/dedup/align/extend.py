@@ -417,17 +417,27 @@ class TextPool:
         reads = np.flatnonzero(lowest <= highest)
         if not len(reads):
             return np.ones(positions.shape, dtype=bool)
+        read = sorted_distinct(texts[reads])
+        boundaries = [self.texts[number].boundaries for number in read.tolist()]
+        # Only the blocks not found yet are looked at one by one (most were, by calls
+        # before): the blocks of the texts read, numbered end to end.
+        found = [bounds.blocks_found() for bounds in boundaries]
+        sizes = np.array([len(blocks) for blocks in found], dtype=np.int64)
+        block_starts = np.cumsum(sizes) - sizes
+        found = np.frombuffer(found[0] if len(found) == 1 else b"".join(found), dtype=np.uint8)
         block = Boundaries.BLOCK
-        stride = int(self.counts.max()) // block + 1
         first_block = lowest[reads] // block
-        _, blocks = expand_ranges(texts[reads] * stride + first_block, highest[reads] // block - first_block + 1)
-        for code in sorted_distinct(blocks).tolist():
-            number, found = divmod(code, stride)
-            self.texts[number].boundaries.find_block(found)
+        _, blocks = expand_ranges(
+            block_starts[np.searchsorted(read, texts[reads])] + first_block, highest[reads] // block - first_block + 1
+        )
+        missing = sorted_distinct(blocks[found[blocks] == 0])
+        of_text = np.searchsorted(block_starts, missing, side="right") - 1
+        for at, number in zip(of_text.tolist(), (missing - block_starts[of_text]).tolist()):
+            boundaries[at].find_block(number)
         # The flags of the texts these lanes read, end to end (a pool holds thousands of
         # texts, a call reads a few hundred; a pool of one text reads its own, no copy).
-        read = sorted_distinct(texts[reads]).tolist()
-        flags = [self.texts[number].boundaries.flag_bytes() for number in read]
+        read = read.tolist()
+        flags = [bounds.flag_bytes() for bounds in boundaries]
         flags = np.frombuffer(flags[0] if len(flags) == 1 else b"".join(flags), dtype=np.uint8)
         counts = self.counts[read]
         start_of = np.zeros(len(self.texts), dtype=np.int64)

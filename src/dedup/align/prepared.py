@@ -138,6 +138,44 @@ class PreparedText:
             self._shingle_order = stable_sort_order(self.shingles)
         return self._shingle_order
 
+    def previous_occurrences(self) -> np.ndarray:
+        """For every shingle, the position of the same shingle's occurrence before it in
+        this text (-1: none), from :meth:`shingle_order` (int64; not kept).
+
+        >>> prepare(["a b a b a"], ngram=2)[0].previous_occurrences().tolist()  # ab ba ab ba
+        [-1, -1, 0, 1]
+        """
+        order, ordered = self.shingle_order()
+        previous = np.full(len(order), -1, dtype=np.int64)
+        if len(order) > 1:
+            same = ordered[1:] == ordered[:-1]  # positions ascend along a run of equal shingles
+            previous[order[1:][same]] = order[:-1][same]
+        return previous
+
+    def occurrence_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(group, keys)``, to find where a shingle occurs from a position on, from
+        :meth:`shingle_order` (int64; not kept). ``group``: for every position, the number
+        of its shingle (where its occurrences start in the sorted order); ``keys``: along
+        the sorted order, ``group * len + position``, increasing. The first occurrence at
+        or after ``p`` of the shingle at position ``q`` is the first key at or above
+        ``group[q] * len + p``, when it is below ``(group[q] + 1) * len``.
+
+        >>> text = prepare(["a b a b a"], ngram=2)[0]  # ab ba ab ba
+        >>> group, keys = text.occurrence_keys()
+        >>> int(keys[np.searchsorted(keys, group[0] * len(keys) + 1)] - group[0] * len(keys))  # "ab" from 1 on: at 2
+        2
+        """
+        order, ordered = self.shingle_order()
+        count = len(order)
+        first = np.zeros(count, dtype=np.int64)  # along the sorted order: where its run starts
+        if count > 1:
+            starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+            first[starts] = starts
+            np.maximum.accumulate(first, out=first)
+        group = np.empty(count, dtype=np.int64)
+        group[order] = first
+        return group, first * count + order
+
     def first_occurrences(self) -> np.ndarray:
         """For every shingle, the position of its first occurrence in this text (computed
         once: seeding inside the text and ``has_repeated_shingle`` share it)."""

@@ -348,12 +348,9 @@ def verified_chains(
 
 def shingle_places(
     query: PreparedText, source: PreparedText, seeds: tuple[np.ndarray, np.ndarray]
-) -> np.ndarray | None:
-    """For every query shingle, its place in the source (-1: none), from the pair's seeds
-    (query positions, first occurrences in the source): when neither text says a
-    shingle twice, that place is the shingle's only one. Else None."""
-    if query.has_repeated_shingle() or source.has_repeated_shingle():
-        return None
+) -> np.ndarray:
+    """For every query shingle, its first place in the source (-1: none), from the pair's
+    seeds (query positions, first occurrences in the source)."""
     anchors, positions = seeds
     places = np.full(len(query.shingles), -1, dtype=np.int64)
     places[anchors] = positions
@@ -363,14 +360,16 @@ def shingle_places(
 def containments(pairs, places, pair, copy_start, copy_end, source_start, source_end, n: int) -> np.ndarray:
     """:func:`containment` of many spans (span k of ``pairs[pair[k]]``), as float64.
 
-    The spans of a pair with ``places`` (:func:`shingle_places`; neither text says a
-    shingle twice: the copy's shingles are distinct, and one is found in the source span
-    when its one place lies inside it) are measured together, in one NumPy step over
-    their shingles, instead of two sorts and a search a span; the others one by one."""
+    The spans of a pair with ``places`` (:func:`shingle_places`) are measured together, in
+    a few NumPy steps over their shingles, instead of two sorts and a search a span: a
+    copy's shingle is found when its first place in the source lies inside the source
+    span, or, in a source that says it twice, when a later one does
+    (:meth:`PreparedText.occurrence_keys`, one search for all); in a copy that says a
+    shingle twice it counts once, where it is first met in the span
+    (:meth:`PreparedText.previous_occurrences`). The others are measured one by one."""
     out = np.empty(len(pair), dtype=np.float64)
     if places is None:
         places = [None] * len(pairs)
-    offsets = np.cumsum([0] + [0 if found is None else len(found) for found in places])
     have = np.array([found is not None for found in places], dtype=bool)[pair]
     # Copies of whole shingles (a shorter one compares its words). A source span shorter
     # than a shingle holds no place of one: nothing is found, as containment() finds none
@@ -381,12 +380,49 @@ def containments(pairs, places, pair, copy_start, copy_end, source_start, source
         copy, source_span = (int(copy_start[k]), int(copy_end[k])), (int(source_start[k]), int(source_end[k]))
         out[k] = containment(query, copy, source, source_span, n)
     spans = np.flatnonzero(fast)
-    if len(spans):
-        shingles = copy_end[spans] - copy_start[spans] - n + 1
-        owner, position = expand_ranges(offsets[pair[spans]] + copy_start[spans], shingles)
-        place = np.concatenate([found for found in places if found is not None])[position]
-        inside = (place >= source_start[spans][owner]) & (place < (source_end[spans] - n + 1)[owner])
-        out[spans] = np.bincount(owner[inside], minlength=len(spans)) / shingles
+    if not len(spans):
+        return out
+    # The places of the pairs measured here, end to end (a level has many pairs, and
+    # spans found in few of them).
+    measured = sorted_distinct(pair[spans]).tolist()
+    offsets = np.zeros(len(pairs) + 1, dtype=np.int64)
+    offsets[measured] = [len(places[p]) for p in measured]
+    offsets = np.cumsum(offsets) - offsets
+    shingles = copy_end[spans] - copy_start[spans] - n + 1
+    owner, position = expand_ranges(offsets[pair[spans]] + copy_start[spans], shingles)
+    of_pair = pair[spans][owner]
+    place = np.concatenate([places[p] for p in measured])[position]
+    lowest, limit = source_start[spans][owner], (source_end[spans] - n + 1)[owner]
+    found = (place >= lowest) & (place < limit)
+    distinct = np.ones(len(position), dtype=bool)
+    query_repeats, source_repeats = np.zeros((2, len(pairs)), dtype=bool)
+    query_repeats[measured] = [pairs[p][0].has_repeated_shingle() for p in measured]
+    source_repeats[measured] = [pairs[p][1].has_repeated_shingle() for p in measured]
+    # Where the copy says a shingle again, the entry counts only when the shingle is not
+    # met before it in the span; where a first place in a source that says the shingle
+    # again lies before the span, a later one may lie inside it (one after it: none).
+    again = np.flatnonzero(query_repeats[of_pair])
+    later = np.flatnonzero(source_repeats[of_pair] & (place >= 0) & (place < lowest))
+    for entries, repeating in ((again, query_repeats), (later, source_repeats)):
+        if not len(entries):
+            continue
+        by_pair = entries[np.argsort(of_pair[entries], kind="stable")]  # (in order when spans come pair by pair)
+        ordered = of_pair[by_pair]
+        cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(by_pair)]):
+            on_pair = by_pair[lo:hi]
+            query, source = pairs[int(ordered[lo])]
+            if repeating is query_repeats:
+                at = position[on_pair] - offsets[int(ordered[lo])]  # query shingle positions
+                distinct[on_pair] = query.previous_occurrences()[at] < copy_start[spans][owner[on_pair]]
+                continue
+            group, keys = source.occurrence_keys()
+            base = group[place[on_pair]] * len(keys)
+            slot = np.searchsorted(keys, base + lowest[on_pair])
+            inside = slot < len(keys)
+            found[on_pair[inside]] = keys[slot[inside]] - base[inside] < limit[on_pair[inside]]
+    counted = np.bincount(owner[distinct], minlength=len(spans))
+    out[spans] = np.bincount(owner[found & distinct], minlength=len(spans)) / counted
     return out
 
 
