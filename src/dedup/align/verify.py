@@ -442,13 +442,14 @@ def _chain_edges_moves(pairs, lengths, counts, copy_start, source_start, copy_en
     ChainEdges a pair (its chains are consecutive), a chain too short whatever its
     edges match left unextended (its moves match ``REJECTED`` words)."""
     requests = []
+    on_pair = np.repeat(np.arange(len(counts)), counts)
+    left_rooms = _rooms(lengths, on_pair, copy_start, source_start, -1)
+    right_rooms = _rooms(lengths, on_pair, copy_end, source_end, +1)
     for p, lo, hi in zip(np.flatnonzero(counts).tolist(), *_bounds_of(counts[counts > 0])):
         query, source = pairs[p]
-        on_pair = np.full(hi - lo, p)
-        left, right = (copy_start[lo:hi], source_start[lo:hi]), (copy_end[lo:hi], source_end[lo:hi])
         requests.append(ChainEdges(
-            EdgeRequest(query, source, -1, *left, *_rooms(lengths, on_pair, *left, -1)),
-            EdgeRequest(query, source, +1, *right, *_rooms(lengths, on_pair, *right, +1)),
+            EdgeRequest(query, source, -1, copy_start[lo:hi], source_start[lo:hi], *(r[lo:hi] for r in left_rooms)),
+            EdgeRequest(query, source, +1, copy_end[lo:hi], source_end[lo:hi], *(r[lo:hi] for r in right_rooms)),
             words[lo:hi],
         ))
     moved = extend_requests(requests, params)
