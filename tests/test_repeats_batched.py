@@ -103,8 +103,16 @@ def test_many_texts_aligned_together_give_what_each_aligned_alone_gives(monkeypa
     calls = []
     together = extend_module._extend_together
 
+    def pairs_asking(request):
+        """The (query, source) pairs whose edges ``request`` asks for, by identity."""
+        for part in (request.left, request.right) if isinstance(request, extend_module.ChainEdges) else (request,):
+            if isinstance(part, extend_module.EdgeRequest):
+                yield id(part.query), id(part.source)
+            else:  # a PairsEdgeRequest: the pairs its edges belong to
+                yield from ((id(part.pairs[p][0]), id(part.pairs[p][1])) for p in set(part.pair.tolist()))
+
     def spy(requests, params):
-        calls.append(len({(id(r.query), id(r.source)) for r in requests}))
+        calls.append(len({pair for request in requests for pair in pairs_asking(request)}))
         return together(requests, params)
 
     monkeypatch.setattr(extend_module, "_extend_together", spy)

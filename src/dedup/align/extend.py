@@ -5,7 +5,7 @@ many pairs together."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generator, Iterable
+from typing import Generator, Iterable, Sequence
 
 import numpy as np
 
@@ -135,32 +135,53 @@ class EdgeRequest:
 
 
 @dataclass
-class ChainEdges:
-    """The two edges of chains of one pair, ``left`` (leftwards) and ``right`` (rightwards):
-    edge k of each belongs to chain k, whose runs match ``words`` words (float64, as
-    ``dedup.align.verify`` counts them). Extended as two ``EdgeRequest`` s, except the
-    edges of a chain that cannot reach ``min_length`` words whatever they match (at most
-    ``x_drop_match_bounds`` tokens each, a token weighing a word at most): their moves
-    match ``REJECTED`` words (when the edges are many enough to be computed together)."""
+class PairsEdgeRequest:
+    """Edges of many (query, source) pairs to extend in direction ``step``: edge k of the
+    pair ``pairs[pair[k]]`` (arrays of int64 edges and rooms, as ``EdgeRequest``). What
+    an ``EdgeRequest`` a pair asks, in one request: verification across texts asks for
+    the edges of a thousand pairs at a time, a few each."""
 
-    left: EdgeRequest
-    right: EdgeRequest
+    pairs: Sequence[tuple[PreparedText, PreparedText]]
+    pair: np.ndarray
+    step: int
+    copy_edges: np.ndarray
+    source_edges: np.ndarray
+    copy_rooms: np.ndarray
+    source_rooms: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.copy_edges)
+
+    def one_by_one(self, params: RepeatParams) -> Moves:
+        """The extensions computed edge by edge (``extend_edge``)."""
+        arrays = (self.pair, self.copy_edges, self.source_edges, self.copy_rooms, self.source_rooms)
+        moved = [
+            extend_edge(*self.pairs[p], c, s, self.step, cr, sr, params) for p, c, s, cr, sr in zip(*(a.tolist() for a in arrays))
+        ]
+        return tuple(np.array(column, dtype=np.int64).reshape(len(moved)) for column in zip(*moved)) if moved else (
+            np.zeros(0, dtype=np.int64),) * 3
+
+
+@dataclass
+class ChainEdges:
+    """The two edges of chains, ``left`` (leftwards) and ``right`` (rightwards), of one
+    pair (``EdgeRequest`` s) or of many (``PairsEdgeRequest`` s): edge k of each belongs
+    to chain k, whose runs match ``words`` words (float64, as ``dedup.align.verify``
+    counts them). Extended as its two requests, except the edges of a chain that cannot
+    reach ``min_length`` words whatever they match (at most ``x_drop_match_bounds``
+    tokens each, a token weighing a word at most): their moves match ``REJECTED`` words
+    (when the edges are many enough to be computed together)."""
+
+    left: EdgeRequest | PairsEdgeRequest
+    right: EdgeRequest | PairsEdgeRequest
     words: np.ndarray
 
     def __len__(self) -> int:
         return 2 * len(self.left)
 
-    @property
-    def query(self) -> PreparedText:
-        return self.left.query
-
-    @property
-    def source(self) -> PreparedText:
-        return self.left.source
-
 
 def extend_requests(
-    requests: list[EdgeRequest | ChainEdges], params: RepeatParams
+    requests: list[EdgeRequest | PairsEdgeRequest | ChainEdges], params: RepeatParams
 ) -> list[Moves | tuple[Moves, Moves]]:
     """``extend_edges`` of every request (of a ``ChainEdges``: the moves of its left and of
     its right edges): edge by edge when they are few, else all requests' edges in one
@@ -175,7 +196,7 @@ def extend_requests(
 
 
 def _extend_together(
-    requests: list[EdgeRequest | ChainEdges], params: RepeatParams
+    requests: list[EdgeRequest | PairsEdgeRequest | ChainEdges], params: RepeatParams
 ) -> list[Moves | tuple[Moves, Moves]]:
     """``extend_requests`` of requests of any pairs, all edges together: one lane per edge,
     which reads the words and boundaries of its own pair from a ``TextPool``. The edges
@@ -184,18 +205,32 @@ def _extend_together(
     # A ChainEdges is its two requests, left then right; chain k's edges are lanes k of each.
     edges = [part for request in requests for part in (
         (request.left, request.right) if isinstance(request, ChainEdges) else (request,))]
-    pool = TextPool([text for request in edges for text in (request.query, request.source)])
     sizes = [len(request) for request in edges]
-
-    def per_lane(values) -> np.ndarray:
-        return np.repeat(np.array(values, dtype=np.int64), sizes)
+    # The pairs of all requests, numbered end to end: an EdgeRequest is one, a
+    # PairsEdgeRequest its list; each lane's pair, and the pool numbers of its texts.
+    pairs, first_pair = [], []
+    for request in edges:
+        first_pair.append(len(pairs))
+        if isinstance(request, EdgeRequest):
+            pairs.append((request.query, request.source))
+        else:
+            pairs += request.pairs
+    pool = TextPool([text for pair in pairs for text in pair])
+    texts_of_pair = np.array(
+        [(pool.number(query), pool.number(source)) for query, source in pairs], dtype=np.int64
+    ).reshape(-1, 2)
+    lane_pair = np.repeat(np.array(first_pair, dtype=np.int64), sizes)
+    at = 0
+    for request, size in zip(edges, sizes):
+        if isinstance(request, PairsEdgeRequest):
+            lane_pair[at : at + size] += request.pair
+        at += size
 
     def joined(field: str) -> np.ndarray:
         return np.concatenate([getattr(request, field) for request in edges]).astype(np.int64, copy=False)
 
-    copy_text = per_lane([pool.number(request.query) for request in edges])
-    source_text = per_lane([pool.number(request.source) for request in edges])
-    steps = per_lane([request.step for request in edges])
+    copy_text, source_text = texts_of_pair[lane_pair, 0], texts_of_pair[lane_pair, 1]
+    steps = np.repeat(np.array([request.step for request in edges], dtype=np.int64), sizes)
     copy_edges, source_edges = joined("copy_edges"), joined("source_edges")
     copy_rooms, source_rooms = joined("copy_rooms"), joined("source_rooms")
     moved = np.zeros((len(steps), 3), dtype=np.int64)  # rows, columns, words matched

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..arrays import expand_ranges, sorted_distinct
 from .chain import without_weak_ends
-from .extend import REJECTED, ChainEdges, EdgeRequest, Extensions, TextPool, extend_requests
+from .extend import REJECTED, ChainEdges, Extensions, PairsEdgeRequest, TextPool, extend_requests
 from .params import RepeatParams
 from .prepared import PreparedText, SpanWords
 from .seed import Runs
@@ -439,21 +439,17 @@ def _chain_edges_moves(pairs, lengths, counts, copy_start, source_start, copy_en
                        params: RepeatParams):
     """The moves of both edges of every chain (six arrays, ``verified_chain``'s ``moves``
     in columns), as Extensions.prepare asks for a first level across texts: one
-    ChainEdges a pair (its chains are consecutive), a chain too short whatever its
-    edges match left unextended (its moves match ``REJECTED`` words)."""
-    requests = []
+    ChainEdges for the chains of all pairs (chain k of pair ``pair[k]``: ``counts`` a
+    pair, consecutive), a chain too short whatever its edges match left unextended (its
+    moves match ``REJECTED`` words)."""
     on_pair = np.repeat(np.arange(len(counts)), counts)
-    left_rooms = _rooms(lengths, on_pair, copy_start, source_start, -1)
-    right_rooms = _rooms(lengths, on_pair, copy_end, source_end, +1)
-    for p, lo, hi in zip(np.flatnonzero(counts).tolist(), *_bounds_of(counts[counts > 0])):
-        query, source = pairs[p]
-        requests.append(ChainEdges(
-            EdgeRequest(query, source, -1, copy_start[lo:hi], source_start[lo:hi], *(r[lo:hi] for r in left_rooms)),
-            EdgeRequest(query, source, +1, copy_end[lo:hi], source_end[lo:hi], *(r[lo:hi] for r in right_rooms)),
-            words[lo:hi],
-        ))
-    moved = extend_requests(requests, params)
-    return [np.concatenate([edges[side][i] for edges in moved]) for side in (0, 1) for i in range(3)]
+    left, right = (copy_start, source_start), (copy_end, source_end)
+    (left_moves, right_moves), = extend_requests([ChainEdges(
+        PairsEdgeRequest(pairs, on_pair, -1, *left, *_rooms(lengths, on_pair, *left, -1)),
+        PairsEdgeRequest(pairs, on_pair, +1, *right, *_rooms(lengths, on_pair, *right, +1)),
+        words,
+    )], params)
+    return [*left_moves, *right_moves]
 
 
 class RunEdgeMoves:
@@ -513,18 +509,10 @@ def _table_moves(pairs, lengths, joined, run_offsets, asked, chain_ends, known: 
         on_pair = np.searchsorted(run_offsets, runs, side="right") - 1
         copy_edges, source_edges = joined[copy_field][runs], joined[source_field][runs]
         copy_rooms, source_rooms = _rooms(lengths, on_pair, copy_edges, source_edges, step)
-        # One request a pair (the runs, sorted, come pair by pair).
-        bounds = np.flatnonzero(np.diff(on_pair)) + 1
-        for part in np.split(np.arange(len(runs)), bounds):
-            query, source = pairs[int(on_pair[part[0]])]
-            requests.append(EdgeRequest(
-                query, source, step, copy_edges[part], source_edges[part], copy_rooms[part], source_rooms[part]
-            ))
-        wanted.append((side, runs, len(bounds) + 1))
-    moved = iter(extend_requests(requests, params))
-    for side, runs, count in wanted:
-        parts = [next(moved) for _ in range(count)]
-        known.enter(side, run_offsets, runs, np.stack([np.concatenate(column) for column in zip(*parts)], axis=1))
+        requests.append(PairsEdgeRequest(pairs, on_pair, step, copy_edges, source_edges, copy_rooms, source_rooms))
+        wanted.append((side, runs))
+    for (side, runs), moved in zip(wanted, extend_requests(requests, params)):
+        known.enter(side, run_offsets, runs, np.stack(moved, axis=1))
     out = []
     for side, runs in zip((0, 1), chain_ends):
         moves = known.find(side, run_offsets, runs)[1]
@@ -546,12 +534,6 @@ def _chain_words(words: SpanWords, pair, chains, chain_of_run, run_start, run_en
     start = np.minimum(np.maximum(run_start, before), run_end)  # no words when the run ends before it
     new_words = words.between(pair[chain_of_run], start, run_end)
     return np.bincount(chain_of_run, weights=new_words, minlength=len(chains))
-
-
-def _bounds_of(counts: np.ndarray) -> tuple[list[int], list[int]]:
-    """Where each group of ``counts`` members starts and ends, grouped one after another."""
-    ends = np.cumsum(counts)
-    return (ends - counts).tolist(), ends.tolist()
 
 
 def _shares_in_words(words: SpanWords, pair, first: np.ndarray, end: np.ndarray, matched_tokens: np.ndarray):
