@@ -207,24 +207,24 @@ def _extend_together(
         (request.left, request.right) if isinstance(request, ChainEdges) else (request,))]
     sizes = [len(request) for request in edges]
     # The pairs of all requests, numbered end to end: an EdgeRequest is one, a
-    # PairsEdgeRequest its list; each lane's pair, and the pool numbers of its texts.
-    pairs, first_pair = [], []
-    for request in edges:
+    # PairsEdgeRequest those of its list that have edges here; each lane's pair, and
+    # the pool numbers of its texts.
+    pairs, first_pair, lane_pair = [], [], np.zeros(sum(sizes), dtype=np.int64)
+    at = 0
+    for request, size in zip(edges, sizes):
         first_pair.append(len(pairs))
         if isinstance(request, EdgeRequest):
             pairs.append((request.query, request.source))
         else:
-            pairs += request.pairs
+            used = sorted_distinct(request.pair)
+            lane_pair[at : at + size] = np.searchsorted(used, request.pair)
+            pairs += [request.pairs[p] for p in used.tolist()]
+        at += size
+    lane_pair += np.repeat(np.array(first_pair, dtype=np.int64), sizes)
     pool = TextPool([text for pair in pairs for text in pair])
     texts_of_pair = np.array(
         [(pool.number(query), pool.number(source)) for query, source in pairs], dtype=np.int64
     ).reshape(-1, 2)
-    lane_pair = np.repeat(np.array(first_pair, dtype=np.int64), sizes)
-    at = 0
-    for request, size in zip(edges, sizes):
-        if isinstance(request, PairsEdgeRequest):
-            lane_pair[at : at + size] += request.pair
-        at += size
 
     def joined(field: str) -> np.ndarray:
         return np.concatenate([getattr(request, field) for request in edges]).astype(np.int64, copy=False)
