@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from dedup.arrays import distinct_per_segment, distinct_with_inverse, expand_ranges, sorted_distinct, stable_sort_order
 
 segments = st.lists(st.lists(st.integers(0, 40), max_size=30), max_size=12)
+# Short and long arrays (NumPy's hash table is used from a few values on), with ties.
+hashes_with_ties = st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 6), max_size=3000)
 
 
 @given(
@@ -48,9 +50,8 @@ def test_stable_sort_order_keeps_the_order_of_long_ties():
     assert (stable_sort_order(values)[0] == np.argsort(values, kind="stable")).all()
 
 
-@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 6), max_size=3000), st.sampled_from(["uint64", "int64", "int32"]))
+@given(hashes_with_ties, st.sampled_from(["uint64", "int64", "int32"]))
 def test_sorted_distinct_is_numpy_unique(values, dtype):
-    # Short and long arrays (NumPy's hash table is used from a few values on), with ties.
     info = np.iinfo(dtype)
     array = np.array([v % (int(info.max) + 1) for v in values], dtype=np.uint64).astype(dtype)
     found = sorted_distinct(array)
@@ -58,7 +59,7 @@ def test_sorted_distinct_is_numpy_unique(values, dtype):
     assert found.tolist() == np.unique(array).tolist()
 
 
-@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 6), max_size=3000), st.sampled_from(["uint64", "int64", "int32"]))
+@given(hashes_with_ties, st.sampled_from(["uint64", "int64", "int32"]))
 def test_distinct_with_inverse_is_numpy_unique_with_inverse(values, dtype):
     info = np.iinfo(dtype)
     array = np.array([v % (int(info.max) + 1) for v in values], dtype=np.uint64).astype(dtype)

@@ -129,9 +129,16 @@ class EdgeRequest:
 
     def one_by_one(self, params: RepeatParams) -> Moves:
         """The extensions computed edge by edge (``extend_edge``)."""
-        moved = [extend_edge(self.query, self.source, c, s, self.step, cr, sr, params) for c, s, cr, sr in self.edges()]
-        return tuple(np.array(column, dtype=np.int64).reshape(len(moved)) for column in zip(*moved)) if moved else (
-            np.zeros(0, dtype=np.int64),) * 3
+        return _as_moves([
+            extend_edge(self.query, self.source, c, s, self.step, cr, sr, params) for c, s, cr, sr in self.edges()
+        ])
+
+
+def _as_moves(moved: list[tuple[int, int, int]]) -> Moves:
+    """Edges' moves as ``extend_edge`` gives them one by one, in the columns of ``Moves``."""
+    if not moved:
+        return (np.zeros(0, dtype=np.int64),) * 3
+    return tuple(np.array(column, dtype=np.int64) for column in zip(*moved))
 
 
 @dataclass
@@ -155,11 +162,10 @@ class PairsEdgeRequest:
     def one_by_one(self, params: RepeatParams) -> Moves:
         """The extensions computed edge by edge (``extend_edge``)."""
         arrays = (self.pair, self.copy_edges, self.source_edges, self.copy_rooms, self.source_rooms)
-        moved = [
-            extend_edge(*self.pairs[p], c, s, self.step, cr, sr, params) for p, c, s, cr, sr in zip(*(a.tolist() for a in arrays))
-        ]
-        return tuple(np.array(column, dtype=np.int64).reshape(len(moved)) for column in zip(*moved)) if moved else (
-            np.zeros(0, dtype=np.int64),) * 3
+        return _as_moves([
+            extend_edge(*self.pairs[p], c, s, self.step, cr, sr, params)
+            for p, c, s, cr, sr in zip(*(values.tolist() for values in arrays))
+        ])
 
 
 @dataclass
