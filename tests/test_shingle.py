@@ -15,6 +15,12 @@ def token_array(*values: int) -> np.ndarray:
     return np.array(values, dtype=np.uint64)
 
 
+def joined(segments: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The segments' values end to end (uint64) and where each starts (int64, one more)."""
+    flat = np.array([value for segment in segments for value in segment], dtype=np.uint64)
+    return flat, np.r_[0, np.cumsum([len(segment) for segment in segments])].astype(np.int64)
+
+
 def segments_of(hashes: np.ndarray, offsets: np.ndarray) -> list[list[int]]:
     return [hashes[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
 
@@ -100,8 +106,7 @@ def test_bad_ngram_is_a_value_error_naming_ngram(ngram):
     st.integers(1, 6),
 )
 def test_batch_equals_segment_by_segment(segments, ngram):
-    flat = np.array([value for segment in segments for value in segment], dtype=np.uint64)
-    offsets = np.r_[0, np.cumsum([len(s) for s in segments])].astype(np.int64)
+    flat, offsets = joined(segments)
     hashes, shingle_offsets = shingles(flat, offsets, ngram)
     for i, segment in enumerate(segments):
         alone, alone_offsets = shingles(np.array(segment, dtype=np.uint64), np.array([0, len(segment)]), ngram)
@@ -155,8 +160,7 @@ def winnowed_one_by_one(segment: list[int], window: int) -> list[int]:
 )
 def test_winnow_keeps_the_first_smallest_of_every_window_of_each_segment(segments, window):
     # Ties (small values) test "the first of equal ones"; windows past 8 take the other path.
-    flat = np.array([value for segment in segments for value in segment], dtype=np.uint64)
-    offsets = np.r_[0, np.cumsum([len(s) for s in segments])].astype(np.int64)
+    flat, offsets = joined(segments)
     positions, fingerprint_offsets = winnow(flat, offsets, window)
     for i, segment in enumerate(segments):
         found = positions[fingerprint_offsets[i] : fingerprint_offsets[i + 1]] - offsets[i]
