@@ -403,24 +403,15 @@ def containments(pairs, places, pair, copy_start, copy_end, source_start, source
     # again lies before the span, a later one may lie inside it (one after it: none).
     again = np.flatnonzero(query_repeats[of_pair])
     later = np.flatnonzero(source_repeats[of_pair] & (place >= 0) & (place < lowest))
-    for entries, repeating in ((again, query_repeats), (later, source_repeats)):
-        if not len(entries):
-            continue
-        by_pair = entries[np.argsort(of_pair[entries], kind="stable")]  # (in order when spans come pair by pair)
-        ordered = of_pair[by_pair]
-        cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(by_pair)]):
-            on_pair = by_pair[lo:hi]
-            query, source = pairs[int(ordered[lo])]
-            if repeating is query_repeats:
-                at = position[on_pair] - offsets[int(ordered[lo])]  # query shingle positions
-                distinct[on_pair] = query.previous_occurrences()[at] < copy_start[spans][owner[on_pair]]
-                continue
-            group, keys = source.occurrence_keys()
-            base = group[place[on_pair]] * len(keys)
-            slot = np.searchsorted(keys, base + lowest[on_pair])
-            inside = slot < len(keys)
-            found[on_pair[inside]] = keys[slot[inside]] - base[inside] < limit[on_pair[inside]]
+    for p, on_pair in _grouped(again, of_pair):
+        at = position[on_pair] - offsets[p]  # query shingle positions
+        distinct[on_pair] = pairs[p][0].previous_occurrences()[at] < copy_start[spans][owner[on_pair]]
+    for p, on_pair in _grouped(later, of_pair):
+        group, keys = pairs[p][1].occurrence_keys()
+        base = group[place[on_pair]] * len(keys)
+        slot = np.searchsorted(keys, base + lowest[on_pair])
+        inside = slot < len(keys)
+        found[on_pair[inside]] = keys[slot[inside]] - base[inside] < limit[on_pair[inside]]
     counted = np.bincount(owner[distinct], minlength=len(spans))
     out[spans] = np.bincount(owner[found & distinct], minlength=len(spans)) / counted
     return out
@@ -435,12 +426,23 @@ def _rooms(lengths: np.ndarray, pair: np.ndarray, copy_edges: np.ndarray, source
     return lengths[pair, 0] - copy_edges, np.maximum(lengths[pair, 1] - source_edges, 0)
 
 
+def _grouped(entries: np.ndarray, labels: np.ndarray):
+    """``(label, entries with it)`` for each label of ``labels[entries]``, in label order."""
+    if not len(entries):
+        return
+    entries = entries[np.argsort(labels[entries], kind="stable")]  # (in order already, mostly)
+    ordered = labels[entries]
+    cuts = (np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist()
+    for lo, hi in zip([0, *cuts], [*cuts, len(entries)]):
+        yield int(ordered[lo]), entries[lo:hi]
+
+
 def _chain_edges_moves(pairs, lengths, counts, copy_start, source_start, copy_end, source_end, words,
                        params: RepeatParams):
     """The moves of both edges of every chain (six arrays, ``verified_chain``'s ``moves``
     in columns), as Extensions.prepare asks for a first level across texts: one
-    ChainEdges for the chains of all pairs (chain k of pair ``pair[k]``: ``counts`` a
-    pair, consecutive), a chain too short whatever its edges match left unextended (its
+    ChainEdges for the chains of all pairs (``counts[p]`` chains of pair p, one after
+    another), a chain too short whatever its edges match left unextended (its
     moves match ``REJECTED`` words)."""
     on_pair = np.repeat(np.arange(len(counts)), counts)
     left, right = (copy_start, source_start), (copy_end, source_end)
