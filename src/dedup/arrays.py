@@ -20,7 +20,9 @@ __all__ = [
     "expand_ranges",
     "first_occurrences",
     "first_occurrences_of",
+    "first_of_equals",
     "narrowed",
+    "run_starts",
     "sorted_distinct",
     "stable_sort_order",
 ]
@@ -179,16 +181,11 @@ def _first_in_part(hashes: np.ndarray, positions: np.ndarray, first: np.ndarray)
     """``first[positions]`` = first position of each hash, for ascending ``positions``
     holding every occurrence of their hashes."""
     order, ordered = stable_sort_order(hashes)  # equal hashes keep position order
-    new_group = np.empty(len(hashes), dtype=bool)
-    new_group[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new_group[1:])
+    new_group = first_of_equals(ordered)
     del ordered
     sorted_positions = positions[order]
     del order
-    # Sorted index -> the sorted index where its group starts.
-    group_start = np.where(new_group, np.arange(len(hashes), dtype=positions.dtype), 0)
-    np.maximum.accumulate(group_start, out=group_start)
-    first[sorted_positions] = sorted_positions[group_start]
+    first[sorted_positions] = sorted_positions[run_starts(new_group, positions.dtype)]
 
 
 def distinct_per_segment(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -208,8 +205,7 @@ def distinct_per_segment(values: np.ndarray, offsets: np.ndarray) -> tuple[np.nd
     starts = (offsets[:-1] - offsets[0]).tolist()
     for start, end in zip(starts, (offsets[1:] - offsets[0]).tolist()):
         ordered[start:end].sort()
-    new = np.ones(len(ordered), dtype=bool)
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    new = first_of_equals(ordered)
     new[[start for start in starts if start < len(ordered)]] = True
     kept_before = np.zeros(len(ordered) + 1, dtype=np.int64)
     np.cumsum(new, out=kept_before[1:])
@@ -228,7 +224,7 @@ def sorted_distinct(values: np.ndarray) -> np.ndarray:
     [2, 3, 5]
     """
     ordered = np.sort(np.asarray(values), axis=None)
-    return ordered[_first_of_equals(ordered)]
+    return ordered[first_of_equals(ordered)]
 
 
 def distinct_with_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -242,19 +238,35 @@ def distinct_with_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ([2, 3, 5], [2, 1, 2, 0])
     """
     order, ordered = stable_sort_order(values)
-    new = _first_of_equals(ordered)
+    new = first_of_equals(ordered)
     index_type = np.int32 if len(ordered) < 2**31 else np.int64  # half the bytes to write at random
     inverse = np.empty(len(ordered), dtype=index_type)
     inverse[order] = np.cumsum(new, dtype=index_type) - 1
     return ordered[new], inverse
 
 
-def _first_of_equals(ordered: np.ndarray) -> np.ndarray:
-    """Of sorted values, where each run of equal ones starts (bool)."""
+def first_of_equals(ordered: np.ndarray) -> np.ndarray:
+    """Of sorted values, where each run of equal ones starts (bool).
+
+    >>> first_of_equals(np.array([2, 3, 3, 5])).tolist()
+    [True, True, False, True]
+    """
     new = np.empty(len(ordered), dtype=bool)
     new[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
     return new
+
+
+def run_starts(new: np.ndarray, dtype=np.int64) -> np.ndarray:
+    """For every sorted value, the index where its run of equal values starts, from
+    :func:`first_of_equals` (``new``).
+
+    >>> run_starts(first_of_equals(np.array([2, 3, 3, 5]))).tolist()
+    [0, 1, 1, 3]
+    """
+    starts = np.where(new, np.arange(len(new), dtype=dtype), 0)
+    np.maximum.accumulate(starts, out=starts)
+    return starts
 
 
 def stable_sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

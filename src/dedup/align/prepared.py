@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 import xxhash
 
-from ..arrays import first_occurrences, first_occurrences_of, stable_sort_order
+from ..arrays import first_occurrences, first_occurrences_of, first_of_equals, run_starts, stable_sort_order
 from ..shingle import shingles
 from ..hashing import mix64, mix64_inplace
 from ..text import DEFAULT_MODE, WEIGHT_UNIT, Tokens, tokenize, tokenize_identified
@@ -147,9 +147,8 @@ class PreparedText:
         """
         order, ordered = self.shingle_order()
         previous = np.full(len(order), -1, dtype=np.int64)
-        if len(order) > 1:
-            same = ordered[1:] == ordered[:-1]  # positions ascend along a run of equal shingles
-            previous[order[1:][same]] = order[:-1][same]
+        same = ~first_of_equals(ordered)[1:]  # positions ascend along a run of equal shingles
+        previous[order[1:][same]] = order[:-1][same]
         return previous
 
     def occurrence_keys(self) -> tuple[np.ndarray, np.ndarray]:
@@ -166,15 +165,10 @@ class PreparedText:
         2
         """
         order, ordered = self.shingle_order()
-        count = len(order)
-        first = np.zeros(count, dtype=np.int64)  # along the sorted order: where its run starts
-        if count > 1:
-            starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-            first[starts] = starts
-            np.maximum.accumulate(first, out=first)
-        group = np.empty(count, dtype=np.int64)
+        first = run_starts(first_of_equals(ordered))  # along the sorted order: where its run starts
+        group = np.empty(len(order), dtype=np.int64)
         group[order] = first
-        return group, first * count + order
+        return group, first * len(order) + order
 
     def first_occurrences(self) -> np.ndarray:
         """For every shingle, the position of its first occurrence in this text (computed

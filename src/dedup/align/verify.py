@@ -9,7 +9,7 @@ from typing import Generator
 
 import numpy as np
 
-from ..arrays import expand_ranges, sorted_distinct
+from ..arrays import expand_ranges, first_of_equals, sorted_distinct
 from .chain import without_weak_ends
 from .extend import REJECTED, ChainEdges, Extensions, PairsEdgeRequest, TextPool, extend_requests
 from .params import RepeatParams
@@ -432,8 +432,8 @@ def _grouped(entries: np.ndarray, labels: np.ndarray):
         return
     entries = entries[np.argsort(labels[entries], kind="stable")]  # (in order already, mostly)
     ordered = labels[entries]
-    cuts = (np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist()
-    for lo, hi in zip([0, *cuts], [*cuts, len(entries)]):
+    starts = np.flatnonzero(first_of_equals(ordered)).tolist()
+    for lo, hi in zip(starts, [*starts[1:], len(entries)]):
         yield int(ordered[lo]), entries[lo:hi]
 
 
