@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dedup.align.engine as engine_module
@@ -16,7 +16,7 @@ from dedup.align.engine import PairAlignments, align, align_many, aligned_pairs
 from dedup.align.overlaps import resolve_overlaps
 from dedup.align.params import RepeatParams
 from dedup.align.prepared import prepare
-from dedup.align.seed import seed_runs
+from dedup.align.seed import Runs, seed_runs
 from dedup.align.chain import chain_runs, chain_runs_many
 from dedup.align.verify import verified_waves
 from dedup.align.spans import to_repeats
@@ -346,6 +346,53 @@ def test_runs_chained_for_many_pairs_at_once_give_each_pair_s_own_chains(monkeyp
     together = chain_runs_many([runs for _, runs in pairs], [query for query, _ in pairs], params)
     assert [all_chains(chains) for chains in together] == [
         all_chains(chain_runs(runs, query, False, params)) for query, runs in pairs
+    ]
+
+
+def _runs_near_each_other(draw_runs: list[tuple[int, int, int, int, int]]) -> Runs:
+    """Runs in query order from (copy step, copy length, source step, source length,
+    tandem) tuples: each run starts ``copy step`` tokens after the one before it starts,
+    so that neighbours overlap, touch, or stand a few tokens apart, and ``source step``
+    tokens after the end of the one before it in the source (back, near or far)."""
+    copy_start, copy_end, source_start, source_end, period = [], [], [], [], []
+    at, source_at = 0, 100
+    for step, length, source_step, source_length, tandem in draw_runs:
+        at += step
+        source_at = max(source_at + source_step, 0)
+        copy_start.append(at)
+        copy_end.append(at + length)
+        source_start.append(source_at)
+        source_end.append(source_at + source_length)
+        source_at += source_length
+        period.append(source_length if tandem else 0)
+    return Runs(*(np.array(values, dtype=np.int32) for values in (copy_start, copy_end, source_start, source_end, period)))
+
+
+# Source steps near the limits of a fit with the default max_gap (40): a substitution's
+# gap and a deletion's (twice max_gap plus ngram).
+_RUN = st.tuples(
+    st.integers(0, 12), st.integers(1, 12), st.integers(-12, 12) | st.integers(36, 44) | st.integers(78, 90),
+    st.integers(1, 12), st.sampled_from([False] * 9 + [True]),
+)
+
+
+@settings(SETTINGS, max_examples=max(SETTINGS.max_examples, 1000))  # cheap examples: the limits of a fit are met
+@given(st.lists(st.lists(_RUN, min_size=0, max_size=9), min_size=1, max_size=8), st.integers(2, 6))
+def test_chained_many_pairs_in_array_steps_as_run_by_run(pairs_runs, ngram):
+    # chain_runs_many chains the pairs whose runs meet only the run before them in array
+    # steps, the others run by run: every pair's chains are those of chain_runs, whether
+    # runs overlap, touch or leave gaps at the limits of a fit, jump back in the source,
+    # or are tandem runs. The query has line breaks between lines of three words.
+    query = prepare(["\n".join("one two three" for _ in range(80))])[0]
+    params = RepeatParams(ngram=ngram, min_length=ngram + 1)
+    runs = [_runs_near_each_other(drawn) for drawn in pairs_runs]
+
+    def all_chains(chains):
+        return [chains.pop() for _ in range(len(chains))]
+
+    together = chain_runs_many(runs, [query] * len(runs), params)
+    assert [all_chains(chains) for chains in together] == [
+        all_chains(chain_runs(pair_runs, query, False, params)) for pair_runs in runs
     ]
 
 

@@ -31,6 +31,17 @@ class Chains:
             chain.append(following)
         return chain
 
+    def pop_all(self) -> list[list[int]]:
+        """Every chain, as ``pop`` hands them out (the last first)."""
+        chains, following = [], self._next
+        for head in reversed(self._heads):
+            chain = [head]
+            while (run := following[chain[-1]]) >= 0:
+                chain.append(run)
+            chains.append(chain)
+        self._heads = self._heads[:0]
+        return chains
+
 
 # chain_runs reads the runs in blocks of this many (as Python ints, fast one by one).
 _CHAIN_BLOCK = 4096
@@ -82,28 +93,89 @@ def chain_runs(runs: Runs, query: PreparedText, same: bool, params: RepeatParams
 
 def chain_runs_many(pairs_runs: list[Runs], queries: list[PreparedText], params: RepeatParams) -> list[Chains]:
     """``[chain_runs(runs, query, False, params) ...]`` for many pairs across texts, the
-    same chains: the runs of all the pairs with a few (most pairs: a few dozen at most)
-    are read as Python ints in one conversion, rather than a few conversions a pair."""
+    same chains. The pairs with a few runs (most pairs: a few dozen at most) are read
+    together: those whose runs each meet at most the run before them are chained in
+    array steps (:func:`_chained_to_previous`), the others run by run from Python ints
+    read in one conversion, rather than a few conversions a pair."""
     out: list[Chains | None] = [None] * len(pairs_runs)
     few = [k for k, runs in enumerate(pairs_runs) if 1 < len(runs) <= _CHAIN_BLOCK]
     if few:
-        fields = [np.concatenate(per_pair).tolist() for per_pair in zip(*(_fields(pairs_runs[k]) for k in few))]
-        at = 0
-        for k in few:
-            count = len(pairs_runs[k])
-            heads = array("i")
-            links_from, links_to = _chain_block(
-                *(values[at : at + count] for values in fields), 0, [], heads, queries[k], False, params
-            )
-            next_run = array("i", [-1]) * count
-            for run, following in zip(links_from, links_to):
-                next_run[run] = following
-            out[k] = Chains(heads, next_run)
-            at += count
+        counts = np.array([len(pairs_runs[k]) for k in few], dtype=np.int64)
+        fields = [np.concatenate(per_pair) for per_pair in zip(*(_fields(pairs_runs[k]) for k in few))]
+        simple, links = _chained_to_previous(fields, counts, params)
+        # A simple pair's chains: each run links to the one before it or starts a chain.
+        position = np.arange(len(links)) - np.repeat(np.cumsum(counts) - counts, counts)
+        next_run = np.full(len(links), -1, dtype=np.int64)
+        next_run[np.flatnonzero(links) - 1] = position[links]
+        heads = position[~links].tolist()
+        heads_end = np.cumsum(np.add.reduceat(~links, np.cumsum(counts) - counts, dtype=np.int64)).tolist()
+        runs_end = np.cumsum(counts).tolist()
+        next_run = next_run.tolist()
+        # The other pairs' runs, chained run by run.
+        hard_runs = np.repeat(~simple, counts)
+        values = [field[hard_runs].tolist() for field in fields]
+        at = heads_at = hard_at = 0
+        for i, (k, is_simple) in enumerate(zip(few, simple.tolist())):
+            count = runs_end[i] - at
+            if is_simple:
+                out[k] = Chains(array("i", heads[heads_at : heads_end[i]]), array("i", next_run[at : runs_end[i]]))
+            else:
+                heads_k = array("i")
+                links_from, links_to = _chain_block(
+                    *(column[hard_at : hard_at + count] for column in values), 0, [], heads_k, queries[k], False,
+                    params,
+                )
+                next_k = array("i", [-1]) * count
+                for run, following in zip(links_from, links_to):
+                    next_k[run] = following
+                out[k] = Chains(heads_k, next_k)
+                hard_at += count
+            at, heads_at = runs_end[i], heads_end[i]
     for k, runs in enumerate(pairs_runs):
         if out[k] is None:
             out[k] = chain_runs(runs, queries[k], False, params)
     return out  # type: ignore[return-value]
+
+
+def _chained_to_previous(fields: list[np.ndarray], counts: np.ndarray, params: RepeatParams):
+    """For runs across texts of many pairs end to end (``fields`` as ``_fields`` gives
+    them, ``counts`` runs a pair): which pairs are simple, and where each run of a simple
+    pair links to the run before it (bool arrays).
+
+    ``_chain_block`` keeps open the chains whose last run ends at most ``added`` tokens
+    before the next run starts. In a simple pair, no run before the one before a run ends
+    that close to it, and there are no tandem runs: the run before it is then the last run
+    of its chain (it was just chained), and the only chain open, so the run links to it
+    exactly when it fits as a continuation, else starts a chain. (Across texts a run that
+    fits starts at most ``added`` <= ``ngram`` tokens after the run before it: the lines
+    between them, read for wider gaps, never count.)"""
+    copy_start, copy_end, source_start, source_end, period = (field.astype(np.int64) for field in fields)
+    n, max_gap = params.ngram, params.max_gap
+    added = min(ADDED_WORDS_ACROSS, n)
+    pair = np.repeat(np.arange(len(counts)), counts)
+    first = np.cumsum(counts) - counts
+    later = np.ones(len(pair), dtype=bool)
+    later[first] = False  # not a pair's first run
+    # The furthest end of a pair's runs up to each run (copy ends fit 32 bits: the pair
+    # number above them keeps pairs apart).
+    reach = np.maximum.accumulate((pair << 32) + copy_end) - (pair << 32)
+    clash = np.zeros(len(pair), dtype=bool)
+    clash[2:] = later[2:] & later[1:-1] & (reach[:-2] >= copy_start[2:] - added)
+    copy_gap = np.zeros(len(pair), dtype=np.int64)
+    source_gap = np.zeros(len(pair), dtype=np.int64)
+    copy_gap[1:] = copy_start[1:] - copy_end[:-1]
+    source_gap[1:] = source_start[1:] - source_end[:-1]
+    forward = (copy_gap > -n) & (source_gap > -n)
+    # The fits of _chain_block: a run that fits starts within ``added`` tokens of the end
+    # of the run before it, whose chain is then still open. (Its limit on substitutions
+    # holds whenever the copy gap is within ``added`` <= ``ngram`` tokens.)
+    fits = ((copy_gap <= added) & (source_gap <= max_gap)) | (
+        (copy_gap <= DELETION_COPY_GAP) & (source_gap <= DELETION_SOURCE_GAPS * max_gap + n)
+    )
+    links = later & forward & fits
+    clash |= period != 0
+    simple = np.bincount(pair[clash], minlength=len(counts)) == 0
+    return simple, links & simple[pair]
 
 
 def _fields(runs: Runs) -> tuple[np.ndarray, ...]:

@@ -182,7 +182,8 @@ def _aligned_across(texts: list[tuple[PreparedText, PreparedText]], params: Repe
             waves.append(None)
             continue
         waves.append([
-            without_weak_ends(chains.pop(), pair_runs, params.ngram, query, source) for _ in range(len(chains))
+            without_weak_ends(chain, pair_runs, params.ngram, query, source) if len(chain) > 1 else chain
+            for chain in chains.pop_all()
         ])
     chained = [i for i, wave in enumerate(waves) if wave is not None]  # (a pair without chains has no levels)
     levels = verified_waves(
