@@ -348,6 +348,8 @@ def spans_in_walk_order(levels: list[tuple[list, list[int]]], chains: int) -> li
     :func:`dedup.align.verify.verified_wave` gives them) in the order of a depth-first
     walk: a chain, then the parts of a chain that failed (its later part first), then the
     next chain."""
+    if len(levels) == 1:  # no chain split: the chains' spans in order
+        return [span for span in levels[0][0] if span is not None]
     spans: list[Alignment] = []
     for k in range(chains):
         pending = [(0, k)]

@@ -85,18 +85,20 @@ def verified_waves(
     whole, first_parts = True, False
     while level:
         active = list(level)
-        found = verified_chains(
+        found, splitting = verified_chains(
             [pairs[p] for p in active], [runs[p] for p in active], [level[p] for p in active], index, params,
             known.of_pairs(active), whole, [places[p] for p in active], inner_edges=first_parts,
             span_words=span_words.part(active),
         )
         first_parts, whole = whole, False
         next_levels = {}
-        for p, spans in zip(active, found):
+        for p, spans, split in zip(active, found, splitting.tolist()):
+            if not split:  # no chain of the pair to split (most pairs, most chains a run alone)
+                levels[p].append((spans, [-1] * len(spans)))
+                continue
             parts, next_level = split_failing(spans, level[p], runs[p], *pairs[p], params)
             levels[p].append((spans, parts))
-            if next_level:
-                next_levels[p] = next_level
+            next_levels[p] = next_level
         level = next_levels
     return levels
 
@@ -242,7 +244,7 @@ def verified_chains(
     places: list[np.ndarray | None] | None = None,
     inner_edges: bool = False,
     span_words: SpanWords | None = None,
-) -> list[list[Alignment | None]]:
+) -> tuple[list[list[Alignment | None]], np.ndarray]:
     """:func:`verified_chain` of every chain of many pairs across texts (``chains[p]``:
     the chains of ``pairs[p]``, whose runs are ``runs[p]``; each pair's spans named as
     source ``index``), the chains of all pairs together: the edges of all in one
@@ -261,10 +263,24 @@ def verified_chains(
     all the edges the parts below can have, which then need no extension of their own.
     ``places``: per pair, its :func:`shingle_places` (or None), with which its spans'
     containment is measured for all chains at once (see :func:`containments`).
-    ``span_words``: the queries' :class:`SpanWords`, when made already."""
+    ``span_words``: the queries' :class:`SpanWords`, when made already.
+
+    Returns the spans (per pair, per chain: an ``Alignment`` or None) and, per pair,
+    whether a chain of more than one run failed (:func:`split_failing` has parts to make)."""
     out: list[list[Alignment | None]] = [[None] * len(pair_chains) for pair_chains in chains]
+    run_counts = [len(pair_runs) for pair_runs in runs]
+    run_offsets = np.cumsum([0] + run_counts)
+    # A tandem run is a chain alone, verified one by one; pairs without one (nearly all
+    # across texts) hand over their chains whole.
+    tandem = np.concatenate([pair_runs.period for pair_runs in runs]) != 0
+    with_tandem = np.bincount(np.repeat(np.arange(len(runs)), run_counts)[tandem], minlength=len(runs)) > 0
     plain_pair, plain_chain, plain_runs = [], [], []
     for p, ((query, source), pair_runs, pair_chains) in enumerate(zip(pairs, runs, chains)):
+        if not with_tandem[p]:
+            plain_pair += [p] * len(pair_chains)
+            plain_chain += range(len(pair_chains))
+            plain_runs += pair_chains
+            continue
         for k, chain in enumerate(pair_chains):
             if pair_runs.period[chain[0]]:
                 out[p][k] = verified_chain(chain, pair_runs, query, source, index, params, None)
@@ -273,16 +289,15 @@ def verified_chains(
             plain_chain.append(k)
             plain_runs.append(chain)
     if not plain_pair:
-        return out
+        return out, np.zeros(len(pairs), dtype=bool)  # tandem runs alone: no chain to split
     pair = np.array(plain_pair, dtype=np.int64)
     counts = np.bincount(pair, minlength=len(pairs))
-    run_offsets = np.cumsum([0] + [len(pair_runs) for pair_runs in runs])
     joined = [
         np.concatenate([getattr(pair_runs, field) for pair_runs in runs]).astype(np.int64, copy=False)
         for field in ("copy_start", "copy_end", "source_start", "source_end")
     ]
     # Every chain's runs end to end, numbered across pairs.
-    sizes = np.array([len(chain) for chain in plain_runs], dtype=np.int64)
+    sizes = np.fromiter(map(len, plain_runs), dtype=np.int64, count=len(plain_runs))
     chain_of_run = np.repeat(np.arange(len(sizes)), sizes)
     run_at = np.fromiter(itertools.chain.from_iterable(plain_runs), dtype=np.int64, count=int(sizes.sum()))
     run_at += run_offsets[pair][chain_of_run]
@@ -336,14 +351,16 @@ def verified_chains(
     for k, (p, start, end, from_start, from_end, words_matched, chain_similarity) in zip(chain_of, rows):
         if chain_similarity >= params.threshold:
             out[p][k] = Alignment(start, end, from_start, from_end, chain_similarity, words_matched, index)
+    spanless = np.ones(len(pair), dtype=bool)
+    spanless[standing[found[similarity >= params.threshold]]] = False
+    splitting = np.bincount(pair[spanless & (sizes > 1)], minlength=len(pairs)) > 0
     if whole and known is not None:
         # The parts of a chain that fails keep its outer edges: their moves are kept
         # (not those of a chain left unextended, whose moves are no extension).
-        spanless = np.array([out[p][k] is None for p, k in zip(plain_pair, plain_chain)], dtype=bool)
         split = np.flatnonzero(spanless & (sizes > 1) & (left_extra != REJECTED))
         known.enter(0, run_offsets, first[split], np.stack([column[split] for column in moves[:3]], axis=1))
         known.enter(1, run_offsets, last[split], np.stack([column[split] for column in moves[3:]], axis=1))
-    return out
+    return out, splitting
 
 
 def shingle_places(
