@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -119,15 +122,15 @@ def test_in_one_process_a_source_of_an_earlier_pass_is_found_as_stage_1_prepared
 
 
 def test_stage_two_gives_the_same_from_what_a_worker_sends_back():
-    # A worker sends PassKeys (BatchKeys.for_look_up: without the articles' own keys and
-    # fingerprints); the look-up gives the same holders and remembered fingerprints.
+    # A worker sends a pass's keys pickled; the look-up gives the same holders and
+    # remembered fingerprints.
     texts = stream_with_copies(60, seed=9)
     _, first = prepare_batch(texts[:30], PARAMS, window=6)
     _, second = prepare_batch(texts[30:], PARAMS, window=6)
     store = MemoryStore(max_holders=2)
     _, _, remembered = look_up(store, first)
     store.add_many([f"a{i}" for i in range(30)], texts[:30], remembered, [compress_text(t) for t in texts[:30]])
-    sent = second.for_look_up()
+    sent = pickle.loads(pickle.dumps(second))
     assert len(sent) == len(second) == 30
     for in_batch in (True, False):
         article, holder, kept = look_up(store, second, in_batch=in_batch)
@@ -136,6 +139,51 @@ def test_stage_two_gives_the_same_from_what_a_worker_sends_back():
         assert [k.tolist() for k in kept] == [k.tolist() for k in kept_sent]
         assert all(k.dtype == np.uint64 for k in kept_sent)
     assert len(article) > 100  # the stream's copies meet their sources in the store
+
+
+@pytest.mark.parametrize("max_holders", [1, 2, 4])
+def test_a_pass_looked_up_at_once_finds_what_its_articles_find_one_by_one(max_holders):
+    # Stage 2 looks up a pass at once as if its articles were looked up and stored one by
+    # one: the same (article, holder) pairs, once per key shared, and the same keys held
+    # (no more than max_holders articles hold a key), whether the holder was stored
+    # before or comes earlier in the pass.
+    texts = stream_with_copies(70, seed=21)
+    stored, later = texts[:25], texts[25:]
+    stores = []
+    for _ in range(2):
+        store = MemoryStore(max_holders=max_holders)
+        _, _, held = look_up(store, prepare_batch(stored, PARAMS, window=6)[1])
+        store.add_many([f"a{i}" for i in range(25)], stored, held, [compress_text(t) for t in stored])
+        stores.append(store)
+    together, one_by_one = stores
+    article, holder, held = look_up(together, prepare_batch(later, PARAMS, window=6)[1])
+    expected, expected_held = Counter(), []
+    for k, text in enumerate(later):
+        _, holders, held_one = look_up(one_by_one, prepare_batch([text], PARAMS, window=6)[1])
+        expected.update((k, h) for h in holders.tolist())
+        expected_held.append(held_one[0].tolist())
+        one_by_one.add_many([f"b{k}"], [text], held_one, [compress_text(text)])
+    assert Counter(zip(article.tolist(), holder.tolist())) == expected
+    assert [keys.tolist() for keys in held] == expected_held
+    found, _ = one_by_one.holders(prepare_batch(texts, PARAMS, window=6)[1].distinct)
+    assert np.bincount(found).max() == max_holders  # the earliest max_holders hold a key, no more
+    assert min(holder) < 25 <= max(holder)  # holders stored before, and earlier in the pass
+    assert sum(count > 1 for count in expected.values()) > 20  # most pairs share several keys
+
+
+def test_each_article_s_own_keys_and_fingerprints_come_on_demand():
+    # Spark's stage 1 reads each article's keys and fingerprints (distinct, sorted): the
+    # shingle hashes of its text, and the winnowed ones among them.
+    texts = ["one two three one two three four", "", "four five six seven", "one two three one two three four"]
+    _, keys = prepare_batch(texts, RepeatParams(ngram=3), window=2)
+    looked_up, held = keys.keys_by_article(), keys.fingerprints_by_article()
+    for i, text in enumerate(texts):
+        shingles = prepare([text], 3)[0].shingles
+        assert looked_up[i].tolist() == sorted(set(shingles.tolist()))
+        assert set(held[i].tolist()) <= set(looked_up[i].tolist()) and len(held[i]) >= min(len(shingles), 1)
+        assert held[i].tolist() == sorted(set(held[i].tolist()))
+    assert looked_up[0].tolist() == looked_up[3].tolist() and held[0].tolist() == held[3].tolist()
+    assert keys.key_counts.tolist() == [4, 0, 2, 4] and keys.shingle_counts.tolist() == [5, 0, 2, 5]
 
 
 def test_a_store_given_a_pass_s_held_keys_as_one_run_holds_what_it_holds_given_them_per_article():
@@ -152,7 +200,7 @@ def test_a_store_given_a_pass_s_held_keys_as_one_run_holds_what_it_holds_given_t
         per_article = [np.array(keys_of_one) for keys_of_one in held_too]
         as_lists.add_many([f"a{i}" for i in range(lo, lo + 30)], texts[lo : lo + 30], per_article, blobs[lo : lo + 30])
         assert [k.tolist() for k in held] == [k.tolist() for k in per_article]
-    probe = np.unique(np.concatenate([keys.keys for keys in [prepare_batch(texts, PARAMS, window=6)[1]]]))
+    probe = prepare_batch(texts, PARAMS, window=6)[1].distinct  # every key of the texts
     found, holders = as_run.holders(probe)
     assert found.tolist() == as_lists.holders(probe)[0].tolist()
     assert holders.tolist() == as_lists.holders(probe)[1].tolist()
@@ -185,7 +233,7 @@ def test_a_text_prepared_before_as_a_source_is_not_tokenized_again_in_stage_1():
     fresh, fresh_keys = prepare_batch(texts, PARAMS, window=6)  # every text tokenized
     assert [text.text for text in prepared] == texts
     assert all(np.array_equal(a.shingles, b.shingles) for a, b in zip(prepared, fresh))
-    for field in ("key_offsets", "distinct", "key_index", "fingerprint_index", "fingerprint_owner", "fingerprints"):
+    for field in ("key_counts", "distinct", "articles_per_key", "key_owner", "fingerprint_index", "fingerprint_owner"):
         assert np.array_equal(getattr(keys, field), getattr(fresh_keys, field)), field
 
 
@@ -205,7 +253,7 @@ def test_a_text_of_a_kept_pass_is_not_tokenized_again_in_stage_1(monkeypatch):
         assert copy is across._prepared.get((compress_text(copy.text), PARAMS.ngram, PARAMS.mode))
     fresh, fresh_keys = prepare_batch(texts, PARAMS, window=6)  # every text tokenized
     assert all(np.array_equal(a.shingles, b.shingles) for a, b in zip(prepared, fresh))
-    for field in ("key_offsets", "distinct", "key_index", "fingerprint_index", "fingerprint_owner", "fingerprints"):
+    for field in ("key_counts", "distinct", "articles_per_key", "key_owner", "fingerprint_index", "fingerprint_owner"):
         assert np.array_equal(getattr(keys, field), getattr(fresh_keys, field)), field
     assert all(text.text == original for text, original in zip(prepared[4:], texts[4:]))
     # Not kept, nor cached: tokenized.

@@ -6,9 +6,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.arrays import distinct_per_segment, distinct_with_inverse, expand_ranges, sorted_distinct, stable_sort_order
+from dedup.arrays import expand_ranges, sorted_distinct, stable_sort_order
 
-segments = st.lists(st.lists(st.integers(0, 40), max_size=30), max_size=12)
 # Short and long arrays (NumPy's hash table is used from a few values on), with ties.
 hashes_with_ties = st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 6), max_size=3000)
 
@@ -57,25 +56,6 @@ def test_sorted_distinct_is_numpy_unique(values, dtype):
     found = sorted_distinct(array)
     assert found.dtype == array.dtype
     assert found.tolist() == np.unique(array).tolist()
-
-
-@given(hashes_with_ties, st.sampled_from(["uint64", "int64", "int32"]))
-def test_distinct_with_inverse_is_numpy_unique_with_inverse(values, dtype):
-    info = np.iinfo(dtype)
-    array = np.array([v % (int(info.max) + 1) for v in values], dtype=np.uint64).astype(dtype)
-    distinct, inverse = distinct_with_inverse(array)
-    expected, expected_inverse = np.unique(array, return_inverse=True)
-    assert distinct.tolist() == expected.tolist() and distinct.dtype == array.dtype
-    assert inverse.tolist() == expected_inverse.tolist()
-
-
-@given(segments)
-def test_distinct_per_segment_sorts_each_segment_without_repeats(parts):
-    values = np.array([v for part in parts for v in part], dtype=np.uint64)
-    offsets = np.r_[0, np.cumsum([len(part) for part in parts])].astype(np.int64)
-    distinct, distinct_offsets = distinct_per_segment(values, offsets)
-    got = [distinct[distinct_offsets[i] : distinct_offsets[i + 1]].tolist() for i in range(len(parts))]
-    assert got == [sorted(set(part)) for part in parts]
 
 
 @given(st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 4) | st.just(0)), max_size=40), st.sampled_from(["int64", "int32"]))

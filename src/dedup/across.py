@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 import numpy as np
 import xxhash
 
-from .arrays import distinct_per_segment, distinct_with_inverse, expand_ranges
+from .arrays import expand_ranges, first_of_equals, stable_sort_order
 from .align.engine import PairAlignments, align_many
 from .align.params import RepeatParams
 from .align.prepared import PreparedText, prepare
@@ -53,7 +53,6 @@ __all__ = [
     "BatchKeys",
     "HolderStore",
     "PassCompression",
-    "PassKeys",
     "align_articles",
     "batch_keys",
     "keep_prepared",
@@ -67,95 +66,90 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class PassKeys:
-    """How the keys of a batch of articles meet across the batch: what stage 2
-    (:func:`look_up`) reads of a :class:`BatchKeys`, all of it computed in stage 1 (in any
-    process), so that the order-bound stage 2 is left with the store's part.
+class BatchKeys:
+    """The keys of a batch of articles (stage 1), as stage 2 (:func:`look_up`) reads them:
+    computed in any process, so that the order-bound stage 2 is left with the store's part.
 
-    ``key_offsets``: article ``i``'s distinct keys are entries ``key_offsets[i] ..
-    key_offsets[i+1]`` of the batch's keys; ``distinct``: the batch's distinct keys,
-    sorted; ``key_index``: each key's index into it; and the fingerprints grouped by key:
-    ``fingerprint_index`` (into ``distinct``), ``fingerprint_owner`` (the article) and
-    ``fingerprint_rank`` (how many articles of the batch before it have the key as a
-    fingerprint), ordered by key, then article; ``shared_keys``: per distinct key, is it a
-    key of two articles of the batch or more. Without each article's own keys and
-    fingerprints (:class:`BatchKeys`) it is about half the bytes: what a worker that ran
-    stage 1 sends back to the process that looks up.
+    ``distinct``: the batch's distinct keys (shingle hashes, uint64), sorted. Each article
+    looks up its distinct keys: one entry per (key, article), grouped by key, then
+    article: key ``j`` has ``articles_per_key[j]`` entries, whose articles are
+    ``key_owner`` (article ``i`` has ``key_counts[i]`` of them, fewer than its
+    ``shingle_counts[i]`` shingles when one repeats in it). The articles' distinct
+    fingerprints (winnowed keys, what each is remembered under) likewise:
+    ``fingerprint_index`` (into ``distinct``) and ``fingerprint_owner``, by key, then
+    article, and ``fingerprint_rank``, how many articles of the batch before it have the
+    key as a fingerprint. Each article's own keys and fingerprints, sorted, come on demand
+    (:meth:`keys_by_article`, :meth:`fingerprints_by_article`).
     """
 
-    key_offsets: np.ndarray
-    shingle_counts: np.ndarray  # per article: fewer distinct keys than this, a shingle repeats in it
+    key_counts: np.ndarray
+    shingle_counts: np.ndarray
     distinct: np.ndarray
-    key_index: np.ndarray
+    articles_per_key: np.ndarray
+    key_owner: np.ndarray
     fingerprint_index: np.ndarray
     fingerprint_owner: np.ndarray
     fingerprint_rank: np.ndarray
-    shared_keys: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.key_offsets) - 1
+        return len(self.key_counts)
 
+    def keys_by_article(self) -> HeldKeys:
+        """Each article's distinct keys, sorted (``[i]``: article ``i``'s)."""
+        keys = np.repeat(self.distinct, self.articles_per_key)
+        return HeldKeys(keys, self.key_owner, len(self))
 
-@dataclass(frozen=True)
-class BatchKeys(PassKeys):
-    """The keys of a batch of articles, segment by segment (article ``i`` owns
-    ``keys[key_offsets[i]:key_offsets[i+1]]``), and how they meet across the batch
-    (:class:`PassKeys`).
-
-    ``keys``: each article's distinct shingle hashes (uint64, sorted), what it looks up.
-    ``fingerprints``: each article's distinct winnowed shingle hashes (a subset of its
-    keys), what it is remembered under (article ``i``'s from ``fingerprint_offsets[i]``).
-    """
-
-    keys: np.ndarray
-    fingerprints: np.ndarray
-    fingerprint_offsets: np.ndarray
-
-    def fingerprints_of(self, article: int) -> np.ndarray:
-        return self.fingerprints[self.fingerprint_offsets[article] : self.fingerprint_offsets[article + 1]]
-
-    def for_look_up(self) -> PassKeys:
-        """What stage 2 reads of these keys (:class:`PassKeys`), without the rest."""
-        return PassKeys(**{field.name: getattr(self, field.name) for field in fields(PassKeys)})
+    def fingerprints_by_article(self) -> HeldKeys:
+        """Each article's distinct fingerprints, sorted (``[i]``: article ``i``'s)."""
+        return HeldKeys(self.distinct[self.fingerprint_index], self.fingerprint_owner, len(self))
 
 
 def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKeys:
     """:class:`BatchKeys` of articles whose shingle hashes are ``hashes`` (article ``i``
     owns ``hashes[offsets[i]:offsets[i+1]]``, as :func:`dedup.shingle.shingles` gives
-    them), with winnowing ``window``.
+    them), with winnowing ``window``: all shingles in one sort by hash.
 
     >>> from dedup.text import tokenize
     >>> tokens = tokenize(["one two three one two three", "four five", "four five"])
     >>> keys = batch_keys(*shingles(tokens.hashes, tokens.offsets, 3), window=2)
-    >>> np.diff(keys.key_offsets).tolist(), np.diff(keys.fingerprint_offsets).tolist()
+    >>> keys.key_counts.tolist(), [len(fingerprints) for fingerprints in keys.fingerprints_by_article()]
     ([3, 1, 1], [2, 1, 1])
     >>> keys.fingerprint_owner.tolist(), keys.fingerprint_rank.tolist()  # article 2 is the key's second
     ([0, 0, 1, 2], [0, 0, 0, 1])
     """
     offsets = np.asarray(offsets, dtype=np.int64)
-    keys, key_offsets = distinct_per_segment(hashes, offsets)
-    positions, position_offsets = winnow(hashes, offsets, window)
-    fingerprints, fingerprint_offsets = distinct_per_segment(hashes[positions], position_offsets)
-    count = len(offsets) - 1
-    # The fingerprints (keys too) numbered in the same sort as the keys: a search of the
-    # distinct keys per fingerprint, in no order, cost more than sorting them along.
-    distinct, inverse = distinct_with_inverse(np.concatenate([keys, fingerprints]))
-    key_index, fingerprint_index = inverse[: len(keys)], inverse[len(keys) :]
-    articles_per_key = np.bincount(key_index, minlength=len(distinct))
-    fingerprint_owner = np.repeat(np.arange(count, dtype=np.int64), np.diff(fingerprint_offsets))
-    # Each (key, owner) once: sorted by key, then owner.
-    order = np.argsort(fingerprint_index.astype(np.int64) * count + fingerprint_owner)
-    fingerprint_index, fingerprint_owner = fingerprint_index[order], fingerprint_owner[order]
-    per_key = np.bincount(fingerprint_index, minlength=len(distinct))
-    rank = np.arange(len(order)) - _starts(per_key)[fingerprint_index]
+    count, base = len(offsets) - 1, int(offsets[0])
+    shingle_counts = np.diff(offsets)
     # Indices into the batch as 32-bit integers when they fit (half the bytes to send).
-    index_type = np.int32 if len(keys) < 2**31 else np.int64
-    key_index, fingerprint_index, fingerprint_owner, rank = (
-        a.astype(index_type) for a in (key_index, fingerprint_index, fingerprint_owner, rank)
-    )
+    index_type = np.int32 if offsets[-1] - base < 2**31 else np.int64
+    owner_of_shingle = np.repeat(np.arange(count, dtype=index_type), shingle_counts)
+    # Equal hashes stay in position order, so in article order: an article's repeats of
+    # a hash are neighbours, and each (key, article) is met first at its entry.
+    order, ordered = stable_sort_order(hashes[base : offsets[-1]])
+    new_key = first_of_equals(ordered)
+    distinct = ordered[new_key]
+    key_number = np.cumsum(new_key, dtype=index_type)
+    key_number -= 1  # of each sorted shingle: its key's index into distinct
+    owner = owner_of_shingle[order]
+    entry = new_key.copy()
+    entry[1:] |= owner[1:] != owner[:-1]
+    key_owner = owner[entry]
+    articles_per_key = np.bincount(key_number[entry], minlength=len(distinct)).astype(index_type)
+    key_counts = np.bincount(key_owner, minlength=count)
+    # Each fingerprint's key, and each (key, article) once, by key then article: one
+    # 64-bit number each, sorted.
+    positions, _ = winnow(hashes, offsets, window)
+    key_of_shingle = np.empty(len(order), dtype=index_type)
+    key_of_shingle[order] = key_number
+    held = key_of_shingle[positions - base].astype(np.int64) * max(count, 1) + owner_of_shingle[positions - base]
+    held.sort()
+    held = held[first_of_equals(held)]
+    fingerprint_index, fingerprint_owner = np.divmod(held, max(count, 1))
+    per_key = np.bincount(fingerprint_index, minlength=len(distinct))
+    rank = np.arange(len(held)) - _starts(per_key)[fingerprint_index]
     return BatchKeys(
-        key_offsets, np.diff(offsets), distinct, key_index, fingerprint_index, fingerprint_owner, rank,
-        articles_per_key > 1, keys, fingerprints, fingerprint_offsets,
+        key_counts, shingle_counts, distinct, articles_per_key, key_owner,
+        *(a.astype(index_type) for a in (fingerprint_index, fingerprint_owner, rank)),
     )
 
 
@@ -209,7 +203,7 @@ def keys_of_texts(texts: Sequence[str], params: RepeatParams, window: int) -> Ba
 
     >>> from dedup.align import RepeatParams
     >>> keys = keys_of_texts(["one two three four five six", ""], RepeatParams(ngram=3), window=2)
-    >>> np.diff(keys.key_offsets).tolist()
+    >>> keys.key_counts.tolist()
     [4, 0]
     """
     tokens = tokenize(texts, params.mode)
@@ -227,7 +221,7 @@ class HolderStore(Protocol):
 
 
 def look_up(
-    store: HolderStore, batch: PassKeys, *, in_batch: bool = True
+    store: HolderStore, batch: BatchKeys, *, in_batch: bool = True
 ) -> tuple[np.ndarray, np.ndarray, Sequence[np.ndarray]]:
     """Stage 2 for a batch: who holds each article's keys, as if the articles of the
     batch had been looked up and stored one by one, in order.
@@ -238,54 +232,62 @@ def look_up(
     batch).
 
     Returns ``(article, holder, remembered)``: one ``(article, holder)`` pair per key an
-    article shares with an earlier holder (``article`` indexes the batch), and per article
-    of the batch the fingerprints it holds (sorted uint64; a :class:`dedup.store.HeldKeys`),
-    to be added to the store.
+    article shares with an earlier holder (``article`` indexes the batch; the pairs in no
+    particular order), and per article of the batch the fingerprints it holds (sorted
+    uint64; a :class:`dedup.store.HeldKeys`), to be added to the store.
     With ``in_batch`` false the batch's articles are not to be remembered: they hold
     nothing, and only the store's articles are holders.
     """
     first = len(store)
     count = len(batch)
-    distinct, inverse = batch.distinct, batch.key_index
-    owner_of_key = np.repeat(np.arange(count, dtype=np.int64), np.diff(batch.key_offsets))
+    distinct, owner = batch.distinct, batch.key_owner
+    entry_starts = _starts(batch.articles_per_key)  # each key's first entry
     if first:
         held, holder = store.holders(distinct)
     else:
         held, holder = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    held_before = np.bincount(held, minlength=len(distinct))
-    # Holders in the store, per (article, key): the holders of each distinct key grouped;
-    # only the entries whose key has holders are expanded (few, in new text).
-    holder = holder[np.argsort(held, kind="stable")]
-    key_entry, position = _expanded(inverse, held_before > 0, _starts(held_before), held_before)
-    articles = [owner_of_key[key_entry]]
+    # Holders in the store: the holders of each key (grouped by key) with each entry of
+    # the key; only the keys held are expanded (few, in new text).
+    by_key = np.argsort(held, kind="stable")
+    held, holder = held[by_key], holder[by_key]
+    holder_starts = np.flatnonzero(first_of_equals(held))
+    held_keys = held[holder_starts]
+    holder_counts = np.diff(np.append(holder_starts, len(held)))
+    entry, position = _key_pairs(entry_starts, batch.articles_per_key, held_keys, holder_starts, holder_counts)
+    articles = [owner[entry]]
     holders = [holder[position]]
     if not in_batch:
         return articles[0], holders[0], [np.zeros(0, dtype=np.uint64)] * count
 
     # Holders inside the batch: the first ``cap - held_before`` articles of the batch
     # (in order) that have a key as a fingerprint hold it.
+    held_before = np.zeros(len(distinct), dtype=np.int64)
+    held_before[held_keys] = holder_counts
     kept = held_before[batch.fingerprint_index] + batch.fingerprint_rank < store.max_holders
     added_key, added_owner = batch.fingerprint_index[kept], batch.fingerprint_owner[kept]  # by key, then owner
-    added_per_key = np.bincount(added_key, minlength=len(distinct))
     # A key of one article of the batch has no holder before it there: only keys that
     # occur in two articles or more are expanded.
-    shared = batch.shared_keys & (added_per_key > 0)
-    key_entry, position = _expanded(inverse, shared, _starts(added_per_key), added_per_key)
-    earlier = added_owner[position] < owner_of_key[key_entry]
-    articles.append(owner_of_key[key_entry[earlier]])
+    added_starts = np.flatnonzero(first_of_equals(added_key))
+    added_counts = np.diff(np.append(added_starts, len(added_key)))
+    shared = batch.articles_per_key[added_key[added_starts]] > 1
+    added_starts, added_counts = added_starts[shared], added_counts[shared]
+    shared = added_key[added_starts]
+    entry, position = _key_pairs(entry_starts, batch.articles_per_key, shared, added_starts, added_counts)
+    earlier = added_owner[position] < owner[entry]
+    articles.append(owner[entry[earlier]])
     holders.append(first + added_owner[position[earlier]].astype(np.int64))  # store numbers: int64
 
     remembered = HeldKeys(distinct[added_key], added_owner, count)  # by key, then article: as a store keeps them
     return np.concatenate(articles), np.concatenate(holders), remembered
 
 
-def _expanded(inverse: np.ndarray, wanted: np.ndarray, starts: np.ndarray, counts: np.ndarray):
-    """``expand_ranges`` of the ranges ``starts``/``counts`` of each entry's key
-    (``inverse``), for the entries whose key is ``wanted`` only: (entry, position)."""
-    entries = np.flatnonzero(wanted[inverse])
-    keys = inverse[entries]
-    owner, position = expand_ranges(starts[keys], counts[keys])
-    return entries[owner], position
+def _key_pairs(entry_starts, entry_counts, keys, holder_starts, holder_counts) -> tuple[np.ndarray, np.ndarray]:
+    """``(entry, position)`` for every entry of each of ``keys`` (its entries:
+    ``entry_counts[key]`` from ``entry_starts[key]``) with every holder of the key (its
+    holders: ``holder_counts[k]`` from ``holder_starts[k]``, for ``keys[k]``)."""
+    key, entry = expand_ranges(entry_starts[keys], entry_counts[keys])
+    holder_of, position = expand_ranges(holder_starts[key], holder_counts[key])
+    return entry[holder_of], position
 
 
 def _starts(counts: np.ndarray) -> np.ndarray:

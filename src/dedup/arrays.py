@@ -14,8 +14,6 @@ __all__ = [
     "GrowableArray",
     "connected_components",
     "decode_strings",
-    "distinct_per_segment",
-    "distinct_with_inverse",
     "encode_strings",
     "expand_ranges",
     "first_occurrences",
@@ -188,30 +186,6 @@ def _first_in_part(hashes: np.ndarray, positions: np.ndarray, first: np.ndarray)
     first[sorted_positions] = sorted_positions[run_starts(new_group, positions.dtype)]
 
 
-def distinct_per_segment(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of every segment, sorted, concatenated.
-
-    Segment ``i`` owns ``values[offsets[i]:offsets[i+1]]``; returns ``(distinct,
-    distinct_offsets)`` in the same layout. Each segment is sorted in place in one copy
-    of ``values`` (a segment is an article: a few thousand values; sorting each is
-    several times faster than one sort of all by segment and value).
-
-    >>> distinct, offsets = distinct_per_segment(np.array([5, 3, 5, 2, 2], dtype=np.uint64), np.array([0, 3, 3, 5]))
-    >>> distinct.tolist(), offsets.tolist()
-    ([3, 5, 2], [0, 2, 2, 3])
-    """
-    offsets = np.asarray(offsets, dtype=np.int64)
-    ordered = np.array(values[offsets[0] : offsets[-1]], copy=True)
-    starts = (offsets[:-1] - offsets[0]).tolist()
-    for start, end in zip(starts, (offsets[1:] - offsets[0]).tolist()):
-        ordered[start:end].sort()
-    new = first_of_equals(ordered)
-    new[[start for start in starts if start < len(ordered)]] = True
-    kept_before = np.zeros(len(ordered) + 1, dtype=np.int64)
-    np.cumsum(new, out=kept_before[1:])
-    return ordered[new], kept_before[offsets - offsets[0]]
-
-
 def sorted_distinct(values: np.ndarray) -> np.ndarray:
     """The distinct values of ``values`` (any shape, flattened), sorted: ``np.unique(values)``.
 
@@ -225,24 +199,6 @@ def sorted_distinct(values: np.ndarray) -> np.ndarray:
     """
     ordered = np.sort(np.asarray(values), axis=None)
     return ordered[first_of_equals(ordered)]
-
-
-def distinct_with_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(values, return_inverse=True)`` of a 1-D array of integers: the distinct
-    values, sorted, and each value's index among them (int32, or int64 for 2**31 values
-    or more). By :func:`stable_sort_order`, 1.5-2x faster than np.unique's argsort on
-    200,000 hashes.
-
-    >>> distinct, inverse = distinct_with_inverse(np.array([5, 3, 5, 2], dtype=np.uint64))
-    >>> distinct.tolist(), inverse.tolist()
-    ([2, 3, 5], [2, 1, 2, 0])
-    """
-    order, ordered = stable_sort_order(values)
-    new = first_of_equals(ordered)
-    index_type = np.int32 if len(ordered) < 2**31 else np.int64  # half the bytes to write at random
-    inverse = np.empty(len(ordered), dtype=index_type)
-    inverse[order] = np.cumsum(new, dtype=index_type) - 1
-    return ordered[new], inverse
 
 
 def first_of_equals(ordered: np.ndarray) -> np.ndarray:

@@ -142,7 +142,7 @@ def _run_job(job: _PrepareJob | _AlignJob):
     compressed = compressing.blobs
     if job.in_worker:  # prepared texts cost more to send than to keep for this worker's stage 3
         keep_prepared(compressed, prepared, job.params)
-        prepared, keys = None, keys.for_look_up()  # the rest stays here: half the bytes to send
+        prepared = None
     return prepared, keys, compressed
 
 
@@ -499,7 +499,7 @@ class Deduplicator:
                         article, holder, len(texts), min_seeds=self.min_seeds, max_sources=self.max_sources
                     )
             # Only articles with candidates, or with a repeated shingle, can hold a repeat.
-            repeated = (np.diff(keys.key_offsets) < keys.shingle_counts).tolist() if within else [False] * len(texts)
+            repeated = (keys.key_counts < keys.shingle_counts).tolist() if within else [False] * len(texts)
             aligned = [k for k in range(len(texts)) if candidates[k] or repeated[k]]
             if not in_workers:  # the pass's texts, sources of the next passes too
                 keep_prepared(compressed, prepared, self._repeat_params, passes=_KEPT_PASSES_IN_ONE_PROCESS)

@@ -233,13 +233,8 @@ def article_keys(texts: list[str], params: RepeatParams, window: int) -> list[tu
     ``Deduplicator(scope="across")`` computes them (stage 1 of :mod:`dedup.across`:
     :func:`dedup.across.keys_of_texts`)."""
     keys = keys_of_texts(texts, params, window)
-    return [
-        (
-            keys.keys[keys.key_offsets[i] : keys.key_offsets[i + 1]].view(np.int64),
-            keys.fingerprints_of(i).view(np.int64),
-        )
-        for i in range(len(texts))
-    ]
+    looked_up, held = keys.keys_by_article(), keys.fingerprints_by_article()
+    return [(looked_up[i].view(np.int64), held[i].view(np.int64)) for i in range(len(texts))]
 
 
 # ------------------------------------------------------------ 2. candidates
