@@ -361,7 +361,7 @@ def kill_and_reap(run: subprocess.Popen) -> None:
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc to find the workers")
 def test_kill_9_at_random_points_of_a_run_keeps_the_previous_output_and_ends_the_workers(tmp_path):
     source = tmp_path / "in.jsonl"
-    docs = [{"id": i, "text": article(i % 40) + " " + article(i)} for i in range(3600)]
+    docs = [{"id": i, "text": article(i % 40) + " " + article(i)} for i in range(4800)]
     write_jsonl(source, docs)
     lines = source.read_bytes().splitlines(keepends=True)
     out = tmp_path / "out.jsonl"
@@ -374,9 +374,9 @@ def test_kill_9_at_random_points_of_a_run_keeps_the_previous_output_and_ends_the
     for _ in range(4):
         # Killed in the middle, on a signal from the run: it has written the output of part
         # of the records it was given (what the passes of 512 documents in flight push out:
-        # output came from 2,000-2,400 records on; more than one write buffer) and waits
+        # output came from 3,000-3,600 records on; more than one write buffer) and waits
         # for more input, its workers alive.
-        given = rng.randrange(2800, 3400)
+        given = rng.randrange(4000, 4600)
         mark = f"DEDUP_FAULT_TEST={uuid.uuid4().hex}"
         name, value = mark.split("=")
         run = start_run_on_stdin(on_stdin, lines[:given], dict(ENV, **{name: value}))
@@ -444,8 +444,8 @@ def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_c
 
     first, source, last = tmp_path / "first.jsonl", tmp_path / "in.jsonl", tmp_path / "last.jsonl"
     first.write_bytes(b"".join(lines(range(600))))
-    source.write_bytes(b"".join(lines(range(600, 4000))))
-    last.write_bytes(b"".join(lines(range(4000, 4100))))
+    source.write_bytes(b"".join(lines(range(600, 5000))))
+    last.write_bytes(b"".join(lines(range(5000, 5100))))
     out, state = tmp_path / "out.jsonl", tmp_path / "state.db"
 
     def command(inp: Path | str) -> list[str]:
@@ -461,8 +461,8 @@ def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_c
         # Mid-run, on a signal from the run: the state is loaded and the output of part of
         # the records given is written; the run waits for more input, so it cannot end first.
         # (Output comes once passes of 512 documents fill: the one being read, and those in
-        # flight in the stages, up to 2,000-2,400 documents with 2 workers.)
-        given = rng.randrange(3000, 3390)
+        # flight in the stages, up to 3,000-3,600 documents with 2 workers.)
+        given = rng.randrange(4000, 4390)
         run = start_run_on_stdin(command("-"), records[:given], ENV)
         wait_until(lambda: written(temporaries_of(tmp_path, "out.jsonl")) > 0, "writing output", run)
         kill_and_reap(run)
@@ -476,7 +476,7 @@ def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_c
     except AssertionError:
         assert run.returncode == 0  # it ended between two looks, having saved the state
     kill_and_reap(run)
-    assert len(dedup.Deduplicator.load(state)) in (600, 4000)
+    assert len(dedup.Deduplicator.load(state)) in (600, 5000)
     assert sorted(os.listdir(tmp_path)) == sorted([*files, *lock_left(tmp_path), *leftovers(tmp_path)])
     done = subprocess.run(command(last), env=ENV, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr.decode()
