@@ -365,7 +365,8 @@ def _runs_near_each_other(draw_runs: list[tuple[int, int, int, int, int]]) -> Ru
         source_end.append(source_at + source_length)
         source_at += source_length
         period.append(source_length if tandem else 0)
-    return Runs(*(np.array(values, dtype=np.int32) for values in (copy_start, copy_end, source_start, source_end, period)))
+    fields = (copy_start, copy_end, source_start, source_end, period)
+    return Runs(*(np.array(values, dtype=np.int32) for values in fields))
 
 
 # Source steps near the limits of a fit with the default max_gap (40): a substitution's

@@ -158,9 +158,9 @@ def _gathered_jobs(events: Iterator[tuple[str, Any, Any]]) -> Iterator[tuple[str
     """``events`` of stage 2 (:meth:`Deduplicator._look_up_and_remember`) with the
     alignment jobs of consecutive passes merged (:func:`dedup.across.merged_jobs`) until
     they hold ``_PAIRS_PER_ALIGNMENT`` candidate pairs or ``_PASSES_PER_ALIGNMENT``
-    passes, or the next goes to another worker (``route``); the events between them come after the merged job, in order (a batch's
-    matches are complete once the job of its last pass is done). A barrier, or the end,
-    lets the jobs gathered so far go first."""
+    passes, or the next goes to another worker (``route``); the events between them come
+    after the merged job, in order (a batch's matches are complete once the job of its
+    last pass is done). A barrier, or the end, lets the jobs gathered so far go first."""
     gathered: list[tuple[_AlignJob, tuple]] = []
     held: list[tuple[str, Any, Any]] = []
     pairs = 0
