@@ -492,6 +492,29 @@ def test_the_match_bound_of_an_edge_is_at_least_what_its_alignment_matches(vocab
         assert (bounds <= 2).mean() > 0.9
 
 
+def test_the_match_bound_read_by_32_bit_keys_is_never_below_the_bound_by_words():
+    # The bound reads each word's 32-bit key (its hash's low bits): equal words have equal
+    # keys, and words that differ only above them share one, which can only raise the
+    # bound, never lower it.
+    from dedup.align.xdrop import x_drop_match_bounds
+
+    pool = extend_module.TextPool(prepare(["one two three two one four two"]))
+    texts, positions = np.zeros(7, dtype=np.int64), np.arange(7)
+    hashes, keys = pool.words(texts, positions), pool.words(texts, positions, keys=True)
+    assert keys.dtype == np.int32 and keys.tolist() == [
+        int(h) & 0xFFFFFFFF if int(h) & 0xFFFFFFFF < 2**31 else (int(h) & 0xFFFFFFFF) - 2**32 for h in hashes
+    ]
+    assert [a == b for a in keys.tolist() for b in keys.tolist()] == [a == b for a in hashes for b in hashes]
+    rng = random.Random(4)
+    (words, padded, _, _), _, _ = _random_windows(rng, 2000, 45, 6)
+    # The words again, each with high bits of its own: no two equal, the same low bits.
+    high = np.int64(1) << np.int64(40)
+    apart = np.where(words >= 0, words + high * np.arange(1, words.size + 1).reshape(words.shape), words)
+    by_words = x_drop_match_bounds(apart, padded)
+    by_keys = x_drop_match_bounds(apart.astype(np.int32), padded.astype(np.int32))  # their low 32 bits
+    assert (by_keys >= by_words).all() and (by_keys > by_words).mean() > 0.3
+
+
 def test_chains_too_short_whatever_their_edges_match_are_left_unextended_and_fail(monkeypatch):
     # ChainEdges leaves the edges of a chain unextended (REJECTED) only when verification
     # rejects the chain with its real extensions; every other chain's moves are its own.

@@ -298,7 +298,8 @@ def _rejected_lanes(requests, live, lanes, skip, rows_room, cols_room, params: R
     measured = measured[skip[measured] == 0]
     for lo in range(0, len(measured), _LANES):
         part = measured[lo : lo + _LANES]
-        bounds[live[part]] = x_drop_match_bounds(*lanes.part(part).word_windows(rows_room[part], cols_room[part]))
+        window = lanes.part(part).word_windows(rows_room[part], cols_room[part], keys=True)
+        bounds[live[part]] = x_drop_match_bounds(*window)
     # Added as verification adds a chain's words (floats; rounding is monotone: a sum of
     # bounds is at least the sum of what the edges match).
     hopeless = (words + bounds[left]) + bounds[right] < params.min_length
@@ -427,6 +428,7 @@ class TextPool:
                 self.texts.append(text)
         self.counts = np.array([len(text) for text in self.texts], dtype=np.int64)
         self.starts = np.cumsum(self.counts) - self.counts
+        self._keys: np.ndarray | None = None  # the hashes' low 32 bits, made on first use
         if not with_words:
             return
         hashes = [text.tokens.hashes for text in self.texts]
@@ -437,11 +439,19 @@ class TextPool:
     def number(self, text: PreparedText) -> int:
         return self._numbers[id(text)]
 
-    def words(self, texts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    def words(self, texts: np.ndarray, positions: np.ndarray, *, keys: bool = False) -> np.ndarray:
         """The token hashes (as int64) at ``positions`` of ``texts`` (arrays of one shape,
-        or that broadcast to one; positions past either end read the nearest token)."""
-        counts = self.counts[texts]
-        return _as_int64(self.hashes[np.clip(positions, 0, np.maximum(counts - 1, 0)) + self.starts[texts]])
+        or that broadcast to one; positions past either end read the nearest token).
+        With ``keys``, each hash's low 32 bits instead (int32): equal tokens have equal
+        keys, and unequal ones rarely do, which is enough for a bound on matches and
+        costs half the memory to read."""
+        at = np.clip(positions, 0, np.maximum(self.counts[texts] - 1, 0))
+        at += self.starts[texts]
+        if not keys:
+            return _as_int64(self.hashes[at])
+        if self._keys is None:
+            self._keys = (_as_int64(self.hashes) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+        return self._keys[at]
 
     def boundaries_along(self, texts: np.ndarray, edges: np.ndarray, steps: np.ndarray, count: int) -> np.ndarray:
         """``text.boundaries(edge + step * k)`` for k in ``range(count)``: an array of (k,
@@ -552,19 +562,22 @@ class _Lanes:
         )
         return words, padded, copy_bound, source_bound
 
-    def word_windows(self, rows_room: np.ndarray, cols_room: np.ndarray):
-        """The words of ``windows``: (copy words, source words)."""
+    def word_windows(self, rows_room: np.ndarray, cols_room: np.ndarray, *, keys: bool = False):
+        """The words of ``windows``: (copy words, source words). With ``keys``, the words'
+        32-bit keys (``TextPool.words``): for a bound, where a word that matches by its
+        key alone only adds to the bound."""
         rows, cols = int(rows_room.max(initial=0)), int(cols_room.max(initial=0))
         copy_at, source_at = self._at(max(rows, cols))
         # words[i-1, l]: the copy word of row i; padded[j + BAND, l]: the source word of
-        # column j (padding and words beyond a lane's room are -1 / -2: they never match).
+        # column j (padding and words beyond a lane's room are -1 / -2: they never match,
+        # but by a key).
         row = np.arange(max(rows, cols))[:, None]
-        copy_words = self.pool.words(self.copy_text[None, :], copy_at[:rows])
+        copy_words = self.pool.words(self.copy_text[None, :], copy_at[:rows], keys=keys)
         words = np.where(row[:rows] < rows_room[None, :], copy_words, -1)
         # (Wide enough for every band cell of every row: columns reach rows + BAND.)
         width = max(rows, cols) + 2 * BAND + 2
-        padded = np.full((width, len(self.steps)), -2, dtype=np.int64)
+        padded = np.full((width, len(self.steps)), -2, dtype=copy_words.dtype)
         padded[BAND + 1 : BAND + 1 + cols] = np.where(
-            row[:cols] < cols_room[None, :], self.pool.words(self.source_text[None, :], source_at[:cols]), -2
+            row[:cols] < cols_room[None, :], self.pool.words(self.source_text[None, :], source_at[:cols], keys=keys), -2
         )
         return words, padded
