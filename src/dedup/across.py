@@ -40,7 +40,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import xxhash
 
-from .arrays import expand_ranges, first_of_equals, stable_sort_order
+from .arrays import expand_ranges, first_of_equals, run_bounds, stable_sort_order
 from .align.engine import PairAlignments, align_many
 from .align.params import RepeatParams
 from .align.prepared import PreparedText, prepare
@@ -250,9 +250,8 @@ def look_up(
     # the key; only the keys held are expanded (few, in new text).
     by_key = np.argsort(held, kind="stable")
     held, holder = held[by_key], holder[by_key]
-    holder_starts = np.flatnonzero(first_of_equals(held))
+    holder_starts, holder_counts = run_bounds(held)
     held_keys = held[holder_starts]
-    holder_counts = np.diff(np.append(holder_starts, len(held)))
     entry, position = _key_pairs(entry_starts, batch.articles_per_key, held_keys, holder_starts, holder_counts)
     articles = [owner[entry]]
     holders = [holder[position]]
@@ -267,8 +266,7 @@ def look_up(
     added_key, added_owner = batch.fingerprint_index[kept], batch.fingerprint_owner[kept]  # by key, then owner
     # A key of one article of the batch has no holder before it there: only keys that
     # occur in two articles or more are expanded.
-    added_starts = np.flatnonzero(first_of_equals(added_key))
-    added_counts = np.diff(np.append(added_starts, len(added_key)))
+    added_starts, added_counts = run_bounds(added_key)
     shared = batch.articles_per_key[added_key[added_starts]] > 1
     added_starts, added_counts = added_starts[shared], added_counts[shared]
     shared = added_key[added_starts]

@@ -20,6 +20,7 @@ __all__ = [
     "first_occurrences_of",
     "first_of_equals",
     "narrowed",
+    "run_bounds",
     "run_starts",
     "sorted_distinct",
     "stable_sort_order",
@@ -211,6 +212,17 @@ def first_of_equals(ordered: np.ndarray) -> np.ndarray:
     new[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
     return new
+
+
+def run_bounds(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of sorted values, where each run of equal ones starts, and how long it is.
+
+    >>> starts, lengths = run_bounds(np.array([2, 3, 3, 5]))
+    >>> starts.tolist(), lengths.tolist()
+    ([0, 1, 3], [1, 2, 1])
+    """
+    starts = np.flatnonzero(first_of_equals(ordered))
+    return starts, np.diff(starts, append=len(ordered))
 
 
 def run_starts(new: np.ndarray, dtype=np.int64) -> np.ndarray:

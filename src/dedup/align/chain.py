@@ -102,14 +102,17 @@ def chain_runs_many(pairs_runs: list[Runs], queries: list[PreparedText], params:
     if few:
         counts = np.array([len(pairs_runs[k]) for k in few], dtype=np.int64)
         fields = [np.concatenate(per_pair) for per_pair in zip(*(_fields(pairs_runs[k]) for k in few))]
-        simple, links = _chained_to_previous(fields, counts, params)
+        runs_end = np.cumsum(counts)
+        first = runs_end - counts  # each pair's first run
+        pair = np.repeat(np.arange(len(few)), counts)  # each run's pair
+        simple, links = _chained_to_previous(fields, pair, first, params)
         # A simple pair's chains: each run links to the one before it or starts a chain.
-        position = np.arange(len(links)) - np.repeat(np.cumsum(counts) - counts, counts)
+        position = np.arange(len(links)) - first[pair]
         next_run = np.full(len(links), -1, dtype=np.int64)
         next_run[np.flatnonzero(links) - 1] = position[links]
         heads = position[~links].tolist()
-        heads_end = np.cumsum(np.add.reduceat(~links, np.cumsum(counts) - counts, dtype=np.int64)).tolist()
-        runs_end = np.cumsum(counts).tolist()
+        heads_end = np.cumsum(np.add.reduceat(~links, first, dtype=np.int64)).tolist()
+        runs_end = runs_end.tolist()
         next_run = next_run.tolist()
         # The other pairs' runs, chained run by run.
         hard_runs = np.repeat(~simple, counts)
@@ -137,10 +140,10 @@ def chain_runs_many(pairs_runs: list[Runs], queries: list[PreparedText], params:
     return out  # type: ignore[return-value]
 
 
-def _chained_to_previous(fields: list[np.ndarray], counts: np.ndarray, params: RepeatParams):
+def _chained_to_previous(fields: list[np.ndarray], pair: np.ndarray, first: np.ndarray, params: RepeatParams):
     """For runs across texts of many pairs end to end (``fields`` as ``_fields`` gives
-    them, ``counts`` runs a pair): which pairs are simple, and where each run of a simple
-    pair links to the run before it (bool arrays).
+    them; ``pair``: each run's pair, ``first``: each pair's first run): which pairs are
+    simple, and where each run of a simple pair links to the run before it (bool arrays).
 
     ``_chain_block`` keeps open the chains whose last run ends at most ``added`` tokens
     before the next run starts. In a simple pair, no run before the one before a run ends
@@ -152,8 +155,6 @@ def _chained_to_previous(fields: list[np.ndarray], counts: np.ndarray, params: R
     copy_start, copy_end, source_start, source_end, period = (field.astype(np.int64) for field in fields)
     n, max_gap = params.ngram, params.max_gap
     added = min(ADDED_WORDS_ACROSS, n)
-    pair = np.repeat(np.arange(len(counts)), counts)
-    first = np.cumsum(counts) - counts
     later = np.ones(len(pair), dtype=bool)
     later[first] = False  # not a pair's first run
     # The furthest end of a pair's runs up to each run (copy ends fit 32 bits: the pair
@@ -174,7 +175,7 @@ def _chained_to_previous(fields: list[np.ndarray], counts: np.ndarray, params: R
     )
     links = later & forward & fits
     clash |= period != 0
-    simple = np.bincount(pair[clash], minlength=len(counts)) == 0
+    simple = np.bincount(pair[clash], minlength=len(first)) == 0
     return simple, links & simple[pair]
 
 

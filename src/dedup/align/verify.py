@@ -9,7 +9,7 @@ from typing import Generator
 
 import numpy as np
 
-from ..arrays import expand_ranges, first_of_equals, sorted_distinct
+from ..arrays import expand_ranges, run_bounds, sorted_distinct
 from .chain import without_weak_ends
 from .extend import REJECTED, ChainEdges, Extensions, PairsEdgeRequest, TextPool, extend_requests
 from .params import RepeatParams
@@ -449,9 +449,9 @@ def _grouped(entries: np.ndarray, labels: np.ndarray):
         return
     entries = entries[np.argsort(labels[entries], kind="stable")]  # (in order already, mostly)
     ordered = labels[entries]
-    starts = np.flatnonzero(first_of_equals(ordered)).tolist()
-    for lo, hi in zip(starts, [*starts[1:], len(entries)]):
-        yield int(ordered[lo]), entries[lo:hi]
+    starts, lengths = run_bounds(ordered)
+    for lo, length in zip(starts.tolist(), lengths.tolist()):
+        yield int(ordered[lo]), entries[lo : lo + length]
 
 
 def _chain_edges_moves(pairs, lengths, counts, copy_start, source_start, copy_end, source_end, words,
