@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.shingle import shingles, winnow
+from dedup.shingle import shingles, window_minima_positions, winnow
 from dedup.text import tokenize
 
 
@@ -165,3 +165,24 @@ def test_winnow_keeps_the_first_smallest_of_every_window_of_each_segment(segment
     for i, segment in enumerate(segments):
         found = positions[fingerprint_offsets[i] : fingerprint_offsets[i + 1]] - offsets[i]
         assert found.tolist() == winnowed_one_by_one(segment, window)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 3), max_size=40), max_size=8),
+    st.integers(1, 12),
+    st.integers(0, 3),
+    st.integers(0, 3),
+)
+def test_window_minima_of_ranks_are_the_winnowed_positions_of_the_hashes(segments, window, before, after):
+    # Ranks among the distinct hashes order the shingles as the hashes do (batch_keys
+    # winnows by them); values before the first segment and after the last are outside.
+    flat, offsets = joined(segments)
+    hashes = np.concatenate([np.zeros(before, dtype=np.uint64), flat, np.zeros(after, dtype=np.uint64)])
+    _, ranks = np.unique(hashes, return_inverse=True)
+    found = window_minima_positions(ranks.astype(np.int32), offsets + before, window)
+    assert found.dtype == np.int64
+    bounds = np.searchsorted(found, offsets + before)
+    assert bounds[0] == 0 and bounds[-1] == len(found)  # nothing outside the segments
+    for i, segment in enumerate(segments):
+        assert (found[bounds[i] : bounds[i + 1]] - before - offsets[i]).tolist() == winnowed_one_by_one(segment, window)

@@ -44,7 +44,7 @@ from .arrays import expand_ranges, first_of_equals, run_bounds, stable_sort_orde
 from .align.engine import PairAlignments, align_many
 from .align.params import RepeatParams
 from .align.prepared import PreparedText, prepare
-from .shingle import shingles, winnow
+from .shingle import shingles, window_minima_positions
 from .store import HeldKeys, compress_text, decompress_text
 from .text import tokenize
 
@@ -134,19 +134,23 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     entry = new_key.copy()
     entry[1:] |= owner[1:] != owner[:-1]
     key_owner = owner[entry]
-    articles_per_key = np.bincount(key_number[entry], minlength=len(distinct)).astype(index_type)
+    # Entries come by key: a key's articles are the length of its run of entries.
+    articles_per_key = np.diff(np.flatnonzero(new_key[entry]), append=len(key_owner)).astype(index_type)
     key_counts = np.bincount(key_owner, minlength=count)
-    # Each fingerprint's key, and each (key, article) once, by key then article: one
-    # 64-bit number each, sorted.
-    positions, _ = winnow(hashes, offsets, window)
+    # Each shingle's key number orders the shingles as their hashes do (equal numbers for
+    # equal hashes): winnowed by it, the same fingerprints, from 32-bit numbers.
     key_of_shingle = np.empty(len(order), dtype=index_type)
     key_of_shingle[order] = key_number
-    held = key_of_shingle[positions - base].astype(np.int64) * max(count, 1) + owner_of_shingle[positions - base]
+    positions = window_minima_positions(key_of_shingle, offsets - base, window)
+    # Each fingerprint's key, and each (key, article) once, by key then article: one
+    # 64-bit number each, sorted.
+    held = key_of_shingle[positions].astype(np.int64) * max(count, 1) + owner_of_shingle[positions]
     held.sort()
     held = held[first_of_equals(held)]
     fingerprint_index, fingerprint_owner = np.divmod(held, max(count, 1))
-    per_key = np.bincount(fingerprint_index, minlength=len(distinct))
-    rank = np.arange(len(held)) - _starts(per_key)[fingerprint_index]
+    # The rank of an article among a key's holders: its place in the key's run.
+    key_starts, key_holders = run_bounds(fingerprint_index)
+    rank = np.arange(len(held)) - np.repeat(key_starts, key_holders)
     return BatchKeys(
         key_counts, shingle_counts, distinct, articles_per_key, key_owner,
         *(a.astype(index_type) for a in (fingerprint_index, fingerprint_owner, rank)),

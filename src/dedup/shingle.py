@@ -107,11 +107,12 @@ def check_offsets(name: str, offsets: object, size: int) -> np.ndarray:
     return array
 
 
-def _windows_inside_segments(offsets: np.ndarray, counts: np.ndarray, ngram: int, windows: int) -> np.ndarray:
-    """Mask of the windows that end inside the segment they start in.
+def _windows_inside_segments(offsets: np.ndarray, counts: np.ndarray, width: int, windows: int) -> np.ndarray:
+    """Mask of the ``windows`` windows of ``width`` values that end inside the segment
+    they start in.
 
-    Only the last ``ngram - 1`` starts of each segment cross its end (all starts of a
-    segment shorter than ``ngram``), so they are cleared with ``ngram - 1`` scatters of
+    Only the last ``width - 1`` starts of each segment cross its end (all starts of a
+    segment shorter than ``width``), so they are cleared with ``width - 1`` scatters of
     one position per segment instead of a pass that maps every window to its segment.
     """
     keep = np.ones(windows, dtype=bool)
@@ -119,7 +120,7 @@ def _windows_inside_segments(offsets: np.ndarray, counts: np.ndarray, ngram: int
     keep[offsets[-1] :] = False
     nonempty = counts > 0
     starts, ends = offsets[:-1][nonempty], offsets[1:][nonempty]
-    for j in range(1, ngram):
+    for j in range(1, width):
         crossing = ends - j
         keep[crossing[(crossing >= starts) & (crossing < windows)]] = False
     return keep
@@ -184,65 +185,64 @@ def winnow(hashes: np.ndarray, offsets: np.ndarray, window: int) -> tuple[np.nda
     window = check_int("window", window, 1)
     hashes = check_unsigned("hashes", hashes, np.uint64)
     offsets = check_offsets("offsets", offsets, len(hashes))
+    positions = window_minima_positions(hashes, offsets, window)
+    fingerprint_offsets = np.searchsorted(positions, offsets).astype(np.int64)
+    return positions, fingerprint_offsets
+
+
+def window_minima_positions(values: np.ndarray, offsets: np.ndarray, window: int) -> np.ndarray:
+    """:func:`winnow`'s positions (sorted int64, each once) for ``values`` of any integer
+    type, not checked: only their order matters, so the ranks of hashes among a batch's
+    distinct hashes (32-bit) pick the same positions as the hashes, reading half the
+    bytes.
+
+    >>> window_minima_positions(np.array([9, 3, 7, 8, 1, 6, 5, 4], dtype=np.int32), np.array([0, 5, 8]), 3).tolist()
+    [1, 4, 7]
+    """
     counts = offsets[1:] - offsets[:-1]
-    total = len(hashes)
-    picked = []
-    if total >= window:
+    positions = np.zeros(0, dtype=np.int64)
+    if len(values) >= window:
         # The smallest of every window over the whole array, then only windows inside
         # one segment (the last window - 1 starts of a segment reach into the next).
-        smallest = _window_minima(hashes, window)
-        inside = np.zeros(len(smallest), dtype=bool)
-        full = np.flatnonzero(counts >= window)
-        if len(counts) == 1 and offsets[0] == 0 and offsets[1] == total:
-            inside[:] = True  # one segment covering the array (one article): every window is inside
-        elif len(full):
-            first, last = offsets[:-1][full], offsets[1:][full] - window  # window starts of each segment
-            inside_starts = np.zeros(len(smallest) + 1, dtype=np.int64)
-            np.add.at(inside_starts, first, 1)
-            np.add.at(inside_starts, last + 1, -1)
-            inside = np.cumsum(inside_starts[:-1]) > 0
-        picked.append(smallest[inside])
-    short = np.flatnonzero((counts > 0) & (counts < window))
-    for i in short.tolist():  # segments with fewer shingles than a window: rare, one each
-        picked.append(np.array([offsets[i] + int(np.argmin(hashes[offsets[i] : offsets[i + 1]]))]))
-    if len(picked) == 1:
+        positions = _window_minima(values, window)
+        if not (len(counts) == 1 and offsets[0] == 0 and offsets[1] == len(values)):  # not one whole segment
+            positions = positions[_windows_inside_segments(offsets, counts, window, len(positions))]
         # The smallest of a window sliding right never moves left (argmin takes the first
         # of equals): the positions are sorted already, and repeats are neighbours.
-        positions = picked[0]
         if len(positions) > 1:
             positions = positions[np.r_[True, positions[1:] != positions[:-1]]]
-    elif picked:  # short segments' positions come last: sort them in
-        positions = np.sort(np.concatenate(picked), kind="stable")
-        positions = positions[np.r_[True, positions[1:] != positions[:-1]]]
-    else:
-        positions = np.zeros(0, dtype=np.int64)
-    fingerprint_offsets = np.searchsorted(positions, offsets).astype(np.int64)
-    return positions.astype(np.int64), fingerprint_offsets
+    short = np.flatnonzero((counts > 0) & (counts < window))
+    if len(short):  # segments with fewer values than a window (rare): each keeps its smallest
+        smallest = np.array(
+            [offsets[i] + int(np.argmin(values[offsets[i] : offsets[i + 1]])) for i in short.tolist()], dtype=np.int64
+        )
+        positions = np.insert(positions, np.searchsorted(positions, smallest), smallest)
+    return positions
 
 
-def _window_minima(hashes: np.ndarray, window: int) -> np.ndarray:
-    """For every run of ``window`` consecutive hashes (starting at 0 .. len - window), the
+def _window_minima(values: np.ndarray, window: int) -> np.ndarray:
+    """For every run of ``window`` consecutive values (starting at 0 .. len - window), the
     position of its smallest, the first of equal ones (``np.argmin`` of each window).
 
-    Up to 8 hashes a window, the minima are taken a step of the window at a time over the
+    Up to 8 values a window, the minima are taken a step of the window at a time over the
     whole array, and the first place each is met is read from a byte of flags (one bit
     a step): 1.6x faster than ``np.argmin`` along the rows of a sliding window view,
     which loops over the windows."""
-    count = len(hashes) - window + 1
+    count = len(values) - window + 1
     if window > 8:
-        return np.argmin(np.lib.stride_tricks.sliding_window_view(hashes, window), axis=1) + np.arange(count)
-    smallest = hashes[:count].copy()
+        return np.argmin(np.lib.stride_tricks.sliding_window_view(values, window), axis=1) + np.arange(count)
+    smallest = values[:count].copy()
     for step in range(1, window):
-        np.minimum(smallest, hashes[step : step + count], out=smallest)
-    flags = np.zeros(count, dtype=np.uint8)  # bit k: the window's hash k is its smallest
+        np.minimum(smallest, values[step : step + count], out=smallest)
+    flags = np.zeros(count, dtype=np.uint8)  # bit k: the window's value k is its smallest
     equal = np.empty(count, dtype=bool)
     for step in range(window):
-        np.equal(hashes[step : step + count], smallest, out=equal)
+        np.equal(values[step : step + count], smallest, out=equal)
         flags |= equal.view(np.uint8) << np.uint8(step)
-    first = _LOWEST_BIT[flags]  # every window has a smallest: no flags are all 0
-    first += np.arange(count, dtype=np.int64)
+    first = np.arange(count, dtype=np.int64)
+    first += _LOWEST_BIT[flags]  # every window has a smallest: no flags are all 0
     return first
 
 
 # The lowest set bit of every byte (0 for 0).
-_LOWEST_BIT = np.array([(flags & -flags).bit_length() - 1 if flags else 0 for flags in range(256)], dtype=np.int64)
+_LOWEST_BIT = np.array([(flags & -flags).bit_length() - 1 if flags else 0 for flags in range(256)], dtype=np.uint8)
