@@ -175,8 +175,8 @@ def prepare_batch(
     tokens = tokenize([texts[i] for i in new] if len(new) < len(texts) else texts, params.mode)
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, params.ngram)
     prepared: list[PreparedText] = list(cached)  # type: ignore[arg-type]
-    for k, i in enumerate(new):
-        prepared[i] = PreparedText(texts[i], tokens.of(k), hashes[offsets[k] : offsets[k + 1]])
+    for i, text in zip(new, PreparedText.of_batch([texts[i] for i in new], tokens, hashes, offsets)):
+        prepared[i] = text
     if len(new) < len(texts):
         lengths = np.array([len(text.shingles) for text in prepared], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(lengths)))

@@ -35,13 +35,45 @@ class PreparedText:
     """
 
     __slots__ = (
-        "text", "tokens", "shingles", "_boundaries", "_words_before", "_units_in_block", "_first_occurrences", "_digest",
-        "_shingle_order", "_repeats",
+        "text", "tokens", "shingles", "_count", "_batch", "_boundaries", "_words_before", "_units_in_block",
+        "_first_occurrences", "_digest", "_shingle_order", "_repeats",
     )
 
     def __init__(self, text: str, tokens: Tokens, shingle_hashes: np.ndarray) -> None:
         self.text = text
         self.tokens = tokens
+        self._count = len(tokens.hashes)
+        self._batch: tuple[Tokens, int] | None = None
+        self._set_up(shingle_hashes)
+
+    @classmethod
+    def of_batch(cls, texts: Sequence[str], tokens: Tokens, hashes: np.ndarray, offsets: np.ndarray) -> list["PreparedText"]:
+        """The texts of a batch prepared together (``tokens`` of all, and their shingle
+        ``hashes``, text ``i`` owning ``hashes[offsets[i]:offsets[i + 1]]``). A text's own
+        :class:`dedup.text.Tokens` are made when first read: a pass's texts are keys to
+        most of stage 1, and only those with candidates are aligned."""
+        counts = np.diff(tokens.offsets).tolist()
+        bounds = np.asarray(offsets).tolist()
+        out = []
+        for i, text in enumerate(texts):
+            prepared = cls.__new__(cls)
+            prepared.text = text
+            prepared._count = counts[i]
+            prepared._batch = (tokens, i)
+            prepared._set_up(hashes[bounds[i] : bounds[i + 1]])
+            out.append(prepared)
+        return out
+
+    def __getattr__(self, name: str):
+        # Only an unset slot gets here: the tokens of a text of a batch, not read yet.
+        if name != "tokens" or self._batch is None:
+            raise AttributeError(name)
+        batch, index = self._batch
+        self.tokens = batch.of(index)
+        self._batch = None
+        return self.tokens
+
+    def _set_up(self, shingle_hashes: np.ndarray) -> None:
         self.shingles = shingle_hashes
         self._boundaries: Boundaries | None = None
         self._words_before: np.ndarray | None = None
@@ -65,7 +97,7 @@ class PreparedText:
         return self._digest
 
     def __len__(self) -> int:
-        return len(self.tokens.hashes)
+        return self._count
 
     @property
     def boundaries(self) -> "Boundaries":
@@ -247,7 +279,7 @@ def prepare(texts: Sequence[str], ngram: int = DEFAULT_NGRAM, mode: str = DEFAUL
     """Tokens and shingle hashes of ``texts``, computed in one vectorised pass."""
     tokens = tokenize(texts, mode)
     hashes, offsets = shingles(tokens.hashes, tokens.offsets, ngram)
-    return [PreparedText(text, tokens.of(i), hashes[offsets[i] : offsets[i + 1]]) for i, text in enumerate(texts)]
+    return PreparedText.of_batch(texts, tokens, hashes, offsets)
 
 
 def prepare_alone(text: str, ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MODE) -> PreparedText:
