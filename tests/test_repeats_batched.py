@@ -193,6 +193,45 @@ def test_sources_named_by_handles_are_prepared_only_once_aligned_against_and_giv
     assert len(every) < len({i for c in chosen for i in c})  # the copy's later sources were not
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("within", [False, True])
+def test_pairs_remembered_by_their_contents_are_answered_without_their_sources_prepared(seed, within):
+    texts, chosen = _stream(seed)
+    params = RepeatParams(min_length=8)
+    prepared = prepare(texts, params.ngram)
+    expected = align_many(prepared, [[prepared[i] for i in c] for c in chosen], params, within=within)
+    pairs = PairAlignments()
+    contents = (texts, lambda handle: texts[handle])  # equal keys for equal texts: the texts themselves
+
+    def run() -> tuple[list, list[int], int]:
+        asked: list[int] = []
+        aligned = []
+        together = engine_module._aligned_across
+
+        def spy(pair_texts, params):
+            aligned.extend(pair_texts)
+            return together(pair_texts, params)
+
+        def prepare_sources(handles):
+            asked.extend(handles)
+            return [prepared[i] for i in handles]
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(engine_module, "_aligned_across", spy)
+            found = align_many(prepared, chosen, params, within=within, pairs=pairs, prepare=prepare_sources, contents=contents)
+        return found, asked, len(aligned)
+
+    found, asked, aligned = run()
+    assert found == expected and aligned > 0
+    named = {chosen[k][r.source] for k, repeats in enumerate(expected) for r in repeats if r.source is not None}
+    assert named < set(asked)  # the first time, every source aligned against was prepared
+    found, asked, aligned = run()
+    # The second time every pair is remembered: nothing is aligned, and only the sources
+    # that spans name are prepared (for their characters), not those without a span.
+    assert found == expected and aligned == 0
+    assert set(asked) == named
+
+
 @pytest.mark.parametrize("seed", [5, 6])
 def test_pairs_aligned_together_give_each_pair_s_own_steps_one_run_pairs_too(seed):
     # aligned_pairs verifies the chains of all pairs together (verify.verified_chains),

@@ -580,7 +580,26 @@ def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = N
         return [queries[handle[1]] if isinstance(handle, tuple) else texts[handle] for handle in wanted]
 
     # All articles together: the edge extensions of all their pairs are computed together.
-    found = align_many(queries, handles, params, within=job.within, pairs=_pair_alignments, prepare=prepare_sources)
+    # Pairs are remembered by their texts compressed (equal blobs are equal texts): a pair
+    # aligned before is answered without its source prepared.
+    blobs = job.texts if job.compressed else job.text_blobs
+    contents = None
+    if blobs is not None:
+        digests = [xxhash.xxh3_128_digest(blob) for blob in blobs]
+        source_digests: dict[int, bytes] = {}
+
+        def source_digest(handle) -> bytes:
+            if isinstance(handle, tuple):
+                return digests[handle[1]]
+            found = source_digests.get(handle)
+            if found is None:
+                found = source_digests[handle] = xxhash.xxh3_128_digest(job.source_blobs[handle])
+            return found
+
+        contents = (digests, source_digest)
+    found = align_many(
+        queries, handles, params, within=job.within, pairs=_pair_alignments, prepare=prepare_sources, contents=contents
+    )
     return [
         [(r.start, r.end, r.source, r.source_start, r.source_end, r.similarity) for r in repeats] for repeats in found
     ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import replace
-from typing import Any, Callable, Generator, Sequence
+from typing import Any, Callable, Generator, Hashable, Sequence
 
 import numpy as np
 
@@ -60,6 +60,7 @@ def align_many(
     within: bool = True,
     pairs: "PairAlignments | None" = None,
     prepare: Callable[[list[Any]], Sequence[PreparedText]] | None = None,
+    contents: "tuple[Sequence[Hashable], Callable[[Any], Hashable]] | None" = None,
 ) -> list[list[Repeat]]:
     """:func:`align` for many texts at once: ``queries[k]`` against ``sources[k]``
     (oldest first), the same result as ``align`` text by text, faster.
@@ -68,7 +69,10 @@ def align_many(
     prepared texts, and ``prepare`` makes the texts of a list of them (each once, a
     round's at a time): a source is prepared only once a round aligns a text against it.
     Sources after a text's first cover are never aligned (a re-run's later candidates),
-    and need not be prepared at all.
+    and need not be prepared at all. ``contents``, with ``pairs``: what each query, and
+    what a source (by its handle), is known by in ``pairs`` (equal keys for equal texts
+    only, e.g. a digest of the text compressed): a pair remembered there is answered
+    without its source prepared (a re-run against a source aligned before).
 
     The texts are aligned in rounds: round r aligns every text not yet covered against
     its r-th source, and the edge extensions of all pairs of a round are computed
@@ -109,8 +113,17 @@ def align_many(
         wanted = [(k, j) for k in texts for j in range(index, min(last, len(sources[k])))]
         for lo in range(0, len(wanted), _MOST_PAIRS):
             part = wanted[lo : lo + _MOST_PAIRS]
-            texts_of_part = list(zip([queries[k] for k, _ in part], source_texts([sources[k][j] for k, j in part])))
-            found = aligned_pairs(texts_of_part, [j for _, j in part], params, pairs)
+            if contents is None or pairs is None:
+                texts_of_part = list(zip([queries[k] for k, _ in part], source_texts([sources[k][j] for k, j in part])))
+                found = aligned_pairs(texts_of_part, [j for _, j in part], params, pairs)
+            else:
+                query_keys, source_key = contents
+                keys = [pairs.key_of_contents(query_keys[k], source_key(sources[k][j]), params) for k, j in part]
+                found = _named(pairs.aligned(
+                    keys, lambda wanted: list(zip([queries[part[i][0]] for i in wanted],
+                                                  source_texts([sources[part[i][0]][part[i][1]] for i in wanted]))),
+                    params,
+                ), [j for _, j in part])
             for (k, _), spans in zip(part, found):
                 if not resolvers[k].covers_all():
                     resolvers[k].add(spans)
@@ -122,7 +135,9 @@ def align_many(
         found = _run_together([pair_steps(queries[k], queries[k], None, params) for k in texts], params)
         for k, spans in zip(texts, found):
             resolvers[k].add(spans)
-    if prepare is not None:  # the sources a span can name were aligned, so prepared
+    if prepare is not None:  # the sources the spans name (remembered pairs' sources may not be prepared yet)
+        source_texts([sources[k][span.source] for k, resolved in enumerate(resolvers) for span in resolved.accepted
+                      if span.source is not None])
         sources = [[prepared.get(handle) for handle in handles] for handles in sources]
     return [
         to_repeats(query, text_sources, resolved.spans()) if resolved.accepted else []
@@ -142,19 +157,14 @@ def aligned_pairs(
     if pairs is None:
         found = _aligned_across(texts, params)
     else:
-        found = [pairs.known(query, source, params) for query, source in texts]
-        missing = {}  # by key: the first (query, source) with it
-        for (query, source), spans in zip(texts, found):
-            if spans is None:
-                missing.setdefault(pairs.key(query, source, params), (query, source))
-        aligned = _aligned_across(list(missing.values()), params)
-        new = dict(zip(missing, aligned))
-        for (query, source), spans in zip(missing.values(), aligned):
-            pairs.remember(query, source, params, spans)
-        found = [
-            new[pairs.key(query, source, params)] if spans is None else spans
-            for (query, source), spans in zip(texts, found)
-        ]
+        found = pairs.aligned(
+            [pairs.key(query, source, params) for query, source in texts], lambda wanted: [texts[i] for i in wanted], params
+        )
+    return _named(found, indexes)
+
+
+def _named(found: list[list[Alignment]], indexes: list[int]) -> list[list[Alignment]]:
+    """Each pair's spans named as source ``indexes[k]``."""
     # Copies named by their sources: the remembered spans stay as they are (spans are
     # never changed once made, so those already named so are shared).
     return [
@@ -219,9 +229,38 @@ class PairAlignments:
         # Texts are known by a 128-bit digest: a few bytes per pair, not the texts.
         return (query.digest, source.digest, params)
 
+    @staticmethod
+    def key_of_contents(query: Hashable, source: Hashable, params: RepeatParams) -> tuple:
+        """What a pair is remembered by when its texts are known by keys of their own
+        (see ``align_many``'s ``contents``), not as prepared texts."""
+        return ("contents", query, source, params)
+
+    def aligned(
+        self, keys: list[tuple], texts: Callable[[list[int]], list[tuple[PreparedText, PreparedText]]],
+        params: RepeatParams,
+    ) -> list[list[Alignment]]:
+        """The spans (named as source 0) of the pairs remembered by ``keys``: those
+        remembered, the others aligned together (a key met twice, once) and remembered.
+        ``texts(positions)`` gives the pairs at those positions of ``keys``, prepared:
+        only those not remembered are asked for."""
+        found = [self.known_by(key) for key in keys]
+        missing: dict[tuple, int] = {}  # each key not remembered: its first position
+        for position, (key, spans) in enumerate(zip(keys, found)):
+            if spans is None:
+                missing.setdefault(key, position)
+        if not missing:
+            return found  # type: ignore[return-value]
+        new = dict(zip(missing, _aligned_across(texts(list(missing.values())), params)))
+        for key, spans in new.items():
+            self.remember_by(key, spans)
+        return [new[key] if spans is None else spans for key, spans in zip(keys, found)]
+
     def known(self, query: PreparedText, source: PreparedText, params: RepeatParams) -> list["Alignment"] | None:
         """The remembered spans of ``query`` against ``source`` (named as source 0), or None."""
-        key = self.key(query, source, params)
+        return self.known_by(self.key(query, source, params))
+
+    def known_by(self, key: tuple) -> list["Alignment"] | None:
+        """The spans remembered by ``key`` (see :meth:`key`), or None."""
         found = self._spans.get(key)
         if found is not None:
             self._spans.move_to_end(key)
@@ -231,7 +270,11 @@ class PairAlignments:
         self, query: PreparedText, source: PreparedText, params: RepeatParams, spans: list["Alignment"]
     ) -> None:
         """Remember the spans of ``query`` against ``source``, named as source 0."""
-        self._spans[self.key(query, source, params)] = spans
+        self.remember_by(self.key(query, source, params), spans)
+
+    def remember_by(self, key: tuple, spans: list["Alignment"]) -> None:
+        """Remember ``spans`` (named as source 0) by ``key``."""
+        self._spans[key] = spans
         if len(self._spans) > self.capacity:
             self._spans.popitem(last=False)
 
