@@ -218,7 +218,9 @@ def test_pairs_remembered_by_their_contents_are_answered_without_their_sources_p
 
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(engine_module, "_aligned_across", spy)
-            found = align_many(prepared, chosen, params, within=within, pairs=pairs, prepare=prepare_sources, contents=contents)
+            found = align_many(
+                prepared, chosen, params, within=within, pairs=pairs, prepare=prepare_sources, contents=contents
+            )
         return found, asked, len(aligned)
 
     found, asked, aligned = run()

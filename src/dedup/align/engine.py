@@ -158,7 +158,9 @@ def aligned_pairs(
         found = _aligned_across(texts, params)
     else:
         found = pairs.aligned(
-            [pairs.key(query, source, params) for query, source in texts], lambda wanted: [texts[i] for i in wanted], params
+            [pairs.key(query, source, params) for query, source in texts],
+            lambda wanted: [texts[i] for i in wanted],
+            params,
         )
     return _named(found, indexes)
 

@@ -47,7 +47,9 @@ class PreparedText:
         self._set_up(shingle_hashes)
 
     @classmethod
-    def of_batch(cls, texts: Sequence[str], tokens: Tokens, hashes: np.ndarray, offsets: np.ndarray) -> list["PreparedText"]:
+    def of_batch(
+        cls, texts: Sequence[str], tokens: Tokens, hashes: np.ndarray, offsets: np.ndarray
+    ) -> list["PreparedText"]:
         """The texts of a batch prepared together (``tokens`` of all, and their shingle
         ``hashes``, text ``i`` owning ``hashes[offsets[i]:offsets[i + 1]]``). A text's own
         :class:`dedup.text.Tokens` are made when first read: a pass's texts are keys to
