@@ -376,6 +376,62 @@ def test_failure_at_the_last_record_keeps_previous_output(tmp_path):
 # --------------------------------------------------------------------------- jobs, progress, usage
 
 
+@pytest.mark.parametrize(("scope", "jobs"), [("across", "1"), ("both", "2")])
+def test_a_run_reading_a_pipe_writes_what_it_has_read_while_the_writer_waits(tmp_path, scope, jobs):
+    # A pipe's writer that stops midway (a crawler between pages, `tail -f`): the run
+    # writes out every document read so far instead of holding back the passes in flight,
+    # and the output is the same as a run on the whole file.
+    from news_texts import stream_with_copies
+
+    rows = [{"id": f"n{i}", "text": text} for i, text in enumerate(stream_with_copies(700, seed=5))]
+    data = write_jsonl(tmp_path / "in.jsonl", rows).splitlines(keepends=True)
+    whole = run("clean", tmp_path / "in.jsonl", "-o", "-", "--scope", scope, "-j", jobs, "-q", check_rc=0).stdout
+    env = dict(os.environ, PYTHONPATH=SRC)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "clean", "-", "-o", "-", "--scope", scope, "-j", jobs, "-q"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+    )
+    # Only ends a test whose run hangs: the wait is for the lines the run writes.
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    try:
+        given = 600  # more than a pass, fewer than the passes in flight
+        process.stdin.write(b"".join(data[:given]))
+        process.stdin.flush()
+        first = [process.stdout.readline() for _ in range(given)]
+        assert all(first), "the run did not write the documents it had read while its input waited"
+        process.stdin.write(b"".join(data[given:]))
+        process.stdin.close()
+        rest = process.stdout.read()
+        assert process.wait() == 0
+    finally:
+        watchdog.cancel()
+        process.kill()
+    assert b"".join(first) + rest == whole
+
+
+def test_a_stalled_input_gives_one_flush_barrier_where_it_waits_and_its_errors_come_after_what_was_read():
+    from dedup.cli.stream import FLUSH, flushed_when_stalled
+    from dedup.workers import BARRIER
+
+    resumed = threading.Event()
+
+    def source():
+        yield "record", "a", None
+        yield "record", "b", None
+        resumed.wait()  # the writer waits until the run has asked for a flush
+        yield "record", "c", None
+        raise ValueError("truncated")
+
+    stream = flushed_when_stalled(source(), seconds=0.01)
+    assert [next(stream), next(stream)] == [("record", "a", None), ("record", "b", None)]
+    assert next(stream) == (BARRIER, FLUSH, None)  # once per wait, however long it lasts
+    resumed.set()
+    assert next(stream) == ("record", "c", None)
+    with pytest.raises(ValueError, match="truncated"):
+        next(stream)
+
+
 def test_jobs_2_gives_the_same_bytes_as_jobs_1(tmp_path):
     write_jsonl(tmp_path / "in.jsonl", records(300))  # several chunks per worker
     for command in (["clean"], ["explain"]):

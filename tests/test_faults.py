@@ -372,11 +372,10 @@ def test_kill_9_at_random_points_of_a_run_keeps_the_previous_output_and_ends_the
     on_stdin = [*command[:4], "-", *command[5:]]
     rng = random.Random(10)
     for _ in range(4):
-        # Killed in the middle, on a signal from the run: it has written the output of part
-        # of the records it was given (what the passes of 512 documents in flight push out:
-        # output came from 3,000-3,600 records on; more than one write buffer) and waits
-        # for more input, its workers alive.
-        given = rng.randrange(4000, 4600)
+        # Killed in the middle, on a signal from the run: it has written the output of the
+        # records it was given (a run whose pipe waits writes out all it has read) and
+        # waits for more input, its workers alive.
+        given = rng.randrange(1600, 4600)  # past two passes: both workers have work
         mark = f"DEDUP_FAULT_TEST={uuid.uuid4().hex}"
         name, value = mark.split("=")
         run = start_run_on_stdin(on_stdin, lines[:given], dict(ENV, **{name: value}))
@@ -458,11 +457,10 @@ def test_kill_9_during_runs_with_state_keeps_a_loadable_state_and_the_next_run_c
     rng = random.Random(11)
     records = source.read_bytes().splitlines(keepends=True)
     for _ in range(3):
-        # Mid-run, on a signal from the run: the state is loaded and the output of part of
-        # the records given is written; the run waits for more input, so it cannot end first.
-        # (Output comes once passes of 512 documents fill: the one being read, and those in
-        # flight in the stages, up to 3,000-3,600 documents with 2 workers.)
-        given = rng.randrange(4000, 4390)
+        # Mid-run, on a signal from the run: the state is loaded and the output of the
+        # records given is written (a run whose pipe waits writes out all it has read); the
+        # run waits for more input, so it cannot end first.
+        given = rng.randrange(700, 4390)
         run = start_run_on_stdin(command("-"), records[:given], ENV)
         wait_until(lambda: written(temporaries_of(tmp_path, "out.jsonl")) > 0, "writing output", run)
         kill_and_reap(run)

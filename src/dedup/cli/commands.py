@@ -28,7 +28,7 @@ from .progress import Progress, Stats, plural, summary
 from .records import Record, RecordError
 from .report import write_removed_spans
 from .skipping import BadRecords
-from .stream import chunks, clean_within, events, keep_as_is, screened
+from .stream import FLUSH, chunks, clean_within, events, flushed_when_stalled, keep_as_is, screened
 from .unique_ids import UniqueIds
 from .writers import RecordWriter
 
@@ -153,6 +153,9 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
     unique = UniqueIds()
     stats = Stats(kinds=kinds, spans_known=want_report, dropping=drop_empty)
     stream = events(inp, args.text_field, args.id_field)
+    if any(file.may_stall() for file in inp.files):
+        # A pipe may wait on its writer: what was read meanwhile is written out.
+        stream = flushed_when_stalled(stream)
     resumed_from = 0  # input records (good or bad) done before this run, in input order
     if resuming:
         checkpoint.restore(stats)
@@ -213,6 +216,10 @@ def run_clean(args: argparse.Namespace, explain: bool) -> int:
                     writer = None
             elif kind == "error":  # handled by screen() when it was read
                 unreadable = unreadable or payload.unit == "file"
+            elif kind == BARRIER and payload == FLUSH:  # the input waits: what was read goes out now
+                for open_writer in (writer, report, rejects):
+                    if open_writer is not None:
+                        open_writer.flush()
             elif kind == BARRIER:  # everything before it is written, and remembered: no more
                 checkpoint.record(outputs, stats, resumed_from + payload, across.dedup if across else None)
             else:  # a processed chunk: payload = its documents after both stages, context = the records

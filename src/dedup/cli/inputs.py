@@ -61,12 +61,23 @@ def open_binary(path: str) -> BinaryIO:
         # stdin can be opened only once: sniffing its format must not lose the bytes it read.
         global _stdin
         if _stdin is None:
-            _stdin = open_decompressed(sys.stdin.buffer, "<stdin>")
+            _stdin = open_decompressed(_own_stdin(), "<stdin>")
         return _stdin
     return open_decompressed(open(path, "rb"), path)
 
 
 _stdin: BinaryIO | None = None
+
+
+def _own_stdin() -> BinaryIO:
+    """stdin as a file object of its own (a duplicate of its descriptor), when it has one.
+    Threads read the input ahead, and a worker process forked meanwhile closes
+    ``sys.stdin`` (multiprocessing does): were the threads reading ``sys.stdin``, its lock,
+    held by a thread the worker does not have, would keep the worker waiting for ever."""
+    try:
+        return os.fdopen(os.dup(sys.stdin.fileno()), "rb")
+    except (AttributeError, OSError, ValueError):  # no descriptor (stdin replaced in-process)
+        return sys.stdin.buffer
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,16 @@ class InputFile:
     @property
     def display(self) -> str:
         return "<stdin>" if self.path == STDIO else self.path
+
+    def may_stall(self) -> bool:
+        """Whether reading it can wait on a writer (stdin, a FIFO, a socket, a terminal),
+        not only on the disk."""
+        if self.path == STDIO:
+            return True
+        try:
+            return not stat.S_ISREG(os.stat(self.path).st_mode)
+        except OSError:
+            return False
 
     def consumed(self) -> int:
         """Bytes of the file read so far (compressed bytes for a compressed file)."""

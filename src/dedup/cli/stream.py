@@ -6,6 +6,8 @@ lists so that sending them costs little.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +16,14 @@ from ..workers import BARRIER
 from .inputs import Input
 from .readers import read_records
 from .records import Record, RecordError
+
+# A BARRIER with this payload asks for what was read so far to be written out (the
+# output flushed), not for a checkpoint.
+FLUSH = "flush"
+# Input that gives nothing for this long has stalled (a pipe whose writer waits).
+STALL_SECONDS = 0.5
+# Events read ahead of the run by flushed_when_stalled's thread at most.
+_EVENTS_AHEAD = 256
 
 # Work sent to one worker process at a time: small enough to keep all workers busy and
 # the memory bounded, large enough that pickling and scheduling cost little per document.
@@ -31,6 +41,57 @@ def events(inp: Input, text_field: str, id_field: str | None) -> Iterator[tuple[
             else:
                 yield "record", item, None
         yield "end", file, None
+
+
+def flushed_when_stalled(stream: Iterator[tuple[str, Any, Any]], seconds: float = STALL_SECONDS) -> Iterator:
+    """``stream`` read in a thread, with a ``(BARRIER, FLUSH, None)`` wherever the next
+    event takes more than ``seconds`` to come, once per wait: a run reading a pipe then
+    writes out all it has read (the passes in flight, the chunk being filled) while its
+    writer waits, instead of holding the last few thousand documents back until more
+    input comes. The barrier only changes when output comes, never what it is.
+
+    An error of the reading is raised here, where the next event would have come."""
+    handed: queue.Queue = queue.Queue(maxsize=_EVENTS_AHEAD)
+    stop = threading.Event()
+    end = object()
+
+    def hand_over(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handed.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue  # the run is busy; look again whether it stopped reading
+        return False
+
+    def read() -> None:
+        try:
+            for item in stream:
+                if not hand_over(item):
+                    return
+        except BaseException as error:  # raised in the reading thread, handed to the run
+            hand_over(error)
+            return
+        hand_over(end)
+
+    threading.Thread(target=read, name="dedup-read-events", daemon=True).start()
+    try:
+        waiting = False  # a flush was asked since the last event
+        while True:
+            try:
+                item = handed.get(timeout=None if waiting else seconds)
+            except queue.Empty:
+                waiting = True
+                yield BARRIER, FLUSH, None
+                continue
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            waiting = False
+            yield item
+    finally:
+        stop.set()
 
 
 def chunks(stream: Iterator[tuple[str, Any, Any]], params: dict) -> Iterator[tuple[str, Any, Any]]:

@@ -99,6 +99,13 @@ class RecordWriter:
     def write_bytes(self, data: bytes) -> None:
         self._stream.write(data)
 
+    def flush(self) -> None:
+        """Hand what was written so far to the stream's reader (a pipe's). A compressed
+        stream or a Parquet file keeps its data until it is closed: flushed midway, its
+        bytes would depend on when the run flushed."""
+        if self._stream is self._raw and self.format != "parquet":
+            self._raw.flush()
+
     def _flush_parquet(self) -> None:
         pa = import_pyarrow(f"writing {self.name or 'Parquet'}")
         if self._parquet is None:
