@@ -116,14 +116,15 @@ def align_many(
             if contents is None or pairs is None:
                 texts_of_part = list(zip([queries[k] for k, _ in part], source_texts([sources[k][j] for k, j in part])))
                 found = aligned_pairs(texts_of_part, [j for _, j in part], params, pairs)
-            else:
+            else:  # remembered pairs answered before their sources are prepared
                 query_keys, source_key = contents
                 keys = [pairs.key_of_contents(query_keys[k], source_key(sources[k][j]), params) for k, j in part]
-                found = _named(pairs.aligned(
-                    keys, lambda wanted: list(zip([queries[part[i][0]] for i in wanted],
-                                                  source_texts([sources[part[i][0]][part[i][1]] for i in wanted]))),
-                    params,
-                ), [j for _, j in part])
+
+                def texts_at(positions: list[int], part: list[tuple[int, int]] = part) -> list:
+                    chosen = [part[i] for i in positions]
+                    return list(zip([queries[k] for k, _ in chosen], source_texts([sources[k][j] for k, j in chosen])))
+
+                found = _named(pairs.aligned(keys, texts_at, params), [j for _, j in part])
             for (k, _), spans in zip(part, found):
                 if not resolvers[k].covers_all():
                     resolvers[k].add(spans)
