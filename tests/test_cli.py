@@ -376,11 +376,12 @@ def test_failure_at_the_last_record_keeps_previous_output(tmp_path):
 # --------------------------------------------------------------------------- jobs, progress, usage
 
 
-@pytest.mark.parametrize(("scope", "jobs"), [("across", "1"), ("both", "2")])
-def test_a_run_reading_a_pipe_writes_what_it_has_read_while_the_writer_waits(tmp_path, scope, jobs):
+@pytest.mark.parametrize(("scope", "jobs", "compressed"), [("across", "1", False), ("both", "2", True)])
+def test_a_run_reading_a_pipe_writes_what_it_has_read_while_the_writer_waits(tmp_path, scope, jobs, compressed):
     # A pipe's writer that stops midway (a crawler between pages, `tail -f`): the run
     # writes out every document read so far instead of holding back the passes in flight,
-    # and the output is the same as a run on the whole file.
+    # and the output is the same as a run on the whole file. Compressed, the pipe's data
+    # are decompressed as they come (gzip flushed by its writer).
     from news_texts import stream_with_copies
 
     rows = [{"id": f"n{i}", "text": text} for i, text in enumerate(stream_with_copies(700, seed=5))]
@@ -396,11 +397,13 @@ def test_a_run_reading_a_pipe_writes_what_it_has_read_while_the_writer_waits(tmp
     watchdog.start()
     try:
         given = 600  # more than a pass, fewer than the passes in flight
-        process.stdin.write(b"".join(data[:given]))
-        process.stdin.flush()
+        writer = gzip.GzipFile(fileobj=process.stdin, mode="wb") if compressed else process.stdin
+        writer.write(b"".join(data[:given]))
+        writer.flush()
         first = [process.stdout.readline() for _ in range(given)]
         assert all(first), "the run did not write the documents it had read while its input waited"
-        process.stdin.write(b"".join(data[given:]))
+        writer.write(b"".join(data[given:]))
+        writer.close()
         process.stdin.close()
         rest = process.stdout.read()
         assert process.wait() == 0

@@ -10,7 +10,9 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import queue
+import stat
 import sys
 import threading
 import zlib
@@ -44,12 +46,14 @@ def open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
     compression = sniff_compression(raw.peek(8)[:8])  # type: ignore[attr-defined]
     if compression is None:
         return raw
+    # A pipe's data are decompressed as they come, not once a large chunk of them has.
+    partial = not _is_regular_file(raw)
     if compression == "gzip":
         # Python's gzip reads 8 KiB at a time, each a few steps that need the interpreter
         # lock: in a busy process its read-ahead thread then waits for the lock before
         # each of them, and the reader for it (a tenth of a run on .jsonl.gz input).
         gzip_member = lambda: zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # noqa: E731
-        reader = FramesReader(raw, gzip_member, "gzip", zero_padding=True, bounded=True)
+        reader = FramesReader(raw, gzip_member, "gzip", zero_padding=True, bounded=True, partial=partial)
         return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[return-value]
     if compression in ("bz2", "xz"):
         stream = bz2.BZ2File(raw) if compression == "bz2" else lzma.LZMAFile(raw)  # noqa: SIM115 - returned open
@@ -59,8 +63,15 @@ def open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
     decompressor = zstandard.ZstdDecompressor()
     # Read 64 KiB at a time: a zstd frame that fails hands out nothing of that read, and
     # zstandard's decompressor cannot be copied to read it again in pieces (as gzip's is).
-    reader = FramesReader(raw, decompressor.decompressobj, "zstd", chunk=1 << 16)
+    reader = FramesReader(raw, decompressor.decompressobj, "zstd", chunk=1 << 16, partial=partial)
     return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
+
+
+def _is_regular_file(raw: BinaryIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):  # no descriptor: in memory
+        return True
 
 
 # Compressed bytes fed at a time to find where damaged data start.
@@ -76,7 +87,8 @@ class FramesReader(io.RawIOBase):
     ``EOFError``, as Python's gzip, bz2 and xz readers do (zstandard's own reader ends
     quietly with part of the data missing); a damaged frame raises what its decompressor
     raises. With ``zero_padding``, zero bytes after a frame are padding, as gzip(1) and
-    Python's gzip take them. With ``bounded``, for decompressors that take a most length
+    Python's gzip take them. With ``partial`` (a pipe), a read takes what the stream has
+    (``read1``) rather than waiting for a whole chunk. With ``bounded``, for decompressors that take a most length
     (zlib's ``decompress(data, max_length)``), a read gives at most ``MOST_OUT`` bytes,
     however far the data expand.
 
@@ -95,10 +107,11 @@ class FramesReader(io.RawIOBase):
 
     def __init__(
         self, raw: BinaryIO, new_frame: Any, kind: str, *, zero_padding: bool = False, bounded: bool = False,
-        chunk: int = CHUNK,
+        chunk: int = CHUNK, partial: bool = False,
     ) -> None:
         super().__init__()
         self.chunk = chunk
+        self._read = raw.read1 if partial else raw.read  # type: ignore[attr-defined]
         self._raw = raw
         self._new_frame = new_frame
         self._kind = kind
@@ -118,7 +131,7 @@ class FramesReader(io.RawIOBase):
         while self._offset == len(self._buffer):
             if self._error is not None:
                 raise self._error
-            chunk = self._pending or self._raw.read(self.chunk)
+            chunk = self._pending or self._read(self.chunk)
             if chunk:
                 self._buffer, self._offset = self._decompress(chunk), 0
                 continue
