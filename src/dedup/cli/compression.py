@@ -88,9 +88,9 @@ class FramesReader(io.RawIOBase):
     quietly with part of the data missing); a damaged frame raises what its decompressor
     raises. With ``zero_padding``, zero bytes after a frame are padding, as gzip(1) and
     Python's gzip take them. With ``partial`` (a pipe), a read takes what the stream has
-    (``read1``) rather than waiting for a whole chunk. With ``bounded``, for decompressors that take a most length
-    (zlib's ``decompress(data, max_length)``), a read gives at most ``MOST_OUT`` bytes,
-    however far the data expand.
+    (``read1``) rather than waiting for a whole chunk. With ``bounded``, for decompressors
+    that take a most length (zlib's ``decompress(data, max_length)``), a read gives at
+    most ``MOST_OUT`` bytes, however far the data expand.
 
     >>> import gzip
     >>> data = gzip.compress(b"one ") + gzip.compress(b"two") + bytes(8)
