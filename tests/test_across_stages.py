@@ -37,6 +37,45 @@ def test_a_kept_pass_is_aligned_as_prepared_and_gives_what_plain_texts_give(monk
     assert sum(map(len, expected)) > 10  # the stream's copies were found
 
 
+def test_pairs_a_worker_aligned_are_handed_back_and_not_aligned_again_by_the_job_that_knows_them(monkeypatch):
+    # Workers send back the pairs they align (by their texts' compressed digests); a job
+    # that carries them (known_pairs) answers them without aligning, the same repeats.
+    import dedup.align.engine as engine
+    from dedup.across import content_key, merged_jobs
+    from dedup.align.engine import PairAlignments
+
+    texts = list(dict.fromkeys(stream_with_copies(40, seed=6)))
+    blobs = [compress_text(text) for text in texts]
+    sources = [list(range(max(k - 4, 0), k)) for k in range(len(texts))]
+    job = AlignmentJob(texts, sources, blobs, PARAMS, within=False, text_blobs=blobs)
+    aligned: list = []
+    together = engine._aligned_across
+    monkeypatch.setattr(engine, "_aligned_across", lambda pairs, params: aligned.extend(pairs) or together(pairs, params))
+
+    monkeypatch.setattr(across, "_pair_alignments", PairAlignments())  # a worker that met none of them
+    handed_back: dict = {}
+    expected = align_articles(job, None, handed_back)
+    keys = {PairAlignments.key_of_contents(content_key(blobs[k]), content_key(blobs[i]), PARAMS)
+            for k, chosen in enumerate(sources) for i in chosen}
+    assert aligned and set(handed_back) <= keys and len(handed_back) == len(aligned)
+    assert any(handed_back.values())  # the stream's copies gave spans
+
+    # Another worker, given them with a job (split in two and merged, as passes are).
+    monkeypatch.setattr(across, "_pair_alignments", PairAlignments())
+    aligned.clear()
+    half, known = len(texts) // 2, list(handed_back)
+    parts = [
+        AlignmentJob(texts[lo:hi], sources[lo:hi], blobs, PARAMS, within=False, text_blobs=blobs[lo:hi],
+                     known_pairs={key: handed_back[key] for key in known[part::2]})
+        for part, (lo, hi) in enumerate(((0, half), (half, len(texts))))
+    ]
+    merged = merged_jobs(parts)
+    assert merged.known_pairs == handed_back
+    again: dict = {}
+    assert align_articles(merged, None, again) == expected
+    assert aligned == [] and again == {}  # nothing aligned: every pair was known
+
+
 def test_a_source_that_is_an_articles_own_text_is_the_article_as_prepared(monkeypatch):
     # Whole copies (an article that recurs: its earlier copy is among its sources) are
     # aligned against the article as prepared: their source is never decompressed, and

@@ -55,6 +55,7 @@ __all__ = [
     "PassCompression",
     "align_articles",
     "batch_keys",
+    "content_key",
     "keep_prepared",
     "keys_of_texts",
     "look_up",
@@ -345,6 +346,9 @@ class AlignmentJob:
     within: bool
     compressed: bool = False
     text_blobs: list[bytes] | None = None
+    #: Spans of pairs remembered where the job was made, by ``PairAlignments.key_of_contents``
+    #: of the two texts' :func:`content_key`: not aligned again here.
+    known_pairs: dict[tuple, list] | None = None
 
     def own_text_sources(self) -> list[list[bool]]:
         """Per article, for each of its sources, whether the source is the article's own
@@ -379,9 +383,10 @@ def merged_jobs(jobs: Sequence[AlignmentJob]) -> AlignmentJob:
         sources += [[len(blobs) + i for i in chosen] for chosen in job.sources]
         blobs += job.source_blobs
     text_blobs = None if first.text_blobs is None else [blob for job in jobs for blob in job.text_blobs or ()]
+    known = {key: spans for job in jobs for key, spans in (job.known_pairs or {}).items()}
     return AlignmentJob(
         [text for job in jobs for text in job.texts], sources, blobs, first.params, first.within,
-        first.compressed, text_blobs,
+        first.compressed, text_blobs, known or None,
     )
 
 
@@ -548,14 +553,28 @@ def prepared_sources(blobs: Sequence[bytes], params: RepeatParams, *, cache: boo
     return [found[key] for key in keys]
 
 
-def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = None) -> list[list[tuple]]:
+def content_key(blob: bytes) -> bytes:
+    """A text compressed as the store keeps it, by its 128-bit digest (XXH3): what stage 3
+    knows it by in :class:`dedup.align.PairAlignments` (``key_of_contents``; equal blobs
+    are equal texts)."""
+    return xxhash.xxh3_128_digest(blob)
+
+
+def align_articles(
+    job: AlignmentJob, queries: Sequence[PreparedText] | None = None, new_pairs: dict | None = None
+) -> list[list[tuple]]:
     """Stage 3: per article of ``job``, its repeats as ``(start, end, source, source_start,
     source_end, similarity)`` tuples by position; ``source`` is the index into the
     article's own source list, ``None`` for a repeat of its own earlier part.
 
     ``queries``, when given, are the job's texts already prepared (in the process that
-    prepared them)."""
+    prepared them). The job's ``known_pairs`` are remembered here first; ``new_pairs``,
+    when a dict, receives the pairs this call aligns (by the same keys), for the process
+    that gives out the jobs to remember: a pair aligned by one worker is then not aligned
+    again by another."""
     params = job.params
+    for key, spans in (job.known_pairs or {}).items():
+        _pair_alignments.remember_by(key, spans)
     if queries is None:
         queries = (
             prepared_sources(job.texts, params, cache=False)
@@ -585,7 +604,7 @@ def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = N
     blobs = job.texts if job.compressed else job.text_blobs
     contents = None
     if blobs is not None:
-        digests = [xxhash.xxh3_128_digest(blob) for blob in blobs]
+        digests = [content_key(blob) for blob in blobs]
         source_digests: dict[int, bytes] = {}
 
         def source_digest(handle) -> bytes:
@@ -593,13 +612,18 @@ def align_articles(job: AlignmentJob, queries: Sequence[PreparedText] | None = N
                 return digests[handle[1]]
             found = source_digests.get(handle)
             if found is None:
-                found = source_digests[handle] = xxhash.xxh3_128_digest(job.source_blobs[handle])
+                found = source_digests[handle] = content_key(job.source_blobs[handle])
             return found
 
         contents = (digests, source_digest)
-    found = align_many(
-        queries, handles, params, within=job.within, pairs=_pair_alignments, prepare=prepare_sources, contents=contents
-    )
+    _pair_alignments.journal = new_pairs
+    try:
+        found = align_many(
+            queries, handles, params, within=job.within, pairs=_pair_alignments, prepare=prepare_sources,
+            contents=contents,
+        )
+    finally:
+        _pair_alignments.journal = None
     return [
         [(r.start, r.end, r.source, r.source_start, r.source_end, r.similarity) for r in repeats] for repeats in found
     ]

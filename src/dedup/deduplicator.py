@@ -32,9 +32,10 @@ import numpy as np
 
 from ._validate import check_choice, check_fraction, check_int, check_text, check_texts
 from .across import (
-    AlignmentJob, PassCompression, align_articles, keep_prepared, look_up, merged_jobs, pick_candidates,
+    AlignmentJob, PassCompression, align_articles, content_key, keep_prepared, look_up, merged_jobs, pick_candidates,
     prepare_batch, prepared_sources,
 )
+from .align.engine import PairAlignments
 from .align.params import DEFAULT_MAX_GAP, DEFAULT_MIN_LENGTH, DEFAULT_NGRAM, DEFAULT_THRESHOLD, RepeatParams
 from .align.prepared import PreparedText, prepare
 from .align.spans import remove_spans
@@ -100,7 +101,8 @@ class _PrepareJob:
 
 @dataclass
 class _AlignJob:
-    """Stage 3 for a pass (its articles with candidates); ``queries``: their prepared texts, when aligned here."""
+    """Stage 3 for a pass (its articles with candidates); ``queries``: their prepared texts, when aligned here
+    (in a worker, ``None``: the worker hands back the pairs it aligned, with the results)."""
 
     job: AlignmentJob
     queries: list[PreparedText] | None
@@ -142,7 +144,10 @@ _STAGE_ONE_AHEAD = 6
 def _run_job(job: _PrepareJob | _AlignJob):
     """A stage's work, in a worker process or in this one."""
     if isinstance(job, _AlignJob):
-        return align_articles(job.job, job.queries)
+        if job.queries is not None:
+            return align_articles(job.job, job.queries)
+        aligned: dict = {}
+        return align_articles(job.job, None, aligned), aligned
     with PassCompression(job.texts) as compressing:
         # Texts met recently have their blobs at once (and may be prepared already); the
         # others are compressed in a thread while the batch is prepared.
@@ -293,6 +298,10 @@ class Deduplicator:
         self._stage_one: OrderedPool | None = None  # stage 1's thread in one process, made on first use
         self._stage_one_pid = 0
         self._pending_ids: set = set()  # ids of a stream being read, not remembered yet
+        # With workers: the pairs they aligned, by content, sent with the jobs that meet them
+        # again (each worker remembers only its own; an article that recurs whole in
+        # another worker's pass would be aligned again there).
+        self._aligned_pairs = PairAlignments()
 
     # parameters --------------------------------------------------------------------
 
@@ -414,6 +423,10 @@ class Deduplicator:
             aligned = pool.run(_gathered_jobs(jobs), ahead=_ALIGNMENTS_AHEAD)
             for kind, payload, context in aligned:
                 if kind == "chunk":
+                    if in_workers:  # the results, and the pairs the worker aligned
+                        payload, aligned = payload
+                        for key, spans in aligned.items():
+                            self._aligned_pairs.remember_by(key, spans)
                     self._collect(payload, context)
                 else:  # a batch (its matches) or a barrier (None)
                     yield payload, context
@@ -542,15 +555,34 @@ class Deduplicator:
         position = {n: i for i, n in enumerate(numbers)}
         stored = [n for n in numbers if n < first]  # the others are the pass's own
         blobs = self._store.compressed_texts(stored) + [compressed[n - first] for n in numbers[len(stored) :]]
+        member_blobs = [compressed[k] for k in members]
+        sources_of = [[position[n] for n in sources] for sources in chosen]
         job = AlignmentJob(
-            [(compressed if in_workers else texts)[k] for k in members],
-            [[position[n] for n in sources] for sources in chosen], blobs,
+            member_blobs if in_workers else [texts[k] for k in members], sources_of, blobs,
             self._repeat_params, self.scope != "across", compressed=in_workers,
-            text_blobs=None if in_workers else [compressed[k] for k in members],
+            text_blobs=None if in_workers else member_blobs,
+            known_pairs=self._known_pairs(member_blobs, sources_of, blobs) if in_workers else None,
         )
         source_ids = dict(zip(stored, self._store.doc_ids(stored)))
         source_ids.update((n, ids[n - first]) for n in numbers[len(stored) :])
         return job, [[source_ids[n] for n in sources] for sources in chosen]
+
+    def _known_pairs(self, texts: list[bytes], sources_of: list[list[int]], blobs: list[bytes]) -> dict | None:
+        """The pairs of a job (``texts[k]`` against ``blobs[i]`` for ``i`` in ``sources_of[k]``,
+        all compressed) that the workers aligned before, by their keys."""
+        if not len(self._aligned_pairs):
+            return None
+        params = self._repeat_params
+        text_keys = [content_key(blob) for blob in texts]
+        source_keys = [content_key(blob) for blob in blobs]
+        known = {}
+        for text_key, chosen in zip(text_keys, sources_of):
+            for i in chosen:
+                key = PairAlignments.key_of_contents(text_key, source_keys[i], params)
+                spans = self._aligned_pairs.known_by(key)
+                if spans is not None:
+                    known[key] = spans
+        return known or None
 
     def _collect(self, results: list[list[tuple]], context) -> None:
         targets, ids, source_ids = context

@@ -222,6 +222,9 @@ class PairAlignments:
     def __init__(self, capacity: int = 1 << 16) -> None:
         self.capacity = check_int("capacity", capacity, 1)
         self._spans: OrderedDict[tuple, list[Alignment]] = OrderedDict()
+        #: When a dict: every pair remembered from now on is also entered there, by key
+        #: (what a worker process sends back, for the process that gives out its work).
+        self.journal: dict[tuple, list[Alignment]] | None = None
 
     def __len__(self) -> int:
         return len(self._spans)
@@ -278,6 +281,8 @@ class PairAlignments:
     def remember_by(self, key: tuple, spans: list["Alignment"]) -> None:
         """Remember ``spans`` (named as source 0) by ``key``."""
         self._spans[key] = spans
+        if self.journal is not None:
+            self.journal[key] = spans
         if len(self._spans) > self.capacity:
             self._spans.popitem(last=False)
 
