@@ -40,7 +40,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import xxhash
 
-from .arrays import expand_ranges, first_of_equals, run_bounds, stable_sort_order
+from .arrays import expand_ranges, first_of_equals, run_bounds, run_starts, stable_sort_order
 from .align.engine import PairAlignments, align_many
 from .align.params import RepeatParams
 from .align.prepared import PreparedText, prepare
@@ -150,8 +150,7 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     held = held[first_of_equals(held)]
     fingerprint_index, fingerprint_owner = np.divmod(held, max(count, 1))
     # The rank of an article among a key's holders: its place in the key's run.
-    key_starts, key_holders = run_bounds(fingerprint_index)
-    rank = np.arange(len(held)) - np.repeat(key_starts, key_holders)
+    rank = np.arange(len(held)) - run_starts(first_of_equals(fingerprint_index))
     return BatchKeys(
         key_counts, shingle_counts, distinct, articles_per_key, key_owner,
         *(a.astype(index_type) for a in (fingerprint_index, fingerprint_owner, rank)),

@@ -47,7 +47,7 @@ def open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
     if compression is None:
         return raw
     # A pipe's data are decompressed as they come, not once a large chunk of them has.
-    partial = not _is_regular_file(raw)
+    partial = not is_regular_file(raw)
     if compression == "gzip":
         # Python's gzip reads 8 KiB at a time, each a few steps that need the interpreter
         # lock: in a busy process its read-ahead thread then waits for the lock before
@@ -67,7 +67,9 @@ def open_decompressed(raw: BinaryIO, path: str) -> BinaryIO:
     return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
 
 
-def _is_regular_file(raw: BinaryIO) -> bool:
+def is_regular_file(raw: BinaryIO) -> bool:
+    """Whether ``raw`` reads a file on disk (not a pipe, FIFO or terminal, whose reads may
+    wait on a writer); a stream without a descriptor (in memory) counts as one."""
     try:
         return stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):  # no descriptor: in memory
@@ -268,13 +270,7 @@ class ReadAhead(_BlocksByThread):
 
     def _hand_over(self, item: bytes | BaseException) -> bool:
         """Queue ``item`` for the reader; False when closed meanwhile."""
-        while not self._stop.is_set():
-            try:
-                self._blocks.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue  # the reader is busy; look again whether it closed the stream
-        return False
+        return put_unless_stopped(self._blocks, item, self._stop)
 
     def readable(self) -> bool:
         return True
@@ -299,6 +295,18 @@ class ReadAhead(_BlocksByThread):
     def close(self) -> None:
         self._stop.set()
         super().close()
+
+
+def put_unless_stopped(handed: queue.Queue, item: Any, stop: threading.Event) -> bool:
+    """Queue ``item`` for the thread that reads ``handed`` (a bounded queue), waiting while
+    it is full; False when ``stop`` is set meanwhile (the reader went away)."""
+    while not stop.is_set():
+        try:
+            handed.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue  # the reader is busy; look again whether it stopped
+    return False
 
 
 def read_ahead(stream: BinaryIO) -> BinaryIO:

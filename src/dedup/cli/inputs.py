@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .compression import damaged_data_errors, open_decompressed, read_ahead
+from .compression import damaged_data_errors, is_regular_file, open_decompressed, read_ahead
 from .errors import InputError, UsageError
 from .records import RecordError
 
@@ -136,7 +136,7 @@ class InputFile:
         raw = open(self.path, "rb")  # noqa: SIM115 - closed with the decompressed stream
         self.position = raw.tell
         stream = open_decompressed(raw, self.path)
-        if stream is not raw and stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
+        if stream is not raw and is_regular_file(raw):
             # Decompressed in a thread, beside the parsing (not a pipe or FIFO, whose
             # reads may wait: they are read as they come).
             stream = read_ahead(stream)

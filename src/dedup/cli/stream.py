@@ -13,6 +13,7 @@ from typing import Any
 
 from ..pipeline import Cleaned, unchanged, within_pass
 from ..workers import BARRIER
+from .compression import put_unless_stopped
 from .inputs import Input
 from .readers import read_records
 from .records import Record, RecordError
@@ -55,24 +56,15 @@ def flushed_when_stalled(stream: Iterator[tuple[str, Any, Any]], seconds: float 
     stop = threading.Event()
     end = object()
 
-    def hand_over(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                handed.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue  # the run is busy; look again whether it stopped reading
-        return False
-
     def read() -> None:
         try:
             for item in stream:
-                if not hand_over(item):
+                if not put_unless_stopped(handed, item, stop):
                     return
         except BaseException as error:  # raised in the reading thread, handed to the run
-            hand_over(error)
+            put_unless_stopped(handed, error, stop)
             return
-        hand_over(end)
+        put_unless_stopped(handed, end, stop)
 
     threading.Thread(target=read, name="dedup-read-events", daemon=True).start()
     try:
