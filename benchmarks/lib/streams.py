@@ -21,6 +21,10 @@ surprise. Kinds of stream:
             footer as candidates, and little else: the commonest repeat of a web crawl.
 ``long``    long documents: the articles joined ``join`` (40) at a time (a digest, a
             book-length page), and every third of them again later, whole.
+``short``   short documents (posts, blurbs, a headline with its lead): every article cut
+            into pieces of 1-4 sentences (units), plus near-copies of earlier pieces as
+            in ``near30`` (30% of the stream; a piece too short to edit stays whole).
+            Most pieces hold fewer words than a repeat needs (``min_length``, 20).
 ``worst``   ``docs`` documents made from a pool of ``pool`` (2,200) recycled articles:
             mostly perturbed copies of a pool article (edited 1-5%, often cut at both
             ends) or mixes (runs of sentences of 2-3 pool articles spliced together, then
@@ -49,7 +53,7 @@ from lib.corpus import read_jsonl
 from lib.scripts_corpus import LANGUAGES, articles
 from lib.words import edit_words_at, sentence_spans, word_spans
 
-KINDS = ("fresh", "recur4", "near30", "boiler", "long", "worst")
+KINDS = ("fresh", "recur4", "near30", "boiler", "long", "short", "worst")
 GENERATED = (*LANGUAGES, "words")  # "zh", "ja", "th", "words"
 EDIT_RATE = (0.01, 0.05)  # share of a copy's words edited, uniform in this range
 POOL = 2200
@@ -205,6 +209,19 @@ def long_documents(sources: list[Doc], rng: random.Random, join: int = 40, again
     return place_later(joined, copies, rng)
 
 
+def short_pieces(sources: list[Doc], rng: random.Random, most: int = 4) -> list[Doc]:
+    """Every article cut into pieces of 1 to ``most`` consecutive units (sentences), in order."""
+    pieces = []
+    for doc_id, text in sources:
+        spans = units(text)
+        start = k = 0
+        while start < len(spans):
+            end = min(start + rng.randint(1, most), len(spans))
+            pieces.append((f"{doc_id}~p{k}", text[spans[start][0] : spans[end - 1][1]]))
+            start, k = end, k + 1
+    return pieces
+
+
 def worst_case(
     sources: list[Doc], rng: random.Random, docs: int, pool: int = POOL, mixes: float = 0.4, plain: float = 0.1
 ) -> list[Doc]:
@@ -241,6 +258,8 @@ def build(kind: str, sources: list[Doc], seed: int, docs: int | None = None, rec
         stream = boilerplate(sources, rng)
     elif kind == "long":
         stream = long_documents(sources, rng)
+    elif kind == "short":
+        stream = near_copies(short_pieces(sources, rng), rng)
     elif kind == "worst":
         stream = worst_case(sources, rng, docs or 5000)
     else:
