@@ -655,3 +655,50 @@ def test_words_between_many_spans_are_each_span_s_words(seed):
     local = np.array([at[i] for i in which.tolist()], dtype=np.int64)
     expected = [texts[i].words(a, b) for i, a, b in spans]
     assert SpanWords(texts).part(part).between(local, first, end).tolist() == expected
+
+
+@pytest.mark.parametrize("within", [False, True])
+def test_a_text_with_fewer_words_than_a_repeat_is_never_aligned_and_the_result_is_the_same(within):
+    # A repeat counts min_length matched words among its copy's words: a shorter text
+    # (a headline, a short post) holds none, so align_many aligns it against nothing and
+    # prepares none of its sources. What a full alignment of it finds is nothing, too.
+    rng = random.Random(9)
+    params = RepeatParams(min_length=12)
+    sources = [_article(rng, 4) for _ in range(2)] + ["汉字" * 6 + " " + _article(rng, 3)]
+    words = sources[0].split()
+    short = [
+        " ".join(words[:11]),  # a verbatim run of a source, one word short of a repeat
+        " ".join(words[3:14]) + " " + " ".join(words[3:14]),  # 22 words: long enough, itself twice
+        " ".join(words[:12]),  # exactly min_length words of the source: a repeat
+        "汉字" * 6 + " " + " ".join(words[:4]),  # 16 tokens, but a Han letter weighs 0.6 word: 11.2
+    ]
+    texts = sources + short
+    prepared = prepare(texts, params.ngram)
+    chosen = [[], [0], [0, 1]] + [[0, 1]] * 3 + [[2]]
+    assert [engine_module.holds_repeat(text, params) for text in prepared[3:]] == [False, True, True, False]
+
+    asked: list[int] = []
+    aligned_queries: set[int] = set()
+    together = engine_module.aligned_pairs
+
+    def spy(pairs, indexes, params, remembered=None):
+        aligned_queries.update(id(query) for query, _ in pairs)
+        return together(pairs, indexes, params, remembered)
+
+    def prepare_sources(handles):
+        asked.extend(handles)
+        return [prepared[i] for i in handles]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine_module, "aligned_pairs", spy)
+        found = align_many(prepared, chosen, params, within=within, prepare=prepare_sources)
+    skipped = [prepared[3], prepared[6]]
+    assert not aligned_queries & {id(text) for text in skipped}
+    assert found[3] == found[6] == []
+    assert [(r.start, r.end, r.source) for r in found[5]] == [(0, len(texts[5]), 0)]  # (characters)
+    # Every text aligned in full, none skipped: the same repeats.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine_module, "holds_repeat", lambda text, params: True)
+        assert align_many(prepared, [[prepared[i] for i in c] for c in chosen], params, within=within) == found
+    # Only the texts that hold a repeat asked for their sources: the Chinese one's (2) never.
+    assert 2 not in asked

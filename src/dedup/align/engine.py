@@ -87,6 +87,10 @@ def align_many(
     # remaining sources (a wire story's later copies, the candidates of a re-run) and
     # the text's own repeats need not be aligned at all.
     resolvers = [OverlapResolver(query, params.min_length) for query in queries]
+    # Every repeat has min_length matched words among its copy's: a text with fewer words
+    # holds none, and is not aligned at all (a short post, a headline; its sources are
+    # never prepared).
+    long_enough = [holds_repeat(query, params) for query in queries]
     prepared: dict[Any, PreparedText] = {}  # with ``prepare``: the sources prepared so far, by handle
 
     def source_texts(handles: list[Any]) -> list[PreparedText]:
@@ -100,7 +104,10 @@ def align_many(
     rounds = max((len(s) for s in sources), default=0)
     index, together = 0, False
     while index < rounds:
-        texts = [k for k in range(len(queries)) if index < len(sources[k]) and not resolvers[k].covers_all()]
+        texts = [
+            k for k in range(len(queries))
+            if index < len(sources[k]) and long_enough[k] and not resolvers[k].covers_all()
+        ]
         if not texts:
             break
         # Round by round while a further source often completes a text (a re-crawl cut
@@ -132,7 +139,10 @@ def align_many(
         together = completed < _COMPLETING_SHARE * len(texts)
         index = last
     if within:
-        texts = [k for k, query in enumerate(queries) if not resolvers[k].covers_all() and query.has_repeated_shingle()]
+        texts = [
+            k for k, query in enumerate(queries)
+            if long_enough[k] and not resolvers[k].covers_all() and query.has_repeated_shingle()
+        ]
         found = _run_together([pair_steps(queries[k], queries[k], None, params) for k in texts], params)
         for k, spans in zip(texts, found):
             resolvers[k].add(spans)
@@ -144,6 +154,19 @@ def align_many(
         to_repeats(query, text_sources, resolved.spans()) if resolved.accepted else []
         for query, text_sources, resolved in zip(queries, sources, resolvers)
     ]
+
+
+def holds_repeat(text: PreparedText, params: RepeatParams) -> bool:
+    """Whether ``text`` has words enough for a repeat: ``params.min_length`` words (a
+    verified span counts that many matched words among its copy's; a token weighs a word
+    at most).
+
+    >>> from dedup.align.prepared import prepare
+    >>> [holds_repeat(text, RepeatParams(min_length=3)) for text in prepare(["one two", "one two three"], ngram=2)]
+    [False, True]
+    """
+    tokens = len(text)
+    return tokens >= params.min_length and text.words(0, tokens) >= params.min_length
 
 
 def aligned_pairs(
