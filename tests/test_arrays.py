@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.arrays import expand_ranges, sorted_distinct, stable_sort_order
+from dedup.arrays import expand_ranges, segment_sort_orders, sorted_distinct, stable_sort_order
 
 # Short and long arrays (NumPy's hash table is used from a few values on), with ties.
 hashes_with_ties = st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 6), max_size=3000)
@@ -24,6 +24,31 @@ def test_stable_sort_order_is_numpy_stable_argsort(values, dtype):
     order, ordered = stable_sort_order(array)
     assert order.tolist() == np.argsort(array, kind="stable").tolist()
     assert ordered.tolist() == np.sort(array).tolist()
+
+
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 4), max_size=40), max_size=30))
+def test_segment_sort_orders_are_each_segment_s_stable_sort_order(segments):
+    # Segments with ties inside and across (equal values in two segments stay apart),
+    # empty ones among them.
+    values = np.array([v for segment in segments for v in segment], dtype=np.uint64)
+    offsets = np.cumsum([0] + [len(segment) for segment in segments])
+    order, ordered = segment_sort_orders(values, offsets)
+    for segment, lo, hi in zip(segments, offsets[:-1], offsets[1:]):
+        alone = np.array(segment, dtype=np.uint64)
+        assert order[lo:hi].tolist() == np.argsort(alone, kind="stable").tolist()
+        assert ordered[lo:hi].tolist() == np.sort(alone).tolist()
+
+
+def test_segment_sort_orders_of_more_segments_than_16_bits_number():
+    # Past 65,536 segments the segment numbers no longer fit 16 bits (another sort).
+    rng = np.random.default_rng(5)
+    counts = rng.integers(0, 3, 70_000)
+    values = rng.integers(0, 5, int(counts.sum())).astype(np.uint64)
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    order, ordered = segment_sort_orders(values, offsets)
+    for lo, hi in zip(offsets[:-1].tolist()[-500:], offsets[1:].tolist()[-500:]):
+        assert order[lo:hi].tolist() == np.argsort(values[lo:hi], kind="stable").tolist()
+    assert (np.diff(ordered)[np.diff(np.repeat(np.arange(len(counts)), counts)) == 0] >= 0).all()
 
 
 def test_stable_sort_order_of_floats_with_nan_is_numpy_stable_argsort():

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.align import RepeatParams, prepare
+from dedup.align.prepared import PreparedText
 from dedup.align.seed import seed_runs, seed_runs_many
 
 # Few words, so shingles repeat (tandem runs, first occurrences elsewhere, single seeds).
@@ -59,3 +60,31 @@ def test_seeds_that_would_go_on_in_the_next_pair_end_with_their_pair():
     assert [runs.period.tolist() for runs in together] == [[0], [0], [0], [0]]
     for runs, (query, text) in zip(together, pairs):
         assert same_runs(runs, seed_runs(query, text, False, params))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=12), st.integers(1, 5))
+def test_shingle_orders_made_together_are_each_text_s_own(pool, ngram):
+    # seed_runs_many sorts the shingles of a round's new texts together
+    # (PreparedText.sort_shingles): each text's order must be its own stable sort.
+    together = prepare(pool, ngram)
+    alone = prepare(pool, ngram)
+    together[0].shingle_order()  # one sorted already: kept as it is
+    PreparedText.sort_shingles(together + together[:2])  # a text met twice: sorted once
+    for mine, own in zip(together, alone):
+        for got, expected in zip(mine.shingle_order(), own.shingle_order()):
+            assert got.tolist() == expected.tolist() and got.dtype == expected.dtype
+
+
+def test_shingle_orders_made_together_in_groups_and_of_long_texts_alone(monkeypatch):
+    import dedup.align.prepared as prepared_module
+
+    monkeypatch.setattr(prepared_module, "_SORTED_TOGETHER", 50)  # groups of about 50 shingles
+    monkeypatch.setattr(prepared_module, "_SORTED_TOGETHER_LONGEST", 30)  # longer ones: alone, later
+    rng = np.random.default_rng(4)
+    pool = [" ".join(rng.choice(WORDS, int(n))) for n in rng.integers(0, 60, 40)]
+    together, alone = prepare(pool, 3), prepare(pool, 3)
+    PreparedText.sort_shingles(together)
+    assert all((text._shingle_order is None) == (len(text.shingles) > 30) for text in together)
+    for mine, own in zip(together, alone):
+        assert [a.tolist() for a in mine.shingle_order()] == [a.tolist() for a in own.shingle_order()]

@@ -22,6 +22,7 @@ __all__ = [
     "narrowed",
     "run_bounds",
     "run_starts",
+    "segment_sort_orders",
     "sorted_distinct",
     "stable_sort_order",
 ]
@@ -278,6 +279,29 @@ def stable_sort_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tied_positions = order[at]
     # One sort of (group, position) packed in an int64: positions within each tie ascend.
     order[at] = tied_positions[np.argsort(group * count + tied_positions)]
+    return order, ordered
+
+
+def segment_sort_orders(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`stable_sort_order` of every segment of ``values`` (segment ``i`` is
+    ``values[offsets[i]:offsets[i + 1]]``), end to end: each segment's order (positions
+    inside the segment, int64) and its sorted values, in two sorts for all segments
+    instead of one a segment (a few microseconds of calls each, where short texts have
+    a few dozen values). All values sorted stably, then stably by segment: a radix sort
+    of 16-bit segment numbers, while there are at most 65,536.
+
+    >>> order, ordered = segment_sort_orders(np.array([7, 3, 7, 5, 1, 5], dtype=np.uint64), np.array([0, 3, 6]))
+    >>> order.tolist(), ordered.tolist()
+    ([1, 0, 2, 1, 0, 2], [3, 7, 7, 1, 5, 5])
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    order, _ = stable_sort_order(values)
+    counts = np.diff(offsets)
+    segment_type = np.uint16 if len(counts) <= 1 << 16 else np.int64
+    segment = np.repeat(np.arange(len(counts), dtype=segment_type), counts)[order]
+    order = order[np.argsort(segment, kind="stable")]  # by segment, each in value order
+    ordered = values[order]
+    order -= np.repeat(offsets[:-1], counts)
     return order, ordered
 
 

@@ -11,7 +11,9 @@ from typing import Sequence
 import numpy as np
 import xxhash
 
-from ..arrays import first_occurrences, first_occurrences_of, first_of_equals, run_starts, stable_sort_order
+from ..arrays import (
+    first_occurrences, first_occurrences_of, first_of_equals, run_starts, segment_sort_orders, stable_sort_order,
+)
 from ..shingle import shingles
 from ..hashing import mix64, mix64_inplace
 from ..text import DEFAULT_MODE, WEIGHT_UNIT, Tokens, tokenize, tokenize_identified
@@ -172,6 +174,27 @@ class PreparedText:
             self._shingle_order = stable_sort_order(self.shingles)
         return self._shingle_order
 
+    @staticmethod
+    def sort_shingles(texts: Sequence["PreparedText"]) -> None:
+        """Make :meth:`shingle_order` of every text of ``texts`` that has none yet, all
+        together (:func:`dedup.arrays.segment_sort_orders`): the same orders, in two
+        sorts for all, where a round of alignment meets hundreds of new texts."""
+        # Long texts are sorted alone (calls cost them little), the others in groups of
+        # up to _SORTED_TOGETHER shingles: the temporaries stay a few MB.
+        todo = {
+            id(text): text for text in texts
+            if text._shingle_order is None and len(text.shingles) <= _SORTED_TOGETHER_LONGEST
+        }
+        group: list[PreparedText] = []
+        size = 0
+        for text in todo.values():
+            group.append(text)
+            size += len(text.shingles)
+            if size >= _SORTED_TOGETHER:
+                _sort_together(group)
+                group, size = [], 0
+        _sort_together(group)
+
     def previous_occurrences(self) -> np.ndarray:
         """For every shingle, the position of the same shingle's occurrence before it in
         this text (-1: none), from :meth:`shingle_order` (int64; not kept).
@@ -275,6 +298,28 @@ class SpanWords:
             for k in np.flatnonzero(which == i).tolist():
                 out[k] = self.texts[i].words(int(first[k]), int(end[k]))
         return out
+
+
+# Texts of up to this many shingles are sorted together (PreparedText.sort_shingles), in
+# groups of about _SORTED_TOGETHER shingles.
+_SORTED_TOGETHER_LONGEST = 1 << 12
+_SORTED_TOGETHER = 1 << 18
+
+
+def _sort_together(texts: list[PreparedText]) -> None:
+    """Give every text of ``texts`` its shingle order, from one
+    :func:`dedup.arrays.segment_sort_orders` of all."""
+    if len(texts) < 2:
+        for text in texts:
+            text.shingle_order()
+        return
+    counts = [len(text.shingles) for text in texts]
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    order, ordered = segment_sort_orders(np.concatenate([text.shingles for text in texts]), offsets)
+    bounds = offsets.tolist()
+    # Copies: a text kept in a cache would otherwise keep all the group's arrays.
+    for text, lo, hi in zip(texts, bounds[:-1], bounds[1:]):
+        text._shingle_order = (order[lo:hi].copy(), ordered[lo:hi].copy())
 
 
 def prepare(texts: Sequence[str], ngram: int = DEFAULT_NGRAM, mode: str = DEFAULT_MODE) -> list[PreparedText]:

@@ -93,6 +93,7 @@ def seed_runs_many(
     out: list[Runs | None] = [None] * len(pairs)
     seeds: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(pairs)
     seeded, anchor_parts, position_parts = [], [], []
+    PreparedText.sort_shingles([text for pair in pairs for text in pair if len(pair[0].shingles) <= _SEED_BLOCK])
     for k, (query, source) in enumerate(pairs):
         count = len(query.shingles)
         if count > _SEED_BLOCK or max(len(query), len(source)) >= 2**31:
