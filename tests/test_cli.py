@@ -737,10 +737,47 @@ def test_ordered_pool_in_a_thread_runs_chunks_beside_the_caller_in_input_order_u
                 got.append(payload)
             else:
                 got.append(payload[0])
-                assert context == f"context {payload[0]}" and payload[1] != threading.get_ident()
+                assert context == f"context {payload[0]}"  # (in the thread, or here while this waits)
     finally:
         pool.close(ok=True)
     assert got == [0, 1, 2, 3, 4, "checkpoint", 5, 6, 7, 8, 9]
+
+
+def test_ordered_pool_in_a_thread_runs_the_chunks_after_the_awaited_one_in_the_caller_while_it_waits():
+    # The caller waiting for chunk 0 (held up in the thread) runs chunk 1 itself, which
+    # frees chunk 0: without that the run would never end. Each chunk runs once, and the
+    # results come in input order; an error of a chunk run here names that chunk.
+    from dedup.workers import ChunkFailed, OrderedPool
+
+    caller = threading.get_ident()
+    for failing in (None, 1):
+        gate = threading.Event()
+        ran: list[tuple[int, bool]] = []
+
+        def work(value, gate=gate, ran=ran, failing=failing):
+            if value == 0:
+                assert gate.wait(60), "chunk 1 never ran while the caller waited"
+            ran.append((value, threading.get_ident() == caller))
+            if value == 1:
+                gate.set()
+                if failing == 1:
+                    raise ValueError("chunk 1 fails")
+            return value * 10
+
+        pool = OrderedPool(work, 1, in_thread=True)
+        got = []
+        try:
+            for _, result, context in pool.run((("chunk", value, f"chunk {value}") for value in range(6)), ahead=6):
+                got.append((result, context))
+        except ChunkFailed as failed:
+            assert failing == 1 and "chunk 1 fails" in str(failed) and failed.__cause__.args == ("chunk 1 fails",)
+            assert got == [(0, "chunk 0")]
+        else:
+            assert failing is None and got == [(10 * value, f"chunk {value}") for value in range(6)]
+        finally:
+            pool.close(ok=True)
+        assert (0, False) in ran and (1, True) in ran  # chunk 0 in the thread, chunk 1 in the caller
+        assert sorted(value for value, _ in ran) == list(range(len(ran)))  # each chunk once
 
 
 def test_ordered_pool_with_a_route_runs_each_chunk_on_the_worker_its_route_names():

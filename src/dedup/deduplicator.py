@@ -250,7 +250,7 @@ class Deduplicator:
         :mod:`dedup.across`). Any number gives the same result as one. With more than
         one, call :meth:`close` (or use ``with``) to stop them when done. With one, a
         stream of several passes is prepared in a thread beside the caller's (stopped by
-        :meth:`close` too).
+        :meth:`close` too), and by the caller's thread while it would wait for it.
 
     Examples
     --------

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -152,7 +152,8 @@ class OrderedPool:
     modulo ``jobs``; None: the least busy), so that chunks that need the same cached data
     meet it in one worker.
     With ``jobs == 1`` the function runs in this process: the same code, the same output
-    (with ``in_thread``, in one thread beside the caller's, ``ahead`` chunks at most).
+    (with ``in_thread``, in one thread beside the caller's, ``ahead`` chunks at most; the
+    caller runs the chunks the thread has not started while it waits for one).
     A worker that dies (e.g. killed for lack of memory) fails the run instead of hanging it,
     and workers end when the main process dies, even by ``kill -9`` (:func:`end_with_parent`).
     """
@@ -170,12 +171,16 @@ class OrderedPool:
         self._route = route
         self._executors: list[ProcessPoolExecutor | ThreadPoolExecutor] = []
         self._in_flight: list[int] = []  # chunks sent to each executor and not yet handed back
+        # In a thread: the payloads of chunks submitted and not started, which the caller
+        # may run itself while it waits (see _help_while_waiting).
+        self._not_started: dict[Future, Any] | None = None
         if jobs == 1 and in_thread:
             # In this process, in one thread beside the caller's: what the function does
             # without the interpreter lock (NumPy's sorts and passes over arrays, zlib)
             # overlaps the caller's work between chunks.
             self._executors = [ThreadPoolExecutor(1, thread_name_prefix="dedup-chunks")]
             self._in_flight = [0]
+            self._not_started = {}
         if jobs > 1:
             # Warm the tokenizer up here (what its first call builds: powers of its hash,
             # the folds of the first code points): forked workers share it.
@@ -202,6 +207,8 @@ class OrderedPool:
             where %= len(self._executors)
         future = self._executors[where].submit(self.function, payload)
         self._in_flight[where] += 1
+        if self._not_started is not None:
+            self._not_started[future] = payload
         return future, where
 
     def run(self, items: Iterable[tuple[str, Any, Any]], ahead: int = 1) -> Iterator[tuple[str, Any, Any]]:
@@ -222,7 +229,7 @@ class OrderedPool:
         for kind, payload, context in items:
             if kind == BARRIER:
                 while pending:
-                    yield self._resolve(pending.popleft())
+                    yield self._resolve(pending.popleft(), pending)
                 in_flight = 0
                 yield kind, payload, context
                 continue
@@ -236,17 +243,17 @@ class OrderedPool:
             # With every worker busy, the oldest result is waited for before more input
             # is read: what was read comes out without waiting for input that may be slow.
             while pending and (in_flight >= window or self._ready(pending[0])):
-                item = self._resolve(pending.popleft())
+                item = self._resolve(pending.popleft(), pending)
                 in_flight -= item[0] == "chunk" and bool(self._executors)
                 yield item
         while pending:
-            yield self._resolve(pending.popleft())
+            yield self._resolve(pending.popleft(), pending)
 
     def _ready(self, item: tuple) -> bool:
         kind, payload, _ = item
         return kind != "chunk" or not self._executors or payload[0].done()
 
-    def _resolve(self, item: tuple) -> tuple:
+    def _resolve(self, item: tuple, pending: deque | None = None) -> tuple:
         kind, payload, context = item
         if kind != "chunk":
             return item
@@ -254,10 +261,33 @@ class OrderedPool:
             if not self._executors:
                 return kind, self.function(payload), context
             future, where = payload
+            if self._not_started is not None:
+                self._not_started.pop(future, None)
+                if pending:
+                    self._help_while_waiting(future, pending)
             self._in_flight[where] -= 1
             return kind, _result(future, self._executors[where]), context
         except Exception as error:
             raise ChunkFailed(context, error) from error
+
+    def _help_while_waiting(self, awaited: Future, pending: deque) -> None:
+        """While the thread works on the ``awaited`` chunk, run the chunks after it that it
+        has not started here, in the caller's thread (by the one after, in order): the
+        caller would only wait, and the function lets go of the interpreter lock for much
+        of its work (a stream's first passes, which nothing else overlaps, are prepared
+        two at a time so). A chunk run here gets a future of its own, done, in ``pending``."""
+        for at, (kind, payload, context) in enumerate(pending):
+            if awaited.done():
+                return
+            if kind != "chunk" or payload[0] not in self._not_started or not payload[0].cancel():
+                continue  # a barrier or a batch; or started, or done, by the thread
+            chunk = self._not_started.pop(payload[0])
+            done: Future = Future()
+            try:
+                done.set_result(self.function(chunk))
+            except Exception as error:  # raised where its result is read, as the thread's would be
+                done.set_exception(error)
+            pending[at] = (kind, (done, payload[1]), context)
 
     def close(self, ok: bool) -> None:
         executors, self._executors = self._executors, []
