@@ -186,3 +186,18 @@ def test_window_minima_of_ranks_are_the_winnowed_positions_of_the_hashes(segment
     assert bounds[0] == 0 and bounds[-1] == len(found)  # nothing outside the segments
     for i, segment in enumerate(segments):
         assert (found[bounds[i] : bounds[i + 1]] - before - offsets[i]).tolist() == winnowed_one_by_one(segment, window)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(-(2**31), 2**31 - 1) | st.integers(-3, 3), max_size=60),
+    st.integers(1, 20),
+    st.sampled_from(["int32", "uint32", "int16", "uint8", "int64"]),
+)
+def test_window_minima_of_narrow_integers_of_any_sign_and_window_are_the_first_smallest(values, window, dtype):
+    # Values of 32 bits or fewer take their window minima packed above their positions
+    # (any window size); 64-bit ones a step of the window at a time.
+    info = np.iinfo(dtype)
+    array = np.array([min(max(v, info.min), info.max) for v in values], dtype=dtype)
+    found = window_minima_positions(array, np.array([0, len(array)]), window)
+    assert found.tolist() == winnowed_one_by_one(array.tolist(), window)

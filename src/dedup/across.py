@@ -136,7 +136,10 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     entry[1:] |= owner[1:] != owner[:-1]
     key_owner = owner[entry]
     # Entries come by key: a key's articles are the length of its run of entries.
-    articles_per_key = np.diff(np.flatnonzero(new_key[entry]), append=len(key_owner)).astype(index_type)
+    key_starts = np.flatnonzero(new_key[entry])
+    articles_per_key = np.empty(len(key_starts), dtype=index_type)
+    np.subtract(key_starts[1:], key_starts[:-1], out=articles_per_key[:-1])
+    articles_per_key[-1:] = len(key_owner) - key_starts[-1:]
     key_counts = np.bincount(key_owner, minlength=count)
     # Each shingle's key number orders the shingles as their hashes do (equal numbers for
     # equal hashes): winnowed by it, the same fingerprints, from 32-bit numbers.

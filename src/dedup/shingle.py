@@ -224,11 +224,17 @@ def _window_minima(values: np.ndarray, window: int) -> np.ndarray:
     """For every run of ``window`` consecutive values (starting at 0 .. len - window), the
     position of its smallest, the first of equal ones (``np.argmin`` of each window).
 
-    Up to 8 values a window, the minima are taken a step of the window at a time over the
-    whole array, and the first place each is met is read from a byte of flags (one bit
-    a step): 1.6x faster than ``np.argmin`` along the rows of a sliding window view,
-    which loops over the windows."""
+    Values of 32 bits or fewer (the ranks batch_keys winnows by) are packed above their
+    positions into 64-bit integers, whose smallest in a window is the window's first
+    smallest value with its place: windows of 2, 4, 8 ... values are taken from those of
+    half as many, so a window costs a few passes over the array whatever its size
+    (:func:`_packed_window_minima`). Otherwise, up to 8 values a window, the minima are
+    taken a step of the window at a time over the whole array, and the first place each
+    is met is read from a byte of flags (one bit a step): 1.6x faster than ``np.argmin``
+    along the rows of a sliding window view, which loops over the windows."""
     count = len(values) - window + 1
+    if values.dtype.itemsize <= 4 and len(values) < 2**32:
+        return _packed_window_minima(values, window)
     if window > 8:
         return np.argmin(np.lib.stride_tricks.sliding_window_view(values, window), axis=1) + np.arange(count)
     smallest = values[:count].copy()
@@ -242,6 +248,22 @@ def _window_minima(values: np.ndarray, window: int) -> np.ndarray:
     first = np.arange(count, dtype=np.int64)
     first += _LOWEST_BIT[flags]  # every window has a smallest: no flags are all 0
     return first
+
+
+def _packed_window_minima(values: np.ndarray, window: int) -> np.ndarray:
+    """:func:`_window_minima` of values of 32 bits or fewer, fewer than 2**32 of them."""
+    count = len(values) - window + 1
+    unsigned = values.astype(np.int64) - np.iinfo(values.dtype).min if values.dtype.kind == "i" else values
+    packed = unsigned.astype(np.uint64) << np.uint64(32)  # the value, then the position: the first smallest
+    packed |= np.arange(len(values), dtype=np.uint64)
+    width = 1  # packed[i]: the smallest of values i .. i + width - 1
+    while 2 * width <= window:
+        packed = np.minimum(packed[:-width], packed[width:])
+        width *= 2
+    if width < window:  # two windows of width overlapping to cover window values
+        packed = np.minimum(packed[:count], packed[window - width : window - width + count])
+    packed &= np.uint64(0xFFFFFFFF)
+    return packed[:count].view(np.int64)
 
 
 # The lowest set bit of every byte (0 for 0).
