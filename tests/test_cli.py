@@ -1072,3 +1072,27 @@ def test_an_unknown_option_shows_the_usage_of_its_command(tmp_path, command):
     write_jsonl(tmp_path / "in.jsonl", records(2))
     err = run(command, tmp_path / "in.jsonl", "--frobnicate", check_rc=2).stderr.decode()
     assert err.startswith(f"usage: dedup {command} ") and f"dedup {command}: error: unrecognized arguments: --frobnicate" in err
+
+
+def test_the_command_runs_with_fewer_garbage_collections_and_restores_the_collector(tmp_path, monkeypatch):
+    # A run makes millions of short-lived objects beside a large state: the collector's
+    # thresholds are raised for it, and put back after it (main() also runs in-process).
+    import gc
+
+    import dedup.cli as cli_module
+    from dedup.interpreter import LONG_RUN_THRESHOLDS
+
+    seen = []
+    run_clean = cli_module.run_clean
+
+    def spy(args, explain=False):
+        seen.append(gc.get_threshold())
+        return run_clean(args, explain=explain)
+
+    monkeypatch.setattr(cli_module, "run_clean", spy)
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": 1, "text": "One line of text."}) + "\n")
+    before = gc.get_threshold()
+    assert cli_module.main(["clean", str(source), "-o", str(tmp_path / "out.jsonl"), "--quiet"]) == 0
+    assert cli_module.main(["clean", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "x.jsonl")]) != 0
+    assert seen == [LONG_RUN_THRESHOLDS, LONG_RUN_THRESHOLDS] and gc.get_threshold() == before

@@ -35,6 +35,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from ..interpreter import fewer_collections
 from .commands import run_clean, run_dups
 from .errors import (
     EXIT_DATA, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED, EXIT_USAGE, DataError, InputError, OutputError, Terminated,
@@ -72,9 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        if args.command == "dups":
-            return run_dups(args)
-        return run_clean(args, explain=args.command == "explain")
+        with fewer_collections():  # a run makes millions of short-lived objects
+            if args.command == "dups":
+                return run_dups(args)
+            return run_clean(args, explain=args.command == "explain")
     except UsageError as error:
         sys.stderr.write(f"dedup: error: {error}\n")
         return EXIT_USAGE
