@@ -697,3 +697,34 @@ def test_stores_read_many_articles_and_ids_at_once_as_one_by_one(tmp_path):
             assert store.compressed_texts([]) == [] and store.known_ids([]) == []
     finally:
         disk.close()
+
+
+def test_calls_on_many_articles_collect_garbage_less_often_and_put_the_collector_back(monkeypatch):
+    # find_many / clean_many make many short-lived objects: the collector's thresholds are
+    # raised during the call, and put back after it, also when blocks overlap in threads.
+    import gc
+
+    import dedup.deduplicator as deduplicator_module
+    from dedup.interpreter import LONG_RUN_THRESHOLDS, fewer_collections
+
+    before = gc.get_threshold()
+    seen = []
+    stream = deduplicator_module.Deduplicator._stream
+
+    def spy(self, *args):
+        seen.append(gc.get_threshold())
+        yield from stream(self, *args)
+
+    monkeypatch.setattr(deduplicator_module.Deduplicator, "_stream", spy)
+    texts = stream_with_copies(40, seed=3)
+    assert Deduplicator(scope="across").clean_many(texts) == Deduplicator(scope="across").clean_many(texts)
+    assert seen == [LONG_RUN_THRESHOLDS] * 2 and gc.get_threshold() == before
+
+    # Two blocks that overlap in time (as two threads' calls would) end in either order.
+    first, second = fewer_collections(), fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold() == LONG_RUN_THRESHOLDS  # the second still runs
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before

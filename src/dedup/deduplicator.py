@@ -43,6 +43,7 @@ from .arrays import sorted_distinct
 from .text import DEFAULT_MODE
 from .atomic import atomic_create, write_error, writes_in_place
 from .documents import id_key
+from .interpreter import fewer_collections
 from .spans import Match  # the one span type, here and in the report
 from .locking import InUseError, take_lock
 from .store import FIXED_PARAMS, MemoryStore, SQLiteStore, Store, read_meta, settle_log
@@ -383,7 +384,8 @@ class Deduplicator:
         """:meth:`find` for a batch; with ``remember``, each article also sees the ones before it."""
         # One pass has nothing to overlap its stage 1 with (see _stream).
         several_passes = len(texts) > _ARTICLES_PER_PASS
-        return [found for _, found in self._stream([(texts, ids, None)], remember, several_passes)][0]
+        with fewer_collections():  # the call makes many short-lived objects
+            return [found for _, found in self._stream([(texts, ids, None)], remember, several_passes)][0]
 
     def find_stream(
         self, batches: Iterable[tuple[Sequence[str], Sequence[Any] | None, Any]], *, remember: bool = True
@@ -627,8 +629,9 @@ class Deduplicator:
     def clean_many(self, texts: Sequence[str], ids: Sequence[Any] | None = None, *, remember: bool = True) -> list[str]:
         """:meth:`clean` for a batch, in order."""
         texts = check_texts(texts)
-        found = self.find_many(texts, ids, remember=remember)
-        return [remove_spans(text, [(m.start, m.end) for m in matches]) for text, matches in zip(texts, found)]
+        with fewer_collections():
+            found = self.find_many(texts, ids, remember=remember)
+            return [remove_spans(text, [(m.start, m.end) for m in matches]) for text, matches in zip(texts, found)]
 
     def is_duplicate(self, text: str, threshold: float = 0.8) -> ArticleMatch | None:
         """The earlier article that ``text`` as a whole near-duplicates, or None.

@@ -1,5 +1,5 @@
 """The interpreter's cyclic garbage collector, set for long runs that make many small
-objects (the ``dedup`` command).
+objects (the ``dedup`` command, and a Deduplicator's calls on many articles).
 
 CPython collects its youngest objects after 700 allocations of containers, and the older
 generations after ten collections of the one below. A run over a corpus makes millions
@@ -13,6 +13,7 @@ the same memory.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,22 +25,38 @@ __all__ = ["LONG_RUN_THRESHOLDS", "fewer_collections"]
 LONG_RUN_THRESHOLDS = (100_000, 20, 10)
 
 
+# Blocks inside fewer_collections (in any thread), and the thresholds before the first.
+_lock = threading.Lock()
+_depth = 0
+_before: tuple[int, ...] = ()
+
+
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """Within the block, the garbage collector's thresholds are
-    :data:`LONG_RUN_THRESHOLDS`; the previous ones are restored after it (also on error).
+    :data:`LONG_RUN_THRESHOLDS`; the ones before are restored once the last such block
+    ends (blocks may nest, and run in several threads at once), also on error.
 
     >>> import gc
     >>> before = gc.get_threshold()
     >>> with fewer_collections():
+    ...     with fewer_collections():
+    ...         pass
     ...     gc.get_threshold()
     (100000, 20, 10)
     >>> gc.get_threshold() == before
     True
     """
-    previous = gc.get_threshold()
-    gc.set_threshold(*LONG_RUN_THRESHOLDS)
+    global _depth, _before
+    with _lock:
+        if _depth == 0:
+            _before = gc.get_threshold()
+            gc.set_threshold(*LONG_RUN_THRESHOLDS)
+        _depth += 1
     try:
         yield
     finally:
-        gc.set_threshold(*previous)
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                gc.set_threshold(*_before)
