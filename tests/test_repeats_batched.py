@@ -647,6 +647,14 @@ def test_words_between_many_spans_are_each_span_s_words(seed):
     which, first, end = (np.array(column, dtype=np.int64) for column in zip(*spans))
     assert SpanWords(texts).between(which, first, end).tolist() == [texts[i].words(a, b) for i, a, b in spans]
     assert any(not text.tokens.all_words for text in texts)
+    # A text met several times (a query against each of its sources): its units once, the
+    # same words wherever it stands.
+    weighed = [text for text in texts if not text.tokens.all_words]
+    again = [weighed[0], texts[1], weighed[0], texts[2], weighed[-1], weighed[0]]
+    spans_again = [(k, a, b) for k, text in enumerate(again) for a, b in [(0, len(text)), (1, len(text) // 2)]]
+    which, first, end = (np.array(column, dtype=np.int64) for column in zip(*spans_again))
+    assert SpanWords(again).between(which, first, end).tolist() == [again[k].words(a, b) for k, a, b in spans_again]
+    which, first, end = (np.array(column, dtype=np.int64) for column in zip(*spans))
     # A part of them (as the levels of a verification ask), numbered in its own order.
     part = rng.sample(range(5), rng.randint(1, 5))
     at = {i: k for k, i in enumerate(part)}

@@ -266,13 +266,21 @@ class SpanWords:
     def __init__(self, texts: Sequence[PreparedText]) -> None:
         self.texts = texts
         self._weighed = [i for i, text in enumerate(texts) if not text.tokens.all_words]
-        units = {i: texts[i].weight_units_before() for i in self._weighed}
-        self._long = [i for i in self._weighed if units[i] is None]  # measured one by one
-        kept = [i for i in self._weighed if units[i] is not None]
+        # Each text's units once: a query comes once per source it is aligned against.
+        units: dict[int, np.ndarray | None] = {}
+        for i in self._weighed:
+            if id(texts[i]) not in units:
+                units[id(texts[i])] = texts[i].weight_units_before()
+        self._long = [i for i in self._weighed if units[id(texts[i])] is None]  # measured one by one
+        joined = [key for key, text_units in units.items() if text_units is not None]
+        sizes = [len(units[key]) for key in joined]  # type: ignore[arg-type]
+        start_of = dict(zip(joined, np.cumsum([0] + sizes).tolist()))
+        kept = [i for i in self._weighed if units[id(texts[i])] is not None]
         self._sizes = np.zeros(len(texts), dtype=np.int64)
-        self._sizes[kept] = [len(units[i]) for i in kept]
-        self._starts = np.cumsum(self._sizes) - self._sizes
-        self._units = np.concatenate([units[i] for i in kept]) if kept else np.zeros(0, dtype=np.int64)
+        self._starts = np.zeros(len(texts), dtype=np.int64)
+        self._sizes[kept] = [len(units[id(texts[i])]) for i in kept]  # type: ignore[arg-type]
+        self._starts[kept] = [start_of[id(texts[i])] for i in kept]
+        self._units = np.concatenate([units[key] for key in joined]) if joined else np.zeros(0, dtype=np.int64)
 
     def part(self, which: Sequence[int]) -> "SpanWords":
         """The same for the texts ``which`` (indices), numbered from 0 in that order: their
