@@ -88,3 +88,32 @@ def test_shingle_orders_made_together_in_groups_and_of_long_texts_alone(monkeypa
     assert all((text._shingle_order is None) == (len(text.shingles) > 30) for text in together)
     for mine, own in zip(together, alone):
         assert [a.tolist() for a in mine.shingle_order()] == [a.tolist() for a in own.shingle_order()]
+
+
+def test_seeds_looked_up_together_are_each_pair_s_own_also_for_hashes_alike_but_in_their_low_bits():
+    # Short queries are looked up in all sources at once by keys of a hash's high bits and
+    # the source's number; a source with two hashes that differ only in the low bits is
+    # looked up pair by pair; long queries (past 256 shingles) alone. Every pair's seeds
+    # (query positions, first places in the source) and runs are those made pair by pair.
+    from dedup.align.prepared import PreparedText
+
+    rng = np.random.default_rng(8)
+    pool = [" ".join(rng.choice(WORDS, int(n))) for n in (30, 40, 25, 400, 35)]
+    prepared = prepare(pool, 3)
+    plain, other, third, long_text, fifth = prepared
+    hashes = plain.shingles.copy()
+    hashes[5] = hashes[2] ^ np.uint64(1)  # alike in all but the lowest bit: one key
+    hashes[9] = hashes[2] ^ np.uint64(2)
+    alike = PreparedText(plain.text, plain.tokens, hashes)
+    asking = PreparedText(other.text, other.tokens, np.concatenate([other.shingles[:-3], hashes[[9, 5, 2]]]))
+    params = RepeatParams(min_length=3, ngram=3)
+    pairs = [(asking, alike), (asking, plain), (third, alike), (plain, fifth), (long_text, plain), (fifth, long_text),
+             (alike, asking), (third, fifth)]
+    runs, seeds = seed_runs_many(pairs, params, with_seeds=True)
+    for (query, source), found_runs, found in zip(pairs, runs, seeds):
+        (alone_runs,), (alone,) = seed_runs_many([(query, source)], params, with_seeds=True)
+        assert [a.tolist() for a in found] == [a.tolist() for a in alone]
+        assert same_runs(found_runs, alone_runs)
+    # The query asks for the three alike hashes: each found at its own place.
+    anchors, places = seeds[0]
+    assert places[-3:].tolist() == [9, 5, 2]

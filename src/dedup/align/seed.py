@@ -77,9 +77,10 @@ def seed_runs_many(
     pairs: Sequence[tuple[PreparedText, PreparedText]], params: RepeatParams, *, with_seeds: bool = False
 ):
     """``[seed_runs(query, source, False, params) for query, source in pairs]``, the same
-    runs, faster: each pair's seeds are looked up on its own (sorted query shingles
-    against sorted source shingles, a search that walks both in order), and the runs of
-    all pairs are then made at once, with a run never crossing from one pair to the next.
+    runs, faster: the seeds of pairs with short queries are looked up all at once
+    (:func:`_anchors_of_pairs`), a long query's on its own (sorted query shingles against
+    sorted source shingles, a search that walks both in order), and the runs of all
+    pairs are then made at once, with a run never crossing from one pair to the next.
     ``with_seeds``: also each pair's seeds, ``(query positions, source positions)`` (every
     query shingle found in the source, at its first occurrence there), or None for a
     pair seeded in blocks (a long text); returns ``(runs, seeds)``.
@@ -94,16 +95,17 @@ def seed_runs_many(
     seeds: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(pairs)
     seeded, anchor_parts, position_parts = [], [], []
     PreparedText.sort_shingles([text for pair in pairs for text in pair if len(pair[0].shingles) <= _SEED_BLOCK])
+    looked_up = []
     for k, (query, source) in enumerate(pairs):
         count = len(query.shingles)
         if count > _SEED_BLOCK or max(len(query), len(source)) >= 2**31:
             out[k] = seed_runs(query, source, False, params)  # long texts: in blocks, as alone
-            continue
-        if count == 0 or len(source.shingles) == 0:
+        elif count == 0 or len(source.shingles) == 0:
             out[k] = _empty_runs()
             seeds[k] = _NO_SEEDS
-            continue
-        anchors, positions = _sorted_anchors(query, source)
+        else:
+            looked_up.append(k)
+    for k, (anchors, positions) in zip(looked_up, _anchors_of_pairs([pairs[k] for k in looked_up])):
         seeds[k] = anchors, positions
         if len(anchors) == 0:
             out[k] = _empty_runs()
@@ -118,6 +120,71 @@ def seed_runs_many(
 
 
 _NO_SEEDS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+
+def _anchors_of_pairs(pairs: list[tuple[PreparedText, PreparedText]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``_sorted_anchors`` of every pair, looked up together: each source's sorted
+    shingles (a segment of one array, numbered), the sources' segments in one sorted
+    array of keys ``(segment, hash >> bits)``, and every query's sorted shingles searched
+    in it at once (in segment order: the searches walk the array in order). A pair of a
+    few dozen shingles costs a few microseconds so instead of a dozen NumPy calls.
+
+    A key keeps the hash's top ``64 - bits`` bits, with the segment's number in the
+    others: hashes that differ only in the low bits would share a key; a source in which
+    two do (about one in 10**9) is looked up pair by pair, as ``_sorted_anchors``."""
+    short = [k for k, (query, _) in enumerate(pairs) if len(query.shingles) <= _TOGETHER_MOST]
+    if len(short) < len(pairs):  # long queries (a news article): alone, where a search stays in cache
+        together = dict(zip(short, _anchors_of_pairs([pairs[k] for k in short])))
+        return [together[k] if k in together else _sorted_anchors(*pair) for k, pair in enumerate(pairs)]
+    if len(pairs) < 2:
+        return [_sorted_anchors(query, source) for query, source in pairs]
+    sources: dict[int, PreparedText] = {}
+    for _, source in pairs:
+        sources.setdefault(id(source), source)
+    number = {key: k for k, key in enumerate(sources)}
+    bits = len(sources).bit_length()
+    low, high = np.uint64(bits), np.uint64(64 - bits)
+    orders = [source.shingle_order() for source in sources.values()]
+    counts = np.array([len(ordered) for _, ordered in orders], dtype=np.int64)
+    hashes = np.concatenate([ordered for _, ordered in orders])
+    places = np.concatenate([order for order, _ in orders])
+    keys = np.repeat(np.arange(len(orders), dtype=np.uint64), counts) << high
+    keys |= hashes >> low
+    clash = np.flatnonzero((keys[1:] == keys[:-1]) & (hashes[1:] != hashes[:-1]))
+    clashing = set(np.repeat(np.arange(len(orders)), counts)[clash].tolist())
+    # The queries' sorted shingles by segment (then as given): the keys they search for ascend.
+    segment_of = [number[id(source)] for _, source in pairs]
+    by_segment = sorted(range(len(pairs)), key=segment_of.__getitem__)
+    query_orders = [pairs[k][0].shingle_order() for k in by_segment]
+    sizes = np.array([len(ordered) for _, ordered in query_orders], dtype=np.int64)
+    wanted = np.concatenate([ordered for _, ordered in query_orders])
+    needles = np.repeat(np.array([segment_of[k] for k in by_segment], dtype=np.uint64), sizes) << high
+    needles |= wanted >> low
+    slot = np.searchsorted(keys, needles)
+    np.minimum(slot, len(keys) - 1, out=slot)
+    found = np.flatnonzero((keys[slot] == needles) & (hashes[slot] == wanted))
+    # Each pair's found shingles at their query positions, in pair order, then position
+    # order: a place per query shingle (-1: not found), read off in order.
+    shingle_counts = np.array([len(query.shingles) for query, _ in pairs], dtype=np.int64)
+    starts = np.cumsum(shingle_counts) - shingle_counts
+    at = np.repeat(starts[by_segment], sizes)[found] + np.concatenate([order for order, _ in query_orders])[found]
+    first_place = np.full(int(shingle_counts.sum()), -1, dtype=np.int64)
+    first_place[at] = places[slot[found]]
+    anchored = np.flatnonzero(first_place >= 0)
+    bounds = np.searchsorted(anchored, np.append(starts, len(first_place))).tolist()
+    out = []
+    for k, (query, source) in enumerate(pairs):
+        if segment_of[k] in clashing:
+            out.append(_sorted_anchors(query, source))
+            continue
+        mine = anchored[bounds[k] : bounds[k + 1]]
+        out.append((mine - starts[k], first_place[mine]))
+    return out
+
+
+# Pairs whose query has up to this many shingles are looked up together: longer ones cost
+# more together (their searches leave the cache) than their calls cost alone.
+_TOGETHER_MOST = 256
 
 
 def _sorted_anchors(query: PreparedText, source: PreparedText) -> tuple[np.ndarray, np.ndarray]:
