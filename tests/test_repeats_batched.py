@@ -3,6 +3,7 @@ vectorised alignment) gives exactly what align gives text by text."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import numpy as np
@@ -158,6 +159,32 @@ def test_sources_aligned_round_by_round_or_together_give_every_source_resolved_o
     assert bool(rounds_together) == (completing_share > 0)
 
 
+class _AlignmentSpy:
+    """What align_many does while a test watches: the handles of the sources it has
+    prepared (``asked``, a list per call) and the (query, source) pairs it aligns."""
+
+    def __init__(self, prepared: list) -> None:
+        self.prepared = prepared
+        self.asked: list[list[int]] = []
+        self.pairs: list = []
+
+    def prepare_sources(self, handles: list[int]) -> list:
+        self.asked.append(list(handles))
+        return [self.prepared[i] for i in handles]
+
+    @contextlib.contextmanager
+    def watching(self):
+        together = engine_module.aligned_pairs
+
+        def spy(pairs, indexes, params, remembered=None):
+            self.pairs.extend(pairs)
+            return together(pairs, indexes, params, remembered)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(engine_module, "aligned_pairs", spy)
+            yield self
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("within", [False, True])
 def test_sources_named_by_handles_are_prepared_only_once_aligned_against_and_give_the_same(seed, within):
@@ -171,25 +198,13 @@ def test_sources_named_by_handles_are_prepared_only_once_aligned_against_and_giv
     expected = align_many(prepared, [[prepared[i] for i in c] for c in chosen], params, within=within)
     assert [(r.start, r.end, r.source) for r in expected[-1]] == [(0, len(texts[-1]), 0)]
 
-    asked: list[list[int]] = []
-    aligned: set[int] = set()
-    together = engine_module.aligned_pairs
-
-    def spy(pairs, indexes, params, remembered=None):
-        aligned.update(id(source) for _, source in pairs)
-        return together(pairs, indexes, params, remembered)
-
-    def prepare_sources(handles):
-        asked.append(list(handles))
-        return [prepared[i] for i in handles]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine_module, "aligned_pairs", spy)
-        found = align_many(prepared, chosen, params, within=within, prepare=prepare_sources)
+    watch = _AlignmentSpy(prepared)
+    with watch.watching():
+        found = align_many(prepared, chosen, params, within=within, prepare=watch.prepare_sources)
     assert found == expected
-    every = [handle for handles in asked for handle in handles]
+    every = [handle for handles in watch.asked for handle in handles]
     assert len(every) == len(set(every))  # each source prepared once
-    assert {id(prepared[i]) for i in every} == aligned  # ... and only those aligned against
+    assert {id(prepared[i]) for i in every} == {id(source) for _, source in watch.pairs}  # ... only those aligned
     assert len(every) < len({i for c in chosen for i in c})  # the copy's later sources were not
 
 
@@ -685,23 +700,11 @@ def test_a_text_with_fewer_words_than_a_repeat_is_never_aligned_and_the_result_i
     chosen = [[], [0], [0, 1]] + [[0, 1]] * 3 + [[2]]
     assert [engine_module.holds_repeat(text, params) for text in prepared[3:]] == [False, True, True, False]
 
-    asked: list[int] = []
-    aligned_queries: set[int] = set()
-    together = engine_module.aligned_pairs
-
-    def spy(pairs, indexes, params, remembered=None):
-        aligned_queries.update(id(query) for query, _ in pairs)
-        return together(pairs, indexes, params, remembered)
-
-    def prepare_sources(handles):
-        asked.extend(handles)
-        return [prepared[i] for i in handles]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine_module, "aligned_pairs", spy)
-        found = align_many(prepared, chosen, params, within=within, prepare=prepare_sources)
+    watch = _AlignmentSpy(prepared)
+    with watch.watching():
+        found = align_many(prepared, chosen, params, within=within, prepare=watch.prepare_sources)
     skipped = [prepared[3], prepared[6]]
-    assert not aligned_queries & {id(text) for text in skipped}
+    assert not {id(query) for query, _ in watch.pairs} & {id(text) for text in skipped}
     assert found[3] == found[6] == []
     assert [(r.start, r.end, r.source) for r in found[5]] == [(0, len(texts[5]), 0)]  # (characters)
     # Every text aligned in full, none skipped: the same repeats.
@@ -709,4 +712,4 @@ def test_a_text_with_fewer_words_than_a_repeat_is_never_aligned_and_the_result_i
         patch.setattr(engine_module, "holds_repeat", lambda text, params: True)
         assert align_many(prepared, [[prepared[i] for i in c] for c in chosen], params, within=within) == found
     # Only the texts that hold a repeat asked for their sources: the Chinese one's (2) never.
-    assert 2 not in asked
+    assert 2 not in [handle for handles in watch.asked for handle in handles]
