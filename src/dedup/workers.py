@@ -290,6 +290,8 @@ class OrderedPool:
             pending[at] = (kind, (done, payload[1]), context)
 
     def close(self, ok: bool) -> None:
+        if self._not_started:
+            self._not_started.clear()  # the payloads of chunks nobody will run now
         executors, self._executors = self._executors, []
         if ok:
             for executor in executors:
