@@ -2,8 +2,9 @@
 
 Builds the streams of :mod:`lib.streams` (``fresh``, ``recur4``, ``near30``, ``boiler``,
 ``long``, ``short``, ``worst`` at one or more sizes) from ``--corpus`` files and generated
-zh/ja/th/made-up-word articles, writes each as ``documents/stream.jsonl.gz`` under ``--out`` (outside the repository), and runs
-on that same file, wall clock, best of ``--runs``:
+zh/ja/th/made-up-word articles, writes each as ``documents/stream.jsonl.gz`` under
+``--out`` (outside the repository), and runs on that same file, wall clock, best of
+``--runs``:
 
 * ``dedup clean FILE -o OUT --quiet`` with ``--scope across`` and with the default scope,
   each with every ``--jobs`` value (``-j 1`` and ``-j 2``), checking that the outputs of
