@@ -40,7 +40,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import xxhash
 
-from .arrays import expand_ranges, first_of_equals, run_bounds, run_starts, stable_sort_order
+from .arrays import expand_ranges, first_of_equals, run_bounds, run_lengths, run_starts, stable_sort_order
 from .align.engine import PairAlignments, align_many
 from .align.params import RepeatParams
 from .align.prepared import PreparedText, prepare
@@ -136,10 +136,7 @@ def batch_keys(hashes: np.ndarray, offsets: np.ndarray, window: int) -> BatchKey
     entry[1:] |= owner[1:] != owner[:-1]
     key_owner = owner[entry]
     # Entries come by key: a key's articles are the length of its run of entries.
-    key_starts = np.flatnonzero(new_key[entry])
-    articles_per_key = np.empty(len(key_starts), dtype=index_type)
-    np.subtract(key_starts[1:], key_starts[:-1], out=articles_per_key[:-1])
-    articles_per_key[-1:] = len(key_owner) - key_starts[-1:]
+    articles_per_key = run_lengths(np.flatnonzero(new_key[entry]), len(key_owner), index_type)
     key_counts = np.bincount(key_owner, minlength=count)
     # Each shingle's key number orders the shingles as their hashes do (equal numbers for
     # equal hashes): winnowed by it, the same fingerprints, from 32-bit numbers.

@@ -21,6 +21,7 @@ __all__ = [
     "first_of_equals",
     "narrowed",
     "run_bounds",
+    "run_lengths",
     "run_starts",
     "segment_sort_orders",
     "sorted_distinct",
@@ -223,7 +224,20 @@ def run_bounds(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ([0, 1, 3], [1, 2, 1])
     """
     starts = np.flatnonzero(first_of_equals(ordered))
-    return starts, np.diff(starts, append=len(ordered))
+    return starts, run_lengths(starts, len(ordered))
+
+
+def run_lengths(starts: np.ndarray, total: int, dtype=np.int64) -> np.ndarray:
+    """How long each run is, of ``total`` entries in runs that start at ``starts``
+    (ascending, the first at 0), as ``dtype``.
+
+    >>> run_lengths(np.array([0, 1, 3]), 4).tolist()
+    [1, 2, 1]
+    """
+    lengths = np.empty(len(starts), dtype=dtype)
+    np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
+    lengths[-1:] = total - starts[-1:]
+    return lengths
 
 
 def run_starts(new: np.ndarray, dtype=np.int64) -> np.ndarray:

@@ -426,8 +426,8 @@ class Deduplicator:
             for kind, payload, context in aligned:
                 if kind == "chunk":
                     if in_workers:  # the results, and the pairs the worker aligned
-                        payload, aligned = payload
-                        for key, spans in aligned.items():
+                        payload, worker_pairs = payload
+                        for key, spans in worker_pairs.items():
                             self._aligned_pairs.remember_by(key, spans)
                     self._collect(payload, context)
                 else:  # a batch (its matches) or a barrier (None)
